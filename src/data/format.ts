@@ -1,0 +1,78 @@
+/**
+ * The milkit feature-bag format (docs/FORMAT.md): names, types and the rules both writer and
+ * reader check. A cohort is two Arrow IPC files:
+ *   <name>.arrow       instance table, one record batch per bag
+ *   <name>.bags.arrow  bag table, one row per bag (labels, survival, patient, metadata)
+ */
+export const FORMAT_NAME = 'milkit-bags';
+export const FORMAT_VERSION = 1;
+
+/** Instance table columns. */
+export const INSTANCE_COLUMNS = {
+  bagId: 'bag_id',
+  features: 'features',
+  x: 'x',
+  y: 'y',
+  instanceLabel: 'instance_label',
+} as const;
+
+/** Bag table columns; any other column must start with META_PREFIX. */
+export const BAG_COLUMNS = {
+  bagId: 'bag_id',
+  label: 'label',
+  time: 'time',
+  event: 'event',
+  patientId: 'patient_id',
+  numInstances: 'num_instances',
+} as const;
+
+/** Prefix of free per-bag metadata columns in the bag table (e.g. `meta_site`). */
+export const META_PREFIX = 'meta_';
+
+/** Schema metadata keys of the instance file. */
+export const META_KEYS = { format: 'milkit.format', version: 'milkit.version', featureDim: 'milkit.feature_dim' } as const;
+
+/** `cohort.arrow` → `cohort.bags.arrow`; a `.bags.arrow` path maps to itself. */
+export function bagTablePath(instancePath: string): string {
+  if (instancePath.endsWith('.bags.arrow')) return instancePath;
+  return instancePath.replace(/(\.arrow)?$/, '.bags.arrow');
+}
+
+/** `cohort.bags.arrow` → `cohort.arrow`; anything else maps to itself. */
+export function instanceTablePath(path: string): string {
+  return path.endsWith('.bags.arrow') ? path.slice(0, -'.bags.arrow'.length) + '.arrow' : path;
+}
+
+/** Index of the first NaN or ±Inf value, or -1. `v - v` is NaN exactly for NaN and ±Inf. */
+export function firstNonFinite(values: ArrayLike<number>): number {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v - v !== 0) return i;
+  }
+  return -1;
+}
+
+/** Closest known name by edit distance (for "did you mean" hints). */
+export function closest(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = editDistance(name.toLowerCase(), k);
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return bestD <= 2 ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length];
+}

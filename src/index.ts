@@ -1,0 +1,9 @@
+/**
+ * milkit: Multiple Instance Learning on TensorFlow.js.
+ * `milkit/core` holds the browser-safe pure parts (masking, metrics, splits, viz schemas).
+ */
+export * from './core';
+export * from './backend';
+export * from './data';
+export * from './models/types';
+export { matMulFast, registerFastGradients } from './models/layers/fastGradients';

@@ -1,0 +1,60 @@
+/**
+ * The one interface every MIL model implements (compare torchmil's forward / compute_loss / predict).
+ *
+ * A model sees one bag at a time: instance features `[N, D]` (plus optional patch coordinates) and
+ * returns bag logits, a bag embedding and, where the model has them, per-instance attention weights
+ * and/or instance logits. That is all heatmaps, MHIM masking and the trainer need.
+ */
+import type * as tf from '@tensorflow/tfjs';
+
+/** What a bag is trained against. */
+export type Target =
+  | { kind: 'class'; label: number; numClasses: number }
+  /** Discrete-time survival: `bin` of the event/censoring time, `censored` = no event observed. */
+  | { kind: 'survival'; bin: number; censored: boolean; numBins: number };
+
+export interface MilOutput {
+  /** Bag logits `[C]` (C classes, or C survival bins for hazard models). */
+  logits: tf.Tensor1D;
+  /** Bag representation (consistency loss, IBMIL, t-SNE, ...). */
+  embedding: tf.Tensor1D;
+  /** Normalised instance weights `[N]`, where the model has them (sum to 1 over the bag). */
+  attention?: tf.Tensor1D;
+  /** Instance logits `[N, C]`, where the model has them. */
+  instanceLogits?: tf.Tensor2D;
+  /** Extra loss terms the model adds during training (e.g. CLAM's instance clustering), already weighted. */
+  auxLoss?: tf.Scalar;
+}
+
+export interface ForwardOptions {
+  training: boolean;
+  /** Patch coordinates, `[x0, y0, x1, y1, ...]` (length 2N), for positional models. */
+  coords?: Int32Array;
+  /** Bag target, needed only by models whose auxiliary loss uses the label (CLAM). */
+  target?: Target;
+}
+
+/** Config shared by every model; each model extends it with its own typed fields. */
+export interface BaseModelConfig {
+  /** Instance feature width D. */
+  inputDim: number;
+  /** Output classes (or survival bins). */
+  numClasses: number;
+  /** Seed for weight initialisation and dropout (same seed → same weights). */
+  seed?: number;
+}
+
+export interface MilModel<C extends BaseModelConfig = BaseModelConfig> {
+  readonly name: string;
+  readonly config: Readonly<C>;
+  /** Runs the model on one bag `[N, D]`. Call inside `tf.tidy` or dispose the outputs. */
+  forward(bag: tf.Tensor2D, opts: ForwardOptions): MilOutput;
+  /** Training loss for one bag, including the model's own auxiliary terms. */
+  loss(out: MilOutput, target: Target): tf.Scalar;
+  /** Trainable variables (what the optimiser updates and checkpoints store). */
+  trainableVariables(): tf.Variable[];
+  /** All variables including non-trainable state (EMA queries, running stats), for save/load/EMA. */
+  variables(): tf.Variable[];
+  /** Frees every variable. */
+  dispose(): void;
+}
