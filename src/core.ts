@@ -1,5 +1,6 @@
 /**
- * Browser-safe entry point: pure TypeScript with no tfjs, Node or filesystem imports, shared by the
- * trainer, the kernel helpers and the JupyterLab plugin (so the plugin runs the very same masking code).
+ * Browser-safe entry point (`milkit/core`): pure TypeScript with no tfjs, Node or filesystem imports,
+ * shared by the trainer, the kernel helpers and the JupyterLab plugin (so the plugin runs the very
+ * same masking code the library trains with). Only add modules here that import nothing but each other.
  */
-export {};
+export * from './random';

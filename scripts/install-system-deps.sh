@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Debian packages the notebook and browser tests need (idempotent; skips apt when all are present).
+set -euo pipefail
+PKGS=(python3-jupyterlab-server python3-nbclient python3-nbconvert python3-jupyter-kernel-test
+      python3-ipython python3-ipykernel chromium fonts-dejavu-core)
+missing=()
+for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The whole test suite (README: `npm test`). Every stage appends "<stage> <passed> <failed>" to
+# $MILKIT_STATS; the last line printed is the total "N passed, N failed" that CI reads.
+# Stages: unit (mocha, no external data), data (mocha on ../shared/data: real data sets),
+# then the notebook, kernel-protocol and browser stages when their scripts exist.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export MILKIT_STATS="${MILKIT_STATS:-$(mktemp)}"
+: > "$MILKIT_STATS"
+status=0
+
+stage() { # name command...
+  local name=$1; shift
+  echo "=== stage: $name"
+  local before; before=$(wc -l < "$MILKIT_STATS")
+  MILKIT_STAGE=$name "$@" || status=1
+  # A stage that crashed before reporting counts as one failure, never as silence.
+  if [ "$(wc -l < "$MILKIT_STATS")" -eq "$before" ]; then echo "$name 0 1" >> "$MILKIT_STATS"; status=1; fi
+}
+
+npm run build --silent || { echo "build 0 1" >> "$MILKIT_STATS"; status=1; }
+for ws in kernel-ext jupyterlab-plugin; do
+  if [ -f "$ws/package.json" ] && grep -q '"build"' "$ws/package.json"; then
+    npm run build --silent --workspace "$ws" || { echo "build-$ws 0 1" >> "$MILKIT_STATS"; status=1; }
+  fi
+done
+stage unit npx mocha
+stage data npx mocha --config .mocharc.data.json
+for extra in scripts/test-notebooks.sh scripts/test-kernel.sh scripts/test-browser.sh; do
+  [ -x "$extra" ] && stage "$(basename "$extra" .sh)" "$extra"
+done
+
+echo "--- per stage (passed failed):"
+cat "$MILKIT_STATS"
+awk '{p+=$2; f+=$3} END {printf "%d passed, %d failed\n", p, f}' "$MILKIT_STATS"
+exit $status
