@@ -4,3 +4,8 @@
  * same masking code the library trains with). Only add modules here that import nothing but each other.
  */
 export * from './random';
+export * from './data/errors';
+export * from './data/splits';
+export * from './data/standardize';
+export * from './mhim/masking';
+export * from './viz';
