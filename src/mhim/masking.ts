@@ -43,8 +43,8 @@ export interface MaskResult {
 }
 
 /**
- * Indices of the `k` largest (or smallest) scores, ties broken by lower index first.
- * O(N) selection: find the k-th value by quickselect on a copy, then collect in index order.
+ * Indices of the `k` largest (or smallest) scores, ties broken by lower index first, returned in
+ * ascending index order. O(N): find the k-th value by quickselect on a copy, then collect.
  */
 export function topK(scores: ArrayLike<number>, k: number, largest = true): Int32Array {
   const n = scores.length;
@@ -54,7 +54,7 @@ export function topK(scores: ArrayLike<number>, k: number, largest = true): Int3
   const sign = largest ? -1 : 1; // select the k smallest of sign·s
   const v = new Float64Array(n);
   for (let i = 0; i < n; i++) v[i] = sign * scores[i];
-  const threshold = kthSmallest(v.slice(), k - 1);
+  const threshold = kthSmallest(Float64Array.from(v), k - 1);
   let below = 0;
   for (let i = 0; i < n; i++) if (v[i] < threshold) below++;
   let ties = k - below; // how many instances equal to the threshold are taken (lowest indices)
@@ -66,8 +66,26 @@ export function topK(scores: ArrayLike<number>, k: number, largest = true): Int3
       ties--;
     }
   }
-  // Order by score (best first), then index, like torch.topk's sorted output.
-  return out.sort((a, b) => v[a] - v[b] || a - b);
+  return out;
+}
+
+/** A random `k` of `items` (partial Fisher–Yates on a copy), in random order. */
+function randomSubset(items: ArrayLike<number>, k: number, rng: Rng): Int32Array {
+  const a = Int32Array.from(items);
+  k = Math.min(k, a.length);
+  for (let i = 0; i < k; i++) {
+    const j = i + rng.int(a.length - i);
+    const t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+  }
+  return a.subarray(0, k);
+}
+
+function iota(n: number): Int32Array {
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  return a;
 }
 
 /** The value of rank `k` (0-based) in ascending order; reorders `a` (Hoare quickselect). */
@@ -116,8 +134,7 @@ function selectByScore(
   }
   const candidates = topK(scores, Math.ceil(unmasked * candidateRatio), largest);
   if (randomRatio >= 1) return candidates;
-  const take = Math.ceil(candidates.length * randomRatio);
-  return Int32Array.from(rng.sample(candidates.length, take), (i) => candidates[i]);
+  return randomSubset(candidates, Math.ceil(candidates.length * randomRatio), rng);
 }
 
 /**
@@ -149,7 +166,7 @@ export function selectMask(scores: ArrayLike<number>, cfg: Partial<MaskConfig>, 
   };
   // RSM: the code calls select_mask_fn(largest=False, random_ratio=0.001), which always takes the
   // fallback branch: a random ⌈N·ratio⌉ of the whole bag.
-  if (c.randomRatio > 0) mark(rng.sample(n, Math.min(n, Math.ceil(n * c.randomRatio))), 1);
+  if (c.randomRatio > 0) mark(randomSubset(iota(n), Math.ceil(n * c.randomRatio), rng), 1);
   if (c.lowRatio > 0) mark(selectByScore(scores, n - maskedCount, c.lowRatio, 1, false, rng), 2);
   if (c.highRatio > 0) mark(selectByScore(scores, n - maskedCount, c.highRatio, c.highRandomRatio, true, rng), 3);
 
@@ -198,9 +215,9 @@ export function splitForRecycle(kept: Int32Array, keepFraction: number, rng: Rng
   if (!(keepFraction > 0 && keepFraction <= 1)) throw new Error(`GRN keepFraction must be in (0, 1], got ${keepFraction}`);
   const l = kept.length;
   const nKeep = Math.min(l, Math.max(1, Math.floor(l * keepFraction)));
-  const perm = rng.shuffle(Array.from({ length: l }, (_, i) => i));
-  const student = Int32Array.from(perm.slice(0, nKeep), (i) => kept[i]);
-  const recycled = Int32Array.from(perm.slice(nKeep), (i) => kept[i]).sort();
+  const shuffled = randomSubset(kept, l, rng); // a full random permutation
+  const student = shuffled.slice(0, nKeep);
+  const recycled = shuffled.slice(nKeep).sort();
   if (keepOrder) student.sort();
   return { student, recycled };
 }
