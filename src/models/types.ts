@@ -24,6 +24,12 @@ export interface MilOutput {
   instanceLogits?: tf.Tensor2D;
   /** Extra loss terms the model adds during training (e.g. CLAM's instance clustering), already weighted. */
   auxLoss?: tf.Scalar;
+  /**
+   * Per-instance terms `[N, P]` of the pooled bag feature that feeds the classifier (AB-MIL: A_i·h_i;
+   * TransMIL: layer-1 `to_out(concat_h A_h,i·V_h,i)`), returned only when `ForwardOptions.withContributions`.
+   * MHIM-v2's class-aware instance score is max_c softmax_c(contribution_i · classifierKernel()).
+   */
+  contributions?: tf.Tensor2D;
 }
 
 export interface ForwardOptions {
@@ -32,6 +38,28 @@ export interface ForwardOptions {
   coords?: Int32Array;
   /** Bag target, needed only by models whose auxiliary loss uses the label (CLAM). */
   target?: Target;
+  /** Also return `MilOutput.contributions` (MHIM-v2 scoring), where the model supports it. */
+  withContributions?: boolean;
+}
+
+/** One bag as a training step receives it: host features, so steps can select rows in JS. */
+export interface StepBag {
+  id: string;
+  /** Row-major `[numInstances × dim]`. */
+  features: Float32Array;
+  numInstances: number;
+  dim: number;
+  coords?: Int32Array;
+}
+
+/** What a custom training step reports (one scalar read per step). */
+export interface StepResult {
+  /** Total loss of the step. */
+  loss: number;
+  /** Named parts, e.g. `{ cls, consistency }`, where known without extra syncs. */
+  parts?: Record<string, number>;
+  /** Instances the model actually encoded (MHIM: kept + recycled tokens). */
+  seqLen?: number;
 }
 
 /** Config shared by every model; each model extends it with its own typed fields. */
@@ -57,4 +85,20 @@ export interface MilModel<C extends BaseModelConfig = BaseModelConfig> {
   variables(): tf.Variable[];
   /** Frees every variable. */
   dispose(): void;
+
+  // --- Optional hooks (additive; used by MHIM-MIL, see src/mhim/) ---------------------------------
+  /**
+   * The row-wise instance projection (incl. its dropout), split out so `forward(x) ≡
+   * forwardProjected(project(x))`. Row-wise means it commutes with selecting rows.
+   */
+  project?(bag: tf.Tensor2D, opts: ForwardOptions): tf.Tensor2D;
+  /** Everything after `project`, on already-projected instances `[N, P]` (MHIM's GRN tokens join here). */
+  forwardProjected?(projected: tf.Tensor2D, opts: ForwardOptions): MilOutput;
+  /** The bag classifier's weight `[P, C]` (no bias): MHIM-v2 class-aware instance scores. */
+  classifierKernel?(): tf.Tensor;
+  /**
+   * A model-specific training step that replaces the trainer's forward + loss + minimize
+   * (MHIM-MIL: teacher, masking, consistency, EMA). `optimizer` updates `trainableVariables()`.
+   */
+  trainStep?(bag: StepBag, target: Target, optimizer: tf.Optimizer): Promise<StepResult>;
 }
