@@ -9,3 +9,4 @@ export * from './data/splits';
 export * from './data/standardize';
 export * from './mhim/masking';
 export * from './viz';
+export * from './metrics';
