@@ -7,3 +7,4 @@ export * from './backend';
 export * from './data';
 export * from './models/types';
 export { matMulFast, registerFastGradients } from './models/layers/fastGradients';
+export * from './data/convert';

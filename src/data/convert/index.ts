@@ -1,0 +1,3 @@
+export * from './csv';
+export * from './csvRows';
+export * from './h5';
