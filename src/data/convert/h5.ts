@@ -34,7 +34,19 @@ interface SlideRow {
 /** h5wasm is ESM-only; a real dynamic import (tsc would turn `import()` into `require` in CJS). */
 const importEsm = new Function('s', 'return import(s)') as (s: string) => Promise<unknown>;
 
-type H5Module = typeof import('h5wasm', { with: { 'resolution-mode': 'import' } });
+/** The part of h5wasm's API milkit uses (typed here: h5wasm's own types are ESM-only). */
+interface H5Dataset { readonly shape: number[] | null; readonly dtype: unknown; readonly value: unknown }
+interface H5File {
+  keys(): string[];
+  get(name: string): unknown;
+  create_dataset(args: { name: string; data: ArrayLike<number> | ArrayLike<bigint>; shape?: number[] }): H5Dataset;
+  close(): unknown;
+}
+export interface H5Module {
+  ready: Promise<unknown>;
+  File: new (file: string, mode: 'r' | 'w' | 'a') => H5File;
+  Dataset: abstract new (...args: never[]) => H5Dataset;
+}
 let h5: Promise<H5Module> | undefined;
 
 /** The h5wasm module, loaded once and ready to open files. */
@@ -107,7 +119,7 @@ export async function readH5Slide(file: string): Promise<{ features: Float32Arra
   const h5wasm = await loadH5wasm();
   if (!fs.existsSync(file)) throw new MilkitDataError('feature file not found', { file });
   if (!hasHdf5Signature(file)) throw new MilkitDataError('not a readable HDF5 file (no HDF5 signature; truncated or another format?)', { file });
-  let f: InstanceType<H5Module['File']>;
+  let f: H5File;
   try {
     f = new h5wasm.File(file, 'r');
   } catch (err) {
