@@ -8,3 +8,4 @@ export * from './data';
 export * from './models/types';
 export { matMulFast, registerFastGradients } from './models/layers/fastGradients';
 export * from './data/convert';
+export * from './data/datasets';
