@@ -25,11 +25,12 @@ export interface MilOutput {
   /** Extra loss terms the model adds during training (e.g. CLAM's instance clustering), already weighted. */
   auxLoss?: tf.Scalar;
   /**
-   * Per-instance terms `[N, P]` of the pooled bag feature that feeds the classifier (AB-MIL: A_i·h_i;
-   * TransMIL: layer-1 `to_out(concat_h A_h,i·V_h,i)`), returned only when `ForwardOptions.withContributions`.
-   * MHIM-v2's class-aware instance score is max_c softmax_c(contribution_i · classifierKernel()).
+   * Per-instance terms `[N, E]` of the pooled bag feature that feeds the classifier (AB-MIL: a_i·h_i;
+   * TransMIL: layer-1 `to_out(concat_h A_h,i·V_h,i)`), returned only when
+   * `ForwardOptions.returnInstanceFeatures`. MHIM-v2's class-aware instance score is
+   * max_c softmax_c(W·f_i) (see src/mhim/scoring.ts).
    */
-  contributions?: tf.Tensor2D;
+  instanceFeatures?: tf.Tensor2D;
 }
 
 export interface ForwardOptions {
@@ -38,8 +39,8 @@ export interface ForwardOptions {
   coords?: Int32Array;
   /** Bag target, needed only by models whose auxiliary loss uses the label (CLAM). */
   target?: Target;
-  /** Also return `MilOutput.contributions` (MHIM-v2 scoring), where the model supports it. */
-  withContributions?: boolean;
+  /** Also return `MilOutput.instanceFeatures` (MHIM-v2 scoring), where the model supports it. */
+  returnInstanceFeatures?: boolean;
 }
 
 /** One bag as a training step receives it: host features, so steps can select rows in JS. */
@@ -88,14 +89,14 @@ export interface MilModel<C extends BaseModelConfig = BaseModelConfig> {
 
   // --- Optional hooks (additive; used by MHIM-MIL, see src/mhim/) ---------------------------------
   /**
-   * The row-wise instance projection (incl. its dropout), split out so `forward(x) ≡
-   * forwardProjected(project(x))`. Row-wise means it commutes with selecting rows.
+   * The row-wise instance projection (incl. its dropout), split out so that
+   * `forward(x) ≡ aggregate(embedInstances(x))`. Row-wise means it commutes with selecting rows.
    */
-  project?(bag: tf.Tensor2D, opts: ForwardOptions): tf.Tensor2D;
-  /** Everything after `project`, on already-projected instances `[N, P]` (MHIM's GRN tokens join here). */
-  forwardProjected?(projected: tf.Tensor2D, opts: ForwardOptions): MilOutput;
-  /** The bag classifier's weight `[P, C]` (no bias): MHIM-v2 class-aware instance scores. */
-  classifierKernel?(): tf.Tensor;
+  embedInstances?(bag: tf.Tensor2D, opts: ForwardOptions): tf.Tensor2D;
+  /** Everything after `embedInstances`, on already-projected instances `[N, E]` (MHIM's GRN tokens join here). */
+  aggregate?(projected: tf.Tensor2D, opts: ForwardOptions): MilOutput;
+  /** The bag classifier on pooled features `[M, E]` → logits `[M, C]` (affine; MHIM-v2 class-aware scores). */
+  classify?(z: tf.Tensor2D): tf.Tensor2D;
   /**
    * A model-specific training step that replaces the trainer's forward + loss + minimize
    * (MHIM-MIL: teacher, masking, consistency, EMA). `optimizer` updates `trainableVariables()`.
