@@ -1,0 +1,7 @@
+/** MHIM-MIL (tfjs parts). The pure masking code is exported from `milkit/core` (src/core.ts). */
+export * from './config';
+export * from './mhim';
+export * from './grn';
+export * from './scoring';
+export * from './consistency';
+export * from './ema';

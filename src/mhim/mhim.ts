@@ -1,0 +1,237 @@
+/**
+ * MHIM-MIL: wraps any attention-based MilModel into a masked-hard-instance-mining model.
+ *
+ * Training step (v2, as the authors' code executes it):
+ *  1. the momentum teacher (same architecture, never trained by gradients) runs on all N instances
+ *     inside tf.tidy, outside the gradient tape, dropout on → instance scores + bag embedding z_t;
+ *  2. the scores are masked in plain TypeScript (masking.ts); the kept rows are copied in JS from the
+ *     bag's Float32Array and uploaded once (never tf.gather);
+ *  3. the GRN splits the kept instances: a random fraction goes to the student, the rest is
+ *     summarised into K global tokens appended to the student's (projected) input;
+ *  4. loss = classWeight·(classification or survival loss) + α·consistency(z_t, z_s), optimiser step
+ *     (weight decay is the optimiser's: src/train/optimizer.ts Adam, 'l2' = torch Adam weight_decay);
+ *  5. the GRN queries and then the teacher (all variables) move by EMA.
+ * Inference is the student on all instances (`forward`).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ForwardOptions, MilModel, MilOutput, StepBag, StepResult, Target, BaseModelConfig } from '../models/types';
+import { Rng } from '../random';
+import { cosineSchedule, selectMask, splitForRecycle, type MaskResult } from './masking';
+import { instanceScores } from './scoring';
+import { consistencyLoss } from './consistency';
+import { copyValues, emaUpdate } from './ema';
+import { GlobalRecycleNetwork } from './grn';
+import { mhimConfig, type MhimConfig, type MhimOverrides } from './config';
+
+type ProjectingModel = MilModel & Required<Pick<MilModel, 'embedInstances' | 'aggregate'>>;
+
+function canProject(m: MilModel): m is ProjectingModel {
+  return typeof m.embedInstances === 'function' && typeof m.aggregate === 'function';
+}
+
+export class MhimModel implements MilModel {
+  readonly name: string;
+  readonly config: Readonly<BaseModelConfig>;
+  readonly mhim: Readonly<MhimConfig>;
+  readonly student: MilModel;
+  readonly teacher: MilModel;
+  /** The GRN, when configured and the model exposes `embedInstances`/`aggregate` (else undefined). */
+  readonly grn?: GlobalRecycleNetwork;
+  /** Global training iteration (drives the βh decay and the momentum schedule). */
+  iteration = 0;
+  private readonly rng: Rng;
+
+  /**
+   * @param createModel builds the wrapped architecture; called for the student and the teacher (give
+   *   the teacher its own seed so its dropout masks are independent). The teacher's weights start as a
+   *   copy of the student's (the code's deepcopy) unless `initTeacherFrom` is called.
+   */
+  constructor(createModel: (role: 'student' | 'teacher') => MilModel, config: MhimOverrides = {}) {
+    this.mhim = mhimConfig(config.version ?? 'v2', config);
+    this.student = createModel('student');
+    this.teacher = createModel('teacher');
+    this.config = this.student.config;
+    this.name = `mhim-${this.mhim.version}(${this.student.name})`;
+    copyValues(this.teacher.variables(), this.student.variables());
+    // The teacher is never in any optimiser's variable list; non-trainable makes that explicit.
+    for (const v of this.teacher.variables()) v.trainable = false;
+    this.rng = new Rng(this.mhim.seed);
+    if (this.mhim.grn && canProject(this.student)) {
+      const dim = this.probeProjectedDim();
+      this.grn = new GlobalRecycleNetwork(dim, this.mhim.grn, this.mhim.seed + 1);
+    }
+  }
+
+  /** Inference: the student on all instances. */
+  forward(bag: tf.Tensor2D, opts: ForwardOptions): MilOutput {
+    return this.student.forward(bag, opts);
+  }
+
+  loss(out: MilOutput, target: Target): tf.Scalar {
+    return this.student.loss(out, target);
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return [...this.student.trainableVariables(), ...(this.grn?.trainableVariables() ?? [])];
+  }
+
+  /** Student and GRN state (what a checkpoint of the model holds); the teacher is `teacherVariables()`. */
+  variables(): tf.Variable[] {
+    return [...this.student.variables(), ...(this.grn?.variables() ?? [])];
+  }
+
+  teacherVariables(): tf.Variable[] {
+    return this.teacher.variables();
+  }
+
+  /** Teacher init from a trained baseline of the same architecture (the paper's best setting). */
+  initTeacherFrom(baseline: MilModel): void {
+    copyValues(this.teacher.variables(), baseline.variables());
+  }
+
+  /** Student init from a model of the same architecture (v2 default: none, the student starts random). */
+  initStudentFrom(model: MilModel): void {
+    copyValues(this.student.variables(), model.variables());
+  }
+
+  /** Sets the run length used by the βh decay and the momentum schedule (epochs × bags per epoch). */
+  setTotalIterations(total: number): void {
+    (this.mhim as MhimConfig).totalIterations = total;
+  }
+
+  /** βh at the current iteration. */
+  currentHighRatio(): number {
+    const { mask, decayHighRatio, totalIterations } = this.mhim;
+    if (!decayHighRatio) return mask.highRatio;
+    return cosineSchedule(mask.highRatio, 0, this.iteration, this.requireTotal('decayHighRatio', totalIterations));
+  }
+
+  /** Teacher momentum at the current iteration. */
+  currentMomentum(): number {
+    const { teacherMomentum, momentumSchedule, totalIterations } = this.mhim;
+    if (!momentumSchedule) return teacherMomentum;
+    return cosineSchedule(teacherMomentum, 1, this.iteration, this.requireTotal('momentumSchedule', totalIterations));
+  }
+
+  /** Teacher instance scores for a bag, dropout off (for previews and heatmaps of what would be masked). */
+  async scoreInstances(bag: StepBag): Promise<Float32Array> {
+    const scores = tf.tidy(() => {
+      const x = tf.tensor2d(bag.features, [bag.numInstances, bag.dim]);
+      const out = this.teacher.forward(x, { training: false, coords: bag.coords, returnInstanceFeatures: this.mhim.score === 'class-aware' });
+      return instanceScores(out, this.mhim.score, this.teacher);
+    });
+    const data = (await scores.data()) as Float32Array;
+    scores.dispose();
+    return data;
+  }
+
+  /** The mask the next training step would draw for these scores (does not advance the random stream). */
+  previewMask(scores: ArrayLike<number>, seed = this.mhim.seed): MaskResult {
+    return selectMask(scores, { ...this.mhim.mask, highRatio: this.currentHighRatio() }, new Rng(seed));
+  }
+
+  /** One MHIM training step on one bag; `optimizer` updates `trainableVariables()`. */
+  async trainStep(bag: StepBag, target: Target, optimizer: tf.Optimizer): Promise<StepResult> {
+    const cfg = this.mhim;
+    const { numInstances: n, dim } = bag;
+    if (bag.features.length !== n * dim) throw new Error(`bag "${bag.id}": ${bag.features.length} values for ${n} × ${dim}`);
+
+    // 1. Teacher on all instances, outside the tape.
+    const teacherOut = tf.tidy(() => {
+      const x = tf.tensor2d(bag.features, [n, dim]);
+      const out = this.teacher.forward(x, { training: cfg.teacherDropout, coords: bag.coords, target, returnInstanceFeatures: cfg.score === 'class-aware' });
+      return { scores: instanceScores(out, cfg.score, this.teacher), embedding: out.embedding };
+    });
+    const scores = await teacherOut.scores.data();
+    teacherOut.scores.dispose();
+    const zTeacher = teacherOut.embedding;
+
+    // 2–3. Mask, split for the GRN, copy the rows in JS and upload once.
+    const mask = selectMask(scores, { ...cfg.mask, highRatio: this.currentHighRatio() }, this.rng);
+    const split = this.grn ? splitForRecycle(mask.kept, this.grn.config.keepFraction, this.rng, this.grn.config.keepOrder) : { student: mask.kept, recycled: new Int32Array(0) };
+    const rows = concatIndices(split.student, split.recycled);
+    const selected = tf.tensor2d(copyRows(bag.features, dim, rows), [rows.length, dim]);
+    const nStudent = split.student.length;
+    const nRecycled = split.recycled.length;
+    const useGrn = this.grn !== undefined && nRecycled > 0;
+    const coords = bag.coords && !useGrn ? copyRows(bag.coords, 2, rows) : undefined;
+
+    // 4. Student step.
+    let tokens: tf.Tensor2D | undefined;
+    let parts: tf.Tensor1D | undefined;
+    const loss = optimizer.minimize(
+      () => {
+        let out: MilOutput;
+        const opts: ForwardOptions = { training: true, target, coords: coords as Int32Array | undefined };
+        if (useGrn) {
+          const student = this.student as ProjectingModel;
+          const h = student.embedInstances(selected, opts);
+          const kept = tf.slice(h, [0, 0], [nStudent, -1]);
+          const g = this.grn!.tokens(tf.slice(h, [nStudent, 0], [nRecycled, -1]), true);
+          tokens = tf.keep(tf.clone(g));
+          out = student.aggregate(tf.concat([kept, g]), opts);
+        } else {
+          out = this.student.forward(selected, opts);
+        }
+        const cls = this.student.loss(out, target);
+        const cons = consistencyLoss(zTeacher, out.embedding, cfg.temperature, cfg.studentTemperature);
+        const total = tf.add(tf.mul(cls, cfg.classWeight), tf.mul(cons, cfg.consistencyWeight)) as tf.Scalar;
+        parts = tf.keep(tf.stack([total, cls, cons]) as tf.Tensor1D);
+        return total;
+      },
+      true,
+      this.trainableVariables(),
+    );
+
+    // 5. EMA of the GRN queries, then of the teacher.
+    if (tokens) {
+      this.grn!.updateQueries(tokens);
+      tokens.dispose();
+    }
+    emaUpdate(this.teacher.variables(), this.student.variables(), this.currentMomentum());
+    this.iteration++;
+
+    const [lossValue, cls, consistency] = await parts!.data(); // the step's one sync
+    tf.dispose([loss!, parts!, selected, zTeacher]);
+    return {
+      loss: lossValue,
+      parts: { cls, consistency, weightedConsistency: cfg.consistencyWeight * consistency },
+      seqLen: nStudent + (useGrn ? this.grn!.config.numQueries : 0),
+    };
+  }
+
+  dispose(): void {
+    this.student.dispose();
+    this.teacher.dispose();
+    this.grn?.dispose();
+  }
+
+  private requireTotal(flag: string, total?: number): number {
+    if (!total) throw new Error(`MHIM ${flag} needs totalIterations (epochs × bags): set it in the config or call setTotalIterations()`);
+    return total;
+  }
+
+  private probeProjectedDim(): number {
+    const s = this.student as ProjectingModel;
+    return tf.tidy(() => s.embedInstances(tf.zeros([1, this.student.config.inputDim]), { training: false }).shape[1]);
+  }
+}
+
+/** Convenience: `new MhimModel(createModel, mhimConfig(preset, overrides))`. */
+export function wrapMhim(createModel: (role: 'student' | 'teacher') => MilModel, config: MhimOverrides = {}): MhimModel {
+  return new MhimModel(createModel, config);
+}
+
+function concatIndices(a: Int32Array, b: Int32Array): Int32Array {
+  const out = new Int32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** Rows `idx` of a row-major `[*, width]` array, copied into one contiguous array. */
+export function copyRows<T extends Float32Array | Int32Array>(src: T, width: number, idx: Int32Array): T {
+  const out = new (src.constructor as { new (n: number): T })(idx.length * width);
+  for (let j = 0; j < idx.length; j++) out.set(src.subarray(idx[j] * width, (idx[j] + 1) * width), j * width);
+  return out;
+}
