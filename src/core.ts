@@ -10,3 +10,5 @@ export * from './data/standardize';
 export * from './mhim/masking';
 export * from './viz';
 export * from './metrics';
+export * from './train/events';
+export * from './data/summary';

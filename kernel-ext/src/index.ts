@@ -1,1 +1,17 @@
-export const placeholder = true;
+/**
+ * milkit-kernel: display helpers for milkit in the tslab TypeScript kernel.
+ *
+ * ```ts
+ * import { show } from 'milkit-kernel';
+ * show.attention(bag, { attention });            // heatmap + top instances
+ * show.masking(bag, teacherScores, { highRatio: 0.05 });
+ * const live = show.training(trainer.events);    // curves update in place while the cell trains
+ * show.results({ 'AB-MIL': { auc: [0.9, 0.92] } });
+ * ```
+ * Every output is one bundle: the versioned milkit JSON (interactive with milkit-jupyterlab) plus
+ * self-contained HTML/SVG and text fallbacks that show in any notebook viewer.
+ */
+export { show, Shown, TrainingMonitor, type AttentionResult, type MaskingShowSettings, type Scores } from './show';
+export { toBundle, type MimeBundle } from './bundle';
+export { LiveDisplay, inKernel, publish } from './display';
+export { renderAttention, renderMasking, renderResults, renderTraining, progressLine, type Fallback } from './render';

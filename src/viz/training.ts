@@ -2,8 +2,9 @@
  * Training view: loss/metric curves plus a progress line, rebuilt from the trainer's event stream
  * and re-sent in place (update_display_data) while a cell trains.
  */
+import type { TrainEvent } from '../train/events';
+import { type ResultsPayload, resultsView } from './results';
 import { MAX_CURVE_POINTS, VIZ_VERSIONS, roundSig } from './schema';
-import type { ResultsPayload } from './results';
 
 export interface TrainingSeries {
   /** Metric name, e.g. "loss", "auc". */
@@ -50,8 +51,69 @@ export class TrainingCurves {
   private progress?: TrainingProgress;
   private summary?: ResultsPayload;
   private done = false;
+  private run = { folds: 1, epochs: 1, foldIndex: 0, epoch: 0, steps: 0, startMs: 0 };
 
   constructor(readonly title?: string) {}
+
+  /**
+   * Folds one trainer event (src/train/events.ts) into the view: evaluation metrics and epoch
+   * losses become curve points (one line per fold when the run has several), steps update the
+   * progress line, 'run-end' adds the summary table. The ETA assumes no early stop.
+   */
+  apply(e: TrainEvent, nowMs = Date.now()): this {
+    const r = this.run;
+    const fold = r.folds > 1 ? r.foldIndex : undefined;
+    switch (e.type) {
+      case 'run-start':
+        Object.assign(r, { folds: e.repeats * e.folds, epochs: e.epochs, foldIndex: 0, startMs: nowMs });
+        this.foldsPerRepeat = e.folds;
+        break;
+      case 'fold-start':
+        r.foldIndex = e.repeat * this.foldsPerRepeat + e.fold;
+        break;
+      case 'epoch-start':
+        Object.assign(r, { epoch: e.epoch, steps: e.steps });
+        this.setProgress(this.progressAt(0, e.steps, undefined, nowMs));
+        break;
+      case 'step':
+        this.setProgress(this.progressAt(e.step, e.steps, e.bagsPerSecond, nowMs));
+        break;
+      case 'eval':
+        this.add('loss', e.split, e.epoch, e.loss, fold);
+        for (const [m, v] of Object.entries(e.metrics)) this.add(m, e.split, e.epoch, v, fold);
+        break;
+      case 'epoch-end':
+        this.add('loss', 'train', e.epoch, e.trainLoss, fold);
+        if (e.stop && this.progress) this.progress.message = `early stop at epoch ${e.epoch}`;
+        break;
+      case 'run-end': {
+        const metrics = Object.keys(e.summary);
+        const summary = metrics.length
+          ? resultsView({ title: 'Summary (mean ± sd over folds)', columns: metrics, rows: [{ label: this.title ?? 'run', cells: metrics.map((m) => e.summary[m]) }] })
+          : undefined;
+        if (this.progress) this.progress = { ...this.progress, elapsedSeconds: (nowMs - r.startMs) / 1000, etaSeconds: 0, message: e.interrupted ? 'interrupted' : 'done' };
+        this.finish(summary);
+        break;
+      }
+      default:
+        break;
+    }
+    return this;
+  }
+
+  private foldsPerRepeat = 1;
+
+  private progressAt(step: number, steps: number, rate: number | undefined, nowMs: number): TrainingProgress {
+    const r = this.run;
+    const p: TrainingProgress = { epoch: r.epoch, epochs: r.epochs, step, steps, elapsedSeconds: roundSig((nowMs - r.startMs) / 1000, 4) };
+    if (r.folds > 1) Object.assign(p, { fold: r.foldIndex, folds: r.folds });
+    if (rate && rate > 0) {
+      p.rate = roundSig(rate, 3);
+      const epochsLeft = (r.folds - r.foldIndex - 1) * r.epochs + (r.epochs - r.epoch);
+      p.etaSeconds = roundSig((epochsLeft * steps + (steps - step)) / rate, 3);
+    }
+    return p;
+  }
 
   add(metric: string, split: TrainingSeries['split'], x: number, y: number, fold?: number): this {
     if (!Number.isFinite(y)) return this; // a NaN metric (e.g. AUC of a one-class fold) has no point to draw
