@@ -5,3 +5,4 @@ export * from './grn';
 export * from './scoring';
 export * from './consistency';
 export * from './ema';
+export * from './choice';

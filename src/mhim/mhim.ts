@@ -50,7 +50,8 @@ export class MhimModel implements MilModel {
     this.mhim = mhimConfig(config.version ?? 'v2', config);
     this.student = createModel('student');
     this.teacher = createModel('teacher');
-    this.config = this.student.config;
+    // The MHIM settings travel with the model config, so results and checkpoints record them.
+    this.config = { ...this.student.config, mhim: this.mhim } as BaseModelConfig;
     this.name = `mhim-${this.mhim.version}(${this.student.name})`;
     copyValues(this.teacher.variables(), this.student.variables());
     // The teacher is never in any optimiser's variable list; non-trainable makes that explicit.
@@ -75,9 +76,20 @@ export class MhimModel implements MilModel {
     return [...this.student.trainableVariables(), ...(this.grn?.trainableVariables() ?? [])];
   }
 
-  /** Student and GRN state (what a checkpoint of the model holds); the teacher is `teacherVariables()`. */
+  /** Student, GRN and teacher state, in that order (checkpoints hold all three, as the code's do). */
   variables(): tf.Variable[] {
-    return [...this.student.variables(), ...(this.grn?.variables() ?? [])];
+    return [...this.student.variables(), ...(this.grn?.variables() ?? []), ...this.teacher.variables()];
+  }
+
+  /** Stable names for saving: `student/…`, `grn/…`, `teacher/…`. */
+  namedVariables(): Map<string, tf.Variable> {
+    const named = (m: { namedVariables?(): Map<string, tf.Variable>; variables(): tf.Variable[] }) =>
+      m.namedVariables ? [...m.namedVariables()] : m.variables().map((v, i): [string, tf.Variable] => [String(i), v]);
+    return new Map([
+      ...named(this.student).map(([k, v]): [string, tf.Variable] => [`student/${k}`, v]),
+      ...(this.grn ? [...this.grn.store.named()] : []),
+      ...named(this.teacher).map(([k, v]): [string, tf.Variable] => [`teacher/${k}`, v]),
+    ]);
   }
 
   teacherVariables(): tf.Variable[] {
@@ -96,7 +108,19 @@ export class MhimModel implements MilModel {
 
   /** Sets the run length used by the βh decay and the momentum schedule (epochs × bags per epoch). */
   setTotalIterations(total: number): void {
+    if (!(total > 0)) throw new Error(`MHIM totalIterations must be > 0, got ${total}`);
     (this.mhim as MhimConfig).totalIterations = total;
+  }
+
+  /** Iteration and masking-stream state, so a resumed run continues the schedules and masks exactly. */
+  randomState(): { iteration: number; maskRng: number } {
+    return { iteration: this.iteration, maskRng: (this.rng as unknown as { state: number }).state };
+  }
+
+  setRandomState(state: unknown): void {
+    const s = state as { iteration: number; maskRng: number };
+    this.iteration = s.iteration;
+    (this.rng as unknown as { state: number }).state = s.maskRng;
   }
 
   /** βh at the current iteration. */

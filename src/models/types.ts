@@ -31,6 +31,8 @@ export interface MilOutput {
    * max_c softmax_c(W·f_i) (see src/mhim/scoring.ts).
    */
   instanceFeatures?: tf.Tensor2D;
+  /** Per-head attention of the class token over the instances `[heads, N]` (TransMIL, layer 1). */
+  headAttention?: tf.Tensor2D;
 }
 
 export interface ForwardOptions {
@@ -86,6 +88,8 @@ export interface MilModel<C extends BaseModelConfig = BaseModelConfig> {
   variables(): tf.Variable[];
   /** Frees every variable. */
   dispose(): void;
+  /** Variables by stable name ('attention/V/kernel'): the keys `saveModel` writes (optional). */
+  namedVariables?(): Map<string, tf.Variable>;
 
   // --- Optional hooks (additive; used by MHIM-MIL, see src/mhim/) ---------------------------------
   /**
@@ -102,4 +106,6 @@ export interface MilModel<C extends BaseModelConfig = BaseModelConfig> {
    * (MHIM-MIL: teacher, masking, consistency, EMA). `optimizer` updates `trainableVariables()`.
    */
   trainStep?(bag: StepBag, target: Target, optimizer: tf.Optimizer): Promise<StepResult>;
+  /** Told by the trainer, before the first step of a fold, how many steps the fold runs (epochs × training bags): MHIM's cosine schedules. */
+  setTotalIterations?(total: number): void;
 }

@@ -118,6 +118,7 @@ describe('mhim: the training step', () => {
     assert.ok(m.teacherVariables().every((v) => !trainable.has(v)));
     // the teacher starts as a copy of the student
     m.teacherVariables().forEach((t, i) => assert.deepEqual(Array.from(t.dataSync()), Array.from(m.student.variables()[i].dataSync())));
+    assert.equal(m.variables().length, m.student.variables().length + m.grn!.variables().length + m.teacherVariables().length);
 
     const opt = tf.train.adam(1e-2);
     const [{ bag, label }] = syntheticBags(1, 40);
