@@ -57,7 +57,7 @@ async function load(name: BackendName): Promise<{ tfName: string; threads: numbe
  * A forced backend that cannot load is an error (never a silent fallback).
  */
 export async function useBackend(prefer?: BackendName | 'auto'): Promise<BackendInfo> {
-  const requested = prefer ?? (process.env.MILKIT_BACKEND as BackendName | 'auto' | undefined) ?? 'auto';
+  const requested = prefer ?? ((process.env.MILKIT_BACKEND || undefined) as BackendName | 'auto' | undefined) ?? 'auto';
   if (requested !== 'auto' && !isBackendName(requested)) {
     throw new Error(`unknown backend "${requested}" (MILKIT_BACKEND or useBackend): expected one of auto, ${BACKENDS.join(', ')}`);
   }

@@ -1,0 +1,68 @@
+/**
+ * `milkit <command> [args]`. Exit codes: 0 ok, 1 the work failed (bad data, missing file), 2 the
+ * command was called wrongly (usage printed). Errors print one line; MILKIT_DEBUG=1 adds the stack.
+ */
+import { closest } from '../data/format';
+import { type CliContext } from './command';
+import { COMMANDS } from './commands';
+import { UsageError } from './flags';
+import { Progress } from './progress';
+import { milkitVersion } from './version';
+
+function context(): CliContext {
+  return {
+    print: (text) => process.stdout.write(`${text}\n`),
+    json: (value) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
+    warn: (text) => process.stderr.write(`${text}\n`),
+    progress: (label, total, enabled = true) => new Progress(label, total, { enabled }),
+  };
+}
+
+function overview(): string {
+  const w = Math.max(...Object.keys(COMMANDS).map((n) => n.length)) + 2;
+  return [
+    `milkit ${milkitVersion()}: Multiple Instance Learning on TensorFlow.js`,
+    '',
+    'usage: milkit <command> [options]      milkit <command> --help',
+    '',
+    'commands:',
+    ...Object.values(COMMANDS).map((c) => `  ${c.name.padEnd(w)}${c.summary}`),
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const ctx = context();
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    const cmd = name === 'help' && rest[0] ? COMMANDS[rest[0]] : undefined;
+    ctx.print(cmd ? cmd.usage : overview());
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    ctx.print(milkitVersion());
+    return 0;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    const hint = closest(name, Object.keys(COMMANDS));
+    process.stderr.write(`milkit: unknown command "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; see milkit --help\n`);
+    return 2;
+  }
+  // `dataset <name> --help` is answered by the command itself (it knows each data set's options).
+  if ((rest.includes('--help') || rest.includes('-h')) && cmd.name !== 'dataset') {
+    ctx.print(cmd.usage);
+    return 0;
+  }
+  try {
+    return await cmd.run(rest, ctx);
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    process.stderr.write(`milkit ${name}: ${e.message}\n`);
+    if (process.env.MILKIT_DEBUG && e.stack) process.stderr.write(`${e.stack}\n`);
+    if (err instanceof UsageError) {
+      process.stderr.write(`usage: ${cmd.usage.split('\n')[0]}   (milkit ${name} --help for more)\n`);
+      return 2;
+    }
+    return 1;
+  }
+}

@@ -1,0 +1,73 @@
+import { strict as assert } from 'node:assert';
+import { UsageError, describeFlags, kebab, parseFlags, type FlagSpec } from '../../src/cli/flags';
+import { Progress } from '../../src/cli/progress';
+
+describe('cli/flags: the tiny flag parser', () => {
+  const spec: FlagSpec = {
+    out: { type: 'string', alias: 'o', help: 'output' },
+    'train-bags': { type: 'number', default: 200, help: 'bags' },
+    json: { type: 'boolean', help: 'json' },
+  };
+
+  it('parses values, =values, aliases, booleans, --no-x, defaults, negative numbers and --', () => {
+    assert.deepEqual(parseFlags(['a', '--out', 'x.arrow', '--train-bags=50', '--json', 'b'], spec), { flags: { out: 'x.arrow', 'train-bags': 50, json: true }, positional: ['a', 'b'] });
+    assert.deepEqual(parseFlags(['-o', 'y', '--no-json', '--train-bags', '-3', '--', '--json'], spec), { flags: { out: 'y', 'train-bags': -3, json: false }, positional: ['--json'] });
+    assert.deepEqual(parseFlags([], spec).flags, { 'train-bags': 200 });
+  });
+
+  it('rejects unknown options with a hint, missing values and non-numbers', () => {
+    assert.throws(() => parseFlags(['--train-bag', '3'], spec), (e: unknown) => e instanceof UsageError && /unknown option --train-bag \(did you mean --train-bags\?\)/.test(e.message));
+    assert.throws(() => parseFlags(['--out'], spec), /--out needs a value/);
+    assert.throws(() => parseFlags(['--train-bags', 'many'], spec), /--train-bags must be a number, got "many"/);
+    assert.throws(() => parseFlags(['--json=maybe'], spec), /--json takes no value/);
+  });
+
+  it('describes flags and converts option names', () => {
+    const text = describeFlags(spec);
+    assert.match(text, /-o, --out <string>\s+output/);
+    assert.match(text, /--train-bags <number>\s+bags \(default 200\)/);
+    assert.equal(kebab('meanBagSize'), 'mean-bag-size');
+  });
+});
+
+describe('cli/progress: TTY-aware progress bar', () => {
+  function fakeStream(isTTY: boolean) {
+    const writes: string[] = [];
+    return { writes, stream: { isTTY, write: (s: string) => writes.push(s) } as unknown as NodeJS.WriteStream };
+  }
+
+  it('redraws in place on a TTY and ends with one newline', () => {
+    const { writes, stream } = fakeStream(true);
+    const p = new Progress('work', 4, { stream });
+    p.update(1);
+    p.update(4);
+    p.done();
+    assert.ok(writes[0].startsWith('\rwork [######------------------] 1/4 25%'), writes[0]);
+    assert.ok(writes.slice(0, -1).every((w) => !w.includes('\n')), 'no newline while running');
+    assert.match(writes.at(-1)!, /^\rwork: 4\/4 done in \d+\.\d s\x1b\[K\n$/);
+  });
+
+  it('prints nothing but the final line for short work off a TTY, and nothing at all when disabled', () => {
+    const { writes, stream } = fakeStream(false);
+    const p = new Progress('work', 100, { stream });
+    for (let i = 1; i <= 100; i++) p.update(i);
+    p.done('ok');
+    assert.equal(writes.length, 1);
+    assert.match(writes[0], /^work: 100\/100 done in \d+\.\d s \(ok\)\n$/);
+    const quiet = fakeStream(false);
+    const q = new Progress('work', 3, { stream: quiet.stream, enabled: false });
+    q.update(1);
+    q.done();
+    assert.equal(quiet.writes.length, 0);
+  });
+
+  it('prints a plain line per 10% once work runs longer than a second off a TTY', async () => {
+    const { writes, stream } = fakeStream(false);
+    const p = new Progress('slow', 20, { stream });
+    (p as unknown as { start: number }).start -= 5000; // as if it started 5 s ago
+    for (let i = 1; i <= 20; i++) p.update(i);
+    p.done();
+    assert.equal(writes.length, 10 + 1, writes.join(''));
+    assert.ok(writes.every((w) => w.endsWith('\n') && !w.includes('\r')));
+  });
+});
