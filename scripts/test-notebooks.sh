@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Notebook stage: executes every notebooks/*.ipynb headlessly with the real tslab kernel (Debian
+# nbclient), failing on any cell error (reply status or stderr). Executed copies go to
+# build/notebooks/. Appends "notebooks <passed> <failed>" to $MILKIT_STATS.
+# One notebook: scripts/test-notebooks.sh notebooks/01-mil-basics.ipynb
+set -uo pipefail
+source "$(dirname "$0")/../test/kernel/env.sh"
+cd "$ROOT"
+stage=${MILKIT_STAGE:-notebooks}
+if ! milkit_jupyter_setup; then
+  [ -n "${MILKIT_STATS:-}" ] && echo "$stage 0 1" >> "$MILKIT_STATS"
+  exit 1
+fi
+if [ $# -gt 0 ]; then books=("$@"); else books=(notebooks/*.ipynb); fi
+exec nice /usr/bin/python3 test/kernel/run_notebooks.py build/notebooks "${books[@]}" --timeout 300 \
+  ${MILKIT_STATS:+--stats "$MILKIT_STATS"} --stage "$stage"

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Executes notebooks headlessly with the tslab kernel (Debian nbclient) and fails on any cell error.
+
+tslab reports a failed cell only through the execute_reply status and a stderr stream (it sends no
+`error` message), so each cell is checked for both: a non-ok reply, or any stderr output, fails the
+notebook. Execution stops at the first failing cell (later cells depend on it). The executed copy
+(with outputs) is written to the output directory even when a cell fails.
+
+usage: run_notebooks.py OUT_DIR NOTEBOOK... [--timeout S] [--stats FILE --stage NAME]
+"""
+import argparse
+import os
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+
+def stderr_text(cell):
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == "stderr")
+
+
+def run(path, out_dir, timeout):
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, kernel_name="tslab", timeout=timeout, allow_errors=False,
+                            resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
+    problem = None
+    t0 = time.time()
+    try:
+        with client.setup_kernel():
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                try:
+                    client.execute_cell(cell, index)
+                except CellTimeoutError:
+                    problem = (index, f"timed out after {timeout} s")
+                except CellExecutionError:
+                    problem = (index, "execute_reply status error")
+                err = stderr_text(cell)
+                if err:
+                    problem = (index, (problem[1] + ": " if problem else "stderr: ") + err.strip())
+                if problem:
+                    break
+    except Exception as exc:  # kernel died or could not start
+        problem = (-1, f"{type(exc).__name__}: {exc}")
+    seconds = time.time() - t0
+    os.makedirs(out_dir, exist_ok=True)
+    nbformat.write(nb, os.path.join(out_dir, os.path.basename(path)))
+    return problem, seconds
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out_dir")
+    ap.add_argument("notebooks", nargs="+")
+    ap.add_argument("--timeout", type=int, default=300)
+    ap.add_argument("--stats")
+    ap.add_argument("--stage", default="notebooks")
+    args = ap.parse_args()
+    passed = failed = 0
+    for path in args.notebooks:
+        problem, seconds = run(path, args.out_dir, args.timeout)
+        name = os.path.basename(path)
+        if problem is None:
+            passed += 1
+            print(f"PASS {name} ({seconds:.1f} s)", flush=True)
+        else:
+            failed += 1
+            where = "kernel" if problem[0] < 0 else f"cell {problem[0]}"
+            print(f"FAIL {name} ({seconds:.1f} s), {where}:\n{problem[1]}", flush=True)
+    print(f"{passed} passed, {failed} failed")
+    if args.stats:
+        with open(args.stats, "a") as f:
+            f.write(f"{args.stage} {passed} {failed}\n")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
