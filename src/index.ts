@@ -5,7 +5,9 @@
 export * from './core';
 export * from './backend';
 export * from './data';
-export * from './models/types';
-export { matMulFast, registerFastGradients } from './models/layers/fastGradients';
+export * from './models';
 export * from './data/convert';
 export * from './data/datasets';
+export * from './data/images';
+export * from './ssl';
+export * from './train';

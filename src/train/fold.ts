@@ -1,0 +1,318 @@
+/**
+ * Trains one model on one split (a fold), one bag per step, with checkpoints and resume.
+ *
+ * Per epoch: set the cosine learning rate, visit the training bags in a seeded order (the order of
+ * epoch e depends only on the fold seed and e, so a resumed run replays it), evaluate the selection
+ * set, update early stopping, keep the best weights, write `last.ckpt` (and `best.ckpt`) atomically.
+ * An abort (SIGINT) is honoured after the current optimiser step: the position inside the epoch is
+ * checkpointed and a resumed run continues from the next bag, reaching the same weights.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { Cohort } from '../data/cohort';
+import { type FeatureStats, featureStats, standardize } from '../data/standardize';
+import type { Split } from '../data/splits';
+import type { BinaryThreshold } from '../metrics/threshold';
+import type { MilModel, Target } from '../models/types';
+import { Rng } from '../random';
+import { loadCheckpoint, saveCheckpoint, type TensorEntry } from './checkpoint';
+import { type TrainConfig, foldSeed } from './config';
+import { type EarlyStoppingState, initialStoppingState, observeEpoch } from './earlyStopping';
+import type { FoldRef, TrainEventStream } from './events';
+import { Adam } from './optimizer';
+import { bagTensor, fitThresholdOn, predictSet, setMetrics } from './predict';
+import { learningRateAt } from './schedule';
+import { type Task, defaultMonitor } from './targets';
+
+/** Creates a fresh model for a fold: the trainer passes the fold's seed. */
+export type ModelFactory = (seed: number) => MilModel;
+
+/** A model whose random streams (dropout) can be saved and restored, so a resumed run is exact. */
+export interface RandomStateful {
+  randomState(): unknown;
+  setRandomState(state: unknown): void;
+}
+
+function isRandomStateful(m: object): m is RandomStateful {
+  return typeof (m as Partial<RandomStateful>).randomState === 'function' && typeof (m as Partial<RandomStateful>).setRandomState === 'function';
+}
+
+export interface FoldContext extends FoldRef {
+  cohort: Cohort;
+  split: Split;
+  task: Task;
+  targets: Target[];
+  config: TrainConfig;
+  createModel: ModelFactory;
+  events: TrainEventStream;
+  /** Folder for this fold's checkpoints and result (none: nothing is written). */
+  dir?: string;
+  /** Continue from `dir/last.ckpt` when it exists. */
+  resume?: boolean;
+  /** Abort after the current optimiser step (checkpointing first). */
+  signal?: AbortSignal;
+}
+
+export interface FoldResult extends FoldRef {
+  /** Test metrics of the kept model (plus `loss`). */
+  metrics: Record<string, number>;
+  /** Bootstrap of the test metrics (when configured). */
+  bootstrap?: Record<string, { mean: number; sd: number; lower: number; upper: number }>;
+  /** How the kept weights were chosen: 'val', 'last' or 'test' (optimistic, MHIM protocol). */
+  selection: 'val' | 'last' | 'test';
+  bestEpoch: number;
+  epochsRun: number;
+  /** Binary: the Youden threshold, fitted on `thresholdFittedOn`, applied to the test fold. */
+  threshold?: BinaryThreshold & { fittedOn: 'val' | 'train' };
+  history: EpochRecord[];
+  interrupted: boolean;
+  sizes: { train: number; val: number; test: number };
+}
+
+export interface EpochRecord {
+  epoch: number;
+  lr: number;
+  trainLoss: number;
+  /** Metrics on the selection set, when there is one. */
+  select?: Record<string, number>;
+}
+
+/** Trainer state stored in the checkpoint header. */
+interface FoldState {
+  /** Epoch to run next, and bags of it already done. */
+  epoch: number;
+  stepInEpoch: number;
+  epochLossSum: number;
+  stopping: EarlyStoppingState;
+  history: EpochRecord[];
+  finished: boolean;
+  randomState?: unknown;
+}
+
+interface CheckpointHeader {
+  kind: 'milkit-train';
+  model: { name: string; config: unknown };
+  state: FoldState;
+  optimizerStep: number;
+  standardize: boolean;
+}
+
+const modelTensors = (model: MilModel): Promise<TensorEntry[]> =>
+  Promise.all(model.variables().map(async (v, i) => ({ name: `model/${i}`, shape: v.shape, values: (await v.data()) as Float32Array })));
+
+function assignModel(model: MilModel, tensors: TensorEntry[], file: string): void {
+  const vars = model.variables();
+  const saved = tensors.filter((t) => t.name.startsWith('model/'));
+  if (saved.length !== vars.length) throw new Error(`checkpoint ${file} holds ${saved.length} model variables, the model has ${vars.length}`);
+  vars.forEach((v, i) => {
+    if (saved[i].values.length !== v.size) throw new Error(`checkpoint ${file}: variable ${i} has ${saved[i].values.length} values, the model's has ${v.size} (shape ${v.shape})`);
+    tf.tidy(() => v.assign(tf.tensor(saved[i].values, v.shape)));
+  });
+}
+
+/** Feature statistics stored alongside weights, so eval/predict standardise like training did. */
+function statsTensors(stats?: FeatureStats): TensorEntry[] {
+  return stats ? [{ name: 'stats/mean', shape: [stats.dim], values: stats.mean }, { name: 'stats/std', shape: [stats.dim], values: stats.std }] : [];
+}
+
+export function statsFromCheckpoint(tensors: TensorEntry[]): FeatureStats | undefined {
+  const mean = tensors.find((t) => t.name === 'stats/mean');
+  const std = tensors.find((t) => t.name === 'stats/std');
+  return mean && std ? { dim: mean.values.length, mean: mean.values, std: std.values, count: 0 } : undefined;
+}
+
+/** Restores a checkpointed model (weights + standardisation) into a freshly created model. */
+export function restoreModel(model: MilModel, file: string): { stats?: FeatureStats; header: CheckpointHeader } {
+  const ck = loadCheckpoint<CheckpointHeader>(file);
+  assignModel(model, ck.tensors, file);
+  return { stats: statsFromCheckpoint(ck.tensors), header: ck.header };
+}
+
+export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
+  const { cohort, split, task, targets, config, events, repeat, fold } = ctx;
+  const ref: FoldRef = { repeat, fold };
+  const seed = foldSeed(config.seed, repeat, fold);
+  const selection: FoldResult['selection'] = config.selectOn === 'test' ? 'test' : config.selectOn === 'val' && split.val?.length ? 'val' : 'last';
+  const selectSet = selection === 'val' ? split.val! : selection === 'test' ? split.test : [];
+  const monitor = config.monitor ?? defaultMonitor(task);
+  const mode = monitor === 'loss' ? 'min' : 'max';
+  const lastFile = ctx.dir && path.join(ctx.dir, 'last.ckpt');
+  const bestFile = ctx.dir && path.join(ctx.dir, 'best.ckpt');
+
+  const stats = config.standardize ? featureStats(await Promise.all(split.train.map((i) => cohort.bag(i))), cohort.dim) : undefined;
+  const model = ctx.createModel(seed);
+  const optimizer = new Adam(model.trainableVariables(), { lr: config.lr, weightDecay: config.weightDecay, weightDecayMode: config.weightDecayMode });
+  let state: FoldState = { epoch: 0, stepInEpoch: 0, epochLossSum: 0, stopping: initialStoppingState(), history: [], finished: false };
+  let bestWeights: TensorEntry[] | undefined;
+
+  try {
+    if (ctx.resume && lastFile && fs.existsSync(lastFile)) {
+      const ck = loadCheckpoint<CheckpointHeader>(lastFile);
+      assignModel(model, ck.tensors, lastFile);
+      const m = ck.tensors.filter((t) => t.name.startsWith('adam/m/')).map((t) => t.values);
+      const v = ck.tensors.filter((t) => t.name.startsWith('adam/v/')).map((t) => t.values);
+      optimizer.setState({ step: ck.header.optimizerStep, moments: m.map((mi, i) => ({ m: mi, v: v[i] })) });
+      state = ck.header.state;
+      if (state.randomState !== undefined && isRandomStateful(model)) model.setRandomState(state.randomState);
+      if (bestFile && fs.existsSync(bestFile)) bestWeights = loadCheckpoint(bestFile).tensors.filter((t) => t.name.startsWith('model/'));
+    }
+    events.emit({ type: 'fold-start', ...ref, trainBags: split.train.length, valBags: selection === 'val' ? selectSet.length : 0, testBags: split.test.length, resumedFromEpoch: state.epoch > 0 || state.stepInEpoch > 0 ? state.epoch : undefined });
+
+    const checkpoint = async (file: string, kind: 'last' | 'best', s: FoldState) => {
+      const adam = await optimizer.getState();
+      const tensors = [
+        ...(await modelTensors(model)),
+        ...adam.moments.flatMap(({ m, v }, i) => [{ name: `adam/m/${i}`, shape: [m.length], values: m }, { name: `adam/v/${i}`, shape: [v.length], values: v }]),
+        ...statsTensors(stats),
+      ];
+      const header: CheckpointHeader = { kind: 'milkit-train', model: { name: model.name, config: model.config }, state: s, optimizerStep: adam.step, standardize: Boolean(stats) };
+      saveCheckpoint(file, { header, tensors });
+      events.emit({ type: 'checkpoint', ...ref, kind, path: file, epoch: s.epoch });
+    };
+
+    const vars = model.trainableVariables();
+    if (model.trainStep && config.accumulate !== 1) throw new Error(`${model.name} trains with its own step (trainStep), which does not support gradient accumulation (accumulate = ${config.accumulate})`);
+    let interrupted = false;
+    while (!state.finished && state.epoch < config.epochs) {
+      const epoch = state.epoch;
+      const lr = learningRateAt(epoch, { kind: config.schedule, lr: config.lr, minLr: config.minLr, epochs: config.epochs, warmupEpochs: config.warmupEpochs });
+      optimizer.learningRate = lr;
+      const order = new Rng(seed ^ Math.imul(epoch + 1, 0x9e3779b1)).shuffle([...split.train]);
+      events.emit({ type: 'epoch-start', ...ref, epoch, epochs: config.epochs, lr, steps: order.length });
+      const t0 = performance.now();
+      let instancesSeen = 0;
+      let pending: Map<string, tf.Tensor> | undefined;
+      let pendingCount = 0;
+      for (let k = state.stepInEpoch; k < order.length; k++) {
+        const bag = await cohort.bag(order[k]);
+        const target = targets[order[k]];
+        let lossValue: number;
+        if (model.trainStep) {
+          const features = stats ? standardize(bag.features, stats) : bag.features;
+          lossValue = (await model.trainStep({ id: bag.id, features, numInstances: bag.numInstances, dim: bag.dim, coords: bag.coords }, target, optimizer)).loss;
+        } else {
+          const x = bagTensor(bag, stats);
+          const { value, grads } = tf.variableGrads(() => model.loss(model.forward(x, { training: true, coords: bag.coords, target }), target), vars);
+          x.dispose();
+          if (pending) {
+            for (const [name, g] of Object.entries(grads)) {
+              const prev = pending.get(name);
+              pending.set(name, prev ? tf.tidy(() => tf.add(prev, g)) : tf.keep(g.clone()));
+              prev?.dispose();
+            }
+            tf.dispose(Object.values(grads));
+          } else pending = new Map(Object.entries(grads));
+          pendingCount++;
+          if (pendingCount === config.accumulate || k === order.length - 1) {
+            const n = pendingCount;
+            const averaged = n === 1 ? Object.fromEntries(pending) : tf.tidy(() => Object.fromEntries([...pending!].map(([name, g]) => [name, tf.div(g, n)])));
+            optimizer.applyGradients(averaged);
+            tf.dispose([...pending.values(), ...(n === 1 ? [] : Object.values(averaged))]);
+            pending = undefined;
+            pendingCount = 0;
+          }
+          lossValue = (await value.data())[0]; // the one host read per step
+          value.dispose();
+        }
+        state.epochLossSum += lossValue;
+        state.stepInEpoch = k + 1;
+        instancesSeen += bag.numInstances;
+        const secs = (performance.now() - t0) / 1000;
+        events.emit({ type: 'step', ...ref, epoch, step: k + 1, steps: order.length, loss: lossValue, instances: bag.numInstances, bagsPerSecond: (k + 1 - 0) / Math.max(secs, 1e-9), instancesPerSecond: instancesSeen / Math.max(secs, 1e-9) });
+        if (ctx.signal?.aborted && pendingCount === 0 && k < order.length - 1) {
+          interrupted = true;
+          break;
+        }
+      }
+      if (interrupted) break;
+
+      const trainLoss = state.epochLossSum / order.length;
+      const record: EpochRecord = { epoch, lr, trainLoss };
+      let improved = false;
+      let stop = false;
+      let monitored = NaN;
+      if (selection !== 'last') {
+        const p = await predictSet(model, cohort, selectSet, targets, stats);
+        record.select = setMetrics(task, cohort.bags, p).metrics;
+        monitored = record.select[monitor];
+        if (monitored === undefined) throw new Error(`monitor "${monitor}" is not a metric of this task; available: ${Object.keys(record.select).join(', ')}`);
+        events.emit({ type: 'eval', ...ref, epoch, split: selection === 'val' ? 'val' : 'test', loss: record.select.loss, metrics: record.select });
+        const es = { patience: config.earlyStopping?.patience ?? Infinity, minEpochs: config.earlyStopping?.minEpochs, mode } as const;
+        const o = observeEpoch(state.stopping, epoch, monitored, es);
+        ({ improved, stop } = o);
+        state.stopping = o.state;
+        if (improved) bestWeights = await modelTensors(model);
+      }
+      state = { ...state, epoch: epoch + 1, stepInEpoch: 0, epochLossSum: 0, history: [...state.history, record] };
+      state.finished = stop || state.epoch >= config.epochs;
+      if (isRandomStateful(model)) state.randomState = model.randomState();
+      if (improved && bestFile) await checkpoint(bestFile, 'best', state);
+      if (lastFile) await checkpoint(lastFile, 'last', state);
+      events.emit({ type: 'epoch-end', ...ref, epoch, trainLoss, seconds: (performance.now() - t0) / 1000, monitor: monitored, improved, stop });
+      if (ctx.signal?.aborted) {
+        interrupted = !state.finished;
+        break;
+      }
+    }
+    if (interrupted) {
+      if (isRandomStateful(model)) state.randomState = model.randomState();
+      if (lastFile) await checkpoint(lastFile, 'last', state);
+      const result = emptyResult(ref, selection, state, split);
+      events.emit({ type: 'fold-end', ...ref, metrics: {}, bestEpoch: state.stopping.bestEpoch, epochsRun: state.epoch, interrupted: true });
+      return result;
+    }
+
+    // Keep the selected weights, fit the binary threshold away from the test fold, then test.
+    if (selection !== 'last' && bestWeights) assignModel(model, bestWeights, bestFile ?? 'best weights');
+    let threshold: FoldResult['threshold'];
+    if (task.kind === 'class' && task.numClasses === 2) {
+      const fittedOn = selection === 'val' ? 'val' : 'train';
+      threshold = { ...fitThresholdOn(await predictSet(model, cohort, fittedOn === 'val' ? split.val! : split.train, targets, stats), cohort.bags), fittedOn };
+    }
+    const test = setMetrics(task, cohort.bags, await predictSet(model, cohort, split.test, targets, stats), {
+      threshold,
+      bootstrap: config.bootstrap,
+      bootstrapSeed: seed,
+    });
+    events.emit({ type: 'eval', ...ref, epoch: state.epoch - 1, split: 'test', loss: test.metrics.loss, metrics: test.metrics });
+    const bestEpoch = selection === 'last' ? state.epoch - 1 : state.stopping.bestEpoch;
+    const result: FoldResult = {
+      ...ref,
+      metrics: test.metrics,
+      ...(test.bootstrap ? { bootstrap: test.bootstrap } : {}),
+      selection,
+      bestEpoch,
+      epochsRun: state.epoch,
+      ...(threshold ? { threshold } : {}),
+      history: state.history,
+      interrupted: false,
+      sizes: { train: split.train.length, val: split.val?.length ?? 0, test: split.test.length },
+    };
+    if (ctx.dir) {
+      // The model eval/predict reload: the kept weights (best or last) with the standardisation.
+      saveCheckpoint(path.join(ctx.dir, 'model.ckpt'), {
+        header: { kind: 'milkit-model', model: { name: model.name, config: model.config }, threshold: threshold ?? null, task },
+        tensors: [...(await modelTensors(model)), ...statsTensors(stats)],
+      });
+    }
+    events.emit({ type: 'fold-end', ...ref, metrics: result.metrics, bestEpoch, epochsRun: state.epoch, interrupted: false });
+    return result;
+  } finally {
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+function emptyResult(ref: FoldRef, selection: FoldResult['selection'], state: FoldState, split: Split): FoldResult {
+  return {
+    ...ref,
+    metrics: {},
+    selection,
+    bestEpoch: state.stopping.bestEpoch,
+    epochsRun: state.epoch,
+    history: state.history,
+    interrupted: true,
+    sizes: { train: split.train.length, val: split.val?.length ?? 0, test: split.test.length },
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * Turns a cohort's bag labels into training targets: class labels, or discrete-time survival bins
+ * cut at the quartiles of the cohort's uncensored times (MHIM bins the whole cohort once; only the
+ * loss uses the bins, the C-index uses the raw times).
+ */
+import type { BagInfo } from '../data/bag';
+import { survivalBins } from '../metrics/survival';
+import type { Target } from '../models/types';
+
+export type Task = { kind: 'class'; numClasses: number } | { kind: 'survival'; numBins: number; edges: number[] };
+
+export function taskOf(bags: readonly BagInfo[], survivalBinCount: number): { task: Task; targets: Target[] } {
+  const survival = bags.length > 0 && bags.every((b) => b.time !== undefined && b.event !== undefined);
+  if (survival) {
+    const { edges, bins } = survivalBins(bags.map((b) => b.time!), bags.map((b) => b.event!), survivalBinCount);
+    return {
+      task: { kind: 'survival', numBins: survivalBinCount, edges },
+      targets: bags.map((b, i) => ({ kind: 'survival', bin: bins[i], censored: b.event === 0, numBins: survivalBinCount })),
+    };
+  }
+  const missing = bags.find((b) => b.label === undefined);
+  if (missing) throw new Error(`bag "${missing.id}" has no class label (and the cohort is not a survival cohort)`);
+  const numClasses = Math.max(2, ...bags.map((b) => b.label! + 1));
+  return { task: { kind: 'class', numClasses }, targets: bags.map((b) => ({ kind: 'class', label: b.label!, numClasses })) };
+}
+
+/** Number of model outputs for a task. */
+export function outputsOf(task: Task): number {
+  return task.kind === 'class' ? task.numClasses : task.numBins;
+}
+
+/** The metric monitored by default: AUC (binary), macro accuracy (multi-class, as MHIM), C-index (survival). */
+export function defaultMonitor(task: Task): string {
+  if (task.kind === 'survival') return 'cIndex';
+  return task.numClasses === 2 ? 'auc' : 'balancedAccuracy';
+}
