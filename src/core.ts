@@ -12,3 +12,4 @@ export * from './viz';
 export * from './metrics';
 export * from './train/events';
 export * from './data/summary';
+export * from './ssl/augment';

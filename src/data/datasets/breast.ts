@@ -6,12 +6,14 @@
  * top-left pixels in the image.
  */
 import * as path from 'node:path';
+import { Cohort } from '../cohort';
 import { MilkitDataError } from '../errors';
 import {
   type BackgroundFilter, type BuildProgress, type PatchBag, type PatchFeaturizer, DEFAULT_BACKGROUND,
-  packTiles, rawPixelFeaturizer, readImages, tileImage, writePatchCohort,
+  PATCH_FEATURIZERS, packTiles, rawPixelFeaturizer, readImages, tileImage, writePatchCohort,
 } from '../images';
 import type { WriteSummary } from '../writer';
+import { type DatasetBuilder, dataRoot, withDefaults } from './types';
 
 export const BREAST_ARCHIVE = 'bisque_breast_58_tif.tar.gz';
 export const BREAST_PATCH_SIZE = 32;
@@ -68,3 +70,42 @@ export async function buildBreastCohort(
     },
   });
 }
+
+export interface BreastBuilderOptions {
+  /** The .tar.gz or a folder of TIFFs (default `<data root>/breast-ucsb/bisque_breast_58_tif.tar.gz`). */
+  source: string;
+  /** Instance features: `raw` (32·32·3 = 3072 pixels in [0, 1]) or `color-stats` (30). */
+  features: string;
+  size: number;
+  stride: number;
+  /** Keep background tiles too. */
+  keepBackground: boolean;
+}
+
+/** Registry entry (`milkit dataset breast`). */
+export const breast: DatasetBuilder<BreastBuilderOptions> = {
+  name: 'breast',
+  describe: 'UCSB breast cancer H&E images (58 TIFFs): bag = image, 32×32 tiles, background dropped, label from the name',
+  options: {
+    source: { type: 'string', default: '', help: 'bisque_breast_58_tif.tar.gz or a folder of TIFFs (default: $MILKIT_DATA/breast-ucsb/...)' },
+    features: { type: 'string', default: 'raw', help: `instance features: ${Object.keys(PATCH_FEATURIZERS).join(' | ')}` },
+    size: { type: 'number', default: BREAST_PATCH_SIZE, help: 'tile side in pixels' },
+    stride: { type: 'number', default: BREAST_PATCH_SIZE, help: 'step between tiles in pixels' },
+    keepBackground: { type: 'boolean', default: false, help: 'keep near-white background tiles' },
+  },
+  async build(opts) {
+    const o = withDefaults(breast, opts);
+    const featurizer = PATCH_FEATURIZERS[o.features];
+    if (!featurizer) throw new Error(`unknown --features "${o.features}"; known: ${Object.keys(PATCH_FEATURIZERS).join(', ')}`);
+    const source = o.source || path.join(dataRoot(), 'breast-ucsb', BREAST_ARCHIVE);
+    const cohort = await buildBreastCohort(opts.out, {
+      source, size: o.size, stride: o.stride, background: o.keepBackground ? false : DEFAULT_BACKGROUND, featurizer,
+      onBag: (n, total) => opts.onProgress?.(n, total ?? 58),
+    });
+    const c = await Cohort.open(cohort.instancePath, { cacheBytes: 0 });
+    const pos = c.bags.filter((b) => b.label === 1).length;
+    const dropped = c.bags.reduce((s, b) => s + Number(b.meta.background_dropped ?? 0), 0);
+    await c.close();
+    return { cohort, notes: [`${cohort.bags} bags: ${pos} malignant / ${cohort.bags - pos} benign, ${cohort.instances} tiles kept, ${dropped} background tiles dropped, D = ${cohort.dim} (${featurizer.name})`] };
+  },
+};

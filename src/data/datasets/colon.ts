@@ -10,9 +10,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Cohort } from '../cohort';
 import { MilkitDataError } from '../errors';
-import { type BuildProgress, type PatchBag, type PatchFeaturizer, rawPixelFeaturizer, readArchiveImages, writePatchCohort } from '../images';
+import { type BuildProgress, type PatchBag, type PatchFeaturizer, PATCH_FEATURIZERS, rawPixelFeaturizer, readArchiveImages, writePatchCohort } from '../images';
 import type { WriteSummary } from '../writer';
+import { type DatasetBuilder, dataRoot, withDefaults } from './types';
 
 export const COLON_PATCH_SIZE = 27;
 export const COLON_FILES = {
@@ -122,3 +124,34 @@ export async function buildColonCohort(
     metadata: { 'milkit.dataset': 'colon-crchp', 'milkit.coords': 'mosaic', 'milkit.source': opts.dir },
   });
 }
+
+export interface ColonBuilderOptions {
+  /** Folder with the colon files (default `<data root>/colon-crchp`). */
+  source: string;
+  /** Instance features: `raw` (27·27·3 = 2187 pixels in [0, 1]) or `color-stats` (30). */
+  features: string;
+  mainOnly: boolean;
+}
+
+/** Registry entry (`milkit dataset colon`). */
+export const colon: DatasetBuilder<ColonBuilderOptions> = {
+  name: 'colon',
+  describe: 'colon cancer nucleus patches (CRCHistoPhenotypes): bag = patient, 27×27 patches, instance label = isCancerous',
+  options: {
+    source: { type: 'string', default: '', help: 'folder with patch_images.tar and the two label CSVs (default: $MILKIT_DATA/colon-crchp)' },
+    features: { type: 'string', default: 'raw', help: `instance features: ${Object.keys(PATCH_FEATURIZERS).join(' | ')}` },
+    mainOnly: { type: 'boolean', default: false, help: 'only data_labels_mainData.csv (60 patients)' },
+  },
+  async build(opts) {
+    const o = withDefaults(colon, opts);
+    const featurizer = PATCH_FEATURIZERS[o.features];
+    if (!featurizer) throw new Error(`unknown --features "${o.features}"; known: ${Object.keys(PATCH_FEATURIZERS).join(', ')}`);
+    const dir = o.source || path.join(dataRoot(), 'colon-crchp');
+    const total = o.mainOnly ? 60 : 98;
+    const cohort = await buildColonCohort(opts.out, { dir, mainOnly: o.mainOnly, featurizer, onBag: (n) => opts.onProgress?.(n, total) });
+    const c = await Cohort.open(cohort.instancePath, { cacheBytes: 0 });
+    const pos = c.bags.filter((b) => b.label === 1).length;
+    await c.close();
+    return { cohort, notes: [`${cohort.bags} bags: ${pos} positive / ${cohort.bags - pos} negative, ${cohort.instances} patches, D = ${cohort.dim} (${featurizer.name})`] };
+  },
+};

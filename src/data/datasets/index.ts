@@ -5,17 +5,22 @@
 import { type DatasetBuilder } from './types';
 import { mnistBags } from './mnistBags';
 import { musk1 } from './musk1';
+import { colon } from './colon';
+import { breast } from './breast';
 
 export * from './types';
 export { musk1 } from './musk1';
 export { mnistBags, loadMnist, type MnistBagsOptions, type MnistImages } from './mnistBags';
 export { type Musk1Options } from './musk1';
+export * from './colon';
+export * from './breast';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const DATASETS: Record<string, DatasetBuilder<any>> = {
   [musk1.name]: musk1,
   [mnistBags.name]: mnistBags,
-  // colon and breast (SSL helper): one line each, e.g. [colon.name]: colon,
+  [colon.name]: colon,
+  [breast.name]: breast,
 };
 
 /** A builder by name, or an error listing the known names. */
