@@ -136,6 +136,7 @@ export class Cohort {
   private readonly byId: Map<string, number>;
   /** Bags that passed validation since open (validation runs once per bag). */
   private readonly validated = new Set<number>();
+  private readQueue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     /** Path of the instance file. */
@@ -225,7 +226,7 @@ export class Cohort {
     const info = this.bags[index];
     let batch: A.RecordBatch | null;
     try {
-      batch = await this.reader.readRecordBatch(this.batchIndex[index]);
+      batch = await this.readBatch(this.batchIndex[index]);
     } catch (err) {
       throw new MilkitDataError(`cannot read the record batch: ${(err as Error).message}`, { file: this.path, bag: info.id });
     }
@@ -233,6 +234,17 @@ export class Cohort {
     const bag = this.decode(batch, index);
     this.cache.set(index, bag);
     return bag;
+  }
+
+  /**
+   * Reads one record batch. Arrow's file reader keeps one file position, so concurrent reads
+   * (`Promise.all` over bags, prefetching) would interleave and return the wrong or no batch:
+   * reads are queued one after another.
+   */
+  private readBatch(batch: number): Promise<A.RecordBatch | null> {
+    const read = this.readQueue.then(() => this.reader.readRecordBatch(batch));
+    this.readQueue = read.catch(() => undefined);
+    return read;
   }
 
   /** Streams bags one at a time (all, or the given positions) without growing memory past the cache. */
