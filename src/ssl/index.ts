@@ -5,3 +5,4 @@ export * from './extract';
 export * from './losses';
 export * from './network';
 export * from './pretrain';
+export * from './sources';

@@ -7,6 +7,7 @@ import { convert } from './convert';
 import { dataset } from './dataset';
 import { info } from './info';
 import { inspect } from './inspect';
+import { ssl } from './ssl';
 
 export const COMMANDS: Record<string, Command> = Object.fromEntries(
   [
@@ -14,5 +15,6 @@ export const COMMANDS: Record<string, Command> = Object.fromEntries(
     convert,
     inspect,
     dataset,
+    ssl,
   ].map((c) => [c.name, c]),
 );
