@@ -1,0 +1,194 @@
+// End-to-end test in a real JupyterLab 4.6.4 (npm-built host loading our PREBUILT extension as
+// a federated extension, served by Debian's jupyterlab_server) in Debian's Chromium:
+//  1. a notebook with stored outputs (as saved by nbconvert, untrusted): every renderer, the
+//     string form of a bundle, an unknown schema version, slider/strategy → library counts,
+//     time per slider update at 15,000 instances;
+//  2. a notebook run live on the tslab kernel.
+// Usage: node lab.test.mjs <out-dir>   (prints "<N> passed, <M> failed"; exit 1 on failure)
+import fs from 'node:fs';
+import path from 'node:path';
+import { assert, assertEqual, collectErrors, launch, runner } from './browser.mjs';
+import * as fx from './fixtures.mjs';
+import { startLab } from './server.mjs';
+import { runLiveNotebook } from './live.mjs';
+
+const REPO = path.resolve(import.meta.dirname, '../..');
+const out = path.resolve(process.argv[2] ?? path.join(REPO, 'build/e2e'));
+const root = path.join(out, 'root');
+const labextensions = path.join(out, 'labextensions');
+fs.mkdirSync(root, { recursive: true });
+fs.mkdirSync(labextensions, { recursive: true });
+// The user-facing install layout: <labextensions dir>/milkit-jupyterlab/{package.json,static/}.
+fs.rmSync(path.join(labextensions, 'milkit-jupyterlab'), { recursive: true, force: true });
+fs.symlinkSync(path.join(REPO, 'jupyterlab-plugin/labext'), path.join(labextensions, 'milkit-jupyterlab'));
+
+// Stored-output fixtures, built with the library.
+const small = fx.gridBag('small-0', 20, 15, 11);
+const big = fx.gridBag('big-15k', 150, 100, 12);
+const attention = fx.attentionPayload(small);
+const masking = fx.maskingPayload(big);
+const stripBag = { id: 'strip', attention: small.attention.slice(0, 40) };
+const unknownVersion = { ...fx.attentionPayload(small), version: 99 };
+const M = fx.VIZ_MIME;
+const notebook = fx.notebookWithOutputs([
+  { [M.attention]: attention, 'text/plain': 'attention (object)' },
+  { [M.attention]: JSON.stringify(fx.attentionPayload(fx.gridBag('as-string', 8, 5, 3))) },
+  { [M.attention]: fx.attentionPayload({ id: stripBag.id, attention: stripBag.attention, probability: undefined }) },
+  { [M.masking]: masking },
+  { [M.training]: fx.trainingPayload() },
+  { [M.results]: fx.resultsPayload() },
+  { [M.attention]: unknownVersion, 'text/plain': 'fallback text' },
+]);
+fs.writeFileSync(path.join(root, 'stored-outputs.ipynb'), JSON.stringify(notebook, null, 1));
+
+const t = runner('browser');
+const lab = await startLab({ labextensions, root, jupyterPath: process.env.MILKIT_JUPYTER_PATH, logFile: path.join(out, 'jupyter-server.log') });
+const browser = await launch();
+try {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.setDefaultTimeout(10_000);
+  const errors = collectErrors(page);
+
+  await t.test('JupyterLab loads the prebuilt extension and opens the stored notebook', async () => {
+    await page.goto(`${lab.url}/lab/tree/stored-outputs.ipynb?token=${lab.token}`);
+    await page.waitForSelector('body[data-milkit-federated]', { state: 'attached', timeout: 60_000 });
+    assertEqual(await page.getAttribute('body', 'data-milkit-federated'), 'milkit-jupyterlab', 'federated extensions loaded');
+    await dismissKernelDialog(page);
+    await page.waitForSelector('.milkit-attention .main-svg', { timeout: 30_000 });
+    await page.waitForSelector('.milkit-masking canvas', { timeout: 30_000 });
+  });
+
+  const outputs = page.locator('.jp-OutputArea-output.milkit-viz');
+  await t.test('attention heatmap: one point per instance, hover text, top list, probability toggle', async () => {
+    const first = outputs.nth(0);
+    assertEqual(await first.locator('.scatterlayer .point').count(), attention.n, 'heatmap points');
+    assertEqual(await first.locator('.milkit-toplist-item').count(), attention.top, 'top list items');
+    const best = attention.attention.indexOf(Math.max(...attention.attention));
+    assert((await first.locator('.milkit-toplist-item').first().textContent()).includes(`instance ${best} `), 'top list starts with the highest attention');
+    await first.locator('.milkit-toggle-probability').click();
+    const bestP = attention.probability.indexOf(Math.max(...attention.probability));
+    assert((await first.locator('.milkit-toplist-item').first().textContent()).includes(`instance ${bestP} `), 'toggle re-ranks by probability');
+    const box = await first.locator('.nsewdrag').first().boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.waitForSelector('.hoverlayer .hovertext', { timeout: 5000 });
+    const hover = await page.locator('.hoverlayer .hovertext').first().textContent();
+    assert(/instance \d+/.test(hover) && /rank \d+ of 300/.test(hover), `hover shows index, score and rank: ${hover}`);
+  });
+
+  await t.test('bundle given as a JSON string renders; bag without coordinates gets a ranked strip', async () => {
+    assertEqual(await outputs.nth(1).locator('.scatterlayer .point').count(), 40, 'points of the string bundle');
+    assertEqual(await outputs.nth(2).locator('.barlayer .point').count(), 40, 'ranked strip bars');
+  });
+
+  await t.test('unknown schema version shows a visible message, not a blank cell', async () => {
+    const msg = await outputs.nth(6).locator('.milkit-error').textContent();
+    assert(/unsupported version 99/.test(msg), `error text: ${msg}`);
+  });
+
+  await t.test('training curves and results table render (hover + legend toggle)', async () => {
+    assertEqual(await outputs.nth(4).locator('.scatterlayer .trace').count(), 3, 'curve traces');
+    assertEqual(await outputs.nth(5).locator('.milkit-results-table tbody tr').count(), 2, 'result rows');
+    const bold = await outputs.nth(5).locator('.milkit-best').first().textContent();
+    assert(bold.startsWith('0.913'), `best AUC in bold: ${bold}`);
+    const plot = outputs.nth(4).locator('.milkit-curves');
+    const visible = () => plot.evaluate((gd) => gd._fullData.map((d) => d.visible));
+    assertEqual((await visible()).join(), 'true,true,true', 'all series shown');
+    await outputs.nth(4).locator('.legend .traces').first().click();
+    await page.waitForTimeout(500);
+    assertEqual((await visible()).join(), 'legendonly,true,true', 'legend click hides the first series');
+  });
+
+  const maskingView = outputs.nth(3);
+  const counts = async () =>
+    Object.fromEntries(await maskingView.locator('.milkit-count').evaluateAll((els) => els.map((e) => [e.className.split('milkit-count-')[1], Number(e.dataset.count)])));
+
+  await t.test('masking preview at 15,000 instances: sliders give exactly the library counts', async () => {
+    assertEqual((await counts()).high, fx.expectedCounts(masking, {}).high, 'initial high-score count');
+    for (const highRatio of [0.1, 0.25, 0.015]) {
+      await maskingView.locator('.milkit-slider-highRatio input').fill(String(highRatio));
+      const want = fx.expectedCounts(masking, { highRatio });
+      const got = await counts();
+      assertEqual(got.high, want.high, `masked-as-easy at βh=${highRatio}`);
+      assertEqual(got.kept, want.kept, `kept at βh=${highRatio}`);
+    }
+    await maskingView.locator('.milkit-slider-highRandomRatio input').fill('0.2');
+    await maskingView.locator('.milkit-slider-seed input').fill('42');
+    const want = fx.expectedCounts(masking, { highRatio: 0.015, highRandomRatio: 0.2, seed: 42 });
+    assertEqual((await counts()).high, want.high, 'RHSM r=0.2 seed 42');
+    await maskingView.locator('.milkit-decay').check();
+    await maskingView.locator('.milkit-slider-progress input').fill('0.5');
+    const decayed = fx.expectedCounts(masking, { highRatio: 0.015, highRandomRatio: 0.2, seed: 42, decay: true, progress: 0.5 });
+    assertEqual((await counts()).high, decayed.high, 'βh cosine decay at progress 0.5');
+  });
+
+  await t.test('strategy selector switches the library strategy (HSM, LSM, RSM)', async () => {
+    const base = { highRatio: 0.015, highRandomRatio: 0.2, seed: 42, decay: true, progress: 0.5 };
+    await maskingView.locator('.milkit-strategy').selectOption('rsm');
+    await maskingView.locator('.milkit-slider-randomRatio input').fill('0.3');
+    let want = fx.expectedCounts(masking, { ...base, strategy: 'rsm', randomRatio: 0.3 });
+    let got = await counts();
+    assertEqual(got.random, want.random, 'RSM randomly masked');
+    assertEqual(got.high, 0, 'RSM masks nothing by score');
+    assert(await maskingView.locator('.milkit-slider-highRatio input').isDisabled(), 'βh slider disabled under RSM');
+    await maskingView.locator('.milkit-strategy').selectOption('lsm');
+    await maskingView.locator('.milkit-slider-lowRatio input').fill('0.2');
+    want = fx.expectedCounts(masking, { ...base, strategy: 'lsm', randomRatio: 0.3, lowRatio: 0.2 });
+    assertEqual((await counts()).low, want.low, 'LSM low-score masked');
+    await maskingView.locator('.milkit-strategy').selectOption('hsm');
+    want = fx.expectedCounts(masking, { ...base, strategy: 'hsm', randomRatio: 0.3, lowRatio: 0.2 });
+    assertEqual((await counts()).high, want.high, 'HSM masked-as-easy');
+    await page.screenshot({ path: path.join(out, 'stored-outputs-masking.png'), fullPage: false });
+  });
+
+  await t.test('time per slider update at 15,000 instances (goal ≤ 16 ms)', async () => {
+    await maskingView.locator('.milkit-strategy').selectOption('rhsm');
+    const input = maskingView.locator('.milkit-slider-highRatio input');
+    const times = await input.evaluate(async (el) => {
+      const host = el.closest('.milkit-masking');
+      const ms = [];
+      for (let i = 0; i < 40; i++) {
+        el.value = String(0.005 + (i % 20) * 0.01);
+        const t0 = performance.now();
+        el.dispatchEvent(new Event('input', { bubbles: true }));
+        ms.push({ handler: performance.now() - t0, inside: Number(host.dataset.updateMs) });
+        await new Promise((r) => requestAnimationFrame(r));
+      }
+      return ms;
+    });
+    const handler = times.map((x) => x.handler).sort((a, b) => a - b);
+    const median = handler[Math.floor(handler.length / 2)];
+    const inside = times.map((x) => x.inside).sort((a, b) => a - b);
+    console.log(`       inside the renderer (previewMask + canvas): median ${inside[20].toFixed(2)} ms, max ${inside.at(-1).toFixed(2)} ms`);
+    const p95 = handler[Math.floor(handler.length * 0.95)];
+    console.log(`       slider update at n=${masking.n}: median ${median.toFixed(2)} ms, p95 ${p95.toFixed(2)} ms, max ${handler.at(-1).toFixed(2)} ms (masking + canvas redraw, 40 updates)`);
+    fs.writeFileSync(path.join(out, 'slider-timing.json'), JSON.stringify({ n: masking.n, median, p95, max: handler.at(-1), samples: times }, null, 1));
+    assert(median <= 16, `median update ${median.toFixed(2)} ms exceeds 16 ms`);
+  });
+
+  await page.locator('.milkit-attention').first().scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(out, 'stored-outputs.png'), fullPage: false });
+
+  await t.test('no console errors from the extension (stored outputs)', async () => {
+    assert(errors.length === 0, errors.join('\n'));
+  });
+
+  if (process.env.MILKIT_JUPYTER_PATH) {
+    await runLiveNotebook({ t, browser, lab, root, out });
+  } else {
+    console.log('  FAIL live tslab notebook: MILKIT_JUPYTER_PATH (tslab kernelspec dir) not set');
+    await t.test('live tslab notebook', () => {
+      throw new Error('no tslab kernelspec');
+    });
+  }
+} finally {
+  await browser.close();
+  lab.stop();
+}
+const { failed } = t.summary();
+
+/** Without a matching kernelspec JupyterLab asks which kernel to start; stored outputs need none. */
+async function dismissKernelDialog(page) {
+  const noKernel = page.locator('.jp-Dialog .jp-mod-reject');
+  await noKernel.waitFor({ timeout: 3000 }).then(() => noKernel.click(), () => {});
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,92 @@
+// Part 2 of the browser test: a milkit notebook run live on the tslab kernel inside JupyterLab.
+// The cells call milkit-kernel's `show.*` (the real notebook API); the expected masking counts
+// are computed here in Node with milkit's own previewMask on the exact payload the kernel sent.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { assert, assertEqual, collectErrors } from './browser.mjs';
+
+const require = createRequire(import.meta.url);
+const core = require('../../dist/core.js');
+
+const CELLS = [
+  `import { show } from "milkit-kernel";
+import { Rng, VIZ_MIME, attentionView } from "milkit/core";
+import * as tslab from "tslab";
+const rng = new Rng(5);
+const w = 24, h = 16, n = w * h;
+const coords = Array.from({ length: 2 * n }, (_, k) => 256 * (k % 2 === 0 ? Math.floor(k / 2) % w : Math.floor(Math.floor(k / 2) / w)));
+const attention = Array.from({ length: n }, () => rng.next());
+const probability = attention.map((a) => 1 / (1 + Math.exp(-6 * (a - 0.5))));
+const bag = { id: "live-bag", label: 1, coords };`,
+  `show.attention(bag, { attention, probability }, { title: "live attention", top: 5 });`,
+  `show.masking(bag, probability, { strategy: "rhsm", highRatio: 0.05, highRandomRatio: 0.5, seed: 3 }, { title: "live masking" });`,
+  `// tslab's own display.raw sends the payload as a JSON string
+tslab.display.raw(VIZ_MIME.attention, JSON.stringify(attentionView({ id: "raw-string", coords: coords.slice(0, 40) }, { attention: attention.slice(0, 20) })));`,
+];
+
+function liveNotebook() {
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: 'tslab', display_name: 'TypeScript', language: 'typescript' }, language_info: { name: 'typescript' } },
+    cells: CELLS.map((source, i) => ({ cell_type: 'code', id: `live-${i}`, metadata: {}, execution_count: null, source, outputs: [] })),
+  };
+}
+
+export async function runLiveNotebook({ t, browser, lab, root, out }) {
+  fs.writeFileSync(path.join(root, 'live-tslab.ipynb'), JSON.stringify(liveNotebook(), null, 1));
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+  page.setDefaultTimeout(10_000);
+  const errors = collectErrors(page);
+  const views = page.locator('.jp-OutputArea-output.milkit-viz');
+
+  await t.test('live: tslab kernel runs a milkit notebook in JupyterLab', async () => {
+    await page.goto(`${lab.url}/lab/tree/live-tslab.ipynb?token=${lab.token}`);
+    await page.waitForSelector('body[data-milkit-federated]', { state: 'attached', timeout: 60_000 });
+    await page.waitForSelector('.jp-Notebook .jp-Cell', { timeout: 30_000 });
+    await page.waitForFunction(() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.name === 'tslab', null, { timeout: 30_000 });
+    await page.evaluate(() => void window.jupyterapp.commands.execute('notebook:run-all-cells')); // not awaited: a dialog would deadlock
+    await page.waitForFunction(() => document.querySelectorAll('.jp-OutputArea-output.milkit-viz').length >= 3, null, { timeout: 120_000 });
+    await page.waitForFunction(() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle', null, { timeout: 60_000 });
+    const stderr = await page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').allTextContents();
+    assert(stderr.length === 0, `kernel errors:\n${stderr.join('\n')}`);
+  });
+
+  /** The payloads the kernel actually sent, read back from the notebook model. */
+  const sent = async (mime) =>
+    page.evaluate((m) => {
+      const nb = window.jupyterapp.shell.currentWidget.context.model.toJSON();
+      return nb.cells.flatMap((c) => c.outputs ?? []).map((o) => o.data?.[m]).filter((d) => d !== undefined);
+    }, mime);
+
+  await t.test('live: heatmap has one point per instance of the bag', async () => {
+    const [payload] = await sent(core.VIZ_MIME.attention);
+    assertEqual(payload.n, 384, 'bag size in the payload');
+    assertEqual(await views.nth(0).locator('.scatterlayer .point').count(), 384, 'heatmap points');
+    assertEqual(await views.nth(2).locator('.scatterlayer .point').count(), 20, 'points of the string bundle from tslab.display.raw');
+  });
+
+  await t.test('live: slider and strategy changes give the library masked counts', async () => {
+    const [raw] = await sent(core.VIZ_MIME.masking);
+    const payload = core.parseViz('masking', raw);
+    const masking = views.nth(1);
+    const count = async (name) => Number(await masking.locator(`.milkit-count-${name}`).getAttribute('data-count'));
+    const expected = (s) => core.previewMask(payload.scores, { ...payload.settings, ...s }).counts;
+    assertEqual(await count('high'), expected({}).high, 'initial masked-as-easy');
+    await masking.locator('.milkit-slider-highRatio input').fill('0.2');
+    assertEqual(await count('high'), expected({ highRatio: 0.2 }).high, 'masked-as-easy after βh → 0.2');
+    assertEqual(await count('kept'), expected({ highRatio: 0.2 }).kept, 'kept after βh → 0.2');
+    await masking.locator('.milkit-strategy').selectOption('rsm');
+    await masking.locator('.milkit-slider-randomRatio input').fill('0.4');
+    assertEqual(await count('random'), expected({ highRatio: 0.2, strategy: 'rsm', randomRatio: 0.4 }).random, 'RSM randomly masked');
+    await masking.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(out, 'live-tslab.png') });
+  });
+
+  await t.test('live: no console errors from the extension', async () => {
+    assert(errors.length === 0, errors.join('\n'));
+  });
+  await page.evaluate(() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown());
+  await page.close();
+}

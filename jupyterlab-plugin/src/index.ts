@@ -1,0 +1,34 @@
+/**
+ * milkit-jupyterlab: a MIME extension with one safe renderer per milkit output type. Safe means
+ * JupyterLab also uses it in untrusted notebooks (every notebook run headlessly or opened fresh):
+ * the renderers never execute code or inject HTML from the output data.
+ */
+import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
+import { VIZ_MIME, type VizKind } from 'milkit/core';
+import { AttentionRenderer } from './attention';
+import { MaskingRenderer } from './masking';
+import { ResultsRenderer } from './results';
+import { TrainingRenderer } from './training';
+import type { VizRenderer } from './renderer';
+
+const RENDERERS: { [K in VizKind]: new () => VizRenderer<K> } = {
+  attention: AttentionRenderer,
+  masking: MaskingRenderer,
+  training: TrainingRenderer,
+  results: ResultsRenderer,
+};
+
+function extension<K extends VizKind>(kind: K): IRenderMime.IExtension {
+  const Renderer = RENDERERS[kind];
+  return {
+    id: `milkit-jupyterlab:${kind}`,
+    description: `Renders milkit ${kind} outputs (${VIZ_MIME[kind]})`,
+    // Rank below JupyterLab's defaults (100) so our type wins over the text/html fallback.
+    rendererFactory: { safe: true, mimeTypes: [VIZ_MIME[kind]], defaultRank: 50, createRenderer: () => new Renderer() },
+    rank: 50,
+    dataType: 'json',
+  };
+}
+
+const extensions: IRenderMime.IExtension[] = (Object.keys(RENDERERS) as VizKind[]).map(extension);
+export default extensions;

@@ -1,0 +1,57 @@
+/**
+ * The shared renderer shell: reads the bundle (JSON object or, from tslab's display.raw, a JSON
+ * string), validates it with milkit's own schema reader, and either draws the view or shows the
+ * reason in the cell (unknown version, bad field) instead of leaving it blank.
+ */
+import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
+import { Widget } from '@lumino/widgets';
+import { VIZ_MIME, type VizKind, type VizPayloads, parseViz } from 'milkit/core';
+import { el } from './dom';
+import { watchTheme } from './theme';
+
+export abstract class VizRenderer<K extends VizKind> extends Widget implements IRenderMime.IRenderer {
+  private payload?: VizPayloads[K];
+  private readonly themeObserver: MutationObserver;
+
+  constructor(readonly kind: K) {
+    super();
+    this.addClass('milkit-viz');
+    this.addClass(`milkit-${kind}`);
+    // Theme switches change the CSS variables the plots read their colours from.
+    this.themeObserver = watchTheme(() => this.payload && void this.draw(this.payload));
+  }
+
+  async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
+    try {
+      this.payload = parseViz(this.kind, model.data[VIZ_MIME[this.kind]]);
+    } catch (err) {
+      this.payload = undefined;
+      this.showError(err);
+      return;
+    }
+    await this.draw(this.payload);
+  }
+
+  private async draw(payload: VizPayloads[K]): Promise<void> {
+    this.node.replaceChildren();
+    try {
+      await this.render(payload);
+    } catch (err) {
+      this.showError(err);
+    }
+  }
+
+  /** Draws a validated payload into `this.node` (which is empty). */
+  protected abstract render(payload: VizPayloads[K]): Promise<void> | void;
+
+  private showError(err: unknown): void {
+    const box = el('div', 'milkit-error');
+    box.append(el('strong', undefined, 'milkit: cannot show this output. '), el('span', undefined, (err as Error)?.message ?? String(err)));
+    this.node.replaceChildren(box);
+  }
+
+  override dispose(): void {
+    this.themeObserver.disconnect();
+    super.dispose();
+  }
+}
