@@ -36,6 +36,9 @@ function checkMagic(file: string): void {
     const head = Buffer.alloc(6);
     const tail = Buffer.alloc(6);
     fs.readSync(fd, head, 0, 6, 0);
+    if (size >= 4 && head.readUInt32LE(0) === 0xffffffff) {
+      throw new MilkitDataError('this is the Arrow IPC *stream* format; milkit needs the IPC *file* format (with a footer, for random access): pyarrow.ipc.new_file, not new_stream', { file });
+    }
     if (size < 12 || head.toString('latin1') !== ARROW_MAGIC) {
       throw new MilkitDataError(`not an Arrow IPC file (no ${ARROW_MAGIC} header; ${size} bytes)`, { file });
     }
@@ -228,7 +231,9 @@ export class Cohort {
     try {
       batch = await this.readBatch(this.batchIndex[index]);
     } catch (err) {
-      throw new MilkitDataError(`cannot read the record batch: ${(err as Error).message}`, { file: this.path, bag: info.id });
+      const msg = (err as Error).message;
+      const hint = /compress/i.test(msg) ? ' (compressed Arrow buffers are not supported: bags are read zero-copy, so write the file uncompressed)' : '';
+      throw new MilkitDataError(`cannot read the record batch: ${msg}${hint}`, { file: this.path, bag: info.id });
     }
     if (!batch) throw new MilkitDataError('record batch missing', { file: this.path, bag: info.id });
     const bag = this.decode(batch, index);

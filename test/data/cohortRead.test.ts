@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
-import { Cohort, writeCohort } from '../../src/data';
+import * as fs from 'node:fs';
+import * as A from 'apache-arrow';
+import { Cohort, MilkitDataError, writeCohort } from '../../src/data';
 import { randomFloats, tempDir } from '../helpers/tmp';
 
 describe('data/cohort: reading patterns', () => {
@@ -18,5 +20,13 @@ describe('data/cohort: reading patterns', () => {
       assert.deepEqual(Array.from(bag.features), Array.from(src[order[k]].features));
     });
     await c.close();
+  });
+
+  it('refuses the Arrow IPC stream format with a message that names the fix', async () => {
+    const file = path.join(dir, 'stream.arrow');
+    await writeCohort(file, [{ id: 'a', label: 0, features: randomFloats(8) }], { dim: 4 });
+    const table = A.tableFromIPC(fs.readFileSync(file));
+    fs.writeFileSync(file, A.tableToIPC(table, 'stream'));
+    await assert.rejects(Cohort.open(file), (e: unknown) => e instanceof MilkitDataError && /stream\.arrow.*IPC \*stream\* format.*new_file/.test(e.message));
   });
 });
