@@ -1,0 +1,114 @@
+/**
+ * SSL pretraining cost (`npm run bench:ssl [-- --steps 20 --json]`): seconds and memory per 10,000
+ * patches on this machine, for each objective, on real breast-ucsb tiles (first images of the
+ * archive; MILKIT_DATA or ../shared/data).
+ *
+ * "Per 10,000 patches" = 10,000 patches drawn into pretraining batches (each patch gives two
+ * augmented views for the contrastive loss, one for reconstruction only), including augmentation
+ * in JS, forward, backward and the Adam update; extrapolated linearly from `steps` timed steps after
+ * 2 warm-up steps. Also: feature extraction (encoder forward only) per 10,000 patches.
+ * Memory: peak RSS of the process (VmHWM), the tfjs tensor bytes after a step, and the wasm heap.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { useBackend } from '../backend';
+import { parseFlags } from '../cli/flags';
+import { BREAST_ARCHIVE, breastPatchBags } from '../data/datasets/breast';
+import { dataRoot } from '../data/datasets/types';
+import * as os from 'node:os';
+import { collectPatches, encoderFeaturizer } from '../ssl/extract';
+import { SslNetwork } from '../ssl/network';
+import { type ObjectiveName, OBJECTIVES, pretrain } from '../ssl/pretrain';
+
+const spec = {
+  steps: { type: 'number', default: 10, help: 'timed pretraining steps per objective (after 2 warm-up steps)' },
+  'batch-size': { type: 'number', default: 64, help: 'patches per step' },
+  width: { type: 'number', default: 16, help: 'encoder first-stage channels' },
+  'embed-dim': { type: 'number', default: 128, help: 'encoder output width' },
+  objectives: { type: 'string', default: 'contrastive,reconstruction,both', help: 'comma-separated objectives to time' },
+  images: { type: 'number', default: 3, help: 'breast images to tile for the patch pool' },
+  json: { type: 'boolean', help: 'print JSON' },
+} as const;
+
+const MiB = 2 ** 20;
+
+function peakRssBytes(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) * 1024 : process.memoryUsage().rss;
+}
+
+/** Size of the wasm backend's heap (it never shrinks), when wasm is active. */
+function wasmHeapBytes(): number | undefined {
+  const backend = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+  return backend.wasm?.HEAPU8?.byteLength;
+}
+
+async function main(): Promise<void> {
+  const { flags } = parseFlags(process.argv.slice(2), spec);
+  const info = await useBackend();
+  const steps = flags.steps as number;
+  const batchSize = flags['batch-size'] as number;
+  const net = { inputSize: 32, width: flags.width as number, embedDim: flags['embed-dim'] as number, projDim: 64 };
+  const source = path.join(dataRoot(), 'breast-ucsb', BREAST_ARCHIVE);
+  const patches = await collectPatches(breastPatchBags({ source, limit: flags.images as number }));
+  const results: Record<string, unknown>[] = [];
+  for (const name of (flags.objectives as string).split(',') as ObjectiveName[]) {
+    if (!OBJECTIVES[name]) throw new Error(`unknown objective ${name}`);
+    const times: number[] = [];
+    const cpu: number[] = [];
+    let last = Date.now();
+    let lastCpu = process.cpuUsage();
+    let tensorBytes = 0;
+    const r = await pretrain(patches, { net, ...OBJECTIVES[name], batchSize, steps: steps + 2, seed: 0 }, {
+      onProgress: () => {
+        const now = Date.now();
+        times.push(now - last);
+        last = now;
+        const c = process.cpuUsage();
+        cpu.push((c.user + c.system - lastCpu.user - lastCpu.system) / 1000);
+        lastCpu = c;
+        tensorBytes = Math.max(tensorBytes, tf.memory().numBytes);
+      },
+    });
+    const timed = times.slice(2);
+    const secPerStep = timed.reduce((s, v) => s + v, 0) / timed.length / 1000;
+    const secPer10k = (secPerStep * 10_000) / batchSize;
+    const cpuSecPer10k = (cpu.slice(2).reduce((s, v) => s + v, 0) / timed.length / 1000) * (10_000 / batchSize);
+    results.push({ objective: name, secPerStep, secPer10k, cpuSecPer10k, minPer10k: secPer10k / 60, params: r.network.numParams, tensorMiB: tensorBytes / MiB, finalLoss: r.history.at(-1)?.loss });
+    r.network.dispose();
+  }
+  // Feature extraction of 10,000 patches is timed on the pool (forward only, batches of 256).
+  const encoder = new SslNetwork(net, 0);
+  const n = Math.min(patches.n, 2048);
+  const t0 = Date.now();
+  await encoderFeaturizer(encoder).featurize(patches.pixels, n, patches.size);
+  const extractSecPer10k = ((Date.now() - t0) / 1000) * (10_000 / n);
+  encoder.dispose();
+  const out = {
+    backend: `${info.name}${info.simd ? ' SIMD' : ''}, ${info.threads} thread(s)`,
+    network: net,
+    batchSize,
+    patchPool: patches.n,
+    pretraining: results,
+    extractSecPer10k,
+    peakRssMiB: peakRssBytes() / MiB,
+    loadAverage: os.loadavg()[0],
+    wasmHeapMiB: (wasmHeapBytes() ?? 0) / MiB,
+  };
+  if (flags.json) {
+    console.log(JSON.stringify(out, null, 2));
+    return;
+  }
+  console.log(`SSL pretraining benchmark — ${out.backend}; network ${JSON.stringify(net)}; batch ${batchSize}; ${patches.n} real breast tiles`);
+  for (const r of results as { objective: string; secPerStep: number; secPer10k: number; cpuSecPer10k: number; params: number; tensorMiB: number }[]) {
+    console.log(`  ${r.objective.padEnd(15)} ${r.secPerStep.toFixed(2)} s/step → ${(r.secPer10k / 60).toFixed(1)} min wall (${(r.cpuSecPer10k / 60).toFixed(1)} min CPU) per 10,000 patches  (${r.params} params, ${r.tensorMiB.toFixed(1)} MiB tensors)`);
+  }
+  console.log(`  extraction      ${extractSecPer10k.toFixed(1)} s per 10,000 patches`);
+  console.log(`  peak RSS ${out.peakRssMiB.toFixed(0)} MiB, wasm heap ${out.wasmHeapMiB.toFixed(0)} MiB; 1-min load average ${out.loadAverage.toFixed(1)} on ${os.cpus().length} cores (shared machine: wall times scale with it)`);
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
