@@ -35,12 +35,20 @@ function percentiles(scores: number[]): number[] {
   return out;
 }
 
+/** Bags up to this size colour attention linearly; larger ones by percentile. */
+export const SMALL_BAG = 64;
+
 export function renderAttention(p: AttentionPayload): Fallback {
   const g = cellGrid(p.n, p.coords, p.patchSize);
   const positive = p.instanceLabels ? (i: number) => p.instanceLabels![i] > 0 : undefined;
   const panels: string[] = [];
   const maps: [string, number[], number[], string, string][] = [];
-  if (p.attention) maps.push(['attention (percentile)', p.attention, percentiles(p.attention), '0%', '100%']);
+  // Small bags: colour ∝ weight (a dominant instance stands out); large bags: percentile rank, the
+  // CLAM heatmap convention, since softmax weights over thousands of patches are mostly near 0.
+  if (p.attention && p.n <= SMALL_BAG) {
+    const max = Math.max(...p.attention) || 1;
+    maps.push(['attention (weight ÷ max)', p.attention, p.attention.map((a) => a / max), '0', fmt(max, 3)]);
+  } else if (p.attention) maps.push(['attention (percentile)', p.attention, percentiles(p.attention), '0%', '100%']);
   if (p.probability) maps.push(['instance probability', p.probability, p.probability, '0', '1']);
   for (const [name, , t, lo, hi] of maps) {
     const svg = gridSvg(g, (i) => viridis(t[i]), { outline: positive, labels: true, title: `${name}, bag ${p.bagId}` });

@@ -69,8 +69,8 @@ export class TrainingMonitor {
   readonly display: LiveDisplay;
   private off?: () => void;
 
-  constructor(title?: string, minIntervalMs = 500) {
-    this.curves = new TrainingCurves(title);
+  constructor(title?: string, minIntervalMs = 500, metrics?: readonly string[]) {
+    this.curves = new TrainingCurves(title, metrics);
     this.display = new LiveDisplay(minIntervalMs);
   }
 
@@ -126,8 +126,8 @@ export const show = {
    * Live curves and a progress line updated in place while a cell trains. Give it the trainer's
    * event stream, or pass `monitor.listener` to the trainer yourself.
    */
-  training(stream?: { on(l: (e: TrainEvent) => void): () => void }, opts: { title?: string; minIntervalMs?: number } = {}): TrainingMonitor {
-    const monitor = new TrainingMonitor(opts.title, opts.minIntervalMs);
+  training(stream?: { on(l: (e: TrainEvent) => void): () => void }, opts: { title?: string; minIntervalMs?: number; metrics?: readonly string[] } = {}): TrainingMonitor {
+    const monitor = new TrainingMonitor(opts.title, opts.minIntervalMs, opts.metrics);
     return stream ? monitor.attach(stream) : monitor;
   },
 

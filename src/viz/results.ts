@@ -84,5 +84,6 @@ function toCell(c: ResultCell | ArrayLike<number> | null | undefined, row: strin
 /** "0.892 ± 0.041" (digits after the point). */
 export function formatCell(c: ResultCell | null, digits = 3): string {
   if (!c) return '–';
-  return c.sd === undefined ? c.mean.toFixed(digits) : `${c.mean.toFixed(digits)} ± ${c.sd.toFixed(digits)}`;
+  // One value (a single fold or run) has no spread worth printing.
+  return c.sd === undefined || c.n === 1 ? c.mean.toFixed(digits) : `${c.mean.toFixed(digits)} ± ${c.sd.toFixed(digits)}`;
 }

@@ -45,6 +45,9 @@ export interface TrainingPayload {
   summary?: ResultsPayload;
 }
 
+/** Metrics drawn by default: classification AUC and accuracy, survival C-index. */
+export const DEFAULT_CURVE_METRICS: readonly string[] = ['auc', 'accuracy', 'cIndex'];
+
 /** Accumulates curve points and the latest progress; `view()` gives the current payload. */
 export class TrainingCurves {
   private readonly series = new Map<string, TrainingSeries>();
@@ -53,12 +56,20 @@ export class TrainingCurves {
   private done = false;
   private run = { folds: 1, epochs: 1, foldIndex: 0, epoch: 0, steps: 0, startMs: 0 };
 
-  constructor(readonly title?: string) {}
+  /**
+   * @param metrics which evaluation metrics of trainer events become curves (loss always does);
+   *   the default keeps the headline ones so a classification run draws 3 panels, not 12.
+   */
+  constructor(
+    readonly title?: string,
+    readonly metrics: readonly string[] = DEFAULT_CURVE_METRICS,
+  ) {}
 
   /**
    * Folds one trainer event (src/train/events.ts) into the view: evaluation metrics and epoch
    * losses become curve points (one line per fold when the run has several), steps update the
-   * progress line, 'run-end' adds the summary table. The ETA assumes no early stop.
+   * progress line, 'run-end' adds the summary table. Trainer epochs are 0-based; the view counts
+   * from 1 (x = 1 is the end of the first epoch). The ETA assumes no early stop.
    */
   apply(e: TrainEvent, nowMs = Date.now()): this {
     const r = this.run;
@@ -72,22 +83,23 @@ export class TrainingCurves {
         r.foldIndex = e.repeat * this.foldsPerRepeat + e.fold;
         break;
       case 'epoch-start':
-        Object.assign(r, { epoch: e.epoch, steps: e.steps });
+        Object.assign(r, { epoch: e.epoch + 1, steps: e.steps });
         this.setProgress(this.progressAt(0, e.steps, undefined, nowMs));
         break;
       case 'step':
         this.setProgress(this.progressAt(e.step, e.steps, e.bagsPerSecond, nowMs));
         break;
       case 'eval':
-        this.add('loss', e.split, e.epoch, e.loss, fold);
-        for (const [m, v] of Object.entries(e.metrics)) this.add(m, e.split, e.epoch, v, fold);
+        this.add('loss', e.split, e.epoch + 1, e.loss, fold);
+        for (const [m, v] of Object.entries(e.metrics)) if (m !== 'loss' && this.metrics.includes(m)) this.add(m, e.split, e.epoch + 1, v, fold);
         break;
       case 'epoch-end':
-        this.add('loss', 'train', e.epoch, e.trainLoss, fold);
-        if (e.stop && this.progress) this.progress.message = `early stop at epoch ${e.epoch}`;
+        this.add('loss', 'train', e.epoch + 1, e.trainLoss, fold);
+        if (e.stop && this.progress) this.progress.message = `early stop after epoch ${e.epoch + 1}`;
         break;
       case 'run-end': {
-        const metrics = Object.keys(e.summary);
+        const shown = Object.keys(e.summary).filter((m) => this.metrics.includes(m));
+        const metrics = shown.length ? shown : Object.keys(e.summary);
         const summary = metrics.length
           ? resultsView({ title: 'Summary (mean ± sd over folds)', columns: metrics, rows: [{ label: this.title ?? 'run', cells: metrics.map((m) => e.summary[m]) }] })
           : undefined;
@@ -109,7 +121,7 @@ export class TrainingCurves {
     if (r.folds > 1) Object.assign(p, { fold: r.foldIndex, folds: r.folds });
     if (rate && rate > 0) {
       p.rate = roundSig(rate, 3);
-      const epochsLeft = (r.folds - r.foldIndex - 1) * r.epochs + (r.epochs - r.epoch);
+      const epochsLeft = (r.folds - r.foldIndex - 1) * r.epochs + (r.epochs - r.epoch); // after the current one (r.epoch is 1-based)
       p.etaSeconds = roundSig((epochsLeft * steps + (steps - step)) / rate, 3);
     }
     return p;
