@@ -4,7 +4,7 @@
  */
 import { closest } from '../data/format';
 import { type CliContext } from './command';
-import { COMMANDS } from './commands';
+import { COMMAND_NAMES, allCommands, command } from './commands';
 import { UsageError } from './flags';
 import { Progress } from './progress';
 import { milkitVersion } from './version';
@@ -19,14 +19,14 @@ function context(): CliContext {
 }
 
 function overview(): string {
-  const w = Math.max(...Object.keys(COMMANDS).map((n) => n.length)) + 2;
+  const w = Math.max(...COMMAND_NAMES.map((n) => n.length)) + 2;
   return [
     `milkit ${milkitVersion()}: Multiple Instance Learning on TensorFlow.js`,
     '',
     'usage: milkit <command> [options]      milkit <command> --help',
     '',
     'commands:',
-    ...Object.values(COMMANDS).map((c) => `  ${c.name.padEnd(w)}${c.summary}`),
+    ...allCommands().map((c) => `  ${c.name.padEnd(w)}${c.summary}`),
   ].join('\n');
 }
 
@@ -34,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
   const ctx = context();
   const [name, ...rest] = argv;
   if (!name || name === 'help' || name === '--help' || name === '-h') {
-    const cmd = name === 'help' && rest[0] ? COMMANDS[rest[0]] : undefined;
+    const cmd = name === 'help' && rest[0] ? command(rest[0]) : undefined;
     ctx.print(cmd ? cmd.usage : overview());
     return name ? 0 : 2;
   }
@@ -42,9 +42,9 @@ export async function main(argv: string[]): Promise<number> {
     ctx.print(milkitVersion());
     return 0;
   }
-  const cmd = COMMANDS[name];
+  const cmd = command(name);
   if (!cmd) {
-    const hint = closest(name, Object.keys(COMMANDS));
+    const hint = closest(name, [...COMMAND_NAMES]);
     process.stderr.write(`milkit: unknown command "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; see milkit --help\n`);
     return 2;
   }

@@ -129,6 +129,16 @@ describe('cli: the built milkit command', function () {
       assert.equal(r.code, 1);
       assert.match(r.err, /cut\.arrow.*truncated/);
     });
+    it('a split file with a patient leak → exit 1 naming the patient', () => {
+      const cohort = path.join(dir, 'slides.arrow');
+      const leak = path.join(dir, 'leak.json');
+      fs.writeFileSync(leak, JSON.stringify({ format: 'milkit-splits', version: 1, splits: [[{ train: ['s1'], test: ['s2', 's3'] }]] }));
+      const r = milkit(['inspect', cohort, '--splits', leak]);
+      assert.equal(r.code, 1);
+      assert.match(r.err, /leak\.json.*patient "p1" has bags in both train and test \(patient leak\)/);
+      fs.writeFileSync(leak, JSON.stringify({ format: 'milkit-splits', version: 1, splits: [[{ train: ['s1', 's2'], test: ['s3'] }]] }));
+      assert.match(milkit(['inspect', cohort, '--splits', leak]).out, /splits\s+1 × 1 folds, no patient leak/);
+    });
     it('usage mistakes → exit 2 with a hint', () => {
       const unknown = milkit(['inspekt', 'x']);
       assert.equal(unknown.code, 2);
