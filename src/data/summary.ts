@@ -30,6 +30,10 @@ export function median(values: readonly number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+// Loops, not Math.min(...xs): spreading 100k+ bags overflows the call stack.
+const minOf = (xs: readonly number[]) => xs.reduce((m, x) => (x < m ? x : m), Infinity);
+const maxOf = (xs: readonly number[]) => xs.reduce((m, x) => (x > m ? x : m), -Infinity);
+
 export function summarizeBags(bags: readonly SummaryBag[]): CohortSummary {
   const sizes = bags.map((b) => b.numInstances);
   const instances = sizes.reduce((a, b) => a + b, 0);
@@ -41,7 +45,7 @@ export function summarizeBags(bags: readonly SummaryBag[]): CohortSummary {
     patients: new Set(bags.map((b) => b.patientId)).size,
     instances,
     instancesPerBag: bags.length
-      ? { min: Math.min(...sizes), median: median(sizes), max: Math.max(...sizes), mean: instances / bags.length }
+      ? { min: minOf(sizes), median: median(sizes), max: maxOf(sizes), mean: instances / bags.length }
       : { min: 0, median: 0, max: 0, mean: 0 },
     labels,
     metaKeys: [...new Set(bags.flatMap((b) => Object.keys(b.meta ?? {})))],
@@ -49,7 +53,7 @@ export function summarizeBags(bags: readonly SummaryBag[]): CohortSummary {
   if (timed.length) {
     const times = timed.map((b) => b.time!);
     const events = timed.filter((b) => b.event === 1).length;
-    summary.survival = { events, censored: timed.length - events, time: { min: Math.min(...times), median: median(times), max: Math.max(...times) } };
+    summary.survival = { events, censored: timed.length - events, time: { min: minOf(times), median: median(times), max: maxOf(times) } };
   }
   return summary;
 }
