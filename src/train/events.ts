@@ -39,8 +39,9 @@ export type TrainEvent =
       epoch: number;
       trainLoss: number;
       seconds: number;
-      /** Value of the monitored metric on the validation set (NaN when there is none). */
+      /** Value of the monitored metric on the selection set (NaN when there is none), and its name. */
       monitor: number;
+      metric: string;
       improved: boolean;
       stop: boolean;
     } & FoldRef)

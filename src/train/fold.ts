@@ -249,7 +249,7 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
       if (isRandomStateful(model)) state.randomState = model.randomState();
       if (improved && bestFile) await checkpoint(bestFile, 'best', state);
       if (lastFile) await checkpoint(lastFile, 'last', state);
-      events.emit({ type: 'epoch-end', ...ref, epoch, trainLoss, seconds: (performance.now() - t0) / 1000, monitor: monitored, improved, stop });
+      events.emit({ type: 'epoch-end', ...ref, epoch, trainLoss, seconds: (performance.now() - t0) / 1000, monitor: monitored, metric: monitor, improved, stop });
       if (ctx.signal?.aborted) {
         interrupted = !state.finished;
         break;

@@ -10,3 +10,4 @@ export * from './results';
 export * from './schedule';
 export * from './targets';
 export * from './trainer';
+export * from './saved';

@@ -34,3 +34,17 @@ export function defaultMonitor(task: Task): string {
   if (task.kind === 'survival') return 'cIndex';
   return task.numClasses === 2 ? 'auc' : 'balancedAccuracy';
 }
+
+/** Targets of (new) bags under a trained model's task: survival bins use the training edges. */
+export function targetsForTask(task: Task, bags: readonly BagInfo[]): Target[] {
+  return bags.map((b) => {
+    if (task.kind === 'survival') {
+      if (b.time === undefined || b.event === undefined) throw new Error(`bag "${b.id}" has no survival time/event, but the model was trained for survival`);
+      let bin = 0;
+      while (bin < task.numBins - 1 && b.time >= task.edges[bin + 1]) bin++;
+      return { kind: 'survival', bin, censored: b.event === 0, numBins: task.numBins };
+    }
+    if (b.label === undefined || b.label >= task.numClasses) throw new Error(`bag "${b.id}" has label ${b.label}, the model knows classes 0..${task.numClasses - 1}`);
+    return { kind: 'class', label: b.label, numClasses: task.numClasses };
+  });
+}

@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Cohort } from '../data/cohort';
 import { checkSplit, type Split } from '../data/splits';
+import { createModel } from '../models/registry';
 import type { MilModel } from '../models/types';
 import { writeFileAtomic } from './checkpoint';
 import { type TrainConfig, resolveTrainConfig } from './config';
@@ -45,12 +46,6 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
-/** Resolves a model name through the registry (loaded on first use). */
-function registryCreate(name: string, config: Record<string, unknown>): MilModel {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const registry = require('../models/registry') as { createModel(name: string, config: unknown): MilModel };
-  return registry.createModel(name, config);
-}
 
 export class Trainer {
   readonly events = new TrainEventStream();
@@ -62,7 +57,7 @@ export class Trainer {
 
   private builder(init: Omit<ModelInit, 'seed'>): (seed: number) => MilModel {
     const m = this.options.model;
-    return typeof m === 'function' ? (seed) => m({ ...init, seed }) : (seed) => registryCreate(m.name, { ...(m.config ?? {}), ...init, seed });
+    return typeof m === 'function' ? (seed) => m({ ...init, seed }) : (seed) => createModel(m.name, { ...(m.config ?? {}), ...init, seed });
   }
 
   /** Trains and tests one fold per split; `splits[rep][fold]`. */

@@ -1,0 +1,173 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { useBackend } from '../../backend';
+import { Cohort } from '../../data/cohort';
+import { MilkitDataError } from '../../data/errors';
+import { type Split, carveValidation, parseSplitFile, repeatedKFold } from '../../data/splits';
+import { type RunResult, type TrainConfig, Trainer } from '../../train';
+import { type Command, UsageError, parseArgs, requireFlag } from '../command';
+import { describeFlags, type FlagSpec } from '../flags';
+import type { Progress } from '../progress';
+
+const flags: FlagSpec = {
+  model: { type: 'string', help: 'model name from the registry (abmil, gabmil, transmil, dsmil, clam-sb, ...)' },
+  'model-config': { type: 'string', help: 'JSON object of model options, e.g. \'{"dropout":0}\'' },
+  data: { type: 'string', help: 'cohort (x.arrow)' },
+  folds: { type: 'number', default: 5, help: 'k of stratified patient-level k-fold (ignored with --splits)' },
+  splits: { type: 'string', help: 'split file (milkit JSON or MUSK-style fold masks), e.g. x.splits.json' },
+  repeats: { type: 'number', help: 'repetitions: of k-fold (default 1), or the first R of the split file (default all)' },
+  'val-fraction': { type: 'number', default: 0, help: 'move this fraction of each training fold to a validation set (model selection, early stopping, threshold)' },
+  select: { type: 'string', default: 'val', help: 'weights kept: val (best on validation; last when none), last, or test (MHIM protocol, optimistic)' },
+  monitor: { type: 'string', help: 'metric for selection/early stopping (default auc, balancedAccuracy or cIndex)' },
+  patience: { type: 'number', help: 'early stopping: epochs without improvement (needs a validation set)' },
+  'min-epochs': { type: 'number', default: 0, help: 'early stopping never fires before this many epochs' },
+  epochs: { type: 'number', default: 50, help: 'epochs per fold' },
+  lr: { type: 'number', default: 2e-4, help: 'peak learning rate (cosine schedule to 1e-7)' },
+  'weight-decay': { type: 'number', default: 1e-5, help: 'Adam weight decay (L2, as torch Adam)' },
+  adamw: { type: 'boolean', help: 'decoupled weight decay (AdamW) instead of L2' },
+  warmup: { type: 'number', default: 0, help: 'linear warm-up epochs' },
+  accumulate: { type: 'number', default: 1, help: 'bags per optimiser step (gradient accumulation)' },
+  standardize: { type: 'boolean', help: 'standardise features with training-fold statistics (MUSK1 needs it)' },
+  bootstrap: { type: 'number', default: 0, help: 'bootstrap resamples of each fold\'s test metrics (e.g. 1000)' },
+  seed: { type: 'number', default: 2021, help: 'seed (splits, initialisation, bag order, dropout)' },
+  out: { type: 'string', alias: 'o', help: 'run folder for checkpoints and results (default runs/<cohort>-<model>-<time>)' },
+  resume: { type: 'boolean', help: 'continue the run in --out: skip finished folds, resume the interrupted one' },
+  json: { type: 'boolean', help: 'print the run summary as JSON (summary.<metric>.mean / .sd)' },
+  quiet: { type: 'boolean', help: 'no progress output' },
+  verbose: { type: 'boolean', help: 'a line per epoch on stderr (loss, monitored metric, throughput)' },
+};
+
+/** Splits from a file (first R repetitions) or a seeded stratified (repeated) k-fold; optional validation carve-out. */
+export function resolveSplits(cohort: Cohort, f: Record<string, unknown>): Split[][] {
+  let splits: Split[][];
+  if (typeof f.splits === 'string') {
+    if (!fs.existsSync(f.splits)) throw new MilkitDataError('split file not found', { file: f.splits });
+    splits = parseSplitFile(JSON.parse(fs.readFileSync(f.splits, 'utf8')), cohort.bags, f.splits);
+    if (f.repeats !== undefined) splits = splits.slice(0, f.repeats as number);
+  } else {
+    splits = repeatedKFold(cohort.bags, { k: f.folds as number, repeats: (f.repeats as number | undefined) ?? 1, seed: f.seed as number });
+  }
+  const vf = f['val-fraction'] as number;
+  if (vf > 0) {
+    splits = splits.map((rep, r) => rep.map((s, k) => (s.val ? s : { ...s, ...carveValidation(cohort.bags, s.train, vf, (f.seed as number) * 1000 + r * 100 + k) })));
+  }
+  return splits;
+}
+
+function parseModelConfig(text: unknown): Record<string, unknown> {
+  if (text === undefined) return {};
+  try {
+    const v = JSON.parse(String(text));
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v;
+  } catch {
+    // fall through
+  }
+  throw new UsageError(`--model-config must be a JSON object, got ${text}`);
+}
+
+const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : 'n/a');
+
+/** Compact run summary for --json (no per-epoch history). */
+export function runSummary(r: RunResult, outDir?: string) {
+  return {
+    model: r.model,
+    data: r.data,
+    task: r.task.kind,
+    outDir,
+    config: r.config,
+    folds: r.folds.map(({ repeat, fold, metrics, bestEpoch, epochsRun, selection, threshold }) => ({ repeat, fold, metrics, bestEpoch, epochsRun, selection, threshold })),
+    summary: r.summary,
+    ...(r.repeatSummary ? { repeatSummary: r.repeatSummary } : {}),
+    interrupted: r.interrupted,
+  };
+}
+
+export const train: Command = {
+  name: 'train',
+  summary: 'cross-validate a MIL model on a cohort: checkpoints, resume, results JSON + CSV',
+  usage: `milkit train --model abmil --data cohort.arrow [--folds 5 | --splits FILE [--repeats R]] [--epochs E] [--lr LR] [--seed S] [--out DIR] [--json]\n\n${describeFlags(flags)}`,
+  async run(argv, ctx) {
+    const { flags: f } = parseArgs(argv, flags, []);
+    const modelName = requireFlag(f, 'model');
+    const data = requireFlag(f, 'data');
+    const select = f.select as string;
+    if (!['val', 'last', 'test'].includes(select)) throw new UsageError(`--select must be val, last or test, got ${select}`);
+    await useBackend();
+    const cohort = await Cohort.open(data);
+    try {
+      const splits = resolveSplits(cohort, f);
+      const config: Partial<TrainConfig> = {
+        epochs: f.epochs as number,
+        lr: f.lr as number,
+        weightDecay: f['weight-decay'] as number,
+        weightDecayMode: f.adamw ? 'decoupled' : 'l2',
+        warmupEpochs: f.warmup as number,
+        accumulate: f.accumulate as number,
+        seed: f.seed as number,
+        standardize: Boolean(f.standardize),
+        selectOn: select as TrainConfig['selectOn'],
+        monitor: f.monitor as string | undefined,
+        earlyStopping: f.patience !== undefined ? { patience: f.patience as number, minEpochs: f['min-epochs'] as number } : undefined,
+        bootstrap: f.bootstrap as number,
+      };
+      const trainer = new Trainer({ model: { name: modelName, config: parseModelConfig(f['model-config']) }, config });
+      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+      const outDir = (f.out as string | undefined) ?? path.join('runs', `${path.basename(cohort.path).replace(/\.arrow$/, '')}-${modelName}-${stamp}`);
+      if (fs.existsSync(path.join(outDir, 'results.json')) && !f.resume) throw new UsageError(`${outDir} already holds a finished run; choose another --out or pass --resume`);
+
+      // Ctrl-C: finish the current step, checkpoint, stop; a second Ctrl-C quits at once.
+      const ctl = new AbortController();
+      const onSigint = () => {
+        if (ctl.signal.aborted) process.exit(130);
+        ctx.warn('\nmilkit train: interrupted: finishing the current step and writing a checkpoint (Ctrl-C again to quit now)');
+        ctl.abort();
+      };
+      process.on('SIGINT', onSigint);
+      // One progress bar per fold (epochs × bags); --verbose adds a line per epoch.
+      let bar: Progress | undefined;
+      let done = 0;
+      let rate = 0;
+      const folds = splits.length * (splits[0]?.length ?? 0);
+      const where = (r: number, k: number) => `rep ${r + 1}/${splits.length} fold ${k + 1}/${splits[r].length}`;
+      trainer.events.on((e) => {
+        if (e.type === 'epoch-start') {
+          if (!bar) {
+            bar = ctx.progress(where(e.repeat, e.fold), e.epochs * e.steps, !f.quiet);
+            done = e.epoch * e.steps;
+          }
+        } else if (e.type === 'step') {
+          bar?.update(++done);
+          rate = e.bagsPerSecond;
+        } else if (e.type === 'epoch-end' && f.verbose) {
+          ctx.warn(`${where(e.repeat, e.fold)} epoch ${e.epoch + 1}: loss ${e.trainLoss.toFixed(4)}${Number.isFinite(e.monitor) ? `  ${e.metric} ${e.monitor.toFixed(4)}${e.improved ? ' *' : ''}` : ''}  ${rate.toFixed(1)} bags/s${e.stop ? '  early stop' : ''}`);
+        } else if (e.type === 'fold-end') {
+          bar?.done(e.interrupted ? 'interrupted' : `${e.epochsRun} epochs, kept epoch ${e.bestEpoch + 1}, ${rate.toFixed(1)} bags/s`);
+          bar = undefined;
+          if (!e.interrupted && !f.json) {
+            ctx.print(`${where(e.repeat, e.fold)}: ${Object.entries(e.metrics).filter(([k]) => k !== 'loss').map(([k, v]) => `${k} ${fmt(v)}`).join('  ')}`);
+          }
+        }
+      });
+      if (!f.quiet) ctx.warn(`milkit train: ${modelName} on ${cohort.path} (${cohort.size} bags), ${folds} fold${folds > 1 ? 's' : ''} → ${outDir}`);
+      let result: RunResult;
+      try {
+        result = await trainer.crossValidate(cohort, splits, { outDir, resume: Boolean(f.resume), signal: ctl.signal });
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+      if (f.json) ctx.json(runSummary(result, outDir));
+      else {
+        ctx.print(`\n${result.interrupted ? 'partial ' : ''}summary over ${result.folds.filter((x) => !x.interrupted).length} folds (mean ± sd):`);
+        for (const [k, s] of Object.entries(result.summary)) ctx.print(`  ${k.padEnd(18)} ${fmt(s.mean)} ± ${fmt(s.sd)}`);
+        ctx.print(`results: ${path.join(outDir, 'results.json')} and results.csv`);
+      }
+      if (result.interrupted) {
+        ctx.warn(`milkit train: stopped early; continue with: milkit train ${argv.join(' ')}${f.resume ? '' : ' --resume'}${f.out ? '' : ` --out ${outDir}`}`);
+        return 130;
+      }
+      return 0;
+    } finally {
+      await cohort.close();
+    }
+  },
+};
