@@ -53,6 +53,8 @@ export class MhimModel implements MilModel {
     // The MHIM settings travel with the model config, so results and checkpoints record them.
     this.config = { ...this.student.config, mhim: this.mhim } as BaseModelConfig;
     this.name = `mhim-${this.mhim.version}(${this.student.name})`;
+    const studentVars = new Set(this.student.variables());
+    if (this.teacher.variables().some((v) => studentVars.has(v))) throw new Error('MHIM: createModel must build a new model on each call (teacher and student share variables)');
     copyValues(this.teacher.variables(), this.student.variables());
     // The teacher is never in any optimiser's variable list; non-trainable makes that explicit.
     for (const v of this.teacher.variables()) v.trainable = false;

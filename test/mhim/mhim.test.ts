@@ -6,7 +6,9 @@ import { GlobalRecycleNetwork, QUERY_INIT_BOUND, DEFAULT_GRN } from '../../src/m
 import { classAwareScores } from '../../src/mhim/scoring';
 import { MhimModel, copyRows } from '../../src/mhim/mhim';
 import { mhimConfig, MHIM_V1, MHIM_V2 } from '../../src/mhim/config';
-import type { Target } from '../../src/models/types';
+import type { MilModel, Target } from '../../src/models/types';
+import { Transmil, TRANSMIL_DEFAULTS } from '../../src/models/transmil';
+import { createModel } from '../../src/models/registry';
 import { smallAbmil, syntheticBags } from './fixtures';
 
 const close = (a: number, b: number, tol = 1e-5) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} vs ${b}`);
@@ -205,5 +207,50 @@ describe('mhim: the training step', () => {
       m.dispose();
       opt.dispose();
     }
+  });
+});
+
+describe('mhim: other wrapped models', () => {
+  it('MHIM-v2(TransMIL) scores via layer-1 instance features, trains and leaks nothing', async function () {
+    this.timeout(60_000);
+    const make = (seed: number) =>
+      new Transmil({ ...TRANSMIL_DEFAULTS, inputDim: 16, embedDim: 16, heads: 2, headDim: 8, landmarks: 8, residualKernel: 3, numClasses: 2, seed });
+    const m = new MhimModel((role) => make(role === 'teacher' ? 2 : 1), { mask: { highRatio: 0.1 }, grn: { numQueries: 3, heads: 2, headDim: 8 } });
+    const opt = tf.train.adam(1e-3);
+    const data = syntheticBags(4, 30);
+    const r0 = await m.trainStep(data[0].bag, cls(data[0].label), opt);
+    const n = data[0].bag.numInstances;
+    assert.equal(r0.seqLen, Math.floor((n - Math.ceil(n * 0.1)) * 0.8) + 3);
+    const scores = await m.scoreInstances(data[0].bag);
+    assert.equal(scores.length, n);
+    assert.ok(scores.every((s) => s >= 0.5 && s <= 1), 'max over 2 class probabilities lies in [0.5, 1]');
+    const before = tf.memory().numTensors;
+    for (const { bag, label } of data) assert.ok(Number.isFinite((await m.trainStep(bag, cls(label), opt)).loss));
+    assert.equal(tf.memory().numTensors, before);
+    m.dispose();
+    opt.dispose();
+  });
+
+  it('MHIM(DSMIL) and a model without the projection hooks (no GRN, masking on raw instances) both train', async () => {
+    const opt = tf.train.adam(1e-3);
+    const [{ bag, label }] = syntheticBags(1, 40);
+    const ds = new MhimModel((role) => createModel('dsmil', { inputDim: 16, embedDim: 8, numClasses: 2, seed: role === 'teacher' ? 2 : 1 } as never), {});
+    assert.ok(Number.isFinite((await ds.trainStep(bag, cls(label), opt)).loss));
+    const withoutHooks = (role: 'student' | 'teacher'): MilModel => {
+      const p = smallAbmil()(role);
+      return { name: 'nohooks', config: p.config, forward: (b, o) => p.forward(b, o), loss: (o, t) => p.loss(o, t), trainableVariables: () => p.trainableVariables(), variables: () => p.variables(), dispose: () => p.dispose() };
+    };
+    const noHooks = new MhimModel(withoutHooks, { mask: { highRatio: 0.1 } });
+    const shared = smallAbmil()('student');
+    assert.throws(() => new MhimModel(() => shared, {}), /new model on each call/);
+    shared.dispose();
+    assert.equal(noHooks.grn, undefined);
+    const opt2 = tf.train.adam(1e-3); // tfjs Adam keeps its moments by variable position: one per model
+    const r = await noHooks.trainStep(bag, cls(label), opt2);
+    opt2.dispose();
+    assert.equal(r.seqLen, bag.numInstances - Math.ceil(bag.numInstances * 0.1));
+    ds.dispose();
+    noHooks.dispose();
+    opt.dispose();
   });
 });
