@@ -1,15 +1,16 @@
 /**
  * MHIM as a trainer model choice: `new Trainer({ model: mhimModel({ name: 'abmil' }, 'v2') })` trains
- * MHIM-v2(AB-MIL) through the trainer's `trainStep` path (the CLI's `--mhim v2`).
+ * MHIM-v2(AB-MIL) through the trainer's `trainStep` path (the CLI's `--mhim v2`). Equivalent to the
+ * registry choice `{ name: 'mhim', config: { base: 'abmil', baseConfig, mhim: { version: 'v2' } } }`.
  */
-import type { MilModel } from '../models/types';
 import type { MhimOverrides } from './config';
-import { MhimModel } from './mhim';
+import type { MhimModel } from './mhim';
+import { createMhim, MHIM_MODEL_DEFAULTS } from './register';
 
 export interface BaseModelChoice {
   /** Registered model name ('abmil', 'transmil', 'dsmil', ...). */
   name: string;
-  /** The model's own typed options. */
+  /** The model's own typed options (for AB-MIL, MHIM's internal variant is `{ attention: 'relu' }`). */
   config?: Record<string, unknown>;
 }
 
@@ -20,14 +21,16 @@ export interface FoldModelInit {
   seed: number;
 }
 
-/** A builder `(init) => MhimModel` wrapping a registered model; the teacher gets seed + 1 for independent dropout. */
+/**
+ * The variant of a base model that MHIM-MIL's code wraps, where it differs from the standalone
+ * model (mhim-reference.md §2): its AB-MIL has ReLU attention without biases. Explicit options win.
+ */
+export const MHIM_BASE_VARIANTS: Readonly<Record<string, Record<string, unknown>>> = {
+  abmil: { attention: 'relu' },
+};
+
+/** A builder `(init) => MhimModel` wrapping a registered model (teacher seed = seed + 1). */
 export function mhimModel(base: BaseModelChoice, preset: 'v1' | 'v2' = 'v2', overrides: MhimOverrides = {}): (init: FoldModelInit) => MhimModel {
-  // Lazy require: the registry loads every model file, which mhim/ must not force at import time.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { createModel } = require('../models/registry') as { createModel(name: string, config: Record<string, unknown>): MilModel };
-  return (init) =>
-    new MhimModel(
-      (role) => createModel(base.name, { ...(base.config ?? {}), inputDim: init.inputDim, numClasses: init.numClasses, seed: role === 'teacher' ? init.seed + 1 : init.seed }),
-      { ...overrides, version: preset, seed: overrides.seed ?? init.seed },
-    );
+  const baseConfig = { ...MHIM_BASE_VARIANTS[base.name], ...base.config };
+  return (init) => createMhim({ ...MHIM_MODEL_DEFAULTS, ...init, base: base.name, baseConfig, mhim: { ...overrides, version: preset } });
 }

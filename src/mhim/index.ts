@@ -6,3 +6,4 @@ export * from './scoring';
 export * from './consistency';
 export * from './ema';
 export * from './choice';
+export * from './register';

@@ -30,8 +30,11 @@ function canProject(m: MilModel): m is ProjectingModel {
 }
 
 export class MhimModel implements MilModel {
-  readonly name: string;
-  readonly config: Readonly<BaseModelConfig>;
+  /** Registry name (checkpoints and saved models rebuild MHIM through `createModel('mhim', config)`). */
+  readonly name = 'mhim';
+  /** `mhim-v2(abmil)`: for display. */
+  readonly label: string;
+  readonly config: Readonly<BaseModelConfig & { base: string; baseConfig: Record<string, unknown>; mhim: MhimConfig }>;
   readonly mhim: Readonly<MhimConfig>;
   readonly student: MilModel;
   readonly teacher: MilModel;
@@ -45,14 +48,21 @@ export class MhimModel implements MilModel {
    * @param createModel builds the wrapped architecture; called for the student and the teacher (give
    *   the teacher its own seed so its dropout masks are independent). The teacher's weights start as a
    *   copy of the student's (the code's deepcopy) unless `initTeacherFrom` is called.
+   * @param base how to rebuild the wrapped model from the registry (defaults to the student's own name
+   *   and config), recorded in `config` so a saved MHIM model reloads by name.
    */
-  constructor(createModel: (role: 'student' | 'teacher') => MilModel, config: MhimOverrides = {}) {
+  constructor(
+    createModel: (role: 'student' | 'teacher') => MilModel,
+    config: MhimOverrides = {},
+    base?: { base: string; baseConfig: Record<string, unknown> },
+  ) {
     this.mhim = mhimConfig(config.version ?? 'v2', config);
     this.student = createModel('student');
     this.teacher = createModel('teacher');
-    // The MHIM settings travel with the model config, so results and checkpoints record them.
-    this.config = { ...this.student.config, mhim: this.mhim } as BaseModelConfig;
-    this.name = `mhim-${this.mhim.version}(${this.student.name})`;
+    const { inputDim, numClasses, seed, ...rest } = this.student.config;
+    // The MHIM settings and the wrapped model travel with the config, so results and checkpoints record them.
+    this.config = { inputDim, numClasses, seed, base: base?.base ?? this.student.name, baseConfig: base?.baseConfig ?? rest, mhim: this.mhim };
+    this.label = `mhim-${this.mhim.version}(${this.config.base})`;
     const studentVars = new Set(this.student.variables());
     if (this.teacher.variables().some((v) => studentVars.has(v))) throw new Error('MHIM: createModel must build a new model on each call (teacher and student share variables)');
     copyValues(this.teacher.variables(), this.student.variables());

@@ -5,6 +5,10 @@ import { Cohort, writeCohort } from '../../src/data';
 import { stratifiedKFold } from '../../src/data/splits';
 import { Trainer } from '../../src/train/trainer';
 import { mhimModel } from '../../src/mhim/choice';
+import { MhimModel } from '../../src/mhim/mhim';
+import '../../src/mhim/register';
+import { createModel } from '../../src/models/registry';
+import { loadModel, saveModel } from '../../src/models/io';
 import { tempDir } from '../helpers/tmp';
 import { syntheticBags } from './fixtures';
 
@@ -19,7 +23,7 @@ describe('mhim: through the trainer (the `--mhim v2` path)', () => {
     try {
       const splits = [stratifiedKFold(cohort.bags, { k: 2, seed: 1 })];
       const trainer = new Trainer({
-        model: mhimModel({ name: 'abmil', config: { embedDim: 8, attention: 'relu' } }, 'v2', { grn: { numQueries: 2 } }),
+        model: mhimModel({ name: 'abmil', config: { embedDim: 8 } }, 'v2', { grn: { numQueries: 2 } }),
         config: { epochs: 4, lr: 5e-3, selectOn: 'last' },
       });
       let steps = 0;
@@ -28,7 +32,9 @@ describe('mhim: through the trainer (the `--mhim v2` path)', () => {
       });
       const before = tf.memory().numTensors;
       const run = await trainer.crossValidate(cohort, splits, { outDir: path.join(dir, 'run') });
-      assert.equal(run.model.name, 'mhim-v2(abmil)');
+      assert.equal(run.model.name, 'mhim');
+      assert.equal(run.model.config.base, 'abmil');
+      assert.deepEqual(run.model.config.baseConfig, { attention: 'relu', embedDim: 8 });
       assert.equal((run.model.config.mhim as { version: string }).version, 'v2');
       assert.equal(run.folds.length, 2);
       assert.equal(steps, 4 * 20);
@@ -38,5 +44,33 @@ describe('mhim: through the trainer (the `--mhim v2` path)', () => {
     } finally {
       await cohort.close();
     }
+  });
+});
+
+describe('mhim: registry and saved models', () => {
+  it("createModel('mhim', ...) builds MHIM; saveModel/loadModel round-trips student, GRN and teacher", async () => {
+    const dir = tempDir();
+    const config = { inputDim: 16, numClasses: 2, seed: 4, base: 'abmil', baseConfig: { embedDim: 8, attention: 'relu' }, mhim: { version: 'v2' as const, grn: { numQueries: 2 } } };
+    const m = createModel('mhim', config) as MhimModel;
+    assert.ok(m instanceof MhimModel);
+    assert.equal(m.label, 'mhim-v2(abmil)');
+    const opt = tf.train.adam(1e-2);
+    const [{ bag, label }] = syntheticBags(1, 30);
+    await m.trainStep(bag, { kind: 'class', label, numClasses: 2 }, opt); // teacher ≠ student after a step
+    await saveModel(m, path.join(dir, 'mhim'));
+    const back = (await loadModel(path.join(dir, 'mhim'))) as MhimModel;
+    assert.equal(back.name, 'mhim');
+    assert.deepEqual(back.config.mhim, m.config.mhim);
+    const names = [...m.namedVariables().keys()];
+    assert.ok(names.some((n) => n.startsWith('teacher/')) && names.some((n) => n.startsWith('grn/')));
+    m.variables().forEach((v, i) => assert.deepEqual(Array.from(back.variables()[i].dataSync()), Array.from(v.dataSync())));
+    const x = tf.tensor2d(bag.features, [bag.numInstances, 16]);
+    const [a, b] = [m, back].map((model) => tf.tidy(() => Array.from(model.forward(x, { training: false }).logits.dataSync())));
+    assert.deepEqual(a, b);
+    tf.dispose([x]);
+    m.dispose();
+    back.dispose();
+    opt.dispose();
+    assert.throws(() => createModel('mhim', { ...config, base: 'abmill' }), /unknown model "abmill"/);
   });
 });
