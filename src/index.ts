@@ -11,3 +11,4 @@ export * from './data/datasets';
 export * from './data/images';
 export * from './ssl';
 export * from './train';
+export * from './mhim';

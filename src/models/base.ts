@@ -1,0 +1,89 @@
+/**
+ * Shared skeleton of the models: a named, seeded parameter store, the input check, the loss
+ * (bag loss + the model's own auxiliary terms) and the optional instance projection
+ * `h = dropout(act(x·W + b))` that the attention models (and MHIM's masking) start from.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ActivationName } from './layers/activations';
+import { Dense } from './layers/dense';
+import { dropout } from './layers/dropout';
+import { ParamStore } from './layers/params';
+import { bagLoss } from './losses';
+import type { BaseModelConfig, ForwardOptions, MilModel, MilOutput, Target } from './types';
+
+export abstract class MilBase<C extends BaseModelConfig> implements MilModel<C> {
+  protected readonly params: ParamStore;
+
+  constructor(readonly name: string, readonly config: Readonly<C>) {
+    this.params = new ParamStore(config.seed ?? 0);
+  }
+
+  abstract forward(bag: tf.Tensor2D, opts: ForwardOptions): MilOutput;
+
+  loss(out: MilOutput, target: Target): tf.Scalar {
+    return tf.tidy(() => {
+      const main = bagLoss(out.logits, target);
+      return out.auxLoss ? tf.add(main, out.auxLoss) : main;
+    });
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return this.params.trainable();
+  }
+
+  variables(): tf.Variable[] {
+    return this.params.all();
+  }
+
+  namedVariables(): Map<string, tf.Variable> {
+    return this.params.named();
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
+
+  /** Throws a readable error for a bag of the wrong shape. */
+  protected checkBag(bag: tf.Tensor2D): void {
+    if (bag.rank !== 2 || bag.shape[1] !== this.config.inputDim) {
+      throw new Error(`${this.name}: expected a bag of shape [N, ${this.config.inputDim}], got [${bag.shape.join(', ')}]`);
+    }
+    if (bag.shape[0] < 1) throw new Error(`${this.name}: the bag is empty (0 instances)`);
+  }
+}
+
+/** Config of the instance projection shared by the attention models. */
+export interface ProjectionConfig {
+  /** Width E of the projected instances (512 in all reference models). */
+  embedDim: number;
+  /** Activation after the projection (GELU in MHIM-MIL's configs, ReLU in CLAM). */
+  activation: Extract<ActivationName, 'relu' | 'gelu'>;
+  /** Dropout after the projection (0.25 in the references). */
+  dropout: number;
+}
+
+/** A model that first projects instances (`embedInstances`) and then aggregates them. */
+export abstract class ProjectedMil<C extends BaseModelConfig & ProjectionConfig> extends MilBase<C> {
+  protected readonly projection: Dense;
+
+  constructor(name: string, config: C) {
+    super(name, config);
+    this.projection = new Dense(this.params.scope('projection'), config.inputDim, config.embedDim, config.activation);
+  }
+
+  embedInstances(bag: tf.Tensor2D, opts: ForwardOptions): tf.Tensor2D {
+    this.checkBag(bag);
+    return tf.tidy(() =>
+      dropout(this.projection.apply(bag) as tf.Tensor2D, this.config.dropout, opts.training, this.params.dropoutRng),
+    );
+  }
+
+  abstract aggregate(h: tf.Tensor2D, opts: ForwardOptions): MilOutput;
+
+  forward(bag: tf.Tensor2D, opts: ForwardOptions): MilOutput {
+    const h = this.embedInstances(bag, opts);
+    const out = this.aggregate(h, opts);
+    h.dispose();
+    return out;
+  }
+}

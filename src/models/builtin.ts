@@ -1,0 +1,6 @@
+/** Loads every built-in model file, each of which registers itself with the registry. */
+import './abmil';
+import './clam';
+import './dsmil';
+import './pooling';
+import './transmil';

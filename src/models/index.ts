@@ -1,0 +1,23 @@
+/** The model zoo: registry, save/load, losses, shared layers and the model classes. */
+export * from './types';
+export * from './registry';
+export * from './io';
+export * from './losses';
+export { MilBase, ProjectedMil, type ProjectionConfig } from './base';
+export { Abmil, ABMIL_DEFAULTS, type AbmilConfig } from './abmil';
+export { Dsmil, DSMIL_DEFAULTS, type DsmilConfig } from './dsmil';
+export { Transmil, TRANSMIL_DEFAULTS, type TransmilConfig } from './transmil';
+export { Clam, CLAM_DEFAULTS, type ClamConfig } from './clam';
+export * from './pooling';
+export * from './layers/params';
+export * from './layers/activations';
+export { Dense, recordingGradients } from './layers/dense';
+export { dropout } from './layers/dropout';
+export { LayerNorm } from './layers/layerNorm';
+export { AttentionScorer, softmaxOverInstances, type AttentionKind, type AttentionScorerOptions } from './layers/attention';
+export { MultiHeadCrossAttention, type CrossAttentionOptions } from './layers/crossAttention';
+export { NystromAttention, moorePenrosePinv, type NystromOptions, type NystromResult } from './layers/nystrom';
+export { PPEG } from './layers/ppeg';
+export { tidyObject } from './layers/tidy';
+export { matMulFast, registerFastGradients, swapLastAxes } from './layers/fastGradients';
+export { installWasmKernels } from './layers/wasmKernels';

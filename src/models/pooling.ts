@@ -1,0 +1,82 @@
+/**
+ * MIL by pooling, at the instance or the embedding level.
+ *  - instance level: an MLP scores every instance (instance logits `[N, C]`), the bag logits are
+ *    their mean or max: MHIM-MIL's `mean-mil` / `max-mil` (one hidden layer 512, dropout 0.25)
+ *    and mi-Net (Wang et al. 2018: hidden 256-128-64, dropout 0.5, max pooling);
+ *  - embedding level: the MLP's last hidden layer is pooled over instances and a linear layer
+ *    classifies the pooled vector: MI-Net (same widths).
+ * Pooling logits (not sigmoid probabilities as in mi-Net's paper) keeps one loss for every model;
+ * for max pooling the two agree, since sigmoid is monotone.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { tidyObject } from './layers/tidy';
+import { MilBase } from './base';
+import { Dense } from './layers/dense';
+import { dropout } from './layers/dropout';
+import { registerModel } from './registry';
+import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
+
+export interface PoolingMilConfig extends BaseModelConfig {
+  /** Hidden layer widths of the instance MLP. */
+  hidden: number[];
+  activation: 'relu' | 'gelu';
+  /** Dropout after each hidden layer. */
+  dropout: number;
+  pooling: 'mean' | 'max';
+  /** Pool instance logits ('instance', mi-Net) or hidden embeddings ('embedding', MI-Net). */
+  level: 'instance' | 'embedding';
+}
+
+const BASE = { inputDim: 1024, numClasses: 2, seed: 0, activation: 'relu' } as const;
+export const MEAN_MIL_DEFAULTS: PoolingMilConfig = { ...BASE, hidden: [512], dropout: 0.25, pooling: 'mean', level: 'instance' };
+export const MAX_MIL_DEFAULTS: PoolingMilConfig = { ...MEAN_MIL_DEFAULTS, pooling: 'max' };
+export const MI_NET_DEFAULTS: PoolingMilConfig = { ...BASE, hidden: [256, 128, 64], dropout: 0.5, pooling: 'max', level: 'instance' };
+export const MI_NET_EMBEDDING_DEFAULTS: PoolingMilConfig = { ...MI_NET_DEFAULTS, level: 'embedding' };
+
+export class PoolingMil extends MilBase<PoolingMilConfig> {
+  private readonly layers: Dense[];
+  private readonly head: Dense;
+
+  constructor(name: string, config: PoolingMilConfig) {
+    super(name, config);
+    if (config.hidden.length === 0) throw new Error(`${name}: hidden must list at least one layer width`);
+    const widths = [config.inputDim, ...config.hidden];
+    this.layers = config.hidden.map((w, i) => new Dense(this.params.scope(`hidden/${i}`), widths[i], w, config.activation));
+    this.head = new Dense(this.params.scope('classifier'), widths[widths.length - 1], config.numClasses);
+  }
+
+  forward(bag: tf.Tensor2D, opts: ForwardOptions): MilOutput {
+    this.checkBag(bag);
+    return tf.tidy(() => {
+      let h: tf.Tensor2D = bag;
+      for (const layer of this.layers) h = dropout(layer.apply(h) as tf.Tensor2D, this.config.dropout, opts.training, this.params.dropoutRng);
+      const pool = (t: tf.Tensor2D) => (this.config.pooling === 'max' ? tf.max(t, 0) : tf.mean(t, 0)) as tf.Tensor1D;
+      const embedding = pool(h);
+      if (this.config.level === 'embedding') {
+        return { logits: tf.reshape(this.head.apply(tf.expandDims(embedding, 0)), [-1]) as tf.Tensor1D, embedding };
+      }
+      const instanceLogits = this.head.apply(h) as tf.Tensor2D;
+      return { logits: pool(instanceLogits), embedding, instanceLogits };
+    });
+  }
+}
+
+declare module './registry' {
+  interface ModelConfigMap {
+    'mean-mil': PoolingMilConfig;
+    'max-mil': PoolingMilConfig;
+    'mi-net': PoolingMilConfig;
+    'MI-net': PoolingMilConfig;
+  }
+}
+
+const WANG = 'Wang et al., Revisiting Multiple Instance Neural Networks, Pattern Recognition 2018';
+const specs: [string, string, string, PoolingMilConfig][] = [
+  ['mean-mil', 'instance MLP, bag logits = mean of the instance logits', 'baseline of MHIM-MIL (Tang et al., ICCV 2023)', MEAN_MIL_DEFAULTS],
+  ['max-mil', 'instance MLP, bag logits = max of the instance logits', 'baseline of MHIM-MIL (Tang et al., ICCV 2023)', MAX_MIL_DEFAULTS],
+  ['mi-net', 'mi-Net: instance-level MIL network (256-128-64 MLP, max pooling of instance scores)', WANG, MI_NET_DEFAULTS],
+  ['MI-net', 'MI-Net: embedding-level MIL network (256-128-64 MLP, max pooling of embeddings, linear classifier)', WANG, MI_NET_EMBEDDING_DEFAULTS],
+];
+for (const [name, description, paper, defaults] of specs) {
+  registerModel({ name, description, paper, defaults, create: (c) => new PoolingMil(name, c) });
+}

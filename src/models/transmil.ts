@@ -1,0 +1,122 @@
+/**
+ * TransMIL (Shao et al., NeurIPS 2021) in the form MHIM-MIL runs it (`SAttention`,
+ * mhim-reference.md §2): a class token (N(0, 1) init) is prepended to the projected instances;
+ * layer 1 = x + Nyström(LN(x)); PPEG on the instance tokens; layer 2 = x + Nyström(LN(x));
+ * a final LayerNorm; the bag embedding is the class token, and a linear classifier gives the logits.
+ * Nyström: 8 heads × 64, 256 landmarks, 6 pinv iterations, residual depthwise conv (33) on V,
+ * dropout 0.1 in to_out. `attention` is the class token's layer-1 attention over the instances,
+ * averaged over heads (it sums to ≈1, not exactly: Nyström approximates the softmax row).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { tidyObject } from './layers/tidy';
+import { ProjectedMil, type ProjectionConfig } from './base';
+import { Dense } from './layers/dense';
+import { LayerNorm } from './layers/layerNorm';
+import { NystromAttention } from './layers/nystrom';
+import { normalTensor } from './layers/params';
+import { PPEG } from './layers/ppeg';
+import { registerModel } from './registry';
+import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
+
+export interface TransmilConfig extends BaseModelConfig, ProjectionConfig {
+  heads: number;
+  headDim: number;
+  landmarks: number;
+  pinvIterations: number;
+  residualKernel: number;
+  /** Dropout in each Nyström layer's output projection (0.1). */
+  attentionDropout: number;
+}
+
+export const TRANSMIL_DEFAULTS: TransmilConfig = {
+  inputDim: 1024,
+  numClasses: 2,
+  seed: 0,
+  embedDim: 512,
+  activation: 'gelu',
+  dropout: 0.25,
+  heads: 8,
+  headDim: 64,
+  landmarks: 256,
+  pinvIterations: 6,
+  residualKernel: 33,
+  attentionDropout: 0.1,
+};
+
+export class Transmil extends ProjectedMil<TransmilConfig> {
+  private readonly clsToken: tf.Variable;
+  private readonly norm1: LayerNorm;
+  private readonly attn1: NystromAttention;
+  private readonly ppeg: PPEG;
+  private readonly norm2: LayerNorm;
+  private readonly attn2: NystromAttention;
+  private readonly norm: LayerNorm;
+  private readonly classifier: Dense;
+
+  constructor(config: TransmilConfig) {
+    super('transmil', config);
+    const p = this.params;
+    const e = config.embedDim;
+    const nys = {
+      dim: e,
+      heads: config.heads,
+      headDim: config.headDim,
+      landmarks: config.landmarks,
+      pinvIterations: config.pinvIterations,
+      residualKernel: config.residualKernel,
+      dropout: config.attentionDropout,
+    };
+    this.clsToken = p.add('cls_token', normalTensor(p.initRng, [1, e], 1));
+    this.norm1 = new LayerNorm(p.scope('layer1/norm'), e);
+    this.attn1 = new NystromAttention(p.scope('layer1/attn'), nys);
+    this.ppeg = new PPEG(p.scope('ppeg'), e);
+    this.norm2 = new LayerNorm(p.scope('layer2/norm'), e);
+    this.attn2 = new NystromAttention(p.scope('layer2/attn'), nys);
+    this.norm = new LayerNorm(p.scope('norm'), e);
+    this.classifier = new Dense(p.scope('classifier'), e, config.numClasses);
+  }
+
+  aggregate(h: tf.Tensor2D, opts: ForwardOptions): MilOutput {
+    return tidyObject(() => {
+      const [n, e] = h.shape;
+      let x = tf.concat([this.clsToken as tf.Tensor2D, h]) as tf.Tensor2D;
+      const r1 = this.attn1.apply(this.norm1.apply(x), opts.training, 0);
+      x = tf.add(x, r1.out) as tf.Tensor2D;
+      x = tf.concat([tf.slice(x, [0, 0], [1, e]), this.ppeg.apply(tf.slice(x, [1, 0], [n, e]))]) as tf.Tensor2D;
+      x = tf.add(x, this.attn2.apply(this.norm2.apply(x), opts.training, 0).out) as tf.Tensor2D;
+      const z = tf.slice(this.norm.apply(x), [0, 0], [1, e]);
+      const out: MilOutput = {
+        logits: tf.reshape(this.classifier.apply(z), [-1]) as tf.Tensor1D,
+        embedding: tf.reshape(z, [-1]) as tf.Tensor1D,
+        attention: tf.mean(r1.clsAttention, 0) as tf.Tensor1D,
+        headAttention: r1.clsAttention,
+      };
+      if (opts.returnInstanceFeatures) {
+        // to_out(concat_h a_{h,i}·v_{h,i}) of layer 1, per instance (MHIM's class-aware score for TransMIL).
+        const [heads, , d] = r1.values.shape;
+        const vInst = tf.slice(r1.values, [0, 1, 0], [heads, n, d]); // drop the cls row
+        const weighted = tf.mul(vInst, tf.expandDims(r1.clsAttention, 2));
+        out.instanceFeatures = this.attn1.toOut.apply(tf.reshape(tf.transpose(weighted, [1, 0, 2]), [n, heads * d])) as tf.Tensor2D;
+      }
+      return out;
+    });
+  }
+
+  classify(z: tf.Tensor2D): tf.Tensor2D {
+    return this.classifier.apply(z) as tf.Tensor2D;
+  }
+}
+
+declare module './registry' {
+  interface ModelConfigMap {
+    transmil: TransmilConfig;
+  }
+}
+
+registerModel({
+  name: 'transmil',
+  description: 'transformer MIL: class token, two Nyström attention layers with the PPEG position encoding between',
+  paper: 'Shao et al., TransMIL: Transformer based Correlated Multiple Instance Learning for WSI Classification, NeurIPS 2021',
+  defaults: TRANSMIL_DEFAULTS,
+  create: (c) => new Transmil(c),
+});

@@ -1,0 +1,193 @@
+/**
+ * Numerical checks of every gradient milkit registers or builds by hand (central differences in
+ * float32 on the cpu backend, plus agreement with tfjs's own gradient where one exists) and of the
+ * copy-free wasm slicing kernels.
+ */
+import { strict as assert } from 'node:assert';
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../../src/random';
+import { matMulFast, originalGradient } from '../../src/models/layers/fastGradients';
+import { installWasmKernels } from '../../src/models/layers/wasmKernels';
+import { NystromAttention, moorePenrosePinv } from '../../src/models/layers/nystrom';
+import { PPEG } from '../../src/models/layers/ppeg';
+import { MultiHeadCrossAttention } from '../../src/models/layers/crossAttention';
+import { gelu } from '../../src/models/layers/activations';
+import { ParamStore, normalTensor } from '../../src/models/layers/params';
+import { expectGradMatches, maxAbsDiff, onCpu, someCoords } from './helpers/gradcheck';
+
+const rng = new Rng(7);
+const rand = (shape: number[]) => normalTensor(rng, shape, 1);
+
+/** dy·(fast gradient) vs dy·(tfjs's original gradient) for one kernel call. */
+function compareWithOriginal(kernel: string, run: (xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[], names: string[], attrs: tf.NamedAttrMap): number {
+  const dy = tf.tidy(() => tf.onesLike(run(inputs)).mul(rand(run(inputs).shape)));
+  const fast = tf.getGradient(kernel)!;
+  const orig = originalGradient(kernel)!;
+  const out = run(inputs);
+  const saved = [...(fast.inputsToSave ?? []).map((n) => inputs[names.indexOf(n)])];
+  const a = fast.gradFunc(dy, saved, attrs);
+  const b = orig.gradFunc(dy, [...(orig.inputsToSave ?? []).map((n) => inputs[names.indexOf(n)])], attrs);
+  let worst = 0;
+  for (const n of names) worst = Math.max(worst, maxAbsDiff(a[n]().dataSync(), b[n]().dataSync()));
+  tf.dispose([dy, out]);
+  return worst;
+}
+
+describe('models/layers gradients (cpu, float32 central differences)', () => {
+  it('BatchMatMul: the fast gradient equals tfjs’s and finite differences, all transpose cases, 2-D and batched', () =>
+    onCpu(() => {
+      for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+        for (const batch of [0, 3]) {
+          const pre = batch ? [batch] : [];
+          const a = tf.variable(rand([...pre, ...(ta ? [4, 3] : [3, 4])]));
+          const b = tf.variable(rand([...pre, ...(tb ? [5, 4] : [4, 5])]));
+          const w = rand([...pre, 3, 5]);
+          const f = () => tf.sum(tf.mul(tf.matMul(a, b, ta, tb), w)) as tf.Scalar;
+          expectGradMatches(f, a, someCoords(a.size));
+          expectGradMatches(f, b, someCoords(b.size));
+          const diff = compareWithOriginal(tf.BatchMatMul, ([x, y]) => tf.matMul(x, y, ta, tb), [a, b], ['a', 'b'], { transposeA: ta, transposeB: tb });
+          assert.ok(diff < 1e-5, `transposeA=${ta} transposeB=${tb} batch=${batch}: fast vs tfjs gradient differ by ${diff}`);
+          tf.dispose([a, b, w]);
+        }
+      }
+    }));
+
+  it('matMulFast equals matMul with transposes, also batched', () =>
+    onCpu(() => {
+      const a = rand([2, 4, 3]);
+      const b = rand([2, 5, 3]);
+      assert.ok(maxAbsDiff(matMulFast(a, b, false, true).dataSync(), tf.matMul(a, b, false, true).dataSync()) < 1e-5);
+      tf.dispose([a, b]);
+    }));
+
+  it('DepthwiseConv2dNative: the conv-only gradient equals tfjs’s and finite differences (same 7×7, 33×1, valid 3×3)', () =>
+    onCpu(() => {
+      const cases: [number[], number[], 'same' | 'valid'][] = [
+        [[1, 6, 5, 3], [7, 7, 3, 1], 'same'],
+        [[1, 40, 2, 2], [33, 1, 2, 1], 'same'],
+        [[1, 6, 6, 2], [3, 3, 2, 1], 'valid'],
+      ];
+      for (const [xs, fs, pad] of cases) {
+        const x = tf.variable(rand(xs));
+        const filter = tf.variable(rand(fs));
+        const run = ([a, b]: tf.Tensor[]) => tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, pad);
+        const w = rand(run([x, filter]).shape);
+        const f = () => tf.sum(tf.mul(run([x, filter]), w)) as tf.Scalar;
+        expectGradMatches(f, x, someCoords(x.size));
+        expectGradMatches(f, filter, someCoords(filter.size));
+        const diff = compareWithOriginal(tf.DepthwiseConv2dNative, run, [x, filter], ['x', 'filter'], {
+          strides: 1, pad, dilations: 1, dataFormat: 'NHWC',
+        } as unknown as tf.NamedAttrMap);
+        assert.ok(diff < 1e-4, `${fs} ${pad}: fast vs tfjs gradient differ by ${diff}`);
+        tf.dispose([x, filter, w]);
+      }
+    }));
+
+  it('TopK values: the registered gradient matches finite differences (1-D and 2-D)', () =>
+    onCpu(() => {
+      for (const shape of [[9], [3, 7]]) {
+        const x = tf.variable(rand(shape));
+        const w = rand([...shape.slice(0, -1), 3]);
+        expectGradMatches(() => tf.sum(tf.mul(tf.topk(x, 3).values, w)) as tf.Scalar, x, someCoords(x.size, 9));
+        tf.dispose([x, w]);
+      }
+    }));
+
+  it('Moore–Penrose iteration: converges to the inverse of a well-conditioned softmax matrix and has correct gradients', () =>
+    onCpu(() => {
+      const a = tf.softmax(tf.add(tf.mul(tf.eye(5), 3), tf.mul(rand([2, 5, 5]), 0.3))) as tf.Tensor3D;
+      const z = moorePenrosePinv(a, 12);
+      const prod = tf.matMul(a, z);
+      assert.ok(maxAbsDiff(prod.dataSync(), tf.stack([tf.eye(5), tf.eye(5)]).dataSync()) < 1e-3, 'A·pinv(A) ≈ I');
+      const v = tf.variable(rand([2, 5, 5]));
+      const w = rand([2, 5, 5]);
+      expectGradMatches(() => tf.sum(tf.mul(moorePenrosePinv(tf.softmax(v) as tf.Tensor3D, 6), w)) as tf.Scalar, v, someCoords(50, 8));
+      tf.dispose([a, z, prod, v, w]);
+    }));
+
+  it('Nyström attention: gradients of every parameter match finite differences (padding and landmarks active)', () =>
+    onCpu(() => {
+      const store = new ParamStore(3);
+      const layer = new NystromAttention(store.scope('nys'), { dim: 8, heads: 2, headDim: 4, landmarks: 4, residualKernel: 5, dropout: 0 });
+      const x = rand([10, 8]) as tf.Tensor2D; // 10 rows → left-padded to 12, 3 rows per landmark
+      const w = rand([10, 8]);
+      const wa = rand([2, 9]);
+      const f = () => tf.tidy(() => {
+        const r = layer.apply(x, false, 0);
+        return tf.add(tf.sum(tf.mul(r.out, w)), tf.sum(tf.mul(r.clsAttention, wa))) as tf.Scalar;
+      });
+      for (const v of store.all()) expectGradMatches(f, v, someCoords(v.size, 5));
+      store.dispose();
+      tf.dispose([x, w, wa]);
+    }));
+
+  it('PPEG and cross-attention: gradients match finite differences', () =>
+    onCpu(() => {
+      const store = new ParamStore(4);
+      const ppeg = new PPEG(store.scope('ppeg'), 3);
+      const mca = new MultiHeadCrossAttention(store.scope('mca'), { dim: 6, heads: 2, headDim: 3, dropout: 0 });
+      const x = rand([11, 3]) as tf.Tensor2D; // 11 tokens → 4×4 grid, then 7×7
+      const q = rand([2, 6]) as tf.Tensor2D;
+      const t = rand([5, 6]) as tf.Tensor2D;
+      const w1 = rand([11, 3]);
+      const w2 = rand([2, 6]);
+      const f = () => tf.tidy(() => tf.add(tf.sum(tf.mul(ppeg.apply(x), w1)), tf.sum(tf.mul(mca.apply(q, t, false), w2))) as tf.Scalar);
+      for (const v of store.all()) expectGradMatches(f, v, someCoords(v.size, 4));
+      store.dispose();
+      tf.dispose([x, q, t, w1, w2]);
+    }));
+
+  it('PPEG: the summed-kernel convolution equals x + dwconv7 + dwconv5 + dwconv3 of the reference', () =>
+    onCpu(() => {
+      const store = new ParamStore(5);
+      const ppeg = new PPEG(store.scope('ppeg'), 4);
+      const x = rand([20, 4]) as tf.Tensor2D; // 5×5 grid (5 repeated tokens), zero-padded to 7×7
+      const [f7, b7, f5, b5, f3, b3] = store.all();
+      const grid = tf.concat([x, tf.slice(x, [0, 0], [5, 4]), tf.zeros([24, 4])]).reshape([1, 7, 7, 4]) as tf.Tensor4D;
+      const conv = (f: tf.Tensor, b: tf.Tensor) => tf.add(tf.depthwiseConv2d(grid, f as tf.Tensor4D, 1, 'same'), b);
+      const ref = tf.slice(tf.addN([grid, conv(f7, b7), conv(f5, b5), conv(f3, b3)]).reshape([49, 4]), [0, 0], [20, 4]);
+      assert.ok(maxAbsDiff(ppeg.apply(x).dataSync(), ref.dataSync()) < 1e-5);
+      store.dispose();
+    }));
+
+  it('GELU is the exact erf form', () => {
+    const x = tf.tensor1d([-3, -1, 0, 0.5, 2]);
+    const erf = (v: number) => {
+      // Abramowitz–Stegun 7.1.26 (|error| < 1.5e-7)
+      const t = 1 / (1 + 0.3275911 * Math.abs(v));
+      const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-v * v);
+      return v >= 0 ? y : -y;
+    };
+    const ref = [-3, -1, 0, 0.5, 2].map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2)));
+    assert.ok(maxAbsDiff(gelu(x).dataSync(), ref) < 1e-5);
+    x.dispose();
+  });
+});
+
+describe('models/layers wasm kernels', () => {
+  it('copy-free Slice / Unpack / SplitV give the cpu backend’s results', async function () {
+    if (!tf.findBackend('wasm') && tf.getBackend() !== 'wasm') this.skip(); // wasm is the default backend; skipped only where it is absent
+    const previous = tf.getBackend();
+    const shapes = [[7], [5, 6], [3, 4, 5], [2, 3, 4, 5]];
+    const cases = shapes.flatMap((s) => [
+      { s, begin: s.map(() => 0), size: s.map((d) => d) },
+      { s, begin: s.map((d) => (d > 2 ? 1 : 0)), size: s.map((d) => (d > 2 ? d - 2 : d)) },
+      { s, begin: s.map((_, i) => (i === 0 ? 1 : 0)), size: s.map((d, i) => (i === 0 ? 1 : d)) },
+    ]);
+    const compute = () =>
+      cases.map(({ s, begin, size }) =>
+        tf.tidy(() => {
+          const x = tf.tensor(Array.from({ length: s.reduce((a, b) => a * b, 1) }, (_, i) => i * 0.5 - 3), s);
+          const parts = [tf.slice(x, begin, size), ...tf.unstack(x, s.length - 1), ...tf.split(x, [1, s[0] - 1], 0)];
+          return parts.map((p) => Array.from(p.dataSync()));
+        }),
+      );
+    await tf.setBackend('cpu');
+    const expected = compute();
+    await tf.setBackend('wasm');
+    assert.ok(installWasmKernels(), 'wasm kernels installed');
+    const got = compute();
+    await tf.setBackend(previous);
+    assert.deepEqual(got, expected);
+  });
+});
