@@ -74,3 +74,20 @@ describe('mhim: registry and saved models', () => {
     assert.throws(() => createModel('mhim', { ...config, base: 'abmill' }), /unknown model "abmill"/);
   });
 });
+
+describe('mhim: teacher init from a saved baseline', () => {
+  it('loadTeacherFrom copies a saved AB-MIL into the teacher only, and rejects another architecture', async () => {
+    const dir = tempDir();
+    const baseline = createModel('abmil', { inputDim: 16, numClasses: 2, embedDim: 8, attention: 'relu', seed: 99 });
+    await saveModel(baseline, path.join(dir, 'baseline'));
+    const m = createModel('mhim', { inputDim: 16, numClasses: 2, seed: 1, base: 'abmil', baseConfig: { embedDim: 8, attention: 'relu' }, mhim: { version: 'v2' } }) as MhimModel;
+    const student0 = m.student.variables().map((v) => Array.from(v.dataSync()));
+    await m.loadTeacherFrom(path.join(dir, 'baseline'));
+    m.teacherVariables().forEach((t, i) => assert.deepEqual(Array.from(t.dataSync()), Array.from(baseline.variables()[i].dataSync())));
+    m.student.variables().forEach((v, i) => assert.deepEqual(Array.from(v.dataSync()), student0[i]));
+    const other = createModel('transmil', { inputDim: 16, numClasses: 2, embedDim: 16, heads: 2, headDim: 8, landmarks: 8 });
+    await saveModel(other, path.join(dir, 'other'));
+    await assert.rejects(m.loadTeacherFrom(path.join(dir, 'other')), /holds a "transmil" model, MHIM wraps "abmil"/);
+    [baseline, other, m].forEach((x) => x.dispose());
+  });
+});
