@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { useBackend } from '../../backend';
+import '../../mhim/register'; // registers the "mhim" model (for --mhim and for reloading MHIM runs)
+import { MHIM_BASE_VARIANTS } from '../../mhim/choice';
 import { Cohort } from '../../data/cohort';
 import { MilkitDataError } from '../../data/errors';
 import { type Split, carveValidation, parseSplitFile, repeatedKFold } from '../../data/splits';
@@ -11,6 +13,7 @@ import type { Progress } from '../progress';
 
 const flags: FlagSpec = {
   model: { type: 'string', help: 'model name from the registry (abmil, gabmil, transmil, dsmil, clam-sb, ...)' },
+  mhim: { type: 'string', help: 'wrap the model in MHIM-MIL: v1 or v2 (teacher, hard-instance masking, consistency loss)' },
   'model-config': { type: 'string', help: 'JSON object of model options, e.g. \'{"dropout":0}\'' },
   data: { type: 'string', help: 'cohort (x.arrow)' },
   folds: { type: 'number', default: 5, help: 'k of stratified patient-level k-fold (ignored with --splits)' },
@@ -85,7 +88,7 @@ export function runSummary(r: RunResult, outDir?: string) {
 export const train: Command = {
   name: 'train',
   summary: 'cross-validate a MIL model on a cohort: checkpoints, resume, results JSON + CSV',
-  usage: `milkit train --model abmil --data cohort.arrow [--folds 5 | --splits FILE [--repeats R]] [--epochs E] [--lr LR] [--seed S] [--out DIR] [--json]\n\n${describeFlags(flags)}`,
+  usage: `milkit train --model abmil [--mhim v2] --data cohort.arrow [--folds 5 | --splits FILE [--repeats R]] [--epochs E] [--lr LR] [--seed S] [--out DIR] [--json]\n\n${describeFlags(flags)}`,
   async run(argv, ctx) {
     const { flags: f } = parseArgs(argv, flags, []);
     const modelName = requireFlag(f, 'model');
@@ -110,7 +113,14 @@ export const train: Command = {
         earlyStopping: f.patience !== undefined ? { patience: f.patience as number, minEpochs: f['min-epochs'] as number } : undefined,
         bootstrap: f.bootstrap as number,
       };
-      const trainer = new Trainer({ model: { name: modelName, config: parseModelConfig(f['model-config']) }, config });
+      const modelConfig = parseModelConfig(f['model-config']);
+      const mhim = f.mhim as string | undefined;
+      if (mhim !== undefined && mhim !== 'v1' && mhim !== 'v2') throw new UsageError(`--mhim must be v1 or v2, got ${mhim}`);
+      // MHIM through the registry ("mhim" wrapping the named model), so its checkpoints reload by name.
+      const model = mhim
+        ? { name: 'mhim', config: { base: modelName, baseConfig: { ...MHIM_BASE_VARIANTS[modelName], ...modelConfig }, mhim: { version: mhim } } }
+        : { name: modelName, config: modelConfig };
+      const trainer = new Trainer({ model, config });
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
       const outDir = (f.out as string | undefined) ?? path.join('runs', `${path.basename(cohort.path).replace(/\.arrow$/, '')}-${modelName}-${stamp}`);
       if (fs.existsSync(path.join(outDir, 'results.json')) && !f.resume) throw new UsageError(`${outDir} already holds a finished run; choose another --out or pass --resume`);
