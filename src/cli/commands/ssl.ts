@@ -53,15 +53,23 @@ const loadSsl = () => require('../../ssl') as typeof import('../../ssl');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const loadBackend = () => require('../../backend') as typeof import('../../backend');
 
+/** The named patch source, or a usage error listing the known ones. */
+function sourceFlag(f: FlagValues) {
+  const name = requireFlag(f, 'dataset');
+  const { PATCH_SOURCES } = loadSsl();
+  if (!PATCH_SOURCES[name]) throw new UsageError(`unknown --dataset "${name}"; known: ${Object.keys(PATCH_SOURCES).join(', ')}`);
+  return PATCH_SOURCES[name];
+}
+
 const num = (f: FlagValues, k: string) => f[k] as number | undefined;
 
 async function runPretrain(argv: string[], ctx: Parameters<Command['run']>[1]): Promise<number> {
   const { flags: f, positional } = parseFlags(argv, pretrainFlags);
   if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"`);
   const out = requireFlag(f, 'out');
-  const { patchSource, collectPatches, pretrain, OBJECTIVES } = loadSsl();
+  const { collectPatches, pretrain, OBJECTIVES } = loadSsl();
   const { ensureBackend } = loadBackend();
-  const source = patchSource(requireFlag(f, 'dataset'));
+  const source = sourceFlag(f);
   const objective = f.objective as string;
   if (!(objective in OBJECTIVES)) throw new UsageError(`--objective must be one of ${Object.keys(OBJECTIVES).join(', ')}, got "${objective}"`);
   const weights = { ...OBJECTIVES[objective as keyof typeof OBJECTIVES] };
@@ -124,9 +132,9 @@ async function runExtract(argv: string[], ctx: Parameters<Command['run']>[1]): P
   const { flags: f, positional } = parseFlags(argv, extractFlags);
   if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"`);
   const out = requireFlag(f, 'out');
-  const { patchSource, loadSslNetwork, extractFeatureCohort, SslNetwork } = loadSsl();
+  const { loadSslNetwork, extractFeatureCohort, SslNetwork } = loadSsl();
   const { ensureBackend } = loadBackend();
-  const source = patchSource(requireFlag(f, 'dataset'));
+  const source = sourceFlag(f);
   if (Boolean(f.checkpoint) === Boolean(f['random-encoder'])) throw new UsageError('give exactly one of --checkpoint <file> or --random-encoder');
   await ensureBackend();
   const network = f.checkpoint
