@@ -22,21 +22,12 @@ import { type EarlyStoppingState, initialStoppingState, observeEpoch } from './e
 import type { FoldRef, TrainEventStream } from './events';
 import { Adam } from './optimizer';
 import { bagTensor, fitThresholdOn, predictSet, setMetrics } from './predict';
+import { captureRandomState, restoreRandomState } from './randomState';
 import { learningRateAt } from './schedule';
 import { type Task, defaultMonitor } from './targets';
 
 /** Creates a fresh model for a fold: the trainer passes the fold's seed. */
 export type ModelFactory = (seed: number) => MilModel;
-
-/** A model whose random streams (dropout) can be saved and restored, so a resumed run is exact. */
-export interface RandomStateful {
-  randomState(): unknown;
-  setRandomState(state: unknown): void;
-}
-
-function isRandomStateful(m: object): m is RandomStateful {
-  return typeof (m as Partial<RandomStateful>).randomState === 'function' && typeof (m as Partial<RandomStateful>).setRandomState === 'function';
-}
 
 export interface FoldContext extends FoldRef {
   cohort: Cohort;
@@ -154,7 +145,7 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
       const v = ck.tensors.filter((t) => t.name.startsWith('adam/v/')).map((t) => t.values);
       optimizer.setState({ step: ck.header.optimizerStep, moments: m.map((mi, i) => ({ m: mi, v: v[i] })) });
       state = ck.header.state;
-      if (state.randomState !== undefined && isRandomStateful(model)) model.setRandomState(state.randomState);
+      if (state.randomState !== undefined) restoreRandomState(model, state.randomState);
       if (bestFile && fs.existsSync(bestFile)) bestWeights = loadCheckpoint(bestFile).tensors.filter((t) => t.name.startsWith('model/'));
     }
     events.emit({ type: 'fold-start', ...ref, trainBags: split.train.length, valBags: selection === 'val' ? selectSet.length : 0, testBags: split.test.length, resumedFromEpoch: state.epoch > 0 || state.stepInEpoch > 0 ? state.epoch : undefined });
@@ -246,7 +237,7 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
       }
       state = { ...state, epoch: epoch + 1, stepInEpoch: 0, epochLossSum: 0, history: [...state.history, record] };
       state.finished = stop || state.epoch >= config.epochs;
-      if (isRandomStateful(model)) state.randomState = model.randomState();
+      state.randomState = captureRandomState(model);
       if (improved && bestFile) await checkpoint(bestFile, 'best', state);
       if (lastFile) await checkpoint(lastFile, 'last', state);
       events.emit({ type: 'epoch-end', ...ref, epoch, trainLoss, seconds: (performance.now() - t0) / 1000, monitor: monitored, metric: monitor, improved, stop });
@@ -256,7 +247,7 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
       }
     }
     if (interrupted) {
-      if (isRandomStateful(model)) state.randomState = model.randomState();
+      state.randomState = captureRandomState(model);
       if (lastFile) await checkpoint(lastFile, 'last', state);
       const result = emptyResult(ref, selection, state, split);
       events.emit({ type: 'fold-end', ...ref, metrics: {}, bestEpoch: state.stopping.bestEpoch, epochsRun: state.epoch, interrupted: true });

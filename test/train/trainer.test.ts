@@ -69,6 +69,23 @@ describe('train/trainer: cross-validation of a MIL model on an Arrow cohort', fu
     }
   });
 
+  it('resume is exact for registry models with dropout too (their random streams are checkpointed)', async () => {
+    const model = { name: 'abmil', config: { embedDim: 16, dropout: 0.25 } };
+    const config = { epochs: 3, lr: 5e-3, seed: 8, selectOn: 'last' as const };
+    const full = path.join(dir, 'drop-full');
+    await new Trainer({ model, config }).fit(cohort, split(), { outDir: full });
+    const out = path.join(dir, 'drop-resumed');
+    const ctl = new AbortController();
+    const first = new Trainer({ model, config });
+    first.events.on((e) => e.type === 'step' && e.epoch === 1 && e.step === 5 && ctl.abort());
+    assert.equal((await first.fit(cohort, split(), { outDir: out, signal: ctl.signal })).interrupted, true);
+    await new Trainer({ model, config }).fit(cohort, split(), { outDir: out, resume: true });
+    assert.deepEqual(weightsOf(path.join(out, 'rep0-fold0')), weightsOf(path.join(full, 'rep0-fold0')));
+    const other = path.join(dir, 'drop-other');
+    await new Trainer({ model, config: { ...config, seed: 9 } }).fit(cohort, split(), { outDir: other });
+    assert.notDeepEqual(weightsOf(other + '/rep0-fold0'), weightsOf(path.join(full, 'rep0-fold0')));
+  });
+
   it('early stopping: a model that cannot improve stops after patience, not before minEpochs', async () => {
     // lr 1e-30 leaves float32 weights unchanged, so the validation AUC never improves after epoch 0.
     const trainer = new Trainer({ model: tinyModel(), config: { epochs: 20, lr: 1e-30, earlyStopping: { patience: 2, minEpochs: 5 } } });
@@ -144,9 +161,9 @@ describe('train/trainer: cross-validation of a MIL model on an Arrow cohort', fu
     }
   });
 
-  it('leak-free: live tensors are flat across epochs and back to the start after the run', async () => {
+  for (const [label, model] of [['tiny model, accumulation', tinyModel()], ['abmil with dropout', { name: 'gabmil', config: { embedDim: 16 } }]] as const) it(`leak-free (${label}): live tensors are flat across epochs and back to the start after the run`, async () => {
     const before = tf.memory().numTensors;
-    const trainer = new Trainer({ model: tinyModel(), config: { epochs: 6, lr: 5e-3, accumulate: 3 } });
+    const trainer = new Trainer({ model, config: { epochs: 6, lr: 5e-3, accumulate: label.includes('accumulation') ? 3 : 1 } });
     const perEpoch: number[] = [];
     trainer.events.on((e) => e.type === 'epoch-end' && perEpoch.push(tf.memory().numTensors));
     await trainer.fit(cohort, split());
