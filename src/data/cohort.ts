@@ -10,6 +10,7 @@ import * as A from 'apache-arrow';
 import * as fs from 'node:fs';
 import { type Bag, type BagInfo, validateBagLabels, validateInstances } from './bag';
 import { MilkitDataError } from './errors';
+import { type RawBatch, type RawLayout, rawLayout, readRawBatch } from './rawBatch';
 import { BAG_COLUMNS, FORMAT_NAME, INSTANCE_COLUMNS, META_KEYS, META_PREFIX, bagTablePath, closest, instanceTablePath } from './format';
 
 export interface OpenOptions {
@@ -140,6 +141,8 @@ export class Cohort {
   /** Bags that passed validation since open (validation runs once per bag). */
   private readonly validated = new Set<number>();
   private readQueue: Promise<unknown> = Promise.resolve();
+  /** Buffer layout for the fast read path, when the file has milkit's own schema. */
+  private readonly layout: RawLayout | undefined;
 
   private constructor(
     /** Path of the instance file. */
@@ -158,6 +161,7 @@ export class Cohort {
     this.bags = bags;
     this.cache = new BagCache(opts.cacheBytes);
     this.byId = new Map(bags.map((b, i) => [b.id, i]));
+    this.layout = rawLayout(reader.schema);
   }
 
   /** Opens `x.arrow` (or `x.bags.arrow`, or `x`) and checks the format; reads no instance data. */
@@ -226,17 +230,7 @@ export class Cohort {
     }
     const cached = this.cache.get(index);
     if (cached) return cached;
-    const info = this.bags[index];
-    let batch: A.RecordBatch | null;
-    try {
-      batch = await this.readBatch(this.batchIndex[index]);
-    } catch (err) {
-      const msg = (err as Error).message;
-      const hint = /compress/i.test(msg) ? ' (compressed Arrow buffers are not supported: bags are read zero-copy, so write the file uncompressed)' : '';
-      throw new MilkitDataError(`cannot read the record batch: ${msg}${hint}`, { file: this.path, bag: info.id });
-    }
-    if (!batch) throw new MilkitDataError('record batch missing', { file: this.path, bag: info.id });
-    const bag = this.decode(batch, index);
+    const bag = this.toBag(this.readRaw(index) ?? (await this.readArrow(index)), index);
     this.cache.set(index, bag);
     return bag;
   }
@@ -266,36 +260,70 @@ export class Cohort {
     await this.handle.close();
   }
 
-  private decode(batch: A.RecordBatch, index: number): Bag {
+  /** Fast path (rawBatch.ts) for files in milkit's own layout; undefined → use Arrow's reader. */
+  private readRaw(index: number): RawBatch | undefined {
+    const block = this.layout && this.reader.footer?.getRecordBatch(this.batchIndex[index]);
+    if (!block || !this.layout) return undefined;
+    try {
+      return readRawBatch(this.handle.fd, block, this.layout, this.dim);
+    } catch (err) {
+      throw new MilkitDataError(`cannot read the record batch: ${(err as Error).message}`, { file: this.path, bag: this.bags[index].id });
+    }
+  }
+
+  /** Arrow's generic reader: any valid IPC file (other writers' layouts). */
+  private async readArrow(index: number): Promise<RawBatch> {
+    const info = this.bags[index];
+    let batch: A.RecordBatch | null;
+    try {
+      batch = await this.readBatch(this.batchIndex[index]);
+    } catch (err) {
+      const msg = (err as Error).message;
+      const hint = /compress/i.test(msg) ? ' (compressed Arrow buffers are not supported: bags are read zero-copy, so write the file uncompressed)' : '';
+      throw new MilkitDataError(`cannot read the record batch: ${msg}${hint}`, { file: this.path, bag: info.id });
+    }
+    if (!batch) throw new MilkitDataError('record batch missing', { file: this.path, bag: info.id });
+    const n = batch.numRows;
+    const fdata = batch.getChild(INSTANCE_COLUMNS.features)!.data;
+    if (fdata.length !== 1) throw new MilkitDataError('features split over several chunks in one batch', { file: this.path, bag: info.id, field: 'features' });
+    const d = fdata[0];
+    const values = d.children[0].values as Float32Array;
+    const raw: RawBatch = {
+      numRows: n,
+      firstBagId: n > 0 ? batch.getChild(INSTANCE_COLUMNS.bagId)!.get(0) : undefined,
+      features: values.subarray(d.offset * this.dim, (d.offset + d.length) * this.dim),
+      featureNulls: d.nullCount,
+    };
+    if (this.hasCoords) {
+      raw.x = batch.getChild(INSTANCE_COLUMNS.x)!.toArray() as Int32Array;
+      raw.y = batch.getChild(INSTANCE_COLUMNS.y)!.toArray() as Int32Array;
+    }
+    if (this.hasInstanceLabels) {
+      const col = batch.getChild(INSTANCE_COLUMNS.instanceLabel)!;
+      raw.instanceLabels = Int32Array.from({ length: n }, (_, i) => (col.get(i) as number | null) ?? -1);
+    }
+    return raw;
+  }
+
+  /** Checks a decoded batch against the bag table and builds the Bag. */
+  private toBag(raw: RawBatch, index: number): Bag {
     const info = this.bags[index];
     const where = { file: this.path, bag: info.id };
-    const n = batch.numRows;
-    const ids = batch.getChild(INSTANCE_COLUMNS.bagId)!;
-    const first = ids.get(0);
-    if (n > 0 && first !== info.id) {
-      throw new MilkitDataError(`record batch ${this.batchIndex[index]} holds bag "${first}", but the bag table lists "${info.id}" at this position`, { ...where, field: 'bag_id' });
+    const n = raw.numRows;
+    if (n > 0 && raw.firstBagId !== info.id) {
+      throw new MilkitDataError(`record batch ${this.batchIndex[index]} holds bag "${raw.firstBagId}", but the bag table lists "${info.id}" at this position`, { ...where, field: 'bag_id' });
     }
     if (info.numInstances >= 0 && n !== info.numInstances) {
       throw new MilkitDataError(`bag table says ${info.numInstances} instances, the instance file has ${n}`, { ...where, field: 'num_instances' });
     }
-    const fdata = batch.getChild(INSTANCE_COLUMNS.features)!.data;
-    if (fdata.length !== 1) throw new MilkitDataError('features split over several chunks in one batch', { ...where, field: 'features' });
-    const d = fdata[0];
-    if (d.nullCount > 0) throw new MilkitDataError(`${d.nullCount} instances have null features`, { ...where, field: 'features' });
-    const values = d.children[0].values as Float32Array;
-    const features = values.subarray(d.offset * this.dim, (d.offset + d.length) * this.dim);
-    const bag: Bag = { ...info, numInstances: n, index, features, dim: this.dim };
-    if (this.hasCoords) {
-      const x = batch.getChild(INSTANCE_COLUMNS.x)!.toArray() as Int32Array;
-      const y = batch.getChild(INSTANCE_COLUMNS.y)!.toArray() as Int32Array;
+    if (raw.featureNulls > 0) throw new MilkitDataError(`${raw.featureNulls} instances have null features`, { ...where, field: 'features' });
+    const bag: Bag = { ...info, numInstances: n, index, features: raw.features, dim: this.dim };
+    if (raw.x && raw.y) {
       const coords = new Int32Array(2 * n);
-      for (let i = 0; i < n; i++) [coords[2 * i], coords[2 * i + 1]] = [x[i], y[i]];
+      for (let i = 0; i < n; i++) [coords[2 * i], coords[2 * i + 1]] = [raw.x[i], raw.y[i]];
       bag.coords = coords;
     }
-    if (this.hasInstanceLabels) {
-      const col = batch.getChild(INSTANCE_COLUMNS.instanceLabel)!;
-      bag.instanceLabels = Int32Array.from(col.toArray() as ArrayLike<number>, (v) => (v === null ? -1 : Number(v)));
-    }
+    if (raw.instanceLabels) bag.instanceLabels = raw.instanceLabels;
     // A bag's bytes cannot change while the file is open (we hold its descriptor), so each bag is
     // checked on its first load only: later epochs load at full speed (docs/FORMAT.md, bench:io).
     if (this.opts.validate && !this.validated.has(index)) {
@@ -304,6 +332,7 @@ export class Cohort {
     }
     return bag;
   }
+
 
   /** Fills missing `num_instances` (bag tables written by other tools) with one pass over the file. */
   private async countInstances(): Promise<void> {
