@@ -131,7 +131,12 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
   const lastFile = ctx.dir && path.join(ctx.dir, 'last.ckpt');
   const bestFile = ctx.dir && path.join(ctx.dir, 'best.ckpt');
 
-  const stats = config.standardize ? featureStats(await Promise.all(split.train.map((i) => cohort.bag(i))), cohort.dim) : undefined;
+  // Training-fold statistics only. Bags are read one after another (one file reader); this holds the
+  // training bags in memory once, which suits the small feature sets that need standardising (MUSK).
+  const trainBags = [];
+  if (config.standardize) for (const i of split.train) trainBags.push(await cohort.bag(i));
+  const stats = config.standardize ? featureStats(trainBags, cohort.dim) : undefined;
+  trainBags.length = 0;
   const model = ctx.createModel(seed);
   const optimizer = new Adam(model.trainableVariables(), { lr: config.lr, weightDecay: config.weightDecay, weightDecayMode: config.weightDecayMode });
   let state: FoldState = { epoch: 0, stepInEpoch: 0, epochLossSum: 0, stopping: initialStoppingState(), history: [], finished: false };
@@ -267,7 +272,8 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
       bootstrapSeed: seed,
     });
     events.emit({ type: 'eval', ...ref, epoch: state.epoch - 1, split: 'test', loss: test.metrics.loss, metrics: test.metrics });
-    const bestEpoch = selection === 'last' ? state.epoch - 1 : state.stopping.bestEpoch;
+    // With no defined monitored value (e.g. AUC of a one-class validation set) the last weights stay.
+    const bestEpoch = selection === 'last' || !bestWeights ? state.epoch - 1 : state.stopping.bestEpoch;
     const result: FoldResult = {
       ...ref,
       metrics: test.metrics,
