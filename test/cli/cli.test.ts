@@ -109,6 +109,20 @@ describe('cli: the built milkit command', function () {
     assert.equal(ins.instanceLabels, true);
   });
 
+  it('splits writes a patient-level split file that inspect accepts', () => {
+    const cohort = path.join(dir, 'inst.arrow');
+    const r = milkit(['splits', cohort, '--folds', '3', '--repeats', '2', '--seed', '4', '--json']);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.equal(j.file, path.join(dir, 'inst.splits.json'));
+    assert.deepEqual(j.firstRepetition.map((f: { test: number }) => f.test), [2, 2, 2]);
+    assert.deepEqual(j.firstRepetition.map((f: { testPositive: number }) => f.testPositive), [1, 1, 1]);
+    const file = JSON.parse(fs.readFileSync(j.file, 'utf8'));
+    assert.equal(file.format, 'milkit-splits');
+    assert.equal(file.splits.length, 2);
+    assert.match(milkit(['inspect', cohort]).out, /splits\s+2 × 3 folds, no patient leak/);
+  });
+
   describe('errors: one line, exit code ≠ 0, no stack unless MILKIT_DEBUG', () => {
     it('bad CSV data → exit 1 naming file, line, bag and column', () => {
       const bad = path.join(dir, 'bad.csv');

@@ -13,6 +13,7 @@ const LOADERS: Record<string, () => Command> = {
   convert: () => (require('./convert') as typeof import('./convert')).convert,
   inspect: () => (require('./inspect') as typeof import('./inspect')).inspect,
   dataset: () => (require('./dataset') as typeof import('./dataset')).dataset,
+  splits: () => (require('./splits') as typeof import('./splits')).splits,
   train: () => (require('./train') as typeof import('./train')).train,
   eval: () => (require('./eval') as typeof import('./eval')).evalCommand,
   predict: () => (require('./predict') as typeof import('./predict')).predict,

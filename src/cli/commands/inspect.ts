@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import { Cohort } from '../../data/cohort';
-import { MilkitDataError } from '../../data/errors';
 import { bagTablePath } from '../../data/format';
-import { parseSplitFile, splitFilePath } from '../../data/splits';
+import { readSplitFile } from '../../data/splitFile';
+import { splitFilePath } from '../../data/splits';
 import { summarizeBags } from '../../data/summary';
 import { type Command, parseArgs } from '../command';
 import { describeFlags, type FlagSpec } from '../flags';
@@ -29,14 +29,7 @@ export const inspect: Command = {
       const splitsFile = (f.splits as string | undefined) ?? (fs.existsSync(splitFilePath(cohort.path)) ? splitFilePath(cohort.path) : undefined);
       let splits: { file: string; repetitions: number; folds: number; validation: boolean } | undefined;
       if (splitsFile) {
-        if (!fs.existsSync(splitsFile)) throw new MilkitDataError('split file not found', { file: splitsFile });
-        let json: unknown;
-        try {
-          json = JSON.parse(fs.readFileSync(splitsFile, 'utf8'));
-        } catch (err) {
-          throw new MilkitDataError(`not valid JSON: ${(err as Error).message}`, { file: splitsFile });
-        }
-        const s = parseSplitFile(json, cohort.bags, splitsFile); // checks range, duplicates, patient leaks
+        const s = readSplitFile(splitsFile, cohort.bags); // checks range, duplicates, patient leaks
         splits = { file: splitsFile, repetitions: s.length, folds: s[0]?.length ?? 0, validation: s.some((r) => r.some((x) => x.val)) };
       }
       let validated: { bags: number; positiveInstances?: number } | undefined;
