@@ -12,3 +12,4 @@ export * from './data/images';
 export * from './ssl';
 export * from './train';
 export * from './mhim';
+export * from './data/splitFile';
