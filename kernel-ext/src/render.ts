@@ -35,6 +35,17 @@ function percentiles(scores: number[]): number[] {
   return out;
 }
 
+/** [min, max] without spreading (bags may hold 50,000 values). */
+function extent(values: number[]): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
 /** Bags up to this size colour attention linearly; larger ones by percentile. */
 export const SMALL_BAG = 64;
 
@@ -46,10 +57,14 @@ export function renderAttention(p: AttentionPayload): Fallback {
   // Small bags: colour ∝ weight (a dominant instance stands out); large bags: percentile rank, the
   // CLAM heatmap convention, since softmax weights over thousands of patches are mostly near 0.
   if (p.attention && p.n <= SMALL_BAG) {
-    const max = Math.max(...p.attention) || 1;
+    const max = extent(p.attention)[1] || 1;
     maps.push(['attention (weight ÷ max)', p.attention, p.attention.map((a) => a / max), '0', fmt(max, 3)]);
   } else if (p.attention) maps.push(['attention (percentile)', p.attention, percentiles(p.attention), '0%', '100%']);
-  if (p.probability) maps.push(['instance probability', p.probability, p.probability, '0', '1']);
+  if (p.probability) {
+    // Stretch over the bag's own range: class-aware probabilities (a max over classes) never go below 1/C.
+    const [lo, hi] = extent(p.probability);
+    maps.push(['instance probability', p.probability, p.probability.map((v) => (hi > lo ? (v - lo) / (hi - lo) : 1)), fmt(lo, 3), fmt(hi, 3)]);
+  }
   for (const [name, , t, lo, hi] of maps) {
     const svg = gridSvg(g, (i) => viridis(t[i]), { outline: positive, labels: true, title: `${name}, bag ${p.bagId}` });
     panels.push(`<div style="display:inline-block;vertical-align:top;margin-right:16px"><div>${esc(name)}</div>${svg}<div>${colourBar(lo, hi)}</div></div>`);
@@ -92,8 +107,9 @@ export function renderMasking(p: MaskingPayload): Fallback {
   const g = cellGrid(p.n, p.coords, p.patchSize);
   const svg = gridSvg(g, (i) => STATUS_COLOURS[preview.status[i] as MaskStatus], { labels: true, title: `masking preview, bag ${p.bagId}` });
   const s = p.settings;
+  const usesHigh = s.strategy === 'hsm' || s.strategy === 'rhsm' || s.strategy === 'combined';
   const ratios = [
-    `βh ${fmt(s.highRatio, 3)}${s.decay ? ` → ${fmt(preview.config.highRatio, 3)} after cosine decay at ${Math.round(100 * s.progress)}% of training` : ''}`,
+    usesHigh ? `βh ${fmt(s.highRatio, 3)}${s.decay ? ` → ${fmt(preview.config.highRatio, 3)} after cosine decay at ${Math.round(100 * s.progress)}% of training` : ''}` : '',
     s.strategy === 'rhsm' || s.strategy === 'combined' ? `r ${fmt(s.highRandomRatio, 3)}` : '',
     s.strategy === 'lsm' || s.strategy === 'combined' ? `βl ${fmt(s.lowRatio, 3)}` : '',
     s.strategy === 'rsm' || s.strategy === 'combined' ? `random ${fmt(s.randomRatio, 3)}` : '',
@@ -102,7 +118,7 @@ export function renderMasking(p: MaskingPayload): Fallback {
   ].filter(Boolean);
   const names = Object.keys(MASK_STATUS) as (keyof typeof MASK_STATUS)[];
   const legend = names
-    .filter((k) => preview.counts[k] > 0 || k === 'kept' || k === 'high')
+    .filter((k) => preview.counts[k] > 0 || k === 'kept' || (k === 'high' && usesHigh))
     .map((k) => swatch(STATUS_COLOURS[MASK_STATUS[k]], `${MASK_STATUS_NAMES[MASK_STATUS[k]]}: ${preview.counts[k]}`))
     .join('');
   const info = `bag <b>${esc(p.bagId)}</b>, ${p.n} instances, ${p.scoreKind} scores · strategy <b>${s.strategy.toUpperCase()}</b> · ${ratios.map(esc).join(' · ')}`;
