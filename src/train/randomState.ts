@@ -2,9 +2,9 @@
  * Saving and restoring a model's random streams, so a resumed run draws the same dropout masks
  * (and MHIM masks) as an uninterrupted one.
  *
- * A model may implement `RandomStateful` itself. Otherwise the trainer finds every seeded `Rng`
- * reachable from the model's fields (in field order, which is fixed by construction) and saves
- * each generator's 32-bit state. tfjs tensors and variables are not descended into.
+ * The trainer saves every seeded `Rng` reachable from the model's fields (in field order, which is
+ * fixed by construction: each generator's 32-bit state; tfjs tensors are not descended into), plus
+ * whatever a model that implements `RandomStateful` reports (e.g. MHIM's iteration counter).
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../random';
@@ -42,15 +42,19 @@ function reachableRngs(root: object): Rng[] {
 // Rng keeps its 32-bit state in a private field; reading it here avoids widening Rng's public API.
 type RngInternals = { state: number };
 
+/** The model's own state (when it implements RandomStateful) plus every reachable Rng's state. */
 export function captureRandomState(model: object): unknown {
-  if (isRandomStateful(model)) return { custom: model.randomState() };
-  return { rngs: reachableRngs(model).map((r) => (r as unknown as RngInternals).state) };
+  return {
+    ...(isRandomStateful(model) ? { custom: model.randomState() } : {}),
+    rngs: reachableRngs(model).map((r) => (r as unknown as RngInternals).state),
+  };
 }
 
 export function restoreRandomState(model: object, saved: unknown): void {
   const s = saved as { custom?: unknown; rngs?: number[] };
-  if (s.custom !== undefined && isRandomStateful(model)) return model.setRandomState(s.custom);
   const rngs = reachableRngs(model);
   if (!s.rngs || s.rngs.length !== rngs.length) throw new Error(`checkpoint holds ${s.rngs?.length ?? 0} random streams, the model has ${rngs.length}`);
   rngs.forEach((r, i) => ((r as unknown as RngInternals).state = s.rngs![i]));
+  // After the generic streams, so a model's own restore has the last word on anything it manages.
+  if (s.custom !== undefined && isRandomStateful(model)) model.setRandomState(s.custom);
 }

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { Cohort } from '../../src/data';
+import '../../src/mhim/register'; // the "mhim" registry model
 import { repeatedKFold, stratifiedKFold } from '../../src/data/splits';
 import { type TrainEvent, Trainer, loadCheckpoint } from '../../src/train';
 import { tempDir } from '../helpers/tmp';
@@ -84,6 +85,23 @@ describe('train/trainer: cross-validation of a MIL model on an Arrow cohort', fu
     const other = path.join(dir, 'drop-other');
     await new Trainer({ model, config: { ...config, seed: 9 } }).fit(cohort, split(), { outDir: other });
     assert.notDeepEqual(weightsOf(other + '/rep0-fold0'), weightsOf(path.join(full, 'rep0-fold0')));
+  });
+
+  it('models with their own training step (MHIM-MIL) train through it: exact resume, no leaks', async () => {
+    const model = { name: 'mhim', config: { base: 'abmil', baseConfig: { attention: 'relu', embedDim: 16 }, mhim: { version: 'v2' } } };
+    const config = { epochs: 2, lr: 5e-3, seed: 4, selectOn: 'last' as const };
+    const before = tf.memory().numTensors;
+    const full = path.join(dir, 'mhim-full');
+    const run = await new Trainer({ model, config }).fit(cohort, split(), { outDir: full });
+    assert.equal(tf.memory().numTensors, before);
+    assert.ok(Number.isFinite(run.folds[0].metrics.auc));
+    const out = path.join(dir, 'mhim-resumed');
+    const ctl = new AbortController();
+    const first = new Trainer({ model, config });
+    first.events.on((e) => e.type === 'step' && e.epoch === 1 && e.step === 4 && ctl.abort());
+    await first.fit(cohort, split(), { outDir: out, signal: ctl.signal });
+    await new Trainer({ model, config }).fit(cohort, split(), { outDir: out, resume: true });
+    assert.deepEqual(weightsOf(path.join(out, 'rep0-fold0')), weightsOf(path.join(full, 'rep0-fold0')));
   });
 
   it('early stopping: a model that cannot improve stops after patience, not before minEpochs', async () => {
