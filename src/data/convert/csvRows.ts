@@ -43,8 +43,17 @@ export async function* readCsvRows(file: string): AsyncGenerator<CsvRow> {
   if (!fs.existsSync(file)) throw new MilkitDataError('file not found', { file });
   const lines = readline.createInterface({ input: fs.createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
   let line = 0;
+  const stream = lines[Symbol.asyncIterator]();
+  const nextLine = async () => {
+    try {
+      return await stream.next();
+    } catch (err) {
+      throw new MilkitDataError(`cannot read: ${(err as Error).message}`, { file });
+    }
+  };
   try {
-    for await (const raw of lines) {
+    for (let r = await nextLine(); !r.done; r = await nextLine()) {
+      const raw = r.value;
       line++;
       const text = line === 1 ? raw.replace(/^\uFEFF/, '') : raw; // Excel writes a byte-order mark
       if (text.trim() === '') continue;
