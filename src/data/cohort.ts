@@ -10,7 +10,7 @@ import * as A from 'apache-arrow';
 import * as fs from 'node:fs';
 import { type Bag, type BagInfo, validateBagLabels, validateInstances } from './bag';
 import { MilkitDataError } from './errors';
-import { type RawBatch, type RawLayout, rawLayout, readRawBatch } from './rawBatch';
+import { type RawBatch, type RawLayout, rawLayout, readBatchLength, readRawBatch } from './rawBatch';
 import { BAG_COLUMNS, FORMAT_NAME, INSTANCE_COLUMNS, META_KEYS, META_PREFIX, bagTablePath, closest, instanceTablePath } from './format';
 
 export interface OpenOptions {
@@ -337,6 +337,12 @@ export class Cohort {
   /** Fills missing `num_instances` (bag tables written by other tools) with one pass over the file. */
   private async countInstances(): Promise<void> {
     for (let i = 0; i < this.bags.length; i++) {
+      // The message header holds the row count: no need to read the bag's body.
+      const block = this.reader.footer?.getRecordBatch(this.batchIndex[i]);
+      if (block) {
+        (this.bags[i] as BagInfo).numInstances = readBatchLength(this.handle.fd, block);
+        continue;
+      }
       const batch = await this.reader.readRecordBatch(this.batchIndex[i]);
       (this.bags[i] as BagInfo).numInstances = batch?.numRows ?? 0;
     }

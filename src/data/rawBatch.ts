@@ -57,6 +57,24 @@ export function rawLayout(schema: A.Schema): RawLayout | undefined {
 
 const CONTINUATION = -1;
 
+/** Decodes the message at the start of an IPC block (continuation-prefixed or legacy framing). */
+function decodeMessage(bytes: Uint8Array, at: number): A.Message {
+  const view = new DataView(bytes.buffer, bytes.byteOffset);
+  const prefixed = view.getInt32(0, true) === CONTINUATION;
+  const metaLen = view.getInt32(prefixed ? 4 : 0, true);
+  const metaStart = prefixed ? 8 : 4;
+  const message = A.Message.decode(bytes.subarray(metaStart, metaStart + metaLen));
+  if (!message.isRecordBatch()) throw new Error(`block at byte ${at} holds a ${A.MessageHeader[message.headerType]} message, not a record batch`);
+  return message;
+}
+
+/** Rows of the record batch in `block`, from its message header alone (no body read). */
+export function readBatchLength(fd: number, block: { offset: number; metaDataLength: number }): number {
+  const bytes = new Uint8Array(block.metaDataLength);
+  fs.readSync(fd, bytes, 0, bytes.length, block.offset);
+  return Number((decodeMessage(bytes, block.offset) as A.Message<A.MessageHeader.RecordBatch>).header().length);
+}
+
 /**
  * Reads the record batch stored in `block` with one synchronous positional read and decodes it
  * by `layout`; undefined when the batch uses anything the fast path does not (compression,
@@ -71,13 +89,7 @@ export function readRawBatch(fd: number, block: { offset: number; metaDataLength
     if (n === 0) throw new Error(`unexpected end of file at byte ${block.offset + got}`);
     got += n;
   }
-  const view = new DataView(bytes.buffer);
-  const prefixed = view.getInt32(0, true) === CONTINUATION;
-  const metaLen = view.getInt32(prefixed ? 4 : 0, true);
-  const metaStart = prefixed ? 8 : 4;
-  const message = A.Message.decode(bytes.subarray(metaStart, metaStart + metaLen));
-  if (!message.isRecordBatch()) throw new Error(`block at byte ${block.offset} holds a ${A.MessageHeader[message.headerType]} message, not a record batch`);
-  const header = message.header();
+  const header = (decodeMessage(bytes, block.offset) as A.Message<A.MessageHeader.RecordBatch>).header();
   if (header.compression) return undefined;
   const bodyStart = block.metaDataLength;
   const region = (i: number) => header.buffers[i];

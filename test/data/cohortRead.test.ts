@@ -54,6 +54,7 @@ describe('data/cohort: reading patterns', () => {
     for (const [name, type] of [['fast', new A.Int32()], ['generic', new A.Int8()]] as const) {
       const { file, features } = foreignFile(name, type);
       const c = await Cohort.open(file);
+      assert.equal(c.bags[0].numInstances, 3, 'counted from the batch header (the bag table has no num_instances)');
       const bag = await c.bag(0);
       assert.deepEqual(Array.from(bag.features), Array.from(features), name);
       assert.deepEqual(Array.from(bag.instanceLabels!), [1, -1, 0], name);
