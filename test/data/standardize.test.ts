@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { featureStats, standardize } from '../../src/core';
+import { FeatureStatsBuilder, featureStats, standardize } from '../../src/core';
 import { firstNonFinite } from '../../src/data/format';
 
 describe('data/standardize: training-fold statistics', () => {
@@ -14,6 +14,24 @@ describe('data/standardize: training-fold statistics', () => {
     const test = standardize(new Float32Array([4 + Math.sqrt(5), 2, 4, 9]), s);
     assert.ok(Math.abs(test[0] - 1) < 1e-6);
     assert.deepEqual([test[1], test[2], test[3]], [0, 0, 7]);
+  });
+
+  it('streams bag by bag with the same result as a direct two-pass computation, even with a large offset', () => {
+    const dim = 3;
+    const bags = Array.from({ length: 7 }, (_, b) => ({ features: Float32Array.from({ length: (b + 1) * dim }, (_, i) => 1e4 + Math.sin(b * 31 + i) * (1 + (i % dim))) }));
+    const all = bags.flatMap((b) => Array.from(b.features));
+    const n = all.length / dim;
+    for (let j = 0; j < dim; j++) {
+      const col = all.filter((_, i) => i % dim === j);
+      const mean = col.reduce((a, v) => a + v, 0) / n;
+      const sd = Math.sqrt(col.reduce((a, v) => a + (v - mean) ** 2, 0) / n);
+      const b = new FeatureStatsBuilder(dim);
+      for (const bag of bags) b.add(bag.features);
+      const s = b.finish();
+      assert.ok(Math.abs(s.mean[j] - mean) < 1e-3, `mean ${s.mean[j]} vs ${mean}`);
+      assert.ok(Math.abs(s.std[j] - sd) / sd < 1e-5, `sd ${s.std[j]} vs ${sd}`);
+      assert.equal(s.count, n);
+    }
   });
 
   it('uses only the bags it is given (test bags do not move the statistics)', () => {
