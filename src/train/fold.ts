@@ -216,6 +216,9 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
         instancesSeen += bag.numInstances;
         const secs = (performance.now() - t0) / 1000;
         events.emit({ type: 'step', ...ref, epoch, step: k + 1, steps: order.length, loss: lossValue, instances: bag.numInstances, bagsPerSecond: (k + 1 - 0) / Math.max(secs, 1e-9), instancesPerSecond: instancesSeen / Math.max(secs, 1e-9) });
+        // Cached bags and small reads resolve as microtasks, which would starve the event loop for a whole
+        // epoch: yield one macrotask turn per step so SIGINT handlers and notebook displays run.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         if (ctx.signal?.aborted && pendingCount === 0 && k < order.length - 1) {
           interrupted = true;
           break;
