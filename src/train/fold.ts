@@ -87,6 +87,8 @@ interface CheckpointHeader {
   state: FoldState;
   optimizerStep: number;
   standardize: boolean;
+  /** What the run was: training config, model config and split; a resume must match it. */
+  fingerprint: string;
 }
 
 const modelTensors = (model: MilModel): Promise<TensorEntry[]> =>
@@ -138,6 +140,7 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
   const stats = config.standardize ? featureStats(trainBags, cohort.dim) : undefined;
   trainBags.length = 0;
   const model = ctx.createModel(seed);
+  const fingerprint = JSON.stringify({ config, model: { name: model.name, config: model.config }, split });
   const optimizer = new Adam(model.trainableVariables(), { lr: config.lr, weightDecay: config.weightDecay, weightDecayMode: config.weightDecayMode });
   let state: FoldState = { epoch: 0, stepInEpoch: 0, epochLossSum: 0, stopping: initialStoppingState(), history: [], finished: false };
   let bestWeights: TensorEntry[] | undefined;
@@ -145,6 +148,9 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
   try {
     if (ctx.resume && lastFile && fs.existsSync(lastFile)) {
       const ck = loadCheckpoint<CheckpointHeader>(lastFile);
+      if (ck.header.fingerprint !== fingerprint) {
+        throw new Error(`cannot resume from ${lastFile}: it was written by a run with another configuration, model or split (use a new output folder, or the original settings)`);
+      }
       assignModel(model, ck.tensors, lastFile);
       const m = ck.tensors.filter((t) => t.name.startsWith('adam/m/')).map((t) => t.values);
       const v = ck.tensors.filter((t) => t.name.startsWith('adam/v/')).map((t) => t.values);
@@ -162,7 +168,7 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
         ...adam.moments.flatMap(({ m, v }, i) => [{ name: `adam/m/${i}`, shape: [m.length], values: m }, { name: `adam/v/${i}`, shape: [v.length], values: v }]),
         ...statsTensors(stats),
       ];
-      const header: CheckpointHeader = { kind: 'milkit-train', model: { name: model.name, config: model.config }, state: s, optimizerStep: adam.step, standardize: Boolean(stats) };
+      const header: CheckpointHeader = { kind: 'milkit-train', model: { name: model.name, config: model.config }, state: s, optimizerStep: adam.step, standardize: Boolean(stats), fingerprint };
       saveCheckpoint(file, { header, tensors });
       events.emit({ type: 'checkpoint', ...ref, kind, path: file, epoch: s.epoch });
     };

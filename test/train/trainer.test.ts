@@ -68,6 +68,13 @@ describe('train/trainer: cross-validation of a MIL model on an Arrow cohort', fu
       assert.deepEqual(starts, [stopAt.step === Infinity ? 2 : 1]);
       assert.deepEqual(weightsOf(path.join(out, 'rep0-fold0')), weightsOf(path.join(full, 'rep0-fold0')));
     }
+    // A resume with other settings is refused instead of silently mixing two runs.
+    const mixed = path.join(dir, 'res-mixed');
+    const ctl = new AbortController();
+    const t = new Trainer({ model: tinyModel(), config });
+    t.events.on((e) => e.type === 'step' && ctl.abort());
+    await t.fit(cohort, split(), { outDir: mixed, signal: ctl.signal });
+    await assert.rejects(new Trainer({ model: tinyModel(), config: { ...config, lr: 1e-3 } }).fit(cohort, split(), { outDir: mixed, resume: true }), /another configuration, model or split/);
   });
 
   it('resume is exact for registry models with dropout too (their random streams are checkpointed)', async () => {
