@@ -5,6 +5,7 @@
  */
 import * as A from 'apache-arrow';
 import * as fs from 'node:fs';
+import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { type BagRecord, validateBagLabels, validateInstances } from './bag';
 import { MilkitDataError } from './errors';
@@ -97,6 +98,7 @@ function removeQuietly(path: string): void {
 export async function writeCohort(path: string, bags: Iterable<BagRecord> | AsyncIterable<BagRecord>, opts: WriteOptions): Promise<WriteSummary> {
   const instancePath = instanceTablePath(path.endsWith('.arrow') ? path : `${path}.arrow`);
   const bagPath = bagTablePath(instancePath);
+  fs.mkdirSync(dirname(instancePath), { recursive: true });
   const tmpInstances = `${instancePath}.tmp-${process.pid}`;
   const tmpBags = `${bagPath}.tmp-${process.pid}`;
   const writer = new A.RecordBatchFileWriter();
