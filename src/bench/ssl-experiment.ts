@@ -36,6 +36,7 @@ const spec = {
   epochs: { type: 'number', default: 20, help: 'MIL epochs per fold' },
   lr: { type: 'number', default: 5e-4, help: 'MIL learning rate' },
   seed: { type: 'number', default: 0, help: 'seed' },
+  encoders: { type: 'string', default: 'colour,random,contrastive,reconstruction,both', help: 'feature extractors to compare' },
 } as const;
 
 interface Row { encoder: string; bagSize: number; accuracy: string; f1: string; auc: string; acc: number[]; f1s: number[]; aucs: number[] }
@@ -81,12 +82,14 @@ async function main(): Promise<void> {
   log(`${bags.length} images, ${bags.reduce((s, b) => s + b.n, 0)} tissue tiles (min ${Math.min(...bags.map((b) => b.n))} per image)`);
   const pool = await collectPatches(bags, { maxPatches: flags['pool-patches'] as number, seed });
 
-  const encoders: { name: string; featurizer: PatchFeaturizer; pretrainSeconds: number; dispose?: () => void }[] = [
-    { name: 'colour statistics (hand-crafted)', featurizer: colorStatsFeaturizer, pretrainSeconds: 0 },
-  ];
-  const random = new SslNetwork(net, seed);
-  encoders.push({ name: 'random frozen encoder (no SSL)', featurizer: encoderFeaturizer(random), pretrainSeconds: 0, dispose: () => random.dispose() });
-  for (const objective of ['contrastive', 'reconstruction', 'both'] as ObjectiveName[]) {
+  const wanted = new Set((flags.encoders as string).split(','));
+  const encoders: { name: string; featurizer: PatchFeaturizer; pretrainSeconds: number; dispose?: () => void }[] = [];
+  if (wanted.has('colour')) encoders.push({ name: 'colour statistics (hand-crafted)', featurizer: colorStatsFeaturizer, pretrainSeconds: 0 });
+  if (wanted.has('random')) {
+    const random = new SslNetwork(net, seed);
+    encoders.push({ name: 'random frozen encoder (no SSL)', featurizer: encoderFeaturizer(random), pretrainSeconds: 0, dispose: () => random.dispose() });
+  }
+  for (const objective of (['contrastive', 'reconstruction', 'both'] as ObjectiveName[]).filter((o) => wanted.has(o))) {
     const r = await pretrain(pool, { net, ...OBJECTIVES[objective], steps: flags.steps as number, batchSize: flags['batch-size'] as number, seed }, {
       checkpoint: path.join(out, `encoder-${objective}.ckpt`),
       checkpointEvery: 50,
@@ -99,12 +102,12 @@ async function main(): Promise<void> {
 
   const rows: Row[] = [];
   const sizes = (flags['bag-sizes'] as string).split(',').map(Number);
-  for (const [e, enc] of encoders.entries()) {
-    const full = path.join(out, `features-${e}.arrow`);
+  for (const enc of encoders) {
+    const full = path.join(out, `features-${enc.name.split(' ').slice(0, 2).join('-').replace(/[()]/g, '')}.arrow`);
     await writePatchCohort(full, bags, enc.featurizer, { patchSize: 32 });
     enc.dispose?.();
     for (const k of sizes) {
-      const file = path.join(out, `features-${e}-k${k}.arrow`);
+      const file = full.replace(/\.arrow$/, `-k${k}.arrow`);
       await subsample(full, file, k, seed);
       const cohort = await Cohort.open(file);
       const splits = stratifiedKFold(cohort.bags, { k: flags.folds as number, seed });
