@@ -193,7 +193,9 @@ export function renderTraining(p: TrainingPayload): Fallback {
     p.title ?? 'Training',
     `<div>${esc(status)}${progress ? ` · ${esc(progress)}` : ''}</div><div>${panels}</div><div>${legend}</div>${summary ? summary.html : ''}`,
   );
-  const last = p.series.map((s) => `${s.fold !== undefined ? `fold ${s.fold + 1} ` : ''}${s.split} ${s.metric} ${fmt(s.y[s.y.length - 1] ?? NaN, 4)}`);
+  // The text line reports the latest fold only (a 5 × 10-fold run would otherwise print 50 of each).
+  const lastFold = Math.max(-1, ...p.series.map((s) => s.fold ?? -1));
+  const last = p.series.filter((s) => (s.fold ?? -1) === lastFold).map((s) => `${s.fold !== undefined ? `fold ${s.fold + 1} ` : ''}${s.split} ${s.metric} ${fmt(s.y[s.y.length - 1] ?? NaN, 4)}`);
   const text = [`${p.title ?? 'training'}: ${status}${progress ? ` · ${progress}` : ''}`, last.length ? `last: ${last.join(', ')}` : '', summary ? summary.text : '']
     .filter(Boolean)
     .join('\n');
