@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as A from 'apache-arrow';
+import { backendInfo } from '../../src/backend';
 import { main } from '../../src/cli/main';
 import { loadCheckpoint } from '../../src/train';
 import { tempDir } from '../helpers/tmp';
@@ -87,7 +88,7 @@ describe('cli: milkit train / eval / predict', function () {
 
     const out = path.join(dir, 'interrupted');
     const script = `require(${JSON.stringify(path.resolve(__dirname, '../../src/cli/main.ts'))}).main(${JSON.stringify(['train', ...args, '--out', out])}).then((c) => { process.exitCode = c; });`;
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MILKIT_BACKEND: 'wasm' } });
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MILKIT_BACKEND: backendInfo()!.name } }); // same numerics as this process
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const ckpt = path.join(out, 'rep0-fold0', 'last.ckpt');
