@@ -12,5 +12,5 @@ if ! milkit_jupyter_setup; then
   exit 1
 fi
 if [ $# -gt 0 ]; then books=("$@"); else books=(notebooks/*.ipynb); fi
-exec nice /usr/bin/python3 test/kernel/run_notebooks.py build/notebooks "${books[@]}" --timeout 300 \
+exec nice /usr/bin/python3 test/kernel/run_notebooks.py build/notebooks "${books[@]}" --timeout 300 --jobs "${MILKIT_NOTEBOOK_JOBS:-2}" \
   ${MILKIT_STATS:+--stats "$MILKIT_STATS"} --stage "$stage"

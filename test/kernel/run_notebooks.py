@@ -6,10 +6,14 @@ tslab reports a failed cell only through the execute_reply status and a stderr s
 notebook. Execution stops at the first failing cell (later cells depend on it). The executed copy
 (with outputs) is written to the output directory even when a cell fails.
 
-usage: run_notebooks.py OUT_DIR NOTEBOOK... [--timeout S] [--stats FILE --stage NAME]
+Notebooks run in parallel (--jobs, default 2): each is one single-threaded kernel, so on 2 cores
+two at a time halve the stage's wall time.
+
+usage: run_notebooks.py OUT_DIR NOTEBOOK... [--timeout S] [--jobs N] [--stats FILE --stage NAME]
 """
 import argparse
 import os
+from concurrent.futures import ProcessPoolExecutor
 import sys
 import time
 
@@ -59,10 +63,14 @@ def main():
     ap.add_argument("--timeout", type=int, default=300)
     ap.add_argument("--stats")
     ap.add_argument("--stage", default="notebooks")
+    ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args()
     passed = failed = 0
-    for path in args.notebooks:
-        problem, seconds = run(path, args.out_dir, args.timeout)
+    t0 = time.time()
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = [pool.submit(run, path, args.out_dir, args.timeout) for path in args.notebooks]
+        results = [f.result() for f in futures]
+    for path, (problem, seconds) in zip(args.notebooks, results):
         name = os.path.basename(path)
         if problem is None:
             passed += 1
@@ -71,7 +79,7 @@ def main():
             failed += 1
             where = "kernel" if problem[0] < 0 else f"cell {problem[0]}"
             print(f"FAIL {name} ({seconds:.1f} s), {where}:\n{problem[1]}", flush=True)
-    print(f"{passed} passed, {failed} failed")
+    print(f"{passed} passed, {failed} failed ({time.time() - t0:.0f} s wall)")
     if args.stats:
         with open(args.stats, "a") as f:
             f.write(f"{args.stage} {passed} {failed}\n")
