@@ -9,7 +9,8 @@ import {
   COLOR_STATS_DIM, type RgbImage, colorStatsFeatures, decodeImage, isBackground, packTiles,
   patchStats, rawPixelFeaturizer, readArchiveImages, readFolderImages, readImage, tileImage, writePatchCohort,
 } from '../../src/data/images';
-import { breastLabel } from '../../src/data/datasets/breast';
+import { breastLabel, breastPatchBags } from '../../src/data/datasets/breast';
+import { colonPatchBags } from '../../src/data/datasets/colon';
 import { tempDir } from '../helpers/tmp';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -184,5 +185,53 @@ describe('data/images: decoding, tiling, background filter, archives', () => {
     const badInTar = path.join(dir, 'bad.tar');
     await writeTar(badInTar, [{ name: 'x/1.png', data: Buffer.from('garbage') }], false);
     await expectDataError(drain(readArchiveImages(badInTar)), `${badInTar}:x/1.png`, 'unreadable image');
+  });
+});
+
+describe('data/datasets colon + breast builders on hand-made archives (layout of shared/data)', () => {
+  const dir = tempDir();
+  const patch = (rgb: [number, number, number]): RgbImage => ({ width: 27, height: 27, data: new Uint8Array(27 * 27 * 3).map((_, i) => rgb[i % 3]), source: 'p' });
+
+  async function colonFolder(name: string, main: string, extra: string, pngs: string[]): Promise<string> {
+    const d = path.join(dir, name);
+    fs.mkdirSync(d);
+    fs.writeFileSync(path.join(d, 'data_labels_mainData.csv'), main);
+    fs.writeFileSync(path.join(d, 'data_labels_extraData.csv'), extra);
+    await writeTar(path.join(d, 'patch_images.tar'), pngs.map((p, i) => ({ name: `patch_images/${p}`, data: pngBytes(patch([100 + 10 * i, 50, 150])) })), false);
+    return d;
+  }
+
+  it('colon: bags per patient, bag label = any cancerous patch, mosaic coordinates', async () => {
+    const d = await colonFolder(
+      'colon-ok',
+      'InstanceID,patientID,ImageName,cellTypeName,cellType,isCancerous\n3,1,3.png,fibroblast,0,0\n1,1,1.png,epithelial,2,1\n2,2,2.png,others,3,0\n',
+      'InstanceID,patientID,ImageName,isCancerous\n4,10,4.png,0\n',
+      ['1.png', '2.png', '3.png', '4.png', '9.png'],
+    );
+    const bags = await drain(colonPatchBags({ dir: d }));
+    assert.deepEqual(bags.map((b) => [b.id, b.label, b.n, b.meta?.source]), [['patient-1', 1, 2, 'main'], ['patient-2', 0, 1, 'main'], ['patient-10', 0, 1, 'extra']]);
+    assert.deepEqual([...bags[0].instanceLabels!], [1, 0], 'instances in InstanceID order');
+    assert.deepEqual([...bags[0].coords], [0, 0, 27, 0]);
+    assert.equal(bags[0].pixels[0], 100, 'patch 1.png is the first entry of the archive');
+  });
+
+  it('colon and breast: bad input names the file and field', async () => {
+    const header = 'InstanceID,patientID,ImageName,cellTypeName,cellType,isCancerous\n';
+    const missing = await colonFolder('colon-missing', `${header}1,1,1.png,x,0,0\n5,1,5.png,x,0,0\n`, 'InstanceID,patientID,ImageName,isCancerous\n', ['1.png']);
+    await expectDataError(drain(colonPatchBags({ dir: missing })), 'patch 5.png listed in the labels is missing from the archive', 'patient-1');
+    const badLabel = await colonFolder('colon-label', `${header}1,1,1.png,x,0,yes\n`, 'InstanceID,patientID,ImageName,isCancerous\n', ['1.png']);
+    await expectDataError(drain(colonPatchBags({ dir: badLabel })), 'data_labels_mainData.csv', 'row 2', 'isCancerous');
+    const noCol = await colonFolder('colon-col', 'InstanceID,ImageName,isCancerous\n1,1.png,0\n', 'InstanceID,patientID,ImageName,isCancerous\n', ['1.png']);
+    await expectDataError(drain(colonPatchBags({ dir: noCol })), 'field "patientID"', 'missing column');
+    // Breast: an image whose name carries no label; an image that is all glass.
+    const bdir = path.join(dir, 'breast');
+    fs.mkdirSync(bdir);
+    const glass: RgbImage = { width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).fill(240), source: 'g' };
+    fs.writeFileSync(path.join(bdir, 'slide_unknown1.png'), pngBytes(glass));
+    await expectDataError(drain(breastPatchBags({ source: bdir })), 'slide_unknown1.png', 'cannot tell the label');
+    fs.renameSync(path.join(bdir, 'slide_unknown1.png'), path.join(bdir, 'slide_benign1.png'));
+    await expectDataError(drain(breastPatchBags({ source: bdir })), 'every tile was rejected as background', 'slide_benign1');
+    const bags = await drain(breastPatchBags({ source: bdir, background: false }));
+    assert.deepEqual(bags.map((b) => [b.id, b.label, b.n]), [['slide_benign1', 0, 4]]);
   });
 });

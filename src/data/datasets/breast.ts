@@ -42,12 +42,13 @@ export async function* breastPatchBags(opts: BreastOptions): AsyncGenerator<Patc
   let count = 0;
   for await (const { name, image } of readImages(opts.source)) {
     if (opts.limit !== undefined && count >= opts.limit) break;
-    const id = path.posix.basename(name).replace(/\.tiff?$/i, '');
+    const id = path.posix.basename(name).replace(/\.(tiff?|png)$/i, '');
+    const label = breastLabel(name);
     const { tiles, dropped } = tileImage(image, { size, stride: opts.stride, background: opts.background ?? DEFAULT_BACKGROUND });
     if (tiles.length === 0) throw new MilkitDataError('every tile was rejected as background', { file: image.source, bag: id });
     const { pixels, coords } = packTiles(tiles, size);
     count++;
-    yield { id, label: breastLabel(name), patientId: id, size, n: tiles.length, pixels, coords, meta: { background_dropped: dropped } };
+    yield { id, label, patientId: id, size, n: tiles.length, pixels, coords, meta: { background_dropped: dropped } };
   }
 }
 
