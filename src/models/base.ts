@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ActivationName } from './layers/activations';
-import { Dense } from './layers/dense';
+import { Dense, projectBag } from './layers/dense';
 import { dropout } from './layers/dropout';
 import { ParamStore } from './layers/params';
 import { bagLoss } from './losses';
@@ -74,7 +74,7 @@ export abstract class ProjectedMil<C extends BaseModelConfig & ProjectionConfig>
   embedInstances(bag: tf.Tensor2D, opts: ForwardOptions): tf.Tensor2D {
     this.checkBag(bag);
     return tf.tidy(() =>
-      dropout(this.projection.apply(bag) as tf.Tensor2D, this.config.dropout, opts.training, this.params.dropoutRng),
+      dropout(projectBag(bag, this.projection), this.config.dropout, opts.training, this.params.dropoutRng),
     );
   }
 

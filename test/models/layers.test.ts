@@ -12,6 +12,7 @@ import { NystromAttention, moorePenrosePinv } from '../../src/models/layers/nyst
 import { PPEG } from '../../src/models/layers/ppeg';
 import { MultiHeadCrossAttention } from '../../src/models/layers/crossAttention';
 import { gelu } from '../../src/models/layers/activations';
+import { Dense, projectBag } from '../../src/models/layers/dense';
 import { ParamStore, normalTensor } from '../../src/models/layers/params';
 import { expectGradMatches, maxAbsDiff, onCpu, someCoords } from './helpers/gradcheck';
 
@@ -148,6 +149,25 @@ describe('models/layers gradients (cpu, float32 central differences)', () => {
       const ref = tf.slice(tf.addN([grid, conv(f7, b7), conv(f5, b5), conv(f3, b3)]).reshape([49, 4]), [0, 0], [20, 4]);
       assert.ok(maxAbsDiff(ppeg.apply(x).dataSync(), ref.dataSync()) < 1e-5);
       store.dispose();
+    }));
+
+  it('projectBag (custom op, no input gradient): same values and W/b gradients as the generic dense path, and finite differences', () =>
+    onCpu(() => {
+      for (const act of ['gelu', 'relu', 'linear', 'tanh', 'sigmoid'] as const) {
+        const store = new ParamStore(11);
+        const layer = new Dense(store.scope('p'), 6, 4, act);
+        const x = rand([9, 6]) as tf.Tensor2D;
+        const w = rand([9, 4]);
+        const fast = () => tf.sum(tf.mul(projectBag(x, layer), w)) as tf.Scalar;
+        const generic = () => tf.sum(tf.mul(layer.apply(x), w)) as tf.Scalar;
+        const a = tf.variableGrads(fast, store.all());
+        const b = tf.variableGrads(generic, store.all());
+        assert.ok(Math.abs(a.value.dataSync()[0] - b.value.dataSync()[0]) < 1e-5, `${act}: values differ`);
+        for (const v of store.all()) assert.ok(maxAbsDiff(a.grads[v.name].dataSync(), b.grads[v.name].dataSync()) < 1e-5, `${act}: gradients differ`);
+        for (const v of store.all()) expectGradMatches(fast, v, someCoords(v.size, 5));
+        tf.dispose([a.value, b.value, ...Object.values(a.grads), ...Object.values(b.grads), x, w]);
+        store.dispose();
+      }
     }));
 
   it('GELU is the exact erf form', () => {

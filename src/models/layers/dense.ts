@@ -47,3 +47,61 @@ export class Dense {
     });
   }
 }
+
+/**
+ * `act(x·W + b)` for an input that needs no gradient (the bag itself), as one custom op whose
+ * gradient covers W and b only.
+ *
+ * Why: through the generic path a training step records matMul, add and each op of the activation
+ * on the tape, and the tape clones every tensor it saves (a full copy of [N, 512] per op on wasm);
+ * GELU alone is five element-wise ops. Here the forward is the fused matMul+bias kernel plus the
+ * activation, one tensor (the pre-activation) is saved, and the backward is
+ * g = dy ⊙ act′(z), dW = (gᵀ·x)ᵀ (transposing g [N, out] is cheaper than x [N, in] when out < in),
+ * db = Σ g. No gradient is computed for x.
+ */
+export function projectBag(x: tf.Tensor2D, layer: Dense): tf.Tensor2D {
+  if (!recordingGradients()) return layer.apply(x) as tf.Tensor2D;
+  const act = layer.activation;
+  const [n, inDim] = x.shape;
+  const outDim = layer.outDim;
+  const op = tf.customGrad((...args: (tf.Tensor | ((t: tf.Tensor[]) => void))[]) => {
+    const [kernel, bias] = args as tf.Tensor[];
+    const save = args[args.length - 1] as (t: tf.Tensor[]) => void;
+    const z = tf.fused.matMul({ a: x, b: kernel as tf.Tensor2D, bias: layer.bias ? bias : undefined });
+    save([z]);
+    return {
+      value: activate(z, act) as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [zs] = saved;
+        const g = tf.mul(dy as tf.Tensor, activationDerivative(zs, act));
+        const dW = outDim <= inDim ? tf.transpose(tf.matMul(tf.transpose(g), x)) : tf.matMul(tf.transpose(x), g);
+        return layer.bias ? [dW, tf.sum(g, 0)] : [dW];
+      },
+    };
+  });
+  void n;
+  const inputs = layer.bias ? [layer.kernel, layer.bias] : [layer.kernel];
+  return (op as (...t: tf.Tensor[]) => tf.Tensor)(...inputs) as tf.Tensor2D;
+}
+
+/** act′(z) for the activations a projection can use. */
+function activationDerivative(z: tf.Tensor, act: ActivationName): tf.Tensor {
+  switch (act) {
+    case 'linear':
+      return tf.onesLike(z);
+    case 'relu':
+      return tf.step(z);
+    case 'gelu': {
+      // d/dz [z·Φ(z)] = Φ(z) + z·φ(z)
+      const cdf = tf.mul(tf.add(tf.erf(tf.mul(z, Math.SQRT1_2)), 1), 0.5);
+      const pdf = tf.mul(tf.exp(tf.mul(tf.square(z), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+      return tf.add(cdf, tf.mul(z, pdf));
+    }
+    case 'tanh':
+      return tf.sub(1, tf.square(tf.tanh(z)));
+    case 'sigmoid': {
+      const s = tf.sigmoid(z);
+      return tf.mul(s, tf.sub(1, s));
+    }
+  }
+}

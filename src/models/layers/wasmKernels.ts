@@ -20,6 +20,7 @@ let installed = false;
 /** Installs the kernels once the wasm backend is registered (idempotent; false if it is not). */
 export function installWasmKernels(): boolean {
   if (installed) return true;
+  if (process.env.MILKIT_PLAIN_WASM_KERNELS) return false; // escape hatch: keep tfjs's own kernels
   const originals = new Map<string, tf.KernelConfig>();
   for (const name of [tf.Slice, tf.Unpack, tf.SplitV]) {
     const k = tf.getKernel(name, 'wasm');

@@ -1,0 +1,121 @@
+/**
+ * Model benchmark cases and the measurement of one case.
+ *
+ * A case builds a model for a feature width; the runner measures, on the active backend:
+ *  - train step seconds per bag: upload the bag, forward, loss, gradient, Adam update, one scalar
+ *    read (the trainer's step); models with their own `trainStep` (MHIM) use it instead;
+ *  - inference seconds per bag: upload, forward, read the logits;
+ *  - achieved GFLOP/s of the projection product [N × D]·[D × 512] alone;
+ *  - peak RSS of the process (run each case in its own process for a per-case figure).
+ * One warm-up step of each kind is excluded from the timings.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createModel } from '../models/registry';
+import type { MilModel, Target } from '../models/types';
+import { Rng } from '../random';
+
+export interface BenchCase {
+  description: string;
+  create(dim: number): MilModel;
+}
+
+export interface BenchResult {
+  model: string;
+  instances: number;
+  dim: number;
+  trainSecondsPerBag: number;
+  inferSecondsPerBag: number;
+  gflops: number;
+  peakRssMB: number;
+}
+
+const cases = new Map<string, BenchCase>();
+
+/** Adds a case (MHIM registers `mhim-abmil` and `mhim-transmil` here). */
+export function registerBenchCase(name: string, c: BenchCase): void {
+  if (cases.has(name)) throw new Error(`bench case "${name}" is registered twice`);
+  cases.set(name, c);
+}
+
+export function benchCases(): Map<string, BenchCase> {
+  return cases;
+}
+
+registerBenchCase('abmil', { description: 'AB-MIL, tanh attention (published defaults)', create: (dim) => createModel('abmil', { inputDim: dim, seed: 1 }) });
+registerBenchCase('transmil', { description: 'TransMIL, 2 Nyström layers + PPEG', create: (dim) => createModel('transmil', { inputDim: dim, seed: 1 }) });
+registerBenchCase('dsmil', { description: 'DSMIL, dual stream', create: (dim) => createModel('dsmil', { inputDim: dim, seed: 1 }) });
+
+export interface RunOptions {
+  instances: number;
+  dim: number;
+  /** Timed steps of each kind (after one warm-up). */
+  steps: number;
+}
+
+export async function runCase(name: string, opts: RunOptions): Promise<BenchResult> {
+  const c = cases.get(name);
+  if (!c) throw new Error(`unknown bench case "${name}"; known: ${[...cases.keys()].join(', ')}`);
+  const { instances: n, dim, steps } = opts;
+  const features = new Float32Array(n * dim);
+  const rng = new Rng(42);
+  for (let i = 0; i < features.length; i++) features[i] = rng.normal();
+  const target: Target = { kind: 'class', label: 1, numClasses: 2 };
+  const model = c.create(dim);
+  const optimizer = tf.train.adam(2e-4);
+
+  const trainStep = async () => {
+    if (model.trainStep) {
+      await model.trainStep({ id: 'bench', features, numInstances: n, dim }, target, optimizer);
+      return;
+    }
+    const bag = tf.tensor2d(features, [n, dim]);
+    const loss = optimizer.minimize(() => model.loss(model.forward(bag, { training: true, target }), target), true, model.trainableVariables());
+    await loss!.data();
+    loss!.dispose();
+    bag.dispose();
+  };
+  const inferStep = async () => {
+    const bag = tf.tensor2d(features, [n, dim]);
+    const logits = tf.tidy(() => model.forward(bag, { training: false }).logits);
+    await logits.data();
+    tf.dispose([logits, bag]);
+  };
+  const trainSecondsPerBag = await timed(trainStep, steps);
+  const inferSecondsPerBag = await timed(inferStep, steps);
+  const gflops = projectionGflops(features, n, dim);
+  model.dispose();
+  optimizer.dispose();
+  return {
+    model: name,
+    instances: n,
+    dim,
+    trainSecondsPerBag,
+    inferSecondsPerBag,
+    gflops,
+    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+}
+
+/** Mean seconds of `steps` calls after one warm-up call. */
+async function timed(step: () => Promise<void>, steps: number): Promise<number> {
+  await step();
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) await step();
+  return (performance.now() - t0) / 1000 / steps;
+}
+
+/** GFLOP/s of [N × D]·[D × 512] (2·N·D·512 flops), best of 3 after a warm-up. */
+function projectionGflops(features: Float32Array, n: number, dim: number): number {
+  const x = tf.tensor2d(features, [n, dim]);
+  const w = tf.randomNormal([dim, 512], 0, 0.02, 'float32', 1);
+  let best = Infinity;
+  for (let i = 0; i < 4; i++) {
+    const t0 = performance.now();
+    const y = tf.matMul(x, w);
+    y.dataSync();
+    if (i > 0) best = Math.min(best, performance.now() - t0);
+    y.dispose();
+  }
+  tf.dispose([x, w]);
+  return (2 * n * dim * 512) / (best / 1000) / 1e9;
+}
