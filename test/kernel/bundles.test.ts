@@ -22,10 +22,13 @@ function capture(fn: () => void): Sent[] {
   try {
     fn();
   } finally {
-    jupyter.lastWriteDisplayData = null;
+    jupyter.lastWriteDisplayData = discard;
   }
   return sent;
 }
+
+/** Outside `capture`, displays go nowhere (as in a kernel whose output nobody reads), so tests print nothing. */
+const discard = () => undefined;
 
 function softmaxScores(n: number, seed: number): Float32Array {
   const rng = new Rng(seed);
@@ -53,6 +56,8 @@ function cellCount(html: string): number {
 }
 
 describe('milkit-kernel bundles', () => {
+  before(() => (jupyter.lastWriteDisplayData = discard));
+  after(() => (jupyter.lastWriteDisplayData = null));
   it('attention: one bundle with the milkit JSON, a heatmap per score kind and the top instances', () => {
     const n = 64;
     const att = softmaxScores(n, 1);
