@@ -32,7 +32,7 @@ describe('train/checkpoint: atomic single-file checkpoints', () => {
   });
 
   it('a process killed (SIGKILL) while rewriting a checkpoint never leaves it unloadable', async function () {
-    this.timeout(60_000);
+    this.timeout(200_000);
     const file = path.join(dir, 'killed.ckpt');
     saveCheckpoint(file, data(0, 4));
     // A child rewrites an 8 MB checkpoint in a loop; kill it at several moments and load each time.
@@ -41,9 +41,13 @@ describe('train/checkpoint: atomic single-file checkpoints', () => {
       const n = 2_000_000;
       for (let x = 1; ; x++) saveCheckpoint(${JSON.stringify(file)}, { header: { epoch: x }, tensors: [{ name: 'w', shape: [n], values: new Float32Array(n).fill(x) }] });`;
     let newest = 0;
-    for (const delay of [300, 900, 1500]) {
+    for (const extra of [0, 37, 83]) {
       const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script], { stdio: 'ignore' });
-      await new Promise((r) => setTimeout(r, delay));
+      // Wait until the child is rewriting (the file changed), then kill it at an arbitrary moment.
+      const before = fs.statSync(file).mtimeMs;
+      const deadline = Date.now() + 60_000;
+      while (fs.statSync(file).mtimeMs === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, extra));
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
       const ck = loadCheckpoint<{ epoch: number }>(file);
