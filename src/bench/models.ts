@@ -23,10 +23,12 @@ export interface BenchResult {
   model: string;
   instances: number;
   dim: number;
-  trainSecondsPerBag: number;
-  inferSecondsPerBag: number;
-  gflops: number;
-  peakRssMB: number;
+  /** null when the case failed (see `error`). */
+  trainSecondsPerBag: number | null;
+  inferSecondsPerBag: number | null;
+  gflops: number | null;
+  peakRssMB: number | null;
+  error?: string;
 }
 
 const cases = new Map<string, BenchCase>();

@@ -5,7 +5,9 @@
  * a final LayerNorm; the bag embedding is the class token, and a linear classifier gives the logits.
  * Nyström: 8 heads × 64, 256 landmarks, 6 pinv iterations, residual depthwise conv (33) on V,
  * dropout 0.1 in to_out. `attention` is the class token's layer-1 attention over the instances,
- * averaged over heads (it sums to ≈1, not exactly: Nyström approximates the softmax row).
+ * averaged over heads (it sums to ≈1, not exactly: Nyström approximates the softmax row, and the
+ * zero padding tokens take a share). It is not computed while a gradient is recorded (it is not
+ * part of the loss and would add saved copies of the [L, 256] attention matrices to the tape).
  */
 import * as tf from '@tensorflow/tfjs';
 import { tidyObject } from './layers/tidy';
@@ -88,14 +90,16 @@ export class Transmil extends ProjectedMil<TransmilConfig> {
       const out: MilOutput = {
         logits: tf.reshape(this.classifier.apply(z), [-1]) as tf.Tensor1D,
         embedding: tf.reshape(z, [-1]) as tf.Tensor1D,
-        attention: tf.mean(r1.clsAttention, 0) as tf.Tensor1D,
-        headAttention: r1.clsAttention,
       };
-      if (opts.returnInstanceFeatures) {
+      if (r1.clsAttention) {
+        out.attention = tf.mean(r1.clsAttention, 0) as tf.Tensor1D;
+        out.headAttention = r1.clsAttention;
+      }
+      if (opts.returnInstanceFeatures && r1.clsAttention) {
         // to_out(concat_h a_{h,i}·v_{h,i}) of layer 1, per instance (MHIM's class-aware score for TransMIL).
         const [heads, , d] = r1.values.shape;
         const vInst = tf.slice(r1.values, [0, 1, 0], [heads, n, d]); // drop the cls row
-        const weighted = tf.mul(vInst, tf.expandDims(r1.clsAttention, 2));
+        const weighted = tf.mul(vInst, tf.expandDims(r1.clsAttention!, 2));
         out.instanceFeatures = this.attn1.toOut.apply(tf.reshape(tf.transpose(weighted, [1, 0, 2]), [n, heads * d])) as tf.Tensor2D;
       }
       return out;

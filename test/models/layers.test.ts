@@ -112,14 +112,15 @@ describe('models/layers gradients (cpu, float32 central differences)', () => {
       const layer = new NystromAttention(store.scope('nys'), { dim: 8, heads: 2, headDim: 4, landmarks: 4, residualKernel: 5, dropout: 0 });
       const x = rand([10, 8]) as tf.Tensor2D; // 10 rows → left-padded to 12, 3 rows per landmark
       const w = rand([10, 8]);
-      const wa = rand([2, 9]);
-      const f = () => tf.tidy(() => {
-        const r = layer.apply(x, false, 0);
-        return tf.add(tf.sum(tf.mul(r.out, w)), tf.sum(tf.mul(r.clsAttention, wa))) as tf.Scalar;
-      });
+      const f = () => tf.tidy(() => tf.sum(tf.mul(layer.apply(x, false, 0).out, w)) as tf.Scalar);
       for (const v of store.all()) expectGradMatches(f, v, someCoords(v.size, 5));
+      // Outside a gradient tape the layer also returns the cls row's attention over the 9 others.
+      const r = layer.apply(x, false, 0);
+      assert.deepEqual(r.clsAttention!.shape, [2, 9]);
+      assert.ok(r.clsAttention!.dataSync().every(Number.isFinite));
+      tf.dispose([r.out, r.clsAttention!, r.values]);
       store.dispose();
-      tf.dispose([x, w, wa]);
+      tf.dispose([x, w]);
     }));
 
   it('PPEG and cross-attention: gradients match finite differences', () =>

@@ -120,7 +120,8 @@ function registerDepthwiseGradient(): void {
             const [, ho, wo, c] = g.shape;
             const taps: tf.Tensor[] = [];
             for (let i = 0; i < kh; i++) {
-              for (let j = 0; j < kw; j++) taps.push(tf.sum(tf.mul(tf.slice(xp, [0, i, j, 0], [1, ho, wo, c]), g), [0, 1, 2]));
+              // A tidy per tap: each product is as big as the input; holding all 49 would need GBs.
+              for (let j = 0; j < kw; j++) taps.push(tf.tidy(() => tf.sum(tf.mul(tf.slice(xp, [0, i, j, 0], [1, ho, wo, c]), g), [0, 1, 2])));
             }
             return tf.reshape(tf.stack(taps), [kh, kw, c, 1]);
           }),

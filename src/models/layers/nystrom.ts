@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { tidyObject } from './tidy';
-import { Dense } from './dense';
+import { Dense, recordingGradients } from './dense';
 import { dropout } from './dropout';
 import { matMulFast } from './fastGradients';
 import { ParamScope, torchDefaultUniform } from './params';
@@ -30,8 +30,8 @@ export interface NystromOptions {
 export interface NystromResult {
   /** `[n, dim]`, same rows as the input. */
   out: tf.Tensor2D;
-  /** Attention of row `clsIndex` over the other rows, per head: `[heads, n − 1]`. */
-  clsAttention: tf.Tensor2D;
+  /** Attention of row `clsIndex` over the other rows, per head: `[heads, n − 1]`; absent while recording a gradient. */
+  clsAttention?: tf.Tensor2D;
   /** Values of the input rows `[heads, n, headDim]` (MHIM's class-aware scores use them). */
   values: tf.Tensor3D;
 }
@@ -69,59 +69,84 @@ export class NystromAttention {
       const len = n + pad;
       const l = len / m;
       const xp = pad > 0 ? tf.pad(x, [[pad, 0], [0, 0]]) : x;
-      const qkv = tf.transpose(tf.reshape(this.toQKV.apply(xp), [len, 3, h, d]), [1, 2, 0, 3]); // [3, h, L, d]
-      const [q0, k, v] = tf.unstack(qkv) as tf.Tensor3D[];
-      const q = tf.mul(q0, d ** -0.5) as tf.Tensor3D;
-      const qL = tf.div(tf.sum(tf.reshape(q, [h, m, l, d]), 2), l) as tf.Tensor3D; // [h, m, d]
-      const kL = tf.div(tf.sum(tf.reshape(k, [h, m, l, d]), 2), l) as tf.Tensor3D;
-      const a1 = tf.softmax(matMulFast(q, kL, false, true)) as tf.Tensor3D; // [h, L, m]
-      const a2 = tf.softmax(matMulFast(qL, kL, false, true)) as tf.Tensor3D; // [h, m, m]
-      const a3 = tf.softmax(matMulFast(qL, k, false, true)) as tf.Tensor3D; // [h, m, L]
-      const a2inv = moorePenrosePinv(a2, this.iterations);
-      // A1·(pinv·(A3·V)) instead of the reference's (A1·pinv)·(A3·V): the same product, but the
-      // [L, m]×[m, m] term (4.3 GMAC per layer at N = 8000) shrinks to [L, m]×[m, d].
-      const a3v = matMulFast(a3, v); // [h, m, d]
-      let out = matMulFast(a1, matMulFast(a2inv, a3v)) as tf.Tensor3D; // [h, L, d]
-      out = tf.add(out, this.residual(v)) as tf.Tensor3D;
-      const merged = tf.reshape(tf.transpose(out, [1, 0, 2]), [len, h * d]);
+      // Per-head 2-D tensors throughout: on wasm only 2-D products reach XNNPACK, and keeping the
+      // heads apart avoids stacking/unstacking the [h, L, m] attention matrices (memory and copies).
+      const parts = tf.unstack(tf.transpose(tf.reshape(this.toQKV.apply(xp), [len, 3 * h, d]), [1, 0, 2])) as tf.Tensor2D[];
+      const landmarksOf = (t: tf.Tensor2D) => tf.div(tf.sum(tf.reshape(t, [m, l, d]), 1), l) as tf.Tensor2D; // segment means
+      const perHead = Array.from({ length: h }, (_, i) => {
+        const q = tf.mul(parts[i], d ** -0.5) as tf.Tensor2D;
+        const [k, v] = [parts[h + i], parts[2 * h + i]];
+        const kLT = tf.transpose(landmarksOf(k));
+        const qL = landmarksOf(q);
+        return {
+          v,
+          a1: tf.softmax(tf.matMul(q, kLT)) as tf.Tensor2D, // [L, m]
+          a2: tf.softmax(tf.matMul(qL, kLT)) as tf.Tensor2D, // [m, m]
+          a3: tf.softmax(tf.matMul(qL, tf.transpose(k))) as tf.Tensor2D, // [m, L]
+        };
+      });
+      const scale = pinvScale(perHead.map((p) => p.a2));
+      const outs: tf.Tensor2D[] = [];
+      const cls: tf.Tensor2D[] = [];
+      for (const { v, a1, a2, a3 } of perHead) {
+        const a2inv = pinvIterate(a2, tf.div(tf.transpose(a2), scale), this.iterations);
+        // A1·(pinv·(A3·V)) instead of the reference's (A1·pinv)·(A3·V): the same product, but the
+        // [L, m]×[m, m] term (4.3 GMAC per layer at N = 8000) shrinks to [L, m]×[m, d].
+        outs.push(tf.matMul(a1, tf.matMul(a2inv, tf.matMul(a3, v))));
+        // The cls map is for masking and heatmaps, not for the loss: skipped while recording a
+        // gradient, where it would add two more saved copies of A1 and A3 per head to the tape.
+        if (!recordingGradients()) cls.push(tf.matMul(tf.matMul(tf.slice(a1, [pad + clsIndex, 0], [1, m]), a2inv), a3)); // [1, L]
+      }
+      const values = tf.stack(perHead.map((p) => p.v)) as tf.Tensor3D; // [h, L, d]
+      const merged = tf.add(tf.concat(outs, 1), this.residual(values)); // [L, h·d]
       const projected = dropout(this.toOut.apply(merged) as tf.Tensor2D, this.rate, training, this.scope.dropoutRng);
       const cropped = pad > 0 ? tf.slice(projected, [pad, 0], [n, -1]) : projected;
-
-      const clsRow = tf.slice(a1, [0, pad + clsIndex, 0], [h, 1, m]); // [h, 1, m]
-      const clsMap = matMulFast(matMulFast(clsRow, a2inv), a3); // [h, 1, L]
-      const others = tf.reshape(tf.slice(clsMap, [0, 0, pad], [h, 1, n]), [h, n]);
+      if (cls.length === 0) return { out: cropped as tf.Tensor2D, values: unpad(values, pad, n) };
+      const others = tf.slice(tf.concat(cls, 0), [0, pad], [h, n]);
       const clsAttention = (n > 1
         ? tf.concat([tf.slice(others, [0, 0], [h, clsIndex]), tf.slice(others, [0, clsIndex + 1], [h, n - clsIndex - 1])], 1)
         : tf.zeros([h, 0])) as tf.Tensor2D;
-      const values = (pad > 0 ? tf.slice(v, [0, pad, 0], [h, n, d]) : v) as tf.Tensor3D;
-      return { out: cropped as tf.Tensor2D, clsAttention, values };
+      return { out: cropped as tf.Tensor2D, clsAttention, values: unpad(values, pad, n) };
     });
   }
 
-  /** Depthwise conv of V along the sequence, one kernel per head (zero padding keeps the length). */
-  private residual(v: tf.Tensor3D): tf.Tensor3D {
+  /** Depthwise conv of V along the sequence, one kernel per head, as `[L, h·d]` (heads outer). */
+  private residual(v: tf.Tensor3D): tf.Tensor2D {
     const [h, len, d] = v.shape;
     const nhwc = tf.reshape(tf.transpose(v, [1, 2, 0]), [1, len, d, h]) as tf.Tensor4D;
-    const conv = tf.depthwiseConv2d(nhwc, this.resConv as tf.Tensor4D, 1, 'same');
-    return tf.transpose(tf.reshape(conv, [len, d, h]), [2, 0, 1]);
+    const conv = tf.depthwiseConv2d(nhwc, this.resConv as tf.Tensor4D, 1, 'same'); // [1, L, d, h]
+    return tf.reshape(tf.transpose(tf.reshape(conv, [len, d, h]), [0, 2, 1]), [len, h * d]);
   }
 }
 
-/** Iterative Moore–Penrose pseudo-inverse of a batch of square matrices `[b, m, m]`. */
+function unpad(values: tf.Tensor3D, pad: number, n: number): tf.Tensor3D {
+  const [h, , d] = values.shape;
+  return pad > 0 ? tf.slice(values, [0, pad, 0], [h, n, d]) : values;
+}
+
+/** The start scale of the iteration: max row-sum · max column-sum of |x| over ALL heads together. */
+function pinvScale(xs: tf.Tensor[]): tf.Tensor {
+  const abs = xs.map((x) => tf.abs(x));
+  const maxOf = (axis: number) => tf.max(tf.stack(abs.map((a) => tf.max(tf.sum(a, axis)))));
+  return tf.mul(maxOf(-1), maxOf(-2));
+}
+
+/**
+ * z ← ¼·z·(13I − xz(15I − xz(7I − xz))), expanded so no identity matrix is broadcast (broadcasting
+ * element-wise ops are slow on wasm): p1 = 7xz − xz², p2 = 15xz − xz·p1, z ← ¼(13z − z·p2).
+ */
+function pinvIterate<T extends tf.Tensor>(x: T, z0: tf.Tensor, iterations: number): T {
+  let z = z0;
+  for (let it = 0; it < iterations; it++) {
+    const xz = matMulFast(x, z);
+    const p1 = tf.sub(tf.mul(xz, 7), matMulFast(xz, xz));
+    const p2 = tf.sub(tf.mul(xz, 15), matMulFast(xz, p1));
+    z = tf.mul(tf.sub(tf.mul(z, 13), matMulFast(z, p2)), 0.25);
+  }
+  return z as T;
+}
+
+/** Iterative Moore–Penrose pseudo-inverse of a batch of square matrices `[b, m, m]` (whole-tensor start scale). */
 export function moorePenrosePinv(x: tf.Tensor3D, iterations = 6): tf.Tensor3D {
-  return tf.tidy(() => {
-    const abs = tf.abs(x);
-    const scale = tf.mul(tf.max(tf.sum(abs, -1)), tf.max(tf.sum(abs, -2)));
-    let z = tf.div(tf.transpose(x, [0, 2, 1]), scale) as tf.Tensor3D;
-    // z ← ¼·z·(13I − xz(15I − xz(7I − xz))), expanded so no identity matrix is broadcast
-    // (broadcasting element-wise ops are slow on wasm): p1 = 7xz − xz², p2 = 15xz − xz·p1,
-    // z ← ¼(13z − z·p2).
-    for (let it = 0; it < iterations; it++) {
-      const xz = matMulFast(x, z);
-      const p1 = tf.sub(tf.mul(xz, 7), matMulFast(xz, xz));
-      const p2 = tf.sub(tf.mul(xz, 15), matMulFast(xz, p1));
-      z = tf.mul(tf.sub(tf.mul(z, 13), matMulFast(z, p2)), 0.25) as tf.Tensor3D;
-    }
-    return z;
-  });
+  return tf.tidy(() => pinvIterate(x, tf.div(tf.transpose(x, [0, 2, 1]), pinvScale([x])), iterations));
 }
