@@ -105,7 +105,7 @@ export async function runMhimCase(name: string, instances: number, dim: number, 
     train.push((performance.now() - t0) / 1000);
   }
   const infer: number[] = [];
-  for (let s = 0; s < Math.max(2, Math.ceil(steps / 2)); s++) {
+  for (let s = 0; s < Math.max(1, Math.ceil(steps / 2)); s++) {
     const t0 = performance.now();
     const logits = tf.tidy(() => model.forward(tf.tensor2d(features, [instances, dim]), { training: false }).logits);
     await logits.data();
