@@ -19,10 +19,12 @@ import { ensureBackend } from '../backend';
 import { mhimConfig, type MhimOverrides } from '../mhim/config';
 import { selectMask, splitForRecycle } from '../mhim/masking';
 import { MhimModel } from '../mhim/mhim';
+import '../mhim/register';
 import { createModel } from '../models/registry';
 import type { MilModel, Target } from '../models/types';
 import { Rng } from '../random';
 import { Adam } from '../train/optimizer';
+import { registerBenchCase } from './models';
 
 export interface MhimBenchCase {
   /** Registered base model and its options (the MHIM-internal variants). */
@@ -36,6 +38,14 @@ export const MHIM_BENCH_CASES: Record<string, MhimBenchCase> = {
   'mhim-abmil': { base: 'abmil', baseConfig: { attention: 'relu' }, mhim: {} },
   'mhim-transmil': { base: 'transmil', baseConfig: {}, mhim: {} },
 };
+
+// The same two cases in `npm run bench` (src/bench/models.ts; bench/index.ts imports this file).
+for (const [name, c] of Object.entries(MHIM_BENCH_CASES)) {
+  registerBenchCase(name, {
+    description: `MHIM-v2(${c.base}): teacher on all N, masking, GRN, student step, EMA`,
+    create: (dim) => createModel('mhim', { inputDim: dim, seed: 1, base: c.base, baseConfig: c.baseConfig, mhim: { version: 'v2' } }),
+  });
+}
 
 /** Extra cases of `--compare`: the plain models and MHIM with half of each bag masked at random. */
 export const MHIM_COMPARE_CASES: Record<string, MhimBenchCase> = {
