@@ -27,5 +27,13 @@ describe('mhim: `milkit train --model mhim` (in process)', () => {
     assert.equal(summary.model.config.mhim.version, 'v2');
     assert.ok(Number.isFinite(summary.summary.auc.mean));
     assert.ok(fs.existsSync(path.join(dir, 'run', 'results.json')));
+
+    // The short form: --model abmil --mhim v2 (MHIM's ReLU AB-MIL variant unless --model-config says otherwise).
+    out.length = 0;
+    const short = await train.run(['--model', 'abmil', '--mhim', 'v2', '--model-config', '{"embedDim":8}', '--data', data, '--folds', '2', '--epochs', '1', '--select', 'last', '--out', path.join(dir, 'run2'), '--json', '--quiet'], ctx);
+    assert.equal(short, 0);
+    const s2 = out[0] as { model: { name: string; config: { base: string; baseConfig: Record<string, unknown>; mhim: { version: string } } } };
+    assert.equal(s2.model.name, 'mhim');
+    assert.deepEqual([s2.model.config.base, s2.model.config.baseConfig.attention, s2.model.config.mhim.version], ['abmil', 'relu', 'v2']);
   });
 });
