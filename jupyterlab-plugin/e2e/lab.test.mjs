@@ -46,16 +46,16 @@ const lab = await startLab({ labextensions, root, jupyterPath: process.env.MILKI
 const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  page.setDefaultTimeout(10_000);
+  page.setDefaultTimeout(30_000);
   const errors = collectErrors(page);
 
   await t.test('JupyterLab loads the prebuilt extension and opens the stored notebook', async () => {
     await page.goto(`${lab.url}/lab/tree/stored-outputs.ipynb?token=${lab.token}`);
-    await page.waitForSelector('body[data-milkit-federated]', { state: 'attached', timeout: 60_000 });
+    await page.waitForSelector('body[data-milkit-federated]', { state: 'attached', timeout: 240_000 });
     assertEqual(await page.getAttribute('body', 'data-milkit-federated'), 'milkit-jupyterlab', 'federated extensions loaded');
     await dismissKernelDialog(page);
-    await page.waitForSelector('.milkit-attention .main-svg', { timeout: 30_000 });
-    await page.waitForSelector('.milkit-masking canvas', { timeout: 30_000 });
+    await page.waitForSelector('.milkit-attention .main-svg', { timeout: 120_000 });
+    await page.waitForSelector('.milkit-masking canvas', { timeout: 120_000 });
   });
 
   const outputs = page.locator('.jp-OutputArea-output.milkit-viz');
@@ -165,12 +165,13 @@ try {
     assert(median <= 16, `median update ${median.toFixed(2)} ms exceeds 16 ms`);
   });
 
-  await page.locator('.milkit-attention').first().scrollIntoViewIfNeeded();
-  await page.screenshot({ path: path.join(out, 'stored-outputs.png'), fullPage: false });
+  await outputs.nth(0).scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(out, 'stored-outputs.png') });
 
   await t.test('no console errors from the extension (stored outputs)', async () => {
     assert(errors.length === 0, errors.join('\n'));
   });
+  await page.close({ runBeforeUnload: false });
 
   if (process.env.MILKIT_JUPYTER_PATH) {
     await runLiveNotebook({ t, browser, lab, root, out });

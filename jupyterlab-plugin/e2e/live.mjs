@@ -19,7 +19,7 @@ const coords = Array.from({ length: 2 * n }, (_, k) => 256 * (k % 2 === 0 ? Math
 const attention = Array.from({ length: n }, () => rng.next());
 const probability = attention.map((a) => 1 / (1 + Math.exp(-6 * (a - 0.5))));
 const bag = { id: "live-bag", label: 1, coords };`,
-  `show.attention(bag, { attention, probability }, { title: "live attention", top: 5 });`,
+  `show.attention(bag, { attention: attention, probability: probability }, { title: "live attention", top: 5 });`,
   `show.masking(bag, probability, { strategy: "rhsm", highRatio: 0.05, highRandomRatio: 0.5, seed: 3 }, { title: "live masking" });`,
   `// tslab's own display.raw sends the payload as a JSON string
 tslab.display.raw(VIZ_MIME.attention, JSON.stringify(attentionView({ id: "raw-string", coords: coords.slice(0, 40) }, { attention: attention.slice(0, 20) })));`,
@@ -37,17 +37,29 @@ function liveNotebook() {
 export async function runLiveNotebook({ t, browser, lab, root, out }) {
   fs.writeFileSync(path.join(root, 'live-tslab.ipynb'), JSON.stringify(liveNotebook(), null, 1));
   const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
-  page.setDefaultTimeout(10_000);
+  page.setDefaultTimeout(30_000);
   const errors = collectErrors(page);
   const views = page.locator('.jp-OutputArea-output.milkit-viz');
 
   await t.test('live: tslab kernel runs a milkit notebook in JupyterLab', async () => {
     await page.goto(`${lab.url}/lab/tree/live-tslab.ipynb?token=${lab.token}`);
-    await page.waitForSelector('body[data-milkit-federated]', { state: 'attached', timeout: 60_000 });
-    await page.waitForSelector('.jp-Notebook .jp-Cell', { timeout: 30_000 });
-    await page.waitForFunction(() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.name === 'tslab', null, { timeout: 30_000 });
+    await page.waitForSelector('body[data-milkit-federated]', { state: 'attached', timeout: 240_000 });
+    await page.waitForSelector('.jp-Notebook .jp-Cell', { timeout: 120_000 });
+    // The restored workspace may hold other notebooks: make sure run-all targets this one.
+    await page.waitForFunction(() => {
+      const app = window.jupyterapp;
+      const nb = [...app.shell.widgets('main')].find((w) => w.context?.path === 'live-tslab.ipynb');
+      if (nb && app.shell.currentWidget !== nb) app.shell.activateById(nb.id);
+      return app.shell.currentWidget === nb && nb.sessionContext?.session?.kernel?.name === 'tslab';
+    }, null, { timeout: 120_000 });
     await page.evaluate(() => void window.jupyterapp.commands.execute('notebook:run-all-cells')); // not awaited: a dialog would deadlock
-    await page.waitForFunction(() => document.querySelectorAll('.jp-OutputArea-output.milkit-viz').length >= 3, null, { timeout: 120_000 });
+    await page
+      .waitForFunction(() => document.querySelectorAll('.jp-OutputArea-output.milkit-viz').length >= 3, null, { timeout: 240_000 })
+      .catch(async (err) => {
+        await page.screenshot({ path: path.join(out, 'live-tslab-failed.png') });
+        const text = await page.locator('.jp-OutputArea-output').allTextContents();
+        throw new Error(`${err.message}\noutputs so far:\n${text.join('\n').slice(0, 3000)}`);
+      });
     await page.waitForFunction(() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle', null, { timeout: 60_000 });
     const stderr = await page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').allTextContents();
     assert(stderr.length === 0, `kernel errors:\n${stderr.join('\n')}`);

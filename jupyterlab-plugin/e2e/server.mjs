@@ -23,7 +23,8 @@ export async function startLab({ labextensions, root, jupyterPath, logFile }) {
   const port = await freePort();
   const token = 'milkit-e2e';
   const log = fs.openSync(logFile, 'w');
-  const env = { ...process.env, MILKIT_LABEXTENSIONS: labextensions, JUPYTER_NO_CONFIG: '1', PYDEVD_DISABLE_FILE_VALIDATION: '1' };
+  const workspaces = fs.mkdtempSync(path.join(path.dirname(logFile), 'workspaces-'));
+  const env = { ...process.env, MILKIT_LABEXTENSIONS: labextensions, MILKIT_WORKSPACES: workspaces, JUPYTER_NO_CONFIG: '1', PYDEVD_DISABLE_FILE_VALIDATION: '1' };
   if (jupyterPath) env.JUPYTER_PATH = jupyterPath;
   const proc = spawn(
     '/usr/bin/python3',
@@ -46,6 +47,7 @@ export async function startLab({ labextensions, root, jupyterPath, logFile }) {
     } catch {
       /* already gone */
     }
+    fs.rmSync(workspaces, { recursive: true, force: true });
   };
   for (let i = 0; i < 100; i++) {
     if (proc.exitCode !== null) break;

@@ -23,9 +23,9 @@ function extension<K extends VizKind>(kind: K): IRenderMime.IExtension {
   return {
     id: `milkit-jupyterlab:${kind}`,
     description: `Renders milkit ${kind} outputs (${VIZ_MIME[kind]})`,
-    // Rank below JupyterLab's defaults (100) so our type wins over the text/html fallback.
-    rendererFactory: { safe: true, mimeTypes: [VIZ_MIME[kind]], defaultRank: 50, createRenderer: () => new Renderer() },
-    rank: 50,
+    // Lower rank wins: below text/html (50) so the interactive view beats milkit-kernel's static fallback.
+    rendererFactory: { safe: true, mimeTypes: [VIZ_MIME[kind]], defaultRank: 0, createRenderer: () => new Renderer() },
+    rank: 0,
     dataType: 'json',
   };
 }

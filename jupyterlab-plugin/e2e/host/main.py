@@ -32,7 +32,8 @@ class MilkitE2EApp(LabServerApp):
     templates_dir = os.path.join(HERE, "templates")
     themes_dir = os.path.join(BUILD, "themes")
     user_settings_dir = os.path.join(BUILD, "user_settings")
-    workspaces_dir = os.path.join(BUILD, "workspaces")
+    # A fresh workspace per run (the tests pass one): no tabs restored from an earlier session.
+    workspaces_dir = os.environ.get("MILKIT_WORKSPACES", os.path.join(BUILD, "workspaces"))
     labextensions_path = [os.environ["MILKIT_LABEXTENSIONS"]]
 
 
