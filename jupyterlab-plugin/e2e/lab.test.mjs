@@ -54,6 +54,7 @@ try {
     await page.waitForSelector('body[data-milkit-federated]', { state: 'attached', timeout: 240_000 });
     assertEqual(await page.getAttribute('body', 'data-milkit-federated'), 'milkit-jupyterlab', 'federated extensions loaded');
     await dismissKernelDialog(page);
+    await activateNotebook(page, 'stored-outputs.ipynb');
     await page.waitForSelector('.milkit-attention .main-svg', { timeout: 120_000 });
     await page.waitForSelector('.milkit-masking canvas', { timeout: 120_000 });
   });
@@ -186,6 +187,16 @@ try {
   lab.stop();
 }
 const { failed } = t.summary();
+
+/** Brings a notebook's tab to the front (a restored workspace may show another one). */
+async function activateNotebook(page, file) {
+  await page.waitForFunction((f) => {
+    const app = window.jupyterapp;
+    const nb = [...app.shell.widgets('main')].find((w) => w.context?.path === f);
+    if (nb && app.shell.currentWidget !== nb) app.shell.activateById(nb.id);
+    return nb !== undefined && app.shell.currentWidget === nb && nb.isVisible;
+  }, file, { timeout: 120_000 });
+}
 
 /** Without a matching kernelspec JupyterLab asks which kernel to start; stored outputs need none. */
 async function dismissKernelDialog(page) {

@@ -24,8 +24,8 @@ function extension<K extends VizKind>(kind: K): IRenderMime.IExtension {
     id: `milkit-jupyterlab:${kind}`,
     description: `Renders milkit ${kind} outputs (${VIZ_MIME[kind]})`,
     // Lower rank wins: below text/html (50) so the interactive view beats milkit-kernel's static fallback.
-    rendererFactory: { safe: true, mimeTypes: [VIZ_MIME[kind]], defaultRank: 0, createRenderer: () => new Renderer() },
-    rank: 0,
+    rendererFactory: { safe: true, mimeTypes: [VIZ_MIME[kind]], defaultRank: 40, createRenderer: () => new Renderer() },
+    rank: 40,
     dataType: 'json',
   };
 }
