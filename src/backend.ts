@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerFastGradients } from './models/layers/fastGradients';
+import { installWasmKernels } from './models/layers/wasmKernels';
 
 export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -76,7 +77,10 @@ export async function useBackend(prefer?: BackendName | 'auto'): Promise<Backend
       if (!ok) throw new Error(`tf.setBackend('${loaded.tfName}') failed`);
       if (name === 'tensorflow-gpu' && !gpuVisible()) throw new Error('tfjs-node-gpu loaded but no CUDA device is visible');
       let simd: boolean | undefined;
-      if (loaded.tfName === 'wasm') simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
+      if (loaded.tfName === 'wasm') {
+        simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
+        installWasmKernels(); // copy-free Slice/Unpack/SplitV (tfjs-wasm copies the whole input first)
+      }
       active = { name, tfName: loaded.tfName, threads: loaded.threads, simd, skipped, tfjsVersion: tf.version.tfjs };
       return active;
     } catch (err) {
