@@ -49,9 +49,13 @@ export async function compareMhim(o: CompareOptions): Promise<Record<string, Run
     runs['mhim-v2+teacher-init'] = await new Trainer({
       model: (init) => {
         const m = build(init);
-        const trained = loadTrainedModel(foldOfSeed.get(init.seed)!);
-        m.initTeacherFrom(trained.model);
-        trained.model.dispose();
+        const file = foldOfSeed.get(init.seed);
+        // Unknown seeds are the trainer's probe for the run's model description: no teacher needed.
+        if (file) {
+          const trained = loadTrainedModel(file);
+          m.initTeacherFrom(trained.model);
+          trained.model.dispose();
+        }
         return m;
       },
       config: o.train,
