@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { ensureBackend } from '../backend';
 import { parseFlags } from '../cli/flags';
 import { benchCases, runCase, type BenchResult } from './models';
+import './mhim'; // registers the mhim-abmil and mhim-transmil cases
 
 const spec = {
   only: { type: 'string', help: 'run one case (abmil, transmil, dsmil, ...)' },

@@ -4,3 +4,4 @@ import './clam';
 import './dsmil';
 import './pooling';
 import './transmil';
+import '../mhim/register'; // MHIM wraps the models above; registered so createModel('mhim') works everywhere

@@ -140,6 +140,8 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
   const stats = config.standardize ? featureStats(trainBags, cohort.dim) : undefined;
   trainBags.length = 0;
   const model = ctx.createModel(seed);
+  // Schedules over global iterations (MHIM's βh decay, momentum) need the run length up front.
+  model.setTotalIterations?.(config.epochs * split.train.length);
   const fingerprint = JSON.stringify({ config, model: { name: model.name, config: model.config }, split });
   const optimizer = new Adam(model.trainableVariables(), { lr: config.lr, weightDecay: config.weightDecay, weightDecayMode: config.weightDecayMode });
   let state: FoldState = { epoch: 0, stepInEpoch: 0, epochLossSum: 0, stopping: initialStoppingState(), history: [], finished: false };
