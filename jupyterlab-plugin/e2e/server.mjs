@@ -23,8 +23,22 @@ export async function startLab({ labextensions, root, jupyterPath, logFile }) {
   const port = await freePort();
   const token = 'milkit-e2e';
   const log = fs.openSync(logFile, 'w');
-  const workspaces = fs.mkdtempSync(path.join(path.dirname(logFile), 'workspaces-'));
-  const env = { ...process.env, MILKIT_LABEXTENSIONS: labextensions, MILKIT_WORKSPACES: workspaces, JUPYTER_NO_CONFIG: '1', PYDEVD_DISABLE_FILE_VALIDATION: '1' };
+  // Fresh user state per run: no tabs restored from an earlier session, and no user settings left
+  // behind by a manual session (a persisted "JupyterLab Dark" theme sends @jupyter/web-components'
+  // design tokens into an endless stack-overflow loop that freezes the page before lab.restored).
+  const state = fs.mkdtempSync(path.join(path.dirname(logFile), 'lab-state-'));
+  const workspaces = path.join(state, 'workspaces');
+  const userSettings = path.join(state, 'user_settings');
+  fs.mkdirSync(workspaces);
+  fs.mkdirSync(userSettings);
+  const env = {
+    ...process.env,
+    MILKIT_LABEXTENSIONS: labextensions,
+    MILKIT_WORKSPACES: workspaces,
+    MILKIT_USER_SETTINGS: userSettings,
+    JUPYTER_NO_CONFIG: '1',
+    PYDEVD_DISABLE_FILE_VALIDATION: '1',
+  };
   if (jupyterPath) env.JUPYTER_PATH = jupyterPath;
   const proc = spawn(
     '/usr/bin/python3',
@@ -47,7 +61,7 @@ export async function startLab({ labextensions, root, jupyterPath, logFile }) {
     } catch {
       /* already gone */
     }
-    fs.rmSync(workspaces, { recursive: true, force: true });
+    fs.rmSync(state, { recursive: true, force: true });
   };
   for (let i = 0; i < 100; i++) {
     if (proc.exitCode !== null) break;

@@ -31,8 +31,9 @@ class MilkitE2EApp(LabServerApp):
     static_dir = BUILD
     templates_dir = os.path.join(HERE, "templates")
     themes_dir = os.path.join(BUILD, "themes")
-    user_settings_dir = os.path.join(BUILD, "user_settings")
-    # A fresh workspace per run (the tests pass one): no tabs restored from an earlier session.
+    # Fresh user settings and workspace per run (the tests pass both): nothing carried over from an
+    # earlier or manual session (a saved theme or open tabs change what the tests see).
+    user_settings_dir = os.environ.get("MILKIT_USER_SETTINGS", os.path.join(BUILD, "user_settings"))
     workspaces_dir = os.environ.get("MILKIT_WORKSPACES", os.path.join(BUILD, "workspaces"))
     labextensions_path = [os.environ["MILKIT_LABEXTENSIONS"]]
 
