@@ -39,7 +39,10 @@ export async function runLiveNotebook({ t, browser, lab, root, out }) {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
   page.setDefaultTimeout(30_000);
   const errors = collectErrors(page);
-  const views = page.locator('.jp-OutputArea-output.milkit-viz');
+  // Scoped to the live notebook: the workspace also restores the stored-outputs notebook, whose
+  // (hidden) outputs would otherwise satisfy every wait and count below.
+  const LIVE = '.jp-NotebookPanel[data-milkit-live] .jp-OutputArea-output.milkit-viz';
+  const views = page.locator(LIVE);
 
   await t.test('live: tslab kernel runs a milkit notebook in JupyterLab', async () => {
     await page.goto(`${lab.url}/lab/tree/live-tslab.ipynb?token=${lab.token}`);
@@ -50,11 +53,12 @@ export async function runLiveNotebook({ t, browser, lab, root, out }) {
       const app = window.jupyterapp;
       const nb = [...app.shell.widgets('main')].find((w) => w.context?.path === 'live-tslab.ipynb');
       if (nb && app.shell.currentWidget !== nb) app.shell.activateById(nb.id);
+      if (nb) nb.node.dataset.milkitLive = '';
       return app.shell.currentWidget === nb && nb.sessionContext?.session?.kernel?.name === 'tslab';
     }, null, { timeout: 120_000 });
     await page.evaluate(() => void window.jupyterapp.commands.execute('notebook:run-all-cells')); // not awaited: a dialog would deadlock
     await page
-      .waitForFunction(() => document.querySelectorAll('.jp-OutputArea-output.milkit-viz').length >= 3, null, { timeout: 240_000 })
+      .waitForFunction((sel) => document.querySelectorAll(sel).length >= 3, LIVE, { timeout: 240_000 })
       .catch(async (err) => {
         await page.screenshot({ path: path.join(out, 'live-tslab-failed.png') });
         const text = await page.locator('.jp-OutputArea-output').allTextContents();
