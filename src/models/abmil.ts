@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { tidyObject } from './layers/tidy';
-import { ProjectedMil, type ProjectionConfig } from './base';
+import { PROJECTED_DEFAULTS, ProjectedMil, type ProjectionConfig } from './base';
 import { AttentionScorer, type AttentionKind, softmaxOverInstances } from './layers/attention';
 import { Dense } from './layers/dense';
 import { registerModel } from './registry';
@@ -26,12 +26,7 @@ export interface AbmilConfig extends BaseModelConfig, ProjectionConfig {
 }
 
 export const ABMIL_DEFAULTS: AbmilConfig = {
-  inputDim: 1024,
-  numClasses: 2,
-  seed: 0,
-  embedDim: 512,
-  activation: 'gelu',
-  dropout: 0.25,
+  ...PROJECTED_DEFAULTS,
   attention: 'tanh',
   gated: false,
 };

@@ -62,6 +62,16 @@ export interface ProjectionConfig {
   dropout: number;
 }
 
+/** Defaults of the projected attention models (MHIM-MIL's configs: 1024 → 512, GELU, dropout 0.25). */
+export const PROJECTED_DEFAULTS = {
+  inputDim: 1024,
+  numClasses: 2,
+  seed: 0,
+  embedDim: 512,
+  activation: 'gelu',
+  dropout: 0.25,
+} as const satisfies BaseModelConfig & ProjectionConfig;
+
 /** A model that first projects instances (`embedInstances`) and then aggregates them. */
 export abstract class ProjectedMil<C extends BaseModelConfig & ProjectionConfig> extends MilBase<C> {
   protected readonly projection: Dense;

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { tidyObject } from './layers/tidy';
-import { ProjectedMil, type ProjectionConfig } from './base';
+import { PROJECTED_DEFAULTS, ProjectedMil, type ProjectionConfig } from './base';
 import { AttentionScorer, softmaxOverInstances } from './layers/attention';
 import { Dense } from './layers/dense';
 import { normalTensor } from './layers/params';
@@ -31,12 +31,8 @@ export interface ClamConfig extends BaseModelConfig, ProjectionConfig {
 }
 
 export const CLAM_DEFAULTS: ClamConfig = {
-  inputDim: 1024,
-  numClasses: 2,
-  seed: 0,
-  embedDim: 512,
-  activation: 'relu',
-  dropout: 0.25,
+  ...PROJECTED_DEFAULTS,
+  activation: 'relu', // CLAM projects with ReLU
   attentionDim: 256,
   attentionDropout: 0.25,
   k: 8,

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { tidyObject } from './layers/tidy';
-import { ProjectedMil, type ProjectionConfig } from './base';
+import { PROJECTED_DEFAULTS, ProjectedMil, type ProjectionConfig } from './base';
 import { Dense } from './layers/dense';
 import { dropout } from './layers/dropout';
 import { torchDefaultUniform } from './layers/params';
@@ -23,12 +23,7 @@ export interface DsmilConfig extends BaseModelConfig, ProjectionConfig {
 }
 
 export const DSMIL_DEFAULTS: DsmilConfig = {
-  inputDim: 1024,
-  numClasses: 2,
-  seed: 0,
-  embedDim: 512,
-  activation: 'gelu',
-  dropout: 0.25,
+  ...PROJECTED_DEFAULTS,
   queryDim: 128,
   valueDropout: 0,
 };

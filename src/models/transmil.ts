@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { tidyObject } from './layers/tidy';
-import { ProjectedMil, type ProjectionConfig } from './base';
+import { PROJECTED_DEFAULTS, ProjectedMil, type ProjectionConfig } from './base';
 import { Dense } from './layers/dense';
 import { LayerNorm } from './layers/layerNorm';
 import { NystromAttention } from './layers/nystrom';
@@ -31,12 +31,7 @@ export interface TransmilConfig extends BaseModelConfig, ProjectionConfig {
 }
 
 export const TRANSMIL_DEFAULTS: TransmilConfig = {
-  inputDim: 1024,
-  numClasses: 2,
-  seed: 0,
-  embedDim: 512,
-  activation: 'gelu',
-  dropout: 0.25,
+  ...PROJECTED_DEFAULTS,
   heads: 8,
   headDim: 64,
   landmarks: 256,
