@@ -12,3 +12,4 @@ export * from './targets';
 export * from './trainer';
 export * from './saved';
 export * from './randomState';
+export * from './reproduction';
