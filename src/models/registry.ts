@@ -22,13 +22,27 @@ export interface ModelSpec<C extends BaseModelConfig = BaseModelConfig> {
   defaults: C;
   /** Config fields without a fixed default (derived from others when absent). */
   optional?: string[];
+  /** How the deep-MIL survey groups it: scores instances then pools them, or pools instance embeddings. */
+  level?: 'instance' | 'bag';
+  /** Published results to print beside ours in the catalogue table, with their source. */
+  published?: PublishedResults;
   create(config: C): MilModel<C>;
+}
+
+export interface PublishedResults {
+  /** MUSK1 accuracy, 5 × 10-fold (mean). */
+  musk1Accuracy?: number;
+  /** MNIST-bags test AUC with 100 training bags (Ilse et al.'s protocol). */
+  mnistBags100Auc?: number;
+  source: string;
 }
 
 export interface ModelInfo {
   name: string;
   description: string;
   paper: string;
+  level?: 'instance' | 'bag';
+  published?: PublishedResults;
   defaults: Readonly<BaseModelConfig & Record<string, unknown>>;
 }
 
@@ -47,10 +61,12 @@ function loadBuiltins(): void {
 
 export function listModels(): ModelInfo[] {
   loadBuiltins();
-  return [...specs.values()].map(({ name, description, paper, defaults }) => ({
+  return [...specs.values()].map(({ name, description, paper, level, published, defaults }) => ({
     name,
     description,
     paper,
+    ...(level ? { level } : {}),
+    ...(published ? { published } : {}),
     defaults: defaults as ModelInfo['defaults'],
   }));
 }
