@@ -7,11 +7,14 @@
  * show.masking(bag, teacherScores, { highRatio: 0.05 });
  * const live = show.training(trainer.events);    // curves update in place while the cell trains
  * show.results({ 'AB-MIL': { auc: [0.9, 0.92] } });
+ * show.reproduction('../results/musk1.json', { command: 'scripts/reproduce-musk1.sh' }); // or "not measured yet: run …"
  * ```
  * Every output is one bundle: the versioned milkit JSON (interactive with milkit-jupyterlab) plus
  * self-contained HTML/SVG and text fallbacks that show in any notebook viewer.
  */
-export { show, Shown, TrainingMonitor, type AttentionResult, type MaskingShowSettings, type Scores } from './show';
+export { show, Shown, TrainingMonitor, type AttentionResult, type MaskingShowSettings, type ReproductionShown, type Scores } from './show';
+export { loadReproduction, withPublished, reproductionCaption, renderNotice, PUBLISHED_SUFFIX, type LoadedReproduction } from './reproduction';
+export { curvePanels, renderCurves, settingOf, type CurvePanel, type CurvePoint } from './curves';
 export { toBundle, type MimeBundle } from './bundle';
 export { LiveDisplay, inKernel, publish } from './display';
 export { renderAttention, renderMasking, renderResults, renderTraining, progressLine, type Fallback } from './render';

@@ -25,8 +25,11 @@ import {
   resultsView,
 } from 'milkit/core';
 import type { TrainEvent } from 'milkit/core';
+import type { ReproductionFile } from 'milkit';
 import { type MimeBundle, toBundle } from './bundle';
+import { type CurvePanel, curvePanels, renderCurves } from './curves';
 import { LiveDisplay, publish } from './display';
+import { loadReproduction, renderNotice, withPublished } from './reproduction';
 
 /** A score array, or anything with `dataSync()` (a tfjs tensor; read once, outside any training loop). */
 export type Scores = ArrayLike<number> | { dataSync(): ArrayLike<number> };
@@ -99,6 +102,21 @@ export class TrainingMonitor {
   }
 }
 
+/** What `show.reproduction` displayed: the table, or the notice for a file that is missing or unreadable. */
+export interface ReproductionShown {
+  status: 'measured' | 'missing' | 'invalid';
+  path: string;
+  file?: ReproductionFile;
+  table?: Shown<'results'>;
+  /** The notice's text for missing / invalid files. */
+  message?: string;
+  bundle: MimeBundle;
+}
+
+function htmlBundle(f: { html: string; text: string }): MimeBundle {
+  return { data: { 'text/html': f.html, 'text/plain': f.text }, metadata: {} };
+}
+
 export const show = {
   /** Heatmap of attention / instance probability over patch coordinates (ranked cells without them), top instances listed. */
   attention(bag: BagRef, result: AttentionResult, opts: AttentionOptions = {}): Shown<'attention'> {
@@ -146,5 +164,31 @@ export const show = {
     }
     const payload: ResultsPayload = resultsView(input);
     return display('results', payload);
+  },
+
+  /**
+   * A committed reproduction table (`results/<name>.json`): ours with the published numbers beside,
+   * protocol and regenerating command in the caption. A missing file shows "not measured yet: run
+   * <command>" (`command` = how to produce it), an unreadable one says why; neither throws.
+   */
+  reproduction(file: string, opts: { command: string; title?: string }): ReproductionShown {
+    const loaded = loadReproduction(file);
+    const title = opts.title ?? file;
+    if (loaded.status === 'measured') {
+      const table = display('results', resultsView({ ...withPublished(loaded.file), ...(opts.title ? { title: opts.title } : {}) }));
+      return { status: 'measured', path: file, file: loaded.file, table, bundle: table.bundle };
+    }
+    const message = loaded.status === 'missing' ? `not measured yet (${file} is not there): run` : `could not read ${file} (${loaded.error}); regenerate it with`;
+    const bundle = htmlBundle(renderNotice(title, message, opts.command));
+    publish(bundle);
+    return { status: loaded.status, path: file, message: String(bundle.data['text/plain']), bundle };
+  },
+
+  /** Hyperparameter curves (Figure-6 style) of a table whose rows are settings like "βh = 0.03"; static SVG + text. */
+  curve(table: ResultsInput, opts: { metrics?: string[]; title?: string; caption?: string } = {}): { panels: CurvePanel[]; bundle: MimeBundle } {
+    const panels = curvePanels(table, opts.metrics);
+    const bundle = htmlBundle(renderCurves(panels, opts.title ?? table.title, opts.caption));
+    publish(bundle);
+    return { panels, bundle };
   },
 };
