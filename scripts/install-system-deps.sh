@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Debian packages the notebook and browser tests need (idempotent; skips apt when all are present).
+# Debian packages the notebook and browser tests need, and OpenBLAS + a compiler for the optional
+# native matMul addon (native/, built by `npm ci`'s postinstall; idempotent; skips apt when all are present).
 set -euo pipefail
 PKGS=(python3-jupyterlab-server python3-nbclient python3-nbconvert python3-jupyter-kernel-test
-      python3-ipython python3-ipykernel chromium fonts-dejavu-core)
+      python3-ipython python3-ipykernel chromium fonts-dejavu-core
+      libopenblas-dev g++ make)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerFastGradients } from './models/layers/fastGradients';
 import { installWasmKernels } from './models/layers/wasmKernels';
+import { type BlasStatus, installBlasKernels } from './models/layers/blasKernels';
 
 export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -25,6 +26,16 @@ export interface BackendInfo {
   /** Backends that were tried and why they were skipped. */
   skipped: { name: BackendName; reason: string }[];
   tfjsVersion: string;
+  /** On wasm: whether matrix products run through the native OpenBLAS addon (and why not). */
+  blas?: BlasStatus;
+}
+
+/** One line for logs and `milkit info`, e.g. "wasm SIMD + OpenBLAS sgemm (2 threads, SkylakeX)". */
+export function describeBackend(info: BackendInfo): string {
+  const base = `${info.name}${info.simd ? ' SIMD' : ''}`;
+  if (info.blas?.active) return `${base} + OpenBLAS sgemm (${info.blas.threads} thread${info.blas.threads === 1 ? '' : 's'}, ${info.blas.core})`;
+  const plain = `${base} (${info.threads} thread${info.threads === 1 ? '' : 's'})`;
+  return info.blas ? `${plain}; OpenBLAS off: ${info.blas.reason}` : plain;
 }
 
 let active: BackendInfo | undefined;
@@ -77,11 +88,14 @@ export async function useBackend(prefer?: BackendName | 'auto'): Promise<Backend
       if (!ok) throw new Error(`tf.setBackend('${loaded.tfName}') failed`);
       if (name === 'tensorflow-gpu' && !gpuVisible()) throw new Error('tfjs-node-gpu loaded but no CUDA device is visible');
       let simd: boolean | undefined;
+      let blas: BlasStatus | undefined;
       if (loaded.tfName === 'wasm') {
         simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
         installWasmKernels(); // copy-free Slice/Unpack/SplitV (tfjs-wasm copies the whole input first)
+        blas = installBlasKernels(); // matMul through the optional OpenBLAS addon (native/), else wasm's own
       }
-      active = { name, tfName: loaded.tfName, threads: loaded.threads, simd, skipped, tfjsVersion: tf.version.tfjs };
+      active = { name, tfName: loaded.tfName, threads: loaded.threads, simd, skipped, tfjsVersion: tf.version.tfjs, blas };
+      if (process.env.MILKIT_DEBUG) console.error(`milkit backend: ${describeBackend(active)}`);
       return active;
     } catch (err) {
       const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);

@@ -1,12 +1,12 @@
 /** Mocha root hooks: every suite runs on the backend milkit picks (MILKIT_BACKEND to force one). */
-import { useBackend } from '../src/backend';
+import { describeBackend, useBackend } from '../src/backend';
 
 export const mochaHooks = {
   async beforeAll(this: Mocha.Context) {
     this.timeout(60_000);
     const info = await useBackend();
     if (!process.env.MILKIT_QUIET_BACKEND) {
-      console.log(`      [milkit] backend ${info.name} (${info.threads} thread${info.threads > 1 ? 's' : ''}${info.simd ? ', SIMD' : ''})`);
+      console.log(`      [milkit] backend ${describeBackend(info)}`);
       process.env.MILKIT_QUIET_BACKEND = '1';
     }
   },

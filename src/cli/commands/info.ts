@@ -12,7 +12,7 @@ export const info: Command = {
     const { flags: f } = parseArgs(argv, flags, []);
     // Loaded here, not at start-up: tfjs takes ~1 s to load and other commands do not need it.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { useBackend } = require('../../backend') as typeof import('../../backend');
+    const { useBackend, describeBackend } = require('../../backend') as typeof import('../../backend');
     const backend = await useBackend();
     const result = {
       milkit: milkitVersion(),
@@ -23,6 +23,8 @@ export const info: Command = {
       backend: backend.name,
       threads: backend.threads,
       simd: backend.simd ?? null,
+      blas: backend.blas ?? null,
+      describe: describeBackend(backend),
       skipped: backend.skipped,
     };
     if (f.json) {
@@ -32,7 +34,7 @@ export const info: Command = {
     ctx.print(`milkit   ${result.milkit}`);
     ctx.print(`node     ${result.node} (${result.platform}, ${result.cpus} CPUs)`);
     ctx.print(`tfjs     ${result.tfjs}`);
-    ctx.print(`backend  ${result.backend} (${result.threads} thread${result.threads === 1 ? '' : 's'}${result.simd ? ', SIMD' : ''})`);
+    ctx.print(`backend  ${result.describe}`);
     for (const s of result.skipped) ctx.print(`skipped  ${s.name}: ${s.reason}`);
     return 0;
   },

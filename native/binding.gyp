@@ -1,0 +1,12 @@
+{
+  "targets": [
+    {
+      "target_name": "milkit_blas",
+      "sources": ["src/blas.c"],
+      "include_dirs": ["/usr/include/x86_64-linux-gnu/openblas-pthread", "/usr/include/aarch64-linux-gnu/openblas-pthread", "/usr/include/openblas"],
+      "libraries": ["-lopenblas", "-lm"],
+      "cflags": ["-O3", "-std=c11"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}

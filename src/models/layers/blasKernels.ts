@@ -1,0 +1,180 @@
+/**
+ * OpenBLAS sgemm as the wasm backend's BatchMatMul and _FusedMatMul kernels (optional native path).
+ *
+ * Why: tfjs-wasm's matMul reaches ~25-40 GFLOP/s here, OpenBLAS sgemm with AVX-512 ~220, and the
+ * [N × 1024]·[1024 × 512] projection dominates every attention MIL model. The addon
+ * (native/, built at install when libopenblas-dev is present) reads and writes the tensors in
+ * place in the wasm heap: no copies. Transposed operands are native to sgemm, so the transposed
+ * products that are a scalar loop on wasm cost nothing extra here (see `nativeTransposes`).
+ *
+ * Falls back to tfjs's own kernels for what it does not cover (int32, general batch broadcasting,
+ * prelu, a bias that broadcasts in other ways). `MILKIT_BLAS=0` disables it;
+ * `MILKIT_BLAS_THREADS` sets its threads (default: all cores).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+
+interface BlasAddon {
+  matmul(heap: ArrayBuffer, batch: number, m: number, n: number, k: number, transA: number, transB: number,
+    offA: number, strideA: number, offB: number, strideB: number, offC: number, offBias: number, biasLen: number, act: number, leak: number): void;
+  info(): { threads: number; core: string; config: string };
+  setThreads(n: number): void;
+}
+
+export interface BlasStatus {
+  active: boolean;
+  /** OpenBLAS threads, kernel family (e.g. SkylakeX) and build config when active. */
+  threads?: number;
+  core?: string;
+  config?: string;
+  /** Why the native path is off, when it is. */
+  reason?: string;
+}
+
+type TensorInfo = { dataId: object; shape: number[]; dtype: tf.DataType };
+interface WasmBackend {
+  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(id: object): { memoryOffset: number } };
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+}
+interface KernelArgs {
+  inputs: Record<string, TensorInfo | undefined>;
+  attrs: Record<string, unknown>;
+  backend: WasmBackend;
+}
+
+/** The addon, built by native/build.cjs (same path from src/ and dist/). */
+export const ADDON_PATH = path.join(__dirname, '..', '..', '..', 'native', 'build', 'Release', 'milkit_blas.node');
+
+let addon: BlasAddon | undefined;
+let status: BlasStatus | undefined;
+let installed = false;
+let bypass = false;
+
+/**
+ * Runs `f` with tfjs's own wasm matMul kernels (the plain path), e.g. to compare numerics.
+ * Only for synchronous code: the switch is process-wide while `f` runs.
+ */
+export function withoutBlas<T>(f: () => T): T {
+  const before = bypass;
+  bypass = true;
+  try {
+    return f();
+  } finally {
+    bypass = before;
+  }
+}
+
+/** Loads the addon once; OpenBLAS reads its settings when it loads, so they are set first. */
+export function loadBlas(): BlasStatus {
+  if (status) return status;
+  const off = process.env.MILKIT_BLAS;
+  if (off === '0' || off === 'false' || off === 'off') return (status = { active: false, reason: 'disabled by MILKIT_BLAS=0' });
+  if (!fs.existsSync(ADDON_PATH)) return (status = { active: false, reason: 'native addon not built (needs libopenblas-dev at install; see native/build.cjs)' });
+  // Debian's OpenBLAS 0.3.21 picks a slow SSE3 kernel on AVX-512 CPUs it does not know (3.5× slower).
+  if (!process.env.OPENBLAS_CORETYPE && hasAvx512()) process.env.OPENBLAS_CORETYPE = 'SkylakeX';
+  const threads = Number(process.env.MILKIT_BLAS_THREADS) || os.cpus().length;
+  process.env.OPENBLAS_NUM_THREADS ??= String(threads);
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    addon = require(ADDON_PATH) as BlasAddon;
+    addon.setThreads(threads);
+    return (status = { active: true, ...addon.info() });
+  } catch (err) {
+    return (status = { active: false, reason: `native addon failed to load: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` });
+  }
+}
+
+function hasAvx512(): boolean {
+  try {
+    return /\bavx512f\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Status of the native path (after `installBlasKernels`). */
+export function blasStatus(): BlasStatus {
+  return status ?? { active: false, reason: 'not loaded' };
+}
+
+/**
+ * True when matMul runs through sgemm on the current backend: transposed operands then cost
+ * nothing, and gradients should pass transpose flags instead of materialising transposes.
+ */
+export function nativeTransposes(): boolean {
+  return installed && !bypass && tf.getBackend() === 'wasm';
+}
+
+const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, sigmoid: 2, relu6: 3, elu: 4, leakyrelu: 5 };
+
+/**
+ * Replaces the wasm BatchMatMul and _FusedMatMul kernels (idempotent). Returns the status; the
+ * kernels stay tfjs's own when the addon is unavailable.
+ */
+export function installBlasKernels(): BlasStatus {
+  const s = loadBlas();
+  if (!s.active || installed) return s;
+  const batchMatMul = tf.getKernel(tf.BatchMatMul, 'wasm');
+  const fusedMatMul = tf.getKernel(tf._FusedMatMul, 'wasm');
+  if (!batchMatMul || !fusedMatMul) return (status = { active: false, reason: 'wasm backend not registered' });
+  const replace = (original: tf.KernelConfig, run: (args: KernelArgs) => TensorInfo | undefined) => {
+    tf.unregisterKernel(original.kernelName, 'wasm');
+    tf.registerKernel({
+      ...original,
+      kernelFunc: ((args: KernelArgs) => (bypass ? undefined : run(args)) ?? original.kernelFunc(args as never)) as unknown as tf.KernelFunc,
+    });
+  };
+  replace(batchMatMul, (args) => blasMatMul(args, undefined, 0, 0));
+  replace(fusedMatMul, (args) => {
+    const act = ACTIVATIONS[(args.attrs.activation as string) ?? 'linear'];
+    if (act === undefined || args.inputs.preluActivationWeights) return undefined;
+    return blasMatMul(args, args.inputs.bias, act, (args.attrs.leakyreluAlpha as number) ?? 0.2);
+  });
+  installed = true;
+  return status!;
+}
+
+/** C = act(op(A)·op(B) + bias) through sgemm, or undefined for what the original kernel must do. */
+function blasMatMul({ inputs, attrs, backend }: KernelArgs, bias: TensorInfo | undefined, act: number, leak: number): TensorInfo | undefined {
+  const a = inputs.a!;
+  const b = inputs.b!;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) return undefined;
+  const ta = Boolean(attrs.transposeA);
+  const tb = Boolean(attrs.transposeB);
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  if (ra < 2 || rb < 2) return undefined;
+  const m = ta ? a.shape[ra - 1] : a.shape[ra - 2];
+  const k = ta ? a.shape[ra - 2] : a.shape[ra - 1];
+  const n = tb ? b.shape[rb - 2] : b.shape[rb - 1];
+  if ((tb ? b.shape[rb - 1] : b.shape[rb - 2]) !== k) return undefined; // the original kernel throws the readable error
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const batchA = outerA.reduce((p, q) => p * q, 1);
+  const batchB = outerB.reduce((p, q) => p * q, 1);
+  // Equal batches, or one side a single matrix broadcast over the other's batch.
+  let outer: number[];
+  if (batchA === batchB && (outerA.length === outerB.length ? outerA.every((d, i) => d === outerB[i]) : batchA === 1)) outer = outerA.length >= outerB.length ? outerA : outerB;
+  else if (batchA === 1) outer = outerB;
+  else if (batchB === 1) outer = outerA;
+  else return undefined;
+  const batch = Math.max(batchA, batchB);
+  const biasLen = bias ? bias.shape.reduce((p, q) => p * q, 1) : 0;
+  // A scalar, per-column or full [M × N] bias (the same for every batch entry).
+  const bs = bias?.shape ?? [];
+  const perColumn = biasLen === n && bs[bs.length - 1] === n;
+  const full = biasLen === m * n && bs[bs.length - 1] === n && bs[bs.length - 2] === m;
+  if (bias && biasLen !== 1 && !perColumn && !full) return undefined;
+  if (m * n * k === 0) return undefined;
+  const out = backend.makeOutput([...outer, m, n], 'float32');
+  // The heap is read after makeOutput: an allocation may have grown (replaced) its buffer.
+  const heap = backend.wasm.HEAPU8.buffer as ArrayBuffer;
+  const offset = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+  addon!.matmul(heap, batch, m, n, k, ta ? 1 : 0, tb ? 1 : 0,
+    offset(a), batchA === 1 ? 0 : m * k * 4, offset(b), batchB === 1 ? 0 : k * n * 4, offset(out),
+    bias ? offset(bias) : -1, biasLen, act, leak);
+  return out;
+}

@@ -1,0 +1,168 @@
+/**
+ * The optional native path: OpenBLAS sgemm as the wasm backend's matMul kernels.
+ * Every product and every model must give what tfjs's own wasm kernels give (`withoutBlas`).
+ */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { ADDON_PATH, blasStatus, withoutBlas } from '../../src/models/layers/blasKernels';
+import { createModel } from '../../src/models/registry';
+import '../../src/models';
+import type { MilModel, Target } from '../../src/models/types';
+import { Rng } from '../../src/random';
+
+const root = path.join(__dirname, '..', '..');
+const openblasInstalled = ['/usr/include/x86_64-linux-gnu/openblas-pthread', '/usr/include/aarch64-linux-gnu/openblas-pthread', '/usr/include/openblas'].some((d) =>
+  fs.existsSync(path.join(d, 'cblas.h')),
+);
+
+/** max |a − b| / max(1, max |b|). */
+function relDiff(a: tf.Tensor, b: tf.Tensor): number {
+  const x = a.dataSync();
+  const y = b.dataSync();
+  assert.deepEqual(a.shape, b.shape);
+  let d = 0;
+  let s = 1;
+  for (let i = 0; i < x.length; i++) {
+    d = Math.max(d, Math.abs(x[i] - y[i]));
+    s = Math.max(s, Math.abs(y[i]));
+  }
+  return d / s;
+}
+
+describe('native OpenBLAS matMul kernels', function () {
+  before(function () {
+    if (tf.getBackend() !== 'wasm') this.skip(); // the kernels replace the wasm ones only
+    const s = blasStatus();
+    // With libopenblas-dev present the addon must have been built by `npm ci` (a silent fallback would hide a broken build).
+    if (!s.active && !openblasInstalled && !process.env.MILKIT_BLAS) this.skip();
+    assert.ok(s.active, `OpenBLAS path is off although libopenblas-dev is installed: ${s.reason}`);
+  });
+
+  const rng = new Rng(7);
+  const rand = (shape: number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => rng.normal()), shape);
+
+  it('matMul matches the wasm kernel for every transpose, batch and broadcast case', () => {
+    const cases: [number[], number[], boolean, boolean][] = [
+      [[37, 53], [53, 29], false, false],
+      [[53, 37], [53, 29], true, false],
+      [[37, 53], [29, 53], false, true],
+      [[53, 37], [29, 53], true, true],
+      [[1, 300], [300, 64], false, false], // attention pooling a·h
+      [[4, 9, 16], [4, 16, 9], false, false],
+      [[4, 9, 16], [4, 9, 16], false, true], // Q·Kᵀ per head
+      [[4, 16, 9], [1, 16, 5], true, false], // broadcast B
+      [[1, 9, 16], [3, 16, 5], false, false], // broadcast A
+      [[2, 3, 9, 16], [2, 3, 16, 5], false, false], // rank 4
+      [[3, 9, 16], [16, 5], false, false], // rank 3 × rank 2
+    ];
+    for (const [sa, sb, ta, tb] of cases) {
+      tf.tidy(() => {
+        const a = rand(sa);
+        const b = rand(sb);
+        const native = tf.matMul(a, b, ta, tb);
+        const plain = withoutBlas(() => tf.matMul(a, b, ta, tb));
+        assert.ok(relDiff(native, plain) < 1e-5, `${sa}×${sb} tA=${ta} tB=${tb}: ${relDiff(native, plain)}`);
+      });
+    }
+  });
+
+  it('fused matMul + bias + activation equals matMul, add and the activation (linear, relu, sigmoid, elu, leakyrelu, relu6)', () => {
+    // Compared with unfused ops: tfjs-wasm's own fused kernel adds a [1]-shaped bias to column 0 only.
+    const acts = { linear: (x: tf.Tensor) => x, relu: tf.relu, sigmoid: tf.sigmoid, elu: tf.elu, leakyrelu: (x: tf.Tensor) => tf.leakyRelu(x, 0.1), relu6: tf.relu6 };
+    for (const [activation, act] of Object.entries(acts)) {
+      for (const biasShape of [[29], [1], undefined]) {
+        tf.tidy(() => {
+          const a = rand([41, 53]) as tf.Tensor2D;
+          const b = rand([53, 29]) as tf.Tensor2D;
+          const bias = biasShape ? rand(biasShape) : undefined;
+          const native = tf.fused.matMul({ a, b, bias, activation: activation as 'relu', leakyreluAlpha: 0.1 });
+          const plain = withoutBlas(() => act(bias ? tf.add(tf.matMul(a, b), bias) : tf.matMul(a, b)));
+          assert.ok(relDiff(native, plain) < 1e-5, `${activation} bias ${biasShape}: ${relDiff(native, plain)}`);
+        });
+      }
+    }
+  });
+
+  it('an [M × N] bias (which tfjs-wasm rejects) is added; prelu goes to the original kernel', () => {
+    tf.tidy(() => {
+      const a = rand([5, 7]) as tf.Tensor2D;
+      const b = rand([7, 3]) as tf.Tensor2D;
+      const bias = rand([5, 3]);
+      const native = tf.fused.matMul({ a, b, bias });
+      assert.ok(relDiff(native, withoutBlas(() => tf.add(tf.matMul(a, b), bias))) < 1e-5);
+      const slope = rand([3]);
+      const prelu = tf.fused.matMul({ a, b, activation: 'prelu', preluActivationWeights: slope });
+      assert.ok(relDiff(prelu, withoutBlas(() => tf.prelu(tf.matMul(a, b), slope))) < 1e-5);
+    });
+  });
+
+  it('the addon refuses offsets outside the heap instead of writing there', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const addon = require(ADDON_PATH) as { matmul(...args: unknown[]): void };
+    const heap = new ArrayBuffer(64);
+    assert.throws(() => addon.matmul(heap, 1, 2, 2, 3, 0, 0, 0, 0, 24, 0, 56, -1, 0, 0, 0), /outside the heap/);
+    assert.throws(() => addon.matmul(heap, 1, 2, 2, 3, 0, 0, 0, 0, 24, 0), /16 arguments/);
+    addon.matmul(heap, 1, 2, 2, 3, 0, 0, 0, 0, 24, 0, 48, -1, 0, 0, 0); // exactly fits
+  });
+
+  /** Model outputs and the gradients of all trainable variables, as flat arrays. */
+  function outputsAndGrads(model: MilModel, bag: tf.Tensor2D, target: Target): { logits: Float32Array; grads: Map<string, Float32Array> } {
+    const { value, grads } = tf.variableGrads(() => model.loss(model.forward(bag, { training: false, target }), target), model.trainableVariables());
+    const logits = tf.tidy(() => model.forward(bag, { training: false }).logits.dataSync() as Float32Array);
+    const out = new Map(Object.entries(grads).map(([k, g]) => [k, g.dataSync() as Float32Array]));
+    tf.dispose([value, ...Object.values(grads)]);
+    return { logits, grads: out };
+  }
+
+  const small = { transmil: { embedDim: 32, heads: 2, headDim: 16, landmarks: 16 } } as Record<string, Record<string, unknown>>;
+  for (const [name, extra] of [['abmil', {}], ['gabmil', {}], ['abmil', { attention: 'relu' }], ['dsmil', {}], ['transmil', {}]] as const) {
+    it(`${name}${Object.keys(extra).length ? ` ${JSON.stringify(extra)}` : ''}: logits and gradients equal the plain wasm path`, () => {
+      const model = createModel(name, { inputDim: 96, seed: 3, ...extra, ...(small[name] ?? {}) } as never) as MilModel;
+      const bag = rand([333, 96]) as tf.Tensor2D;
+      const target: Target = { kind: 'class', label: 1, numClasses: 2 };
+      try {
+        const native = outputsAndGrads(model, bag, target);
+        const plain = withoutBlas(() => outputsAndGrads(model, bag, target));
+        assert.ok(relDiff(tf.tensor(native.logits), tf.tensor(plain.logits)) < 1e-4, 'logits');
+        assert.equal(native.grads.size, model.trainableVariables().length);
+        for (const [k, g] of native.grads) {
+          const d = tf.tidy(() => relDiff(tf.tensor(g), tf.tensor(plain.grads.get(k)!)));
+          assert.ok(d < 1e-3, `gradient of ${k}: relative difference ${d}`);
+        }
+      } finally {
+        model.dispose();
+        bag.dispose();
+      }
+    });
+  }
+});
+
+describe('native build and fallback', function () {
+  this.timeout(60_000);
+
+  it('the build script never fails the install and says in one line when it skips', () => {
+    const r = spawnSync(process.execPath, [path.join(root, 'native', 'build.cjs')], { encoding: 'utf8', env: { ...process.env, MILKIT_NO_NATIVE: '1' } });
+    assert.equal(r.status, 0);
+    assert.equal(r.stdout.trim().split('\n').length, 1);
+    assert.match(r.stdout, /milkit native: skipped .*plain wasm/);
+  });
+
+  it('MILKIT_BLAS=0: milkit info reports plain wasm and why', () => {
+    // The built CLI, as test/cli does (npm test builds first).
+    const run = (env: Record<string, string>) =>
+      spawnSync(process.execPath, [path.join(root, 'bin', 'milkit.js'), 'info', '--json'], { encoding: 'utf8', env: { ...process.env, MILKIT_BACKEND: 'wasm', MILKIT_DEBUG: '', ...env } });
+    const off = run({ MILKIT_BLAS: '0' });
+    assert.equal(off.status, 0, off.stderr);
+    const j = JSON.parse(off.stdout);
+    assert.equal(j.blas.active, false);
+    assert.match(j.describe, /^wasm SIMD \(1 thread\); OpenBLAS off: disabled by MILKIT_BLAS=0/);
+    if (fs.existsSync(ADDON_PATH)) {
+      const on = JSON.parse(run({}).stdout);
+      assert.equal(on.blas.active, true);
+      assert.match(on.describe, /^wasm SIMD \+ OpenBLAS sgemm \(\d+ threads?, \w+\)/);
+    }
+  });
+});
