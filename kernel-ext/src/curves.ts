@@ -13,6 +13,8 @@ export interface CurvePoint {
   x: number;
   mean: number;
   sd?: number;
+  /** The published value for this row and metric, when the table has one. */
+  published?: number;
 }
 
 export interface CurvePanel {
@@ -38,8 +40,12 @@ export function settingOf(label: string): { parameter: string; x: number } | und
   return { parameter: parameter || 'setting', x: Number(last[0]) };
 }
 
-/** One panel per (swept setting, metric); `metrics` defaults to every column. Unmeasured cells are left out. */
-export function curvePanels(table: ResultsInput, metrics?: string[]): CurvePanel[] {
+/**
+ * One panel per (swept setting, metric); `metrics` defaults to every column. Unmeasured cells are
+ * left out. `published` (row label → metric → value, as in a reproduction file's meta) adds the
+ * published value to each point that has one.
+ */
+export function curvePanels(table: ResultsInput, metrics?: string[], published: Record<string, Record<string, number>> = {}): CurvePanel[] {
   const view = resultsView(table);
   const wanted = metrics ?? view.columns;
   for (const m of wanted) if (!view.columns.includes(m)) throw new Error(`curve: no column "${m}" (columns: ${view.columns.join(', ')})`);
@@ -56,7 +62,10 @@ export function curvePanels(table: ResultsInput, metrics?: string[]): CurvePanel
         if (!cell || !Number.isFinite(cell.mean)) continue;
         const s = settingOf(row.label);
         if (!s) references.push({ label: row.label, mean: cell.mean });
-        else if (s.parameter === parameter) points.push({ label: row.label, x: s.x, mean: cell.mean, ...(cell.sd !== undefined && cell.n !== 1 ? { sd: cell.sd } : {}) });
+        else if (s.parameter === parameter) {
+          const pub = published[row.label]?.[metric];
+          points.push({ label: row.label, x: s.x, mean: cell.mean, ...(cell.sd !== undefined && cell.n !== 1 ? { sd: cell.sd } : {}), ...(pub !== undefined ? { published: pub } : {}) });
+        }
       }
       points.sort((a, b) => a.x - b.x);
       if (points.length) panels.push({ metric, parameter, points, references });
@@ -67,6 +76,7 @@ export function curvePanels(table: ResultsInput, metrics?: string[]): CurvePanel
 
 const LINE = '#4c78a8';
 const REF = '#888';
+const PUB = '#f58518';
 
 function panelSvg(p: CurvePanel): string {
   const W = 300;
@@ -75,8 +85,9 @@ function panelSvg(p: CurvePanel): string {
   const R = 10;
   const T = 10;
   const B = 34;
-  const lo = Math.min(...p.points.map((q) => q.mean - (q.sd ?? 0)), ...p.references.map((r) => r.mean));
-  const hi = Math.max(...p.points.map((q) => q.mean + (q.sd ?? 0)), ...p.references.map((r) => r.mean));
+  const pubs = p.points.flatMap((q) => (q.published === undefined ? [] : [q.published]));
+  const lo = Math.min(...p.points.map((q) => q.mean - (q.sd ?? 0)), ...p.references.map((r) => r.mean), ...pubs);
+  const hi = Math.max(...p.points.map((q) => q.mean + (q.sd ?? 0)), ...p.references.map((r) => r.mean), ...pubs);
   const pad = (hi - lo || 0.1) * 0.08;
   const [y0, y1] = [lo - pad, hi + pad];
   const xs = [...new Set(p.points.map((q) => q.x))];
@@ -92,6 +103,11 @@ function panelSvg(p: CurvePanel): string {
     const y = sy(r.mean).toFixed(1);
     parts.push(`<line x1="${L}" x2="${W - R}" y1="${y}" y2="${y}" stroke="${REF}" stroke-dasharray="4 3"><title>${esc(`${r.label}: ${fmt(r.mean, 3)}`)}</title></line>`);
   }
+  const withPub = p.points.filter((q) => q.published !== undefined);
+  if (withPub.length > 1) parts.push(`<polyline fill="none" stroke="${PUB}" stroke-width="1.2" stroke-dasharray="3 2" points="${withPub.map((q) => `${sx(q.x).toFixed(1)},${sy(q.published!).toFixed(1)}`).join(' ')}"/>`);
+  for (const q of withPub) {
+    parts.push(`<circle class="milkit-curve-published" cx="${sx(q.x).toFixed(1)}" cy="${sy(q.published!).toFixed(1)}" r="3.2" fill="none" stroke="${PUB}" stroke-width="1.5"><title>${esc(`${q.label}, published: ${fmt(q.published!, 3)}`)}</title></circle>`);
+  }
   const pts = p.points.map((q) => `${sx(q.x).toFixed(1)},${sy(q.mean).toFixed(1)}`).join(' ');
   if (p.points.length > 1) parts.push(`<polyline fill="none" stroke="${LINE}" stroke-width="1.8" points="${pts}"/>`);
   for (const q of p.points) {
@@ -106,12 +122,16 @@ function panelSvg(p: CurvePanel): string {
 /** The panels as self-contained HTML (inline SVG) and a text summary (values and the best setting per panel). */
 export function renderCurves(panels: CurvePanel[], title?: string, caption?: string): { html: string; text: string } {
   const refs = [...new Set(panels.flatMap((p) => p.references.map((r) => r.label)))];
-  const legend = `<span style="color:${LINE}">● mean ± sd</span>${refs.length ? ` · <span style="color:${REF}">- - -</span> ${esc(refs.join(', '))}` : ''}`;
+  const anyPub = panels.some((p) => p.points.some((q) => q.published !== undefined));
+  const legend =
+    `<span style="color:${LINE}">● ours, mean ± sd</span>` +
+    (anyPub ? ` · <span style="color:${PUB}">○ published</span>` : '') +
+    (refs.length ? ` · <span style="color:${REF}">- - -</span> ${esc(refs.join(', '))}` : '');
   const cap = caption ? `<div style="margin-top:4px;color:#666">${esc(caption)}</div>` : '';
   const html = frame(title, `<div>${panels.map(panelSvg).join('')}</div><div>${legend}</div>${cap}`);
   const lines = panels.map((p) => {
     const best = p.points.reduce((a, b) => (b.mean > a.mean ? b : a));
-    const values = p.points.map((q) => `${fmt(q.x, 3)} → ${q.mean.toFixed(3)}${q.sd ? ` ± ${q.sd.toFixed(3)}` : ''}`).join(', ');
+    const values = p.points.map((q) => `${fmt(q.x, 3)} → ${q.mean.toFixed(3)}${q.sd ? ` ± ${q.sd.toFixed(3)}` : ''}${q.published !== undefined ? ` (published ${q.published.toFixed(3)})` : ''}`).join(', ');
     const ref = p.references.map((r) => `; ${r.label} ${r.mean.toFixed(3)}`).join('');
     return `${p.metric} vs ${p.parameter}: ${values} (highest at ${p.parameter} = ${fmt(best.x, 3)}${ref})`;
   });

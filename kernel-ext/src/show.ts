@@ -184,9 +184,13 @@ export const show = {
     return { status: loaded.status, path: file, message: String(bundle.data['text/plain']), bundle };
   },
 
-  /** Hyperparameter curves (Figure-6 style) of a table whose rows are settings like "βh = 0.03"; static SVG + text. */
-  curve(table: ResultsInput, opts: { metrics?: string[]; title?: string; caption?: string } = {}): { panels: CurvePanel[]; bundle: MimeBundle } {
-    const panels = curvePanels(table, opts.metrics);
+  /**
+   * Hyperparameter curves (Figure-6 style) of a table whose rows are settings like "βh = 0.03"; static
+   * SVG + text. Given a reproduction file, its published numbers are drawn beside ours.
+   */
+  curve(table: ResultsInput | ReproductionFile, opts: { metrics?: string[]; title?: string; caption?: string } = {}): { panels: CurvePanel[]; bundle: MimeBundle } {
+    const published = (table as Partial<ReproductionFile>).meta?.published?.values;
+    const panels = curvePanels(table, opts.metrics, published);
     const bundle = htmlBundle(renderCurves(panels, opts.title ?? table.title, opts.caption));
     publish(bundle);
     return { panels, bundle };

@@ -123,6 +123,23 @@ describe('milkit-kernel reproduction tables and curves', () => {
     assert.ok(text.includes('auc vs βh: 0 → 0.820 ± 0.028, 0.01 → 0.860 ± 0.014, 0.4 → 0.790 ± 0.014 (highest at βh = 0.01; AB-MIL (published setting) 0.830)'), text);
   });
 
+  it('curves of a reproduction file draw its published numbers beside ours (MNIST-bags style: AUC vs training bags)', () => {
+    const file = writeReproduction(
+      dir,
+      'mnist-bags',
+      { columns: ['auc'], rows: [50, 100, 200].map((n, i) => ({ label: `${n} training bags`, cells: [[0.85 + 0.04 * i, 0.87 + 0.04 * i]] })) },
+      { command: 'c', protocol: 'p', published: { source: 'Ilse et al. 2018', values: { '50 training bags': { auc: 0.914 }, '200 training bags': { auc: 0.984 } } } },
+    );
+    const loaded = capture(() => show.reproduction(file, { command: 'c' })).value;
+    const { value: c, sent } = capture(() => show.curve(loaded.file!));
+    assert.equal(c.panels[0].parameter, 'training bags');
+    assert.deepEqual(c.panels[0].points.map((p) => [p.x, p.published]), [[50, 0.914], [100, undefined], [200, 0.984]]);
+    const html = sent[0]['text/html'] as string;
+    assert.equal((html.match(/class="milkit-curve-published"/g) ?? []).length, 2);
+    assert.ok(html.includes('○ published'));
+    assert.ok(String(sent[0]['text/plain']).includes('50 → 0.860 ± 0.014 (published 0.914)'));
+  });
+
   it('curves reject a table without settings and an unknown metric', () => {
     assert.throws(() => show.curve({ columns: ['auc'], rows: [{ label: 'AB-MIL', cells: [[0.9]] }] }), /no row label carries a setting value/);
     assert.throws(() => show.curve(SWEEP, { metrics: ['f1'] }), /no column "f1"/);
