@@ -1,23 +1,265 @@
 /**
- * MHIM vs its baseline on one cohort, same splits and seeds (an experiment command, not a test):
- *   1. the baseline (e.g. AB-MIL in MHIM's ReLU form), saving each fold's model;
- *   2. MHIM-v2 around it, teacher = copy of the student's random init (the v2 code default);
- *   3. MHIM-v2 with each fold's teacher initialised from that fold's trained baseline (the paper's
- *      best setting, `--teacher_init`).
+ * The MHIM-MIL evidence of issue 4, as one resumable command (an experiment, not a test):
  *
- *   node dist/mhim/reproduce.js --data musk1.arrow --splits musk1.splits.json --repeats 1 \
- *     [--model abmil] [--model-config JSON] [--mhim-config JSON] [--epochs 20] [--lr 5e-4] [--standardize] --out DIR
+ *   node dist/mhim/reproduce.js --out runs/mhim [--datasets colon,mnist50,mnist100] [--focus colon]
+ *     [--experiments compare,ablation,teacher-init,sweep] [--results results] [--no-tables | --tables-only]
+ *   node dist/mhim/reproduce.js --data musk1.arrow --splits musk1.splits.json --out DIR [--repeats 1]
+ *     [--model abmil] [--model-config JSON] [--mhim-config JSON] [--epochs 20] [--lr 5e-4] [--standardize]
+ *
+ * writes results/mhim-{compare,ablation,teacher-init,sweep}.{json,md} via writeReproduction().
+ * Every setting trains with the same splits and fold seeds (the trainer derives each fold's seed
+ * from the base seed), so rows differ only in the method. Each run lives in
+ * `<out>/<dataset>/<setting>/` and is resumed fold by fold; runs shared between tables (the
+ * baseline, MHIM-v2 with the baseline teacher) are trained once. Teacher initialisation maps each
+ * fold to the baseline model trained on the same fold with the same seed (`--teacher_init`).
+ *
+ * `compareMhim` is the older single-cohort comparison (MUSK1 in the README).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { useBackend } from '../backend';
 import { Cohort } from '../data/cohort';
-import { parseSplitFile } from '../data/splits';
+import { parseSplitFile, type Split } from '../data/splits';
 import { foldSeed, type TrainConfig } from '../train/config';
 import { loadTrainedModel } from '../train/saved';
-import { Trainer, type RunResult } from '../train';
-import { mhimModel, MHIM_BASE_VARIANTS } from './choice';
+import { writeReproduction } from '../train/reproduction';
+import { Trainer, type ModelChoice, type RunResult } from '../train';
+import type { ResultsInput } from '../viz/results';
+import { mhimModel, MHIM_BASE_VARIANTS, type BaseModelChoice } from './choice';
 import type { MhimOverrides } from './config';
+import { prepareDataset, REPRO_DATASETS, type ReproDataset, type ReproDatasetName } from './reproduceData';
+
+export { trainConfigFor } from './reproduceData';
+
+// ---------------------------------------------------------------------------------------------
+// Settings: what each table row trains.
+
+export interface ReproSetting {
+  /** Run folder name; equal keys are the same run. */
+  key: string;
+  label: string;
+  /** Absent: the plain baseline. */
+  preset?: 'v1' | 'v2';
+  mhim?: MhimOverrides;
+  /** Teacher starts from the fold's trained baseline (the paper's best setting) instead of the student's random init. */
+  teacherInit?: boolean;
+}
+
+const BASELINE: ReproSetting = { key: 'baseline', label: 'AB-MIL' };
+const V1: ReproSetting = { key: 'mhim-v1', label: 'MHIM-v1(AB-MIL)', preset: 'v1' };
+const V2: ReproSetting = { key: 'mhim-v2', label: 'MHIM-v2(AB-MIL)', preset: 'v2' };
+const V2_TEACHER: ReproSetting = { key: 'mhim-v2-ti', label: 'MHIM-v2(AB-MIL), teacher = trained baseline', preset: 'v2', teacherInit: true };
+
+/** Table-7 rows: RHSM (top 2βh, mask half of them: r = 0.5), teacher from the baseline, GRN / CL toggled. */
+const RHSM = { mask: { highRatio: 0.03, highRandomRatio: 0.5 } };
+export const ABLATION: ReproSetting[] = [
+  BASELINE,
+  { key: 'abl-rhsm', label: '+RHSM', preset: 'v2', teacherInit: true, mhim: { ...RHSM, grn: null, consistencyWeight: 0 } },
+  { key: 'abl-rhsm-grn', label: '+RHSM+GRN', preset: 'v2', teacherInit: true, mhim: { ...RHSM, consistencyWeight: 0 } },
+  { key: 'abl-rhsm-cl', label: '+RHSM+CL', preset: 'v2', teacherInit: true, mhim: { ...RHSM, grn: null } },
+  { key: 'abl-full', label: '+RHSM+GRN+CL (full MHIM-v2)', preset: 'v2', teacherInit: true, mhim: { ...RHSM } },
+];
+
+/** Figure-6-style curve: βh of MHIM-v2 (preset otherwise, teacher from the baseline). */
+export const SWEEP_HIGH_RATIOS = [0.01, 0.03, 0.1, 0.3];
+const sweepSetting = (h: number): ReproSetting =>
+  h === 0.03 ? { ...V2_TEACHER, label: `βh = ${h}` } : { key: `sweep-h${h}`, label: `βh = ${h}`, preset: 'v2', teacherInit: true, mhim: { mask: { highRatio: h } } };
+
+/** Random-init teacher with a faster EMA, to separate "teacher init" from "teacher never moves". */
+const V2_FAST_EMA: ReproSetting = { key: 'mhim-v2-m0.99', label: 'MHIM-v2, random-init teacher, momentum 0.99', preset: 'v2', mhim: { teacherMomentum: 0.99 } };
+
+export const EXPERIMENTS = ['compare', 'ablation', 'teacher-init', 'sweep'] as const;
+export type ExperimentName = (typeof EXPERIMENTS)[number];
+
+// ---------------------------------------------------------------------------------------------
+// Training settings (sized for a loaded 2-core machine; see the protocol strings).
+
+export const BASE_MODEL: BaseModelChoice = { name: 'abmil', config: { ...MHIM_BASE_VARIANTS.abmil, embedDim: 64, dropout: 0 } };
+
+
+// ---------------------------------------------------------------------------------------------
+// Running.
+
+export interface ReproContext {
+  out: string;
+  log?: (line: string) => void;
+}
+
+/** The trainer's model for a setting; with `teacherInit`, fold (r, f) loads `<out>/<ds>/baseline/rep<r>-fold<f>/model.ckpt`. */
+export function modelFor(setting: ReproSetting, ds: ReproDataset, ctx: ReproContext, seed: number): ModelChoice {
+  if (!setting.preset) return BASE_MODEL;
+  const build = mhimModel(BASE_MODEL, setting.preset, setting.mhim ?? {});
+  if (!setting.teacherInit) return build;
+  const baselineDir = path.join(ctx.out, ds.name, BASELINE.key);
+  const foldOfSeed = new Map<number, string>();
+  ds.splits.forEach((rep, r) => rep.forEach((_, f) => foldOfSeed.set(foldSeed(seed, r, f), path.join(baselineDir, `rep${r}-fold${f}`, 'model.ckpt'))));
+  return (init) => {
+    const m = build(init);
+    const file = foldOfSeed.get(init.seed);
+    // Unknown seeds are the trainer's probe for the run's model description: no teacher needed.
+    if (file) {
+      const trained = loadTrainedModel(file);
+      m.initTeacherFrom(trained.model);
+      trained.model.dispose();
+    }
+    return m;
+  };
+}
+
+/** Trains (or resumes) one setting on one data set; the baseline first when the teacher needs it. */
+export async function runSetting(setting: ReproSetting, ds: ReproDataset, cohort: Cohort, ctx: ReproContext): Promise<RunResult> {
+  if (setting.teacherInit) await runSetting(BASELINE, ds, cohort, ctx);
+  const dir = path.join(ctx.out, ds.name, setting.key);
+  const train = ds.train;
+  const trainer = new Trainer({ model: modelFor(setting, ds, ctx, train.seed!), config: train });
+  const t0 = Date.now();
+  let fresh = false;
+  trainer.events.on((e) => {
+    if (e.type === 'fold-start') fresh = true;
+    if (e.type === 'fold-end') ctx.log?.(`${ds.name} ${setting.key} rep${e.repeat} fold${e.fold}: AUC ${e.metrics.auc?.toFixed(3)} acc ${e.metrics.accuracy?.toFixed(3)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  });
+  const run = await trainer.crossValidate(cohort, ds.splits, { outDir: dir, resume: true });
+  // Wall time accumulates over resumed sessions (training only; a fully resumed run adds ~0).
+  const timing = path.join(dir, 'seconds.json');
+  const before = fs.existsSync(timing) ? (JSON.parse(fs.readFileSync(timing, 'utf8')) as { seconds: number }).seconds : 0;
+  if (fresh) fs.writeFileSync(timing, JSON.stringify({ seconds: before + (Date.now() - t0) / 1000 }));
+  if (run.interrupted) throw new Error(`${ds.name}/${setting.key} was interrupted`);
+  return run;
+}
+
+function secondsOf(ctx: ReproContext, ds: string, key: string): number {
+  const f = path.join(ctx.out, ds, key, 'seconds.json');
+  return fs.existsSync(f) ? (JSON.parse(fs.readFileSync(f, 'utf8')) as { seconds: number }).seconds : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables.
+
+const METRICS = ['auc', 'accuracy', 'f1'] as const;
+const COLUMNS = ['AUC', 'accuracy', 'F1'];
+
+function row(label: string, run: RunResult): ResultsInput['rows'][number] {
+  return { label, cells: METRICS.map((m) => run.folds.map((f) => f.metrics[m])) };
+}
+
+/** Which (data set, setting) runs each experiment needs. */
+export function planOf(experiment: ExperimentName, datasets: ReproDatasetName[], focus: ReproDatasetName): { ds: ReproDatasetName; setting: ReproSetting; label: string }[] {
+  switch (experiment) {
+    case 'compare':
+      return datasets.flatMap((ds) => [BASELINE, V1, V2, V2_TEACHER].map((setting) => ({ ds, setting, label: `${ds} · ${setting.label}` })));
+    case 'ablation':
+      return ABLATION.map((setting) => ({ ds: focus, setting, label: setting.label }));
+    case 'teacher-init':
+      return [
+        ...datasets.flatMap((ds) => [
+          { ds, setting: V2, label: `${ds} · random init (student's copy), m = 0.9997` },
+          { ds, setting: V2_TEACHER, label: `${ds} · trained baseline, m = 0.9997` },
+        ]),
+        { ds: focus, setting: V2_FAST_EMA, label: `${focus} · random init, m = 0.99` },
+      ];
+    case 'sweep':
+      return [{ ds: focus, setting: BASELINE, label: 'βh = 0 (AB-MIL baseline)' }, ...SWEEP_HIGH_RATIOS.map((h) => ({ ds: focus, setting: sweepSetting(h), label: sweepSetting(h).label }))];
+  }
+}
+
+const SHARED_PROTOCOL =
+  'AB-MIL in MHIM-MIL\'s form (ReLU attention without biases, 128 hidden) with a 64-wide GELU projection, no dropout; ' +
+  'Adam lr 5e-4 with cosine decay to 1e-7, weight decay 1e-5 (L2), batch 1 bag, 20 epochs, weights after the last epoch (no selection on the test fold), ' +
+  'seed 2021 (every setting sees the same splits and the same fold seeds); accuracy and F1 at the Youden threshold fitted on the training bags. ' +
+  'MHIM-v2 preset: class-aware instance scores, HSM βh = 0.03 (r = 1), GRN K = 5 / keep 0.8 / query momentum 0.9999, consistency α = 0.5 at τ = 0.1, teacher momentum 0.9997, teacher dropout on. ' +
+  'MHIM-v1 preset: attention scores, βh = 0.01 with r = 0.5 and cosine decay, random masking 0.5, α = 0.1, momentum 0.9999, no GRN. ' +
+  '"teacher = trained baseline": each fold\'s teacher starts from the AB-MIL trained on that fold with that seed (the paper\'s --teacher_init); otherwise the teacher starts as a copy of the student\'s random init (the v2 code default). ' +
+  'Colon: mean ± sd over the 5 folds; MNIST-bags: mean ± sd over 3 training seeds on one fixed train/test split.';
+
+const META: Record<ExperimentName, { title: string; caption: string }> = {
+  compare: {
+    title: 'MHIM-v2(AB-MIL) vs AB-MIL vs MHIM-v1(AB-MIL)',
+    caption:
+      'Published trend (Tang et al., ICCV 2023 / IJCV 2025): MHIM improves AB-MIL by about 1–3 AUC points on CAMELYON16 and TCGA-NSCLC WSIs with ResNet-50/PLIP/UNI features ' +
+      '(thousands of patches per bag, large tumour regions). On MUSK1 (this repo, 10 folds) MHIM-v2 trailed AB-MIL: accuracy 0.760 vs 0.857.',
+  },
+  ablation: {
+    title: 'MHIM-v2 ablation (Table-7 style)',
+    caption: 'Published trend (IJCV 2025, Table 7): every component adds on top of the baseline, and the full model is best. Here RHSM = top 2βh candidates, half masked (βh = 0.03, r = 0.5); CL = consistency loss (α = 0.5); the teacher starts from each fold\'s trained baseline in all MHIM rows.',
+  },
+  'teacher-init': {
+    title: 'MHIM-v2 teacher initialisation',
+    caption: 'Published trend (IJCV 2025): initialising the teacher from a trained baseline is the best setting; a random-init EMA teacher at momentum 0.9997 moves only 1 − 0.9997^steps of the way to the student (about 37 % after 1,560 steps of 78 bags × 20 epochs).',
+  },
+  sweep: {
+    title: 'MHIM-v2: high-score mask ratio βh',
+    caption: 'Published trend (IJCV 2025, Figure 6): performance rises from no masking to a small βh and falls when too many salient instances are masked. Teacher from the trained baseline; βh = 0 is the AB-MIL baseline itself.',
+  },
+};
+
+function commandOf(args: string[]): string {
+  return `node dist/mhim/reproduce.js ${args.join(' ')}`.trim();
+}
+
+async function main(args: string[]): Promise<void> {
+  const flag = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const list = <T extends string>(name: string, all: readonly T[]): T[] => {
+    const v = flag(name);
+    const items = (v ? v.split(',') : [...all]) as T[];
+    for (const x of items) if (!all.includes(x)) throw new Error(`${name}: unknown "${x}" (known: ${all.join(', ')})`);
+    return items;
+  };
+  const out = flag('--out') ?? 'runs/mhim';
+  const results = flag('--results') ?? 'results';
+  const datasets = list('--datasets', REPRO_DATASETS);
+  const experiments = list('--experiments', EXPERIMENTS);
+  const focus = (flag('--focus') ?? 'colon') as ReproDatasetName;
+  if (!REPRO_DATASETS.includes(focus)) throw new Error(`--focus: unknown "${focus}"`);
+  const backend = await useBackend();
+  const ctx: ReproContext = { out, log: (l) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${l}`) };
+
+  // --tables-only: no training; rows of runs that have not finished are left empty ("not measured").
+  const tablesOnly = args.includes('--tables-only');
+  const prepared = new Map<ReproDatasetName, ReproDataset>();
+  const runs = new Map<string, RunResult | undefined>();
+  const runOf = async (dsName: ReproDatasetName, setting: ReproSetting): Promise<RunResult | undefined> => {
+    const id = `${dsName}/${setting.key}`;
+    if (!prepared.has(dsName)) prepared.set(dsName, await prepareDataset(dsName, path.join(out, 'data'), dsName === 'colon' ? 1 : 3));
+    if (tablesOnly && !runs.has(id)) {
+      const file = path.join(out, dsName, setting.key, 'results.json');
+      runs.set(id, fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8'), (_, v) => (v === null ? NaN : v)) as RunResult) : undefined);
+    }
+    if (!runs.has(id)) {
+      const ds = prepared.get(dsName)!;
+      const cohort = await Cohort.open(ds.cohortPath);
+      try {
+        runs.set(id, await runSetting(setting, ds, cohort, ctx));
+      } finally {
+        await cohort.close();
+      }
+    }
+    return runs.get(id);
+  };
+
+  for (const experiment of experiments) {
+    const plan = planOf(experiment, datasets, focus).filter((p) => datasets.includes(p.ds));
+    const rows: ResultsInput['rows'] = [];
+    const missing: string[] = [];
+    for (const p of plan) {
+      const run = await runOf(p.ds, p.setting);
+      if (!run) missing.push(p.label);
+      rows.push(run ? row(p.label, run) : { label: p.label, cells: METRICS.map(() => null) });
+    }
+    if (args.includes('--no-tables') || rows.length === 0) continue;
+    const used = [...new Set(plan.map((p) => p.ds))];
+    const protocol = `${used.map((d) => prepared.get(d)!.description).join('; ')}. ${SHARED_PROTOCOL}`;
+    const seconds = [...new Set(plan.map((p) => `${p.ds}/${p.setting.key}`))].reduce((s, id) => s + secondsOf(ctx, ...(id.split('/') as [string, string])), 0);
+    const caption = META[experiment].caption + (missing.length ? ` Not measured in time (empty rows): ${missing.join('; ')}.` : '');
+    const file = writeReproduction(results, `mhim-${experiment}`, { ...META[experiment], caption, columns: COLUMNS, rows }, { command: commandOf(args), protocol, seconds, backend: backend.name });
+    console.log(`wrote ${file}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The older single-cohort comparison (README: MUSK1).
 
 export interface CompareOptions {
   data: string;
@@ -30,18 +272,17 @@ export interface CompareOptions {
   out: string;
 }
 
+/** Baseline, MHIM-v2 and MHIM-v2 with the baseline teacher on one cohort with its split file. */
 export async function compareMhim(o: CompareOptions): Promise<Record<string, RunResult>> {
   const cohort = await Cohort.open(o.data);
   try {
-    let splits = parseSplitFile(JSON.parse(fs.readFileSync(o.splits, 'utf8')), cohort.bags, o.splits);
+    let splits: Split[][] = parseSplitFile(JSON.parse(fs.readFileSync(o.splits, 'utf8')), cohort.bags, o.splits);
     if (o.repeats) splits = splits.slice(0, o.repeats);
     const base = { name: o.model, config: { ...MHIM_BASE_VARIANTS[o.model], ...o.modelConfig } };
     const runs: Record<string, RunResult> = {};
     const baselineDir = path.join(o.out, 'baseline');
     runs.baseline = await new Trainer({ model: base, config: o.train }).crossValidate(cohort, splits, { outDir: baselineDir });
     runs['mhim-v2'] = await new Trainer({ model: mhimModel(base, 'v2', o.mhim), config: o.train }).crossValidate(cohort, splits);
-
-    // The trainer gives each fold its own seed; map it back to the fold's baseline model.
     const seed = runs.baseline.config.seed;
     const foldOfSeed = new Map<number, string>();
     splits.forEach((rep, r) => rep.forEach((_, f) => foldOfSeed.set(foldSeed(seed, r, f), path.join(baselineDir, `rep${r}-fold${f}`, 'model.ckpt'))));
@@ -50,7 +291,6 @@ export async function compareMhim(o: CompareOptions): Promise<Record<string, Run
       model: (init) => {
         const m = build(init);
         const file = foldOfSeed.get(init.seed);
-        // Unknown seeds are the trainer's probe for the run's model description: no teacher needed.
         if (file) {
           const trained = loadTrainedModel(file);
           m.initTeacherFrom(trained.model);
@@ -66,41 +306,30 @@ export async function compareMhim(o: CompareOptions): Promise<Record<string, Run
   }
 }
 
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
-
-async function main(args: string[]): Promise<void> {
-  const need = (n: string) => flag(args, n) ?? (() => { throw new Error(`${n} is required`); })();
+/** `--data x.arrow --splits x.splits.json --out DIR`: the older comparison (MUSK1 in the README). */
+async function mainCompare(args: string[]): Promise<void> {
+  const flag = (n: string) => (args.indexOf(n) >= 0 ? args[args.indexOf(n) + 1] : undefined);
+  const need = (n: string) => flag(n) ?? (() => { throw new Error(`${n} is required`); })();
   await useBackend();
   const runs = await compareMhim({
     data: need('--data'),
     splits: need('--splits'),
-    repeats: flag(args, '--repeats') ? Number(flag(args, '--repeats')) : undefined,
-    model: flag(args, '--model') ?? 'abmil',
-    modelConfig: JSON.parse(flag(args, '--model-config') ?? '{}'),
-    mhim: JSON.parse(flag(args, '--mhim-config') ?? '{}'),
-    train: {
-      epochs: Number(flag(args, '--epochs') ?? 20),
-      lr: Number(flag(args, '--lr') ?? 2e-4),
-      standardize: args.includes('--standardize'),
-      selectOn: 'last',
-      seed: Number(flag(args, '--seed') ?? 2021),
-    },
+    repeats: flag('--repeats') ? Number(flag('--repeats')) : undefined,
+    model: flag('--model') ?? 'abmil',
+    modelConfig: JSON.parse(flag('--model-config') ?? '{}'),
+    mhim: JSON.parse(flag('--mhim-config') ?? '{}'),
+    train: { epochs: Number(flag('--epochs') ?? 20), lr: Number(flag('--lr') ?? 2e-4), standardize: args.includes('--standardize'), selectOn: 'last', seed: Number(flag('--seed') ?? 2021) },
     out: need('--out'),
   });
-  const rows = Object.entries(runs).map(([name, r]) => ({
-    name,
-    ...Object.fromEntries(['accuracy', 'auc', 'f1'].map((k) => [k, `${r.summary[k].mean.toFixed(3)} ± ${r.summary[k].sd.toFixed(3)}`])),
-  }));
+  const rows = Object.entries(runs).map(([name, r]) => ({ name, ...Object.fromEntries(METRICS.map((k) => [k, `${r.summary[k].mean.toFixed(3)} ± ${r.summary[k].sd.toFixed(3)}`])) }));
   fs.writeFileSync(path.join(need('--out'), 'comparison.json'), JSON.stringify(rows, null, 2));
   console.table(rows);
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).catch((err) => {
-    console.error(err instanceof Error ? err.message : err);
+  const args = process.argv.slice(2);
+  (args.includes('--data') ? mainCompare(args) : main(args)).catch((err) => {
+    console.error(err instanceof Error ? err.stack ?? err.message : err);
     process.exit(1);
   });
 }

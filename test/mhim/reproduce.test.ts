@@ -1,0 +1,109 @@
+/**
+ * The MHIM reproduction's wiring (src/mhim/reproduce.ts): the ablation switches do what the table
+ * rows claim, the plans name the runs each table needs, and teacher initialisation loads the
+ * baseline trained on the SAME fold (mapped through the fold seed). Small synthetic cohort, real tfjs.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { Cohort, writeCohort } from '../../src/data';
+import { stratifiedKFold } from '../../src/data/splits';
+import { mhimModel } from '../../src/mhim/choice';
+import type { MhimModel } from '../../src/mhim/mhim';
+import { ABLATION, BASE_MODEL, EXPERIMENTS, SWEEP_HIGH_RATIOS, modelFor, planOf, runSetting } from '../../src/mhim/reproduce';
+import type { ReproDataset } from '../../src/mhim/reproduceData';
+import { foldSeed } from '../../src/train/config';
+import { loadTrainedModel } from '../../src/train/saved';
+import { tempDir } from '../helpers/tmp';
+import { syntheticBags } from './fixtures';
+
+const small = { name: 'abmil', config: { attention: 'relu', embedDim: 8 } };
+const init = { inputDim: 16, numClasses: 2, seed: 3 };
+
+describe('mhim/reproduce: ablation switches', () => {
+  it('consistencyWeight 0 trains on the classification loss alone; grn null gives no GRN and no recycled tokens', async () => {
+    const { bag, label } = syntheticBags(1, 40)[0];
+    const target = { kind: 'class' as const, label, numClasses: 2 };
+    const noCl = mhimModel(small, 'v2', { consistencyWeight: 0, grn: null })(init);
+    const full = mhimModel(small, 'v2')(init);
+    try {
+      assert.equal(noCl.grn, undefined);
+      assert.ok(full.grn, 'the v2 preset has a GRN');
+      const opt = tf.train.adam(1e-3);
+      const a = await noCl.trainStep(bag, target, opt);
+      assert.equal(a.loss, a.parts!.cls, 'total = classification loss when α = 0');
+      assert.ok(a.parts!.consistency > 0, 'the consistency term is still measured (for logs)');
+      // Without a GRN the student sees every kept instance (βh = 0.03 of n masked, nothing recycled).
+      const n = bag.numInstances;
+      assert.equal(a.seqLen, n - Math.ceil(n * 0.03));
+      const b = await full.trainStep(bag, target, tf.train.adam(1e-3));
+      assert.ok(Math.abs(b.loss - (b.parts!.cls + 0.5 * b.parts!.consistency)) < 1e-4, 'full: cls + 0.5·consistency');
+      assert.equal(b.seqLen, Math.floor((n - Math.ceil(n * 0.03)) * 0.8) + 5, 'full: 80 % of the kept instances + K = 5 tokens');
+    } finally {
+      noCl.dispose();
+      full.dispose();
+    }
+  });
+
+  it('Table-7 rows: baseline, then RHSM (r = 0.5) with GRN / CL toggled, all with the baseline teacher', () => {
+    assert.deepEqual(ABLATION.map((s) => s.label), ['AB-MIL', '+RHSM', '+RHSM+GRN', '+RHSM+CL', '+RHSM+GRN+CL (full MHIM-v2)']);
+    assert.equal(ABLATION[0].preset, undefined);
+    const built = ABLATION.slice(1).map((s) => mhimModel(BASE_MODEL, s.preset!, s.mhim)({ ...init, inputDim: 30 }));
+    try {
+      assert.deepEqual(built.map((m) => m.mhim.mask.highRandomRatio), [0.5, 0.5, 0.5, 0.5]);
+      assert.deepEqual(built.map((m) => m.grn !== undefined), [false, true, false, true]);
+      assert.deepEqual(built.map((m) => m.mhim.consistencyWeight), [0, 0, 0.5, 0.5]);
+      assert.ok(ABLATION.slice(1).every((s) => s.teacherInit));
+    } finally {
+      built.forEach((m) => m.dispose());
+    }
+  });
+
+  it('plans: every table row is a distinct label; the sweep starts at the baseline and covers the βh grid', () => {
+    for (const e of EXPERIMENTS) {
+      const labels = planOf(e, ['colon', 'mnist50', 'mnist100'], 'colon').map((p) => p.label);
+      assert.equal(new Set(labels).size, labels.length, e);
+    }
+    assert.equal(planOf('compare', ['colon', 'mnist50', 'mnist100'], 'colon').length, 12);
+    const sweep = planOf('sweep', ['colon'], 'colon');
+    assert.equal(sweep[0].setting.key, 'baseline');
+    assert.deepEqual(sweep.slice(1).map((p) => p.setting.mhim?.mask?.highRatio ?? 0.03), SWEEP_HIGH_RATIOS);
+  });
+});
+
+describe('mhim/reproduce: teacher initialisation from the same fold', () => {
+  it("fold f's teacher equals the baseline trained on fold f (not another fold), the student keeps its random init", async function () {
+    this.timeout(60_000);
+    const dir = tempDir();
+    const file = path.join(dir, 'synthetic.arrow');
+    await writeCohort(file, syntheticBags(12, 8).map(({ bag, label }) => ({ id: bag.id, features: bag.features, label })), { dim: 16 });
+    const cohort = await Cohort.open(file);
+    try {
+      const train = { epochs: 1, lr: 1e-2, selectOn: 'last' as const, seed: 5 };
+      const ds: ReproDataset = { name: 'synthetic', cohortPath: file, splits: [stratifiedKFold(cohort.bags, { k: 2, seed: 1 })], description: 'synthetic', train };
+      const ctx = { out: path.join(dir, 'runs') };
+      const setting = { key: 'ti', label: 'teacher init', preset: 'v2' as const, teacherInit: true, mhim: { grn: null } };
+      const run = await runSetting(setting, ds, cohort, ctx); // trains the baseline first, then MHIM
+      assert.equal(run.folds.length, 2);
+      for (const f of [0, 1]) assert.ok(fs.existsSync(path.join(ctx.out, 'synthetic', 'baseline', `rep0-fold${f}`, 'model.ckpt')));
+
+      const build = modelFor(setting, ds, ctx, train.seed) as (i: typeof init) => MhimModel;
+      const values = (vs: tf.Variable[]) => vs.map((v) => Array.from(v.dataSync()));
+      const baselines = [0, 1].map((f) => loadTrainedModel(path.join(ctx.out, 'synthetic', 'baseline', `rep0-fold${f}`, 'model.ckpt')).model);
+      try {
+        for (const f of [0, 1]) {
+          const m = build({ inputDim: 16, numClasses: 2, seed: foldSeed(train.seed, 0, f) });
+          assert.deepEqual(values(m.teacherVariables()), values(baselines[f].variables()), `fold ${f}: teacher = that fold's baseline`);
+          assert.notDeepEqual(values(m.teacherVariables()), values(baselines[1 - f].variables()));
+          assert.notDeepEqual(values(m.student.variables()), values(baselines[f].variables()), 'student starts from its own random init');
+          m.dispose();
+        }
+      } finally {
+        baselines.forEach((b) => b.dispose());
+      }
+    } finally {
+      await cohort.close();
+    }
+  });
+});
