@@ -5,16 +5,6 @@ import './dsmil';
 import './pooling';
 import './transmil';
 import '../mhim/register'; // MHIM wraps the models above; registered so createModel('mhim') works everywhere
-// Bag-level methods of the deep-MIL catalogue (issue 9)
-import './dpMinn';
-import './gnnMil';
-import './lossAttention';
-import './saAbmilp';
-import './dtfdMil';
-import './ibmil';
-import './dasMil';
-import './extremeMil';
-import './r2tMil';
 // Instance-level methods of the deep-MIL catalogue (issue 9)
 import './adaptivePooling';
 import './certaintyPooling';
