@@ -15,3 +15,13 @@ import './additiveMil';
 import './millet';
 import './mirel';
 import './focusMil';
+// Bag-level methods of the deep-MIL catalogue (issue 9)
+import './dpMinn';
+import './gnnMil';
+import './lossAttention';
+import './saAbmilp';
+import './dtfdMil';
+import './ibmil';
+import './dasMil';
+import './extremeMil';
+import './r2tMil';

@@ -1,0 +1,87 @@
+/**
+ * DP-MINN: deep multi-instance network with dynamic pooling (Yan, Wang, Dong & Tang, ACML 2018).
+ * Idea: pool instance embeddings with weights found by a few routing iterations (as in capsule
+ * networks) instead of a fixed mean/max or a separate attention network.
+ *
+ * h = MLP(x) (256-128-64, ReLU, dropout, as mi-/MI-Net); routing logits b = 0; repeat T times:
+ * c = softmax_N(b), s = Σ c_i h_i, v = squash(s) = |s|²/(1+|s|²)·s/|s|, b ← b + h·v.
+ * logits = W v + b₀. `attention` = the last routing weights c (they sum to 1 over the bag).
+ * Gradients flow through every iteration (no stop-gradient between iterations).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { MilBase } from './base';
+import { Dense } from './layers/dense';
+import { dropout } from './layers/dropout';
+import { tidyObject } from './layers/tidy';
+import { registerModel } from './registry';
+import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
+
+export interface DpMinnConfig extends BaseModelConfig {
+  /** Widths of the instance MLP (Wang et al.'s 256-128-64). */
+  hidden: number[];
+  /** Dropout after each hidden layer. */
+  dropout: number;
+  /** Routing iterations T (3, as in dynamic routing). */
+  iterations: number;
+}
+
+export const DP_MINN_DEFAULTS: DpMinnConfig = { inputDim: 1024, numClasses: 2, seed: 0, hidden: [256, 128, 64], dropout: 0.5, iterations: 3 };
+
+/** squash(s) = |s|²/(1 + |s|²) · s/|s| for a row vector `[1, E]` (ε keeps s = 0 finite). */
+export function squash(s: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const sq = tf.sum(tf.square(s), 1, true);
+    return tf.mul(s, tf.div(tf.sqrt(tf.add(sq, 1e-9)), tf.add(sq, 1))) as tf.Tensor2D;
+  });
+}
+
+export class DpMinn extends MilBase<DpMinnConfig> {
+  private readonly layers: Dense[];
+  private readonly classifier: Dense;
+
+  constructor(config: DpMinnConfig) {
+    super('dp-minn', config);
+    if (config.hidden.length === 0) throw new Error('dp-minn: hidden must list at least one layer width');
+    if (!Number.isInteger(config.iterations) || config.iterations < 1) throw new Error(`dp-minn: iterations must be a positive integer, got ${config.iterations}`);
+    const widths = [config.inputDim, ...config.hidden];
+    this.layers = config.hidden.map((w, i) => new Dense(this.params.scope(`hidden/${i}`), widths[i], w, 'relu'));
+    this.classifier = new Dense(this.params.scope('classifier'), widths[widths.length - 1], config.numClasses);
+  }
+
+  forward(bag: tf.Tensor2D, opts: ForwardOptions): MilOutput {
+    this.checkBag(bag);
+    return tidyObject(() => {
+      let h: tf.Tensor2D = bag;
+      for (const layer of this.layers) h = dropout(layer.apply(h) as tf.Tensor2D, this.config.dropout, opts.training, this.params.dropoutRng);
+      let b: tf.Tensor2D = tf.zeros([1, h.shape[0]]);
+      let c!: tf.Tensor2D;
+      let v!: tf.Tensor2D;
+      for (let t = 0; t < this.config.iterations; t++) {
+        c = tf.softmax(b) as tf.Tensor2D; // [1, N]
+        v = squash(tf.matMul(c, h)); // [1, E]
+        // h·vᵀ as an explicit [E, 1] column: no transposed matMul on the hot path.
+        b = tf.add(b, tf.reshape(tf.matMul(h, tf.reshape(v, [-1, 1])), [1, -1]));
+      }
+      return {
+        logits: tf.reshape(this.classifier.apply(v), [-1]) as tf.Tensor1D,
+        embedding: tf.reshape(v, [-1]) as tf.Tensor1D,
+        attention: tf.reshape(c, [-1]) as tf.Tensor1D,
+      };
+    });
+  }
+}
+
+declare module './registry' {
+  interface ModelConfigMap {
+    'dp-minn': DpMinnConfig;
+  }
+}
+
+registerModel({
+  name: 'dp-minn',
+  description: 'dynamic pooling: instance MLP, pooling weights from routing iterations (softmax of agreement with the squashed bag vector)',
+  paper: 'Yan, Wang, Dong & Tang, Deep Multi-instance Learning with Dynamic Pooling, ACML 2018',
+  level: 'bag',
+  defaults: DP_MINN_DEFAULTS,
+  create: (c) => new DpMinn(c),
+});
