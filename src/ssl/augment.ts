@@ -42,6 +42,18 @@ export const DEFAULT_AUGMENT: AugmentConfig = {
   blurSigma: [0.1, 1.0],
 };
 
+/**
+ * Digits (MNIST-bags): crop, brightness/contrast and blur only. No flips or rotations (a rotated 6
+ * is a 9, the usual target digit) and no stain jitter (grey images have no H&E stains).
+ */
+export const DIGIT_AUGMENT: AugmentConfig = {
+  ...DEFAULT_AUGMENT,
+  cropScale: [0.6, 1],
+  flip: 0,
+  rotate90: false,
+  hedSigma: 0,
+};
+
 /** No augmentation (a plain resize to the network's input), e.g. for feature extraction. */
 export const NO_AUGMENT: AugmentConfig = {
   cropScale: [1, 1], cropRatio: [1, 1], flip: 0, rotate90: false, hedSigma: 0, brightness: 0, contrast: 0, blur: 0, blurSigma: [0, 0],
