@@ -6,3 +6,5 @@ export * from './losses';
 export * from './network';
 export * from './pretrain';
 export * from './sources';
+export * from './endToEnd';
+export * from './experimentData';
