@@ -13,3 +13,4 @@ export * from './metrics';
 export * from './train/events';
 export * from './data/summary';
 export * from './ssl/augment';
+export * from './ssl/probe';

@@ -8,3 +8,4 @@ export * from './pretrain';
 export * from './sources';
 export * from './endToEnd';
 export * from './experimentData';
+export * from './probe';
