@@ -46,7 +46,7 @@ function extent(values: number[]): [number, number] {
   return [lo, hi];
 }
 
-/** Bags up to this size colour attention linearly; larger ones by percentile. */
+/** Bags up to this size colour attention and probability linearly; larger ones by percentile. */
 export const SMALL_BAG = 64;
 
 export function renderAttention(p: AttentionPayload): Fallback {
@@ -60,10 +60,13 @@ export function renderAttention(p: AttentionPayload): Fallback {
     const max = extent(p.attention)[1] || 1;
     maps.push(['attention (weight ÷ max)', p.attention, p.attention.map((a) => a / max), '0', fmt(max, 3)]);
   } else if (p.attention) maps.push(['attention (percentile)', p.attention, percentiles(p.attention), '0%', '100%']);
-  if (p.probability) {
+  if (p.probability && p.n <= SMALL_BAG) {
     // Stretch over the bag's own range: class-aware probabilities (a max over classes) never go below 1/C.
     const [lo, hi] = extent(p.probability);
     maps.push(['instance probability', p.probability, p.probability.map((v) => (hi > lo ? (v - lo) / (hi - lo) : 1)), fmt(lo, 3), fmt(hi, 3)]);
+  } else if (p.probability) {
+    // Large bags: by percentile like attention; a linear stretch lets a few outliers flatten the rest to one colour.
+    maps.push(['instance probability (percentile)', p.probability, percentiles(p.probability), '0%', '100%']);
   }
   for (const [name, , t, lo, hi] of maps) {
     const svg = gridSvg(g, (i) => viridis(t[i]), { outline: positive, labels: true, title: `${name}, bag ${p.bagId}` });

@@ -103,14 +103,21 @@ export class TrainingMonitor {
 }
 
 /** What `show.reproduction` displayed: the table, or the notice for a file that is missing or unreadable. */
-export interface ReproductionShown {
-  status: 'measured' | 'missing' | 'invalid';
-  path: string;
-  file?: ReproductionFile;
-  table?: Shown<'results'>;
-  /** The notice's text for missing / invalid files. */
-  message?: string;
-  bundle: MimeBundle;
+export class ReproductionShown {
+  constructor(
+    readonly status: 'measured' | 'missing' | 'invalid',
+    readonly path: string,
+    readonly bundle: MimeBundle,
+    readonly file?: ReproductionFile,
+    readonly table?: Shown<'results'>,
+    /** The notice's text for missing / invalid files. */
+    readonly message?: string,
+  ) {}
+
+  /** tslab prints a cell's last value: one short line, not the whole bundle. */
+  [inspect.custom](): string {
+    return `[milkit reproduction ${this.path}: ${this.status === 'measured' ? 'table shown' : this.status === 'missing' ? 'not measured yet' : 'unreadable'}]`;
+  }
 }
 
 function htmlBundle(f: { html: string; text: string }): MimeBundle {
@@ -176,12 +183,12 @@ export const show = {
     const title = opts.title ?? file;
     if (loaded.status === 'measured') {
       const table = display('results', resultsView({ ...withPublished(loaded.file), ...(opts.title ? { title: opts.title } : {}) }));
-      return { status: 'measured', path: file, file: loaded.file, table, bundle: table.bundle };
+      return new ReproductionShown('measured', file, table.bundle, loaded.file, table);
     }
     const message = loaded.status === 'missing' ? `not measured yet (${file} is not there): run` : `could not read ${file} (${loaded.error}); regenerate it with`;
     const bundle = htmlBundle(renderNotice(title, message, opts.command));
     publish(bundle);
-    return { status: loaded.status, path: file, message: String(bundle.data['text/plain']), bundle };
+    return new ReproductionShown(loaded.status, file, bundle, undefined, undefined, String(bundle.data['text/plain']));
   },
 
   /**

@@ -79,6 +79,18 @@ describe('milkit-kernel bundles', () => {
     assert.ok(text.includes('slide-7') && text.includes('64 instances'));
   });
 
+  it('large bags colour attention and probability by percentile, so a few outliers do not flatten the map', () => {
+    const n = 300;
+    const att = softmaxScores(n, 4);
+    // Class-aware probabilities: most near 0.5, a few confident ones (the colon heatmaps of notebook 03).
+    const prob = Array.from(att, (a, i) => (i % 50 === 0 ? 0.9 : 0.5 + a));
+    const html = toBundle('attention', show.attention({ id: 'b', coords: grid(n, 27) }, { attention: att, probability: prob }).payload).data['text/html'] as string;
+    assert.ok(html.includes('attention (percentile)') && html.includes('instance probability (percentile)'));
+    const probabilityMap = html.split('<svg')[3]; // attention grid, its colour bar, then the probability grid
+    const colours = new Set([...probabilityMap.matchAll(/<path fill="(#[0-9a-f]{6})"/g)].map((m) => m[1]));
+    assert.ok(colours.size >= 12, `the probability map uses the colour range (${colours.size} colours)`);
+  });
+
   it('attention without coordinates draws instance-ordered cells with their indices (MNIST-bags style)', () => {
     const bundle = toBundle('attention', show.attention({ id: 'b', label: 0 }, { attention: [0.1, 0.6, 0.3] }).payload);
     const html = bundle.data['text/html'] as string;

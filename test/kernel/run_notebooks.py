@@ -6,6 +6,9 @@ tslab reports a failed cell only through the execute_reply status and a stderr s
 notebook. Execution stops at the first failing cell (later cells depend on it). The executed copy
 (with outputs) is written to the output directory even when a cell fails.
 
+After a clean run the saved outputs are checked too (notebook_checks.py): every milkit output has
+its HTML and text fallbacks, and a notebook with specific checks (03) must show what it promises.
+
 Notebooks run in parallel (--jobs, default 2): each is one single-threaded kernel, so on 2 cores
 two at a time halve the stage's wall time.
 
@@ -20,6 +23,8 @@ import time
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+from notebook_checks import check as check_outputs
 
 
 def stderr_text(cell):
@@ -51,6 +56,10 @@ def run(path, out_dir, timeout):
     except Exception as exc:  # kernel died or could not start
         problem = (-1, f"{type(exc).__name__}: {exc}")
     seconds = time.time() - t0
+    if problem is None:
+        wrong = check_outputs(path, nb)
+        if wrong:
+            problem = (-2, "outputs: " + "; ".join(wrong))
     os.makedirs(out_dir, exist_ok=True)
     nbformat.write(nb, os.path.join(out_dir, os.path.basename(path)))
     return problem, seconds
@@ -77,7 +86,7 @@ def main():
             print(f"PASS {name} ({seconds:.1f} s)", flush=True)
         else:
             failed += 1
-            where = "kernel" if problem[0] < 0 else f"cell {problem[0]}"
+            where = {-1: "kernel", -2: "saved outputs"}.get(problem[0], f"cell {problem[0]}")
             print(f"FAIL {name} ({seconds:.1f} s), {where}:\n{problem[1]}", flush=True)
     print(f"{passed} passed, {failed} failed ({time.time() - t0:.0f} s wall)")
     if args.stats:

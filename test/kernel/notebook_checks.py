@@ -1,0 +1,130 @@
+"""Checks on an executed notebook's saved outputs: not just "it ran", but "it shows the right things".
+
+Every notebook: each milkit output (application/vnd.milkit.*+json) carries a valid payload of its
+kind and the text/html + text/plain fallbacks a plain viewer needs.
+
+03-reproduce-paper: every reproduction table either shows the committed results/<name>.json (same
+rows, our means, the published column, the regenerating command) or, when the file is absent, a
+visible "not measured yet ... run <command>" line; the βh sweep has its curve when measured; the
+live colon part shows attention + class-aware heatmaps of both models with the instance labels, and
+its summary table.
+
+check(path_of_source_notebook, executed_notebook) -> list of problems (empty = fine).
+"""
+import json
+import os
+import re
+
+MILKIT_MIME = re.compile(r"^application/vnd\.milkit\.(\w+)\+json$")
+
+
+def displays(nb):
+    """(cell index, data) of every display output, in order."""
+    for i, cell in enumerate(nb.cells):
+        for o in cell.get("outputs", []):
+            if o.get("output_type") in ("display_data", "execute_result"):
+                yield i, o.get("data", {})
+
+
+def payload(data, mime):
+    p = data[mime]
+    return json.loads(p) if isinstance(p, str) else p
+
+
+def check_fallbacks(nb):
+    problems = []
+    for i, data in displays(nb):
+        for mime in data:
+            m = MILKIT_MIME.match(mime)
+            if not m:
+                continue
+            p = payload(data, mime)
+            if p.get("kind") != m.group(1) or not isinstance(p.get("version"), int):
+                problems.append(f"cell {i}: {mime} payload has kind {p.get('kind')!r}, version {p.get('version')!r}")
+            if "<svg" not in data.get("text/html", "") and "<table" not in data.get("text/html", ""):
+                problems.append(f"cell {i}: {mime} without an HTML (SVG/table) fallback")
+            if not str(data.get("text/plain", "")).strip():
+                problems.append(f"cell {i}: {mime} without a text/plain fallback")
+    return problems
+
+
+def _mean(cell):
+    if cell is None:
+        return None
+    if isinstance(cell, dict):
+        return cell["mean"]
+    vals = [v for v in cell if v is not None and v == v]
+    return sum(vals) / len(vals)
+
+
+# The tables of notebook 03 (results/<name>.json) and whether a curve accompanies them when measured.
+NB03_TABLES = ["musk1", "mnist-bags", "colon", "mhim-compare", "mhim-ablation", "mhim-teacher-init", "mhim-sweep"]
+
+
+def check_nb03(source, nb):
+    problems = []
+    results_dir = os.path.join(os.path.dirname(os.path.abspath(source)), "..", "results")
+    shown = list(displays(nb))
+    tables = [(i, payload(d, "application/vnd.milkit.results+json"), d) for i, d in shown if "application/vnd.milkit.results+json" in d]
+    notices = [(i, str(d.get("text/plain", ""))) for i, d in shown if len(d) == 2 and "text/html" in d and "text/plain" in d]
+    committed = sorted(f[:-5] for f in os.listdir(results_dir) if f.endswith(".json")) if os.path.isdir(results_dir) else []
+    for name in sorted(set(NB03_TABLES) | set(committed)):
+        file = os.path.join(results_dir, f"{name}.json")
+        if not os.path.exists(file):
+            if not any(f"{name}.json is not there): run " in t for _, t in notices):
+                problems.append(f"{name}: results file absent, but no 'not measured yet ... run <command>' line")
+            continue
+        r = json.load(open(file))
+        match = [t for t in tables if t[1].get("caption", "").find(f"Regenerate: {r['meta']['command']}") >= 0 and [row["label"] for row in t[1]["rows"]] == [row["label"] for row in r["rows"]]]
+        if not match:
+            problems.append(f"{name}: results/{name}.json is committed but no table with its rows and command is shown")
+            continue
+        _, p, data = match[0]
+        for row_file, row_shown in zip(r["rows"], p["rows"]):
+            for j, col in enumerate(r["columns"]):
+                want = _mean(row_file["cells"][j])
+                cell = row_shown["cells"][p["columns"].index(col)]
+                got = None if cell is None else cell["mean"]
+                if (want is None) != (got is None) or (want is not None and abs(want - got) > 1e-3 * max(1, abs(want))):
+                    problems.append(f"{name}: row {row_file['label']!r}, {col}: shown {got}, file {want}")
+        for label, values in (r["meta"].get("published") or {}).get("values", {}).items():
+            for col, v in values.items():
+                row = next((x for x in p["rows"] if x["label"] == label), None)
+                pc = f"{col} (published)"
+                if row is None or pc not in p["columns"] or row["cells"][p["columns"].index(pc)]["mean"] != v:
+                    problems.append(f"{name}: published {label} {col} = {v} not shown beside ours")
+        if "Protocol: " not in data.get("text/html", "") or "Regenerate: " not in data.get("text/html", ""):
+            problems.append(f"{name}: the table's HTML fallback lacks its protocol or command")
+        if name == "mhim-sweep" and not any("milkit-curve-point" in d.get("text/html", "") for _, d in shown):
+            problems.append("mhim-sweep: measured, but no βh curve is shown")
+
+    heatmaps = [(i, payload(d, "application/vnd.milkit.attention+json"), d) for i, d in shown if "application/vnd.milkit.attention+json" in d]
+    models = {p.get("title", "").split(",")[0] for _, p, _ in heatmaps}
+    if len(heatmaps) < 4 or not {"AB-MIL", "MHIM-v2(AB-MIL)"} <= models:
+        problems.append(f"live part: expected attention heatmaps of AB-MIL and MHIM-v2(AB-MIL) on at least 2 bags, got {len(heatmaps)} ({sorted(models)})")
+    for i, p, d in heatmaps:
+        n = p["n"]
+        if not (p.get("attention") and p.get("probability") and len(p.get("instanceLabels", [])) == n and len(p.get("coords", [])) == 2 * n):
+            problems.append(f"cell {i}: heatmap of {p['bagId']} lacks attention, probability, instance labels or coordinates")
+        if d.get("text/html", "").count("h1v1h-1z") != 2 * n:
+            problems.append(f"cell {i}: the HTML fallback of {p['bagId']} does not draw both maps over all {n} instances")
+        if "instance AUC of attention" not in p.get("title", "") or "known positive instance" not in d.get("text/html", ""):
+            problems.append(f"cell {i}: heatmap of {p['bagId']} without its instance AUCs or the instance-label legend")
+    summary = [p for _, p, _ in tables if p.get("title", "").startswith("Colon, fold 1 of 4")]
+    if not summary or [r["label"] for r in summary[0]["rows"]] != ["AB-MIL", "MHIM-v2(AB-MIL)"] or len(summary[0]["columns"]) != 3:
+        problems.append("live part: the colon summary table (bag AUC, instance AUC of both maps) is missing or malformed")
+    trained = [payload(d, "application/vnd.milkit.training+json") for _, d in shown if "application/vnd.milkit.training+json" in d]
+    if len(trained) != 2 or not all(t["done"] for t in trained):
+        problems.append(f"live part: expected 2 finished training displays, got {[t['done'] for t in trained]}")
+    return problems
+
+
+NOTEBOOK_CHECKS = {"03-reproduce-paper.ipynb": check_nb03}
+
+
+def check(source, nb):
+    problems = check_fallbacks(nb)
+    extra = NOTEBOOK_CHECKS.get(os.path.basename(source))
+    if extra:
+        problems += extra(source, nb)
+    return problems
