@@ -7,7 +7,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { gelu } from '../../src/models/layers/activations';
 import { ADDON_PATH, blasStatus, withoutBlas } from '../../src/models/layers/blasKernels';
+import { dropout } from '../../src/models/layers/dropout';
+import { denseNative, nativeActivation, nativeDropout } from '../../src/models/layers/nativeOps';
+import { expectGradMatches, someCoords } from '../models/helpers/gradcheck';
 import { createModel } from '../../src/models/registry';
 import '../../src/models';
 import type { MilModel, Target } from '../../src/models/types';
@@ -108,32 +112,90 @@ describe('native OpenBLAS matMul kernels', function () {
     addon.matmul(heap, 1, 2, 2, 3, 0, 0, 0, 0, 24, 0, 48, -1, 0, 0, 0); // exactly fits
   });
 
-  /** Model outputs and the gradients of all trainable variables, as flat arrays. */
-  function outputsAndGrads(model: MilModel, bag: tf.Tensor2D, target: Target): { logits: Float32Array; grads: Map<string, Float32Array> } {
-    const { value, grads } = tf.variableGrads(() => model.loss(model.forward(bag, { training: false, target }), target), model.trainableVariables());
+  it('native activations equal the tfjs ops (gelu, tanh, sigmoid, relu)', () => {
+    const refs = { gelu, tanh: tf.tanh, sigmoid: tf.sigmoid, relu: tf.relu };
+    tf.tidy(() => {
+      const x = tf.mul(rand([64, 129]), 4); // also the far tails
+      for (const [name, ref] of Object.entries(refs)) {
+        const d = tf.max(tf.abs(tf.sub(nativeActivation(x, name as 'gelu'), withoutBlas(() => ref(x))))).dataSync()[0];
+        assert.ok(d < 2e-6, `${name}: max abs difference ${d}`);
+      }
+    });
+  });
+
+  for (const act of ['gelu', 'tanh', 'sigmoid', 'relu', 'linear'] as const) {
+    it(`dense ${act}: the native gradient matches central differences (W, b and the input)`, () => {
+      const x = tf.variable(rand([7, 5]));
+      const w = tf.variable(tf.mul(rand([5, 4]), 0.5));
+      const b = tf.variable(tf.mul(rand([4]), 0.1));
+      const probe = rand([7, 4]);
+      // A bag that needs no gradient (projectBag) and an input that does (Dense.apply).
+      const loss = (inputGrad: boolean) => () => tf.sum(tf.mul(denseNative(x, w, b, act, inputGrad), probe)) as tf.Scalar;
+      try {
+        for (const v of [w, b]) expectGradMatches(loss(false), v, someCoords(v.size, 5), 1e-2, 2e-2, 2e-3);
+        for (const v of [x, w, b]) expectGradMatches(loss(true), v, someCoords(v.size, 5), 1e-2, 2e-2, 2e-3);
+      } finally {
+        tf.dispose([x, w, b, probe]);
+      }
+    });
+  }
+
+  it('native dropout draws the same mask from the same stream as the JS dropout, and its gradient is the mask', () => {
+    tf.tidy(() => {
+      const x = rand([301, 67]);
+      const [r1, r2] = [new Rng(11), new Rng(11)];
+      r1.next();
+      r2.next();
+      const native = nativeDropout(x, 0.25, r1);
+      const plain = withoutBlas(() => dropout(x, 0.25, true, r2));
+      assert.deepEqual(Array.from(native.dataSync()), Array.from(plain.dataSync()));
+      assert.equal(r1.next(), r2.next(), 'both generators advanced by x.size draws');
+      const r3 = new Rng(5);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(nativeDropout(t, 0.5, new Rng(5))))(x).dataSync();
+      const m = nativeDropout(tf.onesLike(x), 0.5, r3).dataSync();
+      assert.deepEqual(Array.from(g), Array.from(m));
+      assert.ok(m.every((v) => v === 0 || v === 2) && m.some((v) => v === 0) && m.some((v) => v === 2));
+    });
+  });
+
+  it('clone shares the data (no copy) and outlives the original', () => {
+    const a = rand([1000]);
+    const expected = Array.from(a.dataSync());
+    const before = tf.engine().backend.numDataIds();
+    const b = tf.clone(a);
+    assert.equal(tf.engine().backend.numDataIds(), before, 'a clone allocates no new data');
+    a.dispose();
+    assert.deepEqual(Array.from(b.dataSync()), expected);
+    b.dispose();
+  });
+
+  /** Logits and the gradients of all trainable variables of a training step (dropout on), as flat arrays. */
+  function outputsAndGrads(model: MilModel, bag: tf.Tensor2D, target: Target): { logits: Float32Array; grads: Float32Array[] } {
+    const { value, grads } = tf.variableGrads(() => model.loss(model.forward(bag, { training: true, target }), target), model.trainableVariables());
     const logits = tf.tidy(() => model.forward(bag, { training: false }).logits.dataSync() as Float32Array);
-    const out = new Map(Object.entries(grads).map(([k, g]) => [k, g.dataSync() as Float32Array]));
+    const out = model.trainableVariables().map((v) => grads[v.name].dataSync() as Float32Array);
     tf.dispose([value, ...Object.values(grads)]);
+    model.dispose();
     return { logits, grads: out };
   }
 
   const small = { transmil: { embedDim: 32, heads: 2, headDim: 16, landmarks: 16 } } as Record<string, Record<string, unknown>>;
   for (const [name, extra] of [['abmil', {}], ['gabmil', {}], ['abmil', { attention: 'relu' }], ['dsmil', {}], ['transmil', {}]] as const) {
-    it(`${name}${Object.keys(extra).length ? ` ${JSON.stringify(extra)}` : ''}: logits and gradients equal the plain wasm path`, () => {
-      const model = createModel(name, { inputDim: 96, seed: 3, ...extra, ...(small[name] ?? {}) } as never) as MilModel;
+    it(`${name}${Object.keys(extra).length ? ` ${JSON.stringify(extra)}` : ''}: logits and gradients (dropout on) equal the plain wasm path`, () => {
+      // Two models from one seed: the same weights and the same dropout stream.
+      const make = () => createModel(name, { inputDim: 96, seed: 3, ...extra, ...(small[name] ?? {}) } as never) as MilModel;
       const bag = rand([333, 96]) as tf.Tensor2D;
       const target: Target = { kind: 'class', label: 1, numClasses: 2 };
       try {
-        const native = outputsAndGrads(model, bag, target);
-        const plain = withoutBlas(() => outputsAndGrads(model, bag, target));
+        const native = outputsAndGrads(make(), bag, target);
+        const plain = withoutBlas(() => outputsAndGrads(make(), bag, target));
         assert.ok(relDiff(tf.tensor(native.logits), tf.tensor(plain.logits)) < 1e-4, 'logits');
-        assert.equal(native.grads.size, model.trainableVariables().length);
-        for (const [k, g] of native.grads) {
-          const d = tf.tidy(() => relDiff(tf.tensor(g), tf.tensor(plain.grads.get(k)!)));
-          assert.ok(d < 1e-3, `gradient of ${k}: relative difference ${d}`);
-        }
+        assert.ok(native.grads.length > 0 && native.grads.length === plain.grads.length);
+        native.grads.forEach((g, i) => {
+          const d = tf.tidy(() => relDiff(tf.tensor(g), tf.tensor(plain.grads[i])));
+          assert.ok(d < 1e-3, `gradient of trainable variable ${i}: relative difference ${d}`);
+        });
       } finally {
-        model.dispose();
         bag.dispose();
       }
     });

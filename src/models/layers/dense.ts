@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { activate, type ActivationName, FUSABLE } from './activations';
+import { denseNative, isNativeActivation, nativeDenseAvailable } from './nativeOps';
 import { ParamScope, xavierNormal } from './params';
 
 /** True while tfjs records a gradient tape (inside tf.grad / variableGrads / minimize). */
@@ -33,6 +34,10 @@ export class Dense {
 
   /** x `[..., in]` → `[..., out]`. */
   apply(x: tf.Tensor): tf.Tensor {
+    // Native path (OpenBLAS addon active): one op with its own gradient, see nativeDense.ts.
+    if (x.rank === 2 && isNativeActivation(this.activation) && nativeDenseAvailable()) {
+      return denseNative(x as tf.Tensor2D, this.kernel, this.bias, this.activation, true);
+    }
     return tf.tidy(() => {
       const x2 = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, this.inDim]) as tf.Tensor2D;
       let y: tf.Tensor;
@@ -60,6 +65,7 @@ export class Dense {
  * db = Σ g. No gradient is computed for x.
  */
 export function projectBag(x: tf.Tensor2D, layer: Dense): tf.Tensor2D {
+  if (isNativeActivation(layer.activation) && nativeDenseAvailable()) return denseNative(x, layer.kernel, layer.bias, layer.activation, false);
   if (!recordingGradients()) return layer.apply(x) as tf.Tensor2D;
   const act = layer.activation;
   const [n, inDim] = x.shape;

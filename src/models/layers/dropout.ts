@@ -5,10 +5,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../random';
+import { nativeDenseAvailable, nativeDropout } from './nativeOps';
 
 export function dropout<T extends tf.Tensor>(x: T, rate: number, training: boolean, rng: Rng): T {
   if (!training || rate <= 0) return x;
   if (rate >= 1) throw new Error(`dropout rate must be < 1, got ${rate}`);
+  // Native path: the same mask from the same stream, drawn in one vectorised pass (nativeOps.ts).
+  if (x.dtype === 'float32' && nativeDenseAvailable()) return nativeDropout(x, rate, rng);
   const keep = 1 - rate;
   const scale = 1 / keep;
   const mask = new Float32Array(x.size);

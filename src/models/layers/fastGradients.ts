@@ -5,9 +5,11 @@
  * transposed matMul falls back to a scalar loop (~1 GFLOP/s, 20x slower), and tfjs's built-in
  * BatchMatMul gradient uses exactly those transposed products. Here every gradient product is an
  * explicit `transpose` followed by a plain `matMul`. Gradients are lazy closures, so nothing is
- * computed for inputs (such as the bag itself) that need no gradient.
+ * computed for inputs (such as the bag itself) that need no gradient. On the native path
+ * (OpenBLAS addon, blasKernels.ts) transposed products are native, and the flags are passed through.
  */
 import * as tf from '@tensorflow/tfjs';
+import { nativeTransposes } from './blasKernels';
 
 /** Swaps the last two axes of a rank ≥ 2 tensor. */
 export function swapLastAxes(x: tf.Tensor): tf.Tensor {
@@ -22,6 +24,8 @@ export function swapLastAxes(x: tf.Tensor): tf.Tensor {
  * Use this in model code wherever an operand is transposed (e.g. Q·Kᵀ).
  */
 export function matMulFast<T extends tf.Tensor>(a: T, b: tf.Tensor, transposeA = false, transposeB = false): T {
+  // Through sgemm (native path) a transposed operand costs nothing: no explicit transpose.
+  if (nativeTransposes()) return tf.matMul(a, b, transposeA, transposeB) as T;
   return tf.tidy(() => batchMatMul(transposeA ? swapLastAxes(a) : a, transposeB ? swapLastAxes(b) : b)) as T;
 }
 
@@ -33,7 +37,7 @@ export function matMulFast<T extends tf.Tensor>(a: T, b: tf.Tensor, transposeA =
  * unstack and one stack copy) is 3-7× faster there. Other backends get the native batched kernel.
  */
 export function batchMatMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  if (a.rank !== 3 || b.rank !== 3 || a.shape[0] !== b.shape[0] || a.shape[0] === 1 || tf.getBackend() !== 'wasm') {
+  if (a.rank !== 3 || b.rank !== 3 || a.shape[0] !== b.shape[0] || a.shape[0] === 1 || tf.getBackend() !== 'wasm' || nativeTransposes()) {
     return tf.matMul(a, b);
   }
   return tf.tidy(() => {

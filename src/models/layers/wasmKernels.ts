@@ -1,16 +1,19 @@
 /**
- * Copy-free Slice / Unpack / SplitV kernels for the wasm backend.
+ * Copy-free Slice / Unpack / SplitV / Identity kernels for the wasm backend.
  *
  * Why: tfjs-backend-wasm 4.22's Slice starts with `backend.readSync(x)`, which copies the WHOLE
  * input out of the wasm heap before taking the slice; unstack and split call it once per piece.
  * Slicing the class-token row out of an [8, 8192, 256] attention matrix thus copies 67 MB, and
  * unstacking it copies 8 × 67 MB. These replacements read the input through a heap view (the same
- * bytes, no copy). Other dtypes than float32/int32 go to the original kernels.
+ * bytes, no copy). Identity (tf.clone, and every tensor a gradient tape saves) copied the whole
+ * tensor; it now shares the data with a reference count, as wasm's Reshape and the cpu backend's
+ * Identity do (tfjs tensors are immutable). Other dtypes than float32/int32 go to the original kernels.
  */
 import * as tf from '@tensorflow/tfjs';
 
 type TensorInfo = { dataId: object; shape: number[]; dtype: tf.DataType };
 interface WasmBackend {
+  incRef(dataId: object): void;
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array;
 }
@@ -22,7 +25,7 @@ export function installWasmKernels(): boolean {
   if (installed) return true;
   if (process.env.MILKIT_PLAIN_WASM_KERNELS) return false; // escape hatch: keep tfjs's own kernels
   const originals = new Map<string, tf.KernelConfig>();
-  for (const name of [tf.Slice, tf.Unpack, tf.SplitV]) {
+  for (const name of [tf.Slice, tf.Unpack, tf.SplitV, tf.Identity]) {
     const k = tf.getKernel(name, 'wasm');
     if (!k) return false;
     originals.set(name, k);
@@ -67,6 +70,11 @@ export function installWasmKernels(): boolean {
       begin[axis] += s;
       return out;
     });
+  });
+  replace(tf.Identity, ({ inputs, backend }) => {
+    const x = inputs.x;
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   });
   installed = true;
   return true;

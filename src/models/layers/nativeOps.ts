@@ -1,0 +1,91 @@
+/**
+ * Native-path ops (need the OpenBLAS addon, see blasKernels.ts): dense layers and dropout.
+ *
+ * `act(x·W + b)` as one op on the native path (OpenBLAS sgemm + vectorised activation kernels),
+ * with its own gradient: g = dy ⊙ act′(z) and db = Σ_rows g in one native pass, dW = xᵀ·g and
+ * dx = g·Wᵀ as transposed sgemm calls (no explicit transposes). Only the input x and the
+ * pre-activation z are kept for the backward (the tape shares them, no copies).
+ *
+ * Why: through generic ops a GELU projection records matMul, add and ~5 element-wise ops, each a
+ * full pass over [N × 512] in wasm, plus as many for the derivative.
+ * Used by `Dense` and `projectBag` when `nativeDenseAvailable()`; numerically the same function
+ * (test/backend/blas.test.ts compares it with the plain wasm path and with central differences).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../../random';
+import { ACTIVATION_GRAD_KERNEL, ACTIVATION_KERNEL, DROPOUT_KERNEL, nativeTransposes, NATIVE_ACTIVATIONS, type NativeActivation } from './blasKernels';
+
+/** True when the native kernels serve the active backend. */
+export function nativeDenseAvailable(): boolean {
+  return nativeTransposes();
+}
+
+/** act(z) through the native kernel (gelu, tanh, sigmoid, relu; linear returns z). */
+export function nativeActivation(z: tf.Tensor, act: NativeActivation): tf.Tensor {
+  if (act === 'linear') return z;
+  return tf.engine().runKernel(ACTIVATION_KERNEL, { x: z }, { activation: act }) as tf.Tensor;
+}
+
+/** [dy ⊙ act′(z), Σ_rows dy ⊙ act′(z)]. */
+export function nativeActivationGrad(dy: tf.Tensor, z: tf.Tensor, act: NativeActivation): [tf.Tensor, tf.Tensor1D] {
+  return tf.engine().runKernel(ACTIVATION_GRAD_KERNEL, { dy, z }, { activation: act }) as unknown as [tf.Tensor, tf.Tensor1D];
+}
+
+export function isNativeActivation(act: string): act is NativeActivation {
+  return act in NATIVE_ACTIVATIONS;
+}
+
+/**
+ * y = act(x·W + b) for x [N, in], W [in, out], b [out] or none.
+ * `inputGrad` false: x needs no gradient (the bag itself), none is computed for it.
+ */
+export function denseNative(x: tf.Tensor2D, kernel: tf.Tensor, bias: tf.Tensor | undefined, act: NativeActivation, inputGrad: boolean): tf.Tensor2D {
+  const forward = (k: tf.Tensor, b: tf.Tensor | undefined) => {
+    const z = tf.fused.matMul({ a: x, b: k as tf.Tensor2D, bias: b });
+    return { z, y: act === 'linear' ? z : nativeActivation(z, act) };
+  };
+  if ((tf.engine().state as unknown as { gradientDepth: number }).gradientDepth === 0) {
+    return tf.tidy(() => forward(kernel, bias).y) as tf.Tensor2D;
+  }
+  const inputs = [...(inputGrad ? [x] : []), kernel, ...(bias ? [bias] : [])];
+  const op = tf.customGrad((...args: (tf.Tensor | ((t: tf.Tensor[]) => void))[]) => {
+    const save = args[args.length - 1] as (t: tf.Tensor[]) => void;
+    const { z, y } = forward(kernel, bias);
+    save([x, z]);
+    return {
+      value: y as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [xs, zs] = saved;
+        const [g, db] = nativeActivationGrad(dy as tf.Tensor, zs, act);
+        const dW = tf.matMul(xs, g, true, false);
+        const grads: tf.Tensor[] = inputGrad ? [tf.matMul(g, kernel, false, true), dW] : [dW];
+        if (bias) grads.push(tf.reshape(db, bias.shape));
+        else db.dispose();
+        return grads;
+      },
+    };
+  });
+  return (op as (...t: tf.Tensor[]) => tf.Tensor)(...inputs) as tf.Tensor2D;
+}
+
+/**
+ * Inverted dropout with the mask drawn natively from `rng`'s own stream: the same mask as
+ * dropout.ts draws in JS (mulberry32's state is a counter, so the native loop computes draw i
+ * directly), and `rng` advances by x.size draws exactly as there. The backward regenerates the
+ * mask from the saved state instead of keeping it.
+ *
+ * Why: the JS mask for [8000 × 512] is 4M generator calls, an upload and a multiply per step.
+ */
+export function nativeDropout<T extends tf.Tensor>(x: T, rate: number, rng: Rng): T {
+  const keep = 1 - rate;
+  const r = rng as unknown as { state: number };
+  const state = r.state;
+  r.state = (state + Math.imul(x.size, 0x6d2b79f5)) >>> 0;
+  const apply = (t: tf.Tensor) => tf.engine().runKernel(DROPOUT_KERNEL, { x: t }, { state, keep }) as tf.Tensor;
+  if ((tf.engine().state as unknown as { gradientDepth: number }).gradientDepth === 0) return apply(x) as T;
+  const op = tf.customGrad((...args: (tf.Tensor | ((t: tf.Tensor[]) => void))[]) => ({
+    value: apply(args[0] as tf.Tensor),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[]) => [apply(dy as tf.Tensor)],
+  }));
+  return (op as (t: tf.Tensor) => tf.Tensor)(x) as T;
+}
