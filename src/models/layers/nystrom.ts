@@ -67,38 +67,22 @@ export class NystromAttention {
       const n = x.shape[0];
       const pad = (m - (n % m)) % m;
       const len = n + pad;
-      const l = len / m;
       const xp = pad > 0 ? tf.pad(x, [[pad, 0], [0, 0]]) : x;
-      // Per-head 2-D tensors throughout: on wasm only 2-D products reach XNNPACK, and keeping the
-      // heads apart avoids stacking/unstacking the [h, L, m] attention matrices (memory and copies).
-      const parts = tf.unstack(tf.transpose(tf.reshape(this.toQKV.apply(xp), [len, 3 * h, d]), [1, 0, 2])) as tf.Tensor2D[];
-      const landmarksOf = (t: tf.Tensor2D) => tf.div(tf.sum(tf.reshape(t, [m, l, d]), 1), l) as tf.Tensor2D; // segment means
-      const perHead = Array.from({ length: h }, (_, i) => {
-        const q = tf.mul(parts[i], d ** -0.5) as tf.Tensor2D;
-        const [k, v] = [parts[h + i], parts[2 * h + i]];
-        const kLT = tf.transpose(landmarksOf(k));
-        const qL = landmarksOf(q);
-        return {
-          v,
-          a1: tf.softmax(tf.matMul(q, kLT)) as tf.Tensor2D, // [L, m]
-          a2: tf.softmax(tf.matMul(qL, kLT)) as tf.Tensor2D, // [m, m]
-          a3: tf.softmax(tf.matMul(qL, tf.transpose(k))) as tf.Tensor2D, // [m, L]
-        };
-      });
-      const scale = pinvScale(perHead.map((p) => p.a2));
-      const outs: tf.Tensor2D[] = [];
+      const qkv = this.toQKV.apply(xp) as tf.Tensor2D; // [L, 3·h·d]: q heads, then k heads, then v heads
+      const shape = { heads: h, headDim: d, landmarks: m, iterations: this.iterations };
+      const values = tf.transpose(tf.reshape(tf.slice(qkv, [0, 2 * h * d], [len, h * d]), [len, h, d]), [1, 0, 2]) as tf.Tensor3D; // [h, L, d]
+      let attended: tf.Tensor2D; // [L, h·d]
       const cls: tf.Tensor2D[] = [];
-      for (const { v, a1, a2, a3 } of perHead) {
-        const a2inv = pinvIterate(a2, tf.div(tf.transpose(a2), scale), this.iterations);
-        // A1·(pinv·(A3·V)) instead of the reference's (A1·pinv)·(A3·V): the same product, but the
-        // [L, m]×[m, m] term (4.3 GMAC per layer at N = 8000) shrinks to [L, m]×[m, d].
-        outs.push(tf.matMul(a1, tf.matMul(a2inv, tf.matMul(a3, v))));
-        // The cls map is for masking and heatmaps, not for the loss: skipped while recording a
-        // gradient, where it would add two more saved copies of A1 and A3 per head to the tape.
-        if (!recordingGradients()) cls.push(tf.matMul(tf.matMul(tf.slice(a1, [pad + clsIndex, 0], [1, m]), a2inv), a3)); // [1, L]
+      if (recordingGradients()) {
+        // The fused op keeps only qkv on the tape and recomputes each head in the backward pass.
+        attended = nystromHeads(qkv, shape);
+      } else {
+        const { outs, maps } = headsForward(splitHeads(qkv, h, d), shape);
+        attended = tf.concat(outs, 1) as tf.Tensor2D;
+        // The cls map is for masking and heatmaps, not for the loss (hence only outside a tape).
+        for (const { a1, a2inv, a3 } of maps) cls.push(tf.matMul(tf.matMul(tf.slice(a1, [pad + clsIndex, 0], [1, m]), a2inv), a3)); // [1, L]
       }
-      const values = tf.stack(perHead.map((p) => p.v)) as tf.Tensor3D; // [h, L, d]
-      const merged = tf.add(tf.concat(outs, 1), this.residual(values)); // [L, h·d]
+      const merged = tf.add(attended, this.residual(values)); // [L, h·d]
       const projected = dropout(this.toOut.apply(merged) as tf.Tensor2D, this.rate, training, this.scope.dropoutRng);
       const cropped = pad > 0 ? tf.slice(projected, [pad, 0], [n, -1]) : projected;
       if (cls.length === 0) return { out: cropped as tf.Tensor2D, values: unpad(values, pad, n) };
@@ -117,6 +101,143 @@ export class NystromAttention {
     const conv = tf.depthwiseConv2d(nhwc, this.resConv as tf.Tensor4D, 1, 'same'); // [1, L, d, h]
     return tf.reshape(tf.transpose(tf.reshape(conv, [len, d, h]), [0, 2, 1]), [len, h * d]);
   }
+}
+
+/** Sizes of the multi-head Nyström core. */
+export interface NystromShape {
+  heads: number;
+  headDim: number;
+  landmarks: number;
+  iterations: number;
+}
+
+/** qkv `[L, 3·h·d]` → 3h tensors `[L, d]`: q of each head, then k of each head, then v of each head. */
+function splitHeads(qkv: tf.Tensor2D, h: number, d: number): tf.Tensor2D[] {
+  const len = qkv.shape[0];
+  return tf.unstack(tf.transpose(tf.reshape(qkv, [len, 3 * h, d]), [1, 0, 2])) as tf.Tensor2D[];
+}
+
+/** Landmarks: the means of m consecutive segments of the rows of t `[L, d]`. */
+function landmarksOf(t: tf.Tensor2D, m: number): tf.Tensor2D {
+  const [len, d] = t.shape;
+  const l = len / m;
+  return tf.div(tf.sum(tf.reshape(t, [m, l, d]), 1), l) as tf.Tensor2D;
+}
+
+/** A2 = softmax(q̃·k̃ᵀ) `[m, m]` of one head (q unscaled, as it comes out of to_qkv). */
+function landmarkKernel(q: tf.Tensor2D, k: tf.Tensor2D, m: number): tf.Tensor2D {
+  const d = q.shape[1];
+  return tf.softmax(tf.matMul(landmarksOf(tf.mul(q, d ** -0.5) as tf.Tensor2D, m), tf.transpose(landmarksOf(k, m)))) as tf.Tensor2D;
+}
+
+interface HeadMaps {
+  a1: tf.Tensor2D;
+  a2inv: tf.Tensor2D;
+  a3: tf.Tensor2D;
+}
+
+/**
+ * One head: A1·(pinv(A2)·(A3·V)) for a given pinv start scale. (The reference multiplies
+ * (A1·pinv)·(A3·V): the same product, but the [L, m]×[m, m] term, 4.3 GMAC per layer at
+ * N = 8000, shrinks to [L, m]×[m, d].)
+ */
+function headForward(q0: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, scale: tf.Tensor, s: NystromShape): { out: tf.Tensor2D; maps: HeadMaps } {
+  const m = s.landmarks;
+  const q = tf.mul(q0, s.headDim ** -0.5) as tf.Tensor2D;
+  const kLT = tf.transpose(landmarksOf(k, m));
+  const qL = landmarksOf(q, m);
+  const a1 = tf.softmax(tf.matMul(q, kLT)) as tf.Tensor2D; // [L, m]
+  const a2 = tf.softmax(tf.matMul(qL, kLT)) as tf.Tensor2D; // [m, m]
+  const a3 = tf.softmax(tf.matMul(qL, tf.transpose(k))) as tf.Tensor2D; // [m, L]
+  const a2inv = pinvIterate(a2, tf.div(tf.transpose(a2), scale), s.iterations);
+  return { out: tf.matMul(a1, tf.matMul(a2inv, tf.matMul(a3, v))), maps: { a1, a2inv, a3 } };
+}
+
+/** The pinv start scale of all heads together (it couples the heads): max row-sum · max col-sum over every A2. */
+function headsScale(parts: tf.Tensor2D[], s: NystromShape): tf.Tensor {
+  const h = s.heads;
+  return pinvScale(Array.from({ length: h }, (_, i) => landmarkKernel(parts[i], parts[h + i], s.landmarks)));
+}
+
+/** Plain (taped) forward of all heads: per-head outputs `[L, d]` and attention maps. */
+function headsForward(parts: tf.Tensor2D[], s: NystromShape): { outs: tf.Tensor2D[]; maps: HeadMaps[] } {
+  const h = s.heads;
+  const scale = headsScale(parts, s);
+  const res = Array.from({ length: h }, (_, i) => headForward(parts[i], parts[h + i], parts[2 * h + i], scale, s));
+  return { outs: res.map((r) => r.out), maps: res.map((r) => r.maps) };
+}
+
+/** The multi-head Nyström core `qkv [L, 3·h·d] → [L, h·d]` with tfjs's own gradient (reference for the fused op). */
+export function nystromHeadsReference(qkv: tf.Tensor2D, s: NystromShape): tf.Tensor2D {
+  return tf.tidy(() => tf.concat(headsForward(splitHeads(qkv, s.heads, s.headDim), s).outs, 1) as tf.Tensor2D);
+}
+
+/**
+ * The same core as one op whose backward pass recomputes instead of storing.
+ *
+ * Why: on the tape, every head's [L, m] maps (A1, A3, their softmax inputs, the products) are kept
+ * as copies, and tfjs keeps every intermediate gradient alive until the backward pass ends; at
+ * N = 8000 that is several GB per layer, past the ~4 GB wasm heap. Here the tape holds qkv only.
+ * The backward pass re-runs one head at a time under its own small tape (so at most one head's
+ * maps exist), then pushes the start scale's gradient (summed over the heads) through the [m, m]
+ * landmark kernels of all heads. The forward pass runs the same ops in the same order as
+ * `nystromHeadsReference`, so the values are identical.
+ */
+export function nystromHeads(qkv: tf.Tensor2D, s: NystromShape): tf.Tensor2D {
+  const op = tf.customGrad(((x: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    save([x]);
+    return {
+      value: nystromHeadsReference(x, s),
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => [withNestedTape(() => nystromBackward(saved[0] as tf.Tensor2D, dy, s))],
+    };
+  }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor2D>>[0]) as (x: tf.Tensor2D) => tf.Tensor2D;
+  return op(qkv);
+}
+
+/**
+ * Runs `fn`, which takes gradients of its own, inside another gradient's backward pass.
+ * Why: tfjs keeps one tape per engine; a gradient computed at depth 0 (as in a backward pass)
+ * replaces the outer tape and sets it to null when done, so the outer backward pass would crash
+ * and leak its saved tensors. The outer tape is put back afterwards.
+ */
+function withNestedTape<T>(fn: () => T): T {
+  const state = tf.engine().state as unknown as { activeTape: unknown };
+  const outer = state.activeTape;
+  try {
+    return fn();
+  } finally {
+    state.activeTape = outer;
+  }
+}
+
+function nystromBackward(qkv: tf.Tensor2D, dy: tf.Tensor2D, s: NystromShape): tf.Tensor2D {
+  const { heads: h, headDim: d } = s;
+  const len = qkv.shape[0];
+  const parts = splitHeads(qkv, h, d);
+  const scale = tf.tidy(() => headsScale(parts, s));
+  const grads: tf.Tensor[] = new Array(3 * h);
+  let dScale: tf.Tensor = tf.zeros([]);
+  for (let i = 0; i < h; i++) {
+    // One head under its own tape: its maps and their gradients are freed before the next head.
+    const [dq, dk, dv, ds] = tf.tidy(() => {
+      const dyi = tf.slice(dy, [0, i * d], [len, d]);
+      return tf.grads((q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, sc: tf.Tensor) =>
+        headForward(q as tf.Tensor2D, k as tf.Tensor2D, v as tf.Tensor2D, sc, s).out)([parts[i], parts[h + i], parts[2 * h + i], scale], dyi);
+    });
+    [grads[i], grads[h + i], grads[2 * h + i]] = [dq, dk, dv];
+    const next = tf.add(dScale, ds);
+    tf.dispose([dScale, ds]);
+    dScale = next;
+  }
+  // The scale's share: through the landmark kernels A2 of every head (small: [m, m] each).
+  const qk = parts.slice(0, 2 * h);
+  const viaScale = tf.tidy(() => tf.grads((...t: tf.Tensor[]) => headsScale(t as tf.Tensor2D[], s))(qk, dScale));
+  const dx = tf.tidy(() => {
+    const all = grads.map((g, j) => (j < 2 * h ? tf.add(g, viaScale[j]) : g));
+    return tf.reshape(tf.stack(all, 1), [len, 3 * h * d]) as tf.Tensor2D; // [L, 3h, d] → qkv layout
+  });
+  tf.dispose([...parts, scale, dScale, ...grads, ...viaScale]);
+  return dx;
 }
 
 function unpad(values: tf.Tensor3D, pad: number, n: number): tf.Tensor3D {

@@ -1,0 +1,71 @@
+/**
+ * The fused, recomputing Nyström core (`nystromHeads`) against the plain taped one
+ * (`nystromHeadsReference`): same values, same gradients, and gradients that match central
+ * differences; and a TransMIL forward inside a gradient tape (fused path) equals one outside it.
+ */
+import { strict as assert } from 'node:assert';
+import * as tf from '@tensorflow/tfjs';
+import { nystromHeads, nystromHeadsReference, type NystromShape } from '../../src/models/layers/nystrom';
+import { createModel } from '../../src/models';
+import { Rng } from '../../src/random';
+import { expectGradMatches, maxAbsDiff, onCpu, someCoords } from './helpers/gradcheck';
+
+function rand(shape: number[], seed: number, sd = 1): tf.Tensor {
+  const rng = new Rng(seed);
+  return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal(0, sd)), shape);
+}
+
+const SHAPE: NystromShape = { heads: 3, headDim: 4, landmarks: 4, iterations: 6 };
+const LEN = 12; // 3 rows per landmark segment
+
+function compareFusedToReference(): void {
+  const qkv = rand([LEN, 3 * SHAPE.heads * SHAPE.headDim], 1) as tf.Tensor2D;
+  const dy = rand([LEN, SHAPE.heads * SHAPE.headDim], 2);
+  const fused = nystromHeads(qkv, SHAPE);
+  const reference = nystromHeadsReference(qkv, SHAPE);
+  assert.equal(maxAbsDiff(fused.dataSync(), reference.dataSync()), 0, 'forward values identical');
+  const gFused = tf.grad((x: tf.Tensor) => nystromHeads(x as tf.Tensor2D, SHAPE))(qkv, dy);
+  const gRef = tf.grad((x: tf.Tensor) => nystromHeadsReference(x as tf.Tensor2D, SHAPE))(qkv, dy);
+  const scale = Math.max(...Array.from(gRef.dataSync(), Math.abs));
+  const diff = maxAbsDiff(gFused.dataSync(), gRef.dataSync());
+  assert.ok(diff <= 1e-5 * Math.max(1, scale), `gradient max diff ${diff} (largest entry ${scale})`);
+  tf.dispose([qkv, dy, fused, reference, gFused, gRef]);
+}
+
+describe('models/layers: fused Nyström attention', () => {
+  it('equals the plain taped core in value and gradient (active backend)', () => compareFusedToReference());
+
+  it('equals the plain taped core in value and gradient (cpu backend)', () => onCpu(compareFusedToReference));
+
+  it('gradient of the fused core matches central differences (incl. the cross-head pinv scale)', () =>
+    onCpu(() => {
+      const v = tf.variable(rand([LEN, 3 * SHAPE.heads * SHAPE.headDim], 3));
+      const w = rand([LEN, SHAPE.heads * SHAPE.headDim], 4);
+      expectGradMatches(() => tf.tidy(() => tf.sum(tf.mul(nystromHeads(v as unknown as tf.Tensor2D, SHAPE), w)) as tf.Scalar), v, someCoords(v.size, 12));
+      tf.dispose([v, w]);
+    }));
+
+  it('leaves no tensors behind after a gradient', () => {
+    const qkv = rand([LEN, 3 * SHAPE.heads * SHAPE.headDim], 5) as tf.Tensor2D;
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) tf.grad((x: tf.Tensor) => tf.sum(nystromHeads(x as tf.Tensor2D, SHAPE)))(qkv).dispose();
+    assert.equal(tf.memory().numTensors, before);
+    qkv.dispose();
+  });
+
+  it('TransMIL: logits inside a gradient tape (fused core) equal the logits of a plain forward', () => {
+    const model = createModel('transmil', { inputDim: 6, embedDim: 16, heads: 2, headDim: 8, landmarks: 4, residualKernel: 5, dropout: 0, attentionDropout: 0, seed: 2 });
+    const bag = rand([11, 6], 6) as tf.Tensor2D;
+    const plain = tf.tidy(() => model.forward(bag, { training: false }).logits);
+    let taped: tf.Tensor | undefined;
+    const { grads, value } = tf.variableGrads(() => {
+      const out = model.forward(bag, { training: true });
+      taped = tf.keep(out.logits.clone());
+      return tf.sum(out.logits) as tf.Scalar;
+    }, model.trainableVariables());
+    assert.ok(maxAbsDiff(plain.dataSync(), taped!.dataSync()) < 1e-6);
+    assert.ok(Object.values(grads).every((g) => g.dataSync().every(Number.isFinite)));
+    tf.dispose([plain, taped!, value, bag, ...Object.values(grads)]);
+    model.dispose();
+  });
+});
