@@ -15,7 +15,10 @@ import { expectGradMatches, someCoords } from '../models/helpers/gradcheck';
 import { createModel } from '../../src/models/registry';
 import '../../src/models';
 import type { MilModel, Target } from '../../src/models/types';
+import { MhimModel } from '../../src/mhim/mhim';
 import { Rng } from '../../src/random';
+import { Adam } from '../../src/train/optimizer';
+import { smallAbmil, syntheticBags } from '../mhim/fixtures';
 
 const root = path.join(__dirname, '..', '..');
 const openblasInstalled = ['/usr/include/x86_64-linux-gnu/openblas-pthread', '/usr/include/aarch64-linux-gnu/openblas-pthread', '/usr/include/openblas'].some((d) =>
@@ -200,6 +203,34 @@ describe('native OpenBLAS matMul kernels', function () {
       }
     });
   }
+});
+
+describe('native path: MHIM-v2(AB-MIL) training steps', () => {
+  before(function () {
+    if (tf.getBackend() !== 'wasm' || !blasStatus().active) this.skip(); // same condition as above (asserted there)
+  });
+
+  it('three steps (teacher, masking, GRN, student, EMA) give the same losses and weights as the plain wasm path', async () => {
+    const bags = syntheticBags(3, 40, 16, 5);
+    const run = async () => {
+      const model = new MhimModel(smallAbmil(4), { grn: { numQueries: 2, keepFraction: 0.7 } });
+      const optimizer = new Adam(model.trainableVariables(), { lr: 1e-3, weightDecay: 1e-5 });
+      const losses: number[] = [];
+      for (const { bag, label } of bags) losses.push((await model.trainStep(bag, { kind: 'class', label, numClasses: 2 }, optimizer)).loss);
+      const weights = model.variables().map((v) => v.dataSync().slice() as Float32Array);
+      optimizer.dispose();
+      model.dispose();
+      return { losses, weights };
+    };
+    const native = await run();
+    const plain = await withoutBlas(run);
+    native.losses.forEach((l, i) => assert.ok(Math.abs(l - plain.losses[i]) < 1e-4 * Math.max(1, Math.abs(l)), `loss ${i}: ${l} vs ${plain.losses[i]}`));
+    assert.equal(native.weights.length, plain.weights.length);
+    native.weights.forEach((w, i) => {
+      const d = tf.tidy(() => relDiff(tf.tensor(w), tf.tensor(plain.weights[i])));
+      assert.ok(d < 1e-4, `variable ${i} (student, GRN, teacher): relative difference ${d}`);
+    });
+  });
 });
 
 describe('native build and fallback', function () {

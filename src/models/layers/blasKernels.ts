@@ -57,17 +57,22 @@ let installed = false;
 let bypass = false;
 
 /**
- * Runs `f` with tfjs's own wasm matMul kernels (the plain path), e.g. to compare numerics.
- * Only for synchronous code: the switch is process-wide while `f` runs.
+ * Runs `f` on the plain path (tfjs's own wasm kernels and ops), e.g. to compare numerics. The
+ * switch is process-wide until `f` returns, or until its promise settles when it returns one.
  */
 export function withoutBlas<T>(f: () => T): T {
   const before = bypass;
   bypass = true;
+  let result: T;
   try {
-    return f();
-  } finally {
+    result = f();
+  } catch (err) {
     bypass = before;
+    throw err;
   }
+  if (result instanceof Promise) return result.finally(() => (bypass = before)) as T;
+  bypass = before;
+  return result;
 }
 
 /** Loads the addon once; OpenBLAS reads its settings when it loads, so they are set first. */
