@@ -25,13 +25,16 @@ import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 export interface CertaintyPoolingConfig extends BaseModelConfig, InstanceEncoderConfig {
   /** Monte-Carlo dropout passes T for the certainty. */
   mcSamples: number;
-  /** Dropout rate of the MC passes (on the last hidden layer). */
-  mcDropout: number;
+  /**
+   * Dropout rate of the MC passes (on the last hidden layer). Part of the method, not a regulariser:
+   * at 0 every certainty is 1/ε and the model degenerates to max pooling, so 0 is rejected.
+   */
+  mcRate: number;
   /** ε in c = 1/(σ + ε). */
   epsilon: number;
 }
 
-export const CERTAINTY_POOLING_DEFAULTS: CertaintyPoolingConfig = { ...INSTANCE_ENCODER_DEFAULTS, mcSamples: 20, mcDropout: 0.25, epsilon: 1e-3 };
+export const CERTAINTY_POOLING_DEFAULTS: CertaintyPoolingConfig = { ...INSTANCE_ENCODER_DEFAULTS, mcSamples: 20, mcRate: 0.25, epsilon: 1e-3 };
 
 export class CertaintyPooling extends MilBase<CertaintyPoolingConfig> {
   private readonly encoder: Mlp;
@@ -40,8 +43,8 @@ export class CertaintyPooling extends MilBase<CertaintyPoolingConfig> {
   constructor(config: CertaintyPoolingConfig) {
     super('certainty-pooling', config);
     checkRate(this.name, 'dropout', config.dropout);
-    checkRate(this.name, 'mcDropout', config.mcDropout);
-    if (!(config.mcDropout > 0)) throw new Error(`${this.name}: mcDropout must be > 0 (the certainty needs stochastic passes)`);
+    checkRate(this.name, 'mcRate', config.mcRate);
+    if (!(config.mcRate > 0)) throw new Error(`${this.name}: mcRate must be > 0 (the certainty needs stochastic passes)`);
     if (!Number.isInteger(config.mcSamples) || config.mcSamples < 2) throw new Error(`${this.name}: mcSamples must be an integer ≥ 2, got ${config.mcSamples}`);
     if (!(config.epsilon > 0)) throw new Error(`${this.name}: epsilon must be > 0, got ${config.epsilon}`);
     this.encoder = new Mlp(this.params.scope('encoder'), config.inputDim, config.hidden);
@@ -72,7 +75,7 @@ export class CertaintyPooling extends MilBase<CertaintyPoolingConfig> {
 
   /** c = 1/(σ + ε) of each instance's probability over T dropout passes on `h` `[N, H]` → `[K, N]`. */
   private certainty(h: tf.Tensor2D, training: boolean): tf.Tensor2D {
-    const { mcSamples: t, mcDropout: rate, epsilon } = this.config;
+    const { mcSamples: t, mcRate: rate, epsilon } = this.config;
     const width = h.shape[1];
     // Training draws fresh masks; evaluation uses a fixed stream, so a prediction never changes.
     const rng = training ? this.params.dropoutRng : new Rng(0x6d63);

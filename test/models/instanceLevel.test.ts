@@ -122,7 +122,7 @@ describe('models/instance-level: the catalogue entries', () => {
       ['adaptive-pooling', { form: 'softmax' }, /form must be/],
       ['adaptive-pooling', { initialExponent: 0 }, /initialExponent must be > 0/],
       ['certainty-pooling', { mcSamples: 1 }, /mcSamples must be an integer ≥ 2/],
-      ['certainty-pooling', { mcDropout: 0 }, /mcDropout must be > 0/],
+      ['certainty-pooling', { mcRate: 0 }, /mcRate must be > 0/],
       ['power-pooling', { initialPower: -1 }, /initialPower must be > 0/],
       ['power-pooling', { dropout: 1 }, /dropout must be in \[0, 1\)/],
       ['mivae', { instanceLatentDim: 0 }, /latent widths must be positive integers/],
