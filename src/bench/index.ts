@@ -1,77 +1,199 @@
 /**
- * `npm run bench`: train / inference time per bag, projection GFLOP/s and peak RSS for the model
- * cases (AB-MIL, TransMIL, DSMIL at N = 8000, D = 1024 by default) on the active backend.
+ * `npm run bench`: the performance benchmark of issue 8, on the active backend.
  *
- *   node dist/bench/index.js [--only NAME] [--instances N] [--dim D] [--steps S] [--json]
+ *   node dist/bench/index.js [--only NAME] [--instances N] [--dim D] [--steps S]
+ *                            [--sizes 1000,8000,15000,30000] [--size-cases abmil,mhim-abmil]
+ *                            [--cohort-bags 24] [--results DIR] [--json]
  *
- * Each case runs in its own child process, so its peak RSS is its own (the wasm heap never shrinks).
- * `--json` prints exactly {"backend", "results": [{model, instances, dim, trainSecondsPerBag,
- * inferSecondsPerBag, gflops, peakRssMB}]} (a case that fails has null numbers and an "error"). Reference on the project's 2-core machine (official
- * PyTorch, 2 threads): AB-MIL step 0.14 s, inference 0.038 s; TransMIL step 2.3 s.
+ * 1. Model cases (AB-MIL, TransMIL, DSMIL, MHIM-v2(AB-MIL), MHIM-v2(TransMIL); N = 8000, D = 1024):
+ *    train step and inference seconds per bag (fastest of S steps after a warm-up) with the CPU
+ *    seconds of those steps, GFLOP/s of the [N × D]·[D × 512] projection product, peak RSS.
+ * 2. Peak RSS (and times) per bag size for `--size-cases` at `--sizes` instances.
+ * 3. Cohort inference throughput (bags/s) streaming a synthetic Arrow cohort of `--cohort-bags` bags
+ *    of 4000-12000 instances (0 skips it).
+ * Every measurement runs in its own child process, so its peak RSS is its own (the wasm heap never
+ * shrinks). `--json` prints {"backend", "results", "sizes", "cohort"}; `--results DIR` also writes
+ * DIR/performance.{json,md} (writeReproduction). Reference, official PyTorch on the project's
+ * 2-core machine (2 threads): AB-MIL step 0.14 s, inference 0.038 s; MHIM-v2(AB-MIL) 0.32 s;
+ * TransMIL 2.3 s; MHIM-v2(TransMIL) 2.6 s; the projection's sgemm peak is ~220 GFLOP/s.
  */
 import { spawnSync } from 'node:child_process';
-import { ensureBackend } from '../backend';
+import { describeBackend, ensureBackend } from '../backend';
 import { parseFlags } from '../cli/flags';
+import { createModel } from '../models/registry';
+import '../models';
+import { writeReproduction } from '../train/reproduction';
+import { cohortThroughput, tempCohortDir, writeSyntheticCohort, type CohortThroughput } from './cohort';
 import { benchCases, runCase, type BenchResult } from './models';
 import './mhim'; // registers the mhim-abmil and mhim-transmil cases
 
 const spec = {
-  only: { type: 'string', help: 'run one case (abmil, transmil, dsmil, ...)' },
+  only: { type: 'string', help: 'run one case (abmil, transmil, dsmil, mhim-abmil, mhim-transmil); "none" skips part 1' },
   instances: { type: 'number', default: 8000, help: 'instances per bag' },
   dim: { type: 'number', default: 1024, help: 'feature width' },
   steps: { type: 'number', default: 3, help: 'timed steps per measurement (after one warm-up)' },
+  sizes: { type: 'string', default: '1000,8000,15000,30000', help: 'bag sizes for the memory table ("" skips it)' },
+  'size-cases': { type: 'string', default: 'abmil,mhim-abmil', help: 'cases of the memory table' },
+  'cohort-bags': { type: 'number', default: 24, help: 'bags of the cohort throughput pass (0 skips it)' },
+  results: { type: 'string', help: 'also write <dir>/performance.json and .md' },
   json: { type: 'boolean', help: 'print JSON' },
   child: { type: 'boolean', help: '(internal) run one case in this process and print its JSON' },
+  'child-cohort': { type: 'boolean', help: '(internal) run the cohort pass of --only in this process' },
 } as const;
+
+/** PyTorch reference seconds on the project's machine (issue 8), for the ratio column. */
+const REFERENCE: Record<string, { train?: number; infer?: number }> = {
+  abmil: { train: 0.14, infer: 0.038 },
+  'mhim-abmil': { train: 0.32 },
+  transmil: { train: 2.3 },
+  'mhim-transmil': { train: 2.6 },
+};
+
+type Flags = { instances: number; dim: number; steps: number; cohortBags: number };
 
 async function main(): Promise<void> {
   const { flags } = parseFlags(process.argv.slice(2), spec);
   const backend = await ensureBackend();
-  const opts = { instances: Number(flags.instances), dim: Number(flags.dim), steps: Number(flags.steps) };
-  if (flags.child) {
-    process.stdout.write(`${JSON.stringify(await runCase(String(flags.only), opts))}\n`);
-    return;
-  }
-  const names = flags.only ? [String(flags.only)] : [...benchCases().keys()];
-  for (const n of names) if (!benchCases().has(n)) throw new Error(`unknown bench case "${n}"; known: ${[...benchCases().keys()].join(', ')}`);
+  const opts: Flags = { instances: Number(flags.instances), dim: Number(flags.dim), steps: Number(flags.steps), cohortBags: Number(flags['cohort-bags']) };
+  if (flags.child) return print(await runCase(String(flags.only), opts));
+  if (flags['child-cohort']) return print(await runCohort(String(flags.only), opts));
+
+  const all = [...benchCases().keys()];
+  const check = (n: string) => {
+    if (!benchCases().has(n)) throw new Error(`unknown bench case "${n}"; known: ${all.join(', ')}`);
+    return n;
+  };
+  const names = flags.only === 'none' ? [] : flags.only ? [check(String(flags.only))] : all;
+  const sizeCases = String(flags['size-cases']).split(',').filter(Boolean).map(check);
+  const sizes = String(flags.sizes).split(',').filter(Boolean).map(Number);
+  const log = (s: string) => (flags.json ? undefined : console.log(s));
+  const describe = describeBackend(backend);
+  log(`backend ${describe}; seconds per bag = fastest of ${opts.steps} steps after a warm-up; CPU s = process CPU of that step (all threads)`);
+
   const results: BenchResult[] = [];
+  if (names.length) log(header());
   for (const name of names) {
-    const args = [__filename, '--child', '--only', name, '--instances', String(opts.instances), '--dim', String(opts.dim), '--steps', String(opts.steps)];
-    const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, MILKIT_BACKEND: backend.name }, maxBuffer: 1 << 24 });
-    const line = r.stdout.trim().split('\n').pop() ?? '';
-    let result: BenchResult;
-    if (r.status === 0 && line.startsWith('{')) {
-      result = JSON.parse(line) as BenchResult;
-    } else {
-      // A case that cannot run (e.g. out of wasm memory) is reported, and the other cases still run.
-      const reason = `${r.stderr}${r.stdout}`.trim().split('\n').filter((s) => s.trim() && !s.startsWith('    at')).slice(-2).join(' | ').slice(0, 300);
-      result = { model: name, instances: opts.instances, dim: opts.dim, trainSecondsPerBag: null, inferSecondsPerBag: null, gflops: null, peakRssMB: null, error: `exit ${r.status}: ${reason}` };
-    }
-    results.push(result);
-    if (!flags.json) printRow(result, results.length === 1, backend.name);
+    const r = child(['--child', '--only', name], opts, backend.name, (error) => failed(name, opts.instances, opts.dim, error));
+    results.push(r);
+    log(row(r));
   }
-  if (flags.json) process.stdout.write(`${JSON.stringify({ backend: backend.name, results })}\n`);
+
+  const bySize: BenchResult[] = [];
+  if (sizes.length && sizeCases.length) {
+    log(`\npeak RSS per bag size (each in its own process)`);
+    log(header());
+    for (const name of sizeCases) {
+      for (const n of sizes) {
+        const r = child(['--child', '--only', name], { ...opts, instances: n }, backend.name, (error) => failed(name, n, opts.dim, error));
+        bySize.push(r);
+        log(row(r));
+      }
+    }
+  }
+
+  const cohort: (CohortThroughput & { model: string })[] = [];
+  if (opts.cohortBags > 0) {
+    log(`\ncohort inference, streaming Arrow (${opts.cohortBags} bags of 4000-12000 × ${opts.dim}, bag cache off)`);
+    for (const name of sizeCases) {
+      const r = child(['--child-cohort', '--only', name], opts, backend.name, (error) => ({ error }));
+      if ('error' in r) {
+        log(`${name.padEnd(16)} failed: ${(r as { error: string }).error}`);
+        continue;
+      }
+      const c = { ...(r as CohortThroughput), model: name };
+      cohort.push(c);
+      log(`${name.padEnd(16)} ${c.bagsPerSecond.toFixed(2)} bags/s, ${Math.round(c.instancesPerSecond)} instances/s (${c.bags} bags in ${c.seconds.toFixed(1)} s, ${c.waitSeconds.toFixed(2)} s waiting for reads), peak RSS ${c.peakRssMB} MB`);
+    }
+  }
+
+  if (flags.json) process.stdout.write(`${JSON.stringify({ backend: backend.name, describe, results, sizes: bySize, cohort })}\n`);
+  if (flags.results) {
+    const file = writeResults(String(flags.results), describe, [...results, ...bySize.filter((r) => !results.some((q) => q.model === r.model && q.instances === r.instances))], cohort);
+    log(`\nwrote ${file}`);
+  }
 }
 
-const fixed = (v: number | null, digits: number) => (v === null ? '-' : v.toFixed(digits));
+function print(v: unknown): void {
+  process.stdout.write(`${JSON.stringify(v)}\n`);
+}
 
-function printRow(r: BenchResult, header: boolean, backend: string): void {
-  if (header) {
-    console.log(`backend ${backend}; seconds per bag (one warm-up step excluded)`);
-    console.log(['model'.padEnd(16), 'N'.padStart(7), 'D'.padStart(6), 'train s'.padStart(9), 'infer s'.padStart(9), 'GFLOP/s'.padStart(9), 'peak RSS MB'.padStart(12)].join(' '));
+/** Runs this script with `args` in a child process and parses the JSON line it prints. */
+function child<T>(args: string[], o: Flags, backend: string, onError: (error: string) => T): T {
+  const full = [__filename, ...args, '--instances', String(o.instances), '--dim', String(o.dim), '--steps', String(o.steps), '--cohort-bags', String(o.cohortBags)];
+  const r = spawnSync(process.execPath, full, { encoding: 'utf8', env: { ...process.env, MILKIT_BACKEND: backend }, maxBuffer: 1 << 24 });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.status === 0 && line.startsWith('{')) return JSON.parse(line) as T;
+  // A case that cannot run (e.g. out of wasm memory) is reported, and the others still run.
+  const reason = `${r.stderr}${r.stdout}`.trim().split('\n').filter((s) => s.trim() && !s.startsWith('    at')).slice(-2).join(' | ').slice(0, 300);
+  return onError(`exit ${r.status}: ${reason}`);
+}
+
+function failed(model: string, instances: number, dim: number, error: string): BenchResult {
+  return { model, instances, dim, trainSecondsPerBag: null, inferSecondsPerBag: null, gflops: null, peakRssMB: null, error };
+}
+
+async function runCohort(name: string, o: Flags): Promise<CohortThroughput> {
+  const c = benchCases().get(name);
+  if (!c) throw new Error(`unknown bench case "${name}"`);
+  const tmp = tempCohortDir();
+  try {
+    const file = await writeSyntheticCohort(tmp.dir, o.cohortBags, 4000, 12000, o.dim);
+    const model = c.create(o.dim);
+    try {
+      return await cohortThroughput(model, file);
+    } finally {
+      model.dispose();
+    }
+  } finally {
+    tmp.remove();
   }
-  console.log(
-    [
-      r.model.padEnd(16),
-      String(r.instances).padStart(7),
-      String(r.dim).padStart(6),
-      fixed(r.trainSecondsPerBag, 3).padStart(9),
-      fixed(r.inferSecondsPerBag, 3).padStart(9),
-      fixed(r.gflops, 1).padStart(9),
-      String(r.peakRssMB ?? '-').padStart(12),
-      r.error ? ` failed: ${r.error}` : '',
-    ].join(' '),
-  );
+}
+
+const fixed = (v: number | null | undefined, digits: number) => (v === null || v === undefined ? '-' : v.toFixed(digits));
+
+function header(): string {
+  return ['model'.padEnd(16), 'N'.padStart(6), 'D'.padStart(5), 'train s'.padStart(8), 'CPU s'.padStart(7), 'vs torch'.padStart(8), 'infer s'.padStart(8), 'CPU s'.padStart(7), 'vs torch'.padStart(8), 'GFLOP/s'.padStart(8), 'peak RSS MB'.padStart(12)].join(' ');
+}
+
+function row(r: BenchResult): string {
+  const ref = r.instances === 8000 && r.dim === 1024 ? REFERENCE[r.model] : undefined;
+  const ratio = (v: number | null, t?: number) => (v !== null && t ? `${(v / t).toFixed(2)}×` : '-');
+  return [
+    r.model.padEnd(16),
+    String(r.instances).padStart(6),
+    String(r.dim).padStart(5),
+    fixed(r.trainSecondsPerBag, 3).padStart(8),
+    fixed(r.trainCpuSecondsPerBag, 3).padStart(7),
+    ratio(r.trainSecondsPerBag, ref?.train).padStart(8),
+    fixed(r.inferSecondsPerBag, 3).padStart(8),
+    fixed(r.inferCpuSecondsPerBag, 3).padStart(7),
+    ratio(r.inferSecondsPerBag, ref?.infer).padStart(8),
+    fixed(r.gflops, 1).padStart(8),
+    String(r.peakRssMB ?? '-').padStart(12),
+    r.error ? ` failed: ${r.error}` : '',
+  ].join(' ');
+}
+
+function writeResults(dir: string, describe: string, rows: BenchResult[], cohort: (CohortThroughput & { model: string })[]): string {
+  const one = (v: number | null | undefined) => (v === null || v === undefined ? null : [v]);
+  return writeReproduction(dir, 'performance', {
+    title: 'Performance per bag (issue 8)',
+    caption: `Seconds per bag (fastest of the timed steps), projection GFLOP/s and peak RSS, on ${describe}. Cohort rows: streaming inference of a synthetic Arrow cohort.`,
+    columns: ['train s', 'train CPU s', 'infer s', 'infer CPU s', 'projection GFLOP/s', 'peak RSS MB', 'cohort bags/s'],
+    rows: [
+      ...rows.map((r) => ({
+        label: `${r.model} N=${r.instances}`,
+        cells: [one(r.trainSecondsPerBag), one(r.trainCpuSecondsPerBag), one(r.inferSecondsPerBag), one(r.inferCpuSecondsPerBag), one(r.gflops), one(r.peakRssMB), null],
+      })),
+      ...cohort.map((c) => ({ label: `${c.model} cohort (${c.bags} bags, mean N=${Math.round(c.instances / c.bags)})`, cells: [null, null, null, null, null, one(c.peakRssMB), one(c.bagsPerSecond)] })),
+    ],
+    higherIsBetter: [false, false, false, false, true, false, true],
+  }, {
+    command: 'npm run bench -- --results results',
+    protocol: 'Synthetic bags (seeded normal features), D = 1024, Adam; each case and each bag size in its own process; one warm-up step excluded; 2-core machine. Reference: official PyTorch code on the same machine, 2 threads (issue 8).',
+    published: { source: 'issue 8: official PyTorch code, torch 2.13 CPU, 2 threads, same machine', values: { 'abmil N=8000': { 'train s': 0.14, 'infer s': 0.038 }, 'mhim-abmil N=8000': { 'train s': 0.32 }, 'transmil N=8000': { 'train s': 2.3 }, 'mhim-transmil N=8000': { 'train s': 2.6 } } },
+    backend: describe,
+  });
 }
 
 main().catch((err) => {
