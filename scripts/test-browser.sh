@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Browser stage: the prebuilt milkit-jupyterlab extension in a real JupyterLab 4.6.4 (npm-built
-# host served by Debian's jupyterlab_server, Debian's Chromium via playwright-core), with stored
-# outputs and a live tslab notebook. Screenshots and timings go to build/e2e/.
-# Appends "browser <passed> <failed>" to $MILKIT_STATS; exits non-zero on any failure.
+# Browser stage, two parts in Debian's Chromium (playwright-core):
+#  1. standalone: the extension's renderers in a plain page (no JupyterLab): every view, object and
+#     string bundles, error messages, untrusted-data safety (e2e/standalone.test.mjs, ~10 s);
+#  2. the prebuilt milkit-jupyterlab extension in a real JupyterLab 4.6.4 (npm-built host served by
+#     Debian's jupyterlab_server) with stored outputs, light and dark theme, and a live tslab
+#     notebook that is run, saved and reopened (e2e/lab.test.mjs).
+# Screenshots and timings go to build/e2e/. Appends "browser <passed> <failed>" (both parts) to
+# $MILKIT_STATS; exits non-zero on any failure.
 set -uo pipefail
 source "$(dirname "$0")/../test/kernel/env.sh"   # repo-local JUPYTER_PATH + tslab kernelspec (shared with the notebook stage)
 cd "$ROOT"
@@ -12,18 +16,29 @@ fail() { echo "browser stage: $*" >&2; [ -n "${MILKIT_STATS:-}" ] && echo "$STAG
 
 milkit_jupyter_setup || fail "jupyter/tslab setup failed"
 PLUGIN="$ROOT/jupyterlab-plugin"
+mkdir -p "$OUT"
 # Rebuild the extension only when its sources or milkit's core are newer than the artifact.
 if [ ! -f "$PLUGIN/labext/package.json" ] || [ -n "$(find "$PLUGIN/src" "$PLUGIN/style" "$ROOT/dist/core.js" "$ROOT/dist/viz" "$ROOT/dist/mhim" -newer "$PLUGIN/labext/package.json" -type f -print -quit)" ]; then
   nice npm run build --silent --workspace jupyterlab-plugin || fail "extension build failed"
 fi
-nice npm run build:e2e --silent --workspace jupyterlab-plugin > "$OUT.host-build.log" 2>&1 || { cat "$OUT.host-build.log"; fail "e2e host build failed"; }
-mkdir -p "$OUT"
-MILKIT_JUPYTER_PATH="$JUPYTER_PATH" node "$PLUGIN/e2e/lab.test.mjs" "$OUT" 2>&1 | tee "$OUT/browser-test.log"
+for part in standalone e2e; do
+  nice npm run "build:$part" --silent --workspace jupyterlab-plugin > "$OUT/$part-build.log" 2>&1 || { cat "$OUT/$part-build.log"; fail "$part page build failed"; }
+done
+
+node "$PLUGIN/e2e/standalone.test.mjs" "$OUT" 2>&1 | tee "$OUT/standalone-test.log"
 status=${PIPESTATUS[0]}
-line=$(grep -E '^browser: [0-9]+ passed, [0-9]+ failed' "$OUT/browser-test.log" | tail -1)
-[ -n "$line" ] || fail "the browser test crashed before reporting (see $OUT/browser-test.log)"
-passed=$(sed -E 's/^browser: ([0-9]+) passed.*/\1/' <<< "$line")
-failed=$(sed -E 's/.* ([0-9]+) failed$/\1/' <<< "$line")
+MILKIT_JUPYTER_PATH="$JUPYTER_PATH" node "$PLUGIN/e2e/lab.test.mjs" "$OUT" 2>&1 | tee "$OUT/browser-test.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+passed=0; failed=0
+for part in standalone browser; do
+  log="$OUT/$([ $part = standalone ] && echo standalone-test || echo browser-test).log"
+  line=$(grep -E "^$part: [0-9]+ passed, [0-9]+ failed" "$log" | tail -1)
+  [ -n "$line" ] || fail "the $part test crashed before reporting (see $log)"
+  passed=$((passed + $(sed -E 's/^[a-z]+: ([0-9]+) passed.*/\1/' <<< "$line")))
+  failed=$((failed + $(sed -E 's/.* ([0-9]+) failed$/\1/' <<< "$line")))
+done
+echo "browser stage: $passed passed, $failed failed (standalone + JupyterLab)"
 [ -n "${MILKIT_STATS:-}" ] && echo "$STAGE $passed $failed" >> "$MILKIT_STATS"
 echo "artifacts: $OUT/*.png, $OUT/slider-timing.json"
 [ "$status" -eq 0 ] && [ "$failed" -eq 0 ]

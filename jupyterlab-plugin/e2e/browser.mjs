@@ -15,7 +15,6 @@ const NOISE = [
   /api\/me\b/, // jupyter_server 1.23 has no /api/me (404)
   /api\/events\/subscribe/, // nor the event bus (404)
   /Failed to load resource: the server responded with a status of 404/, // the two 404s above, as Chromium reports them
-  /Maximum call stack size exceeded/, // FAST design tokens in @jupyter/web-components (jupyterlab#17877)
   /favicon/,
 ];
 

@@ -11,6 +11,7 @@ import { assert, assertEqual, collectErrors, launch, runner } from './browser.mj
 import * as fx from './fixtures.mjs';
 import { startLab } from './server.mjs';
 import { runLiveNotebook } from './live.mjs';
+import { describeContrast, layoutProblems, measureContrast } from './contrast.mjs';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const out = path.resolve(process.argv[2] ?? path.join(REPO, 'build/e2e'));
@@ -69,11 +70,37 @@ try {
     await first.locator('.milkit-toggle-probability').click();
     const bestP = attention.probability.indexOf(Math.max(...attention.probability));
     assert((await first.locator('.milkit-toplist-item').first().textContent()).includes(`instance ${bestP} `), 'toggle re-ranks by probability');
+    // Hover the plot centre; retried a few pixels apart (a redraw, e.g. the refit after attaching, drops a hover).
     const box = await first.locator('.nsewdrag').first().boundingBox();
-    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-    await page.waitForSelector('.hoverlayer .hovertext', { timeout: 5000 });
+    for (let i = 0; ; i++) {
+      await page.mouse.move(box.x + box.width / 2 + 3 * i, box.y + box.height / 2);
+      const shown = await page.waitForSelector('.hoverlayer .hovertext', { timeout: 1000 }).then(() => true, () => false);
+      if (shown) break;
+      if (i === 9) throw new Error('no hover label after 10 attempts');
+    }
     const hover = await page.locator('.hoverlayer .hovertext').first().textContent();
     assert(/instance \d+/.test(hover) && /rank \d+ of 300/.test(hover), `hover shows index, score and rank: ${hover}`);
+  });
+
+  await t.test('heatmap zoom (modebar) and pan (drag) change the visible range', async () => {
+    const view = outputs.nth(0);
+    const range = () => view.locator('.js-plotly-plot').evaluate((gd) => [...gd._fullLayout.xaxis.range, ...gd._fullLayout.yaxis.range]);
+    const span = (r) => Math.abs(r[1] - r[0]);
+    const r0 = await range();
+    await view.locator('.modebar-btn[data-attr="zoom"][data-val="in"]').click({ force: true });
+    await page.waitForTimeout(300);
+    const r1 = await range();
+    assert(span(r1) < 0.6 * span(r0), `zoom in narrows x: ${span(r0).toFixed(0)} → ${span(r1).toFixed(0)}`);
+    const box = await view.locator('.nsewdrag').first().boundingBox();
+    const [cx, cy] = [box.x + box.width / 2, box.y + box.height / 2];
+    await page.mouse.move(cx, cy);
+    await page.mouse.down();
+    await page.mouse.move(cx + 80, cy + 40, { steps: 5 });
+    await page.mouse.up();
+    await page.waitForTimeout(300);
+    const r2 = await range();
+    assert(r2[0] < r1[0] && Math.abs(span(r2) - span(r1)) < 1e-6 * span(r1), `drag pans x without zooming: [${r1.slice(0, 2).map(Math.round)}] → [${r2.slice(0, 2).map(Math.round)}]`);
+    await view.locator('.modebar-btn[data-attr="zoom"][data-val="reset"]').click({ force: true });
   });
 
   await t.test('bundle given as a JSON string renders; bag without coordinates gets a ranked strip', async () => {
@@ -168,6 +195,37 @@ try {
 
   await outputs.nth(0).scrollIntoViewIfNeeded();
   await page.screenshot({ path: path.join(out, 'stored-outputs.png') });
+
+  const VIEWS = '.jp-OutputArea-output.milkit-viz';
+  await t.test('light theme: text, heatmap and masking colours keep their contrast', async () => {
+    const m = await measureContrast(page, VIEWS);
+    console.log(`       ${describeContrast(m)}`);
+    assert(!m.dark, 'starts in JupyterLab Light');
+    assert(m.failures.length === 0, m.failures.join('\n'));
+    const spill = await layoutProblems(page, VIEWS);
+    assert(spill.length === 0, spill.join('\n'));
+  });
+
+  await t.test('dark theme (switched at runtime): views redraw in dark colours, keep contrast and slider state', async () => {
+    const countsBefore = await counts();
+    const fill = () => outputs.nth(0).locator('svg text').first().evaluate((e) => getComputedStyle(e).fill);
+    const lightFill = await fill();
+    void page.evaluate(() => window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' }));
+    await page.waitForFunction(() => document.body.dataset.jpThemeLight === 'false', null, { timeout: 30_000 });
+    await page.waitForFunction(([sel, before]) => getComputedStyle(document.querySelector(sel)).fill !== before, ['.milkit-attention svg text', lightFill], { timeout: 10_000 });
+    await page.waitForTimeout(300); // the other views redraw on the same theme event
+    await outputs.nth(0).scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(out, 'stored-outputs-dark.png') });
+    await maskingView.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(out, 'stored-outputs-masking-dark.png') });
+    const m = await measureContrast(page, VIEWS);
+    console.log(`       ${describeContrast(m)}`);
+    assert(m.dark, 'JupyterLab Dark is active');
+    assert(m.failures.length === 0, m.failures.join('\n'));
+    const spill = await layoutProblems(page, VIEWS);
+    assert(spill.length === 0, spill.join('\n'));
+    assertEqual(JSON.stringify(await counts()), JSON.stringify(countsBefore), 'masking counts (slider state) after the theme redraw');
+  });
 
   await t.test('no console errors from the extension (stored outputs)', async () => {
     assert(errors.length === 0, errors.join('\n'));

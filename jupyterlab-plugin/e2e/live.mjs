@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { assert, assertEqual, collectErrors } from './browser.mjs';
+import { describeContrast, measureContrast } from './contrast.mjs';
 
 const require = createRequire(import.meta.url);
 const core = require('../../dist/core.js');
@@ -23,7 +24,21 @@ const bag = { id: "live-bag", label: 1, coords };`,
   `show.masking(bag, probability, { strategy: "rhsm", highRatio: 0.05, highRandomRatio: 0.5, seed: 3 }, { title: "live masking" });`,
   `// tslab's own display.raw sends the payload as a JSON string
 tslab.display.raw(VIZ_MIME.attention, JSON.stringify(attentionView({ id: "raw-string", coords: coords.slice(0, 40) }, { attention: attention.slice(0, 20) })));`,
+  `// a live display: display_data once, then update_display_data in place (what training uses)
+import { toBundle } from "milkit-kernel";
+const monitor = show.training(undefined, { title: "live training", minIntervalMs: 0 });
+for (let e = 1; e <= 5; e++) {
+  monitor.curves.add("loss", "train", e, 1 / e).setProgress({ epoch: e, epochs: 5, elapsedSeconds: e });
+  monitor.display.update(toBundle("training", monitor.view()), true);
+  await new Promise((r) => setTimeout(r, 50));
+}
+monitor.curves.finish();
+monitor.display.update(toBundle("training", monitor.view()), true);`,
 ];
+const LIVE_VIEWS = 4;
+
+/** JSON with object keys sorted (nbformat sorts them when it writes a notebook). */
+const canonical = (v) => JSON.stringify(v, (_, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x));
 
 function liveNotebook() {
   return {
@@ -58,7 +73,7 @@ export async function runLiveNotebook({ t, browser, lab, root, out }) {
     }, null, { timeout: 120_000 });
     await page.evaluate(() => void window.jupyterapp.commands.execute('notebook:run-all-cells')); // not awaited: a dialog would deadlock
     await page
-      .waitForFunction((sel) => document.querySelectorAll(sel).length >= 3, LIVE, { timeout: 240_000 })
+      .waitForFunction(([sel, n]) => document.querySelectorAll(sel).length >= n, [LIVE, LIVE_VIEWS], { timeout: 240_000 })
       .catch(async (err) => {
         await page.screenshot({ path: path.join(out, 'live-tslab-failed.png') });
         const text = await page.locator('.jp-OutputArea-output').allTextContents();
@@ -98,6 +113,53 @@ export async function runLiveNotebook({ t, browser, lab, root, out }) {
     assertEqual(await count('random'), expected({ highRatio: 0.2, strategy: 'rsm', randomRatio: 0.4 }).random, 'RSM randomly masked');
     await masking.scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(out, 'live-tslab.png') });
+  });
+
+  await t.test('live: a display updated in place (update_display_data) shows its last state', async () => {
+    const training = views.nth(3);
+    assert((await training.locator('.milkit-progress').textContent()).startsWith('done · epoch 5/5'), 'progress line of the final update');
+    assertEqual(await training.locator('.milkit-curves').evaluate((gd) => gd._fullData[0].x.length), 5, 'points of the updated curve');
+  });
+
+  await t.test('live: JupyterLab started in Dark (theme saved by the stored-outputs run) and the views keep their contrast', async () => {
+    const m = await measureContrast(page, LIVE);
+    console.log(`       ${describeContrast(m)}`);
+    assert(m.dark, 'the saved JupyterLab Dark theme is active at start-up');
+    assert(m.failures.length === 0, m.failures.join('\n'));
+  });
+
+  await t.test('live: saving keeps every milkit output; the reopened notebook renders them', async () => {
+    const before = Object.fromEntries(await Promise.all(Object.entries(core.VIZ_MIME).map(async ([kind, mime]) => [kind, (await sent(mime)).map((d) => core.parseViz(kind, d))])));
+    await page.evaluate(() => window.jupyterapp.commands.execute('docmanager:save'));
+    await page.waitForFunction(() => !window.jupyterapp.shell.currentWidget.context.model.dirty, null, { timeout: 30_000 });
+    // What is on disk: the same payloads, one per milkit output, the live display in its last state.
+    const saved = JSON.parse(fs.readFileSync(path.join(root, 'live-tslab.ipynb'), 'utf8'));
+    const outputs = saved.cells.flatMap((c) => c.outputs ?? []);
+    for (const [kind, mime] of Object.entries(core.VIZ_MIME)) {
+      const onDisk = outputs.map((o) => o.data?.[mime]).filter((d) => d !== undefined).map((d) => core.parseViz(kind, d));
+      // nbformat writes keys sorted: compare canonical forms
+      assert(canonical(onDisk) === canonical(before[kind]), `saved ${kind} outputs differ from the notebook's (${onDisk.length} on disk, ${before[kind].length} in the notebook)`);
+    }
+    assertEqual(outputs.filter((o) => Object.keys(o.data ?? {}).some((m) => m.startsWith('application/vnd.milkit.'))).length, LIVE_VIEWS, 'milkit outputs in the saved file');
+    assert(before.training[0].done && before.training[0].series[0].x.length === 5, 'the saved training view is the final update');
+    // Close and reopen: the stored outputs render again (no kernel run involved).
+    await page.evaluate(async () => {
+      const nb = window.jupyterapp.shell.currentWidget;
+      await nb.sessionContext.shutdown();
+      nb.dispose();
+      void window.jupyterapp.commands.execute('docmanager:open', { path: 'live-tslab.ipynb', factory: 'Notebook' });
+    });
+    await page.waitForFunction(() => {
+      const nb = [...window.jupyterapp.shell.widgets('main')].find((w) => w.context?.path === 'live-tslab.ipynb');
+      if (nb) nb.node.dataset.milkitLive = '';
+      return nb?.isVisible;
+    }, null, { timeout: 60_000 });
+    await page.waitForFunction(([sel, n]) => document.querySelectorAll(sel).length >= n, [LIVE, LIVE_VIEWS], { timeout: 60_000 });
+    assertEqual(await views.count(), LIVE_VIEWS, 'milkit views after reopening');
+    assertEqual(await views.nth(0).locator('.scatterlayer .point').count(), 384, 'heatmap points after reopening');
+    const masking = before.masking[0];
+    const high = Number(await views.nth(1).locator('.milkit-count-high').getAttribute('data-count'));
+    assertEqual(high, core.previewMask(masking.scores, masking.settings).counts.high, 'reopened masking preview: library count');
   });
 
   await t.test('live: no console errors from the extension', async () => {

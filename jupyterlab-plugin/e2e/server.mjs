@@ -23,9 +23,8 @@ export async function startLab({ labextensions, root, jupyterPath, logFile }) {
   const port = await freePort();
   const token = 'milkit-e2e';
   const log = fs.openSync(logFile, 'w');
-  // Fresh user state per run: no tabs restored from an earlier session, and no user settings left
-  // behind by a manual session (a persisted "JupyterLab Dark" theme sends @jupyter/web-components'
-  // design tokens into an endless stack-overflow loop that freezes the page before lab.restored).
+  // Fresh user state per run: no tabs restored from an earlier session and no settings left behind
+  // by a manual one (the tests switch the theme themselves and rely on where it starts).
   const state = fs.mkdtempSync(path.join(path.dirname(logFile), 'lab-state-'));
   const workspaces = path.join(state, 'workspaces');
   const userSettings = path.join(state, 'user_settings');

@@ -6,6 +6,7 @@
 import Plotly from 'plotly.js-dist-min';
 import type { AttentionPayload } from 'milkit/core';
 import { el } from './dom';
+import { describeBag, topInstances } from './format';
 import { rankScores } from './ranking';
 import { VizRenderer } from './renderer';
 import { SCORE_COLORSCALE, baseLayout, themeColors } from './theme';
@@ -57,20 +58,12 @@ export class AttentionRenderer extends VizRenderer<'attention'> {
   }
 }
 
-function describeBag(p: AttentionPayload): string {
-  const parts = [`${p.n} instances`];
-  if (p.bagLabel !== undefined) parts.push(`label ${p.bagLabel}`);
-  if (p.bagProbabilities) parts.push(`predicted ${p.bagProbabilities.map((x) => x.toFixed(3)).join(' / ')}`);
-  if (!p.coords) parts.push('no coordinates: ranked strip');
-  return parts.join(' · ');
-}
-
 function trace(p: AttentionPayload, scores: number[], rank: Int32Array, name: string) {
   const idx = Array.from(scores.keys());
   const custom = idx.map((i) => (p.instanceLabels ? [i, rank[i], p.instanceLabels[i]] : [i, rank[i]]));
   const labelLine = p.instanceLabels ? '<br>instance label %{customdata[2]}' : '';
   const hovertemplate = `instance %{customdata[0]}<br>${name} %{marker.color:.4g}<br>rank %{customdata[1]} of ${p.n}${labelLine}<extra></extra>`;
-  const marker = { color: scores, colorscale: SCORE_COLORSCALE, showscale: true, colorbar: { title: { text: name }, thickness: 12 } };
+  const marker = { color: scores, colorscale: SCORE_COLORSCALE, showscale: true, colorbar: { title: { text: name, side: 'right' }, thickness: 12 } };
   if (p.coords) {
     const x = idx.map((i) => p.coords![2 * i]);
     const y = idx.map((i) => p.coords![2 * i + 1]);
@@ -93,18 +86,16 @@ function layout(p: AttentionPayload, host: AttentionRenderer) {
   const axis = { gridcolor: colors.grid, zeroline: false };
   const common = { ...baseLayout(colors), height: 420, dragmode: 'pan' };
   if (p.coords) {
-    return { ...common, xaxis: { ...axis, title: { text: 'x' } }, yaxis: { ...axis, title: { text: 'y' }, autorange: 'reversed', scaleanchor: 'x' } };
+    return {
+      ...common,
+      xaxis: { ...axis, showgrid: false, title: { text: 'x' } },
+      yaxis: { ...axis, showgrid: false, title: { text: 'y' }, autorange: 'reversed', scaleanchor: 'x' },
+    };
   }
   return { ...common, bargap: 0, xaxis: { ...axis, title: { text: 'rank' } }, yaxis: { ...axis, title: { text: 'score' } } };
 }
 
 function fillTopList(list: HTMLOListElement, p: AttentionPayload, scores: number[], order: Int32Array, name: string): void {
   list.replaceChildren(el('li', 'milkit-toplist-head', `top ${p.top} by ${name}`));
-  for (let r = 0; r < Math.min(p.top, order.length); r++) {
-    const i = order[r];
-    const where = p.coords ? ` at (${p.coords[2 * i]}, ${p.coords[2 * i + 1]})` : '';
-    const label = p.instanceLabels ? ` · label ${p.instanceLabels[i]}` : '';
-    list.append(el('li', 'milkit-toplist-item', `#${r + 1} instance ${i} · ${scores[i].toPrecision(4)}${where}${label}`));
-  }
+  for (const line of topInstances(p, scores, order)) list.append(el('li', 'milkit-toplist-item', line));
 }
-

@@ -6,12 +6,9 @@
  */
 import { MASK_STATUS, MASK_STATUS_NAMES, MASK_STRATEGIES, type MaskingPayload, type MaskingSettings, previewMask } from 'milkit/core';
 import { el, slider } from './dom';
-import { rankScores } from './ranking';
+import { type CellLayout, cellPixels, layoutCells } from './grid';
 import { VizRenderer } from './renderer';
-import { themeColors } from './theme';
-
-type StatusName = keyof typeof MASK_STATUS;
-const STATUS_COLORS: Record<StatusName, string> = { kept: '', high: '#e8590c', random: '#7048e8', low: '#1098ad', recycled: '#2f9e44' };
+import { type StatusName, themeColors } from './theme';
 const STRATEGY_LABELS: Record<string, string> = { hsm: 'HSM (high score)', rhsm: 'RHSM (random high score)', lsm: 'LSM (low score)', rsm: 'RSM (random)', combined: 'combined (RSM + LSM + RHSM)' };
 
 /** Which sliders a strategy uses (the others are disabled so the view never suggests they matter). */
@@ -24,22 +21,26 @@ const USES: Record<string, (keyof MaskingSettings)[]> = {
 };
 
 export class MaskingRenderer extends VizRenderer<'masking'> {
+  /** The user's slider state; survives redraws of the same payload (a theme switch), not a new payload. */
+  private state?: { payload: MaskingPayload; settings: MaskingSettings };
+
   constructor() {
     super('masking');
   }
 
   protected render(p: MaskingPayload): void {
-    const settings: MaskingSettings = { ...p.settings };
+    if (this.state?.payload !== p) this.state = { payload: p, settings: { ...p.settings } };
+    const settings = this.state.settings;
     const canvas = el('canvas', 'milkit-mask-canvas');
     const counts = el('div', 'milkit-counts');
     const timing = el('div', 'milkit-timing');
     const grid = layoutCells(p);
-    const neutral = themeColors(this.node).neutral;
+    const colors = themeColors(this.node).mask;
 
     const update = () => {
       const t0 = performance.now();
       const preview = previewMask(p.scores, settings);
-      drawCells(canvas, grid, preview.status, neutral);
+      drawCells(canvas, grid, preview.status, colors);
       showCounts(counts, preview.counts, p.n, preview.config.highRatio);
       const ms = performance.now() - t0;
       this.node.dataset.updateMs = ms.toFixed(3);
@@ -99,55 +100,16 @@ export class MaskingRenderer extends VizRenderer<'masking'> {
     header.append(el('span', 'milkit-title', p.title ?? `Masking preview, bag ${p.bagId}`), el('span', 'milkit-meta', meta));
     const body = el('div', 'milkit-body');
     const right = el('div', 'milkit-side');
-    right.append(counts, legend(neutral), timing);
+    right.append(counts, legend(colors), timing);
     body.append(canvas, right);
     this.node.append(header, controls, body);
     update();
   }
 }
 
-interface CellLayout {
-  /** Cell column and row per instance. */
-  col: Int32Array;
-  row: Int32Array;
-  cols: number;
-  rows: number;
-}
-
-/** Grid cells: patch coordinates divided by the patch size, or rank order in rows of a strip. */
-function layoutCells(p: MaskingPayload): CellLayout {
-  const col = new Int32Array(p.n);
-  const row = new Int32Array(p.n);
-  if (p.coords) {
-    const step = p.patchSize ?? 1;
-    let minX = Infinity;
-    let minY = Infinity;
-    for (let i = 0; i < p.n; i++) {
-      minX = Math.min(minX, p.coords[2 * i]);
-      minY = Math.min(minY, p.coords[2 * i + 1]);
-    }
-    let cols = 0;
-    let rows = 0;
-    for (let i = 0; i < p.n; i++) {
-      col[i] = Math.round((p.coords[2 * i] - minX) / step);
-      row[i] = Math.round((p.coords[2 * i + 1] - minY) / step);
-      cols = Math.max(cols, col[i] + 1);
-      rows = Math.max(rows, row[i] + 1);
-    }
-    return { col, row, cols, rows };
-  }
-  const cols = Math.min(p.n, Math.max(10, Math.ceil(Math.sqrt(p.n * 4))));
-  const { rank } = rankScores(p.scores);
-  for (let i = 0; i < p.n; i++) {
-    col[i] = (rank[i] - 1) % cols;
-    row[i] = Math.floor((rank[i] - 1) / cols);
-  }
-  return { col, row, cols, rows: Math.ceil(p.n / cols) };
-}
-
 /** One canvas pass per status colour (few fillStyle switches keeps 15k cells at a few ms). */
-function drawCells(canvas: HTMLCanvasElement, g: CellLayout, status: Uint8Array, neutral: string): void {
-  const cell = Math.max(1, Math.min(24, Math.floor(480 / Math.max(g.cols, g.rows))));
+function drawCells(canvas: HTMLCanvasElement, g: CellLayout, status: Uint8Array, colors: Record<StatusName, string>): void {
+  const cell = cellPixels(g);
   const w = g.cols * cell;
   const h = g.rows * cell;
   if (canvas.width !== w || canvas.height !== h) {
@@ -159,7 +121,7 @@ function drawCells(canvas: HTMLCanvasElement, g: CellLayout, status: Uint8Array,
   const gap = cell >= 4 ? 1 : 0;
   (Object.keys(MASK_STATUS) as StatusName[]).forEach((name) => {
     const code = MASK_STATUS[name];
-    ctx.fillStyle = STATUS_COLORS[name] || neutral;
+    ctx.fillStyle = colors[name];
     for (let i = 0; i < status.length; i++) {
       if (status[i] === code) ctx.fillRect(g.col[i] * cell, g.row[i] * cell, cell - gap, cell - gap);
     }
@@ -177,12 +139,12 @@ function showCounts(box: HTMLElement, counts: Record<StatusName, number>, n: num
   box.append(el('div', 'milkit-count-total', `of ${n} instances · βh in effect ${effectiveHigh.toFixed(4)}`));
 }
 
-function legend(neutral: string): HTMLElement {
+function legend(colors: Record<StatusName, string>): HTMLElement {
   const box = el('div', 'milkit-legend');
   for (const name of Object.keys(MASK_STATUS) as StatusName[]) {
     const item = el('span', 'milkit-legend-item');
     const swatch = el('span', 'milkit-swatch');
-    swatch.style.background = STATUS_COLORS[name] || neutral;
+    swatch.style.background = colors[name];
     item.append(swatch, el('span', undefined, MASK_STATUS_NAMES[MASK_STATUS[name]]));
     box.append(item);
   }

@@ -6,7 +6,7 @@ declare module 'plotly.js-dist-min' {
     restyle(el: HTMLElement, update: Any, traces?: number | number[]): Promise<HTMLElement>;
     relayout(el: HTMLElement, update: Any): Promise<HTMLElement>;
     purge(el: HTMLElement): void;
-    Plots: { resize(el: HTMLElement): void };
+    Plots: { resize(el: HTMLElement): Promise<void> | undefined };
   };
   export default Plotly;
 }

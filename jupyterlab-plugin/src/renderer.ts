@@ -5,6 +5,7 @@
  */
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
+import Plotly from 'plotly.js-dist-min';
 import { VIZ_MIME, type VizKind, type VizPayloads, parseViz } from 'milkit/core';
 import { el } from './dom';
 import { watchTheme } from './theme';
@@ -12,6 +13,7 @@ import { watchTheme } from './theme';
 export abstract class VizRenderer<K extends VizKind> extends Widget implements IRenderMime.IRenderer {
   private payload?: VizPayloads[K];
   private readonly themeObserver: MutationObserver;
+  private readonly sizeObserver: ResizeObserver;
 
   constructor(readonly kind: K) {
     super();
@@ -19,6 +21,16 @@ export abstract class VizRenderer<K extends VizKind> extends Widget implements I
     this.addClass(`milkit-${kind}`);
     // Theme switches change the CSS variables the plots read their colours from.
     this.themeObserver = watchTheme(() => this.payload && void this.draw(this.payload));
+    // Plotly sizes a plot once, from its div at draw time. JupyterLab renders outputs before they
+    // are attached (zero width: plotly falls back to 700 px) and cells change width later; an
+    // oversized plot spills over the top list. Refit every plot whose div width differs from it.
+    this.sizeObserver = new ResizeObserver((entries) => {
+      for (const { target, contentRect } of entries) {
+        const plot = target as HTMLElement & { _fullLayout?: { width: number } };
+        const width = Math.round(contentRect.width);
+        if (width > 0 && plot._fullLayout && Math.abs(plot._fullLayout.width - width) > 1) void Plotly.Plots.resize(plot)?.catch(() => {});
+      }
+    });
   }
 
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
@@ -33,12 +45,14 @@ export abstract class VizRenderer<K extends VizKind> extends Widget implements I
   }
 
   private async draw(payload: VizPayloads[K]): Promise<void> {
+    this.sizeObserver.disconnect();
     this.node.replaceChildren();
     try {
       await this.render(payload);
     } catch (err) {
       this.showError(err);
     }
+    this.node.querySelectorAll('.js-plotly-plot').forEach((plot) => this.sizeObserver.observe(plot));
   }
 
   /** Draws a validated payload into `this.node` (which is empty). */
@@ -52,6 +66,7 @@ export abstract class VizRenderer<K extends VizKind> extends Widget implements I
 
   override dispose(): void {
     this.themeObserver.disconnect();
+    this.sizeObserver.disconnect();
     super.dispose();
   }
 }

@@ -4,7 +4,8 @@
  */
 import Plotly from 'plotly.js-dist-min';
 import { type ResultsPayload, formatCell } from 'milkit/core';
-import { el, plotText } from './dom';
+import { el } from './dom';
+import { plotText } from './format';
 import { VizRenderer } from './renderer';
 import { baseLayout, themeColors } from './theme';
 

@@ -5,8 +5,9 @@
  * update_display_data while a cell trains.
  */
 import Plotly from 'plotly.js-dist-min';
-import type { TrainingPayload, TrainingProgress, TrainingSeries } from 'milkit/core';
-import { el, plotText, seconds } from './dom';
+import type { TrainingPayload, TrainingSeries } from 'milkit/core';
+import { el } from './dom';
+import { plotText, progressLine } from './format';
 import { renderResults } from './results';
 import { VizRenderer } from './renderer';
 import { baseLayout, themeColors } from './theme';
@@ -54,17 +55,4 @@ function curve(s: TrainingSeries) {
     line: { dash: s.split === 'train' ? 'solid' : 'dot' },
     hovertemplate: `${name}<br>epoch %{x:.2f}: %{y:.4g}<extra></extra>`,
   };
-}
-
-function progressLine(p: TrainingProgress | undefined, done: boolean): string {
-  if (!p) return done ? 'done' : 'starting…';
-  const parts: string[] = [];
-  if (p.fold !== undefined) parts.push(`fold ${p.fold}${p.folds ? `/${p.folds}` : ''}`);
-  parts.push(`epoch ${p.epoch}/${p.epochs}`);
-  if (p.step !== undefined) parts.push(`step ${p.step}${p.steps ? `/${p.steps}` : ''}`);
-  parts.push(`${seconds(p.elapsedSeconds)} elapsed`);
-  if (!done && p.etaSeconds !== undefined) parts.push(`~${seconds(p.etaSeconds)} left`);
-  if (p.rate !== undefined) parts.push(`${p.rate.toFixed(1)} bags/s`);
-  if (p.message) parts.push(p.message);
-  return (done ? 'done · ' : '') + parts.join(' · ');
 }
