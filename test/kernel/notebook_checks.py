@@ -74,7 +74,8 @@ def check_nb03(source, nb):
             if not any(f"{name}.json is not there): run " in t for _, t in notices):
                 problems.append(f"{name}: results file absent, but no 'not measured yet ... run <command>' line")
             continue
-        r = json.load(open(file))
+        with open(file) as f:
+            r = json.load(f)
         match = [t for t in tables if t[1].get("caption", "").find(f"Regenerate: {r['meta']['command']}") >= 0 and [row["label"] for row in t[1]["rows"]] == [row["label"] for row in r["rows"]]]
         if not match:
             problems.append(f"{name}: results/{name}.json is committed but no table with its rows and command is shown")
