@@ -11,7 +11,7 @@ import { Cohort, writeCohort } from '../../src/data';
 import { stratifiedKFold } from '../../src/data/splits';
 import { mhimModel } from '../../src/mhim/choice';
 import type { MhimModel } from '../../src/mhim/mhim';
-import { ABLATION, BASE_MODEL, EXPERIMENTS, SWEEP_HIGH_RATIOS, modelFor, planOf, runSetting } from '../../src/mhim/reproduce';
+import { ABLATION, BASE_MODEL, EXPERIMENTS, SWEEP_HIGH_RATIOS, finishedFolds, modelFor, planOf, runSetting, tableRows } from '../../src/mhim/reproduce';
 import type { ReproDataset } from '../../src/mhim/reproduceData';
 import { foldSeed } from '../../src/train/config';
 import { loadTrainedModel } from '../../src/train/saved';
@@ -69,6 +69,35 @@ describe('mhim/reproduce: ablation switches', () => {
     const sweep = planOf('sweep', ['colon'], 'colon');
     assert.equal(sweep[0].setting.key, 'baseline');
     assert.deepEqual(sweep.slice(1).map((p) => p.setting.mhim?.mask?.highRatio ?? 0.03), SWEEP_HIGH_RATIOS);
+  });
+});
+
+describe('mhim/reproduce: tables from partial runs', () => {
+  it('every row of a data set uses the folds all its rows finished; a data set with none gives empty cells', () => {
+    const m = (auc: number) => ({ auc, accuracy: auc - 0.1, f1: auc - 0.2 });
+    const { rows, common } = tableRows([
+      { ds: 'a', label: 'base', folds: new Map([['rep0-fold0', m(0.9)], ['rep1-fold0', m(0.8)], ['rep2-fold0', m(0.7)]]) },
+      { ds: 'a', label: 'mhim', folds: new Map([['rep1-fold0', m(0.6)], ['rep0-fold0', m(0.5)]]) },
+      { ds: 'b', label: 'base', folds: new Map([['rep0-fold0', m(0.9)]]) },
+      { ds: 'b', label: 'mhim', folds: new Map() },
+    ]);
+    assert.deepEqual(common.get('a'), ['rep0-fold0', 'rep1-fold0']);
+    assert.deepEqual(rows[0].cells[0], [0.9, 0.8]);
+    assert.deepEqual(rows[1].cells[0], [0.5, 0.6]);
+    assert.ok(Math.abs((rows[1].cells[2] as number[])[0] - 0.3) < 1e-12);
+    assert.deepEqual(rows[2].cells, [null, null, null]);
+    assert.deepEqual(rows[3].cells, [null, null, null]);
+  });
+
+  it('finishedFolds reads only folds with a result.json', () => {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'rep0-fold0'));
+    fs.mkdirSync(path.join(dir, 'rep0-fold1')); // running: checkpoint only
+    fs.writeFileSync(path.join(dir, 'rep0-fold0', 'result.json'), JSON.stringify({ repeat: 0, fold: 0, metrics: { auc: null, accuracy: 1 } }));
+    const f = finishedFolds(dir);
+    assert.deepEqual([...f.keys()], ['rep0-fold0']);
+    assert.ok(Number.isNaN(f.get('rep0-fold0')!.auc), 'null (a one-class fold) reads back as NaN');
+    assert.equal(finishedFolds(path.join(dir, 'absent')).size, 0);
   });
 });
 
