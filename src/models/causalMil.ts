@@ -6,6 +6,8 @@
  * context u: p(z | u) = N(μ(u), σ²(u)). Encoder h_i = MLP(x_i); u = mean_i h_i; posterior
  * q(z_i | x_i, u) from [h_i, u]; decoder x̂_i = g([z_c, z_n]); instance logits from z_c; bag
  * logits = max over instances.
+ * `attention` = softmax over the instances of their scores (the weights of the smooth max, see
+ * `maxPoolingAttention`), so heatmaps and MHIM's attention masking work; `instanceLogits` = the scores.
  *
  * Loss: bag cross-entropy + `elboWeight` · (Σ_i ½‖x_i − x̂_i‖² + KL(q(z_i | x_i, u) ‖ p(z | u))) / (N·D)
  * in `auxLoss` (training only). milkit's context u is the bag's mean instance embedding, available
@@ -15,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { MilBase } from './base';
 import { Dense } from './layers/dense';
 import { klGaussians, sampleGaussian } from './layers/gaussian';
-import { scoredClasses, toClassLogits } from './layers/instanceScores';
+import { maxPoolingAttention, scoredClasses, toClassLogits } from './layers/instanceScores';
 import { Decoder, GaussianHead, reconstructionError } from './layers/latent';
 import { INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig, Mlp } from './layers/mlp';
 import { tidyObject } from './layers/tidy';
@@ -65,10 +67,12 @@ export class CausalMil extends MilBase<CausalMilConfig> {
       const q = this.posterior.apply(tf.concat([h, tf.tile(u, [n, 1])], 1) as tf.Tensor2D);
       const z = sampleGaussian(q.mu, q.logVar, training, rng);
       const zCausal = tf.slice(z, [0, 0], [n, this.config.causalDim]) as tf.Tensor2D;
-      const instanceLogits = toClassLogits(this.classifier.apply(zCausal) as tf.Tensor2D, this.config.numClasses);
+      const scores = this.classifier.apply(zCausal) as tf.Tensor2D;
+      const instanceLogits = toClassLogits(scores, this.config.numClasses);
       const out: MilOutput = {
         logits: tf.max(instanceLogits, 0) as tf.Tensor1D,
         embedding: tf.mean(tf.slice(q.mu, [0, 0], [n, this.config.causalDim]), 0) as tf.Tensor1D,
+        attention: maxPoolingAttention(scores),
         instanceLogits,
       };
       if (training && this.config.elboWeight > 0) {

@@ -4,6 +4,8 @@
  * 2024): max pooling with an instance-level variational information bottleneck; instances are encoded to a Gaussian latent z_i ~ q(z | x_i) = N(μ_i, σ_i²)
  * whose KL to N(0, I) is penalised (an information bottleneck that discourages shortcut features),
  * an instance classifier scores z_i, and the bag takes the MAX instance score.
+ * `attention` = softmax over the instances of their scores (the weights of the smooth max, see
+ * `maxPoolingAttention`), so heatmaps and MHIM's attention masking work; `instanceLogits` = the scores.
  *
  * Loss: bag cross-entropy + `klWeight` · mean_i KL(q(z_i) ‖ N(0, I)) in `auxLoss` (training only).
  * Multi-bag mini-batches: FocusMIL averages the loss over B bags per optimiser step. milkit's
@@ -15,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { MilBase } from './base';
 import { Dense } from './layers/dense';
 import { klStandardNormal, sampleGaussian } from './layers/gaussian';
-import { scoredClasses, toClassLogits } from './layers/instanceScores';
+import { maxPoolingAttention, scoredClasses, toClassLogits } from './layers/instanceScores';
 import { GaussianHead } from './layers/latent';
 import { INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig, Mlp } from './layers/mlp';
 import { tidyObject } from './layers/tidy';
@@ -52,8 +54,9 @@ export class FocusMil extends MilBase<FocusMilConfig> {
       const h = this.encoder.apply(bag, opts.training, this.config.dropout, rng);
       const { mu, logVar } = this.latent.apply(h);
       const z = sampleGaussian(mu, logVar, opts.training, rng);
-      const instanceLogits = toClassLogits(this.classifier.apply(z) as tf.Tensor2D, this.config.numClasses);
-      const out: MilOutput = { logits: tf.max(instanceLogits, 0) as tf.Tensor1D, embedding: tf.mean(mu, 0) as tf.Tensor1D, instanceLogits };
+      const scores = this.classifier.apply(z) as tf.Tensor2D;
+      const instanceLogits = toClassLogits(scores, this.config.numClasses);
+      const out: MilOutput = { logits: tf.max(instanceLogits, 0) as tf.Tensor1D, embedding: tf.mean(mu, 0) as tf.Tensor1D, attention: maxPoolingAttention(scores), instanceLogits };
       if (opts.training && this.config.klWeight > 0) out.auxLoss = tf.mul(tf.mean(klStandardNormal(mu, logVar)), this.config.klWeight) as tf.Scalar;
       return out;
     });

@@ -5,6 +5,8 @@
  * the instance label depends on z_i only. Encoder: h_i = MLP(x_i); q(z_i | x_i) from h_i and
  * q(z_B | X) from the mean of h over the bag; decoder x̂_i = g([z_B, z_i]); the instance classifier
  * reads z_i and the bag logits are the max over the instances (the standard MIL assumption).
+ * `attention` = softmax over the instances of their scores (the weights of the smooth max, see
+ * `maxPoolingAttention`), so heatmaps and MHIM's attention masking work; `instanceLogits` = the scores.
  *
  * Loss: bag cross-entropy + `elboWeight` · negative ELBO in `auxLoss` (training only):
  * (Σ_i [½‖x_i − x̂_i‖² + KL(q(z_i) ‖ N(0, I))] + KL(q(z_B) ‖ N(0, I))) / (N·D), i.e. per instance
@@ -15,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { MilBase } from './base';
 import { Dense } from './layers/dense';
 import { klStandardNormal, sampleGaussian } from './layers/gaussian';
-import { scoredClasses, toClassLogits } from './layers/instanceScores';
+import { maxPoolingAttention, scoredClasses, toClassLogits } from './layers/instanceScores';
 import { Decoder, GaussianHead, reconstructionError } from './layers/latent';
 import { checkRate, INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig, Mlp } from './layers/mlp';
 import { tidyObject } from './layers/tidy';
@@ -60,10 +62,12 @@ export class Mivae extends MilBase<MivaeConfig> {
       const zi = this.instanceLatent.apply(h);
       const zb = this.bagLatent.apply(tf.mean(h, 0, true) as tf.Tensor2D);
       const z = sampleGaussian(zi.mu, zi.logVar, training, rng);
-      const instanceLogits = toClassLogits(this.classifier.apply(z) as tf.Tensor2D, this.config.numClasses);
+      const scores = this.classifier.apply(z) as tf.Tensor2D;
+      const instanceLogits = toClassLogits(scores, this.config.numClasses);
       const out: MilOutput = {
         logits: tf.max(instanceLogits, 0) as tf.Tensor1D,
         embedding: tf.concat([tf.reshape(zb.mu, [-1]), tf.mean(zi.mu, 0)]) as tf.Tensor1D,
+        attention: maxPoolingAttention(scores),
         instanceLogits,
       };
       if (training && this.config.elboWeight > 0) {

@@ -15,6 +15,7 @@ import type { PowerPooling } from '../../src/models/powerPooling';
 import { digamma, klDirichletUniform, lgamma } from '../../src/models/layers/specialFunctions';
 import { stopGradient } from '../../src/models/layers/stopGradient';
 import { Rng } from '../../src/random';
+import { Adam } from '../../src/train/optimizer';
 import { randomFloats } from '../helpers/tmp';
 import { expectGradMatches, maxAbsDiff, onCpu, someCoords } from './helpers/gradcheck';
 
@@ -223,6 +224,10 @@ describe('models/instance-level: pooling formulas against plain references', () 
       const rows = out.instanceLogits!.arraySync();
       assert.ok(maxAbsDiff(out.logits.dataSync(), [0, 1].map((c) => Math.max(...rows.map((r) => r[c])))) < 1e-5, name);
       assert.equal(out.auxLoss, undefined, `${name}: no auxLoss in evaluation`);
+      // attention = softmax of the instance scores: it peaks at the instance the max pooling picks.
+      const att = Array.from(out.attention!.dataSync());
+      const s1 = rows.map((r) => r[1]);
+      assert.equal(att.indexOf(Math.max(...att)), s1.indexOf(Math.max(...s1)), `${name}: attention peak`);
       const tr = run(m, bag, true, pos);
       const aux = tr.auxLoss!.dataSync()[0];
       assert.ok(Number.isFinite(aux) && aux > 0, `${name}: training auxLoss ${aux}`);
@@ -252,6 +257,23 @@ describe('models/instance-level: pooling formulas against plain references', () 
     m.setRandomState({ step: 2 });
     assert.ok(Math.abs(m.klWeight() - 2 / 5) < 1e-12);
     m.dispose();
+  });
+});
+
+describe('models/instance-level: MHIM masking wraps them (attention is what it scores)', () => {
+  it('mhim v1 over each instance-level model: forward and a training step run', async () => {
+    for (const name of NAMES) {
+      const m = createModel('mhim', { inputDim: D, numClasses: 2, seed: 1, base: name, baseConfig: SMALL[name] });
+      const bag = bagOf(20, 8);
+      const out = run(m, bag);
+      assert.deepEqual(out.logits.shape, [2], name);
+      const opt = new Adam(m.trainableVariables(), { lr: 1e-3, weightDecay: 0, weightDecayMode: 'l2' });
+      const step = await m.trainStep!({ id: 'b', features: bag.dataSync() as Float32Array, numInstances: 20, dim: D }, pos, opt);
+      assert.ok(Number.isFinite(step.loss), `${name}: MHIM step loss ${step.loss}`);
+      tf.dispose([bag, out as unknown as tf.TensorContainer]);
+      opt.dispose();
+      m.dispose();
+    }
   });
 });
 

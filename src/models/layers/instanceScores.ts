@@ -46,3 +46,13 @@ export function classMajor(x: tf.Tensor2D): tf.Tensor2D {
 export function attentionFrom(weights: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => (weights.shape[0] === 1 ? tf.reshape(weights, [-1]) : tf.mean(weights, 0)) as tf.Tensor1D);
 }
+
+/**
+ * Attention for max-pooling models: softmax over the instances of each scored class's scores
+ * `[N, K]`, averaged over classes. These are the weights of the smooth maximum (∂ logsumexp/∂s_i),
+ * whose limit is max pooling: heatmaps and MHIM's attention-based masking get the instances that
+ * drive the bag decision.
+ */
+export function maxPoolingAttention(scores: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => attentionFrom(tf.softmax(classMajor(scores)) as tf.Tensor2D));
+}
