@@ -4,6 +4,7 @@ import './clam';
 import './dsmil';
 import './pooling';
 import './transmil';
+import './imageMil'; // convolutional instance encoder + any model above (Ilse et al.'s image experiments)
 import '../mhim/register'; // MHIM wraps the models above; registered so createModel('mhim') works everywhere
 // Instance-level methods of the deep-MIL catalogue (issue 9)
 import './adaptivePooling';

@@ -1,0 +1,98 @@
+/**
+ * The convolutional instance encoder (`image-mil`): the wasm-safe convolution and pooling match
+ * tfjs's own ops and their gradients (cpu backend, which has the backprop kernels) and central
+ * differences; shapes, the registry config checks, and a learning check on tiny synthetic images.
+ */
+import { strict as assert } from 'node:assert';
+import * as tf from '@tensorflow/tfjs';
+import { convValid, createModel, encodedShape, maxPool2, type Target } from '../../src/models';
+import { Rng } from '../../src/random';
+import { expectGradMatches, maxAbsDiff, onCpu, someCoords } from './helpers/gradcheck';
+
+function rand(shape: number[], seed: number): tf.Tensor {
+  const rng = new Rng(seed);
+  return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
+}
+
+describe('models: image-mil (convolutional instance encoder)', () => {
+  it('convValid and maxPool2 equal tf.conv2d / tf.maxPool, with the same gradients (cpu)', () =>
+    onCpu(() => {
+      const x = rand([3, 10, 10, 2], 1) as tf.Tensor4D;
+      const w = rand([5, 5, 2, 4], 2) as tf.Tensor4D;
+      const ours = (a: tf.Tensor, b: tf.Tensor) => maxPool2(convValid(a as tf.Tensor4D, b as tf.Tensor4D));
+      const theirs = (a: tf.Tensor, b: tf.Tensor) => tf.maxPool(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'valid'), 2, 2, 'valid');
+      assert.ok(maxAbsDiff(ours(x, w).dataSync(), theirs(x, w).dataSync()) < 1e-5);
+      const dy = rand([3, 3, 3, 4], 3);
+      const g1 = tf.grads(ours)([x, w], dy);
+      const g2 = tf.grads(theirs)([x, w], dy);
+      for (let i = 0; i < 2; i++) assert.ok(maxAbsDiff(g1[i].dataSync(), g2[i].dataSync()) < 1e-4, `gradient ${i}`);
+      tf.dispose([x, w, dy, ...g1, ...g2]);
+    }));
+
+  it('gradients of every encoder and MIL weight match central differences (cpu)', () =>
+    onCpu(() => {
+      const model = createModel('image-mil', { inputDim: 16 * 16, imageShape: [16, 16, 1], embedDim: 8, milConfig: { attentionDim: 4 }, seed: 4 });
+      const bag = rand([3, 256], 5) as tf.Tensor2D;
+      const target: Target = { kind: 'class', label: 1, numClasses: 2 };
+      const f = () => tf.tidy(() => model.loss(model.forward(bag, { training: false }), target));
+      const named = model.namedVariables!();
+      assert.ok(named.has('encoder/conv1/filter') && named.has('encoder/fc/kernel') && named.has('mil/attention/V/kernel'));
+      assert.ok(![...named.keys()].some((k) => k.startsWith('mil/projection/')), 'the replaced projection is not a variable of the wrapper');
+      for (const v of model.trainableVariables()) expectGradMatches(f, v, someCoords(v.size, 3), 3e-3, 3e-2, 2e-3);
+      bag.dispose();
+      model.dispose();
+    }));
+
+  it('encodes MNIST-sized and colon-sized instances; rejects shapes that do not fit', () => {
+    assert.deepEqual(encodedShape('lenet', [28, 28, 1]), [4, 4, 50]); // the paper's 800 features
+    assert.deepEqual(encodedShape('colon', [27, 27, 3]), [5, 5, 48]);
+    assert.throws(() => createModel('image-mil', { inputDim: 100 }), /imageShape 28×28×1 = 784 pixels, but inputDim is 100/);
+    assert.throws(() => createModel('image-mil', { inputDim: 27 * 27, imageShape: [27, 27, 1] }), /block 1 .* even size/);
+    assert.throws(() => createModel('image-mil', { mil: 'mi-net' }), /no instance projection/);
+    const model = createModel('image-mil', { inputDim: 784, mil: 'gabmil', seed: 1 });
+    for (const n of [1, 7]) {
+      const out = tf.tidy(() => model.forward(tf.zeros([n, 784]) as tf.Tensor2D, { training: false }));
+      assert.deepEqual(out.logits.shape, [2]);
+      assert.deepEqual(out.attention!.shape, [n]);
+      tf.dispose(Object.values(out));
+    }
+    model.dispose();
+  });
+
+  it('learns tiny image bags (positive iff one image holds a bright cross), test accuracy ≥ 0.8', function () {
+    this.timeout(120_000);
+    const side = 16;
+    const rng = new Rng(7);
+    const bags = Array.from({ length: 80 }, (_, b) => {
+      const n = 3 + rng.int(4);
+      const x = Float32Array.from({ length: n * side * side }, () => 0.3 * rng.next());
+      if (b % 2 === 1) {
+        const k = rng.int(n);
+        const [r0, c0] = [2 + rng.int(12), 2 + rng.int(12)];
+        for (let d = -2; d <= 2; d++) {
+          x[k * side * side + (r0 + d) * side + c0] = 1;
+          x[k * side * side + r0 * side + c0 + d] = 1;
+        }
+      }
+      return { x, n, label: b % 2 };
+    });
+    const model = createModel('image-mil', { inputDim: side * side, imageShape: [side, side, 1], embedDim: 16, milConfig: { attentionDim: 8 }, seed: 2 });
+    const opt = tf.train.adam(2e-3);
+    for (let epoch = 0; epoch < 6; epoch++) {
+      for (const { x, n, label } of bags.slice(0, 50)) {
+        const target: Target = { kind: 'class', label, numClasses: 2 };
+        const bag = tf.tensor2d(x, [n, side * side]);
+        opt.minimize(() => model.loss(model.forward(bag, { training: true }), target), false, model.trainableVariables());
+        bag.dispose();
+      }
+    }
+    let correct = 0;
+    for (const { x, n, label } of bags.slice(50)) {
+      const l = tf.tidy(() => Array.from(model.forward(tf.tensor2d(x, [n, side * side]), { training: false }).logits.dataSync()));
+      if ((l[1] > l[0] ? 1 : 0) === label) correct++;
+    }
+    opt.dispose();
+    model.dispose();
+    assert.ok(correct / 30 >= 0.8, `test accuracy ${correct / 30}`);
+  });
+});
