@@ -36,16 +36,3 @@ export { FocusMil, FOCUS_MIL_DEFAULTS, type FocusMilConfig } from './focusMil';
 export { Mlp, INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig } from './layers/mlp';
 export { stopGradient } from './layers/stopGradient';
 export { lgamma, digamma, klDirichletUniform } from './layers/specialFunctions';
-// Instance-level methods of the deep-MIL catalogue (issue 9)
-export { AdaptivePooling, ADAPTIVE_POOLING_DEFAULTS, type AdaptivePoolingConfig } from './adaptivePooling';
-export { CertaintyPooling, CERTAINTY_POOLING_DEFAULTS, type CertaintyPoolingConfig } from './certaintyPooling';
-export { PowerPooling, POWER_POOLING_DEFAULTS, type PowerPoolingConfig } from './powerPooling';
-export { Mivae, MIVAE_DEFAULTS, type MivaeConfig } from './mivae';
-export { CausalMil, CAUSAL_MIL_DEFAULTS, type CausalMilConfig } from './causalMil';
-export { AdditiveMil, ADDITIVE_MIL_DEFAULTS, type AdditiveMilConfig } from './additiveMil';
-export { Millet, MILLET_DEFAULTS, type MilletConfig } from './millet';
-export { Mirel, MIREL_DEFAULTS, evidentialLoss, type MirelConfig } from './mirel';
-export { FocusMil, FOCUS_MIL_DEFAULTS, type FocusMilConfig } from './focusMil';
-export { Mlp, INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig } from './layers/mlp';
-export { stopGradient } from './layers/stopGradient';
-export { lgamma, digamma, klDirichletUniform } from './layers/specialFunctions';
