@@ -74,6 +74,18 @@ export function curvePanels(table: ResultsInput, metrics?: string[], published: 
   return panels;
 }
 
+/**
+ * Rows ↔ columns, published values included: for tables whose settings are the columns (e.g.
+ * MNIST-bags: rows = models, columns = "50 bags", "100 bags", ...).
+ */
+export function transposeResults(table: ResultsInput, published: Record<string, Record<string, number>> = {}): { table: ResultsInput; published: Record<string, Record<string, number>> } {
+  const view = resultsView(table);
+  const rows = view.columns.map((c, j) => ({ label: c, cells: view.rows.map((r) => r.cells[j]) }));
+  const flipped: Record<string, Record<string, number>> = {};
+  for (const [row, values] of Object.entries(published)) for (const [col, v] of Object.entries(values)) (flipped[col] ??= {})[row] = v;
+  return { table: { title: table.title, caption: table.caption, columns: view.rows.map((r) => r.label), rows }, published: flipped };
+}
+
 const LINE = '#4c78a8';
 const REF = '#888';
 const PUB = '#f58518';

@@ -14,7 +14,7 @@
  */
 export { show, Shown, TrainingMonitor, type AttentionResult, type MaskingShowSettings, ReproductionShown, type Scores } from './show';
 export { loadReproduction, withPublished, reproductionCaption, renderNotice, PUBLISHED_SUFFIX, type LoadedReproduction } from './reproduction';
-export { curvePanels, renderCurves, settingOf, type CurvePanel, type CurvePoint } from './curves';
+export { curvePanels, renderCurves, settingOf, transposeResults, type CurvePanel, type CurvePoint } from './curves';
 export { toBundle, type MimeBundle } from './bundle';
 export { LiveDisplay, inKernel, publish } from './display';
 export { renderAttention, renderMasking, renderResults, renderTraining, progressLine, type Fallback } from './render';

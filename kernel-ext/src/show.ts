@@ -27,7 +27,7 @@ import {
 import type { TrainEvent } from 'milkit/core';
 import type { ReproductionFile } from 'milkit';
 import { type MimeBundle, toBundle } from './bundle';
-import { type CurvePanel, curvePanels, renderCurves } from './curves';
+import { type CurvePanel, curvePanels, renderCurves, transposeResults } from './curves';
 import { LiveDisplay, publish } from './display';
 import { loadReproduction, renderNotice, withPublished } from './reproduction';
 
@@ -195,9 +195,12 @@ export const show = {
    * Hyperparameter curves (Figure-6 style) of a table whose rows are settings like "βh = 0.03"; static
    * SVG + text. Given a reproduction file, its published numbers are drawn beside ours.
    */
-  curve(table: ResultsInput | ReproductionFile, opts: { metrics?: string[]; title?: string; caption?: string } = {}): { panels: CurvePanel[]; bundle: MimeBundle } {
-    const published = (table as Partial<ReproductionFile>).meta?.published?.values;
-    const panels = curvePanels(table, opts.metrics, published);
+  curve(table: ResultsInput | ReproductionFile, opts: { metrics?: string[]; title?: string; caption?: string; settingsIn?: 'rows' | 'columns' } = {}): { panels: CurvePanel[]; bundle: MimeBundle } {
+    let published = (table as Partial<ReproductionFile>).meta?.published?.values;
+    let input: ResultsInput = table;
+    // settingsIn 'columns': the swept values are the column headers (MNIST-bags: "50 bags", ...), one panel per row.
+    if (opts.settingsIn === 'columns') ({ table: input, published } = transposeResults(table, published));
+    const panels = curvePanels(input, opts.metrics, published);
     const bundle = htmlBundle(renderCurves(panels, opts.title ?? table.title, opts.caption));
     publish(bundle);
     return { panels, bundle };

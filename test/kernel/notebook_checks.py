@@ -96,8 +96,9 @@ def check_nb03(source, nb):
                     problems.append(f"{name}: published {label} {col} = {v} not shown beside ours")
         if "Protocol: " not in data.get("text/html", "") or "Regenerate: " not in data.get("text/html", ""):
             problems.append(f"{name}: the table's HTML fallback lacks its protocol or command")
-        if name == "mhim-sweep" and not any("milkit-curve-point" in d.get("text/html", "") for _, d in shown):
-            problems.append("mhim-sweep: measured, but no βh curve is shown")
+        curve = {"mhim-sweep": "βh", "mnist-bags": "MNIST-bags"}.get(name)
+        if curve and not any("milkit-curve-point" in d.get("text/html", "") and curve in d.get("text/html", "") for _, d in shown):
+            problems.append(f"{name}: measured, but its curve is not shown")
 
     heatmaps = [(i, payload(d, "application/vnd.milkit.attention+json"), d) for i, d in shown if "application/vnd.milkit.attention+json" in d]
     models = {p.get("title", "").split(",")[0] for _, p, _ in heatmaps}

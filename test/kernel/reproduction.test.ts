@@ -140,6 +140,20 @@ describe('milkit-kernel reproduction tables and curves', () => {
     assert.ok(String(sent[0]['text/plain']).includes('50 → 0.860 ± 0.014 (published 0.914)'));
   });
 
+  it('curves with the settings in the columns (the MNIST-bags table: rows = models, columns = training-set sizes)', () => {
+    const file = writeReproduction(
+      dir,
+      'mnist-columns',
+      { columns: ['50 bags', '100 bags'], rows: [{ label: 'attention', cells: [[0.8, 0.82], [0.9, 0.92]] }, { label: 'gated', cells: [[0.79], null] }] },
+      { command: 'c', protocol: 'p', published: { source: 'Ilse et al. 2018', values: { attention: { '50 bags': 0.914, '100 bags': 0.963 } } } },
+    );
+    const loaded = capture(() => show.reproduction(file, { command: 'c' })).value;
+    const { value: c } = capture(() => show.curve(loaded.file!, { settingsIn: 'columns' }));
+    assert.deepEqual(c.panels.map((p) => [p.metric, p.parameter]), [['attention', 'bags'], ['gated', 'bags']]);
+    assert.deepEqual(c.panels[0].points.map((p) => [p.x, p.mean, p.published]), [[50, 0.81, 0.914], [100, 0.91, 0.963]]);
+    assert.deepEqual(c.panels[1].points.map((p) => p.x), [50], 'an unmeasured cell is left out');
+  });
+
   it('curves reject a table without settings and an unknown metric', () => {
     assert.throws(() => show.curve({ columns: ['auc'], rows: [{ label: 'AB-MIL', cells: [[0.9]] }] }), /no row label carries a setting value/);
     assert.throws(() => show.curve(SWEEP, { metrics: ['f1'] }), /no column "f1"/);
