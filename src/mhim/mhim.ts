@@ -15,6 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ForwardOptions, MilModel, MilOutput, StepBag, StepResult, Target, BaseModelConfig } from '../models/types';
+import { gatherRows } from '../models/layers/gatherRows';
 import { Rng } from '../random';
 import { cosineSchedule, selectMask, splitForRecycle, type MaskResult } from './masking';
 import { instanceScores } from './scoring';
@@ -189,21 +190,29 @@ export class MhimModel implements MilModel {
     const { numInstances: n, dim } = bag;
     if (bag.features.length !== n * dim) throw new Error(`bag "${bag.id}": ${bag.features.length} values for ${n} × ${dim}`);
 
-    // 1. Teacher on all instances, outside the tape.
-    const teacherOut = tf.tidy(() => {
-      const x = tf.tensor2d(bag.features, [n, dim]);
-      const out = this.teacher.forward(x, { training: cfg.teacherDropout, coords: bag.coords, target, returnInstanceFeatures: cfg.score === 'class-aware' });
-      return { scores: instanceScores(out, cfg.score, this.teacher), embedding: out.embedding };
-    });
+    // 1. Teacher on all instances, outside the tape. The upload is kept for step 2's row copy.
+    const x = tf.tensor2d(bag.features, [n, dim]);
+    let teacherOut: { scores: tf.Tensor1D; embedding: tf.Tensor1D };
+    try {
+      teacherOut = tf.tidy(() => {
+        const out = this.teacher.forward(x, { training: cfg.teacherDropout, coords: bag.coords, target, returnInstanceFeatures: cfg.score === 'class-aware' });
+        return { scores: instanceScores(out, cfg.score, this.teacher), embedding: out.embedding };
+      });
+    } catch (err) {
+      x.dispose();
+      throw err;
+    }
     const scores = await teacherOut.scores.data();
     teacherOut.scores.dispose();
     const zTeacher = teacherOut.embedding;
 
-    // 2–3. Mask, split for the GRN, copy the rows in JS and upload once.
+    // 2–3. Mask, split for the GRN, and copy the rows out of the teacher's upload (gatherRows.ts:
+    // inside the wasm heap, never tf.gather; elsewhere from the host array).
     const mask = selectMask(scores, { ...cfg.mask, highRatio: this.currentHighRatio() }, this.rng);
     const split = this.grn ? splitForRecycle(mask.kept, this.grn.config.keepFraction, this.rng, this.grn.config.keepOrder) : { student: mask.kept, recycled: new Int32Array(0) };
     const rows = concatIndices(split.student, split.recycled);
-    const selected = tf.tensor2d(copyRows(bag.features, dim, rows), [rows.length, dim]);
+    const selected = gatherRows(x, rows, bag.features);
+    x.dispose();
     const nStudent = split.student.length;
     const nRecycled = split.recycled.length;
     const useGrn = this.grn !== undefined && nRecycled > 0;

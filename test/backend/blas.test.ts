@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { gelu } from '../../src/models/layers/activations';
 import { ADDON_PATH, blasStatus, withoutBlas } from '../../src/models/layers/blasKernels';
 import { dropout } from '../../src/models/layers/dropout';
+import { gatherRows } from '../../src/models/layers/gatherRows';
 import { denseNative, nativeActivation, nativeDropout } from '../../src/models/layers/nativeOps';
 import { expectGradMatches, someCoords } from '../models/helpers/gradcheck';
 import { createModel } from '../../src/models/registry';
@@ -257,5 +258,19 @@ describe('native build and fallback', function () {
       assert.equal(on.blas.active, true);
       assert.match(on.describe, /^wasm SIMD \+ OpenBLAS sgemm \(\d+ threads?, \w+\)/);
     }
+  });
+});
+
+describe('gatherRows', () => {
+  it('copies the requested rows (repeats, any order) on the active backend and from the host array', () => {
+    const host = Float32Array.from({ length: 7 * 3 }, (_, i) => i);
+    const x = tf.tensor2d(host, [7, 3]);
+    const idx = Int32Array.from([6, 0, 3, 3]);
+    const expected = [...idx].flatMap((r) => [3 * r, 3 * r + 1, 3 * r + 2]);
+    const g = gatherRows(x, idx, host);
+    assert.deepEqual(g.shape, [4, 3]);
+    assert.deepEqual(Array.from(g.dataSync()), expected);
+    assert.throws(() => gatherRows(x, Int32Array.from([7]), host), /outside/);
+    tf.dispose([x, g]);
   });
 });
