@@ -203,7 +203,8 @@ const SHARED_PROTOCOL =
   'MHIM-v2 preset: class-aware instance scores, HSM βh = 0.03 (r = 1), GRN K = 5 / keep 0.8 / query momentum 0.9999, consistency α = 0.5 at τ = 0.1, teacher momentum 0.9997, teacher dropout on. ' +
   'MHIM-v1 preset: attention scores, βh = 0.01 with r = 0.5 and cosine decay, random masking 0.5, α = 0.1, momentum 0.9999, no GRN. ' +
   '"teacher = trained baseline": each fold\'s teacher starts from the AB-MIL trained on that fold with that seed (the paper\'s --teacher_init); otherwise the teacher starts as a copy of the student\'s random init (the v2 code default). ' +
-  'Colon: mean ± sd over the 5 folds; MNIST-bags: mean ± sd over 3 training seeds on one fixed train/test split.';
+  'Colon: mean ± sd over the 5 folds; MNIST-bags: mean ± sd over 3 training seeds on one fixed train/test split. ' +
+  'Wall time = sum over the runs, measured while 8 engineers shared the 2 cores (load average 40–55), so about 20–30× an idle machine.';
 
 const META: Record<ExperimentName, { title: string; caption: string }> = {
   compare: {
@@ -226,8 +227,14 @@ const META: Record<ExperimentName, { title: string; caption: string }> = {
   },
 };
 
-function commandOf(args: string[]): string {
-  return `node dist/mhim/reproduce.js ${args.join(' ')}`.trim();
+/** The command that regenerates the tables: the script, minus the flags that only split or skip work. */
+function commandOf(args: string[], out: string): string {
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (['--out', '--results', '--only'].includes(args[i])) i++;
+    else if (!['--tables-only', '--no-tables'].includes(args[i])) kept.push(args[i]);
+  }
+  return ['scripts/reproduce-mhim.sh', out, ...kept].join(' ');
 }
 
 async function main(args: string[]): Promise<void> {
@@ -288,7 +295,7 @@ async function main(args: string[]): Promise<void> {
     const protocol = `${used.map((d) => prepared.get(d)!.description).join('; ')}. ${SHARED_PROTOCOL}`;
     const seconds = [...new Set(plan.map((p) => `${p.ds}/${p.setting.key}`))].reduce((s, id) => s + secondsOf(ctx, ...(id.split('/') as [string, string])), 0);
     const caption = META[experiment].caption + (short.length ? ` Partial (the runs did not all finish in the time available; every row of a data set uses the same folds): ${short.join('; ')}.` : '');
-    const file = writeReproduction(results, `mhim-${experiment}`, { ...META[experiment], caption, columns: COLUMNS, rows }, { command: commandOf(args), protocol, seconds, backend: backend.name });
+    const file = writeReproduction(results, `mhim-${experiment}`, { ...META[experiment], caption, columns: COLUMNS, rows }, { command: commandOf(args, out), protocol, seconds, backend: backend.name });
     console.log(`wrote ${file}`);
   }
 }
