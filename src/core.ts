@@ -14,3 +14,4 @@ export * from './train/events';
 export * from './data/summary';
 export * from './ssl/augment';
 export * from './ssl/probe';
+export * from './models/kmeans';

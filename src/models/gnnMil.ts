@@ -111,7 +111,8 @@ export class GnnMil extends MilBase<GnnMilConfig> {
         const sumA = tf.sum(degree);
         const gram = matMulFast(s, s, true, false); // SᵀS [K, K]
         const frob2 = tf.add(tf.sub(sumA, tf.mul(tf.sum(tf.mul(ac, tf.eye(this.config.clusters))), 2)), tf.sum(tf.square(gram)));
-        const link = tf.div(tf.sqrt(tf.relu(frob2)), n * n);
+        // The three terms cancel as S approaches A's blocks: clamp, and keep sqrt's gradient finite at 0.
+        const link = tf.div(tf.sqrt(tf.add(tf.relu(frob2), 1e-6)), n * n);
         const entropy = tf.mean(tf.neg(tf.sum(tf.mul(s, tf.log(tf.add(s, 1e-12))), 1)));
         out.auxLoss = tf.mul(tf.add(link, entropy), this.config.poolLossWeight) as tf.Scalar;
       }

@@ -36,3 +36,14 @@ export { FocusMil, FOCUS_MIL_DEFAULTS, type FocusMilConfig } from './focusMil';
 export { Mlp, INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig } from './layers/mlp';
 export { stopGradient } from './layers/stopGradient';
 export { lgamma, digamma, klDirichletUniform } from './layers/specialFunctions';
+// Bag-level catalogue methods (issue 9)
+export { DpMinn, DP_MINN_DEFAULTS, squash, type DpMinnConfig } from './dpMinn';
+export { GnnMil, GNN_MIL_DEFAULTS, type GnnMilConfig } from './gnnMil';
+export { LossAttention, LOSS_ATTENTION_DEFAULTS, type LossAttentionConfig } from './lossAttention';
+export { SaAbmilp, SA_ABMILP_DEFAULTS, SELF_ATTENTION_KERNELS, kernelMatrix, type SaAbmilpConfig, type SelfAttentionKernel } from './saAbmilp';
+export { DtfdMil, DTFD_MIL_DEFAULTS, type DtfdMilConfig, type DtfdDistill } from './dtfdMil';
+export { Ibmil, IBMIL_DEFAULTS, buildConfounders, type IbmilConfig } from './ibmil';
+export { DasMil, DAS_MIL_DEFAULTS, patchUnit, distanceRows, type DasMilConfig } from './dasMil';
+export { ExtremeMil, EXTREME_MIL_DEFAULTS, type ExtremeMilConfig } from './extremeMil';
+export { R2tMil, R2T_MIL_DEFAULTS, regionLayout, type R2tMilConfig } from './r2tMil';
+export { squaredDistances, inRowBlocks, sumOverRowBlocks, ROW_BLOCK } from './layers/pairwise';
