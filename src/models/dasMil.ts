@@ -1,6 +1,6 @@
 /**
- * DAS-MIL: deep MIL with distance-aware self-attention (Wölflein, Magister, Liò, Harrison &
- * Arandjelović, "Deep Multiple Instance Learning with Distance-Aware Self-Attention", 2023).
+ * DAS-MIL: deep MIL with distance-aware self-attention (Wölflein et al.,
+ * "Deep Multiple Instance Learning with Distance-Aware Self-Attention", arXiv 2023).
  * Idea: self-attention between patches should know how far apart they are on the slide: a learned
  * embedding of the (continuous) distance d_ij is added to the keys and values of each pair
  * (relative-position self-attention), interpolated linearly between learned embeddings at fixed

@@ -1,5 +1,5 @@
 /**
- * DP-MINN: deep multi-instance network with dynamic pooling (Yan, Wang, Dong & Tang, ACML 2018).
+ * DP-MINN: deep multi-instance network with dynamic pooling (Yan et al., ACML 2018, PMLR 95:662–677).
  * Idea: pool instance embeddings with weights found by a few routing iterations (as in capsule
  * networks) instead of a fixed mean/max or a separate attention network.
  *
@@ -80,7 +80,7 @@ declare module './registry' {
 registerModel({
   name: 'dp-minn',
   description: 'dynamic pooling: instance MLP, pooling weights from routing iterations (softmax of agreement with the squashed bag vector)',
-  paper: 'Yan, Wang, Dong & Tang, Deep Multi-instance Learning with Dynamic Pooling, ACML 2018',
+  paper: 'Yan et al., Deep Multi-instance Learning with Dynamic Pooling, ACML 2018 (PMLR 95)',
   level: 'bag',
   defaults: DP_MINN_DEFAULTS,
   create: (c) => new DpMinn(c),

@@ -1,5 +1,5 @@
 /**
- * DTFD-MIL: double-tier feature distillation (Zhang, Meng, Liu, Zhao & Coupland, CVPR 2022).
+ * DTFD-MIL: double-tier feature distillation (Zhang et al., CVPR 2022).
  * Idea: split each bag into M random pseudo-bags (which enlarges the training set), classify each with
  * an attention MIL (tier 1, trained with the parent bag's label), distil one or two feature vectors
  * per pseudo-bag, and classify the bag from those with a second attention MIL (tier 2).

@@ -1,5 +1,5 @@
 /**
- * IBMIL: interventional bag multiple instance learning (Lin, Zhuang, Wang, Zhang, Liang & Shen, CVPR 2023).
+ * IBMIL: interventional bag multiple instance learning (Lin et al., CVPR 2023).
  * Idea: bag-level contexts (stain, scanner, site) confound the bag label; a backdoor adjustment
  * with a dictionary of such contexts (k-means centres of a trained model's bag embeddings) lets the
  * classifier see "what this bag looks like under each context" instead of the shortcut.

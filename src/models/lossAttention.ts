@@ -1,5 +1,5 @@
 /**
- * Loss-based attention (Shi, Xing, Xie, Zhang, Cui & Yang, AAAI 2020).
+ * Loss-based attention (Shi, Xing, Xie, Zhang, Cui & Yang, AAAI 2020; code github.com/xsshi2015/Loss-Attention).
  * Idea: the attention weights come from the classifier itself: each instance's weight is the
  * softmax over the bag of the log-sum-exp of its class logits (the normaliser of the
  * softmax + cross-entropy loss), with the SAME fully connected layer predicting instances and the bag.

@@ -1,6 +1,6 @@
 /**
- * R²T-MIL: regional re-embedding transformer in front of an aggregator (Tang, Zhou, Zhang, Wang,
- * Yan & Wang, "Feature Re-Embedding: Towards Foundation Model-Level Performance in Computational
+ * R²T-MIL: regional re-embedding transformer in front of an aggregator (Tang et al.,
+ * "Feature Re-Embedding: Towards Foundation Model-Level Performance in Computational
  * Pathology", CVPR 2024), the RRT-MIL that MHIM-MIL's extended comparison includes.
  * Idea: re-embed frozen patch features online before MIL pooling, with self-attention inside
  * local regions (cheap, keeps local context) plus a cross-region step among region summaries.
