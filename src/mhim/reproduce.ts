@@ -160,18 +160,20 @@ export function finishedFolds(runDir: string): FoldMetrics {
 }
 
 /**
- * Table rows restricted, per data set, to the folds every row of that data set has finished, so all
- * rows compare the same splits and seeds (a partial run shortens every row of its data set).
+ * Table rows restricted, per data set, to the folds every measured row of that data set has finished,
+ * so all rows compare the same splits and seeds (a partial run shortens every row of its data set;
+ * a row with no finished fold is left empty).
  */
 export function tableRows(items: { ds: string; label: string; folds: FoldMetrics }[]): { rows: ResultsInput['rows']; common: Map<string, string[]> } {
   const common = new Map<string, string[]>();
   for (const ds of new Set(items.map((i) => i.ds))) {
-    const sets = items.filter((i) => i.ds === ds).map((i) => i.folds);
-    common.set(ds, [...sets[0].keys()].filter((k) => sets.every((s) => s.has(k))).sort());
+    // Rows with no finished fold stay empty and do not empty the others.
+    const sets = items.filter((i) => i.ds === ds && i.folds.size > 0).map((i) => i.folds);
+    common.set(ds, sets.length ? [...sets[0].keys()].filter((k) => sets.every((s) => s.has(k))).sort() : []);
   }
   const rows = items.map(({ ds, label, folds }) => {
     const ids = common.get(ds)!;
-    return { label, cells: METRICS.map((m) => (ids.length ? ids.map((id) => folds.get(id)![m]) : null)) };
+    return { label, cells: METRICS.map((m) => (ids.length && folds.size ? ids.map((id) => folds.get(id)![m]) : null)) };
   });
   return { rows, common };
 }
@@ -294,6 +296,8 @@ async function main(args: string[]): Promise<void> {
     });
     const protocol = `${used.map((d) => prepared.get(d)!.description).join('; ')}. ${SHARED_PROTOCOL}`;
     const seconds = [...new Set(plan.map((p) => `${p.ds}/${p.setting.key}`))].reduce((s, id) => s + secondsOf(ctx, ...(id.split('/') as [string, string])), 0);
+    const empty = items.filter((i) => i.folds.size === 0).map((i) => i.label);
+    if (empty.length) short.push(`not measured in time (empty rows): ${empty.join('; ')}`);
     const caption = META[experiment].caption + (short.length ? ` Partial (the runs did not all finish in the time available; every row of a data set uses the same folds): ${short.join('; ')}.` : '');
     const file = writeReproduction(results, `mhim-${experiment}`, { ...META[experiment], caption, columns: COLUMNS, rows }, { command: commandOf(args, out), protocol, seconds, backend: backend.name });
     console.log(`wrote ${file}`);

@@ -73,7 +73,7 @@ describe('mhim/reproduce: ablation switches', () => {
 });
 
 describe('mhim/reproduce: tables from partial runs', () => {
-  it('every row of a data set uses the folds all its rows finished; a data set with none gives empty cells', () => {
+  it('every row of a data set uses the folds all its measured rows finished; a row with none stays empty', () => {
     const m = (auc: number) => ({ auc, accuracy: auc - 0.1, f1: auc - 0.2 });
     const { rows, common } = tableRows([
       { ds: 'a', label: 'base', folds: new Map([['rep0-fold0', m(0.9)], ['rep1-fold0', m(0.8)], ['rep2-fold0', m(0.7)]]) },
@@ -85,7 +85,8 @@ describe('mhim/reproduce: tables from partial runs', () => {
     assert.deepEqual(rows[0].cells[0], [0.9, 0.8]);
     assert.deepEqual(rows[1].cells[0], [0.5, 0.6]);
     assert.ok(Math.abs((rows[1].cells[2] as number[])[0] - 0.3) < 1e-12);
-    assert.deepEqual(rows[2].cells, [null, null, null]);
+    assert.deepEqual(common.get('b'), ['rep0-fold0'], 'the empty row does not empty the data set');
+    assert.deepEqual(rows[2].cells[0], [0.9]);
     assert.deepEqual(rows[3].cells, [null, null, null]);
   });
 
