@@ -20,6 +20,7 @@ export { AttentionScorer, softmaxOverInstances, type AttentionKind, type Attenti
 export { MultiHeadCrossAttention, type CrossAttentionOptions } from './layers/crossAttention';
 export { NystromAttention, moorePenrosePinv, nystromHeads, nystromHeadsReference, type NystromOptions, type NystromResult, type NystromShape } from './layers/nystrom';
 export { PPEG } from './layers/ppeg';
+export { checkpointed, withNestedTape } from './layers/checkpoint';
 export { tidyObject } from './layers/tidy';
 export { matMulFast, registerFastGradients, swapLastAxes } from './layers/fastGradients';
 export { installWasmKernels } from './layers/wasmKernels';

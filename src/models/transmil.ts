@@ -12,7 +12,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { tidyObject } from './layers/tidy';
 import { PROJECTED_DEFAULTS, ProjectedMil, type ProjectionConfig } from './base';
-import { Dense } from './layers/dense';
+import { checkpointed } from './layers/checkpoint';
+import { Dense, recordingGradients } from './layers/dense';
 import { LayerNorm } from './layers/layerNorm';
 import { NystromAttention } from './layers/nystrom';
 import { normalTensor } from './layers/params';
@@ -28,6 +29,8 @@ export interface TransmilConfig extends BaseModelConfig, ProjectionConfig {
   residualKernel: number;
   /** Dropout in each Nyström layer's output projection (0.1). */
   attentionDropout: number;
+  /** Gradient checkpointing of the two layers while training: far less memory, one more forward of each layer per step. */
+  checkpoint: boolean;
 }
 
 export const TRANSMIL_DEFAULTS: TransmilConfig = {
@@ -38,6 +41,7 @@ export const TRANSMIL_DEFAULTS: TransmilConfig = {
   pinvIterations: 6,
   residualKernel: 33,
   attentionDropout: 0.1,
+  checkpoint: true,
 };
 
 export class Transmil extends ProjectedMil<TransmilConfig> {
@@ -74,6 +78,7 @@ export class Transmil extends ProjectedMil<TransmilConfig> {
   }
 
   aggregate(h: tf.Tensor2D, opts: ForwardOptions): MilOutput {
+    if (this.config.checkpoint && recordingGradients()) return this.aggregateCheckpointed(h, opts);
     return tidyObject(() => {
       const [n, e] = h.shape;
       let x = tf.concat([this.clsToken as tf.Tensor2D, h]) as tf.Tensor2D;
@@ -98,6 +103,30 @@ export class Transmil extends ProjectedMil<TransmilConfig> {
         out.instanceFeatures = this.attn1.toOut.apply(tf.reshape(tf.transpose(weighted, [1, 0, 2]), [n, heads * d])) as tf.Tensor2D;
       }
       return out;
+    });
+  }
+
+  /**
+   * The same forward while a gradient is recorded, as two checkpointed blocks (layer 1; PPEG +
+   * layer 2): the tape keeps their inputs only and the backward pass recomputes each block, so
+   * a training step at N = 8000 stays well inside the wasm heap. The values are those of the plain
+   * path (same ops, same dropout masks); the class-token maps are not computed here (as before:
+   * they are not part of the loss).
+   */
+  private aggregateCheckpointed(h: tf.Tensor2D, opts: ForwardOptions): MilOutput {
+    return tidyObject(() => {
+      const [n, e] = h.shape;
+      const rng = this.params.dropoutRng;
+      const layer1 = (x: tf.Tensor2D) => tf.add(x, this.attn1.apply(this.norm1.apply(x), opts.training, 0).out) as tf.Tensor2D;
+      const layer2 = (x: tf.Tensor2D) => {
+        const y = tf.concat([tf.slice(x, [0, 0], [1, e]), this.ppeg.apply(tf.slice(x, [1, 0], [n, e]))]) as tf.Tensor2D;
+        return tf.add(y, this.attn2.apply(this.norm2.apply(y), opts.training, 0).out) as tf.Tensor2D;
+      };
+      let x = tf.concat([this.clsToken as tf.Tensor2D, h]) as tf.Tensor2D;
+      x = checkpointed(layer1, x, [this.norm1.gamma, this.norm1.beta, ...this.attn1.variables()], rng);
+      x = checkpointed(layer2, x, [...this.ppeg.variables(), this.norm2.gamma, this.norm2.beta, ...this.attn2.variables()], rng);
+      const z = tf.slice(this.norm.apply(x), [0, 0], [1, e]);
+      return { logits: tf.reshape(this.classifier.apply(z), [-1]) as tf.Tensor1D, embedding: tf.reshape(z, [-1]) as tf.Tensor1D };
     });
   }
 

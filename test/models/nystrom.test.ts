@@ -1,7 +1,8 @@
 /**
  * The fused, recomputing Nyström core (`nystromHeads`) against the plain taped one
  * (`nystromHeadsReference`): same values, same gradients, and gradients that match central
- * differences; and a TransMIL forward inside a gradient tape (fused path) equals one outside it.
+ * differences; and TransMIL's checkpointed layers (src/models/layers/checkpoint.ts) against the
+ * taped ones, with dropout active (the recomputation must replay the same masks).
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
@@ -52,6 +53,44 @@ describe('models/layers: fused Nyström attention', () => {
     assert.equal(tf.memory().numTensors, before);
     qkv.dispose();
   });
+
+  it('TransMIL with dropout: checkpointed layers give the same loss and gradients as the taped layers', () => {
+    const config = { inputDim: 6, embedDim: 16, heads: 2, headDim: 8, landmarks: 4, residualKernel: 5, dropout: 0.25, attentionDropout: 0.3, seed: 2 };
+    const bag = rand([11, 6], 8) as tf.Tensor2D;
+    const target = { kind: 'class', label: 1, numClasses: 2 } as const;
+    const run = (checkpoint: boolean) => {
+      const model = createModel('transmil', { ...config, checkpoint });
+      const { grads, value } = tf.variableGrads(() => model.loss(model.forward(bag, { training: true }), target), model.trainableVariables());
+      const named = [...model.namedVariables!()].map(([k, v]) => [k, grads[v.name].dataSync().slice()] as const);
+      const loss = value.dataSync()[0];
+      tf.dispose([value, ...Object.values(grads)]);
+      model.dispose();
+      return { loss, named };
+    };
+    const live = tf.memory().numTensors;
+    const [a, b] = [run(true), run(false)];
+    assert.equal(tf.memory().numTensors, live, 'no tensor left behind');
+    assert.ok(Math.abs(a.loss - b.loss) < 1e-6, `loss ${a.loss} vs ${b.loss}`);
+    for (const [i, [name, g]] of a.named.entries()) {
+      const scale = Math.max(1e-3, ...Array.from(b.named[i][1], Math.abs));
+      assert.ok(maxAbsDiff(g, b.named[i][1]) <= 1e-5 * scale + 1e-7, `${name}: checkpointed gradient differs`);
+    }
+    bag.dispose();
+  });
+
+  it('TransMIL (checkpointed): gradients of every parameter match central differences (cpu)', () =>
+    onCpu(() => {
+      const model = createModel('transmil', { inputDim: 5, embedDim: 8, heads: 2, headDim: 4, landmarks: 4, residualKernel: 3, dropout: 0, attentionDropout: 0, seed: 3 });
+      const bag = rand([9, 5], 9) as tf.Tensor2D;
+      const target = { kind: 'class', label: 0, numClasses: 2 } as const;
+      const f = () => tf.tidy(() => model.loss(model.forward(bag, { training: true }), target));
+      // One weight of each kind inside the two checkpointed blocks, and one on each side of them.
+      const names = ['cls_token', 'layer1/norm/gamma', 'layer1/attn/to_qkv/kernel', 'layer1/attn/res_conv', 'ppeg/conv7/filter', 'layer2/attn/to_out/kernel', 'classifier/kernel'];
+      const named = model.namedVariables!();
+      for (const name of names) expectGradMatches(f, named.get(name)!, someCoords(named.get(name)!.size, 2), 3e-3, 3e-2, 2e-3);
+      bag.dispose();
+      model.dispose();
+    }));
 
   it('TransMIL: logits inside a gradient tape (fused core) equal the logits of a plain forward', () => {
     const model = createModel('transmil', { inputDim: 6, embedDim: 16, heads: 2, headDim: 8, landmarks: 4, residualKernel: 5, dropout: 0, attentionDropout: 0, seed: 2 });

@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { tidyObject } from './tidy';
 import { Dense, recordingGradients } from './dense';
 import { dropout } from './dropout';
+import { withNestedTape } from './checkpoint';
 import { matMulFast } from './fastGradients';
 import { ParamScope, torchDefaultUniform } from './params';
 
@@ -58,6 +59,11 @@ export class NystromAttention {
     // Conv2d(h, h, (k, 1), groups=h, bias=False) with PyTorch's default init; tfjs layout [k, 1, h, 1].
     this.resConv = scope.add('res_conv', torchDefaultUniform(scope.rng, [k, 1, this.heads, 1], k));
     this.rate = opts.dropout ?? 0.1;
+  }
+
+  /** Every weight of the layer (for gradient checkpointing of a block that contains it). */
+  variables(): tf.Variable[] {
+    return [this.toQKV.kernel, ...(this.toQKV.bias ? [this.toQKV.bias] : []), this.toOut.kernel, ...(this.toOut.bias ? [this.toOut.bias] : []), this.resConv];
   }
 
   /** x `[n, dim]`; `clsIndex` is the row whose attention map is returned (0 for TransMIL). */
@@ -192,22 +198,6 @@ export function nystromHeads(qkv: tf.Tensor2D, s: NystromShape): tf.Tensor2D {
     };
   }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor2D>>[0]) as (x: tf.Tensor2D) => tf.Tensor2D;
   return op(qkv);
-}
-
-/**
- * Runs `fn`, which takes gradients of its own, inside another gradient's backward pass.
- * Why: tfjs keeps one tape per engine; a gradient computed at depth 0 (as in a backward pass)
- * replaces the outer tape and sets it to null when done, so the outer backward pass would crash
- * and leak its saved tensors. The outer tape is put back afterwards.
- */
-function withNestedTape<T>(fn: () => T): T {
-  const state = tf.engine().state as unknown as { activeTape: unknown };
-  const outer = state.activeTape;
-  try {
-    return fn();
-  } finally {
-    state.activeTape = outer;
-  }
 }
 
 function nystromBackward(qkv: tf.Tensor2D, dy: tf.Tensor2D, s: NystromShape): tf.Tensor2D {

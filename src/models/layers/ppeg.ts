@@ -24,6 +24,11 @@ export class PPEG {
     });
   }
 
+  /** Every weight (for gradient checkpointing of a block that contains PPEG). */
+  variables(): tf.Variable[] {
+    return this.convs.flatMap(({ filter, bias }) => [filter, bias]);
+  }
+
   apply(x: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
       const [n, c] = x.shape;
