@@ -54,8 +54,8 @@ try {
     await page.goto(`${lab.url}/lab/tree/stored-outputs.ipynb?token=${lab.token}`);
     await page.waitForSelector('body[data-milkit-federated]', { state: 'attached', timeout: 240_000 });
     assertEqual(await page.getAttribute('body', 'data-milkit-federated'), 'milkit-jupyterlab', 'federated extensions loaded');
-    await dismissKernelDialog(page);
     await activateNotebook(page, 'stored-outputs.ipynb');
+    await settleKernel(page, 'stored-outputs.ipynb');
     await page.waitForSelector('.milkit-attention .main-svg', { timeout: 120_000 });
     await page.waitForSelector('.milkit-masking canvas', { timeout: 120_000 });
   });
@@ -70,10 +70,12 @@ try {
     await first.locator('.milkit-toggle-probability').click();
     const bestP = attention.probability.indexOf(Math.max(...attention.probability));
     assert((await first.locator('.milkit-toplist-item').first().textContent()).includes(`instance ${bestP} `), 'toggle re-ranks by probability');
-    // Hover the plot centre; retried a few pixels apart (a redraw, e.g. the refit after attaching, drops a hover).
-    const box = await first.locator('.nsewdrag').first().boundingBox();
+    // Hover the plot centre, located at action time (clicking the toggle activates the cell and
+    // JupyterLab scrolls it); retried a few pixels apart (a redraw drops a hover).
+    const drag = first.locator('.nsewdrag').first();
     for (let i = 0; ; i++) {
-      await page.mouse.move(box.x + box.width / 2 + 3 * i, box.y + box.height / 2);
+      const box = await drag.boundingBox();
+      await drag.hover({ position: { x: box.width / 2 + 3 * i, y: box.height / 2 }, force: true });
       const shown = await page.waitForSelector('.hoverlayer .hovertext', { timeout: 1000 }).then(() => true, () => false);
       if (shown) break;
       if (i === 9) throw new Error('no hover label after 10 attempts');
@@ -91,7 +93,9 @@ try {
     await page.waitForTimeout(300);
     const r1 = await range();
     assert(span(r1) < 0.6 * span(r0), `zoom in narrows x: ${span(r0).toFixed(0)} → ${span(r1).toFixed(0)}`);
-    const box = await view.locator('.nsewdrag').first().boundingBox();
+    const drag = view.locator('.nsewdrag').first();
+    await drag.hover({ force: true }); // scrolls it into view first: the box below is then current
+    const box = await drag.boundingBox();
     const [cx, cy] = [box.x + box.width / 2, box.y + box.height / 2];
     await page.mouse.move(cx, cy);
     await page.mouse.down();
@@ -256,9 +260,15 @@ async function activateNotebook(page, file) {
   }, file, { timeout: 120_000 });
 }
 
-/** Without a matching kernelspec JupyterLab asks which kernel to start; stored outputs need none. */
-async function dismissKernelDialog(page) {
-  const noKernel = page.locator('.jp-Dialog .jp-mod-reject');
-  await noKernel.waitFor({ timeout: 3000 }).then(() => noKernel.click(), () => {});
+/**
+ * Waits until the notebook's kernel session has settled. JupyterLab may ask which kernel to start
+ * (late, on a loaded machine); the dialog would cover the outputs, and stored outputs need none.
+ */
+async function settleKernel(page, file) {
+  await page.waitForFunction((f) => {
+    document.querySelector('.jp-Dialog .jp-mod-reject')?.click();
+    const nb = [...window.jupyterapp.shell.widgets('main')].find((w) => w.context?.path === f);
+    return nb?.sessionContext?.isReady === true && !document.querySelector('.jp-Dialog');
+  }, file, { timeout: 120_000, polling: 250 });
 }
 process.exit(failed ? 1 : 0);
