@@ -74,6 +74,7 @@ export class PoolingMil extends MilBase<PoolingMilConfig> {
 function topInstanceLogits(logits: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => {
     const [n, c] = logits.shape;
+    if (n === 1) return tf.reshape(logits, [c]) as tf.Tensor1D; // oneHot needs depth ≥ 2
     const margin = tf.sub(tf.max(tf.slice(logits, [0, 1], [n, c - 1]), 1), tf.reshape(tf.slice(logits, [0, 0], [n, 1]), [n]));
     const pick = tf.reshape(tf.cast(tf.oneHot(tf.argMax(margin), n), 'float32'), [1, n]);
     return tf.reshape(tf.matMul(pick, logits), [c]) as tf.Tensor1D;

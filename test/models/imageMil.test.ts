@@ -5,7 +5,8 @@
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
-import { convValid, createModel, encodedShape, maxPool2, type Target } from '../../src/models';
+import { convValid, createModel, encodedShape, loadModel, maxPool2, saveModel, type Target } from '../../src/models';
+import { tempDir } from '../helpers/tmp';
 import { Rng } from '../../src/random';
 import { expectGradMatches, maxAbsDiff, onCpu, someCoords } from './helpers/gradcheck';
 
@@ -59,8 +60,36 @@ describe('models: image-mil (convolutional instance encoder)', () => {
     model.dispose();
   });
 
+  it('the model contract (as models.test.ts for the other models): bags of 1 and 2,000, order, seeds, save/load', async () => {
+    const config = { inputDim: 256, imageShape: [16, 16, 1] as [number, number, number], embedDim: 8, milConfig: { attentionDim: 4 } };
+    const model = createModel('image-mil', { ...config, seed: 1 });
+    for (const n of [1, 2000]) {
+      const out = tf.tidy(() => model.forward(rand([n, 256], n) as tf.Tensor2D, { training: false }));
+      assert.deepEqual(out.logits.shape, [2]);
+      assert.deepEqual(out.attention!.shape, [n]);
+      assert.ok(Math.abs(out.attention!.sum().dataSync()[0] - 1) < 1e-4);
+      tf.dispose(Object.values(out));
+    }
+    const bag = rand([6, 256], 11) as tf.Tensor2D;
+    const order = [5, 2, 0, 4, 1, 3];
+    const shuffled = tf.tensor2d(order.flatMap((i) => Array.from(bag.dataSync().slice(i * 256, (i + 1) * 256))), [6, 256]);
+    const logits = (m: typeof model, x: tf.Tensor2D, training = false) => tf.tidy(() => m.forward(x, { training }).logits.dataSync().slice());
+    assert.ok(maxAbsDiff(logits(model, bag), logits(model, shuffled)) < 1e-5, 'permutation invariant');
+    const [same, other] = [createModel('image-mil', { ...config, seed: 1, dropout: 0.3 }), createModel('image-mil', { ...config, seed: 2 })];
+    const twin = createModel('image-mil', { ...config, seed: 1, dropout: 0.3 });
+    assert.deepEqual(logits(same, bag, true), logits(twin, bag, true), 'same seed, same dropout masks');
+    assert.ok(maxAbsDiff(logits(model, bag), logits(other, bag)) > 1e-6, 'another seed, other weights');
+    const dir = tempDir();
+    await saveModel(model, `${dir}/image-mil`);
+    const loaded = await loadModel(`${dir}/image-mil`);
+    assert.equal(loaded.name, 'image-mil');
+    assert.deepEqual(logits(loaded, bag), logits(model, bag));
+    for (const m of [model, same, other, twin, loaded]) m.dispose();
+    tf.dispose([bag, shuffled]);
+  });
+
   it('learns tiny image bags (positive iff one image holds a bright cross), test accuracy ≥ 0.8', function () {
-    this.timeout(120_000);
+    this.timeout(600_000); // ~20 s on a loaded machine
     const side = 16;
     const rng = new Rng(7);
     const bags = Array.from({ length: 80 }, (_, b) => {

@@ -95,18 +95,26 @@ describe('models: training', () => {
     if (name === 'dsmil') return { ...base, embedDim: 32, queryDim: 16, dropout: 0 };
     return { ...base, hidden: [32, 16], dropout: 0 };
   };
-  // DSMIL, TransMIL, max-mil and mi-Net do not reach this bar on the tiny task in 12 epochs
-  // (0.73 / 0.53 / 0.5 / 0.5 when tried): an open item, reported, not hidden; their gradients are
-  // checked in layers.test.ts and models.test.ts.
-  for (const name of ['abmil', 'gabmil', 'clam-sb', 'clam-mb', 'MI-net']) {
-    it(`${name} learns the one-key-instance task (test accuracy ≥ 0.8, chance 0.5)`, function () {
+  // Why the others are not in this list (measured on this task, 12 epochs, lr 2e-3):
+  //  - max-mil with MHIM's per-class max (train 1.00, test 0.50): each class's logit is maxed over
+  //    different instances, which lets a small network memorise 60 bags; the 'instance' form
+  //    (mi-Net's max of instance probabilities, now mi-net's default) generalises (test 0.80-0.85);
+  //  - DSMIL (train 1.00, test 0.73; 0.82 after 5 epochs): its instance stream is that same
+  //    per-class max (as the reference), and it overfits 60 bags;
+  //  - TransMIL (lr 2e-3: train 1.00 after 2 epochs, test 0.52-0.58 through epoch 12): a transformer
+  //    memorises 60 bags; with 400 training bags at lr 2e-4 it reaches 0.72 test accuracy in 5 epochs.
+  // None of these is a bug (gradients: layers.test.ts, models.test.ts, nystrom.test.ts); all of
+  // them learn the real data sets (data-suite/models/core-models.test.ts).
+  for (const [name, extra] of [['abmil', {}], ['gabmil', {}], ['clam-sb', {}], ['clam-mb', {}], ['MI-net', {}], ['mi-net', {}], ['max-mil', { maxOver: 'instance' }]] as const) {
+    const bar = name === 'mi-net' || name === 'max-mil' ? 0.75 : 0.8; // 0.80 measured for the max-instance pair
+    it(`${name}${Object.keys(extra).length ? ` ${JSON.stringify(extra)}` : ''} learns the one-key-instance task (test accuracy ≥ ${bar}, chance 0.5)`, function () {
       this.timeout(300_000);
-      const model = createModel(name, small(name));
+      const model = createModel(name, { ...small(name), ...extra });
       const before = accuracy(model, test);
       trainEpochs(model, train, 12, 2e-3, 5);
       const after = accuracy(model, test);
       model.dispose();
-      assert.ok(after >= 0.8, `${name}: test accuracy ${after} (before training ${before})`);
+      assert.ok(after >= bar, `${name}: test accuracy ${after} (before training ${before})`);
     });
   }
 });
