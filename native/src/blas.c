@@ -17,6 +17,11 @@
  * dropout(heap, offX, offY, count, state, threshold, scale): y = x·scale where the seeded
  *   uniform draw u_i < threshold/2^32, else 0; u_i is mulberry32 at state + (i+1)·0x6d2b79f5, the
  *   exact stream of src/random.ts (Rng.next), so masks equal the JS ones bit for bit.
+ * depthwise(heap, offX, offW, offY, h, w, c, kh, kw, padTop, padLeft, outH, outW, mode): depthwise
+ *   2-D convolution of one NHWC image, stride 1, dilation 1, one output per channel, zero padding.
+ *   mode 0: y[i,j,c] = Σ_ab x[i+a−pt, j+b−pl, c]·w[a,b,c]; mode 1: the same with the filter flipped
+ *   (w[kh−1−a, kw−1−b, c], the input gradient); mode 2: filter gradient, offY → dW [kh, kw, c] and
+ *   offW → dy [outH, outW, c]: dW[a,b,c] = Σ_ij x[i+a−pt, j+b−pl, c]·dy[i,j,c].
  * info() → { threads, core, config }; setThreads(n).
  */
 #include <math.h>
@@ -345,6 +350,73 @@ static napi_value dropout(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+
+/* acc[c] += x[c]·w[c] over one pixel's channels (the vectorised inner loop of the convolution). */
+VECTOR_CLONES static void fma_row(float *restrict acc, const float *restrict x, const float *restrict w, size_t c) {
+  for (size_t k = 0; k < c; k++) acc[k] += x[k] * w[k];
+}
+
+static void depthwise_run(const float *x, const float *wt, float *y, long h, long w, long c, long kh, long kw, long pt, long pl, long oh, long ow, int mode) {
+  if (mode == 2) {
+    /* y is dW [kh, kw, c]; wt is dy [oh, ow, c]. */
+    for (long t = 0; t < kh * kw * c; t++) y[t] = 0.f;
+    for (long a = 0; a < kh; a++)
+      for (long b = 0; b < kw; b++) {
+        float *dw = y + (a * kw + b) * c;
+        for (long i = 0; i < oh; i++) {
+          const long xi = i + a - pt;
+          if (xi < 0 || xi >= h) continue;
+          for (long j = 0; j < ow; j++) {
+            const long xj = j + b - pl;
+            if (xj < 0 || xj >= w) continue;
+            fma_row(dw, x + (xi * w + xj) * c, wt + (i * ow + j) * c, (size_t)c);
+          }
+        }
+      }
+    return;
+  }
+  for (long t = 0; t < oh * ow * c; t++) y[t] = 0.f;
+  for (long i = 0; i < oh; i++)
+    for (long j = 0; j < ow; j++) {
+      float *out = y + (i * ow + j) * c;
+      for (long a = 0; a < kh; a++) {
+        const long xi = i + a - pt;
+        if (xi < 0 || xi >= h) continue;
+        for (long b = 0; b < kw; b++) {
+          const long xj = j + b - pl;
+          if (xj < 0 || xj >= w) continue;
+          const long fa = mode == 1 ? kh - 1 - a : a, fb = mode == 1 ? kw - 1 - b : b;
+          fma_row(out, x + (xi * w + xj) * c, wt + (fa * kw + fb) * c, (size_t)c);
+        }
+      }
+    }
+}
+
+static napi_value depthwise(napi_env env, napi_callback_info info) {
+  size_t argc = 14, heapBytes = 0;
+  napi_value argv[14];
+  double a[13];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 14) {
+    napi_throw_type_error(env, NULL, "milkit_blas.depthwise: expected 14 arguments");
+    return NULL;
+  }
+  char *heap = heap_of(env, argv[0], &heapBytes);
+  if (!heap || !numbers(env, argv, 1, 13, a)) return NULL;
+  const long h = (long)a[3], w = (long)a[4], c = (long)a[5], kh = (long)a[6], kw = (long)a[7];
+  const long pt = (long)a[8], pl = (long)a[9], oh = (long)a[10], ow = (long)a[11];
+  const int mode = (int)a[12];
+  if (h < 1 || w < 1 || c < 1 || kh < 1 || kw < 1 || oh < 1 || ow < 1 || pt < 0 || pl < 0 || mode < 0 || mode > 2) {
+    napi_throw_range_error(env, NULL, "milkit_blas.depthwise: bad shape");
+    return NULL;
+  }
+  const double xBytes = (double)h * w * c * 4, fBytes = (double)kh * kw * c * 4, oBytes = (double)oh * ow * c * 4;
+  const double wBytes = mode == 2 ? oBytes : fBytes, yBytes = mode == 2 ? fBytes : oBytes;
+  if (!inside(env, a[0], xBytes, heapBytes) || !inside(env, a[1], wBytes, heapBytes) || !inside(env, a[2], yBytes, heapBytes)) return NULL;
+  depthwise_run((const float *)(heap + (size_t)a[0]), (const float *)(heap + (size_t)a[1]), (float *)(heap + (size_t)a[2]), h, w, c, kh, kw, pt, pl, oh, ow, mode);
+  return NULL;
+}
+
 static napi_value info(napi_env env, napi_callback_info cbinfo) {
   (void)cbinfo;
   napi_value out, threads, core, config;
@@ -379,6 +451,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"activation", NULL, activation, NULL, NULL, NULL, napi_enumerable, NULL},
       {"activationGrad", NULL, activation_grad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dropout", NULL, dropout, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"depthwise", NULL, depthwise, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
   return exports;

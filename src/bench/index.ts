@@ -18,6 +18,7 @@
  * TransMIL 2.3 s; MHIM-v2(TransMIL) 2.6 s; the projection's sgemm peak is ~220 GFLOP/s.
  */
 import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
 import { describeBackend, ensureBackend } from '../backend';
 import { parseFlags } from '../cli/flags';
 import { createModel } from '../models/registry';
@@ -178,7 +179,7 @@ function writeResults(dir: string, describe: string, rows: BenchResult[], cohort
   const one = (v: number | null | undefined) => (v === null || v === undefined ? null : [v]);
   return writeReproduction(dir, 'performance', {
     title: 'Performance per bag (issue 8)',
-    caption: `Seconds per bag (fastest of the timed steps), projection GFLOP/s and peak RSS, on ${describe}. Cohort rows: streaming inference of a synthetic Arrow cohort.`,
+    caption: `Seconds per bag (fastest of the timed steps), projection GFLOP/s and peak RSS, on ${describe}; 1-min load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores when written (wall times scale with it; CPU seconds much less). Cohort rows: streaming inference of a synthetic Arrow cohort.`,
     columns: ['train s', 'train CPU s', 'infer s', 'infer CPU s', 'projection GFLOP/s', 'peak RSS MB', 'cohort bags/s'],
     rows: [
       ...rows.map((r) => ({

@@ -274,3 +274,31 @@ describe('gatherRows', () => {
     tf.dispose([x, g]);
   });
 });
+
+describe('native depthwise convolution', () => {
+  before(function () {
+    if (tf.getBackend() !== 'wasm' || !blasStatus().active) this.skip(); // same condition as above (asserted there)
+  });
+
+  for (const [name, shape, k, pad] of [
+    ['PPEG 7×7 same', [1, 9, 11, 6], [7, 7], 'same'],
+    ['Nyström residual 33×1 same', [1, 40, 5, 4], [33, 1], 'same'],
+    ['3×5 valid', [1, 8, 9, 3], [3, 5], 'valid'],
+  ] as const) {
+    it(`${name}: output, input gradient and filter gradient equal tfjs's own`, () => {
+      const rng = new Rng(17);
+      const rnd = (s: readonly number[]) => tf.tensor(Float32Array.from({ length: s.reduce((p, q) => p * q, 1) }, () => rng.normal()), [...s]);
+      tf.tidy(() => {
+        const x = rnd(shape) as tf.Tensor4D;
+        const f = rnd([k[0], k[1], shape[3], 1]) as tf.Tensor4D;
+        const probe = rnd([1, pad === 'same' ? shape[1] : shape[1] - k[0] + 1, pad === 'same' ? shape[2] : shape[2] - k[1] + 1, shape[3]]);
+        const loss = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, pad), probe));
+        const native = tf.grads(loss)([x, f]);
+        const plain = withoutBlas(() => tf.grads(loss)([x, f]));
+        assert.ok(relDiff(tf.depthwiseConv2d(x, f, 1, pad), withoutBlas(() => tf.depthwiseConv2d(x, f, 1, pad))) < 1e-5, 'output');
+        assert.ok(relDiff(native[0], plain[0]) < 1e-5, `dx ${relDiff(native[0], plain[0])}`);
+        assert.ok(relDiff(native[1], plain[1]) < 1e-5, `dW ${relDiff(native[1], plain[1])}`);
+      });
+    });
+  }
+});

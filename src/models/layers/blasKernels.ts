@@ -9,7 +9,8 @@
  *
  * Falls back to tfjs's own kernels for what it does not cover (int32, general batch broadcasting,
  * prelu, a bias that broadcasts in other ways). `MILKIT_BLAS=0` disables it;
- * `MILKIT_BLAS_THREADS` sets its threads (default: all cores).
+ * `MILKIT_BLAS_THREADS` (or OpenBLAS's own `OPENBLAS_NUM_THREADS`) sets its threads (default: all
+ * cores); `OPENBLAS_CORETYPE` is set to SkylakeX on AVX-512 CPUs unless already set.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -22,6 +23,8 @@ interface BlasAddon {
   activation(heap: ArrayBuffer, offX: number, offY: number, count: number, act: number): void;
   activationGrad(heap: ArrayBuffer, offDy: number, offZ: number, offG: number, rows: number, cols: number, act: number, offDb: number): void;
   dropout(heap: ArrayBuffer, offX: number, offY: number, count: number, state: number, threshold: number, scale: number): void;
+  depthwise(heap: ArrayBuffer, offX: number, offW: number, offY: number, h: number, w: number, c: number, kh: number, kw: number,
+    padTop: number, padLeft: number, outH: number, outW: number, mode: number): void;
   info(): { threads: number; core: string; config: string };
   setThreads(n: number): void;
 }
@@ -83,8 +86,8 @@ export function loadBlas(): BlasStatus {
   if (!fs.existsSync(ADDON_PATH)) return (status = { active: false, reason: 'native addon not built (needs libopenblas-dev at install; see native/build.cjs)' });
   // Debian's OpenBLAS 0.3.21 picks a slow SSE3 kernel on AVX-512 CPUs it does not know (3.5× slower).
   if (!process.env.OPENBLAS_CORETYPE && hasAvx512()) process.env.OPENBLAS_CORETYPE = 'SkylakeX';
-  const threads = Number(process.env.MILKIT_BLAS_THREADS) || os.cpus().length;
-  process.env.OPENBLAS_NUM_THREADS ??= String(threads);
+  const threads = Number(process.env.MILKIT_BLAS_THREADS) || Number(process.env.OPENBLAS_NUM_THREADS) || os.cpus().length;
+  process.env.OPENBLAS_NUM_THREADS = String(threads);
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     addon = require(ADDON_PATH) as BlasAddon;
@@ -122,6 +125,12 @@ export type NativeActivation = keyof typeof NATIVE_ACTIVATIONS;
 /** Kernel names: `MilkitActivation` {x} → act(x); `MilkitActivationGrad` {dy, z} → [dy ⊙ act′(z), Σ_rows of it]. */
 export const ACTIVATION_KERNEL = 'MilkitActivation';
 export const ACTIVATION_GRAD_KERNEL = 'MilkitActivationGrad';
+/**
+ * `MilkitDepthwise` {x, w}, attrs {mode, padTop, padLeft, outH, outW, kh, kw}: stride-1 depthwise
+ * convolution of one NHWC image (mode 0), with the filter flipped (mode 1, the input gradient),
+ * or the filter gradient [kh, kw, C, 1] of x and w = dy (mode 2). See native/src/blas.c.
+ */
+export const DEPTHWISE_KERNEL = 'MilkitDepthwise';
 /** `MilkitDropout` {x}, attrs {state, keep} → x ⊙ mask / keep, mask drawn from the Rng stream at `state`. */
 export const DROPOUT_KERNEL = 'MilkitDropout';
 
@@ -142,6 +151,18 @@ function registerActivationKernels(): void {
       const out = backend.makeOutput(x.shape, 'float32');
       const count = x.shape.reduce((p, q) => p * q, 1);
       if (count > 0) addon!.activation(heapOf(backend), offset(backend, x), offset(backend, out), count, NATIVE_ACTIVATIONS[attrs.activation as NativeActivation]);
+      return out;
+    }) as unknown as tf.KernelFunc,
+  });
+  tf.registerKernel({
+    kernelName: DEPTHWISE_KERNEL,
+    backendName: 'wasm',
+    kernelFunc: (({ inputs, attrs, backend }: KernelArgs) => {
+      const { x, w } = inputs as { x: TensorInfo; w: TensorInfo };
+      const a = attrs as { mode: number; padTop: number; padLeft: number; outH: number; outW: number; kh: number; kw: number };
+      const [, h, wd, c] = x.shape;
+      const out = backend.makeOutput(a.mode === 2 ? [a.kh, a.kw, c, 1] : [1, a.outH, a.outW, c], 'float32');
+      addon!.depthwise(heapOf(backend), offset(backend, x), offset(backend, w), offset(backend, out), h, wd, c, a.kh, a.kw, a.padTop, a.padLeft, a.outH, a.outW, a.mode);
       return out;
     }) as unknown as tf.KernelFunc,
   });
@@ -193,6 +214,8 @@ export function installBlasKernels(): BlasStatus {
     });
   };
   replace(batchMatMul, (args) => blasMatMul(args, undefined, 0, 0));
+  const depthwiseConv = tf.getKernel(tf.DepthwiseConv2dNative, 'wasm');
+  if (depthwiseConv) replace(depthwiseConv, (args) => nativeDepthwise(args));
   registerActivationKernels();
   replace(fusedMatMul, (args) => {
     const act = ACTIVATIONS[(args.attrs.activation as string) ?? 'linear'];
@@ -201,6 +224,43 @@ export function installBlasKernels(): BlasStatus {
   });
   installed = true;
   return status!;
+}
+
+/**
+ * Stride-1 depthwise convolution of one image natively. Why: tfjs-wasm's kernel takes ~10× longer
+ * for TransMIL's 7×7 (PPEG) and 33×1 (Nyström residual) filters. Other settings: undefined (original).
+ */
+function nativeDepthwise({ inputs, attrs, backend }: KernelArgs): TensorInfo | undefined {
+  const x = inputs.x!;
+  const f = inputs.filter!;
+  const a = attrs as { strides: number | number[]; pad: unknown; dilations?: number | number[]; dataFormat?: string; dimRoundingMode?: string };
+  const ones = (v: number | number[] | undefined) => v === undefined || (Array.isArray(v) ? v.every((s) => s === 1) : v === 1);
+  if (x.dtype !== 'float32' || f.dtype !== 'float32' || x.shape.length !== 4 || x.shape[0] !== 1 || f.shape[3] !== 1) return undefined;
+  if (!ones(a.strides) || !ones(a.dilations) || (a.dataFormat ?? 'NHWC') !== 'NHWC' || a.dimRoundingMode) return undefined;
+  const [kh, kw] = f.shape;
+  const [, h, w, c] = x.shape;
+  const pads = depthwisePads(a.pad, kh, kw);
+  if (!pads) return undefined;
+  const outH = h + pads.top + pads.bottom - kh + 1;
+  const outW = w + pads.left + pads.right - kw + 1;
+  if (outH < 1 || outW < 1 || c < 1) return undefined;
+  const out = backend.makeOutput([1, outH, outW, c], 'float32');
+  const heap = backend.wasm.HEAPU8.buffer as ArrayBuffer;
+  const offset = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+  addon!.depthwise(heap, offset(x), offset(f), offset(out), h, w, c, kh, kw, pads.top, pads.left, outH, outW, 0);
+  return out;
+}
+
+/** Padding of a stride-1 convolution: 'same' as tfjs computes it, 'valid', or explicit [[0,0],[t,b],[l,r],[0,0]]. */
+export function depthwisePads(pad: unknown, kh: number, kw: number): { top: number; bottom: number; left: number; right: number } | undefined {
+  if (pad === 'valid') return { top: 0, bottom: 0, left: 0, right: 0 };
+  if (pad === 'same') return { top: Math.floor((kh - 1) / 2), bottom: kh - 1 - Math.floor((kh - 1) / 2), left: Math.floor((kw - 1) / 2), right: kw - 1 - Math.floor((kw - 1) / 2) };
+  if (typeof pad === 'number') return { top: pad, bottom: pad, left: pad, right: pad };
+  if (Array.isArray(pad) && pad.length === 4) {
+    const [, [t, b], [l, r]] = pad as number[][];
+    return { top: t, bottom: b, left: l, right: r };
+  }
+  return undefined;
 }
 
 /** C = act(op(A)·op(B) + bias) through sgemm, or undefined for what the original kernel must do. */

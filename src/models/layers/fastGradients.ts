@@ -9,7 +9,7 @@
  * (OpenBLAS addon, blasKernels.ts) transposed products are native, and the flags are passed through.
  */
 import * as tf from '@tensorflow/tfjs';
-import { nativeTransposes } from './blasKernels';
+import { DEPTHWISE_KERNEL, nativeTransposes } from './blasKernels';
 
 /** Swaps the last two axes of a rank ≥ 2 tensor. */
 export function swapLastAxes(x: tf.Tensor): tf.Tensor {
@@ -110,6 +110,16 @@ function registerDepthwiseGradient(): void {
       if (!supported) return original!.gradFunc(dy, saved, attrs);
       const g = dy as tf.Tensor4D;
       const [pt, pl] = a.pad === 'same' ? [(kh - 1) / 2, (kw - 1) / 2] : [0, 0];
+      if (nativeTransposes()) {
+        // Native path: both gradients in one vectorised pass each (blasKernels.ts, native/src/blas.c).
+        const [, h, w] = x.shape;
+        const run = (inputs: tf.NamedTensorMap, mode: number, padTop: number, padLeft: number, outH: number, outW: number) =>
+          tf.engine().runKernel(DEPTHWISE_KERNEL, inputs, { mode, padTop, padLeft, outH, outW, kh, kw }) as tf.Tensor;
+        return {
+          x: () => run({ x: g, w: filter }, 1, kh - 1 - pt, kw - 1 - pl, h, w),
+          filter: () => run({ x, w: g }, 2, pt, pl, g.shape[1], g.shape[2]),
+        };
+      }
       return {
         x: () =>
           tf.tidy(() => {
