@@ -41,7 +41,7 @@ done
 # TABLE_ONLY=1 writes the table from the runs finished so far (e.g. after stopping a long run).
 if [ -z "${TABLE_ONLY:-}" ]; then
   echo "$(wc -l < "$jobs_file") runs to do, $JOBS at a time"
-  xargs -P "$JOBS" -I{} bash -c {} < "$jobs_file"
+  xargs -P "$JOBS" -d '\n' -I{} bash -c {} < "$jobs_file" || echo "(some runs failed; see above)"
 fi
 node -e '
   const fs = require("fs");
