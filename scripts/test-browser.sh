@@ -21,9 +21,15 @@ mkdir -p "$OUT"
 if [ ! -f "$PLUGIN/labext/package.json" ] || [ -n "$(find "$PLUGIN/src" "$PLUGIN/style" "$ROOT/dist/core.js" "$ROOT/dist/viz" "$ROOT/dist/mhim" -newer "$PLUGIN/labext/package.json" -type f -print -quit)" ]; then
   nice npm run build --silent --workspace jupyterlab-plugin || fail "extension build failed"
 fi
-for part in standalone e2e; do
-  nice npm run "build:$part" --silent --workspace jupyterlab-plugin > "$OUT/$part-build.log" 2>&1 || { cat "$OUT/$part-build.log"; fail "$part page build failed"; }
-done
+# The two test pages, each rebuilt only when an input is newer than its bundle (~5-10 s each).
+stale() { [ ! -f "$1" ] || [ -n "$(find "${@:2}" -newer "$1" -type f -not -path '*/build/*' -print -quit)" ]; }
+E2E="$PLUGIN/e2e"
+if stale "$E2E/standalone/build/bundle.js" "$E2E/standalone" "$PLUGIN/lib" "$PLUGIN/style" "$ROOT/dist/core.js" "$ROOT/package-lock.json"; then
+  nice npm run build:standalone --silent --workspace jupyterlab-plugin > "$OUT/standalone-build.log" 2>&1 || { cat "$OUT/standalone-build.log"; fail "standalone page build failed"; }
+fi
+if stale "$E2E/host/build/bundle.js" "$E2E/host" "$PLUGIN/package.json" "$ROOT/package-lock.json"; then
+  nice npm run build:e2e --silent --workspace jupyterlab-plugin > "$OUT/e2e-build.log" 2>&1 || { cat "$OUT/e2e-build.log"; fail "JupyterLab host build failed"; }
+fi
 
 node "$PLUGIN/e2e/standalone.test.mjs" "$OUT" 2>&1 | tee "$OUT/standalone-test.log"
 status=${PIPESTATUS[0]}

@@ -23,7 +23,8 @@ export abstract class VizRenderer<K extends VizKind> extends Widget implements I
     this.themeObserver = watchTheme(() => this.payload && void this.draw(this.payload));
     // Plotly sizes a plot once, from its div at draw time. JupyterLab renders outputs before they
     // are attached (zero width: plotly falls back to 700 px) and cells change width later; an
-    // oversized plot spills over the top list. Refit every plot whose div width differs from it.
+    // oversized plot spills over the top list. Refit every plot whose div width differs from it
+    // (a refit rejects while the cell is hidden; the next size change retries).
     this.sizeObserver = new ResizeObserver((entries) => {
       for (const { target, contentRect } of entries) {
         const plot = target as HTMLElement & { _fullLayout?: { width: number } };
