@@ -253,7 +253,7 @@ try {
   }
 } finally {
   await browser.close();
-  lab.stop();
+  await lab.stop();
 }
 const { failed } = t.summary();
 

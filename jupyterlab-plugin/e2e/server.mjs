@@ -54,11 +54,20 @@ export async function startLab({ labextensions, root, jupyterPath, logFile }) {
     { env, stdio: ['ignore', log, log], detached: true },
   );
   const url = `http://127.0.0.1:${port}`;
-  const stop = () => {
-    try {
-      process.kill(-proc.pid, 'SIGTERM');
-    } catch {
-      /* already gone */
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  // jupyter_server can hang in "Shutting down 1 extension" after SIGTERM: escalate after 5 s.
+  const stop = async () => {
+    const kill = (signal) => {
+      try {
+        process.kill(-proc.pid, signal);
+      } catch {
+        /* already gone */
+      }
+    };
+    if (proc.exitCode === null && proc.signalCode === null) {
+      kill('SIGTERM');
+      const done = await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 5000))]);
+      if (!done) kill('SIGKILL');
     }
     fs.rmSync(state, { recursive: true, force: true });
   };
@@ -72,6 +81,6 @@ export async function startLab({ labextensions, root, jupyterPath, logFile }) {
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  stop();
+  await stop();
   throw new Error(`JupyterLab host did not start; see ${logFile}:\n${fs.readFileSync(logFile, 'utf8').slice(-2000)}`);
 }
