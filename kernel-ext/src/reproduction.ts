@@ -35,7 +35,8 @@ export const PUBLISHED_SUFFIX = ' (published)';
 
 /**
  * The file's table with a `<metric> (published)` column right after every metric that has a
- * published value (cells: the published mean; "–" for rows without one).
+ * published value (cells: the published mean; "–" for rows without one). Published rows the file
+ * has not measured (yet) are appended with "–" for ours, so no published number goes unshown.
  */
 export function withPublished(r: ReproductionFile): ResultsInput {
   const pub = r.meta.published?.values ?? {};
@@ -59,6 +60,11 @@ export function withPublished(r: ReproductionFile): ResultsInput {
     });
     return { label: row.label, cells };
   });
+  const measured = new Set(r.rows.map((row) => row.label));
+  for (const [label, values] of Object.entries(pub)) {
+    if (measured.has(label)) continue;
+    rows.push({ label, cells: r.columns.flatMap((c, j) => (hasPub[j] ? [null, values[c] === undefined ? null : { mean: values[c] }] : [null])) });
+  }
   return { title: r.title ?? r.name, columns, rows, higherIsBetter: better, caption: reproductionCaption(r) };
 }
 

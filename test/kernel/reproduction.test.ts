@@ -52,7 +52,7 @@ describe('milkit-kernel reproduction tables and curves', () => {
       dir,
       'musk1',
       { title: 'MUSK1', columns: ['accuracy', 'auc'], rows: [{ label: 'AB-MIL', cells: [[0.88, 0.86, 0.87], [0.94, 0.95, 0.93]] }, { label: 'gated AB-MIL', cells: [[0.86, 0.87], [0.92, 0.93]] }] },
-      { command: 'scripts/reproduce-musk1.sh', protocol: '5 × 10-fold CV', published: { source: 'Ilse et al. 2018', values: { 'AB-MIL': { accuracy: 0.892 }, 'gated AB-MIL': { accuracy: 0.9 } } } },
+      { command: 'scripts/reproduce-musk1.sh', protocol: '5 × 10-fold CV', published: { source: 'Ilse et al. 2018', values: { 'AB-MIL': { accuracy: 0.892 }, 'gated AB-MIL': { accuracy: 0.9 }, 'mi-Net': { accuracy: 0.889 } } } },
     );
     const { value: r, sent } = capture(() => show.reproduction(file, { command: 'unused when the file exists' }));
     assert.equal(r.status, 'measured');
@@ -62,6 +62,7 @@ describe('milkit-kernel reproduction tables and curves', () => {
     assert.equal(payload.rows[0].cells[0]!.mean, 0.87);
     assert.deepEqual(payload.rows[0].cells[0]!.values, [0.88, 0.86, 0.87], 'the per-fold values travel with the table');
     assert.equal(payload.rows[1].cells[1]!.mean, 0.9);
+    assert.deepEqual(payload.rows[2], { label: 'mi-Net', cells: [null, { mean: 0.889 }, null] }, 'a published row we did not measure is still shown');
     assert.equal(payload.title, 'MUSK1');
     for (const part of ['Protocol: 5 × 10-fold CV', 'Published: Ilse et al. 2018', 'Regenerate: scripts/reproduce-musk1.sh']) assert.ok(payload.caption!.includes(part), part);
     const html = sent[0]['text/html'] as string;
