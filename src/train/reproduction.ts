@@ -61,7 +61,8 @@ export function readReproduction(file: string): ReproductionFile {
 export function reproductionMarkdown(r: ReproductionFile): string {
   const view = resultsView(r);
   const pub = r.meta.published;
-  const head = ['', ...view.columns.map((c) => (pub ? `${c} (ours / published)` : c))];
+  const withPub = new Set(Object.values(pub?.values ?? {}).flatMap((v) => Object.keys(v)));
+  const head = ['', ...view.columns.map((c) => (withPub.has(c) ? `${c} (ours / published)` : c))];
   const lines = [`# ${r.title ?? r.name}`, '', r.caption ?? '', '', `| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const row of view.rows) {
     const cells = row.cells.map((c, j) => {
