@@ -46,7 +46,11 @@ describe('data-suite/ssl: issue-5 experiments (toy settings)', function () {
       '--batch-size', '8', '--width', '2', '--embed-dim', '8', '--head-dim', '8', '--epochs', '1', '--e2e-epochs', '1',
       '--mnist-bags', '8', '--mnist-pool', '300'];
     const files = await reproduceSsl(argv);
-    assert.deepEqual(files.map((f) => path.basename(f)), ['ssl-bagsize.json', 'ssl-objectives.json']);
+    assert.deepEqual(files.map((f) => path.basename(f)), ['ssl-bagsize.json', 'ssl-objectives.json', 'ssl-probe.json']);
+    // One linear-probe instance AUC per half for each frozen encoder.
+    const probe = readReproduction(path.join(results, 'ssl-probe.json'));
+    assert.equal(probe.rows.length, 4);
+    for (const row of probe.rows) assert.ok(Array.from(row.cells[0] as ArrayLike<number>).every((a) => a >= 0 && a <= 1));
     const bagsize = readReproduction(path.join(results, 'ssl-bagsize.json'));
     assert.deepEqual(bagsize.rows.map((r) => r.label), [
       'MNIST-bags, K = 8: frozen random encoder (no SSL)',
