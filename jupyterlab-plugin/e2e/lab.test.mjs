@@ -73,15 +73,15 @@ try {
     assert((await first.locator('.milkit-toplist-item').first().textContent()).includes(`instance ${bestP} `), 'toggle re-ranks by probability');
     // Hover the plot centre, located at action time (clicking the toggle activates the cell and
     // JupyterLab scrolls it); retried a few pixels apart (a redraw drops a hover).
+    // The label is read in the same attempt it appears: a redraw can remove it a moment later.
     const drag = first.locator('.nsewdrag').first();
-    for (let i = 0; ; i++) {
+    let hover = null;
+    for (let i = 0; hover === null; i++) {
+      if (i === 10) throw new Error('no hover label after 10 attempts');
       const box = await drag.boundingBox();
       await drag.hover({ position: { x: box.width / 2 + 3 * i, y: box.height / 2 }, force: true });
-      const shown = await page.waitForSelector('.hoverlayer .hovertext', { timeout: 1000 }).then(() => true, () => false);
-      if (shown) break;
-      if (i === 9) throw new Error('no hover label after 10 attempts');
+      hover = await page.waitForSelector('.hoverlayer .hovertext', { timeout: 1000 }).then((el) => el.textContent(), () => null);
     }
-    const hover = await page.locator('.hoverlayer .hovertext').first().textContent();
     assert(/instance \d+/.test(hover) && /rank \d+ of 300/.test(hover), `hover shows index, score and rank: ${hover}`);
   });
 
