@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { tidyObject } from './layers/tidy';
-import { PROJECTED_DEFAULTS, ProjectedMil, type ProjectionConfig } from './base';
+import { PROJECTED_DEFAULTS, ProjectedMil, type ProjectionConfig, attentionReadout } from './base';
 import { AttentionScorer, type AttentionKind, softmaxOverInstances } from './layers/attention';
 import { Dense } from './layers/dense';
 import { registerModel } from './registry';
@@ -50,14 +50,7 @@ export class Abmil extends ProjectedMil<AbmilConfig> {
   aggregate(h: tf.Tensor2D, opts: ForwardOptions): MilOutput {
     return tidyObject(() => {
       const a = softmaxOverInstances(this.scorer.scores(h, opts.training)); // [1, N]
-      const z = tf.matMul(a, h); // [1, E]
-      const out: MilOutput = {
-        logits: tf.reshape(this.classifier.apply(z), [-1]) as tf.Tensor1D,
-        embedding: tf.reshape(z, [-1]) as tf.Tensor1D,
-        attention: tf.reshape(a, [-1]) as tf.Tensor1D,
-      };
-      if (opts.returnInstanceFeatures) out.instanceFeatures = tf.mul(h, tf.reshape(a, [-1, 1])) as tf.Tensor2D;
-      return out;
+      return attentionReadout(h, a, this.classifier, opts);
     });
   }
 

@@ -97,3 +97,19 @@ export abstract class ProjectedMil<C extends BaseModelConfig & ProjectionConfig>
     return out;
   }
 }
+
+/**
+ * The attention-pooling read-out shared by AB-MIL and its variants: bag feature z = a·h, logits from
+ * the classifier, and (for MHIM-v2 scoring) the per-instance terms a_i·h_i. `a` is `[1, N]`, `h` `[N, E]`.
+ * Call inside a tidy scope.
+ */
+export function attentionReadout(h: tf.Tensor2D, a: tf.Tensor2D, classifier: Dense, opts: ForwardOptions): MilOutput {
+  const z = tf.matMul(a, h); // [1, E]
+  const out: MilOutput = {
+    logits: tf.reshape(classifier.apply(z), [-1]) as tf.Tensor1D,
+    embedding: tf.reshape(z, [-1]) as tf.Tensor1D,
+    attention: tf.reshape(a, [-1]) as tf.Tensor1D,
+  };
+  if (opts.returnInstanceFeatures) out.instanceFeatures = tf.mul(h, tf.reshape(a, [-1, 1])) as tf.Tensor2D;
+  return out;
+}

@@ -10,7 +10,7 @@
  * a = softmax_N(w·tanh(R h)), R `[E, K]` ~ N(0, 1/E) and never trained; z = Σ a_i h_i; logits = W_c z.
  */
 import * as tf from '@tensorflow/tfjs';
-import { PROJECTED_DEFAULTS, ProjectedMil, type ProjectionConfig } from './base';
+import { PROJECTED_DEFAULTS, ProjectedMil, type ProjectionConfig, attentionReadout } from './base';
 import { Dense } from './layers/dense';
 import { normalTensor } from './layers/params';
 import { tidyObject } from './layers/tidy';
@@ -50,14 +50,7 @@ export class ExtremeMil extends ProjectedMil<ExtremeMilConfig> {
     return tidyObject(() => {
       const scores = this.w.apply(tf.tanh(tf.matMul(h, this.random))); // [N, 1]
       const a = tf.softmax(tf.reshape(scores, [1, -1])) as tf.Tensor2D;
-      const z = tf.matMul(a, h);
-      const out: MilOutput = {
-        logits: tf.reshape(this.classifier.apply(z), [-1]) as tf.Tensor1D,
-        embedding: tf.reshape(z, [-1]) as tf.Tensor1D,
-        attention: tf.reshape(a, [-1]) as tf.Tensor1D,
-      };
-      if (opts.returnInstanceFeatures) out.instanceFeatures = tf.mul(h, tf.reshape(a, [-1, 1])) as tf.Tensor2D;
-      return out;
+      return attentionReadout(h, a, this.classifier, opts);
     });
   }
 
