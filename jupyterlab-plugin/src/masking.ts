@@ -74,7 +74,8 @@ export class MaskingRenderer extends VizRenderer<'masking'> {
       enable();
       update();
     });
-    const strategyLabel = el('label', 'milkit-slider');
+    // Its own full-width row: the longest label ("combined (RSM + LSM + RHSM)") is clipped in a slider column.
+    const strategyLabel = el('label', 'milkit-slider milkit-strategy-row');
     strategyLabel.append(el('span', 'milkit-slider-label', 'strategy'), select);
     controls.append(strategyLabel);
     add('highRatio', 'βh (high-score ratio)', 0, 0.5, 0.005);
