@@ -22,12 +22,21 @@
  *   mode 0: y[i,j,c] = Σ_ab x[i+a−pt, j+b−pl, c]·w[a,b,c]; mode 1: the same with the filter flipped
  *   (w[kh−1−a, kw−1−b, c], the input gradient); mode 2: filter gradient, offY → dW [kh, kw, c] and
  *   offW → dy [outH, outW, c]: dW[a,b,c] = Σ_ij x[i+a−pt, j+b−pl, c]·dy[i,j,c].
- * info() → { threads, core, config }; setThreads(n).
+ * info() → { threads, core, config, smallProductWork, smallProducts }; setThreads(n[, smallWork]).
+ *   Products of fewer than smallWork multiply-adds (m·n·k, default 2^24) run on one thread and the
+ *   thread count is restored after them; smallProducts counts them.
  */
 #include <math.h>
 #include <stdint.h>
 #include <cblas.h>
 #include <node_api.h>
+
+/* Vectorised loops are compiled for AVX-512, AVX2 and baseline x86-64, chosen at load time. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define VECTOR_CLONES
+#endif
 
 #define CHECK(call)                                                      \
   do {                                                                   \
@@ -63,6 +72,62 @@ static void activate(float *c, size_t count, int act, float leak) {
     default:
       break;
   }
+}
+
+/*
+ * Threads: OpenBLAS wakes its workers for every product above a tiny size, and a woken worker
+ * then spins (sched_yield) ~0.1 s waiting for more. For small products that costs more than it
+ * saves: training on MUSK1's tiny bags with 2 threads spent 30 s of system time next to 52 s of
+ * user time, with the same wall time as 1 thread. Measured crossover (2 cores): 2 threads win
+ * from ~1.7e7 multiply-adds ([256 × 512]·[512 × 128]), lose below ~1.1e7.
+ */
+static int threads = 1;
+static double small_work = 16777216.0;
+static double small_products = 0;
+
+/* c = a_r·b (+ c when it holds the bias): one row of an outer product. */
+VECTOR_CLONES static void outer_row(float *restrict c, float a, const float *restrict b, size_t n, int accumulate) {
+  if (accumulate) for (size_t j = 0; j < n; j++) c[j] += a * b[j];
+  else for (size_t j = 0; j < n; j++) c[j] = a * b[j];
+}
+
+/* C = act-less op(A)·op(B) (+ bias) for one batch entry. */
+static void product(const float *A, const float *B, float *C, int M, int N, int K, int ta, int tb, const float *bias, size_t biasLen) {
+  float beta = 0.f;
+  if (bias) {
+    // Bias first, then the product accumulates onto it (beta = 1): one pass over C instead of two.
+    for (int r = 0; r < M; r++) {
+      float *row = C + (size_t)r * N;
+      if (biasLen == 1) for (int j = 0; j < N; j++) row[j] = bias[0];
+      else if (biasLen == (size_t)N) for (int j = 0; j < N; j++) row[j] = bias[j];
+      else for (int j = 0; j < N; j++) row[j] = bias[(size_t)r * N + j];
+    }
+    beta = 1.f;
+  }
+  /*
+   * Vector shapes (a·h pooling, its gradients, the score layer) go to sgemv or an outer-product
+   * loop: OpenBLAS 0.3.21's sgemm packs the whole matrix operand for them first (~3-5x slower).
+   * A side of length 1 is contiguous whether or not it is transposed.
+   */
+  if (K == 1) {
+    for (int r = 0; r < M; r++) outer_row(C + (size_t)r * N, A[r], B, (size_t)N, bias != NULL);
+    return;
+  }
+  if (M == 1 || N == 1) {
+    if (!bias) for (int j = 0; j < M * N; j++) C[j] = 0.f; /* beta = 1 below: never read garbage (NaN·0) */
+    if (M == 1) {
+      /* c[1 × N] = a · op(B): B [K × N] → Bᵀa; B [N × K] (transposed) → B·a. */
+      if (tb) cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, 1.f, B, K, A, 1, 1.f, C, 1);
+      else cblas_sgemv(CblasRowMajor, CblasTrans, K, N, 1.f, B, N, A, 1, 1.f, C, 1);
+    } else {
+      /* c[M × 1] = op(A) · b: A [M × K] → A·b; A [K × M] (transposed) → Aᵀb. */
+      if (ta) cblas_sgemv(CblasRowMajor, CblasTrans, K, M, 1.f, A, M, B, 1, 1.f, C, 1);
+      else cblas_sgemv(CblasRowMajor, CblasNoTrans, M, K, 1.f, A, K, B, 1, 1.f, C, 1);
+    }
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.f, A,
+              ta ? M : K, B, tb ? K : N, beta, C, N);
 }
 
 static napi_value matmul(napi_env env, napi_callback_info info) {
@@ -103,26 +168,20 @@ static napi_value matmul(napi_env env, napi_callback_info info) {
   char *base = (char *)heap;
   const int M = (int)m, N = (int)n, K = (int)k;
   const int ta = transA != 0, tb = transB != 0;
+  const int single = threads > 1 && m * n * k < small_work;
+  if (single) {
+    openblas_set_num_threads(1);
+    small_products++;
+  }
   for (int64_t i = 0; i < (int64_t)batch; i++) {
     const float *A = (const float *)(base + (size_t)(offA + i * strideA));
     const float *B = (const float *)(base + (size_t)(offB + i * strideB));
     float *C = (float *)(base + (size_t)(offC + i * cBytes));
-    float beta = 0.f;
-    if (offBias >= 0) {
-      // Bias first, then sgemm accumulates onto it (beta = 1): one pass over C instead of two.
-      const float *bias = (const float *)(base + (size_t)offBias);
-      for (int r = 0; r < M; r++) {
-        float *row = C + (size_t)r * N;
-        if (biasLen == 1) for (int j = 0; j < N; j++) row[j] = bias[0];
-        else if (biasLen == n) for (int j = 0; j < N; j++) row[j] = bias[j];
-        else for (int j = 0; j < N; j++) row[j] = bias[(size_t)r * N + j];
-      }
-      beta = 1.f;
-    }
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.f, A,
-                ta ? M : K, B, tb ? K : N, beta, C, N);
+    const float *bias = offBias >= 0 ? (const float *)(base + (size_t)offBias) : NULL;
+    product(A, B, C, M, N, K, ta, tb, bias, (size_t)biasLen);
     activate(C, (size_t)M * N, (int)act, (float)leak);
   }
+  if (single) openblas_set_num_threads(threads);
   return NULL;
 }
 
@@ -131,14 +190,8 @@ static napi_value matmul(napi_env env, napi_callback_info info) {
  * Element-wise activations, written so gcc vectorises every loop (no branches, no libm calls):
  * exp by range reduction + Cephes polynomial (~1 ulp), erf by Abramowitz-Stegun 7.1.26 (|err| ≤
  * 1.5e-7, the formula tfjs's own Erf kernel uses), tanh by Cephes (polynomial below 0.625).
- * On x86-64 each loop is compiled for AVX-512, AVX2 and baseline, chosen at load time.
+ * On x86-64 each loop is compiled for AVX-512, AVX2 and baseline, chosen at load time (VECTOR_CLONES).
  */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define VECTOR_CLONES
-#endif
-
 static inline float exp_approx(float x) {
   x = x < -87.f ? -87.f : (x > 88.f ? 88.f : x);
   const float t = x * 1.44269504088896341f + 0.5f;
@@ -419,26 +472,34 @@ static napi_value depthwise(napi_env env, napi_callback_info info) {
 
 static napi_value info(napi_env env, napi_callback_info cbinfo) {
   (void)cbinfo;
-  napi_value out, threads, core, config;
+  napi_value out, nthreads, core, config, work, count;
   CHECK(napi_create_object(env, &out));
-  CHECK(napi_create_int32(env, openblas_get_num_threads(), &threads));
+  CHECK(napi_create_int32(env, openblas_get_num_threads(), &nthreads));
   CHECK(napi_create_string_utf8(env, openblas_get_corename(), NAPI_AUTO_LENGTH, &core));
   CHECK(napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &config));
-  CHECK(napi_set_named_property(env, out, "threads", threads));
+  CHECK(napi_set_named_property(env, out, "threads", nthreads));
   CHECK(napi_set_named_property(env, out, "core", core));
   CHECK(napi_set_named_property(env, out, "config", config));
+  CHECK(napi_create_double(env, small_work, &work));
+  CHECK(napi_create_double(env, small_products, &count));
+  CHECK(napi_set_named_property(env, out, "smallProductWork", work));
+  CHECK(napi_set_named_property(env, out, "smallProducts", count));
   return out;
 }
 
 static napi_value set_threads(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   int32_t n = 0;
+  double work = small_work;
   CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
-  if (argc != 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1) {
-    napi_throw_type_error(env, NULL, "milkit_blas.setThreads: expected a positive integer");
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1 ||
+      (argc > 1 && (napi_get_value_double(env, argv[1], &work) != napi_ok || !(work >= 0)))) {
+    napi_throw_type_error(env, NULL, "milkit_blas.setThreads: expected a positive integer (and a work threshold >= 0)");
     return NULL;
   }
+  threads = n;
+  small_work = work;
   openblas_set_num_threads(n);
   return NULL;
 }

@@ -65,6 +65,16 @@ describe('native OpenBLAS matMul kernels', function () {
       [[1, 9, 16], [3, 16, 5], false, false], // broadcast A
       [[2, 3, 9, 16], [2, 3, 16, 5], false, false], // rank 4
       [[3, 9, 16], [16, 5], false, false], // rank 3 × rank 2
+      // Vector shapes (sgemv and the outer-product loop instead of sgemm), every transpose:
+      [[300, 1], [300, 64], true, false], // m = 1
+      [[1, 53], [29, 53], false, true],
+      [[37, 53], [53, 1], false, false], // n = 1
+      [[53, 37], [53, 1], true, false],
+      [[53, 37], [1, 53], true, true],
+      [[37, 1], [1, 29], false, false], // k = 1 (outer product)
+      [[1, 37], [29, 1], true, true],
+      [[1, 1], [1, 1], false, false],
+      [[3, 1, 16], [3, 16, 1], false, false], // batched m = n = 1
     ];
     for (const [sa, sb, ta, tb] of cases) {
       tf.tidy(() => {
@@ -81,14 +91,15 @@ describe('native OpenBLAS matMul kernels', function () {
     // Compared with unfused ops: tfjs-wasm's own fused kernel adds a [1]-shaped bias to column 0 only.
     const acts = { linear: (x: tf.Tensor) => x, relu: tf.relu, sigmoid: tf.sigmoid, elu: tf.elu, leakyrelu: (x: tf.Tensor) => tf.leakyRelu(x, 0.1), relu6: tf.relu6 };
     for (const [activation, act] of Object.entries(acts)) {
-      for (const biasShape of [[29], [1], undefined]) {
+      // [41 × 53]·[53 × 29] through sgemm; [1 × 53]·[53 × 29], [41 × 53]·[53 × 1] (sgemv), [41 × 1]·[1 × 29] (outer product).
+      for (const [m, k, n, biasShape] of [[41, 53, 29, [29]], [41, 53, 29, [1]], [41, 53, 29, undefined], [1, 53, 29, [29]], [41, 53, 1, [1]], [41, 53, 1, undefined], [41, 1, 29, [29]], [41, 1, 29, undefined]] as const) {
         tf.tidy(() => {
-          const a = rand([41, 53]) as tf.Tensor2D;
-          const b = rand([53, 29]) as tf.Tensor2D;
-          const bias = biasShape ? rand(biasShape) : undefined;
+          const a = rand([m, k]) as tf.Tensor2D;
+          const b = rand([k, n]) as tf.Tensor2D;
+          const bias = biasShape ? rand([...biasShape]) : undefined;
           const native = tf.fused.matMul({ a, b, bias, activation: activation as 'relu', leakyreluAlpha: 0.1 });
           const plain = withoutBlas(() => act(bias ? tf.add(tf.matMul(a, b), bias) : tf.matMul(a, b)));
-          assert.ok(relDiff(native, plain) < 1e-5, `${activation} bias ${biasShape}: ${relDiff(native, plain)}`);
+          assert.ok(relDiff(native, plain) < 1e-5, `${activation} [${m}×${k}]·[${k}×${n}] bias ${biasShape}: ${relDiff(native, plain)}`);
         });
       }
     }
@@ -116,6 +127,29 @@ describe('native OpenBLAS matMul kernels', function () {
     addon.matmul(heap, 1, 2, 2, 3, 0, 0, 0, 0, 24, 0, 48, -1, 0, 0, 0); // exactly fits
   });
 
+  it('small products run on one OpenBLAS thread, large ones on all, and the thread count is restored', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const addon = require(ADDON_PATH) as { setThreads(n: number, work?: number): void; info(): { threads: number; smallProductWork: number; smallProducts: number } };
+    const { threads, smallProductWork } = addon.info();
+    addon.setThreads(2, 64 * 64 * 64); // products below 64³ multiply-adds are small
+    try {
+      tf.tidy(() => {
+        const count = () => addon.info().smallProducts;
+        const before = count();
+        const small = withoutBlas(() => tf.matMul(rand([40, 64]), rand([64, 32]))); // 81,920 multiply-adds
+        tf.matMul(rand([40, 64]), rand([64, 32]));
+        assert.equal(count(), before + 1, 'the small product took the one-thread path');
+        assert.equal(addon.info().threads, 2, 'threads restored after it');
+        tf.matMul(rand([80, 64]), rand([64, 64])); // 327,680: large
+        assert.equal(count(), before + 1, 'the large product used all threads');
+        assert.ok(small.size === 40 * 32);
+      });
+    } finally {
+      addon.setThreads(threads, smallProductWork);
+    }
+    assert.throws(() => addon.setThreads(2, -1), /work threshold/);
+  });
+
   it('native activations equal the tfjs ops (gelu, tanh, sigmoid, relu)', () => {
     const refs = { gelu, tanh: tf.tanh, sigmoid: tf.sigmoid, relu: tf.relu };
     tf.tidy(() => {
@@ -129,10 +163,13 @@ describe('native OpenBLAS matMul kernels', function () {
 
   for (const act of ['gelu', 'tanh', 'sigmoid', 'relu', 'linear'] as const) {
     it(`dense ${act}: the native gradient matches central differences (W, b and the input)`, () => {
-      const x = tf.variable(rand([7, 5]));
-      const w = tf.variable(tf.mul(rand([5, 4]), 0.5));
-      const b = tf.variable(tf.mul(rand([4]), 0.1));
-      const probe = rand([7, 4]);
+      // Its own stream: the inputs must not change when other tests draw more (a ReLU kink within ±eps fails the check).
+      const own = new Rng(23);
+      const r = (shape: number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => own.normal()), shape);
+      const x = tf.variable(r([7, 5]));
+      const w = tf.variable(tf.mul(r([5, 4]), 0.5));
+      const b = tf.variable(tf.mul(r([4]), 0.1));
+      const probe = r([7, 4]);
       // A bag that needs no gradient (projectBag) and an input that does (Dense.apply).
       const loss = (inputGrad: boolean) => () => tf.sum(tf.mul(denseNative(x, w, b, act, inputGrad), probe)) as tf.Scalar;
       try {

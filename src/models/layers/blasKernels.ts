@@ -10,7 +10,9 @@
  * Falls back to tfjs's own kernels for what it does not cover (int32, general batch broadcasting,
  * prelu, a bias that broadcasts in other ways). `MILKIT_BLAS=0` disables it;
  * `MILKIT_BLAS_THREADS` (or OpenBLAS's own `OPENBLAS_NUM_THREADS`) sets its threads (default: all
- * cores); `OPENBLAS_CORETYPE` is set to SkylakeX on AVX-512 CPUs unless already set.
+ * cores) for large products; products below 2^24 multiply-adds run on one thread (waking OpenBLAS's
+ * workers for them cost ~35 % of the CPU in system time on small bags, see native/src/blas.c).
+ * `OPENBLAS_CORETYPE` is set to SkylakeX on AVX-512 CPUs unless already set.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -25,8 +27,10 @@ interface BlasAddon {
   dropout(heap: ArrayBuffer, offX: number, offY: number, count: number, state: number, threshold: number, scale: number): void;
   depthwise(heap: ArrayBuffer, offX: number, offW: number, offY: number, h: number, w: number, c: number, kh: number, kw: number,
     padTop: number, padLeft: number, outH: number, outW: number, mode: number): void;
-  info(): { threads: number; core: string; config: string };
-  setThreads(n: number): void;
+  /** threads: OpenBLAS's current count; smallProducts: products run on one thread so far. */
+  info(): { threads: number; core: string; config: string; smallProductWork: number; smallProducts: number };
+  /** Threads for large products; `smallWork`: multiply-adds below which a product runs on one thread. */
+  setThreads(n: number, smallWork?: number): void;
 }
 
 export interface BlasStatus {
@@ -92,7 +96,8 @@ export function loadBlas(): BlasStatus {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     addon = require(ADDON_PATH) as BlasAddon;
     addon.setThreads(threads);
-    return (status = { active: true, ...addon.info() });
+    const info = addon.info();
+    return (status = { active: true, threads: info.threads, core: info.core, config: info.config });
   } catch (err) {
     return (status = { active: false, reason: `native addon failed to load: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` });
   }
