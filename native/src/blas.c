@@ -22,6 +22,8 @@
  *   mode 0: y[i,j,c] = Σ_ab x[i+a−pt, j+b−pl, c]·w[a,b,c]; mode 1: the same with the filter flipped
  *   (w[kh−1−a, kw−1−b, c], the input gradient); mode 2: filter gradient, offY → dW [kh, kw, c] and
  *   offW → dy [outH, outW, c]: dW[a,b,c] = Σ_ij x[i+a−pt, j+b−pl, c]·dy[i,j,c].
+ * adam(heap, offθ, offM, offV, offG, offθ2, offM2, offV2, count, l2, decoupled, wd, β1, 1−β1, β2, 1−β2,
+ *   1−lr·wd, √bc2, ε, lr/bc1): one Adam step (src/train/optimizer.ts), new values at the *2 offsets.
  * info() → { threads, core, config, smallProductWork, smallProducts }; setThreads(n[, smallWork]).
  *   Products of fewer than smallWork multiply-adds (m·n·k, default 2^24) run on one thread and the
  *   thread count is restored after them; smallProducts counts them.
@@ -470,6 +472,50 @@ static napi_value depthwise(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * One Adam step for one variable, in one pass: the float32 operations of src/train/optimizer.ts in
+ * the same order (no contraction: -std=c11), so the result equals the tfjs ops bit for bit.
+ * Why: through tfjs ops the step is 12 kernels, each a pass over the weights ([1024 × 512] for the
+ * projection) plus an allocation.
+ */
+VECTOR_CLONES static void adam_update(const float *restrict th, const float *restrict m, const float *restrict v, const float *restrict g0,
+                                      float *restrict th2, float *restrict m2, float *restrict v2, size_t count, const float *k, int l2, int decoupled) {
+  const float wd = k[0], b1 = k[1], c1 = k[2], b2 = k[3], c2 = k[4], decay = k[5], root_bc2 = k[6], eps = k[7], step = k[8];
+  for (size_t i = 0; i < count; i++) {
+    const float g = l2 ? g0[i] + th[i] * wd : g0[i];
+    const float mi = m[i] * b1 + g * c1;
+    const float vi = v[i] * b2 + (g * g) * c2;
+    const float base = decoupled ? th[i] * decay : th[i];
+    m2[i] = mi;
+    v2[i] = vi;
+    th2[i] = base - (mi / (sqrtf(vi) / root_bc2 + eps)) * step;
+  }
+}
+
+/* adam(heap, offTheta, offM, offV, offG, offTheta2, offM2, offV2, count, l2, decoupled, wd, beta1, 1-beta1,
+ *      beta2, 1-beta2, 1-lr·wd, √bc2, eps, lr/bc1): the new θ, m and v at the *2 offsets. */
+static napi_value adam(napi_env env, napi_callback_info info) {
+  size_t argc = 20, heapBytes = 0;
+  napi_value argv[20];
+  double a[19];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 20) {
+    napi_throw_type_error(env, NULL, "milkit_blas.adam: expected 20 arguments");
+    return NULL;
+  }
+  char *heap = heap_of(env, argv[0], &heapBytes);
+  if (!heap || !numbers(env, argv, 1, 19, a)) return NULL;
+  const double count = a[7], bytes = count * 4;
+  for (int i = 0; i < 7; i++)
+    if (!inside(env, a[i], bytes, heapBytes)) return NULL;
+  float k[9];
+  for (int i = 0; i < 9; i++) k[i] = (float)a[10 + i];
+  adam_update((const float *)(heap + (size_t)a[0]), (const float *)(heap + (size_t)a[1]), (const float *)(heap + (size_t)a[2]),
+              (const float *)(heap + (size_t)a[3]), (float *)(heap + (size_t)a[4]), (float *)(heap + (size_t)a[5]), (float *)(heap + (size_t)a[6]),
+              (size_t)count, k, a[8] != 0, a[9] != 0);
+  return NULL;
+}
+
 static napi_value info(napi_env env, napi_callback_info cbinfo) {
   (void)cbinfo;
   napi_value out, nthreads, core, config, work, count;
@@ -513,6 +559,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"activationGrad", NULL, activation_grad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dropout", NULL, dropout, NULL, NULL, NULL, napi_enumerable, NULL},
       {"depthwise", NULL, depthwise, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"adam", NULL, adam, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
   return exports;

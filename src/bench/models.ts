@@ -2,8 +2,8 @@
  * Model benchmark cases and the measurement of one case.
  *
  * A case builds a model for a feature width; the runner measures, on the active backend:
- *  - train step seconds per bag: upload the bag, forward, loss, gradient, Adam update, one scalar
- *    read (the trainer's step); models with their own `trainStep` (MHIM) use it instead;
+ *  - train step seconds per bag: upload the bag, forward, loss, gradient, Adam update (src/train's),
+ *    one scalar read (the trainer's step); models with their own `trainStep` (MHIM) use it instead;
  *  - inference seconds per bag: upload, forward, read the logits;
  *  - achieved GFLOP/s of the projection product [N × D]·[D × 512] alone;
  *  - peak RSS of the process (run each case in its own process for a per-case figure).
@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createModel } from '../models/registry';
 import type { MilModel, Target } from '../models/types';
 import { Rng } from '../random';
+import { Adam } from '../train/optimizer';
 
 export interface BenchCase {
   description: string;
@@ -68,7 +69,8 @@ export async function runCase(name: string, opts: RunOptions): Promise<BenchResu
   for (let i = 0; i < features.length; i++) features[i] = rng.normal();
   const target: Target = { kind: 'class', label: 1, numClasses: 2 };
   const model = c.create(dim);
-  const optimizer = tf.train.adam(2e-4);
+  // The trainer's optimiser (milkit Adam, L2 weight decay 1e-5 as in MHIM-MIL's configs), not tfjs's own.
+  const optimizer = new Adam(model.trainableVariables(), { lr: 2e-4, weightDecay: 1e-5 });
 
   const trainStep = async () => {
     if (model.trainStep) {

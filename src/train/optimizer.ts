@@ -10,6 +10,7 @@
  * at construction, so a checkpoint can save and restore it by position.
  */
 import * as tf from '@tensorflow/tfjs';
+import { nativeAdamStep, nativeDenseAvailable } from '../models/layers/nativeOps';
 
 export interface AdamOptions {
   lr: number;
@@ -71,19 +72,30 @@ export class Adam extends tf.Optimizer {
     const lr = this.learningRate;
     const bc1 = 1 - this.beta1 ** t;
     const bc2 = 1 - this.beta2 ** t;
+    const l2 = this.weightDecay > 0 && this.weightDecayMode === 'l2';
+    const decay = this.weightDecay > 0 && this.weightDecayMode === 'decoupled' ? 1 - lr * this.weightDecay : 1;
+    const native = nativeDenseAvailable();
     tf.tidy(() => {
       for (const [name, g0] of list) {
         const i = this.index.get(name);
         if (i === undefined) throw new Error(`Adam: gradient for variable "${name}", which is not in the optimiser's variable list`);
         if (g0 == null) continue; // not connected to the loss this step
         const theta = this.vars[i];
+        if (native && theta.dtype === 'float32' && g0.dtype === 'float32') {
+          // One native pass instead of 12 kernels (same float32 operations, same order: bit-equal).
+          const [t2, m2, v2] = nativeAdamStep(theta, this.m[i], this.v[i], g0, { l2: l2 ? this.weightDecay : 0, decay, beta1: this.beta1, beta2: this.beta2, rootBc2: Math.sqrt(bc2), epsilon: this.epsilon, stepSize: lr / bc1 });
+          this.m[i].assign(m2);
+          this.v[i].assign(v2);
+          theta.assign(t2);
+          continue;
+        }
         let g = g0;
-        if (this.weightDecay > 0 && this.weightDecayMode === 'l2') g = tf.add(g, tf.mul(theta, this.weightDecay));
+        if (l2) g = tf.add(g, tf.mul(theta, this.weightDecay));
         const m = tf.add(tf.mul(this.m[i], this.beta1), tf.mul(g, 1 - this.beta1));
         const v = tf.add(tf.mul(this.v[i], this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
         this.m[i].assign(m);
         this.v[i].assign(v);
-        const base = this.weightDecay > 0 && this.weightDecayMode === 'decoupled' ? tf.mul(theta, 1 - lr * this.weightDecay) : theta;
+        const base = decay !== 1 ? tf.mul(theta, decay) : theta;
         // torch: θ − (lr / bc1) · m / (√v / √bc2 + ε)
         const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), this.epsilon);
         theta.assign(tf.sub(base, tf.mul(tf.div(m, denom), lr / bc1)));

@@ -199,6 +199,33 @@ describe('native OpenBLAS matMul kernels', function () {
     });
   });
 
+  for (const [label, opts] of [['L2 weight decay', { weightDecay: 1e-2 }], ['decoupled (AdamW)', { weightDecay: 1e-2, weightDecayMode: 'decoupled' }], ['no decay', {}]] as const) {
+    it(`Adam, ${label}: the native step equals the tfjs ops bit for bit`, async () => {
+      const run = async () => {
+        const r = new Rng(9);
+        const draw = (shape: number[], s = 1) => tf.tensor(Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => s * r.normal()), shape);
+        const vars = [tf.variable(draw([67, 33])), tf.variable(draw([5])), tf.variable(draw([]))];
+        const initial = Array.from(vars[0].dataSync());
+        const opt = new Adam(vars, { lr: 3e-3, epsilon: 1e-8, ...opts });
+        const kernels = new Set<string>();
+        for (let step = 0; step < 4; step++) {
+          const grads = vars.map((v) => ({ name: v.name, tensor: draw(v.shape, step === 2 ? 1e-6 : 1) }));
+          (await tf.profile(() => opt.applyGradients(grads))).kernelNames.forEach((k) => kernels.add(k));
+          tf.dispose(grads.map((g) => g.tensor));
+        }
+        const weights = vars.map((v) => Array.from(v.dataSync()));
+        assert.ok(weights[0].some((w, i) => w !== initial[i]), 'the weights moved');
+        opt.dispose();
+        tf.dispose(vars);
+        return { weights, native: kernels.has('MilkitAdam') };
+      };
+      const native = await run();
+      const plain = await withoutBlas(run);
+      assert.ok(native.native && !plain.native, 'the native kernel ran on the native path only');
+      assert.deepEqual(native.weights, plain.weights);
+    });
+  }
+
   it('clone shares the data (no copy) and outlives the original', () => {
     const a = rand([1000]);
     const expected = Array.from(a.dataSync());

@@ -28,6 +28,9 @@ interface BlasAddon {
   depthwise(heap: ArrayBuffer, offX: number, offW: number, offY: number, h: number, w: number, c: number, kh: number, kw: number,
     padTop: number, padLeft: number, outH: number, outW: number, mode: number): void;
   /** threads: OpenBLAS's current count; smallProducts: products run on one thread so far. */
+  adam(heap: ArrayBuffer, offTheta: number, offM: number, offV: number, offG: number, offTheta2: number, offM2: number, offV2: number, count: number,
+    l2: number, decoupled: number, wd: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, decay: number,
+    rootBc2: number, eps: number, stepSize: number): void;
   info(): { threads: number; core: string; config: string; smallProductWork: number; smallProducts: number };
   /** Threads for large products; `smallWork`: multiply-adds below which a product runs on one thread. */
   setThreads(n: number, smallWork?: number): void;
@@ -138,6 +141,21 @@ export const ACTIVATION_GRAD_KERNEL = 'MilkitActivationGrad';
 export const DEPTHWISE_KERNEL = 'MilkitDepthwise';
 /** `MilkitDropout` {x}, attrs {state, keep} → x ⊙ mask / keep, mask drawn from the Rng stream at `state`. */
 export const DROPOUT_KERNEL = 'MilkitDropout';
+/** `MilkitAdam` {theta, m, v, g}, attrs `AdamStepAttrs` → [θ, m, v] after one Adam step (src/train/optimizer.ts). */
+export const ADAM_KERNEL = 'MilkitAdam';
+export interface AdamStepAttrs {
+  /** Weight decay added to the gradient (`'l2'`), or 0. */
+  l2: number;
+  /** Decoupled decay factor 1 − lr·λ (AdamW), or 1. */
+  decay: number;
+  beta1: number;
+  beta2: number;
+  /** √(1 − β2ᵗ). */
+  rootBc2: number;
+  epsilon: number;
+  /** lr / (1 − β1ᵗ). */
+  stepSize: number;
+}
 
 /**
  * Element-wise activations in one vectorised native pass. Why: on wasm, exact GELU is five
@@ -182,6 +200,21 @@ function registerActivationKernels(): void {
       // u/2³² < keep ⇔ u < ceil(keep·2³²) for integer u: the JS comparison, exactly.
       if (count > 0) addon!.dropout(heapOf(backend), offset(backend, x), offset(backend, out), count, attrs.state as number, Math.ceil(keep * 4294967296), Math.fround(1 / keep));
       return out;
+    }) as unknown as tf.KernelFunc,
+  });
+  tf.registerKernel({
+    kernelName: ADAM_KERNEL,
+    backendName: 'wasm',
+    kernelFunc: (({ inputs, attrs, backend }: KernelArgs) => {
+      const { theta, m, v, g } = inputs as { theta: TensorInfo; m: TensorInfo; v: TensorInfo; g: TensorInfo };
+      const a = attrs as unknown as AdamStepAttrs;
+      const outs = [theta, m, v].map((t) => backend.makeOutput(t.shape, 'float32'));
+      const count = theta.shape.reduce((p, q) => p * q, 1);
+      const [t2, m2, v2] = outs.map((t) => offset(backend, t));
+      // 1 − β is computed in double and rounded once, as the tfjs ops get it (a JS number → float32 scalar).
+      if (count > 0) addon!.adam(heapOf(backend), offset(backend, theta), offset(backend, m), offset(backend, v), offset(backend, g), t2, m2, v2, count,
+        a.l2 > 0 ? 1 : 0, a.decay !== 1 ? 1 : 0, a.l2, a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.decay, a.rootBc2, a.epsilon, a.stepSize);
+      return outs;
     }) as unknown as tf.KernelFunc,
   });
   tf.registerKernel({

@@ -1,5 +1,5 @@
 /**
- * Native-path ops (need the OpenBLAS addon, see blasKernels.ts): dense layers and dropout.
+ * Native-path ops (need the OpenBLAS addon, see blasKernels.ts): dense layers, dropout, the Adam step.
  *
  * `act(x·W + b)` as one op on the native path (OpenBLAS sgemm + vectorised activation kernels),
  * with its own gradient: g = dy ⊙ act′(z) and db = Σ_rows g in one native pass, dW = xᵀ·g and
@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../random';
-import { ACTIVATION_GRAD_KERNEL, ACTIVATION_KERNEL, DROPOUT_KERNEL, nativeTransposes, NATIVE_ACTIVATIONS, type NativeActivation } from './blasKernels';
+import { ACTIVATION_GRAD_KERNEL, ACTIVATION_KERNEL, ADAM_KERNEL, type AdamStepAttrs, DROPOUT_KERNEL, nativeTransposes, NATIVE_ACTIVATIONS, type NativeActivation } from './blasKernels';
 
 /** True when the native kernels serve the active backend. */
 export function nativeDenseAvailable(): boolean {
@@ -88,4 +88,12 @@ export function nativeDropout<T extends tf.Tensor>(x: T, rate: number, rng: Rng)
     gradFunc: (dy: tf.Tensor | tf.Tensor[]) => [apply(dy as tf.Tensor)],
   }));
   return (op as (t: tf.Tensor) => tf.Tensor)(x) as T;
+}
+
+/**
+ * One Adam step of one float32 variable in one native pass: [θ, m, v] after the step, equal bit for
+ * bit to the tfjs ops of src/train/optimizer.ts (the same float32 operations in the same order).
+ */
+export function nativeAdamStep(theta: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor, attrs: AdamStepAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  return tf.engine().runKernel(ADAM_KERNEL, { theta, m, v, g }, attrs as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
 }
