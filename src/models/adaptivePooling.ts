@@ -12,9 +12,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { MilBase } from './base';
-import { Dense } from './layers/dense';
-import { attentionFrom, classMajor, logSigmoid, logitsFromLogProb, scoredClasses, toClassLogits } from './layers/instanceScores';
-import { checkRate, INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig, Mlp } from './layers/mlp';
+import { InstanceMlp } from './layers/instanceMlp';
+import { attentionFrom, classMajor, logSigmoid, logitsFromLogProb, toClassLogits } from './layers/instanceScores';
+import { INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig } from './layers/mlp';
 import { tidyObject } from './layers/tidy';
 import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
@@ -33,19 +33,16 @@ export interface AdaptivePoolingConfig extends BaseModelConfig, InstanceEncoderC
 export const ADAPTIVE_POOLING_DEFAULTS: AdaptivePoolingConfig = { ...INSTANCE_ENCODER_DEFAULTS, form: 'generalized-mean', initialExponent: 3 };
 
 export class AdaptivePooling extends MilBase<AdaptivePoolingConfig> {
-  private readonly encoder: Mlp;
-  private readonly head: Dense;
+  private readonly net: InstanceMlp;
   /** ρ (r = exp ρ) or α, one per scored class. */
   private readonly exponent: tf.Variable;
 
   constructor(config: AdaptivePoolingConfig) {
     super('adaptive-pooling', config);
-    checkRate(this.name, 'dropout', config.dropout);
     if (!['generalized-mean', 'autopool'].includes(config.form)) throw new Error(`${this.name}: form must be 'generalized-mean' or 'autopool', got ${config.form}`);
     if (config.form === 'generalized-mean' && !(config.initialExponent > 0)) throw new Error(`${this.name}: initialExponent must be > 0 for the generalized mean, got ${config.initialExponent}`);
-    this.encoder = new Mlp(this.params.scope('encoder'), config.inputDim, config.hidden);
-    const k = scoredClasses(config.numClasses);
-    this.head = new Dense(this.params.scope('classifier'), this.encoder.outDim, k);
+    this.net = InstanceMlp.instanceScores(this.params, this.name, config);
+    const k = this.net.head.outDim;
     const init = config.form === 'generalized-mean' ? Math.log(config.initialExponent) : config.initialExponent;
     this.exponent = this.params.add('pooling/exponent', tf.fill([k], init));
   }
@@ -53,8 +50,8 @@ export class AdaptivePooling extends MilBase<AdaptivePoolingConfig> {
   forward(bag: tf.Tensor2D, opts: ForwardOptions): MilOutput {
     this.checkBag(bag);
     return tidyObject(() => {
-      const h = this.encoder.apply(bag, opts.training, this.config.dropout, this.params.dropoutRng);
-      const s = this.head.apply(h) as tf.Tensor2D; // [N, K]
+      const h = this.net.embed(bag, opts.training);
+      const s = this.net.score(h); // [N, K]
       const logP = classMajor(logSigmoid(s) as tf.Tensor2D); // [K, N]
       const k = logP.shape[0];
       let pooled: tf.Tensor1D;

@@ -15,13 +15,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { MilBase } from './base';
-import { Dense } from './layers/dense';
 import { klGaussians, sampleGaussian } from './layers/gaussian';
-import { maxPoolingAttention, scoredClasses, toClassLogits } from './layers/instanceScores';
-import { Decoder, GaussianHead, reconstructionError } from './layers/latent';
-import { INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig, Mlp } from './layers/mlp';
+import { maxPooledOutput } from './layers/instanceMlp';
+import { checkLatent, InstanceVae, scaledElbo } from './layers/instanceVae';
+import { GaussianHead, reconstructionError } from './layers/latent';
+import { INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig } from './layers/mlp';
 import { tidyObject } from './layers/tidy';
-import { checkLatent } from './mivae';
 import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 
@@ -37,23 +36,18 @@ export interface CausalMilConfig extends BaseModelConfig, InstanceEncoderConfig 
 export const CAUSAL_MIL_DEFAULTS: CausalMilConfig = { ...INSTANCE_ENCODER_DEFAULTS, causalDim: 16, nonCausalDim: 16, elboWeight: 1 };
 
 export class CausalMil extends MilBase<CausalMilConfig> {
-  private readonly encoder: Mlp;
-  private readonly posterior: GaussianHead;
-  private readonly prior: GaussianHead;
-  private readonly decoder: Decoder;
-  private readonly classifier: Dense;
+  private readonly vae: InstanceVae<{ posterior: GaussianHead; prior: GaussianHead }>;
 
   constructor(config: CausalMilConfig) {
     super('causalmil', config);
-    checkLatent(this.name, config.dropout, config.elboWeight, [config.causalDim, config.nonCausalDim]);
+    const { causalDim, nonCausalDim } = config;
+    checkLatent(this.name, config.dropout, config.elboWeight, [causalDim, nonCausalDim]);
     const p = this.params;
-    this.encoder = new Mlp(p.scope('encoder'), config.inputDim, config.hidden);
-    const e = this.encoder.outDim;
-    const latent = config.causalDim + config.nonCausalDim;
-    this.posterior = new GaussianHead(p.scope('posterior'), 2 * e, latent);
-    this.prior = new GaussianHead(p.scope('prior'), e, latent);
-    this.decoder = new Decoder(p.scope('decoder'), latent, [...config.hidden].reverse(), config.inputDim);
-    this.classifier = new Dense(p.scope('classifier'), config.causalDim, scoredClasses(config.numClasses));
+    const latentDim = causalDim + nonCausalDim;
+    this.vae = new InstanceVae(p, config, { latentDim, scoredDim: causalDim }, (e) => ({
+      posterior: new GaussianHead(p.scope('posterior'), 2 * e, latentDim),
+      prior: new GaussianHead(p.scope('prior'), e, latentDim),
+    }));
   }
 
   forward(bag: tf.Tensor2D, opts: ForwardOptions): MilOutput {
@@ -61,25 +55,20 @@ export class CausalMil extends MilBase<CausalMilConfig> {
     return tidyObject(() => {
       const { training } = opts;
       const rng = this.params.dropoutRng;
-      const [n, d] = bag.shape;
-      const h = this.encoder.apply(bag, training, this.config.dropout, rng);
+      const n = bag.shape[0];
+      const { heads, decoder, scorer } = this.vae;
+      const h = this.vae.encode(bag, training, this.config.dropout);
       const u = tf.mean(h, 0, true) as tf.Tensor2D; // bag context [1, E]
-      const q = this.posterior.apply(tf.concat([h, tf.tile(u, [n, 1])], 1) as tf.Tensor2D);
+      const q = heads.posterior.apply(tf.concat([h, tf.tile(u, [n, 1])], 1) as tf.Tensor2D);
       const z = sampleGaussian(q.mu, q.logVar, training, rng);
       const zCausal = tf.slice(z, [0, 0], [n, this.config.causalDim]) as tf.Tensor2D;
-      const scores = this.classifier.apply(zCausal) as tf.Tensor2D;
-      const instanceLogits = toClassLogits(scores, this.config.numClasses);
-      const out: MilOutput = {
-        logits: tf.max(instanceLogits, 0) as tf.Tensor1D,
-        embedding: tf.mean(tf.slice(q.mu, [0, 0], [n, this.config.causalDim]), 0) as tf.Tensor1D,
-        attention: maxPoolingAttention(scores),
-        instanceLogits,
-      };
+      const scores = scorer.apply(zCausal) as tf.Tensor2D;
+      const out = maxPooledOutput(scores, this.config.numClasses, tf.mean(tf.slice(q.mu, [0, 0], [n, this.config.causalDim]), 0) as tf.Tensor1D);
       if (training && this.config.elboWeight > 0) {
-        const prior = this.prior.apply(u);
+        const prior = heads.prior.apply(u);
         const kl = klGaussians(q.mu, q.logVar, tf.tile(prior.mu, [n, 1]) as tf.Tensor2D, tf.tile(prior.logVar, [n, 1]) as tf.Tensor2D);
-        const elbo = tf.sum(tf.add(reconstructionError(bag, this.decoder.apply(z)), kl));
-        out.auxLoss = tf.mul(elbo, this.config.elboWeight / (n * d)) as tf.Scalar;
+        const elbo = tf.sum(tf.add(reconstructionError(bag, decoder.apply(z)), kl));
+        out.auxLoss = scaledElbo(elbo, this.config.elboWeight, bag);
       }
       return out;
     });

@@ -14,9 +14,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../random';
 import { MilBase } from './base';
-import { Dense } from './layers/dense';
-import { attentionFrom, classMajor, logitsFromLogProb, scoredClasses, toClassLogits } from './layers/instanceScores';
-import { checkRate, INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig, Mlp } from './layers/mlp';
+import { InstanceMlp } from './layers/instanceMlp';
+import { attentionFrom, classMajor, logitsFromLogProb, toClassLogits } from './layers/instanceScores';
+import { checkRate, INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig } from './layers/mlp';
 import { stopGradient } from './layers/stopGradient';
 import { tidyObject } from './layers/tidy';
 import { registerModel } from './registry';
@@ -37,25 +37,22 @@ export interface CertaintyPoolingConfig extends BaseModelConfig, InstanceEncoder
 export const CERTAINTY_POOLING_DEFAULTS: CertaintyPoolingConfig = { ...INSTANCE_ENCODER_DEFAULTS, mcSamples: 20, mcRate: 0.25, epsilon: 1e-3 };
 
 export class CertaintyPooling extends MilBase<CertaintyPoolingConfig> {
-  private readonly encoder: Mlp;
-  private readonly head: Dense;
+  private readonly net: InstanceMlp;
 
   constructor(config: CertaintyPoolingConfig) {
     super('certainty-pooling', config);
-    checkRate(this.name, 'dropout', config.dropout);
     checkRate(this.name, 'mcRate', config.mcRate);
     if (!(config.mcRate > 0)) throw new Error(`${this.name}: mcRate must be > 0 (the certainty needs stochastic passes)`);
     if (!Number.isInteger(config.mcSamples) || config.mcSamples < 2) throw new Error(`${this.name}: mcSamples must be an integer ≥ 2, got ${config.mcSamples}`);
     if (!(config.epsilon > 0)) throw new Error(`${this.name}: epsilon must be > 0, got ${config.epsilon}`);
-    this.encoder = new Mlp(this.params.scope('encoder'), config.inputDim, config.hidden);
-    this.head = new Dense(this.params.scope('classifier'), this.encoder.outDim, scoredClasses(config.numClasses));
+    this.net = InstanceMlp.instanceScores(this.params, this.name, config);
   }
 
   forward(bag: tf.Tensor2D, opts: ForwardOptions): MilOutput {
     this.checkBag(bag);
     return tidyObject(() => {
-      const h = this.encoder.apply(bag, opts.training, this.config.dropout, this.params.dropoutRng);
-      const s = this.head.apply(h) as tf.Tensor2D;
+      const h = this.net.embed(bag, opts.training);
+      const s = this.net.score(h);
       const p = classMajor(tf.sigmoid(s) as tf.Tensor2D); // [K, N]
       const certainty = stopGradient(h, (x) => this.certainty(x as tf.Tensor2D, opts.training)); // [K, N]
       const score = tf.mul(certainty, p);
@@ -84,10 +81,11 @@ export class CertaintyPooling extends MilBase<CertaintyPoolingConfig> {
     return tf.tidy(() => {
       // The head is linear, so (h ⊙ m_t)·W = h·(m_t ⊙ W): all T passes are one [N, H]·[H, T·K]
       // product, never the [T·N, H] stack of masked copies (200 MB for a 20,000-instance bag).
-      const k = this.head.outDim;
-      const w = tf.mul(tf.tensor3d(masks, [t, width, 1]), tf.expandDims(this.head.kernel, 0)); // [T, H, K]
+      const { head } = this.net;
+      const k = head.outDim;
+      const w = tf.mul(tf.tensor3d(masks, [t, width, 1]), tf.expandDims(head.kernel, 0)); // [T, H, K]
       const wAll = tf.reshape(tf.transpose(w, [1, 0, 2]), [width, t * k]);
-      const logits = tf.add(tf.reshape(tf.matMul(h, wAll), [-1, t, k]), this.head.bias!); // [N, T, K]
+      const logits = tf.add(tf.reshape(tf.matMul(h, wAll), [-1, t, k]), head.bias!); // [N, T, K]
       const { variance } = tf.moments(tf.sigmoid(logits), 1);
       return classMajor(tf.reciprocal(tf.add(tf.sqrt(variance), epsilon)) as tf.Tensor2D);
     });

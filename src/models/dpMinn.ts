@@ -10,8 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { MilBase } from './base';
-import { Dense } from './layers/dense';
-import { dropout } from './layers/dropout';
+import { InstanceMlp } from './layers/instanceMlp';
 import { tidyObject } from './layers/tidy';
 import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
@@ -36,23 +35,18 @@ export function squash(s: tf.Tensor2D): tf.Tensor2D {
 }
 
 export class DpMinn extends MilBase<DpMinnConfig> {
-  private readonly layers: Dense[];
-  private readonly classifier: Dense;
+  private readonly net: InstanceMlp;
 
   constructor(config: DpMinnConfig) {
     super('dp-minn', config);
-    if (config.hidden.length === 0) throw new Error('dp-minn: hidden must list at least one layer width');
     if (!Number.isInteger(config.iterations) || config.iterations < 1) throw new Error(`dp-minn: iterations must be a positive integer, got ${config.iterations}`);
-    const widths = [config.inputDim, ...config.hidden];
-    this.layers = config.hidden.map((w, i) => new Dense(this.params.scope(`hidden/${i}`), widths[i], w, 'relu'));
-    this.classifier = new Dense(this.params.scope('classifier'), widths[widths.length - 1], config.numClasses);
+    this.net = InstanceMlp.classLogits(this.params, this.name, config);
   }
 
   forward(bag: tf.Tensor2D, opts: ForwardOptions): MilOutput {
     this.checkBag(bag);
     return tidyObject(() => {
-      let h: tf.Tensor2D = bag;
-      for (const layer of this.layers) h = dropout(layer.apply(h) as tf.Tensor2D, this.config.dropout, opts.training, this.params.dropoutRng);
+      const h = this.net.embed(bag, opts.training);
       let b: tf.Tensor2D = tf.zeros([1, h.shape[0]]);
       let c!: tf.Tensor2D;
       let v!: tf.Tensor2D;
@@ -63,7 +57,7 @@ export class DpMinn extends MilBase<DpMinnConfig> {
         b = tf.add(b, tf.reshape(tf.matMul(h, tf.reshape(v, [-1, 1])), [1, -1]));
       }
       return {
-        logits: tf.reshape(this.classifier.apply(v), [-1]) as tf.Tensor1D,
+        logits: tf.reshape(this.net.score(v), [-1]) as tf.Tensor1D,
         embedding: tf.reshape(v, [-1]) as tf.Tensor1D,
         attention: tf.reshape(c, [-1]) as tf.Tensor1D,
       };

@@ -17,11 +17,11 @@ import * as tf from '@tensorflow/tfjs';
 import { MilBase } from './base';
 import { Dense } from './layers/dense';
 import { klStandardNormal, sampleGaussian } from './layers/gaussian';
-import { maxPoolingAttention, scoredClasses, toClassLogits } from './layers/instanceScores';
+import { instanceScorer, maxPooledOutput } from './layers/instanceMlp';
 import { GaussianHead } from './layers/latent';
 import { INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig, Mlp } from './layers/mlp';
+import { checkLatent } from './layers/instanceVae';
 import { tidyObject } from './layers/tidy';
-import { checkLatent } from './mivae';
 import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 
@@ -44,7 +44,7 @@ export class FocusMil extends MilBase<FocusMilConfig> {
     checkLatent(this.name, config.dropout, config.klWeight, [config.latentDim]);
     this.encoder = new Mlp(this.params.scope('encoder'), config.inputDim, config.hidden);
     this.latent = new GaussianHead(this.params.scope('latent'), this.encoder.outDim, config.latentDim);
-    this.classifier = new Dense(this.params.scope('classifier'), config.latentDim, scoredClasses(config.numClasses));
+    this.classifier = instanceScorer(this.params, config.latentDim, config.numClasses);
   }
 
   forward(bag: tf.Tensor2D, opts: ForwardOptions): MilOutput {
@@ -54,9 +54,7 @@ export class FocusMil extends MilBase<FocusMilConfig> {
       const h = this.encoder.apply(bag, opts.training, this.config.dropout, rng);
       const { mu, logVar } = this.latent.apply(h);
       const z = sampleGaussian(mu, logVar, opts.training, rng);
-      const scores = this.classifier.apply(z) as tf.Tensor2D;
-      const instanceLogits = toClassLogits(scores, this.config.numClasses);
-      const out: MilOutput = { logits: tf.max(instanceLogits, 0) as tf.Tensor1D, embedding: tf.mean(mu, 0) as tf.Tensor1D, attention: maxPoolingAttention(scores), instanceLogits };
+      const out = maxPooledOutput(this.classifier.apply(z) as tf.Tensor2D, this.config.numClasses, tf.mean(mu, 0) as tf.Tensor1D);
       if (opts.training && this.config.klWeight > 0) out.auxLoss = tf.mul(tf.mean(klStandardNormal(mu, logVar)), this.config.klWeight) as tf.Scalar;
       return out;
     });

@@ -12,8 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { MilBase } from './base';
-import { Dense } from './layers/dense';
-import { dropout } from './layers/dropout';
+import { InstanceMlp } from './layers/instanceMlp';
 import { tidyObject } from './layers/tidy';
 import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
@@ -29,28 +28,23 @@ export interface LossAttentionConfig extends BaseModelConfig {
 export const LOSS_ATTENTION_DEFAULTS: LossAttentionConfig = { inputDim: 1024, numClasses: 2, seed: 0, hidden: [256, 128, 64], dropout: 0.5, instanceLossWeight: 1 };
 
 export class LossAttention extends MilBase<LossAttentionConfig> {
-  private readonly layers: Dense[];
-  private readonly classifier: Dense;
+  private readonly net: InstanceMlp;
 
   constructor(config: LossAttentionConfig) {
     super('loss-attention', config);
-    if (config.hidden.length === 0) throw new Error('loss-attention: hidden must list at least one layer width');
     if (!(config.instanceLossWeight >= 0)) throw new Error(`loss-attention: instanceLossWeight must be ≥ 0, got ${config.instanceLossWeight}`);
-    const widths = [config.inputDim, ...config.hidden];
-    this.layers = config.hidden.map((w, i) => new Dense(this.params.scope(`hidden/${i}`), widths[i], w, 'relu'));
-    this.classifier = new Dense(this.params.scope('classifier'), widths[widths.length - 1], config.numClasses);
+    this.net = InstanceMlp.classLogits(this.params, this.name, config);
   }
 
   forward(bag: tf.Tensor2D, opts: ForwardOptions): MilOutput {
     this.checkBag(bag);
     return tidyObject(() => {
-      let h: tf.Tensor2D = bag;
-      for (const layer of this.layers) h = dropout(layer.apply(h) as tf.Tensor2D, this.config.dropout, opts.training, this.params.dropoutRng);
-      const z = this.classifier.apply(h) as tf.Tensor2D; // [N, C]
+      const h = this.net.embed(bag, opts.training);
+      const z = this.net.score(h); // [N, C]
       const alpha = tf.softmax(tf.reshape(tf.logSumExp(z, 1), [1, -1])) as tf.Tensor2D; // [1, N]
-      const pooled = tf.matMul(alpha, h);
+      const pooled = tf.matMul(alpha, h) as tf.Tensor2D;
       const out: MilOutput = {
-        logits: tf.reshape(this.classifier.apply(pooled), [-1]) as tf.Tensor1D,
+        logits: tf.reshape(this.net.score(pooled), [-1]) as tf.Tensor1D,
         embedding: tf.reshape(pooled, [-1]) as tf.Tensor1D,
         attention: tf.reshape(alpha, [-1]) as tf.Tensor1D,
         instanceLogits: z,
@@ -65,7 +59,7 @@ export class LossAttention extends MilBase<LossAttentionConfig> {
   }
 
   classify(z: tf.Tensor2D): tf.Tensor2D {
-    return this.classifier.apply(z) as tf.Tensor2D;
+    return this.net.score(z);
   }
 }
 

@@ -15,11 +15,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { MilBase } from './base';
-import { Dense } from './layers/dense';
 import { klStandardNormal, sampleGaussian } from './layers/gaussian';
-import { maxPoolingAttention, scoredClasses, toClassLogits } from './layers/instanceScores';
-import { Decoder, GaussianHead, reconstructionError } from './layers/latent';
-import { checkRate, INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig, Mlp } from './layers/mlp';
+import { maxPooledOutput } from './layers/instanceMlp';
+import { checkLatent, InstanceVae, scaledElbo } from './layers/instanceVae';
+import { GaussianHead, reconstructionError } from './layers/latent';
+import { INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig } from './layers/mlp';
 import { tidyObject } from './layers/tidy';
 import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
@@ -36,21 +36,17 @@ export interface MivaeConfig extends BaseModelConfig, InstanceEncoderConfig {
 export const MIVAE_DEFAULTS: MivaeConfig = { ...INSTANCE_ENCODER_DEFAULTS, instanceLatentDim: 32, bagLatentDim: 32, elboWeight: 1 };
 
 export class Mivae extends MilBase<MivaeConfig> {
-  private readonly encoder: Mlp;
-  private readonly instanceLatent: GaussianHead;
-  private readonly bagLatent: GaussianHead;
-  private readonly decoder: Decoder;
-  private readonly classifier: Dense;
+  private readonly vae: InstanceVae<{ instance: GaussianHead; bag: GaussianHead }>;
 
   constructor(config: MivaeConfig) {
     super('mivae', config);
-    checkLatent(this.name, config.dropout, config.elboWeight, [config.instanceLatentDim, config.bagLatentDim]);
+    const { instanceLatentDim: zi, bagLatentDim: zb } = config;
+    checkLatent(this.name, config.dropout, config.elboWeight, [zi, zb]);
     const p = this.params;
-    this.encoder = new Mlp(p.scope('encoder'), config.inputDim, config.hidden);
-    this.instanceLatent = new GaussianHead(p.scope('instance_latent'), this.encoder.outDim, config.instanceLatentDim);
-    this.bagLatent = new GaussianHead(p.scope('bag_latent'), this.encoder.outDim, config.bagLatentDim);
-    this.decoder = new Decoder(p.scope('decoder'), config.instanceLatentDim + config.bagLatentDim, [...config.hidden].reverse(), config.inputDim);
-    this.classifier = new Dense(p.scope('classifier'), config.instanceLatentDim, scoredClasses(config.numClasses));
+    this.vae = new InstanceVae(p, config, { latentDim: zi + zb, scoredDim: zi }, (e) => ({
+      instance: new GaussianHead(p.scope('instance_latent'), e, zi),
+      bag: new GaussianHead(p.scope('bag_latent'), e, zb),
+    }));
   }
 
   forward(bag: tf.Tensor2D, opts: ForwardOptions): MilOutput {
@@ -58,36 +54,23 @@ export class Mivae extends MilBase<MivaeConfig> {
     return tidyObject(() => {
       const { training } = opts;
       const rng = this.params.dropoutRng;
-      const h = this.encoder.apply(bag, training, this.config.dropout, rng);
-      const zi = this.instanceLatent.apply(h);
-      const zb = this.bagLatent.apply(tf.mean(h, 0, true) as tf.Tensor2D);
+      const { heads, decoder, scorer } = this.vae;
+      const h = this.vae.encode(bag, training, this.config.dropout);
+      const zi = heads.instance.apply(h);
+      const zb = heads.bag.apply(tf.mean(h, 0, true) as tf.Tensor2D);
       const z = sampleGaussian(zi.mu, zi.logVar, training, rng);
-      const scores = this.classifier.apply(z) as tf.Tensor2D;
-      const instanceLogits = toClassLogits(scores, this.config.numClasses);
-      const out: MilOutput = {
-        logits: tf.max(instanceLogits, 0) as tf.Tensor1D,
-        embedding: tf.concat([tf.reshape(zb.mu, [-1]), tf.mean(zi.mu, 0)]) as tf.Tensor1D,
-        attention: maxPoolingAttention(scores),
-        instanceLogits,
-      };
+      const scores = scorer.apply(z) as tf.Tensor2D;
+      const out = maxPooledOutput(scores, this.config.numClasses, tf.concat([tf.reshape(zb.mu, [-1]), tf.mean(zi.mu, 0)]) as tf.Tensor1D);
       if (training && this.config.elboWeight > 0) {
-        const [n, d] = bag.shape;
         const zBag = sampleGaussian(zb.mu, zb.logVar, true, rng);
-        const xHat = this.decoder.apply(tf.concat([tf.tile(zBag, [n, 1]), z], 1) as tf.Tensor2D);
+        const xHat = decoder.apply(tf.concat([tf.tile(zBag, [bag.shape[0], 1]), z], 1) as tf.Tensor2D);
         const perInstance = tf.sum(tf.add(reconstructionError(bag, xHat), klStandardNormal(zi.mu, zi.logVar)));
         const elbo = tf.add(perInstance, tf.sum(klStandardNormal(zb.mu, zb.logVar)));
-        out.auxLoss = tf.mul(elbo, this.config.elboWeight / (n * d)) as tf.Scalar;
+        out.auxLoss = scaledElbo(elbo, this.config.elboWeight, bag);
       }
       return out;
     });
   }
-}
-
-/** Config checks shared by the variational models. */
-export function checkLatent(model: string, dropout: number, weight: number, dims: number[]): void {
-  checkRate(model, 'dropout', dropout);
-  if (!(weight >= 0)) throw new Error(`${model}: the ELBO/KL weight must be ≥ 0, got ${weight}`);
-  for (const d of dims) if (!Number.isInteger(d) || d < 1) throw new Error(`${model}: latent widths must be positive integers, got ${d}`);
 }
 
 declare module './registry' {

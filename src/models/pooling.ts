@@ -17,8 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { tidyObject } from './layers/tidy';
 import { MilBase } from './base';
-import { Dense } from './layers/dense';
-import { dropout } from './layers/dropout';
+import { InstanceMlp } from './layers/instanceMlp';
 import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 
@@ -42,28 +41,23 @@ export const MI_NET_DEFAULTS: PoolingMilConfig = { ...BASE, hidden: [256, 128, 6
 export const MI_NET_EMBEDDING_DEFAULTS: PoolingMilConfig = { ...MI_NET_DEFAULTS, level: 'embedding' };
 
 export class PoolingMil extends MilBase<PoolingMilConfig> {
-  private readonly layers: Dense[];
-  private readonly head: Dense;
+  private readonly net: InstanceMlp;
 
   constructor(name: string, config: PoolingMilConfig) {
     super(name, config);
-    if (config.hidden.length === 0) throw new Error(`${name}: hidden must list at least one layer width`);
-    const widths = [config.inputDim, ...config.hidden];
-    this.layers = config.hidden.map((w, i) => new Dense(this.params.scope(`hidden/${i}`), widths[i], w, config.activation));
-    this.head = new Dense(this.params.scope('classifier'), widths[widths.length - 1], config.numClasses);
+    this.net = InstanceMlp.classLogits(this.params, name, config);
   }
 
   forward(bag: tf.Tensor2D, opts: ForwardOptions): MilOutput {
     this.checkBag(bag);
     return tf.tidy(() => {
-      let h: tf.Tensor2D = bag;
-      for (const layer of this.layers) h = dropout(layer.apply(h) as tf.Tensor2D, this.config.dropout, opts.training, this.params.dropoutRng);
+      const h = this.net.embed(bag, opts.training);
       const pool = (t: tf.Tensor2D) => (this.config.pooling === 'max' ? tf.max(t, 0) : tf.mean(t, 0)) as tf.Tensor1D;
       const embedding = pool(h);
       if (this.config.level === 'embedding') {
-        return { logits: tf.reshape(this.head.apply(tf.expandDims(embedding, 0)), [-1]) as tf.Tensor1D, embedding };
+        return { logits: tf.reshape(this.net.score(tf.expandDims(embedding, 0) as tf.Tensor2D), [-1]) as tf.Tensor1D, embedding };
       }
-      const instanceLogits = this.head.apply(h) as tf.Tensor2D;
+      const instanceLogits = this.net.score(h);
       const byInstance = this.config.pooling === 'max' && this.config.maxOver === 'instance' && this.config.numClasses > 1;
       return { logits: byInstance ? topInstanceLogits(instanceLogits) : pool(instanceLogits), embedding, instanceLogits };
     });

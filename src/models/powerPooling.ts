@@ -7,9 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { MilBase } from './base';
-import { Dense } from './layers/dense';
-import { attentionFrom, classMajor, logSigmoid, logitsFromLogProb, scoredClasses, toClassLogits } from './layers/instanceScores';
-import { checkRate, INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig, Mlp } from './layers/mlp';
+import { InstanceMlp } from './layers/instanceMlp';
+import { attentionFrom, classMajor, logSigmoid, logitsFromLogProb, toClassLogits } from './layers/instanceScores';
+import { INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig } from './layers/mlp';
 import { tidyObject } from './layers/tidy';
 import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
@@ -26,18 +26,15 @@ export interface PowerPoolingConfig extends BaseModelConfig, InstanceEncoderConf
 export const POWER_POOLING_DEFAULTS: PowerPoolingConfig = { ...INSTANCE_ENCODER_DEFAULTS, initialPower: 3 };
 
 export class PowerPooling extends MilBase<PowerPoolingConfig> {
-  private readonly encoder: Mlp;
-  private readonly head: Dense;
+  private readonly net: InstanceMlp;
   /** ν, with n = softplus(ν). */
   private readonly power: tf.Variable;
 
   constructor(config: PowerPoolingConfig) {
     super('power-pooling', config);
-    checkRate(this.name, 'dropout', config.dropout);
     if (!(config.initialPower > 0)) throw new Error(`${this.name}: initialPower must be > 0, got ${config.initialPower}`);
-    this.encoder = new Mlp(this.params.scope('encoder'), config.inputDim, config.hidden);
-    const k = scoredClasses(config.numClasses);
-    this.head = new Dense(this.params.scope('classifier'), this.encoder.outDim, k);
+    this.net = InstanceMlp.instanceScores(this.params, this.name, config);
+    const k = this.net.head.outDim;
     // softplus⁻¹(n) = log(exp(n) − 1)
     this.power = this.params.add('pooling/power', tf.fill([k], Math.log(Math.expm1(config.initialPower))));
   }
@@ -45,8 +42,8 @@ export class PowerPooling extends MilBase<PowerPoolingConfig> {
   forward(bag: tf.Tensor2D, opts: ForwardOptions): MilOutput {
     this.checkBag(bag);
     return tidyObject(() => {
-      const h = this.encoder.apply(bag, opts.training, this.config.dropout, this.params.dropoutRng);
-      const s = this.head.apply(h) as tf.Tensor2D;
+      const h = this.net.embed(bag, opts.training);
+      const s = this.net.score(h);
       const logP = classMajor(logSigmoid(s) as tf.Tensor2D); // [K, N]
       const n = tf.reshape(tf.softplus(this.power), [-1, 1]);
       const w = tf.softmax(tf.mul(logP, n)) as tf.Tensor2D; // [K, N]
