@@ -107,7 +107,7 @@ export class Transmil extends ProjectedMil<TransmilConfig> {
   }
 
   /**
-   * The same forward while a gradient is recorded, as two checkpointed blocks (layer 1; PPEG +
+   * The same forward while a gradient is recorded, as three checkpointed blocks (layer 1; PPEG;
    * layer 2): the tape keeps their inputs only and the backward pass recomputes each block, so
    * a training step at N = 8000 stays well inside the wasm heap. The values are those of the plain
    * path (same ops, same dropout masks); the class-token maps are not computed here (as before:
@@ -118,13 +118,13 @@ export class Transmil extends ProjectedMil<TransmilConfig> {
       const [n, e] = h.shape;
       const rng = this.params.dropoutRng;
       const layer1 = (x: tf.Tensor2D) => tf.add(x, this.attn1.apply(this.norm1.apply(x), opts.training, 0).out) as tf.Tensor2D;
-      const layer2 = (x: tf.Tensor2D) => {
-        const y = tf.concat([tf.slice(x, [0, 0], [1, e]), this.ppeg.apply(tf.slice(x, [1, 0], [n, e]))]) as tf.Tensor2D;
-        return tf.add(y, this.attn2.apply(this.norm2.apply(y), opts.training, 0).out) as tf.Tensor2D;
-      };
+      const ppeg = (x: tf.Tensor2D) => tf.concat([tf.slice(x, [0, 0], [1, e]), this.ppeg.apply(tf.slice(x, [1, 0], [n, e]))]) as tf.Tensor2D;
+      const layer2 = (x: tf.Tensor2D) => tf.add(x, this.attn2.apply(this.norm2.apply(x), opts.training, 0).out) as tf.Tensor2D;
       let x = tf.concat([this.clsToken as tf.Tensor2D, h]) as tf.Tensor2D;
       x = checkpointed(layer1, x, [this.norm1.gamma, this.norm1.beta, ...this.attn1.variables()], rng);
-      x = checkpointed(layer2, x, [...this.ppeg.variables(), this.norm2.gamma, this.norm2.beta, ...this.attn2.variables()], rng);
+      // PPEG apart from layer 2: each recomputation's tape and gradients are freed before the next.
+      x = checkpointed(ppeg, x, this.ppeg.variables());
+      x = checkpointed(layer2, x, [this.norm2.gamma, this.norm2.beta, ...this.attn2.variables()], rng);
       const z = tf.slice(this.norm.apply(x), [0, 0], [1, e]);
       return { logits: tf.reshape(this.classifier.apply(z), [-1]) as tf.Tensor1D, embedding: tf.reshape(z, [-1]) as tf.Tensor1D };
     });

@@ -83,10 +83,10 @@ export class NystromAttention {
         // The fused op keeps only qkv on the tape and recomputes each head in the backward pass.
         attended = nystromHeads(qkv, shape);
       } else {
-        const { outs, maps } = headsForward(splitHeads(qkv, h, d), shape);
-        attended = tf.concat(outs, 1) as tf.Tensor2D;
         // The cls map is for masking and heatmaps, not for the loss (hence only outside a tape).
-        for (const { a1, a2inv, a3 } of maps) cls.push(tf.matMul(tf.matMul(tf.slice(a1, [pad + clsIndex, 0], [1, m]), a2inv), a3)); // [1, L]
+        const { outs, cls: rows } = headsForward(splitHeads(qkv, h, d), shape, pad + clsIndex);
+        attended = tf.concat(outs, 1) as tf.Tensor2D;
+        cls.push(...rows);
       }
       const merged = tf.add(attended, this.residual(values)); // [L, h·d]
       const projected = dropout(this.toOut.apply(merged) as tf.Tensor2D, this.rate, training, this.scope.dropoutRng);
@@ -136,18 +136,12 @@ function landmarkKernel(q: tf.Tensor2D, k: tf.Tensor2D, m: number): tf.Tensor2D 
   return tf.softmax(tf.matMul(landmarksOf(tf.mul(q, d ** -0.5) as tf.Tensor2D, m), tf.transpose(landmarksOf(k, m)))) as tf.Tensor2D;
 }
 
-interface HeadMaps {
-  a1: tf.Tensor2D;
-  a2inv: tf.Tensor2D;
-  a3: tf.Tensor2D;
-}
-
 /**
- * One head: A1·(pinv(A2)·(A3·V)) for a given pinv start scale. (The reference multiplies
- * (A1·pinv)·(A3·V): the same product, but the [L, m]×[m, m] term, 4.3 GMAC per layer at
- * N = 8000, shrinks to [L, m]×[m, d].)
+ * One head: A1·(pinv(A2)·(A3·V)) for a given pinv start scale, and, for `clsRow` ≥ 0, that row's
+ * attention map A1[clsRow]·pinv(A2)·A3 `[1, L]`. (The reference multiplies (A1·pinv)·(A3·V): the
+ * same product, but the [L, m]×[m, m] term, 4.3 GMAC per layer at N = 8000, shrinks to [L, m]×[m, d].)
  */
-function headForward(q0: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, scale: tf.Tensor, s: NystromShape): { out: tf.Tensor2D; maps: HeadMaps } {
+function headForward(q0: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, scale: tf.Tensor, s: NystromShape, clsRow = -1): { out: tf.Tensor2D; cls?: tf.Tensor2D } {
   const m = s.landmarks;
   const q = tf.mul(q0, s.headDim ** -0.5) as tf.Tensor2D;
   const kLT = tf.transpose(landmarksOf(k, m));
@@ -156,7 +150,9 @@ function headForward(q0: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, scale: tf.
   const a2 = tf.softmax(tf.matMul(qL, kLT)) as tf.Tensor2D; // [m, m]
   const a3 = tf.softmax(tf.matMul(qL, tf.transpose(k))) as tf.Tensor2D; // [m, L]
   const a2inv = pinvIterate(a2, tf.div(tf.transpose(a2), scale), s.iterations);
-  return { out: tf.matMul(a1, tf.matMul(a2inv, tf.matMul(a3, v))), maps: { a1, a2inv, a3 } };
+  const out = tf.matMul(a1, tf.matMul(a2inv, tf.matMul(a3, v))) as tf.Tensor2D;
+  if (clsRow < 0) return { out };
+  return { out, cls: tf.matMul(tf.matMul(tf.slice(a1, [clsRow, 0], [1, m]), a2inv), a3) as tf.Tensor2D };
 }
 
 /** The pinv start scale of all heads together (it couples the heads): max row-sum · max col-sum over every A2. */
@@ -165,12 +161,17 @@ function headsScale(parts: tf.Tensor2D[], s: NystromShape): tf.Tensor {
   return pinvScale(Array.from({ length: h }, (_, i) => landmarkKernel(parts[i], parts[h + i], s.landmarks)));
 }
 
-/** Plain (taped) forward of all heads: per-head outputs `[L, d]` and attention maps. */
-function headsForward(parts: tf.Tensor2D[], s: NystromShape): { outs: tf.Tensor2D[]; maps: HeadMaps[] } {
+/**
+ * Forward of all heads: per-head outputs `[L, d]` (and cls rows `[1, L]` for `clsRow` ≥ 0). Each
+ * head runs in its own tidy, so only its outputs outlive it. Why: the [L, m] maps and softmax
+ * temporaries of all 8 heads together are ~0.6 GB at N = 8000, and the wasm heap never shrinks
+ * back from its high-water mark (the MHIM teacher's no-gradient forward set the process peak).
+ */
+function headsForward(parts: tf.Tensor2D[], s: NystromShape, clsRow = -1): { outs: tf.Tensor2D[]; cls: tf.Tensor2D[] } {
   const h = s.heads;
-  const scale = headsScale(parts, s);
-  const res = Array.from({ length: h }, (_, i) => headForward(parts[i], parts[h + i], parts[2 * h + i], scale, s));
-  return { outs: res.map((r) => r.out), maps: res.map((r) => r.maps) };
+  const scale = tf.tidy(() => headsScale(parts, s));
+  const res = Array.from({ length: h }, (_, i) => tidyObject(() => headForward(parts[i], parts[h + i], parts[2 * h + i], scale, s, clsRow)));
+  return { outs: res.map((r) => r.out), cls: res.flatMap((r) => (r.cls ? [r.cls] : [])) };
 }
 
 /** The multi-head Nyström core `qkv [L, 3·h·d] → [L, h·d]` with tfjs's own gradient (reference for the fused op). */
