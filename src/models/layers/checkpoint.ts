@@ -30,26 +30,71 @@ export function withNestedTape<T>(fn: () => T): T {
 const rngState = (rng: Rng) => rng as unknown as { state: number };
 
 /**
+ * Results a checkpointed block computed in its forward pass, handed back to its recomputation.
+ * `replay` < 0 while recording, else the index of the next result to hand back.
+ */
+interface Memo {
+  results: tf.Tensor[];
+  replay: number;
+}
+let activeMemo: Memo | undefined;
+
+/**
+ * `compute()`, remembered across the recomputation of the enclosing checkpointed block: the block's
+ * first forward keeps the result (saved with the block's input, so the tape frees it), and the
+ * recomputation in the backward pass takes it instead of computing again. For expensive parts whose
+ * own gradient does not need the block's tape (e.g. the fused Nyström core, which recomputes its
+ * heads itself): it removes one of their forward passes for the memory of their output. Outside
+ * a checkpointed block this is `compute()`.
+ */
+export function memoised<T extends tf.Tensor>(compute: () => T): T {
+  const memo = activeMemo;
+  if (!memo) return compute();
+  if (memo.replay < 0) {
+    const t = compute();
+    memo.results.push(tf.keep(tf.clone(t))); // a reference of its own: the op that made t may free it
+    return t;
+  }
+  const kept = memo.results[memo.replay++];
+  if (!kept) throw new Error('checkpoint: the recomputed block asked for more remembered results than its forward pass made');
+  return tf.clone(kept) as T;
+}
+
+function withMemo<T>(memo: Memo | undefined, fn: () => T): T {
+  const outer = activeMemo;
+  activeMemo = memo;
+  try {
+    return fn();
+  } finally {
+    activeMemo = outer;
+  }
+}
+
+/**
  * `block(x)` whose gradient (for x and for `variables`, every variable the block uses) is computed
  * by recomputing the block. `rng`: the dropout stream the block draws from; its state is rewound for
  * the recomputation so the same masks are drawn, then put back. Outside a tape this is `block(x)`.
  */
 export function checkpointed(block: (x: tf.Tensor2D) => tf.Tensor2D, x: tf.Tensor2D, variables: tf.Variable[], rng?: Rng): tf.Tensor2D {
-  if (!recordingGradients()) return block(x);
+  if (!recordingGradients()) return withMemo(undefined, () => block(x));
   const before = rng ? rngState(rng).state : 0;
   const op = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     const input = args[0] as tf.Tensor2D;
-    save([input]);
+    const memo: Memo = { results: [], replay: -1 };
+    // Inside a custom op nothing is taped; the memoised results are saved with the input.
+    const [value, ...results] = tf.tidy(() => withMemo(memo, () => [block(input), ...memo.results]));
+    save([input, ...results]);
+    tf.dispose(results); // the tape holds its own references
     return {
-      value: tf.tidy(() => block(input)), // inside a custom op nothing is taped
+      value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
         withNestedTape(() => {
           const now = rng ? rngState(rng).state : 0;
           if (rng) rngState(rng).state = before;
           try {
             // The block uses the variables directly, so differentiating with respect to them works.
-            return tf.grads((xi: tf.Tensor) => block(xi as tf.Tensor2D))([saved[0], ...variables], dy);
+            return withMemo({ results: saved.slice(1), replay: 0 }, () => tf.grads((xi: tf.Tensor) => block(xi as tf.Tensor2D))([saved[0], ...variables], dy));
           } finally {
             if (rng) rngState(rng).state = now;
           }

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { tidyObject } from './tidy';
 import { Dense, recordingGradients } from './dense';
 import { dropout } from './dropout';
-import { withNestedTape } from './checkpoint';
+import { memoised, withNestedTape } from './checkpoint';
 import { matMulFast } from './fastGradients';
 import { ParamScope, torchDefaultUniform } from './params';
 
@@ -194,7 +194,8 @@ export function nystromHeads(qkv: tf.Tensor2D, s: NystromShape): tf.Tensor2D {
   const op = tf.customGrad(((x: tf.Tensor2D, save: tf.GradSaveFunc) => {
     save([x]);
     return {
-      value: nystromHeadsReference(x, s),
+      // Inside a checkpointed layer, its recomputation reuses the first forward's value.
+      value: memoised(() => nystromHeadsReference(x, s)),
       gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => [withNestedTape(() => nystromBackward(saved[0] as tf.Tensor2D, dy, s))],
     };
   }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor2D>>[0]) as (x: tf.Tensor2D) => tf.Tensor2D;
