@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { useBackend } from '../backend';
+import { describeBackend, useBackend } from '../backend';
 import { parseFlags } from '../cli/flags';
 import { BREAST_ARCHIVE, breastPatchBags } from '../data/datasets/breast';
 import { dataRoot } from '../data/datasets/types';
@@ -20,6 +20,7 @@ import * as os from 'node:os';
 import { collectPatches, encoderFeaturizer } from '../ssl/extract';
 import { SslNetwork } from '../ssl/network';
 import { type ObjectiveName, OBJECTIVES, pretrain } from '../ssl/pretrain';
+import { writeReproduction } from '../train/reproduction';
 
 const spec = {
   steps: { type: 'number', default: 10, help: 'timed pretraining steps per objective (after 2 warm-up steps)' },
@@ -29,6 +30,7 @@ const spec = {
   objectives: { type: 'string', default: 'contrastive,reconstruction,both', help: 'comma-separated objectives to time' },
   images: { type: 'number', default: 3, help: 'breast images to tile for the patch pool' },
   json: { type: 'boolean', help: 'print JSON' },
+  results: { type: 'string', default: '', help: 'also write <dir>/ssl-bench.{json,md} (writeReproduction), e.g. results' },
 } as const;
 
 const MiB = 2 ** 20;
@@ -44,8 +46,38 @@ function wasmHeapBytes(): number | undefined {
   return backend.wasm?.HEAPU8?.byteLength;
 }
 
-async function main(): Promise<void> {
-  const { flags } = parseFlags(process.argv.slice(2), spec);
+export type BenchOut = {
+  backend: string; network: object; batchSize: number; patchPool: number; extractSecPer10k: number; extractCpuSecPer10k: number;
+  peakRssMiB: number; loadAverage: number; wasmHeapMiB: number;
+  pretraining: Record<string, unknown>[];
+};
+
+/** The benchmark as a reproduction table: one row per objective plus feature extraction. */
+function writeBenchResults(dir: string, out: BenchOut, steps: number, flags: Record<string, unknown>): void {
+  const one = (v: number) => ({ mean: v, n: 1 });
+  const rows = (out.pretraining as { objective: string; cpuSecPer10k: number; secPer10k: number; tensorMiB: number; params: number }[]).map((r) => ({
+    label: `pretraining, ${r.objective}`,
+    cells: [one(r.cpuSecPer10k / 60), one(r.secPer10k / 60), one(r.tensorMiB)],
+  }));
+  rows.push({ label: 'feature extraction (encoder forward)', cells: [one(out.extractCpuSecPer10k / 60), one(out.extractSecPer10k / 60), null as never] });
+  const params = (out.pretraining[0] as { params?: number } | undefined)?.params;
+  const file = writeReproduction(dir, 'ssl-bench', {
+    title: 'SSL pretraining cost per 10,000 patches (issue 5)',
+    caption: `Minutes per 10,000 patches drawn into pretraining batches (augmentation in JS, forward, backward, Adam), extrapolated from ${steps} timed steps of ${out.batchSize} patches after 2 warm-up steps; CPU = process user + system time (≈ wall on an idle core). Memory: peak RSS ${out.peakRssMiB.toFixed(0)} MiB for the whole run, wasm heap ${out.wasmHeapMiB.toFixed(0)} MiB (grows, never shrinks); the last column is the live tfjs tensor memory after a step.`,
+    columns: ['CPU min', 'wall min', 'live tensors MiB'],
+    higherIsBetter: [false, false, false],
+    rows,
+  }, {
+    command: `npm run bench:ssl -- --steps ${steps} --results ${dir}`,
+    protocol: `Real UCSB breast tiles (${out.patchPool} background-filtered 32 × 32 tiles of the first ${String(flags.images)} images). Network ${JSON.stringify(out.network)} (${params ?? '?'} parameters), batch ${out.batchSize}. Wall time measured at 1-min load average ${out.loadAverage.toFixed(1)} on ${os.cpus().length} cores (a shared machine: wall times are inflated by the load; the CPU column is the comparable one).`,
+    backend: out.backend,
+  });
+  console.log(`wrote ${file}`);
+}
+
+/** Runs the benchmark (argv = the command's flags); prints it and returns the measurements. */
+export async function benchSsl(argv: string[]): Promise<BenchOut> {
+  const { flags } = parseFlags(argv, spec);
   const info = await useBackend();
   const steps = flags.steps as number;
   const batchSize = flags['batch-size'] as number;
@@ -82,33 +114,41 @@ async function main(): Promise<void> {
   const encoder = new SslNetwork(net, 0);
   const n = Math.min(patches.n, 2048);
   const t0 = Date.now();
+  const cpu0 = process.cpuUsage();
   await encoderFeaturizer(encoder).featurize(patches.pixels, n, patches.size);
   const extractSecPer10k = ((Date.now() - t0) / 1000) * (10_000 / n);
+  const cpuExtract = process.cpuUsage(cpu0);
+  const extractCpuSecPer10k = ((cpuExtract.user + cpuExtract.system) / 1e6) * (10_000 / n);
   encoder.dispose();
-  const out = {
-    backend: `${info.name}${info.simd ? ' SIMD' : ''}, ${info.threads} thread(s)`,
+  const out: BenchOut = {
+    backend: describeBackend(info),
     network: net,
     batchSize,
     patchPool: patches.n,
     pretraining: results,
     extractSecPer10k,
+    extractCpuSecPer10k,
     peakRssMiB: peakRssBytes() / MiB,
     loadAverage: os.loadavg()[0],
     wasmHeapMiB: (wasmHeapBytes() ?? 0) / MiB,
   };
+  if (flags.results) writeBenchResults(flags.results as string, out, steps, flags as Record<string, unknown>);
   if (flags.json) {
     console.log(JSON.stringify(out, null, 2));
-    return;
+    return out;
   }
   console.log(`SSL pretraining benchmark — ${out.backend}; network ${JSON.stringify(net)}; batch ${batchSize}; ${patches.n} real breast tiles`);
   for (const r of results as { objective: string; secPerStep: number; secPer10k: number; cpuSecPer10k: number; params: number; tensorMiB: number }[]) {
     console.log(`  ${r.objective.padEnd(15)} ${r.secPerStep.toFixed(2)} s/step → ${(r.secPer10k / 60).toFixed(1)} min wall (${(r.cpuSecPer10k / 60).toFixed(1)} min CPU) per 10,000 patches  (${r.params} params, ${r.tensorMiB.toFixed(1)} MiB tensors)`);
   }
-  console.log(`  extraction      ${extractSecPer10k.toFixed(1)} s per 10,000 patches`);
+  console.log(`  extraction      ${extractSecPer10k.toFixed(1)} s wall (${extractCpuSecPer10k.toFixed(1)} s CPU) per 10,000 patches`);
   console.log(`  peak RSS ${out.peakRssMiB.toFixed(0)} MiB, wasm heap ${out.wasmHeapMiB.toFixed(0)} MiB; 1-min load average ${out.loadAverage.toFixed(1)} on ${os.cpus().length} cores (shared machine: wall times scale with it)`);
+  return out;
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+if (require.main === module) {
+  benchSsl(process.argv.slice(2)).catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { useBackend } from '../backend';
+import { describeBackend, useBackend } from '../backend';
 import { describeFlags, parseFlags } from '../cli/flags';
 import { Cohort } from '../data/cohort';
 import { stratifiedKFold } from '../data/splits';
@@ -48,6 +48,7 @@ const spec = {
   'mnist-pool': { type: 'number', default: 10000, help: 'MNIST training digits the bags are drawn from (and SSL pretrains on)' },
   'mnist-witnesses': { type: 'number', default: 3, help: 'a positive MNIST bag holds 1..this many nines' },
   'tables-only': { type: 'boolean', help: 'only assemble the tables from finished cells' },
+  table: { type: 'string', default: '', help: 'write ONE extra table <results>/<name>.{json,md} (the --datasets/--methods/--bag-sizes cells of this --out, with each encoder\'s probe AUC) instead of the three standard tables; for a second setting (more bags, longer pretraining) in its own --out' },
 } as const;
 
 type Flags = { [K in keyof typeof spec]: (typeof spec)[K]['type'] extends 'number' ? number : (typeof spec)[K]['type'] extends 'string' ? string : boolean };
@@ -74,9 +75,16 @@ interface Cell {
   seconds: number;
   /** 1-min load average when the cell started and ended (the machine is shared). */
   load: number[];
+  /** Process CPU seconds (user + system) the cell took; absent in cells from before it was recorded. */
+  cpuSeconds?: number;
 }
 
 interface PretrainRecord { steps: number; seconds: number; firstLoss: number; lastLoss: number }
+
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1e6;
+}
 
 const log = (s: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
 
@@ -134,25 +142,26 @@ function* planRecords(plans: BagPlan[], dim: number, rowOf: (i: number, out: Flo
 
 async function crossValidateCell(f: Flags, data: ExperimentData, method: Method, k: number, cohortFile: string, model: ModelChoice, config: Partial<TrainConfig>): Promise<void> {
   const t0 = Date.now();
+  const cpu0 = process.cpuUsage();
   const load = [os.loadavg()[0]];
   const cohort = await Cohort.open(cohortFile, { cacheBytes: 0 });
   try {
     const splits = stratifiedKFold(cohort.bags, { k: f.folds, seed: f.seed });
     const trainer = new Trainer({ model, config: { seed: f.seed, selectOn: 'last', lr: f.lr, ...config } });
     trainer.events.on((e) => {
-      if (e.type === 'fold-end') log(`  ${data.name} ${method} K=${k} fold ${e.fold + 1}/${f.folds}: accuracy ${e.metrics.accuracy?.toFixed(3)}`);
+      if (e.type === 'fold-end') log(`  ${data.name} ${method} K=${k} fold ${e.fold + 1}/${f.folds}: accuracy ${e.metrics.accuracy?.toFixed(3)} (${cpuSecondsSince(cpu0).toFixed(0)} s CPU so far)`);
     });
     const run = await trainer.crossValidate(cohort, [splits], { outDir: path.join(f.out, data.name, 'mil', `${method}-k${k}`), resume: true });
     load.push(os.loadavg()[0]);
     const cell: Cell = {
       dataset: data.name, method, k, settings: cellSettings(f, method),
       accuracy: run.folds.map((x) => x.metrics.accuracy), f1: run.folds.map((x) => x.metrics.f1), auc: run.folds.map((x) => x.metrics.auc),
-      seconds: (Date.now() - t0) / 1000, load,
+      seconds: (Date.now() - t0) / 1000, load, cpuSeconds: cpuSecondsSince(cpu0),
     };
     fs.mkdirSync(path.dirname(cellFile(f, data.name, method, k)), { recursive: true });
     fs.writeFileSync(cellFile(f, data.name, method, k), JSON.stringify(cell, null, 1));
     const m = (a: number[]) => (a.reduce((s, v) => s + v, 0) / a.length).toFixed(3);
-    log(`${data.name} ${method} K=${k}: accuracy ${m(cell.accuracy)}, F1 ${m(cell.f1)}, AUC ${m(cell.auc)} (${cell.seconds.toFixed(0)} s)`);
+    log(`${data.name} ${method} K=${k}: accuracy ${m(cell.accuracy)}, F1 ${m(cell.f1)}, AUC ${m(cell.auc)} (${cell.seconds.toFixed(0)} s wall, ${cell.cpuSeconds?.toFixed(0)} s CPU)`);
   } finally {
     await cohort.close();
   }
@@ -233,6 +242,27 @@ function pretrainSummary(f: Flags, datasets: string[]): string {
   return parts.join('; ');
 }
 
+/** CPU minutes of the cells that recorded them (from session 3 on; wall time depends on the load, CPU time much less). */
+function cpuNote(cells: Cell[]): string {
+  const timed = cells.filter((c) => c.cpuSeconds !== undefined);
+  if (timed.length === 0) return '';
+  return `; CPU time (recorded from session 3 on): ${timed.map((c) => `${DATASET_TITLES[c.dataset]} ${c.method} K = ${c.k} ${(c.cpuSeconds! / 60).toFixed(1)} min`).join(', ')}`;
+}
+
+/** The protocol sentences every table of this command shares (data, encoder, SSL, MIL, CV). */
+function protocolText(f: Flags, datasets: string[]): string {
+  const net = netConfig(f);
+  return [
+    datasets.includes('mnist') && `MNIST-bags: ${f['mnist-bags']} bags (half positive) of exactly K digits drawn from a seeded pool of ${f['mnist-pool']} MNIST training digits; a positive bag holds 1-${f['mnist-witnesses']} nines, the rest are other digits (same label and number of nines at every K); digits are drawn with replacement, so a pool digit can recur in several bags (also across folds).`,
+    datasets.includes('colon') && `Colon (CRCHistoPhenotypes): 98 patients (51 positive), 20,280 nucleus patches of 27 × 27 (resized to 28); a bag keeps a seeded sample of K patches, or all of a patient's patches when fewer (patients have 6-699).`,
+    `Encoder (every row): compact ResNet (src/ssl/network.ts), input 28, width ${net.width}/${2 * net.width}/${4 * net.width}, ${net.embedDim}-d embedding, no batch norm, seed ${f.seed}.`,
+    `SSL: ${f.steps} Adam steps (lr 1e-3) of ${f['batch-size']} patches on the data set's own pool (MNIST: crop/brightness/contrast/blur, no flips or rotations; colon: the H&E augmentations), NT-Xent τ 0.5 and/or pixel MSE with weight 1 each; the same network, steps, batch and seed for every objective.`,
+    `MIL on frozen features: AB-MIL (${f['head-dim']}-d GELU projection, dropout 0.25, tanh attention 128), features standardised per training fold, Adam lr ${f.lr} with cosine decay, ${f.epochs} epochs, last-epoch weights.`,
+    `End to end: the same encoder (random init) + the same AB-MIL head on raw pixels, trained jointly, lr ${f.lr}, ${f['e2e-epochs']} epochs (fewer than the frozen rows: one epoch through the conv encoder costs ~K × 2 ms CPU per bag).`,
+    `Stratified ${f.folds}-fold CV (seed ${f.seed}), the same folds for every row; accuracy and F1 (macro) at threshold 0.5 and AUC, mean ± sd over folds.`,
+  ].filter(Boolean).join(' ');
+}
+
 function assemble(f: Flags, datasets: string[], sizes: number[], backend: string): string[] {
   const written: string[] = [];
   const cells: Cell[] = [];
@@ -242,16 +272,9 @@ function assemble(f: Flags, datasets: string[], sizes: number[], backend: string
   }
   const loads = cells.flatMap((c) => c.load);
   const milSeconds = (ms: Method[]) => cells.filter((c) => ms.includes(c.method)).reduce((s, c) => s + c.seconds, 0);
-  const net = netConfig(f);
   const protocol = [
-    `MNIST-bags: ${f['mnist-bags']} bags (half positive) of exactly K digits drawn from a seeded pool of ${f['mnist-pool']} MNIST training digits; a positive bag holds 1-${f['mnist-witnesses']} nines, the rest are other digits (same label and number of nines at every K).`,
-    `Colon (CRCHistoPhenotypes): 98 patients (51 positive), 20,280 nucleus patches of 27 × 27 (resized to 28); a bag keeps a seeded sample of K patches, or all of a patient's patches when fewer (patients have 6-699).`,
-    `Encoder (every row): compact ResNet (src/ssl/network.ts), input 28, width ${net.width}/${2 * net.width}/${4 * net.width}, ${net.embedDim}-d embedding, no batch norm, seed ${f.seed}.`,
-    `SSL: ${f.steps} Adam steps (lr 1e-3) of ${f['batch-size']} patches on the data set's own pool (MNIST: crop/brightness/contrast/blur, no flips or rotations; colon: the H&E augmentations), NT-Xent τ 0.5 and/or pixel MSE with weight 1 each; the same network, steps, batch and seed for every objective.`,
-    `MIL on frozen features: AB-MIL (${f['head-dim']}-d GELU projection, dropout 0.25, tanh attention 128), features standardised per training fold, Adam lr ${f.lr} with cosine decay, ${f.epochs} epochs, last-epoch weights.`,
-    `End to end: the same encoder (random init) + the same AB-MIL head on raw pixels, trained jointly, lr ${f.lr}, ${f['e2e-epochs']} epochs (fewer than the frozen rows: one epoch through the conv encoder costs ~K × 2 ms CPU per bag).`,
-    `Stratified ${f.folds}-fold CV (seed ${f.seed}), the same folds for every row; accuracy and F1 (macro) at threshold 0.5 and AUC, mean ± sd over folds.`,
-    `Budget (wasm backend, 1 thread, a 2-core machine shared by ~8 jobs, 1-min load average ${loads.length ? `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}` : 'n/a'}): pretraining ${pretrainSummary(f, datasets)}; MIL wall time ${(milSeconds(['random', 'contrastive', 'reconstruction', 'both']) / 60).toFixed(0)} min on frozen features, ${(milSeconds(['e2e']) / 60).toFixed(0)} min end to end.`,
+    protocolText(f, datasets),
+    `Budget (wasm backend, 1 thread, a 2-core machine shared by ~8 jobs, 1-min load average ${loads.length ? `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}` : 'n/a'}): pretraining ${pretrainSummary(f, datasets)}; MIL wall time ${(milSeconds(['random', 'contrastive', 'reconstruction', 'both']) / 60).toFixed(0)} min on frozen features, ${(milSeconds(['e2e']) / 60).toFixed(0)} min end to end${cpuNote(cells)}.`,
   ].join(' ');
   const table = (methods: Method[]) => ({
     columns: ['accuracy', 'F1', 'AUC'],
@@ -288,6 +311,36 @@ function assemble(f: Flags, datasets: string[], sizes: number[], backend: string
   return written;
 }
 
+/**
+ * One extra table for a non-default setting (e.g. more MNIST bags and/or longer pretraining), kept
+ * apart from the standard tables because its cells were computed under other settings.
+ */
+function assembleExtra(f: Flags, datasets: string[], methods: Method[], sizes: number[], backend: string): string[] {
+  const rows = datasets.flatMap((d) => sizes.flatMap((k) => methods.flatMap((m) => {
+    const c = readCell(f, d, m, k);
+    if (!c) return [];
+    const probe = m === 'e2e' ? null : readProbe(f, d, m)?.auc ?? null;
+    const steps = m === 'random' || m === 'e2e' ? '' : ` (${f.steps} steps)`;
+    return [{ label: `${DATASET_TITLES[d]}, K = ${k}: ${METHOD_TITLES[m]}${steps}`, cells: [...METRICS.map((x) => c[x]), probe] }];
+  })));
+  if (rows.length === 0) return [];
+  const cells = datasets.flatMap((d) => sizes.flatMap((k) => methods.flatMap((m) => readCell(f, d, m, k) ?? [])));
+  const loads = cells.flatMap((c) => c.load);
+  const settings = `${f['mnist-bags']} MNIST bags, ${f.steps} SSL steps, ${f.epochs} AB-MIL epochs`;
+  const file = writeReproduction(f.results, f.table, {
+    title: `SSL vs no-SSL MIL, extra setting: ${settings}`,
+    caption: `Same protocol as results/ssl-bagsize.md except the setting in the title; the same folds and seeds for every row. The last column is the encoder's held-out linear-probe instance AUC (witness vs other patches of the pool, two halves).`,
+    columns: ['accuracy', 'F1', 'AUC', 'instance probe AUC'],
+    rows,
+  }, {
+    command: `scripts/reproduce-ssl.sh --out ${f.out} --table ${f.table} --datasets ${datasets.join(',')} --methods ${methods.join(',')} --bag-sizes ${sizes.join(',')} --steps ${f.steps} --mnist-bags ${f['mnist-bags']}`,
+    protocol: `${protocolText(f, datasets)} Pretraining: ${pretrainSummary(f, datasets) || 'none'}. 1-min load average while the cells ran ${loads.length ? `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}` : 'n/a'}${cpuNote(cells)}.`,
+    backend,
+  });
+  log(`wrote ${file}`);
+  return [file];
+}
+
 /** Runs the experiments (argv = the command's flags); returns the reproduction files written. */
 export async function reproduceSsl(argv: string[]): Promise<string[]> {
   if (argv.includes('--help')) {
@@ -311,7 +364,8 @@ export async function reproduceSsl(argv: string[]): Promise<string[]> {
       await runDataset(f, data, methods, sizes);
     }
   }
-  return assemble(f, ['mnist', 'colon'], sizes, `${info.name}${info.simd ? ' SIMD' : ''}`);
+  const backend = describeBackend(info);
+  return f.table ? assembleExtra(f, datasets, methods, sizes, backend) : assemble(f, ['mnist', 'colon'], sizes, backend);
 }
 
 if (require.main === module) {

@@ -70,4 +70,23 @@ describe('data-suite/ssl: issue-5 experiments (toy settings)', function () {
     assert.deepEqual(readReproduction(path.join(results, 'ssl-bagsize.json')).rows, bagsize.rows);
     await assert.rejects(reproduceSsl([...argv, '--seed', '1']), /computed with other settings/);
   });
+
+  it('reproduceSsl --table: one extra table for another setting, with each encoder\'s probe AUC, leaving the standard tables alone', async () => {
+    const results = path.join(dir, 'results');
+    const before = fs.readFileSync(path.join(results, 'ssl-bagsize.json'), 'utf8');
+    const argv = ['--out', path.join(dir, 'extra'), '--results', results, '--table', 'ssl-extra', '--datasets', 'mnist', '--methods', 'random,contrastive',
+      '--bag-sizes', '8', '--folds', '2', '--steps', '3', '--batch-size', '8', '--width', '2', '--embed-dim', '8', '--head-dim', '8', '--epochs', '1',
+      '--mnist-bags', '12', '--mnist-pool', '300'];
+    const files = await reproduceSsl(argv);
+    assert.deepEqual(files.map((f) => path.basename(f)), ['ssl-extra.json']);
+    const extra = readReproduction(files[0]);
+    assert.deepEqual(extra.columns, ['accuracy', 'F1', 'AUC', 'instance probe AUC']);
+    assert.deepEqual(extra.rows.map((r) => r.label), ['MNIST-bags, K = 8: frozen random encoder (no SSL)', 'MNIST-bags, K = 8: SSL contrastive (3 steps)']);
+    for (const row of extra.rows) {
+      assert.deepEqual(row.cells.map((c) => (c as ArrayLike<number>).length), [2, 2, 2, 2], 'one value per fold, one probe AUC per half');
+    }
+    assert.match(extra.title!, /12 MNIST bags, 3 SSL steps/);
+    assert.match(extra.meta.command, /--table ssl-extra .*--mnist-bags 12/);
+    assert.equal(fs.readFileSync(path.join(results, 'ssl-bagsize.json'), 'utf8'), before, 'standard tables untouched');
+  });
 });
