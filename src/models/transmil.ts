@@ -81,11 +81,17 @@ export class Transmil extends ProjectedMil<TransmilConfig> {
     if (this.config.checkpoint && recordingGradients()) return this.aggregateCheckpointed(h, opts);
     return tidyObject(() => {
       const [n, e] = h.shape;
-      let x = tf.concat([this.clsToken as tf.Tensor2D, h]) as tf.Tensor2D;
-      const r1 = this.attn1.apply(this.norm1.apply(x), opts.training, 0);
-      x = tf.add(x, r1.out) as tf.Tensor2D;
-      x = tf.concat([tf.slice(x, [0, 0], [1, e]), this.ppeg.apply(tf.slice(x, [1, 0], [n, e]))]) as tf.Tensor2D;
-      x = tf.add(x, this.attn2.apply(this.norm2.apply(x), opts.training, 0).out) as tf.Tensor2D;
+      // Each stage in its own tidy: only its result outlives it (the no-gradient forward's peak,
+      // e.g. the MHIM teacher's on the whole bag, is then one stage's temporaries).
+      const r1 = tidyObject(() => {
+        const x0 = tf.concat([this.clsToken as tf.Tensor2D, h]) as tf.Tensor2D;
+        const r = this.attn1.apply(this.norm1.apply(x0), opts.training, 0);
+        return { x: tf.add(x0, r.out) as tf.Tensor2D, clsAttention: r.clsAttention, values: r.values };
+      });
+      const x = tf.tidy(() => {
+        const y = tf.concat([tf.slice(r1.x, [0, 0], [1, e]), this.ppeg.apply(tf.slice(r1.x, [1, 0], [n, e]))]) as tf.Tensor2D;
+        return tf.add(y, this.attn2.apply(this.norm2.apply(y), opts.training, 0).out) as tf.Tensor2D;
+      });
       const z = tf.slice(this.norm.apply(x), [0, 0], [1, e]);
       const out: MilOutput = {
         logits: tf.reshape(this.classifier.apply(z), [-1]) as tf.Tensor1D,

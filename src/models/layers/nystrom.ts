@@ -84,9 +84,11 @@ export class NystromAttention {
         attended = nystromHeads(qkv, shape);
       } else {
         // The cls map is for masking and heatmaps, not for the loss (hence only outside a tape).
-        const { outs, cls: rows } = headsForward(splitHeads(qkv, h, d), shape, pad + clsIndex);
+        const parts = splitHeads(qkv, h, d);
+        const { outs, cls: rows } = headsForward(parts, shape, pad + clsIndex);
         attended = tf.concat(outs, 1) as tf.Tensor2D;
         cls.push(...rows);
+        tf.dispose([...parts, ...outs, qkv]); // no tape here: free them before the residual and to_out
       }
       const merged = tf.add(attended, this.residual(values)); // [L, h·d]
       const projected = dropout(this.toOut.apply(merged) as tf.Tensor2D, this.rate, training, this.scope.dropoutRng);
@@ -120,7 +122,7 @@ export interface NystromShape {
 /** qkv `[L, 3·h·d]` → 3h tensors `[L, d]`: q of each head, then k of each head, then v of each head. */
 function splitHeads(qkv: tf.Tensor2D, h: number, d: number): tf.Tensor2D[] {
   const len = qkv.shape[0];
-  return tf.unstack(tf.transpose(tf.reshape(qkv, [len, 3 * h, d]), [1, 0, 2])) as tf.Tensor2D[];
+  return tf.tidy(() => tf.unstack(tf.transpose(tf.reshape(qkv, [len, 3 * h, d]), [1, 0, 2])) as tf.Tensor2D[]);
 }
 
 /** Landmarks: the means of m consecutive segments of the rows of t `[L, d]`. */
