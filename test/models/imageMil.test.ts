@@ -44,6 +44,35 @@ describe('models: image-mil (convolutional instance encoder)', () => {
       model.dispose();
     }));
 
+  it('wraps TransMIL too: the encoder gets the same gradients through its checkpointed layers as through the taped ones (cpu)', () =>
+    onCpu(() => {
+      // The encoder's own gradients are checked against central differences above (under AB-MIL);
+      // TransMIL's checkpointed layers against theirs in models.test.ts. What is left to show: the
+      // checkpointed blocks hand the encoder the right input gradient.
+      const create = (checkpoint: boolean) =>
+        createModel('image-mil', { inputDim: 256, imageShape: [16, 16, 1], embedDim: 8, mil: 'transmil', milConfig: { heads: 2, headDim: 4, landmarks: 4, residualKernel: 3, attentionDropout: 0, checkpoint }, seed: 4 });
+      const bag = rand([5, 256], 6) as tf.Tensor2D;
+      const target: Target = { kind: 'class', label: 1, numClasses: 2 };
+      const gradsOf = (model: ReturnType<typeof create>) => {
+        const vars = model.namedVariables!();
+        const { grads, value } = tf.variableGrads(() => model.loss(model.forward(bag, { training: true }), target), [...vars.values()]);
+        const out = new Map([...vars].map(([k, v]) => [k, grads[v.name].dataSync().slice()]));
+        tf.dispose([value, ...Object.values(grads)]);
+        return out;
+      };
+      const [checkpointed, taped] = [create(true), create(false)];
+      const [g1, g2] = [gradsOf(checkpointed), gradsOf(taped)];
+      assert.ok(g1.has('encoder/conv1/filter') && g1.has('mil/cls_token') && g1.has('mil/ppeg/conv7/filter') && !g1.has('mil/projection/kernel'));
+      for (const [k, g] of g1) {
+        const scale = Math.max(...Array.from(g2.get(k)!, Math.abs));
+        assert.ok(scale > 0, `${k}: no gradient`);
+        assert.ok(maxAbsDiff(g, g2.get(k)!) <= 1e-4 * scale + 1e-7, `${k}: checkpointed vs taped gradient`);
+      }
+      bag.dispose();
+      checkpointed.dispose();
+      taped.dispose();
+    }));
+
   it('encodes MNIST-sized and colon-sized instances; rejects shapes that do not fit', () => {
     assert.deepEqual(encodedShape('lenet', [28, 28, 1]), [4, 4, 50]); // the paper's 800 features
     assert.deepEqual(encodedShape('colon', [27, 27, 3]), [5, 5, 48]);

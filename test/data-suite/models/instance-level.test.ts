@@ -12,46 +12,24 @@
  * The full protocols (MUSK1 5 × 10-fold, 1000 MNIST test bags) are the catalogue command's.
  */
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Cohort } from '../../../src/data';
-import { mnistBags } from '../../../src/data/datasets/mnistBags';
-import { musk1 } from '../../../src/data/datasets/musk1';
-import { parseSplitFile, type Split } from '../../../src/data/splits';
-import { Trainer } from '../../../src/train';
 import { tempDir } from '../../helpers/tmp';
-import { sharedData } from '../shared-data';
+import { allSplits, buildBenchmarks, firstTwoFolds, trainAndTest, type Benchmark } from './train-and-test';
 
 const MODELS = ['adaptive-pooling', 'certainty-pooling', 'power-pooling', 'mivae', 'causalmil', 'additive-mil', 'millet', 'mirel', 'focusmil'];
 const SMALL_DATA = { dropout: 0 };
 
-async function trainAndTest(cohortPath: string, splitsPath: string, pick: (s: Split[][]) => Split[][], model: string, epochs: number, standardize: boolean) {
-  const cohort = await Cohort.open(cohortPath);
-  try {
-    const splits = pick(parseSplitFile(JSON.parse(fs.readFileSync(splitsPath, 'utf8')), cohort.bags, splitsPath));
-    const trainer = new Trainer({ model: { name: model, config: SMALL_DATA }, config: { epochs, lr: 1e-3, standardize, selectOn: 'last', seed: 2021 } });
-    return (await trainer.crossValidate(cohort, splits)).summary;
-  } finally {
-    await cohort.close();
-  }
-}
-
 describe('data-suite/models: the instance-level catalogue methods learn MUSK1 and MNIST-bags', function () {
   this.timeout(1_800_000);
   const dir = tempDir();
-  let musk: { cohort: string; splits: string };
-  let mnist: { cohort: string; splits: string };
+  let data: { musk: Benchmark; mnist: Benchmark };
   before(async () => {
-    const m = await musk1.build({ out: path.join(dir, 'musk1.arrow'), source: sharedData('musk1') });
-    musk = { cohort: m.cohort.instancePath, splits: m.splitsPath! };
-    const b = await mnistBags.build({ out: path.join(dir, 'mnist.arrow'), trainBags: 100, testBags: 200, seed: 1 });
-    mnist = { cohort: b.cohort.instancePath, splits: b.splitsPath! };
+    data = await buildBenchmarks(dir);
   });
 
   for (const model of MODELS) {
     it(`${model}: MUSK1 (2 folds) and MNIST-bags (100 training bags) test AUC clearly above chance`, async () => {
-      const m = await trainAndTest(musk.cohort, musk.splits, (s) => [s[0].slice(0, 2)], model, 8, true);
-      const b = await trainAndTest(mnist.cohort, mnist.splits, (s) => s, model, 10, false);
+      const m = await trainAndTest(data.musk, firstTwoFolds, { name: model, config: SMALL_DATA }, { epochs: 8, lr: 1e-3, standardize: true });
+      const b = await trainAndTest(data.mnist, allSplits, { name: model, config: SMALL_DATA }, { epochs: 10, lr: 1e-3 });
       console.log(`      ${model}: MUSK1 2 folds accuracy ${m.accuracy.mean.toFixed(3)}, AUC ${m.auc.mean.toFixed(3)}; MNIST-bags 100/200 AUC ${b.auc.mean.toFixed(3)}`);
       assert.ok(m.auc.mean > 0.75, `${model}: MUSK1 AUC ${m.auc.mean}`);
       assert.ok(b.auc.mean > 0.65, `${model}: MNIST-bags AUC ${b.auc.mean}`);
