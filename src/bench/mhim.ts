@@ -1,9 +1,9 @@
 /**
  * MHIM benchmark cases: MHIM-v2(AB-MIL) and MHIM-v2(TransMIL) at N = 8000, D = 1024 by default.
  *
- * Per case: train step time per bag (teacher forward on all N + masking + student step + EMA),
- * student inference time per bag, the student's sequence length after masking (kept + GRN tokens),
- * and the peak RSS of the process. Each case runs in its own child process, so peak RSS belongs to
+ * Per case: train step time per bag and its process CPU seconds (teacher forward on all N + masking
+ * + student step + EMA), student inference time per bag, the student's sequence length after
+ * masking (kept + GRN tokens), and the peak RSS of the process. Each case runs in its own child process, so peak RSS belongs to
  * that case alone (the wasm heap never shrinks). `--compare` adds the plain model's train step
  * (same N) and MHIM with half the bag masked, to show what masking does to memory.
  * Also times the masking itself (scores → kept indices + GRN split) for 15,000 instances.
@@ -59,6 +59,8 @@ export interface MhimBenchResult {
   instances: number;
   dim: number;
   trainSecondsPerBag: number;
+  /** Process CPU seconds of the median train step (a busy machine inflates them far less than wall time). */
+  trainCpuSecondsPerBag: number;
   inferSecondsPerBag: number;
   /** Tokens the student encodes per step (kept instances + GRN tokens); N for plain models. */
   studentSeqLen: number;
@@ -109,10 +111,14 @@ export async function runMhimCase(name: string, instances: number, dim: number, 
   };
   await step(); // warm-up (kernel compilation, heap growth)
   const train: number[] = [];
+  const trainCpu: number[] = [];
   for (let s = 0; s < steps; s++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await step();
     train.push((performance.now() - t0) / 1000);
+    const c = process.cpuUsage(c0);
+    trainCpu.push((c.user + c.system) / 1e6);
   }
   const infer: number[] = [];
   for (let s = 0; s < Math.max(1, Math.ceil(steps / 2)); s++) {
@@ -130,6 +136,7 @@ export async function runMhimCase(name: string, instances: number, dim: number, 
     instances,
     dim,
     trainSecondsPerBag: median(train),
+    trainCpuSecondsPerBag: median(trainCpu),
     inferSecondsPerBag: median(infer),
     studentSeqLen: seqLen,
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
@@ -175,10 +182,11 @@ async function main(args: string[]): Promise<void> {
     return;
   }
   console.log(`backend ${results[0]?.backend}; masking ${masking.instances} instances: ${masking.maskMs.toFixed(2)} ms`);
-  console.log('case                    N     D  train s/bag  infer s/bag  student seq  peak RSS MB  wasm heap MB');
+  console.log('each case in a fresh process: the wasm heap never shrinks, so peak RSS is the largest step of that case alone');
+  console.log('case                    N     D  train s/bag  train CPU s  infer s/bag  student seq  peak RSS MB  wasm heap MB');
   for (const r of results) {
     console.log(
-      `${r.model.padEnd(22)} ${String(r.instances).padStart(5)} ${String(r.dim).padStart(5)} ${r.trainSecondsPerBag.toFixed(3).padStart(12)} ${r.inferSecondsPerBag.toFixed(3).padStart(12)} ${String(r.studentSeqLen).padStart(12)} ${String(r.peakRssMB).padStart(12)} ${String(r.wasmHeapMB ?? '-').padStart(13)}`,
+      `${r.model.padEnd(22)} ${String(r.instances).padStart(5)} ${String(r.dim).padStart(5)} ${r.trainSecondsPerBag.toFixed(3).padStart(12)} ${r.trainCpuSecondsPerBag.toFixed(3).padStart(12)} ${r.inferSecondsPerBag.toFixed(3).padStart(12)} ${String(r.studentSeqLen).padStart(12)} ${String(r.peakRssMB).padStart(12)} ${String(r.wasmHeapMB ?? '-').padStart(13)}`,
     );
   }
 }
