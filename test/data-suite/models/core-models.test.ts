@@ -11,20 +11,20 @@
  *    (measured 0.687: a mean of instance logits dilutes the one 9 in a bag of ~10).
  * TransMIL runs 4 heads × 16 with 8 landmarks (MUSK1 bags hold 2-40 instances; 256 landmarks
  * would be mostly padding). max-mil keeps MHIM's per-class max (src/models/pooling.ts).
- * TransMIL is checked on MUSK1 only: from 100 MNIST-bags of raw pixels it does NOT learn (measured
- * test AUC 0.55-0.61 for lr 1e-4/2e-4/5e-4 and width 64/128; it memorises the training bags). That
- * is an open point of issue 3 (README Status), not something this test may hide behind a low bar.
+ * TransMIL is checked on MUSK1 only. It does not learn MNIST-bags from 100 training bags (test AUC
+ * on the 200 test bags, 8 epochs, this file's setting unless said; measured, issue 3 / README Status):
+ *  - raw pixels: lr 5e-4 0.567 (training loss 0.69 → 0.02 by epoch 4: it memorises the bags);
+ *    + 2 warm-up epochs 0.542; + the published dropout (0.25 / 0.1) 0.579; PPEG replaced by the
+ *    identity 0.604; 16 or 32 landmarks (exact attention for these bag lengths) 0.597 / 0.509;
+ *    AB-MIL in the same setting 0.796;
+ *  - behind the LeNet-5 encoder trained end to end (image-mil, as the papers run MNIST-bags):
+ *    lr 2e-4 with 1 warm-up epoch 0.585 (training loss 0.12); lr 5e-4 collapses to a constant
+ *    output (0.500); AB-MIL behind the same encoder 0.933.
+ * That is an open point, not something this test may hide behind a low bar.
  */
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Cohort } from '../../../src/data';
-import { mnistBags } from '../../../src/data/datasets/mnistBags';
-import { musk1 } from '../../../src/data/datasets/musk1';
-import { parseSplitFile, type Split } from '../../../src/data/splits';
-import { Trainer } from '../../../src/train';
 import { tempDir } from '../../helpers/tmp';
-import { sharedData } from '../shared-data';
+import { allSplits, buildBenchmarks, firstTwoFolds, trainAndTest, type Benchmark } from './train-and-test';
 
 const POOLING = { hidden: [64], dropout: 0 };
 const PROJECTED = { embedDim: 64, dropout: 0 };
@@ -41,27 +41,12 @@ const MODELS: [string, Record<string, unknown>, { musk: boolean; mnist?: boolean
   ['clam-mb', { ...PROJECTED, attentionDim: 32, attentionDropout: 0 }, { musk: true }],
 ];
 
-async function trainAndTest(cohortPath: string, splitsPath: string, pick: (s: Split[][]) => Split[][], model: string, config: Record<string, unknown>, epochs: number, standardize: boolean) {
-  const cohort = await Cohort.open(cohortPath);
-  try {
-    const splits = pick(parseSplitFile(JSON.parse(fs.readFileSync(splitsPath, 'utf8')), cohort.bags, splitsPath));
-    const trainer = new Trainer({ model: { name: model, config }, config: { epochs, lr: 5e-4, standardize, selectOn: 'last', seed: 2021 } });
-    return (await trainer.crossValidate(cohort, splits)).summary;
-  } finally {
-    await cohort.close();
-  }
-}
-
 describe('data-suite/models: the core models learn MUSK1 and MNIST-bags', function () {
   this.timeout(1_800_000);
   const dir = tempDir();
-  let musk: { cohort: string; splits: string };
-  let mnist: { cohort: string; splits: string };
+  let data: { musk: Benchmark; mnist: Benchmark };
   before(async () => {
-    const m = await musk1.build({ out: path.join(dir, 'musk1.arrow'), source: sharedData('musk1') });
-    musk = { cohort: m.cohort.instancePath, splits: m.splitsPath! };
-    const b = await mnistBags.build({ out: path.join(dir, 'mnist.arrow'), trainBags: 100, testBags: 200, seed: 1 });
-    mnist = { cohort: b.cohort.instancePath, splits: b.splitsPath! };
+    data = await buildBenchmarks(dir);
   });
 
   for (const [model, config, { musk: onMusk, mnist: onMnist = true }] of MODELS) {
@@ -69,16 +54,17 @@ describe('data-suite/models: the core models learn MUSK1 and MNIST-bags', functi
     it(`${model}: ${on.join(', ')}`, async () => {
       const parts: string[] = [];
       if (onMusk) {
-        const m = await trainAndTest(musk.cohort, musk.splits, (s) => [s[0].slice(0, 2)], model, config, 10, true);
+        const m = await trainAndTest(data.musk, firstTwoFolds, { name: model, config }, { epochs: 10, lr: 5e-4, standardize: true });
         parts.push(`MUSK1 2 folds accuracy ${m.accuracy.mean.toFixed(3)}, AUC ${m.auc.mean.toFixed(3)}`);
         assert.ok(m.auc.mean > 0.7, `${model}: MUSK1 AUC ${m.auc.mean}`);
       }
       if (onMnist) {
-        const b = await trainAndTest(mnist.cohort, mnist.splits, (s) => s, model, config, 8, false);
+        const b = await trainAndTest(data.mnist, allSplits, { name: model, config }, { epochs: 8, lr: 5e-4 });
         parts.push(`MNIST-bags 100/200 AUC ${b.auc.mean.toFixed(3)}`);
         assert.ok(b.auc.mean > 0.65, `${model}: MNIST-bags AUC ${b.auc.mean}`);
       }
       console.log(`      ${model}: ${parts.join('; ')}`);
     });
   }
+
 });
