@@ -7,7 +7,14 @@
 # folds and finished cells under --out (default runs/ssl-reproduce). To spread the work over cores,
 # run it per data set / method (--datasets mnist --methods random,both ...) with the same --out, then
 # once more with no flags to assemble the tables.
-# Cost at the defaults: ~35 min CPU on one core (wasm); the end-to-end rows are most of it.
+# Cost at the defaults: ~35 min CPU on one core (wasm); the end-to-end rows are most of it
+# (MNIST end to end, 3 epochs: ~75 s CPU per fold at K = 128, ~2x that at K = 256).
+# A second setting goes into ONE extra table with --table, in its own --out, e.g. 400 MNIST bags
+# and the 1000-step contrastive encoder (results/ssl-mnist-bags400.{json,md}; ~6 min CPU for the MIL cells plus the
+# 1000 pretraining steps, at most ~17 min CPU at bench:ssl's rate for the larger width-16 network):
+#   scripts/reproduce-ssl.sh --out runs/ssl-mnist400 --table ssl-mnist-bags400 --datasets mnist \
+#     --methods random,contrastive --bag-sizes 16,32,64,128,256 --steps 1000 --mnist-bags 400
+# Pretraining cost per 10,000 patches: npm run bench:ssl -- --steps 8 --results results (results/ssl-bench.*).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run build --silent

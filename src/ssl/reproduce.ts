@@ -250,7 +250,7 @@ function cpuNote(cells: Cell[]): string {
 }
 
 /** The protocol sentences every table of this command shares (data, encoder, SSL, MIL, CV). */
-function protocolText(f: Flags, datasets: string[]): string {
+function protocolText(f: Flags, datasets: string[], withEndToEnd = true): string {
   const net = netConfig(f);
   return [
     datasets.includes('mnist') && `MNIST-bags: ${f['mnist-bags']} bags (half positive) of exactly K digits drawn from a seeded pool of ${f['mnist-pool']} MNIST training digits; a positive bag holds 1-${f['mnist-witnesses']} nines, the rest are other digits (same label and number of nines at every K); digits are drawn with replacement, so a pool digit can recur in several bags (also across folds).`,
@@ -258,7 +258,7 @@ function protocolText(f: Flags, datasets: string[]): string {
     `Encoder (every row): compact ResNet (src/ssl/network.ts), input 28, width ${net.width}/${2 * net.width}/${4 * net.width}, ${net.embedDim}-d embedding, no batch norm, seed ${f.seed}.`,
     `SSL: ${f.steps} Adam steps (lr 1e-3) of ${f['batch-size']} patches on the data set's own pool (MNIST: crop/brightness/contrast/blur, no flips or rotations; colon: the H&E augmentations), NT-Xent τ 0.5 and/or pixel MSE with weight 1 each; the same network, steps, batch and seed for every objective.`,
     `MIL on frozen features: AB-MIL (${f['head-dim']}-d GELU projection, dropout 0.25, tanh attention 128), features standardised per training fold, Adam lr ${f.lr} with cosine decay, ${f.epochs} epochs, last-epoch weights.`,
-    `End to end: the same encoder (random init) + the same AB-MIL head on raw pixels, trained jointly, lr ${f.lr}, ${f['e2e-epochs']} epochs (fewer than the frozen rows: one epoch through the conv encoder costs ~K × 2 ms CPU per bag).`,
+    withEndToEnd && `End to end: the same encoder (random init) + the same AB-MIL head on raw pixels, trained jointly, lr ${f.lr}, ${f['e2e-epochs']} epochs (fewer than the frozen rows: one epoch through the conv encoder costs ~K × 2 ms CPU per bag).`,
     `Stratified ${f.folds}-fold CV (seed ${f.seed}), the same folds for every row; accuracy and F1 (macro) at threshold 0.5 and AUC, mean ± sd over folds.`,
   ].filter(Boolean).join(' ');
 }
@@ -334,7 +334,7 @@ function assembleExtra(f: Flags, datasets: string[], methods: Method[], sizes: n
     rows,
   }, {
     command: `scripts/reproduce-ssl.sh --out ${f.out} --table ${f.table} --datasets ${datasets.join(',')} --methods ${methods.join(',')} --bag-sizes ${sizes.join(',')} --steps ${f.steps} --mnist-bags ${f['mnist-bags']}`,
-    protocol: `${protocolText(f, datasets)} Pretraining: ${pretrainSummary(f, datasets) || 'none'}. 1-min load average while the cells ran ${loads.length ? `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}` : 'n/a'}${cpuNote(cells)}.`,
+    protocol: `${protocolText(f, datasets, methods.includes('e2e'))} Pretraining: ${pretrainSummary(f, datasets) || 'none'}. 1-min load average while the cells ran ${loads.length ? `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}` : 'n/a'}${cpuNote(cells)}.`,
     backend,
   });
   log(`wrote ${file}`);
