@@ -11,16 +11,13 @@
  *    (measured 0.687: a mean of instance logits dilutes the one 9 in a bag of ~10).
  * TransMIL runs 4 heads × 16 with 8 landmarks (MUSK1 bags hold 2-40 instances; 256 landmarks
  * would be mostly padding). max-mil keeps MHIM's per-class max (src/models/pooling.ts).
- * TransMIL is checked on MUSK1 only. It does not learn MNIST-bags from 100 training bags (test AUC
- * on the 200 test bags, 8 epochs, this file's setting unless said; measured, issue 3 / README Status):
- *  - raw pixels: lr 5e-4 0.567 (training loss 0.69 → 0.02 by epoch 4: it memorises the bags);
- *    + 2 warm-up epochs 0.542; + the published dropout (0.25 / 0.1) 0.579; PPEG replaced by the
- *    identity 0.604; 16 or 32 landmarks (exact attention for these bag lengths) 0.597 / 0.509;
- *    AB-MIL in the same setting 0.796;
- *  - behind the LeNet-5 encoder trained end to end (image-mil, as the papers run MNIST-bags):
- *    lr 2e-4 with 1 warm-up epoch 0.585 (training loss 0.12); lr 5e-4 collapses to a constant
- *    output (0.500); AB-MIL behind the same encoder 0.933.
- * That is an open point, not something this test may hide behind a low bar.
+ * TransMIL's residual depthwise convolution on V (kernel 33 in the reference, 5 here) mixes each
+ * token with its neighbours in bag order. On MNIST-bags (~11 tokens in random order) that path lets
+ * it memorise the 100 training bags instead of finding the 9 (training loss 0.69 → 0.02 by epoch 4,
+ * test AUC 0.567); with kernel 1 (a per-head scale of V, order-free) it learns: 0.829. Other changes
+ * did not help (test AUC, 8 epochs): 2 warm-up epochs 0.542, the published dropout 0.579, PPEG
+ * replaced by the identity 0.604, 16/32 landmarks (exact attention) 0.597/0.509, the LeNet encoder
+ * (image-mil, lr 2e-4, 1 warm-up epoch) 0.585. So TransMIL's MNIST-bags check uses kernel 1.
  */
 import { strict as assert } from 'node:assert';
 import { tempDir } from '../../helpers/tmp';
@@ -28,7 +25,8 @@ import { allSplits, buildBenchmarks, firstTwoFolds, trainAndTest, type Benchmark
 
 const POOLING = { hidden: [64], dropout: 0 };
 const PROJECTED = { embedDim: 64, dropout: 0 };
-const MODELS: [string, Record<string, unknown>, { musk: boolean; mnist?: boolean }][] = [
+/** `mnist`: false = not on MNIST-bags; an object = config changes for MNIST-bags. */
+const MODELS: [string, Record<string, unknown>, { musk: boolean; mnist?: boolean | Record<string, unknown> }][] = [
   ['mean-mil', POOLING, { musk: true }],
   ['max-mil', POOLING, { musk: true }],
   ['mi-net', { dropout: 0 }, { musk: true }],
@@ -36,7 +34,7 @@ const MODELS: [string, Record<string, unknown>, { musk: boolean; mnist?: boolean
   ['abmil', { ...PROJECTED, attentionDim: 32 }, { musk: false }],
   ['gabmil', { ...PROJECTED, attentionDim: 32, attentionDropout: 0 }, { musk: false }],
   ['dsmil', { ...PROJECTED, queryDim: 32 }, { musk: true }],
-  ['transmil', { ...PROJECTED, heads: 4, headDim: 16, landmarks: 8, residualKernel: 5, attentionDropout: 0 }, { musk: true, mnist: false }],
+  ['transmil', { ...PROJECTED, heads: 4, headDim: 16, landmarks: 8, residualKernel: 5, attentionDropout: 0 }, { musk: true, mnist: { residualKernel: 1 } }],
   ['clam-sb', { ...PROJECTED, attentionDim: 32, attentionDropout: 0 }, { musk: false }],
   ['clam-mb', { ...PROJECTED, attentionDim: 32, attentionDropout: 0 }, { musk: true }],
 ];
@@ -59,7 +57,8 @@ describe('data-suite/models: the core models learn MUSK1 and MNIST-bags', functi
         assert.ok(m.auc.mean > 0.7, `${model}: MUSK1 AUC ${m.auc.mean}`);
       }
       if (onMnist) {
-        const b = await trainAndTest(data.mnist, allSplits, { name: model, config }, { epochs: 8, lr: 5e-4 });
+        const changes = typeof onMnist === 'object' ? onMnist : {};
+        const b = await trainAndTest(data.mnist, allSplits, { name: model, config: { ...config, ...changes } }, { epochs: 8, lr: 5e-4 });
         parts.push(`MNIST-bags 100/200 AUC ${b.auc.mean.toFixed(3)}`);
         assert.ok(b.auc.mean > 0.65, `${model}: MNIST-bags AUC ${b.auc.mean}`);
       }
