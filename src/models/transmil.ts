@@ -26,6 +26,12 @@ export interface TransmilConfig extends BaseModelConfig, ProjectionConfig {
   headDim: number;
   landmarks: number;
   pinvIterations: number;
+  /**
+   * Depthwise conv over V along the token order (33, the reference). It mixes each token with its
+   * neighbours by position, so on small, randomly ordered bags (MNIST-bags, ~10 instances) TransMIL
+   * memorises the order instead of finding the witness (test AUC 0.57 with 5, 0.64 with 33); use 1 there
+   * (0.83; test/data-suite/models/core-models.test.ts).
+   */
   residualKernel: number;
   /** Dropout in each Nyström layer's output projection (0.1). */
   attentionDropout: number;
