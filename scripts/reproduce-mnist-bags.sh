@@ -52,7 +52,7 @@ node -e '
   const published = { attention: Object.fromEntries(columns.map((c, i) => [c, [0.914, 0.963, 0.977, 0.984][[50, 100, 150, 200].indexOf(sizes[i])]]).filter(([, v]) => v !== undefined)) };
   const file = writeReproduction("results", "mnist-bags", {
     title: "MNIST-bags (mean bag size 10): test AUC by number of training bags",
-    caption: `LeNet-5 instance encoder trained end to end; mean ± sd over ${reps} repetitions (new training and test bags and a new seed each); 1000 test bags`,
+    caption: `LeNet-5 instance encoder trained end to end; mean ± sd over the repetitions finished (up to ${reps}; new training and test bags and a new seed each; a cell without ± is one repetition): ${columns.map((c, i) => `${c} ${Math.min(auc("attention", sizes[i]).length, auc("gated", sizes[i]).length)}`).join(", ")}; 1000 test bags`,
     columns,
     rows: ["attention", "gated"].map((m) => ({ label: m, cells: sizes.map((n) => auc(m, n)) })),
   }, {
