@@ -192,7 +192,8 @@ function parseCli(argv: string[]): CatalogueOptions {
     mnistEpochs: int('--mnist-epochs', 20),
     mnistReps: int('--mnist-reps', 3),
     musk1Repeats: int('--musk1-repeats', 5),
-    command: `scripts/reproduce-catalogue.sh ${argv.join(' ')}`.trim(),
+    // The table holds every model, so the command that regenerates it drops `--only` (it only orders / limits work).
+    command: `scripts/reproduce-catalogue.sh ${argv.filter((a, i) => a !== '--only' && argv[i - 1] !== '--only').join(' ')}`.trim(),
   };
 }
 
