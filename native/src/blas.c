@@ -30,6 +30,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <cblas.h>
 #include <node_api.h>
 
@@ -314,6 +315,23 @@ static char *heap_of(napi_env env, napi_value v, size_t *bytes) {
   return (char *)heap;
 }
 
+/* The entry points take (heap, n numbers): checks the count, returns the heap (NULL with a JS
+ * exception pending on failure) and the numbers in `a`. */
+#define MAX_ARGS 20
+static char *heap_and_numbers(napi_env env, napi_callback_info info, const char *name, size_t n, double *a, size_t *heapBytes) {
+  size_t argc = MAX_ARGS;
+  napi_value argv[MAX_ARGS];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc != n + 1) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "milkit_blas.%s: expected %zu arguments", name, n + 1);
+    napi_throw_type_error(env, NULL, msg);
+    return NULL;
+  }
+  char *heap = heap_of(env, argv[0], heapBytes);
+  return heap && numbers(env, argv, 1, n, a) ? heap : NULL;
+}
+
 static int inside(napi_env env, double off, double bytes, size_t heapBytes) {
   if (off < 0 || off + bytes > (double)heapBytes || ((int64_t)off & 3) != 0) {
     napi_throw_range_error(env, NULL, "milkit_blas: offset outside the heap");
@@ -323,16 +341,10 @@ static int inside(napi_env env, double off, double bytes, size_t heapBytes) {
 }
 
 static napi_value activation(napi_env env, napi_callback_info info) {
-  size_t argc = 5, heapBytes = 0;
-  napi_value argv[5];
+  size_t heapBytes = 0;
   double a[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 5) {
-    napi_throw_type_error(env, NULL, "milkit_blas.activation: expected 5 arguments");
-    return NULL;
-  }
-  char *heap = heap_of(env, argv[0], &heapBytes);
-  if (!heap || !numbers(env, argv, 1, 4, a)) return NULL;
+  char *heap = heap_and_numbers(env, info, "activation", 4, a, &heapBytes);
+  if (!heap) return NULL;
   const double count = a[2];
   if (!inside(env, a[0], count * 4, heapBytes) || !inside(env, a[1], count * 4, heapBytes)) return NULL;
   activation_forward((const float *)(heap + (size_t)a[0]), (float *)(heap + (size_t)a[1]), (size_t)count, (int)a[3]);
@@ -340,16 +352,10 @@ static napi_value activation(napi_env env, napi_callback_info info) {
 }
 
 static napi_value activation_grad(napi_env env, napi_callback_info info) {
-  size_t argc = 8, heapBytes = 0;
-  napi_value argv[8];
+  size_t heapBytes = 0;
   double a[7];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 8) {
-    napi_throw_type_error(env, NULL, "milkit_blas.activationGrad: expected 8 arguments");
-    return NULL;
-  }
-  char *heap = heap_of(env, argv[0], &heapBytes);
-  if (!heap || !numbers(env, argv, 1, 7, a)) return NULL;
+  char *heap = heap_and_numbers(env, info, "activationGrad", 7, a, &heapBytes);
+  if (!heap) return NULL;
   const double rows = a[3], cols = a[4], offDb = a[6];
   const double bytes = rows * cols * 4;
   if (!inside(env, a[0], bytes, heapBytes) || !inside(env, a[1], bytes, heapBytes) || !inside(env, a[2], bytes, heapBytes)) return NULL;
@@ -385,16 +391,10 @@ VECTOR_CLONES static void dropout_mask_mul(const float *restrict x, float *restr
 }
 
 static napi_value dropout(napi_env env, napi_callback_info info) {
-  size_t argc = 7, heapBytes = 0;
-  napi_value argv[7];
+  size_t heapBytes = 0;
   double a[6];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 7) {
-    napi_throw_type_error(env, NULL, "milkit_blas.dropout: expected 7 arguments");
-    return NULL;
-  }
-  char *heap = heap_of(env, argv[0], &heapBytes);
-  if (!heap || !numbers(env, argv, 1, 6, a)) return NULL;
+  char *heap = heap_and_numbers(env, info, "dropout", 6, a, &heapBytes);
+  if (!heap) return NULL;
   const double count = a[2];
   if (!inside(env, a[0], count * 4, heapBytes) || !inside(env, a[1], count * 4, heapBytes)) return NULL;
   if (a[3] < 0 || a[3] > 4294967295.0 || a[4] < 0 || a[4] > 4294967296.0) {
@@ -448,16 +448,10 @@ static void depthwise_run(const float *x, const float *wt, float *y, long h, lon
 }
 
 static napi_value depthwise(napi_env env, napi_callback_info info) {
-  size_t argc = 14, heapBytes = 0;
-  napi_value argv[14];
+  size_t heapBytes = 0;
   double a[13];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 14) {
-    napi_throw_type_error(env, NULL, "milkit_blas.depthwise: expected 14 arguments");
-    return NULL;
-  }
-  char *heap = heap_of(env, argv[0], &heapBytes);
-  if (!heap || !numbers(env, argv, 1, 13, a)) return NULL;
+  char *heap = heap_and_numbers(env, info, "depthwise", 13, a, &heapBytes);
+  if (!heap) return NULL;
   const long h = (long)a[3], w = (long)a[4], c = (long)a[5], kh = (long)a[6], kw = (long)a[7];
   const long pt = (long)a[8], pl = (long)a[9], oh = (long)a[10], ow = (long)a[11];
   const int mode = (int)a[12];
@@ -495,16 +489,10 @@ VECTOR_CLONES static void adam_update(const float *restrict th, const float *res
 /* adam(heap, offTheta, offM, offV, offG, offTheta2, offM2, offV2, count, l2, decoupled, wd, beta1, 1-beta1,
  *      beta2, 1-beta2, 1-lr·wd, √bc2, eps, lr/bc1): the new θ, m and v at the *2 offsets. */
 static napi_value adam(napi_env env, napi_callback_info info) {
-  size_t argc = 20, heapBytes = 0;
-  napi_value argv[20];
+  size_t heapBytes = 0;
   double a[19];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 20) {
-    napi_throw_type_error(env, NULL, "milkit_blas.adam: expected 20 arguments");
-    return NULL;
-  }
-  char *heap = heap_of(env, argv[0], &heapBytes);
-  if (!heap || !numbers(env, argv, 1, 19, a)) return NULL;
+  char *heap = heap_and_numbers(env, info, "adam", 19, a, &heapBytes);
+  if (!heap) return NULL;
   const double count = a[7], bytes = count * 4;
   for (int i = 0; i < 7; i++)
     if (!inside(env, a[i], bytes, heapBytes)) return NULL;
