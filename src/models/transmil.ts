@@ -86,7 +86,7 @@ export class Transmil extends ProjectedMil<TransmilConfig> {
   aggregate(h: tf.Tensor2D, opts: ForwardOptions): MilOutput {
     if (this.config.checkpoint && recordingGradients()) return this.aggregateCheckpointed(h, opts);
     return tidyObject(() => {
-      const [n, e] = h.shape;
+      const n = h.shape[0];
       // Each stage in its own tidy: only its result outlives it (the no-gradient forward's peak,
       // e.g. the MHIM teacher's on the whole bag, is then one stage's temporaries).
       const r1 = tidyObject(() => {
@@ -94,15 +94,8 @@ export class Transmil extends ProjectedMil<TransmilConfig> {
         const r = this.attn1.apply(this.norm1.apply(x0), opts.training, 0);
         return { x: tf.add(x0, r.out) as tf.Tensor2D, clsAttention: r.clsAttention, values: r.values };
       });
-      const x = tf.tidy(() => {
-        const y = tf.concat([tf.slice(r1.x, [0, 0], [1, e]), this.ppeg.apply(tf.slice(r1.x, [1, 0], [n, e]))]) as tf.Tensor2D;
-        return tf.add(y, this.attn2.apply(this.norm2.apply(y), opts.training, 0).out) as tf.Tensor2D;
-      });
-      const z = tf.slice(this.norm.apply(x), [0, 0], [1, e]);
-      const out: MilOutput = {
-        logits: tf.reshape(this.classifier.apply(z), [-1]) as tf.Tensor1D,
-        embedding: tf.reshape(z, [-1]) as tf.Tensor1D,
-      };
+      const x = tf.tidy(() => this.layer2(this.positional(r1.x), opts.training));
+      const out: MilOutput = this.readout(x);
       if (r1.clsAttention) {
         out.attention = tf.mean(r1.clsAttention, 0) as tf.Tensor1D;
         out.headAttention = r1.clsAttention;
@@ -127,19 +120,31 @@ export class Transmil extends ProjectedMil<TransmilConfig> {
    */
   private aggregateCheckpointed(h: tf.Tensor2D, opts: ForwardOptions): MilOutput {
     return tidyObject(() => {
-      const [n, e] = h.shape;
       const rng = this.params.dropoutRng;
       const layer1 = (x: tf.Tensor2D) => tf.add(x, this.attn1.apply(this.norm1.apply(x), opts.training, 0).out) as tf.Tensor2D;
-      const ppeg = (x: tf.Tensor2D) => tf.concat([tf.slice(x, [0, 0], [1, e]), this.ppeg.apply(tf.slice(x, [1, 0], [n, e]))]) as tf.Tensor2D;
-      const layer2 = (x: tf.Tensor2D) => tf.add(x, this.attn2.apply(this.norm2.apply(x), opts.training, 0).out) as tf.Tensor2D;
       let x = tf.concat([this.clsToken as tf.Tensor2D, h]) as tf.Tensor2D;
       x = checkpointed(layer1, x, [this.norm1.gamma, this.norm1.beta, ...this.attn1.variables()], rng);
       // PPEG apart from layer 2: each recomputation's tape and gradients are freed before the next.
-      x = checkpointed(ppeg, x, this.ppeg.variables());
-      x = checkpointed(layer2, x, [this.norm2.gamma, this.norm2.beta, ...this.attn2.variables()], rng);
-      const z = tf.slice(this.norm.apply(x), [0, 0], [1, e]);
-      return { logits: tf.reshape(this.classifier.apply(z), [-1]) as tf.Tensor1D, embedding: tf.reshape(z, [-1]) as tf.Tensor1D };
+      x = checkpointed((t) => this.positional(t), x, this.ppeg.variables());
+      x = checkpointed((t) => this.layer2(t, opts.training), x, [this.norm2.gamma, this.norm2.beta, ...this.attn2.variables()], rng);
+      return this.readout(x);
     });
+  }
+
+  /** The class token unchanged, PPEG over the instance tokens. */
+  private positional(x: tf.Tensor2D): tf.Tensor2D {
+    const [len, e] = x.shape;
+    return tf.concat([tf.slice(x, [0, 0], [1, e]), this.ppeg.apply(tf.slice(x, [1, 0], [len - 1, e]))]) as tf.Tensor2D;
+  }
+
+  private layer2(x: tf.Tensor2D, training: boolean): tf.Tensor2D {
+    return tf.add(x, this.attn2.apply(this.norm2.apply(x), training, 0).out) as tf.Tensor2D;
+  }
+
+  /** Logits and embedding from the normalised class token. */
+  private readout(x: tf.Tensor2D): MilOutput {
+    const z = tf.slice(this.norm.apply(x), [0, 0], [1, x.shape[1]]);
+    return { logits: tf.reshape(this.classifier.apply(z), [-1]) as tf.Tensor1D, embedding: tf.reshape(z, [-1]) as tf.Tensor1D };
   }
 
   classify(z: tf.Tensor2D): tf.Tensor2D {
