@@ -25,21 +25,27 @@ declare -A CONFIG=(
   [attention]='{"mil":"abmil","milConfig":{"attentionDim":128}}'
   [gated]='{"mil":"gabmil","milConfig":{"attentionDim":128,"attentionDropout":0}}'
 )
-jobs_file="$OUT/jobs.txt"
-: > "$jobs_file"
-for r in $(seq 1 "$REPS"); do
-  for n in $SIZES; do
-    data="$OUT/data/mb$n-r$r.arrow"
-    [ -n "${TABLE_ONLY:-}" ] || [ -f "${data%.arrow}.splits.json" ] || node bin/milkit.js dataset mnist-bags --train-bags "$n" --test-bags 1000 --seed "$r" --out "$data" --quiet
-    for m in attention gated; do
-      run="$OUT/$m-$n-r$r"
-      [ -f "$run/summary.json" ] && continue
-      echo "node bin/milkit.js train --model image-mil --model-config '${CONFIG[$m]}' --data $data --splits ${data%.arrow}.splits.json --epochs $EPOCHS --lr 5e-4 --weight-decay 1e-4 --select last --seed $r --out $run --resume --json --quiet > $run.summary.tmp && mv $run.summary.tmp $run/summary.json" >> "$jobs_file"
+# TABLE_ONLY=1 writes the table from the runs finished so far (e.g. after stopping a long run, or
+# while one is running): it makes no data and leaves jobs.txt alone, which a running xargs reads.
+if [ -z "${TABLE_ONLY:-}" ]; then
+  # The job list goes to a temporary file renamed into place: an xargs of an earlier invocation that
+  # is still reading jobs.txt keeps its whole list (the old file) instead of a truncated one.
+  jobs_file="$OUT/jobs.txt"
+  jobs_tmp=$(mktemp "$jobs_file.XXXXXX")
+  trap 'rm -f "$jobs_tmp"' EXIT
+  for r in $(seq 1 "$REPS"); do
+    for n in $SIZES; do
+      data="$OUT/data/mb$n-r$r.arrow"
+      [ -f "${data%.arrow}.splits.json" ] || node bin/milkit.js dataset mnist-bags --train-bags "$n" --test-bags 1000 --seed "$r" --out "$data" --quiet
+      for m in attention gated; do
+        run="$OUT/$m-$n-r$r"
+        [ -f "$run/summary.json" ] && continue
+        echo "node bin/milkit.js train --model image-mil --model-config '${CONFIG[$m]}' --data $data --splits ${data%.arrow}.splits.json --epochs $EPOCHS --lr 5e-4 --weight-decay 1e-4 --select last --seed $r --out $run --resume --json --quiet > $run.summary.tmp && mv $run.summary.tmp $run/summary.json" >> "$jobs_tmp"
+      done
     done
   done
-done
-# TABLE_ONLY=1 writes the table from the runs finished so far (e.g. after stopping a long run).
-if [ -z "${TABLE_ONLY:-}" ]; then
+  chmod 644 "$jobs_tmp"
+  mv "$jobs_tmp" "$jobs_file"
   echo "$(wc -l < "$jobs_file") runs to do, $JOBS at a time"
   xargs -P "$JOBS" -d '\n' -I{} bash -c {} < "$jobs_file" || echo "(some runs failed; see above)"
 fi

@@ -5,8 +5,8 @@
 #   scripts/reproduce-ssl.sh [flags]      e.g. --out runs/ssl-reproduce --steps 200 --epochs 10
 # Flags: node dist/ssl/reproduce.js --help. Resumable: re-running reuses pretrained encoders, finished
 # folds and finished cells under --out (default runs/ssl-reproduce). To spread the work over cores,
-# run it per data set / method (--datasets mnist --methods random,both ...) with the same --out, then
-# once more with no flags to assemble the tables.
+# run it per data set / method (--datasets mnist --methods random,both ...) with the same --out; each
+# run writes the full tables (a subset run keeps the other cells; see src/ssl/reproduceTables.ts).
 # Cost at the defaults: ~35 min CPU on one core (wasm); the end-to-end rows are most of it
 # (MNIST end to end, 3 epochs: ~75 s CPU per fold at K = 128, ~2x that at K = 256).
 # A second setting goes into ONE extra table with --table, in its own --out, e.g. 400 MNIST bags

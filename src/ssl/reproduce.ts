@@ -8,7 +8,9 @@
  *
  * Resumable at three levels: pretraining checkpoints, the trainer's per-fold checkpoints, and one
  * result file per (data set, method, K) cell. Every invocation ends by assembling the tables from
- * all finished cells, so separate processes (e.g. one per data set) can share one --out.
+ * all finished cells, so separate processes (e.g. one per data set) can share one --out. The tables
+ * always cover the whole protocol (both data sets, K = 64 / 128 / 256 and any other K asked for):
+ * a run over a subset keeps the other rows, from this --out or from the tables already written.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -19,13 +21,15 @@ import { Cohort } from '../data/cohort';
 import { stratifiedKFold } from '../data/splits';
 import { writeCohort } from '../data/writer';
 import type { BagRecord } from '../data/bag';
-import { writeReproduction } from '../train/reproduction';
+import { type ReproductionFile, writeReproduction } from '../train/reproduction';
+import type { ResultsInput } from '../viz/results';
 import { Trainer, type TrainConfig, type ModelChoice } from '../train';
 import { type SslNetConfig, SslNetwork } from './network';
 import { type ObjectiveName, OBJECTIVES, pretrain } from './pretrain';
 import { encoderFeaturizer } from './extract';
 import { convMilBuilder } from './endToEnd';
 import { linearProbeAuc } from './probe';
+import { type PlannedRow, type TableRow, STANDARD_DATASETS, STANDARD_SIZES, finishedCells, labelSizes, mergeRows, previousTable, unionSizes } from './reproduceTables';
 import { type BagPlan, type ExperimentData, colonExperimentData, mnistExperimentData } from './experimentData';
 
 const spec = {
@@ -263,8 +267,29 @@ function protocolText(f: Flags, datasets: string[], withEndToEnd = true): string
   ].filter(Boolean).join(' ');
 }
 
-function assemble(f: Flags, datasets: string[], sizes: number[], backend: string): string[] {
-  const written: string[] = [];
+/** Rows of a table by (data set, K, method), with the cells this --out has measured (`cellsAt`). */
+function plannedRows(datasets: string[], sizes: number[], methods: Method[], cellsAt: (d: string, m: Method, k: number) => TableRow['cells'] | undefined, labelSuffix = (_m: Method) => ''): PlannedRow[] {
+  return datasets.flatMap((d) => sizes.flatMap((k) => methods.map((m) => (
+    { id: `${d}/${m}/K${k}`, label: `${DATASET_TITLES[d]}, K = ${k}: ${METHOD_TITLES[m]}${labelSuffix(m)}`, cells: cellsAt(d, m, k) }
+  ))));
+}
+
+/** Where rows kept from an earlier version of a table came from (their numbers are not in this --out). */
+function keptNote(f: Flags, kept: string[], previous: ReproductionFile | undefined): string {
+  return kept.length && previous ? ` ${kept.length} row(s) not measured in ${f.out} kept from the table of ${previous.meta.date} (${previous.meta.commit ?? 'uncommitted tree'}).` : '';
+}
+
+/**
+ * The three standard tables over the whole protocol (both data sets, the standard bag sizes plus any
+ * asked for or already measured), whatever subset this invocation ran: see reproduceTables.ts.
+ */
+function assemble(f: Flags, asked: number[], backend: string): string[] {
+  const datasets = STANDARD_DATASETS;
+  const names = ['ssl-bagsize', 'ssl-objectives', 'ssl-probe'] as const;
+  const previous = Object.fromEntries(names.map((n) => [n, previousTable(f.results, n)])) as Record<(typeof names)[number], ReproductionFile | undefined>;
+  const sizes = unionSizes(STANDARD_SIZES, asked,
+    finishedCells(f.out).filter((c) => datasets.includes(c.dataset) && c.method in METHOD_TITLES).map((c) => c.k),
+    ...names.map((n) => labelSizes(previous[n]?.rows ?? [])));
   const cells: Cell[] = [];
   for (const d of datasets) for (const k of sizes) for (const m of Object.keys(METHOD_TITLES) as Method[]) {
     const c = readCell(f, d, m, k);
@@ -272,73 +297,98 @@ function assemble(f: Flags, datasets: string[], sizes: number[], backend: string
   }
   const loads = cells.flatMap((c) => c.load);
   const milSeconds = (ms: Method[]) => cells.filter((c) => ms.includes(c.method)).reduce((s, c) => s + c.seconds, 0);
+  const settings = protocolText(f, datasets);
   const protocol = [
-    protocolText(f, datasets),
-    `Budget (wasm backend, 1 thread, a 2-core machine shared by ~8 jobs, 1-min load average ${loads.length ? `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}` : 'n/a'}): pretraining ${pretrainSummary(f, datasets)}; MIL wall time ${(milSeconds(['random', 'contrastive', 'reconstruction', 'both']) / 60).toFixed(0)} min on frozen features, ${(milSeconds(['e2e']) / 60).toFixed(0)} min end to end${cpuNote(cells)}.`,
+    settings,
+    `Budget (wasm backend, 1 thread, a 2-core machine shared by ~8 jobs, 1-min load average ${loads.length ? `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}` : 'n/a'}): pretraining ${pretrainSummary(f, datasets) || 'none in this --out'}; MIL wall time ${(milSeconds(['random', 'contrastive', 'reconstruction', 'both']) / 60).toFixed(0)} min on frozen features, ${(milSeconds(['e2e']) / 60).toFixed(0)} min end to end${cpuNote(cells)}.`,
   ].join(' ');
-  const table = (methods: Method[]) => ({
-    columns: ['accuracy', 'F1', 'AUC'],
-    rows: cells.filter((c) => methods.includes(c.method))
-      .sort((a, b) => datasets.indexOf(a.dataset) - datasets.indexOf(b.dataset) || a.k - b.k || methods.indexOf(a.method) - methods.indexOf(b.method))
-      .map((c) => ({ label: `${DATASET_TITLES[c.dataset]}, K = ${c.k}: ${METHOD_TITLES[c.method]}`, cells: METRICS.map((m) => c[m]) })),
-  });
+  const metricsAt = (d: string, m: Method, k: number) => {
+    const c = cells.find((x) => x.dataset === d && x.method === m && x.k === k);
+    return c && METRICS.map((x) => c[x]);
+  };
+  const probes: PlannedRow[] = datasets.flatMap((d) => (['random', 'contrastive', 'reconstruction', 'both'] as Method[]).map((m) => {
+    const p = readProbe(f, d, m);
+    return { id: `${d}/${m}/probe`, label: `${DATASET_TITLES[d]}: ${METHOD_TITLES[m]}`, cells: p && [p.auc] };
+  }));
+  // Every table is merged (which may refuse) before any is written.
+  const merged = {
+    'ssl-bagsize': mergeRows(plannedRows(datasets, sizes, ['random', 'both', 'e2e'], metricsAt), previous['ssl-bagsize'], settings, path.join(f.results, 'ssl-bagsize.json')),
+    'ssl-objectives': mergeRows(plannedRows(datasets, sizes, ['random', 'contrastive', 'reconstruction', 'both'], metricsAt), previous['ssl-objectives'], settings, path.join(f.results, 'ssl-objectives.json')),
+    'ssl-probe': mergeRows(probes, previous['ssl-probe'], settings, path.join(f.results, 'ssl-probe.json')),
+  };
   const command = 'scripts/reproduce-ssl.sh';
-  const write = (name: string, title: string, caption: string, methods: Method[]) => {
-    const t = table(methods);
-    const missing = datasets.flatMap((d) => sizes.flatMap((k) => methods.filter((m) => !cells.some((c) => c.dataset === d && c.k === k && c.method === m)).map((m) => `${d}/${m}/K${k}`)));
-    if (t.rows.length === 0) return;
-    const note = missing.length ? ` Not run (budget): ${missing.join(', ')}.` : '';
-    written.push(writeReproduction(f.results, name, { title, caption: caption + note, ...t }, { command, protocol, backend }));
+  const written: string[] = [];
+  const write = (name: (typeof names)[number], table: Omit<ResultsInput, 'rows'>, notRun: boolean) => {
+    const { rows, kept, missing } = merged[name];
+    if (rows.length === 0) return;
+    const note = notRun && missing.length ? ` Not run (budget): ${missing.join(', ')}.` : '';
+    written.push(writeReproduction(f.results, name, { ...table, caption: table.caption + note, rows }, { command, protocol: protocol + keptNote(f, kept, previous[name]), backend }));
     log(`wrote ${written.at(-1)}`);
   };
-  write('ssl-bagsize', 'SSL-pretrained vs no-SSL MIL by bag size (issue 5, experiments 1 and 3)',
-    'AB-MIL on frozen features of a random encoder and of an SSL encoder (contrastive + reconstruction), and AB-MIL trained end to end through a randomly initialised encoder.', ['random', 'both', 'e2e']);
-  write('ssl-objectives', 'SSL objectives: contrastive vs reconstruction vs both (issue 5, experiment 2)',
-    'AB-MIL on frozen features; the three SSL encoders share network, steps, batch and seed; the frozen random encoder is the no-SSL reference.', ['random', 'contrastive', 'reconstruction', 'both']);
-  const probes = datasets.flatMap((d) => (['random', 'contrastive', 'reconstruction', 'both'] as Method[]).flatMap((m) => {
-    const p = readProbe(f, d, m);
-    return p ? [{ label: `${DATASET_TITLES[d]}: ${METHOD_TITLES[m]}`, cells: [p.auc] }] : [];
-  }));
-  if (probes.length) {
-    written.push(writeReproduction(f.results, 'ssl-probe', {
-      title: 'Are the witness patches linearly separable in each encoder\'s features?',
-      caption: 'Held-out instance AUC of a class-balanced logistic-regression probe (src/ssl/probe.ts) separating nines from other digits (MNIST pool) and cancerous from other nuclei (colon pool); two halves swap train/test, mean ± sd over the two.',
-      columns: ['instance AUC'],
-      rows: probes,
-    }, { command, protocol, backend }));
-    log(`wrote ${written.at(-1)}`);
-  }
+  const columns = ['accuracy', 'F1', 'AUC'];
+  write('ssl-bagsize', {
+    title: 'SSL-pretrained vs no-SSL MIL by bag size (issue 5, experiments 1 and 3)',
+    caption: 'AB-MIL on frozen features of a random encoder and of an SSL encoder (contrastive + reconstruction), and AB-MIL trained end to end through a randomly initialised encoder.',
+    columns,
+  }, true);
+  write('ssl-objectives', {
+    title: 'SSL objectives: contrastive vs reconstruction vs both (issue 5, experiment 2)',
+    caption: 'AB-MIL on frozen features; the three SSL encoders share network, steps, batch and seed; the frozen random encoder is the no-SSL reference.',
+    columns,
+  }, true);
+  write('ssl-probe', {
+    title: 'Are the witness patches linearly separable in each encoder\'s features?',
+    caption: 'Held-out instance AUC of a class-balanced logistic-regression probe (src/ssl/probe.ts) separating nines from other digits (MNIST pool) and cancerous from other nuclei (colon pool); two halves swap train/test, mean ± sd over the two.',
+    columns: ['instance AUC'],
+  }, false);
   return written;
+}
+
+/** `asked` followed by the other values of `found` in the order of `all`. */
+function unionInOrder<T extends string>(asked: T[], found: string[], all: T[]): T[] {
+  return [...asked, ...all.filter((x) => !asked.includes(x) && found.includes(x))];
 }
 
 /**
  * One extra table for a non-default setting (e.g. more MNIST bags and/or longer pretraining), kept
- * apart from the standard tables because its cells were computed under other settings.
+ * apart from the standard tables because its cells were computed under other settings. It covers
+ * every finished cell of its --out (and keeps an earlier version's other rows), so a run over fewer
+ * data sets, methods or sizes does not drop the others.
  */
-function assembleExtra(f: Flags, datasets: string[], methods: Method[], sizes: number[], backend: string): string[] {
-  const rows = datasets.flatMap((d) => sizes.flatMap((k) => methods.flatMap((m) => {
-    const c = readCell(f, d, m, k);
-    if (!c) return [];
-    const probe = m === 'e2e' ? null : readProbe(f, d, m)?.auc ?? null;
-    const steps = m === 'random' || m === 'e2e' ? '' : ` (${f.steps} steps)`;
-    return [{ label: `${DATASET_TITLES[d]}, K = ${k}: ${METHOD_TITLES[m]}${steps}`, cells: [...METRICS.map((x) => c[x]), probe] }];
-  })));
-  if (rows.length === 0) return [];
+function assembleExtra(f: Flags, askedDatasets: string[], askedMethods: Method[], askedSizes: number[], backend: string): string[] {
+  const found = finishedCells(f.out);
+  const previous = previousTable(f.results, f.table);
+  const datasets = unionInOrder(askedDatasets, found.map((c) => c.dataset), STANDARD_DATASETS);
+  const methods = unionInOrder(askedMethods, found.map((c) => c.method), Object.keys(METHOD_TITLES) as Method[]);
+  const sizes = unionSizes(askedSizes, found.filter((c) => datasets.includes(c.dataset) && methods.includes(c.method as Method)).map((c) => c.k), labelSizes(previous?.rows ?? []));
   const cells = datasets.flatMap((d) => sizes.flatMap((k) => methods.flatMap((m) => readCell(f, d, m, k) ?? [])));
+  const planned = plannedRows(datasets, sizes, methods, (d, m, k) => {
+    const c = cells.find((x) => x.dataset === d && x.method === m && x.k === k);
+    return c && [...METRICS.map((x) => c[x]), m === 'e2e' ? null : readProbe(f, d, m)?.auc ?? null];
+  }, (m) => (m === 'random' || m === 'e2e' ? '' : ` (${f.steps} steps)`));
+  const settings = protocolText(f, datasets, methods.includes('e2e'));
+  const file = path.join(f.results, `${f.table}.json`);
+  const { rows, kept } = mergeRows(planned, previous, settings, file);
+  if (rows.length === 0) return [];
   const loads = cells.flatMap((c) => c.load);
-  const settings = `${f['mnist-bags']} MNIST bags, ${f.steps} SSL steps, ${f.epochs} AB-MIL epochs`;
-  const file = writeReproduction(f.results, f.table, {
-    title: `SSL vs no-SSL MIL, extra setting: ${settings}`,
+  const setting = `${f['mnist-bags']} MNIST bags, ${f.steps} SSL steps, ${f.epochs} AB-MIL epochs`;
+  writeReproduction(f.results, f.table, {
+    title: `SSL vs no-SSL MIL, extra setting: ${setting}`,
     caption: `Same protocol as results/ssl-bagsize.md except the setting in the title; the same folds and seeds for every row. The last column is the encoder's held-out linear-probe instance AUC (witness vs other patches of the pool, two halves).`,
     columns: ['accuracy', 'F1', 'AUC', 'instance probe AUC'],
     rows,
   }, {
     command: `scripts/reproduce-ssl.sh --out ${f.out} --table ${f.table} --datasets ${datasets.join(',')} --methods ${methods.join(',')} --bag-sizes ${sizes.join(',')} --steps ${f.steps} --mnist-bags ${f['mnist-bags']}`,
-    protocol: `${protocolText(f, datasets, methods.includes('e2e'))} Pretraining: ${pretrainSummary(f, datasets) || 'none'}. 1-min load average while the cells ran ${loads.length ? `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}` : 'n/a'}${cpuNote(cells)}.`,
+    protocol: `${settings} Pretraining: ${pretrainSummary(f, datasets) || 'none'}. 1-min load average while the cells ran ${loads.length ? `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}` : 'n/a'}${cpuNote(cells)}.${keptNote(f, kept, previous)}`,
     backend,
   });
   log(`wrote ${file}`);
   return [file];
+}
+
+/** The settings string the finished cells of a method carry under these flags (lets tests write cells). */
+export function cellSettingsFor(argv: string[], method: Method): string {
+  return cellSettings(parseFlags(argv, spec).flags as unknown as Flags, method);
 }
 
 /** Runs the experiments (argv = the command's flags); returns the reproduction files written. */
@@ -365,7 +415,7 @@ export async function reproduceSsl(argv: string[]): Promise<string[]> {
     }
   }
   const backend = describeBackend(info);
-  return f.table ? assembleExtra(f, datasets, methods, sizes, backend) : assemble(f, ['mnist', 'colon'], sizes, backend);
+  return f.table ? assembleExtra(f, datasets, methods, sizes, backend) : assemble(f, sizes, backend);
 }
 
 if (require.main === module) {
