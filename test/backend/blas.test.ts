@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { gelu } from '../../src/models/layers/activations';
+import { moorePenroseIterate } from '../../src/models/layers/nystrom';
 import { ADDON_PATH, blasStatus, withoutBlas } from '../../src/models/layers/blasKernels';
 import { dropout } from '../../src/models/layers/dropout';
 import { gatherRows } from '../../src/models/layers/gatherRows';
@@ -348,6 +349,9 @@ describe('native depthwise convolution', () => {
     ['PPEG 7×7 same', [1, 9, 11, 6], [7, 7], 'same'],
     ['Nyström residual 33×1 same', [1, 40, 5, 4], [33, 1], 'same'],
     ['3×5 valid', [1, 8, 9, 3], [3, 5], 'valid'],
+    // ≥ 32 channels take the per-pixel loop (PPEG's 512), fewer the row-wise one (TransMIL's 8 heads).
+    ['PPEG-like 3×3 same, 40 channels', [1, 6, 7, 40], [3, 3], 'same'],
+    ['Nyström-like 5×1 same, 8 channels, width 1', [1, 12, 1, 8], [5, 1], 'same'],
   ] as const) {
     it(`${name}: output, input gradient and filter gradient equal tfjs's own`, () => {
       const rng = new Rng(17);
@@ -362,6 +366,32 @@ describe('native depthwise convolution', () => {
         assert.ok(relDiff(tf.depthwiseConv2d(x, f, 1, pad), withoutBlas(() => tf.depthwiseConv2d(x, f, 1, pad))) < 1e-5, 'output');
         assert.ok(relDiff(native[0], plain[0]) < 1e-5, `dx ${relDiff(native[0], plain[0])}`);
         assert.ok(relDiff(native[1], plain[1]) < 1e-5, `dW ${relDiff(native[1], plain[1])}`);
+      });
+    });
+  }
+});
+
+describe('native Moore–Penrose iteration (Nyström pinv)', () => {
+  before(function () {
+    if (tf.getBackend() !== 'wasm' || !blasStatus().active) this.skip(); // same condition as above (asserted there)
+  });
+
+  for (const [name, shape] of [['one [40 × 40] matrix', [40, 40]], ['a batch [3, 17, 17]', [3, 17, 17]]] as const) {
+    it(`${name}: value, dx and dz0 equal the tfjs ops' autodiff`, () => {
+      const rng = new Rng(5);
+      const rnd = (s: readonly number[]) => tf.tensor(Float32Array.from({ length: s.reduce((p, q) => p * q, 1) }, () => rng.normal()), [...s]);
+      tf.tidy(() => {
+        // A softmax matrix, as in Nyström (rows sum to 1), and the reference start z0 = xᵀ / (max row-sum · max col-sum).
+        const x = tf.softmax(rnd(shape));
+        const perm = shape.length === 3 ? [0, 2, 1] : [1, 0];
+        const z0 = tf.div(tf.transpose(x, perm), tf.mul(tf.max(tf.sum(x, -1)), tf.max(tf.sum(x, -2))));
+        const probe = rnd(shape);
+        const loss = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(moorePenroseIterate(a, b, 6), probe));
+        const native = tf.grads(loss)([x, z0]);
+        const plain = withoutBlas(() => tf.grads(loss)([x, z0]));
+        assert.ok(relDiff(moorePenroseIterate(x, z0, 6), withoutBlas(() => moorePenroseIterate(x, z0, 6))) < 1e-5, 'value');
+        assert.ok(relDiff(native[0], plain[0]) < 1e-4, `dx ${relDiff(native[0], plain[0])}`);
+        assert.ok(relDiff(native[1], plain[1]) < 1e-4, `dz0 ${relDiff(native[1], plain[1])}`);
       });
     });
   }

@@ -27,6 +27,9 @@ interface BlasAddon {
   dropout(heap: ArrayBuffer, offX: number, offY: number, count: number, state: number, threshold: number, scale: number): void;
   depthwise(heap: ArrayBuffer, offX: number, offW: number, offY: number, h: number, w: number, c: number, kh: number, kw: number,
     padTop: number, padLeft: number, outH: number, outW: number, mode: number): void;
+  /** offDz < 0: forward (Z at offZ, iterates at offKeep ≥ 0); else backward (dX at offDx, dZ0 at offDz0). See native/src/blas.c. */
+  pinv(heap: ArrayBuffer, offX: number, offZ0: number, offZ: number, batch: number, m: number, iterations: number, offDz: number, offDx: number, offDz0: number,
+    offKeep: number): void;
   /** threads: OpenBLAS's current count; smallProducts: products run on one thread so far. */
   adam(heap: ArrayBuffer, offTheta: number, offM: number, offV: number, offG: number, offTheta2: number, offM2: number, offV2: number, count: number,
     l2: number, decoupled: number, wd: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, decay: number,
@@ -139,6 +142,14 @@ export const ACTIVATION_GRAD_KERNEL = 'MilkitActivationGrad';
  * or the filter gradient [kh, kw, C, 1] of x and w = dy (mode 2). See native/src/blas.c.
  */
 export const DEPTHWISE_KERNEL = 'MilkitDepthwise';
+/**
+ * `MilkitPinv` {x, z0}, attrs {iterations, keep} → z: the Moore–Penrose iteration of Nyström attention
+ * on each [m × m] matrix of x ([m, m] or [b, m, m]) from z0; with `keep`, [z, iterates] (the
+ * iterates [b·iterations·4, m, m] let the gradient skip recomputing them).
+ * `MilkitPinvGrad` {x, z0, dz, iterates?} → [dx, dz0].
+ */
+export const PINV_KERNEL = 'MilkitPinv';
+export const PINV_GRAD_KERNEL = 'MilkitPinvGrad';
 /** `MilkitDropout` {x}, attrs {state, keep} → x ⊙ mask / keep, mask drawn from the Rng stream at `state`. */
 export const DROPOUT_KERNEL = 'MilkitDropout';
 /** `MilkitAdam` {theta, m, v, g}, attrs `AdamStepAttrs` → [θ, m, v] after one Adam step (src/train/optimizer.ts). */
@@ -189,6 +200,25 @@ function registerActivationKernels(): void {
       return out;
     }) as unknown as tf.KernelFunc,
   });
+  const pinvKernel = (grad: boolean) => (({ inputs, attrs, backend }: KernelArgs) => {
+    const { x, z0, dz, iterates } = inputs as { x: TensorInfo; z0: TensorInfo; dz?: TensorInfo; iterates?: TensorInfo };
+    const m = x.shape[x.shape.length - 1];
+    const batch = x.shape.length === 3 ? x.shape[0] : 1;
+    const iterations = attrs.iterations as number;
+    // makeOutput may grow the wasm heap (a new ArrayBuffer): take the heap after the last one.
+    const at = (t: TensorInfo) => offset(backend, t);
+    if (!grad) {
+      const z = backend.makeOutput(x.shape, 'float32');
+      const kept = attrs.keep ? backend.makeOutput([batch * iterations * 4, m, m], 'float32') : undefined;
+      addon!.pinv(heapOf(backend), at(x), at(z0), at(z), batch, m, iterations, -1, -1, -1, kept ? at(kept) : -1);
+      return kept ? [z, kept] : z;
+    }
+    const [dx, dz0] = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput(x.shape, 'float32')];
+    addon!.pinv(heapOf(backend), at(x), at(z0), -1, batch, m, iterations, at(dz!), at(dx), at(dz0), iterates ? at(iterates) : -1);
+    return [dx, dz0];
+  }) as unknown as tf.KernelFunc;
+  tf.registerKernel({ kernelName: PINV_KERNEL, backendName: 'wasm', kernelFunc: pinvKernel(false) });
+  tf.registerKernel({ kernelName: PINV_GRAD_KERNEL, backendName: 'wasm', kernelFunc: pinvKernel(true) });
   tf.registerKernel({
     kernelName: DROPOUT_KERNEL,
     backendName: 'wasm',

@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../random';
-import { ACTIVATION_GRAD_KERNEL, ACTIVATION_KERNEL, ADAM_KERNEL, type AdamStepAttrs, DROPOUT_KERNEL, nativeTransposes, NATIVE_ACTIVATIONS, type NativeActivation } from './blasKernels';
+import { ACTIVATION_GRAD_KERNEL, ACTIVATION_KERNEL, ADAM_KERNEL, type AdamStepAttrs, DROPOUT_KERNEL, nativeTransposes, NATIVE_ACTIVATIONS, type NativeActivation, PINV_GRAD_KERNEL, PINV_KERNEL } from './blasKernels';
 
 /** True when the native kernels serve the active backend. */
 export function nativeDenseAvailable(): boolean {
@@ -96,4 +96,27 @@ export function nativeDropout<T extends tf.Tensor>(x: T, rate: number, rng: Rng)
  */
 export function nativeAdamStep(theta: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor, attrs: AdamStepAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] {
   return tf.engine().runKernel(ADAM_KERNEL, { theta, m, v, g }, attrs as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
+}
+
+/**
+ * Nyström's Moore–Penrose iteration (nystrom.ts `pinvIterate`) from z0, for x [m, m] or [b, m, m],
+ * as one native op with its own gradient (dx and dz0 through all iterations, as autodiff of the
+ * iteration gives; the backward pass recomputes the iterates). Why: through tfjs it is ~70 kernel
+ * calls per head and step, and three times that for the gradient.
+ */
+export function nativePinv<T extends tf.Tensor>(x: T, z0: tf.Tensor, iterations: number): T {
+  if ((tf.engine().state as unknown as { gradientDepth: number }).gradientDepth === 0) {
+    return tf.engine().runKernel(PINV_KERNEL, { x, z0 }, { iterations, keep: false }) as T;
+  }
+  const op = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    // The iterates (4 · iterations matrices) are kept for the backward pass instead of recomputed.
+    const [z, iterates] = tf.engine().runKernel(PINV_KERNEL, { x: a, z0: b }, { iterations, keep: true }) as unknown as tf.Tensor[];
+    save([a, b, iterates]);
+    return {
+      value: z,
+      gradFunc: (dz: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.engine().runKernel(PINV_GRAD_KERNEL, { x: saved[0], z0: saved[1], dz, iterates: saved[2] }, { iterations }) as unknown as tf.Tensor[],
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor, b: tf.Tensor) => T;
+  return op(x, z0);
 }

@@ -16,6 +16,7 @@ import { Dense, recordingGradients } from './dense';
 import { dropout } from './dropout';
 import { memoised, withNestedTape } from './checkpoint';
 import { matMulFast } from './fastGradients';
+import { nativeDenseAvailable, nativePinv } from './nativeOps';
 import { ParamScope, torchDefaultUniform } from './params';
 
 export interface NystromOptions {
@@ -146,12 +147,13 @@ function landmarkKernel(q: tf.Tensor2D, k: tf.Tensor2D, m: number): tf.Tensor2D 
 function headForward(q0: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, scale: tf.Tensor, s: NystromShape, clsRow = -1): { out: tf.Tensor2D; cls?: tf.Tensor2D } {
   const m = s.landmarks;
   const q = tf.mul(q0, s.headDim ** -0.5) as tf.Tensor2D;
-  const kLT = tf.transpose(landmarksOf(k, m));
+  const kL = landmarksOf(k, m);
   const qL = landmarksOf(q, m);
-  const a1 = tf.softmax(tf.matMul(q, kLT)) as tf.Tensor2D; // [L, m]
-  const a2 = tf.softmax(tf.matMul(qL, kLT)) as tf.Tensor2D; // [m, m]
-  const a3 = tf.softmax(tf.matMul(qL, tf.transpose(k))) as tf.Tensor2D; // [m, L]
-  const a2inv = pinvIterate(a2, tf.div(tf.transpose(a2), scale), s.iterations);
+  // ·kᵀ as transposed products: free through sgemm, explicit transposes on plain wasm (matMulFast).
+  const a1 = tf.softmax(matMulFast(q, kL, false, true)) as tf.Tensor2D; // [L, m]
+  const a2 = tf.softmax(matMulFast(qL, kL, false, true)) as tf.Tensor2D; // [m, m]
+  const a3 = tf.softmax(matMulFast(qL, k, false, true)) as tf.Tensor2D; // [m, L]
+  const a2inv = moorePenroseIterate(a2, tf.div(tf.transpose(a2), scale), s.iterations);
   const out = tf.matMul(a1, tf.matMul(a2inv, tf.matMul(a3, v))) as tf.Tensor2D;
   if (clsRow < 0) return { out };
   return { out, cls: tf.matMul(tf.matMul(tf.slice(a1, [clsRow, 0], [1, m]), a2inv), a3) as tf.Tensor2D };
@@ -250,7 +252,8 @@ function pinvScale(xs: tf.Tensor[]): tf.Tensor {
  * z ← ¼·z·(13I − xz(15I − xz(7I − xz))), expanded so no identity matrix is broadcast (broadcasting
  * element-wise ops are slow on wasm): p1 = 7xz − xz², p2 = 15xz − xz·p1, z ← ¼(13z − z·p2).
  */
-function pinvIterate<T extends tf.Tensor>(x: T, z0: tf.Tensor, iterations: number): T {
+export function moorePenroseIterate<T extends tf.Tensor>(x: T, z0: tf.Tensor, iterations: number): T {
+  if (nativeDenseAvailable()) return nativePinv(x, z0, iterations);
   let z = z0;
   for (let it = 0; it < iterations; it++) {
     const xz = matMulFast(x, z);
@@ -263,5 +266,5 @@ function pinvIterate<T extends tf.Tensor>(x: T, z0: tf.Tensor, iterations: numbe
 
 /** Iterative Moore–Penrose pseudo-inverse of a batch of square matrices `[b, m, m]` (whole-tensor start scale). */
 export function moorePenrosePinv(x: tf.Tensor3D, iterations = 6): tf.Tensor3D {
-  return tf.tidy(() => pinvIterate(x, tf.div(tf.transpose(x, [0, 2, 1]), pinvScale([x])), iterations));
+  return tf.tidy(() => moorePenroseIterate(x, tf.div(tf.transpose(x, [0, 2, 1]), pinvScale([x])), iterations));
 }
