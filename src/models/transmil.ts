@@ -3,7 +3,8 @@
  * mhim-reference.md §2): a class token (N(0, 1) init) is prepended to the projected instances;
  * layer 1 = x + Nyström(LN(x)); PPEG on the instance tokens; layer 2 = x + Nyström(LN(x));
  * a final LayerNorm; the bag embedding is the class token, and a linear classifier gives the logits.
- * Nyström: 8 heads × 64, 256 landmarks, 6 pinv iterations, residual depthwise conv (33) on V,
+ * Nyström: 8 heads × embedDim/8 (64), embedDim/2 (256) landmarks as the reference derives them from
+ * dim, 6 pinv iterations, residual depthwise conv (33) on V,
  * dropout 0.1 in to_out. `attention` is the class token's layer-1 attention over the instances,
  * averaged over heads (it sums to ≈1, not exactly: Nyström approximates the softmax row, and the
  * zero padding tokens take a share). It is not computed while a gradient is recorded (it is not
@@ -23,8 +24,10 @@ import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 
 export interface TransmilConfig extends BaseModelConfig, ProjectionConfig {
   heads: number;
-  headDim: number;
-  landmarks: number;
+  /** Width of each head; default embedDim / 8 (the reference's `dim_head = dim // 8`: 64 at 512). */
+  headDim?: number;
+  /** Nyström landmarks; default embedDim / 2 (the reference's `num_landmarks = dim // 2`: 256 at 512). */
+  landmarks?: number;
   pinvIterations: number;
   /**
    * Depthwise conv over V along the token order (33, the reference). It mixes each token with its
@@ -42,8 +45,6 @@ export interface TransmilConfig extends BaseModelConfig, ProjectionConfig {
 export const TRANSMIL_DEFAULTS: TransmilConfig = {
   ...PROJECTED_DEFAULTS,
   heads: 8,
-  headDim: 64,
-  landmarks: 256,
   pinvIterations: 6,
   residualKernel: 33,
   attentionDropout: 0.1,
@@ -67,8 +68,8 @@ export class Transmil extends ProjectedMil<TransmilConfig> {
     const nys = {
       dim: e,
       heads: config.heads,
-      headDim: config.headDim,
-      landmarks: config.landmarks,
+      headDim: config.headDim ?? Math.max(1, Math.floor(e / 8)),
+      landmarks: config.landmarks ?? Math.max(1, Math.floor(e / 2)),
       pinvIterations: config.pinvIterations,
       residualKernel: config.residualKernel,
       dropout: config.attentionDropout,
@@ -163,5 +164,6 @@ registerModel({
   description: 'transformer MIL: class token, two Nyström attention layers with the PPEG position encoding between',
   paper: 'Shao et al., TransMIL: Transformer based Correlated Multiple Instance Learning for WSI Classification, NeurIPS 2021',
   defaults: TRANSMIL_DEFAULTS,
+  optional: ['headDim', 'landmarks'],
   create: (c) => new Transmil(c),
 });
