@@ -12,7 +12,7 @@ import { moorePenroseIterate } from '../../src/models/layers/nystrom';
 import { ADDON_PATH, blasStatus, withoutBlas } from '../../src/models/layers/blasKernels';
 import { dropout } from '../../src/models/layers/dropout';
 import { gatherRows } from '../../src/models/layers/gatherRows';
-import { denseNative, nativeActivation, nativeDropout } from '../../src/models/layers/nativeOps';
+import { denseNative, nativeActivation, nativeDropout, nativeSegmentMeans } from '../../src/models/layers/nativeOps';
 import { expectGradMatches, someCoords } from '../models/helpers/gradcheck';
 import { createModel } from '../../src/models/registry';
 import '../../src/models';
@@ -395,4 +395,39 @@ describe('native Moore–Penrose iteration (Nyström pinv)', () => {
       });
     });
   }
+});
+
+describe('native softmax and segment means', () => {
+  before(function () {
+    if (tf.getBackend() !== 'wasm' || !blasStatus().active) this.skip(); // same condition as above (asserted there)
+  });
+
+  for (const [name, shape, sd] of [['[37 × 300] (not a multiple of 16)', [37, 300], 3], ['[2, 5, 7], large logits', [2, 5, 7], 40], ['[4 × 1]', [4, 1], 1]] as const) {
+    it(`softmax ${name}: value and gradient equal tfjs's own`, () => {
+      const rng = new Rng(9);
+      const rnd = (s: readonly number[], k: number) => tf.tensor(Float32Array.from({ length: s.reduce((p, q) => p * q, 1) }, () => k * rng.normal()), [...s]);
+      tf.tidy(() => {
+        const x = rnd(shape, sd);
+        const probe = rnd(shape, 1);
+        const loss = (a: tf.Tensor) => tf.sum(tf.mul(tf.softmax(a), probe));
+        assert.ok(relDiff(tf.softmax(x), withoutBlas(() => tf.softmax(x))) < 1e-6, 'value');
+        const g = tf.grad(loss)(x);
+        const plain = withoutBlas(() => tf.grad(loss)(x));
+        assert.ok(relDiff(g, plain) < 1e-5, `grad ${relDiff(g, plain)}`);
+      });
+    });
+  }
+
+  it('segment means (Nyström landmarks): value and gradient equal the reshape-and-mean of tfjs', () => {
+    const rng = new Rng(4);
+    tf.tidy(() => {
+      const x = tf.tensor2d(Float32Array.from({ length: 24 * 5 }, () => rng.normal()), [24, 5]);
+      const probe = tf.tensor2d(Float32Array.from({ length: 8 * 5 }, () => rng.normal()), [8, 5]);
+      const plainMeans = (t: tf.Tensor) => tf.mean(tf.reshape(t, [8, 3, 5]), 1);
+      assert.ok(relDiff(nativeSegmentMeans(x, 8), plainMeans(x)) < 1e-6, 'value');
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(nativeSegmentMeans(t as tf.Tensor2D, 8), probe)))(x);
+      const plain = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(plainMeans(t), probe)))(x);
+      assert.ok(relDiff(g, plain) < 1e-6, 'grad');
+    });
+  });
 });

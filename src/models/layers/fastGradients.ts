@@ -9,7 +9,7 @@
  * (OpenBLAS addon, blasKernels.ts) transposed products are native, and the flags are passed through.
  */
 import * as tf from '@tensorflow/tfjs';
-import { DEPTHWISE_KERNEL, nativeTransposes } from './blasKernels';
+import { DEPTHWISE_KERNEL, nativeTransposes, SOFTMAX_GRAD_KERNEL } from './blasKernels';
 
 /** Swaps the last two axes of a rank ≥ 2 tensor. */
 export function swapLastAxes(x: tf.Tensor): tf.Tensor {
@@ -59,8 +59,9 @@ export function originalGradient(kernelName: string): tf.GradConfig | undefined 
 export function registerFastGradients(): void {
   if (registered) return;
   registered = true;
-  for (const k of [tf.BatchMatMul, tf.DepthwiseConv2dNative, tf.TopK]) originals.set(k, tf.getGradient(k));
+  for (const k of [tf.BatchMatMul, tf.DepthwiseConv2dNative, tf.TopK, tf.Softmax]) originals.set(k, tf.getGradient(k));
   registerDepthwiseGradient();
+  registerSoftmaxGradient();
   registerTopKGradient();
   tf.registerGradient({
     kernelName: tf.BatchMatMul,
@@ -80,6 +81,20 @@ export function registerFastGradients(): void {
         return { a: () => matMulFast(b, g, false, true), b: () => batchMatMul(a, g) };
       }
       return { a: () => matMulFast(b, g, true, true), b: () => matMulFast(g, a, true, true) };
+    },
+  });
+}
+
+/** Softmax's gradient y ⊙ (dy − Σ dy·y) as one native pass on the native path (five kernels otherwise). */
+function registerSoftmaxGradient(): void {
+  const original = originals.get(tf.Softmax)!;
+  tf.registerGradient({
+    ...original,
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
+      const y = saved[0];
+      const dim = attrs.dim as number;
+      if (!nativeTransposes() || y.dtype !== 'float32' || (dim !== -1 && dim !== y.rank - 1)) return original.gradFunc(dy, saved, attrs);
+      return { logits: () => tf.engine().runKernel(SOFTMAX_GRAD_KERNEL, { y, dy: dy as tf.Tensor }, {}) as tf.Tensor };
     },
   });
 }

@@ -5,9 +5,13 @@
  * Why: through generic ops the tape holds five [N × C] tensors of the forward and ~10 more
  * gradients of that size until the backward pass ends (tfjs frees none before); in TransMIL's
  * recomputed layers at N = 8000 that is ~0.3 GB per norm. The forward runs the same ops as before.
+ * On the native path (OpenBLAS addon) forward and gradient are one vectorised pass each
+ * (`MilkitLayerNorm`, native/src/blas.c) instead of ~10 kernels over [N × C].
  */
 import * as tf from '@tensorflow/tfjs';
+import { LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL } from './blasKernels';
 import { recordingGradients } from './dense';
+import { nativeDenseAvailable } from './nativeOps';
 import type { ParamScope } from './params';
 
 export class LayerNorm {
@@ -34,6 +38,10 @@ export class LayerNorm {
 
   /** y = x̂·γ + β with x̂ = (x − μ)/√(σ² + eps), and 1/√(σ² + eps) `[..., 1]`. */
   private normalise(x: tf.Tensor): { y: tf.Tensor; xhat: tf.Tensor; rstd: tf.Tensor } {
+    if (nativeDenseAvailable() && x.dtype === 'float32' && x.size > 0) {
+      const [y, xhat, rstd] = tf.engine().runKernel(LAYER_NORM_KERNEL, { x, gamma: this.gamma, beta: this.beta }, { eps: this.eps }) as unknown as tf.Tensor[];
+      return { y, xhat, rstd: tf.reshape(rstd, [...x.shape.slice(0, -1), 1]) };
+    }
     const { mean, variance } = tf.moments(x, -1, true);
     const rstd = tf.rsqrt(tf.add(variance, this.eps));
     const xhat = tf.mul(tf.sub(x, mean), rstd);
@@ -46,6 +54,10 @@ export class LayerNorm {
  * normalised axis), dγ = Σ dy·x̂ and dβ = Σ dy over all other axes.
  */
 export function layerNormGrad(dy: tf.Tensor, xhat: tf.Tensor, rstd: tf.Tensor, gamma: tf.Tensor, paramShape: number[]): tf.Tensor[] {
+  if (nativeDenseAvailable() && xhat.size > 0) {
+    const [dx, dGamma, dBeta] = tf.engine().runKernel(LAYER_NORM_GRAD_KERNEL, { dy, xhat, rstd, gamma }, {}) as unknown as tf.Tensor[];
+    return [dx, tf.reshape(dGamma, paramShape), tf.reshape(dBeta, paramShape)];
+  }
   const c = xhat.shape[xhat.shape.length - 1];
   const rows = xhat.size / c;
   const dy2 = tf.reshape(dy, [rows, c]);

@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../random';
-import { ACTIVATION_GRAD_KERNEL, ACTIVATION_KERNEL, ADAM_KERNEL, type AdamStepAttrs, DROPOUT_KERNEL, nativeTransposes, NATIVE_ACTIVATIONS, type NativeActivation, PINV_GRAD_KERNEL, PINV_KERNEL } from './blasKernels';
+import { ACTIVATION_GRAD_KERNEL, ACTIVATION_KERNEL, ADAM_KERNEL, type AdamStepAttrs, DROPOUT_KERNEL, nativeTransposes, SEGMENT_MEANS_KERNEL, NATIVE_ACTIVATIONS, type NativeActivation, PINV_GRAD_KERNEL, PINV_KERNEL } from './blasKernels';
 
 /** True when the native kernels serve the active backend. */
 export function nativeDenseAvailable(): boolean {
@@ -119,4 +119,14 @@ export function nativePinv<T extends tf.Tensor>(x: T, z0: tf.Tensor, iterations:
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor, b: tf.Tensor) => T;
   return op(x, z0);
+}
+
+/** Means of `segments` consecutive equal runs of rows of t `[segments·l, c]` → `[segments, c]` (Nyström landmarks), natively. */
+export function nativeSegmentMeans(t: tf.Tensor2D, segments: number): tf.Tensor2D {
+  const length = t.shape[0] / segments;
+  const op = tf.customGrad(((x: tf.Tensor) => ({
+    value: tf.engine().runKernel(SEGMENT_MEANS_KERNEL, { x }, { segments, grad: false }) as tf.Tensor2D,
+    gradFunc: (dy: tf.Tensor) => tf.engine().runKernel(SEGMENT_MEANS_KERNEL, { x: dy }, { segments, length, grad: true }) as tf.Tensor,
+  })) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor2D;
+  return op(t);
 }

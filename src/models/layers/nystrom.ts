@@ -16,7 +16,7 @@ import { Dense, recordingGradients } from './dense';
 import { dropout } from './dropout';
 import { memoised, withNestedTape } from './checkpoint';
 import { matMulFast } from './fastGradients';
-import { nativeDenseAvailable, nativePinv } from './nativeOps';
+import { nativeDenseAvailable, nativePinv, nativeSegmentMeans } from './nativeOps';
 import { ParamScope, torchDefaultUniform } from './params';
 
 export interface NystromOptions {
@@ -128,6 +128,7 @@ function splitHeads(qkv: tf.Tensor2D, h: number, d: number): tf.Tensor2D[] {
 
 /** Landmarks: the means of m consecutive segments of the rows of t `[L, d]`. */
 function landmarksOf(t: tf.Tensor2D, m: number): tf.Tensor2D {
+  if (nativeDenseAvailable()) return nativeSegmentMeans(t, m);
   const [len, d] = t.shape;
   const l = len / m;
   return tf.div(tf.sum(tf.reshape(t, [m, l, d]), 1), l) as tf.Tensor2D;
