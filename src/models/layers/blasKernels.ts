@@ -27,7 +27,7 @@ interface BlasAddon {
   dropout(heap: ArrayBuffer, offX: number, offY: number, count: number, state: number, threshold: number, scale: number): void;
   depthwise(heap: ArrayBuffer, offX: number, offW: number, offY: number, h: number, w: number, c: number, kh: number, kw: number,
     padTop: number, padLeft: number, outH: number, outW: number, mode: number): void;
-  /** offDz < 0: forward (Z at offZ, iterates at offKeep ≥ 0); else backward (dX at offDx, dZ0 at offDz0). See native/src/blas.c. */
+  /** offDz < 0: forward (Z at offZ, iterates at offKeep ≥ 0); else backward (dX at offDx, dZ0 at offDz0). See native/src/pinv.c. */
   pinv(heap: ArrayBuffer, offX: number, offZ0: number, offZ: number, batch: number, m: number, iterations: number, offDz: number, offDx: number, offDz0: number,
     offKeep: number): void;
   softmax(heap: ArrayBuffer, offX: number, offY: number, rows: number, cols: number): void;
@@ -137,7 +137,7 @@ export function nativeTransposes(): boolean {
   return installed && !bypass && tf.getBackend() === 'wasm';
 }
 
-/** Activations of the native element-wise kernels (codes of native/src/blas.c). */
+/** Activations of the native element-wise kernels (codes of native/src/elementwise.c). */
 export const NATIVE_ACTIVATIONS = { linear: 0, gelu: 1, tanh: 2, sigmoid: 3, relu: 4 } as const;
 export type NativeActivation = keyof typeof NATIVE_ACTIVATIONS;
 /** Kernel names: `MilkitActivation` {x} → act(x); `MilkitActivationGrad` {dy, z} → [dy ⊙ act′(z), Σ_rows of it]. */
@@ -146,7 +146,7 @@ export const ACTIVATION_GRAD_KERNEL = 'MilkitActivationGrad';
 /**
  * `MilkitDepthwise` {x, w}, attrs {mode, padTop, padLeft, outH, outW, kh, kw}: stride-1 depthwise
  * convolution of one NHWC image (mode 0), with the filter flipped (mode 1, the input gradient),
- * or the filter gradient [kh, kw, C, 1] of x and w = dy (mode 2). See native/src/blas.c.
+ * or the filter gradient [kh, kw, C, 1] of x and w = dy (mode 2). See native/src/depthwise.c.
  */
 export const DEPTHWISE_KERNEL = 'MilkitDepthwise';
 /**

@@ -126,7 +126,7 @@ function registerDepthwiseGradient(): void {
       const g = dy as tf.Tensor4D;
       const [pt, pl] = a.pad === 'same' ? [(kh - 1) / 2, (kw - 1) / 2] : [0, 0];
       if (nativeTransposes()) {
-        // Native path: both gradients in one vectorised pass each (blasKernels.ts, native/src/blas.c).
+        // Native path: both gradients in one vectorised pass each (blasKernels.ts, native/src/depthwise.c).
         const [, h, w] = x.shape;
         const run = (inputs: tf.NamedTensorMap, mode: number, padTop: number, padLeft: number, outH: number, outW: number) =>
           tf.engine().runKernel(DEPTHWISE_KERNEL, inputs, { mode, padTop, padLeft, outH, outW, kh, kw }) as tf.Tensor;

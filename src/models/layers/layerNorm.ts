@@ -6,7 +6,7 @@
  * gradients of that size until the backward pass ends (tfjs frees none before); in TransMIL's
  * recomputed layers at N = 8000 that is ~0.3 GB per norm. The forward runs the same ops as before.
  * On the native path (OpenBLAS addon) forward and gradient are one vectorised pass each
- * (`MilkitLayerNorm`, native/src/blas.c) instead of ~10 kernels over [N × C].
+ * (`MilkitLayerNorm`, native/src/rows.c) instead of ~10 kernels over [N × C].
  */
 import * as tf from '@tensorflow/tfjs';
 import { LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL } from './blasKernels';
