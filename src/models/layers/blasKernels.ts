@@ -1,5 +1,6 @@
 /**
- * OpenBLAS sgemm as the wasm backend's BatchMatMul and _FusedMatMul kernels (optional native path).
+ * OpenBLAS sgemm as the wasm backend's BatchMatMul and _FusedMatMul kernels (optional native path),
+ * plus native Softmax and DepthwiseConv2dNative kernels and milkit's own kernels (nativeKernels.ts).
  *
  * Why: tfjs-wasm's matMul reaches ~25-40 GFLOP/s here, OpenBLAS sgemm with AVX-512 ~220, and the
  * [N × 1024]·[1024 × 512] projection dominates every attention MIL model. The addon
@@ -18,8 +19,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { registerNativeKernels } from './nativeKernels';
 
-interface BlasAddon {
+export interface BlasAddon {
   matmul(heap: ArrayBuffer, batch: number, m: number, n: number, k: number, transA: number, transB: number,
     offA: number, strideA: number, offB: number, strideB: number, offC: number, offBias: number, biasLen: number, act: number, leak: number): void;
   activation(heap: ArrayBuffer, offX: number, offY: number, count: number, act: number): void;
@@ -56,13 +58,13 @@ export interface BlasStatus {
   reason?: string;
 }
 
-type TensorInfo = { dataId: object; shape: number[]; dtype: tf.DataType };
-interface WasmBackend {
+export type TensorInfo = { dataId: object; shape: number[]; dtype: tf.DataType };
+export interface WasmBackend {
   wasm: { HEAPU8: Uint8Array };
   dataIdMap: { get(id: object): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
 }
-interface KernelArgs {
+export interface KernelArgs {
   inputs: Record<string, TensorInfo | undefined>;
   attrs: Record<string, unknown>;
   backend: WasmBackend;
@@ -137,199 +139,6 @@ export function nativeTransposes(): boolean {
   return installed && !bypass && tf.getBackend() === 'wasm';
 }
 
-/** Activations of the native element-wise kernels (codes of native/src/elementwise.c). */
-export const NATIVE_ACTIVATIONS = { linear: 0, gelu: 1, tanh: 2, sigmoid: 3, relu: 4 } as const;
-export type NativeActivation = keyof typeof NATIVE_ACTIVATIONS;
-/** Kernel names: `MilkitActivation` {x} → act(x); `MilkitActivationGrad` {dy, z} → [dy ⊙ act′(z), Σ_rows of it]. */
-export const ACTIVATION_KERNEL = 'MilkitActivation';
-export const ACTIVATION_GRAD_KERNEL = 'MilkitActivationGrad';
-/**
- * `MilkitDepthwise` {x, w}, attrs {mode, padTop, padLeft, outH, outW, kh, kw}: stride-1 depthwise
- * convolution of one NHWC image (mode 0), with the filter flipped (mode 1, the input gradient),
- * or the filter gradient [kh, kw, C, 1] of x and w = dy (mode 2). See native/src/depthwise.c.
- */
-export const DEPTHWISE_KERNEL = 'MilkitDepthwise';
-/**
- * `MilkitPinv` {x, z0}, attrs {iterations, keep} → z: the Moore–Penrose iteration of Nyström attention
- * on each [m × m] matrix of x ([m, m] or [b, m, m]) from z0; with `keep`, [z, iterates] (the
- * iterates [b·iterations·4, m, m] let the gradient skip recomputing them).
- * `MilkitPinvGrad` {x, z0, dz, iterates?} → [dx, dz0].
- */
-export const PINV_KERNEL = 'MilkitPinv';
-export const PINV_GRAD_KERNEL = 'MilkitPinvGrad';
-/** `MilkitSoftmaxGrad` {y, dy} → y ⊙ (dy − Σ_row dy·y): the gradient of the last-axis softmax y. */
-export const SOFTMAX_GRAD_KERNEL = 'MilkitSoftmaxGrad';
-/** `MilkitSegmentMeans` {x}, attrs {segments, grad}: means of consecutive row runs [s·l, c] → [s, c]; grad: [s, c] → [s·l, c] (÷ l). */
-export const SEGMENT_MEANS_KERNEL = 'MilkitSegmentMeans';
-/**
- * `MilkitLayerNorm` {x, gamma, beta}, attrs {eps} → [y, x̂, rstd `[rows]`] over the last axis;
- * `MilkitLayerNormGrad` {dy, xhat, rstd, gamma} → [dx, dγ, dβ] (layerNorm.ts).
- */
-export const LAYER_NORM_KERNEL = 'MilkitLayerNorm';
-export const LAYER_NORM_GRAD_KERNEL = 'MilkitLayerNormGrad';
-/** `MilkitDropout` {x}, attrs {state, keep} → x ⊙ mask / keep, mask drawn from the Rng stream at `state`. */
-export const DROPOUT_KERNEL = 'MilkitDropout';
-/** `MilkitAdam` {theta, m, v, g}, attrs `AdamStepAttrs` → [θ, m, v] after one Adam step (src/train/optimizer.ts). */
-export const ADAM_KERNEL = 'MilkitAdam';
-export interface AdamStepAttrs {
-  /** Weight decay added to the gradient (`'l2'`), or 0. */
-  l2: number;
-  /** Decoupled decay factor 1 − lr·λ (AdamW), or 1. */
-  decay: number;
-  beta1: number;
-  beta2: number;
-  /** √(1 − β2ᵗ). */
-  rootBc2: number;
-  epsilon: number;
-  /** lr / (1 − β1ᵗ). */
-  stepSize: number;
-}
-
-/**
- * Element-wise activations in one vectorised native pass. Why: on wasm, exact GELU is five
- * kernels (an Erf alone ~27 ms on [8000 × 512]) and its derivative six more; tanh and sigmoid
- * are scalar loops. The gradient kernel also sums the rows (the bias gradient), which tfjs-wasm's
- * Sum over axis 0 does through a transpose.
- */
-function registerActivationKernels(): void {
-  const heapOf = (backend: WasmBackend) => backend.wasm.HEAPU8.buffer as ArrayBuffer;
-  const offset = (backend: WasmBackend, t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
-  tf.registerKernel({
-    kernelName: ACTIVATION_KERNEL,
-    backendName: 'wasm',
-    kernelFunc: (({ inputs, attrs, backend }: KernelArgs) => {
-      const x = inputs.x!;
-      const out = backend.makeOutput(x.shape, 'float32');
-      const count = x.shape.reduce((p, q) => p * q, 1);
-      if (count > 0) addon!.activation(heapOf(backend), offset(backend, x), offset(backend, out), count, NATIVE_ACTIVATIONS[attrs.activation as NativeActivation]);
-      return out;
-    }) as unknown as tf.KernelFunc,
-  });
-  tf.registerKernel({
-    kernelName: DEPTHWISE_KERNEL,
-    backendName: 'wasm',
-    kernelFunc: (({ inputs, attrs, backend }: KernelArgs) => {
-      const { x, w } = inputs as { x: TensorInfo; w: TensorInfo };
-      const a = attrs as { mode: number; padTop: number; padLeft: number; outH: number; outW: number; kh: number; kw: number };
-      const [, h, wd, c] = x.shape;
-      const out = backend.makeOutput(a.mode === 2 ? [a.kh, a.kw, c, 1] : [1, a.outH, a.outW, c], 'float32');
-      addon!.depthwise(heapOf(backend), offset(backend, x), offset(backend, w), offset(backend, out), h, wd, c, a.kh, a.kw, a.padTop, a.padLeft, a.outH, a.outW, a.mode);
-      return out;
-    }) as unknown as tf.KernelFunc,
-  });
-  const pinvKernel = (grad: boolean) => (({ inputs, attrs, backend }: KernelArgs) => {
-    const { x, z0, dz, iterates } = inputs as { x: TensorInfo; z0: TensorInfo; dz?: TensorInfo; iterates?: TensorInfo };
-    const m = x.shape[x.shape.length - 1];
-    const batch = x.shape.length === 3 ? x.shape[0] : 1;
-    const iterations = attrs.iterations as number;
-    // makeOutput may grow the wasm heap (a new ArrayBuffer): take the heap after the last one.
-    const at = (t: TensorInfo) => offset(backend, t);
-    if (!grad) {
-      const z = backend.makeOutput(x.shape, 'float32');
-      const kept = attrs.keep ? backend.makeOutput([batch * iterations * 4, m, m], 'float32') : undefined;
-      addon!.pinv(heapOf(backend), at(x), at(z0), at(z), batch, m, iterations, -1, -1, -1, kept ? at(kept) : -1);
-      return kept ? [z, kept] : z;
-    }
-    const [dx, dz0] = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput(x.shape, 'float32')];
-    addon!.pinv(heapOf(backend), at(x), at(z0), -1, batch, m, iterations, at(dz!), at(dx), at(dz0), iterates ? at(iterates) : -1);
-    return [dx, dz0];
-  }) as unknown as tf.KernelFunc;
-  tf.registerKernel({ kernelName: PINV_KERNEL, backendName: 'wasm', kernelFunc: pinvKernel(false) });
-  tf.registerKernel({
-    kernelName: SOFTMAX_GRAD_KERNEL,
-    backendName: 'wasm',
-    kernelFunc: (({ inputs, backend }: KernelArgs) => {
-      const { y, dy } = inputs as { y: TensorInfo; dy: TensorInfo };
-      const cols = y.shape[y.shape.length - 1];
-      const dx = backend.makeOutput(y.shape, 'float32');
-      if (cols > 0) addon!.softmaxGrad(heapOf(backend), offset(backend, y), offset(backend, dy), offset(backend, dx), y.shape.reduce((p, q) => p * q, 1) / cols, cols);
-      return dx;
-    }) as unknown as tf.KernelFunc,
-  });
-  tf.registerKernel({
-    kernelName: LAYER_NORM_KERNEL,
-    backendName: 'wasm',
-    kernelFunc: (({ inputs, attrs, backend }: KernelArgs) => {
-      const { x, gamma, beta } = inputs as { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo };
-      const cols = x.shape[x.shape.length - 1];
-      const rows = x.shape.reduce((p, q) => p * q, 1) / cols;
-      const outs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput(x.shape, 'float32'), backend.makeOutput([rows], 'float32')];
-      const at = (t: TensorInfo) => offset(backend, t);
-      addon!.layerNorm(heapOf(backend), at(x), at(gamma), at(beta), at(outs[0]), at(outs[1]), at(outs[2]), rows, cols, attrs.eps as number);
-      return outs;
-    }) as unknown as tf.KernelFunc,
-  });
-  tf.registerKernel({
-    kernelName: LAYER_NORM_GRAD_KERNEL,
-    backendName: 'wasm',
-    kernelFunc: (({ inputs, backend }: KernelArgs) => {
-      const { dy, xhat, rstd, gamma } = inputs as { dy: TensorInfo; xhat: TensorInfo; rstd: TensorInfo; gamma: TensorInfo };
-      const cols = xhat.shape[xhat.shape.length - 1];
-      const rows = xhat.shape.reduce((p, q) => p * q, 1) / cols;
-      const outs = [backend.makeOutput(xhat.shape, 'float32'), backend.makeOutput([cols], 'float32'), backend.makeOutput([cols], 'float32')];
-      const at = (t: TensorInfo) => offset(backend, t);
-      addon!.layerNormGrad(heapOf(backend), at(dy), at(xhat), at(rstd), at(gamma), at(outs[0]), at(outs[1]), at(outs[2]), rows, cols);
-      return outs;
-    }) as unknown as tf.KernelFunc,
-  });
-  tf.registerKernel({
-    kernelName: SEGMENT_MEANS_KERNEL,
-    backendName: 'wasm',
-    kernelFunc: (({ inputs, attrs, backend }: KernelArgs) => {
-      const x = inputs.x!;
-      const segments = attrs.segments as number;
-      const grad = attrs.grad as boolean;
-      const [rows, cols] = x.shape;
-      const length = grad ? (attrs.length as number) : rows / segments;
-      const y = backend.makeOutput(grad ? [segments * length, cols] : [segments, cols], 'float32');
-      addon!.segmentMeans(heapOf(backend), offset(backend, x), offset(backend, y), segments, length, cols, grad ? 1 : 0);
-      return y;
-    }) as unknown as tf.KernelFunc,
-  });
-  tf.registerKernel({ kernelName: PINV_GRAD_KERNEL, backendName: 'wasm', kernelFunc: pinvKernel(true) });
-  tf.registerKernel({
-    kernelName: DROPOUT_KERNEL,
-    backendName: 'wasm',
-    kernelFunc: (({ inputs, attrs, backend }: KernelArgs) => {
-      const x = inputs.x!;
-      const keep = attrs.keep as number;
-      const out = backend.makeOutput(x.shape, 'float32');
-      const count = x.shape.reduce((p, q) => p * q, 1);
-      // u/2³² < keep ⇔ u < ceil(keep·2³²) for integer u: the JS comparison, exactly.
-      if (count > 0) addon!.dropout(heapOf(backend), offset(backend, x), offset(backend, out), count, attrs.state as number, Math.ceil(keep * 4294967296), Math.fround(1 / keep));
-      return out;
-    }) as unknown as tf.KernelFunc,
-  });
-  tf.registerKernel({
-    kernelName: ADAM_KERNEL,
-    backendName: 'wasm',
-    kernelFunc: (({ inputs, attrs, backend }: KernelArgs) => {
-      const { theta, m, v, g } = inputs as { theta: TensorInfo; m: TensorInfo; v: TensorInfo; g: TensorInfo };
-      const a = attrs as unknown as AdamStepAttrs;
-      const outs = [theta, m, v].map((t) => backend.makeOutput(t.shape, 'float32'));
-      const count = theta.shape.reduce((p, q) => p * q, 1);
-      const [t2, m2, v2] = outs.map((t) => offset(backend, t));
-      // 1 − β is computed in double and rounded once, as the tfjs ops get it (a JS number → float32 scalar).
-      if (count > 0) addon!.adam(heapOf(backend), offset(backend, theta), offset(backend, m), offset(backend, v), offset(backend, g), t2, m2, v2, count,
-        a.l2 > 0 ? 1 : 0, a.decay !== 1 ? 1 : 0, a.l2, a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.decay, a.rootBc2, a.epsilon, a.stepSize);
-      return outs;
-    }) as unknown as tf.KernelFunc,
-  });
-  tf.registerKernel({
-    kernelName: ACTIVATION_GRAD_KERNEL,
-    backendName: 'wasm',
-    kernelFunc: (({ inputs, attrs, backend }: KernelArgs) => {
-      const { dy, z } = inputs as { dy: TensorInfo; z: TensorInfo };
-      const cols = z.shape[z.shape.length - 1];
-      const rows = cols > 0 ? z.shape.reduce((p, q) => p * q, 1) / cols : 0;
-      const g = backend.makeOutput(z.shape, 'float32');
-      const db = backend.makeOutput([cols], 'float32');
-      if (cols > 0) addon!.activationGrad(heapOf(backend), offset(backend, dy), offset(backend, z), offset(backend, g), rows, cols, NATIVE_ACTIVATIONS[attrs.activation as NativeActivation], offset(backend, db));
-      return [g, db];
-    }) as unknown as tf.KernelFunc,
-  });
-}
-
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, sigmoid: 2, relu6: 3, elu: 4, leakyrelu: 5 };
 
 /**
@@ -354,7 +163,7 @@ export function installBlasKernels(): BlasStatus {
   if (depthwiseConv) replace(depthwiseConv, (args) => nativeDepthwise(args));
   const softmax = tf.getKernel(tf.Softmax, 'wasm');
   if (softmax) replace(softmax, (args) => nativeSoftmax(args));
-  registerActivationKernels();
+  registerNativeKernels(addon!);
   replace(fusedMatMul, (args) => {
     const act = ACTIVATIONS[(args.attrs.activation as string) ?? 'linear'];
     if (act === undefined || args.inputs.preluActivationWeights) return undefined;

@@ -9,7 +9,8 @@
  * (OpenBLAS addon, blasKernels.ts) transposed products are native, and the flags are passed through.
  */
 import * as tf from '@tensorflow/tfjs';
-import { DEPTHWISE_KERNEL, nativeTransposes, SOFTMAX_GRAD_KERNEL } from './blasKernels';
+import { nativeTransposes } from './blasKernels';
+import { DEPTHWISE_KERNEL, SOFTMAX_GRAD_KERNEL } from './nativeKernels';
 
 /** Swaps the last two axes of a rank ≥ 2 tensor. */
 export function swapLastAxes(x: tf.Tensor): tf.Tensor {

@@ -9,7 +9,7 @@
  * (`MilkitLayerNorm`, native/src/rows.c) instead of ~10 kernels over [N × C].
  */
 import * as tf from '@tensorflow/tfjs';
-import { LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL } from './blasKernels';
+import { LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL } from './nativeKernels';
 import { recordingGradients } from './dense';
 import { nativeDenseAvailable } from './nativeOps';
 import type { ParamScope } from './params';

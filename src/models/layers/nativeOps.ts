@@ -13,7 +13,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../random';
-import { ACTIVATION_GRAD_KERNEL, ACTIVATION_KERNEL, ADAM_KERNEL, type AdamStepAttrs, DROPOUT_KERNEL, nativeTransposes, SEGMENT_MEANS_KERNEL, NATIVE_ACTIVATIONS, type NativeActivation, PINV_GRAD_KERNEL, PINV_KERNEL } from './blasKernels';
+import { nativeTransposes } from './blasKernels';
+import { ACTIVATION_GRAD_KERNEL, ACTIVATION_KERNEL, ADAM_KERNEL, type AdamStepAttrs, DROPOUT_KERNEL, NATIVE_ACTIVATIONS, type NativeActivation, PINV_GRAD_KERNEL, PINV_KERNEL, SEGMENT_MEANS_KERNEL } from './nativeKernels';
 
 /** True when the native kernels serve the active backend. */
 export function nativeDenseAvailable(): boolean {
