@@ -209,6 +209,36 @@ describe('models: bag-level catalogue (issue 9)', () => {
     assert.deepEqual(regionLayout(10, 8, 2), { side: 4, regionSide: 2, perSide: 2 });
   });
 
+  it('DP-MINN routes as a plain-JS reference (c = softmax(b), v = squash(Σ c h), b += h·v); the pick sharpens as |h| grows', () => {
+    const n = 6;
+    const m = small('dp-minn', { dropout: 0 }) as unknown as { net: { embed(x: tf.Tensor2D, training: boolean): tf.Tensor2D } } & MilModel;
+    const maxC: number[] = [];
+    // Zero biases at initialisation: the ReLU MLP is positively homogeneous, so input × k = embeddings × k.
+    for (const k of [1, 20]) {
+      const x = tf.tensor2d(randomFloats(n * D, 8).map((z) => Math.abs(z) * k), [n, D]);
+      const h = tf.tidy(() => m.net.embed(x, false)).arraySync();
+      let b = new Array<number>(n).fill(0);
+      let c: number[] = [];
+      let v: number[] = [];
+      for (let t = 0; t < 3; t++) {
+        const e = b.map((z) => Math.exp(z - Math.max(...b)));
+        c = e.map((z) => z / e.reduce((a, y) => a + y, 0));
+        const s = h[0].map((_, j) => h.reduce((a, row, i) => a + c[i] * row[j], 0));
+        const norm = Math.hypot(...s);
+        v = s.map((z) => (z * norm) / (1 + norm * norm));
+        b = b.map((bi, i) => bi + h[i].reduce((a, z, j) => a + z * v[j], 0));
+      }
+      const out = run(m, x, { training: false });
+      assert.ok(maxAbsDiff(out.embedding!.dataSync(), v) < 1e-5, `embedding = squashed bag vector (×${k})`);
+      assert.ok(maxAbsDiff(out.attention!.dataSync(), c) < 1e-5, `attention = last routing weights (×${k})`);
+      maxC.push(Math.max(...c));
+      free(out);
+      x.dispose();
+    }
+    assert.ok(maxC[1] > maxC[0] + 0.2 && maxC[1] > 0.6, `unbounded agreement: max routing weight ${maxC[0]} → ${maxC[1]} for embeddings × 20`);
+    m.dispose();
+  });
+
   it('numerical gradients match: routing (DP-MINN), kernels (SA-AbMILP), distance tables (DAS-MIL), DiffPool terms (GNN-MIL), gathered projections (DTFD, R²T)', async () => {
     await onCpu(() => {
       const n = 7;
@@ -216,6 +246,8 @@ describe('models: bag-level catalogue (issue 9)', () => {
       const coords = gridCoords(n, 2);
       const cases: [string, Record<string, unknown>, string, (m: MilModel) => void][] = [
         ['dp-minn', { dropout: 0 }, 'hidden/0/kernel', () => {}],
+        ['dp-minn', { dropout: 0 }, 'hidden/1/bias', () => {}],
+        ['dp-minn', { dropout: 0 }, 'classifier/kernel', () => {}],
         ['sa-abmilp', { dropout: 0, kernel: 'laplace' }, 'self_attention/f/kernel', (m) => m.namedVariables!().get('self_attention/gamma')!.assign(tf.tensor1d([0.8]))],
         ['sa-abmilp', { dropout: 0, kernel: 'module' }, 'self_attention/g/kernel', (m) => m.namedVariables!().get('self_attention/gamma')!.assign(tf.tensor1d([0.8]))],
         ['das-mil', { dropout: 0, maxDistance: 4, distanceBins: 5 }, 'layer/distance_keys', () => {}],

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { Cohort } from '../../../src/data';
 import { mnistBags } from '../../../src/data/datasets/mnistBags';
 import { musk1 } from '../../../src/data/datasets/musk1';
-import { parseSplitFile, type Split } from '../../../src/data/splits';
+import { parseSplitFile, stratifiedKFold, type Split, type SplitBag } from '../../../src/data/splits';
 import { Trainer, type TrainConfig } from '../../../src/train';
 import { sharedData } from '../shared-data';
 
@@ -29,15 +29,17 @@ export async function buildBenchmarks(dir: string): Promise<{ musk: Benchmark; m
 export const firstTwoFolds = (s: Split[][]): Split[][] => [s[0].slice(0, 2)];
 /** Every split of the file (MNIST-bags: its one train/test split). */
 export const allSplits = (s: Split[][]): Split[][] => s;
+/** Not the file's splits: one stratified split of the bags into 2/3 training and 1/3 test (seed 0; MUSK1: 61/31 bags). */
+export const oneThirdTest = (_: Split[][], bags: readonly SplitBag[]): Split[][] => [[stratifiedKFold(bags, { k: 3, seed: 0 })[0]]];
 
 /**
  * Trains `model` on the picked splits of a benchmark and returns the run's summary (test metrics,
  * mean ± sd over the folds). Seed 2021 and the last epoch's weights unless `train` says otherwise.
  */
-export async function trainAndTest(data: Benchmark, pick: (s: Split[][]) => Split[][], model: { name: string; config: Record<string, unknown> }, train: Partial<TrainConfig> & Pick<TrainConfig, 'epochs' | 'lr'>) {
+export async function trainAndTest(data: Benchmark, pick: (s: Split[][], bags: readonly SplitBag[]) => Split[][], model: { name: string; config: Record<string, unknown> }, train: Partial<TrainConfig> & Pick<TrainConfig, 'epochs' | 'lr'>) {
   const cohort = await Cohort.open(data.cohort);
   try {
-    const splits = pick(parseSplitFile(JSON.parse(fs.readFileSync(data.splits, 'utf8')), cohort.bags, data.splits));
+    const splits = pick(parseSplitFile(JSON.parse(fs.readFileSync(data.splits, 'utf8')), cohort.bags, data.splits), cohort.bags);
     const trainer = new Trainer({ model, config: { selectOn: 'last', seed: 2021, standardize: false, ...train } });
     return (await trainer.crossValidate(cohort, splits)).summary;
   } finally {
