@@ -89,7 +89,7 @@ describe('models: bag-level catalogue (issue 9)', () => {
       m.namedVariables!().get('self_attention/gamma')!.assign(tf.tensor1d([0.7]));
       const [a, b] = [x, xp].map((v) => run(m, tf.tensor2d(v, [n, D]), { training: false }));
       assert.ok(maxAbsDiff(a.logits.dataSync(), b.logits.dataSync()) < 1e-4, kernel);
-      const att = a.attention!.dataSync();
+      const att = Array.from(a.attention!.dataSync());
       assert.ok(Math.abs(att.reduce((s, v) => s + v, 0) - 1) < 1e-5, kernel);
       assert.ok(maxAbsDiff(perm.map((i) => att[i]), b.attention!.dataSync()) < 1e-5, kernel);
       [a, b].forEach(free);
