@@ -167,7 +167,7 @@ describe('native OpenBLAS matMul kernels', function () {
       // Its own stream: the inputs must not change when other tests draw more (a ReLU kink within ±eps fails the check).
       const own = new Rng(23);
       const r = (shape: number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => own.normal()), shape);
-      const x = tf.variable(r([7, 5]));
+      const x = tf.variable(r([7, 5]) as tf.Tensor2D);
       const w = tf.variable(tf.mul(r([5, 4]), 0.5));
       const b = tf.variable(tf.mul(r([4]), 0.1));
       const probe = r([7, 4]);

@@ -149,7 +149,7 @@ describe('milkit-kernel bundles', () => {
             events.emit({ type: 'step', repeat: 0, fold, epoch, step, steps: 8, loss: 1 / step, instances: 10, bagsPerSecond: 20, instancesPerSecond: 200 });
           }
           events.emit({ type: 'eval', repeat: 0, fold, epoch, split: 'val', loss: 0.5 / epoch, metrics: { auc: 0.7 + 0.05 * epoch } });
-          events.emit({ type: 'epoch-end', repeat: 0, fold, epoch, trainLoss: 0.6 / epoch, seconds: 0.4, monitor: 0.8, improved: true, stop: false });
+          events.emit({ type: 'epoch-end', repeat: 0, fold, epoch, trainLoss: 0.6 / epoch, seconds: 0.4, monitor: 0.8, metric: 'auc', improved: true, stop: false });
         }
         events.emit({ type: 'fold-end', repeat: 0, fold, metrics: { auc: 0.85 }, bestEpoch: 3, epochsRun: 3, interrupted: false });
       }

@@ -5,10 +5,11 @@
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
-import { convValid, createModel, encodedShape, loadModel, maxPool2, saveModel, type Target } from '../../src/models';
+import { convValid, createModel, encodedShape, loadModel, maxPool2, saveModel, type MilModel, type Target } from '../../src/models';
 import { tempDir } from '../helpers/tmp';
 import { Rng } from '../../src/random';
 import { expectGradMatches, maxAbsDiff, onCpu, someCoords } from './helpers/gradcheck';
+import { tidyOutput } from './helpers/tidyOutput';
 
 function rand(shape: number[], seed: number): tf.Tensor {
   const rng = new Rng(seed);
@@ -81,7 +82,7 @@ describe('models: image-mil (convolutional instance encoder)', () => {
     assert.throws(() => createModel('image-mil', { mil: 'mi-net' }), /no instance projection/);
     const model = createModel('image-mil', { inputDim: 784, mil: 'gabmil', seed: 1 });
     for (const n of [1, 7]) {
-      const out = tf.tidy(() => model.forward(tf.zeros([n, 784]) as tf.Tensor2D, { training: false }));
+      const out = tidyOutput(() => model.forward(tf.zeros([n, 784]) as tf.Tensor2D, { training: false }));
       assert.deepEqual(out.logits.shape, [2]);
       assert.deepEqual(out.attention!.shape, [n]);
       tf.dispose(Object.values(out));
@@ -93,7 +94,7 @@ describe('models: image-mil (convolutional instance encoder)', () => {
     const config = { inputDim: 256, imageShape: [16, 16, 1] as [number, number, number], embedDim: 8, milConfig: { attentionDim: 4 } };
     const model = createModel('image-mil', { ...config, seed: 1 });
     for (const n of [1, 2000]) {
-      const out = tf.tidy(() => model.forward(rand([n, 256], n) as tf.Tensor2D, { training: false }));
+      const out = tidyOutput(() => model.forward(rand([n, 256], n) as tf.Tensor2D, { training: false }));
       assert.deepEqual(out.logits.shape, [2]);
       assert.deepEqual(out.attention!.shape, [n]);
       assert.ok(Math.abs(out.attention!.sum().dataSync()[0] - 1) < 1e-4);
@@ -102,7 +103,7 @@ describe('models: image-mil (convolutional instance encoder)', () => {
     const bag = rand([6, 256], 11) as tf.Tensor2D;
     const order = [5, 2, 0, 4, 1, 3];
     const shuffled = tf.tensor2d(order.flatMap((i) => Array.from(bag.dataSync().slice(i * 256, (i + 1) * 256))), [6, 256]);
-    const logits = (m: typeof model, x: tf.Tensor2D, training = false) => tf.tidy(() => m.forward(x, { training }).logits.dataSync().slice());
+    const logits = (m: MilModel, x: tf.Tensor2D, training = false) => tf.tidy(() => m.forward(x, { training }).logits.dataSync().slice());
     assert.ok(maxAbsDiff(logits(model, bag), logits(model, shuffled)) < 1e-5, 'permutation invariant');
     const [same, other] = [createModel('image-mil', { ...config, seed: 1, dropout: 0.3 }), createModel('image-mil', { ...config, seed: 2 })];
     const twin = createModel('image-mil', { ...config, seed: 1, dropout: 0.3 });

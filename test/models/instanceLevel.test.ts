@@ -100,9 +100,11 @@ describe('models/instance-level: the catalogue entries', () => {
 
   it('every trainable variable gets a finite, non-zero gradient (positive and negative bags)', () => {
     const bag = bagOf(17);
+    // Outside the loops: as an array literal inside them, tsc cannot infer `target` (TS7022, circular).
+    const targets = [pos, neg];
     for (const name of NAMES) {
       const m = make(name);
-      for (const target of [pos, neg]) {
+      for (const target of targets) {
         const { value, grads } = tf.variableGrads(() => m.loss(m.forward(bag, { training: true, target }), target), m.trainableVariables());
         assert.ok(Number.isFinite(value.dataSync()[0]), `${name}: loss finite`);
         for (const [vname, v] of m.namedVariables!()) {

@@ -84,7 +84,7 @@ describe('models: every registered model', () => {
       if (!ORDER_DEPENDENT.has(name)) {
         assert.ok(maxAbsDiff(a.logits.dataSync(), b.logits.dataSync()) < 1e-4, `${name}: logits change under permutation`);
         if (a.attention) {
-          const aa = a.attention.dataSync();
+          const aa = Array.from(a.attention.dataSync());
           assert.ok(maxAbsDiff(perm.map((src) => aa[src]), b.attention!.dataSync()) < 1e-5, `${name}: attention does not follow the permutation`);
           assert.ok(Math.abs(aa.reduce((s, v) => s + v, 0) - 1) < 1e-4, `${name}: attention sums to ${aa.reduce((s, v) => s + v, 0)}`);
           assert.ok(aa.every((v) => v >= 0));

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createModel, type Target } from '../../src/models';
 import { Rng } from '../../src/random';
 import { expectGradMatches, maxAbsDiff, onCpu, someCoords } from './helpers/gradcheck';
+import { tidyOutput } from './helpers/tidyOutput';
 
 function bagOf(n: number, dim: number, seed: number): tf.Tensor2D {
   const rng = new Rng(seed);
@@ -20,7 +21,7 @@ describe('models: max pooling of instance logits', () => {
       const bag = bagOf(9, 5, numClasses);
       for (const maxOver of ['instance', 'class'] as const) {
         const model = createModel('max-mil', { inputDim: 5, numClasses, hidden: [8], dropout: 0, maxOver, seed: 1 });
-        const out = tf.tidy(() => model.forward(bag, { training: false }));
+        const out = tidyOutput(() => model.forward(bag, { training: false }));
         const inst = out.instanceLogits!.arraySync() as number[][];
         const expected =
           maxOver === 'class'

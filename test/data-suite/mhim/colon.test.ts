@@ -34,7 +34,7 @@ describe('data-suite/mhim: reproduction wiring on colon bags (1 fold, 5 epochs)'
       const ctx = { out: path.join(dir, 'runs') };
       const mhim = await runSetting({ key: 'ti', label: 'MHIM-v2 without GRN, teacher = baseline', preset: 'v2', teacherInit: true, mhim: { grn: null } }, ds, cohort, ctx);
       const baseline = JSON.parse(fs.readFileSync(path.join(ctx.out, 'colon', 'baseline', 'results.json'), 'utf8'));
-      const auc = (r: { folds: { metrics: { auc: number } }[] }) => r.folds.map((f) => f.metrics.auc);
+      const auc = (r: { folds: { metrics: Record<string, number> }[] }) => r.folds.map((f) => f.metrics.auc);
       console.log(`      colon fold 1, 5 epochs: AB-MIL AUC ${auc(baseline).map((a) => a.toFixed(3)).join(', ')}; MHIM-v2 without GRN (teacher = baseline) ${auc(mhim).map((a) => a.toFixed(3)).join(', ')}`);
       assert.equal(mhim.model.name, 'mhim');
       assert.equal(mhim.folds.length, 1);
