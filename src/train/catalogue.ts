@@ -152,15 +152,15 @@ function writeTable(
   const levels = all.map((m) => `${m.name} (${m.level ?? 'issue 3'})`).join(', ');
   writeReproduction(o.results, NAME, {
     title: 'The deep-MIL catalogue: MUSK1 and MNIST-bags',
-    caption: `Every registered model. MUSK1: ${o.musk1Repeats === 1 ? 'the first repetition of the 10-fold protocol, mean ± sd over its 10 folds' : `mean over the ${o.musk1Repeats} repetitions of the 10-fold protocol ± sd across repetitions`}. MNIST-bags: test AUC, mean ± sd over ${o.mnistReps} repetitions (fresh bags and seeds). Empty cells: not measured yet${all.some(takesImages) ? ` (MUSK1 of ${all.filter(takesImages).map((m) => m.name).join(', ')}: not applicable, the model takes images)` : ''}. Models (survey level): ${levels}.`,
+    caption: `Every registered model. MUSK1: ${o.musk1Repeats === 1 ? 'the first repetition of the 10-fold protocol, mean ± sd over its 10 folds' : `mean over the ${o.musk1Repeats} repetitions of the 10-fold protocol ± sd across repetitions`}. MNIST-bags: test AUC, ${o.mnistReps === 1 ? 'one repetition' : `mean ± sd over ${o.mnistReps} repetitions (fresh bags and seeds)`}. Empty cells: not measured yet${all.some(takesImages) ? ` (MUSK1 of ${all.filter(takesImages).map((m) => m.name).join(', ')}: not applicable, the model takes images)` : ''}. Models (survey level): ${levels}.`,
     columns: COLUMNS,
     rows,
   }, {
     command: o.command,
     protocol:
-      `each model's registered defaults except embedDim 64 (where present) and all dropout 0; Adam lr 5e-4, cosine decay, weight decay 1e-5 (L2), batch 1 bag, last-epoch weights, seed 2021. ` +
+      `each model's registered defaults except embedDim 64 (where present; TransMIL's head width and landmarks follow it as in the reference, 64/8 and 64/2) and all dropout 0; Adam lr 5e-4, cosine decay, weight decay 1e-5 (L2), batch 1 bag, last-epoch weights, seed 2021. ` +
       `MUSK1: ${o.musk1Repeats} × 10-fold standard splits (musk1.folds.json), ${o.musk1Epochs} epochs, features standardised per training fold. ` +
-      `MNIST-bags: target 9, bag size N(10, 2), 100 training bags (MNIST train) / 1000 test bags (MNIST test), raw 784 pixels through each model's own first layer (no convolutional encoder, unlike the papers), ${o.mnistEpochs} epochs, ${o.mnistReps} repetitions.`,
+      `MNIST-bags: target 9, bag size N(10, 2), 100 training bags (MNIST train) / 1000 test bags (MNIST test), raw 784 pixels through each model's own first layer (no convolutional encoder, unlike the papers), ${o.mnistEpochs} epochs, ${o.mnistReps === 1 ? 'one repetition' : `${o.mnistReps} repetitions`}.`,
     published: { source: [...sources].join('; '), values },
     seconds,
     backend,
