@@ -106,7 +106,8 @@ export async function runCatalogue(o: CatalogueOptions): Promise<string> {
     }
     measured.set(info.name, [repeats.length ? repeats : null, aucs]);
     log(`${info.name}: MUSK1 accuracy ${repeats.length ? fmt(repeats) : 'n/a (image model)'}, MNIST-bags AUC ${fmt(aucs)} (${((Date.now() - t0) / 60000).toFixed(1)} min)`);
-    writeTable(o, all, measured, previous, backend.name, (Date.now() - started) / 1000);
+    // A run over some rows (--only) does not know what the whole table took: no time then.
+    writeTable(o, all, measured, previous, backend.name, o.only ? undefined : (Date.now() - started) / 1000);
   }
   return file;
 }
@@ -131,7 +132,7 @@ function writeTable(
   measured: Map<string, (ResultCell | number[] | null)[]>,
   previous: ReturnType<typeof readReproduction> | undefined,
   backend: string,
-  seconds: number,
+  seconds: number | undefined,
 ): void {
   const rows = all.map((info) => {
     const now = measured.get(info.name);
