@@ -100,10 +100,10 @@ export function nativeAdamStep(theta: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: 
 }
 
 /**
- * Nyström's Moore–Penrose iteration (nystrom.ts `pinvIterate`) from z0, for x [m, m] or [b, m, m],
- * as one native op with its own gradient (dx and dz0 through all iterations, as autodiff of the
- * iteration gives; the backward pass recomputes the iterates). Why: through tfjs it is ~70 kernel
- * calls per head and step, and three times that for the gradient.
+ * Nyström's Moore–Penrose iteration (nystrom.ts `moorePenroseIterate`) from z0, for x [m, m] or
+ * [b, m, m], as one native op with its own gradient (dx and dz0 through all iterations, as autodiff
+ * of the iteration gives, from the iterates the forward keeps). Why: through tfjs it is ~70 kernel
+ * calls per head and step, and twice that for the gradient.
  */
 export function nativePinv<T extends tf.Tensor>(x: T, z0: tf.Tensor, iterations: number): T {
   if ((tf.engine().state as unknown as { gradientDepth: number }).gradientDepth === 0) {
