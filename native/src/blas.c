@@ -190,7 +190,7 @@ static char *heap_of(napi_env env, napi_value v, size_t *bytes) {
 /* The entry points take (heap, n numbers): checks the count, returns the heap (NULL with a JS
  * exception pending on failure) and the numbers in `a`. */
 #define MAX_ARGS 20
-char *heap_and_numbers(napi_env env, napi_callback_info info, const char *name, size_t n, double *a, size_t *heapBytes) {
+static char *heap_and_numbers(napi_env env, napi_callback_info info, const char *name, size_t n, double *a, size_t *heapBytes) {
   size_t argc = MAX_ARGS;
   napi_value argv[MAX_ARGS];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
@@ -204,12 +204,36 @@ char *heap_and_numbers(napi_env env, napi_callback_info info, const char *name, 
   return heap && numbers(env, argv, 1, n, a) ? heap : NULL;
 }
 
-int inside(napi_env env, double off, double bytes, size_t heapBytes) {
+static int inside(napi_env env, double off, double bytes, size_t heapBytes) {
   if (off < 0 || off + bytes > (double)heapBytes || ((int64_t)off & 3) != 0) {
     napi_throw_range_error(env, NULL, "milkit_blas: offset outside the heap");
     return 0;
   }
   return 1;
+}
+
+int heap_args(napi_env env, napi_callback_info info, const char *name, size_t n, double *a, Heap *heap) {
+  heap->env = env;
+  heap->bytes = 0;
+  heap->base = heap_and_numbers(env, info, name, n, a, &heap->bytes);
+  heap->ok = heap->base != NULL;
+  return heap->ok;
+}
+
+float *heap_floats(Heap *heap, double off, double count) {
+  if (!heap->ok) return NULL;
+  if (!inside(heap->env, off, count * 4, heap->bytes)) {
+    heap->ok = 0;
+    return NULL;
+  }
+  return (float *)(heap->base + (size_t)off);
+}
+
+napi_value bad_shape(napi_env env, const char *name) {
+  char msg[96];
+  snprintf(msg, sizeof msg, "milkit_blas.%s: bad shape", name);
+  napi_throw_range_error(env, NULL, msg);
+  return NULL;
 }
 
 int few_threads_begin(double work) {

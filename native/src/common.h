@@ -25,9 +25,21 @@
   } while (0)
 
 
-/* Argument helpers (blas.c): the heap ArrayBuffer and n numbers after it; a byte range check. */
-char *heap_and_numbers(napi_env env, napi_callback_info info, const char *name, size_t n, double *a, size_t *heapBytes);
-int inside(napi_env env, double off, double bytes, size_t heapBytes);
+/*
+ * Arguments of an entry point (blas.c): `heap_args` reads (heap, n numbers) into `a`; `heap_floats`
+ * hands out `count` floats at byte offset `off`, checked to lie inside the heap. The first failure
+ * throws a JS error and clears `ok`, later calls return NULL: check `ok` once after taking them all.
+ */
+typedef struct {
+  napi_env env;
+  char *base;
+  size_t bytes;
+  int ok;
+} Heap;
+int heap_args(napi_env env, napi_callback_info info, const char *name, size_t n, double *a, Heap *heap);
+float *heap_floats(Heap *heap, double off, double count);
+/* Throws "milkit_blas.<name>: bad shape"; returns NULL for `return bad_shape(...)`. */
+napi_value bad_shape(napi_env env, const char *name);
 /* Products of fewer than `work` multiply-adds run on one OpenBLAS thread (blas.c): begin returns whether it switched. */
 int few_threads_begin(double work);
 void few_threads_end(int switched);

@@ -98,21 +98,19 @@ static void depthwise_run(const float *x, const float *wt, float *y, long h, lon
 }
 
 napi_value depthwise(napi_env env, napi_callback_info info) {
-  size_t heapBytes = 0;
   double a[13];
-  char *heap = heap_and_numbers(env, info, "depthwise", 13, a, &heapBytes);
-  if (!heap) return NULL;
+  Heap heap;
+  if (!heap_args(env, info, "depthwise", 13, a, &heap)) return NULL;
   const long h = (long)a[3], w = (long)a[4], c = (long)a[5], kh = (long)a[6], kw = (long)a[7];
   const long pt = (long)a[8], pl = (long)a[9], oh = (long)a[10], ow = (long)a[11];
   const int mode = (int)a[12];
-  if (h < 1 || w < 1 || c < 1 || kh < 1 || kw < 1 || oh < 1 || ow < 1 || pt < 0 || pl < 0 || mode < 0 || mode > 2) {
-    napi_throw_range_error(env, NULL, "milkit_blas.depthwise: bad shape");
-    return NULL;
-  }
-  const double xBytes = (double)h * w * c * 4, fBytes = (double)kh * kw * c * 4, oBytes = (double)oh * ow * c * 4;
-  const double wBytes = mode == 2 ? oBytes : fBytes, yBytes = mode == 2 ? fBytes : oBytes;
-  if (!inside(env, a[0], xBytes, heapBytes) || !inside(env, a[1], wBytes, heapBytes) || !inside(env, a[2], yBytes, heapBytes)) return NULL;
-  depthwise_run((const float *)(heap + (size_t)a[0]), (const float *)(heap + (size_t)a[1]), (float *)(heap + (size_t)a[2]), h, w, c, kh, kw, pt, pl, oh, ow, mode);
+  if (h < 1 || w < 1 || c < 1 || kh < 1 || kw < 1 || oh < 1 || ow < 1 || pt < 0 || pl < 0 || mode < 0 || mode > 2) return bad_shape(env, "depthwise");
+  const double image = (double)h * w * c, filter = (double)kh * kw * c, out = (double)oh * ow * c;
+  /* mode 2: w is dy (an output-sized image) and y the filter gradient. */
+  const float *x = heap_floats(&heap, a[0], image), *wt = heap_floats(&heap, a[1], mode == 2 ? out : filter);
+  float *y = heap_floats(&heap, a[2], mode == 2 ? filter : out);
+  if (!heap.ok) return NULL;
+  depthwise_run(x, wt, y, h, w, c, kh, kw, pt, pl, oh, ow, mode);
   return NULL;
 }
 

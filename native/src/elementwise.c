@@ -95,29 +95,26 @@ VECTOR_CLONES void scaled(float *y, const float *x, float a, size_t n) {
 }
 
 napi_value activation(napi_env env, napi_callback_info info) {
-  size_t heapBytes = 0;
   double a[4];
-  char *heap = heap_and_numbers(env, info, "activation", 4, a, &heapBytes);
-  if (!heap) return NULL;
-  const double count = a[2];
-  if (!inside(env, a[0], count * 4, heapBytes) || !inside(env, a[1], count * 4, heapBytes)) return NULL;
-  activation_forward((const float *)(heap + (size_t)a[0]), (float *)(heap + (size_t)a[1]), (size_t)count, (int)a[3]);
+  Heap heap;
+  if (!heap_args(env, info, "activation", 4, a, &heap)) return NULL;
+  const float *x = heap_floats(&heap, a[0], a[2]);
+  float *y = heap_floats(&heap, a[1], a[2]);
+  if (!heap.ok) return NULL;
+  activation_forward(x, y, (size_t)a[2], (int)a[3]);
   return NULL;
 }
 
 napi_value activation_grad(napi_env env, napi_callback_info info) {
-  size_t heapBytes = 0;
   double a[7];
-  char *heap = heap_and_numbers(env, info, "activationGrad", 7, a, &heapBytes);
-  if (!heap) return NULL;
-  const double rows = a[3], cols = a[4], offDb = a[6];
-  const double bytes = rows * cols * 4;
-  if (!inside(env, a[0], bytes, heapBytes) || !inside(env, a[1], bytes, heapBytes) || !inside(env, a[2], bytes, heapBytes)) return NULL;
-  if (offDb >= 0 && !inside(env, offDb, cols * 4, heapBytes)) return NULL;
-  const float *dy = (const float *)(heap + (size_t)a[0]), *z = (const float *)(heap + (size_t)a[1]);
-  float *g = (float *)(heap + (size_t)a[2]);
-  float *db = offDb >= 0 ? (float *)(heap + (size_t)offDb) : NULL;
-  const size_t R = (size_t)rows, C = (size_t)cols;
+  Heap heap;
+  if (!heap_args(env, info, "activationGrad", 7, a, &heap)) return NULL;
+  const double count = a[3] * a[4];
+  const float *dy = heap_floats(&heap, a[0], count), *z = heap_floats(&heap, a[1], count);
+  float *g = heap_floats(&heap, a[2], count);
+  float *db = a[6] >= 0 ? heap_floats(&heap, a[6], a[4]) : NULL;
+  if (!heap.ok) return NULL;
+  const size_t R = (size_t)a[3], C = (size_t)a[4];
   if (db) for (size_t j = 0; j < C; j++) db[j] = 0.f;
   for (size_t r = 0; r < R; r++) {
     activation_backward(dy + r * C, z + r * C, g + r * C, C, (int)a[5]);
@@ -145,17 +142,17 @@ VECTOR_CLONES static void dropout_mask_mul(const float *restrict x, float *restr
 }
 
 napi_value dropout(napi_env env, napi_callback_info info) {
-  size_t heapBytes = 0;
   double a[6];
-  char *heap = heap_and_numbers(env, info, "dropout", 6, a, &heapBytes);
-  if (!heap) return NULL;
-  const double count = a[2];
-  if (!inside(env, a[0], count * 4, heapBytes) || !inside(env, a[1], count * 4, heapBytes)) return NULL;
+  Heap heap;
+  if (!heap_args(env, info, "dropout", 6, a, &heap)) return NULL;
+  const float *x = heap_floats(&heap, a[0], a[2]);
+  float *y = heap_floats(&heap, a[1], a[2]);
+  if (!heap.ok) return NULL;
   if (a[3] < 0 || a[3] > 4294967295.0 || a[4] < 0 || a[4] > 4294967296.0) {
     napi_throw_range_error(env, NULL, "milkit_blas.dropout: state or threshold out of range");
     return NULL;
   }
-  dropout_mask_mul((const float *)(heap + (size_t)a[0]), (float *)(heap + (size_t)a[1]), (size_t)count, (uint32_t)a[3], (uint64_t)a[4], (float)a[5]);
+  dropout_mask_mul(x, y, (size_t)a[2], (uint32_t)a[3], (uint64_t)a[4], (float)a[5]);
   return NULL;
 }
 
@@ -183,17 +180,14 @@ VECTOR_CLONES static void adam_update(const float *restrict th, const float *res
 /* adam(heap, offTheta, offM, offV, offG, offTheta2, offM2, offV2, count, l2, decoupled, wd, beta1, 1-beta1,
  *      beta2, 1-beta2, 1-lr·wd, √bc2, eps, lr/bc1): the new θ, m and v at the *2 offsets. */
 napi_value adam(napi_env env, napi_callback_info info) {
-  size_t heapBytes = 0;
   double a[19];
-  char *heap = heap_and_numbers(env, info, "adam", 19, a, &heapBytes);
-  if (!heap) return NULL;
-  const double count = a[7], bytes = count * 4;
-  for (int i = 0; i < 7; i++)
-    if (!inside(env, a[i], bytes, heapBytes)) return NULL;
+  Heap heap;
+  if (!heap_args(env, info, "adam", 19, a, &heap)) return NULL;
+  float *p[7]; /* θ, m, v, g in; θ, m, v out */
+  for (int i = 0; i < 7; i++) p[i] = heap_floats(&heap, a[i], a[7]);
+  if (!heap.ok) return NULL;
   float k[9];
   for (int i = 0; i < 9; i++) k[i] = (float)a[10 + i];
-  adam_update((const float *)(heap + (size_t)a[0]), (const float *)(heap + (size_t)a[1]), (const float *)(heap + (size_t)a[2]),
-              (const float *)(heap + (size_t)a[3]), (float *)(heap + (size_t)a[4]), (float *)(heap + (size_t)a[5]), (float *)(heap + (size_t)a[6]),
-              (size_t)count, k, a[8] != 0, a[9] != 0);
+  adam_update(p[0], p[1], p[2], p[3], p[4], p[5], p[6], (size_t)a[7], k, a[8] != 0, a[9] != 0);
   return NULL;
 }

@@ -60,28 +60,24 @@ static void pinv_backward(const float *x, const float *keep, float *dz, float *d
  * offDz ≥ 0: backward (offZ unused), dX and dZ0 of dZ from the iterates at offKeep.
  */
 napi_value pinv(napi_env env, napi_callback_info info) {
-  size_t heapBytes = 0;
   double a[10];
-  char *heap = heap_and_numbers(env, info, "pinv", 10, a, &heapBytes);
-  if (!heap) return NULL;
+  Heap heap;
+  if (!heap_args(env, info, "pinv", 10, a, &heap)) return NULL;
   const long batch = (long)a[3], m = (long)a[4], iterations = (long)a[5];
-  const int backward = a[6] >= 0;
-  if (batch < 1 || m < 1 || m > 46340 || iterations < 1 || iterations > 1000) {
-    napi_throw_range_error(env, NULL, "milkit_blas.pinv: bad shape");
-    return NULL;
-  }
-  const size_t mm = (size_t)m * m;
-  const double bytes = (double)batch * mm * 4;
-  if (!inside(env, a[0], bytes, heapBytes) || !inside(env, a[1], bytes, heapBytes)) return NULL;
-  if (backward ? !inside(env, a[6], bytes, heapBytes) || !inside(env, a[7], bytes, heapBytes) || !inside(env, a[8], bytes, heapBytes)
-               : !inside(env, a[2], bytes, heapBytes)) return NULL;
-  const int kept = a[9] >= 0;
-  const size_t keepFloats = (size_t)iterations * 4 * mm;
+  const int backward = a[6] >= 0, kept = a[9] >= 0;
+  if (batch < 1 || m < 1 || m > 46340 || iterations < 1 || iterations > 1000) return bad_shape(env, "pinv");
   if (backward && !kept) {
     napi_throw_range_error(env, NULL, "milkit_blas.pinv: the backward pass needs the kept iterates");
     return NULL;
   }
-  if (kept && !inside(env, a[9], bytes * iterations * 4, heapBytes)) return NULL;
+  const size_t mm = (size_t)m * m, keepFloats = (size_t)iterations * 4 * mm;
+  const double count = (double)batch * mm;
+  const float *x = heap_floats(&heap, a[0], count), *z0 = heap_floats(&heap, a[1], count);
+  float *z = backward ? NULL : heap_floats(&heap, a[2], count);
+  const float *dzIn = backward ? heap_floats(&heap, a[6], count) : NULL;
+  float *dx = backward ? heap_floats(&heap, a[7], count) : NULL, *dz0 = backward ? heap_floats(&heap, a[8], count) : NULL;
+  float *iterates = kept ? heap_floats(&heap, a[9], count * iterations * 4) : NULL;
+  if (!heap.ok) return NULL;
   float *scratch = malloc(sizeof(float) * (5 * mm + (kept ? 0 : keepFloats)));
   if (!scratch) {
     napi_throw_error(env, NULL, "milkit_blas.pinv: out of memory");
@@ -89,16 +85,15 @@ napi_value pinv(napi_env env, napi_callback_info info) {
   }
   const int single = few_threads_begin((double)mm * m);
   for (long b = 0; b < batch; b++) {
-    const size_t o = (size_t)b * mm * 4;
-    const float *x = (const float *)(heap + (size_t)a[0] + o), *z0 = (const float *)(heap + (size_t)a[1] + o);
-    float *keep = kept ? (float *)(heap + (size_t)a[9]) + (size_t)b * keepFloats : scratch;
+    const size_t o = (size_t)b * mm;
+    float *keep = kept ? iterates + (size_t)b * keepFloats : scratch;
     if (!backward) {
-      pinv_forward(x, z0, (float *)(heap + (size_t)a[2] + o), keep, (int)m, (int)iterations);
+      pinv_forward(x + o, z0 + o, z + o, keep, (int)m, (int)iterations);
     } else {
-      float *dx = (float *)(heap + (size_t)a[7] + o), *dz = scratch;
-      memcpy(dz, heap + (size_t)a[6] + o, mm * sizeof(float));
-      for (size_t i = 0; i < mm; i++) dx[i] = 0.f;
-      pinv_backward(x, keep, dz, dx, (float *)(heap + (size_t)a[8] + o), (int)m, (int)iterations, scratch + mm);
+      float *dz = scratch;
+      memcpy(dz, dzIn + o, mm * sizeof(float));
+      for (size_t i = 0; i < mm; i++) dx[o + i] = 0.f;
+      pinv_backward(x + o, keep, dz, dx + o, dz0 + o, (int)m, (int)iterations, scratch + mm);
     }
   }
   few_threads_end(single);

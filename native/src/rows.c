@@ -20,29 +20,27 @@ VECTOR_CLONES static void softmax_grad_row(const float *restrict y, const float 
 }
 
 napi_value softmax(napi_env env, napi_callback_info info) {
-  size_t heapBytes = 0;
   double a[4];
-  char *heap = heap_and_numbers(env, info, "softmax", 4, a, &heapBytes);
-  if (!heap) return NULL;
-  const double bytes = a[2] * a[3] * 4;
-  if (a[2] < 0 || a[3] < 1 || !inside(env, a[0], bytes, heapBytes) || !inside(env, a[1], bytes, heapBytes)) return NULL;
+  Heap heap;
+  if (!heap_args(env, info, "softmax", 4, a, &heap)) return NULL;
+  if (a[2] < 0 || a[3] < 1) return bad_shape(env, "softmax");
+  const float *x = heap_floats(&heap, a[0], a[2] * a[3]);
+  float *y = heap_floats(&heap, a[1], a[2] * a[3]);
+  if (!heap.ok) return NULL;
   const size_t rows = (size_t)a[2], cols = (size_t)a[3];
-  const float *x = (const float *)(heap + (size_t)a[0]);
-  float *y = (float *)(heap + (size_t)a[1]);
   for (size_t r = 0; r < rows; r++) softmax_row(x + r * cols, y + r * cols, cols);
   return NULL;
 }
 
 napi_value softmaxGrad(napi_env env, napi_callback_info info) {
-  size_t heapBytes = 0;
   double a[5];
-  char *heap = heap_and_numbers(env, info, "softmaxGrad", 5, a, &heapBytes);
-  if (!heap) return NULL;
-  const double bytes = a[3] * a[4] * 4;
-  if (a[3] < 0 || a[4] < 1 || !inside(env, a[0], bytes, heapBytes) || !inside(env, a[1], bytes, heapBytes) || !inside(env, a[2], bytes, heapBytes)) return NULL;
+  Heap heap;
+  if (!heap_args(env, info, "softmaxGrad", 5, a, &heap)) return NULL;
+  if (a[3] < 0 || a[4] < 1) return bad_shape(env, "softmaxGrad");
+  const float *y = heap_floats(&heap, a[0], a[3] * a[4]), *dy = heap_floats(&heap, a[1], a[3] * a[4]);
+  float *dx = heap_floats(&heap, a[2], a[3] * a[4]);
+  if (!heap.ok) return NULL;
   const size_t rows = (size_t)a[3], cols = (size_t)a[4];
-  const float *y = (const float *)(heap + (size_t)a[0]), *dy = (const float *)(heap + (size_t)a[1]);
-  float *dx = (float *)(heap + (size_t)a[2]);
   for (size_t r = 0; r < rows; r++) softmax_grad_row(y + r * cols, dy + r * cols, dx + r * cols, cols);
   return NULL;
 }
@@ -54,16 +52,16 @@ napi_value softmaxGrad(napi_env env, napi_callback_info info) {
  * Why: tfjs-wasm sums [m, l, d] over the middle axis through a transpose (160 calls per step).
  */
 napi_value segmentMeans(napi_env env, napi_callback_info info) {
-  size_t heapBytes = 0;
   double a[6];
-  char *heap = heap_and_numbers(env, info, "segmentMeans", 6, a, &heapBytes);
-  if (!heap) return NULL;
+  Heap heap;
+  if (!heap_args(env, info, "segmentMeans", 6, a, &heap)) return NULL;
+  if (a[2] < 1 || a[3] < 1 || a[4] < 1) return bad_shape(env, "segmentMeans");
   const int grad = a[5] != 0;
-  const double big = a[2] * a[3] * a[4] * 4, small = a[2] * a[4] * 4;
-  if (a[2] < 1 || a[3] < 1 || a[4] < 1 || !inside(env, a[0], grad ? small : big, heapBytes) || !inside(env, a[1], grad ? big : small, heapBytes)) return NULL;
+  const double all = a[2] * a[3] * a[4], means = a[2] * a[4];
+  const float *x = heap_floats(&heap, a[0], grad ? means : all);
+  float *y = heap_floats(&heap, a[1], grad ? all : means);
+  if (!heap.ok) return NULL;
   const size_t segments = (size_t)a[2], length = (size_t)a[3], cols = (size_t)a[4];
-  const float *x = (const float *)(heap + (size_t)a[0]);
-  float *y = (float *)(heap + (size_t)a[1]);
   const float inv = 1.f / (float)length;
   for (size_t s = 0; s < segments; s++) {
     if (grad) {
@@ -110,32 +108,30 @@ VECTOR_CLONES static void layer_norm_grad_row(const float *restrict dy, const fl
 }
 
 napi_value layerNorm(napi_env env, napi_callback_info info) {
-  size_t heapBytes = 0;
   double a[9];
-  char *heap = heap_and_numbers(env, info, "layerNorm", 9, a, &heapBytes);
-  if (!heap) return NULL;
-  const double rows = a[6], cols = a[7], bytes = rows * cols * 4;
-  if (rows < 0 || cols < 1 || !inside(env, a[0], bytes, heapBytes) || !inside(env, a[1], cols * 4, heapBytes) || !inside(env, a[2], cols * 4, heapBytes) ||
-      !inside(env, a[3], bytes, heapBytes) || !inside(env, a[4], bytes, heapBytes) || !inside(env, a[5], rows * 4, heapBytes)) return NULL;
+  Heap heap;
+  if (!heap_args(env, info, "layerNorm", 9, a, &heap)) return NULL;
+  const double rows = a[6], cols = a[7];
+  if (rows < 0 || cols < 1) return bad_shape(env, "layerNorm");
+  const float *x = heap_floats(&heap, a[0], rows * cols), *gamma = heap_floats(&heap, a[1], cols), *beta = heap_floats(&heap, a[2], cols);
+  float *y = heap_floats(&heap, a[3], rows * cols), *xhat = heap_floats(&heap, a[4], rows * cols), *rstd = heap_floats(&heap, a[5], rows);
+  if (!heap.ok) return NULL;
   const size_t n = (size_t)cols;
-  const float *x = (const float *)(heap + (size_t)a[0]), *gamma = (const float *)(heap + (size_t)a[1]), *beta = (const float *)(heap + (size_t)a[2]);
-  float *y = (float *)(heap + (size_t)a[3]), *xhat = (float *)(heap + (size_t)a[4]), *rstd = (float *)(heap + (size_t)a[5]);
   for (size_t r = 0; r < (size_t)rows; r++) layer_norm_row(x + r * n, gamma, beta, y + r * n, xhat + r * n, rstd + r, n, (float)a[8]);
   return NULL;
 }
 
 napi_value layerNormGrad(napi_env env, napi_callback_info info) {
-  size_t heapBytes = 0;
   double a[9];
-  char *heap = heap_and_numbers(env, info, "layerNormGrad", 9, a, &heapBytes);
-  if (!heap) return NULL;
-  const double rows = a[7], cols = a[8], bytes = rows * cols * 4;
-  if (rows < 0 || cols < 1 || !inside(env, a[0], bytes, heapBytes) || !inside(env, a[1], bytes, heapBytes) || !inside(env, a[2], rows * 4, heapBytes) ||
-      !inside(env, a[3], cols * 4, heapBytes) || !inside(env, a[4], bytes, heapBytes) || !inside(env, a[5], cols * 4, heapBytes) || !inside(env, a[6], cols * 4, heapBytes)) return NULL;
+  Heap heap;
+  if (!heap_args(env, info, "layerNormGrad", 9, a, &heap)) return NULL;
+  const double rows = a[7], cols = a[8];
+  if (rows < 0 || cols < 1) return bad_shape(env, "layerNormGrad");
+  const float *dy = heap_floats(&heap, a[0], rows * cols), *xhat = heap_floats(&heap, a[1], rows * cols), *rstd = heap_floats(&heap, a[2], rows);
+  const float *gamma = heap_floats(&heap, a[3], cols);
+  float *dx = heap_floats(&heap, a[4], rows * cols), *dgamma = heap_floats(&heap, a[5], cols), *dbeta = heap_floats(&heap, a[6], cols);
+  if (!heap.ok) return NULL;
   const size_t n = (size_t)cols;
-  const float *dy = (const float *)(heap + (size_t)a[0]), *xhat = (const float *)(heap + (size_t)a[1]), *rstd = (const float *)(heap + (size_t)a[2]);
-  const float *gamma = (const float *)(heap + (size_t)a[3]);
-  float *dx = (float *)(heap + (size_t)a[4]), *dgamma = (float *)(heap + (size_t)a[5]), *dbeta = (float *)(heap + (size_t)a[6]);
   for (size_t j = 0; j < n; j++) dgamma[j] = dbeta[j] = 0.f;
   for (size_t r = 0; r < (size_t)rows; r++) layer_norm_grad_row(dy + r * n, xhat + r * n, rstd[r], gamma, dx + r * n, dgamma, dbeta, n);
   return NULL;

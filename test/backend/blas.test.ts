@@ -128,6 +128,24 @@ describe('native OpenBLAS matMul kernels', function () {
     addon.matmul(heap, 1, 2, 2, 3, 0, 0, 0, 0, 24, 0, 48, -1, 0, 0, 0); // exactly fits
   });
 
+  it('the element-wise, row-wise, convolution and pinv kernels refuse ranges outside the heap and bad shapes', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const addon = require(ADDON_PATH) as Record<string, (...args: unknown[]) => void>;
+    const heap = new ArrayBuffer(64); // 16 floats
+    addon.softmax(heap, 0, 32, 2, 4); // [2 × 4] in, [2 × 4] out: exactly fits
+    assert.throws(() => addon.softmax(heap, 0, 36, 2, 4), /outside the heap/);
+    assert.throws(() => addon.softmax(heap, 0, 32, 2, 0), /softmax: bad shape/);
+    assert.throws(() => addon.softmaxGrad(heap, 0, 16, 48, 1, 5), /outside the heap/); // dx [5] from byte 48 does not fit
+    assert.throws(() => addon.layerNorm(heap, 0, 16, 20, 24, 28, 60, 2, 4, 1e-5), /outside the heap/); // only rstd [2] from byte 60 does not fit
+    assert.throws(() => addon.layerNormGrad(heap, 0, 0, 0, 0, 0, 0, 0, 2, 0), /layerNormGrad: bad shape/);
+    assert.throws(() => addon.segmentMeans(heap, 0, 56, 2, 3, 2, 0), /outside the heap/); // 12 floats from byte 0 fit, the 4 means from byte 56 do not
+    assert.throws(() => addon.activation(heap, 0, 8, 15, 1), /outside the heap/);
+    assert.throws(() => addon.adam(heap, 0, 0, 0, 0, 0, 0, 60, 2, 0, 0, 0, 0.9, 0.1, 0.999, 0.001, 1, 1, 1e-8, 1e-3), /outside the heap/);
+    assert.throws(() => addon.depthwise(heap, 0, 0, 0, 2, 2, 1, 3, 1, 1, 0, 2, 2, 3), /depthwise: bad shape/);
+    assert.throws(() => addon.pinv(heap, 0, 16, 32, 1, 2, 1, -1, -1, -1, 48), /outside the heap/); // iterates need 16 floats
+    assert.throws(() => addon.pinv(heap, 0, 16, -1, 1, 2, 1, 32, 48, 48, -1), /needs the kept iterates/);
+  });
+
   it('small products run on one OpenBLAS thread, large ones on all, and the thread count is restored', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const addon = require(ADDON_PATH) as { setThreads(n: number, work?: number): void; info(): { threads: number; smallProductWork: number; smallProducts: number } };
