@@ -6,6 +6,7 @@
  * downloaded, so each one is tried with a guarded require and skipped when absent.
  * Force one with `MILKIT_BACKEND=<name>` or `await useBackend('<name>')`.
  */
+import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { registerFastGradients } from './models/layers/fastGradients';
 import { installWasmKernels } from './models/layers/wasmKernels';
@@ -33,7 +34,8 @@ export interface BackendInfo {
 /** One line for logs and `milkit info`, e.g. "wasm SIMD + OpenBLAS sgemm (2 threads, SkylakeX)". */
 export function describeBackend(info: BackendInfo): string {
   const base = `${info.name}${info.simd ? ' SIMD' : ''}`;
-  if (info.blas?.active) return `${base} + OpenBLAS sgemm (${info.blas.threads} thread${info.blas.threads === 1 ? '' : 's'}, ${info.blas.core})`;
+  if (info.blas?.active)
+    return `${base} + OpenBLAS sgemm (${info.blas.threads} thread${info.blas.threads === 1 ? '' : 's'}, ${info.blas.core})`;
   const plain = `${base} (${info.threads} thread${info.threads === 1 ? '' : 's'})`;
   return info.blas ? `${plain}; OpenBLAS off: ${info.blas.reason}` : plain;
 }
@@ -52,7 +54,7 @@ async function load(name: BackendName): Promise<{ tfName: string; threads: numbe
       process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       require(name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
-      return { tfName: 'tensorflow', threads: Number(process.env.TF_NUM_INTRAOP_THREADS) || require('os').cpus().length };
+      return { tfName: 'tensorflow', threads: Number(process.env.TF_NUM_INTRAOP_THREADS) || os.cpus().length };
     }
     case 'wasm': {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -71,7 +73,9 @@ async function load(name: BackendName): Promise<{ tfName: string; threads: numbe
 export async function useBackend(prefer?: BackendName | 'auto'): Promise<BackendInfo> {
   const requested = prefer ?? ((process.env.MILKIT_BACKEND || undefined) as BackendName | 'auto' | undefined) ?? 'auto';
   if (requested !== 'auto' && !isBackendName(requested)) {
-    throw new Error(`unknown backend "${requested}" (MILKIT_BACKEND or useBackend): expected one of auto, ${BACKENDS.join(', ')}`);
+    throw new Error(
+      `unknown backend "${requested}" (MILKIT_BACKEND or useBackend): expected one of auto, ${BACKENDS.join(', ')}`,
+    );
   }
   // tfjs prints a "install the node backend" banner on first use in Node; keep CLI/JSON output clean.
   if (!process.env.MILKIT_DEBUG) tf.env().set('PROD', true);
@@ -86,7 +90,8 @@ export async function useBackend(prefer?: BackendName | 'auto'): Promise<Backend
       await tf.ready();
       restoreHandlers();
       if (!ok) throw new Error(`tf.setBackend('${loaded.tfName}') failed`);
-      if (name === 'tensorflow-gpu' && !gpuVisible()) throw new Error('tfjs-node-gpu loaded but no CUDA device is visible');
+      if (name === 'tensorflow-gpu' && !gpuVisible())
+        throw new Error('tfjs-node-gpu loaded but no CUDA device is visible');
       let simd: boolean | undefined;
       let blas: BlasStatus | undefined;
       if (loaded.tfName === 'wasm') {
@@ -94,7 +99,15 @@ export async function useBackend(prefer?: BackendName | 'auto'): Promise<Backend
         installWasmKernels(); // copy-free Slice/Unpack/SplitV (tfjs-wasm copies the whole input first)
         blas = installBlasKernels(); // matMul through the optional OpenBLAS addon (native/), else wasm's own
       }
-      active = { name, tfName: loaded.tfName, threads: loaded.threads, simd, skipped, tfjsVersion: tf.version.tfjs, blas };
+      active = {
+        name,
+        tfName: loaded.tfName,
+        threads: loaded.threads,
+        simd,
+        skipped,
+        tfjsVersion: tf.version.tfjs,
+        blas,
+      };
       if (process.env.MILKIT_DEBUG) console.error(`milkit backend: ${describeBackend(active)}`);
       return active;
     } catch (err) {
@@ -116,7 +129,8 @@ function guardProcessHandlers(): () => void {
   const before = events.map((e) => new Set(process.listeners(e)));
   return () => {
     events.forEach((e, i) => {
-      for (const l of process.listeners(e)) if (!before[i].has(l)) process.removeListener(e, l as (...args: unknown[]) => void);
+      for (const l of process.listeners(e))
+        if (!before[i].has(l)) process.removeListener(e, l as (...args: unknown[]) => void);
     });
   };
 }

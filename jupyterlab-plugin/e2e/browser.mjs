@@ -6,7 +6,16 @@ import { chromium } from 'playwright-core';
 export async function launch() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
   });
 }
 
@@ -44,7 +53,12 @@ export function runner(name) {
         console.log(`  ok   ${title} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
       } catch (err) {
         results.push(false);
-        console.log(`  FAIL ${title}\n       ${String(err?.stack ?? err).split('\n').slice(0, 6).join('\n       ')}`);
+        console.log(
+          `  FAIL ${title}\n       ${String(err?.stack ?? err)
+            .split('\n')
+            .slice(0, 6)
+            .join('\n       ')}`,
+        );
       }
     },
     summary() {
@@ -61,5 +75,6 @@ export function assert(cond, message) {
 }
 
 export function assertEqual(actual, expected, what) {
-  if (actual !== expected) throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+  if (actual !== expected)
+    throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
 }

@@ -25,25 +25,41 @@ function collect(rootSelector) {
   };
   const roots = [...document.querySelectorAll(rootSelector)];
   const text = [];
-  const html = '.milkit-title, .milkit-meta, .milkit-toplist-head, .milkit-toplist-item, .milkit-count, .milkit-count-total, .milkit-legend-item, .milkit-slider-label, .milkit-slider input:enabled + .milkit-slider-value, .milkit-decay-label, .milkit-results-table th, .milkit-results-table td, .milkit-results-table caption, .milkit-progress, .milkit-error, .milkit-toggle button, .milkit-timing, .milkit-strategy';
+  const html =
+    '.milkit-title, .milkit-meta, .milkit-toplist-head, .milkit-toplist-item, .milkit-count, .milkit-count-total, .milkit-legend-item, .milkit-slider-label, .milkit-slider input:enabled + .milkit-slider-value, .milkit-decay-label, .milkit-results-table th, .milkit-results-table td, .milkit-results-table caption, .milkit-progress, .milkit-error, .milkit-toggle button, .milkit-timing, .milkit-strategy';
   for (const root of roots) {
     for (const e of root.querySelectorAll(html)) {
       if (!e.textContent.trim() || e.getClientRects().length === 0) continue;
-      text.push({ what: `${e.className || e.tagName} "${e.textContent.trim().slice(0, 30)}"`, fg: getComputedStyle(e).color, layers: layersOf(e) });
+      text.push({
+        what: `${e.className || e.tagName} "${e.textContent.trim().slice(0, 30)}"`,
+        fg: getComputedStyle(e).color,
+        layers: layersOf(e),
+      });
     }
     for (const t of root.querySelectorAll('svg text')) {
       if (!t.textContent.trim() || t.closest('.hoverlayer')) continue;
-      text.push({ what: `plot text "${t.textContent.trim().slice(0, 30)}"`, fg: getComputedStyle(t).fill, layers: layersOf(t.closest('.milkit-plot')) });
+      text.push({
+        what: `plot text "${t.textContent.trim().slice(0, 30)}"`,
+        fg: getComputedStyle(t).fill,
+        layers: layersOf(t.closest('.milkit-plot')),
+      });
     }
   }
-  const heatmaps = roots.flatMap((r) => [...r.querySelectorAll('.milkit-attention .js-plotly-plot')]).filter((gd) => gd.querySelector('.scatterlayer .point'));
+  const heatmaps = roots
+    .flatMap((r) => [...r.querySelectorAll('.milkit-attention .js-plotly-plot')])
+    .filter((gd) => gd.querySelector('.scatterlayer .point'));
   const patches = heatmaps.map((gd) => ({
     layers: layersOf(gd), // the plot and paper backgrounds are transparent (theme.ts baseLayout)
     fills: [...new Set([...gd.querySelectorAll('.scatterlayer .point')].map((p) => p.style.fill))],
   }));
-  const swatches = roots.flatMap((r) => [...r.querySelectorAll('.milkit-masking .milkit-legend')]).map((legend) =>
-    [...legend.querySelectorAll('.milkit-legend-item')].map((item) => ({ name: item.textContent.trim(), colour: getComputedStyle(item.querySelector('.milkit-swatch')).backgroundColor })),
-  );
+  const swatches = roots
+    .flatMap((r) => [...r.querySelectorAll('.milkit-masking .milkit-legend')])
+    .map((legend) =>
+      [...legend.querySelectorAll('.milkit-legend-item')].map((item) => ({
+        name: item.textContent.trim(),
+        colour: getComputedStyle(item.querySelector('.milkit-swatch')).backgroundColor,
+      })),
+    );
   const page = layersOf(roots[0] ?? document.body);
   return { text, patches, swatches, page, dark: document.body.dataset.jpThemeLight === 'false' };
 }
@@ -80,13 +96,23 @@ export async function measureContrast(page, rootSelector) {
     for (const s of legend.filter((x) => x !== kept)) {
       const ratio = contrast(s.colour, kept.colour);
       if (ratio < worstStatus.ratio) worstStatus = { ratio, name: s.name, colour: s.colour, kept: kept.colour };
-      if (ratio < MIN_STATUS) failures.push(`masking "${s.name}" ${s.colour} vs kept ${kept.colour} = ${ratio.toFixed(2)}`);
+      if (ratio < MIN_STATUS)
+        failures.push(`masking "${s.name}" ${s.colour} vs kept ${kept.colour} = ${ratio.toFixed(2)}`);
     }
     const keptDE = deltaE(kept.colour, flatten(c.page));
     worstStatus.keptDE = Math.min(worstStatus.keptDE ?? Infinity, keptDE);
     if (keptDE < MIN_KEPT_DELTA_E) failures.push(`masking "kept" ${kept.colour} vs page: ΔE ${keptDE.toFixed(1)}`);
   }
-  return { dark: c.dark, page: flatten(c.page), texts: c.text.length, patchColours: c.patches.reduce((s, h) => s + h.fills.length, 0), worstText, worstPatch, worstStatus, failures };
+  return {
+    dark: c.dark,
+    page: flatten(c.page),
+    texts: c.text.length,
+    patchColours: c.patches.reduce((s, h) => s + h.fills.length, 0),
+    worstText,
+    worstPatch,
+    worstStatus,
+    failures,
+  };
 }
 
 export function describeContrast(m) {
@@ -102,9 +128,11 @@ export async function layoutProblems(page, rootSelector) {
       if (!svg || plot.getClientRects().length === 0) return;
       const p = plot.getBoundingClientRect();
       const s = svg.getBoundingClientRect();
-      if (s.width > p.width + 2) problems.push(`plot ${i}: svg ${s.width.toFixed(0)} px in a ${p.width.toFixed(0)} px div`);
+      if (s.width > p.width + 2)
+        problems.push(`plot ${i}: svg ${s.width.toFixed(0)} px in a ${p.width.toFixed(0)} px div`);
       const list = plot.parentElement.querySelector('.milkit-toplist');
-      if (list && list.getBoundingClientRect().top < s.bottom && s.right > list.getBoundingClientRect().left + 1) problems.push(`plot ${i}: svg reaches into the top list`);
+      if (list && list.getBoundingClientRect().top < s.bottom && s.right > list.getBoundingClientRect().left + 1)
+        problems.push(`plot ${i}: svg reaches into the top list`);
     });
     return problems;
   }, rootSelector);

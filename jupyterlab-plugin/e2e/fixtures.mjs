@@ -27,11 +27,20 @@ export function gridBag(id, w, h, seed, patch = 256) {
 }
 
 export function attentionPayload(bag, top = 8) {
-  return core.attentionView(bag, { attention: bag.attention, probability: bag.probability, bagProbabilities: [0.12, 0.88] }, { title: `Attention, bag ${bag.id}`, top });
+  return core.attentionView(
+    bag,
+    { attention: bag.attention, probability: bag.probability, bagProbabilities: [0.12, 0.88] },
+    { title: `Attention, bag ${bag.id}`, top },
+  );
 }
 
 export function maskingPayload(bag, settings = {}) {
-  return core.maskingView(bag, bag.probability, { strategy: 'rhsm', highRatio: 0.05, highRandomRatio: 0.5, seed: 7, ...settings }, { title: `Masking, bag ${bag.id}` });
+  return core.maskingView(
+    bag,
+    bag.probability,
+    { strategy: 'rhsm', highRatio: 0.05, highRandomRatio: 0.5, seed: 7, ...settings },
+    { title: `Masking, bag ${bag.id}` },
+  );
 }
 
 /** What the library masks for a payload's (rounded) scores under the given settings. */
@@ -55,8 +64,20 @@ export function resultsPayload() {
     title: 'MUSK1, 10-fold CV (fixture)',
     columns: ['AUC', 'accuracy'],
     rows: [
-      { label: 'AB-MIL', cells: [[0.9, 0.85, 0.88], [0.82, 0.8, 0.85]] },
-      { label: 'MHIM-v2(AB-MIL)', cells: [[0.93, 0.9, 0.91], [0.86, 0.84, 0.88]] },
+      {
+        label: 'AB-MIL',
+        cells: [
+          [0.9, 0.85, 0.88],
+          [0.82, 0.8, 0.85],
+        ],
+      },
+      {
+        label: 'MHIM-v2(AB-MIL)',
+        cells: [
+          [0.93, 0.9, 0.91],
+          [0.86, 0.84, 0.88],
+        ],
+      },
     ],
   });
 }
@@ -68,7 +89,10 @@ export function notebookWithOutputs(outputs) {
   return {
     nbformat: 4,
     nbformat_minor: 5,
-    metadata: { kernelspec: { name: 'tslab', display_name: 'TypeScript', language: 'typescript' }, language_info: { name: 'typescript' } },
+    metadata: {
+      kernelspec: { name: 'tslab', display_name: 'TypeScript', language: 'typescript' },
+      language_info: { name: 'typescript' },
+    },
     cells: outputs.map((data, i) => ({
       cell_type: 'code',
       id: `fixture-${i}`,

@@ -44,7 +44,12 @@ const notebook = fx.notebookWithOutputs([
 fs.writeFileSync(path.join(root, 'stored-outputs.ipynb'), JSON.stringify(notebook, null, 1));
 
 const t = runner('browser');
-const lab = await startLab({ labextensions, root, jupyterPath: process.env.MILKIT_JUPYTER_PATH, logFile: path.join(out, 'jupyter-server.log') });
+const lab = await startLab({
+  labextensions,
+  root,
+  jupyterPath: process.env.MILKIT_JUPYTER_PATH,
+  logFile: path.join(out, 'jupyter-server.log'),
+});
 const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -54,7 +59,11 @@ try {
   await t.test('JupyterLab loads the prebuilt extension and opens the stored notebook', async () => {
     await page.goto(`${lab.url}/lab/tree/stored-outputs.ipynb?token=${lab.token}`);
     await page.waitForSelector('body[data-milkit-federated]', { state: 'attached', timeout: 240_000 });
-    assertEqual(await page.getAttribute('body', 'data-milkit-federated'), 'milkit-jupyterlab', 'federated extensions loaded');
+    assertEqual(
+      await page.getAttribute('body', 'data-milkit-federated'),
+      'milkit-jupyterlab',
+      'federated extensions loaded',
+    );
     await activateNotebook(page, 'stored-outputs.ipynb');
     await settleKernel(page, 'stored-outputs.ipynb');
     await page.waitForSelector('.milkit-attention .main-svg', { timeout: 120_000 });
@@ -67,10 +76,16 @@ try {
     assertEqual(await first.locator('.scatterlayer .point').count(), attention.n, 'heatmap points');
     assertEqual(await first.locator('.milkit-toplist-item').count(), attention.top, 'top list items');
     const best = attention.attention.indexOf(Math.max(...attention.attention));
-    assert((await first.locator('.milkit-toplist-item').first().textContent()).includes(`instance ${best} `), 'top list starts with the highest attention');
+    assert(
+      (await first.locator('.milkit-toplist-item').first().textContent()).includes(`instance ${best} `),
+      'top list starts with the highest attention',
+    );
     await first.locator('.milkit-toggle-probability').click();
     const bestP = attention.probability.indexOf(Math.max(...attention.probability));
-    assert((await first.locator('.milkit-toplist-item').first().textContent()).includes(`instance ${bestP} `), 'toggle re-ranks by probability');
+    assert(
+      (await first.locator('.milkit-toplist-item').first().textContent()).includes(`instance ${bestP} `),
+      'toggle re-ranks by probability',
+    );
     // Hover the plot centre, located at action time (clicking the toggle activates the cell and
     // JupyterLab scrolls it); retried a few pixels apart (a redraw drops a hover).
     // The label is read in the same attempt it appears: a redraw can remove it a moment later.
@@ -80,14 +95,18 @@ try {
       if (i === 10) throw new Error('no hover label after 10 attempts');
       const box = await drag.boundingBox();
       await drag.hover({ position: { x: box.width / 2 + 3 * i, y: box.height / 2 }, force: true });
-      hover = await page.waitForSelector('.hoverlayer .hovertext', { timeout: 1000 }).then((el) => el.textContent(), () => null);
+      hover = await page.waitForSelector('.hoverlayer .hovertext', { timeout: 1000 }).then(
+        (el) => el.textContent(),
+        () => null,
+      );
     }
     assert(/instance \d+/.test(hover) && /rank \d+ of 300/.test(hover), `hover shows index, score and rank: ${hover}`);
   });
 
   await t.test('heatmap zoom (modebar) and pan (drag) change the visible range', async () => {
     const view = outputs.nth(0);
-    const range = () => view.locator('.js-plotly-plot').evaluate((gd) => [...gd._fullLayout.xaxis.range, ...gd._fullLayout.yaxis.range]);
+    const range = () =>
+      view.locator('.js-plotly-plot').evaluate((gd) => [...gd._fullLayout.xaxis.range, ...gd._fullLayout.yaxis.range]);
     const span = (r) => Math.abs(r[1] - r[0]);
     const r0 = await range();
     await view.locator('.modebar-btn[data-attr="zoom"][data-val="in"]').click({ force: true });
@@ -104,7 +123,10 @@ try {
     await page.mouse.up();
     await page.waitForTimeout(300);
     const r2 = await range();
-    assert(r2[0] < r1[0] && Math.abs(span(r2) - span(r1)) < 1e-6 * span(r1), `drag pans x without zooming: [${r1.slice(0, 2).map(Math.round)}] → [${r2.slice(0, 2).map(Math.round)}]`);
+    assert(
+      r2[0] < r1[0] && Math.abs(span(r2) - span(r1)) < 1e-6 * span(r1),
+      `drag pans x without zooming: [${r1.slice(0, 2).map(Math.round)}] → [${r2.slice(0, 2).map(Math.round)}]`,
+    );
     await view.locator('.modebar-btn[data-attr="zoom"][data-val="reset"]').click({ force: true });
   });
 
@@ -133,7 +155,11 @@ try {
 
   const maskingView = outputs.nth(3);
   const counts = async () =>
-    Object.fromEntries(await maskingView.locator('.milkit-count').evaluateAll((els) => els.map((e) => [e.className.split('milkit-count-')[1], Number(e.dataset.count)])));
+    Object.fromEntries(
+      await maskingView
+        .locator('.milkit-count')
+        .evaluateAll((els) => els.map((e) => [e.className.split('milkit-count-')[1], Number(e.dataset.count)])),
+    );
 
   await t.test('masking preview at 15,000 instances: sliders give exactly the library counts', async () => {
     assertEqual((await counts()).high, fx.expectedCounts(masking, {}).high, 'initial high-score count');
@@ -150,7 +176,13 @@ try {
     assertEqual((await counts()).high, want.high, 'RHSM r=0.2 seed 42');
     await maskingView.locator('.milkit-decay').check();
     await maskingView.locator('.milkit-slider-progress input').fill('0.5');
-    const decayed = fx.expectedCounts(masking, { highRatio: 0.015, highRandomRatio: 0.2, seed: 42, decay: true, progress: 0.5 });
+    const decayed = fx.expectedCounts(masking, {
+      highRatio: 0.015,
+      highRandomRatio: 0.2,
+      seed: 42,
+      decay: true,
+      progress: 0.5,
+    });
     assertEqual((await counts()).high, decayed.high, 'βh cosine decay at progress 0.5');
   });
 
@@ -192,15 +224,29 @@ try {
     const q = (f) => handler[Math.floor(handler.length * f)];
     const [p25, median, p95] = [q(0.25), q(0.5), q(0.95)];
     const inside = times.map((x) => x.inside).sort((a, b) => a - b);
-    console.log(`       inside the renderer (previewMask + canvas): median ${inside[20].toFixed(2)} ms, max ${inside.at(-1).toFixed(2)} ms`);
-    console.log(`       slider update at n=${masking.n}: median ${median.toFixed(2)} ms, p25 ${p25.toFixed(2)} ms, p95 ${p95.toFixed(2)} ms, max ${handler.at(-1).toFixed(2)} ms (masking + canvas redraw, 40 updates)`);
+    console.log(
+      `       inside the renderer (previewMask + canvas): median ${inside[20].toFixed(2)} ms, max ${inside.at(-1).toFixed(2)} ms`,
+    );
+    console.log(
+      `       slider update at n=${masking.n}: median ${median.toFixed(2)} ms, p25 ${p25.toFixed(2)} ms, p95 ${p95.toFixed(2)} ms, max ${handler.at(-1).toFixed(2)} ms (masking + canvas redraw, 40 updates)`,
+    );
     // Wall-clock times: on a machine running far more work than it has cores, preemption, not our
     // code, sets the median. Then (and said so) the fastest quartile is judged instead.
     const load = os.loadavg()[0];
     const overloaded = load > 4 * os.availableParallelism();
     const [judged, stat] = overloaded ? [p25, 'p25'] : [median, 'median'];
-    if (overloaded) console.log(`       machine overloaded (load ${load.toFixed(0)} on ${os.availableParallelism()} cores): judging the p25, not the median`);
-    fs.writeFileSync(path.join(out, 'slider-timing.json'), JSON.stringify({ n: masking.n, median, p25, p95, max: handler.at(-1), load, judged: stat, samples: times }, null, 1));
+    if (overloaded)
+      console.log(
+        `       machine overloaded (load ${load.toFixed(0)} on ${os.availableParallelism()} cores): judging the p25, not the median`,
+      );
+    fs.writeFileSync(
+      path.join(out, 'slider-timing.json'),
+      JSON.stringify(
+        { n: masking.n, median, p25, p95, max: handler.at(-1), load, judged: stat, samples: times },
+        null,
+        1,
+      ),
+    );
     assert(judged <= 16, `${stat} update ${judged.toFixed(2)} ms exceeds 16 ms`);
   });
 
@@ -217,26 +263,44 @@ try {
     assert(spill.length === 0, spill.join('\n'));
   });
 
-  await t.test('dark theme (switched at runtime): views redraw in dark colours, keep contrast and slider state', async () => {
-    const countsBefore = await counts();
-    const fill = () => outputs.nth(0).locator('svg text').first().evaluate((e) => getComputedStyle(e).fill);
-    const lightFill = await fill();
-    void page.evaluate(() => window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' }));
-    await page.waitForFunction(() => document.body.dataset.jpThemeLight === 'false', null, { timeout: 30_000 });
-    await page.waitForFunction(([sel, before]) => getComputedStyle(document.querySelector(sel)).fill !== before, ['.milkit-attention svg text', lightFill], { timeout: 10_000 });
-    await page.waitForTimeout(300); // the other views redraw on the same theme event
-    await outputs.nth(0).scrollIntoViewIfNeeded();
-    await page.screenshot({ path: path.join(out, 'stored-outputs-dark.png') });
-    await maskingView.scrollIntoViewIfNeeded();
-    await page.screenshot({ path: path.join(out, 'stored-outputs-masking-dark.png') });
-    const m = await measureContrast(page, VIEWS);
-    console.log(`       ${describeContrast(m)}`);
-    assert(m.dark, 'JupyterLab Dark is active');
-    assert(m.failures.length === 0, m.failures.join('\n'));
-    const spill = await layoutProblems(page, VIEWS);
-    assert(spill.length === 0, spill.join('\n'));
-    assertEqual(JSON.stringify(await counts()), JSON.stringify(countsBefore), 'masking counts (slider state) after the theme redraw');
-  });
+  await t.test(
+    'dark theme (switched at runtime): views redraw in dark colours, keep contrast and slider state',
+    async () => {
+      const countsBefore = await counts();
+      const fill = () =>
+        outputs
+          .nth(0)
+          .locator('svg text')
+          .first()
+          .evaluate((e) => getComputedStyle(e).fill);
+      const lightFill = await fill();
+      void page.evaluate(() =>
+        window.jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' }),
+      );
+      await page.waitForFunction(() => document.body.dataset.jpThemeLight === 'false', null, { timeout: 30_000 });
+      await page.waitForFunction(
+        ([sel, before]) => getComputedStyle(document.querySelector(sel)).fill !== before,
+        ['.milkit-attention svg text', lightFill],
+        { timeout: 10_000 },
+      );
+      await page.waitForTimeout(300); // the other views redraw on the same theme event
+      await outputs.nth(0).scrollIntoViewIfNeeded();
+      await page.screenshot({ path: path.join(out, 'stored-outputs-dark.png') });
+      await maskingView.scrollIntoViewIfNeeded();
+      await page.screenshot({ path: path.join(out, 'stored-outputs-masking-dark.png') });
+      const m = await measureContrast(page, VIEWS);
+      console.log(`       ${describeContrast(m)}`);
+      assert(m.dark, 'JupyterLab Dark is active');
+      assert(m.failures.length === 0, m.failures.join('\n'));
+      const spill = await layoutProblems(page, VIEWS);
+      assert(spill.length === 0, spill.join('\n'));
+      assertEqual(
+        JSON.stringify(await counts()),
+        JSON.stringify(countsBefore),
+        'masking counts (slider state) after the theme redraw',
+      );
+    },
+  );
 
   await t.test('no console errors from the extension (stored outputs)', async () => {
     assert(errors.length === 0, errors.join('\n'));
@@ -259,12 +323,16 @@ const { failed } = t.summary();
 
 /** Brings a notebook's tab to the front (a restored workspace may show another one). */
 async function activateNotebook(page, file) {
-  await page.waitForFunction((f) => {
-    const app = window.jupyterapp;
-    const nb = [...app.shell.widgets('main')].find((w) => w.context?.path === f);
-    if (nb && app.shell.currentWidget !== nb) app.shell.activateById(nb.id);
-    return nb !== undefined && app.shell.currentWidget === nb && nb.isVisible;
-  }, file, { timeout: 120_000 });
+  await page.waitForFunction(
+    (f) => {
+      const app = window.jupyterapp;
+      const nb = [...app.shell.widgets('main')].find((w) => w.context?.path === f);
+      if (nb && app.shell.currentWidget !== nb) app.shell.activateById(nb.id);
+      return nb !== undefined && app.shell.currentWidget === nb && nb.isVisible;
+    },
+    file,
+    { timeout: 120_000 },
+  );
 }
 
 /**
@@ -272,10 +340,14 @@ async function activateNotebook(page, file) {
  * (late, on a loaded machine); the dialog would cover the outputs, and stored outputs need none.
  */
 async function settleKernel(page, file) {
-  await page.waitForFunction((f) => {
-    document.querySelector('.jp-Dialog .jp-mod-reject')?.click();
-    const nb = [...window.jupyterapp.shell.widgets('main')].find((w) => w.context?.path === f);
-    return nb?.sessionContext?.isReady === true && !document.querySelector('.jp-Dialog');
-  }, file, { timeout: 120_000, polling: 250 });
+  await page.waitForFunction(
+    (f) => {
+      document.querySelector('.jp-Dialog .jp-mod-reject')?.click();
+      const nb = [...window.jupyterapp.shell.widgets('main')].find((w) => w.context?.path === f);
+      return nb?.sessionContext?.isReady === true && !document.querySelector('.jp-Dialog');
+    },
+    file,
+    { timeout: 120_000, polling: 250 },
+  );
 }
 process.exit(failed ? 1 : 0);

@@ -38,14 +38,29 @@ monitor.display.update(toBundle("training", monitor.view()), true);`,
 const LIVE_VIEWS = 4;
 
 /** JSON with object keys sorted (nbformat sorts them when it writes a notebook). */
-const canonical = (v) => JSON.stringify(v, (_, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x));
+const canonical = (v) =>
+  JSON.stringify(v, (_, x) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : x,
+  );
 
 function liveNotebook() {
   return {
     nbformat: 4,
     nbformat_minor: 5,
-    metadata: { kernelspec: { name: 'tslab', display_name: 'TypeScript', language: 'typescript' }, language_info: { name: 'typescript' } },
-    cells: CELLS.map((source, i) => ({ cell_type: 'code', id: `live-${i}`, metadata: {}, execution_count: null, source, outputs: [] })),
+    metadata: {
+      kernelspec: { name: 'tslab', display_name: 'TypeScript', language: 'typescript' },
+      language_info: { name: 'typescript' },
+    },
+    cells: CELLS.map((source, i) => ({
+      cell_type: 'code',
+      id: `live-${i}`,
+      metadata: {},
+      execution_count: null,
+      source,
+      outputs: [],
+    })),
   };
 }
 
@@ -64,23 +79,35 @@ export async function runLiveNotebook({ t, browser, lab, root, out }) {
     await page.waitForSelector('body[data-milkit-federated]', { state: 'attached', timeout: 240_000 });
     await page.waitForSelector('.jp-Notebook .jp-Cell', { timeout: 120_000 });
     // The restored workspace may hold other notebooks: make sure run-all targets this one.
-    await page.waitForFunction(() => {
-      const app = window.jupyterapp;
-      const nb = [...app.shell.widgets('main')].find((w) => w.context?.path === 'live-tslab.ipynb');
-      if (nb && app.shell.currentWidget !== nb) app.shell.activateById(nb.id);
-      if (nb) nb.node.dataset.milkitLive = '';
-      return app.shell.currentWidget === nb && nb.sessionContext?.session?.kernel?.name === 'tslab';
-    }, null, { timeout: 120_000 });
+    await page.waitForFunction(
+      () => {
+        const app = window.jupyterapp;
+        const nb = [...app.shell.widgets('main')].find((w) => w.context?.path === 'live-tslab.ipynb');
+        if (nb && app.shell.currentWidget !== nb) app.shell.activateById(nb.id);
+        if (nb) nb.node.dataset.milkitLive = '';
+        return app.shell.currentWidget === nb && nb.sessionContext?.session?.kernel?.name === 'tslab';
+      },
+      null,
+      { timeout: 120_000 },
+    );
     await page.evaluate(() => void window.jupyterapp.commands.execute('notebook:run-all-cells')); // not awaited: a dialog would deadlock
     await page
-      .waitForFunction(([sel, n]) => document.querySelectorAll(sel).length >= n, [LIVE, LIVE_VIEWS], { timeout: 240_000 })
+      .waitForFunction(([sel, n]) => document.querySelectorAll(sel).length >= n, [LIVE, LIVE_VIEWS], {
+        timeout: 240_000,
+      })
       .catch(async (err) => {
         await page.screenshot({ path: path.join(out, 'live-tslab-failed.png') });
         const text = await page.locator('.jp-OutputArea-output').allTextContents();
         throw new Error(`${err.message}\noutputs so far:\n${text.join('\n').slice(0, 3000)}`);
       });
-    await page.waitForFunction(() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle', null, { timeout: 60_000 });
-    const stderr = await page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').allTextContents();
+    await page.waitForFunction(
+      () => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle',
+      null,
+      { timeout: 60_000 },
+    );
+    const stderr = await page
+      .locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+      .allTextContents();
     assert(stderr.length === 0, `kernel errors:\n${stderr.join('\n')}`);
   });
 
@@ -88,14 +115,21 @@ export async function runLiveNotebook({ t, browser, lab, root, out }) {
   const sent = async (mime) =>
     page.evaluate((m) => {
       const nb = window.jupyterapp.shell.currentWidget.context.model.toJSON();
-      return nb.cells.flatMap((c) => c.outputs ?? []).map((o) => o.data?.[m]).filter((d) => d !== undefined);
+      return nb.cells
+        .flatMap((c) => c.outputs ?? [])
+        .map((o) => o.data?.[m])
+        .filter((d) => d !== undefined);
     }, mime);
 
   await t.test('live: heatmap has one point per instance of the bag', async () => {
     const [payload] = await sent(core.VIZ_MIME.attention);
     assertEqual(payload.n, 384, 'bag size in the payload');
     assertEqual(await views.nth(0).locator('.scatterlayer .point').count(), 384, 'heatmap points');
-    assertEqual(await views.nth(2).locator('.scatterlayer .point').count(), 20, 'points of the string bundle from tslab.display.raw');
+    assertEqual(
+      await views.nth(2).locator('.scatterlayer .point').count(),
+      20,
+      'points of the string bundle from tslab.display.raw',
+    );
   });
 
   await t.test('live: slider and strategy changes give the library masked counts', async () => {
@@ -110,38 +144,74 @@ export async function runLiveNotebook({ t, browser, lab, root, out }) {
     assertEqual(await count('kept'), expected({ highRatio: 0.2 }).kept, 'kept after βh → 0.2');
     await masking.locator('.milkit-strategy').selectOption('rsm');
     await masking.locator('.milkit-slider-randomRatio input').fill('0.4');
-    assertEqual(await count('random'), expected({ highRatio: 0.2, strategy: 'rsm', randomRatio: 0.4 }).random, 'RSM randomly masked');
+    assertEqual(
+      await count('random'),
+      expected({ highRatio: 0.2, strategy: 'rsm', randomRatio: 0.4 }).random,
+      'RSM randomly masked',
+    );
     await masking.scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(out, 'live-tslab.png') });
   });
 
   await t.test('live: a display updated in place (update_display_data) shows its last state', async () => {
     const training = views.nth(3);
-    assert((await training.locator('.milkit-progress').textContent()).startsWith('done · epoch 5/5'), 'progress line of the final update');
-    assertEqual(await training.locator('.milkit-curves').evaluate((gd) => gd._fullData[0].x.length), 5, 'points of the updated curve');
+    assert(
+      (await training.locator('.milkit-progress').textContent()).startsWith('done · epoch 5/5'),
+      'progress line of the final update',
+    );
+    assertEqual(
+      await training.locator('.milkit-curves').evaluate((gd) => gd._fullData[0].x.length),
+      5,
+      'points of the updated curve',
+    );
   });
 
-  await t.test('live: JupyterLab started in Dark (theme saved by the stored-outputs run) and the views keep their contrast', async () => {
-    const m = await measureContrast(page, LIVE);
-    console.log(`       ${describeContrast(m)}`);
-    assert(m.dark, 'the saved JupyterLab Dark theme is active at start-up');
-    assert(m.failures.length === 0, m.failures.join('\n'));
-  });
+  await t.test(
+    'live: JupyterLab started in Dark (theme saved by the stored-outputs run) and the views keep their contrast',
+    async () => {
+      const m = await measureContrast(page, LIVE);
+      console.log(`       ${describeContrast(m)}`);
+      assert(m.dark, 'the saved JupyterLab Dark theme is active at start-up');
+      assert(m.failures.length === 0, m.failures.join('\n'));
+    },
+  );
 
   await t.test('live: saving keeps every milkit output; the reopened notebook renders them', async () => {
-    const before = Object.fromEntries(await Promise.all(Object.entries(core.VIZ_MIME).map(async ([kind, mime]) => [kind, (await sent(mime)).map((d) => core.parseViz(kind, d))])));
+    const before = Object.fromEntries(
+      await Promise.all(
+        Object.entries(core.VIZ_MIME).map(async ([kind, mime]) => [
+          kind,
+          (await sent(mime)).map((d) => core.parseViz(kind, d)),
+        ]),
+      ),
+    );
     await page.evaluate(() => window.jupyterapp.commands.execute('docmanager:save'));
-    await page.waitForFunction(() => !window.jupyterapp.shell.currentWidget.context.model.dirty, null, { timeout: 30_000 });
+    await page.waitForFunction(() => !window.jupyterapp.shell.currentWidget.context.model.dirty, null, {
+      timeout: 30_000,
+    });
     // What is on disk: the same payloads, one per milkit output, the live display in its last state.
     const saved = JSON.parse(fs.readFileSync(path.join(root, 'live-tslab.ipynb'), 'utf8'));
     const outputs = saved.cells.flatMap((c) => c.outputs ?? []);
     for (const [kind, mime] of Object.entries(core.VIZ_MIME)) {
-      const onDisk = outputs.map((o) => o.data?.[mime]).filter((d) => d !== undefined).map((d) => core.parseViz(kind, d));
+      const onDisk = outputs
+        .map((o) => o.data?.[mime])
+        .filter((d) => d !== undefined)
+        .map((d) => core.parseViz(kind, d));
       // nbformat writes keys sorted: compare canonical forms
-      assert(canonical(onDisk) === canonical(before[kind]), `saved ${kind} outputs differ from the notebook's (${onDisk.length} on disk, ${before[kind].length} in the notebook)`);
+      assert(
+        canonical(onDisk) === canonical(before[kind]),
+        `saved ${kind} outputs differ from the notebook's (${onDisk.length} on disk, ${before[kind].length} in the notebook)`,
+      );
     }
-    assertEqual(outputs.filter((o) => Object.keys(o.data ?? {}).some((m) => m.startsWith('application/vnd.milkit.'))).length, LIVE_VIEWS, 'milkit outputs in the saved file');
-    assert(before.training[0].done && before.training[0].series[0].x.length === 5, 'the saved training view is the final update');
+    assertEqual(
+      outputs.filter((o) => Object.keys(o.data ?? {}).some((m) => m.startsWith('application/vnd.milkit.'))).length,
+      LIVE_VIEWS,
+      'milkit outputs in the saved file',
+    );
+    assert(
+      before.training[0].done && before.training[0].series[0].x.length === 5,
+      'the saved training view is the final update',
+    );
     // Close and reopen: the stored outputs render again (no kernel run involved).
     await page.evaluate(async () => {
       const nb = window.jupyterapp.shell.currentWidget;
@@ -149,17 +219,27 @@ export async function runLiveNotebook({ t, browser, lab, root, out }) {
       nb.dispose();
       void window.jupyterapp.commands.execute('docmanager:open', { path: 'live-tslab.ipynb', factory: 'Notebook' });
     });
-    await page.waitForFunction(() => {
-      const nb = [...window.jupyterapp.shell.widgets('main')].find((w) => w.context?.path === 'live-tslab.ipynb');
-      if (nb) nb.node.dataset.milkitLive = '';
-      return nb?.isVisible;
-    }, null, { timeout: 60_000 });
-    await page.waitForFunction(([sel, n]) => document.querySelectorAll(sel).length >= n, [LIVE, LIVE_VIEWS], { timeout: 60_000 });
+    await page.waitForFunction(
+      () => {
+        const nb = [...window.jupyterapp.shell.widgets('main')].find((w) => w.context?.path === 'live-tslab.ipynb');
+        if (nb) nb.node.dataset.milkitLive = '';
+        return nb?.isVisible;
+      },
+      null,
+      { timeout: 60_000 },
+    );
+    await page.waitForFunction(([sel, n]) => document.querySelectorAll(sel).length >= n, [LIVE, LIVE_VIEWS], {
+      timeout: 60_000,
+    });
     assertEqual(await views.count(), LIVE_VIEWS, 'milkit views after reopening');
     assertEqual(await views.nth(0).locator('.scatterlayer .point').count(), 384, 'heatmap points after reopening');
     const masking = before.masking[0];
     const high = Number(await views.nth(1).locator('.milkit-count-high').getAttribute('data-count'));
-    assertEqual(high, core.previewMask(masking.scores, masking.settings).counts.high, 'reopened masking preview: library count');
+    assertEqual(
+      high,
+      core.previewMask(masking.scores, masking.settings).counts.high,
+      'reopened masking preview: library count',
+    );
   });
 
   await t.test('live: no console errors from the extension', async () => {

@@ -53,7 +53,11 @@ const results = fx.resultsPayload();
 try {
   await t.test('every renderer is safe (JupyterLab may use it for untrusted notebooks)', async () => {
     const { page } = await openPage();
-    assertEqual(JSON.stringify(await page.evaluate(() => window.milkitSafe)), '[true,true,true,true]', 'rendererFactory.safe');
+    assertEqual(
+      JSON.stringify(await page.evaluate(() => window.milkitSafe)),
+      '[true,true,true,true]',
+      'rendererFactory.safe',
+    );
   });
 
   for (const form of ['object', 'string']) {
@@ -61,47 +65,90 @@ try {
       const { page, errors } = await openPage();
       const as = (p) => (form === 'string' ? JSON.stringify(p) : p);
       const a = await render(page, M.attention, as(attention));
-      assertEqual(await a.evaluate((b) => b.querySelectorAll('.scatterlayer .point').length), attention.n, 'heatmap points');
+      assertEqual(
+        await a.evaluate((b) => b.querySelectorAll('.scatterlayer .point').length),
+        attention.n,
+        'heatmap points',
+      );
       assertEqual(await a.evaluate((b) => b.querySelectorAll('.milkit-toplist-item').length), 6, 'top list items');
       const m = await render(page, M.masking, as(masking));
       const want = fx.expectedCounts(masking, {});
-      const got = await m.evaluate((b) => Object.fromEntries([...b.querySelectorAll('.milkit-count')].map((e) => [e.className.split('milkit-count-')[1], Number(e.dataset.count)])));
+      const got = await m.evaluate((b) =>
+        Object.fromEntries(
+          [...b.querySelectorAll('.milkit-count')].map((e) => [
+            e.className.split('milkit-count-')[1],
+            Number(e.dataset.count),
+          ]),
+        ),
+      );
       assertEqual(JSON.stringify(got), JSON.stringify(want), 'masking counts (library previewMask)');
       const tr = await render(page, M.training, as(training));
-      assertEqual(await tr.evaluate((b) => b.querySelectorAll('.milkit-curves .scatterlayer .trace').length), 3, 'training curves');
+      assertEqual(
+        await tr.evaluate((b) => b.querySelectorAll('.milkit-curves .scatterlayer .trace').length),
+        3,
+        'training curves',
+      );
       const r = await render(page, M.results, as(results));
-      assertEqual(await r.evaluate((b) => b.querySelectorAll('.milkit-results-table tbody tr').length), 2, 'results rows');
+      assertEqual(
+        await r.evaluate((b) => b.querySelectorAll('.milkit-results-table tbody tr').length),
+        2,
+        'results rows',
+      );
       assertEqual(await page.locator('.milkit-error').count(), 0, 'no error boxes');
       if (form === 'object') await page.screenshot({ path: path.join(out, 'standalone-views.png'), fullPage: true });
       assert(errors.length === 0, errors.join('\n'));
-      });
+    });
   }
 
-  await t.test('unknown schema version, bad JSON and a bad field give a visible message, not a blank output', async () => {
-    const { page, errors } = await openPage();
-    const cases = [
-      [M.attention, { ...attention, version: 99 }, /unsupported version 99.*newer milkit/],
-      [M.masking, '{"version": 1, "kind": "mask', /not valid JSON/],
-      [M.results, { ...results, rows: [{ label: 'x', cells: [null] }] }, /rows\[0\]\.cells.*needs 2 cells/],
-      [M.training, 42, /expected a JSON object/],
-    ];
-    for (const [mime, data, re] of cases) {
-      const box = await render(page, mime, data);
-      const text = await box.evaluate((b) => b.querySelector('.milkit-error')?.textContent ?? '');
-      assert(re.test(text), `message for ${mime}: "${text}"`);
-      assert(await box.evaluate((b) => b.querySelector('.milkit-error').getBoundingClientRect().height > 10), 'message is visible');
-    }
-    assert(errors.length === 0, errors.join('\n'));
-  });
+  await t.test(
+    'unknown schema version, bad JSON and a bad field give a visible message, not a blank output',
+    async () => {
+      const { page, errors } = await openPage();
+      const cases = [
+        [M.attention, { ...attention, version: 99 }, /unsupported version 99.*newer milkit/],
+        [M.masking, '{"version": 1, "kind": "mask', /not valid JSON/],
+        [M.results, { ...results, rows: [{ label: 'x', cells: [null] }] }, /rows\[0\]\.cells.*needs 2 cells/],
+        [M.training, 42, /expected a JSON object/],
+      ];
+      for (const [mime, data, re] of cases) {
+        const box = await render(page, mime, data);
+        const text = await box.evaluate((b) => b.querySelector('.milkit-error')?.textContent ?? '');
+        assert(re.test(text), `message for ${mime}: "${text}"`);
+        assert(
+          await box.evaluate((b) => b.querySelector('.milkit-error').getBoundingClientRect().height > 10),
+          'message is visible',
+        );
+      }
+      assert(errors.length === 0, errors.join('\n'));
+    },
+  );
 
   await t.test('untrusted data: markup in every string field is shown as text, never run', async () => {
     const { page, errors } = await openPage();
-    const evil = (tag) => `<img src=x onerror="window.__pwned=(window.__pwned||[]).concat('${tag}')"><script>window.__pwned=['${tag} script']</script><b>${tag}</b>`;
+    const evil = (tag) =>
+      `<img src=x onerror="window.__pwned=(window.__pwned||[]).concat('${tag}')"><script>window.__pwned=['${tag} script']</script><b>${tag}</b>`;
     const payloads = [
       [M.attention, { ...attention, title: evil('attention title'), bagId: evil('bag id') }],
       [M.masking, { ...masking, title: evil('masking title'), bagId: evil('masking bag') }],
-      [M.results, { ...results, title: evil('results title'), caption: evil('caption'), columns: [evil('column'), 'accuracy'], rows: results.rows.map((r, i) => ({ ...r, label: evil(`row ${i}`) })) }],
-      [M.training, { ...training, title: evil('training title'), series: training.series.map((s) => ({ ...s, metric: evil(`metric ${s.metric}`) })), progress: { ...training.progress, message: evil('progress') } }],
+      [
+        M.results,
+        {
+          ...results,
+          title: evil('results title'),
+          caption: evil('caption'),
+          columns: [evil('column'), 'accuracy'],
+          rows: results.rows.map((r, i) => ({ ...r, label: evil(`row ${i}`) })),
+        },
+      ],
+      [
+        M.training,
+        {
+          ...training,
+          title: evil('training title'),
+          series: training.series.map((s) => ({ ...s, metric: evil(`metric ${s.metric}`) })),
+          progress: { ...training.progress, message: evil('progress') },
+        },
+      ],
     ];
     const boxes = [];
     for (const [mime, data] of payloads) boxes.push(await render(page, mime, data));
@@ -113,9 +160,24 @@ try {
     }
     await page.waitForTimeout(300); // let any injected onerror fire
     assertEqual(await page.evaluate(() => window.__pwned), undefined, 'code from output data ran');
-    assertEqual(await page.locator('.standalone-output img, .standalone-output script, .standalone-output b, .standalone-output iframe').count(), 0, 'markup elements created from output data');
+    assertEqual(
+      await page
+        .locator('.standalone-output img, .standalone-output script, .standalone-output b, .standalone-output iframe')
+        .count(),
+      0,
+      'markup elements created from output data',
+    );
     const text = (await page.locator('.standalone-output').allTextContents()).join('\n');
-    for (const tag of ['attention title', 'masking title', 'results title', 'caption', 'column', 'row 0', 'training title', 'progress']) {
+    for (const tag of [
+      'attention title',
+      'masking title',
+      'results title',
+      'caption',
+      'column',
+      'row 0',
+      'training title',
+      'progress',
+    ]) {
       assert(text.includes(`<b>${tag}</b>`), `"${tag}" shown literally as text`);
     }
     const legend = (await page.locator('.milkit-results .legendtext').allTextContents()).join('\n');
@@ -148,22 +210,39 @@ try {
     await page.waitForSelector('.hoverlayer .hovertext', { timeout: 5000 });
     const curve = (await page.locator('.hoverlayer .hovertext').allTextContents()).join(' | ');
     assert(/train loss\s*epoch 3\.00: 0\.4307/.test(curve), `training hover shows series, epoch and value: ${curve}`);
-    for (const [box, what] of [[r, 'results'], [tr, 'training']]) {
-      const visible = () => box.evaluate((b) => b.querySelector('.js-plotly-plot')._fullData.map((d) => d.visible).join());
+    for (const [box, what] of [
+      [r, 'results'],
+      [tr, 'training'],
+    ]) {
+      const visible = () =>
+        box.evaluate((b) =>
+          b
+            .querySelector('.js-plotly-plot')
+            ._fullData.map((d) => d.visible)
+            .join(),
+        );
       await page.locator(`.milkit-${what} .legend .traces`).first().click();
       await page.waitForTimeout(400); // plotly tells a click from a double click by waiting
-      assert((await visible()).startsWith('legendonly'), `${what}: legend click hides the first series (${await visible()})`);
+      assert(
+        (await visible()).startsWith('legendonly'),
+        `${what}: legend click hides the first series (${await visible()})`,
+      );
     }
     assert(errors.length === 0, errors.join('\n'));
   });
 
   await t.test('outside JupyterLab the palette follows the page background (dark page → dark palette)', async () => {
-    for (const [style, kept] of [['', 'rgb(222, 226, 230)'], ['background:#111;color:#eee', 'rgb(52, 58, 64)']]) {
+    for (const [style, kept] of [
+      ['', 'rgb(222, 226, 230)'],
+      ['background:#111;color:#eee', 'rgb(52, 58, 64)'],
+    ]) {
       const { page } = await openPage(style);
       const box = await render(page, M.masking, masking);
-      const swatch = await box.evaluate((b) => getComputedStyle(b.querySelector('.milkit-legend-item .milkit-swatch')).backgroundColor);
+      const swatch = await box.evaluate(
+        (b) => getComputedStyle(b.querySelector('.milkit-legend-item .milkit-swatch')).backgroundColor,
+      );
       assertEqual(swatch, kept, `"kept" colour on a ${style ? 'dark' : 'light'} page`);
-      }
+    }
   });
 
   await t.test('heatmap fits its cell: plot resized to the output width after attaching', async () => {
@@ -171,7 +250,10 @@ try {
     await page.setViewportSize({ width: 700, height: 900 }); // the last test: no need to restore it
     const box = await render(page, M.attention, attention);
     await page.waitForTimeout(200);
-    const [plotW, svgW] = await box.evaluate((b) => [b.querySelector('.milkit-plot').getBoundingClientRect().width, b.querySelector('.milkit-plot .main-svg').getBoundingClientRect().width]);
+    const [plotW, svgW] = await box.evaluate((b) => [
+      b.querySelector('.milkit-plot').getBoundingClientRect().width,
+      b.querySelector('.milkit-plot .main-svg').getBoundingClientRect().width,
+    ]);
     assert(Math.abs(plotW - svgW) <= 2, `plot ${plotW} px wide, its svg ${svgW} px`);
   });
 } finally {

@@ -37,7 +37,10 @@ export class AttentionRenderer extends VizRenderer<'attention'> {
       const scores = p[this.field]!;
       const { order, rank } = rankScores(scores);
       fillTopList(list, p, scores, order, SCORE_NAMES[this.field]);
-      await Plotly.react(plot, [trace(p, scores, rank, SCORE_NAMES[this.field])], layout(p, this), { responsive: true, displaylogo: false });
+      await Plotly.react(plot, [trace(p, scores, rank, SCORE_NAMES[this.field])], layout(p, this), {
+        responsive: true,
+        displaylogo: false,
+      });
     };
     if (fields.length > 1) {
       const toggle = el('div', 'milkit-toggle');
@@ -63,11 +66,24 @@ function trace(p: AttentionPayload, scores: number[], rank: Int32Array, name: st
   const custom = idx.map((i) => (p.instanceLabels ? [i, rank[i], p.instanceLabels[i]] : [i, rank[i]]));
   const labelLine = p.instanceLabels ? '<br>instance label %{customdata[2]}' : '';
   const hovertemplate = `instance %{customdata[0]}<br>${name} %{marker.color:.4g}<br>rank %{customdata[1]} of ${p.n}${labelLine}<extra></extra>`;
-  const marker = { color: scores, colorscale: SCORE_COLORSCALE, showscale: true, colorbar: { title: { text: name, side: 'right' }, thickness: 12 } };
+  const marker = {
+    color: scores,
+    colorscale: SCORE_COLORSCALE,
+    showscale: true,
+    colorbar: { title: { text: name, side: 'right' }, thickness: 12 },
+  };
   if (p.coords) {
     const x = idx.map((i) => p.coords![2 * i]);
     const y = idx.map((i) => p.coords![2 * i + 1]);
-    return { type: 'scatter', mode: 'markers', x, y, customdata: custom, hovertemplate, marker: { ...marker, symbol: 'square', size: markerSize(p) } };
+    return {
+      type: 'scatter',
+      mode: 'markers',
+      x,
+      y,
+      customdata: custom,
+      hovertemplate,
+      marker: { ...marker, symbol: 'square', size: markerSize(p) },
+    };
   }
   // Ranked strip: instances ordered by score, one bar each.
   const byRank = Array.from(rank, (r) => r);
@@ -92,10 +108,21 @@ function layout(p: AttentionPayload, host: AttentionRenderer) {
       yaxis: { ...axis, showgrid: false, title: { text: 'y' }, autorange: 'reversed', scaleanchor: 'x' },
     };
   }
-  return { ...common, bargap: 0, xaxis: { ...axis, title: { text: 'rank' } }, yaxis: { ...axis, title: { text: 'score' } } };
+  return {
+    ...common,
+    bargap: 0,
+    xaxis: { ...axis, title: { text: 'rank' } },
+    yaxis: { ...axis, title: { text: 'score' } },
+  };
 }
 
-function fillTopList(list: HTMLOListElement, p: AttentionPayload, scores: number[], order: Int32Array, name: string): void {
+function fillTopList(
+  list: HTMLOListElement,
+  p: AttentionPayload,
+  scores: number[],
+  order: Int32Array,
+  name: string,
+): void {
   list.replaceChildren(el('li', 'milkit-toplist-head', `top ${p.top} by ${name}`));
   for (const line of topInstances(p, scores, order)) list.append(el('li', 'milkit-toplist-item', line));
 }

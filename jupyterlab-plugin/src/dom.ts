@@ -4,7 +4,11 @@
  */
 import { sliderValue } from './format';
 
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  cls?: string,
+  text?: string,
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   if (cls) node.className = cls;
   if (text !== undefined) node.textContent = text;
@@ -12,7 +16,15 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, 
 }
 
 /** A labelled range slider; `onInput` gets the numeric value on every move. */
-export function slider(label: string, cls: string, min: number, max: number, step: number, value: number, onInput: (v: number) => void) {
+export function slider(
+  label: string,
+  cls: string,
+  min: number,
+  max: number,
+  step: number,
+  value: number,
+  onInput: (v: number) => void,
+) {
   const wrap = el('label', `milkit-slider ${cls}`);
   const name = el('span', 'milkit-slider-label', label);
   const input = el('input');

@@ -33,7 +33,11 @@ export function describeBag(p: Pick<AttentionPayload, 'n' | 'bagLabel' | 'bagPro
 }
 
 /** Lines of the top-instance list: `#rank instance i · score [at (x, y)] [· label l]`. */
-export function topInstances(p: Pick<AttentionPayload, 'top' | 'coords' | 'instanceLabels'>, scores: readonly number[], order: Int32Array): string[] {
+export function topInstances(
+  p: Pick<AttentionPayload, 'top' | 'coords' | 'instanceLabels'>,
+  scores: readonly number[],
+  order: Int32Array,
+): string[] {
   const lines: string[] = [];
   for (let r = 0; r < Math.min(p.top, order.length); r++) {
     const i = order[r];

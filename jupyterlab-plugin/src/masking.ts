@@ -4,12 +4,25 @@
  * browser and redraws the bag on a canvas (cheap enough for 15,000 instances per slider tick):
  * masked as easy (high score), masked at random, masked as low score, recycled, kept.
  */
-import { MASK_STATUS, MASK_STATUS_NAMES, MASK_STRATEGIES, type MaskingPayload, type MaskingSettings, previewMask } from 'milkit/core';
+import {
+  MASK_STATUS,
+  MASK_STATUS_NAMES,
+  MASK_STRATEGIES,
+  type MaskingPayload,
+  type MaskingSettings,
+  previewMask,
+} from 'milkit/core';
 import { el, slider } from './dom';
 import { type CellLayout, cellPixels, layoutCells } from './grid';
 import { VizRenderer } from './renderer';
 import { type StatusName, themeColors } from './theme';
-const STRATEGY_LABELS: Record<string, string> = { hsm: 'HSM (high score)', rhsm: 'RHSM (random high score)', lsm: 'LSM (low score)', rsm: 'RSM (random)', combined: 'combined (RSM + LSM + RHSM)' };
+const STRATEGY_LABELS: Record<string, string> = {
+  hsm: 'HSM (high score)',
+  rhsm: 'RHSM (random high score)',
+  lsm: 'LSM (low score)',
+  rsm: 'RSM (random)',
+  combined: 'combined (RSM + LSM + RHSM)',
+};
 
 /** Which sliders a strategy uses (the others are disabled so the view never suggests they matter). */
 const USES: Record<string, (keyof MaskingSettings)[]> = {
@@ -67,7 +80,8 @@ export class MaskingRenderer extends VizRenderer<'masking'> {
       controls.append(s.wrap);
     };
     const enable = () => {
-      for (const [key, input] of Object.entries(sliders)) input!.disabled = key !== 'seed' && !USES[settings.strategy]?.includes(key as keyof MaskingSettings);
+      for (const [key, input] of Object.entries(sliders))
+        input!.disabled = key !== 'seed' && !USES[settings.strategy]?.includes(key as keyof MaskingSettings);
     };
     select.addEventListener('change', () => {
       settings.strategy = select.value as MaskingSettings['strategy'];
@@ -98,7 +112,10 @@ export class MaskingRenderer extends VizRenderer<'masking'> {
 
     const header = el('div', 'milkit-header');
     const meta = `${p.n} instances · scores: ${p.scoreKind === 'attention' ? 'teacher attention' : 'class-aware instance probability'}${p.coords ? '' : ' · no coordinates: ranked strip, highest score first'}`;
-    header.append(el('span', 'milkit-title', p.title ?? `Masking preview, bag ${p.bagId}`), el('span', 'milkit-meta', meta));
+    header.append(
+      el('span', 'milkit-title', p.title ?? `Masking preview, bag ${p.bagId}`),
+      el('span', 'milkit-meta', meta),
+    );
     const body = el('div', 'milkit-body');
     const right = el('div', 'milkit-side');
     right.append(counts, legend(colors), timing);
@@ -109,7 +126,12 @@ export class MaskingRenderer extends VizRenderer<'masking'> {
 }
 
 /** One canvas pass per status colour (few fillStyle switches keeps 15k cells at a few ms). */
-function drawCells(canvas: HTMLCanvasElement, g: CellLayout, status: Uint8Array, colors: Record<StatusName, string>): void {
+function drawCells(
+  canvas: HTMLCanvasElement,
+  g: CellLayout,
+  status: Uint8Array,
+  colors: Record<StatusName, string>,
+): void {
   const cell = cellPixels(g);
   const w = g.cols * cell;
   const h = g.rows * cell;
@@ -134,7 +156,10 @@ function showCounts(box: HTMLElement, counts: Record<StatusName, number>, n: num
   for (const name of Object.keys(MASK_STATUS) as StatusName[]) {
     const line = el('div', `milkit-count milkit-count-${name}`);
     line.dataset.count = String(counts[name]);
-    line.append(el('span', 'milkit-count-value', String(counts[name])), el('span', undefined, ` ${MASK_STATUS_NAMES[MASK_STATUS[name]]}`));
+    line.append(
+      el('span', 'milkit-count-value', String(counts[name])),
+      el('span', undefined, ` ${MASK_STATUS_NAMES[MASK_STATUS[name]]}`),
+    );
     box.append(line);
   }
   box.append(el('div', 'milkit-count-total', `of ${n} instances · βh in effect ${effectiveHigh.toFixed(4)}`));

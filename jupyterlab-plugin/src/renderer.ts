@@ -29,7 +29,8 @@ export abstract class VizRenderer<K extends VizKind> extends Widget implements I
       for (const { target, contentRect } of entries) {
         const plot = target as HTMLElement & { _fullLayout?: { width: number } };
         const width = Math.round(contentRect.width);
-        if (width > 0 && plot._fullLayout && Math.abs(plot._fullLayout.width - width) > 1) void Plotly.Plots.resize(plot)?.catch(() => {});
+        if (width > 0 && plot._fullLayout && Math.abs(plot._fullLayout.width - width) > 1)
+          void Plotly.Plots.resize(plot)?.catch(() => {});
       }
     });
   }
@@ -61,7 +62,10 @@ export abstract class VizRenderer<K extends VizKind> extends Widget implements I
 
   private showError(err: unknown): void {
     const box = el('div', 'milkit-error');
-    box.append(el('strong', undefined, 'milkit: cannot show this output. '), el('span', undefined, (err as Error)?.message ?? String(err)));
+    box.append(
+      el('strong', undefined, 'milkit: cannot show this output. '),
+      el('span', undefined, (err as Error)?.message ?? String(err)),
+    );
     this.node.replaceChildren(box);
   }
 

@@ -37,7 +37,12 @@ export async function renderResults(host: HTMLElement, p: ResultsPayload): Promi
     hovertemplate: '%{fullData.name}<br>%{x}: %{customdata[0]}<br>n = %{customdata[1]}<extra></extra>',
   }));
   const colors = themeColors(host);
-  await Plotly.react(plot, traces, { ...baseLayout(colors), barmode: 'group', height: 320, yaxis: { gridcolor: colors.grid } }, { responsive: true, displaylogo: false });
+  await Plotly.react(
+    plot,
+    traces,
+    { ...baseLayout(colors), barmode: 'group', height: 320, yaxis: { gridcolor: colors.grid } },
+    { responsive: true, displaylogo: false },
+  );
 }
 
 function resultsTable(p: ResultsPayload): HTMLTableElement {

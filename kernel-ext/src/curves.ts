@@ -36,7 +36,9 @@ export function settingOf(label: string): { parameter: string; x: number } | und
   const numbers = [...label.matchAll(NUMBER)];
   const last = numbers[numbers.length - 1];
   if (!last) return undefined;
-  const parameter = (label.slice(0, last.index) + label.slice(last.index! + last[0].length)).replace(/[\s,;:=]+$/, '').trim();
+  const parameter = (label.slice(0, last.index) + label.slice(last.index! + last[0].length))
+    .replace(/[\s,;:=]+$/, '')
+    .trim();
   return { parameter: parameter || 'setting', x: Number(last[0]) };
 }
 
@@ -45,12 +47,22 @@ export function settingOf(label: string): { parameter: string; x: number } | und
  * left out. `published` (row label → metric → value, as in a reproduction file's meta) adds the
  * published value to each point that has one.
  */
-export function curvePanels(table: ResultsInput, metrics?: string[], published: Record<string, Record<string, number>> = {}): CurvePanel[] {
+export function curvePanels(
+  table: ResultsInput,
+  metrics?: string[],
+  published: Record<string, Record<string, number>> = {},
+): CurvePanel[] {
   const view = resultsView(table);
   const wanted = metrics ?? view.columns;
-  for (const m of wanted) if (!view.columns.includes(m)) throw new Error(`curve: no column "${m}" (columns: ${view.columns.join(', ')})`);
-  const parameters = [...new Set(view.rows.map((r) => settingOf(r.label)?.parameter).filter((p): p is string => p !== undefined))];
-  if (parameters.length === 0) throw new Error(`curve: no row label carries a setting value (e.g. "βh = 0.03"): ${view.rows.map((r) => r.label).join(', ')}`);
+  for (const m of wanted)
+    if (!view.columns.includes(m)) throw new Error(`curve: no column "${m}" (columns: ${view.columns.join(', ')})`);
+  const parameters = [
+    ...new Set(view.rows.map((r) => settingOf(r.label)?.parameter).filter((p): p is string => p !== undefined)),
+  ];
+  if (parameters.length === 0)
+    throw new Error(
+      `curve: no row label carries a setting value (e.g. "βh = 0.03"): ${view.rows.map((r) => r.label).join(', ')}`,
+    );
   const panels: CurvePanel[] = [];
   for (const parameter of parameters) {
     for (const metric of wanted) {
@@ -64,7 +76,13 @@ export function curvePanels(table: ResultsInput, metrics?: string[], published: 
         if (!s) references.push({ label: row.label, mean: cell.mean });
         else if (s.parameter === parameter) {
           const pub = published[row.label]?.[metric];
-          points.push({ label: row.label, x: s.x, mean: cell.mean, ...(cell.sd !== undefined && cell.n !== 1 ? { sd: cell.sd } : {}), ...(pub !== undefined ? { published: pub } : {}) });
+          points.push({
+            label: row.label,
+            x: s.x,
+            mean: cell.mean,
+            ...(cell.sd !== undefined && cell.n !== 1 ? { sd: cell.sd } : {}),
+            ...(pub !== undefined ? { published: pub } : {}),
+          });
         }
       }
       points.sort((a, b) => a.x - b.x);
@@ -78,12 +96,19 @@ export function curvePanels(table: ResultsInput, metrics?: string[], published: 
  * Rows ↔ columns, published values included: for tables whose settings are the columns (e.g.
  * MNIST-bags: rows = models, columns = "50 bags", "100 bags", ...).
  */
-export function transposeResults(table: ResultsInput, published: Record<string, Record<string, number>> = {}): { table: ResultsInput; published: Record<string, Record<string, number>> } {
+export function transposeResults(
+  table: ResultsInput,
+  published: Record<string, Record<string, number>> = {},
+): { table: ResultsInput; published: Record<string, Record<string, number>> } {
   const view = resultsView(table);
   const rows = view.columns.map((c, j) => ({ label: c, cells: view.rows.map((r) => r.cells[j]) }));
   const flipped: Record<string, Record<string, number>> = {};
-  for (const [row, values] of Object.entries(published)) for (const [col, v] of Object.entries(values)) (flipped[col] ??= {})[row] = v;
-  return { table: { title: table.title, caption: table.caption, columns: view.rows.map((r) => r.label), rows }, published: flipped };
+  for (const [row, values] of Object.entries(published))
+    for (const [col, v] of Object.entries(values)) (flipped[col] ??= {})[row] = v;
+  return {
+    table: { title: table.title, caption: table.caption, columns: view.rows.map((r) => r.label), rows },
+    published: flipped,
+  };
 }
 
 const LINE = '#4c78a8';
@@ -105,28 +130,49 @@ function panelSvg(p: CurvePanel): string {
   const xs = [...new Set(p.points.map((q) => q.x))];
   const sx = (x: number) => L + ((xs.indexOf(x) + 0.5) / xs.length) * (W - L - R);
   const sy = (y: number) => T + (1 - (y - y0) / (y1 - y0)) * (H - T - B);
-  const parts: string[] = [`<rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}" fill="none" stroke="#aaa"/>`];
+  const parts: string[] = [
+    `<rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}" fill="none" stroke="#aaa"/>`,
+  ];
   for (const y of [y0 + pad, (y0 + y1) / 2, y1 - pad]) {
-    parts.push(`<text x="${L - 3}" y="${(sy(y) + 3).toFixed(1)}" text-anchor="end" fill="currentColor">${esc(fmt(y, 3))}</text>`);
+    parts.push(
+      `<text x="${L - 3}" y="${(sy(y) + 3).toFixed(1)}" text-anchor="end" fill="currentColor">${esc(fmt(y, 3))}</text>`,
+    );
   }
-  for (const x of xs) parts.push(`<text x="${sx(x).toFixed(1)}" y="${H - B + 13}" text-anchor="middle" fill="currentColor">${esc(fmt(x, 3))}</text>`);
-  parts.push(`<text x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle" font-weight="bold" fill="currentColor">${esc(`${p.metric} vs ${p.parameter}`)}</text>`);
+  for (const x of xs)
+    parts.push(
+      `<text x="${sx(x).toFixed(1)}" y="${H - B + 13}" text-anchor="middle" fill="currentColor">${esc(fmt(x, 3))}</text>`,
+    );
+  parts.push(
+    `<text x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle" font-weight="bold" fill="currentColor">${esc(`${p.metric} vs ${p.parameter}`)}</text>`,
+  );
   for (const r of p.references) {
     const y = sy(r.mean).toFixed(1);
-    parts.push(`<line x1="${L}" x2="${W - R}" y1="${y}" y2="${y}" stroke="${REF}" stroke-dasharray="4 3"><title>${esc(`${r.label}: ${fmt(r.mean, 3)}`)}</title></line>`);
+    parts.push(
+      `<line x1="${L}" x2="${W - R}" y1="${y}" y2="${y}" stroke="${REF}" stroke-dasharray="4 3"><title>${esc(`${r.label}: ${fmt(r.mean, 3)}`)}</title></line>`,
+    );
   }
   const withPub = p.points.filter((q) => q.published !== undefined);
-  if (withPub.length > 1) parts.push(`<polyline fill="none" stroke="${PUB}" stroke-width="1.2" stroke-dasharray="3 2" points="${withPub.map((q) => `${sx(q.x).toFixed(1)},${sy(q.published!).toFixed(1)}`).join(' ')}"/>`);
+  if (withPub.length > 1)
+    parts.push(
+      `<polyline fill="none" stroke="${PUB}" stroke-width="1.2" stroke-dasharray="3 2" points="${withPub.map((q) => `${sx(q.x).toFixed(1)},${sy(q.published!).toFixed(1)}`).join(' ')}"/>`,
+    );
   for (const q of withPub) {
-    parts.push(`<circle class="milkit-curve-published" cx="${sx(q.x).toFixed(1)}" cy="${sy(q.published!).toFixed(1)}" r="3.2" fill="none" stroke="${PUB}" stroke-width="1.5"><title>${esc(`${q.label}, published: ${fmt(q.published!, 3)}`)}</title></circle>`);
+    parts.push(
+      `<circle class="milkit-curve-published" cx="${sx(q.x).toFixed(1)}" cy="${sy(q.published!).toFixed(1)}" r="3.2" fill="none" stroke="${PUB}" stroke-width="1.5"><title>${esc(`${q.label}, published: ${fmt(q.published!, 3)}`)}</title></circle>`,
+    );
   }
   const pts = p.points.map((q) => `${sx(q.x).toFixed(1)},${sy(q.mean).toFixed(1)}`).join(' ');
   if (p.points.length > 1) parts.push(`<polyline fill="none" stroke="${LINE}" stroke-width="1.8" points="${pts}"/>`);
   for (const q of p.points) {
     const cx = sx(q.x).toFixed(1);
-    if (q.sd) parts.push(`<line x1="${cx}" x2="${cx}" y1="${sy(q.mean - q.sd).toFixed(1)}" y2="${sy(q.mean + q.sd).toFixed(1)}" stroke="${LINE}" stroke-width="1"/>`);
+    if (q.sd)
+      parts.push(
+        `<line x1="${cx}" x2="${cx}" y1="${sy(q.mean - q.sd).toFixed(1)}" y2="${sy(q.mean + q.sd).toFixed(1)}" stroke="${LINE}" stroke-width="1"/>`,
+      );
     const tip = `${q.label}: ${fmt(q.mean, 3)}${q.sd ? ` ± ${fmt(q.sd, 2)}` : ''}`;
-    parts.push(`<circle class="milkit-curve-point" cx="${cx}" cy="${sy(q.mean).toFixed(1)}" r="3" fill="${LINE}"><title>${esc(tip)}</title></circle>`);
+    parts.push(
+      `<circle class="milkit-curve-point" cx="${cx}" cy="${sy(q.mean).toFixed(1)}" r="3" fill="${LINE}"><title>${esc(tip)}</title></circle>`,
+    );
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="10" style="margin-right:12px">${parts.join('')}</svg>`;
 }
@@ -143,7 +189,12 @@ export function renderCurves(panels: CurvePanel[], title?: string, caption?: str
   const html = frame(title, `<div>${panels.map(panelSvg).join('')}</div><div>${legend}</div>${cap}`);
   const lines = panels.map((p) => {
     const best = p.points.reduce((a, b) => (b.mean > a.mean ? b : a));
-    const values = p.points.map((q) => `${fmt(q.x, 3)} → ${q.mean.toFixed(3)}${q.sd ? ` ± ${q.sd.toFixed(3)}` : ''}${q.published !== undefined ? ` (published ${q.published.toFixed(3)})` : ''}`).join(', ');
+    const values = p.points
+      .map(
+        (q) =>
+          `${fmt(q.x, 3)} → ${q.mean.toFixed(3)}${q.sd ? ` ± ${q.sd.toFixed(3)}` : ''}${q.published !== undefined ? ` (published ${q.published.toFixed(3)})` : ''}`,
+      )
+      .join(', ');
     const ref = p.references.map((r) => `; ${r.label} ${r.mean.toFixed(3)}`).join('');
     return `${p.metric} vs ${p.parameter}: ${values} (highest at ${p.parameter} = ${fmt(best.x, 3)}${ref})`;
   });

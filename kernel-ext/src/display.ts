@@ -9,7 +9,10 @@
 import { randomBytes } from 'node:crypto';
 import type { MimeBundle } from './bundle';
 
-type WriteDisplayData = (msg: { data: Record<string, unknown>; metadata: Record<string, unknown>; transient: Record<string, unknown> }, update: boolean) => void;
+type WriteDisplayData = (
+  msg: { data: Record<string, unknown>; metadata: Record<string, unknown>; transient: Record<string, unknown> },
+  update: boolean,
+) => void;
 
 function kernelWriter(): WriteDisplayData | undefined {
   try {
@@ -59,7 +62,10 @@ export class LiveDisplay {
     if (!this.pending) return;
     const write = kernelWriter();
     if (write) {
-      write({ data: this.pending.data, metadata: this.pending.metadata, transient: { display_id: this.id } }, this.shown);
+      write(
+        { data: this.pending.data, metadata: this.pending.metadata, transient: { display_id: this.id } },
+        this.shown,
+      );
     } else if (final || !this.shown || nowMs - this.lastSent >= 10 * this.minIntervalMs) {
       console.log(this.pending.data['text/plain']); // outside a kernel: an occasional progress line
     }

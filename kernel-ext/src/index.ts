@@ -12,8 +12,23 @@
  * Every output is one bundle: the versioned milkit JSON (interactive with milkit-jupyterlab) plus
  * self-contained HTML/SVG and text fallbacks that show in any notebook viewer.
  */
-export { show, Shown, TrainingMonitor, type AttentionResult, type MaskingShowSettings, ReproductionShown, type Scores } from './show';
-export { loadReproduction, withPublished, reproductionCaption, renderNotice, PUBLISHED_SUFFIX, type LoadedReproduction } from './reproduction';
+export {
+  show,
+  Shown,
+  TrainingMonitor,
+  type AttentionResult,
+  type MaskingShowSettings,
+  ReproductionShown,
+  type Scores,
+} from './show';
+export {
+  loadReproduction,
+  withPublished,
+  reproductionCaption,
+  renderNotice,
+  PUBLISHED_SUFFIX,
+  type LoadedReproduction,
+} from './reproduction';
 export { curvePanels, renderCurves, settingOf, transposeResults, type CurvePanel, type CurvePoint } from './curves';
 export { toBundle, type MimeBundle } from './bundle';
 export { LiveDisplay, inKernel, publish } from './display';

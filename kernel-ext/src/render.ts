@@ -63,18 +63,33 @@ export function renderAttention(p: AttentionPayload): Fallback {
   if (p.probability && p.n <= SMALL_BAG) {
     // Stretch over the bag's own range: class-aware probabilities (a max over classes) never go below 1/C.
     const [lo, hi] = extent(p.probability);
-    maps.push(['instance probability', p.probability, p.probability.map((v) => (hi > lo ? (v - lo) / (hi - lo) : 1)), fmt(lo, 3), fmt(hi, 3)]);
+    maps.push([
+      'instance probability',
+      p.probability,
+      p.probability.map((v) => (hi > lo ? (v - lo) / (hi - lo) : 1)),
+      fmt(lo, 3),
+      fmt(hi, 3),
+    ]);
   } else if (p.probability) {
     // Large bags: by percentile like attention; a linear stretch lets a few outliers flatten the rest to one colour.
     maps.push(['instance probability (percentile)', p.probability, percentiles(p.probability), '0%', '100%']);
   }
   for (const [name, , t, lo, hi] of maps) {
     const svg = gridSvg(g, (i) => viridis(t[i]), { outline: positive, labels: true, title: `${name}, bag ${p.bagId}` });
-    panels.push(`<div style="display:inline-block;vertical-align:top;margin-right:16px"><div>${esc(name)}</div>${svg}<div>${colourBar(lo, hi)}</div></div>`);
+    panels.push(
+      `<div style="display:inline-block;vertical-align:top;margin-right:16px"><div>${esc(name)}</div>${svg}<div>${colourBar(lo, hi)}</div></div>`,
+    );
   }
   const primary = p.attention ?? p.probability!;
   const top = rankInstances(primary).slice(0, p.top);
-  const head = ['rank', 'instance', ...(p.attention ? ['attention'] : []), ...(p.probability ? ['probability'] : []), ...(p.coords ? ['x', 'y'] : []), ...(p.instanceLabels ? ['instance label'] : [])];
+  const head = [
+    'rank',
+    'instance',
+    ...(p.attention ? ['attention'] : []),
+    ...(p.probability ? ['probability'] : []),
+    ...(p.coords ? ['x', 'y'] : []),
+    ...(p.instanceLabels ? ['instance label'] : []),
+  ];
   const rows = top.map((i, r) => [
     String(r + 1),
     String(i),
@@ -83,9 +98,14 @@ export function renderAttention(p: AttentionPayload): Fallback {
     ...(p.coords ? [String(p.coords[2 * i]), String(p.coords[2 * i + 1])] : []),
     ...(p.instanceLabels ? [String(p.instanceLabels[i])] : []),
   ]);
-  const layout = g.ordered ? 'no coordinates: cells in instance order' : `patch grid ${g.cols}×${g.rows}, step ${p.patchSize}`;
+  const layout = g.ordered
+    ? 'no coordinates: cells in instance order'
+    : `patch grid ${g.cols}×${g.rows}, step ${p.patchSize}`;
   const info = `bag <b>${esc(p.bagId)}</b>${p.bagLabel !== undefined ? `, label ${p.bagLabel}` : ''}, ${p.n} instances${bagProbText(p)} · ${layout}${positive ? ' · <span style="color:#e8175d">□</span> known positive instance' : ''}`;
-  const html = frame(p.title ?? `Attention: bag ${p.bagId}`, `<div>${info}</div>${panels.join('')}${table(head, rows)}`);
+  const html = frame(
+    p.title ?? `Attention: bag ${p.bagId}`,
+    `<div>${info}</div>${panels.join('')}${table(head, rows)}`,
+  );
   const text = [
     `${p.title ?? 'attention'}: bag ${p.bagId}${p.bagLabel !== undefined ? ` (label ${p.bagLabel})` : ''}, ${p.n} instances${bagProbText(p).replace(/<[^>]+>/g, '')}`,
     `top ${top.length} by ${p.attention ? 'attention' : 'probability'}: ${top.map((i) => `#${i}=${fmt(primary[i], 3)}`).join(', ')}`,
@@ -108,11 +128,16 @@ export const STATUS_COLOURS: Record<MaskStatus, string> = {
 export function renderMasking(p: MaskingPayload): Fallback {
   const preview = previewMask(p.scores, p.settings);
   const g = cellGrid(p.n, p.coords, p.patchSize);
-  const svg = gridSvg(g, (i) => STATUS_COLOURS[preview.status[i] as MaskStatus], { labels: true, title: `masking preview, bag ${p.bagId}` });
+  const svg = gridSvg(g, (i) => STATUS_COLOURS[preview.status[i] as MaskStatus], {
+    labels: true,
+    title: `masking preview, bag ${p.bagId}`,
+  });
   const s = p.settings;
   const usesHigh = s.strategy === 'hsm' || s.strategy === 'rhsm' || s.strategy === 'combined';
   const ratios = [
-    usesHigh ? `βh ${fmt(s.highRatio, 3)}${s.decay ? ` → ${fmt(preview.config.highRatio, 3)} after cosine decay at ${Math.round(100 * s.progress)}% of training` : ''}` : '',
+    usesHigh
+      ? `βh ${fmt(s.highRatio, 3)}${s.decay ? ` → ${fmt(preview.config.highRatio, 3)} after cosine decay at ${Math.round(100 * s.progress)}% of training` : ''}`
+      : '',
     s.strategy === 'rhsm' || s.strategy === 'combined' ? `r ${fmt(s.highRandomRatio, 3)}` : '',
     s.strategy === 'lsm' || s.strategy === 'combined' ? `βl ${fmt(s.lowRatio, 3)}` : '',
     s.strategy === 'rsm' || s.strategy === 'combined' ? `random ${fmt(s.randomRatio, 3)}` : '',
@@ -125,8 +150,14 @@ export function renderMasking(p: MaskingPayload): Fallback {
     .map((k) => swatch(STATUS_COLOURS[MASK_STATUS[k]], `${MASK_STATUS_NAMES[MASK_STATUS[k]]}: ${preview.counts[k]}`))
     .join('');
   const info = `bag <b>${esc(p.bagId)}</b>, ${p.n} instances, ${p.scoreKind} scores · strategy <b>${s.strategy.toUpperCase()}</b> · ${ratios.map(esc).join(' · ')}`;
-  const html = frame(p.title ?? `Masking preview: bag ${p.bagId}`, `<div>${info}</div>${svg}<div style="margin-top:4px">${legend}</div>`);
-  const counts = names.filter((k) => preview.counts[k] > 0).map((k) => `${k} ${preview.counts[k]}`).join(', ');
+  const html = frame(
+    p.title ?? `Masking preview: bag ${p.bagId}`,
+    `<div>${info}</div>${svg}<div style="margin-top:4px">${legend}</div>`,
+  );
+  const counts = names
+    .filter((k) => preview.counts[k] > 0)
+    .map((k) => `${k} ${preview.counts[k]}`)
+    .join(', ');
   const text = `${p.title ?? 'masking preview'}: bag ${p.bagId}, ${p.n} instances, ${s.strategy.toUpperCase()} (${ratios.join(', ')}): ${counts}`;
   return { html, text };
 }
@@ -186,7 +217,14 @@ function curvePanel(metric: string, series: TrainingPayload['series']): string {
 
 export function renderTraining(p: TrainingPayload): Fallback {
   const metrics = [...new Set(p.series.map((s) => s.metric))];
-  const panels = metrics.map((m) => curvePanel(m, p.series.filter((s) => s.metric === m && s.x.length > 0))).join('');
+  const panels = metrics
+    .map((m) =>
+      curvePanel(
+        m,
+        p.series.filter((s) => s.metric === m && s.x.length > 0),
+      ),
+    )
+    .join('');
   const splits = [...new Set(p.series.map((s) => s.split))];
   const legend = splits.map((s) => swatch(SPLIT_COLOURS[s], s)).join('');
   const progress = p.progress ? progressLine(p.progress) : '';
@@ -198,8 +236,17 @@ export function renderTraining(p: TrainingPayload): Fallback {
   );
   // The text line reports the latest fold only (a 5 × 10-fold run would otherwise print 50 of each).
   const lastFold = Math.max(-1, ...p.series.map((s) => s.fold ?? -1));
-  const last = p.series.filter((s) => (s.fold ?? -1) === lastFold).map((s) => `${s.fold !== undefined ? `fold ${s.fold + 1} ` : ''}${s.split} ${s.metric} ${fmt(s.y[s.y.length - 1] ?? NaN, 4)}`);
-  const text = [`${p.title ?? 'training'}: ${status}${progress ? ` · ${progress}` : ''}`, last.length ? `last: ${last.join(', ')}` : '', summary ? summary.text : '']
+  const last = p.series
+    .filter((s) => (s.fold ?? -1) === lastFold)
+    .map(
+      (s) =>
+        `${s.fold !== undefined ? `fold ${s.fold + 1} ` : ''}${s.split} ${s.metric} ${fmt(s.y[s.y.length - 1] ?? NaN, 4)}`,
+    );
+  const text = [
+    `${p.title ?? 'training'}: ${status}${progress ? ` · ${progress}` : ''}`,
+    last.length ? `last: ${last.join(', ')}` : '',
+    summary ? summary.text : '',
+  ]
     .filter(Boolean)
     .join('\n');
   return { html, text };
@@ -212,15 +259,26 @@ export function renderResults(p: ResultsPayload): Fallback {
     let bi = -1;
     p.rows.forEach((r, i) => {
       const c = r.cells[j];
-      if (c && Number.isFinite(c.mean) && (bi < 0 || (higher ? c.mean > p.rows[bi].cells[j]!.mean : c.mean < p.rows[bi].cells[j]!.mean))) bi = i;
+      if (
+        c &&
+        Number.isFinite(c.mean) &&
+        (bi < 0 || (higher ? c.mean > p.rows[bi].cells[j]!.mean : c.mean < p.rows[bi].cells[j]!.mean))
+      )
+        bi = i;
     });
     if (bi >= 0 && p.rows.length > 1) best.add(`${bi},${j + 1}`);
   });
   const rows = p.rows.map((r) => [r.label, ...r.cells.map((c) => formatCell(c))]);
   const caption = p.caption ? `<div style="margin-top:4px;color:#666">${esc(p.caption)}</div>` : '';
   const html = frame(p.title, table(['', ...p.columns], rows, { boldCells: best }) + caption);
-  const widths = [0, ...p.columns.map((_, j) => j + 1)].map((j) => Math.max(...[j === 0 ? '' : p.columns[j - 1], ...rows.map((r) => r[j])].map((s) => s.length)));
-  const line = (cells: string[]) => cells.map((c, j) => c.padEnd(widths[j])).join('  ').trimEnd();
+  const widths = [0, ...p.columns.map((_, j) => j + 1)].map((j) =>
+    Math.max(...[j === 0 ? '' : p.columns[j - 1], ...rows.map((r) => r[j])].map((s) => s.length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((c, j) => c.padEnd(widths[j]))
+      .join('  ')
+      .trimEnd();
   const text = [p.title ?? '', line(['', ...p.columns]), ...rows.map(line), p.caption ?? ''].filter(Boolean).join('\n');
   return { html, text };
 }

@@ -20,9 +20,12 @@ export function loadReproduction(file: string): LoadedReproduction {
   if (!fs.existsSync(file)) return { status: 'missing', path: file };
   try {
     const r = JSON.parse(fs.readFileSync(file, 'utf8')) as ReproductionFile;
-    if (r?.format !== 'milkit-reproduction') throw new Error(`not a milkit reproduction file (format ${JSON.stringify(r?.format)})`);
-    if (r.version !== 1) throw new Error(`unsupported version ${JSON.stringify(r.version)} (this milkit-kernel reads version 1)`);
-    if (typeof r.meta?.command !== 'string' || typeof r.meta?.protocol !== 'string') throw new Error('meta.command and meta.protocol must be strings');
+    if (r?.format !== 'milkit-reproduction')
+      throw new Error(`not a milkit reproduction file (format ${JSON.stringify(r?.format)})`);
+    if (r.version !== 1)
+      throw new Error(`unsupported version ${JSON.stringify(r.version)} (this milkit-kernel reads version 1)`);
+    if (typeof r.meta?.command !== 'string' || typeof r.meta?.protocol !== 'string')
+      throw new Error('meta.command and meta.protocol must be strings');
     resultsView(r); // column counts, cell shapes
     return { status: 'measured', path: file, file: r };
   } catch (err) {
@@ -63,7 +66,12 @@ export function withPublished(r: ReproductionFile): ResultsInput {
   const measured = new Set(r.rows.map((row) => row.label));
   for (const [label, values] of Object.entries(pub)) {
     if (measured.has(label)) continue;
-    rows.push({ label, cells: r.columns.flatMap((c, j) => (hasPub[j] ? [null, values[c] === undefined ? null : { mean: values[c] }] : [null])) });
+    rows.push({
+      label,
+      cells: r.columns.flatMap((c, j) =>
+        hasPub[j] ? [null, values[c] === undefined ? null : { mean: values[c] }] : [null],
+      ),
+    });
   }
   return { title: r.title ?? r.name, columns, rows, higherIsBetter: better, caption: reproductionCaption(r) };
 }

@@ -54,7 +54,9 @@ export class Shown<K extends VizKind> {
 
 function scores(s: Scores | undefined): ArrayLike<number> | undefined {
   if (s === undefined) return undefined;
-  return typeof (s as { dataSync?: unknown }).dataSync === 'function' ? (s as { dataSync(): ArrayLike<number> }).dataSync() : (s as ArrayLike<number>);
+  return typeof (s as { dataSync?: unknown }).dataSync === 'function'
+    ? (s as { dataSync(): ArrayLike<number> }).dataSync()
+    : (s as ArrayLike<number>);
 }
 
 function display<K extends VizKind>(kind: K, payload: VizPayloads[K]): Shown<K> {
@@ -129,14 +131,23 @@ export const show = {
   attention(bag: BagRef, result: AttentionResult, opts: AttentionOptions = {}): Shown<'attention'> {
     const payload: AttentionPayload = attentionView(
       bag,
-      { attention: scores(result.attention), probability: scores(result.probability), bagProbabilities: scores(result.bagProbabilities) },
+      {
+        attention: scores(result.attention),
+        probability: scores(result.probability),
+        bagProbabilities: scores(result.bagProbabilities),
+      },
       opts,
     );
     return display('attention', payload);
   },
 
   /** Which instances MHIM masks (high-score, random, low-score, kept, recycled) for the given settings. */
-  masking(bag: BagRef, teacherScores: Scores, settings: MaskingShowSettings = {}, opts: MaskingOptions = {}): Shown<'masking'> & { preview: MaskPreview } {
+  masking(
+    bag: BagRef,
+    teacherScores: Scores,
+    settings: MaskingShowSettings = {},
+    opts: MaskingOptions = {},
+  ): Shown<'masking'> & { preview: MaskPreview } {
     const { epoch, epochs, ...rest } = settings;
     if (epoch !== undefined && epochs !== undefined) {
       rest.progress = Math.min(1, Math.max(0, epoch / epochs));
@@ -151,7 +162,10 @@ export const show = {
    * Live curves and a progress line updated in place while a cell trains. Give it the trainer's
    * event stream, or pass `monitor.listener` to the trainer yourself.
    */
-  training(stream?: { on(l: (e: TrainEvent) => void): () => void }, opts: { title?: string; minIntervalMs?: number; metrics?: readonly string[] } = {}): TrainingMonitor {
+  training(
+    stream?: { on(l: (e: TrainEvent) => void): () => void },
+    opts: { title?: string; minIntervalMs?: number; metrics?: readonly string[] } = {},
+  ): TrainingMonitor {
     const monitor = new TrainingMonitor(opts.title, opts.minIntervalMs, opts.metrics);
     return stream ? monitor.attach(stream) : monitor;
   },
@@ -160,14 +174,22 @@ export const show = {
    * Cross-validation tables (mean ± sd). Takes a full table, or `{ rowLabel: { metric: values[] | {mean, sd} } }`
    * (e.g. several runs' summaries), whose columns are the metrics in first-seen order.
    */
-  results(table: ResultsInput | Record<string, Record<string, ResultCell | ArrayLike<number>>>, opts: { title?: string; caption?: string; columns?: string[] } = {}): Shown<'results'> {
+  results(
+    table: ResultsInput | Record<string, Record<string, ResultCell | ArrayLike<number>>>,
+    opts: { title?: string; caption?: string; columns?: string[] } = {},
+  ): Shown<'results'> {
     let input: ResultsInput;
     if (Array.isArray((table as ResultsInput).columns) && Array.isArray((table as ResultsInput).rows)) {
       input = { ...(table as ResultsInput), ...opts } as ResultsInput;
     } else {
       const byRow = table as Record<string, Record<string, ResultCell | ArrayLike<number>>>;
       const columns = opts.columns ?? [...new Set(Object.values(byRow).flatMap((r) => Object.keys(r)))];
-      input = { title: opts.title, caption: opts.caption, columns, rows: Object.entries(byRow).map(([label, r]) => ({ label, cells: columns.map((c) => r[c] ?? null) })) };
+      input = {
+        title: opts.title,
+        caption: opts.caption,
+        columns,
+        rows: Object.entries(byRow).map(([label, r]) => ({ label, cells: columns.map((c) => r[c] ?? null) })),
+      };
     }
     const payload: ResultsPayload = resultsView(input);
     return display('results', payload);
@@ -182,10 +204,16 @@ export const show = {
     const loaded = loadReproduction(file);
     const title = opts.title ?? file;
     if (loaded.status === 'measured') {
-      const table = display('results', resultsView({ ...withPublished(loaded.file), ...(opts.title ? { title: opts.title } : {}) }));
+      const table = display(
+        'results',
+        resultsView({ ...withPublished(loaded.file), ...(opts.title ? { title: opts.title } : {}) }),
+      );
       return new ReproductionShown('measured', file, table.bundle, loaded.file, table);
     }
-    const message = loaded.status === 'missing' ? `not measured yet (${file} is not there): run` : `could not read ${file} (${loaded.error}); regenerate it with`;
+    const message =
+      loaded.status === 'missing'
+        ? `not measured yet (${file} is not there): run`
+        : `could not read ${file} (${loaded.error}); regenerate it with`;
     const bundle = htmlBundle(renderNotice(title, message, opts.command));
     publish(bundle);
     return new ReproductionShown(loaded.status, file, bundle, undefined, undefined, String(bundle.data['text/plain']));
@@ -195,7 +223,10 @@ export const show = {
    * Hyperparameter curves (Figure-6 style) of a table whose rows are settings like "βh = 0.03"; static
    * SVG + text. Given a reproduction file, its published numbers are drawn beside ours.
    */
-  curve(table: ResultsInput | ReproductionFile, opts: { metrics?: string[]; title?: string; caption?: string; settingsIn?: 'rows' | 'columns' } = {}): { panels: CurvePanel[]; bundle: MimeBundle } {
+  curve(
+    table: ResultsInput | ReproductionFile,
+    opts: { metrics?: string[]; title?: string; caption?: string; settingsIn?: 'rows' | 'columns' } = {},
+  ): { panels: CurvePanel[]; bundle: MimeBundle } {
     let published = (table as Partial<ReproductionFile>).meta?.published?.values;
     let input: ResultsInput = table;
     // settingsIn 'columns': the swept values are the column headers (MNIST-bags: "50 bags", ...), one panel per row.

@@ -8,7 +8,18 @@ export function esc(s: string | number): string {
 }
 
 /** Viridis (perceptually uniform, colour-blind safe, readable on light and dark backgrounds). */
-const VIRIDIS = ['#440154', '#482878', '#3e4989', '#31688e', '#26828e', '#1f9e89', '#35b779', '#6ece58', '#b5de2b', '#fde725'];
+const VIRIDIS = [
+  '#440154',
+  '#482878',
+  '#3e4989',
+  '#31688e',
+  '#26828e',
+  '#1f9e89',
+  '#35b779',
+  '#6ece58',
+  '#b5de2b',
+  '#fde725',
+];
 
 /** Colour of t ∈ [0, 1] on viridis, quantised to `levels` steps (so cells can share one path per colour). */
 export function viridis(t: number, levels = 16): string {
@@ -20,7 +31,11 @@ export function viridis(t: number, levels = 16): string {
 
 function mix(a: string, b: string, t: number): string {
   const ch = (h: string, k: number) => parseInt(h.slice(1 + 2 * k, 3 + 2 * k), 16);
-  const out = [0, 1, 2].map((k) => Math.round(ch(a, k) + (ch(b, k) - ch(a, k)) * t).toString(16).padStart(2, '0'));
+  const out = [0, 1, 2].map((k) =>
+    Math.round(ch(a, k) + (ch(b, k) - ch(a, k)) * t)
+      .toString(16)
+      .padStart(2, '0'),
+  );
   return `#${out.join('')}`;
 }
 
@@ -67,7 +82,11 @@ export function cellGrid(n: number, coords?: number[], patchSize = 1, wrap = 32)
  * units and scaled to at most `maxPx` on the longer side. `fill(i)` returns the cell's colour or
  * null to leave it out; `outline` marks cells with a contrasting border (e.g. known positives).
  */
-export function gridSvg(g: CellGrid, fill: (i: number) => string | null, opts: { maxPx?: number; outline?: (i: number) => boolean; labels?: boolean; title?: string } = {}): string {
+export function gridSvg(
+  g: CellGrid,
+  fill: (i: number) => string | null,
+  opts: { maxPx?: number; outline?: (i: number) => boolean; labels?: boolean; title?: string } = {},
+): string {
   const n = g.col.length;
   const maxPx = opts.maxPx ?? 420;
   const cell = Math.max(1, Math.min(g.ordered ? 28 : 16, maxPx / Math.max(g.cols, g.rows)));
@@ -89,7 +108,9 @@ export function gridSvg(g: CellGrid, fill: (i: number) => string | null, opts: {
   }
   if (opts.labels && g.ordered && cell >= 14) {
     for (let i = 0; i < n; i++) {
-      parts.push(`<text x="${g.col[i] + 0.5}" y="${g.row[i] + 0.68}" font-size="0.42" text-anchor="middle" fill="#fff" stroke="#000" stroke-width="0.04" paint-order="stroke">${i}</text>`);
+      parts.push(
+        `<text x="${g.col[i] + 0.5}" y="${g.row[i] + 0.68}" font-size="0.42" text-anchor="middle" fill="#fff" stroke="#000" stroke-width="0.04" paint-order="stroke">${i}</text>`,
+      );
     }
   }
   const title = opts.title ? `<title>${esc(opts.title)}</title>` : '';
@@ -98,7 +119,10 @@ export function gridSvg(g: CellGrid, fill: (i: number) => string | null, opts: {
 
 /** A horizontal colour bar with end labels. */
 export function colourBar(lo: string, hi: string, width = 180): string {
-  const stops = Array.from({ length: 11 }, (_, k) => `<stop offset="${k / 10}" stop-color="${viridis(k / 10, 256)}"/>`).join('');
+  const stops = Array.from(
+    { length: 11 },
+    (_, k) => `<stop offset="${k / 10}" stop-color="${viridis(k / 10, 256)}"/>`,
+  ).join('');
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width + 90}" height="22" font-family="sans-serif" font-size="11">` +
     `<defs><linearGradient id="milkit-cbar" x1="0" x2="1" y1="0" y2="0">${stops}</linearGradient></defs>` +
@@ -120,9 +144,14 @@ export function frame(title: string | undefined, body: string): string {
 
 /** A compact HTML table. */
 export function table(head: string[], rows: string[][], opts: { boldCells?: Set<string> } = {}): string {
-  const th = head.map((h) => `<th style="text-align:left;padding:2px 8px;border-bottom:1px solid #999">${esc(h)}</th>`).join('');
+  const th = head
+    .map((h) => `<th style="text-align:left;padding:2px 8px;border-bottom:1px solid #999">${esc(h)}</th>`)
+    .join('');
   const body = rows
-    .map((r, i) => `<tr>${r.map((c, j) => `<td style="padding:2px 8px;${opts.boldCells?.has(`${i},${j}`) ? 'font-weight:700' : ''}">${esc(c)}</td>`).join('')}</tr>`)
+    .map(
+      (r, i) =>
+        `<tr>${r.map((c, j) => `<td style="padding:2px 8px;${opts.boldCells?.has(`${i},${j}`) ? 'font-weight:700' : ''}">${esc(c)}</td>`).join('')}</tr>`,
+    )
     .join('');
   return `<table style="border-collapse:collapse;margin-top:6px">${`<thead><tr>${th}</tr></thead>`}<tbody>${body}</tbody></table>`;
 }

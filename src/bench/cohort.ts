@@ -29,17 +29,28 @@ export interface CohortThroughput {
 }
 
 /** Writes the synthetic cohort; returns its path (inside a fresh temp dir the caller removes). */
-export async function writeSyntheticCohort(dir: string, bags: number, minN: number, maxN: number, dim: number, seed = 1): Promise<string> {
+export async function writeSyntheticCohort(
+  dir: string,
+  bags: number,
+  minN: number,
+  maxN: number,
+  dim: number,
+  seed = 1,
+): Promise<string> {
   const file = path.join(dir, 'cohort.arrow');
   const rng = new Rng(seed);
-  await writeCohort(file, (function* () {
-    for (let b = 0; b < bags; b++) {
-      const n = minN + rng.int(maxN - minN + 1);
-      const features = new Float32Array(n * dim);
-      for (let i = 0; i < features.length; i++) features[i] = rng.next() - 0.5;
-      yield { id: `bag-${b}`, label: b % 2, features };
-    }
-  })(), { dim });
+  await writeCohort(
+    file,
+    (function* () {
+      for (let b = 0; b < bags; b++) {
+        const n = minN + rng.int(maxN - minN + 1);
+        const features = new Float32Array(n * dim);
+        for (let i = 0; i < features.length; i++) features[i] = rng.next() - 0.5;
+        yield { id: `bag-${b}`, label: b % 2, features };
+      }
+    })(),
+    { dim },
+  );
   return file;
 }
 

@@ -21,7 +21,6 @@ import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import { describeBackend, ensureBackend } from '../backend';
 import { parseFlags } from '../cli/flags';
-import { createModel } from '../models/registry';
 import '../models';
 import { writeReproduction } from '../train/reproduction';
 import { cohortThroughput, tempCohortDir, writeSyntheticCohort, type CohortThroughput } from './cohort';
@@ -29,10 +28,17 @@ import { benchCases, runCase, type BenchResult } from './models';
 import './mhim'; // registers the mhim-abmil and mhim-transmil cases
 
 const spec = {
-  only: { type: 'string', help: 'run one case (abmil, transmil, dsmil, mhim-abmil, mhim-transmil); "none" skips part 1' },
+  only: {
+    type: 'string',
+    help: 'run one case (abmil, transmil, dsmil, mhim-abmil, mhim-transmil); "none" skips part 1',
+  },
   instances: { type: 'number', default: 8000, help: 'instances per bag' },
   dim: { type: 'number', default: 1024, help: 'feature width' },
-  steps: { type: 'number', default: 8, help: 'timed steps per measurement (after one warm-up); the fastest counts (this VM’s speed varies by ~10 % from step to step)' },
+  steps: {
+    type: 'number',
+    default: 8,
+    help: 'timed steps per measurement (after one warm-up); the fastest counts (this VM’s speed varies by ~10 % from step to step)',
+  },
   sizes: { type: 'string', default: '1000,8000,15000,30000', help: 'bag sizes for the memory table ("" skips it)' },
   'size-cases': { type: 'string', default: 'abmil,mhim-abmil', help: 'cases of the memory table' },
   'cohort-bags': { type: 'number', default: 24, help: 'bags of the cohort throughput pass (0 skips it)' },
@@ -55,7 +61,12 @@ type Flags = { instances: number; dim: number; steps: number; cohortBags: number
 async function main(): Promise<void> {
   const { flags } = parseFlags(process.argv.slice(2), spec);
   const backend = await ensureBackend();
-  const opts: Flags = { instances: Number(flags.instances), dim: Number(flags.dim), steps: Number(flags.steps), cohortBags: Number(flags['cohort-bags']) };
+  const opts: Flags = {
+    instances: Number(flags.instances),
+    dim: Number(flags.dim),
+    steps: Number(flags.steps),
+    cohortBags: Number(flags['cohort-bags']),
+  };
   if (flags.child) return print(await runCase(String(flags.only), opts));
   if (flags['child-cohort']) return print(await runCohort(String(flags.only), opts));
 
@@ -69,12 +80,16 @@ async function main(): Promise<void> {
   const sizes = String(flags.sizes).split(',').filter(Boolean).map(Number);
   const log = (s: string) => (flags.json ? undefined : console.log(s));
   const describe = describeBackend(backend);
-  log(`backend ${describe}; seconds per bag = fastest of ${opts.steps} steps after a warm-up; CPU s = process CPU of that step (all threads)`);
+  log(
+    `backend ${describe}; seconds per bag = fastest of ${opts.steps} steps after a warm-up; CPU s = process CPU of that step (all threads)`,
+  );
 
   const results: BenchResult[] = [];
   if (names.length) log(header());
   for (const name of names) {
-    const r = child(['--child', '--only', name], opts, backend.name, (error) => failed(name, opts.instances, opts.dim, error));
+    const r = child(['--child', '--only', name], opts, backend.name, (error) =>
+      failed(name, opts.instances, opts.dim, error),
+    );
     results.push(r);
     log(row(r));
   }
@@ -85,7 +100,9 @@ async function main(): Promise<void> {
     log(header());
     for (const name of sizeCases) {
       for (const n of sizes) {
-        const r = child(['--child', '--only', name], { ...opts, instances: n }, backend.name, (error) => failed(name, n, opts.dim, error));
+        const r = child(['--child', '--only', name], { ...opts, instances: n }, backend.name, (error) =>
+          failed(name, n, opts.dim, error),
+        );
         bySize.push(r);
         log(row(r));
       }
@@ -103,13 +120,21 @@ async function main(): Promise<void> {
       }
       const c = { ...(r as CohortThroughput), model: name };
       cohort.push(c);
-      log(`${name.padEnd(16)} ${c.bagsPerSecond.toFixed(2)} bags/s, ${Math.round(c.instancesPerSecond)} instances/s (${c.bags} bags in ${c.seconds.toFixed(1)} s, ${c.waitSeconds.toFixed(2)} s waiting for reads), peak RSS ${c.peakRssMB} MB`);
+      log(
+        `${name.padEnd(16)} ${c.bagsPerSecond.toFixed(2)} bags/s, ${Math.round(c.instancesPerSecond)} instances/s (${c.bags} bags in ${c.seconds.toFixed(1)} s, ${c.waitSeconds.toFixed(2)} s waiting for reads), peak RSS ${c.peakRssMB} MB`,
+      );
     }
   }
 
-  if (flags.json) process.stdout.write(`${JSON.stringify({ backend: backend.name, describe, results, sizes: bySize, cohort })}\n`);
+  if (flags.json)
+    process.stdout.write(`${JSON.stringify({ backend: backend.name, describe, results, sizes: bySize, cohort })}\n`);
   if (flags.results) {
-    const file = writeResults(String(flags.results), describe, [...results, ...bySize.filter((r) => !results.some((q) => q.model === r.model && q.instances === r.instances))], cohort);
+    const file = writeResults(
+      String(flags.results),
+      describe,
+      [...results, ...bySize.filter((r) => !results.some((q) => q.model === r.model && q.instances === r.instances))],
+      cohort,
+    );
     log(`\nwrote ${file}`);
   }
 }
@@ -120,17 +145,47 @@ function print(v: unknown): void {
 
 /** Runs this script with `args` in a child process and parses the JSON line it prints. */
 function child<T>(args: string[], o: Flags, backend: string, onError: (error: string) => T): T {
-  const full = [__filename, ...args, '--instances', String(o.instances), '--dim', String(o.dim), '--steps', String(o.steps), '--cohort-bags', String(o.cohortBags)];
-  const r = spawnSync(process.execPath, full, { encoding: 'utf8', env: { ...process.env, MILKIT_BACKEND: backend }, maxBuffer: 1 << 24 });
+  const full = [
+    __filename,
+    ...args,
+    '--instances',
+    String(o.instances),
+    '--dim',
+    String(o.dim),
+    '--steps',
+    String(o.steps),
+    '--cohort-bags',
+    String(o.cohortBags),
+  ];
+  const r = spawnSync(process.execPath, full, {
+    encoding: 'utf8',
+    env: { ...process.env, MILKIT_BACKEND: backend },
+    maxBuffer: 1 << 24,
+  });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   if (r.status === 0 && line.startsWith('{')) return JSON.parse(line) as T;
   // A case that cannot run (e.g. out of wasm memory) is reported, and the others still run.
-  const reason = `${r.stderr}${r.stdout}`.trim().split('\n').filter((s) => s.trim() && !s.startsWith('    at')).slice(-2).join(' | ').slice(0, 300);
+  const reason = `${r.stderr}${r.stdout}`
+    .trim()
+    .split('\n')
+    .filter((s) => s.trim() && !s.startsWith('    at'))
+    .slice(-2)
+    .join(' | ')
+    .slice(0, 300);
   return onError(`exit ${r.status}: ${reason}`);
 }
 
 function failed(model: string, instances: number, dim: number, error: string): BenchResult {
-  return { model, instances, dim, trainSecondsPerBag: null, inferSecondsPerBag: null, gflops: null, peakRssMB: null, error };
+  return {
+    model,
+    instances,
+    dim,
+    trainSecondsPerBag: null,
+    inferSecondsPerBag: null,
+    gflops: null,
+    peakRssMB: null,
+    error,
+  };
 }
 
 async function runCohort(name: string, o: Flags): Promise<CohortThroughput> {
@@ -150,10 +205,23 @@ async function runCohort(name: string, o: Flags): Promise<CohortThroughput> {
   }
 }
 
-const fixed = (v: number | null | undefined, digits: number) => (v === null || v === undefined ? '-' : v.toFixed(digits));
+const fixed = (v: number | null | undefined, digits: number) =>
+  v === null || v === undefined ? '-' : v.toFixed(digits);
 
 function header(): string {
-  return ['model'.padEnd(16), 'N'.padStart(6), 'D'.padStart(5), 'train s'.padStart(8), 'CPU s'.padStart(7), 'vs torch'.padStart(8), 'infer s'.padStart(8), 'CPU s'.padStart(7), 'vs torch'.padStart(8), 'GFLOP/s'.padStart(8), 'peak RSS MB'.padStart(12)].join(' ');
+  return [
+    'model'.padEnd(16),
+    'N'.padStart(6),
+    'D'.padStart(5),
+    'train s'.padStart(8),
+    'CPU s'.padStart(7),
+    'vs torch'.padStart(8),
+    'infer s'.padStart(8),
+    'CPU s'.padStart(7),
+    'vs torch'.padStart(8),
+    'GFLOP/s'.padStart(8),
+    'peak RSS MB'.padStart(12),
+  ].join(' ');
 }
 
 function row(r: BenchResult): string {
@@ -175,26 +243,64 @@ function row(r: BenchResult): string {
   ].join(' ');
 }
 
-function writeResults(dir: string, describe: string, rows: BenchResult[], cohort: (CohortThroughput & { model: string })[]): string {
+function writeResults(
+  dir: string,
+  describe: string,
+  rows: BenchResult[],
+  cohort: (CohortThroughput & { model: string })[],
+): string {
   const one = (v: number | null | undefined) => (v === null || v === undefined ? null : [v]);
-  return writeReproduction(dir, 'performance', {
-    title: 'Performance per bag (issue 8)',
-    caption: `Seconds per bag (fastest of the timed steps), projection GFLOP/s and peak RSS, on ${describe}; 1-min load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores when written (wall times scale with it; CPU seconds much less). Cohort rows: streaming inference of a synthetic Arrow cohort.`,
-    columns: ['train s', 'train CPU s', 'infer s', 'infer CPU s', 'projection GFLOP/s', 'peak RSS MB', 'cohort bags/s'],
-    rows: [
-      ...rows.map((r) => ({
-        label: `${r.model} N=${r.instances}`,
-        cells: [one(r.trainSecondsPerBag), one(r.trainCpuSecondsPerBag), one(r.inferSecondsPerBag), one(r.inferCpuSecondsPerBag), one(r.gflops), one(r.peakRssMB), null],
-      })),
-      ...cohort.map((c) => ({ label: `${c.model} cohort (${c.bags} bags, mean N=${Math.round(c.instances / c.bags)})`, cells: [null, null, null, null, null, one(c.peakRssMB), one(c.bagsPerSecond)] })),
-    ],
-    higherIsBetter: [false, false, false, false, true, false, true],
-  }, {
-    command: 'npm run bench -- --results results',
-    protocol: 'Synthetic bags (seeded normal features), D = 1024, Adam; each case and each bag size in its own process; one warm-up step excluded; 2-core machine. Reference: official PyTorch code on the same machine, 2 threads (issue 8).',
-    published: { source: 'issue 8: official PyTorch code, torch 2.13 CPU, 2 threads, same machine', values: { 'abmil N=8000': { 'train s': 0.14, 'infer s': 0.038 }, 'mhim-abmil N=8000': { 'train s': 0.32 }, 'transmil N=8000': { 'train s': 2.3 }, 'mhim-transmil N=8000': { 'train s': 2.6 } } },
-    backend: describe,
-  });
+  return writeReproduction(
+    dir,
+    'performance',
+    {
+      title: 'Performance per bag (issue 8)',
+      caption: `Seconds per bag (fastest of the timed steps), projection GFLOP/s and peak RSS, on ${describe}; 1-min load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores when written (wall times scale with it; CPU seconds much less). Cohort rows: streaming inference of a synthetic Arrow cohort.`,
+      columns: [
+        'train s',
+        'train CPU s',
+        'infer s',
+        'infer CPU s',
+        'projection GFLOP/s',
+        'peak RSS MB',
+        'cohort bags/s',
+      ],
+      rows: [
+        ...rows.map((r) => ({
+          label: `${r.model} N=${r.instances}`,
+          cells: [
+            one(r.trainSecondsPerBag),
+            one(r.trainCpuSecondsPerBag),
+            one(r.inferSecondsPerBag),
+            one(r.inferCpuSecondsPerBag),
+            one(r.gflops),
+            one(r.peakRssMB),
+            null,
+          ],
+        })),
+        ...cohort.map((c) => ({
+          label: `${c.model} cohort (${c.bags} bags, mean N=${Math.round(c.instances / c.bags)})`,
+          cells: [null, null, null, null, null, one(c.peakRssMB), one(c.bagsPerSecond)],
+        })),
+      ],
+      higherIsBetter: [false, false, false, false, true, false, true],
+    },
+    {
+      command: 'npm run bench -- --results results',
+      protocol:
+        'Synthetic bags (seeded normal features), D = 1024, Adam; each case and each bag size in its own process; one warm-up step excluded; 2-core machine. Reference: official PyTorch code on the same machine, 2 threads (issue 8).',
+      published: {
+        source: 'issue 8: official PyTorch code, torch 2.13 CPU, 2 threads, same machine',
+        values: {
+          'abmil N=8000': { 'train s': 0.14, 'infer s': 0.038 },
+          'mhim-abmil N=8000': { 'train s': 0.32 },
+          'transmil N=8000': { 'train s': 2.3 },
+          'mhim-transmil N=8000': { 'train s': 2.6 },
+        },
+      },
+      backend: describe,
+    },
+  );
 }
 
 main().catch((err) => {

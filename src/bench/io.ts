@@ -96,7 +96,9 @@ async function rssChild(file: string, cacheBytes: number): Promise<void> {
     peaks.push(peakRssBytes());
   }
   await cohort.close();
-  process.stdout.write(JSON.stringify({ rssBefore: before, peakRssPass1: peaks[0], peakRss: peaks[1], maxCached, check: sum }));
+  process.stdout.write(
+    JSON.stringify({ rssBefore: before, peakRssPass1: peaks[0], peakRss: peaks[1], maxCached, check: sum }),
+  );
 }
 
 async function main(): Promise<void> {
@@ -111,40 +113,78 @@ async function main(): Promise<void> {
     log(`writing ${bags} bags of ${n} × ${dim} float32 (${((bags * bagBytes) / MiB).toFixed(0)} MiB) to ${dir} ...`);
     const rng = new Rng(1);
     const t0 = Date.now();
-    await writeCohort(file, (function* () {
-      for (let b = 0; b < bags; b++) {
-        const features = new Float32Array(n * dim);
-        for (let i = 0; i < features.length; i++) features[i] = rng.next() - 0.5;
-        yield { id: `bag-${b}`, label: b % 2, features };
-      }
-    })(), { dim });
+    await writeCohort(
+      file,
+      (function* () {
+        for (let b = 0; b < bags; b++) {
+          const features = new Float32Array(n * dim);
+          for (let i = 0; i < features.length; i++) features[i] = rng.next() - 0.5;
+          yield { id: `bag-${b}`, label: b % 2, features };
+        }
+      })(),
+      { dim },
+    );
     const writeSecs = (Date.now() - t0) / 1000;
     fs.readFileSync(file); // into the page cache
     const { unchecked, firstLoad, steady, floor } = await throughput(file, loads);
     const cacheBytes = Math.floor((bags * bagBytes) / 10);
-    const child = spawnSync(process.execPath, [__filename, '--rss-child', file, '--cache-bytes', String(cacheBytes)], { encoding: 'utf8' });
+    const child = spawnSync(process.execPath, [__filename, '--rss-child', file, '--cache-bytes', String(cacheBytes)], {
+      encoding: 'utf8',
+    });
     if (child.status !== 0) throw new Error(`memory phase failed: ${child.stderr}`);
-    const mem = JSON.parse(child.stdout) as { rssBefore: number; peakRssPass1: number; peakRss: number; maxCached: number };
+    const mem = JSON.parse(child.stdout) as {
+      rssBefore: number;
+      peakRssPass1: number;
+      peakRss: number;
+      maxCached: number;
+    };
     const result = {
-      bags, instances: n, dim, bagMiB: bagBytes / MiB, cohortMiB: (bags * bagBytes) / MiB,
+      bags,
+      instances: n,
+      dim,
+      bagMiB: bagBytes / MiB,
+      cohortMiB: (bags * bagBytes) / MiB,
       writeSeconds: writeSecs,
-      loadGBps: steady.gbps, loadMsPerBag: steady.msPerBag,
-      loadUncheckedGBps: unchecked.gbps, plainReadGBps: floor.gbps, firstLoadValidatedGBps: firstLoad.gbps, firstLoadValidatedMsPerBag: firstLoad.msPerBag,
-      cacheMiB: cacheBytes / MiB, maxCachedMiB: mem.maxCached / MiB,
-      rssBeforeMiB: mem.rssBefore / MiB, peakRssPass1MiB: mem.peakRssPass1 / MiB, peakRssMiB: mem.peakRss / MiB,
-      goalGBps: 1, meetsGoal: steady.gbps >= 1,
+      loadGBps: steady.gbps,
+      loadMsPerBag: steady.msPerBag,
+      loadUncheckedGBps: unchecked.gbps,
+      plainReadGBps: floor.gbps,
+      firstLoadValidatedGBps: firstLoad.gbps,
+      firstLoadValidatedMsPerBag: firstLoad.msPerBag,
+      cacheMiB: cacheBytes / MiB,
+      maxCachedMiB: mem.maxCached / MiB,
+      rssBeforeMiB: mem.rssBefore / MiB,
+      peakRssPass1MiB: mem.peakRssPass1 / MiB,
+      peakRssMiB: mem.peakRss / MiB,
+      goalGBps: 1,
+      meetsGoal: steady.gbps >= 1,
     };
     if (flags.json) {
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       return;
     }
     const rows: [string, string][] = [
-      ['cohort', `${bags} bags × ${n} × ${dim} float32 = ${result.cohortMiB.toFixed(0)} MiB (written in ${writeSecs.toFixed(1)} s)`],
-      ['random bag load (page cache)', `${steady.gbps.toFixed(2)} GB/s, ${steady.msPerBag.toFixed(1)} ms per ${result.bagMiB.toFixed(0)} MiB bag, default options (goal ≥ 1 GB/s: ${result.meetsGoal ? 'met' : 'NOT met'})`],
+      [
+        'cohort',
+        `${bags} bags × ${n} × ${dim} float32 = ${result.cohortMiB.toFixed(0)} MiB (written in ${writeSecs.toFixed(1)} s)`,
+      ],
+      [
+        'random bag load (page cache)',
+        `${steady.gbps.toFixed(2)} GB/s, ${steady.msPerBag.toFixed(1)} ms per ${result.bagMiB.toFixed(0)} MiB bag, default options (goal ≥ 1 GB/s: ${result.meetsGoal ? 'met' : 'NOT met'})`,
+      ],
       ['  validation off', `${unchecked.gbps.toFixed(2)} GB/s, ${unchecked.msPerBag.toFixed(1)} ms per bag`],
-      ['  plain read of as many bytes', `${floor.gbps.toFixed(2)} GB/s, ${floor.msPerBag.toFixed(1)} ms per bag (interleaved with the line above: the machine's floor)`],
-      ['  first load (NaN/Inf check)', `${firstLoad.gbps.toFixed(2)} GB/s, ${firstLoad.msPerBag.toFixed(1)} ms per bag (once per bag per open)`],
-      ['stream 2 × cohort, cache 1/10', `cache ${result.cacheMiB.toFixed(0)} MiB (max held ${result.maxCachedMiB.toFixed(0)} MiB); peak RSS ${result.peakRssPass1MiB.toFixed(0)} MiB after pass 1, ${result.peakRssMiB.toFixed(0)} MiB after pass 2 (${result.rssBeforeMiB.toFixed(0)} MiB before)`],
+      [
+        '  plain read of as many bytes',
+        `${floor.gbps.toFixed(2)} GB/s, ${floor.msPerBag.toFixed(1)} ms per bag (interleaved with the line above: the machine's floor)`,
+      ],
+      [
+        '  first load (NaN/Inf check)',
+        `${firstLoad.gbps.toFixed(2)} GB/s, ${firstLoad.msPerBag.toFixed(1)} ms per bag (once per bag per open)`,
+      ],
+      [
+        'stream 2 × cohort, cache 1/10',
+        `cache ${result.cacheMiB.toFixed(0)} MiB (max held ${result.maxCachedMiB.toFixed(0)} MiB); peak RSS ${result.peakRssPass1MiB.toFixed(0)} MiB after pass 1, ${result.peakRssMiB.toFixed(0)} MiB after pass 2 (${result.rssBeforeMiB.toFixed(0)} MiB before)`,
+      ],
     ];
     const w = Math.max(...rows.map(([k]) => k.length)) + 2;
     process.stdout.write(rows.map(([k, v]) => `${k.padEnd(w)}${v}`).join('\n') + '\n');

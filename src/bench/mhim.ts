@@ -43,7 +43,8 @@ export const MHIM_BENCH_CASES: Record<string, MhimBenchCase> = {
 for (const [name, c] of Object.entries(MHIM_BENCH_CASES)) {
   registerBenchCase(name, {
     description: `MHIM-v2(${c.base}): teacher on all N, masking, GRN, student step, EMA`,
-    create: (dim) => createModel('mhim', { inputDim: dim, seed: 1, base: c.base, baseConfig: c.baseConfig, mhim: { version: 'v2' } }),
+    create: (dim) =>
+      createModel('mhim', { inputDim: dim, seed: 1, base: c.base, baseConfig: c.baseConfig, mhim: { version: 'v2' } }),
   });
 }
 
@@ -86,12 +87,23 @@ export function benchMasking(n = 15000, repeats = 200): { instances: number; mas
 }
 
 /** Runs one case in this process. */
-export async function runMhimCase(name: string, instances: number, dim: number, steps: number): Promise<MhimBenchResult> {
+export async function runMhimCase(
+  name: string,
+  instances: number,
+  dim: number,
+  steps: number,
+): Promise<MhimBenchResult> {
   const spec = MHIM_BENCH_CASES[name] ?? MHIM_COMPARE_CASES[name];
-  if (!spec) throw new Error(`unknown MHIM bench case "${name}"; known: ${[...Object.keys(MHIM_BENCH_CASES), ...Object.keys(MHIM_COMPARE_CASES)].join(', ')}`);
+  if (!spec)
+    throw new Error(
+      `unknown MHIM bench case "${name}"; known: ${[...Object.keys(MHIM_BENCH_CASES), ...Object.keys(MHIM_COMPARE_CASES)].join(', ')}`,
+    );
   const backend = await ensureBackend();
-  const make = (seed: number): MilModel => createModel(spec.base, { ...spec.baseConfig, inputDim: dim, numClasses: 2, seed });
-  const model: MilModel = spec.mhim ? new MhimModel((role) => make(role === 'teacher' ? 2 : 1), { ...spec.mhim, version: 'v2' }) : make(1);
+  const make = (seed: number): MilModel =>
+    createModel(spec.base, { ...spec.baseConfig, inputDim: dim, numClasses: 2, seed });
+  const model: MilModel = spec.mhim
+    ? new MhimModel((role) => make(role === 'teacher' ? 2 : 1), { ...spec.mhim, version: 'v2' })
+    : make(1);
   const optimizer = new Adam(model.trainableVariables(), { lr: 2e-4, weightDecay: 1e-5 });
   const rng = new Rng(3);
   const features = Float32Array.from({ length: instances * dim }, () => rng.normal());
@@ -104,7 +116,11 @@ export async function runMhimCase(name: string, instances: number, dim: number, 
       seqLen = (await model.trainStep(bag, target, optimizer)).seqLen ?? instances;
     } else {
       const x = tf.tensor2d(features, [instances, dim]);
-      const loss = optimizer.minimize(() => model.loss(model.forward(x, { training: true, target }), target), true, model.trainableVariables());
+      const loss = optimizer.minimize(
+        () => model.loss(model.forward(x, { training: true, target }), target),
+        true,
+        model.trainableVariables(),
+      );
       await loss!.data();
       tf.dispose([loss!, x]);
     }
@@ -146,12 +162,29 @@ export async function runMhimCase(name: string, instances: number, dim: number, 
 }
 
 /** Runs each case in a child process (fresh peak RSS) and returns the results. */
-export function runMhimBench(opts: { only?: string; instances?: number; dim?: number; steps?: number; compare?: boolean } = {}): MhimBenchResult[] {
-  const names = opts.only ? [opts.only] : [...Object.keys(MHIM_BENCH_CASES), ...(opts.compare ? Object.keys(MHIM_COMPARE_CASES) : [])];
+export function runMhimBench(
+  opts: { only?: string; instances?: number; dim?: number; steps?: number; compare?: boolean } = {},
+): MhimBenchResult[] {
+  const names = opts.only
+    ? [opts.only]
+    : [...Object.keys(MHIM_BENCH_CASES), ...(opts.compare ? Object.keys(MHIM_COMPARE_CASES) : [])];
   return names.map((name) => {
-    const args = [__filename, '--child', name, '--instances', String(opts.instances ?? 8000), '--dim', String(opts.dim ?? 1024), '--steps', String(opts.steps ?? 3)];
+    const args = [
+      __filename,
+      '--child',
+      name,
+      '--instances',
+      String(opts.instances ?? 8000),
+      '--dim',
+      String(opts.dim ?? 1024),
+      '--steps',
+      String(opts.steps ?? 3),
+    ];
     const r = spawnSync(process.execPath, [...process.execArgv, ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
-    if (r.status !== 0) throw new Error(`bench case ${name} failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-5).join('\n')}`);
+    if (r.status !== 0)
+      throw new Error(
+        `bench case ${name} failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-5).join('\n')}`,
+      );
     return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as MhimBenchResult;
   });
 }
@@ -175,15 +208,27 @@ async function main(args: string[]): Promise<void> {
     console.log(JSON.stringify(await runMhimCase(child, instances, dim, steps)));
     return;
   }
-  const results = runMhimBench({ only: flag(args, '--only'), instances, dim, steps, compare: args.includes('--compare') });
+  const results = runMhimBench({
+    only: flag(args, '--only'),
+    instances,
+    dim,
+    steps,
+    compare: args.includes('--compare'),
+  });
   const masking = benchMasking();
   if (args.includes('--json')) {
     console.log(JSON.stringify({ backend: results[0]?.backend, results, masking }));
     return;
   }
-  console.log(`backend ${results[0]?.backend}; masking ${masking.instances} instances: ${masking.maskMs.toFixed(2)} ms`);
-  console.log('each case in a fresh process: the wasm heap never shrinks, so peak RSS is the largest step of that case alone');
-  console.log('case                    N     D  train s/bag  train CPU s  infer s/bag  student seq  peak RSS MB  wasm heap MB');
+  console.log(
+    `backend ${results[0]?.backend}; masking ${masking.instances} instances: ${masking.maskMs.toFixed(2)} ms`,
+  );
+  console.log(
+    'each case in a fresh process: the wasm heap never shrinks, so peak RSS is the largest step of that case alone',
+  );
+  console.log(
+    'case                    N     D  train s/bag  train CPU s  infer s/bag  student seq  peak RSS MB  wasm heap MB',
+  );
   for (const r of results) {
     console.log(
       `${r.model.padEnd(22)} ${String(r.instances).padStart(5)} ${String(r.dim).padStart(5)} ${r.trainSecondsPerBag.toFixed(3).padStart(12)} ${r.trainCpuSecondsPerBag.toFixed(3).padStart(12)} ${r.inferSecondsPerBag.toFixed(3).padStart(12)} ${String(r.studentSeqLen).padStart(12)} ${String(r.peakRssMB).padStart(12)} ${String(r.wasmHeapMB ?? '-').padStart(13)}`,

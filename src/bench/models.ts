@@ -49,9 +49,18 @@ export function benchCases(): Map<string, BenchCase> {
   return cases;
 }
 
-registerBenchCase('abmil', { description: 'AB-MIL, tanh attention (published defaults)', create: (dim) => createModel('abmil', { inputDim: dim, seed: 1 }) });
-registerBenchCase('transmil', { description: 'TransMIL, 2 Nyström layers + PPEG', create: (dim) => createModel('transmil', { inputDim: dim, seed: 1 }) });
-registerBenchCase('dsmil', { description: 'DSMIL, dual stream', create: (dim) => createModel('dsmil', { inputDim: dim, seed: 1 }) });
+registerBenchCase('abmil', {
+  description: 'AB-MIL, tanh attention (published defaults)',
+  create: (dim) => createModel('abmil', { inputDim: dim, seed: 1 }),
+});
+registerBenchCase('transmil', {
+  description: 'TransMIL, 2 Nyström layers + PPEG',
+  create: (dim) => createModel('transmil', { inputDim: dim, seed: 1 }),
+});
+registerBenchCase('dsmil', {
+  description: 'DSMIL, dual stream',
+  create: (dim) => createModel('dsmil', { inputDim: dim, seed: 1 }),
+});
 
 export interface RunOptions {
   instances: number;
@@ -78,7 +87,11 @@ export async function runCase(name: string, opts: RunOptions): Promise<BenchResu
       return;
     }
     const bag = tf.tensor2d(features, [n, dim]);
-    const loss = optimizer.minimize(() => model.loss(model.forward(bag, { training: true, target }), target), true, model.trainableVariables());
+    const loss = optimizer.minimize(
+      () => model.loss(model.forward(bag, { training: true, target }), target),
+      true,
+      model.trainableVariables(),
+    );
     await loss!.data();
     loss!.dispose();
     bag.dispose();

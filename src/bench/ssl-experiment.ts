@@ -36,10 +36,23 @@ const spec = {
   epochs: { type: 'number', default: 20, help: 'MIL epochs per fold' },
   lr: { type: 'number', default: 5e-4, help: 'MIL learning rate' },
   seed: { type: 'number', default: 0, help: 'seed' },
-  encoders: { type: 'string', default: 'colour,random,contrastive,reconstruction,both', help: 'feature extractors to compare' },
+  encoders: {
+    type: 'string',
+    default: 'colour,random,contrastive,reconstruction,both',
+    help: 'feature extractors to compare',
+  },
 } as const;
 
-interface Row { encoder: string; bagSize: number; accuracy: string; f1: string; auc: string; acc: number[]; f1s: number[]; aucs: number[] }
+interface Row {
+  encoder: string;
+  bagSize: number;
+  accuracy: string;
+  f1: string;
+  auc: string;
+  acc: number[];
+  f1s: number[];
+  aucs: number[];
+}
 
 const fmt = (m: { mean: number; sd: number }) => `${m.mean.toFixed(3)} ± ${m.sd.toFixed(3)}`;
 const meanSd = (a: number[]) => {
@@ -53,7 +66,10 @@ async function subsample(full: string, out: string, k: number, seed: number): Pr
   async function* bags() {
     for (let i = 0; i < cohort.size; i++) {
       const b = await cohort.bag(i);
-      const keep = b.numInstances <= k ? [...Array(b.numInstances).keys()] : new Rng(seed * 1000 + i).sample(b.numInstances, k).sort((x, y) => x - y);
+      const keep =
+        b.numInstances <= k
+          ? [...Array(b.numInstances).keys()]
+          : new Rng(seed * 1000 + i).sample(b.numInstances, k).sort((x, y) => x - y);
       const features = new Float32Array(keep.length * b.dim);
       const coords = new Int32Array(keep.length * 2);
       keep.forEach((j, r) => {
@@ -79,25 +95,44 @@ async function main(): Promise<void> {
   const source = path.join(dataRoot(), 'breast-ucsb', BREAST_ARCHIVE);
   const bags: PatchBag[] = [];
   for await (const b of breastPatchBags({ source })) bags.push(b);
-  log(`${bags.length} images, ${bags.reduce((s, b) => s + b.n, 0)} tissue tiles (min ${Math.min(...bags.map((b) => b.n))} per image)`);
+  log(
+    `${bags.length} images, ${bags.reduce((s, b) => s + b.n, 0)} tissue tiles (min ${Math.min(...bags.map((b) => b.n))} per image)`,
+  );
   const pool = await collectPatches(bags, { maxPatches: flags['pool-patches'] as number, seed });
 
   const wanted = new Set((flags.encoders as string).split(','));
   const encoders: { name: string; featurizer: PatchFeaturizer; pretrainSeconds: number; dispose?: () => void }[] = [];
-  if (wanted.has('colour')) encoders.push({ name: 'colour statistics (hand-crafted)', featurizer: colorStatsFeaturizer, pretrainSeconds: 0 });
+  if (wanted.has('colour'))
+    encoders.push({ name: 'colour statistics (hand-crafted)', featurizer: colorStatsFeaturizer, pretrainSeconds: 0 });
   if (wanted.has('random')) {
     const random = new SslNetwork(net, seed);
-    encoders.push({ name: 'random frozen encoder (no SSL)', featurizer: encoderFeaturizer(random), pretrainSeconds: 0, dispose: () => random.dispose() });
+    encoders.push({
+      name: 'random frozen encoder (no SSL)',
+      featurizer: encoderFeaturizer(random),
+      pretrainSeconds: 0,
+      dispose: () => random.dispose(),
+    });
   }
   for (const objective of (['contrastive', 'reconstruction', 'both'] as ObjectiveName[]).filter((o) => wanted.has(o))) {
-    const r = await pretrain(pool, { net, ...OBJECTIVES[objective], steps: flags.steps as number, batchSize: flags['batch-size'] as number, seed }, {
-      checkpoint: path.join(out, `encoder-${objective}.ckpt`),
-      checkpointEvery: 50,
-      resume: true,
-    });
+    const r = await pretrain(
+      pool,
+      { net, ...OBJECTIVES[objective], steps: flags.steps as number, batchSize: flags['batch-size'] as number, seed },
+      {
+        checkpoint: path.join(out, `encoder-${objective}.ckpt`),
+        checkpointEvery: 50,
+        resume: true,
+      },
+    );
     const h = r.history;
-    log(`pretrained ${objective}: ${h.length} steps in ${r.seconds.toFixed(0)} s, loss ${h[0].loss.toFixed(3)} → ${h.at(-1)!.loss.toFixed(3)}`);
-    encoders.push({ name: `SSL ${objective}`, featurizer: encoderFeaturizer(r.network), pretrainSeconds: r.seconds, dispose: () => r.network.dispose() });
+    log(
+      `pretrained ${objective}: ${h.length} steps in ${r.seconds.toFixed(0)} s, loss ${h[0].loss.toFixed(3)} → ${h.at(-1)!.loss.toFixed(3)}`,
+    );
+    encoders.push({
+      name: `SSL ${objective}`,
+      featurizer: encoderFeaturizer(r.network),
+      pretrainSeconds: r.seconds,
+      dispose: () => r.network.dispose(),
+    });
   }
 
   const rows: Row[] = [];
@@ -111,13 +146,24 @@ async function main(): Promise<void> {
       await subsample(full, file, k, seed);
       const cohort = await Cohort.open(file);
       const splits = stratifiedKFold(cohort.bags, { k: flags.folds as number, seed });
-      const run = await new Trainer({ model: { name: 'abmil' }, config: { epochs: flags.epochs as number, lr: flags.lr as number, seed, standardize: true, selectOn: 'last' } })
-        .crossValidate(cohort, [splits]);
+      const run = await new Trainer({
+        model: { name: 'abmil' },
+        config: { epochs: flags.epochs as number, lr: flags.lr as number, seed, standardize: true, selectOn: 'last' },
+      }).crossValidate(cohort, [splits]);
       await cohort.close();
       const acc = run.folds.map((f) => f.metrics.accuracy);
       const f1s = run.folds.map((f) => f.metrics.f1);
       const aucs = run.folds.map((f) => f.metrics.auc);
-      rows.push({ encoder: enc.name, bagSize: k, accuracy: fmt(meanSd(acc)), f1: fmt(meanSd(f1s)), auc: fmt(meanSd(aucs)), acc, f1s, aucs });
+      rows.push({
+        encoder: enc.name,
+        bagSize: k,
+        accuracy: fmt(meanSd(acc)),
+        f1: fmt(meanSd(f1s)),
+        auc: fmt(meanSd(aucs)),
+        acc,
+        f1s,
+        aucs,
+      });
       log(`${enc.name}, K=${k}: accuracy ${rows.at(-1)!.accuracy}, F1 ${rows.at(-1)!.f1}, AUC ${rows.at(-1)!.auc}`);
     }
   }

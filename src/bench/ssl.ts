@@ -27,10 +27,18 @@ const spec = {
   'batch-size': { type: 'number', default: 64, help: 'patches per step' },
   width: { type: 'number', default: 16, help: 'encoder first-stage channels' },
   'embed-dim': { type: 'number', default: 128, help: 'encoder output width' },
-  objectives: { type: 'string', default: 'contrastive,reconstruction,both', help: 'comma-separated objectives to time' },
+  objectives: {
+    type: 'string',
+    default: 'contrastive,reconstruction,both',
+    help: 'comma-separated objectives to time',
+  },
   images: { type: 'number', default: 3, help: 'breast images to tile for the patch pool' },
   json: { type: 'boolean', help: 'print JSON' },
-  results: { type: 'string', default: '', help: 'also write <dir>/ssl-bench.{json,md} (writeReproduction), e.g. results' },
+  results: {
+    type: 'string',
+    default: '',
+    help: 'also write <dir>/ssl-bench.{json,md} (writeReproduction), e.g. results',
+  },
 } as const;
 
 const MiB = 2 ** 20;
@@ -47,31 +55,54 @@ function wasmHeapBytes(): number | undefined {
 }
 
 export type BenchOut = {
-  backend: string; network: object; batchSize: number; patchPool: number; extractSecPer10k: number; extractCpuSecPer10k: number;
-  peakRssMiB: number; loadAverage: number; wasmHeapMiB: number;
+  backend: string;
+  network: object;
+  batchSize: number;
+  patchPool: number;
+  extractSecPer10k: number;
+  extractCpuSecPer10k: number;
+  peakRssMiB: number;
+  loadAverage: number;
+  wasmHeapMiB: number;
   pretraining: Record<string, unknown>[];
 };
 
 /** The benchmark as a reproduction table: one row per objective plus feature extraction. */
 function writeBenchResults(dir: string, out: BenchOut, steps: number, flags: Record<string, unknown>): void {
   const one = (v: number) => ({ mean: v, n: 1 });
-  const rows = (out.pretraining as { objective: string; cpuSecPer10k: number; secPer10k: number; tensorMiB: number; params: number }[]).map((r) => ({
+  const rows = (
+    out.pretraining as {
+      objective: string;
+      cpuSecPer10k: number;
+      secPer10k: number;
+      tensorMiB: number;
+      params: number;
+    }[]
+  ).map((r) => ({
     label: `pretraining, ${r.objective}`,
     cells: [one(r.cpuSecPer10k / 60), one(r.secPer10k / 60), one(r.tensorMiB)],
   }));
-  rows.push({ label: 'feature extraction (encoder forward)', cells: [one(out.extractCpuSecPer10k / 60), one(out.extractSecPer10k / 60), null as never] });
-  const params = (out.pretraining[0] as { params?: number } | undefined)?.params;
-  const file = writeReproduction(dir, 'ssl-bench', {
-    title: 'SSL pretraining cost per 10,000 patches (issue 5)',
-    caption: `Minutes per 10,000 patches drawn into pretraining batches (augmentation in JS, forward, backward, Adam), extrapolated from ${steps} timed steps of ${out.batchSize} patches after 2 warm-up steps; CPU = process user + system time (≈ wall on an idle core). Memory: peak RSS ${out.peakRssMiB.toFixed(0)} MiB for the whole run, wasm heap ${out.wasmHeapMiB.toFixed(0)} MiB (grows, never shrinks); the last column is the live tfjs tensor memory after a step.`,
-    columns: ['CPU min', 'wall min', 'live tensors MiB'],
-    higherIsBetter: [false, false, false],
-    rows,
-  }, {
-    command: `npm run bench:ssl -- --steps ${steps} --results ${dir}`,
-    protocol: `Real UCSB breast tiles (${out.patchPool} background-filtered 32 × 32 tiles of the first ${String(flags.images)} images). Network ${JSON.stringify(out.network)} (${params ?? '?'} parameters), batch ${out.batchSize}. Wall time measured at 1-min load average ${out.loadAverage.toFixed(1)} on ${os.cpus().length} cores (a shared machine: wall times are inflated by the load; the CPU column is the comparable one).`,
-    backend: out.backend,
+  rows.push({
+    label: 'feature extraction (encoder forward)',
+    cells: [one(out.extractCpuSecPer10k / 60), one(out.extractSecPer10k / 60), null as never],
   });
+  const params = (out.pretraining[0] as { params?: number } | undefined)?.params;
+  const file = writeReproduction(
+    dir,
+    'ssl-bench',
+    {
+      title: 'SSL pretraining cost per 10,000 patches (issue 5)',
+      caption: `Minutes per 10,000 patches drawn into pretraining batches (augmentation in JS, forward, backward, Adam), extrapolated from ${steps} timed steps of ${out.batchSize} patches after 2 warm-up steps; CPU = process user + system time (≈ wall on an idle core). Memory: peak RSS ${out.peakRssMiB.toFixed(0)} MiB for the whole run, wasm heap ${out.wasmHeapMiB.toFixed(0)} MiB (grows, never shrinks); the last column is the live tfjs tensor memory after a step.`,
+      columns: ['CPU min', 'wall min', 'live tensors MiB'],
+      higherIsBetter: [false, false, false],
+      rows,
+    },
+    {
+      command: `npm run bench:ssl -- --steps ${steps} --results ${dir}`,
+      protocol: `Real UCSB breast tiles (${out.patchPool} background-filtered 32 × 32 tiles of the first ${String(flags.images)} images). Network ${JSON.stringify(out.network)} (${params ?? '?'} parameters), batch ${out.batchSize}. Wall time measured at 1-min load average ${out.loadAverage.toFixed(1)} on ${os.cpus().length} cores (a shared machine: wall times are inflated by the load; the CPU column is the comparable one).`,
+      backend: out.backend,
+    },
+  );
   console.log(`wrote ${file}`);
 }
 
@@ -92,22 +123,35 @@ export async function benchSsl(argv: string[]): Promise<BenchOut> {
     let last = Date.now();
     let lastCpu = process.cpuUsage();
     let tensorBytes = 0;
-    const r = await pretrain(patches, { net, ...OBJECTIVES[name], batchSize, steps: steps + 2, seed: 0 }, {
-      onProgress: () => {
-        const now = Date.now();
-        times.push(now - last);
-        last = now;
-        const c = process.cpuUsage();
-        cpu.push((c.user + c.system - lastCpu.user - lastCpu.system) / 1000);
-        lastCpu = c;
-        tensorBytes = Math.max(tensorBytes, tf.memory().numBytes);
+    const r = await pretrain(
+      patches,
+      { net, ...OBJECTIVES[name], batchSize, steps: steps + 2, seed: 0 },
+      {
+        onProgress: () => {
+          const now = Date.now();
+          times.push(now - last);
+          last = now;
+          const c = process.cpuUsage();
+          cpu.push((c.user + c.system - lastCpu.user - lastCpu.system) / 1000);
+          lastCpu = c;
+          tensorBytes = Math.max(tensorBytes, tf.memory().numBytes);
+        },
       },
-    });
+    );
     const timed = times.slice(2);
     const secPerStep = timed.reduce((s, v) => s + v, 0) / timed.length / 1000;
     const secPer10k = (secPerStep * 10_000) / batchSize;
     const cpuSecPer10k = (cpu.slice(2).reduce((s, v) => s + v, 0) / timed.length / 1000) * (10_000 / batchSize);
-    results.push({ objective: name, secPerStep, secPer10k, cpuSecPer10k, minPer10k: secPer10k / 60, params: r.network.numParams, tensorMiB: tensorBytes / MiB, finalLoss: r.history.at(-1)?.loss });
+    results.push({
+      objective: name,
+      secPerStep,
+      secPer10k,
+      cpuSecPer10k,
+      minPer10k: secPer10k / 60,
+      params: r.network.numParams,
+      tensorMiB: tensorBytes / MiB,
+      finalLoss: r.history.at(-1)?.loss,
+    });
     r.network.dispose();
   }
   // Feature extraction of 10,000 patches is timed on the pool (forward only, batches of 256).
@@ -137,12 +181,27 @@ export async function benchSsl(argv: string[]): Promise<BenchOut> {
     console.log(JSON.stringify(out, null, 2));
     return out;
   }
-  console.log(`SSL pretraining benchmark — ${out.backend}; network ${JSON.stringify(net)}; batch ${batchSize}; ${patches.n} real breast tiles`);
-  for (const r of results as { objective: string; secPerStep: number; secPer10k: number; cpuSecPer10k: number; params: number; tensorMiB: number }[]) {
-    console.log(`  ${r.objective.padEnd(15)} ${r.secPerStep.toFixed(2)} s/step → ${(r.secPer10k / 60).toFixed(1)} min wall (${(r.cpuSecPer10k / 60).toFixed(1)} min CPU) per 10,000 patches  (${r.params} params, ${r.tensorMiB.toFixed(1)} MiB tensors)`);
+  console.log(
+    `SSL pretraining benchmark — ${out.backend}; network ${JSON.stringify(net)}; batch ${batchSize}; ${patches.n} real breast tiles`,
+  );
+  for (const r of results as {
+    objective: string;
+    secPerStep: number;
+    secPer10k: number;
+    cpuSecPer10k: number;
+    params: number;
+    tensorMiB: number;
+  }[]) {
+    console.log(
+      `  ${r.objective.padEnd(15)} ${r.secPerStep.toFixed(2)} s/step → ${(r.secPer10k / 60).toFixed(1)} min wall (${(r.cpuSecPer10k / 60).toFixed(1)} min CPU) per 10,000 patches  (${r.params} params, ${r.tensorMiB.toFixed(1)} MiB tensors)`,
+    );
   }
-  console.log(`  extraction      ${extractSecPer10k.toFixed(1)} s wall (${extractCpuSecPer10k.toFixed(1)} s CPU) per 10,000 patches`);
-  console.log(`  peak RSS ${out.peakRssMiB.toFixed(0)} MiB, wasm heap ${out.wasmHeapMiB.toFixed(0)} MiB; 1-min load average ${out.loadAverage.toFixed(1)} on ${os.cpus().length} cores (shared machine: wall times scale with it)`);
+  console.log(
+    `  extraction      ${extractSecPer10k.toFixed(1)} s wall (${extractCpuSecPer10k.toFixed(1)} s CPU) per 10,000 patches`,
+  );
+  console.log(
+    `  peak RSS ${out.peakRssMiB.toFixed(0)} MiB, wasm heap ${out.wasmHeapMiB.toFixed(0)} MiB; 1-min load average ${out.loadAverage.toFixed(1)} on ${os.cpus().length} cores (shared machine: wall times scale with it)`,
+  );
   return out;
 }
 

@@ -25,10 +25,21 @@ export interface Command {
 export { UsageError };
 
 /** Parses flags and requires exactly `count` positional arguments (named in the error). */
-export function parseArgs(argv: string[], spec: FlagSpec, positionals: string[]): { flags: FlagValues; args: string[] } {
+export function parseArgs(
+  argv: string[],
+  spec: FlagSpec,
+  positionals: string[],
+): { flags: FlagValues; args: string[] } {
   const { flags, positional } = parseFlags(argv, spec);
-  if (positional.length < positionals.length) throw new UsageError(`missing ${positionals.slice(positional.length).map((p) => `<${p}>`).join(' ')}`);
-  if (positional.length > positionals.length) throw new UsageError(`unexpected argument "${positional[positionals.length]}"`);
+  if (positional.length < positionals.length)
+    throw new UsageError(
+      `missing ${positionals
+        .slice(positional.length)
+        .map((p) => `<${p}>`)
+        .join(' ')}`,
+    );
+  if (positional.length > positionals.length)
+    throw new UsageError(`unexpected argument "${positional[positionals.length]}"`);
   return { flags, args: positional };
 }
 

@@ -24,7 +24,11 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec): { flags: Fl
   const flags: FlagValues = {};
   for (const [k, d] of Object.entries(spec)) if (d.default !== undefined) flags[k] = d.default;
   const positional: string[] = [];
-  const aliases = new Map(Object.entries(spec).filter(([, d]) => d.alias).map(([k, d]) => [d.alias!, k]));
+  const aliases = new Map(
+    Object.entries(spec)
+      .filter(([, d]) => d.alias)
+      .map(([k, d]) => [d.alias!, k]),
+  );
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--') {
@@ -36,7 +40,9 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec): { flags: Fl
       continue;
     }
     const eq = arg.indexOf('=');
-    let name = arg.startsWith('--') ? arg.slice(2, eq > 0 ? eq : undefined) : aliases.get(arg.slice(1, eq > 0 ? eq : undefined)) ?? arg.slice(1);
+    let name = arg.startsWith('--')
+      ? arg.slice(2, eq > 0 ? eq : undefined)
+      : (aliases.get(arg.slice(1, eq > 0 ? eq : undefined)) ?? arg.slice(1));
     let inline: string | undefined = eq > 0 ? arg.slice(eq + 1) : undefined;
     let def = spec[name];
     if (!def && name.startsWith('no-') && spec[name.slice(3)]?.type === 'boolean') {
@@ -49,7 +55,8 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec): { flags: Fl
       throw new UsageError(`unknown option ${arg}${hint ? ` (did you mean --${hint}?)` : ''}`);
     }
     if (def.type === 'boolean') {
-      if (inline !== undefined && !['true', 'false', '1', '0'].includes(inline)) throw new UsageError(`--${name} takes no value or true/false, got "${inline}"`);
+      if (inline !== undefined && !['true', 'false', '1', '0'].includes(inline))
+        throw new UsageError(`--${name} takes no value or true/false, got "${inline}"`);
       flags[name] = inline === undefined || inline === 'true' || inline === '1';
       continue;
     }
@@ -57,7 +64,8 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec): { flags: Fl
     if (value === undefined) throw new UsageError(`--${name} needs a value`);
     if (def.type === 'number') {
       const n = Number(value);
-      if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${value}"`);
+      if (value.trim() === '' || !Number.isFinite(n))
+        throw new UsageError(`--${name} must be a number, got "${value}"`);
       flags[name] = n;
     } else {
       flags[name] = value;
@@ -70,7 +78,10 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec): { flags: Fl
 export function describeFlags(spec: FlagSpec): string {
   const rows = Object.entries(spec).map(([k, d]) => {
     const left = `  ${d.alias ? `-${d.alias}, ` : ''}--${k}${d.type === 'boolean' ? '' : ` <${d.type}>`}`;
-    return [left, `${d.help}${d.default !== undefined && d.default !== '' && d.default !== false ? ` (default ${d.default})` : ''}`];
+    return [
+      left,
+      `${d.help}${d.default !== undefined && d.default !== '' && d.default !== false ? ` (default ${d.default})` : ''}`,
+    ];
   });
   const w = Math.max(0, ...rows.map(([l]) => l.length)) + 2;
   return rows.map(([l, r]) => l.padEnd(w) + r).join('\n');

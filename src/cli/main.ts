@@ -45,7 +45,9 @@ export async function main(argv: string[]): Promise<number> {
   const cmd = command(name);
   if (!cmd) {
     const hint = closest(name, [...COMMAND_NAMES]);
-    process.stderr.write(`milkit: unknown command "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; see milkit --help\n`);
+    process.stderr.write(
+      `milkit: unknown command "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; see milkit --help\n`,
+    );
     return 2;
   }
   // `dataset <name> --help` is answered by the command itself (it knows each data set's options).

@@ -61,7 +61,9 @@ export class Progress {
     this.finished = true;
     const secs = ((Date.now() - this.start) / 1000).toFixed(1);
     const total = this.total > 0 ? `${this.total}/${this.total}` : String(this.count);
-    this.stream.write(`${this.tty ? '\r' : ''}${this.label}: ${total} done in ${secs} s${note ? ` (${note})` : ''}${this.tty ? '\x1b[K' : ''}\n`);
+    this.stream.write(
+      `${this.tty ? '\r' : ''}${this.label}: ${total} done in ${secs} s${note ? ` (${note})` : ''}${this.tty ? '\x1b[K' : ''}\n`,
+    );
   }
 
   private line(done: number): string {
@@ -71,7 +73,9 @@ export class Progress {
     const fill = Math.round(frac * width);
     const elapsed = (Date.now() - this.start) / 1000;
     const eta = done > 0 ? (elapsed * (this.total - done)) / done : NaN;
-    const etaText = Number.isFinite(eta) ? ` ETA ${eta < 60 ? `${eta.toFixed(0)} s` : `${(eta / 60).toFixed(1)} min`}` : '';
+    const etaText = Number.isFinite(eta)
+      ? ` ETA ${eta < 60 ? `${eta.toFixed(0)} s` : `${(eta / 60).toFixed(1)} min`}`
+      : '';
     return `${this.label} [${'#'.repeat(fill)}${'-'.repeat(width - fill)}] ${done}/${this.total} ${(100 * frac).toFixed(0)}%${etaText}`;
   }
 }

@@ -4,7 +4,9 @@ import * as path from 'node:path';
 /** The milkit package version (package.json sits two folders above both src/cli and dist/cli). */
 export function milkitVersion(): string {
   try {
-    return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+    return (
+      JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }
+    ).version;
   } catch {
     return 'unknown';
   }

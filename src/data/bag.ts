@@ -52,9 +52,13 @@ export function validateInstances(
   file?: string,
 ): number {
   const where = { file, bag: bag.id };
-  if (bag.features.length === 0) throw new MilkitDataError('bag has 0 instances (empty bags cannot be pooled)', { ...where, field: 'features' });
+  if (bag.features.length === 0)
+    throw new MilkitDataError('bag has 0 instances (empty bags cannot be pooled)', { ...where, field: 'features' });
   if (bag.features.length % dim !== 0) {
-    throw new MilkitDataError(`feature width differs from the cohort's ${dim}: ${bag.features.length} values is not a multiple of ${dim}`, { ...where, field: 'features' });
+    throw new MilkitDataError(
+      `feature width differs from the cohort's ${dim}: ${bag.features.length} values is not a multiple of ${dim}`,
+      { ...where, field: 'features' },
+    );
   }
   const n = bag.features.length / dim;
   const bad = firstNonFinite(bag.features);
@@ -65,25 +69,43 @@ export function validateInstances(
     );
   }
   if (bag.coords && bag.coords.length !== 2 * n) {
-    throw new MilkitDataError(`has ${bag.coords.length / 2} coordinate pairs for ${n} instances`, { ...where, field: 'x/y' });
+    throw new MilkitDataError(`has ${bag.coords.length / 2} coordinate pairs for ${n} instances`, {
+      ...where,
+      field: 'x/y',
+    });
   }
   if (bag.instanceLabels && bag.instanceLabels.length !== n) {
-    throw new MilkitDataError(`has ${bag.instanceLabels.length} instance labels for ${n} instances`, { ...where, field: 'instance_label' });
+    throw new MilkitDataError(`has ${bag.instanceLabels.length} instance labels for ${n} instances`, {
+      ...where,
+      field: 'instance_label',
+    });
   }
   return n;
 }
 
 /** Checks a bag's label fields: a class label and/or a survival (time, event) pair. */
-export function validateBagLabels(bag: { id: string; label?: number | null; time?: number | null; event?: number | null }, file?: string): void {
+export function validateBagLabels(
+  bag: { id: string; label?: number | null; time?: number | null; event?: number | null },
+  file?: string,
+): void {
   const where = { file, bag: bag.id };
   const hasLabel = bag.label !== undefined && bag.label !== null;
   const hasSurv = bag.time !== undefined && bag.time !== null;
-  if (!hasLabel && !hasSurv) throw new MilkitDataError('missing label (no class label and no survival time)', { ...where, field: 'label' });
+  if (!hasLabel && !hasSurv)
+    throw new MilkitDataError('missing label (no class label and no survival time)', { ...where, field: 'label' });
   if (hasLabel && !(Number.isInteger(bag.label) && (bag.label as number) >= 0)) {
-    throw new MilkitDataError(`label must be a non-negative integer class index, got ${bag.label}`, { ...where, field: 'label' });
+    throw new MilkitDataError(`label must be a non-negative integer class index, got ${bag.label}`, {
+      ...where,
+      field: 'label',
+    });
   }
   if (hasSurv) {
-    if (!Number.isFinite(bag.time) || (bag.time as number) < 0) throw new MilkitDataError(`survival time must be finite and ≥ 0, got ${bag.time}`, { ...where, field: 'time' });
-    if (bag.event !== 0 && bag.event !== 1) throw new MilkitDataError(`event must be 0 (censored) or 1 (observed), got ${bag.event}`, { ...where, field: 'event' });
+    if (!Number.isFinite(bag.time) || (bag.time as number) < 0)
+      throw new MilkitDataError(`survival time must be finite and ≥ 0, got ${bag.time}`, { ...where, field: 'time' });
+    if (bag.event !== 0 && bag.event !== 1)
+      throw new MilkitDataError(`event must be 0 (censored) or 1 (observed), got ${bag.event}`, {
+        ...where,
+        field: 'event',
+      });
   }
 }

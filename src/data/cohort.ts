@@ -11,7 +11,16 @@ import * as fs from 'node:fs';
 import { type Bag, type BagInfo, validateBagLabels, validateInstances } from './bag';
 import { MilkitDataError } from './errors';
 import { type RawBatch, type RawLayout, rawLayout, readBatchLength, readRawBatch } from './rawBatch';
-import { BAG_COLUMNS, FORMAT_NAME, INSTANCE_COLUMNS, META_KEYS, META_PREFIX, bagTablePath, closest, instanceTablePath } from './format';
+import {
+  BAG_COLUMNS,
+  FORMAT_NAME,
+  INSTANCE_COLUMNS,
+  META_KEYS,
+  META_PREFIX,
+  bagTablePath,
+  closest,
+  instanceTablePath,
+} from './format';
 
 export interface OpenOptions {
   /** Bytes of decoded bags kept in memory (default 512 MiB; 0 disables the cache). */
@@ -38,14 +47,20 @@ function checkMagic(file: string): void {
     const tail = Buffer.alloc(6);
     fs.readSync(fd, head, 0, 6, 0);
     if (size >= 4 && head.readUInt32LE(0) === 0xffffffff) {
-      throw new MilkitDataError('this is the Arrow IPC *stream* format; milkit needs the IPC *file* format (with a footer, for random access): pyarrow.ipc.new_file, not new_stream', { file });
+      throw new MilkitDataError(
+        'this is the Arrow IPC *stream* format; milkit needs the IPC *file* format (with a footer, for random access): pyarrow.ipc.new_file, not new_stream',
+        { file },
+      );
     }
     if (size < 12 || head.toString('latin1') !== ARROW_MAGIC) {
       throw new MilkitDataError(`not an Arrow IPC file (no ${ARROW_MAGIC} header; ${size} bytes)`, { file });
     }
     fs.readSync(fd, tail, 0, 6, size - 6);
     if (tail.toString('latin1') !== ARROW_MAGIC) {
-      throw new MilkitDataError('truncated or corrupt Arrow file: the footer is missing (was it copied or written completely?)', { file });
+      throw new MilkitDataError(
+        'truncated or corrupt Arrow file: the footer is missing (was it copied or written completely?)',
+        { file },
+      );
     }
   } finally {
     fs.closeSync(fd);
@@ -76,14 +91,17 @@ function readBagTable(file: string): { infos: BagInfo[] } {
       );
     }
   }
-  if (!table.getChild(BAG_COLUMNS.bagId)) throw new MilkitDataError('the bag table has no bag_id column', { file, field: BAG_COLUMNS.bagId });
+  if (!table.getChild(BAG_COLUMNS.bagId))
+    throw new MilkitDataError('the bag table has no bag_id column', { file, field: BAG_COLUMNS.bagId });
   const metaCols = table.schema.fields.filter((f) => f.name.startsWith(META_PREFIX)).map((f) => f.name);
   const infos: BagInfo[] = [];
   const seen = new Set<string>();
   for (let r = 0; r < table.numRows; r++) {
     const id = columnValue(table, BAG_COLUMNS.bagId, r);
-    if (typeof id !== 'string' || id === '') throw new MilkitDataError('empty bag id', { file, row: r, field: BAG_COLUMNS.bagId });
-    if (seen.has(id)) throw new MilkitDataError('duplicate bag id', { file, bag: id, row: r, field: BAG_COLUMNS.bagId });
+    if (typeof id !== 'string' || id === '')
+      throw new MilkitDataError('empty bag id', { file, row: r, field: BAG_COLUMNS.bagId });
+    if (seen.has(id))
+      throw new MilkitDataError('duplicate bag id', { file, bag: id, row: r, field: BAG_COLUMNS.bagId });
     seen.add(id);
     const num = (k: string) => {
       const v = columnValue(table, k, r);
@@ -96,7 +114,12 @@ function readBagTable(file: string): { infos: BagInfo[] } {
       event: num(BAG_COLUMNS.event),
       patientId: String(columnValue(table, BAG_COLUMNS.patientId, r) ?? id),
       numInstances: num(BAG_COLUMNS.numInstances) ?? -1,
-      meta: Object.fromEntries(metaCols.map((c) => [c.slice(META_PREFIX.length), (columnValue(table, c, r) ?? null) as string | number | null])),
+      meta: Object.fromEntries(
+        metaCols.map((c) => [
+          c.slice(META_PREFIX.length),
+          (columnValue(table, c, r) ?? null) as string | number | null,
+        ]),
+      ),
     };
     validateBagLabels(info, file);
     infos.push(info);
@@ -170,8 +193,12 @@ export class Cohort {
     const file = instanceTablePath(base);
     const bagFile = bagTablePath(file);
     if (!fs.existsSync(file)) throw new MilkitDataError('instance file not found', { file });
-    if (!fs.existsSync(bagFile)) throw new MilkitDataError(`bag table not found (expected next to ${file})`, { file: bagFile });
-    const opts: Required<OpenOptions> = { cacheBytes: options.cacheBytes ?? 512 * 2 ** 20, validate: options.validate ?? true };
+    if (!fs.existsSync(bagFile))
+      throw new MilkitDataError(`bag table not found (expected next to ${file})`, { file: bagFile });
+    const opts: Required<OpenOptions> = {
+      cacheBytes: options.cacheBytes ?? 512 * 2 ** 20,
+      validate: options.validate ?? true,
+    };
     const { infos } = readBagTable(bagFile);
     checkMagic(file);
     const handle = await fs.promises.open(file, 'r');
@@ -190,10 +217,24 @@ export class Cohort {
       const { dim, hasCoords, hasInstanceLabels } = checkInstanceSchema(reader.schema, file);
       const batches = reader.numRecordBatches;
       if (batches !== infos.length) {
-        throw new MilkitDataError(`the instance file has ${batches} record batches (bags) but the bag table lists ${infos.length} bags`, { file });
+        throw new MilkitDataError(
+          `the instance file has ${batches} record batches (bags) but the bag table lists ${infos.length} bags`,
+          { file },
+        );
       }
       const batchIndex = infos.map((_, i) => i);
-      const cohort = new Cohort(file, dim, hasCoords, hasInstanceLabels, reader.schema.metadata, infos, batchIndex, reader, handle, opts);
+      const cohort = new Cohort(
+        file,
+        dim,
+        hasCoords,
+        hasInstanceLabels,
+        reader.schema.metadata,
+        infos,
+        batchIndex,
+        reader,
+        handle,
+        opts,
+      );
       if (infos.some((b) => b.numInstances < 0)) await cohort.countInstances();
       return cohort;
     } catch (err) {
@@ -267,7 +308,10 @@ export class Cohort {
     try {
       return readRawBatch(this.handle.fd, block, this.layout, this.dim);
     } catch (err) {
-      throw new MilkitDataError(`cannot read the record batch: ${(err as Error).message}`, { file: this.path, bag: this.bags[index].id });
+      throw new MilkitDataError(`cannot read the record batch: ${(err as Error).message}`, {
+        file: this.path,
+        bag: this.bags[index].id,
+      });
     }
   }
 
@@ -279,13 +323,20 @@ export class Cohort {
       batch = await this.readBatch(this.batchIndex[index]);
     } catch (err) {
       const msg = (err as Error).message;
-      const hint = /compress/i.test(msg) ? ' (compressed Arrow buffers are not supported: bags are read zero-copy, so write the file uncompressed)' : '';
+      const hint = /compress/i.test(msg)
+        ? ' (compressed Arrow buffers are not supported: bags are read zero-copy, so write the file uncompressed)'
+        : '';
       throw new MilkitDataError(`cannot read the record batch: ${msg}${hint}`, { file: this.path, bag: info.id });
     }
     if (!batch) throw new MilkitDataError('record batch missing', { file: this.path, bag: info.id });
     const n = batch.numRows;
     const fdata = batch.getChild(INSTANCE_COLUMNS.features)!.data;
-    if (fdata.length !== 1) throw new MilkitDataError('features split over several chunks in one batch', { file: this.path, bag: info.id, field: 'features' });
+    if (fdata.length !== 1)
+      throw new MilkitDataError('features split over several chunks in one batch', {
+        file: this.path,
+        bag: info.id,
+        field: 'features',
+      });
     const d = fdata[0];
     const values = d.children[0].values as Float32Array;
     const raw: RawBatch = {
@@ -311,12 +362,19 @@ export class Cohort {
     const where = { file: this.path, bag: info.id };
     const n = raw.numRows;
     if (n > 0 && raw.firstBagId !== info.id) {
-      throw new MilkitDataError(`record batch ${this.batchIndex[index]} holds bag "${raw.firstBagId}", but the bag table lists "${info.id}" at this position`, { ...where, field: 'bag_id' });
+      throw new MilkitDataError(
+        `record batch ${this.batchIndex[index]} holds bag "${raw.firstBagId}", but the bag table lists "${info.id}" at this position`,
+        { ...where, field: 'bag_id' },
+      );
     }
     if (info.numInstances >= 0 && n !== info.numInstances) {
-      throw new MilkitDataError(`bag table says ${info.numInstances} instances, the instance file has ${n}`, { ...where, field: 'num_instances' });
+      throw new MilkitDataError(`bag table says ${info.numInstances} instances, the instance file has ${n}`, {
+        ...where,
+        field: 'num_instances',
+      });
     }
-    if (raw.featureNulls > 0) throw new MilkitDataError(`${raw.featureNulls} instances have null features`, { ...where, field: 'features' });
+    if (raw.featureNulls > 0)
+      throw new MilkitDataError(`${raw.featureNulls} instances have null features`, { ...where, field: 'features' });
     const bag: Bag = { ...info, numInstances: n, index, features: raw.features, dim: this.dim };
     if (raw.x && raw.y) {
       const coords = new Int32Array(2 * n);
@@ -333,7 +391,6 @@ export class Cohort {
     return bag;
   }
 
-
   /** Fills missing `num_instances` (bag tables written by other tools) with one pass over the file. */
   private async countInstances(): Promise<void> {
     for (let i = 0; i < this.bags.length; i++) {
@@ -349,28 +406,50 @@ export class Cohort {
   }
 }
 
-function checkInstanceSchema(schema: A.Schema, file: string): { dim: number; hasCoords: boolean; hasInstanceLabels: boolean } {
+function checkInstanceSchema(
+  schema: A.Schema,
+  file: string,
+): { dim: number; hasCoords: boolean; hasInstanceLabels: boolean } {
   for (const f of schema.fields) {
     if (!KNOWN_INSTANCE_COLUMNS.includes(f.name)) {
       const hint = closest(f.name, KNOWN_INSTANCE_COLUMNS);
-      throw new MilkitDataError(`unknown column in the instance table${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${KNOWN_INSTANCE_COLUMNS.join(', ')}`, { file, field: f.name });
+      throw new MilkitDataError(
+        `unknown column in the instance table${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${KNOWN_INSTANCE_COLUMNS.join(', ')}`,
+        { file, field: f.name },
+      );
     }
   }
   const byName = new Map(schema.fields.map((f) => [f.name, f]));
-  if (!byName.has(INSTANCE_COLUMNS.bagId)) throw new MilkitDataError('missing column', { file, field: INSTANCE_COLUMNS.bagId });
+  if (!byName.has(INSTANCE_COLUMNS.bagId))
+    throw new MilkitDataError('missing column', { file, field: INSTANCE_COLUMNS.bagId });
   const feat = byName.get(INSTANCE_COLUMNS.features);
   if (!feat) throw new MilkitDataError('missing column', { file, field: INSTANCE_COLUMNS.features });
-  if (!A.DataType.isFixedSizeList(feat.type) || !A.DataType.isFloat(feat.type.children[0].type) || (feat.type.children[0].type as A.Float).precision !== A.Precision.SINGLE) {
-    throw new MilkitDataError(`features must be FixedSizeList<float32>[D], got ${feat.type}`, { file, field: INSTANCE_COLUMNS.features });
+  if (
+    !A.DataType.isFixedSizeList(feat.type) ||
+    !A.DataType.isFloat(feat.type.children[0].type) ||
+    (feat.type.children[0].type as A.Float).precision !== A.Precision.SINGLE
+  ) {
+    throw new MilkitDataError(`features must be FixedSizeList<float32>[D], got ${feat.type}`, {
+      file,
+      field: INSTANCE_COLUMNS.features,
+    });
   }
   const dim = (feat.type as A.FixedSizeList).listSize;
   const declared = schema.metadata.get(META_KEYS.featureDim);
   if (declared !== undefined && Number(declared) !== dim) {
-    throw new MilkitDataError(`schema metadata says feature width ${declared}, the column has ${dim}`, { file, field: INSTANCE_COLUMNS.features });
+    throw new MilkitDataError(`schema metadata says feature width ${declared}, the column has ${dim}`, {
+      file,
+      field: INSTANCE_COLUMNS.features,
+    });
   }
   const format = schema.metadata.get(META_KEYS.format);
-  if (format !== undefined && format !== FORMAT_NAME) throw new MilkitDataError(`unexpected format "${format}"`, { file, field: META_KEYS.format });
+  if (format !== undefined && format !== FORMAT_NAME)
+    throw new MilkitDataError(`unexpected format "${format}"`, { file, field: META_KEYS.format });
   const hasX = byName.has(INSTANCE_COLUMNS.x);
-  if (hasX !== byName.has(INSTANCE_COLUMNS.y)) throw new MilkitDataError('x and y coordinates must both be present or both absent', { file, field: hasX ? 'y' : 'x' });
+  if (hasX !== byName.has(INSTANCE_COLUMNS.y))
+    throw new MilkitDataError('x and y coordinates must both be present or both absent', {
+      file,
+      field: hasX ? 'y' : 'x',
+    });
   return { dim, hasCoords: hasX, hasInstanceLabels: byName.has(INSTANCE_COLUMNS.instanceLabel) };
 }

@@ -30,7 +30,11 @@ export const BAG_COLUMNS = {
 export const META_PREFIX = 'meta_';
 
 /** Schema metadata keys of the instance file. */
-export const META_KEYS = { format: 'milkit.format', version: 'milkit.version', featureDim: 'milkit.feature_dim' } as const;
+export const META_KEYS = {
+  format: 'milkit.format',
+  version: 'milkit.version',
+  featureDim: 'milkit.feature_dim',
+} as const;
 
 /** `cohort.arrow` → `cohort.bags.arrow`; a `.bags.arrow` path maps to itself. */
 export function bagTablePath(instancePath: string): string {

@@ -142,10 +142,14 @@ export function tileImage(img: RgbImage, opts: TileOptions): { tiles: Tile[]; dr
   const { size } = opts;
   const stride = opts.stride ?? size;
   const filter = opts.background === undefined ? DEFAULT_BACKGROUND : opts.background;
-  if (!Number.isInteger(size) || size < 1) throw new MilkitDataError(`patch size must be a positive integer, got ${size}`, { file: img.source });
-  if (!Number.isInteger(stride) || stride < 1) throw new MilkitDataError(`stride must be a positive integer, got ${stride}`, { file: img.source });
+  if (!Number.isInteger(size) || size < 1)
+    throw new MilkitDataError(`patch size must be a positive integer, got ${size}`, { file: img.source });
+  if (!Number.isInteger(stride) || stride < 1)
+    throw new MilkitDataError(`stride must be a positive integer, got ${stride}`, { file: img.source });
   if (size > img.width || size > img.height) {
-    throw new MilkitDataError(`patch size ${size} is larger than the image (${img.width}×${img.height})`, { file: img.source });
+    throw new MilkitDataError(`patch size ${size} is larger than the image (${img.width}×${img.height})`, {
+      file: img.source,
+    });
   }
   const tiles: Tile[] = [];
   let dropped = 0;
@@ -224,7 +228,8 @@ export async function* readArchiveImages(archive: string, opts: ReadImagesOption
   const gz = /\.(tar\.gz|tgz)$/i.test(archive);
   const extract = tarStream.extract();
   const source = fs.createReadStream(archive);
-  const fail = (err: Error) => extract.destroy(new MilkitDataError(`unreadable archive: ${err.message}`, { file: archive }));
+  const fail = (err: Error) =>
+    extract.destroy(new MilkitDataError(`unreadable archive: ${err.message}`, { file: archive }));
   source.on('error', fail);
   if (gz) {
     const gunzip = zlib.createGunzip();
@@ -253,14 +258,21 @@ export async function* readArchiveImages(archive: string, opts: ReadImagesOption
   } finally {
     source.destroy();
   }
-  if (found === 0) throw new MilkitDataError('the archive contains no PNG or TIFF images' + (opts.include ? ' matching the selection' : ''), { file: archive });
+  if (found === 0)
+    throw new MilkitDataError(
+      'the archive contains no PNG or TIFF images' + (opts.include ? ' matching the selection' : ''),
+      { file: archive },
+    );
 }
 
 /** Streams the PNG/TIFF images of a folder (sorted by name); an empty folder is an error. */
 export async function* readFolderImages(dir: string, opts: ReadImagesOptions = {}): AsyncGenerator<ArchiveImage> {
   let names: string[];
   try {
-    names = fs.readdirSync(dir).filter((n) => IMAGE_EXT.test(n) && (!opts.include || opts.include(n))).sort();
+    names = fs
+      .readdirSync(dir)
+      .filter((n) => IMAGE_EXT.test(n) && (!opts.include || opts.include(n)))
+      .sort();
   } catch (err) {
     throw new MilkitDataError(`cannot read image folder: ${(err as Error).message}`, { file: dir });
   }
@@ -315,7 +327,8 @@ export const colorStatsFeaturizer: PatchFeaturizer = {
   featurize(pixels, n, size) {
     const per = size * size * 3;
     const out = new Float32Array(n * COLOR_STATS_DIM);
-    for (let i = 0; i < n; i++) out.set(colorStatsFeatures(pixels.subarray(i * per, (i + 1) * per)), i * COLOR_STATS_DIM);
+    for (let i = 0; i < n; i++)
+      out.set(colorStatsFeatures(pixels.subarray(i * per, (i + 1) * per)), i * COLOR_STATS_DIM);
     return out;
   },
 };
@@ -356,9 +369,21 @@ export async function writePatchCohort(
   let done = 0;
   async function* records(): AsyncGenerator<BagRecord> {
     for await (const bag of bags) {
-      if (bag.size !== opts.patchSize) throw new MilkitDataError(`patch size ${bag.size} differs from the cohort's ${opts.patchSize}`, { file, bag: bag.id });
+      if (bag.size !== opts.patchSize)
+        throw new MilkitDataError(`patch size ${bag.size} differs from the cohort's ${opts.patchSize}`, {
+          file,
+          bag: bag.id,
+        });
       const features = await featurizer.featurize(bag.pixels, bag.n, bag.size);
-      yield { id: bag.id, label: bag.label, patientId: bag.patientId, features, coords: bag.coords, instanceLabels: bag.instanceLabels, meta: bag.meta };
+      yield {
+        id: bag.id,
+        label: bag.label,
+        patientId: bag.patientId,
+        features,
+        coords: bag.coords,
+        instanceLabels: bag.instanceLabels,
+        meta: bag.meta,
+      };
       opts.onBag?.(++done, opts.total, bag.id);
     }
   }

@@ -64,7 +64,8 @@ function decodeMessage(bytes: Uint8Array, at: number): A.Message {
   const metaLen = view.getInt32(prefixed ? 4 : 0, true);
   const metaStart = prefixed ? 8 : 4;
   const message = A.Message.decode(bytes.subarray(metaStart, metaStart + metaLen));
-  if (!message.isRecordBatch()) throw new Error(`block at byte ${at} holds a ${A.MessageHeader[message.headerType]} message, not a record batch`);
+  if (!message.isRecordBatch())
+    throw new Error(`block at byte ${at} holds a ${A.MessageHeader[message.headerType]} message, not a record batch`);
   return message;
 }
 
@@ -80,7 +81,12 @@ export function readBatchLength(fd: number, block: { offset: number; metaDataLen
  * by `layout`; undefined when the batch uses anything the fast path does not (compression,
  * unaligned buffers), so the caller can use Arrow's reader instead.
  */
-export function readRawBatch(fd: number, block: { offset: number; metaDataLength: number; bodyLength: number }, layout: RawLayout, dim: number): RawBatch | undefined {
+export function readRawBatch(
+  fd: number,
+  block: { offset: number; metaDataLength: number; bodyLength: number },
+  layout: RawLayout,
+  dim: number,
+): RawBatch | undefined {
   const size = block.metaDataLength + block.bodyLength;
   const bytes = new Uint8Array(size);
   let got = 0;
@@ -105,7 +111,10 @@ export function readRawBatch(fd: number, block: { offset: number; metaDataLength
       const offsets = int32s(col.buffers[1], numRows + 1);
       if (!offsets) return undefined;
       const dataAt = bodyStart + Number(region(col.buffers[2]).offset);
-      out.firstBagId = numRows > 0 ? Buffer.from(bytes.buffer, dataAt + offsets[0], offsets[1] - offsets[0]).toString('utf8') : undefined;
+      out.firstBagId =
+        numRows > 0
+          ? Buffer.from(bytes.buffer, dataAt + offsets[0], offsets[1] - offsets[0]).toString('utf8')
+          : undefined;
     } else if (col.name === INSTANCE_COLUMNS.features) {
       const at = bodyStart + Number(region(col.buffers[2]).offset);
       if (at % 4 !== 0) return undefined;

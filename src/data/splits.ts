@@ -98,7 +98,12 @@ function assignGroups(patients: Patient[], k: number, rng: Rng): number[][] {
 }
 
 /** Moves a stratified `fraction` of the patients in `train` to a validation set. */
-export function carveValidation(bags: readonly SplitBag[], train: readonly number[], fraction: number, seed = 0): { train: number[]; val: number[] } {
+export function carveValidation(
+  bags: readonly SplitBag[],
+  train: readonly number[],
+  fraction: number,
+  seed = 0,
+): { train: number[]; val: number[] } {
   if (!(fraction > 0 && fraction < 1)) throw new RangeError(`validation fraction must be in (0, 1), got ${fraction}`);
   const rng = new Rng(seed);
   const patients = patientsOf(bags, train);
@@ -117,11 +122,15 @@ export function stratifiedKFold(bags: readonly SplitBag[], opts: KFoldOptions): 
   const { k, seed = 0, valFraction = 0 } = opts;
   const patients = patientsOf(bags);
   if (!Number.isInteger(k) || k < 2) throw new RangeError(`k-fold needs k ≥ 2, got ${k}`);
-  if (k > patients.length) throw new RangeError(`${k} folds need at least ${k} patients, the cohort has ${patients.length}`);
+  if (k > patients.length)
+    throw new RangeError(`${k} folds need at least ${k} patients, the cohort has ${patients.length}`);
   const rng = new Rng(seed);
   const groups = assignGroups(patients, k, rng);
   return groups.map((test, f) => {
-    const train = groups.filter((_, g) => g !== f).flat().sort((a, b) => a - b);
+    const train = groups
+      .filter((_, g) => g !== f)
+      .flat()
+      .sort((a, b) => a - b);
     const split: Split = { train, test };
     if (valFraction > 0) Object.assign(split, carveValidation(bags, train, valFraction, seed * 1000 + f + 1));
     return split;
@@ -144,14 +153,22 @@ export function checkSplit(split: Split, bags: readonly SplitBag[], where = 'spl
   const patientSide = new Map<string, string>();
   for (const name of ['train', 'val', 'test'] as const) {
     for (const i of split[name] ?? []) {
-      if (!Number.isInteger(i) || i < 0 || i >= bags.length) throw new MilkitDataError(`${where}: bag index ${i} out of range 0..${bags.length - 1}`, { field: name });
+      if (!Number.isInteger(i) || i < 0 || i >= bags.length)
+        throw new MilkitDataError(`${where}: bag index ${i} out of range 0..${bags.length - 1}`, { field: name });
       const bag = bags[i];
       const label = bag.id ?? String(i);
-      if (side.has(i)) throw new MilkitDataError(`${where}: bag is listed in both ${side.get(i)} and ${name}`, { bag: label, field: name });
+      if (side.has(i))
+        throw new MilkitDataError(`${where}: bag is listed in both ${side.get(i)} and ${name}`, {
+          bag: label,
+          field: name,
+        });
       side.set(i, name);
       const other = patientSide.get(bag.patientId);
       if (other !== undefined && other !== name) {
-        throw new MilkitDataError(`${where}: patient "${bag.patientId}" has bags in both ${other} and ${name} (patient leak)`, { bag: label, field: 'patient_id' });
+        throw new MilkitDataError(
+          `${where}: patient "${bag.patientId}" has bags in both ${other} and ${name} (patient leak)`,
+          { bag: label, field: 'patient_id' },
+        );
       }
       patientSide.set(bag.patientId, name);
     }
@@ -161,11 +178,15 @@ export function checkSplit(split: Split, bags: readonly SplitBag[], where = 'spl
 /** MUSK1-style fold masks: `folds[rep][fold][bagIndex] = 1` if the bag is in the TRAINING set. */
 export function splitsFromFoldMasks(folds: unknown, numBags: number, file?: string): Split[][] {
   const bad = (msg: string) => new MilkitDataError(msg, { file, field: 'folds' });
-  if (!Array.isArray(folds) || folds.length === 0) throw bad('expected folds[rep][fold][bag] = 0/1 (a non-empty array of repetitions)');
+  if (!Array.isArray(folds) || folds.length === 0)
+    throw bad('expected folds[rep][fold][bag] = 0/1 (a non-empty array of repetitions)');
   return folds.map((rep, r) => {
     if (!Array.isArray(rep) || rep.length < 2) throw bad(`repetition ${r} must list at least 2 folds`);
     return rep.map((mask, f) => {
-      if (!Array.isArray(mask) || mask.length !== numBags) throw bad(`fold [${r}][${f}] has ${Array.isArray(mask) ? mask.length : 'no'} entries, the cohort has ${numBags} bags`);
+      if (!Array.isArray(mask) || mask.length !== numBags)
+        throw bad(
+          `fold [${r}][${f}] has ${Array.isArray(mask) ? mask.length : 'no'} entries, the cohort has ${numBags} bags`,
+        );
       const split: Split = { train: [], test: [] };
       mask.forEach((v, i) => {
         if (v !== 0 && v !== 1) throw bad(`fold [${r}][${f}] bag ${i}: expected 0 or 1, got ${JSON.stringify(v)}`);
@@ -195,7 +216,9 @@ export function toSplitFile(splits: Split[][], bagIds: readonly string[], descri
     format: SPLITS_FORMAT,
     version: 1,
     ...(description ? { description } : {}),
-    splits: splits.map((rep) => rep.map((s) => ({ train: ids(s.train), test: ids(s.test), ...(s.val ? { val: ids(s.val) } : {}) }))),
+    splits: splits.map((rep) =>
+      rep.map((s) => ({ train: ids(s.train), test: ids(s.test), ...(s.val ? { val: ids(s.val) } : {}) })),
+    ),
   };
 }
 
@@ -209,18 +232,26 @@ export function parseSplitFile(json: unknown, bags: readonly SplitBag[], file?: 
   if (obj && typeof obj === 'object' && 'folds' in obj) {
     splits = splitsFromFoldMasks(obj.folds, bags.length, file);
   } else if (obj && typeof obj === 'object' && obj.format === SPLITS_FORMAT) {
-    if (!Array.isArray(obj.splits) || obj.splits.length === 0) throw new MilkitDataError('"splits" must be a non-empty array splits[rep][fold]', { file, field: 'splits' });
+    if (!Array.isArray(obj.splits) || obj.splits.length === 0)
+      throw new MilkitDataError('"splits" must be a non-empty array splits[rep][fold]', { file, field: 'splits' });
     const index = new Map(bags.map((b, i) => [b.id ?? String(i), i]));
     const toIndex = (ids: unknown, where: string): number[] => {
-      if (!Array.isArray(ids)) throw new MilkitDataError(`${where} must be an array of bag ids`, { file, field: where });
+      if (!Array.isArray(ids))
+        throw new MilkitDataError(`${where} must be an array of bag ids`, { file, field: where });
       return ids.map((id) => {
         const i = index.get(String(id));
-        if (i === undefined) throw new MilkitDataError(`${where} names a bag that is not in the cohort`, { file, bag: String(id), field: where });
+        if (i === undefined)
+          throw new MilkitDataError(`${where} names a bag that is not in the cohort`, {
+            file,
+            bag: String(id),
+            field: where,
+          });
         return i;
       });
     };
     splits = obj.splits.map((rep, r) => {
-      if (!Array.isArray(rep)) throw new MilkitDataError(`splits[${r}] must be an array of folds`, { file, field: 'splits' });
+      if (!Array.isArray(rep))
+        throw new MilkitDataError(`splits[${r}] must be an array of folds`, { file, field: 'splits' });
       return rep.map((s, f) => {
         const at = `splits[${r}][${f}]`;
         const split: Split = { train: toIndex(s?.train, `${at}.train`), test: toIndex(s?.test, `${at}.test`) };
@@ -229,16 +260,21 @@ export function parseSplitFile(json: unknown, bags: readonly SplitBag[], file?: 
       });
     });
   } else {
-    throw new MilkitDataError(`unknown split-file format: expected {"format": "${SPLITS_FORMAT}", "splits": ...} or MUSK-style {"folds": ...}`, { file });
+    throw new MilkitDataError(
+      `unknown split-file format: expected {"format": "${SPLITS_FORMAT}", "splits": ...} or MUSK-style {"folds": ...}`,
+      { file },
+    );
   }
-  splits.forEach((rep, r) => rep.forEach((s, f) => {
-    try {
-      checkSplit(s, bags, `split [${r}][${f}]`);
-    } catch (err) {
-      if (err instanceof MilkitDataError) throw new MilkitDataError(err.problem, { ...err.where, file });
-      throw err;
-    }
-  }));
+  splits.forEach((rep, r) =>
+    rep.forEach((s, f) => {
+      try {
+        checkSplit(s, bags, `split [${r}][${f}]`);
+      } catch (err) {
+        if (err instanceof MilkitDataError) throw new MilkitDataError(err.problem, { ...err.where, file });
+        throw err;
+      }
+    }),
+  );
   return splits;
 }
 

@@ -53,7 +53,11 @@ export function summarizeBags(bags: readonly SummaryBag[]): CohortSummary {
   if (timed.length) {
     const times = timed.map((b) => b.time!);
     const events = timed.filter((b) => b.event === 1).length;
-    summary.survival = { events, censored: timed.length - events, time: { min: minOf(times), median: median(times), max: maxOf(times) } };
+    summary.survival = {
+      events,
+      censored: timed.length - events,
+      time: { min: minOf(times), median: median(times), max: maxOf(times) },
+    };
   }
   return summary;
 }

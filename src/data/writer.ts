@@ -9,7 +9,16 @@ import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { type BagRecord, validateBagLabels, validateInstances } from './bag';
 import { MilkitDataError } from './errors';
-import { BAG_COLUMNS, FORMAT_NAME, FORMAT_VERSION, INSTANCE_COLUMNS, META_KEYS, META_PREFIX, bagTablePath, instanceTablePath } from './format';
+import {
+  BAG_COLUMNS,
+  FORMAT_NAME,
+  FORMAT_VERSION,
+  INSTANCE_COLUMNS,
+  META_KEYS,
+  META_PREFIX,
+  bagTablePath,
+  instanceTablePath,
+} from './format';
 
 export interface WriteSummary {
   instancePath: string;
@@ -30,17 +39,28 @@ function featureType(dim: number): A.FixedSizeList<A.Float32> {
   return new A.FixedSizeList(dim, new A.Field('item', new A.Float32(), false));
 }
 
-function instanceSchema(dim: number, coords: boolean, instanceLabels: boolean, metadata: Record<string, string>): A.Schema {
+function instanceSchema(
+  dim: number,
+  coords: boolean,
+  instanceLabels: boolean,
+  metadata: Record<string, string>,
+): A.Schema {
   const fields: A.Field[] = [new A.Field(INSTANCE_COLUMNS.bagId, new A.Utf8(), false)];
-  if (coords) fields.push(new A.Field(INSTANCE_COLUMNS.x, new A.Int32(), false), new A.Field(INSTANCE_COLUMNS.y, new A.Int32(), false));
+  if (coords)
+    fields.push(
+      new A.Field(INSTANCE_COLUMNS.x, new A.Int32(), false),
+      new A.Field(INSTANCE_COLUMNS.y, new A.Int32(), false),
+    );
   if (instanceLabels) fields.push(new A.Field(INSTANCE_COLUMNS.instanceLabel, new A.Int32(), true));
   fields.push(new A.Field(INSTANCE_COLUMNS.features, featureType(dim), false));
-  const meta = new Map(Object.entries({
-    ...metadata,
-    [META_KEYS.format]: FORMAT_NAME,
-    [META_KEYS.version]: String(FORMAT_VERSION),
-    [META_KEYS.featureDim]: String(dim),
-  }));
+  const meta = new Map(
+    Object.entries({
+      ...metadata,
+      [META_KEYS.format]: FORMAT_NAME,
+      [META_KEYS.version]: String(FORMAT_VERSION),
+      [META_KEYS.featureDim]: String(dim),
+    }),
+  );
   return new A.Schema(fields, meta);
 }
 
@@ -50,7 +70,10 @@ function instanceBatch(schema: A.Schema, bag: BagRecord, n: number, dim: number)
     const x = new Int32Array(n);
     const y = new Int32Array(n);
     for (let i = 0; i < n; i++) [x[i], y[i]] = [bag.coords![2 * i], bag.coords![2 * i + 1]];
-    columns.push(A.makeData({ type: new A.Int32(), length: n, data: x }), A.makeData({ type: new A.Int32(), length: n, data: y }));
+    columns.push(
+      A.makeData({ type: new A.Int32(), length: n, data: x }),
+      A.makeData({ type: new A.Int32(), length: n, data: y }),
+    );
   }
   if (schema.fields.some((f) => f.name === INSTANCE_COLUMNS.instanceLabel)) {
     columns.push(A.makeData({ type: new A.Int32(), length: n, data: Int32Array.from(bag.instanceLabels!) }));
@@ -61,41 +84,82 @@ function instanceBatch(schema: A.Schema, bag: BagRecord, n: number, dim: number)
 }
 
 /** Bag-table rows collected while the instance file streams out. */
-interface BagRow { id: string; label?: number; time?: number; event?: number; patientId: string; n: number; meta: Record<string, string | number | null> }
+interface BagRow {
+  id: string;
+  label?: number;
+  time?: number;
+  event?: number;
+  patientId: string;
+  n: number;
+  meta: Record<string, string | number | null>;
+}
 
 function bagTable(rows: BagRow[], file: string): A.Table {
   const cols: Record<string, A.Vector> = {
-    [BAG_COLUMNS.bagId]: A.vectorFromArray(rows.map((r) => r.id), new A.Utf8()),
+    [BAG_COLUMNS.bagId]: A.vectorFromArray(
+      rows.map((r) => r.id),
+      new A.Utf8(),
+    ),
   };
   const some = (k: keyof BagRow) => rows.some((r) => r[k] !== undefined);
-  if (some('label')) cols[BAG_COLUMNS.label] = A.vectorFromArray(rows.map((r) => r.label ?? null), new A.Int32());
+  if (some('label'))
+    cols[BAG_COLUMNS.label] = A.vectorFromArray(
+      rows.map((r) => r.label ?? null),
+      new A.Int32(),
+    );
   if (some('time')) {
-    cols[BAG_COLUMNS.time] = A.vectorFromArray(rows.map((r) => r.time ?? null), new A.Float64());
-    cols[BAG_COLUMNS.event] = A.vectorFromArray(rows.map((r) => r.event ?? null), new A.Int32());
+    cols[BAG_COLUMNS.time] = A.vectorFromArray(
+      rows.map((r) => r.time ?? null),
+      new A.Float64(),
+    );
+    cols[BAG_COLUMNS.event] = A.vectorFromArray(
+      rows.map((r) => r.event ?? null),
+      new A.Int32(),
+    );
   }
-  cols[BAG_COLUMNS.patientId] = A.vectorFromArray(rows.map((r) => r.patientId), new A.Utf8());
-  cols[BAG_COLUMNS.numInstances] = A.vectorFromArray(rows.map((r) => r.n), new A.Int32());
+  cols[BAG_COLUMNS.patientId] = A.vectorFromArray(
+    rows.map((r) => r.patientId),
+    new A.Utf8(),
+  );
+  cols[BAG_COLUMNS.numInstances] = A.vectorFromArray(
+    rows.map((r) => r.n),
+    new A.Int32(),
+  );
   const metaKeys = [...new Set(rows.flatMap((r) => Object.keys(r.meta)))];
   for (const key of metaKeys) {
     const values = rows.map((r) => r.meta[key] ?? null);
     const numeric = values.every((v) => v === null || typeof v === 'number');
     const name = META_PREFIX + key;
-    if (cols[name]) throw new MilkitDataError(`metadata key "${key}" collides with a bag-table column`, { file, field: name });
-    cols[name] = numeric ? A.vectorFromArray(values as (number | null)[], new A.Float64()) : A.vectorFromArray(values.map((v) => (v === null ? null : String(v))), new A.Utf8());
+    if (cols[name])
+      throw new MilkitDataError(`metadata key "${key}" collides with a bag-table column`, { file, field: name });
+    cols[name] = numeric
+      ? A.vectorFromArray(values as (number | null)[], new A.Float64())
+      : A.vectorFromArray(
+          values.map((v) => (v === null ? null : String(v))),
+          new A.Utf8(),
+        );
   }
   return new A.Table(cols);
 }
 
 /** Removes a temporary file, ignoring "not there". */
 function removeQuietly(path: string): void {
-  try { fs.unlinkSync(path); } catch { /* already gone */ }
+  try {
+    fs.unlinkSync(path);
+  } catch {
+    /* already gone */
+  }
 }
 
 /**
  * Writes `bags` as a cohort at `path` (`x.arrow` → `x.arrow` + `x.bags.arrow`).
  * Every bag is validated (non-empty, same width, finite, labels present, unique id) before it is written.
  */
-export async function writeCohort(path: string, bags: Iterable<BagRecord> | AsyncIterable<BagRecord>, opts: WriteOptions): Promise<WriteSummary> {
+export async function writeCohort(
+  path: string,
+  bags: Iterable<BagRecord> | AsyncIterable<BagRecord>,
+  opts: WriteOptions,
+): Promise<WriteSummary> {
   const instancePath = instanceTablePath(path.endsWith('.arrow') ? path : `${path}.arrow`);
   const bagPath = bagTablePath(instancePath);
   fs.mkdirSync(dirname(instancePath), { recursive: true });
@@ -106,12 +170,17 @@ export async function writeCohort(path: string, bags: Iterable<BagRecord> | Asyn
   const rows: BagRow[] = [];
   const seen = new Set<string>();
   const dim = opts.dim;
-  if (!Number.isInteger(dim) || dim < 1) throw new MilkitDataError(`feature width must be a positive integer, got ${dim}`, { file: instancePath, field: 'features' });
+  if (!Number.isInteger(dim) || dim < 1)
+    throw new MilkitDataError(`feature width must be a positive integer, got ${dim}`, {
+      file: instancePath,
+      field: 'features',
+    });
   let schema: A.Schema | undefined;
   let instances = 0;
   try {
     for await (const bag of bags) {
-      if (seen.has(bag.id)) throw new MilkitDataError('duplicate bag id', { file: instancePath, bag: bag.id, field: 'bag_id' });
+      if (seen.has(bag.id))
+        throw new MilkitDataError('duplicate bag id', { file: instancePath, bag: bag.id, field: 'bag_id' });
       seen.add(bag.id);
       const n = validateInstances(bag, dim, instancePath);
       validateBagLabels(bag, instancePath);
@@ -123,12 +192,30 @@ export async function writeCohort(path: string, bags: Iterable<BagRecord> | Asyn
       } else {
         const hasCoords = schema.fields.some((f) => f.name === INSTANCE_COLUMNS.x);
         const hasLabels = schema.fields.some((f) => f.name === INSTANCE_COLUMNS.instanceLabel);
-        if (hasCoords !== Boolean(bag.coords)) throw new MilkitDataError(`coordinates must be given for every bag or for none`, { file: instancePath, bag: bag.id, field: 'x/y' });
-        if (hasLabels !== Boolean(bag.instanceLabels)) throw new MilkitDataError(`instance labels must be given for every bag or for none`, { file: instancePath, bag: bag.id, field: 'instance_label' });
+        if (hasCoords !== Boolean(bag.coords))
+          throw new MilkitDataError(`coordinates must be given for every bag or for none`, {
+            file: instancePath,
+            bag: bag.id,
+            field: 'x/y',
+          });
+        if (hasLabels !== Boolean(bag.instanceLabels))
+          throw new MilkitDataError(`instance labels must be given for every bag or for none`, {
+            file: instancePath,
+            bag: bag.id,
+            field: 'instance_label',
+          });
       }
       writer.write(instanceBatch(schema, bag, n, dim));
       instances += n;
-      rows.push({ id: bag.id, label: bag.label, time: bag.time, event: bag.event, patientId: bag.patientId ?? bag.id, n, meta: bag.meta ?? {} });
+      rows.push({
+        id: bag.id,
+        label: bag.label,
+        time: bag.time,
+        event: bag.event,
+        patientId: bag.patientId ?? bag.id,
+        n,
+        meta: bag.meta ?? {},
+      });
       // Let the file stream drain so memory stays at about one bag.
       await new Promise((resolve) => setImmediate(resolve));
     }

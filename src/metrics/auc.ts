@@ -14,7 +14,7 @@ export function binaryAuc(labels: ArrayLike<number | boolean>, scores: ArrayLike
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
   let rankSumPos = 0;
   let pos = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && scores[order[j + 1]] === scores[order[i]]) j++;
     const avgRank = (i + j) / 2 + 1; // ranks are 1-based; tied scores share the mean rank
@@ -40,8 +40,16 @@ export function macroAuc(labels: ArrayLike<number>, probs: ArrayLike<ArrayLike<n
   checkPaired('macroAuc', labels, probs, 'labels', 'probs');
   checkLabels('macroAuc', labels, numClasses);
   const column = (c: number) => Array.from(probs, (p) => p[c]);
-  if (numClasses === 2) return binaryAuc(Array.from(labels, (y) => (y === 1 ? 1 : 0)), column(1));
+  if (numClasses === 2)
+    return binaryAuc(
+      Array.from(labels, (y) => (y === 1 ? 1 : 0)),
+      column(1),
+    );
   let sum = 0;
-  for (let c = 0; c < numClasses; c++) sum += binaryAuc(Array.from(labels, (y) => (y === c ? 1 : 0)), column(c));
+  for (let c = 0; c < numClasses; c++)
+    sum += binaryAuc(
+      Array.from(labels, (y) => (y === c ? 1 : 0)),
+      column(c),
+    );
   return sum / numClasses;
 }

@@ -53,7 +53,11 @@ function summarise(values: number[], resamples: number, level: number): Bootstra
 }
 
 /** Bootstraps `statistic(indices)` over n samples; `indices` is one resample of 0..n−1. */
-export function bootstrap(n: number, statistic: (indices: number[]) => number, opts: BootstrapOptions = {}): BootstrapResult {
+export function bootstrap(
+  n: number,
+  statistic: (indices: number[]) => number,
+  opts: BootstrapOptions = {},
+): BootstrapResult {
   const resamples = opts.resamples ?? 1000;
   const values = Array.from(resampleIndices(n, resamples, opts.seed ?? 0), statistic);
   return summarise(values, resamples, opts.level ?? 0.95);

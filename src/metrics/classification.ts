@@ -12,7 +12,11 @@
 import { checkLabels, checkPaired } from './util';
 
 /** `m[t][p]` = number of samples of true class t predicted as p. */
-export function confusionMatrix(labels: ArrayLike<number>, predicted: ArrayLike<number>, numClasses: number): number[][] {
+export function confusionMatrix(
+  labels: ArrayLike<number>,
+  predicted: ArrayLike<number>,
+  numClasses: number,
+): number[][] {
   checkPaired('confusionMatrix', labels, predicted, 'labels', 'predictions');
   checkLabels('confusionMatrix', labels, numClasses);
   checkLabels('confusionMatrix (predictions)', predicted, numClasses);

@@ -6,7 +6,16 @@
  * (`fitYoudenThreshold` on the training/validation fold) adds the metrics at that threshold.
  */
 import { macroAuc } from './auc';
-import { accuracy, argmaxRows, balancedAccuracy, cohenKappa, confusionMatrix, macroF1, macroPrecision, macroRecall } from './classification';
+import {
+  accuracy,
+  argmaxRows,
+  balancedAccuracy,
+  cohenKappa,
+  confusionMatrix,
+  macroF1,
+  macroPrecision,
+  macroRecall,
+} from './classification';
 import { type BinaryThreshold, applyThreshold } from './threshold';
 
 export interface ClassificationMetrics {
@@ -41,7 +50,15 @@ export function classificationMetrics(
     recall: macroRecall(cm),
     kappa: cohenKappa(cm),
   };
-  if (numClasses === 2 && opts.threshold !== undefined) Object.assign(m, thresholdMetrics(labels, Array.from(probs, (p) => p[1]), opts.threshold));
+  if (numClasses === 2 && opts.threshold !== undefined)
+    Object.assign(
+      m,
+      thresholdMetrics(
+        labels,
+        Array.from(probs, (p) => p[1]),
+        opts.threshold,
+      ),
+    );
   return m;
 }
 
@@ -50,10 +67,16 @@ export function thresholdMetrics(labels: ArrayLike<number>, scores: ArrayLike<nu
   const thr = typeof t === 'number' ? t : t.threshold;
   if (Number.isNaN(thr)) return { accuracyYouden: NaN, f1Youden: NaN, precisionYouden: NaN, recallYouden: NaN };
   const pred = applyThreshold(scores, thr);
-  let tp = 0, fp = 0, fn = 0, tn = 0;
+  let tp = 0,
+    fp = 0,
+    fn = 0,
+    tn = 0;
   for (let i = 0; i < pred.length; i++) {
-    if (labels[i] === 1) pred[i] ? tp++ : fn++;
-    else pred[i] ? fp++ : tn++;
+    if (labels[i] === 1) {
+      if (pred[i]) tp++;
+      else fn++;
+    } else if (pred[i]) fp++;
+    else tn++;
   }
   const div = (a: number, b: number) => (b === 0 ? 0 : a / b);
   return {
@@ -63,5 +86,3 @@ export function thresholdMetrics(labels: ArrayLike<number>, scores: ArrayLike<nu
     recallYouden: div(tp, tp + fn),
   };
 }
-
-

@@ -17,10 +17,19 @@ export interface SurvivalBinning {
  * maximum + 1e-6 of ALL times, and every time goes to `[edges[b], edges[b+1])` (pandas `cut(right=False)`).
  * Throws when no time is uncensored, or when the quantiles repeat (fewer distinct event times than bins).
  */
-export function survivalBins(times: ArrayLike<number>, events: ArrayLike<number | boolean>, numBins = 4): SurvivalBinning {
+export function survivalBins(
+  times: ArrayLike<number>,
+  events: ArrayLike<number | boolean>,
+  numBins = 4,
+): SurvivalBinning {
   checkPaired('survivalBins', times, events, 'times', 'events');
-  const observed = Array.from(times).filter((_, i) => Number(events[i]) === 1).sort((a, b) => a - b);
-  if (observed.length === 0) throw new Error('survivalBins: every time is censored; the bins are cut at quantiles of observed event times, so there are none to cut');
+  const observed = Array.from(times)
+    .filter((_, i) => Number(events[i]) === 1)
+    .sort((a, b) => a - b);
+  if (observed.length === 0)
+    throw new Error(
+      'survivalBins: every time is censored; the bins are cut at quantiles of observed event times, so there are none to cut',
+    );
   const q = (p: number) => {
     const pos = (observed.length - 1) * p;
     const lo = Math.floor(pos);
@@ -28,7 +37,10 @@ export function survivalBins(times: ArrayLike<number>, events: ArrayLike<number 
   };
   const edges = Array.from({ length: numBins + 1 }, (_, b) => q(b / numBins));
   for (let b = 1; b < edges.length; b++) {
-    if (!(edges[b] > edges[b - 1])) throw new Error(`survivalBins: quantile edges repeat (${edges.join(', ')}): too few distinct event times for ${numBins} bins`);
+    if (!(edges[b] > edges[b - 1]))
+      throw new Error(
+        `survivalBins: quantile edges repeat (${edges.join(', ')}): too few distinct event times for ${numBins} bins`,
+      );
   }
   const all = Array.from(times);
   edges[0] = Math.min(...all) - 1e-6;
@@ -81,7 +93,11 @@ export function concordanceIndex(
   checkPaired('concordanceIndex', times, events, 'times', 'events');
   const n = times.length;
   const ev = (i: number) => Number(events[i]) === 1;
-  let concordant = 0, discordant = 0, tiedRisk = 0, tiedTime = 0, comparable = 0;
+  let concordant = 0,
+    discordant = 0,
+    tiedRisk = 0,
+    tiedTime = 0,
+    comparable = 0;
   for (let i = 0; i < n; i++) {
     if (!ev(i)) continue;
     for (let j = 0; j < n; j++) {
@@ -98,7 +114,9 @@ export function concordanceIndex(
     }
   }
   if (comparable === 0) {
-    const reason = Array.from({ length: n }, (_, i) => i).some(ev) ? 'no comparable pair (no event precedes another time)' : 'every time is censored: no comparable pair';
+    const reason = Array.from({ length: n }, (_, i) => i).some(ev)
+      ? 'no comparable pair (no event precedes another time)'
+      : 'every time is censored: no comparable pair';
     return { cIndex: NaN, concordant, discordant, tiedRisk, tiedTime, comparable, reason };
   }
   return { cIndex: (concordant + 0.5 * tiedRisk) / comparable, concordant, discordant, tiedRisk, tiedTime, comparable };

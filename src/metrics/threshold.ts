@@ -32,16 +32,25 @@ export function fitYoudenThreshold(labels: ArrayLike<number | boolean>, scores: 
   const positives = Array.from(labels).filter((y) => Number(y) === 1).length;
   const negatives = n - positives;
   if (positives === 0 || negatives === 0) {
-    return { threshold: NaN, j: NaN, tpr: NaN, fpr: NaN, reason: `the fitting data holds only ${positives ? 'positives' : 'negatives'}` };
+    return {
+      threshold: NaN,
+      j: NaN,
+      tpr: NaN,
+      fpr: NaN,
+      reason: `the fitting data holds only ${positives ? 'positives' : 'negatives'}`,
+    };
   }
   let best: BinaryThreshold = { threshold: Infinity, j: 0, tpr: 0, fpr: 0 };
   // Compare J·P·N = tp·N − fp·P in integers: J itself in floating point breaks exact ties (1 − 1/3 ≠ 2/3).
   let bestScaled = 0;
   let tp = 0;
   let fp = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     const t = scores[order[i]];
-    while (i < n && scores[order[i]] === t) (Number(labels[order[i++]]) === 1 ? tp++ : fp++);
+    while (i < n && scores[order[i]] === t) {
+      if (Number(labels[order[i++]]) === 1) tp++;
+      else fp++;
+    }
     const tpr = tp / positives;
     const fpr = fp / negatives;
     const scaled = tp * negatives - fp * positives;
@@ -56,6 +65,7 @@ export function fitYoudenThreshold(labels: ArrayLike<number | boolean>, scores: 
 /** 1 where `score >= threshold`, else 0. Throws for a NaN threshold (one that could not be fitted). */
 export function applyThreshold(scores: ArrayLike<number>, t: BinaryThreshold | number): number[] {
   const thr = typeof t === 'number' ? t : t.threshold;
-  if (Number.isNaN(thr)) throw new Error(`applyThreshold: the threshold is NaN${typeof t === 'object' && t.reason ? ` (${t.reason})` : ''}`);
+  if (Number.isNaN(thr))
+    throw new Error(`applyThreshold: the threshold is NaN${typeof t === 'object' && t.reason ? ` (${t.reason})` : ''}`);
   return Array.from(scores, (s) => (s >= thr ? 1 : 0));
 }

@@ -1,7 +1,13 @@
 /** Input checks shared by the metrics (pure TypeScript: no tfjs, no Node). */
 
 /** Throws a clear error for empty or mismatched inputs: metrics of nothing are a caller bug, not NaN. */
-export function checkPaired(what: string, a: ArrayLike<unknown>, b: ArrayLike<unknown>, aName = 'labels', bName = 'scores'): void {
+export function checkPaired(
+  what: string,
+  a: ArrayLike<unknown>,
+  b: ArrayLike<unknown>,
+  aName = 'labels',
+  bName = 'scores',
+): void {
   if (a.length !== b.length) throw new Error(`${what}: ${aName} has ${a.length} entries but ${bName} has ${b.length}`);
   if (a.length === 0) throw new Error(`${what}: empty input (no samples)`);
 }
@@ -10,7 +16,8 @@ export function checkPaired(what: string, a: ArrayLike<unknown>, b: ArrayLike<un
 export function checkLabels(what: string, labels: ArrayLike<number>, numClasses: number): void {
   for (let i = 0; i < labels.length; i++) {
     const y = labels[i];
-    if (!Number.isInteger(y) || y < 0 || y >= numClasses) throw new Error(`${what}: label ${y} at position ${i} is not a class index in [0, ${numClasses})`);
+    if (!Number.isInteger(y) || y < 0 || y >= numClasses)
+      throw new Error(`${what}: label ${y} at position ${i} is not a class index in [0, ${numClasses})`);
   }
 }
 

@@ -30,7 +30,18 @@ export const MHIM_BASE_VARIANTS: Readonly<Record<string, Record<string, unknown>
 };
 
 /** A builder `(init) => MhimModel` wrapping a registered model (teacher seed = seed + 1). */
-export function mhimModel(base: BaseModelChoice, preset: 'v1' | 'v2' = 'v2', overrides: MhimOverrides = {}): (init: FoldModelInit) => MhimModel {
+export function mhimModel(
+  base: BaseModelChoice,
+  preset: 'v1' | 'v2' = 'v2',
+  overrides: MhimOverrides = {},
+): (init: FoldModelInit) => MhimModel {
   const baseConfig = { ...MHIM_BASE_VARIANTS[base.name], ...base.config };
-  return (init) => createMhim({ ...MHIM_MODEL_DEFAULTS, ...init, base: base.name, baseConfig, mhim: { ...overrides, version: preset } });
+  return (init) =>
+    createMhim({
+      ...MHIM_MODEL_DEFAULTS,
+      ...init,
+      base: base.name,
+      baseConfig,
+      mhim: { ...overrides, version: preset },
+    });
 }

@@ -83,7 +83,12 @@ export function mhimConfig(preset: MhimPreset | 'v1' | 'v2' = 'mhim-v2', overrid
   const key = (preset.startsWith('mhim-') ? preset : `mhim-${preset}`) as MhimPreset;
   const base = MHIM_PRESETS[key];
   if (!base) throw new Error(`unknown MHIM preset "${preset}" (expected ${Object.keys(MHIM_PRESETS).join(', ')})`);
-  const grn = overrides.grn === null ? null : overrides.grn || base.grn ? { ...DEFAULT_GRN, ...base.grn, ...overrides.grn } : null;
+  const grn =
+    overrides.grn === null
+      ? null
+      : overrides.grn || base.grn
+        ? { ...DEFAULT_GRN, ...base.grn, ...overrides.grn }
+        : null;
   return { ...base, ...overrides, mask: { ...base.mask, ...overrides.mask }, grn };
 }
 

@@ -5,7 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-export function consistencyLoss(teacher: tf.Tensor, student: tf.Tensor, temperature = 0.1, studentTemperature = 1): tf.Scalar {
+export function consistencyLoss(
+  teacher: tf.Tensor,
+  student: tf.Tensor,
+  temperature = 0.1,
+  studentTemperature = 1,
+): tf.Scalar {
   return tf.tidy(() => {
     if (teacher.size !== student.size) {
       throw new Error(`consistency loss: teacher embedding has ${teacher.size} values, student ${student.size}`);

@@ -22,5 +22,6 @@ export function copyValues(target: tf.Variable[], source: tf.Tensor[]): void {
 }
 
 function assertSameShape(a: tf.Tensor, b: tf.Tensor, i: number): void {
-  if (a.shape.join() !== b.shape.join()) throw new Error(`variable ${i}: shape [${a.shape}] vs [${b.shape}] (different architectures?)`);
+  if (a.shape.join() !== b.shape.join())
+    throw new Error(`variable ${i}: shape [${a.shape}] vs [${b.shape}] (different architectures?)`);
 }

@@ -46,10 +46,18 @@ export class GlobalRecycleNetwork {
   readonly queries: tf.Variable;
   private readonly attention: MultiHeadCrossAttention;
 
-  constructor(readonly dim: number, readonly config: GrnConfig, seed = 0) {
+  constructor(
+    readonly dim: number,
+    readonly config: GrnConfig,
+    seed = 0,
+  ) {
     this.store = new ParamStore(seed);
     const s = this.store.scope('grn');
-    this.queries = s.add('queries', uniformTensor(s.rng, [config.numQueries, dim], -QUERY_INIT_BOUND, QUERY_INIT_BOUND), false);
+    this.queries = s.add(
+      'queries',
+      uniformTensor(s.rng, [config.numQueries, dim], -QUERY_INIT_BOUND, QUERY_INIT_BOUND),
+      false,
+    );
     this.attention = new MultiHeadCrossAttention(s.scope('attention'), {
       dim,
       heads: config.heads,

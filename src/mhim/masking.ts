@@ -212,7 +212,8 @@ export interface RecycleSplit {
  * (matters only for order-dependent models such as TransMIL's PPEG).
  */
 export function splitForRecycle(kept: Int32Array, keepFraction: number, rng: Rng, keepOrder = false): RecycleSplit {
-  if (!(keepFraction > 0 && keepFraction <= 1)) throw new Error(`GRN keepFraction must be in (0, 1], got ${keepFraction}`);
+  if (!(keepFraction > 0 && keepFraction <= 1))
+    throw new Error(`GRN keepFraction must be in (0, 1], got ${keepFraction}`);
   const l = kept.length;
   const nKeep = Math.min(l, Math.max(1, Math.floor(l * keepFraction)));
   const shuffled = randomSubset(kept, l, rng); // a full random permutation

@@ -14,7 +14,15 @@
  * Inference is the student on all instances (`forward`).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ForwardOptions, MilModel, MilOutput, StepBag, StepResult, Target, BaseModelConfig } from '../models/types';
+import type {
+  ForwardOptions,
+  MilModel,
+  MilOutput,
+  StepBag,
+  StepResult,
+  Target,
+  BaseModelConfig,
+} from '../models/types';
 import { gatherRows } from '../models/layers/gatherRows';
 import { Rng } from '../random';
 import { cosineSchedule, selectMask, splitForRecycle, type MaskResult } from './masking';
@@ -62,10 +70,18 @@ export class MhimModel implements MilModel {
     this.teacher = createModel('teacher');
     const { inputDim, numClasses, seed, ...rest } = this.student.config;
     // The MHIM settings and the wrapped model travel with the config, so results and checkpoints record them.
-    this.config = { inputDim, numClasses, seed, base: base?.base ?? this.student.name, baseConfig: base?.baseConfig ?? rest, mhim: this.mhim };
+    this.config = {
+      inputDim,
+      numClasses,
+      seed,
+      base: base?.base ?? this.student.name,
+      baseConfig: base?.baseConfig ?? rest,
+      mhim: this.mhim,
+    };
     this.label = `mhim-${this.mhim.version}(${this.config.base})`;
     const studentVars = new Set(this.student.variables());
-    if (this.teacher.variables().some((v) => studentVars.has(v))) throw new Error('MHIM: createModel must build a new model on each call (teacher and student share variables)');
+    if (this.teacher.variables().some((v) => studentVars.has(v)))
+      throw new Error('MHIM: createModel must build a new model on each call (teacher and student share variables)');
     copyValues(this.teacher.variables(), this.student.variables());
     // The teacher is never in any optimiser's variable list; non-trainable makes that explicit.
     for (const v of this.teacher.variables()) v.trainable = false;
@@ -124,7 +140,8 @@ export class MhimModel implements MilModel {
     const { loadModel } = require('../models/io') as { loadModel(dir: string): Promise<MilModel> };
     const baseline = await loadModel(dir);
     try {
-      if (baseline.name !== this.config.base) throw new Error(`teacher init: ${dir} holds a "${baseline.name}" model, MHIM wraps "${this.config.base}"`);
+      if (baseline.name !== this.config.base)
+        throw new Error(`teacher init: ${dir} holds a "${baseline.name}" model, MHIM wraps "${this.config.base}"`);
       this.initTeacherFrom(baseline);
     } finally {
       baseline.dispose();
@@ -171,7 +188,11 @@ export class MhimModel implements MilModel {
   async scoreInstances(bag: StepBag): Promise<Float32Array> {
     const scores = tf.tidy(() => {
       const x = tf.tensor2d(bag.features, [bag.numInstances, bag.dim]);
-      const out = this.teacher.forward(x, { training: false, coords: bag.coords, returnInstanceFeatures: this.mhim.score === 'class-aware' });
+      const out = this.teacher.forward(x, {
+        training: false,
+        coords: bag.coords,
+        returnInstanceFeatures: this.mhim.score === 'class-aware',
+      });
       return instanceScores(out, this.mhim.score, this.teacher);
     });
     const data = (await scores.data()) as Float32Array;
@@ -188,14 +209,20 @@ export class MhimModel implements MilModel {
   async trainStep(bag: StepBag, target: Target, optimizer: tf.Optimizer): Promise<StepResult> {
     const cfg = this.mhim;
     const { numInstances: n, dim } = bag;
-    if (bag.features.length !== n * dim) throw new Error(`bag "${bag.id}": ${bag.features.length} values for ${n} × ${dim}`);
+    if (bag.features.length !== n * dim)
+      throw new Error(`bag "${bag.id}": ${bag.features.length} values for ${n} × ${dim}`);
 
     // 1. Teacher on all instances, outside the tape. The upload is kept for step 2's row copy.
     const x = tf.tensor2d(bag.features, [n, dim]);
     let teacherOut: { scores: tf.Tensor1D; embedding: tf.Tensor1D };
     try {
       teacherOut = tf.tidy(() => {
-        const out = this.teacher.forward(x, { training: cfg.teacherDropout, coords: bag.coords, target, returnInstanceFeatures: cfg.score === 'class-aware' });
+        const out = this.teacher.forward(x, {
+          training: cfg.teacherDropout,
+          coords: bag.coords,
+          target,
+          returnInstanceFeatures: cfg.score === 'class-aware',
+        });
         return { scores: instanceScores(out, cfg.score, this.teacher), embedding: out.embedding };
       });
     } catch (err) {
@@ -209,7 +236,9 @@ export class MhimModel implements MilModel {
     // 2–3. Mask, split for the GRN, and copy the rows out of the teacher's upload (gatherRows.ts:
     // inside the wasm heap, never tf.gather; elsewhere from the host array).
     const mask = selectMask(scores, { ...cfg.mask, highRatio: this.currentHighRatio() }, this.rng);
-    const split = this.grn ? splitForRecycle(mask.kept, this.grn.config.keepFraction, this.rng, this.grn.config.keepOrder) : { student: mask.kept, recycled: new Int32Array(0) };
+    const split = this.grn
+      ? splitForRecycle(mask.kept, this.grn.config.keepFraction, this.rng, this.grn.config.keepOrder)
+      : { student: mask.kept, recycled: new Int32Array(0) };
     const rows = concatIndices(split.student, split.recycled);
     const selected = gatherRows(x, rows, bag.features);
     x.dispose();
@@ -269,7 +298,10 @@ export class MhimModel implements MilModel {
   }
 
   private requireTotal(flag: string, total?: number): number {
-    if (!total) throw new Error(`MHIM ${flag} needs totalIterations (epochs × bags): set it in the config or call setTotalIterations()`);
+    if (!total)
+      throw new Error(
+        `MHIM ${flag} needs totalIterations (epochs × bags): set it in the config or call setTotalIterations()`,
+      );
     return total;
   }
 
@@ -280,7 +312,10 @@ export class MhimModel implements MilModel {
 }
 
 /** Convenience: `new MhimModel(createModel, mhimConfig(preset, overrides))`. */
-export function wrapMhim(createModel: (role: 'student' | 'teacher') => MilModel, config: MhimOverrides = {}): MhimModel {
+export function wrapMhim(
+  createModel: (role: 'student' | 'teacher') => MilModel,
+  config: MhimOverrides = {},
+): MhimModel {
   return new MhimModel(createModel, config);
 }
 

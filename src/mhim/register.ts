@@ -30,7 +30,13 @@ export const MHIM_MODEL_DEFAULTS: MhimModelConfig = {
 export function createMhim(c: MhimModelConfig): MhimModel {
   const seed = c.seed ?? 0;
   return new MhimModel(
-    (role) => createModel(c.base, { ...c.baseConfig, inputDim: c.inputDim, numClasses: c.numClasses, seed: role === 'teacher' ? seed + 1 : seed }),
+    (role) =>
+      createModel(c.base, {
+        ...c.baseConfig,
+        inputDim: c.inputDim,
+        numClasses: c.numClasses,
+        seed: role === 'teacher' ? seed + 1 : seed,
+      }),
     { ...c.mhim, seed: c.mhim.seed ?? seed },
     { base: c.base, baseConfig: c.baseConfig },
   );
@@ -44,8 +50,10 @@ declare module '../models/registry' {
 
 registerModel({
   name: 'mhim',
-  description: 'MHIM-MIL: masked hard instance mining with a momentum teacher around any attention model (v1, v2 with the Global Recycle Network)',
-  paper: 'Tang et al., Multiple Instance Learning Framework with Masked Hard Instance Mining for Gigapixel Histopathology Image Analysis, ICCV 2023 / IJCV 2025',
+  description:
+    'MHIM-MIL: masked hard instance mining with a momentum teacher around any attention model (v1, v2 with the Global Recycle Network)',
+  paper:
+    'Tang et al., Multiple Instance Learning Framework with Masked Hard Instance Mining for Gigapixel Histopathology Image Analysis, ICCV 2023 / IJCV 2025',
   defaults: MHIM_MODEL_DEFAULTS,
   create: (c) => createMhim(c),
 });

@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { useBackend } from '../backend';
 import { Cohort } from '../data/cohort';
-import { foldSeed, type TrainConfig } from '../train/config';
+import { foldSeed } from '../train/config';
 import { loadTrainedModel } from '../train/saved';
 import { writeReproduction } from '../train/reproduction';
 import { Trainer, type ModelChoice, type RunResult } from '../train';
@@ -44,13 +44,24 @@ export interface ReproSetting {
 const BASELINE: ReproSetting = { key: 'baseline', label: 'AB-MIL' };
 const V1: ReproSetting = { key: 'mhim-v1', label: 'MHIM-v1(AB-MIL)', preset: 'v1' };
 const V2: ReproSetting = { key: 'mhim-v2', label: 'MHIM-v2(AB-MIL)', preset: 'v2' };
-const V2_TEACHER: ReproSetting = { key: 'mhim-v2-ti', label: 'MHIM-v2(AB-MIL), teacher = trained baseline', preset: 'v2', teacherInit: true };
+const V2_TEACHER: ReproSetting = {
+  key: 'mhim-v2-ti',
+  label: 'MHIM-v2(AB-MIL), teacher = trained baseline',
+  preset: 'v2',
+  teacherInit: true,
+};
 
 /** Table-7 rows: RHSM (top 2βh, mask half of them: r = 0.5), teacher from the baseline, GRN / CL toggled. */
 const RHSM = { mask: { highRatio: 0.03, highRandomRatio: 0.5 } };
 export const ABLATION: ReproSetting[] = [
   BASELINE,
-  { key: 'abl-rhsm', label: '+RHSM', preset: 'v2', teacherInit: true, mhim: { ...RHSM, grn: null, consistencyWeight: 0 } },
+  {
+    key: 'abl-rhsm',
+    label: '+RHSM',
+    preset: 'v2',
+    teacherInit: true,
+    mhim: { ...RHSM, grn: null, consistencyWeight: 0 },
+  },
   { key: 'abl-rhsm-grn', label: '+RHSM+GRN', preset: 'v2', teacherInit: true, mhim: { ...RHSM, consistencyWeight: 0 } },
   { key: 'abl-rhsm-cl', label: '+RHSM+CL', preset: 'v2', teacherInit: true, mhim: { ...RHSM, grn: null } },
   { key: 'abl-full', label: '+RHSM+GRN+CL (full MHIM-v2)', preset: 'v2', teacherInit: true, mhim: { ...RHSM } },
@@ -59,10 +70,17 @@ export const ABLATION: ReproSetting[] = [
 /** Figure-6-style curve: βh of MHIM-v2 (preset otherwise, teacher from the baseline). */
 export const SWEEP_HIGH_RATIOS = [0.01, 0.03, 0.1, 0.3];
 const sweepSetting = (h: number): ReproSetting =>
-  h === 0.03 ? { ...V2_TEACHER, label: `βh = ${h}` } : { key: `sweep-h${h}`, label: `βh = ${h}`, preset: 'v2', teacherInit: true, mhim: { mask: { highRatio: h } } };
+  h === 0.03
+    ? { ...V2_TEACHER, label: `βh = ${h}` }
+    : { key: `sweep-h${h}`, label: `βh = ${h}`, preset: 'v2', teacherInit: true, mhim: { mask: { highRatio: h } } };
 
 /** Random-init teacher with a faster EMA, to separate "teacher init" from "teacher never moves". */
-const V2_FAST_EMA: ReproSetting = { key: 'mhim-v2-m0.99', label: 'MHIM-v2, random-init teacher, momentum 0.99', preset: 'v2', mhim: { teacherMomentum: 0.99 } };
+const V2_FAST_EMA: ReproSetting = {
+  key: 'mhim-v2-m0.99',
+  label: 'MHIM-v2, random-init teacher, momentum 0.99',
+  preset: 'v2',
+  mhim: { teacherMomentum: 0.99 },
+};
 
 export const EXPERIMENTS = ['compare', 'ablation', 'teacher-init', 'sweep'] as const;
 export type ExperimentName = (typeof EXPERIMENTS)[number];
@@ -70,8 +88,10 @@ export type ExperimentName = (typeof EXPERIMENTS)[number];
 // ---------------------------------------------------------------------------------------------
 // Training settings (sized for a loaded 2-core machine; see the protocol strings).
 
-export const BASE_MODEL: BaseModelChoice = { name: 'abmil', config: { ...MHIM_BASE_VARIANTS.abmil, embedDim: 64, dropout: 0 } };
-
+export const BASE_MODEL: BaseModelChoice = {
+  name: 'abmil',
+  config: { ...MHIM_BASE_VARIANTS.abmil, embedDim: 64, dropout: 0 },
+};
 
 // ---------------------------------------------------------------------------------------------
 // Running.
@@ -90,7 +110,11 @@ export function modelFor(setting: ReproSetting, ds: ReproDataset, ctx: ReproCont
   if (!setting.teacherInit) return build;
   const baselineDir = path.join(ctx.out, ds.name, BASELINE.key);
   const foldOfSeed = new Map<number, string>();
-  ds.splits.forEach((rep, r) => rep.forEach((_, f) => foldOfSeed.set(foldSeed(seed, r, f), path.join(baselineDir, `rep${r}-fold${f}`, 'model.ckpt'))));
+  ds.splits.forEach((rep, r) =>
+    rep.forEach((_, f) =>
+      foldOfSeed.set(foldSeed(seed, r, f), path.join(baselineDir, `rep${r}-fold${f}`, 'model.ckpt')),
+    ),
+  );
   return (init) => {
     const m = build(init);
     const file = foldOfSeed.get(init.seed);
@@ -105,7 +129,12 @@ export function modelFor(setting: ReproSetting, ds: ReproDataset, ctx: ReproCont
 }
 
 /** Trains (or resumes) one setting on one data set; the baseline first when the teacher needs it. */
-export async function runSetting(setting: ReproSetting, ds: ReproDataset, cohort: Cohort, ctx: ReproContext): Promise<RunResult> {
+export async function runSetting(
+  setting: ReproSetting,
+  ds: ReproDataset,
+  cohort: Cohort,
+  ctx: ReproContext,
+): Promise<RunResult> {
   if (setting.teacherInit && ctx.trainBaseline !== false) await runSetting(BASELINE, ds, cohort, ctx);
   const dir = path.join(ctx.out, ds.name, setting.key);
   const train = ds.train;
@@ -114,12 +143,17 @@ export async function runSetting(setting: ReproSetting, ds: ReproDataset, cohort
   let fresh = false;
   trainer.events.on((e) => {
     if (e.type === 'fold-start') fresh = true;
-    if (e.type === 'fold-end') ctx.log?.(`${ds.name} ${setting.key} rep${e.repeat} fold${e.fold}: AUC ${e.metrics.auc?.toFixed(3)} acc ${e.metrics.accuracy?.toFixed(3)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    if (e.type === 'fold-end')
+      ctx.log?.(
+        `${ds.name} ${setting.key} rep${e.repeat} fold${e.fold}: AUC ${e.metrics.auc?.toFixed(3)} acc ${e.metrics.accuracy?.toFixed(3)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+      );
   });
   const run = await trainer.crossValidate(cohort, ds.splits, { outDir: dir, resume: true });
   // Wall time accumulates over resumed sessions (training only; a fully resumed run adds ~0).
   const timing = path.join(dir, 'seconds.json');
-  const before = fs.existsSync(timing) ? (JSON.parse(fs.readFileSync(timing, 'utf8')) as { seconds: number }).seconds : 0;
+  const before = fs.existsSync(timing)
+    ? (JSON.parse(fs.readFileSync(timing, 'utf8')) as { seconds: number }).seconds
+    : 0;
   if (fresh) fs.writeFileSync(timing, JSON.stringify({ seconds: before + (Date.now() - t0) / 1000 }));
   if (run.interrupted) throw new Error(`${ds.name}/${setting.key} was interrupted`);
   return run;
@@ -148,7 +182,11 @@ export function finishedFolds(runDir: string): FoldMetrics {
   for (const d of fs.readdirSync(runDir).sort()) {
     const file = path.join(runDir, d, 'result.json');
     if (!fs.existsSync(file)) continue;
-    const r = JSON.parse(fs.readFileSync(file, 'utf8'), (_, v) => (v === null ? NaN : v)) as { repeat: number; fold: number; metrics: Record<string, number> };
+    const r = JSON.parse(fs.readFileSync(file, 'utf8'), (_, v) => (v === null ? NaN : v)) as {
+      repeat: number;
+      fold: number;
+      metrics: Record<string, number>;
+    };
     out.set(foldId(r), r.metrics);
   }
   return out;
@@ -159,7 +197,10 @@ export function finishedFolds(runDir: string): FoldMetrics {
  * so all rows compare the same splits and seeds (a partial run shortens every row of its data set;
  * a row with no finished fold is left empty).
  */
-export function tableRows(items: { ds: string; label: string; folds: FoldMetrics }[]): { rows: ResultsInput['rows']; common: Map<string, string[]> } {
+export function tableRows(items: { ds: string; label: string; folds: FoldMetrics }[]): {
+  rows: ResultsInput['rows'];
+  common: Map<string, string[]>;
+} {
   const common = new Map<string, string[]>();
   for (const ds of new Set(items.map((i) => i.ds))) {
     // Rows with no finished fold stay empty and do not empty the others.
@@ -174,10 +215,16 @@ export function tableRows(items: { ds: string; label: string; folds: FoldMetrics
 }
 
 /** Which (data set, setting) runs each experiment needs. */
-export function planOf(experiment: ExperimentName, datasets: ReproDatasetName[], focus: ReproDatasetName): { ds: ReproDatasetName; setting: ReproSetting; label: string }[] {
+export function planOf(
+  experiment: ExperimentName,
+  datasets: ReproDatasetName[],
+  focus: ReproDatasetName,
+): { ds: ReproDatasetName; setting: ReproSetting; label: string }[] {
   switch (experiment) {
     case 'compare':
-      return datasets.flatMap((ds) => [BASELINE, V1, V2, V2_TEACHER].map((setting) => ({ ds, setting, label: `${ds} · ${setting.label}` })));
+      return datasets.flatMap((ds) =>
+        [BASELINE, V1, V2, V2_TEACHER].map((setting) => ({ ds, setting, label: `${ds} · ${setting.label}` })),
+      );
     case 'ablation':
       return ABLATION.map((setting) => ({ ds: focus, setting, label: setting.label }));
     case 'teacher-init':
@@ -189,17 +236,20 @@ export function planOf(experiment: ExperimentName, datasets: ReproDatasetName[],
         { ds: focus, setting: V2_FAST_EMA, label: `${focus} · random init, m = 0.99` },
       ];
     case 'sweep':
-      return [{ ds: focus, setting: BASELINE, label: 'βh = 0 (AB-MIL baseline)' }, ...SWEEP_HIGH_RATIOS.map((h) => ({ ds: focus, setting: sweepSetting(h), label: sweepSetting(h).label }))];
+      return [
+        { ds: focus, setting: BASELINE, label: 'βh = 0 (AB-MIL baseline)' },
+        ...SWEEP_HIGH_RATIOS.map((h) => ({ ds: focus, setting: sweepSetting(h), label: sweepSetting(h).label })),
+      ];
   }
 }
 
 const SHARED_PROTOCOL =
-  'AB-MIL in MHIM-MIL\'s form (ReLU attention without biases, 128 hidden) with a 64-wide GELU projection, no dropout; ' +
+  "AB-MIL in MHIM-MIL's form (ReLU attention without biases, 128 hidden) with a 64-wide GELU projection, no dropout; " +
   'Adam lr 5e-4 with cosine decay to 1e-7, weight decay 1e-5 (L2), batch 1 bag, 20 epochs, weights after the last epoch (no selection on the test fold), ' +
   'seed 2021 (every setting sees the same splits and the same fold seeds); accuracy and F1 at the Youden threshold fitted on the training bags. ' +
   'MHIM-v2 preset: class-aware instance scores, HSM βh = 0.03 (r = 1), GRN K = 5 / keep 0.8 / query momentum 0.9999, consistency α = 0.5 at τ = 0.1, teacher momentum 0.9997, teacher dropout on. ' +
   'MHIM-v1 preset: attention scores, βh = 0.01 with r = 0.5 and cosine decay, random masking 0.5, α = 0.1, momentum 0.9999, no GRN. ' +
-  '"teacher = trained baseline": each fold\'s teacher starts from the AB-MIL trained on that fold with that seed (the paper\'s --teacher_init); otherwise the teacher starts as a copy of the student\'s random init (the v2 code default). ' +
+  "\"teacher = trained baseline\": each fold's teacher starts from the AB-MIL trained on that fold with that seed (the paper's --teacher_init); otherwise the teacher starts as a copy of the student's random init (the v2 code default). " +
   'MUSK1: mean ± sd over its 50 folds (5 × 10-fold); colon: over the 5 folds; MNIST-bags: over 3 training seeds on one fixed train/test split. ' +
   'Wall time = sum over the runs; most MNIST-bags and colon runs were measured while 8 engineers shared the 2 cores (load average 40–55), about 20–30× an idle machine.';
 
@@ -212,15 +262,18 @@ const META: Record<ExperimentName, { title: string; caption: string }> = {
   },
   ablation: {
     title: 'MHIM-v2 ablation (Table-7 style)',
-    caption: 'Published trend (IJCV 2025, Table 7): every component adds on top of the baseline, and the full model is best. Here RHSM = top 2βh candidates, half masked (βh = 0.03, r = 0.5); CL = consistency loss (α = 0.5); the teacher starts from each fold\'s trained baseline in all MHIM rows.',
+    caption:
+      "Published trend (IJCV 2025, Table 7): every component adds on top of the baseline, and the full model is best. Here RHSM = top 2βh candidates, half masked (βh = 0.03, r = 0.5); CL = consistency loss (α = 0.5); the teacher starts from each fold's trained baseline in all MHIM rows.",
   },
   'teacher-init': {
     title: 'MHIM-v2 teacher initialisation',
-    caption: 'Published trend (IJCV 2025): initialising the teacher from a trained baseline is the best setting; a random-init EMA teacher at momentum 0.9997 still holds 0.9997^steps of its random weights at the end of training: 63 % after the 1,560 steps of colon (78 bags × 20 epochs), 30 % after the 4,000 of MNIST-bags (200 × 20), 61 % on MUSK1 (83 × 20), so for most of training its scores (and hence the masks) are close to random.',
+    caption:
+      'Published trend (IJCV 2025): initialising the teacher from a trained baseline is the best setting; a random-init EMA teacher at momentum 0.9997 still holds 0.9997^steps of its random weights at the end of training: 63 % after the 1,560 steps of colon (78 bags × 20 epochs), 30 % after the 4,000 of MNIST-bags (200 × 20), 61 % on MUSK1 (83 × 20), so for most of training its scores (and hence the masks) are close to random.',
   },
   sweep: {
     title: 'MHIM-v2: high-score mask ratio βh',
-    caption: 'Published trend (IJCV 2025, Figure 6): performance rises from no masking to a small βh and falls when too many salient instances are masked. Teacher from the trained baseline; βh = 0 is the AB-MIL baseline itself.',
+    caption:
+      'Published trend (IJCV 2025, Figure 6): performance rises from no masking to a small βh and falls when too many salient instances are masked. Teacher from the trained baseline; βh = 0 is the AB-MIL baseline itself.',
   },
 };
 
@@ -265,7 +318,11 @@ async function main(args: string[]): Promise<void> {
   const only = flag('--only')?.split(',');
   if (!REPRO_DATASETS.includes(focus)) throw new Error(`--focus: unknown "${focus}"`);
   const backend = await useBackend();
-  const ctx: ReproContext = { out, trainBaseline: !only || only.includes(BASELINE.key), log: (l) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${l}`) };
+  const ctx: ReproContext = {
+    out,
+    trainBaseline: !only || only.includes(BASELINE.key),
+    log: (l) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${l}`),
+  };
 
   // --tables-only: no training; tables use the folds finished so far (see tableRows).
   const tablesOnly = args.includes('--tables-only');
@@ -273,7 +330,8 @@ async function main(args: string[]): Promise<void> {
   const runs = new Map<string, FoldMetrics>();
   const foldsOf = async (dsName: ReproDatasetName, setting: ReproSetting): Promise<FoldMetrics> => {
     const id = `${dsName}/${setting.key}`;
-    if (!prepared.has(dsName)) prepared.set(dsName, await prepareDataset(dsName, path.join(out, 'data'), REPEATS[dsName]));
+    if (!prepared.has(dsName))
+      prepared.set(dsName, await prepareDataset(dsName, path.join(out, 'data'), REPEATS[dsName]));
     if (tablesOnly && !runs.has(id)) runs.set(id, finishedFolds(path.join(out, dsName, setting.key)));
     if (!runs.has(id)) {
       const ds = prepared.get(dsName)!;
@@ -289,7 +347,9 @@ async function main(args: string[]): Promise<void> {
   };
 
   for (const experiment of experiments) {
-    const plan = planOf(experiment, datasets, focus).filter((p) => datasets.includes(p.ds) && (!only || only.includes(p.setting.key)));
+    const plan = planOf(experiment, datasets, focus).filter(
+      (p) => datasets.includes(p.ds) && (!only || only.includes(p.setting.key)),
+    );
     const items = [];
     for (const p of plan) items.push({ ds: p.ds, label: p.label, folds: await foldsOf(p.ds, p.setting) });
     if (args.includes('--no-tables') || items.length === 0) continue;
@@ -298,14 +358,30 @@ async function main(args: string[]): Promise<void> {
     const short = used.flatMap((d) => {
       const expected = prepared.get(d)!.splits.flat().length;
       const n = common.get(d)!.length;
-      return n < expected ? [`${d}: ${n} of ${expected} ${d.startsWith('mnist') ? 'seeds' : 'folds'} (${common.get(d)!.join(', ') || 'none'}) finished in every row`] : [];
+      return n < expected
+        ? [
+            `${d}: ${n} of ${expected} ${d.startsWith('mnist') ? 'seeds' : 'folds'} (${common.get(d)!.join(', ') || 'none'}) finished in every row`,
+          ]
+        : [];
     });
     const protocol = `${used.map((d) => prepared.get(d)!.description).join('; ')}. ${SHARED_PROTOCOL}`;
-    const seconds = [...new Set(plan.map((p) => `${p.ds}/${p.setting.key}`))].reduce((s, id) => s + secondsOf(ctx, ...(id.split('/') as [string, string])), 0);
+    const seconds = [...new Set(plan.map((p) => `${p.ds}/${p.setting.key}`))].reduce(
+      (s, id) => s + secondsOf(ctx, ...(id.split('/') as [string, string])),
+      0,
+    );
     const empty = items.filter((i) => i.folds.size === 0).map((i) => i.label);
     if (empty.length) short.push(`not measured in time (empty rows): ${empty.join('; ')}`);
-    const caption = META[experiment].caption + (short.length ? ` Partial (the runs did not all finish in the time available; every row of a data set uses the same folds): ${short.join('; ')}.` : '');
-    const file = writeReproduction(results, `mhim-${experiment}`, { ...META[experiment], caption, columns: COLUMNS, rows }, { command: commandOf(args, out), protocol, seconds, backend: backend.name });
+    const caption =
+      META[experiment].caption +
+      (short.length
+        ? ` Partial (the runs did not all finish in the time available; every row of a data set uses the same folds): ${short.join('; ')}.`
+        : '');
+    const file = writeReproduction(
+      results,
+      `mhim-${experiment}`,
+      { ...META[experiment], caption, columns: COLUMNS, rows },
+      { command: commandOf(args, out), protocol, seconds, backend: backend.name },
+    );
     console.log(`wrote ${file}`);
   }
 }
@@ -317,7 +393,7 @@ if (require.main === module) {
     process.exit(0);
   }
   main(args).catch((err) => {
-    console.error(err instanceof Error ? err.stack ?? err.message : err);
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
     process.exit(1);
   });
 }

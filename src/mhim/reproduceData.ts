@@ -33,7 +33,13 @@ export interface ReproDataset {
 export function trainConfigFor(dataset: ReproDatasetName): Partial<TrainConfig> {
   // MUSK1's raw features and colon's colour statistics span different ranges (standardised with the
   // training fold's statistics); MNIST pixels are already in [0, 1].
-  return { epochs: 20, lr: 5e-4, standardize: dataset === 'colon' || dataset === 'musk1', selectOn: 'last', seed: 2021 };
+  return {
+    epochs: 20,
+    lr: 5e-4,
+    standardize: dataset === 'colon' || dataset === 'musk1',
+    selectOn: 'last',
+    seed: 2021,
+  };
 }
 
 export const REPRO_DATASETS = ['musk1', 'colon', 'mnist50', 'mnist100'] as const;
@@ -47,23 +53,41 @@ export async function prepareDataset(name: ReproDatasetName, dir: string, repeat
   fs.mkdirSync(dir, { recursive: true });
   const cohortPath = path.join(dir, `${name}.arrow`);
   if (name === 'musk1') {
-    const built = fs.existsSync(cohortPath) ? undefined : await musk1.build({ out: cohortPath, source: path.join(dataRoot(), 'musk1') });
+    const built = fs.existsSync(cohortPath)
+      ? undefined
+      : await musk1.build({ out: cohortPath, source: path.join(dataRoot(), 'musk1') });
     const splitsPath = built?.splitsPath ?? path.join(dir, `${name}.splits.json`);
     const cohort = await Cohort.open(cohortPath);
     try {
       const all = parseSplitFile(JSON.parse(fs.readFileSync(splitsPath, 'utf8')), cohort.bags, splitsPath);
       const splits = all.slice(0, Math.min(repeats, all.length));
-      return { name, cohortPath, splits, train: trainConfigFor(name), description: `musk1: MUSK1 (${cohort.size} bags, 166 raw features standardised per training fold), the standard 10-fold splits × ${splits.length} repetitions` };
+      return {
+        name,
+        cohortPath,
+        splits,
+        train: trainConfigFor(name),
+        description: `musk1: MUSK1 (${cohort.size} bags, 166 raw features standardised per training fold), the standard 10-fold splits × ${splits.length} repetitions`,
+      };
     } finally {
       await cohort.close();
     }
   }
   if (name === 'colon') {
-    if (!fs.existsSync(cohortPath)) await buildColonCohort(cohortPath, { dir: path.join(dataRoot(), 'colon-crchp'), featurizer: colorStatsFeaturizer });
+    if (!fs.existsSync(cohortPath))
+      await buildColonCohort(cohortPath, {
+        dir: path.join(dataRoot(), 'colon-crchp'),
+        featurizer: colorStatsFeaturizer,
+      });
     const cohort = await Cohort.open(cohortPath);
     try {
       const splits = Array.from({ length: repeats }, (_, r) => stratifiedKFold(cohort.bags, { k: 5, seed: 1 + r }));
-      return { name, cohortPath, splits, train: trainConfigFor(name), description: `colon: ${cohort.size} patient bags (${cohort.bags.reduce((a, b) => a + b.numInstances, 0)} patches, 30 colour statistics each), stratified 5-fold CV × ${repeats} (split seed 1${repeats > 1 ? `..${repeats}` : ''})` };
+      return {
+        name,
+        cohortPath,
+        splits,
+        train: trainConfigFor(name),
+        description: `colon: ${cohort.size} patient bags (${cohort.bags.reduce((a, b) => a + b.numInstances, 0)} patches, 30 colour statistics each), stratified 5-fold CV × ${repeats} (split seed 1${repeats > 1 ? `..${repeats}` : ''})`,
+      };
     } finally {
       await cohort.close();
     }

@@ -21,7 +21,9 @@ export function instanceScores(out: MilOutput, kind: ScoreKind, model: MilModel)
     return classAwareScores(out.instanceFeatures, (z) => model.classify!(z));
   }
   if (!out.attention) {
-    throw new Error(`MHIM needs instance scores, but model "${model.name}" returns no attention (use an attention-based model)`);
+    throw new Error(
+      `MHIM needs instance scores, but model "${model.name}" returns no attention (use an attention-based model)`,
+    );
   }
   return out.attention;
 }

@@ -30,7 +30,11 @@ export interface AdaptivePoolingConfig extends BaseModelConfig, InstanceEncoderC
   initialExponent: number;
 }
 
-export const ADAPTIVE_POOLING_DEFAULTS: AdaptivePoolingConfig = { ...INSTANCE_ENCODER_DEFAULTS, form: 'generalized-mean', initialExponent: 3 };
+export const ADAPTIVE_POOLING_DEFAULTS: AdaptivePoolingConfig = {
+  ...INSTANCE_ENCODER_DEFAULTS,
+  form: 'generalized-mean',
+  initialExponent: 3,
+};
 
 export class AdaptivePooling extends MilBase<AdaptivePoolingConfig> {
   private readonly net: InstanceMlp;
@@ -39,8 +43,12 @@ export class AdaptivePooling extends MilBase<AdaptivePoolingConfig> {
 
   constructor(config: AdaptivePoolingConfig) {
     super('adaptive-pooling', config);
-    if (!['generalized-mean', 'autopool'].includes(config.form)) throw new Error(`${this.name}: form must be 'generalized-mean' or 'autopool', got ${config.form}`);
-    if (config.form === 'generalized-mean' && !(config.initialExponent > 0)) throw new Error(`${this.name}: initialExponent must be > 0 for the generalized mean, got ${config.initialExponent}`);
+    if (!['generalized-mean', 'autopool'].includes(config.form))
+      throw new Error(`${this.name}: form must be 'generalized-mean' or 'autopool', got ${config.form}`);
+    if (config.form === 'generalized-mean' && !(config.initialExponent > 0))
+      throw new Error(
+        `${this.name}: initialExponent must be > 0 for the generalized mean, got ${config.initialExponent}`,
+      );
     this.net = InstanceMlp.instanceScores(this.params, this.name, config);
     const k = this.net.head.outDim;
     const init = config.form === 'generalized-mean' ? Math.log(config.initialExponent) : config.initialExponent;
@@ -78,7 +86,11 @@ export class AdaptivePooling extends MilBase<AdaptivePoolingConfig> {
 
   /** The learned exponents r_c (generalized mean) or α_c (AutoPool). */
   exponents(): number[] {
-    return Array.from(tf.tidy(() => (this.config.form === 'generalized-mean' ? tf.exp(this.exponent) : this.exponent.clone())).dataSync());
+    return Array.from(
+      tf
+        .tidy(() => (this.config.form === 'generalized-mean' ? tf.exp(this.exponent) : this.exponent.clone()))
+        .dataSync(),
+    );
   }
 }
 
@@ -90,8 +102,10 @@ declare module './registry' {
 
 registerModel({
   name: 'adaptive-pooling',
-  description: 'instance MLP + adaptive pooling of instance probabilities: generalized mean with a learnable exponent per class (or AutoPool)',
-  paper: 'McFee, Salamon & Bello, Adaptive pooling operators for weakly labeled sound event detection, IEEE/ACM TASLP 2018',
+  description:
+    'instance MLP + adaptive pooling of instance probabilities: generalized mean with a learnable exponent per class (or AutoPool)',
+  paper:
+    'McFee, Salamon & Bello, Adaptive pooling operators for weakly labeled sound event detection, IEEE/ACM TASLP 2018',
   level: 'instance',
   defaults: ADAPTIVE_POOLING_DEFAULTS,
   create: (c) => new AdaptivePooling(c),

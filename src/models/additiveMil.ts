@@ -31,11 +31,22 @@ export class AdditiveMil extends ProjectedMil<AdditiveMilConfig> {
 
   constructor(config: AdditiveMilConfig) {
     super('additive-mil', config);
-    if (!(config.dropout >= 0 && config.dropout < 1)) throw new Error(`additive-mil: dropout must be in [0, 1), got ${config.dropout}`);
-    if (!config.hidden.every((w) => Number.isInteger(w) && w > 0)) throw new Error(`additive-mil: hidden widths must be positive integers, got [${config.hidden.join(', ')}]`);
-    this.scorer = new AttentionScorer(this.params.scope('attention'), { kind: 'tanh', inDim: config.embedDim, hiddenDim: config.attentionDim });
+    if (!(config.dropout >= 0 && config.dropout < 1))
+      throw new Error(`additive-mil: dropout must be in [0, 1), got ${config.dropout}`);
+    if (!config.hidden.every((w) => Number.isInteger(w) && w > 0))
+      throw new Error(`additive-mil: hidden widths must be positive integers, got [${config.hidden.join(', ')}]`);
+    this.scorer = new AttentionScorer(this.params.scope('attention'), {
+      kind: 'tanh',
+      inDim: config.embedDim,
+      hiddenDim: config.attentionDim,
+    });
     const dims = [config.embedDim, ...config.hidden, config.numClasses];
-    this.psi = dims.slice(1).map((w, i) => new Dense(this.params.scope(`contribution/${i}`), dims[i], w, i < dims.length - 2 ? 'relu' : 'linear', false));
+    this.psi = dims
+      .slice(1)
+      .map(
+        (w, i) =>
+          new Dense(this.params.scope(`contribution/${i}`), dims[i], w, i < dims.length - 2 ? 'relu' : 'linear', false),
+      );
   }
 
   aggregate(h: tf.Tensor2D, opts: ForwardOptions): MilOutput {
@@ -62,8 +73,10 @@ declare module './registry' {
 
 registerModel({
   name: 'additive-mil',
-  description: 'Additive MIL: attention-scaled instances mapped to per-instance class contributions, bag logits = their sum',
-  paper: 'Javed et al., Additive MIL: Intrinsically Interpretable Multiple Instance Learning for Pathology, NeurIPS 2022',
+  description:
+    'Additive MIL: attention-scaled instances mapped to per-instance class contributions, bag logits = their sum',
+  paper:
+    'Javed et al., Additive MIL: Intrinsically Interpretable Multiple Instance Learning for Pathology, NeurIPS 2022',
   level: 'instance',
   defaults: ADDITIVE_MIL_DEFAULTS,
   create: (c) => new AdditiveMil(c),

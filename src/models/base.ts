@@ -14,7 +14,10 @@ import type { BaseModelConfig, ForwardOptions, MilModel, MilOutput, Target } fro
 export abstract class MilBase<C extends BaseModelConfig> implements MilModel<C> {
   protected readonly params: ParamStore;
 
-  constructor(readonly name: string, readonly config: Readonly<C>) {
+  constructor(
+    readonly name: string,
+    readonly config: Readonly<C>,
+  ) {
     this.params = new ParamStore(config.seed ?? 0);
   }
 
@@ -46,7 +49,9 @@ export abstract class MilBase<C extends BaseModelConfig> implements MilModel<C> 
   /** Throws a readable error for a bag of the wrong shape. */
   protected checkBag(bag: tf.Tensor2D): void {
     if (bag.rank !== 2 || bag.shape[1] !== this.config.inputDim) {
-      throw new Error(`${this.name}: expected a bag of shape [N, ${this.config.inputDim}], got [${bag.shape.join(', ')}]`);
+      throw new Error(
+        `${this.name}: expected a bag of shape [N, ${this.config.inputDim}], got [${bag.shape.join(', ')}]`,
+      );
     }
     if (bag.shape[0] < 1) throw new Error(`${this.name}: the bag is empty (0 instances)`);
   }

@@ -33,7 +33,12 @@ export interface CausalMilConfig extends BaseModelConfig, InstanceEncoderConfig 
   elboWeight: number;
 }
 
-export const CAUSAL_MIL_DEFAULTS: CausalMilConfig = { ...INSTANCE_ENCODER_DEFAULTS, causalDim: 16, nonCausalDim: 16, elboWeight: 1 };
+export const CAUSAL_MIL_DEFAULTS: CausalMilConfig = {
+  ...INSTANCE_ENCODER_DEFAULTS,
+  causalDim: 16,
+  nonCausalDim: 16,
+  elboWeight: 1,
+};
 
 export class CausalMil extends MilBase<CausalMilConfig> {
   private readonly vae: InstanceVae<{ posterior: GaussianHead; prior: GaussianHead }>;
@@ -63,10 +68,19 @@ export class CausalMil extends MilBase<CausalMilConfig> {
       const z = sampleGaussian(q.mu, q.logVar, training, rng);
       const zCausal = tf.slice(z, [0, 0], [n, this.config.causalDim]) as tf.Tensor2D;
       const scores = scorer.apply(zCausal) as tf.Tensor2D;
-      const out = maxPooledOutput(scores, this.config.numClasses, tf.mean(tf.slice(q.mu, [0, 0], [n, this.config.causalDim]), 0) as tf.Tensor1D);
+      const out = maxPooledOutput(
+        scores,
+        this.config.numClasses,
+        tf.mean(tf.slice(q.mu, [0, 0], [n, this.config.causalDim]), 0) as tf.Tensor1D,
+      );
       if (training && this.config.elboWeight > 0) {
         const prior = heads.prior.apply(u);
-        const kl = klGaussians(q.mu, q.logVar, tf.tile(prior.mu, [n, 1]) as tf.Tensor2D, tf.tile(prior.logVar, [n, 1]) as tf.Tensor2D);
+        const kl = klGaussians(
+          q.mu,
+          q.logVar,
+          tf.tile(prior.mu, [n, 1]) as tf.Tensor2D,
+          tf.tile(prior.logVar, [n, 1]) as tf.Tensor2D,
+        );
         const elbo = tf.sum(tf.add(reconstructionError(bag, decoder.apply(z)), kl));
         out.auxLoss = scaledElbo(elbo, this.config.elboWeight, bag);
       }
@@ -83,8 +97,10 @@ declare module './registry' {
 
 registerModel({
   name: 'causalmil',
-  description: 'CausalMIL: iVAE with causal / non-causal instance latents and a bag-context prior; instance classifier on the causal part, max pooling',
-  paper: 'Zhang, Zhang, Deng & Zhang, Multi-Instance Causal Representation Learning for Instance Label Prediction and Out-of-Distribution Generalization, NeurIPS 2022',
+  description:
+    'CausalMIL: iVAE with causal / non-causal instance latents and a bag-context prior; instance classifier on the causal part, max pooling',
+  paper:
+    'Zhang, Zhang, Deng & Zhang, Multi-Instance Causal Representation Learning for Instance Label Prediction and Out-of-Distribution Generalization, NeurIPS 2022',
   level: 'instance',
   defaults: CAUSAL_MIL_DEFAULTS,
   create: (c) => new CausalMil(c),

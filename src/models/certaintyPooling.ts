@@ -34,7 +34,12 @@ export interface CertaintyPoolingConfig extends BaseModelConfig, InstanceEncoder
   epsilon: number;
 }
 
-export const CERTAINTY_POOLING_DEFAULTS: CertaintyPoolingConfig = { ...INSTANCE_ENCODER_DEFAULTS, mcSamples: 20, mcRate: 0.25, epsilon: 1e-3 };
+export const CERTAINTY_POOLING_DEFAULTS: CertaintyPoolingConfig = {
+  ...INSTANCE_ENCODER_DEFAULTS,
+  mcSamples: 20,
+  mcRate: 0.25,
+  epsilon: 1e-3,
+};
 
 export class CertaintyPooling extends MilBase<CertaintyPoolingConfig> {
   private readonly net: InstanceMlp;
@@ -42,8 +47,10 @@ export class CertaintyPooling extends MilBase<CertaintyPoolingConfig> {
   constructor(config: CertaintyPoolingConfig) {
     super('certainty-pooling', config);
     checkRate(this.name, 'mcRate', config.mcRate);
-    if (!(config.mcRate > 0)) throw new Error(`${this.name}: mcRate must be > 0 (the certainty needs stochastic passes)`);
-    if (!Number.isInteger(config.mcSamples) || config.mcSamples < 2) throw new Error(`${this.name}: mcSamples must be an integer ≥ 2, got ${config.mcSamples}`);
+    if (!(config.mcRate > 0))
+      throw new Error(`${this.name}: mcRate must be > 0 (the certainty needs stochastic passes)`);
+    if (!Number.isInteger(config.mcSamples) || config.mcSamples < 2)
+      throw new Error(`${this.name}: mcSamples must be an integer ≥ 2, got ${config.mcSamples}`);
     if (!(config.epsilon > 0)) throw new Error(`${this.name}: epsilon must be > 0, got ${config.epsilon}`);
     this.net = InstanceMlp.instanceScores(this.params, this.name, config);
   }
@@ -100,7 +107,8 @@ declare module './registry' {
 
 registerModel({
   name: 'certainty-pooling',
-  description: 'instance MLP + certainty pooling: the bag takes the instance with the highest MC-dropout certainty × probability',
+  description:
+    'instance MLP + certainty pooling: the bag takes the instance with the highest MC-dropout certainty × probability',
   paper: 'Gildenblat, Ben-Shaul, Lapp & Klaiman, Certainty Pooling for Multiple Instance Learning, ICPR Workshops 2021',
   level: 'instance',
   defaults: CERTAINTY_POOLING_DEFAULTS,

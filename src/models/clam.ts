@@ -48,7 +48,10 @@ export class Clam extends ProjectedMil<ClamConfig> {
   private readonly branchKernel?: tf.Variable;
   private readonly branchBias?: tf.Variable;
 
-  constructor(config: ClamConfig, readonly multiBranch: boolean) {
+  constructor(
+    config: ClamConfig,
+    readonly multiBranch: boolean,
+  ) {
     super(multiBranch ? 'clam-mb' : 'clam-sb', config);
     const { embedDim: e, numClasses: c } = config;
     const p = this.params;
@@ -66,7 +69,10 @@ export class Clam extends ProjectedMil<ClamConfig> {
     } else {
       this.classifier = new Dense(p.scope('classifier'), e, c);
     }
-    this.instanceClassifiers = Array.from({ length: c }, (_, i) => new Dense(p.scope(`instance_classifier/${i}`), e, 2));
+    this.instanceClassifiers = Array.from(
+      { length: c },
+      (_, i) => new Dense(p.scope(`instance_classifier/${i}`), e, 2),
+    );
   }
 
   aggregate(h: tf.Tensor2D, opts: ForwardOptions): MilOutput {
@@ -130,7 +136,8 @@ declare module './registry' {
   }
 }
 
-const PAPER = 'Lu et al., Data-efficient and weakly supervised computational pathology on whole-slide images, Nat. Biomed. Eng. 2021';
+const PAPER =
+  'Lu et al., Data-efficient and weakly supervised computational pathology on whole-slide images, Nat. Biomed. Eng. 2021';
 
 registerModel({
   name: 'clam-sb',

@@ -38,7 +38,14 @@ export interface DasMilConfig extends BaseModelConfig, ProjectionConfig {
   attentionDim: number;
 }
 
-export const DAS_MIL_DEFAULTS: DasMilConfig = { ...PROJECTED_DEFAULTS, heads: 8, headDim: 64, distanceBins: 16, maxDistance: 32, attentionDim: 128 };
+export const DAS_MIL_DEFAULTS: DasMilConfig = {
+  ...PROJECTED_DEFAULTS,
+  heads: 8,
+  headDim: 64,
+  distanceBins: 16,
+  maxDistance: 32,
+  attentionDim: 128,
+};
 
 /** The patch step of a bag: the smallest non-zero gap between coordinate values along x or y. */
 export function patchUnit(coords: ArrayLike<number>, n: number): number {
@@ -81,7 +88,11 @@ export class DasMil extends ProjectedMil<DasMilConfig> {
     this.toOut = new Dense(p.scope('layer/to_out'), heads * headDim, e);
     this.keyTable = p.add('layer/distance_keys', normalTensor(p.initRng, [heads, r, headDim], 0.02));
     this.valueTable = p.add('layer/distance_values', normalTensor(p.initRng, [heads, r, headDim], 0.02));
-    this.scorer = new AttentionScorer(p.scope('attention'), { kind: 'gated', inDim: e, hiddenDim: config.attentionDim });
+    this.scorer = new AttentionScorer(p.scope('attention'), {
+      kind: 'gated',
+      inDim: e,
+      hiddenDim: config.attentionDim,
+    });
     this.classifier = new Dense(p.scope('classifier'), e, config.numClasses);
   }
 
@@ -114,10 +125,14 @@ export class DasMil extends ProjectedMil<DasMilConfig> {
         const row0 = (t: tf.Variable) => tf.slice(t, [0, 0, 0], [heads, 1, d]);
         const kk = tf.add(k, row0(this.keyTable)) as tf.Tensor3D;
         const vv = tf.add(v, row0(this.valueTable)) as tf.Tensor3D;
-        return this.finish(h, inRowBlocks(n, (s, m) => {
-          const attn = tf.softmax(matMulFast(tf.slice(qs, [0, s, 0], [heads, m, d]), kk, false, true));
-          return tf.reshape(tf.transpose(matMulFast(attn, vv), [1, 0, 2]), [m, heads * d]);
-        }) as tf.Tensor2D, opts);
+        return this.finish(
+          h,
+          inRowBlocks(n, (s, m) => {
+            const attn = tf.softmax(matMulFast(tf.slice(qs, [0, s, 0], [heads, m, d]), kk, false, true));
+            return tf.reshape(tf.transpose(matMulFast(attn, vv), [1, 0, 2]), [m, heads * d]);
+          }) as tf.Tensor2D,
+          opts,
+        );
       }
       const qr = matMulFast(qs, this.keyTable as tf.Tensor3D, false, true); // [h, N, bins]: q_i·R^K_b
       const attendRows = (s: number, m: number): tf.Tensor => {
@@ -125,10 +140,14 @@ export class DasMil extends ProjectedMil<DasMilConfig> {
         const qrBlock = tf.slice(qr, [0, s, 0], [heads, m, r]);
         let scores = matMulFast(qBlock, k, false, true) as tf.Tensor3D; // [h, m, N]
         const weights = this.binWeights(distanceRows(coords, unit, s, m, n)).map((w) => tf.tensor3d(w, [1, m, n]));
-        for (let b = 0; b < r; b++) scores = tf.add(scores, tf.mul(tf.slice(qrBlock, [0, 0, b], [heads, m, 1]), weights[b])) as tf.Tensor3D;
+        for (let b = 0; b < r; b++)
+          scores = tf.add(scores, tf.mul(tf.slice(qrBlock, [0, 0, b], [heads, m, 1]), weights[b])) as tf.Tensor3D;
         const attn = tf.softmax(scores) as tf.Tensor3D;
         // Σ_j α_ij r^V(d_ij) = Σ_b (Σ_j α_ij w_b,ij)·R^V_b
-        const mass = tf.stack(weights.map((w) => tf.sum(tf.mul(attn, w), 2)), 2) as tf.Tensor3D; // [h, m, bins]
+        const mass = tf.stack(
+          weights.map((w) => tf.sum(tf.mul(attn, w), 2)),
+          2,
+        ) as tf.Tensor3D; // [h, m, bins]
         const o = tf.add(matMulFast(attn, v), matMulFast(mass, this.valueTable as tf.Tensor3D)); // [h, m, d]
         return tf.reshape(tf.transpose(o, [1, 0, 2]), [m, heads * d]);
       };
@@ -165,7 +184,8 @@ declare module './registry' {
 
 registerModel({
   name: 'das-mil',
-  description: 'distance-aware self-attention (interpolated relative-distance embeddings on keys and values, from coords) + gated attention pooling',
+  description:
+    'distance-aware self-attention (interpolated relative-distance embeddings on keys and values, from coords) + gated attention pooling',
   paper: 'Wölflein et al., Deep Multiple Instance Learning with Distance-Aware Self-Attention, arXiv 2023',
   level: 'bag',
   defaults: DAS_MIL_DEFAULTS,

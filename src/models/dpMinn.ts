@@ -39,7 +39,14 @@ export interface DpMinnConfig extends BaseModelConfig {
   iterations: number;
 }
 
-export const DP_MINN_DEFAULTS: DpMinnConfig = { inputDim: 1024, numClasses: 2, seed: 0, hidden: [256, 128, 64], dropout: 0.5, iterations: 3 };
+export const DP_MINN_DEFAULTS: DpMinnConfig = {
+  inputDim: 1024,
+  numClasses: 2,
+  seed: 0,
+  hidden: [256, 128, 64],
+  dropout: 0.5,
+  iterations: 3,
+};
 
 /** squash(s) = |s|²/(1 + |s|²) · s/|s| for a row vector `[1, E]` (ε keeps s = 0 finite). */
 export function squash(s: tf.Tensor2D): tf.Tensor2D {
@@ -54,7 +61,8 @@ export class DpMinn extends MilBase<DpMinnConfig> {
 
   constructor(config: DpMinnConfig) {
     super('dp-minn', config);
-    if (!Number.isInteger(config.iterations) || config.iterations < 1) throw new Error(`dp-minn: iterations must be a positive integer, got ${config.iterations}`);
+    if (!Number.isInteger(config.iterations) || config.iterations < 1)
+      throw new Error(`dp-minn: iterations must be a positive integer, got ${config.iterations}`);
     this.net = InstanceMlp.classLogits(this.params, this.name, config);
   }
 
@@ -88,7 +96,8 @@ declare module './registry' {
 
 registerModel({
   name: 'dp-minn',
-  description: 'dynamic pooling: instance MLP, pooling weights from routing iterations (softmax of agreement with the squashed bag vector)',
+  description:
+    'dynamic pooling: instance MLP, pooling weights from routing iterations (softmax of agreement with the squashed bag vector)',
   paper: 'Yan et al., Deep Multi-instance Learning with Dynamic Pooling, ACML 2018 (PMLR 95)',
   level: 'bag',
   defaults: DP_MINN_DEFAULTS,

@@ -33,7 +33,14 @@ export interface DtfdMilConfig extends BaseModelConfig, ProjectionConfig {
   attentionDim: number;
 }
 
-export const DTFD_MIL_DEFAULTS: DtfdMilConfig = { ...PROJECTED_DEFAULTS, activation: 'relu', dropout: 0, pseudoBags: 4, distill: 'MaxMinS', attentionDim: 128 };
+export const DTFD_MIL_DEFAULTS: DtfdMilConfig = {
+  ...PROJECTED_DEFAULTS,
+  activation: 'relu',
+  dropout: 0,
+  pseudoBags: 4,
+  distill: 'MaxMinS',
+  attentionDim: 128,
+};
 
 export class DtfdMil extends MilBase<DtfdMilConfig> {
   private readonly projection: Dense;
@@ -44,8 +51,10 @@ export class DtfdMil extends MilBase<DtfdMilConfig> {
 
   constructor(config: DtfdMilConfig) {
     super('dtfd-mil', config);
-    if (!Number.isInteger(config.pseudoBags) || config.pseudoBags < 1) throw new Error(`dtfd-mil: pseudoBags must be a positive integer, got ${config.pseudoBags}`);
-    if (!['MaxMinS', 'MaxS', 'AFS'].includes(config.distill)) throw new Error(`dtfd-mil: distill must be MaxMinS, MaxS or AFS, got "${config.distill}"`);
+    if (!Number.isInteger(config.pseudoBags) || config.pseudoBags < 1)
+      throw new Error(`dtfd-mil: pseudoBags must be a positive integer, got ${config.pseudoBags}`);
+    if (!['MaxMinS', 'MaxS', 'AFS'].includes(config.distill))
+      throw new Error(`dtfd-mil: distill must be MaxMinS, MaxS or AFS, got "${config.distill}"`);
     const { embedDim: e, attentionDim: d, numClasses: c } = config;
     const p = this.params;
     this.projection = new Dense(p.scope('projection'), config.inputDim, e, config.activation);
@@ -87,7 +96,12 @@ export class DtfdMil extends MilBase<DtfdMilConfig> {
       const x = tf.gather(bag, tf.tensor1d(order, 'int32')) as tf.Tensor2D;
       // Dense.apply, not projectBag: projectBag's gradient reads its input later, and this gathered
       // copy is freed when forward returns (the engine's own saved tensors survive).
-      const h = dropout(this.projection.apply(x) as tf.Tensor2D, this.config.dropout, opts.training, this.params.dropoutRng);
+      const h = dropout(
+        this.projection.apply(x) as tf.Tensor2D,
+        this.config.dropout,
+        opts.training,
+        this.params.dropoutRng,
+      );
       const distilled: tf.Tensor2D[] = [];
       const inner: tf.Tensor2D[] = [];
       const tier1Losses: tf.Scalar[] = [];
@@ -100,7 +114,8 @@ export class DtfdMil extends MilBase<DtfdMilConfig> {
         inner.push(a);
         const pooled = tf.matMul(a, hg) as tf.Tensor2D; // [1, E]
         const logits1 = this.classifier1.apply(pooled) as tf.Tensor2D;
-        if (opts.target?.kind === 'class') tier1Losses.push(bagLoss(tf.reshape(logits1, [-1]) as tf.Tensor1D, opts.target));
+        if (opts.target?.kind === 'class')
+          tier1Losses.push(bagLoss(tf.reshape(logits1, [-1]) as tf.Tensor1D, opts.target));
         if (this.config.distill === 'AFS') {
           distilled.push(pooled);
           continue;
@@ -143,8 +158,10 @@ declare module './registry' {
 
 registerModel({
   name: 'dtfd-mil',
-  description: 'double-tier feature distillation: attention MIL on random pseudo-bags (tier 1), attention MIL on their distilled features (tier 2)',
-  paper: 'Zhang et al., DTFD-MIL: Double-Tier Feature Distillation Multiple Instance Learning for Histopathology WSI Classification, CVPR 2022',
+  description:
+    'double-tier feature distillation: attention MIL on random pseudo-bags (tier 1), attention MIL on their distilled features (tier 2)',
+  paper:
+    'Zhang et al., DTFD-MIL: Double-Tier Feature Distillation Multiple Instance Learning for Histopathology WSI Classification, CVPR 2022',
   level: 'bag',
   defaults: DTFD_MIL_DEFAULTS,
   create: (c) => new DtfdMil(c),

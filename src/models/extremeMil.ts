@@ -24,7 +24,11 @@ export interface ExtremeMilConfig extends BaseModelConfig, ProjectionConfig {
   freezeProjection: boolean;
 }
 
-export const EXTREME_MIL_DEFAULTS: ExtremeMilConfig = { ...PROJECTED_DEFAULTS, attentionDim: 128, freezeProjection: false };
+export const EXTREME_MIL_DEFAULTS: ExtremeMilConfig = {
+  ...PROJECTED_DEFAULTS,
+  attentionDim: 128,
+  freezeProjection: false,
+};
 
 export class ExtremeMil extends ProjectedMil<ExtremeMilConfig> {
   private readonly random: tf.Variable;
@@ -67,8 +71,10 @@ declare module './registry' {
 
 registerModel({
   name: 'extreme-mil',
-  description: 'attention pooling with a frozen random attention projection; only the attention vector and classifier train',
-  paper: 'ELM-style attention (Huang et al., Extreme learning machine, Neurocomputing 2006) on AB-MIL (Ilse et al., ICML 2018)',
+  description:
+    'attention pooling with a frozen random attention projection; only the attention vector and classifier train',
+  paper:
+    'ELM-style attention (Huang et al., Extreme learning machine, Neurocomputing 2006) on AB-MIL (Ilse et al., ICML 2018)',
   level: 'bag',
   defaults: EXTREME_MIL_DEFAULTS,
   create: (c) => new ExtremeMil(c),

@@ -54,8 +54,13 @@ export class FocusMil extends MilBase<FocusMilConfig> {
       const h = this.encoder.apply(bag, opts.training, this.config.dropout, rng);
       const { mu, logVar } = this.latent.apply(h);
       const z = sampleGaussian(mu, logVar, opts.training, rng);
-      const out = maxPooledOutput(this.classifier.apply(z) as tf.Tensor2D, this.config.numClasses, tf.mean(mu, 0) as tf.Tensor1D);
-      if (opts.training && this.config.klWeight > 0) out.auxLoss = tf.mul(tf.mean(klStandardNormal(mu, logVar)), this.config.klWeight) as tf.Scalar;
+      const out = maxPooledOutput(
+        this.classifier.apply(z) as tf.Tensor2D,
+        this.config.numClasses,
+        tf.mean(mu, 0) as tf.Tensor1D,
+      );
+      if (opts.training && this.config.klWeight > 0)
+        out.auxLoss = tf.mul(tf.mean(klStandardNormal(mu, logVar)), this.config.klWeight) as tf.Scalar;
       return out;
     });
   }
@@ -69,8 +74,10 @@ declare module './registry' {
 
 registerModel({
   name: 'focusmil',
-  description: 'FocusMIL: variational instance encoder (KL bottleneck) + instance classifier + max pooling; mini-batches via gradient accumulation',
-  paper: 'Liu, Zhang, Tang, Le, Li, Liu & Zhang, From Correlation to Causation: Max-Pooling-Based Multi-Instance Learning Leads to More Robust WSI Classification (FocusMIL), arXiv 2408.09449, 2024',
+  description:
+    'FocusMIL: variational instance encoder (KL bottleneck) + instance classifier + max pooling; mini-batches via gradient accumulation',
+  paper:
+    'Liu, Zhang, Tang, Le, Li, Liu & Zhang, From Correlation to Causation: Max-Pooling-Based Multi-Instance Learning Leads to More Robust WSI Classification (FocusMIL), arXiv 2408.09449, 2024',
   level: 'instance',
   defaults: FOCUS_MIL_DEFAULTS,
   create: (c) => new FocusMil(c),

@@ -35,14 +35,28 @@ export interface GnnMilConfig extends BaseModelConfig {
   poolLossWeight: number;
 }
 
-export const GNN_MIL_DEFAULTS: GnnMilConfig = { inputDim: 1024, numClasses: 2, seed: 0, embedDim: 128, clusters: 4, edgeThreshold: 0.5, dropout: 0.25, poolLossWeight: 1 };
+export const GNN_MIL_DEFAULTS: GnnMilConfig = {
+  inputDim: 1024,
+  numClasses: 2,
+  seed: 0,
+  embedDim: 128,
+  clusters: 4,
+  edgeThreshold: 0.5,
+  dropout: 0.25,
+  poolLossWeight: 1,
+};
 
 /** A GraphSAGE (mean aggregator) layer: l2norm(relu([X ‖ mean_neighbours(X)]·W + b)). */
 class Sage {
   private readonly self: Dense;
   private readonly neigh: Dense;
 
-  constructor(scope: import('./layers/params').ParamScope, inDim: number, outDim: number, private readonly normalise = true) {
+  constructor(
+    scope: import('./layers/params').ParamScope,
+    inDim: number,
+    outDim: number,
+    private readonly normalise = true,
+  ) {
     // [X ‖ M]·W = X·W_self + M·W_neigh: two products, no concatenated copy.
     this.self = new Dense(scope.scope('self'), inDim, outDim);
     this.neigh = new Dense(scope.scope('neighbours'), inDim, outDim, 'linear', false);
@@ -68,7 +82,8 @@ export class GnnMil extends MilBase<GnnMilConfig> {
     super('gnn-mil', config);
     const { inputDim: d, embedDim: e, clusters: k } = config;
     if (!Number.isInteger(k) || k < 1) throw new Error(`gnn-mil: clusters must be a positive integer, got ${k}`);
-    if (!(config.edgeThreshold >= 0)) throw new Error(`gnn-mil: edgeThreshold must be ≥ 0, got ${config.edgeThreshold}`);
+    if (!(config.edgeThreshold >= 0))
+      throw new Error(`gnn-mil: edgeThreshold must be ≥ 0, got ${config.edgeThreshold}`);
     const p = this.params;
     this.embed = new Sage(p.scope('sage_embed'), d, e);
     this.pool = new Sage(p.scope('sage_pool'), d, k, false);
@@ -89,17 +104,27 @@ export class GnnMil extends MilBase<GnnMilConfig> {
       const minus2x = tf.mul(bag, -2) as tf.Tensor2D;
       const bagT = tf.transpose(bag);
       const adjacency = (r: number, m: number) =>
-        tf.cast(tf.lessEqual(tf.add(tf.matMul(rows(minus2x, r, m), bagT), colNorms), rows(rowBound as tf.Tensor2D, r, m)), 'float32') as tf.Tensor2D;
+        tf.cast(
+          tf.lessEqual(tf.add(tf.matMul(rows(minus2x, r, m), bagT), colNorms), rows(rowBound as tf.Tensor2D, r, m)),
+          'float32',
+        ) as tf.Tensor2D;
       // A·[X ‖ 1] gives the neighbour sums and the degrees (≥ 1: the self-loop) in one pass.
       const withOnes = tf.concat([bag, tf.ones([n, 1])], 1);
       const sums = inRowBlocks(n, (r, m) => tf.matMul(adjacency(r, m), withOnes)) as tf.Tensor2D;
       const degree = tf.slice(sums, [0, this.config.inputDim], [n, 1]);
       const neighbourMean = tf.div(tf.slice(sums, [0, 0], [n, this.config.inputDim]), degree) as tf.Tensor2D;
-      const z = dropout(this.embed.apply(bag, neighbourMean), this.config.dropout, opts.training, this.params.dropoutRng); // [N, E]
+      const z = dropout(
+        this.embed.apply(bag, neighbourMean),
+        this.config.dropout,
+        opts.training,
+        this.params.dropoutRng,
+      ); // [N, E]
       const s = tf.softmax(this.pool.apply(bag, neighbourMean, false)) as tf.Tensor2D; // [N, K]
       const st = tf.transpose(s); // [K, N]
       const xc = tf.matMul(st, z) as tf.Tensor2D; // [K, E]
-      const ac = sumOverRowBlocks(n, (r, m) => tf.matMul(tf.transpose(rows(s, r, m)), tf.matMul(adjacency(r, m), s))) as tf.Tensor2D; // SᵀAS
+      const ac = sumOverRowBlocks(n, (r, m) =>
+        tf.matMul(tf.transpose(rows(s, r, m)), tf.matMul(adjacency(r, m), s)),
+      ) as tf.Tensor2D; // SᵀAS
       const clusterMean = tf.div(tf.matMul(ac, xc), tf.add(tf.sum(ac, 1, true), 1e-9)) as tf.Tensor2D;
       const pooled = tf.mean(this.cluster.apply(xc, clusterMean), 0, true) as tf.Tensor2D; // [1, E]
       const out: MilOutput = {
@@ -110,7 +135,10 @@ export class GnnMil extends MilBase<GnnMilConfig> {
         // |A − SSᵀ|²_F = Σ A (A is 0/1) − 2·tr(SᵀAS) + |SᵀS|²_F: no [N, N] difference is formed.
         const sumA = tf.sum(degree);
         const gram = matMulFast(s, s, true, false); // SᵀS [K, K]
-        const frob2 = tf.add(tf.sub(sumA, tf.mul(tf.sum(tf.mul(ac, tf.eye(this.config.clusters))), 2)), tf.sum(tf.square(gram)));
+        const frob2 = tf.add(
+          tf.sub(sumA, tf.mul(tf.sum(tf.mul(ac, tf.eye(this.config.clusters))), 2)),
+          tf.sum(tf.square(gram)),
+        );
         // The three terms cancel as S approaches A's blocks: clamp, and keep sqrt's gradient finite at 0.
         const link = tf.div(tf.sqrt(tf.add(tf.relu(frob2), 1e-6)), n * n);
         const entropy = tf.mean(tf.neg(tf.sum(tf.mul(s, tf.log(tf.add(s, 1e-12))), 1)));
@@ -129,7 +157,8 @@ declare module './registry' {
 
 registerModel({
   name: 'gnn-mil',
-  description: 'bag as a distance-threshold instance graph: GraphSAGE embeddings, DiffPool soft clustering, classifier on the pooled clusters',
+  description:
+    'bag as a distance-threshold instance graph: GraphSAGE embeddings, DiffPool soft clustering, classifier on the pooled clusters',
   paper: 'Tu, Huang, He & Zhou, Multiple instance learning with graph neural networks, ICML 2019 Workshop (LRG)',
   level: 'bag',
   defaults: GNN_MIL_DEFAULTS,

@@ -42,7 +42,14 @@ export interface IbmilConfig extends BaseModelConfig, ProjectionConfig {
   stageOneFraction: number;
 }
 
-export const IBMIL_DEFAULTS: IbmilConfig = { ...PROJECTED_DEFAULTS, attentionDim: 128, confounders: 8, jointDim: 128, confounderDropout: 0.1, stageOneFraction: 0.5 };
+export const IBMIL_DEFAULTS: IbmilConfig = {
+  ...PROJECTED_DEFAULTS,
+  attentionDim: 128,
+  confounders: 8,
+  jointDim: 128,
+  confounderDropout: 0.1,
+  stageOneFraction: 0.5,
+};
 
 export class Ibmil extends ProjectedMil<IbmilConfig> {
   private readonly scorer: AttentionScorer;
@@ -60,7 +67,8 @@ export class Ibmil extends ProjectedMil<IbmilConfig> {
     super('ibmil', config);
     const { embedDim: e, jointDim: j, confounders: k } = config;
     if (!Number.isInteger(k) || k < 1) throw new Error(`ibmil: confounders must be a positive integer, got ${k}`);
-    if (!(config.stageOneFraction > 0 && config.stageOneFraction < 1)) throw new Error(`ibmil: stageOneFraction must be in (0, 1), got ${config.stageOneFraction}`);
+    if (!(config.stageOneFraction > 0 && config.stageOneFraction < 1))
+      throw new Error(`ibmil: stageOneFraction must be in (0, 1), got ${config.stageOneFraction}`);
     const p = this.params;
     this.scorer = new AttentionScorer(p.scope('attention'), { kind: 'tanh', inDim: e, hiddenDim: config.attentionDim });
     this.wq = new Dense(p.scope('confounder/W_q'), e, j);
@@ -74,7 +82,10 @@ export class Ibmil extends ProjectedMil<IbmilConfig> {
     return tidyObject(() => {
       const a = softmaxOverInstances(this.scorer.scores(h, opts.training)); // [1, N]
       const z = tf.matMul(a, h) as tf.Tensor2D; // [1, E]
-      const scores = tf.mul(matMulFast(this.wq.apply(z), this.wk.apply(this.dictionary), false, true), 1 / Math.sqrt(this.config.jointDim));
+      const scores = tf.mul(
+        matMulFast(this.wq.apply(z), this.wk.apply(this.dictionary), false, true),
+        1 / Math.sqrt(this.config.jointDim),
+      );
       const alpha = dropout(tf.softmax(scores), this.config.confounderDropout, opts.training, this.params.dropoutRng);
       const merged = tf.concat([z, tf.matMul(alpha, this.dictionary)], 1);
       const out: MilOutput = {
@@ -89,9 +100,10 @@ export class Ibmil extends ProjectedMil<IbmilConfig> {
   /** Stores K centres (`K × E` row-major; fewer rows are repeated cyclically) as the dictionary. */
   setConfounders(centroids: Float32Array, rows: number): void {
     const { confounders: k, embedDim: e } = this.config;
-    if (rows < 1 || centroids.length !== rows * e) throw new Error(`ibmil: expected ${rows} × ${e} centroid values, got ${centroids.length}`);
+    if (rows < 1 || centroids.length !== rows * e)
+      throw new Error(`ibmil: expected ${rows} × ${e} centroid values, got ${centroids.length}`);
     const full = new Float32Array(k * e);
-    for (let r = 0; r < k; r++) full.set(centroids.subarray((r % rows) * e, (r % rows + 1) * e), r * e);
+    for (let r = 0; r < k; r++) full.set(centroids.subarray((r % rows) * e, ((r % rows) + 1) * e), r * e);
     this.dictionary.assign(tf.tensor2d(full, [k, e]));
     this.markProgress(this.current().step, true);
   }
@@ -108,7 +120,11 @@ export class Ibmil extends ProjectedMil<IbmilConfig> {
   async trainStep(bag: StepBag, target: Target, optimizer: tf.Optimizer): Promise<StepResult> {
     const x = tf.tensor2d(bag.features, [bag.numInstances, bag.dim]);
     const state = this.current();
-    const loss = optimizer.minimize(() => this.loss(this.forward(x, { training: true, coords: bag.coords, target }), target), true, this.trainableVariables())!;
+    const loss = optimizer.minimize(
+      () => this.loss(this.forward(x, { training: true, coords: bag.coords, target }), target),
+      true,
+      this.trainableVariables(),
+    )!;
     if (!state.built && this.totalSteps) {
       // The bag's evaluation-mode embedding after this step: its latest view in stage 1.
       const z = tf.tidy(() => this.forward(x, { training: false, coords: bag.coords }).embedding);
@@ -119,7 +135,9 @@ export class Ibmil extends ProjectedMil<IbmilConfig> {
     const value = (await loss.data())[0];
     loss.dispose();
     const step = state.step + 1;
-    const switchAt = this.totalSteps ? Math.max(1, Math.round(this.totalSteps * this.config.stageOneFraction)) : Infinity;
+    const switchAt = this.totalSteps
+      ? Math.max(1, Math.round(this.totalSteps * this.config.stageOneFraction))
+      : Infinity;
     if (!state.built && step >= switchAt) this.buildFromLatest(step);
     else this.markProgress(step, state.built);
     return { loss: value };
@@ -127,7 +145,9 @@ export class Ibmil extends ProjectedMil<IbmilConfig> {
 
   private buildFromLatest(step: number): void {
     const embeddings = [...this.latest.values()].map((t) => t.dataSync());
-    const { centroids } = kMeans(embeddings, Math.min(this.config.confounders, embeddings.length), { seed: this.config.seed ?? 0 });
+    const { centroids } = kMeans(embeddings, Math.min(this.config.confounders, embeddings.length), {
+      seed: this.config.seed ?? 0,
+    });
     this.setConfounders(centroids, centroids.length / this.config.embedDim);
     this.markProgress(step, true);
     for (const t of this.latest.values()) t.dispose();
@@ -161,7 +181,8 @@ export class Ibmil extends ProjectedMil<IbmilConfig> {
  */
 export function buildConfounders(model: Ibmil, bags: Iterable<tf.Tensor2D>): number[] {
   const embeddings: Float32Array[] = [];
-  for (const bag of bags) embeddings.push(tf.tidy(() => model.forward(bag, { training: false }).embedding.dataSync() as Float32Array));
+  for (const bag of bags)
+    embeddings.push(tf.tidy(() => model.forward(bag, { training: false }).embedding.dataSync() as Float32Array));
   const k = Math.min(model.config.confounders, embeddings.length);
   const { centroids, sizes } = kMeans(embeddings, k, { seed: model.config.seed ?? 0 });
   model.setConfounders(centroids, k);
@@ -176,7 +197,8 @@ declare module './registry' {
 
 registerModel({
   name: 'ibmil',
-  description: 'interventional training: AB-MIL + backdoor adjustment over a k-means dictionary of trained bag embeddings (built mid-run)',
+  description:
+    'interventional training: AB-MIL + backdoor adjustment over a k-means dictionary of trained bag embeddings (built mid-run)',
   paper: 'Lin et al., Interventional Bag Multi-Instance Learning on Whole-Slide Pathological Images, CVPR 2023',
   level: 'bag',
   defaults: IBMIL_DEFAULTS,

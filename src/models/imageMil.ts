@@ -28,8 +28,14 @@ import type { BaseModelConfig, ForwardOptions, MilModel, MilOutput, Target } fro
 
 /** Convolution stacks by name: [kernel size, filters] per conv + ReLU + 2 × 2 max-pool block. */
 export const IMAGE_ENCODERS = {
-  lenet: [[5, 20], [5, 50]],
-  colon: [[4, 36], [3, 48]],
+  lenet: [
+    [5, 20],
+    [5, 50],
+  ],
+  colon: [
+    [4, 36],
+    [3, 48],
+  ],
 } as const satisfies Record<string, readonly (readonly [number, number])[]>;
 
 export type ImageEncoderName = keyof typeof IMAGE_ENCODERS;
@@ -61,11 +67,15 @@ export const IMAGE_MIL_DEFAULTS: ImageMilConfig = {
 /** Output size [h, w, c] of an encoder on an image, or an error naming the block that does not fit. */
 export function encodedShape(encoder: ImageEncoderName, [h, w, c]: readonly number[]): [number, number, number] {
   const blocks = IMAGE_ENCODERS[encoder];
-  if (!blocks) throw new Error(`image-mil: unknown encoder "${encoder}"; known: ${Object.keys(IMAGE_ENCODERS).join(', ')}`);
+  if (!blocks)
+    throw new Error(`image-mil: unknown encoder "${encoder}"; known: ${Object.keys(IMAGE_ENCODERS).join(', ')}`);
   let shape: [number, number, number] = [h, w, c];
   for (const [i, [k, filters]] of blocks.entries()) {
     const [ch, cw] = [shape[0] - k + 1, shape[1] - k + 1];
-    if (ch < 2 || cw < 2 || ch % 2 || cw % 2) throw new Error(`image-mil: encoder "${encoder}" block ${i + 1} (conv ${k}×${k}, then 2×2 pool) needs an even size ≥ 2 after the conv, got ${ch}×${cw} from ${shape[0]}×${shape[1]}`);
+    if (ch < 2 || cw < 2 || ch % 2 || cw % 2)
+      throw new Error(
+        `image-mil: encoder "${encoder}" block ${i + 1} (conv ${k}×${k}, then 2×2 pool) needs an even size ≥ 2 after the conv, got ${ch}×${cw} from ${shape[0]}×${shape[1]}`,
+      );
     shape = [ch / 2, cw / 2, filters];
   }
   return shape;
@@ -80,21 +90,35 @@ export class ImageMil extends MilBase<ImageMilConfig> {
   constructor(config: ImageMilConfig) {
     super('image-mil', config);
     const [h, w, c] = config.imageShape;
-    if (h * w * c !== config.inputDim) throw new Error(`image-mil: imageShape ${h}×${w}×${c} = ${h * w * c} pixels, but inputDim is ${config.inputDim}`);
+    if (h * w * c !== config.inputDim)
+      throw new Error(`image-mil: imageShape ${h}×${w}×${c} = ${h * w * c} pixels, but inputDim is ${config.inputDim}`);
     const out = encodedShape(config.encoder, config.imageShape);
     this.encodedDim = out[0] * out[1] * out[2];
     let channels = c;
     this.convs = IMAGE_ENCODERS[config.encoder].map(([k, filters], i) => {
       const s = this.params.scope(`encoder/conv${i + 1}`);
       const fanIn = k * k * channels;
-      const conv = { filter: s.add('filter', torchDefaultUniform(s.rng, [k, k, channels, filters], fanIn)), bias: s.add('bias', torchDefaultUniform(s.rng, [filters], fanIn)) };
+      const conv = {
+        filter: s.add('filter', torchDefaultUniform(s.rng, [k, k, channels, filters], fanIn)),
+        bias: s.add('bias', torchDefaultUniform(s.rng, [filters], fanIn)),
+      };
       channels = filters;
       return conv;
     });
     this.fc = new Dense(this.params.scope('encoder/fc'), this.encodedDim, config.embedDim, config.activation);
-    if (!('embedDim' in modelSpec(config.mil).defaults)) throw new Error(`image-mil: model "${config.mil}" has no instance projection (embedDim) to replace; use abmil, gabmil, dsmil, transmil, clam-sb, ...`);
-    this.inner = createModel(config.mil, { ...config.milConfig, inputDim: this.encodedDim, embedDim: config.embedDim, numClasses: config.numClasses, seed: config.seed });
-    if (!this.inner.aggregate) throw new Error(`image-mil: model "${config.mil}" has no aggregate() step to put after the encoder`);
+    if (!('embedDim' in modelSpec(config.mil).defaults))
+      throw new Error(
+        `image-mil: model "${config.mil}" has no instance projection (embedDim) to replace; use abmil, gabmil, dsmil, transmil, clam-sb, ...`,
+      );
+    this.inner = createModel(config.mil, {
+      ...config.milConfig,
+      inputDim: this.encodedDim,
+      embedDim: config.embedDim,
+      numClasses: config.numClasses,
+      seed: config.seed,
+    });
+    if (!this.inner.aggregate)
+      throw new Error(`image-mil: model "${config.mil}" has no aggregate() step to put after the encoder`);
   }
 
   /** Pixels `[N, H·W·C]` → instance embeddings `[N, embedDim]` (convolutions, then the fully connected layer). */
@@ -102,7 +126,8 @@ export class ImageMil extends MilBase<ImageMilConfig> {
     this.checkBag(bag);
     return tf.tidy(() => {
       let x = tf.reshape(bag, [bag.shape[0], ...this.config.imageShape]) as tf.Tensor4D;
-      for (const { filter, bias } of this.convs) x = maxPool2(tf.relu(tf.add(convValid(x, filter as tf.Tensor4D), bias)) as tf.Tensor4D);
+      for (const { filter, bias } of this.convs)
+        x = maxPool2(tf.relu(tf.add(convValid(x, filter as tf.Tensor4D), bias)) as tf.Tensor4D);
       const h = this.fc.apply(tf.reshape(x, [bag.shape[0], this.encodedDim])) as tf.Tensor2D;
       return dropout(h, this.config.dropout, opts.training, this.params.dropoutRng);
     });
@@ -128,7 +153,12 @@ export class ImageMil extends MilBase<ImageMilConfig> {
   }
 
   override trainableVariables(): tf.Variable[] {
-    return [...this.params.trainable(), ...this.innerNamed().map(([, v]) => v).filter((v) => v.trainable)];
+    return [
+      ...this.params.trainable(),
+      ...this.innerNamed()
+        .map(([, v]) => v)
+        .filter((v) => v.trainable),
+    ];
   }
 
   override variables(): tf.Variable[] {
@@ -137,7 +167,10 @@ export class ImageMil extends MilBase<ImageMilConfig> {
 
   /** Encoder weights under 'encoder/…', the MIL model's under 'mil/…'. */
   override namedVariables(): Map<string, tf.Variable> {
-    return new Map([...this.params.named(), ...this.innerNamed().map(([k, v]) => [`mil/${k}`, v] as [string, tf.Variable])]);
+    return new Map([
+      ...this.params.named(),
+      ...this.innerNamed().map(([k, v]) => [`mil/${k}`, v] as [string, tf.Variable]),
+    ]);
   }
 
   override dispose(): void {
@@ -154,8 +187,10 @@ declare module './registry' {
 
 registerModel({
   name: 'image-mil',
-  description: 'convolutional instance encoder (LeNet-5 style, trained end to end) in front of any MIL model, for image instances',
-  paper: 'Ilse, Tomczak & Welling, Attention-based Deep Multiple Instance Learning, ICML 2018 (MNIST-bags and histology experiments)',
+  description:
+    'convolutional instance encoder (LeNet-5 style, trained end to end) in front of any MIL model, for image instances',
+  paper:
+    'Ilse, Tomczak & Welling, Attention-based Deep Multiple Instance Learning, ICML 2018 (MNIST-bags and histology experiments)',
   defaults: IMAGE_MIL_DEFAULTS,
   create: (c) => new ImageMil(c),
 });

@@ -9,16 +9,36 @@ export { Dsmil, DSMIL_DEFAULTS, type DsmilConfig } from './dsmil';
 export { Transmil, TRANSMIL_DEFAULTS, type TransmilConfig } from './transmil';
 export { Clam, CLAM_DEFAULTS, type ClamConfig } from './clam';
 export * from './pooling';
-export { ImageMil, IMAGE_MIL_DEFAULTS, IMAGE_ENCODERS, encodedShape, type ImageMilConfig, type ImageEncoderName } from './imageMil';
+export {
+  ImageMil,
+  IMAGE_MIL_DEFAULTS,
+  IMAGE_ENCODERS,
+  encodedShape,
+  type ImageMilConfig,
+  type ImageEncoderName,
+} from './imageMil';
 export { convValid, maxPool2 } from './layers/convValid';
 export * from './layers/params';
 export * from './layers/activations';
 export { Dense, recordingGradients } from './layers/dense';
 export { dropout } from './layers/dropout';
 export { LayerNorm } from './layers/layerNorm';
-export { AttentionScorer, softmaxOverInstances, type AttentionKind, type AttentionScorerOptions } from './layers/attention';
+export {
+  AttentionScorer,
+  softmaxOverInstances,
+  type AttentionKind,
+  type AttentionScorerOptions,
+} from './layers/attention';
 export { MultiHeadCrossAttention, type CrossAttentionOptions } from './layers/crossAttention';
-export { NystromAttention, moorePenrosePinv, nystromHeads, nystromHeadsReference, type NystromOptions, type NystromResult, type NystromShape } from './layers/nystrom';
+export {
+  NystromAttention,
+  moorePenrosePinv,
+  nystromHeads,
+  nystromHeadsReference,
+  type NystromOptions,
+  type NystromResult,
+  type NystromShape,
+} from './layers/nystrom';
 export { PPEG } from './layers/ppeg';
 export { checkpointed, withNestedTape } from './layers/checkpoint';
 export { tidyObject } from './layers/tidy';
@@ -41,7 +61,14 @@ export { lgamma, digamma, klDirichletUniform } from './layers/specialFunctions';
 export { DpMinn, DP_MINN_DEFAULTS, squash, type DpMinnConfig } from './dpMinn';
 export { GnnMil, GNN_MIL_DEFAULTS, type GnnMilConfig } from './gnnMil';
 export { LossAttention, LOSS_ATTENTION_DEFAULTS, type LossAttentionConfig } from './lossAttention';
-export { SaAbmilp, SA_ABMILP_DEFAULTS, SELF_ATTENTION_KERNELS, kernelMatrix, type SaAbmilpConfig, type SelfAttentionKernel } from './saAbmilp';
+export {
+  SaAbmilp,
+  SA_ABMILP_DEFAULTS,
+  SELF_ATTENTION_KERNELS,
+  kernelMatrix,
+  type SaAbmilpConfig,
+  type SelfAttentionKernel,
+} from './saAbmilp';
 export { DtfdMil, DTFD_MIL_DEFAULTS, type DtfdMilConfig, type DtfdDistill } from './dtfdMil';
 export { Ibmil, IBMIL_DEFAULTS, buildConfounders, type IbmilConfig } from './ibmil';
 export { DasMil, DAS_MIL_DEFAULTS, patchUnit, distanceRows, type DasMilConfig } from './dasMil';

@@ -76,7 +76,9 @@ export async function loadModel(dir: string): Promise<MilModel> {
   const json = JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as ModelJson;
   if (json.format !== MODEL_FORMAT) throw new Error(`${jsonPath}: format "${json.format}" is not ${MODEL_FORMAT}`);
   if (json.formatVersion > MODEL_FORMAT_VERSION) {
-    throw new Error(`${jsonPath}: format version ${json.formatVersion} is newer than this milkit (${MODEL_FORMAT_VERSION}); upgrade milkit`);
+    throw new Error(
+      `${jsonPath}: format version ${json.formatVersion} is newer than this milkit (${MODEL_FORMAT_VERSION}); upgrade milkit`,
+    );
   }
   const specs = json.weightsManifest.flatMap((m) => m.weights);
   const buf = fs.readFileSync(path.join(dir, json.weightsManifest[0].paths[0]));

@@ -15,12 +15,18 @@ export interface KMeansResult {
   inertia: number;
 }
 
-export function kMeans(points: ArrayLike<number>[], k: number, opts: { seed?: number; iterations?: number } = {}): KMeansResult {
+export function kMeans(
+  points: ArrayLike<number>[],
+  k: number,
+  opts: { seed?: number; iterations?: number } = {},
+): KMeansResult {
   const n = points.length;
   if (n === 0) throw new Error('kMeans: no points');
-  if (!Number.isInteger(k) || k < 1 || k > n) throw new Error(`kMeans: k must be an integer in 1..${n} (the number of points), got ${k}`);
+  if (!Number.isInteger(k) || k < 1 || k > n)
+    throw new Error(`kMeans: k must be an integer in 1..${n} (the number of points), got ${k}`);
   const dim = points[0].length;
-  for (const [i, p] of points.entries()) if (p.length !== dim) throw new Error(`kMeans: point ${i} has ${p.length} values, point 0 has ${dim}`);
+  for (const [i, p] of points.entries())
+    if (p.length !== dim) throw new Error(`kMeans: point ${i} has ${p.length} values, point 0 has ${dim}`);
   const rng = new Rng(opts.seed ?? 0);
   const dist2 = (p: ArrayLike<number>, c: Float32Array, j: number) => {
     let s = 0;
@@ -65,7 +71,8 @@ export function kMeans(points: ArrayLike<number>[], k: number, opts: { seed?: nu
       for (let d = 0; d < dim; d++) sums[assignment[i] * dim + d] += p[d];
     });
     // An emptied cluster keeps its previous centre (it can win points back next iteration).
-    for (let j = 0; j < k; j++) if (counts[j] > 0) for (let d = 0; d < dim; d++) centroids[j * dim + d] = sums[j * dim + d] / counts[j];
+    for (let j = 0; j < k; j++)
+      if (counts[j] > 0) for (let d = 0; d < dim; d++) centroids[j * dim + d] = sums[j * dim + d] / counts[j];
   }
   const sizes = new Array<number>(k).fill(0);
   assignment.forEach((a) => sizes[a]++);

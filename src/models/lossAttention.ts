@@ -25,14 +25,22 @@ export interface LossAttentionConfig extends BaseModelConfig {
   instanceLossWeight: number;
 }
 
-export const LOSS_ATTENTION_DEFAULTS: LossAttentionConfig = { inputDim: 1024, numClasses: 2, seed: 0, hidden: [256, 128, 64], dropout: 0.5, instanceLossWeight: 1 };
+export const LOSS_ATTENTION_DEFAULTS: LossAttentionConfig = {
+  inputDim: 1024,
+  numClasses: 2,
+  seed: 0,
+  hidden: [256, 128, 64],
+  dropout: 0.5,
+  instanceLossWeight: 1,
+};
 
 export class LossAttention extends MilBase<LossAttentionConfig> {
   private readonly net: InstanceMlp;
 
   constructor(config: LossAttentionConfig) {
     super('loss-attention', config);
-    if (!(config.instanceLossWeight >= 0)) throw new Error(`loss-attention: instanceLossWeight must be ≥ 0, got ${config.instanceLossWeight}`);
+    if (!(config.instanceLossWeight >= 0))
+      throw new Error(`loss-attention: instanceLossWeight must be ≥ 0, got ${config.instanceLossWeight}`);
     this.net = InstanceMlp.classLogits(this.params, this.name, config);
   }
 
@@ -71,10 +79,15 @@ declare module './registry' {
 
 registerModel({
   name: 'loss-attention',
-  description: 'loss-based attention: instance weights from the shared classifier’s logits (softmax of log-sum-exp), plus the fused instance loss',
+  description:
+    'loss-based attention: instance weights from the shared classifier’s logits (softmax of log-sum-exp), plus the fused instance loss',
   paper: 'Shi et al., Loss-Based Attention for Deep Multiple Instance Learning, AAAI 2020',
   level: 'bag',
-  published: { musk1Accuracy: 0.917, mnistBags100Auc: 0.969, source: 'Shi et al. AAAI 2020 (MUSK1 5 × 10-fold; MNIST-bags mean size 10, 100 training bags)' },
+  published: {
+    musk1Accuracy: 0.917,
+    mnistBags100Auc: 0.969,
+    source: 'Shi et al. AAAI 2020 (MUSK1 5 × 10-fold; MNIST-bags mean size 10, 100 training bags)',
+  },
   defaults: LOSS_ATTENTION_DEFAULTS,
   create: (c) => new LossAttention(c),
 });

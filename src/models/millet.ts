@@ -32,7 +32,8 @@ export class Millet extends MilBase<MilletConfig> {
   constructor(config: MilletConfig) {
     super('millet', config);
     checkRate(this.name, 'dropout', config.dropout);
-    if (!Number.isInteger(config.attentionDim) || config.attentionDim < 1) throw new Error(`${this.name}: attentionDim must be a positive integer, got ${config.attentionDim}`);
+    if (!Number.isInteger(config.attentionDim) || config.attentionDim < 1)
+      throw new Error(`${this.name}: attentionDim must be a positive integer, got ${config.attentionDim}`);
     this.encoder = new Mlp(this.params.scope('encoder'), config.inputDim, config.hidden);
     const e = this.encoder.outDim;
     this.attentionHidden = new Dense(this.params.scope('attention/V'), e, config.attentionDim, 'tanh');
@@ -65,8 +66,10 @@ declare module './registry' {
 
 registerModel({
   name: 'millet',
-  description: 'MILLET conjunctive pooling: sigmoid attention gates each instance, a linear head predicts it, bag logits = mean',
-  paper: 'Early et al., Inherently Interpretable Time Series Classification via Multiple Instance Learning (MILLET), ICLR 2024',
+  description:
+    'MILLET conjunctive pooling: sigmoid attention gates each instance, a linear head predicts it, bag logits = mean',
+  paper:
+    'Early et al., Inherently Interpretable Time Series Classification via Multiple Instance Learning (MILLET), ICLR 2024',
   level: 'instance',
   defaults: MILLET_DEFAULTS,
   create: (c) => new Millet(c),

@@ -36,7 +36,14 @@ export interface MirelConfig extends BaseModelConfig, InstanceEncoderConfig {
   annealing: number;
 }
 
-export const MIREL_DEFAULTS: MirelConfig = { ...INSTANCE_ENCODER_DEFAULTS, hidden: [256], dropout: 0, attentionDim: 256, instanceWeight: 1, annealing: 0.05 };
+export const MIREL_DEFAULTS: MirelConfig = {
+  ...INSTANCE_ENCODER_DEFAULTS,
+  hidden: [256],
+  dropout: 0,
+  attentionDim: 256,
+  instanceWeight: 1,
+  annealing: 0.05,
+};
 
 const CLAMP = 10;
 
@@ -51,15 +58,23 @@ export class Mirel extends MilBase<MirelConfig> {
   constructor(config: MirelConfig) {
     super('mirel', config);
     checkRate(this.name, 'dropout', config.dropout);
-    if (config.numClasses !== 2) throw new Error(`mirel: the instance residual is defined for binary MIL (numClasses 2), got ${config.numClasses}`);
-    if (!(config.instanceWeight >= 0)) throw new Error(`mirel: instanceWeight must be ≥ 0, got ${config.instanceWeight}`);
-    if (!(config.annealing >= 0 && config.annealing <= 1)) throw new Error(`mirel: annealing must be in [0, 1], got ${config.annealing}`);
+    if (config.numClasses !== 2)
+      throw new Error(
+        `mirel: the instance residual is defined for binary MIL (numClasses 2), got ${config.numClasses}`,
+      );
+    if (!(config.instanceWeight >= 0))
+      throw new Error(`mirel: instanceWeight must be ≥ 0, got ${config.instanceWeight}`);
+    if (!(config.annealing >= 0 && config.annealing <= 1))
+      throw new Error(`mirel: annealing must be in [0, 1], got ${config.annealing}`);
     const p = this.params;
     this.encoder = new Mlp(p.scope('encoder'), config.inputDim, config.hidden);
     const e = this.encoder.outDim;
     this.scorer = new AttentionScorer(p.scope('attention'), { kind: 'tanh', inDim: e, hiddenDim: config.attentionDim });
     this.head = new Dense(p.scope('classifier'), e, 2);
-    this.residual = [new Dense(p.scope('residual/0'), e, config.attentionDim, 'tanh'), new Dense(p.scope('residual/1'), config.attentionDim, 2, 'tanh')];
+    this.residual = [
+      new Dense(p.scope('residual/0'), e, config.attentionDim, 'tanh'),
+      new Dense(p.scope('residual/1'), config.attentionDim, 2, 'tanh'),
+    ];
   }
 
   setTotalIterations(total: number): void {
@@ -99,7 +114,10 @@ export class Mirel extends MilBase<MirelConfig> {
         instanceLogits: tf.softplus(instLogEvidence) as tf.Tensor2D,
       };
       if (opts.training && opts.target && this.config.instanceWeight > 0) {
-        out.auxLoss = tf.mul(this.instanceTerm(instLogEvidence, classLabel(opts.target)), this.config.instanceWeight) as tf.Scalar;
+        out.auxLoss = tf.mul(
+          this.instanceTerm(instLogEvidence, classLabel(opts.target)),
+          this.config.instanceWeight,
+        ) as tf.Scalar;
       }
       return out;
     });
@@ -164,8 +182,10 @@ declare module './registry' {
 
 registerModel({
   name: 'mirel',
-  description: 'MIREL: AB-MIL with a Dirichlet (evidential) bag head and residual instance evidence; bag and instance uncertainty',
-  paper: 'Liu & Ji, Weakly-Supervised Residual Evidential Learning for Multi-Instance Uncertainty Estimation (MIREL), ICML 2024',
+  description:
+    'MIREL: AB-MIL with a Dirichlet (evidential) bag head and residual instance evidence; bag and instance uncertainty',
+  paper:
+    'Liu & Ji, Weakly-Supervised Residual Evidential Learning for Multi-Instance Uncertainty Estimation (MIREL), ICML 2024',
   level: 'instance',
   defaults: MIREL_DEFAULTS,
   create: (c) => new Mirel(c),

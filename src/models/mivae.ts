@@ -33,7 +33,12 @@ export interface MivaeConfig extends BaseModelConfig, InstanceEncoderConfig {
   elboWeight: number;
 }
 
-export const MIVAE_DEFAULTS: MivaeConfig = { ...INSTANCE_ENCODER_DEFAULTS, instanceLatentDim: 32, bagLatentDim: 32, elboWeight: 1 };
+export const MIVAE_DEFAULTS: MivaeConfig = {
+  ...INSTANCE_ENCODER_DEFAULTS,
+  instanceLatentDim: 32,
+  bagLatentDim: 32,
+  elboWeight: 1,
+};
 
 export class Mivae extends MilBase<MivaeConfig> {
   private readonly vae: InstanceVae<{ instance: GaussianHead; bag: GaussianHead }>;
@@ -60,7 +65,11 @@ export class Mivae extends MilBase<MivaeConfig> {
       const zb = heads.bag.apply(tf.mean(h, 0, true) as tf.Tensor2D);
       const z = sampleGaussian(zi.mu, zi.logVar, training, rng);
       const scores = scorer.apply(z) as tf.Tensor2D;
-      const out = maxPooledOutput(scores, this.config.numClasses, tf.concat([tf.reshape(zb.mu, [-1]), tf.mean(zi.mu, 0)]) as tf.Tensor1D);
+      const out = maxPooledOutput(
+        scores,
+        this.config.numClasses,
+        tf.concat([tf.reshape(zb.mu, [-1]), tf.mean(zi.mu, 0)]) as tf.Tensor1D,
+      );
       if (training && this.config.elboWeight > 0) {
         const zBag = sampleGaussian(zb.mu, zb.logVar, true, rng);
         const xHat = decoder.apply(tf.concat([tf.tile(zBag, [bag.shape[0], 1]), z], 1) as tf.Tensor2D);
@@ -81,8 +90,10 @@ declare module './registry' {
 
 registerModel({
   name: 'mivae',
-  description: 'MIVAE: VAE with a bag-level and an instance-level latent; instance classifier on the instance latent, max pooling',
-  paper: 'Zhang, Non-I.I.D. Multi-Instance Learning for Predicting Instance and Bag Labels with Variational Auto-Encoder, IJCAI 2021',
+  description:
+    'MIVAE: VAE with a bag-level and an instance-level latent; instance classifier on the instance latent, max pooling',
+  paper:
+    'Zhang, Non-I.I.D. Multi-Instance Learning for Predicting Instance and Bag Labels with Variational Auto-Encoder, IJCAI 2021',
   level: 'instance',
   defaults: MIVAE_DEFAULTS,
   create: (c) => new Mivae(c),

@@ -15,7 +15,6 @@
  *    probabilities (sigmoid is monotone in l_1 − l_0), and it generalises (same task: 0.80).
  */
 import * as tf from '@tensorflow/tfjs';
-import { tidyObject } from './layers/tidy';
 import { MilBase } from './base';
 import { InstanceMlp } from './layers/instanceMlp';
 import { registerModel } from './registry';
@@ -35,9 +34,23 @@ export interface PoolingMilConfig extends BaseModelConfig {
 }
 
 const BASE = { inputDim: 1024, numClasses: 2, seed: 0, activation: 'relu' } as const;
-export const MEAN_MIL_DEFAULTS: PoolingMilConfig = { ...BASE, hidden: [512], dropout: 0.25, pooling: 'mean', level: 'instance', maxOver: 'class' };
+export const MEAN_MIL_DEFAULTS: PoolingMilConfig = {
+  ...BASE,
+  hidden: [512],
+  dropout: 0.25,
+  pooling: 'mean',
+  level: 'instance',
+  maxOver: 'class',
+};
 export const MAX_MIL_DEFAULTS: PoolingMilConfig = { ...MEAN_MIL_DEFAULTS, pooling: 'max' };
-export const MI_NET_DEFAULTS: PoolingMilConfig = { ...BASE, hidden: [256, 128, 64], dropout: 0.5, pooling: 'max', level: 'instance', maxOver: 'instance' };
+export const MI_NET_DEFAULTS: PoolingMilConfig = {
+  ...BASE,
+  hidden: [256, 128, 64],
+  dropout: 0.5,
+  pooling: 'max',
+  level: 'instance',
+  maxOver: 'instance',
+};
 export const MI_NET_EMBEDDING_DEFAULTS: PoolingMilConfig = { ...MI_NET_DEFAULTS, level: 'embedding' };
 
 export class PoolingMil extends MilBase<PoolingMilConfig> {
@@ -55,11 +68,19 @@ export class PoolingMil extends MilBase<PoolingMilConfig> {
       const pool = (t: tf.Tensor2D) => (this.config.pooling === 'max' ? tf.max(t, 0) : tf.mean(t, 0)) as tf.Tensor1D;
       const embedding = pool(h);
       if (this.config.level === 'embedding') {
-        return { logits: tf.reshape(this.net.score(tf.expandDims(embedding, 0) as tf.Tensor2D), [-1]) as tf.Tensor1D, embedding };
+        return {
+          logits: tf.reshape(this.net.score(tf.expandDims(embedding, 0) as tf.Tensor2D), [-1]) as tf.Tensor1D,
+          embedding,
+        };
       }
       const instanceLogits = this.net.score(h);
-      const byInstance = this.config.pooling === 'max' && this.config.maxOver === 'instance' && this.config.numClasses > 1;
-      return { logits: byInstance ? topInstanceLogits(instanceLogits) : pool(instanceLogits), embedding, instanceLogits };
+      const byInstance =
+        this.config.pooling === 'max' && this.config.maxOver === 'instance' && this.config.numClasses > 1;
+      return {
+        logits: byInstance ? topInstanceLogits(instanceLogits) : pool(instanceLogits),
+        embedding,
+        instanceLogits,
+      };
     });
   }
 }
@@ -69,7 +90,10 @@ function topInstanceLogits(logits: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => {
     const [n, c] = logits.shape;
     if (n === 1) return tf.reshape(logits, [c]) as tf.Tensor1D; // oneHot needs depth ≥ 2
-    const margin = tf.sub(tf.max(tf.slice(logits, [0, 1], [n, c - 1]), 1), tf.reshape(tf.slice(logits, [0, 0], [n, 1]), [n]));
+    const margin = tf.sub(
+      tf.max(tf.slice(logits, [0, 1], [n, c - 1]), 1),
+      tf.reshape(tf.slice(logits, [0, 0], [n, 1]), [n]),
+    );
     const pick = tf.reshape(tf.cast(tf.oneHot(tf.argMax(margin), n), 'float32'), [1, n]);
     return tf.reshape(tf.matMul(pick, logits), [c]) as tf.Tensor1D;
   });
@@ -86,10 +110,30 @@ declare module './registry' {
 
 const WANG = 'Wang et al., Revisiting Multiple Instance Neural Networks, Pattern Recognition 2018';
 const specs: [string, string, string, PoolingMilConfig][] = [
-  ['mean-mil', 'instance MLP, bag logits = mean of the instance logits', 'baseline of MHIM-MIL (Tang et al., ICCV 2023)', MEAN_MIL_DEFAULTS],
-  ['max-mil', 'instance MLP, bag logits = max of the instance logits', 'baseline of MHIM-MIL (Tang et al., ICCV 2023)', MAX_MIL_DEFAULTS],
-  ['mi-net', 'mi-Net: instance-level MIL network (256-128-64 MLP, max pooling of instance scores)', WANG, MI_NET_DEFAULTS],
-  ['MI-net', 'MI-Net: embedding-level MIL network (256-128-64 MLP, max pooling of embeddings, linear classifier)', WANG, MI_NET_EMBEDDING_DEFAULTS],
+  [
+    'mean-mil',
+    'instance MLP, bag logits = mean of the instance logits',
+    'baseline of MHIM-MIL (Tang et al., ICCV 2023)',
+    MEAN_MIL_DEFAULTS,
+  ],
+  [
+    'max-mil',
+    'instance MLP, bag logits = max of the instance logits',
+    'baseline of MHIM-MIL (Tang et al., ICCV 2023)',
+    MAX_MIL_DEFAULTS,
+  ],
+  [
+    'mi-net',
+    'mi-Net: instance-level MIL network (256-128-64 MLP, max pooling of instance scores)',
+    WANG,
+    MI_NET_DEFAULTS,
+  ],
+  [
+    'MI-net',
+    'MI-Net: embedding-level MIL network (256-128-64 MLP, max pooling of embeddings, linear classifier)',
+    WANG,
+    MI_NET_EMBEDDING_DEFAULTS,
+  ],
 ];
 for (const [name, description, paper, defaults] of specs) {
   registerModel({ name, description, paper, defaults, create: (c) => new PoolingMil(name, c) });

@@ -32,7 +32,8 @@ export class PowerPooling extends MilBase<PowerPoolingConfig> {
 
   constructor(config: PowerPoolingConfig) {
     super('power-pooling', config);
-    if (!(config.initialPower > 0)) throw new Error(`${this.name}: initialPower must be > 0, got ${config.initialPower}`);
+    if (!(config.initialPower > 0))
+      throw new Error(`${this.name}: initialPower must be > 0, got ${config.initialPower}`);
     this.net = InstanceMlp.instanceScores(this.params, this.name, config);
     const k = this.net.head.outDim;
     // softplus⁻¹(n) = log(exp(n) − 1)
@@ -49,7 +50,12 @@ export class PowerPooling extends MilBase<PowerPoolingConfig> {
       const w = tf.softmax(tf.mul(logP, n)) as tf.Tensor2D; // [K, N]
       const pooled = tf.log(tf.add(tf.sum(tf.mul(w, tf.exp(logP)), 1), 1e-12)) as tf.Tensor1D;
       const c = this.config.numClasses;
-      return { logits: logitsFromLogProb(pooled, c), embedding: tf.mean(h, 0) as tf.Tensor1D, attention: attentionFrom(w), instanceLogits: toClassLogits(s, c) };
+      return {
+        logits: logitsFromLogProb(pooled, c),
+        embedding: tf.mean(h, 0) as tf.Tensor1D,
+        attention: attentionFrom(w),
+        instanceLogits: toClassLogits(s, c),
+      };
     });
   }
 
@@ -67,8 +73,10 @@ declare module './registry' {
 
 registerModel({
   name: 'power-pooling',
-  description: 'instance MLP + power pooling: instance probabilities averaged with weights p^n, learnable power n per class',
-  paper: 'Liu, Chen, Wang, Zhang, Power pooling: an adaptive pooling function for weakly labelled sound event detection, IJCNN 2021',
+  description:
+    'instance MLP + power pooling: instance probabilities averaged with weights p^n, learnable power n per class',
+  paper:
+    'Liu, Chen, Wang, Zhang, Power pooling: an adaptive pooling function for weakly labelled sound event detection, IJCNN 2021',
   level: 'instance',
   defaults: POWER_POOLING_DEFAULTS,
   create: (c) => new PowerPooling(c),

@@ -40,10 +40,23 @@ export interface R2tMilConfig extends BaseModelConfig, ProjectionConfig {
   attentionDim: number;
 }
 
-export const R2T_MIL_DEFAULTS: R2tMilConfig = { ...PROJECTED_DEFAULTS, activation: 'relu', heads: 8, headDim: 64, regionNum: 8, minRegionSide: 2, crossRegion: true, attentionDim: 128 };
+export const R2T_MIL_DEFAULTS: R2tMilConfig = {
+  ...PROJECTED_DEFAULTS,
+  activation: 'relu',
+  heads: 8,
+  headDim: 64,
+  regionNum: 8,
+  minRegionSide: 2,
+  crossRegion: true,
+  attentionDim: 128,
+};
 
 /** Region geometry of a bag of n instances. */
-export function regionLayout(n: number, regionNum: number, minRegionSide: number): { side: number; regionSide: number; perSide: number } {
+export function regionLayout(
+  n: number,
+  regionNum: number,
+  minRegionSide: number,
+): { side: number; regionSide: number; perSide: number } {
   const side = Math.ceil(Math.sqrt(n));
   const regionSide = Math.max(minRegionSide, Math.ceil(side / regionNum));
   return { side, regionSide, perSide: Math.ceil(side / regionSide) };
@@ -61,7 +74,8 @@ export class R2tMil extends ProjectedMil<R2tMilConfig> {
   constructor(config: R2tMilConfig) {
     super('r2t-mil', config);
     for (const k of ['heads', 'headDim', 'regionNum', 'minRegionSide'] as const) {
-      if (!Number.isInteger(config[k]) || config[k] < 1) throw new Error(`r2t-mil: ${k} must be a positive integer, got ${config[k]}`);
+      if (!Number.isInteger(config[k]) || config[k] < 1)
+        throw new Error(`r2t-mil: ${k} must be a positive integer, got ${config[k]}`);
     }
     const { embedDim: e, heads, headDim } = config;
     const p = this.params;
@@ -82,7 +96,9 @@ export class R2tMil extends ProjectedMil<R2tMilConfig> {
     const n = bag.shape[0];
     const c = opts.coords;
     if (c.length !== 2 * n) throw new Error(`r2t-mil: coords hold ${c.length} values, expected 2 × ${n}`);
-    const raster = Array.from({ length: n }, (_, i) => i).sort((a, b) => c[2 * a + 1] - c[2 * b + 1] || c[2 * a] - c[2 * b] || a - b);
+    const raster = Array.from({ length: n }, (_, i) => i).sort(
+      (a, b) => c[2 * a + 1] - c[2 * b + 1] || c[2 * a] - c[2 * b] || a - b,
+    );
     const inverse = new Int32Array(n);
     raster.forEach((src, pos) => (inverse[src] = pos));
     return tidyObject(() => {
@@ -90,7 +106,12 @@ export class R2tMil extends ProjectedMil<R2tMilConfig> {
       const sorted = tf.gather(bag, tf.tensor1d(raster, 'int32')) as tf.Tensor2D;
       // Dense.apply, not projectBag: projectBag's gradient reads its input later, and this gathered
       // copy is freed when forward returns (the engine's own saved tensors survive).
-      const h = dropout(this.projection.apply(sorted) as tf.Tensor2D, this.config.dropout, opts.training, this.params.dropoutRng);
+      const h = dropout(
+        this.projection.apply(sorted) as tf.Tensor2D,
+        this.config.dropout,
+        opts.training,
+        this.params.dropoutRng,
+      );
       const out = this.aggregate(h, { ...opts, coords: undefined });
       const back = (t: tf.Tensor) => tf.gather(t, tf.tensor1d(inverse, 'int32'));
       if (out.attention) out.attention = back(out.attention) as tf.Tensor1D;
@@ -107,8 +128,10 @@ export class R2tMil extends ProjectedMil<R2tMilConfig> {
       const padded = q * s * q * s;
       const regions = q * q;
       const t = s * s;
-      const toRegions = (x: tf.Tensor2D) => tf.reshape(tf.transpose(tf.reshape(x, [q, s, q, s, e]), [0, 2, 1, 3, 4]), [regions, t, e]);
-      const fromRegions = (x: tf.Tensor3D) => tf.reshape(tf.transpose(tf.reshape(x, [q, q, s, s, e]), [0, 2, 1, 3, 4]), [padded, e]);
+      const toRegions = (x: tf.Tensor2D) =>
+        tf.reshape(tf.transpose(tf.reshape(x, [q, s, q, s, e]), [0, 2, 1, 3, 4]), [regions, t, e]);
+      const fromRegions = (x: tf.Tensor3D) =>
+        tf.reshape(tf.transpose(tf.reshape(x, [q, q, s, s, e]), [0, 2, 1, 3, 4]), [padded, e]);
       const grid = padded > n ? tf.concat([h, tf.zeros([padded - n, e])]) : h;
       let x = toRegions(grid as tf.Tensor2D) as tf.Tensor3D; // [R, T, E]
       // Additive mask of the padding cells (row-major index ≥ n), per region.
@@ -122,11 +145,21 @@ export class R2tMil extends ProjectedMil<R2tMilConfig> {
       const mask = tf.tensor3d(maskValues, [regions, 1, t]);
 
       // R-MSA: multi-head attention inside each region, batched over heads × regions.
-      const qkv = tf.transpose(tf.reshape(this.toQKV.apply(this.norm.apply(x)), [regions, t, 3 * heads, d]), [2, 0, 1, 3]); // [3h, R, T, d]
-      const [qh, kh, vh] = (tf.split(qkv, 3) as tf.Tensor4D[]).map((u) => tf.reshape(u, [heads * regions, t, d]) as tf.Tensor3D);
+      const qkv = tf.transpose(
+        tf.reshape(this.toQKV.apply(this.norm.apply(x)), [regions, t, 3 * heads, d]),
+        [2, 0, 1, 3],
+      ); // [3h, R, T, d]
+      const [qh, kh, vh] = (tf.split(qkv, 3) as tf.Tensor4D[]).map(
+        (u) => tf.reshape(u, [heads * regions, t, d]) as tf.Tensor3D,
+      );
       const headMask = tf.reshape(tf.tile(tf.expandDims(mask, 0), [heads, 1, 1, 1]), [heads * regions, 1, t]);
-      const attn = tf.softmax(tf.add(tf.mul(matMulFast(qh, kh, false, true), 1 / Math.sqrt(d)), headMask)) as tf.Tensor3D;
-      const o = tf.reshape(tf.transpose(tf.reshape(batchMatMul(attn, vh), [heads, regions, t, d]), [1, 2, 0, 3]), [regions * t, heads * d]);
+      const attn = tf.softmax(
+        tf.add(tf.mul(matMulFast(qh, kh, false, true), 1 / Math.sqrt(d)), headMask),
+      ) as tf.Tensor3D;
+      const o = tf.reshape(tf.transpose(tf.reshape(batchMatMul(attn, vh), [heads, regions, t, d]), [1, 2, 0, 3]), [
+        regions * t,
+        heads * d,
+      ]);
       x = tf.add(x, tf.reshape(this.toOut.apply(o), [regions, t, e])) as tf.Tensor3D;
 
       // CR-MSA: one softmax-weighted summary per region, attention among the summaries, added back.
@@ -162,8 +195,10 @@ declare module './registry' {
 
 registerModel({
   name: 'r2t-mil',
-  description: 'regional re-embedding transformer (self-attention in local regions + cross-region attention) before AB-MIL pooling',
-  paper: 'Tang et al., Feature Re-Embedding: Towards Foundation Model-Level Performance in Computational Pathology, CVPR 2024',
+  description:
+    'regional re-embedding transformer (self-attention in local regions + cross-region attention) before AB-MIL pooling',
+  paper:
+    'Tang et al., Feature Re-Embedding: Towards Foundation Model-Level Performance in Computational Pathology, CVPR 2024',
   level: 'bag',
   defaults: R2T_MIL_DEFAULTS,
   create: (c) => new R2tMil(c),

@@ -9,7 +9,8 @@
 import type { BaseModelConfig, MilModel } from './types';
 
 /** name → config type; extended by `declare module` in each model file (and by MHIM). */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
+// An interface (not a type) because model files extend it by declaration merging.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface ModelConfigMap {}
 
 export interface ModelSpec<C extends BaseModelConfig = BaseModelConfig> {
@@ -78,7 +79,9 @@ export function modelSpec(name: string): ModelSpec<BaseModelConfig> {
   if (spec) return spec;
   const known = [...specs.keys()];
   const hint = closest(name, known);
-  throw new Error(`unknown model "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; known models: ${known.join(', ')}`);
+  throw new Error(
+    `unknown model "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; known models: ${known.join(', ')}`,
+  );
 }
 
 /** Builds a model by name; `config` overrides the published defaults. */
@@ -93,12 +96,15 @@ export function createModel(name: string, config: Record<string, unknown> = {}):
   for (const key of Object.keys(config)) {
     if (!allowed.includes(key)) {
       const hint = closest(key, allowed);
-      throw new Error(`unknown option "${key}" for model "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; options: ${allowed.join(', ')}`);
+      throw new Error(
+        `unknown option "${key}" for model "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; options: ${allowed.join(', ')}`,
+      );
     }
   }
   const full = { ...spec.defaults, ...stripUndefined(config) } as BaseModelConfig;
   for (const key of ['inputDim', 'numClasses'] as const) {
-    if (!Number.isInteger(full[key]) || full[key] < 1) throw new Error(`model "${name}": ${key} must be a positive integer, got ${full[key]}`);
+    if (!Number.isInteger(full[key]) || full[key] < 1)
+      throw new Error(`model "${name}": ${key} must be a positive integer, got ${full[key]}`);
   }
   return spec.create(full);
 }
@@ -122,7 +128,8 @@ function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = cur;
   }
   return prev[b.length];

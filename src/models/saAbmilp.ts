@@ -32,7 +32,12 @@ export interface SaAbmilpConfig extends BaseModelConfig, ProjectionConfig {
   attentionDim: number;
 }
 
-export const SA_ABMILP_DEFAULTS: SaAbmilpConfig = { ...PROJECTED_DEFAULTS, kernel: 'dot', kernelAlpha: 1, attentionDim: 128 };
+export const SA_ABMILP_DEFAULTS: SaAbmilpConfig = {
+  ...PROJECTED_DEFAULTS,
+  kernel: 'dot',
+  kernelAlpha: 1,
+  attentionDim: 128,
+};
 
 /** Kernel matrix `[M, N]` between query rows f `[M, d]` and key rows g `[N, d]`. */
 export function kernelMatrix(f: tf.Tensor2D, g: tf.Tensor2D, kernel: SelfAttentionKernel, alpha: number): tf.Tensor2D {
@@ -67,7 +72,8 @@ export class SaAbmilp extends ProjectedMil<SaAbmilpConfig> {
 
   constructor(config: SaAbmilpConfig) {
     super('sa-abmilp', config);
-    if (!SELF_ATTENTION_KERNELS.includes(config.kernel)) throw new Error(`sa-abmilp: kernel must be one of ${SELF_ATTENTION_KERNELS.join(', ')}, got "${config.kernel}"`);
+    if (!SELF_ATTENTION_KERNELS.includes(config.kernel))
+      throw new Error(`sa-abmilp: kernel must be one of ${SELF_ATTENTION_KERNELS.join(', ')}, got "${config.kernel}"`);
     if (!(config.kernelAlpha > 0)) throw new Error(`sa-abmilp: kernelAlpha must be > 0, got ${config.kernelAlpha}`);
     const e = config.embedDim;
     const small = Math.max(1, Math.floor(e / 8));
@@ -85,7 +91,9 @@ export class SaAbmilp extends ProjectedMil<SaAbmilpConfig> {
       const n = h.shape[0];
       const [f, g, v] = [this.f, this.g, this.v].map((l) => l.apply(h) as tf.Tensor2D);
       const { kernel, kernelAlpha } = this.config;
-      const mixed = inRowBlocks(n, (s, m) => tf.matMul(tf.softmax(kernelMatrix(rows(f, s, m), g, kernel, kernelAlpha)), v)) as tf.Tensor2D;
+      const mixed = inRowBlocks(n, (s, m) =>
+        tf.matMul(tf.softmax(kernelMatrix(rows(f, s, m), g, kernel, kernelAlpha)), v),
+      ) as tf.Tensor2D;
       const o = tf.add(tf.mul(mixed, this.gamma), h) as tf.Tensor2D;
       const a = softmaxOverInstances(this.scorer.scores(o, opts.training)); // [1, N]
       const z = tf.matMul(a, o);
@@ -112,8 +120,10 @@ declare module './registry' {
 
 registerModel({
   name: 'sa-abmilp',
-  description: 'self-attention (dot / rbf / inverse-quadratic / laplace / module kernel, residual γ from 0) before AB-MIL pooling',
-  paper: 'Rymarczyk et al., Kernel Self-Attention for Weakly-supervised Image Classification using Deep Multiple Instance Learning, WACV 2021',
+  description:
+    'self-attention (dot / rbf / inverse-quadratic / laplace / module kernel, residual γ from 0) before AB-MIL pooling',
+  paper:
+    'Rymarczyk et al., Kernel Self-Attention for Weakly-supervised Image Classification using Deep Multiple Instance Learning, WACV 2021',
   level: 'bag',
   defaults: SA_ABMILP_DEFAULTS,
   create: (c) => new SaAbmilp(c),

@@ -106,7 +106,9 @@ export class Transmil extends ProjectedMil<TransmilConfig> {
         const [heads, , d] = r1.values.shape;
         const vInst = tf.slice(r1.values, [0, 1, 0], [heads, n, d]); // drop the cls row
         const weighted = tf.mul(vInst, tf.expandDims(r1.clsAttention!, 2));
-        out.instanceFeatures = this.attn1.toOut.apply(tf.reshape(tf.transpose(weighted, [1, 0, 2]), [n, heads * d])) as tf.Tensor2D;
+        out.instanceFeatures = this.attn1.toOut.apply(
+          tf.reshape(tf.transpose(weighted, [1, 0, 2]), [n, heads * d]),
+        ) as tf.Tensor2D;
       }
       return out;
     });
@@ -122,12 +124,18 @@ export class Transmil extends ProjectedMil<TransmilConfig> {
   private aggregateCheckpointed(h: tf.Tensor2D, opts: ForwardOptions): MilOutput {
     return tidyObject(() => {
       const rng = this.params.dropoutRng;
-      const layer1 = (x: tf.Tensor2D) => tf.add(x, this.attn1.apply(this.norm1.apply(x), opts.training, 0).out) as tf.Tensor2D;
+      const layer1 = (x: tf.Tensor2D) =>
+        tf.add(x, this.attn1.apply(this.norm1.apply(x), opts.training, 0).out) as tf.Tensor2D;
       let x = tf.concat([this.clsToken as tf.Tensor2D, h]) as tf.Tensor2D;
       x = checkpointed(layer1, x, [this.norm1.gamma, this.norm1.beta, ...this.attn1.variables()], rng);
       // PPEG apart from layer 2: each recomputation's tape and gradients are freed before the next.
       x = checkpointed((t) => this.positional(t), x, this.ppeg.variables());
-      x = checkpointed((t) => this.layer2(t, opts.training), x, [this.norm2.gamma, this.norm2.beta, ...this.attn2.variables()], rng);
+      x = checkpointed(
+        (t) => this.layer2(t, opts.training),
+        x,
+        [this.norm2.gamma, this.norm2.beta, ...this.attn2.variables()],
+        rng,
+      );
       return this.readout(x);
     });
   }
@@ -145,7 +153,10 @@ export class Transmil extends ProjectedMil<TransmilConfig> {
   /** Logits and embedding from the normalised class token. */
   private readout(x: tf.Tensor2D): MilOutput {
     const z = tf.slice(this.norm.apply(x), [0, 0], [1, x.shape[1]]);
-    return { logits: tf.reshape(this.classifier.apply(z), [-1]) as tf.Tensor1D, embedding: tf.reshape(z, [-1]) as tf.Tensor1D };
+    return {
+      logits: tf.reshape(this.classifier.apply(z), [-1]) as tf.Tensor1D,
+      embedding: tf.reshape(z, [-1]) as tf.Tensor1D,
+    };
   }
 
   classify(z: tf.Tensor2D): tf.Tensor2D {
@@ -162,7 +173,8 @@ declare module './registry' {
 registerModel({
   name: 'transmil',
   description: 'transformer MIL: class token, two Nyström attention layers with the PPEG position encoding between',
-  paper: 'Shao et al., TransMIL: Transformer based Correlated Multiple Instance Learning for WSI Classification, NeurIPS 2021',
+  paper:
+    'Shao et al., TransMIL: Transformer based Correlated Multiple Instance Learning for WSI Classification, NeurIPS 2021',
   defaults: TRANSMIL_DEFAULTS,
   optional: ['headDim', 'landmarks'],
   create: (c) => new Transmil(c),

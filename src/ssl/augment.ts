@@ -56,7 +56,15 @@ export const DIGIT_AUGMENT: AugmentConfig = {
 
 /** No augmentation (a plain resize to the network's input), e.g. for feature extraction. */
 export const NO_AUGMENT: AugmentConfig = {
-  cropScale: [1, 1], cropRatio: [1, 1], flip: 0, rotate90: false, hedSigma: 0, brightness: 0, contrast: 0, blur: 0, blurSigma: [0, 0],
+  cropScale: [1, 1],
+  cropRatio: [1, 1],
+  flip: 0,
+  rotate90: false,
+  hedSigma: 0,
+  brightness: 0,
+  contrast: 0,
+  blur: 0,
+  blurSigma: [0, 0],
 };
 
 // Ruifrok & Johnston stain optical-density vectors (rows: haematoxylin, eosin, DAB), as in scikit-image.
@@ -93,7 +101,15 @@ function sample(src: Uint8Array, p: number, x: number, y: number, c: number): nu
 }
 
 /** Writes one augmented view of `src` (side p) into `out` at `offset` (side `size`). */
-export function augmentPatch(src: Uint8Array, p: number, size: number, rng: Rng, cfg: AugmentConfig, out: Float32Array, offset = 0): void {
+export function augmentPatch(
+  src: Uint8Array,
+  p: number,
+  size: number,
+  rng: Rng,
+  cfg: AugmentConfig,
+  out: Float32Array,
+  offset = 0,
+): void {
   // Random resized crop: pick area and aspect, then a position that fits.
   const area = rng.uniform(cfg.cropScale[0], cfg.cropScale[1]) * p * p;
   const logR = rng.uniform(Math.log(cfg.cropRatio[0]), Math.log(cfg.cropRatio[1]));
@@ -104,7 +120,11 @@ export function augmentPatch(src: Uint8Array, p: number, size: number, rng: Rng,
   const flipX = rng.next() < cfg.flip;
   const flipY = rng.next() < cfg.flip;
   const rot = cfg.rotate90 ? rng.int(4) : 0;
-  const hed = [0, 1, 2].map(() => (cfg.hedSigma > 0 ? [rng.uniform(1 - cfg.hedSigma, 1 + cfg.hedSigma), rng.uniform(-cfg.hedSigma, cfg.hedSigma)] : [1, 0]));
+  const hed = [0, 1, 2].map(() =>
+    cfg.hedSigma > 0
+      ? [rng.uniform(1 - cfg.hedSigma, 1 + cfg.hedSigma), rng.uniform(-cfg.hedSigma, cfg.hedSigma)]
+      : [1, 0],
+  );
   const bright = cfg.brightness > 0 ? rng.uniform(-cfg.brightness, cfg.brightness) : 0;
   const contrast = cfg.contrast > 0 ? rng.uniform(1 - cfg.contrast, 1 + cfg.contrast) : 1;
   const blurSigma = rng.next() < cfg.blur ? rng.uniform(cfg.blurSigma[0], cfg.blurSigma[1]) : 0;
@@ -183,7 +203,14 @@ function gaussianBlur(view: Float32Array, size: number, sigma: number): void {
  * Augmented views of several patches, `[indices.length][size][size][3]`. Patch `i` is read from
  * `pixels` at `i · p² · 3`.
  */
-export function augmentBatch(pixels: Uint8Array, p: number, indices: ArrayLike<number>, size: number, rng: Rng, cfg: AugmentConfig = DEFAULT_AUGMENT): Float32Array {
+export function augmentBatch(
+  pixels: Uint8Array,
+  p: number,
+  indices: ArrayLike<number>,
+  size: number,
+  rng: Rng,
+  cfg: AugmentConfig = DEFAULT_AUGMENT,
+): Float32Array {
   const per = p * p * 3;
   const out = new Float32Array(indices.length * size * size * 3);
   for (let j = 0; j < indices.length; j++) {

@@ -31,7 +31,8 @@ export function writeCheckpoint<M>(file: string, meta: M, tensors: TensorEntry[]
   try {
     fs.writeSync(fd, lead);
     fs.writeSync(fd, json);
-    for (const t of tensors) fs.writeSync(fd, new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength));
+    for (const t of tensors)
+      fs.writeSync(fd, new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength));
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);

@@ -20,7 +20,15 @@ function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
 /** Filter gradient `[3, 3, Cin, Cout]` of a stride-1 'same' 3 × 3 convolution. */
 function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
-    const xt = tf.transpose(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]), [3, 1, 2, 0]) as tf.Tensor4D;
+    const xt = tf.transpose(
+      tf.pad(x, [
+        [0, 0],
+        [1, 1],
+        [1, 1],
+        [0, 0],
+      ]),
+      [3, 1, 2, 0],
+    ) as tf.Tensor4D;
     const f = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D;
     return tf.transpose(tf.conv2d(xt, f, 1, 'valid'), [1, 2, 0, 3]) as tf.Tensor4D;
   });
@@ -29,7 +37,8 @@ function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor4D {
 /** `tf.conv2d(x, w, 1, 'same')` for a 3 × 3 filter `w` `[3, 3, Cin, Cout]`, fast and differentiable on every backend. */
 export const conv3x3 = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [x, w, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
-  if (w.shape[0] !== 3 || w.shape[1] !== 3) throw new Error(`conv3x3 needs a [3, 3, Cin, Cout] filter, got [${w.shape}]`);
+  if (w.shape[0] !== 3 || w.shape[1] !== 3)
+    throw new Error(`conv3x3 needs a [3, 3, Cin, Cout] filter, got [${w.shape}]`);
   save([x, w]);
   return {
     value: tf.conv2d(x, w, 1, 'same'),

@@ -38,12 +38,23 @@ export class ConvMil implements MilModel<ConvMilConfig> {
 
   constructor(readonly config: ConvMilConfig) {
     const want = config.patchSize * config.patchSize * config.channels;
-    if (config.inputDim !== want) throw new Error(`conv-abmil: inputDim ${config.inputDim} ≠ patchSize² · channels = ${want}`);
+    if (config.inputDim !== want)
+      throw new Error(`conv-abmil: inputDim ${config.inputDim} ≠ patchSize² · channels = ${want}`);
     this.encoder = new SslNetwork(config.net, config.seed ?? 0);
-    this.head = createModel('abmil', { ...config.head, inputDim: this.encoder.config.embedDim, numClasses: config.numClasses, seed: config.seed ?? 0 });
+    this.head = createModel('abmil', {
+      ...config.head,
+      inputDim: this.encoder.config.embedDim,
+      numClasses: config.numClasses,
+      seed: config.seed ?? 0,
+    });
     const head = this.head.config as unknown as { embedDim: number; activation: 'gelu' | 'relu' };
     this.store = new ParamStore(config.seed ?? 0);
-    this.projection = new Dense(this.store.scope('projection'), this.encoder.config.embedDim, head.embedDim, head.activation);
+    this.projection = new Dense(
+      this.store.scope('projection'),
+      this.encoder.config.embedDim,
+      head.embedDim,
+      head.activation,
+    );
   }
 
   /** Instance embeddings `[N, embedDim]` of a raw-pixel bag `[N, patchSize² · channels]`. */
@@ -61,7 +72,9 @@ export class ConvMil implements MilModel<ConvMilConfig> {
 
   forward(bag: tf.Tensor2D, opts: ForwardOptions): MilOutput {
     const rate = (this.head.config as unknown as { dropout: number }).dropout;
-    const h = tf.tidy(() => dropout(this.projection.apply(this.embed(bag)) as tf.Tensor2D, rate, opts.training, this.store.dropoutRng));
+    const h = tf.tidy(() =>
+      dropout(this.projection.apply(this.embed(bag)) as tf.Tensor2D, rate, opts.training, this.store.dropoutRng),
+    );
     const out = this.head.aggregate!(h, opts);
     h.dispose();
     return out;
@@ -73,7 +86,9 @@ export class ConvMil implements MilModel<ConvMilConfig> {
 
   /** The head's variables minus its unused projection. */
   private headVariables(trainableOnly: boolean): tf.Variable[] {
-    const unused = new Set([...(this.head.namedVariables?.() ?? new Map())].filter(([n]) => n.startsWith('projection/')).map(([, v]) => v));
+    const unused = new Set(
+      [...(this.head.namedVariables?.() ?? new Map())].filter(([n]) => n.startsWith('projection/')).map(([, v]) => v),
+    );
     return (trainableOnly ? this.head.trainableVariables() : this.head.variables()).filter((v) => !unused.has(v));
   }
 
@@ -93,7 +108,18 @@ export class ConvMil implements MilModel<ConvMilConfig> {
 }
 
 /** A `Trainer` model builder (the trainer supplies inputDim, numClasses and the fold seed). */
-export function convMilBuilder(opts: { patchSize: number; channels: 1 | 3; net?: Partial<SslNetConfig>; head?: Record<string, unknown> }) {
+export function convMilBuilder(opts: {
+  patchSize: number;
+  channels: 1 | 3;
+  net?: Partial<SslNetConfig>;
+  head?: Record<string, unknown>;
+}) {
   return (init: BaseModelConfig): ConvMil =>
-    new ConvMil({ ...init, patchSize: opts.patchSize, channels: opts.channels, net: { ...DEFAULT_NET, ...opts.net }, head: opts.head ?? {} });
+    new ConvMil({
+      ...init,
+      patchSize: opts.patchSize,
+      channels: opts.channels,
+      net: { ...DEFAULT_NET, ...opts.net },
+      head: opts.head ?? {},
+    });
 }

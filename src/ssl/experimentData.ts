@@ -45,7 +45,13 @@ function mix(...xs: number[]): number {
   return h;
 }
 
-export function mnistExperimentData(opts: { poolSize: number; bags: number; maxWitnesses: number; target?: number; seed: number }): ExperimentData {
+export function mnistExperimentData(opts: {
+  poolSize: number;
+  bags: number;
+  maxWitnesses: number;
+  target?: number;
+  seed: number;
+}): ExperimentData {
   const target = opts.target ?? 9;
   const mnist = loadMnist('train');
   const chosen = new Rng(mix(opts.seed, 1)).sample(mnist.count, Math.min(opts.poolSize, mnist.count));
@@ -106,7 +112,13 @@ export async function colonExperimentData(opts: { dir?: string; seed: number }):
     bags(k) {
       return patients.map((p, b) => {
         const all = Array.from({ length: p.n }, (_, i) => p.start + i);
-        const members = p.n <= k ? all : new Rng(mix(opts.seed, 4, b, k)).sample(p.n, k).sort((x, y) => x - y).map((i) => p.start + i);
+        const members =
+          p.n <= k
+            ? all
+            : new Rng(mix(opts.seed, 4, b, k))
+                .sample(p.n, k)
+                .sort((x, y) => x - y)
+                .map((i) => p.start + i);
         return { id: p.id, label: p.label, patientId: p.patientId, members };
       });
     },

@@ -16,14 +16,18 @@ import { SslNetwork } from './network';
  * Collects the patches of a stream of bags into one `PatchSet` (pretraining data). With
  * `maxPatches`, a seeded uniform subsample (reservoir sampling, so memory stays at `maxPatches`).
  */
-export async function collectPatches(bags: AsyncIterable<PatchBag> | Iterable<PatchBag>, opts: { maxPatches?: number; seed?: number } = {}): Promise<PatchSet> {
+export async function collectPatches(
+  bags: AsyncIterable<PatchBag> | Iterable<PatchBag>,
+  opts: { maxPatches?: number; seed?: number } = {},
+): Promise<PatchSet> {
   const rng = new Rng(opts.seed ?? 0);
   const cap = opts.maxPatches ?? Infinity;
   const chosen: Uint8Array[] = [];
   let size = 0;
   let seen = 0;
   for await (const bag of bags) {
-    if (size && bag.size !== size) throw new MilkitDataError(`patch size ${bag.size} differs from earlier bags' ${size}`, { bag: bag.id });
+    if (size && bag.size !== size)
+      throw new MilkitDataError(`patch size ${bag.size} differs from earlier bags' ${size}`, { bag: bag.id });
     size = bag.size;
     const per = size * size * 3;
     for (let i = 0; i < bag.n; i++, seen++) {
@@ -35,7 +39,8 @@ export async function collectPatches(bags: AsyncIterable<PatchBag> | Iterable<Pa
       }
     }
   }
-  if (chosen.length === 0) throw new MilkitDataError('no patches to pretrain on (every bag was empty)', { field: 'patches' });
+  if (chosen.length === 0)
+    throw new MilkitDataError('no patches to pretrain on (every bag was empty)', { field: 'patches' });
   const per = size * size * 3;
   const pixels = new Uint8Array(chosen.length * per);
   chosen.forEach((p, i) => pixels.set(p, i * per));
@@ -46,7 +51,10 @@ export async function collectPatches(bags: AsyncIterable<PatchBag> | Iterable<Pa
  * A `PatchFeaturizer` running the encoder (patches resized to its input, no augmentation) in
  * batches of `batchSize`; D = the network's embedDim.
  */
-export function encoderFeaturizer(network: SslNetwork, opts: { batchSize?: number; name?: string } = {}): PatchFeaturizer {
+export function encoderFeaturizer(
+  network: SslNetwork,
+  opts: { batchSize?: number; name?: string } = {},
+): PatchFeaturizer {
   const batch = opts.batchSize ?? 256;
   const s = network.config.inputSize;
   const dim = network.config.embedDim;
@@ -73,7 +81,14 @@ export async function extractFeatureCohort(
   out: string,
   bags: AsyncIterable<PatchBag> | Iterable<PatchBag>,
   network: SslNetwork,
-  opts: { patchSize: number; batchSize?: number; name?: string; metadata?: Record<string, string>; total?: number; onBag?: BuildProgress },
+  opts: {
+    patchSize: number;
+    batchSize?: number;
+    name?: string;
+    metadata?: Record<string, string>;
+    total?: number;
+    onBag?: BuildProgress;
+  },
 ): Promise<WriteSummary> {
   return writePatchCohort(out, bags, encoderFeaturizer(network, opts), {
     patchSize: opts.patchSize,

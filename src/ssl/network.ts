@@ -39,13 +39,19 @@ function paramSpecs(c: SslNetConfig): [string, Shape, number][] {
     [`${name}/b`, [dout], 0],
   ];
   return [
-    ...conv('enc/stem', 3, w1), ...block('enc/block1', w1),
-    ...conv('enc/down2', w1, w2), ...block('enc/block2', w2),
-    ...conv('enc/down3', w2, w3), ...block('enc/block3', w3),
+    ...conv('enc/stem', 3, w1),
+    ...block('enc/block1', w1),
+    ...conv('enc/down2', w1, w2),
+    ...block('enc/block2', w2),
+    ...conv('enc/down3', w2, w3),
+    ...block('enc/block3', w3),
     ...dense('enc/embed', w3, c.embedDim),
-    ...dense('proj/hidden', c.embedDim, c.embedDim), ...dense('proj/out', c.embedDim, c.projDim),
+    ...dense('proj/hidden', c.embedDim, c.embedDim),
+    ...dense('proj/out', c.embedDim, c.projDim),
     ...dense('dec/fc', c.embedDim, q * q * w2),
-    ...conv('dec/up1', w2, w1), ...conv('dec/up2', w1, w1), ...conv('dec/out', w1, 3),
+    ...conv('dec/up1', w2, w1),
+    ...conv('dec/up2', w1, w1),
+    ...conv('dec/out', w1, 3),
   ];
 }
 
@@ -72,7 +78,8 @@ export class SslNetwork {
       throw new Error(`SSL network inputSize must be a multiple of 4 and ≥ 8, got ${c.inputSize}`);
     }
     for (const k of ['width', 'embedDim', 'projDim'] as const) {
-      if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`SSL network ${k} must be a positive integer, got ${c[k]}`);
+      if (!Number.isInteger(c[k]) || c[k] < 1)
+        throw new Error(`SSL network ${k} must be a positive integer, got ${c[k]}`);
     }
     this.config = c;
     const rng = new Rng(seed);
@@ -81,7 +88,8 @@ export class SslNetwork {
       const size = shape.reduce((a, b) => a * b, 1);
       const init = new Float32Array(size);
       if (fanIn > 0) {
-        const scale = Math.sqrt(2 / fanIn) * (name.includes('/block') && name.includes('/b/') ? RESIDUAL_INIT_SCALE : 1);
+        const scale =
+          Math.sqrt(2 / fanIn) * (name.includes('/block') && name.includes('/b/') ? RESIDUAL_INIT_SCALE : 1);
         for (let i = 0; i < size; i++) init[i] = rng.normal(0, scale);
       }
       const initial = tf.tensor(init, shape);

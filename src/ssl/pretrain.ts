@@ -101,7 +101,13 @@ class Adam {
   t = 0;
   readonly m: tf.Variable[];
   readonly v: tf.Variable[];
-  constructor(private readonly vars: tf.Variable[], private readonly lr: number, private readonly b1 = 0.9, private readonly b2 = 0.999, private readonly eps = 1e-8) {
+  constructor(
+    private readonly vars: tf.Variable[],
+    private readonly lr: number,
+    private readonly b1 = 0.9,
+    private readonly b2 = 0.999,
+    private readonly eps = 1e-8,
+  ) {
     const zeros = (x: tf.Variable) => {
       const z = tf.zerosLike(x);
       const v = tf.variable(z, false);
@@ -156,17 +162,28 @@ function checkConfig(c: PretrainConfig): void {
   if (c.contrastiveWeight < 0 || c.reconstructionWeight < 0 || c.contrastiveWeight + c.reconstructionWeight <= 0) {
     throw bad('contrastiveWeight/reconstructionWeight', 'must be ≥ 0 and not both 0');
   }
-  if (!Number.isInteger(c.batchSize) || c.batchSize < 2) throw bad('batchSize', `must be an integer ≥ 2, got ${c.batchSize}`);
+  if (!Number.isInteger(c.batchSize) || c.batchSize < 2)
+    throw bad('batchSize', `must be an integer ≥ 2, got ${c.batchSize}`);
   if (!Number.isInteger(c.steps) || c.steps < 0) throw bad('steps', `must be a non-negative integer, got ${c.steps}`);
   if (!(c.maskRatio >= 0 && c.maskRatio < 1)) throw bad('maskRatio', `must be in [0, 1), got ${c.maskRatio}`);
   if (!(c.learningRate > 0)) throw bad('learningRate', `must be > 0, got ${c.learningRate}`);
 }
 
 /** Runs pretraining on `patches`; returns the trained network (the caller disposes it). */
-export async function pretrain(patches: PatchSet, config: Partial<PretrainConfig> = {}, opts: PretrainOptions = {}): Promise<PretrainResult> {
-  const cfg: PretrainConfig = { ...DEFAULT_PRETRAIN, ...config, net: { ...DEFAULT_NET, ...config.net }, augment: { ...DEFAULT_AUGMENT, ...config.augment } };
+export async function pretrain(
+  patches: PatchSet,
+  config: Partial<PretrainConfig> = {},
+  opts: PretrainOptions = {},
+): Promise<PretrainResult> {
+  const cfg: PretrainConfig = {
+    ...DEFAULT_PRETRAIN,
+    ...config,
+    net: { ...DEFAULT_NET, ...config.net },
+    augment: { ...DEFAULT_AUGMENT, ...config.augment },
+  };
   checkConfig(cfg);
-  if (patches.n < 2) throw new MilkitDataError(`SSL pretraining needs at least 2 patches, got ${patches.n}`, { field: 'patches' });
+  if (patches.n < 2)
+    throw new MilkitDataError(`SSL pretraining needs at least 2 patches, got ${patches.n}`, { field: 'patches' });
   const net = new SslNetwork(cfg.net, cfg.seed);
   const trained: ('enc' | 'proj' | 'dec')[] = ['enc'];
   if (cfg.contrastiveWeight > 0) trained.push('proj');
@@ -179,7 +196,8 @@ export async function pretrain(patches: PatchSet, config: Partial<PretrainConfig
     ({ startStep, history } = restore(opts.checkpoint, cfg, net, vars, adam));
   }
   const save = (step: number) => {
-    if (opts.checkpoint) saveCheckpoint(opts.checkpoint, { kind: 'milkit-ssl', config: cfg, step, history }, net, vars, adam);
+    if (opts.checkpoint)
+      saveCheckpoint(opts.checkpoint, { kind: 'milkit-ssl', config: cfg, step, history }, net, vars, adam);
   };
 
   const s = cfg.net.inputSize;
@@ -190,8 +208,14 @@ export async function pretrain(patches: PatchSet, config: Partial<PretrainConfig
     const rng = stepRng(cfg.seed, step);
     const idx = Array.from({ length: b }, () => rng.int(patches.n));
     const v1 = tf.tensor4d(augmentBatch(patches.pixels, patches.size, idx, s, rng, cfg.augment), [b, s, s, 3]);
-    const v2 = views === 2 ? tf.tensor4d(augmentBatch(patches.pixels, patches.size, idx, s, rng, cfg.augment), [b, s, s, 3]) : undefined;
-    const mask = cfg.reconstructionWeight > 0 && cfg.maskRatio > 0 ? tf.tensor4d(cellMask(b, s, cfg.maskRatio, rng), [b, s, s, 1]) : undefined;
+    const v2 =
+      views === 2
+        ? tf.tensor4d(augmentBatch(patches.pixels, patches.size, idx, s, rng, cfg.augment), [b, s, s, 3])
+        : undefined;
+    const mask =
+      cfg.reconstructionWeight > 0 && cfg.maskRatio > 0
+        ? tf.tensor4d(cellMask(b, s, cfg.maskRatio, rng), [b, s, s, 1])
+        : undefined;
     let terms: tf.Scalar[] = [];
     const { value, grads } = tf.variableGrads(() => {
       const parts: tf.Scalar[] = [];
@@ -227,7 +251,12 @@ export async function pretrain(patches: PatchSet, config: Partial<PretrainConfig
     }
     history.push(rec);
     const elapsedMs = Date.now() - t0;
-    opts.onProgress?.({ ...rec, steps: cfg.steps, elapsedMs, patchesPerSecond: ((step + 1 - startStep) * b * views * 1000) / Math.max(1, elapsedMs) });
+    opts.onProgress?.({
+      ...rec,
+      steps: cfg.steps,
+      elapsedMs,
+      patchesPerSecond: ((step + 1 - startStep) * b * views * 1000) / Math.max(1, elapsedMs),
+    });
     if (opts.checkpointEvery && (step + 1) % opts.checkpointEvery === 0 && step + 1 < cfg.steps) save(step + 1);
   }
   save(Math.max(cfg.steps, startStep));
@@ -239,7 +268,13 @@ function tensorEntries(prefix: string, names: string[], vars: tf.Variable[]): Te
   return vars.map((v, i) => ({ name: `${prefix}${names[i]}`, shape: v.shape, values: v.dataSync() as Float32Array }));
 }
 
-function saveCheckpoint(file: string, meta: CheckpointMeta & { adamStep?: number }, net: SslNetwork, vars: tf.Variable[], adam: Adam): void {
+function saveCheckpoint(
+  file: string,
+  meta: CheckpointMeta & { adamStep?: number },
+  net: SslNetwork,
+  vars: tf.Variable[],
+  adam: Adam,
+): void {
   const names = [...net.params.keys()];
   const trainedNames = vars.map((v) => names[[...net.params.values()].indexOf(v)]);
   writeCheckpoint(file, { ...meta, adamStep: adam.t }, [
@@ -253,17 +288,27 @@ function saveCheckpoint(file: string, meta: CheckpointMeta & { adamStep?: number
 function assign(file: string, tensors: Map<string, TensorEntry>, name: string, v: tf.Variable): void {
   const t = tensors.get(name);
   if (!t) throw new MilkitDataError('checkpoint lacks a tensor the network needs', { file, field: name });
-  if (t.shape.join('x') !== v.shape.join('x')) throw new MilkitDataError(`shape ${t.shape} differs from the network's ${v.shape}`, { file, field: name });
+  if (t.shape.join('x') !== v.shape.join('x'))
+    throw new MilkitDataError(`shape ${t.shape} differs from the network's ${v.shape}`, { file, field: name });
   tf.tidy(() => v.assign(tf.tensor(t.values, t.shape)));
 }
 
-function restore(file: string, cfg: PretrainConfig, net: SslNetwork, vars: tf.Variable[], adam: Adam): { startStep: number; history: StepRecord[] } {
+function restore(
+  file: string,
+  cfg: PretrainConfig,
+  net: SslNetwork,
+  vars: tf.Variable[],
+  adam: Adam,
+): { startStep: number; history: StepRecord[] } {
   const { meta, tensors } = readCheckpoint<CheckpointMeta & { adamStep: number }>(file);
   if (meta.kind !== 'milkit-ssl') throw new MilkitDataError('not an SSL pretraining checkpoint', { file });
   const { steps: _a, ...wanted } = cfg;
   const { steps: _b, ...saved } = meta.config;
   if (JSON.stringify(wanted) !== JSON.stringify(saved)) {
-    throw new MilkitDataError('cannot resume: the checkpoint was written with a different configuration (only `steps` may change)', { file, field: 'config' });
+    throw new MilkitDataError(
+      'cannot resume: the checkpoint was written with a different configuration (only `steps` may change)',
+      { file, field: 'config' },
+    );
   }
   for (const [name, v] of net.params) assign(file, tensors, name, v);
   const names = [...net.params.keys()];
@@ -277,7 +322,12 @@ function restore(file: string, cfg: PretrainConfig, net: SslNetwork, vars: tf.Va
 }
 
 /** Loads the network of a pretraining checkpoint (for feature extraction). */
-export function loadSslNetwork(file: string): { network: SslNetwork; config: PretrainConfig; step: number; history: StepRecord[] } {
+export function loadSslNetwork(file: string): {
+  network: SslNetwork;
+  config: PretrainConfig;
+  step: number;
+  history: StepRecord[];
+} {
   const { meta, tensors } = readCheckpoint<CheckpointMeta>(file);
   if (meta.kind !== 'milkit-ssl') throw new MilkitDataError('not an SSL pretraining checkpoint', { file });
   const network = new SslNetwork(meta.config.net, meta.config.seed);

@@ -15,7 +15,14 @@ export interface ProbeOptions {
   l2?: number;
 }
 
-function fitAndScore(x: Float32Array, dim: number, y: Uint8Array, train: number[], test: number[], o: Required<ProbeOptions>): number {
+function fitAndScore(
+  x: Float32Array,
+  dim: number,
+  y: Uint8Array,
+  train: number[],
+  test: number[],
+  o: Required<ProbeOptions>,
+): number {
   const mean = new Float64Array(dim);
   const sd = new Float64Array(dim);
   for (const i of train) for (let d = 0; d < dim; d++) mean[d] += x[i * dim + d] / train.length;
@@ -46,15 +53,27 @@ function fitAndScore(x: Float32Array, dim: number, y: Uint8Array, train: number[
     for (let d = 0; d < dim; d++) s += w[d] * z(i, d);
     return s;
   });
-  return binaryAuc(test.map((i) => y[i]), scores);
+  return binaryAuc(
+    test.map((i) => y[i]),
+    scores,
+  );
 }
 
 /** Held-out instance AUC of a linear probe on `features` `[n × dim]`, one value per half. */
-export function linearProbeAuc(features: Float32Array, dim: number, labels: Uint8Array, opts: ProbeOptions = {}): number[] {
+export function linearProbeAuc(
+  features: Float32Array,
+  dim: number,
+  labels: Uint8Array,
+  opts: ProbeOptions = {},
+): number[] {
   const o: Required<ProbeOptions> = { seed: 0, iterations: 200, learningRate: 1, l2: 1e-3, ...opts };
   const n = labels.length;
-  if (features.length !== n * dim) throw new Error(`linear probe: ${features.length} feature values for ${n} labels × ${dim}`);
+  if (features.length !== n * dim)
+    throw new Error(`linear probe: ${features.length} feature values for ${n} labels × ${dim}`);
   const order = new Rng(o.seed).shuffle([...Array(n).keys()]);
   const half = [order.slice(0, n >> 1), order.slice(n >> 1)];
-  return [fitAndScore(features, dim, labels, half[0], half[1], o), fitAndScore(features, dim, labels, half[1], half[0], o)];
+  return [
+    fitAndScore(features, dim, labels, half[0], half[1], o),
+    fitAndScore(features, dim, labels, half[1], half[0], o),
+  ];
 }

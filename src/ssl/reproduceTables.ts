@@ -66,12 +66,19 @@ export interface MergedRows {
  * of the protocol text: rows measured under another one cannot share a table with this run's, so
  * when any would have to be kept this throws instead of mixing or erasing them.
  */
-export function mergeRows(planned: readonly PlannedRow[], previous: ReproductionFile | undefined, protocol: string, file: string): MergedRows {
+export function mergeRows(
+  planned: readonly PlannedRow[],
+  previous: ReproductionFile | undefined,
+  protocol: string,
+  file: string,
+): MergedRows {
   const fresh = new Set(planned.filter((p) => p.cells).map((p) => p.label));
   const old = (previous?.rows ?? []).filter((r) => !fresh.has(r.label));
   if (old.length && !previous!.meta.protocol.startsWith(protocol)) {
-    throw new Error(`${file} holds rows measured under other settings that this run does not measure (${old.map((r) => r.label).join('; ')}); ` +
-      'write the tables elsewhere (--results), run with the original settings, or delete the file to replace it');
+    throw new Error(
+      `${file} holds rows measured under other settings that this run does not measure (${old.map((r) => r.label).join('; ')}); ` +
+        'write the tables elsewhere (--results), run with the original settings, or delete the file to replace it',
+    );
   }
   const byLabel = new Map(old.map((r) => [r.label, r]));
   const rows: TableRow[] = [];

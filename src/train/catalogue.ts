@@ -71,7 +71,8 @@ export async function runCatalogue(o: CatalogueOptions): Promise<string> {
   const backend = await useBackend();
   const all = listModels();
   const unknown = (o.only ?? []).filter((n) => !all.some((m) => m.name === n));
-  if (unknown.length) throw new Error(`catalogue: unknown model(s) ${unknown.join(', ')}; known: ${all.map((m) => m.name).join(', ')}`);
+  if (unknown.length)
+    throw new Error(`catalogue: unknown model(s) ${unknown.join(', ')}; known: ${all.map((m) => m.name).join(', ')}`);
   // `--only` also sets the order (most wanted first), so a run cut short has measured those.
   const models = o.only ? o.only.map((n) => all.find((m) => m.name === n)!) : all;
   fs.mkdirSync(o.out, { recursive: true });
@@ -81,7 +82,16 @@ export async function runCatalogue(o: CatalogueOptions): Promise<string> {
   const mnistPaths: string[] = [];
   for (let r = 0; r < o.mnistReps; r++) {
     const p = path.join(o.out, `mnist-bags-100-seed${r + 1}.arrow`);
-    if (!fs.existsSync(p)) await mnistBags.build({ out: p, trainBags: 100, testBags: 1000, meanBagSize: 10, sdBagSize: 2, target: 9, seed: r + 1 });
+    if (!fs.existsSync(p))
+      await mnistBags.build({
+        out: p,
+        trainBags: 100,
+        testBags: 1000,
+        meanBagSize: 10,
+        sdBagSize: 2,
+        target: 9,
+        seed: r + 1,
+      });
     mnistPaths.push(p);
   }
 
@@ -92,32 +102,62 @@ export async function runCatalogue(o: CatalogueOptions): Promise<string> {
     const config = catalogueModelConfig(info);
     const t0 = Date.now();
     // Image models (a convolutional encoder over `imageShape`) have no MUSK1 cell: its instances are 166 numbers, not images.
-    const musk = takesImages(info) ? [] : await crossValidate(muskBuilt, info.name, config, { ...TRAIN, epochs: o.musk1Epochs, standardize: true }, path.join(o.out, info.name, 'musk1'), o.musk1Repeats);
+    const musk = takesImages(info)
+      ? []
+      : await crossValidate(
+          muskBuilt,
+          info.name,
+          config,
+          { ...TRAIN, epochs: o.musk1Epochs, standardize: true },
+          path.join(o.out, info.name, 'musk1'),
+          o.musk1Repeats,
+        );
     // Several repetitions: mean over them ± sd across them (each = the mean of its 10 folds), as the
     // papers report; one repetition: mean ± sd over its 10 folds.
-    const repeats = o.musk1Repeats === 1 || musk.length === 0
-      ? musk.map((f) => f.metrics.accuracy)
-      : Array.from({ length: o.musk1Repeats }, (_, r) => mean(musk.filter((f) => f.repeat === r).map((f) => f.metrics.accuracy)));
+    const repeats =
+      o.musk1Repeats === 1 || musk.length === 0
+        ? musk.map((f) => f.metrics.accuracy)
+        : Array.from({ length: o.musk1Repeats }, (_, r) =>
+            mean(musk.filter((f) => f.repeat === r).map((f) => f.metrics.accuracy)),
+          );
     const aucs: number[] = [];
     for (const [r, p] of mnistPaths.entries()) {
-      const folds = await crossValidate(p, info.name, config, { ...TRAIN, seed: 2021 + r, epochs: o.mnistEpochs, standardize: false }, path.join(o.out, info.name, `mnist-${r + 1}`));
+      const folds = await crossValidate(
+        p,
+        info.name,
+        config,
+        { ...TRAIN, seed: 2021 + r, epochs: o.mnistEpochs, standardize: false },
+        path.join(o.out, info.name, `mnist-${r + 1}`),
+      );
       aucs.push(folds[0].metrics.auc);
     }
     measured.set(info.name, [repeats.length ? repeats : null, aucs]);
-    log(`${info.name}: MUSK1 accuracy ${repeats.length ? fmt(repeats) : 'n/a (image model)'}, MNIST-bags AUC ${fmt(aucs)} (${((Date.now() - t0) / 60000).toFixed(1)} min)`);
+    log(
+      `${info.name}: MUSK1 accuracy ${repeats.length ? fmt(repeats) : 'n/a (image model)'}, MNIST-bags AUC ${fmt(aucs)} (${((Date.now() - t0) / 60000).toFixed(1)} min)`,
+    );
     writeTable(o, all, measured, previous, backend.name);
   }
   return file;
 }
 
 /** Test metrics of every fold of one model on one cohort (resuming finished folds from `dir`). */
-async function crossValidate(cohortPath: string, model: string, config: Record<string, unknown>, train: Partial<TrainConfig>, dir: string, repeats?: number) {
+async function crossValidate(
+  cohortPath: string,
+  model: string,
+  config: Record<string, unknown>,
+  train: Partial<TrainConfig>,
+  dir: string,
+  repeats?: number,
+) {
   const cohort = await Cohort.open(cohortPath);
   try {
     const splitsPath = cohortPath.replace(/\.arrow$/, '.splits.json');
     let splits: Split[][] = parseSplitFile(JSON.parse(fs.readFileSync(splitsPath, 'utf8')), cohort.bags, splitsPath);
     if (repeats) splits = splits.slice(0, repeats);
-    const run = await new Trainer({ model: { name: model, config }, config: train }).crossValidate(cohort, splits, { outDir: dir, resume: true });
+    const run = await new Trainer({ model: { name: model, config }, config: train }).crossValidate(cohort, splits, {
+      outDir: dir,
+      resume: true,
+    });
     return run.folds;
   } finally {
     await cohort.close();
@@ -148,21 +188,33 @@ function writeTable(
     sources.add(`${info.name}: ${pub.source}`);
   }
   const levels = all.map((m) => `${m.name} (${m.level ?? 'issue 3'})`).join(', ');
-  writeReproduction(o.results, NAME, {
-    title: 'The deep-MIL catalogue: MUSK1 and MNIST-bags',
-    caption: `Every registered model. MUSK1: ${o.musk1Repeats === 1 ? 'the first repetition of the 10-fold protocol, mean ± sd over its 10 folds' : `mean over the ${o.musk1Repeats} repetitions of the 10-fold protocol ± sd across repetitions`}. MNIST-bags: test AUC, ${o.mnistReps === 1 ? 'one repetition' : `mean ± sd over ${o.mnistReps} repetitions (fresh bags and seeds)`}. Empty cells: not measured yet${all.some(takesImages) ? ` (MUSK1 of ${all.filter(takesImages).map((m) => m.name).join(', ')}: not applicable, the model takes images)` : ''}. Models (survey level): ${levels}.`,
-    columns: COLUMNS,
-    rows,
-  }, {
-    command: o.command,
-    protocol:
-      `each model's registered defaults except embedDim 64 (where present; TransMIL's head width and landmarks follow it as in the reference, 64/8 and 64/2) and all dropout 0; Adam lr 5e-4, cosine decay, weight decay 1e-5 (L2), batch 1 bag, last-epoch weights, seed 2021. ` +
-      `MUSK1: ${o.musk1Repeats} × 10-fold standard splits (musk1.folds.json), ${o.musk1Epochs} epochs, features standardised per training fold. ` +
-      `MNIST-bags: target 9, bag size N(10, 2), 100 training bags (MNIST train) / 1000 test bags (MNIST test), raw 784 pixels through each model's own first layer (no convolutional encoder, unlike the papers), ${o.mnistEpochs} epochs, ${o.mnistReps === 1 ? 'one repetition' : `${o.mnistReps} repetitions`}.`,
-    published: { source: [...sources].join('; '), values },
-    // No wall time: the command resumes finished folds, so one invocation's time says nothing about the table's.
-    backend,
-  });
+  writeReproduction(
+    o.results,
+    NAME,
+    {
+      title: 'The deep-MIL catalogue: MUSK1 and MNIST-bags',
+      caption: `Every registered model. MUSK1: ${o.musk1Repeats === 1 ? 'the first repetition of the 10-fold protocol, mean ± sd over its 10 folds' : `mean over the ${o.musk1Repeats} repetitions of the 10-fold protocol ± sd across repetitions`}. MNIST-bags: test AUC, ${o.mnistReps === 1 ? 'one repetition' : `mean ± sd over ${o.mnistReps} repetitions (fresh bags and seeds)`}. Empty cells: not measured yet${
+        all.some(takesImages)
+          ? ` (MUSK1 of ${all
+              .filter(takesImages)
+              .map((m) => m.name)
+              .join(', ')}: not applicable, the model takes images)`
+          : ''
+      }. Models (survey level): ${levels}.`,
+      columns: COLUMNS,
+      rows,
+    },
+    {
+      command: o.command,
+      protocol:
+        `each model's registered defaults except embedDim 64 (where present; TransMIL's head width and landmarks follow it as in the reference, 64/8 and 64/2) and all dropout 0; Adam lr 5e-4, cosine decay, weight decay 1e-5 (L2), batch 1 bag, last-epoch weights, seed 2021. ` +
+        `MUSK1: ${o.musk1Repeats} × 10-fold standard splits (musk1.folds.json), ${o.musk1Epochs} epochs, features standardised per training fold. ` +
+        `MNIST-bags: target 9, bag size N(10, 2), 100 training bags (MNIST train) / 1000 test bags (MNIST test), raw 784 pixels through each model's own first layer (no convolutional encoder, unlike the papers), ${o.mnistEpochs} epochs, ${o.mnistReps === 1 ? 'one repetition' : `${o.mnistReps} repetitions`}.`,
+      published: { source: [...sources].join('; '), values },
+      // No wall time: the command resumes finished folds, so one invocation's time says nothing about the table's.
+      backend,
+    },
+  );
 }
 
 const takesImages = (info: ModelInfo) => 'imageShape' in info.defaults;
@@ -182,7 +234,12 @@ function parseCli(argv: string[]): CatalogueOptions {
   };
   const only = get('--only', '');
   return {
-    only: only ? only.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    only: only
+      ? only
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined,
     out: get('--out', 'runs/catalogue'),
     results: get('--results', 'results'),
     data: get('--data', process.env.MILKIT_DATA ?? '../shared/data'),
@@ -191,7 +248,8 @@ function parseCli(argv: string[]): CatalogueOptions {
     mnistReps: int('--mnist-reps', 3),
     musk1Repeats: int('--musk1-repeats', 5),
     // The table holds every model, so the command that regenerates it drops `--only` (it only orders / limits work).
-    command: `scripts/reproduce-catalogue.sh ${argv.filter((a, i) => a !== '--only' && argv[i - 1] !== '--only').join(' ')}`.trim(),
+    command:
+      `scripts/reproduce-catalogue.sh ${argv.filter((a, i) => a !== '--only' && argv[i - 1] !== '--only').join(' ')}`.trim(),
   };
 }
 

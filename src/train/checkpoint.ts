@@ -66,7 +66,10 @@ export function* checkpointChunks(data: CheckpointData<unknown>): Generator<Uint
     offset += t.values.length;
     return e;
   });
-  const json = Buffer.from(JSON.stringify({ version: CHECKPOINT_VERSION, header: data.header, tensors: entries }), 'utf8');
+  const json = Buffer.from(
+    JSON.stringify({ version: CHECKPOINT_VERSION, header: data.header, tensors: entries }),
+    'utf8',
+  );
   const len = Buffer.alloc(4);
   len.writeUInt32LE(json.length);
   const pad = (4 - ((MAGIC.length + 4 + json.length) % 4)) % 4;
@@ -90,13 +93,19 @@ export function loadCheckpoint<H = Record<string, unknown>>(file: string): Check
     header: H;
     tensors: { name: string; shape: number[]; offset: number; length: number }[];
   };
-  if (meta.version !== CHECKPOINT_VERSION) throw bad(`version ${meta.version}, this milkit reads ${CHECKPOINT_VERSION}`);
+  if (meta.version !== CHECKPOINT_VERSION)
+    throw bad(`version ${meta.version}, this milkit reads ${CHECKPOINT_VERSION}`);
   const start = 12 + len + ((4 - ((12 + len) % 4)) % 4);
   const total = meta.tensors.reduce((s, t) => s + t.length, 0);
-  if (start + 4 * total !== buf.length) throw bad(`expected ${start + 4 * total} bytes, the file has ${buf.length} (truncated or corrupt)`);
+  if (start + 4 * total !== buf.length)
+    throw bad(`expected ${start + 4 * total} bytes, the file has ${buf.length} (truncated or corrupt)`);
   // Copy into an aligned buffer: the file buffer may not be 4-byte aligned.
   const values = new Float32Array(total);
   new Uint8Array(values.buffer).set(buf.subarray(start));
-  const tensors = meta.tensors.map((t) => ({ name: t.name, shape: t.shape, values: values.subarray(t.offset, t.offset + t.length) }));
+  const tensors = meta.tensors.map((t) => ({
+    name: t.name,
+    shape: t.shape,
+    values: values.subarray(t.offset, t.offset + t.length),
+  }));
   return { header: meta.header, tensors };
 }

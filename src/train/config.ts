@@ -56,15 +56,20 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
 };
 
 export function resolveTrainConfig(partial: Partial<TrainConfig> = {}): TrainConfig {
-  const c: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) };
+  const c: TrainConfig = {
+    ...DEFAULT_TRAIN_CONFIG,
+    ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)),
+  };
   const positiveInt = (k: keyof TrainConfig) => {
-    if (!Number.isInteger(c[k]) || (c[k] as number) < 1) throw new RangeError(`train config: ${k} must be a positive integer, got ${c[k]}`);
+    if (!Number.isInteger(c[k]) || (c[k] as number) < 1)
+      throw new RangeError(`train config: ${k} must be a positive integer, got ${c[k]}`);
   };
   positiveInt('epochs');
   positiveInt('accumulate');
   positiveInt('survivalBins');
   if (!(c.lr > 0)) throw new RangeError(`train config: lr must be > 0, got ${c.lr}`);
-  if (c.earlyStopping && !(c.earlyStopping.patience >= 1)) throw new RangeError('train config: earlyStopping.patience must be ≥ 1');
+  if (c.earlyStopping && !(c.earlyStopping.patience >= 1))
+    throw new RangeError('train config: earlyStopping.patience must be ≥ 1');
   return c;
 }
 

@@ -24,10 +24,19 @@ export function initialStoppingState(): EarlyStoppingState {
 }
 
 /** Records an epoch's monitored value; says whether it is the new best and whether to stop now. */
-export function observeEpoch(state: EarlyStoppingState, epoch: number, value: number, opts: EarlyStoppingOptions): { state: EarlyStoppingState; improved: boolean; stop: boolean } {
+export function observeEpoch(
+  state: EarlyStoppingState,
+  epoch: number,
+  value: number,
+  opts: EarlyStoppingOptions,
+): { state: EarlyStoppingState; improved: boolean; stop: boolean } {
   const delta = opts.minDelta ?? 0;
-  const better = Number.isFinite(value) && (Number.isNaN(state.best) || (opts.mode === 'max' ? value > state.best + delta : value < state.best - delta));
-  const next: EarlyStoppingState = better ? { best: value, bestEpoch: epoch, waited: 0 } : { ...state, waited: state.waited + 1 };
+  const better =
+    Number.isFinite(value) &&
+    (Number.isNaN(state.best) || (opts.mode === 'max' ? value > state.best + delta : value < state.best - delta));
+  const next: EarlyStoppingState = better
+    ? { best: value, bestEpoch: epoch, waited: 0 }
+    : { ...state, waited: state.waited + 1 };
   const stop = !better && next.waited >= opts.patience && epoch + 1 >= (opts.minEpochs ?? 0);
   return { state: next, improved: better, stop };
 }

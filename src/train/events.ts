@@ -33,7 +33,13 @@ export type TrainEvent =
       bagsPerSecond: number;
       instancesPerSecond: number;
     } & FoldRef)
-  | ({ type: 'eval'; epoch: number; split: 'train' | 'val' | 'test'; loss: number; metrics: Record<string, number> } & FoldRef)
+  | ({
+      type: 'eval';
+      epoch: number;
+      split: 'train' | 'val' | 'test';
+      loss: number;
+      metrics: Record<string, number>;
+    } & FoldRef)
   | ({
       type: 'epoch-end';
       epoch: number;
@@ -46,8 +52,19 @@ export type TrainEvent =
       stop: boolean;
     } & FoldRef)
   | ({ type: 'checkpoint'; kind: 'last' | 'best'; path: string; epoch: number } & FoldRef)
-  | ({ type: 'fold-end'; metrics: Record<string, number>; bestEpoch: number; epochsRun: number; interrupted: boolean } & FoldRef)
-  | { type: 'run-end'; summary: Record<string, { mean: number; sd: number; n: number }>; interrupted: boolean; resultsPath?: string };
+  | ({
+      type: 'fold-end';
+      metrics: Record<string, number>;
+      bestEpoch: number;
+      epochsRun: number;
+      interrupted: boolean;
+    } & FoldRef)
+  | {
+      type: 'run-end';
+      summary: Record<string, { mean: number; sd: number; n: number }>;
+      interrupted: boolean;
+      resultsPath?: string;
+    };
 
 export type TrainEventListener = (e: TrainEvent) => void;
 

@@ -92,21 +92,34 @@ interface CheckpointHeader {
 }
 
 const modelTensors = (model: MilModel): Promise<TensorEntry[]> =>
-  Promise.all(model.variables().map(async (v, i) => ({ name: `model/${i}`, shape: v.shape, values: (await v.data()) as Float32Array })));
+  Promise.all(
+    model
+      .variables()
+      .map(async (v, i) => ({ name: `model/${i}`, shape: v.shape, values: (await v.data()) as Float32Array })),
+  );
 
 function assignModel(model: MilModel, tensors: TensorEntry[], file: string): void {
   const vars = model.variables();
   const saved = tensors.filter((t) => t.name.startsWith('model/'));
-  if (saved.length !== vars.length) throw new Error(`checkpoint ${file} holds ${saved.length} model variables, the model has ${vars.length}`);
+  if (saved.length !== vars.length)
+    throw new Error(`checkpoint ${file} holds ${saved.length} model variables, the model has ${vars.length}`);
   vars.forEach((v, i) => {
-    if (saved[i].values.length !== v.size) throw new Error(`checkpoint ${file}: variable ${i} has ${saved[i].values.length} values, the model's has ${v.size} (shape ${v.shape})`);
+    if (saved[i].values.length !== v.size)
+      throw new Error(
+        `checkpoint ${file}: variable ${i} has ${saved[i].values.length} values, the model's has ${v.size} (shape ${v.shape})`,
+      );
     tf.tidy(() => v.assign(tf.tensor(saved[i].values, v.shape)));
   });
 }
 
 /** Feature statistics stored alongside weights, so eval/predict standardise like training did. */
 function statsTensors(stats?: FeatureStats): TensorEntry[] {
-  return stats ? [{ name: 'stats/mean', shape: [stats.dim], values: stats.mean }, { name: 'stats/std', shape: [stats.dim], values: stats.std }] : [];
+  return stats
+    ? [
+        { name: 'stats/mean', shape: [stats.dim], values: stats.mean },
+        { name: 'stats/std', shape: [stats.dim], values: stats.std },
+      ]
+    : [];
 }
 
 export function statsFromCheckpoint(tensors: TensorEntry[]): FeatureStats | undefined {
@@ -126,7 +139,8 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
   const { cohort, split, task, targets, config, events, repeat, fold } = ctx;
   const ref: FoldRef = { repeat, fold };
   const seed = foldSeed(config.seed, repeat, fold);
-  const selection: FoldResult['selection'] = config.selectOn === 'test' ? 'test' : config.selectOn === 'val' && split.val?.length ? 'val' : 'last';
+  const selection: FoldResult['selection'] =
+    config.selectOn === 'test' ? 'test' : config.selectOn === 'val' && split.val?.length ? 'val' : 'last';
   const selectSet = selection === 'val' ? split.val! : selection === 'test' ? split.test : [];
   const monitor = config.monitor ?? defaultMonitor(task);
   const mode = monitor === 'loss' ? 'min' : 'max';
@@ -143,15 +157,28 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
   // Schedules over global iterations (MHIM's βh decay, momentum) need the run length up front.
   model.setTotalIterations?.(config.epochs * split.train.length);
   const fingerprint = JSON.stringify({ config, model: { name: model.name, config: model.config }, split });
-  const optimizer = new Adam(model.trainableVariables(), { lr: config.lr, weightDecay: config.weightDecay, weightDecayMode: config.weightDecayMode });
-  let state: FoldState = { epoch: 0, stepInEpoch: 0, epochLossSum: 0, stopping: initialStoppingState(), history: [], finished: false };
+  const optimizer = new Adam(model.trainableVariables(), {
+    lr: config.lr,
+    weightDecay: config.weightDecay,
+    weightDecayMode: config.weightDecayMode,
+  });
+  let state: FoldState = {
+    epoch: 0,
+    stepInEpoch: 0,
+    epochLossSum: 0,
+    stopping: initialStoppingState(),
+    history: [],
+    finished: false,
+  };
   let bestWeights: TensorEntry[] | undefined;
 
   try {
     if (ctx.resume && lastFile && fs.existsSync(lastFile)) {
       const ck = loadCheckpoint<CheckpointHeader>(lastFile);
       if (ck.header.fingerprint !== fingerprint) {
-        throw new Error(`cannot resume from ${lastFile}: it was written by a run with another configuration, model or split (use a new output folder, or the original settings)`);
+        throw new Error(
+          `cannot resume from ${lastFile}: it was written by a run with another configuration, model or split (use a new output folder, or the original settings)`,
+        );
       }
       assignModel(model, ck.tensors, lastFile);
       const m = ck.tensors.filter((t) => t.name.startsWith('adam/m/')).map((t) => t.values);
@@ -159,28 +186,55 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
       optimizer.setState({ step: ck.header.optimizerStep, moments: m.map((mi, i) => ({ m: mi, v: v[i] })) });
       state = ck.header.state;
       if (state.randomState !== undefined) restoreRandomState(model, state.randomState);
-      if (bestFile && fs.existsSync(bestFile)) bestWeights = loadCheckpoint(bestFile).tensors.filter((t) => t.name.startsWith('model/'));
+      if (bestFile && fs.existsSync(bestFile))
+        bestWeights = loadCheckpoint(bestFile).tensors.filter((t) => t.name.startsWith('model/'));
     }
-    events.emit({ type: 'fold-start', ...ref, trainBags: split.train.length, valBags: selection === 'val' ? selectSet.length : 0, testBags: split.test.length, resumedFromEpoch: state.epoch > 0 || state.stepInEpoch > 0 ? state.epoch : undefined });
+    events.emit({
+      type: 'fold-start',
+      ...ref,
+      trainBags: split.train.length,
+      valBags: selection === 'val' ? selectSet.length : 0,
+      testBags: split.test.length,
+      resumedFromEpoch: state.epoch > 0 || state.stepInEpoch > 0 ? state.epoch : undefined,
+    });
 
     const checkpoint = async (file: string, kind: 'last' | 'best', s: FoldState) => {
       const adam = await optimizer.getState();
       const tensors = [
         ...(await modelTensors(model)),
-        ...adam.moments.flatMap(({ m, v }, i) => [{ name: `adam/m/${i}`, shape: [m.length], values: m }, { name: `adam/v/${i}`, shape: [v.length], values: v }]),
+        ...adam.moments.flatMap(({ m, v }, i) => [
+          { name: `adam/m/${i}`, shape: [m.length], values: m },
+          { name: `adam/v/${i}`, shape: [v.length], values: v },
+        ]),
         ...statsTensors(stats),
       ];
-      const header: CheckpointHeader = { kind: 'milkit-train', model: { name: model.name, config: model.config }, state: s, optimizerStep: adam.step, standardize: Boolean(stats), fingerprint };
+      const header: CheckpointHeader = {
+        kind: 'milkit-train',
+        model: { name: model.name, config: model.config },
+        state: s,
+        optimizerStep: adam.step,
+        standardize: Boolean(stats),
+        fingerprint,
+      };
       saveCheckpoint(file, { header, tensors });
       events.emit({ type: 'checkpoint', ...ref, kind, path: file, epoch: s.epoch });
     };
 
     const vars = model.trainableVariables();
-    if (model.trainStep && config.accumulate !== 1) throw new Error(`${model.name} trains with its own step (trainStep), which does not support gradient accumulation (accumulate = ${config.accumulate})`);
+    if (model.trainStep && config.accumulate !== 1)
+      throw new Error(
+        `${model.name} trains with its own step (trainStep), which does not support gradient accumulation (accumulate = ${config.accumulate})`,
+      );
     let interrupted = false;
     while (!state.finished && state.epoch < config.epochs) {
       const epoch = state.epoch;
-      const lr = learningRateAt(epoch, { kind: config.schedule, lr: config.lr, minLr: config.minLr, epochs: config.epochs, warmupEpochs: config.warmupEpochs });
+      const lr = learningRateAt(epoch, {
+        kind: config.schedule,
+        lr: config.lr,
+        minLr: config.minLr,
+        epochs: config.epochs,
+        warmupEpochs: config.warmupEpochs,
+      });
       optimizer.learningRate = lr;
       const order = new Rng(seed ^ Math.imul(epoch + 1, 0x9e3779b1)).shuffle([...split.train]);
       events.emit({ type: 'epoch-start', ...ref, epoch, epochs: config.epochs, lr, steps: order.length });
@@ -194,10 +248,19 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
         let lossValue: number;
         if (model.trainStep) {
           const features = stats ? standardize(bag.features, stats) : bag.features;
-          lossValue = (await model.trainStep({ id: bag.id, features, numInstances: bag.numInstances, dim: bag.dim, coords: bag.coords }, target, optimizer)).loss;
+          lossValue = (
+            await model.trainStep(
+              { id: bag.id, features, numInstances: bag.numInstances, dim: bag.dim, coords: bag.coords },
+              target,
+              optimizer,
+            )
+          ).loss;
         } else {
           const x = bagTensor(bag, stats);
-          const { value, grads } = tf.variableGrads(() => model.loss(model.forward(x, { training: true, coords: bag.coords, target }), target), vars);
+          const { value, grads } = tf.variableGrads(
+            () => model.loss(model.forward(x, { training: true, coords: bag.coords, target }), target),
+            vars,
+          );
           x.dispose();
           if (pending) {
             for (const [name, g] of Object.entries(grads)) {
@@ -210,7 +273,10 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
           pendingCount++;
           if (pendingCount === config.accumulate || k === order.length - 1) {
             const n = pendingCount;
-            const averaged = n === 1 ? Object.fromEntries(pending) : tf.tidy(() => Object.fromEntries([...pending!].map(([name, g]) => [name, tf.div(g, n)])));
+            const averaged =
+              n === 1
+                ? Object.fromEntries(pending)
+                : tf.tidy(() => Object.fromEntries([...pending!].map(([name, g]) => [name, tf.div(g, n)])));
             optimizer.applyGradients(averaged);
             tf.dispose([...pending.values(), ...(n === 1 ? [] : Object.values(averaged))]);
             pending = undefined;
@@ -223,7 +289,17 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
         state.stepInEpoch = k + 1;
         instancesSeen += bag.numInstances;
         const secs = (performance.now() - t0) / 1000;
-        events.emit({ type: 'step', ...ref, epoch, step: k + 1, steps: order.length, loss: lossValue, instances: bag.numInstances, bagsPerSecond: (k + 1 - 0) / Math.max(secs, 1e-9), instancesPerSecond: instancesSeen / Math.max(secs, 1e-9) });
+        events.emit({
+          type: 'step',
+          ...ref,
+          epoch,
+          step: k + 1,
+          steps: order.length,
+          loss: lossValue,
+          instances: bag.numInstances,
+          bagsPerSecond: (k + 1 - 0) / Math.max(secs, 1e-9),
+          instancesPerSecond: instancesSeen / Math.max(secs, 1e-9),
+        });
         // Cached bags and small reads resolve as microtasks, which would starve the event loop for a whole
         // epoch: yield one macrotask turn per step so SIGINT handlers and notebook displays run.
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -243,9 +319,23 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
         const p = await predictSet(model, cohort, selectSet, targets, stats);
         record.select = setMetrics(task, cohort.bags, p).metrics;
         monitored = record.select[monitor];
-        if (monitored === undefined) throw new Error(`monitor "${monitor}" is not a metric of this task; available: ${Object.keys(record.select).join(', ')}`);
-        events.emit({ type: 'eval', ...ref, epoch, split: selection === 'val' ? 'val' : 'test', loss: record.select.loss, metrics: record.select });
-        const es = { patience: config.earlyStopping?.patience ?? Infinity, minEpochs: config.earlyStopping?.minEpochs, mode } as const;
+        if (monitored === undefined)
+          throw new Error(
+            `monitor "${monitor}" is not a metric of this task; available: ${Object.keys(record.select).join(', ')}`,
+          );
+        events.emit({
+          type: 'eval',
+          ...ref,
+          epoch,
+          split: selection === 'val' ? 'val' : 'test',
+          loss: record.select.loss,
+          metrics: record.select,
+        });
+        const es = {
+          patience: config.earlyStopping?.patience ?? Infinity,
+          minEpochs: config.earlyStopping?.minEpochs,
+          mode,
+        } as const;
         const o = observeEpoch(state.stopping, epoch, monitored, es);
         ({ improved, stop } = o);
         state.stopping = o.state;
@@ -256,7 +346,17 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
       state.randomState = captureRandomState(model);
       if (improved && bestFile) await checkpoint(bestFile, 'best', state);
       if (lastFile) await checkpoint(lastFile, 'last', state);
-      events.emit({ type: 'epoch-end', ...ref, epoch, trainLoss, seconds: (performance.now() - t0) / 1000, monitor: monitored, metric: monitor, improved, stop });
+      events.emit({
+        type: 'epoch-end',
+        ...ref,
+        epoch,
+        trainLoss,
+        seconds: (performance.now() - t0) / 1000,
+        monitor: monitored,
+        metric: monitor,
+        improved,
+        stop,
+      });
       if (ctx.signal?.aborted) {
         interrupted = !state.finished;
         break;
@@ -266,7 +366,14 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
       state.randomState = captureRandomState(model);
       if (lastFile) await checkpoint(lastFile, 'last', state);
       const result = emptyResult(ref, selection, state, split);
-      events.emit({ type: 'fold-end', ...ref, metrics: {}, bestEpoch: state.stopping.bestEpoch, epochsRun: state.epoch, interrupted: true });
+      events.emit({
+        type: 'fold-end',
+        ...ref,
+        metrics: {},
+        bestEpoch: state.stopping.bestEpoch,
+        epochsRun: state.epoch,
+        interrupted: true,
+      });
       return result;
     }
 
@@ -275,14 +382,27 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
     let threshold: FoldResult['threshold'];
     if (task.kind === 'class' && task.numClasses === 2) {
       const fittedOn = selection === 'val' ? 'val' : 'train';
-      threshold = { ...fitThresholdOn(await predictSet(model, cohort, fittedOn === 'val' ? split.val! : split.train, targets, stats), cohort.bags), fittedOn };
+      threshold = {
+        ...fitThresholdOn(
+          await predictSet(model, cohort, fittedOn === 'val' ? split.val! : split.train, targets, stats),
+          cohort.bags,
+        ),
+        fittedOn,
+      };
     }
     const test = setMetrics(task, cohort.bags, await predictSet(model, cohort, split.test, targets, stats), {
       threshold,
       bootstrap: config.bootstrap,
       bootstrapSeed: seed,
     });
-    events.emit({ type: 'eval', ...ref, epoch: state.epoch - 1, split: 'test', loss: test.metrics.loss, metrics: test.metrics });
+    events.emit({
+      type: 'eval',
+      ...ref,
+      epoch: state.epoch - 1,
+      split: 'test',
+      loss: test.metrics.loss,
+      metrics: test.metrics,
+    });
     // With no defined monitored value (e.g. AUC of a one-class validation set) the last weights stay.
     const bestEpoch = selection === 'last' || !bestWeights ? state.epoch - 1 : state.stopping.bestEpoch;
     const result: FoldResult = {
@@ -300,11 +420,23 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
     if (ctx.dir) {
       // The model eval/predict reload: the kept weights (best or last) with the standardisation.
       saveCheckpoint(path.join(ctx.dir, 'model.ckpt'), {
-        header: { kind: 'milkit-model', model: { name: model.name, config: model.config }, threshold: threshold ?? null, task },
+        header: {
+          kind: 'milkit-model',
+          model: { name: model.name, config: model.config },
+          threshold: threshold ?? null,
+          task,
+        },
         tensors: [...(await modelTensors(model)), ...statsTensors(stats)],
       });
     }
-    events.emit({ type: 'fold-end', ...ref, metrics: result.metrics, bestEpoch, epochsRun: state.epoch, interrupted: false });
+    events.emit({
+      type: 'fold-end',
+      ...ref,
+      metrics: result.metrics,
+      bestEpoch,
+      epochsRun: state.epoch,
+      interrupted: false,
+    });
     return result;
   } finally {
     optimizer.dispose();

@@ -3,7 +3,14 @@ export * from './checkpoint';
 export * from './config';
 export * from './earlyStopping';
 export * from './events';
-export { type FoldResult, type EpochRecord, type ModelFactory, restoreModel, statsFromCheckpoint, trainFold } from './fold';
+export {
+  type FoldResult,
+  type EpochRecord,
+  type ModelFactory,
+  restoreModel,
+  statsFromCheckpoint,
+  trainFold,
+} from './fold';
 export * from './optimizer';
 export * from './predict';
 export * from './results';

@@ -66,7 +66,9 @@ export class Adam extends tf.Optimizer {
   }
 
   override applyGradients(grads: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[]): void {
-    const list: [string, tf.Tensor][] = Array.isArray(grads) ? grads.map((g) => [g.name, g.tensor]) : Object.entries(grads);
+    const list: [string, tf.Tensor][] = Array.isArray(grads)
+      ? grads.map((g) => [g.name, g.tensor])
+      : Object.entries(grads);
     this.step++;
     const t = this.step;
     const lr = this.learningRate;
@@ -78,12 +80,21 @@ export class Adam extends tf.Optimizer {
     tf.tidy(() => {
       for (const [name, g0] of list) {
         const i = this.index.get(name);
-        if (i === undefined) throw new Error(`Adam: gradient for variable "${name}", which is not in the optimiser's variable list`);
+        if (i === undefined)
+          throw new Error(`Adam: gradient for variable "${name}", which is not in the optimiser's variable list`);
         if (g0 == null) continue; // not connected to the loss this step
         const theta = this.vars[i];
         if (native && theta.dtype === 'float32' && g0.dtype === 'float32') {
           // One native pass instead of 12 kernels (same float32 operations, same order: bit-equal).
-          const [t2, m2, v2] = nativeAdamStep(theta, this.m[i], this.v[i], g0, { l2: l2 ? this.weightDecay : 0, decay, beta1: this.beta1, beta2: this.beta2, rootBc2: Math.sqrt(bc2), epsilon: this.epsilon, stepSize: lr / bc1 });
+          const [t2, m2, v2] = nativeAdamStep(theta, this.m[i], this.v[i], g0, {
+            l2: l2 ? this.weightDecay : 0,
+            decay,
+            beta1: this.beta1,
+            beta2: this.beta2,
+            rootBc2: Math.sqrt(bc2),
+            epsilon: this.epsilon,
+            stepSize: lr / bc1,
+          });
           this.m[i].assign(m2);
           this.v[i].assign(v2);
           theta.assign(t2);
@@ -106,14 +117,21 @@ export class Adam extends tf.Optimizer {
 
   /** Copies the state out (reads every moment: call at checkpoints, not per step). */
   async getState(): Promise<AdamState> {
-    const moments = await Promise.all(this.vars.map(async (_, i) => ({ m: (await this.m[i].data()) as Float32Array, v: (await this.v[i].data()) as Float32Array })));
+    const moments = await Promise.all(
+      this.vars.map(async (_, i) => ({
+        m: (await this.m[i].data()) as Float32Array,
+        v: (await this.v[i].data()) as Float32Array,
+      })),
+    );
     return { step: this.step, moments };
   }
 
   setState(state: AdamState): void {
-    if (state.moments.length !== this.vars.length) throw new Error(`Adam state has ${state.moments.length} variables, the model has ${this.vars.length}`);
+    if (state.moments.length !== this.vars.length)
+      throw new Error(`Adam state has ${state.moments.length} variables, the model has ${this.vars.length}`);
     state.moments.forEach(({ m, v }, i) => {
-      if (m.length !== this.vars[i].size || v.length !== this.vars[i].size) throw new Error(`Adam state for variable ${i} has ${m.length} values, the variable has ${this.vars[i].size}`);
+      if (m.length !== this.vars[i].size || v.length !== this.vars[i].size)
+        throw new Error(`Adam state for variable ${i} has ${m.length} values, the variable has ${this.vars[i].size}`);
       tf.tidy(() => {
         this.m[i].assign(tf.tensor(m, this.vars[i].shape));
         this.v[i].assign(tf.tensor(v, this.vars[i].shape));
@@ -128,6 +146,13 @@ export class Adam extends tf.Optimizer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { lr: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, weightDecay: this.weightDecay, weightDecayMode: this.weightDecayMode };
+    return {
+      lr: this.learningRate,
+      beta1: this.beta1,
+      beta2: this.beta2,
+      epsilon: this.epsilon,
+      weightDecay: this.weightDecay,
+      weightDecayMode: this.weightDecayMode,
+    };
   }
 }

@@ -28,15 +28,23 @@ export interface SetPredictions {
 }
 
 /** Logits and losses of the bags at `indices` (inference mode: no dropout). */
-export async function predictSet(model: MilModel, cohort: Cohort, indices: number[], targets: Target[], stats?: FeatureStats): Promise<SetPredictions> {
+export async function predictSet(
+  model: MilModel,
+  cohort: Cohort,
+  indices: number[],
+  targets: Target[],
+  stats?: FeatureStats,
+): Promise<SetPredictions> {
   const rows: tf.Tensor1D[] = [];
   try {
     for (const i of indices) {
       const bag = await cohort.bag(i);
-      rows.push(tf.tidy(() => {
-        const out = model.forward(bagTensor(bag, stats), { training: false, coords: bag.coords, target: targets[i] });
-        return tf.concat([out.logits, tf.reshape(model.loss(out, targets[i]), [1])]);
-      }));
+      rows.push(
+        tf.tidy(() => {
+          const out = model.forward(bagTensor(bag, stats), { training: false, coords: bag.coords, target: targets[i] });
+          return tf.concat([out.logits, tf.reshape(model.loss(out, targets[i]), [1])]);
+        }),
+      );
     }
     if (rows.length === 0) return { indices, logits: [], losses: new Float32Array(0) };
     const all = tf.stack(rows);
@@ -67,7 +75,10 @@ export function positiveScores(p: SetPredictions): number[] {
 
 /** Fits the Youden threshold on a set's predictions (call it on train/val predictions only). */
 export function fitThresholdOn(p: SetPredictions, bags: readonly BagInfo[]): BinaryThreshold {
-  return fitYoudenThreshold(p.indices.map((i) => bags[i].label!), positiveScores(p));
+  return fitYoudenThreshold(
+    p.indices.map((i) => bags[i].label!),
+    positiveScores(p),
+  );
 }
 
 export interface SetMetricsOptions {
@@ -84,17 +95,31 @@ export interface SetMetrics {
 }
 
 /** Metrics of a set: the task's metrics plus the mean loss; optionally bootstrapped. */
-export function setMetrics(task: Task, bags: readonly BagInfo[], p: SetPredictions, opts: SetMetricsOptions = {}): SetMetrics {
+export function setMetrics(
+  task: Task,
+  bags: readonly BagInfo[],
+  p: SetPredictions,
+  opts: SetMetricsOptions = {},
+): SetMetrics {
   const n = p.indices.length;
   const metricsOf = (rows: number[]): Record<string, number> => {
     const loss = rows.reduce((s, r) => s + p.losses[r], 0) / rows.length;
     if (task.kind === 'survival') {
       const info = rows.map((r) => bags[p.indices[r]]);
-      const c = concordanceIndex(info.map((b) => b.time!), info.map((b) => b.event!), rows.map((r) => riskFromHazardLogits(p.logits[r])));
+      const c = concordanceIndex(
+        info.map((b) => b.time!),
+        info.map((b) => b.event!),
+        rows.map((r) => riskFromHazardLogits(p.logits[r])),
+      );
       return { cIndex: c.cIndex, loss };
     }
     const labels = rows.map((r) => bags[p.indices[r]].label!);
-    const m = classificationMetrics(labels, rows.map((r) => softmax(p.logits[r])), task.numClasses, { threshold: opts.threshold });
+    const m = classificationMetrics(
+      labels,
+      rows.map((r) => softmax(p.logits[r])),
+      task.numClasses,
+      { threshold: opts.threshold },
+    );
     return { ...(m as unknown as Record<string, number>), loss };
   };
   const all = Array.from({ length: n }, (_, r) => r);
@@ -106,10 +131,18 @@ export function setMetrics(task: Task, bags: readonly BagInfo[], p: SetPredictio
 }
 
 /** Per-instance outputs of one bag for `predict`: attention weights and/or instance class probabilities. */
-export async function predictInstances(model: MilModel, bag: Bag, stats?: FeatureStats): Promise<{ logits: Float32Array; attention?: Float32Array; instanceProbs?: Float32Array }> {
+export async function predictInstances(
+  model: MilModel,
+  bag: Bag,
+  stats?: FeatureStats,
+): Promise<{ logits: Float32Array; attention?: Float32Array; instanceProbs?: Float32Array }> {
   const out = tf.tidy(() => {
     const o = model.forward(bagTensor(bag, stats), { training: false, coords: bag.coords });
-    return { logits: o.logits, attention: o.attention, instanceProbs: o.instanceLogits ? tf.softmax(o.instanceLogits) : undefined };
+    return {
+      logits: o.logits,
+      attention: o.attention,
+      instanceProbs: o.instanceLogits ? tf.softmax(o.instanceLogits) : undefined,
+    };
   });
   try {
     return {
@@ -118,6 +151,10 @@ export async function predictInstances(model: MilModel, bag: Bag, stats?: Featur
       instanceProbs: out.instanceProbs ? ((await out.instanceProbs.data()) as Float32Array) : undefined,
     };
   } finally {
-    tf.dispose([out.logits, ...(out.attention ? [out.attention] : []), ...(out.instanceProbs ? [out.instanceProbs] : [])]);
+    tf.dispose([
+      out.logits,
+      ...(out.attention ? [out.attention] : []),
+      ...(out.instanceProbs ? [out.instanceProbs] : []),
+    ]);
   }
 }

@@ -16,7 +16,10 @@ export interface RandomStateful {
 }
 
 function isRandomStateful(m: object): m is RandomStateful {
-  return typeof (m as Partial<RandomStateful>).randomState === 'function' && typeof (m as Partial<RandomStateful>).setRandomState === 'function';
+  return (
+    typeof (m as Partial<RandomStateful>).randomState === 'function' &&
+    typeof (m as Partial<RandomStateful>).setRandomState === 'function'
+  );
 }
 
 /** Every Rng reachable from `root`, each once, in deterministic traversal order. */
@@ -53,7 +56,8 @@ export function captureRandomState(model: object): unknown {
 export function restoreRandomState(model: object, saved: unknown): void {
   const s = saved as { custom?: unknown; rngs?: number[] };
   const rngs = reachableRngs(model);
-  if (!s.rngs || s.rngs.length !== rngs.length) throw new Error(`checkpoint holds ${s.rngs?.length ?? 0} random streams, the model has ${rngs.length}`);
+  if (!s.rngs || s.rngs.length !== rngs.length)
+    throw new Error(`checkpoint holds ${s.rngs?.length ?? 0} random streams, the model has ${rngs.length}`);
   rngs.forEach((r, i) => ((r as unknown as RngInternals).state = s.rngs![i]));
   // After the generic streams, so a model's own restore has the last word on anything it manages.
   if (s.custom !== undefined && isRandomStateful(model)) model.setRandomState(s.custom);

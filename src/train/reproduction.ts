@@ -54,7 +54,8 @@ export function writeReproduction(
 
 export function readReproduction(file: string): ReproductionFile {
   const r = JSON.parse(fs.readFileSync(file, 'utf8')) as ReproductionFile;
-  if (r.format !== 'milkit-reproduction') throw new Error(`${file}: not a milkit reproduction file (format ${String(r.format)})`);
+  if (r.format !== 'milkit-reproduction')
+    throw new Error(`${file}: not a milkit reproduction file (format ${String(r.format)})`);
   return r;
 }
 
@@ -63,7 +64,14 @@ export function reproductionMarkdown(r: ReproductionFile): string {
   const pub = r.meta.published;
   const withPub = new Set(Object.values(pub?.values ?? {}).flatMap((v) => Object.keys(v)));
   const head = ['', ...view.columns.map((c) => (withPub.has(c) ? `${c} (ours / published)` : c))];
-  const lines = [`# ${r.title ?? r.name}`, '', r.caption ?? '', '', `| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  const lines = [
+    `# ${r.title ?? r.name}`,
+    '',
+    r.caption ?? '',
+    '',
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+  ];
   for (const row of view.rows) {
     const cells = row.cells.map((c, j) => {
       const p = pub?.values[row.label]?.[view.columns[j]!];
@@ -74,13 +82,19 @@ export function reproductionMarkdown(r: ReproductionFile): string {
   lines.push('', `Protocol: ${r.meta.protocol}`, '', `Command: \`${r.meta.command}\``);
   if (pub) lines.push('', `Published: ${pub.source}`);
   const took = r.meta.seconds === undefined ? '' : `, ${(r.meta.seconds / 60).toFixed(1)} min`;
-  lines.push('', `Measured ${r.meta.date} at ${r.meta.commit ?? 'an uncommitted tree'} on ${r.meta.machine}${r.meta.backend ? ` (${r.meta.backend})` : ''}${took}.`, '');
+  lines.push(
+    '',
+    `Measured ${r.meta.date} at ${r.meta.commit ?? 'an uncommitted tree'} on ${r.meta.machine}${r.meta.backend ? ` (${r.meta.backend})` : ''}${took}.`,
+    '',
+  );
   return lines.join('\n');
 }
 
 function gitCommit(): string | undefined {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     return undefined; // not a git checkout (an installed package)
   }

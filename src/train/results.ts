@@ -33,13 +33,21 @@ export interface RunResult {
 }
 
 /** mean ± sd of every metric over the completed folds (and over repetition means when there are several). */
-export function summarise(folds: FoldResult[]): { summary: Record<string, MetricSummary>; repeatSummary?: Record<string, MetricSummary> } {
+export function summarise(folds: FoldResult[]): {
+  summary: Record<string, MetricSummary>;
+  repeatSummary?: Record<string, MetricSummary>;
+} {
   const done = folds.filter((f) => !f.interrupted);
   const names = [...new Set(done.flatMap((f) => Object.keys(f.metrics)))];
   const summary = Object.fromEntries(names.map((m) => [m, meanSd(done.map((f) => f.metrics[m] ?? NaN))]));
   const repeats = [...new Set(done.map((f) => f.repeat))];
   if (repeats.length < 2) return { summary };
-  const repeatSummary = Object.fromEntries(names.map((m) => [m, meanSd(repeats.map((r) => meanSd(done.filter((f) => f.repeat === r).map((f) => f.metrics[m] ?? NaN)).mean))]));
+  const repeatSummary = Object.fromEntries(
+    names.map((m) => [
+      m,
+      meanSd(repeats.map((r) => meanSd(done.filter((f) => f.repeat === r).map((f) => f.metrics[m] ?? NaN)).mean)),
+    ]),
+  );
   return { summary, repeatSummary };
 }
 
@@ -49,7 +57,8 @@ const fmt = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '' 
 export function resultsCsv(r: RunResult): string {
   const metrics = Object.keys(r.summary);
   const lines = [['repeat', 'fold', 'best_epoch', 'epochs_run', ...metrics].join(',')];
-  for (const f of r.folds) lines.push([f.repeat, f.fold, f.bestEpoch, f.epochsRun, ...metrics.map((m) => fmt(f.metrics[m]))].join(','));
+  for (const f of r.folds)
+    lines.push([f.repeat, f.fold, f.bestEpoch, f.epochsRun, ...metrics.map((m) => fmt(f.metrics[m]))].join(','));
   lines.push(['mean', '', '', '', ...metrics.map((m) => fmt(r.summary[m].mean))].join(','));
   lines.push(['sd', '', '', '', ...metrics.map((m) => fmt(r.summary[m].sd))].join(','));
   return `${lines.join('\n')}\n`;

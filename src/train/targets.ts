@@ -12,16 +12,28 @@ export type Task = { kind: 'class'; numClasses: number } | { kind: 'survival'; n
 export function taskOf(bags: readonly BagInfo[], survivalBinCount: number): { task: Task; targets: Target[] } {
   const survival = bags.length > 0 && bags.every((b) => b.time !== undefined && b.event !== undefined);
   if (survival) {
-    const { edges, bins } = survivalBins(bags.map((b) => b.time!), bags.map((b) => b.event!), survivalBinCount);
+    const { edges, bins } = survivalBins(
+      bags.map((b) => b.time!),
+      bags.map((b) => b.event!),
+      survivalBinCount,
+    );
     return {
       task: { kind: 'survival', numBins: survivalBinCount, edges },
-      targets: bags.map((b, i) => ({ kind: 'survival', bin: bins[i], censored: b.event === 0, numBins: survivalBinCount })),
+      targets: bags.map((b, i) => ({
+        kind: 'survival',
+        bin: bins[i],
+        censored: b.event === 0,
+        numBins: survivalBinCount,
+      })),
     };
   }
   const missing = bags.find((b) => b.label === undefined);
   if (missing) throw new Error(`bag "${missing.id}" has no class label (and the cohort is not a survival cohort)`);
   const numClasses = Math.max(2, ...bags.map((b) => b.label! + 1));
-  return { task: { kind: 'class', numClasses }, targets: bags.map((b) => ({ kind: 'class', label: b.label!, numClasses })) };
+  return {
+    task: { kind: 'class', numClasses },
+    targets: bags.map((b) => ({ kind: 'class', label: b.label!, numClasses })),
+  };
 }
 
 /** Number of model outputs for a task. */
@@ -39,12 +51,14 @@ export function defaultMonitor(task: Task): string {
 export function targetsForTask(task: Task, bags: readonly BagInfo[]): Target[] {
   return bags.map((b) => {
     if (task.kind === 'survival') {
-      if (b.time === undefined || b.event === undefined) throw new Error(`bag "${b.id}" has no survival time/event, but the model was trained for survival`);
+      if (b.time === undefined || b.event === undefined)
+        throw new Error(`bag "${b.id}" has no survival time/event, but the model was trained for survival`);
       let bin = 0;
       while (bin < task.numBins - 1 && b.time >= task.edges[bin + 1]) bin++;
       return { kind: 'survival', bin, censored: b.event === 0, numBins: task.numBins };
     }
-    if (b.label === undefined || b.label >= task.numClasses) throw new Error(`bag "${b.id}" has label ${b.label}, the model knows classes 0..${task.numClasses - 1}`);
+    if (b.label === undefined || b.label >= task.numClasses)
+      throw new Error(`bag "${b.id}" has label ${b.label}, the model knows classes 0..${task.numClasses - 1}`);
     return { kind: 'class', label: b.label, numClasses: task.numClasses };
   });
 }

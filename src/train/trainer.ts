@@ -46,7 +46,6 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
-
 export class Trainer {
   readonly events = new TrainEventStream();
   readonly config: TrainConfig;
@@ -57,7 +56,9 @@ export class Trainer {
 
   private builder(init: Omit<ModelInit, 'seed'>): (seed: number) => MilModel {
     const m = this.options.model;
-    return typeof m === 'function' ? (seed) => m({ ...init, seed }) : (seed) => createModel(m.name, { ...(m.config ?? {}), ...init, seed });
+    return typeof m === 'function'
+      ? (seed) => m({ ...init, seed })
+      : (seed) => createModel(m.name, { ...(m.config ?? {}), ...init, seed });
   }
 
   /** Trains and tests one fold per split; `splits[rep][fold]`. */
@@ -67,7 +68,13 @@ export class Trainer {
     splits.forEach((rep, r) => rep.forEach((s, f) => checkSplit(s, cohort.bags, `split [${r}][${f}]`)));
     const folds: FoldResult[] = [];
     let interrupted = false;
-    this.events.emit({ type: 'run-start', repeats: splits.length, folds: splits[0]?.length ?? 0, epochs: this.config.epochs, outDir: run.outDir });
+    this.events.emit({
+      type: 'run-start',
+      repeats: splits.length,
+      folds: splits[0]?.length ?? 0,
+      epochs: this.config.epochs,
+      outDir: run.outDir,
+    });
     outer: for (const [repeat, rep] of splits.entries()) {
       for (const [fold, split] of rep.entries()) {
         const dir = run.outDir && path.join(run.outDir, `rep${repeat}-fold${fold}`);
@@ -76,13 +83,29 @@ export class Trainer {
           folds.push(JSON.parse(fs.readFileSync(done, 'utf8'), (_, v) => (v === null ? NaN : v)) as FoldResult);
           continue;
         }
-        const result = await trainFold({ cohort, split, task, targets, config: this.config, createModel, events: this.events, repeat, fold, dir, resume: run.resume, signal: run.signal });
+        const result = await trainFold({
+          cohort,
+          split,
+          task,
+          targets,
+          config: this.config,
+          createModel,
+          events: this.events,
+          repeat,
+          fold,
+          dir,
+          resume: run.resume,
+          signal: run.signal,
+        });
         folds.push(result);
         if (result.interrupted) {
           interrupted = true;
           break outer;
         }
-        if (done) writeFileAtomic(done, [Buffer.from(JSON.stringify(result, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)))]);
+        if (done)
+          writeFileAtomic(done, [
+            Buffer.from(JSON.stringify(result, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))),
+          ]);
       }
     }
     const probe = createModel(0);

@@ -33,10 +33,19 @@ export interface AttentionOptions {
 /** Builds an attention view from a bag and a model's per-instance scores. */
 export function attentionView(bag: BagRef, scores: AttentionScores, opts: AttentionOptions = {}): AttentionPayload {
   const first = scores.attention ?? scores.probability;
-  if (!first) throw new VizSchemaError('attention', 'needs attention weights or instance probabilities (the model returned neither)', 'attention');
+  if (!first)
+    throw new VizSchemaError(
+      'attention',
+      'needs attention weights or instance probabilities (the model returned neither)',
+      'attention',
+    );
   const n = first.length;
   if (scores.attention && scores.probability && scores.probability.length !== n) {
-    throw new VizSchemaError('attention', `${scores.probability.length} instance probabilities for ${n} attention weights`, 'probability');
+    throw new VizSchemaError(
+      'attention',
+      `${scores.probability.length} instance probabilities for ${n} attention weights`,
+      'probability',
+    );
   }
   const payload: AttentionPayload = {
     version: VIZ_VERSIONS.attention[VIZ_VERSIONS.attention.length - 1] as 1,

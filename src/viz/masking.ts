@@ -74,7 +74,12 @@ export interface MaskingOptions {
 }
 
 /** Builds a masking preview; settings not given take DEFAULT_MASKING_SETTINGS. */
-export function maskingView(bag: BagRef, teacherScores: ArrayLike<number>, settings: Partial<MaskingSettings> = {}, opts: MaskingOptions = {}): MaskingPayload {
+export function maskingView(
+  bag: BagRef,
+  teacherScores: ArrayLike<number>,
+  settings: Partial<MaskingSettings> = {},
+  opts: MaskingOptions = {},
+): MaskingPayload {
   const merged = checkMaskingSettings({ ...DEFAULT_MASKING_SETTINGS, ...settings });
   const payload: MaskingPayload = {
     version: VIZ_VERSIONS.masking[VIZ_VERSIONS.masking.length - 1] as 1,
@@ -91,11 +96,19 @@ export function maskingView(bag: BagRef, teacherScores: ArrayLike<number>, setti
 /** Checks every setting's range; returns the settings unchanged. */
 export function checkMaskingSettings(s: MaskingSettings): MaskingSettings {
   if (!(MASK_STRATEGIES as readonly string[]).includes(s.strategy)) {
-    throw new VizSchemaError('masking', `unknown strategy "${s.strategy}" (expected ${MASK_STRATEGIES.join(', ')})`, 'settings.strategy');
+    throw new VizSchemaError(
+      'masking',
+      `unknown strategy "${s.strategy}" (expected ${MASK_STRATEGIES.join(', ')})`,
+      'settings.strategy',
+    );
   }
   const unit = (name: keyof MaskingSettings, v: unknown, openZero = false) => {
     if (typeof v !== 'number' || !(v >= 0 && v <= 1) || (openZero && v === 0)) {
-      throw new VizSchemaError('masking', `must be a number in ${openZero ? '(0' : '[0'}, 1], got ${v}`, `settings.${name}`);
+      throw new VizSchemaError(
+        'masking',
+        `must be a number in ${openZero ? '(0' : '[0'}, 1], got ${v}`,
+        `settings.${name}`,
+      );
     }
   };
   unit('highRatio', s.highRatio);
@@ -104,8 +117,10 @@ export function checkMaskingSettings(s: MaskingSettings): MaskingSettings {
   unit('randomRatio', s.randomRatio);
   unit('progress', s.progress);
   if (s.recycleKeepRatio !== undefined) unit('recycleKeepRatio', s.recycleKeepRatio);
-  if (typeof s.decay !== 'boolean') throw new VizSchemaError('masking', `must be true or false, got ${s.decay}`, 'settings.decay');
-  if (!Number.isInteger(s.seed)) throw new VizSchemaError('masking', `must be an integer, got ${s.seed}`, 'settings.seed');
+  if (typeof s.decay !== 'boolean')
+    throw new VizSchemaError('masking', `must be true or false, got ${s.decay}`, 'settings.decay');
+  if (!Number.isInteger(s.seed))
+    throw new VizSchemaError('masking', `must be an integer, got ${s.seed}`, 'settings.seed');
   return s;
 }
 

@@ -48,7 +48,12 @@ export function resultsView(input: ResultsInput): ResultsPayload {
     throw new VizSchemaError('results', `${input.higherIsBetter.length} entries for ${cols} columns`, 'higherIsBetter');
   }
   const rows = input.rows.map((row) => {
-    if (row.cells.length !== cols) throw new VizSchemaError('results', `row "${row.label}" has ${row.cells.length} cells for ${cols} columns`, 'rows');
+    if (row.cells.length !== cols)
+      throw new VizSchemaError(
+        'results',
+        `row "${row.label}" has ${row.cells.length} cells for ${cols} columns`,
+        'rows',
+      );
     return { label: row.label, cells: row.cells.map((c) => toCell(c, row.label)) };
   });
   const payload: ResultsPayload = {
@@ -85,5 +90,7 @@ function toCell(c: ResultCell | ArrayLike<number> | null | undefined, row: strin
 export function formatCell(c: ResultCell | null, digits = 3): string {
   if (!c) return '–';
   // One value (a single fold or run) has no spread worth printing.
-  return c.sd === undefined || c.n === 1 ? c.mean.toFixed(digits) : `${c.mean.toFixed(digits)} ± ${c.sd.toFixed(digits)}`;
+  return c.sd === undefined || c.n === 1
+    ? c.mean.toFixed(digits)
+    : `${c.mean.toFixed(digits)} ± ${c.sd.toFixed(digits)}`;
 }

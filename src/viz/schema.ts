@@ -92,17 +92,31 @@ export interface InstanceLayout {
 export function instanceLayout(kind: VizKind, bag: BagRef, n: number): InstanceLayout {
   if (!Number.isInteger(n) || n < 1) throw new VizSchemaError(kind, `a bag needs at least one instance, got ${n}`, 'n');
   if (n > MAX_INSTANCES) {
-    throw new VizSchemaError(kind, `bag "${bag.id}" has ${n} instances; views carry at most ${MAX_INSTANCES} (subsample the bag first)`, 'n');
+    throw new VizSchemaError(
+      kind,
+      `bag "${bag.id}" has ${n} instances; views carry at most ${MAX_INSTANCES} (subsample the bag first)`,
+      'n',
+    );
   }
   const layout: InstanceLayout = { bagId: bag.id, n };
   if (bag.label !== undefined) layout.bagLabel = bag.label;
   if (bag.coords) {
-    if (bag.coords.length !== 2 * n) throw new VizSchemaError(kind, `bag "${bag.id}" has ${bag.coords.length / 2} coordinate pairs for ${n} scores`, 'coords');
+    if (bag.coords.length !== 2 * n)
+      throw new VizSchemaError(
+        kind,
+        `bag "${bag.id}" has ${bag.coords.length / 2} coordinate pairs for ${n} scores`,
+        'coords',
+      );
     layout.coords = Array.from(bag.coords, Math.round);
     layout.patchSize = patchStep(layout.coords);
   }
   if (bag.instanceLabels) {
-    if (bag.instanceLabels.length !== n) throw new VizSchemaError(kind, `bag "${bag.id}" has ${bag.instanceLabels.length} instance labels for ${n} scores`, 'instanceLabels');
+    if (bag.instanceLabels.length !== n)
+      throw new VizSchemaError(
+        kind,
+        `bag "${bag.id}" has ${bag.instanceLabels.length} instance labels for ${n} scores`,
+        'instanceLabels',
+      );
     layout.instanceLabels = Array.from(bag.instanceLabels);
   }
   return layout;

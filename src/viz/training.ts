@@ -91,7 +91,8 @@ export class TrainingCurves {
         break;
       case 'eval':
         this.add('loss', e.split, e.epoch + 1, e.loss, fold);
-        for (const [m, v] of Object.entries(e.metrics)) if (m !== 'loss' && this.metrics.includes(m)) this.add(m, e.split, e.epoch + 1, v, fold);
+        for (const [m, v] of Object.entries(e.metrics))
+          if (m !== 'loss' && this.metrics.includes(m)) this.add(m, e.split, e.epoch + 1, v, fold);
         break;
       case 'epoch-end':
         this.add('loss', 'train', e.epoch + 1, e.trainLoss, fold);
@@ -101,9 +102,19 @@ export class TrainingCurves {
         const shown = Object.keys(e.summary).filter((m) => this.metrics.includes(m));
         const metrics = shown.length ? shown : Object.keys(e.summary);
         const summary = metrics.length
-          ? resultsView({ title: 'Summary (mean ± sd over folds)', columns: metrics, rows: [{ label: this.title ?? 'run', cells: metrics.map((m) => e.summary[m]) }] })
+          ? resultsView({
+              title: 'Summary (mean ± sd over folds)',
+              columns: metrics,
+              rows: [{ label: this.title ?? 'run', cells: metrics.map((m) => e.summary[m]) }],
+            })
           : undefined;
-        if (this.progress) this.progress = { ...this.progress, elapsedSeconds: (nowMs - r.startMs) / 1000, etaSeconds: 0, message: e.interrupted ? 'interrupted' : 'done' };
+        if (this.progress)
+          this.progress = {
+            ...this.progress,
+            elapsedSeconds: (nowMs - r.startMs) / 1000,
+            etaSeconds: 0,
+            message: e.interrupted ? 'interrupted' : 'done',
+          };
         this.finish(summary);
         break;
       }
@@ -117,7 +128,13 @@ export class TrainingCurves {
 
   private progressAt(step: number, steps: number, rate: number | undefined, nowMs: number): TrainingProgress {
     const r = this.run;
-    const p: TrainingProgress = { epoch: r.epoch, epochs: r.epochs, step, steps, elapsedSeconds: roundSig((nowMs - r.startMs) / 1000, 4) };
+    const p: TrainingProgress = {
+      epoch: r.epoch,
+      epochs: r.epochs,
+      step,
+      steps,
+      elapsedSeconds: roundSig((nowMs - r.startMs) / 1000, 4),
+    };
     if (r.folds > 1) Object.assign(p, { fold: r.foldIndex, folds: r.folds });
     if (rate && rate > 0) {
       p.rate = roundSig(rate, 3);

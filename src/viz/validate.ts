@@ -25,7 +25,11 @@ export function vizKindOf(mime: string): VizKind | undefined {
 /** Parses and checks a payload of the given kind (or MIME type); throws VizSchemaError. */
 export function parseViz<K extends VizKind>(kindOrMime: K | (typeof VIZ_MIME)[K], data: unknown): VizPayloads[K] {
   const kind = (vizKindOf(kindOrMime) ?? kindOrMime) as K;
-  if (!(kind in VIZ_VERSIONS)) throw new VizSchemaError(String(kindOrMime), `unknown view type (expected one of ${Object.values(VIZ_MIME).join(', ')})`);
+  if (!(kind in VIZ_VERSIONS))
+    throw new VizSchemaError(
+      String(kindOrMime),
+      `unknown view type (expected one of ${Object.values(VIZ_MIME).join(', ')})`,
+    );
   let obj = data;
   if (typeof data === 'string') {
     try {
@@ -34,7 +38,8 @@ export function parseViz<K extends VizKind>(kindOrMime: K | (typeof VIZ_MIME)[K]
       throw new VizSchemaError(kind, `not valid JSON: ${(err as Error).message}`);
     }
   }
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new VizSchemaError(kind, `expected a JSON object, got ${describe(obj)}`);
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
+    throw new VizSchemaError(kind, `expected a JSON object, got ${describe(obj)}`);
   const p = obj as Record<string, unknown>;
   const supported = VIZ_VERSIONS[kind];
   if (!supported.includes(p.version as number)) {
@@ -56,7 +61,8 @@ type Check = (p: Record<string, unknown>, kind: VizKind) => void;
 const CHECKS: Record<VizKind, Check> = {
   attention(p, kind) {
     const n = checkLayout(p, kind);
-    if (p.attention === undefined && p.probability === undefined) throw new VizSchemaError(kind, 'needs attention or probability', 'attention');
+    if (p.attention === undefined && p.probability === undefined)
+      throw new VizSchemaError(kind, 'needs attention or probability', 'attention');
     if (p.attention !== undefined) numbers(p.attention, kind, 'attention', n);
     if (p.probability !== undefined) numbers(p.probability, kind, 'probability', n);
     if (p.bagProbabilities !== undefined) numbers(p.bagProbabilities, kind, 'bagProbabilities');
@@ -65,14 +71,16 @@ const CHECKS: Record<VizKind, Check> = {
   masking(p, kind) {
     const n = checkLayout(p, kind);
     numbers(p.scores, kind, 'scores', n);
-    if (p.scoreKind !== 'attention' && p.scoreKind !== 'probability') throw new VizSchemaError(kind, `must be "attention" or "probability"`, 'scoreKind');
+    if (p.scoreKind !== 'attention' && p.scoreKind !== 'probability')
+      throw new VizSchemaError(kind, `must be "attention" or "probability"`, 'scoreKind');
     if (typeof p.settings !== 'object' || p.settings === null) throw new VizSchemaError(kind, 'missing', 'settings');
     checkMaskingSettings(p.settings as MaskingPayload['settings']);
   },
   training(p, kind) {
     if (!Array.isArray(p.series)) throw new VizSchemaError(kind, 'must be an array', 'series');
     p.series.forEach((s: Record<string, unknown>, i: number) => {
-      if (typeof s?.metric !== 'string') throw new VizSchemaError(kind, 'metric must be a string', `series[${i}].metric`);
+      if (typeof s?.metric !== 'string')
+        throw new VizSchemaError(kind, 'metric must be a string', `series[${i}].metric`);
       numbers(s.x, kind, `series[${i}].x`);
       numbers(s.y, kind, `series[${i}].y`, (s.x as number[]).length);
     });
@@ -80,13 +88,16 @@ const CHECKS: Record<VizKind, Check> = {
     if (p.summary !== undefined) parseViz('results', p.summary);
   },
   results(p, kind) {
-    if (!Array.isArray(p.columns) || p.columns.some((c) => typeof c !== 'string')) throw new VizSchemaError(kind, 'must be an array of strings', 'columns');
+    if (!Array.isArray(p.columns) || p.columns.some((c) => typeof c !== 'string'))
+      throw new VizSchemaError(kind, 'must be an array of strings', 'columns');
     if (!Array.isArray(p.rows)) throw new VizSchemaError(kind, 'must be an array', 'rows');
     const cols = p.columns.length;
     p.rows.forEach((r: Record<string, unknown>, i: number) => {
-      if (!Array.isArray(r?.cells) || r.cells.length !== cols) throw new VizSchemaError(kind, `needs ${cols} cells`, `rows[${i}].cells`);
+      if (!Array.isArray(r?.cells) || r.cells.length !== cols)
+        throw new VizSchemaError(kind, `needs ${cols} cells`, `rows[${i}].cells`);
       r.cells.forEach((c: Record<string, unknown> | null, j: number) => {
-        if (c !== null && typeof c?.mean !== 'number') throw new VizSchemaError(kind, 'a cell is null or has a numeric mean', `rows[${i}].cells[${j}]`);
+        if (c !== null && typeof c?.mean !== 'number')
+          throw new VizSchemaError(kind, 'a cell is null or has a numeric mean', `rows[${i}].cells[${j}]`);
       });
     });
   },
@@ -102,20 +113,25 @@ function checkLayout(p: Record<string, unknown>, kind: VizKind): number {
 }
 
 function positiveInt(v: unknown, kind: VizKind, field: string): number {
-  if (!Number.isInteger(v) || (v as number) < 1) throw new VizSchemaError(kind, `must be a positive integer, got ${describe(v)}`, field);
+  if (!Number.isInteger(v) || (v as number) < 1)
+    throw new VizSchemaError(kind, `must be a positive integer, got ${describe(v)}`, field);
   return v as number;
 }
 
 function numbers(v: unknown, kind: VizKind, field: string, length?: number): void {
   if (!Array.isArray(v)) throw new VizSchemaError(kind, `must be an array of numbers, got ${describe(v)}`, field);
-  if (length !== undefined && v.length !== length) throw new VizSchemaError(kind, `has ${v.length} values, expected ${length}`, field);
+  if (length !== undefined && v.length !== length)
+    throw new VizSchemaError(kind, `has ${v.length} values, expected ${length}`, field);
   for (let i = 0; i < v.length; i++) {
-    if (typeof v[i] !== 'number') throw new VizSchemaError(kind, `value ${i} is ${describe(v[i])}, not a number`, field);
+    if (typeof v[i] !== 'number')
+      throw new VizSchemaError(kind, `value ${i} is ${describe(v[i])}, not a number`, field);
   }
 }
 
 function describe(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (v === null) return 'null';
-  return typeof v === 'string' ? `the string ${JSON.stringify(v.slice(0, 40))}` : `${typeof v} ${String(v).slice(0, 40)}`;
+  return typeof v === 'string'
+    ? `the string ${JSON.stringify(v.slice(0, 40))}`
+    : `${typeof v} ${String(v).slice(0, 40)}`;
 }

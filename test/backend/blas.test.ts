@@ -23,9 +23,11 @@ import { Adam } from '../../src/train/optimizer';
 import { smallAbmil, syntheticBags } from '../mhim/fixtures';
 
 const root = path.join(__dirname, '..', '..');
-const openblasInstalled = ['/usr/include/x86_64-linux-gnu/openblas-pthread', '/usr/include/aarch64-linux-gnu/openblas-pthread', '/usr/include/openblas'].some((d) =>
-  fs.existsSync(path.join(d, 'cblas.h')),
-);
+const openblasInstalled = [
+  '/usr/include/x86_64-linux-gnu/openblas-pthread',
+  '/usr/include/aarch64-linux-gnu/openblas-pthread',
+  '/usr/include/openblas',
+].some((d) => fs.existsSync(path.join(d, 'cblas.h')));
 
 /** max |a − b| / max(1, max |b|). */
 function relDiff(a: tf.Tensor, b: tf.Tensor): number {
@@ -51,7 +53,11 @@ describe('native OpenBLAS matMul kernels', function () {
   });
 
   const rng = new Rng(7);
-  const rand = (shape: number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => rng.normal()), shape);
+  const rand = (shape: number[]) =>
+    tf.tensor(
+      Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => rng.normal()),
+      shape,
+    );
 
   it('matMul matches the wasm kernel for every transpose, batch and broadcast case', () => {
     const cases: [number[], number[], boolean, boolean][] = [
@@ -90,17 +96,36 @@ describe('native OpenBLAS matMul kernels', function () {
 
   it('fused matMul + bias + activation equals matMul, add and the activation (linear, relu, sigmoid, elu, leakyrelu, relu6)', () => {
     // Compared with unfused ops: tfjs-wasm's own fused kernel adds a [1]-shaped bias to column 0 only.
-    const acts = { linear: (x: tf.Tensor) => x, relu: tf.relu, sigmoid: tf.sigmoid, elu: tf.elu, leakyrelu: (x: tf.Tensor) => tf.leakyRelu(x, 0.1), relu6: tf.relu6 };
+    const acts = {
+      linear: (x: tf.Tensor) => x,
+      relu: tf.relu,
+      sigmoid: tf.sigmoid,
+      elu: tf.elu,
+      leakyrelu: (x: tf.Tensor) => tf.leakyRelu(x, 0.1),
+      relu6: tf.relu6,
+    };
     for (const [activation, act] of Object.entries(acts)) {
       // [41 × 53]·[53 × 29] through sgemm; [1 × 53]·[53 × 29], [41 × 53]·[53 × 1] (sgemv), [41 × 1]·[1 × 29] (outer product).
-      for (const [m, k, n, biasShape] of [[41, 53, 29, [29]], [41, 53, 29, [1]], [41, 53, 29, undefined], [1, 53, 29, [29]], [41, 53, 1, [1]], [41, 53, 1, undefined], [41, 1, 29, [29]], [41, 1, 29, undefined]] as const) {
+      for (const [m, k, n, biasShape] of [
+        [41, 53, 29, [29]],
+        [41, 53, 29, [1]],
+        [41, 53, 29, undefined],
+        [1, 53, 29, [29]],
+        [41, 53, 1, [1]],
+        [41, 53, 1, undefined],
+        [41, 1, 29, [29]],
+        [41, 1, 29, undefined],
+      ] as const) {
         tf.tidy(() => {
           const a = rand([m, k]) as tf.Tensor2D;
           const b = rand([k, n]) as tf.Tensor2D;
           const bias = biasShape ? rand([...biasShape]) : undefined;
           const native = tf.fused.matMul({ a, b, bias, activation: activation as 'relu', leakyreluAlpha: 0.1 });
           const plain = withoutBlas(() => act(bias ? tf.add(tf.matMul(a, b), bias) : tf.matMul(a, b)));
-          assert.ok(relDiff(native, plain) < 1e-5, `${activation} [${m}×${k}]·[${k}×${n}] bias ${biasShape}: ${relDiff(native, plain)}`);
+          assert.ok(
+            relDiff(native, plain) < 1e-5,
+            `${activation} [${m}×${k}]·[${k}×${n}] bias ${biasShape}: ${relDiff(native, plain)}`,
+          );
         });
       }
     }
@@ -112,10 +137,20 @@ describe('native OpenBLAS matMul kernels', function () {
       const b = rand([7, 3]) as tf.Tensor2D;
       const bias = rand([5, 3]);
       const native = tf.fused.matMul({ a, b, bias });
-      assert.ok(relDiff(native, withoutBlas(() => tf.add(tf.matMul(a, b), bias))) < 1e-5);
+      assert.ok(
+        relDiff(
+          native,
+          withoutBlas(() => tf.add(tf.matMul(a, b), bias)),
+        ) < 1e-5,
+      );
       const slope = rand([3]);
       const prelu = tf.fused.matMul({ a, b, activation: 'prelu', preluActivationWeights: slope });
-      assert.ok(relDiff(prelu, withoutBlas(() => tf.prelu(tf.matMul(a, b), slope))) < 1e-5);
+      assert.ok(
+        relDiff(
+          prelu,
+          withoutBlas(() => tf.prelu(tf.matMul(a, b), slope)),
+        ) < 1e-5,
+      );
     });
   });
 
@@ -140,7 +175,10 @@ describe('native OpenBLAS matMul kernels', function () {
     assert.throws(() => addon.layerNormGrad(heap, 0, 0, 0, 0, 0, 0, 0, 2, 0), /layerNormGrad: bad shape/);
     assert.throws(() => addon.segmentMeans(heap, 0, 56, 2, 3, 2, 0), /outside the heap/); // 12 floats from byte 0 fit, the 4 means from byte 56 do not
     assert.throws(() => addon.activation(heap, 0, 8, 15, 1), /outside the heap/);
-    assert.throws(() => addon.adam(heap, 0, 0, 0, 0, 0, 0, 60, 2, 0, 0, 0, 0.9, 0.1, 0.999, 0.001, 1, 1, 1e-8, 1e-3), /outside the heap/);
+    assert.throws(
+      () => addon.adam(heap, 0, 0, 0, 0, 0, 0, 60, 2, 0, 0, 0, 0.9, 0.1, 0.999, 0.001, 1, 1, 1e-8, 1e-3),
+      /outside the heap/,
+    );
     assert.throws(() => addon.depthwise(heap, 0, 0, 0, 2, 2, 1, 3, 1, 1, 0, 2, 2, 3), /depthwise: bad shape/);
     assert.throws(() => addon.pinv(heap, 0, 16, 32, 1, 2, 1, -1, -1, -1, 48), /outside the heap/); // iterates need 16 floats
     assert.throws(() => addon.pinv(heap, 0, 16, -1, 1, 2, 1, 32, 48, 48, -1), /needs the kept iterates/);
@@ -148,7 +186,10 @@ describe('native OpenBLAS matMul kernels', function () {
 
   it('small products run on one OpenBLAS thread, large ones on all, and the thread count is restored', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const addon = require(ADDON_PATH) as { setThreads(n: number, work?: number): void; info(): { threads: number; smallProductWork: number; smallProducts: number } };
+    const addon = require(ADDON_PATH) as {
+      setThreads(n: number, work?: number): void;
+      info(): { threads: number; smallProductWork: number; smallProducts: number };
+    };
     const { threads, smallProductWork } = addon.info();
     addon.setThreads(2, 64 * 64 * 64); // products below 64³ multiply-adds are small
     try {
@@ -174,7 +215,16 @@ describe('native OpenBLAS matMul kernels', function () {
     tf.tidy(() => {
       const x = tf.mul(rand([64, 129]), 4); // also the far tails
       for (const [name, ref] of Object.entries(refs)) {
-        const d = tf.max(tf.abs(tf.sub(nativeActivation(x, name as 'gelu'), withoutBlas(() => ref(x))))).dataSync()[0];
+        const d = tf
+          .max(
+            tf.abs(
+              tf.sub(
+                nativeActivation(x, name as 'gelu'),
+                withoutBlas(() => ref(x)),
+              ),
+            ),
+          )
+          .dataSync()[0];
         assert.ok(d < 2e-6, `${name}: max abs difference ${d}`);
       }
     });
@@ -184,13 +234,18 @@ describe('native OpenBLAS matMul kernels', function () {
     it(`dense ${act}: the native gradient matches central differences (W, b and the input)`, () => {
       // Its own stream: the inputs must not change when other tests draw more (a ReLU kink within ±eps fails the check).
       const own = new Rng(23);
-      const r = (shape: number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => own.normal()), shape);
+      const r = (shape: number[]) =>
+        tf.tensor(
+          Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => own.normal()),
+          shape,
+        );
       const x = tf.variable(r([7, 5]) as tf.Tensor2D);
       const w = tf.variable(tf.mul(r([5, 4]), 0.5));
       const b = tf.variable(tf.mul(r([4]), 0.1));
       const probe = r([7, 4]);
       // A bag that needs no gradient (projectBag) and an input that does (Dense.apply).
-      const loss = (inputGrad: boolean) => () => tf.sum(tf.mul(denseNative(x, w, b, act, inputGrad), probe)) as tf.Scalar;
+      const loss = (inputGrad: boolean) => () =>
+        tf.sum(tf.mul(denseNative(x, w, b, act, inputGrad), probe)) as tf.Scalar;
       try {
         for (const v of [w, b]) expectGradMatches(loss(false), v, someCoords(v.size, 5), 1e-2, 2e-2, 2e-3);
         for (const v of [x, w, b]) expectGradMatches(loss(true), v, someCoords(v.size, 5), 1e-2, 2e-2, 2e-3);
@@ -211,18 +266,28 @@ describe('native OpenBLAS matMul kernels', function () {
       assert.deepEqual(Array.from(native.dataSync()), Array.from(plain.dataSync()));
       assert.equal(r1.next(), r2.next(), 'both generators advanced by x.size draws');
       const r3 = new Rng(5);
-      const g = tf.grad((t: tf.Tensor) => tf.sum(nativeDropout(t, 0.5, new Rng(5))))(x).dataSync();
+      const g = tf
+        .grad((t: tf.Tensor) => tf.sum(nativeDropout(t, 0.5, new Rng(5))))(x)
+        .dataSync();
       const m = nativeDropout(tf.onesLike(x), 0.5, r3).dataSync();
       assert.deepEqual(Array.from(g), Array.from(m));
       assert.ok(m.every((v) => v === 0 || v === 2) && m.some((v) => v === 0) && m.some((v) => v === 2));
     });
   });
 
-  for (const [label, opts] of [['L2 weight decay', { weightDecay: 1e-2 }], ['decoupled (AdamW)', { weightDecay: 1e-2, weightDecayMode: 'decoupled' }], ['no decay', {}]] as const) {
+  for (const [label, opts] of [
+    ['L2 weight decay', { weightDecay: 1e-2 }],
+    ['decoupled (AdamW)', { weightDecay: 1e-2, weightDecayMode: 'decoupled' }],
+    ['no decay', {}],
+  ] as const) {
     it(`Adam, ${label}: the native step equals the tfjs ops bit for bit`, async () => {
       const run = async () => {
         const r = new Rng(9);
-        const draw = (shape: number[], s = 1) => tf.tensor(Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => s * r.normal()), shape);
+        const draw = (shape: number[], s = 1) =>
+          tf.tensor(
+            Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, () => s * r.normal()),
+            shape,
+          );
         const vars = [tf.variable(draw([67, 33])), tf.variable(draw([5])), tf.variable(draw([]))];
         const initial = Array.from(vars[0].dataSync());
         const opt = new Adam(vars, { lr: 3e-3, epsilon: 1e-8, ...opts });
@@ -233,7 +298,10 @@ describe('native OpenBLAS matMul kernels', function () {
           tf.dispose(grads.map((g) => g.tensor));
         }
         const weights = vars.map((v) => Array.from(v.dataSync()));
-        assert.ok(weights[0].some((w, i) => w !== initial[i]), 'the weights moved');
+        assert.ok(
+          weights[0].some((w, i) => w !== initial[i]),
+          'the weights moved',
+        );
         opt.dispose();
         tf.dispose(vars);
         return { weights, native: kernels.has('MilkitAdam') };
@@ -257,8 +325,15 @@ describe('native OpenBLAS matMul kernels', function () {
   });
 
   /** Logits and the gradients of all trainable variables of a training step (dropout on), as flat arrays. */
-  function outputsAndGrads(model: MilModel, bag: tf.Tensor2D, target: Target): { logits: Float32Array; grads: Float32Array[] } {
-    const { value, grads } = tf.variableGrads(() => model.loss(model.forward(bag, { training: true, target }), target), model.trainableVariables());
+  function outputsAndGrads(
+    model: MilModel,
+    bag: tf.Tensor2D,
+    target: Target,
+  ): { logits: Float32Array; grads: Float32Array[] } {
+    const { value, grads } = tf.variableGrads(
+      () => model.loss(model.forward(bag, { training: true, target }), target),
+      model.trainableVariables(),
+    );
     const logits = tf.tidy(() => model.forward(bag, { training: false }).logits.dataSync() as Float32Array);
     const out = model.trainableVariables().map((v) => grads[v.name].dataSync() as Float32Array);
     tf.dispose([value, ...Object.values(grads)]);
@@ -266,11 +341,21 @@ describe('native OpenBLAS matMul kernels', function () {
     return { logits, grads: out };
   }
 
-  const small = { transmil: { embedDim: 32, heads: 2, headDim: 16, landmarks: 16 } } as Record<string, Record<string, unknown>>;
-  for (const [name, extra] of [['abmil', {}], ['gabmil', {}], ['abmil', { attention: 'relu' }], ['dsmil', {}], ['transmil', {}]] as const) {
+  const small = { transmil: { embedDim: 32, heads: 2, headDim: 16, landmarks: 16 } } as Record<
+    string,
+    Record<string, unknown>
+  >;
+  for (const [name, extra] of [
+    ['abmil', {}],
+    ['gabmil', {}],
+    ['abmil', { attention: 'relu' }],
+    ['dsmil', {}],
+    ['transmil', {}],
+  ] as const) {
     it(`${name}${Object.keys(extra).length ? ` ${JSON.stringify(extra)}` : ''}: logits and gradients (dropout on) equal the plain wasm path`, () => {
       // Two models from one seed: the same weights and the same dropout stream.
-      const make = () => createModel(name, { inputDim: 96, seed: 3, ...extra, ...(small[name] ?? {}) } as never) as MilModel;
+      const make = () =>
+        createModel(name, { inputDim: 96, seed: 3, ...extra, ...(small[name] ?? {}) } as never) as MilModel;
       const bag = rand([333, 96]) as tf.Tensor2D;
       const target: Target = { kind: 'class', label: 1, numClasses: 2 };
       try {
@@ -300,7 +385,8 @@ describe('native path: MHIM-v2(AB-MIL) training steps', () => {
       const model = new MhimModel(smallAbmil(4), { grn: { numQueries: 2, keepFraction: 0.7 } });
       const optimizer = new Adam(model.trainableVariables(), { lr: 1e-3, weightDecay: 1e-5 });
       const losses: number[] = [];
-      for (const { bag, label } of bags) losses.push((await model.trainStep(bag, { kind: 'class', label, numClasses: 2 }, optimizer)).loss);
+      for (const { bag, label } of bags)
+        losses.push((await model.trainStep(bag, { kind: 'class', label, numClasses: 2 }, optimizer)).loss);
       const weights = model.variables().map((v) => v.dataSync().slice() as Float32Array);
       optimizer.dispose();
       model.dispose();
@@ -308,7 +394,12 @@ describe('native path: MHIM-v2(AB-MIL) training steps', () => {
     };
     const native = await run();
     const plain = await withoutBlas(run);
-    native.losses.forEach((l, i) => assert.ok(Math.abs(l - plain.losses[i]) < 1e-4 * Math.max(1, Math.abs(l)), `loss ${i}: ${l} vs ${plain.losses[i]}`));
+    native.losses.forEach((l, i) =>
+      assert.ok(
+        Math.abs(l - plain.losses[i]) < 1e-4 * Math.max(1, Math.abs(l)),
+        `loss ${i}: ${l} vs ${plain.losses[i]}`,
+      ),
+    );
     assert.equal(native.weights.length, plain.weights.length);
     native.weights.forEach((w, i) => {
       const d = tf.tidy(() => relDiff(tf.tensor(w), tf.tensor(plain.weights[i])));
@@ -321,7 +412,10 @@ describe('native build and fallback', function () {
   this.timeout(60_000);
 
   it('the build script never fails the install and says in one line when it skips', () => {
-    const r = spawnSync(process.execPath, [path.join(root, 'native', 'build.cjs')], { encoding: 'utf8', env: { ...process.env, MILKIT_NO_NATIVE: '1' } });
+    const r = spawnSync(process.execPath, [path.join(root, 'native', 'build.cjs')], {
+      encoding: 'utf8',
+      env: { ...process.env, MILKIT_NO_NATIVE: '1' },
+    });
     assert.equal(r.status, 0);
     assert.equal(r.stdout.trim().split('\n').length, 1);
     assert.match(r.stdout, /milkit native: skipped .*plain wasm/);
@@ -330,7 +424,10 @@ describe('native build and fallback', function () {
   it('MILKIT_BLAS=0: milkit info reports plain wasm and why', () => {
     // The built CLI, as test/cli does (npm test builds first).
     const run = (env: Record<string, string>) =>
-      spawnSync(process.execPath, [path.join(root, 'bin', 'milkit.js'), 'info', '--json'], { encoding: 'utf8', env: { ...process.env, MILKIT_BACKEND: 'wasm', MILKIT_DEBUG: '', ...env } });
+      spawnSync(process.execPath, [path.join(root, 'bin', 'milkit.js'), 'info', '--json'], {
+        encoding: 'utf8',
+        env: { ...process.env, MILKIT_BACKEND: 'wasm', MILKIT_DEBUG: '', ...env },
+      });
     const off = run({ MILKIT_BLAS: '0' });
     assert.equal(off.status, 0, off.stderr);
     const j = JSON.parse(off.stdout);
@@ -373,15 +470,31 @@ describe('native depthwise convolution', () => {
   ] as const) {
     it(`${name}: output, input gradient and filter gradient equal tfjs's own`, () => {
       const rng = new Rng(17);
-      const rnd = (s: readonly number[]) => tf.tensor(Float32Array.from({ length: s.reduce((p, q) => p * q, 1) }, () => rng.normal()), [...s]);
+      const rnd = (s: readonly number[]) =>
+        tf.tensor(
+          Float32Array.from({ length: s.reduce((p, q) => p * q, 1) }, () => rng.normal()),
+          [...s],
+        );
       tf.tidy(() => {
         const x = rnd(shape) as tf.Tensor4D;
         const f = rnd([k[0], k[1], shape[3], 1]) as tf.Tensor4D;
-        const probe = rnd([1, pad === 'same' ? shape[1] : shape[1] - k[0] + 1, pad === 'same' ? shape[2] : shape[2] - k[1] + 1, shape[3]]);
-        const loss = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, pad), probe));
+        const probe = rnd([
+          1,
+          pad === 'same' ? shape[1] : shape[1] - k[0] + 1,
+          pad === 'same' ? shape[2] : shape[2] - k[1] + 1,
+          shape[3],
+        ]);
+        const loss = (a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, pad), probe));
         const native = tf.grads(loss)([x, f]);
         const plain = withoutBlas(() => tf.grads(loss)([x, f]));
-        assert.ok(relDiff(tf.depthwiseConv2d(x, f, 1, pad), withoutBlas(() => tf.depthwiseConv2d(x, f, 1, pad))) < 1e-5, 'output');
+        assert.ok(
+          relDiff(
+            tf.depthwiseConv2d(x, f, 1, pad),
+            withoutBlas(() => tf.depthwiseConv2d(x, f, 1, pad)),
+          ) < 1e-5,
+          'output',
+        );
         assert.ok(relDiff(native[0], plain[0]) < 1e-5, `dx ${relDiff(native[0], plain[0])}`);
         assert.ok(relDiff(native[1], plain[1]) < 1e-5, `dW ${relDiff(native[1], plain[1])}`);
       });
@@ -394,10 +507,17 @@ describe('native Moore–Penrose iteration (Nyström pinv)', () => {
     if (tf.getBackend() !== 'wasm' || !blasStatus().active) this.skip(); // same condition as above (asserted there)
   });
 
-  for (const [name, shape] of [['one [40 × 40] matrix', [40, 40]], ['a batch [3, 17, 17]', [3, 17, 17]]] as const) {
+  for (const [name, shape] of [
+    ['one [40 × 40] matrix', [40, 40]],
+    ['a batch [3, 17, 17]', [3, 17, 17]],
+  ] as const) {
     it(`${name}: value, dx and dz0 equal the tfjs ops' autodiff`, () => {
       const rng = new Rng(5);
-      const rnd = (s: readonly number[]) => tf.tensor(Float32Array.from({ length: s.reduce((p, q) => p * q, 1) }, () => rng.normal()), [...s]);
+      const rnd = (s: readonly number[]) =>
+        tf.tensor(
+          Float32Array.from({ length: s.reduce((p, q) => p * q, 1) }, () => rng.normal()),
+          [...s],
+        );
       tf.tidy(() => {
         // A softmax matrix, as in Nyström (rows sum to 1), and the reference start z0 = xᵀ / (max row-sum · max col-sum).
         const x = tf.softmax(rnd(shape));
@@ -407,7 +527,13 @@ describe('native Moore–Penrose iteration (Nyström pinv)', () => {
         const loss = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(moorePenroseIterate(a, b, 6), probe));
         const native = tf.grads(loss)([x, z0]);
         const plain = withoutBlas(() => tf.grads(loss)([x, z0]));
-        assert.ok(relDiff(moorePenroseIterate(x, z0, 6), withoutBlas(() => moorePenroseIterate(x, z0, 6))) < 1e-5, 'value');
+        assert.ok(
+          relDiff(
+            moorePenroseIterate(x, z0, 6),
+            withoutBlas(() => moorePenroseIterate(x, z0, 6)),
+          ) < 1e-5,
+          'value',
+        );
         assert.ok(relDiff(native[0], plain[0]) < 1e-4, `dx ${relDiff(native[0], plain[0])}`);
         assert.ok(relDiff(native[1], plain[1]) < 1e-4, `dz0 ${relDiff(native[1], plain[1])}`);
       });
@@ -420,15 +546,29 @@ describe('native softmax and segment means', () => {
     if (tf.getBackend() !== 'wasm' || !blasStatus().active) this.skip(); // same condition as above (asserted there)
   });
 
-  for (const [name, shape, sd] of [['[37 × 300] (not a multiple of 16)', [37, 300], 3], ['[2, 5, 7], large logits', [2, 5, 7], 40], ['[4 × 1]', [4, 1], 1]] as const) {
+  for (const [name, shape, sd] of [
+    ['[37 × 300] (not a multiple of 16)', [37, 300], 3],
+    ['[2, 5, 7], large logits', [2, 5, 7], 40],
+    ['[4 × 1]', [4, 1], 1],
+  ] as const) {
     it(`softmax ${name}: value and gradient equal tfjs's own`, () => {
       const rng = new Rng(9);
-      const rnd = (s: readonly number[], k: number) => tf.tensor(Float32Array.from({ length: s.reduce((p, q) => p * q, 1) }, () => k * rng.normal()), [...s]);
+      const rnd = (s: readonly number[], k: number) =>
+        tf.tensor(
+          Float32Array.from({ length: s.reduce((p, q) => p * q, 1) }, () => k * rng.normal()),
+          [...s],
+        );
       tf.tidy(() => {
         const x = rnd(shape, sd);
         const probe = rnd(shape, 1);
         const loss = (a: tf.Tensor) => tf.sum(tf.mul(tf.softmax(a), probe));
-        assert.ok(relDiff(tf.softmax(x), withoutBlas(() => tf.softmax(x))) < 1e-6, 'value');
+        assert.ok(
+          relDiff(
+            tf.softmax(x),
+            withoutBlas(() => tf.softmax(x)),
+          ) < 1e-6,
+          'value',
+        );
         const g = tf.grad(loss)(x);
         const plain = withoutBlas(() => tf.grad(loss)(x));
         assert.ok(relDiff(g, plain) < 1e-5, `grad ${relDiff(g, plain)}`);
@@ -439,8 +579,14 @@ describe('native softmax and segment means', () => {
   it('segment means (Nyström landmarks): value and gradient equal the reshape-and-mean of tfjs', () => {
     const rng = new Rng(4);
     tf.tidy(() => {
-      const x = tf.tensor2d(Float32Array.from({ length: 24 * 5 }, () => rng.normal()), [24, 5]);
-      const probe = tf.tensor2d(Float32Array.from({ length: 8 * 5 }, () => rng.normal()), [8, 5]);
+      const x = tf.tensor2d(
+        Float32Array.from({ length: 24 * 5 }, () => rng.normal()),
+        [24, 5],
+      );
+      const probe = tf.tensor2d(
+        Float32Array.from({ length: 8 * 5 }, () => rng.normal()),
+        [8, 5],
+      );
       const plainMeans = (t: tf.Tensor) => tf.mean(tf.reshape(t, [8, 3, 5]), 1);
       assert.ok(relDiff(nativeSegmentMeans(x, 8), plainMeans(x)) < 1e-6, 'value');
       const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(nativeSegmentMeans(t as tf.Tensor2D, 8), probe)))(x);

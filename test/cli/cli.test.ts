@@ -26,7 +26,10 @@ describe('cli: the built milkit command', function () {
   const csv = path.join(dir, 'inst.csv');
 
   before(() => {
-    assert.ok(fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js')), 'dist/cli/main.js is missing: run `npm run build` first (npm test does)');
+    assert.ok(
+      fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js')),
+      'dist/cli/main.js is missing: run `npm run build` first (npm test does)',
+    );
     const rows = ['bag_id,bag_label,f1,f2,f3'];
     for (let b = 0; b < 6; b++) for (let i = 0; i <= b; i++) rows.push(`bag${b},${b % 2},${b},${i},${(b * i) / 10}`);
     fs.writeFileSync(csv, rows.join('\n'));
@@ -61,7 +64,13 @@ describe('cli: the built milkit command', function () {
     const out = path.join(dir, 'inst.arrow');
     const conv = milkit(['convert', 'csv', csv, '--out', out, '--json']);
     assert.equal(conv.code, 0, conv.err);
-    assert.deepEqual(JSON.parse(conv.out), { instancePath: out, bagPath: path.join(dir, 'inst.bags.arrow'), bags: 6, instances: 21, dim: 3 });
+    assert.deepEqual(JSON.parse(conv.out), {
+      instancePath: out,
+      bagPath: path.join(dir, 'inst.bags.arrow'),
+      bags: 6,
+      instances: 21,
+      dim: 3,
+    });
     const j = JSON.parse(milkit(['inspect', out, '--json', '--validate']).out);
     assert.equal(j.bags, 6);
     assert.equal(j.instances, 21);
@@ -83,11 +92,23 @@ describe('cli: the built milkit command', function () {
     for (const [i, id] of ['s1', 's2', 's3'].entries()) {
       const f = new h5.File(path.join(slides, `${id}.h5`), 'w');
       f.create_dataset({ name: 'features', data: randomFloats(4 * (i + 2), i + 1), shape: [i + 2, 4] });
-      f.create_dataset({ name: 'coords', data: BigInt64Array.from({ length: 2 * (i + 2) }, (_, k) => BigInt(k)), shape: [i + 2, 2] });
+      f.create_dataset({
+        name: 'coords',
+        data: BigInt64Array.from({ length: 2 * (i + 2) }, (_, k) => BigInt(k)),
+        shape: [i + 2, 2],
+      });
       f.close();
     }
     fs.writeFileSync(path.join(dir, 'labels.csv'), 'slide_id,label,patient_id\ns1,0,p1\ns2,1,p1\ns3,1,p2\n');
-    const r = milkit(['convert', 'h5', slides, '--labels', path.join(dir, 'labels.csv'), '-o', path.join(dir, 'slides.arrow')]);
+    const r = milkit([
+      'convert',
+      'h5',
+      slides,
+      '--labels',
+      path.join(dir, 'labels.csv'),
+      '-o',
+      path.join(dir, 'slides.arrow'),
+    ]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /wrote 3 bags, 9 instances, 4 features/);
     const j = JSON.parse(milkit(['inspect', path.join(dir, 'slides.arrow'), '--json']).out);
@@ -99,12 +120,29 @@ describe('cli: the built milkit command', function () {
     assert.match(milkit(['dataset', 'list']).out, /mnist-bags\s+MNIST-bags/);
     assert.match(milkit(['dataset', 'mnist-bags', '--help']).out, /--train-bags <number>\s+training bags/);
     const out = path.join(dir, 'mnist.arrow');
-    const r = milkit(['dataset', 'mnist-bags', '--out', out, '--train-bags', '20', '--test-bags', '10', '--seed', '3', '--json']);
+    const r = milkit([
+      'dataset',
+      'mnist-bags',
+      '--out',
+      out,
+      '--train-bags',
+      '20',
+      '--test-bags',
+      '10',
+      '--seed',
+      '3',
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out);
     assert.equal(j.cohort.bags, 30);
     const ins = JSON.parse(milkit(['inspect', out, '--json']).out);
-    assert.deepEqual(ins.splits, { file: path.join(dir, 'mnist.splits.json'), repetitions: 1, folds: 1, validation: false });
+    assert.deepEqual(ins.splits, {
+      file: path.join(dir, 'mnist.splits.json'),
+      repetitions: 1,
+      folds: 1,
+      validation: false,
+    });
     assert.equal(ins.featureDim, 784);
     assert.equal(ins.instanceLabels, true);
   });
@@ -115,8 +153,14 @@ describe('cli: the built milkit command', function () {
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out);
     assert.equal(j.file, path.join(dir, 'inst.splits.json'));
-    assert.deepEqual(j.firstRepetition.map((f: { test: number }) => f.test), [2, 2, 2]);
-    assert.deepEqual(j.firstRepetition.map((f: { testPositive: number }) => f.testPositive), [1, 1, 1]);
+    assert.deepEqual(
+      j.firstRepetition.map((f: { test: number }) => f.test),
+      [2, 2, 2],
+    );
+    assert.deepEqual(
+      j.firstRepetition.map((f: { testPositive: number }) => f.testPositive),
+      [1, 1, 1],
+    );
     const file = JSON.parse(fs.readFileSync(j.file, 'utf8'));
     assert.equal(file.format, 'milkit-splits');
     assert.equal(file.splits.length, 2);
@@ -146,11 +190,17 @@ describe('cli: the built milkit command', function () {
     it('a split file with a patient leak → exit 1 naming the patient', () => {
       const cohort = path.join(dir, 'slides.arrow');
       const leak = path.join(dir, 'leak.json');
-      fs.writeFileSync(leak, JSON.stringify({ format: 'milkit-splits', version: 1, splits: [[{ train: ['s1'], test: ['s2', 's3'] }]] }));
+      fs.writeFileSync(
+        leak,
+        JSON.stringify({ format: 'milkit-splits', version: 1, splits: [[{ train: ['s1'], test: ['s2', 's3'] }]] }),
+      );
       const r = milkit(['inspect', cohort, '--splits', leak]);
       assert.equal(r.code, 1);
       assert.match(r.err, /leak\.json.*patient "p1" has bags in both train and test \(patient leak\)/);
-      fs.writeFileSync(leak, JSON.stringify({ format: 'milkit-splits', version: 1, splits: [[{ train: ['s1', 's2'], test: ['s3'] }]] }));
+      fs.writeFileSync(
+        leak,
+        JSON.stringify({ format: 'milkit-splits', version: 1, splits: [[{ train: ['s1', 's2'], test: ['s3'] }]] }),
+      );
       assert.match(milkit(['inspect', cohort, '--splits', leak]).out, /splits\s+1 × 1 folds, no patient leak/);
     });
     it('usage mistakes → exit 2 with a hint', () => {

@@ -10,13 +10,23 @@ describe('cli/flags: the tiny flag parser', () => {
   };
 
   it('parses values, =values, aliases, booleans, --no-x, defaults, negative numbers and --', () => {
-    assert.deepEqual(parseFlags(['a', '--out', 'x.arrow', '--train-bags=50', '--json', 'b'], spec), { flags: { out: 'x.arrow', 'train-bags': 50, json: true }, positional: ['a', 'b'] });
-    assert.deepEqual(parseFlags(['-o', 'y', '--no-json', '--train-bags', '-3', '--', '--json'], spec), { flags: { out: 'y', 'train-bags': -3, json: false }, positional: ['--json'] });
+    assert.deepEqual(parseFlags(['a', '--out', 'x.arrow', '--train-bags=50', '--json', 'b'], spec), {
+      flags: { out: 'x.arrow', 'train-bags': 50, json: true },
+      positional: ['a', 'b'],
+    });
+    assert.deepEqual(parseFlags(['-o', 'y', '--no-json', '--train-bags', '-3', '--', '--json'], spec), {
+      flags: { out: 'y', 'train-bags': -3, json: false },
+      positional: ['--json'],
+    });
     assert.deepEqual(parseFlags([], spec).flags, { 'train-bags': 200 });
   });
 
   it('rejects unknown options with a hint, missing values and non-numbers', () => {
-    assert.throws(() => parseFlags(['--train-bag', '3'], spec), (e: unknown) => e instanceof UsageError && /unknown option --train-bag \(did you mean --train-bags\?\)/.test(e.message));
+    assert.throws(
+      () => parseFlags(['--train-bag', '3'], spec),
+      (e: unknown) =>
+        e instanceof UsageError && /unknown option --train-bag \(did you mean --train-bags\?\)/.test(e.message),
+    );
     assert.throws(() => parseFlags(['--out'], spec), /--out needs a value/);
     assert.throws(() => parseFlags(['--train-bags', 'many'], spec), /--train-bags must be a number, got "many"/);
     assert.throws(() => parseFlags(['--json=maybe'], spec), /--json takes no value/);
@@ -43,8 +53,13 @@ describe('cli/progress: TTY-aware progress bar', () => {
     p.update(4);
     p.done();
     assert.ok(writes[0].startsWith('\rwork [######------------------] 1/4 25%'), writes[0]);
-    assert.ok(writes.slice(0, -1).every((w) => !w.includes('\n')), 'no newline while running');
-    assert.match(writes.at(-1)!, /^\rwork: 4\/4 done in \d+\.\d s\x1b\[K\n$/);
+    assert.ok(
+      writes.slice(0, -1).every((w) => !w.includes('\n')),
+      'no newline while running',
+    );
+    const last = writes.at(-1)!;
+    assert.match(last, /^\rwork: 4\/4 done in \d+\.\d s/);
+    assert.ok(last.endsWith('\u001b[K\n'), JSON.stringify(last));
   });
 
   it('prints nothing but the final line for short work off a TTY, and nothing at all when disabled', () => {

@@ -5,7 +5,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export const DATA_ROOT = path.resolve(process.env.MILKIT_DATA ?? path.join(__dirname, '..', '..', '..', 'shared', 'data'));
+export const DATA_ROOT = path.resolve(
+  process.env.MILKIT_DATA ?? path.join(__dirname, '..', '..', '..', 'shared', 'data'),
+);
 
 /** Absolute path of a file or folder under the data root; throws a plain explanation when absent. */
 export function sharedData(rel: string): string {

@@ -66,10 +66,21 @@ describe('data/cohort: the Arrow feature-bag format', () => {
 
   it('stores survival time and event, and opens via the bag-table path too', async () => {
     const file = path.join(dir, 'surv.arrow');
-    await writeCohort(file, bags(3, 2, false).map((b, i) => ({ ...b, label: undefined, time: 10 + i, event: i % 2 })), { dim: 2 });
+    await writeCohort(
+      file,
+      bags(3, 2, false).map((b, i) => ({ ...b, label: undefined, time: 10 + i, event: i % 2 })),
+      { dim: 2 },
+    );
     const cohort = await Cohort.open(path.join(dir, 'surv.bags.arrow'));
     assert.ok(cohort.isSurvival);
-    assert.deepEqual(cohort.bags.map((b) => [b.time, b.event]), [[10, 0], [11, 1], [12, 0]]);
+    assert.deepEqual(
+      cohort.bags.map((b) => [b.time, b.event]),
+      [
+        [10, 0],
+        [11, 1],
+        [12, 0],
+      ],
+    );
     assert.equal((await cohort.bag(0)).coords, undefined);
     await cohort.close();
   });
@@ -77,9 +88,13 @@ describe('data/cohort: the Arrow feature-bag format', () => {
   it('streams a cohort larger than its cache while holding at most the cache', async () => {
     const file = path.join(dir, 'stream.arrow');
     const dim = 64;
-    await writeCohort(file, (function* () {
-      for (let b = 0; b < 40; b++) yield { id: `s${b}`, features: randomFloats(200 * dim, b), label: b % 2 };
-    })(), { dim });
+    await writeCohort(
+      file,
+      (function* () {
+        for (let b = 0; b < 40; b++) yield { id: `s${b}`, features: randomFloats(200 * dim, b), label: b % 2 };
+      })(),
+      { dim },
+    );
     const bagBytes = 200 * dim * 4;
     const cohort = await Cohort.open(file, { cacheBytes: 4 * bagBytes });
     let count = 0;
@@ -95,25 +110,69 @@ describe('data/cohort: the Arrow feature-bag format', () => {
 
   describe('bad input gives one clear error naming file, bag and field', () => {
     it('a bag with 0 instances', async () => {
-      const e = await rejects(writeCohort(path.join(dir, 'e.arrow'), [{ id: 'empty', features: new Float32Array(0), label: 0 }], { dim: 4 }), 'bag "empty"', '0 instances', 'features');
+      const e = await rejects(
+        writeCohort(path.join(dir, 'e.arrow'), [{ id: 'empty', features: new Float32Array(0), label: 0 }], { dim: 4 }),
+        'bag "empty"',
+        '0 instances',
+        'features',
+      );
       assert.equal(e.where.bag, 'empty');
       assert.ok(!fs.existsSync(path.join(dir, 'e.arrow')), 'no half-written file is left behind');
     });
     it('NaN and Inf features', async () => {
       const f = randomFloats(8, 3);
       f[5] = NaN;
-      await rejects(writeCohort(path.join(dir, 'n.arrow'), [{ id: 'nan', features: f, label: 0 }], { dim: 4 }), 'bag "nan"', 'NaN', 'instance 1, dimension 1', '"features"');
+      await rejects(
+        writeCohort(path.join(dir, 'n.arrow'), [{ id: 'nan', features: f, label: 0 }], { dim: 4 }),
+        'bag "nan"',
+        'NaN',
+        'instance 1, dimension 1',
+        '"features"',
+      );
       f[5] = -Infinity;
-      await rejects(writeCohort(path.join(dir, 'n.arrow'), [{ id: 'inf', features: f, label: 0 }], { dim: 4 }), 'bag "inf"', '-Infinity');
+      await rejects(
+        writeCohort(path.join(dir, 'n.arrow'), [{ id: 'inf', features: f, label: 0 }], { dim: 4 }),
+        'bag "inf"',
+        '-Infinity',
+      );
     });
     it('a feature width that differs between bags', async () => {
-      await rejects(writeCohort(path.join(dir, 'w.arrow'), [{ id: 'ok', features: randomFloats(8), label: 0 }, { id: 'wide', features: randomFloats(10), label: 0 }], { dim: 4 }), 'bag "wide"', 'width', 'features');
+      await rejects(
+        writeCohort(
+          path.join(dir, 'w.arrow'),
+          [
+            { id: 'ok', features: randomFloats(8), label: 0 },
+            { id: 'wide', features: randomFloats(10), label: 0 },
+          ],
+          { dim: 4 },
+        ),
+        'bag "wide"',
+        'width',
+        'features',
+      );
     });
     it('a missing label', async () => {
-      await rejects(writeCohort(path.join(dir, 'l.arrow'), [{ id: 'nolabel', features: randomFloats(4) }], { dim: 4 }), 'bag "nolabel"', 'missing label', '"label"');
+      await rejects(
+        writeCohort(path.join(dir, 'l.arrow'), [{ id: 'nolabel', features: randomFloats(4) }], { dim: 4 }),
+        'bag "nolabel"',
+        'missing label',
+        '"label"',
+      );
     });
     it('duplicate bag ids', async () => {
-      await rejects(writeCohort(path.join(dir, 'd.arrow'), [{ id: 'twice', features: randomFloats(4), label: 0 }, { id: 'twice', features: randomFloats(4), label: 1 }], { dim: 4 }), 'bag "twice"', 'duplicate', 'bag_id');
+      await rejects(
+        writeCohort(
+          path.join(dir, 'd.arrow'),
+          [
+            { id: 'twice', features: randomFloats(4), label: 0 },
+            { id: 'twice', features: randomFloats(4), label: 1 },
+          ],
+          { dim: 4 },
+        ),
+        'bag "twice"',
+        'duplicate',
+        'bag_id',
+      );
     });
     it('a truncated Arrow file', async () => {
       const file = path.join(dir, 'trunc.arrow');
@@ -139,17 +198,42 @@ describe('data/cohort: the Arrow feature-bag format', () => {
     it('an unknown column in either table, with a hint', async () => {
       const inst = path.join(dir, 'unk.arrow');
       const schema = new A.Schema([new A.Field('bag_id', new A.Utf8()), new A.Field('featurs', new A.Float32())]);
-      const t = new A.Table(schema, new A.RecordBatch(schema, A.makeData({ type: new A.Struct(schema.fields), length: 1, children: [A.vectorFromArray(['a'], new A.Utf8()).data[0], A.makeData({ type: new A.Float32(), length: 1, data: new Float32Array([1]) })] })));
+      const t = new A.Table(
+        schema,
+        new A.RecordBatch(
+          schema,
+          A.makeData({
+            type: new A.Struct(schema.fields),
+            length: 1,
+            children: [
+              A.vectorFromArray(['a'], new A.Utf8()).data[0],
+              A.makeData({ type: new A.Float32(), length: 1, data: new Float32Array([1]) }),
+            ],
+          }),
+        ),
+      );
       fs.writeFileSync(inst, A.tableToIPC(t, 'file'));
-      fs.writeFileSync(path.join(dir, 'unk.bags.arrow'), A.tableToIPC(A.tableFromArrays({ bag_id: ['a'], label: Int32Array.from([0]) }), 'file'));
+      fs.writeFileSync(
+        path.join(dir, 'unk.bags.arrow'),
+        A.tableToIPC(A.tableFromArrays({ bag_id: ['a'], label: Int32Array.from([0]) }), 'file'),
+      );
       await rejects(Cohort.open(inst), 'unk.arrow', 'unknown column', '"featurs"', 'did you mean "features"');
-      fs.writeFileSync(path.join(dir, 'unk.bags.arrow'), A.tableToIPC(A.tableFromArrays({ bag_id: ['a'], lable: Int32Array.from([0]) }), 'file'));
+      fs.writeFileSync(
+        path.join(dir, 'unk.bags.arrow'),
+        A.tableToIPC(A.tableFromArrays({ bag_id: ['a'], lable: Int32Array.from([0]) }), 'file'),
+      );
       await rejects(Cohort.open(inst), 'unk.bags.arrow', '"lable"', 'did you mean "label"');
     });
     it('a bag table that disagrees with the instance file', async () => {
       const file = path.join(dir, 'mis.arrow');
       await writeCohort(file, bags(3, 4), { dim: 4 });
-      fs.writeFileSync(path.join(dir, 'mis.bags.arrow'), A.tableToIPC(A.tableFromArrays({ bag_id: ['bag-0', 'bag-2', 'bag-1'], label: Int32Array.from([0, 1, 0]) }), 'file'));
+      fs.writeFileSync(
+        path.join(dir, 'mis.bags.arrow'),
+        A.tableToIPC(
+          A.tableFromArrays({ bag_id: ['bag-0', 'bag-2', 'bag-1'], label: Int32Array.from([0, 1, 0]) }),
+          'file',
+        ),
+      );
       const cohort = await Cohort.open(file);
       await rejects(cohort.bag(1), 'bag "bag-2"', 'holds bag "bag-1"', 'bag_id');
       await cohort.close();

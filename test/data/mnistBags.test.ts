@@ -33,7 +33,10 @@ describe('data/datasets/mnistBags: MNIST-bags (Ilse et al.)', function () {
     const c = await Cohort.open(out);
     try {
       const [split] = parseSplitFile(JSON.parse(fs.readFileSync(r.splitsPath!, 'utf8')), c.bags);
-      assert.deepEqual(split[0].train, Array.from({ length: 30 }, (_, i) => i));
+      assert.deepEqual(
+        split[0].train,
+        Array.from({ length: 30 }, (_, i) => i),
+      );
       assert.equal(split[0].test.length, 20);
       for (const bag of await Promise.all(c.bags.map((_, i) => c.bag(i)))) {
         const labels = Array.from(bag.instanceLabels!);
@@ -45,7 +48,10 @@ describe('data/datasets/mnistBags: MNIST-bags (Ilse et al.)', function () {
         assert.ok(lo >= 0 && hi <= 1 && hi > 0.9, `pixels in [0,1]: ${lo}..${hi}`);
       }
       // Instances are real MNIST digits of the right set, with the right instance label.
-      for (const [id, set] of [['train-00001', train], ['test-00001', test]] as const) {
+      for (const [id, set] of [
+        ['train-00001', train],
+        ['test-00001', test],
+      ] as const) {
         const bag = await c.bag(id);
         const i = findImage(set, bag.features.subarray(0, 784));
         assert.ok(i >= 0, `${id}: first instance found in the MNIST ${id.split('-')[0]} set`);
@@ -87,7 +93,10 @@ describe('data/datasets/mnistBags: MNIST-bags (Ilse et al.)', function () {
   });
 
   it('rejects bad options naming the field', async () => {
-    await assert.rejects(mnistBags.build({ out: path.join(dir, 'x.arrow'), target: 12 }), (e: unknown) => e instanceof MilkitDataError && /field "target".*digit 0..9, got 12/.test(e.message));
+    await assert.rejects(
+      mnistBags.build({ out: path.join(dir, 'x.arrow'), target: 12 }),
+      (e: unknown) => e instanceof MilkitDataError && /field "target".*digit 0..9, got 12/.test(e.message),
+    );
     await assert.rejects(mnistBags.build({ out: path.join(dir, 'x.arrow'), trainBags: 0 }), /field "trainBags"/);
   });
 });

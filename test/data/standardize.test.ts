@@ -18,7 +18,9 @@ describe('data/standardize: training-fold statistics', () => {
 
   it('streams bag by bag with the same result as a direct two-pass computation, even with a large offset', () => {
     const dim = 3;
-    const bags = Array.from({ length: 7 }, (_, b) => ({ features: Float32Array.from({ length: (b + 1) * dim }, (_, i) => 1e4 + Math.sin(b * 31 + i) * (1 + (i % dim))) }));
+    const bags = Array.from({ length: 7 }, (_, b) => ({
+      features: Float32Array.from({ length: (b + 1) * dim }, (_, i) => 1e4 + Math.sin(b * 31 + i) * (1 + (i % dim))),
+    }));
     const all = bags.flatMap((b) => Array.from(b.features));
     const n = all.length / dim;
     for (let j = 0; j < dim; j++) {

@@ -9,7 +9,9 @@ describe('data/summary: cohort summaries', () => {
       { label: 1, patientId: 'b', numInstances: 1, meta: { split: 'train' } },
     ]);
     assert.deepEqual(s, {
-      bags: 3, patients: 2, instances: 15,
+      bags: 3,
+      patients: 2,
+      instances: 15,
       instancesPerBag: { min: 1, median: 4, max: 10, mean: 5 },
       labels: { 0: 1, 1: 2 },
       metaKeys: ['site', 'split'],

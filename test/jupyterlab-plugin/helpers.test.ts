@@ -5,12 +5,20 @@
  */
 import { strict as assert } from 'node:assert';
 import { contrast, deltaE, lab, luminance, over, parseColour } from '../../jupyterlab-plugin/src/colour';
-import { describeBag, plotText, progressLine, seconds, sliderValue, topInstances } from '../../jupyterlab-plugin/src/format';
+import {
+  describeBag,
+  plotText,
+  progressLine,
+  seconds,
+  sliderValue,
+  topInstances,
+} from '../../jupyterlab-plugin/src/format';
 import { cellPixels, layoutCells } from '../../jupyterlab-plugin/src/grid';
 import { rankScores } from '../../jupyterlab-plugin/src/ranking';
 import { MASK_COLORS } from '../../jupyterlab-plugin/src/theme';
 
-const close = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
+const close = (a: number, b: number, tol: number, what: string) =>
+  assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
 
 describe('jupyterlab-plugin colour arithmetic', () => {
   it('parses the colour forms browsers and plotly produce', () => {
@@ -53,7 +61,8 @@ describe('jupyterlab-plugin colour arithmetic', () => {
     const pages = { light: '#ffffff', dark: '#111111' } as const;
     for (const theme of ['light', 'dark'] as const) {
       const { kept, ...statuses } = MASK_COLORS[theme];
-      for (const [name, colour] of Object.entries(statuses)) assert.ok(contrast(colour, kept) >= 3, `${theme} ${name}: ${contrast(colour, kept).toFixed(2)}`);
+      for (const [name, colour] of Object.entries(statuses))
+        assert.ok(contrast(colour, kept) >= 3, `${theme} ${name}: ${contrast(colour, kept).toFixed(2)}`);
       assert.ok(deltaE(kept, pages[theme]) >= 10, `${theme} kept vs page`);
     }
   });
@@ -66,7 +75,10 @@ describe('jupyterlab-plugin ranking and grid', () => {
     assert.deepEqual([...order], [1, 4, 3, 0, 2, 5]);
     assert.deepEqual([...rank], [4, 1, 5, 3, 2, 6]);
     const random = Array.from({ length: 500 }, (_, i) => Math.round(Math.sin(i * 12.9898) * 1000) / 100);
-    const ref = random.map((s, i) => [s, i]).sort((a, b) => b[0] - a[0] || a[1] - b[1]).map(([, i]) => i);
+    const ref = random
+      .map((s, i) => [s, i])
+      .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+      .map(([, i]) => i);
     assert.deepEqual([...rankScores(random).order], ref);
   });
 
@@ -117,16 +129,43 @@ describe('jupyterlab-plugin texts', () => {
   });
 
   it('describeBag and topInstances', () => {
-    assert.equal(describeBag({ n: 3, bagLabel: 1, bagProbabilities: [0.25, 0.75] }), '3 instances · label 1 · predicted 0.250 / 0.750 · no coordinates: ranked strip');
+    assert.equal(
+      describeBag({ n: 3, bagLabel: 1, bagProbabilities: [0.25, 0.75] }),
+      '3 instances · label 1 · predicted 0.250 / 0.750 · no coordinates: ranked strip',
+    );
     const scores = [0.1, 0.7, 0.3];
-    const lines = topInstances({ top: 2, coords: [0, 0, 256, 0, 512, 0], instanceLabels: [0, 1, 0] }, scores, rankScores(scores).order);
-    assert.deepEqual(lines, ['#1 instance 1 · 0.7000 at (256, 0) · label 1', '#2 instance 2 · 0.3000 at (512, 0) · label 0']);
+    const lines = topInstances(
+      { top: 2, coords: [0, 0, 256, 0, 512, 0], instanceLabels: [0, 1, 0] },
+      scores,
+      rankScores(scores).order,
+    );
+    assert.deepEqual(lines, [
+      '#1 instance 1 · 0.7000 at (256, 0) · label 1',
+      '#2 instance 2 · 0.3000 at (512, 0) · label 0',
+    ]);
   });
 
   it('progressLine: running and done', () => {
     assert.equal(progressLine(undefined, false), 'starting…');
-    const p = { fold: 2, folds: 5, epoch: 3, epochs: 10, step: 4, steps: 8, elapsedSeconds: 75, etaSeconds: 30, rate: 12.345, message: 'warm-up' };
-    assert.equal(progressLine(p, false), 'fold 2/5 · epoch 3/10 · step 4/8 · 1 min 15 s elapsed · ~30.0 s left · 12.3 bags/s · warm-up');
-    assert.equal(progressLine(p, true), 'done · fold 2/5 · epoch 3/10 · step 4/8 · 1 min 15 s elapsed · 12.3 bags/s · warm-up');
+    const p = {
+      fold: 2,
+      folds: 5,
+      epoch: 3,
+      epochs: 10,
+      step: 4,
+      steps: 8,
+      elapsedSeconds: 75,
+      etaSeconds: 30,
+      rate: 12.345,
+      message: 'warm-up',
+    };
+    assert.equal(
+      progressLine(p, false),
+      'fold 2/5 · epoch 3/10 · step 4/8 · 1 min 15 s elapsed · ~30.0 s left · 12.3 bags/s · warm-up',
+    );
+    assert.equal(
+      progressLine(p, true),
+      'done · fold 2/5 · epoch 3/10 · step 4/8 · 1 min 15 s elapsed · 12.3 bags/s · warm-up',
+    );
   });
 });

@@ -39,7 +39,9 @@ function softmaxScores(n: number, seed: number): Float32Array {
 
 function grid(n: number, step: number): Int32Array {
   const side = Math.ceil(Math.sqrt(n));
-  return Int32Array.from({ length: 2 * n }, (_, k) => (k % 2 === 0 ? (Math.floor(k / 2) % side) * step : Math.floor(k / 2 / side) * step));
+  return Int32Array.from({ length: 2 * n }, (_, k) =>
+    k % 2 === 0 ? (Math.floor(k / 2) % side) * step : Math.floor(k / 2 / side) * step,
+  );
 }
 
 /** A fallback must render in a plain viewer: no scripts, no external resources. */
@@ -61,8 +63,15 @@ describe('milkit-kernel bundles', () => {
   it('attention: one bundle with the milkit JSON, a heatmap per score kind and the top instances', () => {
     const n = 64;
     const att = softmaxScores(n, 1);
-    const bag = { id: 'slide-7', label: 1, coords: grid(n, 512), instanceLabels: Int32Array.from({ length: n }, (_, i) => (i % 9 === 0 ? 1 : 0)) };
-    const sent = capture(() => show.attention(bag, { attention: att, probability: att.map((a) => Math.min(1, 20 * a)) }, { top: 3 }));
+    const bag = {
+      id: 'slide-7',
+      label: 1,
+      coords: grid(n, 512),
+      instanceLabels: Int32Array.from({ length: n }, (_, i) => (i % 9 === 0 ? 1 : 0)),
+    };
+    const sent = capture(() =>
+      show.attention(bag, { attention: att, probability: att.map((a) => Math.min(1, 20 * a)) }, { top: 3 }),
+    );
     assert.equal(sent.length, 1);
     assert.equal(sent[0].update, false);
     const data = sent[0].msg.data;
@@ -84,7 +93,10 @@ describe('milkit-kernel bundles', () => {
     const att = softmaxScores(n, 4);
     // Class-aware probabilities: most near 0.5, a few confident ones (the colon heatmaps of notebook 03).
     const prob = Array.from(att, (a, i) => (i % 50 === 0 ? 0.9 : 0.5 + a));
-    const html = toBundle('attention', show.attention({ id: 'b', coords: grid(n, 27) }, { attention: att, probability: prob }).payload).data['text/html'] as string;
+    const html = toBundle(
+      'attention',
+      show.attention({ id: 'b', coords: grid(n, 27) }, { attention: att, probability: prob }).payload,
+    ).data['text/html'] as string;
     assert.ok(html.includes('attention (percentile)') && html.includes('instance probability (percentile)'));
     const probabilityMap = html.split('<svg')[3]; // attention grid, its colour bar, then the probability grid
     const colours = new Set([...probabilityMap.matchAll(/<path fill="(#[0-9a-f]{6})"/g)].map((m) => m[1]));
@@ -108,7 +120,15 @@ describe('milkit-kernel bundles', () => {
   it('masking: the fallback shows exactly the counts the library masking computes', () => {
     const n = 400;
     const s = softmaxScores(n, 2);
-    const shown = show.masking({ id: 'b', coords: grid(n, 256) }, s, { strategy: 'combined', highRatio: 0.05, highRandomRatio: 0.5, randomRatio: 0.1, recycleKeepRatio: 0.9, epoch: 5, epochs: 20 });
+    const shown = show.masking({ id: 'b', coords: grid(n, 256) }, s, {
+      strategy: 'combined',
+      highRatio: 0.05,
+      highRandomRatio: 0.5,
+      randomRatio: 0.1,
+      recycleKeepRatio: 0.9,
+      epoch: 5,
+      epochs: 20,
+    });
     const c = shown.preview.counts;
     assert.equal(shown.payload.settings.decay, true);
     assert.equal(shown.payload.settings.progress, 0.25);
@@ -118,13 +138,19 @@ describe('milkit-kernel bundles', () => {
     const html = shown.bundle.data['text/html'] as string;
     assertSelfContained(html);
     assert.equal(cellCount(html), n);
-    assert.ok(html.includes(`kept: ${c.kept}`) && html.includes(`masked (random): ${c.random}`), 'legend carries the counts');
+    assert.ok(
+      html.includes(`kept: ${c.kept}`) && html.includes(`masked (random): ${c.random}`),
+      'legend carries the counts',
+    );
     assert.ok(String(shown.bundle.data['text/plain']).includes(`high ${c.high}`));
     assert.equal(shown.preview.status.filter((v) => v === MASK_STATUS.recycled).length, c.recycled);
   });
 
   it('results: mean ± sd table, best value per column in bold, text table aligned', () => {
-    const shown = show.results({ 'AB-MIL': { accuracy: [0.85, 0.9, 0.95], auc: [0.9, 0.92] }, 'mean pooling': { accuracy: [0.8, 0.82] } }, { title: 'MUSK1' });
+    const shown = show.results(
+      { 'AB-MIL': { accuracy: [0.85, 0.9, 0.95], auc: [0.9, 0.92] }, 'mean pooling': { accuracy: [0.8, 0.82] } },
+      { title: 'MUSK1' },
+    );
     assert.deepEqual(shown.payload.columns, ['accuracy', 'auc']);
     const html = shown.bundle.data['text/html'] as string;
     assert.ok(html.includes('0.900 ± 0.050'));
@@ -146,19 +172,60 @@ describe('milkit-kernel bundles', () => {
         for (let epoch = 1; epoch <= 3; epoch++) {
           events.emit({ type: 'epoch-start', repeat: 0, fold, epoch, epochs: 3, lr: 1e-3, steps: 8 });
           for (let step = 1; step <= 8; step++) {
-            events.emit({ type: 'step', repeat: 0, fold, epoch, step, steps: 8, loss: 1 / step, instances: 10, bagsPerSecond: 20, instancesPerSecond: 200 });
+            events.emit({
+              type: 'step',
+              repeat: 0,
+              fold,
+              epoch,
+              step,
+              steps: 8,
+              loss: 1 / step,
+              instances: 10,
+              bagsPerSecond: 20,
+              instancesPerSecond: 200,
+            });
           }
-          events.emit({ type: 'eval', repeat: 0, fold, epoch, split: 'val', loss: 0.5 / epoch, metrics: { auc: 0.7 + 0.05 * epoch } });
-          events.emit({ type: 'epoch-end', repeat: 0, fold, epoch, trainLoss: 0.6 / epoch, seconds: 0.4, monitor: 0.8, metric: 'auc', improved: true, stop: false });
+          events.emit({
+            type: 'eval',
+            repeat: 0,
+            fold,
+            epoch,
+            split: 'val',
+            loss: 0.5 / epoch,
+            metrics: { auc: 0.7 + 0.05 * epoch },
+          });
+          events.emit({
+            type: 'epoch-end',
+            repeat: 0,
+            fold,
+            epoch,
+            trainLoss: 0.6 / epoch,
+            seconds: 0.4,
+            monitor: 0.8,
+            metric: 'auc',
+            improved: true,
+            stop: false,
+          });
         }
-        events.emit({ type: 'fold-end', repeat: 0, fold, metrics: { auc: 0.85 }, bestEpoch: 3, epochsRun: 3, interrupted: false });
+        events.emit({
+          type: 'fold-end',
+          repeat: 0,
+          fold,
+          metrics: { auc: 0.85 },
+          bestEpoch: 3,
+          epochsRun: 3,
+          interrupted: false,
+        });
       }
       events.emit({ type: 'run-end', summary: { auc: { mean: 0.85, sd: 0.01, n: 2 } }, interrupted: false });
       events.emit({ type: 'run-start', repeats: 1, folds: 1, epochs: 1 }); // after run-end the monitor has unsubscribed
     });
     assert.ok(sent.length > 10);
     assert.equal(sent[0].update, false);
-    assert.ok(sent.slice(1).every((s) => s.update), 'every later message is update_display_data');
+    assert.ok(
+      sent.slice(1).every((s) => s.update),
+      'every later message is update_display_data',
+    );
     const ids = new Set(sent.map((s) => s.msg.transient.display_id));
     assert.equal(ids.size, 1, 'one display id');
     assert.equal(monitor.display.id, [...ids][0]);
@@ -182,7 +249,19 @@ describe('milkit-kernel bundles', () => {
     const sent = capture(() => {
       show.training(events, { minIntervalMs: 60_000 });
       events.emit({ type: 'run-start', repeats: 1, folds: 1, epochs: 1 });
-      for (let step = 1; step <= 100; step++) events.emit({ type: 'step', repeat: 0, fold: 0, epoch: 1, step, steps: 100, loss: 1, instances: 5, bagsPerSecond: 50, instancesPerSecond: 250 });
+      for (let step = 1; step <= 100; step++)
+        events.emit({
+          type: 'step',
+          repeat: 0,
+          fold: 0,
+          epoch: 1,
+          step,
+          steps: 100,
+          loss: 1,
+          instances: 5,
+          bagsPerSecond: 50,
+          instancesPerSecond: 250,
+        });
       events.emit({ type: 'run-end', summary: {}, interrupted: false });
     });
     assert.equal(sent.length, 2, 'first draw and the final one');

@@ -1,5 +1,14 @@
 import { strict as assert } from 'node:assert';
-import { binaryAuc, bootstrap, bootstrapRecord, concordanceIndex, meanSd, quantile, riskFromHazardLogits, survivalBins } from '../../src/core';
+import {
+  binaryAuc,
+  bootstrap,
+  bootstrapRecord,
+  concordanceIndex,
+  meanSd,
+  quantile,
+  riskFromHazardLogits,
+  survivalBins,
+} from '../../src/core';
 import { Rng } from '../../src/random';
 
 const close = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) <= tol, `${a} ≠ ${b}`);
@@ -36,7 +45,17 @@ describe('metrics: bootstrap', () => {
   it('leaves out and counts resamples where the metric is undefined; several metrics share resamples', () => {
     const labels = [0, 1, 1, 1, 1, 1];
     const scores = [0.1, 0.9, 0.8, 0.7, 0.6, 0.5];
-    const r = bootstrapRecord(6, (ix) => ({ auc: binaryAuc(ix.map((i) => labels[i]), ix.map((i) => scores[i])), n: ix.length }), { resamples: 300, seed: 4 });
+    const r = bootstrapRecord(
+      6,
+      (ix) => ({
+        auc: binaryAuc(
+          ix.map((i) => labels[i]),
+          ix.map((i) => scores[i]),
+        ),
+        n: ix.length,
+      }),
+      { resamples: 300, seed: 4 },
+    );
     assert.ok(r.auc.undefinedResamples > 0, 'some resamples miss the single negative');
     assert.equal(r.auc.mean, 1);
     assert.equal(r.n.mean, 6);

@@ -1,7 +1,18 @@
 import { strict as assert } from 'node:assert';
 import {
-  accuracy, applyThreshold, argmaxRows, balancedAccuracy, binaryAuc, classificationMetrics, cohenKappa, confusionMatrix,
-  fitYoudenThreshold, macroAuc, macroF1, macroPrecision, macroRecall,
+  accuracy,
+  applyThreshold,
+  argmaxRows,
+  balancedAccuracy,
+  binaryAuc,
+  classificationMetrics,
+  cohenKappa,
+  confusionMatrix,
+  fitYoudenThreshold,
+  macroAuc,
+  macroF1,
+  macroPrecision,
+  macroRecall,
 } from '../../src/core';
 import { Rng } from '../../src/random';
 
@@ -9,12 +20,15 @@ const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <
 
 /** Plain reference: the fraction of (positive, negative) pairs ordered correctly, ties ½. */
 function pairwiseAuc(labels: number[], scores: number[]): number {
-  let num = 0, den = 0;
-  labels.forEach((yi, i) => labels.forEach((yj, j) => {
-    if (yi !== 1 || yj !== 0) return;
-    den++;
-    num += scores[i] > scores[j] ? 1 : scores[i] === scores[j] ? 0.5 : 0;
-  }));
+  let num = 0,
+    den = 0;
+  labels.forEach((yi, i) =>
+    labels.forEach((yj, j) => {
+      if (yi !== 1 || yj !== 0) return;
+      den++;
+      num += scores[i] > scores[j] ? 1 : scores[i] === scores[j] ? 0.5 : 0;
+    }),
+  );
   return num / den;
 }
 
@@ -53,9 +67,31 @@ describe('metrics: AUC', () => {
     // class 2: pos {0.3,0.8} vs neg {0.1,0.3} → (1 + ½ + 1 + 1) / 4 = 0.875
     close(macroAuc(labels, probs, 3), (1 + 2 / 3 + 0.875) / 3);
     // two classes: the AUC of the class-1 column
-    close(macroAuc([0, 1, 1], [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]], 2), 1);
+    close(
+      macroAuc(
+        [0, 1, 1],
+        [
+          [0.9, 0.1],
+          [0.2, 0.8],
+          [0.6, 0.4],
+        ],
+        2,
+      ),
+      1,
+    );
     assert.ok(Number.isNaN(macroAuc([0, 1, 1], probs.slice(0, 3), 3)), 'class 2 absent → NaN');
-    assert.throws(() => macroAuc([0, 3], [[1, 0, 0], [0, 1, 0]], 3), /label 3 at position 1/);
+    assert.throws(
+      () =>
+        macroAuc(
+          [0, 3],
+          [
+            [1, 0, 0],
+            [0, 1, 0],
+          ],
+          3,
+        ),
+      /label 3 at position 1/,
+    );
   });
 });
 
@@ -63,7 +99,11 @@ describe('metrics: confusion-matrix metrics (worked 3-class example)', () => {
   // labels 0 0 1 1 2 2, predicted 0 1 1 1 2 0
   const cm = confusionMatrix([0, 0, 1, 1, 2, 2], [0, 1, 1, 1, 2, 0], 3);
   it('builds the confusion matrix (rows = truth, columns = prediction)', () => {
-    assert.deepEqual(cm, [[1, 1, 0], [0, 2, 0], [1, 0, 1]]);
+    assert.deepEqual(cm, [
+      [1, 1, 0],
+      [0, 2, 0],
+      [1, 0, 1],
+    ]);
   });
   it('accuracy, balanced accuracy, macro precision / recall / F1, kappa', () => {
     close(accuracy(cm), 4 / 6);
@@ -83,7 +123,14 @@ describe('metrics: confusion-matrix metrics (worked 3-class example)', () => {
     assert.throws(() => confusionMatrix([], [], 2), /empty input/);
   });
   it('argmax takes the first index on ties', () => {
-    assert.deepEqual(argmaxRows([[0.5, 0.5], [0.2, 0.8], [0.3, 0.3, 0.4]]), [0, 1, 2]);
+    assert.deepEqual(
+      argmaxRows([
+        [0.5, 0.5],
+        [0.2, 0.8],
+        [0.3, 0.3, 0.4],
+      ]),
+      [0, 1, 2],
+    );
   });
 });
 
@@ -117,7 +164,12 @@ describe('metrics: Youden threshold (fit on train, apply to test)', () => {
     const t = fitYoudenThreshold(labels, scores); // 0.8
     const test = [0, 1, 1, 0];
     const p1 = [0.85, 0.9, 0.5, 0.2]; // at 0.8: predicted 1 1 0 0 → TP 1, FP 1, FN 1, TN 1
-    const m = classificationMetrics(test, p1.map((p) => [1 - p, p]), 2, { threshold: t });
+    const m = classificationMetrics(
+      test,
+      p1.map((p) => [1 - p, p]),
+      2,
+      { threshold: t },
+    );
     close(m.accuracyYouden!, 0.5);
     close(m.f1Youden!, 0.5);
     close(m.precisionYouden!, 0.5);
@@ -125,6 +177,13 @@ describe('metrics: Youden threshold (fit on train, apply to test)', () => {
     // argmax (p ≥ 0.5 wins ties toward class 0 only at exactly 0.5): predicted 1 1 0 0 as well
     close(m.accuracy, 0.5);
     close(m.auc, binaryAuc(test, p1));
-    assert.equal(classificationMetrics(test, p1.map((p) => [1 - p, p]), 2).accuracyYouden, undefined);
+    assert.equal(
+      classificationMetrics(
+        test,
+        p1.map((p) => [1 - p, p]),
+        2,
+      ).accuracyYouden,
+      undefined,
+    );
   });
 });

@@ -5,7 +5,15 @@ import { Rng } from '../../src/random';
 
 /** The AB-MIL inside MHIM-MIL (ReLU attention, no biases), shrunk: 16 → 8 features. */
 export function smallAbmil(seed = 1): (role: 'student' | 'teacher') => MilModel {
-  return (role) => new Abmil({ ...ABMIL_DEFAULTS, inputDim: 16, embedDim: 8, numClasses: 2, attention: 'relu', seed: role === 'teacher' ? seed + 1 : seed });
+  return (role) =>
+    new Abmil({
+      ...ABMIL_DEFAULTS,
+      inputDim: 16,
+      embedDim: 8,
+      numClasses: 2,
+      attention: 'relu',
+      seed: role === 'teacher' ? seed + 1 : seed,
+    });
 }
 
 /**

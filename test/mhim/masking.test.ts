@@ -25,7 +25,11 @@ describe('mhim/masking', () => {
     const rng = new Rng(3);
     const s = Float32Array.from({ length: 1000 }, () => Math.round(rng.next() * 50)); // many ties
     const ref = Array.from(s.keys()).sort((a, b) => s[b] - s[a] || a - b);
-    for (const k of [1, 7, 100, 999, 1000]) assert.deepEqual(arr(topK(s, k)), ref.slice(0, k).sort((a, b) => a - b));
+    for (const k of [1, 7, 100, 999, 1000])
+      assert.deepEqual(
+        arr(topK(s, k)),
+        ref.slice(0, k).sort((a, b) => a - b),
+      );
   });
 
   it('HSM masks exactly the top ceil(N·βh) and keeps the rest in original order', () => {
@@ -55,7 +59,10 @@ describe('mhim/masking', () => {
       assert.equal(m.kept.length, 950);
       seen.add(arr(m.maskedHigh).join());
       // same seed → same mask
-      assert.deepEqual(arr(selectMask(s, { highRatio: 0.05, highRandomRatio: 0.5 }, new Rng(seed)).maskedHigh), arr(m.maskedHigh));
+      assert.deepEqual(
+        arr(selectMask(s, { highRatio: 0.05, highRandomRatio: 0.5 }, new Rng(seed)).maskedHigh),
+        arr(m.maskedHigh),
+      );
     }
     assert.equal(seen.size, 3, 'different seeds give different masks');
   });
@@ -65,7 +72,10 @@ describe('mhim/masking', () => {
     const m = selectMask(s, { highRatio: 0.6, highRandomRatio: 0.5 }, new Rng(5));
     assert.equal(m.maskedHigh.length, 60);
     const top60 = new Set(arr(topK(s, 60)));
-    assert.ok(arr(m.maskedHigh).some((i) => !top60.has(i)), 'fallback picks outside the top scores');
+    assert.ok(
+      arr(m.maskedHigh).some((i) => !top60.has(i)),
+      'fallback picks outside the top scores',
+    );
   });
 
   it('LSM masks the lowest scores; RSM masks a random fraction; combined as random → low → high', () => {
@@ -83,16 +93,31 @@ describe('mhim/masking', () => {
     // bag, merged with the random ones (overlaps count once, as torch.unique does)
     const lowCand = [0, 1];
     const highCand = [19, 18];
-    assert.deepEqual(arr(all.maskedLow), lowCand.filter((i) => !arr(all.maskedRandom).includes(i)).sort((a, b) => a - b));
-    assert.deepEqual(arr(all.maskedHigh), highCand.filter((i) => !arr(all.maskedRandom).includes(i)).sort((a, b) => a - b));
+    assert.deepEqual(
+      arr(all.maskedLow),
+      lowCand.filter((i) => !arr(all.maskedRandom).includes(i)).sort((a, b) => a - b),
+    );
+    assert.deepEqual(
+      arr(all.maskedHigh),
+      highCand.filter((i) => !arr(all.maskedRandom).includes(i)).sort((a, b) => a - b),
+    );
     const union = new Set([...all.maskedRandom, ...all.maskedLow, ...all.maskedHigh, ...all.kept]);
     assert.equal(union.size, 20);
     assert.equal(all.kept.length, 20 - r - all.maskedLow.length - all.maskedHigh.length);
-    assert.deepEqual(arr(all.kept), [...arr(all.kept)].sort((a, b) => a - b));
+    assert.deepEqual(
+      arr(all.kept),
+      [...arr(all.kept)].sort((a, b) => a - b),
+    );
   });
 
   it('never empties a bag: 1 instance untouched, 2 instances keep 1, 100% masking keeps 1', () => {
-    for (const cfg of [{ highRatio: 0.03 }, { highRatio: 1 }, { randomRatio: 1 }, { highRatio: 0.5, highRandomRatio: 0.5 }, { lowRatio: 1, highRatio: 1 }]) {
+    for (const cfg of [
+      { highRatio: 0.03 },
+      { highRatio: 1 },
+      { randomRatio: 1 },
+      { highRatio: 0.5, highRandomRatio: 0.5 },
+      { lowRatio: 1, highRatio: 1 },
+    ]) {
       assert.deepEqual(arr(selectMask([0.4], cfg, new Rng(1)).kept), [0]);
       const two = selectMask([0.9, 0.1], cfg, new Rng(1));
       assert.ok(two.kept.length >= 1, JSON.stringify(cfg));
@@ -126,8 +151,14 @@ describe('mhim/masking', () => {
     const sp = splitForRecycle(kept, 0.8, new Rng(4));
     assert.equal(sp.student.length, 8);
     assert.equal(sp.recycled.length, 2);
-    assert.deepEqual([...sp.student, ...sp.recycled].sort((a, b) => a - b), arr(kept));
-    assert.deepEqual(arr(splitForRecycle(kept, 0.8, new Rng(4), true).student), [...arr(sp.student)].sort((a, b) => a - b));
+    assert.deepEqual(
+      [...sp.student, ...sp.recycled].sort((a, b) => a - b),
+      arr(kept),
+    );
+    assert.deepEqual(
+      arr(splitForRecycle(kept, 0.8, new Rng(4), true).student),
+      [...arr(sp.student)].sort((a, b) => a - b),
+    );
     const one = splitForRecycle(Int32Array.from([4]), 0.8, new Rng(1));
     assert.deepEqual([arr(one.student), arr(one.recycled)], [[4], []]);
     assert.throws(() => splitForRecycle(kept, 0, new Rng(1)), /keepFraction/);

@@ -11,7 +11,8 @@ import { Transmil, TRANSMIL_DEFAULTS } from '../../src/models/transmil';
 import { createModel } from '../../src/models/registry';
 import { smallAbmil, syntheticBags } from './fixtures';
 
-const close = (a: number, b: number, tol = 1e-5) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} vs ${b}`);
+const close = (a: number, b: number, tol = 1e-5) =>
+  assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} vs ${b}`);
 const cls = (label: number): Target => ({ kind: 'class', label, numClasses: 2 });
 
 function softmax(v: number[]): number[] {
@@ -31,7 +32,10 @@ describe('mhim: consistency, EMA, GRN, scoring', () => {
     const got = tf.tidy(() => consistencyLoss(tf.tensor1d(zt), tf.tensor1d(zs), 0.1).dataSync()[0]);
     close(got, expected);
     // identical uniform embeddings over D dims → ln D (the ≈ 6.24 for 512 dims the reference logs)
-    close(tf.tidy(() => consistencyLoss(tf.zeros([512]), tf.zeros([512])).dataSync()[0]), Math.log(512));
+    close(
+      tf.tidy(() => consistencyLoss(tf.zeros([512]), tf.zeros([512])).dataSync()[0]),
+      Math.log(512),
+    );
     assert.throws(() => consistencyLoss(tf.zeros([3]), tf.zeros([4])), /3 values.*4/);
   });
 
@@ -51,7 +55,11 @@ describe('mhim: consistency, EMA, GRN, scoring', () => {
 
   it('GRN: queries U(−v, v), v ≈ 0.0685, non-trainable, updated by EMA (by hand), K tokens out', () => {
     close(QUERY_INIT_BOUND, 0.0685, 1e-3);
-    const grn = new GlobalRecycleNetwork(8, { ...DEFAULT_GRN, numQueries: 3, heads: 2, headDim: 4, queryMomentum: 0.75 }, 3);
+    const grn = new GlobalRecycleNetwork(
+      8,
+      { ...DEFAULT_GRN, numQueries: 3, heads: 2, headDim: 4, queryMomentum: 0.75 },
+      3,
+    );
     const q0 = Array.from(grn.queries.dataSync());
     assert.equal(q0.length, 24);
     assert.ok(q0.every((x) => Math.abs(x) <= QUERY_INIT_BOUND) && new Set(q0).size === 24);
@@ -119,8 +127,13 @@ describe('mhim: the training step', () => {
     const trainable = new Set(m.trainableVariables());
     assert.ok(m.teacherVariables().every((v) => !trainable.has(v)));
     // the teacher starts as a copy of the student
-    m.teacherVariables().forEach((t, i) => assert.deepEqual(Array.from(t.dataSync()), Array.from(m.student.variables()[i].dataSync())));
-    assert.equal(m.variables().length, m.student.variables().length + m.grn!.variables().length + m.teacherVariables().length);
+    m.teacherVariables().forEach((t, i) =>
+      assert.deepEqual(Array.from(t.dataSync()), Array.from(m.student.variables()[i].dataSync())),
+    );
+    assert.equal(
+      m.variables().length,
+      m.student.variables().length + m.grn!.variables().length + m.teacherVariables().length,
+    );
 
     const opt = tf.train.adam(1e-2);
     const [{ bag, label }] = syntheticBags(1, 40);
@@ -131,7 +144,10 @@ describe('mhim: the training step', () => {
       const tv = t.dataSync();
       for (let j = 0; j < tv.length; j++) close(tv[j], 0.5 * before[i][j] + 0.5 * student[i][j], 1e-5);
     });
-    assert.ok(student.some((s, i) => s.some((x, j) => x !== before[i][j])), 'the student did learn');
+    assert.ok(
+      student.some((s, i) => s.some((x, j) => x !== before[i][j])),
+      'the student did learn',
+    );
 
     const frozen = new MhimModel(smallAbmil(), { teacherMomentum: 1 });
     const t0 = frozen.teacherVariables().map((v) => Array.from(v.dataSync()));
@@ -156,7 +172,12 @@ describe('mhim: the training step', () => {
 
     const greedy = new MhimModel(smallAbmil(), { mask: { highRatio: 1, randomRatio: 1 } });
     for (const size of [1, 2]) {
-      const tiny = { id: `tiny${size}`, features: Float32Array.from({ length: size * 16 }, (_, i) => Math.sin(i)), numInstances: size, dim: 16 };
+      const tiny = {
+        id: `tiny${size}`,
+        features: Float32Array.from({ length: size * 16 }, (_, i) => Math.sin(i)),
+        numInstances: size,
+        dim: 16,
+      };
       for (const model of [m, greedy]) {
         const res = await model.trainStep(tiny, cls(1), opt);
         assert.ok(res.seqLen! >= 1 && Number.isFinite(res.loss), `${model.name} on a bag of ${size}`);
@@ -168,7 +189,13 @@ describe('mhim: the training step', () => {
   });
 
   it('βh decay and momentum schedule follow the cosine schedule over iterations', async () => {
-    const m = new MhimModel(smallAbmil(), { mask: { highRatio: 0.04 }, decayHighRatio: true, momentumSchedule: true, teacherMomentum: 0.99, totalIterations: 4 });
+    const m = new MhimModel(smallAbmil(), {
+      mask: { highRatio: 0.04 },
+      decayHighRatio: true,
+      momentumSchedule: true,
+      teacherMomentum: 0.99,
+      totalIterations: 4,
+    });
     assert.equal(m.currentHighRatio(), 0.04);
     m.iteration = 2;
     close(m.currentHighRatio(), 0.02);
@@ -214,8 +241,21 @@ describe('mhim: other wrapped models', () => {
   it('MHIM-v2(TransMIL) scores via layer-1 instance features, trains and leaks nothing', async function () {
     this.timeout(60_000);
     const make = (seed: number) =>
-      new Transmil({ ...TRANSMIL_DEFAULTS, inputDim: 16, embedDim: 16, heads: 2, headDim: 8, landmarks: 8, residualKernel: 3, numClasses: 2, seed });
-    const m = new MhimModel((role) => make(role === 'teacher' ? 2 : 1), { mask: { highRatio: 0.1 }, grn: { numQueries: 3, heads: 2, headDim: 8 } });
+      new Transmil({
+        ...TRANSMIL_DEFAULTS,
+        inputDim: 16,
+        embedDim: 16,
+        heads: 2,
+        headDim: 8,
+        landmarks: 8,
+        residualKernel: 3,
+        numClasses: 2,
+        seed,
+      });
+    const m = new MhimModel((role) => make(role === 'teacher' ? 2 : 1), {
+      mask: { highRatio: 0.1 },
+      grn: { numQueries: 3, heads: 2, headDim: 8 },
+    });
     const opt = tf.train.adam(1e-3);
     const data = syntheticBags(4, 30);
     const r0 = await m.trainStep(data[0].bag, cls(data[0].label), opt);
@@ -223,7 +263,10 @@ describe('mhim: other wrapped models', () => {
     assert.equal(r0.seqLen, Math.floor((n - Math.ceil(n * 0.1)) * 0.8) + 3);
     const scores = await m.scoreInstances(data[0].bag);
     assert.equal(scores.length, n);
-    assert.ok(scores.every((s) => s >= 0.5 && s <= 1), 'max over 2 class probabilities lies in [0.5, 1]');
+    assert.ok(
+      scores.every((s) => s >= 0.5 && s <= 1),
+      'max over 2 class probabilities lies in [0.5, 1]',
+    );
     const before = tf.memory().numTensors;
     for (const { bag, label } of data) assert.ok(Number.isFinite((await m.trainStep(bag, cls(label), opt)).loss));
     assert.equal(tf.memory().numTensors, before);
@@ -234,11 +277,23 @@ describe('mhim: other wrapped models', () => {
   it('MHIM(DSMIL) and a model without the projection hooks (no GRN, masking on raw instances) both train', async () => {
     const opt = tf.train.adam(1e-3);
     const [{ bag, label }] = syntheticBags(1, 40);
-    const ds = new MhimModel((role) => createModel('dsmil', { inputDim: 16, embedDim: 8, numClasses: 2, seed: role === 'teacher' ? 2 : 1 } as never), {});
+    const ds = new MhimModel(
+      (role) =>
+        createModel('dsmil', { inputDim: 16, embedDim: 8, numClasses: 2, seed: role === 'teacher' ? 2 : 1 } as never),
+      {},
+    );
     assert.ok(Number.isFinite((await ds.trainStep(bag, cls(label), opt)).loss));
     const withoutHooks = (role: 'student' | 'teacher'): MilModel => {
       const p = smallAbmil()(role);
-      return { name: 'nohooks', config: p.config, forward: (b, o) => p.forward(b, o), loss: (o, t) => p.loss(o, t), trainableVariables: () => p.trainableVariables(), variables: () => p.variables(), dispose: () => p.dispose() };
+      return {
+        name: 'nohooks',
+        config: p.config,
+        forward: (b, o) => p.forward(b, o),
+        loss: (o, t) => p.loss(o, t),
+        trainableVariables: () => p.trainableVariables(),
+        variables: () => p.variables(),
+        dispose: () => p.dispose(),
+      };
     };
     const noHooks = new MhimModel(withoutHooks, { mask: { highRatio: 0.1 } });
     const shared = smallAbmil()('student');

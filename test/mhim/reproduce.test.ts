@@ -11,7 +11,17 @@ import { Cohort, writeCohort } from '../../src/data';
 import { stratifiedKFold } from '../../src/data/splits';
 import { mhimModel } from '../../src/mhim/choice';
 import type { MhimModel } from '../../src/mhim/mhim';
-import { ABLATION, BASE_MODEL, EXPERIMENTS, SWEEP_HIGH_RATIOS, finishedFolds, modelFor, planOf, runSetting, tableRows } from '../../src/mhim/reproduce';
+import {
+  ABLATION,
+  BASE_MODEL,
+  EXPERIMENTS,
+  SWEEP_HIGH_RATIOS,
+  finishedFolds,
+  modelFor,
+  planOf,
+  runSetting,
+  tableRows,
+} from '../../src/mhim/reproduce';
 import type { ReproDataset } from '../../src/mhim/reproduceData';
 import { foldSeed } from '../../src/train/config';
 import { loadTrainedModel } from '../../src/train/saved';
@@ -39,7 +49,11 @@ describe('mhim/reproduce: ablation switches', () => {
       assert.equal(a.seqLen, n - Math.ceil(n * 0.03));
       const b = await full.trainStep(bag, target, tf.train.adam(1e-3));
       assert.ok(Math.abs(b.loss - (b.parts!.cls + 0.5 * b.parts!.consistency)) < 1e-4, 'full: cls + 0.5·consistency');
-      assert.equal(b.seqLen, Math.floor((n - Math.ceil(n * 0.03)) * 0.8) + 5, 'full: 80 % of the kept instances + K = 5 tokens');
+      assert.equal(
+        b.seqLen,
+        Math.floor((n - Math.ceil(n * 0.03)) * 0.8) + 5,
+        'full: 80 % of the kept instances + K = 5 tokens',
+      );
     } finally {
       noCl.dispose();
       full.dispose();
@@ -47,13 +61,25 @@ describe('mhim/reproduce: ablation switches', () => {
   });
 
   it('Table-7 rows: baseline, then RHSM (r = 0.5) with GRN / CL toggled, all with the baseline teacher', () => {
-    assert.deepEqual(ABLATION.map((s) => s.label), ['AB-MIL', '+RHSM', '+RHSM+GRN', '+RHSM+CL', '+RHSM+GRN+CL (full MHIM-v2)']);
+    assert.deepEqual(
+      ABLATION.map((s) => s.label),
+      ['AB-MIL', '+RHSM', '+RHSM+GRN', '+RHSM+CL', '+RHSM+GRN+CL (full MHIM-v2)'],
+    );
     assert.equal(ABLATION[0].preset, undefined);
     const built = ABLATION.slice(1).map((s) => mhimModel(BASE_MODEL, s.preset!, s.mhim)({ ...init, inputDim: 30 }));
     try {
-      assert.deepEqual(built.map((m) => m.mhim.mask.highRandomRatio), [0.5, 0.5, 0.5, 0.5]);
-      assert.deepEqual(built.map((m) => m.grn !== undefined), [false, true, false, true]);
-      assert.deepEqual(built.map((m) => m.mhim.consistencyWeight), [0, 0, 0.5, 0.5]);
+      assert.deepEqual(
+        built.map((m) => m.mhim.mask.highRandomRatio),
+        [0.5, 0.5, 0.5, 0.5],
+      );
+      assert.deepEqual(
+        built.map((m) => m.grn !== undefined),
+        [false, true, false, true],
+      );
+      assert.deepEqual(
+        built.map((m) => m.mhim.consistencyWeight),
+        [0, 0, 0.5, 0.5],
+      );
       assert.ok(ABLATION.slice(1).every((s) => s.teacherInit));
     } finally {
       built.forEach((m) => m.dispose());
@@ -68,7 +94,10 @@ describe('mhim/reproduce: ablation switches', () => {
     assert.equal(planOf('compare', ['colon', 'mnist50', 'mnist100'], 'colon').length, 12);
     const sweep = planOf('sweep', ['colon'], 'colon');
     assert.equal(sweep[0].setting.key, 'baseline');
-    assert.deepEqual(sweep.slice(1).map((p) => p.setting.mhim?.mask?.highRatio ?? 0.03), SWEEP_HIGH_RATIOS);
+    assert.deepEqual(
+      sweep.slice(1).map((p) => p.setting.mhim?.mask?.highRatio ?? 0.03),
+      SWEEP_HIGH_RATIOS,
+    );
   });
 });
 
@@ -76,8 +105,23 @@ describe('mhim/reproduce: tables from partial runs', () => {
   it('every row of a data set uses the folds all its measured rows finished; a row with none stays empty', () => {
     const m = (auc: number) => ({ auc, accuracy: auc - 0.1, f1: auc - 0.2 });
     const { rows, common } = tableRows([
-      { ds: 'a', label: 'base', folds: new Map([['rep0-fold0', m(0.9)], ['rep1-fold0', m(0.8)], ['rep2-fold0', m(0.7)]]) },
-      { ds: 'a', label: 'mhim', folds: new Map([['rep1-fold0', m(0.6)], ['rep0-fold0', m(0.5)]]) },
+      {
+        ds: 'a',
+        label: 'base',
+        folds: new Map([
+          ['rep0-fold0', m(0.9)],
+          ['rep1-fold0', m(0.8)],
+          ['rep2-fold0', m(0.7)],
+        ]),
+      },
+      {
+        ds: 'a',
+        label: 'mhim',
+        folds: new Map([
+          ['rep1-fold0', m(0.6)],
+          ['rep0-fold0', m(0.5)],
+        ]),
+      },
       { ds: 'b', label: 'base', folds: new Map([['rep0-fold0', m(0.9)]]) },
       { ds: 'b', label: 'mhim', folds: new Map() },
     ]);
@@ -94,7 +138,10 @@ describe('mhim/reproduce: tables from partial runs', () => {
     const dir = tempDir();
     fs.mkdirSync(path.join(dir, 'rep0-fold0'));
     fs.mkdirSync(path.join(dir, 'rep0-fold1')); // running: checkpoint only
-    fs.writeFileSync(path.join(dir, 'rep0-fold0', 'result.json'), JSON.stringify({ repeat: 0, fold: 0, metrics: { auc: null, accuracy: 1 } }));
+    fs.writeFileSync(
+      path.join(dir, 'rep0-fold0', 'result.json'),
+      JSON.stringify({ repeat: 0, fold: 0, metrics: { auc: null, accuracy: 1 } }),
+    );
     const f = finishedFolds(dir);
     assert.deepEqual([...f.keys()], ['rep0-fold0']);
     assert.ok(Number.isNaN(f.get('rep0-fold0')!.auc), 'null (a one-class fold) reads back as NaN');
@@ -107,26 +154,53 @@ describe('mhim/reproduce: teacher initialisation from the same fold', () => {
     this.timeout(60_000);
     const dir = tempDir();
     const file = path.join(dir, 'synthetic.arrow');
-    await writeCohort(file, syntheticBags(12, 8).map(({ bag, label }) => ({ id: bag.id, features: bag.features, label })), { dim: 16 });
+    await writeCohort(
+      file,
+      syntheticBags(12, 8).map(({ bag, label }) => ({ id: bag.id, features: bag.features, label })),
+      { dim: 16 },
+    );
     const cohort = await Cohort.open(file);
     try {
       const train = { epochs: 1, lr: 1e-2, selectOn: 'last' as const, seed: 5 };
-      const ds: ReproDataset = { name: 'synthetic', cohortPath: file, splits: [stratifiedKFold(cohort.bags, { k: 2, seed: 1 })], description: 'synthetic', train };
+      const ds: ReproDataset = {
+        name: 'synthetic',
+        cohortPath: file,
+        splits: [stratifiedKFold(cohort.bags, { k: 2, seed: 1 })],
+        description: 'synthetic',
+        train,
+      };
       const ctx = { out: path.join(dir, 'runs') };
-      const setting = { key: 'ti', label: 'teacher init', preset: 'v2' as const, teacherInit: true, mhim: { grn: null } };
+      const setting = {
+        key: 'ti',
+        label: 'teacher init',
+        preset: 'v2' as const,
+        teacherInit: true,
+        mhim: { grn: null },
+      };
       const run = await runSetting(setting, ds, cohort, ctx); // trains the baseline first, then MHIM
       assert.equal(run.folds.length, 2);
-      for (const f of [0, 1]) assert.ok(fs.existsSync(path.join(ctx.out, 'synthetic', 'baseline', `rep0-fold${f}`, 'model.ckpt')));
+      for (const f of [0, 1])
+        assert.ok(fs.existsSync(path.join(ctx.out, 'synthetic', 'baseline', `rep0-fold${f}`, 'model.ckpt')));
 
       const build = modelFor(setting, ds, ctx, train.seed) as (i: typeof init) => MhimModel;
       const values = (vs: tf.Variable[]) => vs.map((v) => Array.from(v.dataSync()));
-      const baselines = [0, 1].map((f) => loadTrainedModel(path.join(ctx.out, 'synthetic', 'baseline', `rep0-fold${f}`, 'model.ckpt')).model);
+      const baselines = [0, 1].map(
+        (f) => loadTrainedModel(path.join(ctx.out, 'synthetic', 'baseline', `rep0-fold${f}`, 'model.ckpt')).model,
+      );
       try {
         for (const f of [0, 1]) {
           const m = build({ inputDim: 16, numClasses: 2, seed: foldSeed(train.seed, 0, f) });
-          assert.deepEqual(values(m.teacherVariables()), values(baselines[f].variables()), `fold ${f}: teacher = that fold's baseline`);
+          assert.deepEqual(
+            values(m.teacherVariables()),
+            values(baselines[f].variables()),
+            `fold ${f}: teacher = that fold's baseline`,
+          );
           assert.notDeepEqual(values(m.teacherVariables()), values(baselines[1 - f].variables()));
-          assert.notDeepEqual(values(m.student.variables()), values(baselines[f].variables()), 'student starts from its own random init');
+          assert.notDeepEqual(
+            values(m.student.variables()),
+            values(baselines[f].variables()),
+            'student starts from its own random init',
+          );
           m.dispose();
         }
       } finally {

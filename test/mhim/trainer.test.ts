@@ -18,7 +18,11 @@ describe('mhim: through the trainer (the `--mhim v2` path)', () => {
     const dir = tempDir();
     const file = path.join(dir, 'synthetic.arrow');
     const bags = syntheticBags(20, 20);
-    await writeCohort(file, bags.map(({ bag, label }) => ({ id: bag.id, features: bag.features, label })), { dim: 16 });
+    await writeCohort(
+      file,
+      bags.map(({ bag, label }) => ({ id: bag.id, features: bag.features, label })),
+      { dim: 16 },
+    );
     const cohort = await Cohort.open(file);
     try {
       const splits = [stratifiedKFold(cohort.bags, { k: 2, seed: 1 })];
@@ -50,7 +54,14 @@ describe('mhim: through the trainer (the `--mhim v2` path)', () => {
 describe('mhim: registry and saved models', () => {
   it("createModel('mhim', ...) builds MHIM; saveModel/loadModel round-trips student, GRN and teacher", async () => {
     const dir = tempDir();
-    const config = { inputDim: 16, numClasses: 2, seed: 4, base: 'abmil', baseConfig: { embedDim: 8, attention: 'relu' }, mhim: { version: 'v2' as const, grn: { numQueries: 2 } } };
+    const config = {
+      inputDim: 16,
+      numClasses: 2,
+      seed: 4,
+      base: 'abmil',
+      baseConfig: { embedDim: 8, attention: 'relu' },
+      mhim: { version: 'v2' as const, grn: { numQueries: 2 } },
+    };
     const m = createModel('mhim', config) as MhimModel;
     assert.ok(m instanceof MhimModel);
     assert.equal(m.label, 'mhim-v2(abmil)');
@@ -63,9 +74,13 @@ describe('mhim: registry and saved models', () => {
     assert.deepEqual(back.config.mhim, m.config.mhim);
     const names = [...m.namedVariables().keys()];
     assert.ok(names.some((n) => n.startsWith('teacher/')) && names.some((n) => n.startsWith('grn/')));
-    m.variables().forEach((v, i) => assert.deepEqual(Array.from(back.variables()[i].dataSync()), Array.from(v.dataSync())));
+    m.variables().forEach((v, i) =>
+      assert.deepEqual(Array.from(back.variables()[i].dataSync()), Array.from(v.dataSync())),
+    );
     const x = tf.tensor2d(bag.features, [bag.numInstances, 16]);
-    const [a, b] = [m, back].map((model) => tf.tidy(() => Array.from(model.forward(x, { training: false }).logits.dataSync())));
+    const [a, b] = [m, back].map((model) =>
+      tf.tidy(() => Array.from(model.forward(x, { training: false }).logits.dataSync())),
+    );
     assert.deepEqual(a, b);
     tf.dispose([x]);
     m.dispose();
@@ -80,12 +95,28 @@ describe('mhim: teacher init from a saved baseline', () => {
     const dir = tempDir();
     const baseline = createModel('abmil', { inputDim: 16, numClasses: 2, embedDim: 8, attention: 'relu', seed: 99 });
     await saveModel(baseline, path.join(dir, 'baseline'));
-    const m = createModel('mhim', { inputDim: 16, numClasses: 2, seed: 1, base: 'abmil', baseConfig: { embedDim: 8, attention: 'relu' }, mhim: { version: 'v2' } }) as MhimModel;
+    const m = createModel('mhim', {
+      inputDim: 16,
+      numClasses: 2,
+      seed: 1,
+      base: 'abmil',
+      baseConfig: { embedDim: 8, attention: 'relu' },
+      mhim: { version: 'v2' },
+    }) as MhimModel;
     const student0 = m.student.variables().map((v) => Array.from(v.dataSync()));
     await m.loadTeacherFrom(path.join(dir, 'baseline'));
-    m.teacherVariables().forEach((t, i) => assert.deepEqual(Array.from(t.dataSync()), Array.from(baseline.variables()[i].dataSync())));
+    m.teacherVariables().forEach((t, i) =>
+      assert.deepEqual(Array.from(t.dataSync()), Array.from(baseline.variables()[i].dataSync())),
+    );
     m.student.variables().forEach((v, i) => assert.deepEqual(Array.from(v.dataSync()), student0[i]));
-    const other = createModel('transmil', { inputDim: 16, numClasses: 2, embedDim: 16, heads: 2, headDim: 8, landmarks: 8 });
+    const other = createModel('transmil', {
+      inputDim: 16,
+      numClasses: 2,
+      embedDim: 16,
+      heads: 2,
+      headDim: 8,
+      landmarks: 8,
+    });
     await saveModel(other, path.join(dir, 'other'));
     await assert.rejects(m.loadTeacherFrom(path.join(dir, 'other')), /holds a "transmil" model, MHIM wraps "abmil"/);
     [baseline, other, m].forEach((x) => x.dispose());

@@ -20,7 +20,8 @@ import { expectGradMatches, maxAbsDiff, onCpu, someCoords } from './helpers/grad
 
 const D = 8;
 const BAG_LEVEL = Object.keys(BAG_LEVEL_SMALL);
-const small = (name: string, extra: Record<string, unknown> = {}) => createModel(name, { inputDim: D, numClasses: 2, seed: 1, ...BAG_LEVEL_SMALL[name], ...extra });
+const small = (name: string, extra: Record<string, unknown> = {}) =>
+  createModel(name, { inputDim: D, numClasses: 2, seed: 1, ...BAG_LEVEL_SMALL[name], ...extra });
 const bagOf = (n: number, seed = 3) => tf.tensor2d(randomFloats(n * D, seed), [n, D]);
 const target: Target = { kind: 'class', label: 1, numClasses: 2 };
 const run = (m: MilModel, bag: tf.Tensor2D, opts: Parameters<MilModel['forward']>[1]) =>
@@ -28,7 +29,12 @@ const run = (m: MilModel, bag: tf.Tensor2D, opts: Parameters<MilModel['forward']
 const free = (o: MilOutput) => tf.dispose(o as unknown as tf.TensorContainer);
 
 /** A shuffled copy of a bag and of its coordinates. */
-function permuted(x: Float32Array, coords: Int32Array, n: number, seed: number): { x: Float32Array; coords: Int32Array; perm: number[] } {
+function permuted(
+  x: Float32Array,
+  coords: Int32Array,
+  n: number,
+  seed: number,
+): { x: Float32Array; coords: Int32Array; perm: number[] } {
   const perm = new Rng(seed).shuffle(Array.from({ length: n }, (_, i) => i));
   const xp = new Float32Array(n * D);
   const cp = new Int32Array(2 * n);
@@ -76,7 +82,10 @@ describe('models: bag-level catalogue (issue 9)', () => {
       ['r2t-mil', { regionNum: 0 }, /regionNum must be a positive integer/],
     ];
     for (const [name, cfg, re] of bad) assert.throws(() => small(name, cfg), re, name);
-    assert.throws(() => createModel('sa-abmilp', { kernal: 'rbf' } as never), /unknown option "kernal" for model "sa-abmilp" \(did you mean "kernel"\?\)/);
+    assert.throws(
+      () => createModel('sa-abmilp', { kernal: 'rbf' } as never),
+      /unknown option "kernal" for model "sa-abmilp" \(did you mean "kernel"\?\)/,
+    );
   });
 
   it('every SA-AbMILP kernel gives finite outputs, attention summing to 1, and invariance to the order', () => {
@@ -86,12 +95,20 @@ describe('models: bag-level catalogue (issue 9)', () => {
     for (const kernel of ['dot', 'rbf', 'inverse-quadratic', 'laplace', 'module']) {
       const m = small('sa-abmilp', { kernel, kernelAlpha: 0.5 });
       // γ starts at 0 (self-attention off); open it so the kernel matters.
-      m.namedVariables!().get('self_attention/gamma')!.assign(tf.tensor1d([0.7]));
+      m.namedVariables!()
+        .get('self_attention/gamma')!
+        .assign(tf.tensor1d([0.7]));
       const [a, b] = [x, xp].map((v) => run(m, tf.tensor2d(v, [n, D]), { training: false }));
       assert.ok(maxAbsDiff(a.logits.dataSync(), b.logits.dataSync()) < 1e-4, kernel);
       const att = Array.from(a.attention!.dataSync());
       assert.ok(Math.abs(att.reduce((s, v) => s + v, 0) - 1) < 1e-5, kernel);
-      assert.ok(maxAbsDiff(perm.map((i) => att[i]), b.attention!.dataSync()) < 1e-5, kernel);
+      assert.ok(
+        maxAbsDiff(
+          perm.map((i) => att[i]),
+          b.attention!.dataSync(),
+        ) < 1e-5,
+        kernel,
+      );
       [a, b].forEach(free);
       m.dispose();
     }
@@ -110,7 +127,11 @@ describe('models: bag-level catalogue (issue 9)', () => {
     const t1 = run(m, bag, { training: true, target });
     const t2 = run(m, bag, { training: true, target });
     assert.ok(t1.auxLoss && Number.isFinite(t1.auxLoss.dataSync()[0]) && t1.auxLoss.dataSync()[0] > 0);
-    assert.notDeepEqual(Array.from(t1.attention!.dataSync()), Array.from(t2.attention!.dataSync()), 'two training passes split the bag differently');
+    assert.notDeepEqual(
+      Array.from(t1.attention!.dataSync()),
+      Array.from(t2.attention!.dataSync()),
+      'two training passes split the bag differently',
+    );
     const loss = tf.tidy(() => m.loss(t1, target).dataSync()[0]);
     const ce = -tf.tidy(() => tf.logSoftmax(t1.logits).dataSync()[1]);
     assert.ok(Math.abs(loss - (ce + t1.auxLoss.dataSync()[0])) < 1e-5, 'loss = tier-2 CE + tier-1 CE');
@@ -133,7 +154,11 @@ describe('models: bag-level catalogue (issue 9)', () => {
     const bag = bagOf(9);
     opt.minimize(() => m.loss(m.forward(bag, { training: true, target }), target), false, m.trainableVariables());
     assert.deepEqual(Array.from(frozen.dataSync()), Array.from(before));
-    assert.notDeepEqual(Array.from(m.namedVariables!().get('attention/w/kernel')!.dataSync()), Array.from(w), 'the attention vector trains');
+    assert.notDeepEqual(
+      Array.from(m.namedVariables!().get('attention/w/kernel')!.dataSync()),
+      Array.from(w),
+      'the attention vector trains',
+    );
     const pure = small('extreme-mil', { freezeProjection: true });
     assert.ok(!pure.trainableVariables().some((v) => v === pure.namedVariables!().get('projection/kernel')));
     [bag].forEach((t) => t.dispose());
@@ -160,11 +185,21 @@ describe('models: bag-level catalogue (issue 9)', () => {
     const bags = [3, 5, 8, 4, 6].map((n, i) => bagOf(n, 20 + i));
     const before = run(m, bags[0], { training: false });
     const sizes = buildConfounders(m, bags);
-    assert.equal(sizes.reduce((a, b) => a + b, 0), 5);
+    assert.equal(
+      sizes.reduce((a, b) => a + b, 0),
+      5,
+    );
     assert.ok(m.hasConfounders());
     const after = run(m, bags[0], { training: false });
-    assert.ok(maxAbsDiff(before.logits.dataSync(), after.logits.dataSync()) > 1e-6, 'the confounder branch changes the logits');
-    assert.deepEqual(Array.from(before.embedding.dataSync()), Array.from(after.embedding.dataSync()), 'the bag embedding itself is unchanged');
+    assert.ok(
+      maxAbsDiff(before.logits.dataSync(), after.logits.dataSync()) > 1e-6,
+      'the confounder branch changes the logits',
+    );
+    assert.deepEqual(
+      Array.from(before.embedding.dataSync()),
+      Array.from(after.embedding.dataSync()),
+      'the bag embedding itself is unchanged',
+    );
     [before, after].forEach(free);
     m.dispose();
 
@@ -199,7 +234,13 @@ describe('models: bag-level catalogue (issue 9)', () => {
       const b = run(m, tf.tensor2d(p.x, [n, D]), { training: false, coords: p.coords });
       assert.ok(maxAbsDiff(a.logits.dataSync(), b.logits.dataSync()) < 1e-4, `${name}: logits`);
       const att = a.attention!.dataSync();
-      assert.ok(maxAbsDiff(p.perm.map((i) => att[i]), b.attention!.dataSync()) < 1e-5, `${name}: attention follows the instances`);
+      assert.ok(
+        maxAbsDiff(
+          p.perm.map((i) => att[i]),
+          b.attention!.dataSync(),
+        ) < 1e-5,
+        `${name}: attention follows the instances`,
+      );
       const plain = run(m, tf.tensor2d(x, [n, D]), { training: false });
       assert.ok(maxAbsDiff(a.logits.dataSync(), plain.logits.dataSync()) > 1e-7, `${name}: coords change the result`);
       [a, b, plain].forEach(free);
@@ -211,11 +252,16 @@ describe('models: bag-level catalogue (issue 9)', () => {
 
   it('DP-MINN routes as a plain-JS reference (c = softmax(b), v = squash(Σ c h), b += h·v); the pick sharpens as |h| grows', () => {
     const n = 6;
-    const m = small('dp-minn', { dropout: 0 }) as unknown as { net: { embed(x: tf.Tensor2D, training: boolean): tf.Tensor2D } } & MilModel;
+    const m = small('dp-minn', { dropout: 0 }) as unknown as {
+      net: { embed(x: tf.Tensor2D, training: boolean): tf.Tensor2D };
+    } & MilModel;
     const maxC: number[] = [];
     // Zero biases at initialisation: the ReLU MLP is positively homogeneous, so input × k = embeddings × k.
     for (const k of [1, 20]) {
-      const x = tf.tensor2d(randomFloats(n * D, 8).map((z) => Math.abs(z) * k), [n, D]);
+      const x = tf.tensor2d(
+        randomFloats(n * D, 8).map((z) => Math.abs(z) * k),
+        [n, D],
+      );
       const h = tf.tidy(() => m.net.embed(x, false)).arraySync();
       let b = new Array<number>(n).fill(0);
       let c: number[] = [];
@@ -235,7 +281,10 @@ describe('models: bag-level catalogue (issue 9)', () => {
       free(out);
       x.dispose();
     }
-    assert.ok(maxC[1] > maxC[0] + 0.2 && maxC[1] > 0.6, `unbounded agreement: max routing weight ${maxC[0]} → ${maxC[1]} for embeddings × 20`);
+    assert.ok(
+      maxC[1] > maxC[0] + 0.2 && maxC[1] > 0.6,
+      `unbounded agreement: max routing weight ${maxC[0]} → ${maxC[1]} for embeddings × 20`,
+    );
     m.dispose();
   });
 
@@ -248,8 +297,24 @@ describe('models: bag-level catalogue (issue 9)', () => {
         ['dp-minn', { dropout: 0 }, 'hidden/0/kernel', () => {}],
         ['dp-minn', { dropout: 0 }, 'hidden/1/bias', () => {}],
         ['dp-minn', { dropout: 0 }, 'classifier/kernel', () => {}],
-        ['sa-abmilp', { dropout: 0, kernel: 'laplace' }, 'self_attention/f/kernel', (m) => m.namedVariables!().get('self_attention/gamma')!.assign(tf.tensor1d([0.8]))],
-        ['sa-abmilp', { dropout: 0, kernel: 'module' }, 'self_attention/g/kernel', (m) => m.namedVariables!().get('self_attention/gamma')!.assign(tf.tensor1d([0.8]))],
+        [
+          'sa-abmilp',
+          { dropout: 0, kernel: 'laplace' },
+          'self_attention/f/kernel',
+          (m) =>
+            m.namedVariables!()
+              .get('self_attention/gamma')!
+              .assign(tf.tensor1d([0.8])),
+        ],
+        [
+          'sa-abmilp',
+          { dropout: 0, kernel: 'module' },
+          'self_attention/g/kernel',
+          (m) =>
+            m.namedVariables!()
+              .get('self_attention/gamma')!
+              .assign(tf.tensor1d([0.8])),
+        ],
         ['das-mil', { dropout: 0, maxDistance: 4, distanceBins: 5 }, 'layer/distance_keys', () => {}],
         ['das-mil', { dropout: 0, maxDistance: 4, distanceBins: 5 }, 'layer/distance_values', () => {}],
         ['gnn-mil', { dropout: 0 }, 'sage_pool/self/kernel', () => {}],

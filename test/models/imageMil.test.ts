@@ -5,7 +5,16 @@
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
-import { convValid, createModel, encodedShape, loadModel, maxPool2, saveModel, type MilModel, type Target } from '../../src/models';
+import {
+  convValid,
+  createModel,
+  encodedShape,
+  loadModel,
+  maxPool2,
+  saveModel,
+  type MilModel,
+  type Target,
+} from '../../src/models';
 import { tempDir } from '../helpers/tmp';
 import { Rng } from '../../src/random';
 import { expectGradMatches, maxAbsDiff, onCpu, someCoords } from './helpers/gradcheck';
@@ -13,7 +22,10 @@ import { tidyOutput } from './helpers/tidyOutput';
 
 function rand(shape: number[], seed: number): tf.Tensor {
   const rng = new Rng(seed);
-  return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
+  return tf.tensor(
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()),
+    shape,
+  );
 }
 
 describe('models: image-mil (convolutional instance encoder)', () => {
@@ -22,7 +34,8 @@ describe('models: image-mil (convolutional instance encoder)', () => {
       const x = rand([3, 10, 10, 2], 1) as tf.Tensor4D;
       const w = rand([5, 5, 2, 4], 2) as tf.Tensor4D;
       const ours = (a: tf.Tensor, b: tf.Tensor) => maxPool2(convValid(a as tf.Tensor4D, b as tf.Tensor4D));
-      const theirs = (a: tf.Tensor, b: tf.Tensor) => tf.maxPool(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'valid'), 2, 2, 'valid');
+      const theirs = (a: tf.Tensor, b: tf.Tensor) =>
+        tf.maxPool(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'valid'), 2, 2, 'valid');
       assert.ok(maxAbsDiff(ours(x, w).dataSync(), theirs(x, w).dataSync()) < 1e-5);
       const dy = rand([3, 3, 3, 4], 3);
       const g1 = tf.grads(ours)([x, w], dy);
@@ -33,13 +46,24 @@ describe('models: image-mil (convolutional instance encoder)', () => {
 
   it('gradients of every encoder and MIL weight match central differences (cpu)', () =>
     onCpu(() => {
-      const model = createModel('image-mil', { inputDim: 16 * 16, imageShape: [16, 16, 1], embedDim: 8, milConfig: { attentionDim: 4 }, seed: 4 });
+      const model = createModel('image-mil', {
+        inputDim: 16 * 16,
+        imageShape: [16, 16, 1],
+        embedDim: 8,
+        milConfig: { attentionDim: 4 },
+        seed: 4,
+      });
       const bag = rand([3, 256], 5) as tf.Tensor2D;
       const target: Target = { kind: 'class', label: 1, numClasses: 2 };
       const f = () => tf.tidy(() => model.loss(model.forward(bag, { training: false }), target));
       const named = model.namedVariables!();
-      assert.ok(named.has('encoder/conv1/filter') && named.has('encoder/fc/kernel') && named.has('mil/attention/V/kernel'));
-      assert.ok(![...named.keys()].some((k) => k.startsWith('mil/projection/')), 'the replaced projection is not a variable of the wrapper');
+      assert.ok(
+        named.has('encoder/conv1/filter') && named.has('encoder/fc/kernel') && named.has('mil/attention/V/kernel'),
+      );
+      assert.ok(
+        ![...named.keys()].some((k) => k.startsWith('mil/projection/')),
+        'the replaced projection is not a variable of the wrapper',
+      );
       for (const v of model.trainableVariables()) expectGradMatches(f, v, someCoords(v.size, 3), 3e-3, 3e-2, 2e-3);
       bag.dispose();
       model.dispose();
@@ -51,19 +75,34 @@ describe('models: image-mil (convolutional instance encoder)', () => {
       // TransMIL's checkpointed layers against theirs in models.test.ts. What is left to show: the
       // checkpointed blocks hand the encoder the right input gradient.
       const create = (checkpoint: boolean) =>
-        createModel('image-mil', { inputDim: 256, imageShape: [16, 16, 1], embedDim: 8, mil: 'transmil', milConfig: { heads: 2, headDim: 4, landmarks: 4, residualKernel: 3, attentionDropout: 0, checkpoint }, seed: 4 });
+        createModel('image-mil', {
+          inputDim: 256,
+          imageShape: [16, 16, 1],
+          embedDim: 8,
+          mil: 'transmil',
+          milConfig: { heads: 2, headDim: 4, landmarks: 4, residualKernel: 3, attentionDropout: 0, checkpoint },
+          seed: 4,
+        });
       const bag = rand([5, 256], 6) as tf.Tensor2D;
       const target: Target = { kind: 'class', label: 1, numClasses: 2 };
       const gradsOf = (model: ReturnType<typeof create>) => {
         const vars = model.namedVariables!();
-        const { grads, value } = tf.variableGrads(() => model.loss(model.forward(bag, { training: true }), target), [...vars.values()]);
+        const { grads, value } = tf.variableGrads(
+          () => model.loss(model.forward(bag, { training: true }), target),
+          [...vars.values()],
+        );
         const out = new Map([...vars].map(([k, v]) => [k, grads[v.name].dataSync().slice()]));
         tf.dispose([value, ...Object.values(grads)]);
         return out;
       };
       const [checkpointed, taped] = [create(true), create(false)];
       const [g1, g2] = [gradsOf(checkpointed), gradsOf(taped)];
-      assert.ok(g1.has('encoder/conv1/filter') && g1.has('mil/cls_token') && g1.has('mil/ppeg/conv7/filter') && !g1.has('mil/projection/kernel'));
+      assert.ok(
+        g1.has('encoder/conv1/filter') &&
+          g1.has('mil/cls_token') &&
+          g1.has('mil/ppeg/conv7/filter') &&
+          !g1.has('mil/projection/kernel'),
+      );
       for (const [k, g] of g1) {
         const scale = Math.max(...Array.from(g2.get(k)!, Math.abs));
         assert.ok(scale > 0, `${k}: no gradient`);
@@ -77,8 +116,14 @@ describe('models: image-mil (convolutional instance encoder)', () => {
   it('encodes MNIST-sized and colon-sized instances; rejects shapes that do not fit', () => {
     assert.deepEqual(encodedShape('lenet', [28, 28, 1]), [4, 4, 50]); // the paper's 800 features
     assert.deepEqual(encodedShape('colon', [27, 27, 3]), [5, 5, 48]);
-    assert.throws(() => createModel('image-mil', { inputDim: 100 }), /imageShape 28×28×1 = 784 pixels, but inputDim is 100/);
-    assert.throws(() => createModel('image-mil', { inputDim: 27 * 27, imageShape: [27, 27, 1] }), /block 1 .* even size/);
+    assert.throws(
+      () => createModel('image-mil', { inputDim: 100 }),
+      /imageShape 28×28×1 = 784 pixels, but inputDim is 100/,
+    );
+    assert.throws(
+      () => createModel('image-mil', { inputDim: 27 * 27, imageShape: [27, 27, 1] }),
+      /block 1 .* even size/,
+    );
     assert.throws(() => createModel('image-mil', { mil: 'mi-net' }), /no instance projection/);
     const model = createModel('image-mil', { inputDim: 784, mil: 'gabmil', seed: 1 });
     for (const n of [1, 7]) {
@@ -91,7 +136,12 @@ describe('models: image-mil (convolutional instance encoder)', () => {
   });
 
   it('the model contract (as models.test.ts for the other models): bags of 1 and 2,000, order, seeds, save/load', async () => {
-    const config = { inputDim: 256, imageShape: [16, 16, 1] as [number, number, number], embedDim: 8, milConfig: { attentionDim: 4 } };
+    const config = {
+      inputDim: 256,
+      imageShape: [16, 16, 1] as [number, number, number],
+      embedDim: 8,
+      milConfig: { attentionDim: 4 },
+    };
     const model = createModel('image-mil', { ...config, seed: 1 });
     for (const n of [1, 2000]) {
       const out = tidyOutput(() => model.forward(rand([n, 256], n) as tf.Tensor2D, { training: false }));
@@ -102,10 +152,17 @@ describe('models: image-mil (convolutional instance encoder)', () => {
     }
     const bag = rand([6, 256], 11) as tf.Tensor2D;
     const order = [5, 2, 0, 4, 1, 3];
-    const shuffled = tf.tensor2d(order.flatMap((i) => Array.from(bag.dataSync().slice(i * 256, (i + 1) * 256))), [6, 256]);
-    const logits = (m: MilModel, x: tf.Tensor2D, training = false) => tf.tidy(() => m.forward(x, { training }).logits.dataSync().slice());
+    const shuffled = tf.tensor2d(
+      order.flatMap((i) => Array.from(bag.dataSync().slice(i * 256, (i + 1) * 256))),
+      [6, 256],
+    );
+    const logits = (m: MilModel, x: tf.Tensor2D, training = false) =>
+      tf.tidy(() => m.forward(x, { training }).logits.dataSync().slice());
     assert.ok(maxAbsDiff(logits(model, bag), logits(model, shuffled)) < 1e-5, 'permutation invariant');
-    const [same, other] = [createModel('image-mil', { ...config, seed: 1, dropout: 0.3 }), createModel('image-mil', { ...config, seed: 2 })];
+    const [same, other] = [
+      createModel('image-mil', { ...config, seed: 1, dropout: 0.3 }),
+      createModel('image-mil', { ...config, seed: 2 }),
+    ];
     const twin = createModel('image-mil', { ...config, seed: 1, dropout: 0.3 });
     assert.deepEqual(logits(same, bag, true), logits(twin, bag, true), 'same seed, same dropout masks');
     assert.ok(maxAbsDiff(logits(model, bag), logits(other, bag)) > 1e-6, 'another seed, other weights');
@@ -135,19 +192,31 @@ describe('models: image-mil (convolutional instance encoder)', () => {
       }
       return { x, n, label: b % 2 };
     });
-    const model = createModel('image-mil', { inputDim: side * side, imageShape: [side, side, 1], embedDim: 16, milConfig: { attentionDim: 8 }, seed: 2 });
+    const model = createModel('image-mil', {
+      inputDim: side * side,
+      imageShape: [side, side, 1],
+      embedDim: 16,
+      milConfig: { attentionDim: 8 },
+      seed: 2,
+    });
     const opt = tf.train.adam(2e-3);
     for (let epoch = 0; epoch < 6; epoch++) {
       for (const { x, n, label } of bags.slice(0, 50)) {
         const target: Target = { kind: 'class', label, numClasses: 2 };
         const bag = tf.tensor2d(x, [n, side * side]);
-        opt.minimize(() => model.loss(model.forward(bag, { training: true }), target), false, model.trainableVariables());
+        opt.minimize(
+          () => model.loss(model.forward(bag, { training: true }), target),
+          false,
+          model.trainableVariables(),
+        );
         bag.dispose();
       }
     }
     let correct = 0;
     for (const { x, n, label } of bags.slice(50)) {
-      const l = tf.tidy(() => Array.from(model.forward(tf.tensor2d(x, [n, side * side]), { training: false }).logits.dataSync()));
+      const l = tf.tidy(() =>
+        Array.from(model.forward(tf.tensor2d(x, [n, side * side]), { training: false }).logits.dataSync()),
+      );
       if ((l[1] > l[0] ? 1 : 0) === label) correct++;
     }
     opt.dispose();

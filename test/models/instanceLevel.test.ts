@@ -32,7 +32,8 @@ const SMALL: Record<string, Record<string, unknown>> = {
   focusmil: { hidden: [16, 8], latentDim: 4 },
 };
 const NAMES = Object.keys(SMALL);
-const make = (name: string, extra: Record<string, unknown> = {}) => createModel(name, { inputDim: D, numClasses: 2, seed: 1, ...SMALL[name], ...extra });
+const make = (name: string, extra: Record<string, unknown> = {}) =>
+  createModel(name, { inputDim: D, numClasses: 2, seed: 1, ...SMALL[name], ...extra });
 const bagOf = (n: number, seed = 3) => tf.tensor2d(randomFloats(n * D, seed), [n, D]);
 const run = (m: MilModel, bag: tf.Tensor2D, training = false, target?: Target) =>
   tf.tidy(() => m.forward(bag, { training, target }) as unknown as tf.TensorContainer) as unknown as MilOutput;
@@ -81,14 +82,29 @@ describe('models/instance-level: the catalogue entries', () => {
     for (const name of NAMES) {
       const m = make(name);
       const [a, b] = [x, xp].map((v) => run(m, tf.tensor2d(v, [n, D])));
-      assert.ok(maxAbsDiff(a.logits.dataSync(), b.logits.dataSync()) < 1e-4, `${name}: logits change under permutation`);
+      assert.ok(
+        maxAbsDiff(a.logits.dataSync(), b.logits.dataSync()) < 1e-4,
+        `${name}: logits change under permutation`,
+      );
       if (a.attention) {
         const aa = a.attention.dataSync();
-        assert.ok(maxAbsDiff(perm.map((s) => aa[s]), b.attention!.dataSync()) < 1e-5, `${name}: attention`);
+        assert.ok(
+          maxAbsDiff(
+            perm.map((s) => aa[s]),
+            b.attention!.dataSync(),
+          ) < 1e-5,
+          `${name}: attention`,
+        );
       }
       if (a.instanceLogits) {
         const il = a.instanceLogits.arraySync();
-        assert.ok(maxAbsDiff(perm.flatMap((s) => il[s]), b.instanceLogits!.dataSync()) < 1e-4, `${name}: instance logits`);
+        assert.ok(
+          maxAbsDiff(
+            perm.flatMap((s) => il[s]),
+            b.instanceLogits!.dataSync(),
+          ) < 1e-4,
+          `${name}: instance logits`,
+        );
       }
       tf.dispose([a, b] as unknown as tf.TensorContainer);
       m.dispose();
@@ -105,7 +121,10 @@ describe('models/instance-level: the catalogue entries', () => {
     for (const name of NAMES) {
       const m = make(name);
       for (const target of targets) {
-        const { value, grads } = tf.variableGrads(() => m.loss(m.forward(bag, { training: true, target }), target), m.trainableVariables());
+        const { value, grads } = tf.variableGrads(
+          () => m.loss(m.forward(bag, { training: true, target }), target),
+          m.trainableVariables(),
+        );
         assert.ok(Number.isFinite(value.dataSync()[0]), `${name}: loss finite`);
         for (const [vname, v] of m.namedVariables!()) {
           const g = grads[v.name];
@@ -119,7 +138,10 @@ describe('models/instance-level: the catalogue entries', () => {
             continue;
           }
           // The residual branch of MIREL meets only the instance term, non-zero for both labels.
-          assert.ok(abs > 0, `${name}: zero gradient for ${vname} (label ${target.kind === 'class' ? target.label : ''})`);
+          assert.ok(
+            abs > 0,
+            `${name}: zero gradient for ${vname} (label ${target.kind === 'class' ? target.label : ''})`,
+          );
         }
         tf.dispose([value, ...Object.values(grads)]);
       }
@@ -170,7 +192,10 @@ describe('models/instance-level: pooling formulas against plain references', () 
   const instanceProbs = (out: MilOutput) => Array.from(out.instanceLogits!.arraySync(), (r) => sigmoid(r[1] - r[0]));
 
   it('adaptive pooling: P = (mean p^r)^(1/r) (generalized mean) and Σ p·softmax(αp) (AutoPool)', () => {
-    for (const [form, initialExponent] of [['generalized-mean', 2.5], ['autopool', 1.5]] as const) {
+    for (const [form, initialExponent] of [
+      ['generalized-mean', 2.5],
+      ['autopool', 1.5],
+    ] as const) {
       const m = make('adaptive-pooling', { form, initialExponent }) as AdaptivePooling;
       const out = run(m, bag);
       const p = instanceProbs(out);
@@ -182,7 +207,10 @@ describe('models/instance-level: pooling formulas against plain references', () 
         expected = p.reduce((s, v, i) => s + v * w[i], 0) / w.reduce((s, v) => s + v, 0);
       }
       assert.ok(Math.abs(e - initialExponent) < 1e-5);
-      assert.ok(Math.abs(softmax1(out.logits.dataSync()) - expected) < 1e-4, `${form}: ${softmax1(out.logits.dataSync())} vs ${expected}`);
+      assert.ok(
+        Math.abs(softmax1(out.logits.dataSync()) - expected) < 1e-4,
+        `${form}: ${softmax1(out.logits.dataSync())} vs ${expected}`,
+      );
       tf.dispose(out as unknown as tf.TensorContainer);
       m.dispose();
     }
@@ -197,7 +225,12 @@ describe('models/instance-level: pooling formulas against plain references', () 
     const expected = p.reduce((s, v) => s + v ** (n + 1), 0) / p.reduce((s, v) => s + v ** n, 0);
     assert.ok(Math.abs(softmax1(out.logits.dataSync()) - expected) < 1e-4);
     const z = p.reduce((s, v) => s + v ** n, 0);
-    assert.ok(maxAbsDiff(out.attention!.dataSync(), p.map((v) => v ** n / z)) < 1e-5);
+    assert.ok(
+      maxAbsDiff(
+        out.attention!.dataSync(),
+        p.map((v) => v ** n / z),
+      ) < 1e-5,
+    );
     tf.dispose(out as unknown as tf.TensorContainer);
     m.dispose();
   });
@@ -217,7 +250,10 @@ describe('models/instance-level: pooling formulas against plain references', () 
   });
 
   it('MILLET: bag logits = mean of the instance logits; Additive MIL: = their sum', () => {
-    for (const [name, reduce] of [['millet', 'mean'], ['additive-mil', 'sum']] as const) {
+    for (const [name, reduce] of [
+      ['millet', 'mean'],
+      ['additive-mil', 'sum'],
+    ] as const) {
       const m = make(name);
       const out = run(m, bag);
       const rows = out.instanceLogits!.arraySync();
@@ -233,7 +269,13 @@ describe('models/instance-level: pooling formulas against plain references', () 
       const m = make(name);
       const out = run(m, bag);
       const rows = out.instanceLogits!.arraySync();
-      assert.ok(maxAbsDiff(out.logits.dataSync(), [0, 1].map((c) => Math.max(...rows.map((r) => r[c])))) < 1e-5, name);
+      assert.ok(
+        maxAbsDiff(
+          out.logits.dataSync(),
+          [0, 1].map((c) => Math.max(...rows.map((r) => r[c]))),
+        ) < 1e-5,
+        name,
+      );
       assert.equal(out.auxLoss, undefined, `${name}: no auxLoss in evaluation`);
       // attention = softmax of the instance scores: it peaks at the instance the max pooling picks.
       const att = Array.from(out.attention!.dataSync());
@@ -251,14 +293,24 @@ describe('models/instance-level: pooling formulas against plain references', () 
     const m = make('mirel') as Mirel;
     const out = run(m, bag);
     const alpha = Array.from(out.logits.dataSync(), Math.exp);
-    assert.ok(alpha.every((a) => a > 1), 'α = e + 1 > 1');
+    assert.ok(
+      alpha.every((a) => a > 1),
+      'α = e + 1 > 1',
+    );
     assert.ok(Math.abs(softmax1(out.logits.dataSync()) - alpha[1] / (alpha[0] + alpha[1])) < 1e-5);
     // Without a run length κ = 1; no target → no instance term, so the loss is the bag term alone.
     const loss = tf.tidy(() => m.loss(out, pos).dataSync()[0]);
-    assert.ok(Math.abs(loss - referenceEvidential(alpha, 1, 1)) < 1e-4, `${loss} vs ${referenceEvidential(alpha, 1, 1)}`);
+    assert.ok(
+      Math.abs(loss - referenceEvidential(alpha, 1, 1)) < 1e-4,
+      `${loss} vs ${referenceEvidential(alpha, 1, 1)}`,
+    );
     tf.dispose(out as unknown as tf.TensorContainer);
     // Evidential loss on a few hand-picked Dirichlets, κ = 0.3.
-    for (const [e0, e1, y] of [[0.5, 3, 1], [7, 0.2, 0], [2, 2, 1]] as const) {
+    for (const [e0, e1, y] of [
+      [0.5, 3, 1],
+      [7, 0.2, 0],
+      [2, 2, 1],
+    ] as const) {
       const got = tf.tidy(() => evidentialLoss(tf.log(tf.tensor2d([[e0, e1]])) as tf.Tensor2D, y, 0.3).dataSync()[0]);
       assert.ok(Math.abs(got - referenceEvidential([e0 + 1, e1 + 1], y, 0.3)) < 1e-4, `ℓ(${e0}, ${e1}; ${y})`);
     }
@@ -279,7 +331,11 @@ describe('models/instance-level: MHIM masking wraps them (attention is what it s
       const out = run(m, bag);
       assert.deepEqual(out.logits.shape, [2], name);
       const opt = new Adam(m.trainableVariables(), { lr: 1e-3, weightDecay: 0, weightDecayMode: 'l2' });
-      const step = await m.trainStep!({ id: 'b', features: bag.dataSync() as Float32Array, numInstances: 20, dim: D }, pos, opt);
+      const step = await m.trainStep!(
+        { id: 'b', features: bag.dataSync() as Float32Array, numInstances: 20, dim: D },
+        pos,
+        opt,
+      );
       assert.ok(Number.isFinite(step.loss), `${name}: MHIM step loss ${step.loss}`);
       tf.dispose([bag, out as unknown as tf.TensorContainer]);
       opt.dispose();
@@ -292,7 +348,10 @@ describe('models/instance-level: special functions and custom gradients', () => 
   it('lgamma and digamma match reference values', () => {
     const xs = [0.1, 0.5, 1, 2.5, 5, 30];
     const lg = [2.252712651734206, 0.5723649429247001, 0, 0.2846828704729192, 3.1780538303479458, 71.25703896716801];
-    const dg = [-10.423754940411076, -1.9635100260214235, -0.5772156649015329, 0.7031566406452432, 1.5061176684318003, 3.3845557891748];
+    const dg = [
+      -10.423754940411076, -1.9635100260214235, -0.5772156649015329, 0.7031566406452432, 1.5061176684318003,
+      3.3845557891748,
+    ];
     tf.tidy(() => {
       assert.ok(maxAbsDiff(lgamma(tf.tensor1d(xs)).dataSync(), lg) < 2e-4);
       assert.ok(maxAbsDiff(digamma(tf.tensor1d(xs)).dataSync(), dg) < 2e-4);
@@ -343,24 +402,32 @@ describe('models/instance-level: special functions and custom gradients', () => 
       const bagOnly = make('mirel', { instanceWeight: 0 });
       for (const target of [pos, neg]) {
         const f = () => bagOnly.loss(bagOnly.forward(bag, { training: true, target }), target);
-        for (const [vname, v] of named(bagOnly)) if (!vname.startsWith('residual/')) expectGradMatches(f, v, someCoords(v.size, 3), 2e-3, 3e-2, 2e-3);
+        for (const [vname, v] of named(bagOnly))
+          if (!vname.startsWith('residual/')) expectGradMatches(f, v, someCoords(v.size, 3), 2e-3, 3e-2, 2e-3);
       }
       // (2) Full loss on a negative bag (instance term = mean_i ℓ(α_i, 0), no held-constant weights):
       // the residual branch and the attention, whose paths avoid the frozen evidence.
       const full = make('mirel');
       const fNeg = () => full.loss(full.forward(bag, { training: true, target: neg }), neg);
-      for (const [vname, v] of named(full)) if (/^(residual|attention)\//.test(vname)) expectGradMatches(fNeg, v, someCoords(v.size, 3), 2e-3, 3e-2, 2e-3);
+      for (const [vname, v] of named(full))
+        if (/^(residual|attention)\//.test(vname)) expectGradMatches(fNeg, v, someCoords(v.size, 3), 2e-3, 3e-2, 2e-3);
       // (3) The instance term reaches the bag head only through the frozen evidence, so the head's
       // gradient is the bag term's alone (same seed → same weights in both models).
       for (const target of [pos, neg]) {
         const grad = (m: MilModel) => {
           const v = named(m).get('classifier/kernel')!;
-          const { grads, value } = tf.variableGrads(() => m.loss(m.forward(bag, { training: true, target }), target), [v]);
+          const { grads, value } = tf.variableGrads(
+            () => m.loss(m.forward(bag, { training: true, target }), target),
+            [v],
+          );
           const g = grads[v.name].dataSync().slice();
           tf.dispose([value, ...Object.values(grads)]);
           return g;
         };
-        assert.ok(maxAbsDiff(grad(full), grad(bagOnly)) < 1e-6, 'the frozen instance evidence leaks a gradient into the bag head');
+        assert.ok(
+          maxAbsDiff(grad(full), grad(bagOnly)) < 1e-6,
+          'the frozen instance evidence leaks a gradient into the bag head',
+        );
       }
       tf.dispose(bag);
       [bagOnly, full].forEach((m) => m.dispose());
@@ -387,7 +454,10 @@ function referenceEvidential(alpha: number[], y: number, kappa: number): number 
 
 function lnGamma(x: number): number {
   const g = 7;
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - lnGamma(1 - x);
   x -= 1;
   let a = c[0];

@@ -12,7 +12,10 @@ import { expectGradMatches, maxAbsDiff, onCpu, someCoords } from './helpers/grad
 
 function rand(shape: number[], seed: number, mean = 0, sd = 1): tf.Tensor {
   const rng = new Rng(seed);
-  return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal(mean, sd)), shape);
+  return tf.tensor(
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal(mean, sd)),
+    shape,
+  );
 }
 
 /** The previous LayerNorm: generic ops, tfjs's gradients. */
@@ -40,12 +43,17 @@ function compareToPlain(): void {
   const f = (fn: () => tf.Tensor) => tf.variableGrads(() => tf.sum(tf.mul(fn(), dy)) as tf.Scalar, vars);
   const a = f(() => norm.apply(x));
   const b = f(() => plainLayerNorm(x, norm.gamma, norm.beta));
-  for (const v of vars) assert.ok(maxAbsDiff(a.grads[v.name].dataSync(), b.grads[v.name].dataSync()) < 1e-5, `d${v.name}`);
+  for (const v of vars)
+    assert.ok(maxAbsDiff(a.grads[v.name].dataSync(), b.grads[v.name].dataSync()) < 1e-5, `d${v.name}`);
   const dxA = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(norm.apply(xi), dy)))(x);
   const dxB = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(plainLayerNorm(xi, norm.gamma, norm.beta), dy)))(x);
   assert.ok(maxAbsDiff(dxA.dataSync(), dxB.dataSync()) < 1e-5, 'dx');
   const untaped = norm.apply(x);
-  assert.equal(maxAbsDiff(untaped.dataSync(), plainLayerNorm(x, norm.gamma, norm.beta).dataSync()), 0, 'forward identical');
+  assert.equal(
+    maxAbsDiff(untaped.dataSync(), plainLayerNorm(x, norm.gamma, norm.beta).dataSync()),
+    0,
+    'forward identical',
+  );
   tf.dispose([x, dy, dxA, dxB, untaped, a.value, b.value, ...Object.values(a.grads), ...Object.values(b.grads)]);
   store.dispose();
 }

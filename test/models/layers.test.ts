@@ -20,7 +20,13 @@ const rng = new Rng(7);
 const rand = (shape: number[]) => normalTensor(rng, shape, 1);
 
 /** dy·(fast gradient) vs dy·(tfjs's original gradient) for one kernel call. */
-function compareWithOriginal(kernel: string, run: (xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[], names: string[], attrs: tf.NamedAttrMap): number {
+function compareWithOriginal(
+  kernel: string,
+  run: (xs: tf.Tensor[]) => tf.Tensor,
+  inputs: tf.Tensor[],
+  names: string[],
+  attrs: tf.NamedAttrMap,
+): number {
   const dy = tf.tidy(() => tf.onesLike(run(inputs)).mul(rand(run(inputs).shape)));
   const fast = tf.getGradient(kernel)!;
   const orig = originalGradient(kernel)!;
@@ -37,7 +43,12 @@ function compareWithOriginal(kernel: string, run: (xs: tf.Tensor[]) => tf.Tensor
 describe('models/layers gradients (cpu, float32 central differences)', () => {
   it('BatchMatMul: the fast gradient equals tfjs’s and finite differences, all transpose cases, 2-D and batched', () =>
     onCpu(() => {
-      for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+      for (const [ta, tb] of [
+        [false, false],
+        [false, true],
+        [true, false],
+        [true, true],
+      ] as const) {
         for (const batch of [0, 3]) {
           const pre = batch ? [batch] : [];
           const a = tf.variable(rand([...pre, ...(ta ? [4, 3] : [3, 4])]));
@@ -46,8 +57,14 @@ describe('models/layers gradients (cpu, float32 central differences)', () => {
           const f = () => tf.sum(tf.mul(tf.matMul(a, b, ta, tb), w)) as tf.Scalar;
           expectGradMatches(f, a, someCoords(a.size));
           expectGradMatches(f, b, someCoords(b.size));
-          const diff = compareWithOriginal(tf.BatchMatMul, ([x, y]) => tf.matMul(x, y, ta, tb), [a, b], ['a', 'b'], { transposeA: ta, transposeB: tb });
-          assert.ok(diff < 1e-5, `transposeA=${ta} transposeB=${tb} batch=${batch}: fast vs tfjs gradient differ by ${diff}`);
+          const diff = compareWithOriginal(tf.BatchMatMul, ([x, y]) => tf.matMul(x, y, ta, tb), [a, b], ['a', 'b'], {
+            transposeA: ta,
+            transposeB: tb,
+          });
+          assert.ok(
+            diff < 1e-5,
+            `transposeA=${ta} transposeB=${tb} batch=${batch}: fast vs tfjs gradient differ by ${diff}`,
+          );
           tf.dispose([a, b, w]);
         }
       }
@@ -77,7 +94,10 @@ describe('models/layers gradients (cpu, float32 central differences)', () => {
         expectGradMatches(f, x, someCoords(x.size));
         expectGradMatches(f, filter, someCoords(filter.size));
         const diff = compareWithOriginal(tf.DepthwiseConv2dNative, run, [x, filter], ['x', 'filter'], {
-          strides: 1, pad, dilations: 1, dataFormat: 'NHWC',
+          strides: 1,
+          pad,
+          dilations: 1,
+          dataFormat: 'NHWC',
         } as unknown as tf.NamedAttrMap);
         assert.ok(diff < 1e-4, `${fs} ${pad}: fast vs tfjs gradient differ by ${diff}`);
         tf.dispose([x, filter, w]);
@@ -102,14 +122,25 @@ describe('models/layers gradients (cpu, float32 central differences)', () => {
       assert.ok(maxAbsDiff(prod.dataSync(), tf.stack([tf.eye(5), tf.eye(5)]).dataSync()) < 1e-3, 'A·pinv(A) ≈ I');
       const v = tf.variable(rand([2, 5, 5]));
       const w = rand([2, 5, 5]);
-      expectGradMatches(() => tf.sum(tf.mul(moorePenrosePinv(tf.softmax(v) as tf.Tensor3D, 6), w)) as tf.Scalar, v, someCoords(50, 8));
+      expectGradMatches(
+        () => tf.sum(tf.mul(moorePenrosePinv(tf.softmax(v) as tf.Tensor3D, 6), w)) as tf.Scalar,
+        v,
+        someCoords(50, 8),
+      );
       tf.dispose([a, z, prod, v, w]);
     }));
 
   it('Nyström attention: gradients of every parameter match finite differences (padding and landmarks active)', () =>
     onCpu(() => {
       const store = new ParamStore(3);
-      const layer = new NystromAttention(store.scope('nys'), { dim: 8, heads: 2, headDim: 4, landmarks: 4, residualKernel: 5, dropout: 0 });
+      const layer = new NystromAttention(store.scope('nys'), {
+        dim: 8,
+        heads: 2,
+        headDim: 4,
+        landmarks: 4,
+        residualKernel: 5,
+        dropout: 0,
+      });
       const x = rand([10, 8]) as tf.Tensor2D; // 10 rows → left-padded to 12, 3 rows per landmark
       const w = rand([10, 8]);
       const f = () => tf.tidy(() => tf.sum(tf.mul(layer.apply(x, false, 0).out, w)) as tf.Scalar);
@@ -133,7 +164,10 @@ describe('models/layers gradients (cpu, float32 central differences)', () => {
       const t = rand([5, 6]) as tf.Tensor2D;
       const w1 = rand([11, 3]);
       const w2 = rand([2, 6]);
-      const f = () => tf.tidy(() => tf.add(tf.sum(tf.mul(ppeg.apply(x), w1)), tf.sum(tf.mul(mca.apply(q, t, false), w2))) as tf.Scalar);
+      const f = () =>
+        tf.tidy(
+          () => tf.add(tf.sum(tf.mul(ppeg.apply(x), w1)), tf.sum(tf.mul(mca.apply(q, t, false), w2))) as tf.Scalar,
+        );
       for (const v of store.all()) expectGradMatches(f, v, someCoords(v.size, 4));
       store.dispose();
       tf.dispose([x, q, t, w1, w2]);
@@ -164,7 +198,11 @@ describe('models/layers gradients (cpu, float32 central differences)', () => {
         const a = tf.variableGrads(fast, store.all());
         const b = tf.variableGrads(generic, store.all());
         assert.ok(Math.abs(a.value.dataSync()[0] - b.value.dataSync()[0]) < 1e-5, `${act}: values differ`);
-        for (const v of store.all()) assert.ok(maxAbsDiff(a.grads[v.name].dataSync(), b.grads[v.name].dataSync()) < 1e-5, `${act}: gradients differ`);
+        for (const v of store.all())
+          assert.ok(
+            maxAbsDiff(a.grads[v.name].dataSync(), b.grads[v.name].dataSync()) < 1e-5,
+            `${act}: gradients differ`,
+          );
         for (const v of store.all()) expectGradMatches(fast, v, someCoords(v.size, 5));
         tf.dispose([a.value, b.value, ...Object.values(a.grads), ...Object.values(b.grads), x, w]);
         store.dispose();
@@ -176,7 +214,11 @@ describe('models/layers gradients (cpu, float32 central differences)', () => {
     const erf = (v: number) => {
       // Abramowitz–Stegun 7.1.26 (|error| < 1.5e-7)
       const t = 1 / (1 + 0.3275911 * Math.abs(v));
-      const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-v * v);
+      const y =
+        1 -
+        ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
+          t *
+          Math.exp(-v * v);
       return v >= 0 ? y : -y;
     };
     const ref = [-3, -1, 0, 0.5, 2].map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2)));
@@ -198,7 +240,10 @@ describe('models/layers wasm kernels', () => {
     const compute = () =>
       cases.map(({ s, begin, size }) =>
         tf.tidy(() => {
-          const x = tf.tensor(Array.from({ length: s.reduce((a, b) => a * b, 1) }, (_, i) => i * 0.5 - 3), s);
+          const x = tf.tensor(
+            Array.from({ length: s.reduce((a, b) => a * b, 1) }, (_, i) => i * 0.5 - 3),
+            s,
+          );
           const parts = [tf.slice(x, begin, size), ...tf.unstack(x, s.length - 1), ...tf.split(x, [1, s[0] - 1], 0)];
           return parts.map((p) => Array.from(p.dataSync()));
         }),

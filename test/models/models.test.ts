@@ -6,7 +6,15 @@
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
-import { createModel, listModels, loadModel, saveModel, type MilModel, type MilOutput, type Target } from '../../src/models';
+import {
+  createModel,
+  listModels,
+  loadModel,
+  saveModel,
+  type MilModel,
+  type MilOutput,
+  type Target,
+} from '../../src/models';
 import { Rng } from '../../src/random';
 import { randomFloats, tempDir } from '../helpers/tmp';
 import { maxAbsDiff } from './helpers/gradcheck';
@@ -17,7 +25,8 @@ const D = 8;
 function smallConfig(name: string, seed = 1): Record<string, unknown> {
   const base: Record<string, unknown> = { inputDim: D, numClasses: 2, seed };
   if (BAG_LEVEL_SMALL[name]) return { ...base, ...BAG_LEVEL_SMALL[name] };
-  if (['abmil', 'gabmil', 'dsmil', 'clam-sb', 'clam-mb'].includes(name)) return { ...base, embedDim: 16, ...(name === 'dsmil' ? { queryDim: 8 } : { attentionDim: 8 }) };
+  if (['abmil', 'gabmil', 'dsmil', 'clam-sb', 'clam-mb'].includes(name))
+    return { ...base, embedDim: 16, ...(name === 'dsmil' ? { queryDim: 8 } : { attentionDim: 8 }) };
   if (name === 'transmil') return { ...base, embedDim: 16, heads: 2, headDim: 8, landmarks: 8, residualKernel: 5 };
   if (['mean-mil', 'max-mil'].includes(name)) return { ...base, hidden: [16] };
   // Wrappers (MHIM) are checked through the same contract on a small AB-MIL inside.
@@ -28,7 +37,10 @@ function smallConfig(name: string, seed = 1): Record<string, unknown> {
 const bagOf = (n: number, d = D, seed = 3) => tf.tensor2d(randomFloats(n * d, seed), [n, d]);
 const target: Target = { kind: 'class', label: 1, numClasses: 2 };
 // image-mil reads pixels (D = H·W·C of a real image, not D = 8): the same contract runs in imageMil.test.ts.
-const names = () => listModels().map((m) => m.name).filter((n) => n !== 'image-mil');
+const names = () =>
+  listModels()
+    .map((m) => m.name)
+    .filter((n) => n !== 'image-mil');
 
 function checkShapes(name: string, out: MilOutput, n: number): void {
   assert.deepEqual(out.logits.shape, [2], `${name} logits`);
@@ -40,7 +52,18 @@ function checkShapes(name: string, out: MilOutput, n: number): void {
 
 describe('models: every registered model', () => {
   it('lists at least the issue-3 models with a description and a paper', () => {
-    for (const n of ['mean-mil', 'max-mil', 'mi-net', 'MI-net', 'abmil', 'gabmil', 'dsmil', 'transmil', 'clam-sb', 'clam-mb']) {
+    for (const n of [
+      'mean-mil',
+      'max-mil',
+      'mi-net',
+      'MI-net',
+      'abmil',
+      'gabmil',
+      'dsmil',
+      'transmil',
+      'clam-sb',
+      'clam-mb',
+    ]) {
       const info = listModels().find((m) => m.name === n);
       assert.ok(info, `${n} registered`);
       assert.ok(info.description.length > 10 && info.paper.length > 10);
@@ -53,7 +76,9 @@ describe('models: every registered model', () => {
       const model = createModel(name, smallConfig(name));
       for (const n of [1, 20_000]) {
         const bag = bagOf(n);
-        const out = tf.tidy(() => model.forward(bag, { training: false }) as unknown as tf.TensorContainer) as unknown as MilOutput;
+        const out = tf.tidy(
+          () => model.forward(bag, { training: false }) as unknown as tf.TensorContainer,
+        ) as unknown as MilOutput;
         checkShapes(name, out, n);
         tf.dispose([bag, out as unknown as tf.TensorContainer]);
       }
@@ -80,13 +105,30 @@ describe('models: every registered model', () => {
     perm.forEach((src, i) => xp.set(x.subarray(src * D, src * D + D), i * D));
     for (const name of names()) {
       const model = createModel(name, smallConfig(name));
-      const [a, b] = [x, xp].map((v) => tf.tidy(() => model.forward(tf.tensor2d(v, [n, D]), { training: false }) as unknown as tf.TensorContainer) as unknown as MilOutput);
+      const [a, b] = [x, xp].map(
+        (v) =>
+          tf.tidy(
+            () => model.forward(tf.tensor2d(v, [n, D]), { training: false }) as unknown as tf.TensorContainer,
+          ) as unknown as MilOutput,
+      );
       if (!ORDER_DEPENDENT.has(name)) {
-        assert.ok(maxAbsDiff(a.logits.dataSync(), b.logits.dataSync()) < 1e-4, `${name}: logits change under permutation`);
+        assert.ok(
+          maxAbsDiff(a.logits.dataSync(), b.logits.dataSync()) < 1e-4,
+          `${name}: logits change under permutation`,
+        );
         if (a.attention) {
           const aa = Array.from(a.attention.dataSync());
-          assert.ok(maxAbsDiff(perm.map((src) => aa[src]), b.attention!.dataSync()) < 1e-5, `${name}: attention does not follow the permutation`);
-          assert.ok(Math.abs(aa.reduce((s, v) => s + v, 0) - 1) < 1e-4, `${name}: attention sums to ${aa.reduce((s, v) => s + v, 0)}`);
+          assert.ok(
+            maxAbsDiff(
+              perm.map((src) => aa[src]),
+              b.attention!.dataSync(),
+            ) < 1e-5,
+            `${name}: attention does not follow the permutation`,
+          );
+          assert.ok(
+            Math.abs(aa.reduce((s, v) => s + v, 0) - 1) < 1e-4,
+            `${name}: attention sums to ${aa.reduce((s, v) => s + v, 0)}`,
+          );
           assert.ok(aa.every((v) => v >= 0));
         }
       } else if (name === 'transmil') {
@@ -102,7 +144,10 @@ describe('models: every registered model', () => {
     const bag = bagOf(24);
     for (const name of names()) {
       const model = createModel(name, smallConfig(name));
-      const { value, grads } = tf.variableGrads(() => model.loss(model.forward(bag, { training: true, target }), target), model.trainableVariables());
+      const { value, grads } = tf.variableGrads(
+        () => model.loss(model.forward(bag, { training: true, target }), target),
+        model.trainableVariables(),
+      );
       assert.ok(Number.isFinite(value.dataSync()[0]), `${name} loss finite`);
       const trainable = new Set(model.trainableVariables());
       for (const [vname, v] of model.namedVariables!()) {
@@ -110,7 +155,9 @@ describe('models: every registered model', () => {
         if (!grads[v.name]) {
           // Without subtyping, CLAM trains only the instance classifier of the bag's own class;
           // MHIM's Global Recycle Network runs only inside its own trainStep, not in forward/loss.
-          const exempt = (name.startsWith('clam') && vname.startsWith('instance_classifier/0/')) || (name === 'mhim' && vname.startsWith('grn/'));
+          const exempt =
+            (name.startsWith('clam') && vname.startsWith('instance_classifier/0/')) ||
+            (name === 'mhim' && vname.startsWith('grn/'));
           assert.ok(exempt, `${name}: no gradient reaches ${vname}`);
           continue;
         }
@@ -156,14 +203,24 @@ describe('models: every registered model', () => {
     }
     bag.dispose();
     const fs = await import('node:fs');
-    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.tmp-') || f.includes('.old-')), [], 'no temporary directories left');
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((f) => f.includes('.tmp-') || f.includes('.old-')),
+      [],
+      'no temporary directories left',
+    );
   });
 });
 
 describe('models: registry errors and model-specific behaviour', () => {
   it('an unknown model name lists the known names and suggests the closest', () => {
-    assert.throws(() => createModel('abmill' as never), (e: Error) => /unknown model "abmill" \(did you mean "abmil"\?\).*transmil/.test(e.message));
-    assert.throws(() => createModel('abmil', { gatd: true } as never), /unknown option "gatd" for model "abmil" \(did you mean "gated"\?\)/);
+    assert.throws(
+      () => createModel('abmill' as never),
+      (e: Error) => /unknown model "abmill" \(did you mean "abmil"\?\).*transmil/.test(e.message),
+    );
+    assert.throws(
+      () => createModel('abmil', { gatd: true } as never),
+      /unknown option "gatd" for model "abmil" \(did you mean "gated"\?\)/,
+    );
     assert.throws(() => createModel('abmil', { inputDim: 0 }), /inputDim must be a positive integer/);
   });
 
@@ -182,7 +239,10 @@ describe('models: registry errors and model-specific behaviour', () => {
     assert.deepEqual(shapes['attention/U/kernel'], [512, 384]);
     const relu = createModel('abmil', { inputDim: 8, attention: 'relu' });
     const reluNames = [...relu.namedVariables!().keys()];
-    assert.ok(!reluNames.includes('attention/V/bias') && reluNames.includes('attention/V/kernel'), 'MHIM variant has no biases');
+    assert.ok(
+      !reluNames.includes('attention/V/bias') && reluNames.includes('attention/V/kernel'),
+      'MHIM variant has no biases',
+    );
     m.dispose();
     relu.dispose();
   });

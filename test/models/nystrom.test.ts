@@ -13,7 +13,10 @@ import { expectGradMatches, maxAbsDiff, onCpu, someCoords } from './helpers/grad
 
 function rand(shape: number[], seed: number, sd = 1): tf.Tensor {
   const rng = new Rng(seed);
-  return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal(0, sd)), shape);
+  return tf.tensor(
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal(0, sd)),
+    shape,
+  );
 }
 
 const SHAPE: NystromShape = { heads: 3, headDim: 4, landmarks: 4, iterations: 6 };
@@ -42,7 +45,11 @@ describe('models/layers: fused Nyström attention', () => {
     onCpu(() => {
       const v = tf.variable(rand([LEN, 3 * SHAPE.heads * SHAPE.headDim], 3));
       const w = rand([LEN, SHAPE.heads * SHAPE.headDim], 4);
-      expectGradMatches(() => tf.tidy(() => tf.sum(tf.mul(nystromHeads(v as unknown as tf.Tensor2D, SHAPE), w)) as tf.Scalar), v, someCoords(v.size, 12));
+      expectGradMatches(
+        () => tf.tidy(() => tf.sum(tf.mul(nystromHeads(v as unknown as tf.Tensor2D, SHAPE), w)) as tf.Scalar),
+        v,
+        someCoords(v.size, 12),
+      );
       tf.dispose([v, w]);
     }));
 
@@ -55,12 +62,25 @@ describe('models/layers: fused Nyström attention', () => {
   });
 
   it('TransMIL with dropout: checkpointed layers give the same loss and gradients as the taped layers', () => {
-    const config = { inputDim: 6, embedDim: 16, heads: 2, headDim: 8, landmarks: 4, residualKernel: 5, dropout: 0.25, attentionDropout: 0.3, seed: 2 };
+    const config = {
+      inputDim: 6,
+      embedDim: 16,
+      heads: 2,
+      headDim: 8,
+      landmarks: 4,
+      residualKernel: 5,
+      dropout: 0.25,
+      attentionDropout: 0.3,
+      seed: 2,
+    };
     const bag = rand([11, 6], 8) as tf.Tensor2D;
     const target = { kind: 'class', label: 1, numClasses: 2 } as const;
     const run = (checkpoint: boolean) => {
       const model = createModel('transmil', { ...config, checkpoint });
-      const { grads, value } = tf.variableGrads(() => model.loss(model.forward(bag, { training: true }), target), model.trainableVariables());
+      const { grads, value } = tf.variableGrads(
+        () => model.loss(model.forward(bag, { training: true }), target),
+        model.trainableVariables(),
+      );
       const named = [...model.namedVariables!()].map(([k, v]) => [k, grads[v.name].dataSync().slice()] as const);
       const loss = value.dataSync()[0];
       tf.dispose([value, ...Object.values(grads)]);
@@ -80,20 +100,49 @@ describe('models/layers: fused Nyström attention', () => {
 
   it('TransMIL (checkpointed): gradients of every parameter match central differences (cpu)', () =>
     onCpu(() => {
-      const model = createModel('transmil', { inputDim: 5, embedDim: 8, heads: 2, headDim: 4, landmarks: 4, residualKernel: 3, dropout: 0, attentionDropout: 0, seed: 3 });
+      const model = createModel('transmil', {
+        inputDim: 5,
+        embedDim: 8,
+        heads: 2,
+        headDim: 4,
+        landmarks: 4,
+        residualKernel: 3,
+        dropout: 0,
+        attentionDropout: 0,
+        seed: 3,
+      });
       const bag = rand([9, 5], 9) as tf.Tensor2D;
       const target = { kind: 'class', label: 0, numClasses: 2 } as const;
       const f = () => tf.tidy(() => model.loss(model.forward(bag, { training: true }), target));
       // One weight of each kind inside the two checkpointed blocks, and one on each side of them.
-      const names = ['cls_token', 'layer1/norm/gamma', 'layer1/attn/to_qkv/kernel', 'layer1/attn/res_conv', 'ppeg/conv7/filter', 'layer2/attn/to_out/kernel', 'classifier/kernel'];
+      const names = [
+        'cls_token',
+        'layer1/norm/gamma',
+        'layer1/attn/to_qkv/kernel',
+        'layer1/attn/res_conv',
+        'ppeg/conv7/filter',
+        'layer2/attn/to_out/kernel',
+        'classifier/kernel',
+      ];
       const named = model.namedVariables!();
-      for (const name of names) expectGradMatches(f, named.get(name)!, someCoords(named.get(name)!.size, 2), 3e-3, 3e-2, 2e-3);
+      for (const name of names)
+        expectGradMatches(f, named.get(name)!, someCoords(named.get(name)!.size, 2), 3e-3, 3e-2, 2e-3);
       bag.dispose();
       model.dispose();
     }));
 
   it('TransMIL: logits inside a gradient tape (fused core) equal the logits of a plain forward', () => {
-    const model = createModel('transmil', { inputDim: 6, embedDim: 16, heads: 2, headDim: 8, landmarks: 4, residualKernel: 5, dropout: 0, attentionDropout: 0, seed: 2 });
+    const model = createModel('transmil', {
+      inputDim: 6,
+      embedDim: 16,
+      heads: 2,
+      headDim: 8,
+      landmarks: 4,
+      residualKernel: 5,
+      dropout: 0,
+      attentionDropout: 0,
+      seed: 2,
+    });
     const bag = rand([11, 6], 6) as tf.Tensor2D;
     const plain = tf.tidy(() => model.forward(bag, { training: false }).logits);
     let taped: tf.Tensor | undefined;

@@ -12,7 +12,10 @@ import { tidyOutput } from './helpers/tidyOutput';
 
 function bagOf(n: number, dim: number, seed: number): tf.Tensor2D {
   const rng = new Rng(seed);
-  return tf.tensor2d(Float32Array.from({ length: n * dim }, () => rng.normal()), [n, dim]);
+  return tf.tensor2d(
+    Float32Array.from({ length: n * dim }, () => rng.normal()),
+    [n, dim],
+  );
 }
 
 describe('models: max pooling of instance logits', () => {
@@ -26,8 +29,13 @@ describe('models: max pooling of instance logits', () => {
         const expected =
           maxOver === 'class'
             ? Array.from({ length: numClasses }, (_, c) => Math.max(...inst.map((r) => r[c])))
-            : inst.reduce((best, r) => (Math.max(...r.slice(1)) - r[0] > Math.max(...best.slice(1)) - best[0] ? r : best));
-        assert.ok(maxAbsDiff(out.logits.dataSync(), expected) < 1e-6, `${maxOver}: ${out.logits.dataSync()} vs ${expected}`);
+            : inst.reduce((best, r) =>
+                Math.max(...r.slice(1)) - r[0] > Math.max(...best.slice(1)) - best[0] ? r : best,
+              );
+        assert.ok(
+          maxAbsDiff(out.logits.dataSync(), expected) < 1e-6,
+          `${maxOver}: ${out.logits.dataSync()} vs ${expected}`,
+        );
         tf.dispose(Object.values(out));
         model.dispose();
       }

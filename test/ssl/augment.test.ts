@@ -49,7 +49,10 @@ describe('ssl/augment: seeded H&E augmentations', () => {
     assert.equal(up.length, 2 * 16 * 16 * 3);
     const plain = augmentBatch(px, 8, [3], 8, new Rng(1), NO_AUGMENT);
     const hed = augmentBatch(px, 8, [3], 8, new Rng(1), only({ hedSigma: 1e-9 }));
-    assert.ok(hed.every((v, i) => Math.abs(v - plain[i]) < 1e-4), 'RGB → HED → RGB round trip');
+    assert.ok(
+      hed.every((v, i) => Math.abs(v - plain[i]) < 1e-4),
+      'RGB → HED → RGB round trip',
+    );
     const jittered = augmentBatch(px, 8, [3], 8, new Rng(1), only({ hedSigma: 0.2 }));
     assert.ok(jittered.some((v, i) => Math.abs(v - plain[i]) > 0.01));
   });

@@ -25,7 +25,10 @@ describe('ssl/losses: NT-Xent, reconstruction, conv3x3 gradient', () => {
   it('NT-Xent equals the hand-computed value log(1 + 2/e) for orthogonal pairs at τ = 1', () => {
     // z1 = z2 = [[1,0],[0,1]]: each anchor has similarity 1 with its partner and 0 with the other two,
     // so every term is −log(e / (e + 1 + 1)) = log(1 + 2/e) ≈ 0.551445.
-    const z = tf.tensor2d([[1, 0], [0, 1]]);
+    const z = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+    ]);
     const loss = ntXent(z, z, 1);
     assert.ok(Math.abs(loss.dataSync()[0] - Math.log(1 + 2 / Math.E)) < 1e-6);
     assert.ok(Math.abs(Math.log(1 + 2 / Math.E) - 0.551445) < 1e-6);
@@ -33,12 +36,22 @@ describe('ssl/losses: NT-Xent, reconstruction, conv3x3 gradient', () => {
   });
 
   it('NT-Xent matches the written-out formula on unnormalised vectors and is scale-invariant', () => {
-    const z1 = [[0.3, -1.2, 2.0], [1.5, 0.2, -0.7], [-0.4, 0.9, 0.1]];
-    const z2 = [[0.5, -1.0, 1.6], [1.1, 0.6, -0.2], [0.8, -0.3, 0.4]];
+    const z1 = [
+      [0.3, -1.2, 2.0],
+      [1.5, 0.2, -0.7],
+      [-0.4, 0.9, 0.1],
+    ];
+    const z2 = [
+      [0.5, -1.0, 1.6],
+      [1.1, 0.6, -0.2],
+      [0.8, -0.3, 0.4],
+    ];
     for (const tau of [0.1, 0.5, 2]) {
       const got = tf.tidy(() => ntXent(tf.tensor2d(z1), tf.tensor2d(z2), tau).dataSync()[0]);
       assert.ok(Math.abs(got - ntXentRef(z1, z2, tau)) < 1e-4, `τ=${tau}: ${got} vs ${ntXentRef(z1, z2, tau)}`);
-      const scaled = tf.tidy(() => ntXent(tf.mul(tf.tensor2d(z1), 7) as tf.Tensor2D, tf.tensor2d(z2), tau).dataSync()[0]);
+      const scaled = tf.tidy(
+        () => ntXent(tf.mul(tf.tensor2d(z1), 7) as tf.Tensor2D, tf.tensor2d(z2), tau).dataSync()[0],
+      );
       assert.ok(Math.abs(scaled - got) < 1e-4);
     }
     assert.throws(() => ntXent(tf.zeros([2, 2]), tf.zeros([2, 2]), 0), /temperature/);
@@ -63,12 +76,22 @@ describe('ssl/losses: NT-Xent, reconstruction, conv3x3 gradient', () => {
     const r = tf.randomNormal([b, h, w, cout], 0, 1, 'float32', 3);
     // Reference convolution from slices and a matMul: every op has a built-in gradient on every backend.
     const reference = (xx: tf.Tensor4D, kk: tf.Tensor4D) => {
-      const padded = tf.pad(xx, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+      const padded = tf.pad(xx, [
+        [0, 0],
+        [1, 1],
+        [1, 1],
+        [0, 0],
+      ]);
       const cols: tf.Tensor[] = [];
-      for (let dy = 0; dy < 3; dy++) for (let dx = 0; dx < 3; dx++) cols.push(tf.slice(padded, [0, dy, dx, 0], [b, h, w, cin]));
-      return tf.reshape(tf.matMul(tf.reshape(tf.concat(cols, 3), [b * h * w, 9 * cin]), tf.reshape(kk, [9 * cin, cout])), [b, h, w, cout]);
+      for (let dy = 0; dy < 3; dy++)
+        for (let dx = 0; dx < 3; dx++) cols.push(tf.slice(padded, [0, dy, dx, 0], [b, h, w, cin]));
+      return tf.reshape(
+        tf.matMul(tf.reshape(tf.concat(cols, 3), [b * h * w, 9 * cin]), tf.reshape(kk, [9 * cin, cout])),
+        [b, h, w, cout],
+      );
     };
-    const lossOf = (conv: (a: tf.Tensor4D, c: tf.Tensor4D) => tf.Tensor) => (a: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(conv(a as tf.Tensor4D, c as tf.Tensor4D), r));
+    const lossOf = (conv: (a: tf.Tensor4D, c: tf.Tensor4D) => tf.Tensor) => (a: tf.Tensor, c: tf.Tensor) =>
+      tf.sum(tf.mul(conv(a as tf.Tensor4D, c as tf.Tensor4D), r));
     const ours = tf.grads(lossOf(conv3x3));
     const ref = tf.grads(lossOf(reference));
     const [gx, gk] = ours([x, k]);
@@ -83,11 +106,12 @@ describe('ssl/losses: NT-Xent, reconstruction, conv3x3 gradient', () => {
     const gkv = gk.dataSync();
     for (const idx of [0, 7, 23, kv.length - 1]) {
       const eps = 1e-2;
-      const at = (d: number) => tf.tidy(() => {
-        const kk = kv.slice();
-        kk[idx] += d;
-        return f(x, tf.tensor4d(kk, k.shape)).dataSync()[0];
-      });
+      const at = (d: number) =>
+        tf.tidy(() => {
+          const kk = kv.slice();
+          kk[idx] += d;
+          return f(x, tf.tensor4d(kk, k.shape)).dataSync()[0];
+        });
       const fd = (at(eps) - at(-eps)) / (2 * eps);
       assert.ok(Math.abs(fd - gkv[idx]) < 2e-2 * Math.max(1, Math.abs(fd)), `entry ${idx}: fd ${fd} vs ${gkv[idx]}`);
     }

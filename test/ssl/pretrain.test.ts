@@ -28,7 +28,10 @@ function bags(count: number, seed = 1): PatchBag[] {
         for (let x = 0; x < P; x++) {
           const inside = nucleus && (x - cx) ** 2 + (y - cy) ** 2 < 6;
           const noise = rng.int(20);
-          pixels.set(inside ? [90 + noise, 50 + noise, 140 + noise] : [220 - noise, 150 + noise, 190], ((i * P + y) * P + x) * 3);
+          pixels.set(
+            inside ? [90 + noise, 50 + noise, 140 + noise] : [220 - noise, 150 + noise, 190],
+            ((i * P + y) * P + x) * 3,
+          );
         }
       }
     }
@@ -59,7 +62,14 @@ describe('ssl/pretrain: loop, checkpoints, resume, extraction', () => {
     const seen: number[] = [];
     const r = await pretrain(patches, { ...tiny, maskRatio: 0.25 }, { onProgress: (p) => seen.push(p.step) });
     assert.deepEqual(seen, [1, 2, 3, 4]);
-    assert.ok(r.history.every((h) => Number.isFinite(h.contrastive!) && Number.isFinite(h.reconstruction!) && Math.abs(h.loss - h.contrastive! - h.reconstruction!) < 1e-4));
+    assert.ok(
+      r.history.every(
+        (h) =>
+          Number.isFinite(h.contrastive!) &&
+          Number.isFinite(h.reconstruction!) &&
+          Math.abs(h.loss - h.contrastive! - h.reconstruction!) < 1e-4,
+      ),
+    );
     r.network.dispose();
     assert.equal(tf.memory().numTensors, before);
   });
@@ -69,15 +79,25 @@ describe('ssl/pretrain: loop, checkpoints, resume, extraction', () => {
     const fresh = new SslNetwork(tiny.net, tiny.seed);
     const init = new Map([...fresh.params].map(([k, v]) => [k, v.dataSync().slice()]));
     fresh.dispose();
-    for (const [objective, frozen, moved] of [['contrastive', 'dec/', 'proj/'], ['reconstruction', 'proj/', 'dec/']] as const) {
-      const w = objective === 'contrastive' ? { contrastiveWeight: 1, reconstructionWeight: 0 } : { contrastiveWeight: 0, reconstructionWeight: 1 };
+    for (const [objective, frozen, moved] of [
+      ['contrastive', 'dec/', 'proj/'],
+      ['reconstruction', 'proj/', 'dec/'],
+    ] as const) {
+      const w =
+        objective === 'contrastive'
+          ? { contrastiveWeight: 1, reconstructionWeight: 0 }
+          : { contrastiveWeight: 0, reconstructionWeight: 1 };
       const r = await pretrain(patches, { ...tiny, ...w, steps: 2 });
       for (const [name, v] of r.network.params) {
         const same = v.dataSync().every((x, i) => x === init.get(name)![i]);
         if (name.startsWith(frozen)) assert.ok(same, `${objective}: ${name} changed`);
         if (name.startsWith(moved) || name.startsWith('enc/')) assert.ok(!same, `${objective}: ${name} did not train`);
       }
-      assert.ok(r.history.every((h) => (objective === 'contrastive' ? h.reconstruction === undefined : h.contrastive === undefined)));
+      assert.ok(
+        r.history.every((h) =>
+          objective === 'contrastive' ? h.reconstruction === undefined : h.contrastive === undefined,
+        ),
+      );
       r.network.dispose();
     }
   });
@@ -91,7 +111,10 @@ describe('ssl/pretrain: loop, checkpoints, resume, extraction', () => {
     assert.ok(!fs.readdirSync(dir).some((f) => f.includes('.tmp-')), 'no temporary files left');
     const resumed = await pretrain(patches, tiny, { checkpoint: ckpt, resume: true });
     assert.equal(resumed.startStep, 2);
-    assert.deepEqual(resumed.history.map((h) => h.step), [1, 2, 3, 4]);
+    assert.deepEqual(
+      resumed.history.map((h) => h.step),
+      [1, 2, 3, 4],
+    );
     assert.deepEqual(resumed.history, full.history);
     const [a, b] = [await paramValues(full.network), await paramValues(resumed.network)];
     a.forEach((v, i) => assert.deepEqual(v, b[i]));
@@ -100,10 +123,16 @@ describe('ssl/pretrain: loop, checkpoints, resume, extraction', () => {
     (await paramValues(loaded.network)).forEach((v, i) => assert.deepEqual(v, a[i]));
     [full.network, resumed.network, loaded.network].forEach((n) => n.dispose());
     // Resuming with a different configuration is refused; a damaged file is named.
-    await assert.rejects(pretrain(patches, { ...tiny, temperature: 0.1 }, { checkpoint: ckpt, resume: true }), (e: Error) => e instanceof MilkitDataError && /different configuration/.test(e.message));
+    await assert.rejects(
+      pretrain(patches, { ...tiny, temperature: 0.1 }, { checkpoint: ckpt, resume: true }),
+      (e: Error) => e instanceof MilkitDataError && /different configuration/.test(e.message),
+    );
     const bad = path.join(dir, 'bad.ckpt');
     fs.writeFileSync(bad, 'nonsense');
-    assert.throws(() => loadSslNetwork(bad), (e: Error) => e instanceof MilkitDataError && e.message.includes(bad));
+    assert.throws(
+      () => loadSslNetwork(bad),
+      (e: Error) => e instanceof MilkitDataError && e.message.includes(bad),
+    );
     fs.writeFileSync(bad, fs.readFileSync(ckpt).subarray(0, fs.statSync(ckpt).size - 100));
     assert.throws(() => loadSslNetwork(bad), /truncated checkpoint/);
   });
@@ -119,7 +148,14 @@ describe('ssl/pretrain: loop, checkpoints, resume, extraction', () => {
     assert.deepEqual([...bag.coords!], [...src[1].coords]);
     assert.deepEqual([...bag.instanceLabels!], [...src[1].instanceLabels!]);
     // Same numbers as running the encoder directly on the resized patches.
-    const input = augmentBatch(src[1].pixels, P, Array.from({ length: src[1].n }, (_, i) => i), 8, new Rng(0), NO_AUGMENT);
+    const input = augmentBatch(
+      src[1].pixels,
+      P,
+      Array.from({ length: src[1].n }, (_, i) => i),
+      8,
+      new Rng(0),
+      NO_AUGMENT,
+    );
     const direct = tf.tidy(() => net.encode(tf.tensor4d(input, [src[1].n, 8, 8, 3])).dataSync());
     assert.ok(direct.every((v, i) => Math.abs(v - bag.features[i]) < 1e-5));
     await cohort.close();
@@ -127,13 +163,19 @@ describe('ssl/pretrain: loop, checkpoints, resume, extraction', () => {
   });
 
   it('bad input: empty bags, too few patches, invalid settings', async () => {
-    await assert.rejects(collectPatches([]), (e: Error) => e instanceof MilkitDataError && /no patches/.test(e.message));
+    await assert.rejects(
+      collectPatches([]),
+      (e: Error) => e instanceof MilkitDataError && /no patches/.test(e.message),
+    );
     const one = { pixels: new Uint8Array(P * P * 3), size: P, n: 1 };
     await assert.rejects(pretrain(one, tiny), /at least 2 patches/);
     const patches = await collectPatches(bags(1));
     await assert.rejects(pretrain(patches, { ...tiny, contrastiveWeight: 0, reconstructionWeight: 0 }), /not both 0/);
     await assert.rejects(pretrain(patches, { ...tiny, batchSize: 1 }), /batchSize/);
-    await assert.rejects(pretrain(patches, { ...tiny, net: { inputSize: 10, width: 4, embedDim: 8, projDim: 4 } }), /multiple of 4/);
+    await assert.rejects(
+      pretrain(patches, { ...tiny, net: { inputSize: 10, width: 4, embedDim: 8, projDim: 4 } }),
+      /multiple of 4/,
+    );
     const sub = await collectPatches(bags(4), { maxPatches: 5, seed: 1 });
     assert.equal(sub.n, 5);
   });

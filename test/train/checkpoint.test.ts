@@ -5,7 +5,13 @@ import * as path from 'node:path';
 import { checkpointChunks, loadCheckpoint, saveCheckpoint, writeFileAtomic } from '../../src/train';
 import { tempDir } from '../helpers/tmp';
 
-const data = (x: number, n = 5) => ({ header: { epoch: x }, tensors: [{ name: 'w', shape: [n], values: Float32Array.from({ length: n }, (_, i) => i + x) }, { name: 'b', shape: [1], values: new Float32Array([x]) }] });
+const data = (x: number, n = 5) => ({
+  header: { epoch: x },
+  tensors: [
+    { name: 'w', shape: [n], values: Float32Array.from({ length: n }, (_, i) => i + x) },
+    { name: 'b', shape: [1], values: new Float32Array([x]) },
+  ],
+});
 
 describe('train/checkpoint: atomic single-file checkpoints', () => {
   const dir = tempDir();
@@ -15,7 +21,13 @@ describe('train/checkpoint: atomic single-file checkpoints', () => {
     saveCheckpoint(file, data(3));
     const back = loadCheckpoint<{ epoch: number }>(file);
     assert.equal(back.header.epoch, 3);
-    assert.deepEqual(back.tensors.map((t) => [t.name, t.shape, Array.from(t.values)]), [['w', [5], [3, 4, 5, 6, 7]], ['b', [1], [3]]]);
+    assert.deepEqual(
+      back.tensors.map((t) => [t.name, t.shape, Array.from(t.values)]),
+      [
+        ['w', [5], [3, 4, 5, 6, 7]],
+        ['b', [1], [3]],
+      ],
+    );
   });
 
   it('a crash in the middle of writing leaves the previous checkpoint intact and no temp file', () => {
@@ -28,7 +40,10 @@ describe('train/checkpoint: atomic single-file checkpoints', () => {
     }
     assert.throws(() => writeFileAtomic(file, crashing()), /simulated crash/);
     assert.equal(loadCheckpoint<{ epoch: number }>(file).header.epoch, 1);
-    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('crash.ckpt.tmp')), []);
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((f) => f.startsWith('crash.ckpt.tmp')),
+      [],
+    );
   });
 
   it('a process killed (SIGKILL) while rewriting a checkpoint never leaves it unloadable', async function () {
@@ -52,7 +67,10 @@ describe('train/checkpoint: atomic single-file checkpoints', () => {
       await new Promise((r) => child.once('exit', r));
       const ck = loadCheckpoint<{ epoch: number }>(file);
       const x = ck.header.epoch;
-      assert.ok(x === 0 || ck.tensors[0].values.every((v) => v === x), 'tensor values belong to the header they were written with');
+      assert.ok(
+        x === 0 || ck.tensors[0].values.every((v) => v === x),
+        'tensor values belong to the header they were written with',
+      );
       newest = Math.max(newest, x);
     }
     assert.ok(newest > 0, 'the child rewrote the checkpoint before being killed');

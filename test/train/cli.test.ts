@@ -38,7 +38,23 @@ describe('cli: milkit train / eval / predict', function () {
   it('train --json prints summary.<metric>.mean / .sd and writes results.json + results.csv', async () => {
     const out = path.join(dir, 'run');
     const model = ['--model', 'abmil', '--model-config', '{"embedDim":64,"dropout":0}'];
-    const r = await milkit('train', ...model, '--data', data, '--folds', '3', '--epochs', '15', '--lr', '5e-3', '--standardize', '--out', out, '--json', '--quiet');
+    const r = await milkit(
+      'train',
+      ...model,
+      '--data',
+      data,
+      '--folds',
+      '3',
+      '--epochs',
+      '15',
+      '--lr',
+      '5e-3',
+      '--standardize',
+      '--out',
+      out,
+      '--json',
+      '--quiet',
+    );
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out);
     assert.equal(j.folds.length, 3);
@@ -49,7 +65,11 @@ describe('cli: milkit train / eval / predict', function () {
     assert.ok(j.summary.auc.mean > 0.8, `AUC ${j.summary.auc.mean}`);
     assert.equal(j.model.name, 'abmil');
     assert.ok(fs.existsSync(path.join(out, 'results.json')) && fs.existsSync(path.join(out, 'results.csv')));
-    assert.equal((await milkit('train', ...MODEL, '--data', data, '--out', out, '--quiet')).code, 2, 'refuses to overwrite a finished run');
+    assert.equal(
+      (await milkit('train', ...MODEL, '--data', data, '--out', out, '--quiet')).code,
+      2,
+      'refuses to overwrite a finished run',
+    );
   });
 
   it('eval re-scores every fold model with its training threshold; predict writes CSV and Arrow', async () => {
@@ -61,16 +81,34 @@ describe('cli: milkit train / eval / predict', function () {
     assert.ok(Number.isFinite(j.models[0].metrics.accuracyYouden));
     assert.ok(j.summary.auc.mean > 0.8);
 
-    const p = await milkit('predict', '--model-dir', run, '--fold', 'rep0-fold1', '--data', data, '--out', path.join(dir, 'pred', 'toy'), '--json', '--quiet');
+    const p = await milkit(
+      'predict',
+      '--model-dir',
+      run,
+      '--fold',
+      'rep0-fold1',
+      '--data',
+      data,
+      '--out',
+      path.join(dir, 'pred', 'toy'),
+      '--json',
+      '--quiet',
+    );
     assert.equal(p.code, 0, p.err);
     const info = JSON.parse(p.out);
     assert.equal(info.bags, 24);
-    const bags = fs.readFileSync(path.join(dir, 'pred', 'toy.bags.csv'), 'utf8').trim().split('\n');
+    const bags = fs
+      .readFileSync(path.join(dir, 'pred', 'toy.bags.csv'), 'utf8')
+      .trim()
+      .split('\n');
     assert.equal(bags.length, 25);
     assert.equal(bags[0], 'bag_id,label,prob_0,prob_1,predicted,predicted_youden');
     const inst = A.tableFromIPC(fs.readFileSync(path.join(dir, 'pred', 'toy.instances.arrow')));
     assert.equal(inst.numRows, info.instances);
-    assert.deepEqual(inst.schema.fields.map((f) => f.name), ['bag_id', 'instance', 'attention']);
+    assert.deepEqual(
+      inst.schema.fields.map((f) => f.name),
+      ['bag_id', 'instance', 'attention'],
+    );
     // attention sums to 1 within each bag
     const sums = new Map<string, number>();
     for (const row of inst) sums.set(row.bag_id, (sums.get(row.bag_id) ?? 0) + row.attention);
@@ -82,13 +120,30 @@ describe('cli: milkit train / eval / predict', function () {
 
   it('SIGINT finishes the step, checkpoints and exits 130; --resume reaches the uninterrupted result', async () => {
     const big = await writeToyCohort(dir, { bags: 40, dim: 16, name: 'big' });
-    const args = [...MODEL, '--data', big, '--folds', '2', '--repeats', '1', '--epochs', '10', '--lr', '3e-3', '--seed', '9'];
+    const args = [
+      ...MODEL,
+      '--data',
+      big,
+      '--folds',
+      '2',
+      '--repeats',
+      '1',
+      '--epochs',
+      '10',
+      '--lr',
+      '3e-3',
+      '--seed',
+      '9',
+    ];
     const full = path.join(dir, 'full');
     assert.equal((await milkit('train', ...args, '--out', full, '--quiet')).code, 0);
 
     const out = path.join(dir, 'interrupted');
     const script = `require(${JSON.stringify(path.resolve(__dirname, '../../src/cli/main.ts'))}).main(${JSON.stringify(['train', ...args, '--out', out])}).then((c) => { process.exitCode = c; });`;
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MILKIT_BACKEND: backendInfo()!.name } }); // same numerics as this process
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, MILKIT_BACKEND: backendInfo()!.name },
+    }); // same numerics as this process
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const ckpt = path.join(out, 'rep0-fold0', 'last.ckpt');
@@ -98,12 +153,16 @@ describe('cli: milkit train / eval / predict', function () {
     assert.equal(code, 130, stderr);
     assert.match(stderr, /interrupted: finishing the current step and writing a checkpoint/);
     assert.match(stderr, /--resume/);
-    assert.ok(!fs.existsSync(path.join(out, 'results.json')) || JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')).interrupted);
+    assert.ok(
+      !fs.existsSync(path.join(out, 'results.json')) ||
+        JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')).interrupted,
+    );
 
     const resumed = await milkit('train', ...args, '--out', out, '--resume', '--quiet');
     assert.equal(resumed.code, 0, resumed.err);
     for (const fold of ['rep0-fold0', 'rep0-fold1']) {
-      const w = (d: string) => loadCheckpoint(path.join(d, fold, 'model.ckpt')).tensors.map((t) => Array.from(t.values));
+      const w = (d: string) =>
+        loadCheckpoint(path.join(d, fold, 'model.ckpt')).tensors.map((t) => Array.from(t.values));
       assert.deepEqual(w(out), w(full), fold);
     }
   });

@@ -27,7 +27,11 @@ export class TinyAttentionMil implements MilModel<TinyConfig> {
   constructor(readonly config: TinyConfig) {
     const rng = new Rng(config.seed ?? 0);
     const h = config.hidden ?? 8;
-    const init = (r: number, c: number) => tf.tensor2d(Array.from({ length: r * c }, () => rng.normal(0, Math.sqrt(2 / (r + c)))), [r, c]);
+    const init = (r: number, c: number) =>
+      tf.tensor2d(
+        Array.from({ length: r * c }, () => rng.normal(0, Math.sqrt(2 / (r + c)))),
+        [r, c],
+      );
     // tidy frees the initial values (tf.variable keeps its own copy).
     [this.w, this.u, this.v, this.b] = tf.tidy(() => [
       tf.variable(init(config.inputDim, h)),
@@ -64,13 +68,19 @@ export class TinyAttentionMil implements MilModel<TinyConfig> {
   }
 }
 
-export const tinyModel = (hidden = 8) => (init: { inputDim: number; numClasses: number; seed: number }) => new TinyAttentionMil({ ...init, hidden });
+export const tinyModel =
+  (hidden = 8) =>
+  (init: { inputDim: number; numClasses: number; seed: number }) =>
+    new TinyAttentionMil({ ...init, hidden });
 
 /**
  * A cohort where a bag is positive iff one of its instances carries a "witness" (feature 0 ≈ +2).
  * `survival`: times and events instead; high-risk bags (all instances shifted on feature 0) die earlier.
  */
-export async function writeToyCohort(dir: string, opts: { bags?: number; dim?: number; survival?: boolean; name?: string; offset?: number } = {}): Promise<string> {
+export async function writeToyCohort(
+  dir: string,
+  opts: { bags?: number; dim?: number; survival?: boolean; name?: string; offset?: number } = {},
+): Promise<string> {
   const { bags = 24, dim = 6, survival = false, name = 'toy', offset = 0 } = opts;
   const rng = new Rng(99);
   const records: BagRecord[] = [];

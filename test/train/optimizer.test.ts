@@ -23,7 +23,11 @@ function referenceAdam(theta: number[], grads: number[][], lr: number, wd: numbe
 }
 
 describe('train/optimizer: Adam with weight decay', () => {
-  const grads = [[0.5, -1, 2], [0.1, 0.2, -0.3], [1, 1, 1]];
+  const grads = [
+    [0.5, -1, 2],
+    [0.1, 0.2, -0.3],
+    [1, 1, 1],
+  ];
   for (const decoupled of [false, true]) {
     it(`matches a plain torch-style reference (${decoupled ? 'decoupled AdamW' : 'L2 added to the gradient'})`, () => {
       const x = tf.variable(tf.tensor1d([1, -2, 0.5]));
@@ -66,7 +70,9 @@ describe('train/schedule and early stopping', () => {
     const s = { kind: 'cosine', lr: 2e-4, minLr: 1e-7, epochs: 4 } as const;
     assert.equal(learningRateAt(0, s), 2e-4);
     assert.ok(Math.abs(learningRateAt(2, s) - (1e-7 + 0.5 * (2e-4 - 1e-7))) < 1e-18);
-    assert.ok(Math.abs(learningRateAt(3, s) - (1e-7 + 0.5 * (2e-4 - 1e-7) * (1 + Math.cos((3 * Math.PI) / 4)))) < 1e-18);
+    assert.ok(
+      Math.abs(learningRateAt(3, s) - (1e-7 + 0.5 * (2e-4 - 1e-7) * (1 + Math.cos((3 * Math.PI) / 4)))) < 1e-18,
+    );
   });
   it('warm-up rises linearly from minLr, then follows the cosine at the same t', () => {
     const s = { kind: 'cosine', lr: 1, minLr: 0, epochs: 10, warmupEpochs: 2 } as const;
@@ -88,6 +94,9 @@ describe('train/schedule and early stopping', () => {
     assert.equal(st.best, 0.8);
     const nan = observeEpoch(initialStoppingState(), 0, NaN, { patience: 1, mode: 'max' });
     assert.equal(nan.improved, false, 'a NaN metric never counts as an improvement');
-    assert.equal(observeEpoch({ best: 1, bestEpoch: 0, waited: 0 }, 1, 0.5, { patience: 1, mode: 'min' }).improved, true);
+    assert.equal(
+      observeEpoch({ best: 1, bestEpoch: 0, waited: 0 }, 1, 0.5, { patience: 1, mode: 'min' }).improved,
+      true,
+    );
   });
 });

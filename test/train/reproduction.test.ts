@@ -11,7 +11,11 @@ describe('train/reproduction', () => {
       dir,
       'musk1-demo',
       { title: 'MUSK1', columns: ['accuracy'], rows: [{ label: 'AB-MIL', cells: [[0.8, 0.9, 1.0]] }] },
-      { command: 'scripts/x.sh', protocol: '5 × 10-fold', published: { source: 'Ilse 2018', values: { 'AB-MIL': { accuracy: 0.892 } } } },
+      {
+        command: 'scripts/x.sh',
+        protocol: '5 × 10-fold',
+        published: { source: 'Ilse 2018', values: { 'AB-MIL': { accuracy: 0.892 } } },
+      },
     );
     const r = readReproduction(file);
     assert.equal(r.rows[0]!.label, 'AB-MIL');
@@ -24,7 +28,16 @@ describe('train/reproduction', () => {
 
   it('refuses a malformed table before writing anything', () => {
     const dir = tempDir();
-    assert.throws(() => writeReproduction(dir, 'bad', { columns: ['a', 'b'], rows: [{ label: 'x', cells: [[1]] }] }, { command: 'c', protocol: 'p' }), /1 cells for 2 columns/);
+    assert.throws(
+      () =>
+        writeReproduction(
+          dir,
+          'bad',
+          { columns: ['a', 'b'], rows: [{ label: 'x', cells: [[1]] }] },
+          { command: 'c', protocol: 'p' },
+        ),
+      /1 cells for 2 columns/,
+    );
     assert.deepEqual(fs.readdirSync(dir), []);
   });
 });

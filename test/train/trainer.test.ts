@@ -9,7 +9,8 @@ import { type TrainEvent, Trainer, loadCheckpoint } from '../../src/train';
 import { tempDir } from '../helpers/tmp';
 import { tinyModel, writeToyCohort } from './fixtures';
 
-const weightsOf = (dir: string) => loadCheckpoint(path.join(dir, 'model.ckpt')).tensors.map((t) => Array.from(t.values));
+const weightsOf = (dir: string) =>
+  loadCheckpoint(path.join(dir, 'model.ckpt')).tensors.map((t) => Array.from(t.values));
 
 describe('train/trainer: cross-validation of a MIL model on an Arrow cohort', function () {
   this.timeout(300_000);
@@ -35,7 +36,9 @@ describe('train/trainer: cross-validation of a MIL model on an Arrow cohort', fu
 
   it('same seed → identical weights and metrics; another seed → different', async () => {
     const runOnce = async (seed: number, out: string) => {
-      const r = await new Trainer({ model: tinyModel(), config: { epochs: 3, lr: 5e-3, seed } }).fit(cohort, split(), { outDir: out });
+      const r = await new Trainer({ model: tinyModel(), config: { epochs: 3, lr: 5e-3, seed } }).fit(cohort, split(), {
+        outDir: out,
+      });
       return { metrics: r.folds[0].metrics, weights: weightsOf(path.join(out, 'rep0-fold0')) };
     };
     const a = await runOnce(3, path.join(dir, 'det-a'));
@@ -49,7 +52,10 @@ describe('train/trainer: cross-validation of a MIL model on an Arrow cohort', fu
     const config = { epochs: 4, lr: 5e-3, seed: 5, selectOn: 'last' as const };
     const full = path.join(dir, 'res-full');
     await new Trainer({ model: tinyModel(), config }).fit(cohort, split(), { outDir: full });
-    for (const stopAt of [{ epoch: 1, step: 3 }, { epoch: 1, step: Infinity }]) {
+    for (const stopAt of [
+      { epoch: 1, step: 3 },
+      { epoch: 1, step: Infinity },
+    ]) {
       const out = path.join(dir, `res-${stopAt.step}`);
       const ctl = new AbortController();
       const first = new Trainer({ model: tinyModel(), config });
@@ -62,7 +68,9 @@ describe('train/trainer: cross-validation of a MIL model on an Arrow cohort', fu
       assert.ok(!fs.existsSync(path.join(out, 'rep0-fold0', 'model.ckpt')), 'no final model after an interruption');
       const resumed = new Trainer({ model: tinyModel(), config });
       const starts: number[] = [];
-      resumed.events.on((e) => e.type === 'fold-start' && e.resumedFromEpoch !== undefined && starts.push(e.resumedFromEpoch));
+      resumed.events.on(
+        (e) => e.type === 'fold-start' && e.resumedFromEpoch !== undefined && starts.push(e.resumedFromEpoch),
+      );
       const done = await resumed.fit(cohort, split(), { outDir: out, resume: true });
       assert.equal(done.interrupted, false);
       assert.deepEqual(starts, [stopAt.step === Infinity ? 2 : 1]);
@@ -74,7 +82,13 @@ describe('train/trainer: cross-validation of a MIL model on an Arrow cohort', fu
     const t = new Trainer({ model: tinyModel(), config });
     t.events.on((e) => e.type === 'step' && ctl.abort());
     await t.fit(cohort, split(), { outDir: mixed, signal: ctl.signal });
-    await assert.rejects(new Trainer({ model: tinyModel(), config: { ...config, lr: 1e-3 } }).fit(cohort, split(), { outDir: mixed, resume: true }), /another configuration, model or split/);
+    await assert.rejects(
+      new Trainer({ model: tinyModel(), config: { ...config, lr: 1e-3 } }).fit(cohort, split(), {
+        outDir: mixed,
+        resume: true,
+      }),
+      /another configuration, model or split/,
+    );
   });
 
   it('resume is exact for registry models with dropout too (their random streams are checkpointed)', async () => {
@@ -95,7 +109,10 @@ describe('train/trainer: cross-validation of a MIL model on an Arrow cohort', fu
   });
 
   it('models with their own training step (MHIM-MIL) train through it: exact resume, no leaks', async () => {
-    const model = { name: 'mhim', config: { base: 'abmil', baseConfig: { attention: 'relu', embedDim: 16 }, mhim: { version: 'v2' } } };
+    const model = {
+      name: 'mhim',
+      config: { base: 'abmil', baseConfig: { attention: 'relu', embedDim: 16 }, mhim: { version: 'v2' } },
+    };
     const config = { epochs: 2, lr: 5e-3, seed: 4, selectOn: 'last' as const };
     const before = tf.memory().numTensors;
     const full = path.join(dir, 'mhim-full');
@@ -113,23 +130,46 @@ describe('train/trainer: cross-validation of a MIL model on an Arrow cohort', fu
 
   it('early stopping: a model that cannot improve stops after patience, not before minEpochs', async () => {
     // lr 1e-30 leaves float32 weights unchanged, so the validation AUC never improves after epoch 0.
-    const trainer = new Trainer({ model: tinyModel(), config: { epochs: 20, lr: 1e-30, earlyStopping: { patience: 2, minEpochs: 5 } } });
+    const trainer = new Trainer({
+      model: tinyModel(),
+      config: { epochs: 20, lr: 1e-30, earlyStopping: { patience: 2, minEpochs: 5 } },
+    });
     const ends: TrainEvent[] = [];
     trainer.events.on((e) => e.type === 'epoch-end' && ends.push(e));
     const f = (await trainer.fit(cohort, split())).folds[0];
     assert.equal(f.epochsRun, 5);
     assert.equal(f.bestEpoch, 0);
-    assert.deepEqual(ends.map((e) => (e.type === 'epoch-end' ? e.stop : null)), [false, false, false, false, true]);
+    assert.deepEqual(
+      ends.map((e) => (e.type === 'epoch-end' ? e.stop : null)),
+      [false, false, false, false, true],
+    );
   });
 
   it('repeated k-fold: result shape, summary mean ± sd, results.json and results.csv', async () => {
     const out = path.join(dir, 'cv');
     const splits = repeatedKFold(cohort.bags, { k: 3, repeats: 2, seed: 0 });
-    const run = await new Trainer({ model: tinyModel(), config: { epochs: 2, lr: 5e-3, bootstrap: 50 } }).crossValidate(cohort, splits, { outDir: out });
+    const run = await new Trainer({ model: tinyModel(), config: { epochs: 2, lr: 5e-3, bootstrap: 50 } }).crossValidate(
+      cohort,
+      splits,
+      { outDir: out },
+    );
     assert.equal(run.folds.length, 6);
-    assert.deepEqual(run.folds.map((f) => `${f.repeat}/${f.fold}`), ['0/0', '0/1', '0/2', '1/0', '1/1', '1/2']);
+    assert.deepEqual(
+      run.folds.map((f) => `${f.repeat}/${f.fold}`),
+      ['0/0', '0/1', '0/2', '1/0', '1/1', '1/2'],
+    );
     assert.ok(run.folds.every((f) => f.selection === 'last' && f.threshold?.fittedOn === 'train' && f.bootstrap?.auc));
-    for (const m of ['auc', 'accuracy', 'balancedAccuracy', 'f1', 'precision', 'recall', 'kappa', 'accuracyYouden', 'loss']) {
+    for (const m of [
+      'auc',
+      'accuracy',
+      'balancedAccuracy',
+      'f1',
+      'precision',
+      'recall',
+      'kappa',
+      'accuracyYouden',
+      'loss',
+    ]) {
       const values = run.folds.map((f) => f.metrics[m]);
       const mean = values.reduce((s, v) => s + v, 0) / values.length;
       assert.ok(Math.abs(run.summary[m].mean - mean) < 1e-12, m);
@@ -156,10 +196,19 @@ describe('train/trainer: cross-validation of a MIL model on an Arrow cohort', fu
     const shifted = await Cohort.open(await writeToyCohort(dir, { name: 'shifted', offset: 1000 }));
     try {
       const s = stratifiedKFold(shifted.bags, { k: 3, seed: 1, valFraction: 0.25 })[0];
-      const raw = await new Trainer({ model: tinyModel(), config: { epochs: 15, lr: 5e-3, seed: 2, selectOn: 'last' } }).fit(shifted, s);
-      const std = await new Trainer({ model: tinyModel(), config: { epochs: 15, lr: 5e-3, seed: 2, selectOn: 'last', standardize: true } }).fit(shifted, s);
+      const raw = await new Trainer({
+        model: tinyModel(),
+        config: { epochs: 15, lr: 5e-3, seed: 2, selectOn: 'last' },
+      }).fit(shifted, s);
+      const std = await new Trainer({
+        model: tinyModel(),
+        config: { epochs: 15, lr: 5e-3, seed: 2, selectOn: 'last', standardize: true },
+      }).fit(shifted, s);
       assert.ok(std.folds[0].metrics.auc >= 0.9, `standardised AUC ${std.folds[0].metrics.auc}`);
-      assert.ok(std.folds[0].metrics.auc > raw.folds[0].metrics.auc, `raw ${raw.folds[0].metrics.auc} vs standardised ${std.folds[0].metrics.auc}`);
+      assert.ok(
+        std.folds[0].metrics.auc > raw.folds[0].metrics.auc,
+        `raw ${raw.folds[0].metrics.auc} vs standardised ${std.folds[0].metrics.auc}`,
+      );
     } finally {
       await shifted.close();
     }
@@ -168,7 +217,9 @@ describe('train/trainer: cross-validation of a MIL model on an Arrow cohort', fu
   it('gradient accumulation: ceil(n / B) optimiser steps per epoch', async () => {
     const out = path.join(dir, 'acc');
     const s = split();
-    await new Trainer({ model: tinyModel(), config: { epochs: 2, accumulate: 4, selectOn: 'last' } }).fit(cohort, s, { outDir: out });
+    await new Trainer({ model: tinyModel(), config: { epochs: 2, accumulate: 4, selectOn: 'last' } }).fit(cohort, s, {
+      outDir: out,
+    });
     const header = loadCheckpoint<{ optimizerStep: number }>(path.join(out, 'rep0-fold0', 'last.ckpt')).header;
     assert.equal(header.optimizerStep, 2 * Math.ceil(s.train.length / 4));
   });
@@ -177,7 +228,10 @@ describe('train/trainer: cross-validation of a MIL model on an Arrow cohort', fu
     const surv = await Cohort.open(await writeToyCohort(dir, { name: 'surv', survival: true, bags: 30 }));
     try {
       const s = stratifiedKFold(surv.bags, { k: 3, seed: 0 })[0];
-      const run = await new Trainer({ model: tinyModel(), config: { epochs: 20, lr: 1e-2, selectOn: 'last' } }).fit(surv, s);
+      const run = await new Trainer({ model: tinyModel(), config: { epochs: 20, lr: 1e-2, selectOn: 'last' } }).fit(
+        surv,
+        s,
+      );
       assert.equal(run.task.kind, 'survival');
       assert.deepEqual(Object.keys(run.folds[0].metrics).sort(), ['cIndex', 'loss']);
       assert.ok(run.folds[0].metrics.cIndex > 0.65, `C-index ${run.folds[0].metrics.cIndex}`);
@@ -186,15 +240,22 @@ describe('train/trainer: cross-validation of a MIL model on an Arrow cohort', fu
     }
   });
 
-  for (const [label, model] of [['tiny model, accumulation', tinyModel()], ['abmil with dropout', { name: 'gabmil', config: { embedDim: 16 } }]] as const) it(`leak-free (${label}): live tensors are flat across epochs and back to the start after the run`, async () => {
-    const before = tf.memory().numTensors;
-    const trainer = new Trainer({ model, config: { epochs: 6, lr: 5e-3, accumulate: label.includes('accumulation') ? 3 : 1 } });
-    const perEpoch: number[] = [];
-    trainer.events.on((e) => e.type === 'epoch-end' && perEpoch.push(tf.memory().numTensors));
-    await trainer.fit(cohort, split());
-    assert.equal(new Set(perEpoch).size, 1, `live tensors per epoch: ${perEpoch}`);
-    assert.equal(tf.memory().numTensors, before);
-  });
+  for (const [label, model] of [
+    ['tiny model, accumulation', tinyModel()],
+    ['abmil with dropout', { name: 'gabmil', config: { embedDim: 16 } }],
+  ] as const)
+    it(`leak-free (${label}): live tensors are flat across epochs and back to the start after the run`, async () => {
+      const before = tf.memory().numTensors;
+      const trainer = new Trainer({
+        model,
+        config: { epochs: 6, lr: 5e-3, accumulate: label.includes('accumulation') ? 3 : 1 },
+      });
+      const perEpoch: number[] = [];
+      trainer.events.on((e) => e.type === 'epoch-end' && perEpoch.push(tf.memory().numTensors));
+      await trainer.fit(cohort, split());
+      assert.equal(new Set(perEpoch).size, 1, `live tensors per epoch: ${perEpoch}`);
+      assert.equal(tf.memory().numTensors, before);
+    });
 
   it('the event stream is also an async iterable that ends with run-end', async () => {
     const trainer = new Trainer({ model: tinyModel(), config: { epochs: 1 } });
@@ -206,6 +267,7 @@ describe('train/trainer: cross-validation of a MIL model on an Arrow cohort', fu
     await consumer;
     assert.equal(seen[0], 'run-start');
     assert.equal(seen.at(-1), 'run-end');
-    for (const t of ['fold-start', 'epoch-start', 'step', 'eval', 'epoch-end', 'fold-end']) assert.ok(seen.includes(t), t);
+    for (const t of ['fold-start', 'epoch-start', 'step', 'eval', 'epoch-end', 'fold-end'])
+      assert.ok(seen.includes(t), t);
   });
 });

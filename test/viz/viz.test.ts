@@ -28,7 +28,9 @@ function scores(n: number, seed = 1): Float32Array {
 
 function grid(n: number, step = 256): Int32Array {
   const side = Math.ceil(Math.sqrt(n));
-  return Int32Array.from({ length: 2 * n }, (_, k) => (k % 2 === 0 ? (Math.floor(k / 2) % side) * step : Math.floor(k / 2 / side) * step));
+  return Int32Array.from({ length: 2 * n }, (_, k) =>
+    k % 2 === 0 ? (Math.floor(k / 2) % side) * step : Math.floor(k / 2 / side) * step,
+  );
 }
 
 function throwsSchema(fn: () => unknown, ...fragments: string[]): void {
@@ -54,8 +56,17 @@ describe('viz schemas', () => {
   it('builds an attention view that survives a JSON round trip and the validator', () => {
     const n = 50;
     const att = scores(n);
-    const bag = { id: 'b1', label: 1, coords: grid(n), instanceLabels: Array.from({ length: n }, (_, i) => (i < 5 ? 1 : 0)) };
-    const view = attentionView(bag, { attention: att, probability: att.map((a) => Math.min(1, a * 10)), bagProbabilities: [0.2, 0.8] }, { top: 5 });
+    const bag = {
+      id: 'b1',
+      label: 1,
+      coords: grid(n),
+      instanceLabels: Array.from({ length: n }, (_, i) => (i < 5 ? 1 : 0)),
+    };
+    const view = attentionView(
+      bag,
+      { attention: att, probability: att.map((a) => Math.min(1, a * 10)), bagProbabilities: [0.2, 0.8] },
+      { top: 5 },
+    );
     assert.equal(view.n, n);
     assert.equal(view.patchSize, 256);
     assert.deepEqual(view.coords, Array.from(bag.coords));
@@ -67,9 +78,16 @@ describe('viz schemas', () => {
   });
 
   it('rejects mismatched lengths, missing scores and oversized bags with clear errors', () => {
-    throwsSchema(() => attentionView({ id: 'b', coords: [0, 0] }, { attention: [0.5, 0.5] }), 'coordinate pairs', 'coords');
+    throwsSchema(
+      () => attentionView({ id: 'b', coords: [0, 0] }, { attention: [0.5, 0.5] }),
+      'coordinate pairs',
+      'coords',
+    );
     throwsSchema(() => attentionView({ id: 'b' }, {}), 'needs attention');
-    throwsSchema(() => attentionView({ id: 'big' }, { attention: new Float32Array(MAX_INSTANCES + 1) }), `at most ${MAX_INSTANCES}`);
+    throwsSchema(
+      () => attentionView({ id: 'big' }, { attention: new Float32Array(MAX_INSTANCES + 1) }),
+      `at most ${MAX_INSTANCES}`,
+    );
   });
 
   it('rejects an unknown version and a wrong kind with messages that say what to do', () => {
@@ -85,7 +103,10 @@ describe('viz schemas', () => {
   it('keeps 15,000 instances within the documented ~35 bytes per instance', () => {
     const n = 15_000;
     const att = scores(n, 3);
-    const view = attentionView({ id: 'wsi', coords: grid(n), instanceLabels: new Int32Array(n) }, { attention: att, probability: att.map((a) => a * 100) });
+    const view = attentionView(
+      { id: 'wsi', coords: grid(n), instanceLabels: new Int32Array(n) },
+      { attention: att, probability: att.map((a) => a * 100) },
+    );
     const bytes = JSON.stringify(view).length;
     assert.ok(bytes < 35 * n, `attention view of ${n} instances is ${bytes} bytes`);
     const m = maskingView({ id: 'wsi', coords: grid(n) }, att, { highRatio: 0.05 });
@@ -120,34 +141,62 @@ describe('viz masking preview', () => {
       const view = maskingView({ id: 'b' }, s, settings);
       const p = previewMask(view.scores, view.settings);
       const direct = selectMask(view.scores, p.config, new Rng(settings.seed));
-      assert.deepEqual([...direct.maskedHigh], [...p.status.keys()].filter((i) => p.status[i] === MASK_STATUS.high), settings.strategy);
-      assert.deepEqual([...direct.maskedLow], [...p.status.keys()].filter((i) => p.status[i] === MASK_STATUS.low));
-      assert.deepEqual([...direct.maskedRandom], [...p.status.keys()].filter((i) => p.status[i] === MASK_STATUS.random));
+      assert.deepEqual(
+        [...direct.maskedHigh],
+        [...p.status.keys()].filter((i) => p.status[i] === MASK_STATUS.high),
+        settings.strategy,
+      );
+      assert.deepEqual(
+        [...direct.maskedLow],
+        [...p.status.keys()].filter((i) => p.status[i] === MASK_STATUS.low),
+      );
+      assert.deepEqual(
+        [...direct.maskedRandom],
+        [...p.status.keys()].filter((i) => p.status[i] === MASK_STATUS.random),
+      );
     }
   });
 
   it('the cosine decay halves βh at mid-training and reaches 0 at the end', () => {
-    const at = (progress: number) => previewMask(s, { ...maskingView({ id: 'b' }, s).settings, strategy: 'hsm', highRatio: 0.2, decay: true, progress });
+    const at = (progress: number) =>
+      previewMask(s, {
+        ...maskingView({ id: 'b' }, s).settings,
+        strategy: 'hsm',
+        highRatio: 0.2,
+        decay: true,
+        progress,
+      });
     assert.equal(at(0).counts.high, 40);
     assert.equal(at(0.5).counts.high, 20);
     assert.equal(at(1).counts.high, 0);
   });
 
   it('recycles the GRN share of the kept instances', () => {
-    const settings = { ...maskingView({ id: 'b' }, s).settings, strategy: 'hsm' as const, highRatio: 0.1, recycleKeepRatio: 0.8 };
+    const settings = {
+      ...maskingView({ id: 'b' }, s).settings,
+      strategy: 'hsm' as const,
+      highRatio: 0.1,
+      recycleKeepRatio: 0.8,
+    };
     const p = previewMask(s, settings);
     assert.equal(p.counts.high, 20);
     assert.equal(p.counts.kept, Math.floor(180 * 0.8));
     assert.equal(p.counts.recycled, 180 - 144);
     const rng = new Rng(settings.seed);
     const direct = splitForRecycle(selectMask(s, p.config, rng).kept, 0.8, rng);
-    assert.deepEqual([...direct.recycled], [...p.status.keys()].filter((i) => p.status[i] === MASK_STATUS.recycled));
+    assert.deepEqual(
+      [...direct.recycled],
+      [...p.status.keys()].filter((i) => p.status[i] === MASK_STATUS.recycled),
+    );
   });
 
   it('rejects out-of-range settings naming the field', () => {
     throwsSchema(() => maskingView({ id: 'b' }, s, { highRatio: 1.5 }), 'settings.highRatio');
     throwsSchema(() => maskingView({ id: 'b' }, s, { strategy: 'xyz' as never }), 'unknown strategy');
-    throwsSchema(() => parseViz('masking', { ...maskingView({ id: 'b' }, s), settings: { strategy: 'hsm' } }), 'settings.highRatio');
+    throwsSchema(
+      () => parseViz('masking', { ...maskingView({ id: 'b' }, s), settings: { strategy: 'hsm' } }),
+      'settings.highRatio',
+    );
   });
 });
 
@@ -183,6 +232,9 @@ describe('viz training and results', () => {
     assert.equal(formatCell(table.rows[1].cells[0]), '0.700');
     assert.equal(formatCell(table.rows[1].cells[1]), '–');
     assert.deepEqual(parseViz('results', JSON.stringify(table)), table);
-    throwsSchema(() => resultsView({ columns: ['a'], rows: [{ label: 'r', cells: [[1], [2]] }] }), 'row "r" has 2 cells');
+    throwsSchema(
+      () => resultsView({ columns: ['a'], rows: [{ label: 'r', cells: [[1], [2]] }] }),
+      'row "r" has 2 cells',
+    );
   });
 });

@@ -3,7 +3,8 @@ import { PageConfig } from '@jupyterlab/coreutils';
 import './build/style.js';
 
 // This trimmed app has no language server and no table of contents: drop the plugins needing them.
-const withoutLanguageServer = (m) => m.default.filter(({ id }) => !id.includes(':language-server') && !id.endsWith(':toc'));
+const withoutLanguageServer = (m) =>
+  m.default.filter(({ id }) => !id.includes(':language-server') && !id.endsWith(':toc'));
 // Not useful offline and noisy in tests: the news/update-check toast.
 const withoutAnnouncements = (m) => m.default.filter(({ id }) => !id.includes('announcements'));
 

@@ -37,7 +37,10 @@ module.exports = [
     entry: { bundle: path.resolve(__dirname, 'bootstrap.js') },
     output: { path: out, filename: '[name].js', publicPath: 'auto' },
     // One yjs instance: CommonJS and ESM importers would otherwise get two copies ("Not same Y.Doc").
-    resolve: { fallback: { path: false }, alias: { yjs$: path.join(path.dirname(require.resolve('yjs/package.json')), 'dist/yjs.mjs') } },
+    resolve: {
+      fallback: { path: false },
+      alias: { yjs$: path.join(path.dirname(require.resolve('yjs/package.json')), 'dist/yjs.mjs') },
+    },
     module: {
       rules: [
         { test: /\.css$/, exclude: /\.raw\.css$/, use: ['style-loader', 'css-loader'] },

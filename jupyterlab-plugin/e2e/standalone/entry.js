@@ -8,7 +8,13 @@ import '../../style/index.css';
 window.milkitRender = async (mime, data, host = document.body) => {
   const ext = extensions.find((e) => e.rendererFactory.mimeTypes.includes(mime));
   if (!ext) throw new Error(`no renderer for ${mime}`);
-  const renderer = ext.rendererFactory.createRenderer({ mimeType: mime, sanitizer: undefined, resolver: null, linkHandler: null, latexTypesetter: null });
+  const renderer = ext.rendererFactory.createRenderer({
+    mimeType: mime,
+    sanitizer: undefined,
+    resolver: null,
+    linkHandler: null,
+    latexTypesetter: null,
+  });
   const box = document.createElement('div');
   box.className = 'standalone-output';
   host.append(box);

@@ -31,7 +31,9 @@ export const convert: Command = {
     if (kind === 'csv') {
       const bar = f.quiet ? undefined : ctx.progress('convert (bags)', 0);
       summary = await convertCsv(input, out, {
-        bagColumn: str('bag-column'), labelColumn: str('label-column'), patientColumn: str('patient-column'),
+        bagColumn: str('bag-column'),
+        labelColumn: str('label-column'),
+        patientColumn: str('patient-column'),
         onBag: (n) => bar?.update(n),
       });
       bar?.done();
@@ -50,7 +52,10 @@ export const convert: Command = {
       throw new UsageError(`unknown input kind "${kind}": expected csv or h5`);
     }
     if (f.json) ctx.json(summary);
-    else ctx.print(`wrote ${summary.bags} bags, ${summary.instances} instances, ${summary.dim} features → ${summary.instancePath} (+ ${summary.bagPath})`);
+    else
+      ctx.print(
+        `wrote ${summary.bags} bags, ${summary.instances} instances, ${summary.dim} features → ${summary.instancePath} (+ ${summary.bagPath})`,
+      );
     return 0;
   },
 };

@@ -3,7 +3,11 @@ import { type Command, UsageError, requireFlag } from '../command';
 import { describeFlags, type FlagSpec, kebab, parseFlags } from '../flags';
 
 const common: FlagSpec = {
-  out: { type: 'string', alias: 'o', help: 'output cohort path (x.arrow; x.bags.arrow and x.splits.json go next to it)' },
+  out: {
+    type: 'string',
+    alias: 'o',
+    help: 'output cohort path (x.arrow; x.bags.arrow and x.splits.json go next to it)',
+  },
   json: { type: 'boolean', help: 'print the result as JSON' },
   quiet: { type: 'boolean', help: 'no progress output' },
 };
@@ -22,7 +26,9 @@ function builderFlags(name: string): { spec: FlagSpec; keys: Map<string, string>
 
 function list(): string {
   const w = Math.max(...Object.keys(DATASETS).map((n) => n.length)) + 2;
-  return Object.values(DATASETS).map((b) => `  ${b.name.padEnd(w)}${b.describe}`).join('\n');
+  return Object.values(DATASETS)
+    .map((b) => `  ${b.name.padEnd(w)}${b.describe}`)
+    .join('\n');
 }
 
 export const dataset: Command = {
@@ -32,14 +38,17 @@ export const dataset: Command = {
   async run(argv, ctx) {
     const [name, ...rest] = argv;
     if (!name || name === 'list') {
-      if (rest.includes('--json')) ctx.json(Object.values(DATASETS).map((b) => ({ name: b.name, describe: b.describe, options: b.options })));
+      if (rest.includes('--json'))
+        ctx.json(Object.values(DATASETS).map((b) => ({ name: b.name, describe: b.describe, options: b.options })));
       else ctx.print(list());
       return 0;
     }
     if (!DATASETS[name]) throw new UsageError(`unknown data set "${name}"; known: ${Object.keys(DATASETS).join(', ')}`);
     const { spec, keys } = builderFlags(name);
     if (rest.includes('--help') || rest.includes('-h')) {
-      ctx.print(`milkit dataset ${name} --out <cohort.arrow> [options]\n${datasetBuilder(name).describe}\n\n${describeFlags(spec)}`);
+      ctx.print(
+        `milkit dataset ${name} --out <cohort.arrow> [options]\n${datasetBuilder(name).describe}\n\n${describeFlags(spec)}`,
+      );
       return 0;
     }
     const { flags, positional } = parseFlags(rest, spec);

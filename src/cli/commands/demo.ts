@@ -20,7 +20,12 @@ const flags: FlagSpec = {
   epochs: { type: 'number', default: 20, help: 'training epochs' },
   lr: { type: 'number', default: 5e-4, help: 'peak learning rate' },
   seed: { type: 'number', default: 1, help: 'seed for the bags, the initialisation and the bag order' },
-  out: { type: 'string', alias: 'o', default: path.join('runs', 'demo'), help: 'folder for the data set, checkpoints and results' },
+  out: {
+    type: 'string',
+    alias: 'o',
+    default: path.join('runs', 'demo'),
+    help: 'folder for the data set, checkpoints and results',
+  },
   json: { type: 'boolean', help: 'print the run summary as JSON' },
   quiet: { type: 'boolean', help: 'no progress output' },
 };
@@ -39,17 +44,26 @@ export const demo: Command = {
       testBags: f['test-bags'] as number,
       seed: f.seed as number,
     });
-    if (!f.quiet && !f.json) ctx.warn(`milkit demo: MNIST-bags, ${built.cohort.bags} bags (${trainBags} train), ${built.notes.join('; ')}`);
+    if (!f.quiet && !f.json)
+      ctx.warn(`milkit demo: MNIST-bags, ${built.cohort.bags} bags (${trainBags} train), ${built.notes.join('; ')}`);
     const runDir = path.join(out, `run-${f.model}`);
     const args = [
-      '--model', f.model as string,
-      '--data', built.cohort.instancePath,
-      '--splits', built.splitsPath!,
-      '--epochs', String(f.epochs),
-      '--lr', String(f.lr),
-      '--seed', String(f.seed),
-      '--select', 'last',
-      '--out', runDir,
+      '--model',
+      f.model as string,
+      '--data',
+      built.cohort.instancePath,
+      '--splits',
+      built.splitsPath!,
+      '--epochs',
+      String(f.epochs),
+      '--lr',
+      String(f.lr),
+      '--seed',
+      String(f.seed),
+      '--select',
+      'last',
+      '--out',
+      runDir,
     ];
     if (f.json) args.push('--json');
     if (f.quiet) args.push('--quiet');
@@ -57,7 +71,8 @@ export const demo: Command = {
     if (fs.existsSync(path.join(runDir, 'results.json'))) fs.rmSync(runDir, { recursive: true, force: true });
     const code = await train.run(args, ctx);
     const ref = PUBLISHED_AUC[trainBags];
-    if (code === 0 && !f.json && ref !== undefined) ctx.print(`published (Ilse et al. 2018, attention, ${trainBags} training bags): AUC ${ref.toFixed(3)}`);
+    if (code === 0 && !f.json && ref !== undefined)
+      ctx.print(`published (Ilse et al. 2018, attention, ${trainBags} training bags): AUC ${ref.toFixed(3)}`);
     return code;
   },
 };

@@ -3,12 +3,22 @@ import { useBackend } from '../../backend';
 import '../../mhim/register'; // so saved MHIM models reload by name
 import { Cohort } from '../../data/cohort';
 import { meanSd } from '../../metrics/util';
-import { type SetMetrics, findTrainedModels, loadTrainedModel, predictSet, setMetrics, targetsForTask } from '../../train';
+import {
+  type SetMetrics,
+  findTrainedModels,
+  loadTrainedModel,
+  predictSet,
+  setMetrics,
+  targetsForTask,
+} from '../../train';
 import { type Command, parseArgs, requireFlag } from '../command';
 import { describeFlags, type FlagSpec } from '../flags';
 
 const flags: FlagSpec = {
-  'model-dir': { type: 'string', help: 'a fold folder with model.ckpt, or a run folder from milkit train (every fold model is evaluated)' },
+  'model-dir': {
+    type: 'string',
+    help: 'a fold folder with model.ckpt, or a run folder from milkit train (every fold model is evaluated)',
+  },
   data: { type: 'string', help: 'cohort to evaluate on (x.arrow)' },
   bootstrap: { type: 'number', default: 0, help: 'bootstrap resamples for confidence intervals (e.g. 1000)' },
   seed: { type: 'number', default: 0, help: 'bootstrap seed' },
@@ -36,7 +46,11 @@ export const evalCommand: Command = {
           const targets = targetsForTask(t.task, cohort.bags);
           const all = cohort.bags.map((_, k) => k);
           const preds = await predictSet(t.model, cohort, all, targets, t.stats);
-          const m = setMetrics(t.task, cohort.bags, preds, { threshold: t.threshold, bootstrap: f.bootstrap as number, bootstrapSeed: f.seed as number });
+          const m = setMetrics(t.task, cohort.bags, preds, {
+            threshold: t.threshold,
+            bootstrap: f.bootstrap as number,
+            bootstrapSeed: f.seed as number,
+          });
           models.push({ model: path.relative(process.cwd(), t.source) || '.', ...m });
         } finally {
           t.model.dispose();
@@ -48,8 +62,20 @@ export const evalCommand: Command = {
       const summary = Object.fromEntries(names.map((k) => [k, meanSd(models.map((m) => m.metrics[k]))]));
       if (f.json) ctx.json({ data: cohort.path, bags: cohort.size, models, summary });
       else {
-        for (const m of models) ctx.print(`${m.model}: ${names.filter((k) => k !== 'loss').map((k) => `${k} ${fmt(m.metrics[k])}${m.bootstrap?.[k] ? ` [${fmt(m.bootstrap[k].lower)}, ${fmt(m.bootstrap[k].upper)}]` : ''}`).join('  ')}`);
-        if (models.length > 1) ctx.print(`mean ± sd over ${models.length} models: ${names.map((k) => `${k} ${fmt(summary[k].mean)} ± ${fmt(summary[k].sd)}`).join('  ')}`);
+        for (const m of models)
+          ctx.print(
+            `${m.model}: ${names
+              .filter((k) => k !== 'loss')
+              .map(
+                (k) =>
+                  `${k} ${fmt(m.metrics[k])}${m.bootstrap?.[k] ? ` [${fmt(m.bootstrap[k].lower)}, ${fmt(m.bootstrap[k].upper)}]` : ''}`,
+              )
+              .join('  ')}`,
+          );
+        if (models.length > 1)
+          ctx.print(
+            `mean ± sd over ${models.length} models: ${names.map((k) => `${k} ${fmt(summary[k].mean)} ± ${fmt(summary[k].sd)}`).join('  ')}`,
+          );
       }
       return 0;
     } finally {

@@ -26,11 +26,18 @@ export const inspect: Command = {
     try {
       const summary = summarizeBags(cohort.bags);
       const files = { instances: fs.statSync(cohort.path).size, bagTable: fs.statSync(bagTablePath(cohort.path)).size };
-      const splitsFile = (f.splits as string | undefined) ?? (fs.existsSync(splitFilePath(cohort.path)) ? splitFilePath(cohort.path) : undefined);
+      const splitsFile =
+        (f.splits as string | undefined) ??
+        (fs.existsSync(splitFilePath(cohort.path)) ? splitFilePath(cohort.path) : undefined);
       let splits: { file: string; repetitions: number; folds: number; validation: boolean } | undefined;
       if (splitsFile) {
         const s = readSplitFile(splitsFile, cohort.bags); // checks range, duplicates, patient leaks
-        splits = { file: splitsFile, repetitions: s.length, folds: s[0]?.length ?? 0, validation: s.some((r) => r.some((x) => x.val)) };
+        splits = {
+          file: splitsFile,
+          repetitions: s.length,
+          folds: s[0]?.length ?? 0,
+          validation: s.some((r) => r.some((x) => x.val)),
+        };
       }
       let validated: { bags: number; positiveInstances?: number } | undefined;
       if (f.validate) {
@@ -65,16 +72,29 @@ export const inspect: Command = {
       ctx.print(`per bag    min ${s.min}, median ${s.median}, max ${s.max}, mean ${s.mean.toFixed(1)}`);
       ctx.print(`features   ${cohort.dim} float32`);
       const labels = Object.entries(summary.labels);
-      if (labels.length) ctx.print(`labels     ${labels.map(([l, n]) => `${l}: ${n} (${((100 * n) / summary.bags).toFixed(1)}%)`).join(', ')}`);
+      if (labels.length)
+        ctx.print(
+          `labels     ${labels.map(([l, n]) => `${l}: ${n} (${((100 * n) / summary.bags).toFixed(1)}%)`).join(', ')}`,
+        );
       if (summary.survival) {
         const v = summary.survival;
-        ctx.print(`survival   ${v.events} events, ${v.censored} censored; time min ${v.time.min}, median ${v.time.median}, max ${v.time.max}`);
+        ctx.print(
+          `survival   ${v.events} events, ${v.censored} censored; time min ${v.time.min}, median ${v.time.median}, max ${v.time.max}`,
+        );
       }
-      ctx.print(`instances  coords ${cohort.hasCoords ? 'yes' : 'no'}, instance labels ${cohort.hasInstanceLabels ? 'yes' : 'no'}`);
+      ctx.print(
+        `instances  coords ${cohort.hasCoords ? 'yes' : 'no'}, instance labels ${cohort.hasInstanceLabels ? 'yes' : 'no'}`,
+      );
       if (summary.metaKeys.length) ctx.print(`metadata   ${summary.metaKeys.join(', ')}`);
       ctx.print(`files      ${mib(files.instances)} instances + ${mib(files.bagTable)} bag table`);
-      if (splits) ctx.print(`splits     ${splits.repetitions} × ${splits.folds} folds${splits.validation ? ' with validation' : ''}, no patient leak (${splits.file})`);
-      if (validated) ctx.print(`validated  all ${validated.bags} bags load and pass the checks${validated.positiveInstances !== undefined ? `; ${validated.positiveInstances} positive instances` : ''}`);
+      if (splits)
+        ctx.print(
+          `splits     ${splits.repetitions} × ${splits.folds} folds${splits.validation ? ' with validation' : ''}, no patient leak (${splits.file})`,
+        );
+      if (validated)
+        ctx.print(
+          `validated  all ${validated.bags} bags load and pass the checks${validated.positiveInstances !== undefined ? `; ${validated.positiveInstances} positive instances` : ''}`,
+        );
       return 0;
     } finally {
       await cohort.close();

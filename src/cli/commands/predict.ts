@@ -15,7 +15,11 @@ const flags: FlagSpec = {
   'model-dir': { type: 'string', help: 'a fold folder with model.ckpt, or a run folder (then pick one with --fold)' },
   fold: { type: 'string', help: 'fold folder inside a run folder, e.g. rep0-fold2' },
   data: { type: 'string', help: 'cohort to predict (x.arrow)' },
-  out: { type: 'string', alias: 'o', help: 'output prefix: writes <out>.bags.{csv,arrow} and <out>.instances.{csv,arrow}' },
+  out: {
+    type: 'string',
+    alias: 'o',
+    help: 'output prefix: writes <out>.bags.{csv,arrow} and <out>.instances.{csv,arrow}',
+  },
   json: { type: 'boolean', help: 'print the written files and counts as JSON' },
   quiet: { type: 'boolean', help: 'no progress output' },
 };
@@ -23,7 +27,8 @@ const flags: FlagSpec = {
 type Column = { name: string; values: (number | string | null)[] };
 
 function csv(cols: Column[]): string {
-  const cell = (v: number | string | null) => (v === null ? '' : typeof v === 'string' ? (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v) : String(v));
+  const cell = (v: number | string | null) =>
+    v === null ? '' : typeof v === 'string' ? (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v) : String(v);
   const n = cols[0]?.values.length ?? 0;
   const lines = [cols.map((c) => c.name).join(',')];
   for (let r = 0; r < n; r++) lines.push(cols.map((c) => cell(c.values[r])).join(','));
@@ -31,10 +36,20 @@ function csv(cols: Column[]): string {
 }
 
 function arrow(cols: Column[]): Uint8Array {
-  const vectors = Object.fromEntries(cols.map((c) => {
-    const isText = c.values.some((v) => typeof v === 'string');
-    return [c.name, isText ? A.vectorFromArray(c.values.map((v) => (v === null ? null : String(v))), new A.Utf8()) : A.vectorFromArray(c.values as (number | null)[], new A.Float64())];
-  }));
+  const vectors = Object.fromEntries(
+    cols.map((c) => {
+      const isText = c.values.some((v) => typeof v === 'string');
+      return [
+        c.name,
+        isText
+          ? A.vectorFromArray(
+              c.values.map((v) => (v === null ? null : String(v))),
+              new A.Utf8(),
+            )
+          : A.vectorFromArray(c.values as (number | null)[], new A.Float64()),
+      ];
+    }),
+  );
   return A.tableToIPC(new A.Table(vectors), 'file');
 }
 
@@ -54,7 +69,9 @@ export const predict: Command = {
     const out = requireFlag(f, 'out');
     const files = f.fold ? findTrainedModels(path.join(dir, f.fold as string)) : findTrainedModels(dir);
     if (files.length > 1) {
-      throw new UsageError(`${dir} holds ${files.length} fold models; choose one with --fold (${files.map((x) => path.basename(path.dirname(x))).join(', ')})`);
+      throw new UsageError(
+        `${dir} holds ${files.length} fold models; choose one with --fold (${files.map((x) => path.basename(path.dirname(x))).join(', ')})`,
+      );
     }
     await useBackend();
     const cohort = await Cohort.open(requireFlag(f, 'data'));
@@ -63,8 +80,13 @@ export const predict: Command = {
       const { model, stats, threshold, task } = trained;
       const C = task.kind === 'class' ? task.numClasses : task.numBins;
       const bagCols: Column[] = [{ name: 'bag_id', values: [] }];
-      const instCols: Column[] = [{ name: 'bag_id', values: [] }, { name: 'instance', values: [] }];
-      const col = (cols: Column[], name: string) => cols.find((c) => c.name === name) ?? (cols.push({ name, values: new Array(cols[0].values.length).fill(null) }), cols[cols.length - 1]);
+      const instCols: Column[] = [
+        { name: 'bag_id', values: [] },
+        { name: 'instance', values: [] },
+      ];
+      const col = (cols: Column[], name: string) =>
+        cols.find((c) => c.name === name) ??
+        (cols.push({ name, values: new Array(cols[0].values.length).fill(null) }), cols[cols.length - 1]);
       const bar = ctx.progress('predict', cohort.size, !f.quiet);
       for (const [i] of cohort.bags.entries()) {
         const bag = await cohort.bag(i);
@@ -77,7 +99,8 @@ export const predict: Command = {
           const p = softmax(r.logits);
           p.forEach((v, c) => (col(bagCols, `prob_${c}`).values[row] = v));
           col(bagCols, 'predicted').values[row] = p.indexOf(Math.max(...p));
-          if (C === 2 && threshold && Number.isFinite(threshold.threshold)) col(bagCols, 'predicted_youden').values[row] = applyThreshold([p[1]], threshold)[0];
+          if (C === 2 && threshold && Number.isFinite(threshold.threshold))
+            col(bagCols, 'predicted_youden').values[row] = applyThreshold([p[1]], threshold)[0];
         } else {
           if (bag.time !== undefined) col(bagCols, 'time').values[row] = bag.time;
           if (bag.event !== undefined) col(bagCols, 'event').values[row] = bag.event;
@@ -95,16 +118,27 @@ export const predict: Command = {
           }
           if (bag.instanceLabels) col(instCols, 'instance_label').values[irow] = bag.instanceLabels[n];
           if (r.attention) col(instCols, 'attention').values[irow] = r.attention[n];
-          if (r.instanceProbs) for (let c = 0; c < C; c++) col(instCols, `instance_prob_${c}`).values[irow] = r.instanceProbs[n * C + c];
+          if (r.instanceProbs)
+            for (let c = 0; c < C; c++) col(instCols, `instance_prob_${c}`).values[irow] = r.instanceProbs[n * C + c];
         }
         bar.update(i + 1);
       }
       bar.done();
       fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
       const written = [...writeBoth(`${out}.bags`, bagCols), ...writeBoth(`${out}.instances`, instCols)];
-      const result = { model: trained.source, bags: bagCols[0].values.length, instances: instCols[0].values.length, files: written, bagColumns: bagCols.map((c) => c.name), instanceColumns: instCols.map((c) => c.name) };
+      const result = {
+        model: trained.source,
+        bags: bagCols[0].values.length,
+        instances: instCols[0].values.length,
+        files: written,
+        bagColumns: bagCols.map((c) => c.name),
+        instanceColumns: instCols.map((c) => c.name),
+      };
       if (f.json) ctx.json(result);
-      else ctx.print(`wrote ${result.bags} bag predictions and ${result.instances} instance scores: ${written.join(', ')}`);
+      else
+        ctx.print(
+          `wrote ${result.bags} bag predictions and ${result.instances} instance scores: ${written.join(', ')}`,
+        );
       return 0;
     } finally {
       trained.model.dispose();

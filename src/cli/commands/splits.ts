@@ -24,15 +24,30 @@ export const splits: Command = {
       const [k, repeats, val, seed] = [f.folds, f.repeats, f.val, f.seed] as number[];
       const result: Split[][] = repeatedKFold(cohort.bags, { k, repeats, seed, valFraction: val });
       const out = (f.out as string | undefined) ?? splitFilePath(cohort.path);
-      writeSplitFile(out, result, cohort.bags.map((b) => b.id), `stratified patient-level ${repeats} × ${k}-fold, validation ${val}, seed ${seed}`);
-      const positives = (idx: number[]) => idx.filter((i) => (cohort.bags[i].label ?? cohort.bags[i].event ?? 0) > 0).length;
-      const folds = result[0].map((s) => ({ train: s.train.length, val: s.val?.length ?? 0, test: s.test.length, testPositive: positives(s.test) }));
+      writeSplitFile(
+        out,
+        result,
+        cohort.bags.map((b) => b.id),
+        `stratified patient-level ${repeats} × ${k}-fold, validation ${val}, seed ${seed}`,
+      );
+      const positives = (idx: number[]) =>
+        idx.filter((i) => (cohort.bags[i].label ?? cohort.bags[i].event ?? 0) > 0).length;
+      const folds = result[0].map((s) => ({
+        train: s.train.length,
+        val: s.val?.length ?? 0,
+        test: s.test.length,
+        testPositive: positives(s.test),
+      }));
       if (f.json) {
         ctx.json({ file: out, repetitions: repeats, folds: k, firstRepetition: folds });
         return 0;
       }
       ctx.print(`wrote ${repeats} × ${k} folds → ${out}`);
-      folds.forEach((s, i) => ctx.print(`  fold ${i + 1}: train ${s.train}${s.val ? `, val ${s.val}` : ''}, test ${s.test} (${s.testPositive} positive)`));
+      folds.forEach((s, i) =>
+        ctx.print(
+          `  fold ${i + 1}: train ${s.train}${s.val ? `, val ${s.val}` : ''}, test ${s.test} (${s.testPositive} positive)`,
+        ),
+      );
       return 0;
     } finally {
       await cohort.close();

@@ -21,7 +21,11 @@ const pretrainFlags: FlagSpec = {
   'contrastive-weight': { type: 'number', help: 'weight of NT-Xent (overrides --objective)' },
   'reconstruction-weight': { type: 'number', help: 'weight of the reconstruction loss (overrides --objective)' },
   temperature: { type: 'number', default: 0.5, help: 'NT-Xent temperature' },
-  'mask-ratio': { type: 'number', default: 0, help: 'fraction of 4×4 cells hidden for masked reconstruction (0 = autoencoder)' },
+  'mask-ratio': {
+    type: 'number',
+    default: 0,
+    help: 'fraction of 4×4 cells hidden for masked reconstruction (0 = autoencoder)',
+  },
   steps: { type: 'number', default: 500, help: 'optimiser steps' },
   'batch-size': { type: 'number', default: 64, help: 'patches per step (two views each for the contrastive loss)' },
   lr: { type: 'number', default: 1e-3, help: 'Adam learning rate' },
@@ -39,7 +43,10 @@ const extractFlags: FlagSpec = {
   ...common,
   out: { type: 'string', alias: 'o', help: 'output cohort (x.arrow)' },
   checkpoint: { type: 'string', alias: 'c', help: 'pretrained encoder (from `milkit ssl pretrain`)' },
-  'random-encoder': { type: 'boolean', help: 'baseline: a frozen randomly initialised encoder instead of a checkpoint' },
+  'random-encoder': {
+    type: 'boolean',
+    help: 'baseline: a frozen randomly initialised encoder instead of a checkpoint',
+  },
   width: { type: 'number', default: 16, help: 'random encoder: first-stage channels' },
   'embed-dim': { type: 'number', default: 128, help: 'random encoder: output width' },
   'input-size': { type: 'number', default: 32, help: 'random encoder: input side' },
@@ -57,7 +64,8 @@ const loadBackend = () => require('../../backend') as typeof import('../../backe
 function sourceFlag(f: FlagValues) {
   const name = requireFlag(f, 'dataset');
   const { PATCH_SOURCES } = loadSsl();
-  if (!PATCH_SOURCES[name]) throw new UsageError(`unknown --dataset "${name}"; known: ${Object.keys(PATCH_SOURCES).join(', ')}`);
+  if (!PATCH_SOURCES[name])
+    throw new UsageError(`unknown --dataset "${name}"; known: ${Object.keys(PATCH_SOURCES).join(', ')}`);
   return PATCH_SOURCES[name];
 }
 
@@ -71,7 +79,8 @@ async function runPretrain(argv: string[], ctx: Parameters<Command['run']>[1]): 
   const { ensureBackend } = loadBackend();
   const source = sourceFlag(f);
   const objective = f.objective as string;
-  if (!(objective in OBJECTIVES)) throw new UsageError(`--objective must be one of ${Object.keys(OBJECTIVES).join(', ')}, got "${objective}"`);
+  if (!(objective in OBJECTIVES))
+    throw new UsageError(`--objective must be one of ${Object.keys(OBJECTIVES).join(', ')}, got "${objective}"`);
   const weights = { ...OBJECTIVES[objective as keyof typeof OBJECTIVES] };
   const backend = await ensureBackend();
   const loadBar = f.quiet ? undefined : ctx.progress(`reading ${source.name} patches`, source.bags);
@@ -90,7 +99,12 @@ async function runPretrain(argv: string[], ctx: Parameters<Command['run']>[1]): 
   const result = await pretrain(
     patches,
     {
-      net: { inputSize: num(f, 'input-size')!, width: num(f, 'width')!, embedDim: num(f, 'embed-dim')!, projDim: num(f, 'proj-dim')! },
+      net: {
+        inputSize: num(f, 'input-size')!,
+        width: num(f, 'width')!,
+        embedDim: num(f, 'embed-dim')!,
+        projDim: num(f, 'proj-dim')!,
+      },
       contrastiveWeight: num(f, 'contrastive-weight') ?? weights.contrastiveWeight,
       reconstructionWeight: num(f, 'reconstruction-weight') ?? weights.reconstructionWeight,
       temperature: num(f, 'temperature')!,
@@ -124,7 +138,10 @@ async function runPretrain(argv: string[], ctx: Parameters<Command['run']>[1]): 
   };
   result.network.dispose();
   if (f.json) ctx.json(summary);
-  else ctx.print(`pretrained ${summary.params} parameters on ${patches.n} ${source.name} patches, ${steps} steps (${result.seconds.toFixed(1)} s, ${backend.name}) → ${out}${last ? `\n  ${last}` : ''}`);
+  else
+    ctx.print(
+      `pretrained ${summary.params} parameters on ${patches.n} ${source.name} patches, ${steps} steps (${result.seconds.toFixed(1)} s, ${backend.name}) → ${out}${last ? `\n  ${last}` : ''}`,
+    );
   return 0;
 }
 
@@ -135,11 +152,15 @@ async function runExtract(argv: string[], ctx: Parameters<Command['run']>[1]): P
   const { loadSslNetwork, extractFeatureCohort, SslNetwork } = loadSsl();
   const { ensureBackend } = loadBackend();
   const source = sourceFlag(f);
-  if (Boolean(f.checkpoint) === Boolean(f['random-encoder'])) throw new UsageError('give exactly one of --checkpoint <file> or --random-encoder');
+  if (Boolean(f.checkpoint) === Boolean(f['random-encoder']))
+    throw new UsageError('give exactly one of --checkpoint <file> or --random-encoder');
   await ensureBackend();
   const network = f.checkpoint
     ? loadSslNetwork(f.checkpoint as string).network
-    : new SslNetwork({ inputSize: num(f, 'input-size'), width: num(f, 'width'), embedDim: num(f, 'embed-dim') }, num(f, 'seed'));
+    : new SslNetwork(
+        { inputSize: num(f, 'input-size'), width: num(f, 'width'), embedDim: num(f, 'embed-dim') },
+        num(f, 'seed'),
+      );
   const name = f.checkpoint ? `ssl-encoder:${f.checkpoint}` : `random-encoder:seed=${num(f, 'seed')}`;
   const bar = f.quiet ? undefined : ctx.progress(`extracting ${source.name}`, source.bags);
   try {
@@ -152,7 +173,10 @@ async function runExtract(argv: string[], ctx: Parameters<Command['run']>[1]): P
     });
     bar?.done();
     if (f.json) ctx.json({ ...summary, encoder: name });
-    else ctx.print(`wrote ${summary.bags} bags, ${summary.instances} patches, ${summary.dim} features (${name}) → ${summary.instancePath}`);
+    else
+      ctx.print(
+        `wrote ${summary.bags} bags, ${summary.instances} patches, ${summary.dim} features (${name}) → ${summary.instancePath}`,
+      );
     return 0;
   } finally {
     network.dispose();
@@ -168,7 +192,8 @@ export const ssl: Command = {
     `pretrain options:\n${describeFlags(pretrainFlags)}\n\nextract options:\n${describeFlags(extractFlags)}`,
   async run(argv, ctx) {
     const [sub, ...rest] = argv;
-    if (!sub || !(SUBCOMMANDS as readonly string[]).includes(sub)) throw new UsageError(`expected a subcommand: ${SUBCOMMANDS.join(' | ')}`);
+    if (!sub || !(SUBCOMMANDS as readonly string[]).includes(sub))
+      throw new UsageError(`expected a subcommand: ${SUBCOMMANDS.join(' | ')}`);
     if (rest.includes('--help') || rest.includes('-h')) {
       ctx.print(describeFlags(sub === 'pretrain' ? pretrainFlags : extractFlags));
       return 0;

@@ -13,14 +13,28 @@ import type { Progress } from '../progress';
 
 const flags: FlagSpec = {
   model: { type: 'string', help: 'model name from the registry (abmil, gabmil, transmil, dsmil, clam-sb, ...)' },
-  mhim: { type: 'string', help: 'wrap the model in MHIM-MIL: v1 or v2 (teacher, hard-instance masking, consistency loss)' },
+  mhim: {
+    type: 'string',
+    help: 'wrap the model in MHIM-MIL: v1 or v2 (teacher, hard-instance masking, consistency loss)',
+  },
   'model-config': { type: 'string', help: 'JSON object of model options, e.g. \'{"dropout":0}\'' },
   data: { type: 'string', help: 'cohort (x.arrow)' },
   folds: { type: 'number', default: 5, help: 'k of stratified patient-level k-fold (ignored with --splits)' },
   splits: { type: 'string', help: 'split file (milkit JSON or MUSK-style fold masks), e.g. x.splits.json' },
-  repeats: { type: 'number', help: 'repetitions: of k-fold (default 1), or the first R of the split file (default all)' },
-  'val-fraction': { type: 'number', default: 0, help: 'move this fraction of each training fold to a validation set (model selection, early stopping, threshold)' },
-  select: { type: 'string', default: 'val', help: 'weights kept: val (best on validation; last when none), last, or test (MHIM protocol, optimistic)' },
+  repeats: {
+    type: 'number',
+    help: 'repetitions: of k-fold (default 1), or the first R of the split file (default all)',
+  },
+  'val-fraction': {
+    type: 'number',
+    default: 0,
+    help: 'move this fraction of each training fold to a validation set (model selection, early stopping, threshold)',
+  },
+  select: {
+    type: 'string',
+    default: 'val',
+    help: 'weights kept: val (best on validation; last when none), last, or test (MHIM protocol, optimistic)',
+  },
   monitor: { type: 'string', help: 'metric for selection/early stopping (default auc, balancedAccuracy or cIndex)' },
   patience: { type: 'number', help: 'early stopping: epochs without improvement (needs a validation set)' },
   'min-epochs': { type: 'number', default: 0, help: 'early stopping never fires before this many epochs' },
@@ -31,9 +45,13 @@ const flags: FlagSpec = {
   warmup: { type: 'number', default: 0, help: 'linear warm-up epochs' },
   accumulate: { type: 'number', default: 1, help: 'bags per optimiser step (gradient accumulation)' },
   standardize: { type: 'boolean', help: 'standardise features with training-fold statistics (MUSK1 needs it)' },
-  bootstrap: { type: 'number', default: 0, help: 'bootstrap resamples of each fold\'s test metrics (e.g. 1000)' },
+  bootstrap: { type: 'number', default: 0, help: "bootstrap resamples of each fold's test metrics (e.g. 1000)" },
   seed: { type: 'number', default: 2021, help: 'seed (splits, initialisation, bag order, dropout)' },
-  out: { type: 'string', alias: 'o', help: 'run folder for checkpoints and results (default runs/<cohort>-<model>-<time>)' },
+  out: {
+    type: 'string',
+    alias: 'o',
+    help: 'run folder for checkpoints and results (default runs/<cohort>-<model>-<time>)',
+  },
   resume: { type: 'boolean', help: 'continue the run in --out: skip finished folds, resume the interrupted one' },
   json: { type: 'boolean', help: 'print the run summary as JSON (summary.<metric>.mean / .sd)' },
   quiet: { type: 'boolean', help: 'no progress output' },
@@ -48,11 +66,19 @@ export function resolveSplits(cohort: Cohort, f: Record<string, unknown>): Split
     splits = parseSplitFile(JSON.parse(fs.readFileSync(f.splits, 'utf8')), cohort.bags, f.splits);
     if (f.repeats !== undefined) splits = splits.slice(0, f.repeats as number);
   } else {
-    splits = repeatedKFold(cohort.bags, { k: f.folds as number, repeats: (f.repeats as number | undefined) ?? 1, seed: f.seed as number });
+    splits = repeatedKFold(cohort.bags, {
+      k: f.folds as number,
+      repeats: (f.repeats as number | undefined) ?? 1,
+      seed: f.seed as number,
+    });
   }
   const vf = f['val-fraction'] as number;
   if (vf > 0) {
-    splits = splits.map((rep, r) => rep.map((s, k) => (s.val ? s : { ...s, ...carveValidation(cohort.bags, s.train, vf, (f.seed as number) * 1000 + r * 100 + k) })));
+    splits = splits.map((rep, r) =>
+      rep.map((s, k) =>
+        s.val ? s : { ...s, ...carveValidation(cohort.bags, s.train, vf, (f.seed as number) * 1000 + r * 100 + k) },
+      ),
+    );
   }
   return splits;
 }
@@ -78,7 +104,15 @@ export function runSummary(r: RunResult, outDir?: string) {
     task: r.task.kind,
     outDir,
     config: r.config,
-    folds: r.folds.map(({ repeat, fold, metrics, bestEpoch, epochsRun, selection, threshold }) => ({ repeat, fold, metrics, bestEpoch, epochsRun, selection, threshold })),
+    folds: r.folds.map(({ repeat, fold, metrics, bestEpoch, epochsRun, selection, threshold }) => ({
+      repeat,
+      fold,
+      metrics,
+      bestEpoch,
+      epochsRun,
+      selection,
+      threshold,
+    })),
     summary: r.summary,
     ...(r.repeatSummary ? { repeatSummary: r.repeatSummary } : {}),
     interrupted: r.interrupted,
@@ -94,7 +128,8 @@ export const train: Command = {
     const modelName = requireFlag(f, 'model');
     const data = requireFlag(f, 'data');
     const select = f.select as string;
-    if (!['val', 'last', 'test'].includes(select)) throw new UsageError(`--select must be val, last or test, got ${select}`);
+    if (!['val', 'last', 'test'].includes(select))
+      throw new UsageError(`--select must be val, last or test, got ${select}`);
     await useBackend();
     const cohort = await Cohort.open(data);
     try {
@@ -110,26 +145,42 @@ export const train: Command = {
         standardize: Boolean(f.standardize),
         selectOn: select as TrainConfig['selectOn'],
         monitor: f.monitor as string | undefined,
-        earlyStopping: f.patience !== undefined ? { patience: f.patience as number, minEpochs: f['min-epochs'] as number } : undefined,
+        earlyStopping:
+          f.patience !== undefined
+            ? { patience: f.patience as number, minEpochs: f['min-epochs'] as number }
+            : undefined,
         bootstrap: f.bootstrap as number,
       };
       const modelConfig = parseModelConfig(f['model-config']);
       const mhim = f.mhim as string | undefined;
-      if (mhim !== undefined && mhim !== 'v1' && mhim !== 'v2') throw new UsageError(`--mhim must be v1 or v2, got ${mhim}`);
+      if (mhim !== undefined && mhim !== 'v1' && mhim !== 'v2')
+        throw new UsageError(`--mhim must be v1 or v2, got ${mhim}`);
       // MHIM through the registry ("mhim" wrapping the named model), so its checkpoints reload by name.
       const model = mhim
-        ? { name: 'mhim', config: { base: modelName, baseConfig: { ...MHIM_BASE_VARIANTS[modelName], ...modelConfig }, mhim: { version: mhim } } }
+        ? {
+            name: 'mhim',
+            config: {
+              base: modelName,
+              baseConfig: { ...MHIM_BASE_VARIANTS[modelName], ...modelConfig },
+              mhim: { version: mhim },
+            },
+          }
         : { name: modelName, config: modelConfig };
       const trainer = new Trainer({ model, config });
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-      const outDir = (f.out as string | undefined) ?? path.join('runs', `${path.basename(cohort.path).replace(/\.arrow$/, '')}-${modelName}-${stamp}`);
-      if (fs.existsSync(path.join(outDir, 'results.json')) && !f.resume) throw new UsageError(`${outDir} already holds a finished run; choose another --out or pass --resume`);
+      const outDir =
+        (f.out as string | undefined) ??
+        path.join('runs', `${path.basename(cohort.path).replace(/\.arrow$/, '')}-${modelName}-${stamp}`);
+      if (fs.existsSync(path.join(outDir, 'results.json')) && !f.resume)
+        throw new UsageError(`${outDir} already holds a finished run; choose another --out or pass --resume`);
 
       // Ctrl-C: finish the current step, checkpoint, stop; a second Ctrl-C quits at once.
       const ctl = new AbortController();
       const onSigint = () => {
         if (ctl.signal.aborted) process.exit(130);
-        ctx.warn('\nmilkit train: interrupted: finishing the current step and writing a checkpoint (Ctrl-C again to quit now)');
+        ctx.warn(
+          '\nmilkit train: interrupted: finishing the current step and writing a checkpoint (Ctrl-C again to quit now)',
+        );
         ctl.abort();
       };
       process.on('SIGINT', onSigint);
@@ -149,16 +200,30 @@ export const train: Command = {
           bar?.update(++done);
           rate = e.bagsPerSecond;
         } else if (e.type === 'epoch-end' && f.verbose) {
-          ctx.warn(`${where(e.repeat, e.fold)} epoch ${e.epoch + 1}: loss ${e.trainLoss.toFixed(4)}${Number.isFinite(e.monitor) ? `  ${e.metric} ${e.monitor.toFixed(4)}${e.improved ? ' *' : ''}` : ''}  ${rate.toFixed(1)} bags/s${e.stop ? '  early stop' : ''}`);
+          ctx.warn(
+            `${where(e.repeat, e.fold)} epoch ${e.epoch + 1}: loss ${e.trainLoss.toFixed(4)}${Number.isFinite(e.monitor) ? `  ${e.metric} ${e.monitor.toFixed(4)}${e.improved ? ' *' : ''}` : ''}  ${rate.toFixed(1)} bags/s${e.stop ? '  early stop' : ''}`,
+          );
         } else if (e.type === 'fold-end') {
-          bar?.done(e.interrupted ? 'interrupted' : `${e.epochsRun} epochs, kept epoch ${e.bestEpoch + 1}, ${rate.toFixed(1)} bags/s`);
+          bar?.done(
+            e.interrupted
+              ? 'interrupted'
+              : `${e.epochsRun} epochs, kept epoch ${e.bestEpoch + 1}, ${rate.toFixed(1)} bags/s`,
+          );
           bar = undefined;
           if (!e.interrupted && !f.json) {
-            ctx.print(`${where(e.repeat, e.fold)}: ${Object.entries(e.metrics).filter(([k]) => k !== 'loss').map(([k, v]) => `${k} ${fmt(v)}`).join('  ')}`);
+            ctx.print(
+              `${where(e.repeat, e.fold)}: ${Object.entries(e.metrics)
+                .filter(([k]) => k !== 'loss')
+                .map(([k, v]) => `${k} ${fmt(v)}`)
+                .join('  ')}`,
+            );
           }
         }
       });
-      if (!f.quiet) ctx.warn(`milkit train: ${modelName} on ${cohort.path} (${cohort.size} bags), ${folds} fold${folds > 1 ? 's' : ''} → ${outDir}`);
+      if (!f.quiet)
+        ctx.warn(
+          `milkit train: ${modelName} on ${cohort.path} (${cohort.size} bags), ${folds} fold${folds > 1 ? 's' : ''} → ${outDir}`,
+        );
       let result: RunResult;
       try {
         result = await trainer.crossValidate(cohort, splits, { outDir, resume: Boolean(f.resume), signal: ctl.signal });
@@ -167,12 +232,17 @@ export const train: Command = {
       }
       if (f.json) ctx.json(runSummary(result, outDir));
       else {
-        ctx.print(`\n${result.interrupted ? 'partial ' : ''}summary over ${result.folds.filter((x) => !x.interrupted).length} folds (mean ± sd):`);
-        for (const [k, s] of Object.entries(result.summary)) ctx.print(`  ${k.padEnd(18)} ${fmt(s.mean)} ± ${fmt(s.sd)}`);
+        ctx.print(
+          `\n${result.interrupted ? 'partial ' : ''}summary over ${result.folds.filter((x) => !x.interrupted).length} folds (mean ± sd):`,
+        );
+        for (const [k, s] of Object.entries(result.summary))
+          ctx.print(`  ${k.padEnd(18)} ${fmt(s.mean)} ± ${fmt(s.sd)}`);
         ctx.print(`results: ${path.join(outDir, 'results.json')} and results.csv`);
       }
       if (result.interrupted) {
-        ctx.warn(`milkit train: stopped early; continue with: milkit train ${argv.join(' ')}${f.resume ? '' : ' --resume'}${f.out ? '' : ` --out ${outDir}`}`);
+        ctx.warn(
+          `milkit train: stopped early; continue with: milkit train ${argv.join(' ')}${f.resume ? '' : ' --resume'}${f.out ? '' : ` --out ${outDir}`}`,
+        );
         return 130;
       }
       return 0;

@@ -39,7 +39,11 @@ function layoutOf(header: string[], file: string, opts: CsvConvertOptions): Layo
   const col = (name: string) => header.indexOf(name);
   const required = (name: string, what: string) => {
     const i = col(name);
-    if (i < 0) throw new MilkitDataError(`line 1: no ${what} column "${name}" in the header (${header.slice(0, 6).join(', ')}${header.length > 6 ? ', ...' : ''})`, { file, field: name });
+    if (i < 0)
+      throw new MilkitDataError(
+        `line 1: no ${what} column "${name}" in the header (${header.slice(0, 6).join(', ')}${header.length > 6 ? ', ...' : ''})`,
+        { file, field: name },
+      );
     return i;
   };
   const optional = (name: string | undefined, fallback: string) => {
@@ -47,11 +51,19 @@ function layoutOf(header: string[], file: string, opts: CsvConvertOptions): Layo
     return col(fallback);
   };
   const bag = required(opts.bagColumn ?? 'bag_id', 'bag id');
-  const label = opts.labelColumn ? required(opts.labelColumn, 'label') : col('bag_label') >= 0 ? col('bag_label') : required('label', 'label (bag_label or label)');
+  const label = opts.labelColumn
+    ? required(opts.labelColumn, 'label')
+    : col('bag_label') >= 0
+      ? col('bag_label')
+      : required('label', 'label (bag_label or label)');
   const patient = optional(opts.patientColumn, 'patient_id');
   const instanceLabel = optional(opts.instanceLabelColumn, 'instance_label');
   const [x, y] = [col('x'), col('y')];
-  if ((x < 0) !== (y < 0)) throw new MilkitDataError('line 1: x and y coordinate columns must both be present or both absent', { file, field: x < 0 ? 'x' : 'y' });
+  if (x < 0 !== y < 0)
+    throw new MilkitDataError('line 1: x and y coordinate columns must both be present or both absent', {
+      file,
+      field: x < 0 ? 'x' : 'y',
+    });
   const named = new Set([bag, label, patient, instanceLabel, x, y].filter((i) => i >= 0));
   const features = header.map((_, i) => i).filter((i) => !named.has(i));
   if (features.length === 0) throw new MilkitDataError('line 1: no feature columns', { file });
@@ -68,7 +80,9 @@ async function* csvBags(file: string, opts: CsvConvertOptions): AsyncGenerator<B
   const header = first.value.cells;
   const L = layoutOf(header, file, opts);
   const done = new Set<string>();
-  let cur: { id: string; label: number; patient?: string; feats: number[]; coords: number[]; inst: number[]; line: number } | undefined;
+  let cur:
+    | { id: string; label: number; patient?: string; feats: number[]; coords: number[]; inst: number[]; line: number }
+    | undefined;
   const finish = (): BagRecord => {
     const b = cur!;
     done.add(b.id);
@@ -83,19 +97,38 @@ async function* csvBags(file: string, opts: CsvConvertOptions): AsyncGenerator<B
   };
   for await (const { line, cells } of rows) {
     if (cells.length !== header.length) {
-      throw new MilkitDataError(`line ${line}: ragged row with ${cells.length} cells, the header has ${header.length}`, { file, bag: cells[L.bag] });
+      throw new MilkitDataError(
+        `line ${line}: ragged row with ${cells.length} cells, the header has ${header.length}`,
+        { file, bag: cells[L.bag] },
+      );
     }
     const id = cells[L.bag];
     if (id === '') throw new MilkitDataError(`line ${line}: empty bag id`, { file, field: header[L.bag] });
     const where = (column: number) => ({ file, line, bag: id, column: header[column] });
-    if (cells[L.label] === '') throw new MilkitDataError(`line ${line}: missing label`, { file, bag: id, field: header[L.label] });
+    if (cells[L.label] === '')
+      throw new MilkitDataError(`line ${line}: missing label`, { file, bag: id, field: header[L.label] });
     const label = parseNumber(cells[L.label], where(L.label));
     if (!cur || cur.id !== id) {
       if (cur) yield finish();
-      if (done.has(id)) throw new MilkitDataError(`line ${line}: rows of this bag are not contiguous (it appeared earlier; sort the file by bag)`, { file, bag: id, field: header[L.bag] });
-      cur = { id, label, patient: L.patient >= 0 ? cells[L.patient] : undefined, feats: [], coords: [], inst: [], line };
+      if (done.has(id))
+        throw new MilkitDataError(
+          `line ${line}: rows of this bag are not contiguous (it appeared earlier; sort the file by bag)`,
+          { file, bag: id, field: header[L.bag] },
+        );
+      cur = {
+        id,
+        label,
+        patient: L.patient >= 0 ? cells[L.patient] : undefined,
+        feats: [],
+        coords: [],
+        inst: [],
+        line,
+      };
     } else if (label !== cur.label) {
-      throw new MilkitDataError(`line ${line}: bag label ${label} differs from ${cur.label} on line ${cur.line} (a bag has one label)`, { file, bag: id, field: header[L.label] });
+      throw new MilkitDataError(
+        `line ${line}: bag label ${label} differs from ${cur.label} on line ${cur.line} (a bag has one label)`,
+        { file, bag: id, field: header[L.label] },
+      );
     }
     for (const c of L.features) cur.feats.push(parseNumber(cells[c], where(c)));
     if (L.x >= 0) cur.coords.push(parseNumber(cells[L.x], where(L.x)), parseNumber(cells[L.y], where(L.y)));
@@ -119,5 +152,8 @@ export async function convertCsv(file: string, out: string, opts: CsvConvertOpti
       opts.onBag?.(++count);
     }
   })();
-  return writeCohort(out, bags, { dim, metadata: { 'milkit.source': file, 'milkit.converter': 'csv', ...opts.metadata } });
+  return writeCohort(out, bags, {
+    dim,
+    metadata: { 'milkit.source': file, 'milkit.converter': 'csv', ...opts.metadata },
+  });
 }

@@ -20,8 +20,10 @@ export function splitCsvLine(text: string, file?: string, line?: number): string
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (cell += '"'), i++;
-      else if (c === '"') quoted = false;
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
       else cell += c;
     } else if (c === '"' && cell.trim() === '') {
       quoted = true;
@@ -41,7 +43,10 @@ export function splitCsvLine(text: string, file?: string, line?: number): string
 /** The header and then every non-empty data row of a CSV file. */
 export async function* readCsvRows(file: string): AsyncGenerator<CsvRow> {
   if (!fs.existsSync(file)) throw new MilkitDataError('file not found', { file });
-  const lines = readline.createInterface({ input: fs.createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  const lines = readline.createInterface({
+    input: fs.createReadStream(file, { encoding: 'utf8' }),
+    crlfDelay: Infinity,
+  });
   let line = 0;
   const stream = lines[Symbol.asyncIterator]();
   const nextLine = async () => {
@@ -68,7 +73,12 @@ export async function* readCsvRows(file: string): AsyncGenerator<CsvRow> {
 export function parseNumber(cell: string, where: { file: string; line: number; bag?: string; column: string }): number {
   const v = cell === '' ? NaN : Number(cell);
   if (!Number.isFinite(v)) {
-    const what = cell === '' ? 'empty value' : Number.isNaN(v) && cell !== 'NaN' ? `non-numeric value "${cell}"` : `non-finite value "${cell}"`;
+    const what =
+      cell === ''
+        ? 'empty value'
+        : Number.isNaN(v) && cell !== 'NaN'
+          ? `non-numeric value "${cell}"`
+          : `non-finite value "${cell}"`;
     throw new MilkitDataError(`line ${where.line}: ${what}`, { file: where.file, bag: where.bag, field: where.column });
   }
   return v;

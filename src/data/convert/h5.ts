@@ -35,7 +35,11 @@ interface SlideRow {
 const importEsm = new Function('s', 'return import(s)') as (s: string) => Promise<unknown>;
 
 /** The part of h5wasm's API milkit uses (typed here: h5wasm's own types are ESM-only). */
-interface H5Dataset { readonly shape: number[] | null; readonly dtype: unknown; readonly value: unknown }
+interface H5Dataset {
+  readonly shape: number[] | null;
+  readonly dtype: unknown;
+  readonly value: unknown;
+}
 interface H5File {
   keys(): string[];
   get(name: string): unknown;
@@ -62,21 +66,32 @@ export async function loadH5wasm(): Promise<H5Module> {
 async function readLabels(file: string): Promise<SlideRow[]> {
   const rows = readCsvRows(file);
   const head = await rows.next();
-  if (head.done) throw new MilkitDataError('empty labels file (expected a header slide_id,label[,patient_id])', { file });
+  if (head.done)
+    throw new MilkitDataError('empty labels file (expected a header slide_id,label[,patient_id])', { file });
   const header = head.value.cells;
   const col = (name: string) => header.indexOf(name);
   const slideCol = col('slide_id');
-  if (slideCol < 0) throw new MilkitDataError('line 1: the labels CSV needs a "slide_id" column', { file, field: 'slide_id' });
+  if (slideCol < 0)
+    throw new MilkitDataError('line 1: the labels CSV needs a "slide_id" column', { file, field: 'slide_id' });
   const [labelCol, patientCol, timeCol, eventCol] = [col('label'), col('patient_id'), col('time'), col('event')];
-  if (labelCol < 0 && timeCol < 0) throw new MilkitDataError('line 1: the labels CSV needs a "label" column (or "time" and "event" for survival)', { file, field: 'label' });
+  if (labelCol < 0 && timeCol < 0)
+    throw new MilkitDataError('line 1: the labels CSV needs a "label" column (or "time" and "event" for survival)', {
+      file,
+      field: 'label',
+    });
   const out: SlideRow[] = [];
   for await (const { line, cells } of rows) {
-    if (cells.length !== header.length) throw new MilkitDataError(`line ${line}: ragged row with ${cells.length} cells, the header has ${header.length}`, { file, bag: cells[slideCol] });
+    if (cells.length !== header.length)
+      throw new MilkitDataError(
+        `line ${line}: ragged row with ${cells.length} cells, the header has ${header.length}`,
+        { file, bag: cells[slideCol] },
+      );
     const slide = cells[slideCol];
     const where = (c: number) => ({ file, line, bag: slide, column: header[c] });
     const row: SlideRow = { slide, line };
     if (labelCol >= 0) {
-      if (cells[labelCol] === '') throw new MilkitDataError(`line ${line}: missing label`, { file, bag: slide, field: 'label' });
+      if (cells[labelCol] === '')
+        throw new MilkitDataError(`line ${line}: missing label`, { file, bag: slide, field: 'label' });
       row.label = cells[labelCol];
     }
     if (patientCol >= 0 && cells[patientCol] !== '') row.patient = cells[patientCol];
@@ -118,7 +133,8 @@ function hasHdf5Signature(file: string): boolean {
 export async function readH5Slide(file: string): Promise<{ features: Float32Array; dim: number; coords?: Int32Array }> {
   const h5wasm = await loadH5wasm();
   if (!fs.existsSync(file)) throw new MilkitDataError('feature file not found', { file });
-  if (!hasHdf5Signature(file)) throw new MilkitDataError('not a readable HDF5 file (no HDF5 signature; truncated or another format?)', { file });
+  if (!hasHdf5Signature(file))
+    throw new MilkitDataError('not a readable HDF5 file (no HDF5 signature; truncated or another format?)', { file });
   let f: H5File;
   try {
     f = new h5wasm.File(file, 'r');
@@ -127,14 +143,25 @@ export async function readH5Slide(file: string): Promise<{ features: Float32Arra
   }
   try {
     const feats = f.get('features');
-    if (!(feats instanceof h5wasm.Dataset)) throw new MilkitDataError(`no "features" dataset (found: ${f.keys().join(', ') || 'nothing'})`, { file, field: 'features' });
+    if (!(feats instanceof h5wasm.Dataset))
+      throw new MilkitDataError(`no "features" dataset (found: ${f.keys().join(', ') || 'nothing'})`, {
+        file,
+        field: 'features',
+      });
     const shape = feats.shape ?? [];
     const squeezed = shape.length === 3 && shape[0] === 1 ? shape.slice(1) : shape;
-    if (squeezed.length !== 2) throw new MilkitDataError(`"features" must be [N, D] (or [1, N, D]), got [${shape.join(', ')}]`, { file, field: 'features' });
+    if (squeezed.length !== 2)
+      throw new MilkitDataError(`"features" must be [N, D] (or [1, N, D]), got [${shape.join(', ')}]`, {
+        file,
+        field: 'features',
+      });
     const [n, dim] = squeezed;
     const raw = feats.value;
     if (!(raw instanceof Float32Array || raw instanceof Float64Array)) {
-      throw new MilkitDataError(`"features" must be float32 or float64, got ${(feats.dtype as unknown as string)}`, { file, field: 'features' });
+      throw new MilkitDataError(`"features" must be float32 or float64, got ${feats.dtype as unknown as string}`, {
+        file,
+        field: 'features',
+      });
     }
     const features = raw instanceof Float32Array ? raw : Float32Array.from(raw);
     let coords: Int32Array | undefined;
@@ -143,10 +170,14 @@ export async function readH5Slide(file: string): Promise<{ features: Float32Arra
       const cs = c.shape ?? [];
       const cShape = cs.length === 3 && cs[0] === 1 ? cs.slice(1) : cs;
       if (cShape.length !== 2 || cShape[0] !== n || cShape[1] !== 2) {
-        throw new MilkitDataError(`"coords" must be [${n}, 2] to match ${n} feature rows, got [${cs.join(', ')}]`, { file, field: 'coords' });
+        throw new MilkitDataError(`"coords" must be [${n}, 2] to match ${n} feature rows, got [${cs.join(', ')}]`, {
+          file,
+          field: 'coords',
+        });
       }
       const v = c.value;
-      if (!(v && typeof v === 'object' && 'length' in v)) throw new MilkitDataError('"coords" is not a numeric array', { file, field: 'coords' });
+      if (!(v && typeof v === 'object' && 'length' in v))
+        throw new MilkitDataError('"coords" is not a numeric array', { file, field: 'coords' });
       coords = Int32Array.from(v as ArrayLike<number | bigint>, (x) => Number(x));
     }
     return { features, dim, coords };
@@ -159,14 +190,22 @@ export async function readH5Slide(file: string): Promise<{ features: Float32Arra
 }
 
 /** Converts a folder of per-slide .h5 files plus a labels CSV to a cohort at `out`. */
-export async function convertH5(dir: string, out: string, opts: H5ConvertOptions): Promise<WriteSummary & { classes?: string[] }> {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new MilkitDataError('not a folder of .h5 files', { file: dir });
+export async function convertH5(
+  dir: string,
+  out: string,
+  opts: H5ConvertOptions,
+): Promise<WriteSummary & { classes?: string[] }> {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
+    throw new MilkitDataError('not a folder of .h5 files', { file: dir });
   const rows = await readLabels(opts.labels);
   const { code, classes } = labelCoding(rows);
   const fileOf = (slide: string) => path.join(dir, `${slide}.h5`);
   const missing = rows.filter((r) => !fs.existsSync(fileOf(r.slide)));
   if (missing.length) {
-    throw new MilkitDataError(`line ${missing[0].line}: no feature file ${fileOf(missing[0].slide)} for this slide (${missing.length} of ${rows.length} slides missing)`, { file: opts.labels, bag: missing[0].slide });
+    throw new MilkitDataError(
+      `line ${missing[0].line}: no feature file ${fileOf(missing[0].slide)} for this slide (${missing.length} of ${rows.length} slides missing)`,
+      { file: opts.labels, bag: missing[0].slide },
+    );
   }
   const first = await readH5Slide(fileOf(rows[0].slide));
   let coordsSeen: boolean | undefined;
@@ -174,10 +213,28 @@ export async function convertH5(dir: string, out: string, opts: H5ConvertOptions
     for (const [i, r] of rows.entries()) {
       const file = fileOf(r.slide);
       const s = i === 0 ? first : await readH5Slide(file);
-      if (s.dim !== first.dim) throw new MilkitDataError(`feature width ${s.dim} differs from ${first.dim} in ${fileOf(rows[0].slide)}`, { file, bag: r.slide, field: 'features' });
+      if (s.dim !== first.dim)
+        throw new MilkitDataError(`feature width ${s.dim} differs from ${first.dim} in ${fileOf(rows[0].slide)}`, {
+          file,
+          bag: r.slide,
+          field: 'features',
+        });
       coordsSeen ??= Boolean(s.coords);
-      if (coordsSeen !== Boolean(s.coords)) throw new MilkitDataError('"coords" must be present in every file or in none', { file, bag: r.slide, field: 'coords' });
-      yield { id: r.slide, label: r.label === undefined ? undefined : code(r.label), patientId: r.patient, time: r.time, event: r.event, features: s.features, coords: s.coords };
+      if (coordsSeen !== Boolean(s.coords))
+        throw new MilkitDataError('"coords" must be present in every file or in none', {
+          file,
+          bag: r.slide,
+          field: 'coords',
+        });
+      yield {
+        id: r.slide,
+        label: r.label === undefined ? undefined : code(r.label),
+        patientId: r.patient,
+        time: r.time,
+        event: r.event,
+        features: s.features,
+        coords: s.coords,
+      };
       opts.onBag?.(i + 1, rows.length);
     }
   })();

@@ -9,8 +9,17 @@ import * as path from 'node:path';
 import { Cohort } from '../cohort';
 import { MilkitDataError } from '../errors';
 import {
-  type BackgroundFilter, type BuildProgress, type PatchBag, type PatchFeaturizer, DEFAULT_BACKGROUND,
-  PATCH_FEATURIZERS, packTiles, rawPixelFeaturizer, readImages, tileImage, writePatchCohort,
+  type BackgroundFilter,
+  type BuildProgress,
+  type PatchBag,
+  type PatchFeaturizer,
+  DEFAULT_BACKGROUND,
+  PATCH_FEATURIZERS,
+  packTiles,
+  rawPixelFeaturizer,
+  readImages,
+  tileImage,
+  writePatchCohort,
 } from '../images';
 import type { WriteSummary } from '../writer';
 import { type DatasetBuilder, dataRoot, withDefaults } from './types';
@@ -23,7 +32,10 @@ export function breastLabel(name: string): number {
   const base = path.posix.basename(name).toLowerCase();
   if (base.includes('malignant')) return 1;
   if (base.includes('benign')) return 0;
-  throw new MilkitDataError('cannot tell the label from the name (expected "benign" or "malignant")', { file: name, field: 'label' });
+  throw new MilkitDataError('cannot tell the label from the name (expected "benign" or "malignant")', {
+    file: name,
+    field: 'label',
+  });
 }
 
 export interface BreastOptions {
@@ -44,8 +56,13 @@ export async function* breastPatchBags(opts: BreastOptions): AsyncGenerator<Patc
     if (opts.limit !== undefined && count >= opts.limit) break;
     const id = path.posix.basename(name).replace(/\.(tiff?|png)$/i, '');
     const label = breastLabel(name);
-    const { tiles, dropped } = tileImage(image, { size, stride: opts.stride, background: opts.background ?? DEFAULT_BACKGROUND });
-    if (tiles.length === 0) throw new MilkitDataError('every tile was rejected as background', { file: image.source, bag: id });
+    const { tiles, dropped } = tileImage(image, {
+      size,
+      stride: opts.stride,
+      background: opts.background ?? DEFAULT_BACKGROUND,
+    });
+    if (tiles.length === 0)
+      throw new MilkitDataError('every tile was rejected as background', { file: image.source, bag: id });
     const { pixels, coords } = packTiles(tiles, size);
     count++;
     yield { id, label, patientId: id, size, n: tiles.length, pixels, coords, meta: { background_dropped: dropped } };
@@ -86,10 +103,19 @@ export interface BreastBuilderOptions {
 /** Registry entry (`milkit dataset breast`). */
 export const breast: DatasetBuilder<BreastBuilderOptions> = {
   name: 'breast',
-  describe: 'UCSB breast cancer H&E images (58 TIFFs): bag = image, 32×32 tiles, background dropped, label from the name',
+  describe:
+    'UCSB breast cancer H&E images (58 TIFFs): bag = image, 32×32 tiles, background dropped, label from the name',
   options: {
-    source: { type: 'string', default: '', help: 'bisque_breast_58_tif.tar.gz or a folder of TIFFs (default: $MILKIT_DATA/breast-ucsb/...)' },
-    features: { type: 'string', default: 'raw', help: `instance features: ${Object.keys(PATCH_FEATURIZERS).join(' | ')}` },
+    source: {
+      type: 'string',
+      default: '',
+      help: 'bisque_breast_58_tif.tar.gz or a folder of TIFFs (default: $MILKIT_DATA/breast-ucsb/...)',
+    },
+    features: {
+      type: 'string',
+      default: 'raw',
+      help: `instance features: ${Object.keys(PATCH_FEATURIZERS).join(' | ')}`,
+    },
     size: { type: 'number', default: BREAST_PATCH_SIZE, help: 'tile side in pixels' },
     stride: { type: 'number', default: BREAST_PATCH_SIZE, help: 'step between tiles in pixels' },
     keepBackground: { type: 'boolean', default: false, help: 'keep near-white background tiles' },
@@ -97,16 +123,26 @@ export const breast: DatasetBuilder<BreastBuilderOptions> = {
   async build(opts) {
     const o = withDefaults(breast, opts);
     const featurizer = PATCH_FEATURIZERS[o.features];
-    if (!featurizer) throw new Error(`unknown --features "${o.features}"; known: ${Object.keys(PATCH_FEATURIZERS).join(', ')}`);
+    if (!featurizer)
+      throw new Error(`unknown --features "${o.features}"; known: ${Object.keys(PATCH_FEATURIZERS).join(', ')}`);
     const source = o.source || path.join(dataRoot(), 'breast-ucsb', BREAST_ARCHIVE);
     const cohort = await buildBreastCohort(opts.out, {
-      source, size: o.size, stride: o.stride, background: o.keepBackground ? false : DEFAULT_BACKGROUND, featurizer,
+      source,
+      size: o.size,
+      stride: o.stride,
+      background: o.keepBackground ? false : DEFAULT_BACKGROUND,
+      featurizer,
       onBag: (n, total) => opts.onProgress?.(n, total ?? 58),
     });
     const c = await Cohort.open(cohort.instancePath, { cacheBytes: 0 });
     const pos = c.bags.filter((b) => b.label === 1).length;
     const dropped = c.bags.reduce((s, b) => s + Number(b.meta.background_dropped ?? 0), 0);
     await c.close();
-    return { cohort, notes: [`${cohort.bags} bags: ${pos} malignant / ${cohort.bags - pos} benign, ${cohort.instances} tiles kept, ${dropped} background tiles dropped, D = ${cohort.dim} (${featurizer.name})`] };
+    return {
+      cohort,
+      notes: [
+        `${cohort.bags} bags: ${pos} malignant / ${cohort.bags - pos} benign, ${cohort.instances} tiles kept, ${dropped} background tiles dropped, D = ${cohort.dim} (${featurizer.name})`,
+      ],
+    };
   },
 };

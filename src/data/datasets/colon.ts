@@ -12,7 +12,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Cohort } from '../cohort';
 import { MilkitDataError } from '../errors';
-import { type BuildProgress, type PatchBag, type PatchFeaturizer, PATCH_FEATURIZERS, rawPixelFeaturizer, readArchiveImages, writePatchCohort } from '../images';
+import {
+  type BuildProgress,
+  type PatchBag,
+  type PatchFeaturizer,
+  PATCH_FEATURIZERS,
+  rawPixelFeaturizer,
+  readArchiveImages,
+  writePatchCohort,
+} from '../images';
 import type { WriteSummary } from '../writer';
 import { type DatasetBuilder, dataRoot, withDefaults } from './types';
 
@@ -23,7 +31,12 @@ export const COLON_FILES = {
   extra: 'data_labels_extraData.csv',
 } as const;
 
-interface InstanceRow { instanceId: string; patient: string; isCancerous: number; source: 'main' | 'extra' }
+interface InstanceRow {
+  instanceId: string;
+  patient: string;
+  isCancerous: number;
+  source: 'main' | 'extra';
+}
 
 /** Reads one label CSV (plain comma-separated, no quoting), checking the columns we need. */
 function readLabels(file: string, source: InstanceRow['source']): InstanceRow[] {
@@ -44,7 +57,12 @@ function readLabels(file: string, source: InstanceRow['source']): InstanceRow[] 
   return lines.slice(1).map((line, r) => {
     const f = line.split(',');
     const isCancerous = Number(f[iLabel]);
-    if (isCancerous !== 0 && isCancerous !== 1) throw new MilkitDataError(`isCancerous must be 0 or 1, got "${f[iLabel]}"`, { file, row: r + 2, field: 'isCancerous' });
+    if (isCancerous !== 0 && isCancerous !== 1)
+      throw new MilkitDataError(`isCancerous must be 0 or 1, got "${f[iLabel]}"`, {
+        file,
+        row: r + 2,
+        field: 'isCancerous',
+      });
     return { instanceId: f[iId], patient: f[iPatient], isCancerous, source };
   });
 }
@@ -68,20 +86,31 @@ export async function* colonPatchBags(opts: ColonOptions): AsyncGenerator<PatchB
   const wanted = opts.patients ? new Set(opts.patients) : undefined;
   const byImage = new Map<string, InstanceRow>();
   for (const r of rows) if (!wanted || wanted.has(r.patient)) byImage.set(`${r.instanceId}.png`, r);
-  if (byImage.size === 0) throw new MilkitDataError(`no instances for patients ${opts.patients?.join(', ')}`, { file: path.join(opts.dir, COLON_FILES.main), field: 'patientID' });
+  if (byImage.size === 0)
+    throw new MilkitDataError(`no instances for patients ${opts.patients?.join(', ')}`, {
+      file: path.join(opts.dir, COLON_FILES.main),
+      field: 'patientID',
+    });
 
   const archive = path.join(opts.dir, COLON_FILES.archive);
   const patch = new Map<string, Uint8Array>();
   for await (const { name, image } of readArchiveImages(archive, { include: (n) => byImage.has(n) })) {
     if (image.width !== COLON_PATCH_SIZE || image.height !== COLON_PATCH_SIZE) {
-      throw new MilkitDataError(`expected a ${COLON_PATCH_SIZE}×${COLON_PATCH_SIZE} patch, got ${image.width}×${image.height}`, { file: `${archive}:${name}` });
+      throw new MilkitDataError(
+        `expected a ${COLON_PATCH_SIZE}×${COLON_PATCH_SIZE} patch, got ${image.width}×${image.height}`,
+        { file: `${archive}:${name}` },
+      );
     }
     patch.set(path.posix.basename(name), image.data);
   }
 
   const patients = new Map<string, InstanceRow[]>();
   for (const [image, r] of byImage) {
-    if (!patch.has(image)) throw new MilkitDataError(`patch ${image} listed in the labels is missing from the archive`, { file: archive, bag: `patient-${r.patient}` });
+    if (!patch.has(image))
+      throw new MilkitDataError(`patch ${image} listed in the labels is missing from the archive`, {
+        file: archive,
+        bag: `patient-${r.patient}`,
+      });
     (patients.get(r.patient) ?? patients.set(r.patient, []).get(r.patient)!).push(r);
   }
   const per = COLON_PATCH_SIZE * COLON_PATCH_SIZE * 3;
@@ -136,22 +165,42 @@ export interface ColonBuilderOptions {
 /** Registry entry (`milkit dataset colon`). */
 export const colon: DatasetBuilder<ColonBuilderOptions> = {
   name: 'colon',
-  describe: 'colon cancer nucleus patches (CRCHistoPhenotypes): bag = patient, 27×27 patches, instance label = isCancerous',
+  describe:
+    'colon cancer nucleus patches (CRCHistoPhenotypes): bag = patient, 27×27 patches, instance label = isCancerous',
   options: {
-    source: { type: 'string', default: '', help: 'folder with patch_images.tar and the two label CSVs (default: $MILKIT_DATA/colon-crchp)' },
-    features: { type: 'string', default: 'raw', help: `instance features: ${Object.keys(PATCH_FEATURIZERS).join(' | ')}` },
+    source: {
+      type: 'string',
+      default: '',
+      help: 'folder with patch_images.tar and the two label CSVs (default: $MILKIT_DATA/colon-crchp)',
+    },
+    features: {
+      type: 'string',
+      default: 'raw',
+      help: `instance features: ${Object.keys(PATCH_FEATURIZERS).join(' | ')}`,
+    },
     mainOnly: { type: 'boolean', default: false, help: 'only data_labels_mainData.csv (60 patients)' },
   },
   async build(opts) {
     const o = withDefaults(colon, opts);
     const featurizer = PATCH_FEATURIZERS[o.features];
-    if (!featurizer) throw new Error(`unknown --features "${o.features}"; known: ${Object.keys(PATCH_FEATURIZERS).join(', ')}`);
+    if (!featurizer)
+      throw new Error(`unknown --features "${o.features}"; known: ${Object.keys(PATCH_FEATURIZERS).join(', ')}`);
     const dir = o.source || path.join(dataRoot(), 'colon-crchp');
     const total = o.mainOnly ? 60 : 98;
-    const cohort = await buildColonCohort(opts.out, { dir, mainOnly: o.mainOnly, featurizer, onBag: (n) => opts.onProgress?.(n, total) });
+    const cohort = await buildColonCohort(opts.out, {
+      dir,
+      mainOnly: o.mainOnly,
+      featurizer,
+      onBag: (n) => opts.onProgress?.(n, total),
+    });
     const c = await Cohort.open(cohort.instancePath, { cacheBytes: 0 });
     const pos = c.bags.filter((b) => b.label === 1).length;
     await c.close();
-    return { cohort, notes: [`${cohort.bags} bags: ${pos} positive / ${cohort.bags - pos} negative, ${cohort.instances} patches, D = ${cohort.dim} (${featurizer.name})`] };
+    return {
+      cohort,
+      notes: [
+        `${cohort.bags} bags: ${pos} positive / ${cohort.bags - pos} negative, ${cohort.instances} patches, D = ${cohort.dim} (${featurizer.name})`,
+      ],
+    };
   },
 };

@@ -53,15 +53,23 @@ export function loadMnist(split: 'train' | 'test'): MnistImages {
   const lblFile = path.join(dir, `${prefix}-labels-idx1-ubyte`);
   const img = fs.readFileSync(imgFile);
   const lbl = fs.readFileSync(lblFile);
-  if (img.readUInt32BE(0) !== 2051 || img.readUInt32BE(8) !== 28 || img.readUInt32BE(12) !== 28) throw new MilkitDataError('not an MNIST IDX image file', { file: imgFile });
+  if (img.readUInt32BE(0) !== 2051 || img.readUInt32BE(8) !== 28 || img.readUInt32BE(12) !== 28)
+    throw new MilkitDataError('not an MNIST IDX image file', { file: imgFile });
   if (lbl.readUInt32BE(0) !== 2049) throw new MilkitDataError('not an MNIST IDX label file', { file: lblFile });
   const count = img.readUInt32BE(4);
-  if (lbl.readUInt32BE(4) !== count || img.length !== 16 + count * PIXELS) throw new MilkitDataError(`image and label counts disagree`, { file: imgFile });
+  if (lbl.readUInt32BE(4) !== count || img.length !== 16 + count * PIXELS)
+    throw new MilkitDataError(`image and label counts disagree`, { file: imgFile });
   return { pixels: img.subarray(16), labels: lbl.subarray(8, 8 + count), count };
 }
 
 /** Digit indices of one bag (and its label) under the options' sampling scheme. */
-function sampleBag(rng: Rng, o: MnistBagsOptions, data: MnistImages, targets: number[], others: number[]): { idx: number[]; label: number } {
+function sampleBag(
+  rng: Rng,
+  o: MnistBagsOptions,
+  data: MnistImages,
+  targets: number[],
+  others: number[],
+): { idx: number[]; label: number } {
   const size = Math.max(1, Math.trunc(rng.normal(o.meanBagSize, o.sdBagSize)));
   if (o.witnesses <= 0) {
     const idx = Array.from({ length: size }, () => rng.int(data.count));
@@ -101,14 +109,19 @@ function* bagsOf(split: 'train' | 'test', count: number, o: MnistBagsOptions, rn
 
 export const mnistBags: DatasetBuilder<MnistBagsOptions> = {
   name: 'mnist-bags',
-  describe: 'MNIST-bags (Ilse et al. 2018): bags of digits, positive iff a 9 is present; train bags from MNIST train, test bags from MNIST test',
+  describe:
+    'MNIST-bags (Ilse et al. 2018): bags of digits, positive iff a 9 is present; train bags from MNIST train, test bags from MNIST test',
   options: {
     target: { type: 'number', default: 9, help: 'target digit' },
     meanBagSize: { type: 'number', default: 10, help: 'mean bag size (paper: 10, 50, 100)' },
     sdBagSize: { type: 'number', default: 2, help: 'standard deviation of the bag size' },
     trainBags: { type: 'number', default: 200, help: 'training bags (paper: 50-500)' },
     testBags: { type: 'number', default: 1000, help: 'test bags' },
-    witnesses: { type: 'number', default: 0, help: '0: uniform sampling as in the paper; k > 0: positive bags hold 1..k targets' },
+    witnesses: {
+      type: 'number',
+      default: 0,
+      help: '0: uniform sampling as in the paper; k > 0: positive bags hold 1..k targets',
+    },
     positiveFraction: { type: 'number', default: 0.5, help: 'share of positive bags when witnesses > 0' },
     seed: { type: 'number', default: 1, help: 'random seed (train and test draw from derived streams)' },
   },
@@ -143,7 +156,16 @@ export const mnistBags: DatasetBuilder<MnistBagsOptions> = {
     const summary = await writeCohort(opts.out, tracked, { dim: PIXELS, metadata });
     const split = { train: ids.map((_, i) => i).slice(0, o.trainBags), test: ids.map((_, i) => i).slice(o.trainBags) };
     const splitsPath = splitFilePath(summary.instancePath);
-    fs.writeFileSync(splitsPath, JSON.stringify(toSplitFile([[split]], ids, `MNIST-bags: ${o.trainBags} train (MNIST train set), ${o.testBags} test (MNIST test set), seed ${o.seed}`)));
+    fs.writeFileSync(
+      splitsPath,
+      JSON.stringify(
+        toSplitFile(
+          [[split]],
+          ids,
+          `MNIST-bags: ${o.trainBags} train (MNIST train set), ${o.testBags} test (MNIST test set), seed ${o.seed}`,
+        ),
+      ),
+    );
     const pos = (from: number, to: number) => labels.slice(from, to).reduce((a, b) => a + b, 0);
     return {
       cohort: summary,

@@ -22,17 +22,25 @@ export const musk1: DatasetBuilder<Musk1Options> = {
   name: 'musk1',
   describe: 'MUSK1 (92 molecules, 476 conformations, 166 raw features) with its 5 × 10-fold split file',
   options: {
-    source: { type: 'string', default: '', help: 'folder with musk1.csv and musk1.folds.json (default: $MILKIT_DATA/musk1)' },
+    source: {
+      type: 'string',
+      default: '',
+      help: 'folder with musk1.csv and musk1.folds.json (default: $MILKIT_DATA/musk1)',
+    },
   },
   async build(opts) {
     const o = withDefaults(musk1, opts);
     const source = o.source || path.join(dataRoot(), 'musk1');
     const csv = path.join(source, 'musk1.csv');
     const foldFile = path.join(source, 'musk1.folds.json');
-    if (!fs.existsSync(csv)) throw new MilkitDataError('MUSK1 CSV not found (set --source or MILKIT_DATA)', { file: csv });
+    if (!fs.existsSync(csv))
+      throw new MilkitDataError('MUSK1 CSV not found (set --source or MILKIT_DATA)', { file: csv });
     if (!fs.existsSync(foldFile)) throw new MilkitDataError('MUSK1 fold file not found', { file: foldFile });
     const summary = await convertCsv(csv, opts.out, {
-      metadata: { 'milkit.dataset': 'musk1', 'milkit.note': 'raw features: standardise per fold with training statistics' },
+      metadata: {
+        'milkit.dataset': 'musk1',
+        'milkit.note': 'raw features: standardise per fold with training statistics',
+      },
       onBag: (n) => opts.onProgress?.(n, 92),
     });
     const cohort = await Cohort.open(summary.instancePath, { cacheBytes: 0 });
@@ -47,12 +55,20 @@ export const musk1: DatasetBuilder<Musk1Options> = {
       splits.forEach((rep, r) => rep.forEach((s, f) => checkSplit(s, cohort.bags, `fold [${r}][${f}]`)));
       const splitsPath = splitFilePath(summary.instancePath);
       const ids = cohort.bags.map((b) => b.id);
-      fs.writeFileSync(splitsPath, JSON.stringify(toSplitFile(splits, ids, `MUSK1 ${splits.length} × ${splits[0].length}-fold CV from ${foldFile}`)));
+      fs.writeFileSync(
+        splitsPath,
+        JSON.stringify(
+          toSplitFile(splits, ids, `MUSK1 ${splits.length} × ${splits[0].length}-fold CV from ${foldFile}`),
+        ),
+      );
       const pos = cohort.bags.filter((b) => b.label === 1).length;
       return {
         cohort: summary,
         splitsPath,
-        notes: [`${pos} positive / ${cohort.size - pos} negative bags`, `${splits.length} × ${splits[0].length}-fold split file`],
+        notes: [
+          `${pos} positive / ${cohort.size - pos} negative bags`,
+          `${splits.length} × ${splits[0].length}-fold split file`,
+        ],
       };
     } finally {
       await cohort.close();

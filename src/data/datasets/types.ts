@@ -46,6 +46,7 @@ export function dataRoot(): string {
 /** Fills unset options with their declared defaults. */
 export function withDefaults<O extends object>(builder: DatasetBuilder<O>, opts: Partial<O>): O {
   const out: Record<string, unknown> = {};
-  for (const [k, spec] of Object.entries(builder.options) as [string, OptionSpec][]) out[k] = (opts as Record<string, unknown>)[k] ?? spec.default;
+  for (const [k, spec] of Object.entries(builder.options) as [string, OptionSpec][])
+    out[k] = (opts as Record<string, unknown>)[k] ?? spec.default;
   return out as O;
 }

@@ -31,7 +31,10 @@ export class AttentionScorer {
   private readonly w: Dense;
   private readonly rate: number;
 
-  constructor(private readonly scope: ParamScope, readonly opts: AttentionScorerOptions) {
+  constructor(
+    private readonly scope: ParamScope,
+    readonly opts: AttentionScorerOptions,
+  ) {
     const { kind, inDim, hiddenDim } = opts;
     const bias = kind !== 'relu';
     this.v = new Dense(scope.scope('V'), inDim, hiddenDim, kind === 'relu' ? 'relu' : 'tanh', bias);

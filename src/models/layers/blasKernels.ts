@@ -22,27 +22,133 @@ import * as tf from '@tensorflow/tfjs';
 import { registerNativeKernels } from './nativeKernels';
 
 export interface BlasAddon {
-  matmul(heap: ArrayBuffer, batch: number, m: number, n: number, k: number, transA: number, transB: number,
-    offA: number, strideA: number, offB: number, strideB: number, offC: number, offBias: number, biasLen: number, act: number, leak: number): void;
+  matmul(
+    heap: ArrayBuffer,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: number,
+    transB: number,
+    offA: number,
+    strideA: number,
+    offB: number,
+    strideB: number,
+    offC: number,
+    offBias: number,
+    biasLen: number,
+    act: number,
+    leak: number,
+  ): void;
   activation(heap: ArrayBuffer, offX: number, offY: number, count: number, act: number): void;
-  activationGrad(heap: ArrayBuffer, offDy: number, offZ: number, offG: number, rows: number, cols: number, act: number, offDb: number): void;
-  dropout(heap: ArrayBuffer, offX: number, offY: number, count: number, state: number, threshold: number, scale: number): void;
-  depthwise(heap: ArrayBuffer, offX: number, offW: number, offY: number, h: number, w: number, c: number, kh: number, kw: number,
-    padTop: number, padLeft: number, outH: number, outW: number, mode: number): void;
+  activationGrad(
+    heap: ArrayBuffer,
+    offDy: number,
+    offZ: number,
+    offG: number,
+    rows: number,
+    cols: number,
+    act: number,
+    offDb: number,
+  ): void;
+  dropout(
+    heap: ArrayBuffer,
+    offX: number,
+    offY: number,
+    count: number,
+    state: number,
+    threshold: number,
+    scale: number,
+  ): void;
+  depthwise(
+    heap: ArrayBuffer,
+    offX: number,
+    offW: number,
+    offY: number,
+    h: number,
+    w: number,
+    c: number,
+    kh: number,
+    kw: number,
+    padTop: number,
+    padLeft: number,
+    outH: number,
+    outW: number,
+    mode: number,
+  ): void;
   /** offDz < 0: forward (Z at offZ, iterates at offKeep ≥ 0); else backward (dX at offDx, dZ0 at offDz0). See native/src/pinv.c. */
-  pinv(heap: ArrayBuffer, offX: number, offZ0: number, offZ: number, batch: number, m: number, iterations: number, offDz: number, offDx: number, offDz0: number,
-    offKeep: number): void;
+  pinv(
+    heap: ArrayBuffer,
+    offX: number,
+    offZ0: number,
+    offZ: number,
+    batch: number,
+    m: number,
+    iterations: number,
+    offDz: number,
+    offDx: number,
+    offDz0: number,
+    offKeep: number,
+  ): void;
   softmax(heap: ArrayBuffer, offX: number, offY: number, rows: number, cols: number): void;
   softmaxGrad(heap: ArrayBuffer, offY: number, offDy: number, offDx: number, rows: number, cols: number): void;
   /** mode 0: means of `segments` runs of `length` rows; mode 1: their gradient (each mean's dy / length on its rows). */
-  segmentMeans(heap: ArrayBuffer, offX: number, offY: number, segments: number, length: number, cols: number, mode: number): void;
-  layerNorm(heap: ArrayBuffer, offX: number, offGamma: number, offBeta: number, offY: number, offXhat: number, offRstd: number, rows: number, cols: number, eps: number): void;
-  layerNormGrad(heap: ArrayBuffer, offDy: number, offXhat: number, offRstd: number, offGamma: number, offDx: number, offDgamma: number, offDbeta: number,
-    rows: number, cols: number): void;
+  segmentMeans(
+    heap: ArrayBuffer,
+    offX: number,
+    offY: number,
+    segments: number,
+    length: number,
+    cols: number,
+    mode: number,
+  ): void;
+  layerNorm(
+    heap: ArrayBuffer,
+    offX: number,
+    offGamma: number,
+    offBeta: number,
+    offY: number,
+    offXhat: number,
+    offRstd: number,
+    rows: number,
+    cols: number,
+    eps: number,
+  ): void;
+  layerNormGrad(
+    heap: ArrayBuffer,
+    offDy: number,
+    offXhat: number,
+    offRstd: number,
+    offGamma: number,
+    offDx: number,
+    offDgamma: number,
+    offDbeta: number,
+    rows: number,
+    cols: number,
+  ): void;
   /** threads: OpenBLAS's current count; smallProducts: products run on one thread so far. */
-  adam(heap: ArrayBuffer, offTheta: number, offM: number, offV: number, offG: number, offTheta2: number, offM2: number, offV2: number, count: number,
-    l2: number, decoupled: number, wd: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, decay: number,
-    rootBc2: number, eps: number, stepSize: number): void;
+  adam(
+    heap: ArrayBuffer,
+    offTheta: number,
+    offM: number,
+    offV: number,
+    offG: number,
+    offTheta2: number,
+    offM2: number,
+    offV2: number,
+    count: number,
+    l2: number,
+    decoupled: number,
+    wd: number,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    decay: number,
+    rootBc2: number,
+    eps: number,
+    stepSize: number,
+  ): void;
   info(): { threads: number; core: string; config: string; smallProductWork: number; smallProducts: number };
   /** Threads for large products; `smallWork`: multiply-adds below which a product runs on one thread. */
   setThreads(n: number, smallWork?: number): void;
@@ -101,11 +207,17 @@ export function withoutBlas<T>(f: () => T): T {
 export function loadBlas(): BlasStatus {
   if (status) return status;
   const off = process.env.MILKIT_BLAS;
-  if (off === '0' || off === 'false' || off === 'off') return (status = { active: false, reason: 'disabled by MILKIT_BLAS=0' });
-  if (!fs.existsSync(ADDON_PATH)) return (status = { active: false, reason: 'native addon not built (needs libopenblas-dev at install; see native/build.cjs)' });
+  if (off === '0' || off === 'false' || off === 'off')
+    return (status = { active: false, reason: 'disabled by MILKIT_BLAS=0' });
+  if (!fs.existsSync(ADDON_PATH))
+    return (status = {
+      active: false,
+      reason: 'native addon not built (needs libopenblas-dev at install; see native/build.cjs)',
+    });
   // Debian's OpenBLAS 0.3.21 picks a slow SSE3 kernel on AVX-512 CPUs it does not know (3.5× slower).
   if (!process.env.OPENBLAS_CORETYPE && hasAvx512()) process.env.OPENBLAS_CORETYPE = 'SkylakeX';
-  const threads = Number(process.env.MILKIT_BLAS_THREADS) || Number(process.env.OPENBLAS_NUM_THREADS) || os.cpus().length;
+  const threads =
+    Number(process.env.MILKIT_BLAS_THREADS) || Number(process.env.OPENBLAS_NUM_THREADS) || os.cpus().length;
   process.env.OPENBLAS_NUM_THREADS = String(threads);
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -114,7 +226,10 @@ export function loadBlas(): BlasStatus {
     const info = addon.info();
     return (status = { active: true, threads: info.threads, core: info.core, config: info.config });
   } catch (err) {
-    return (status = { active: false, reason: `native addon failed to load: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` });
+    return (status = {
+      active: false,
+      reason: `native addon failed to load: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+    });
   }
 }
 
@@ -155,7 +270,8 @@ export function installBlasKernels(): BlasStatus {
     tf.unregisterKernel(original.kernelName, 'wasm');
     tf.registerKernel({
       ...original,
-      kernelFunc: ((args: KernelArgs) => (bypass ? undefined : run(args)) ?? original.kernelFunc(args as never)) as unknown as tf.KernelFunc,
+      kernelFunc: ((args: KernelArgs) =>
+        (bypass ? undefined : run(args)) ?? original.kernelFunc(args as never)) as unknown as tf.KernelFunc,
     });
   };
   replace(batchMatMul, (args) => blasMatMul(args, undefined, 0, 0));
@@ -184,8 +300,13 @@ function nativeSoftmax({ inputs, attrs, backend }: KernelArgs): TensorInfo | und
   const dim = attrs.dim as number;
   if (x.dtype !== 'float32' || !(cols > 0) || (dim !== -1 && dim !== x.shape.length - 1)) return undefined;
   const y = backend.makeOutput(x.shape, 'float32');
-  addon!.softmax(backend.wasm.HEAPU8.buffer as ArrayBuffer, backend.dataIdMap.get(x.dataId).memoryOffset, backend.dataIdMap.get(y.dataId).memoryOffset,
-    x.shape.reduce((p, q) => p * q, 1) / cols, cols);
+  addon!.softmax(
+    backend.wasm.HEAPU8.buffer as ArrayBuffer,
+    backend.dataIdMap.get(x.dataId).memoryOffset,
+    backend.dataIdMap.get(y.dataId).memoryOffset,
+    x.shape.reduce((p, q) => p * q, 1) / cols,
+    cols,
+  );
   return y;
 }
 
@@ -196,10 +317,19 @@ function nativeSoftmax({ inputs, attrs, backend }: KernelArgs): TensorInfo | und
 function nativeDepthwise({ inputs, attrs, backend }: KernelArgs): TensorInfo | undefined {
   const x = inputs.x!;
   const f = inputs.filter!;
-  const a = attrs as { strides: number | number[]; pad: unknown; dilations?: number | number[]; dataFormat?: string; dimRoundingMode?: string };
-  const ones = (v: number | number[] | undefined) => v === undefined || (Array.isArray(v) ? v.every((s) => s === 1) : v === 1);
-  if (x.dtype !== 'float32' || f.dtype !== 'float32' || x.shape.length !== 4 || x.shape[0] !== 1 || f.shape[3] !== 1) return undefined;
-  if (!ones(a.strides) || !ones(a.dilations) || (a.dataFormat ?? 'NHWC') !== 'NHWC' || a.dimRoundingMode) return undefined;
+  const a = attrs as {
+    strides: number | number[];
+    pad: unknown;
+    dilations?: number | number[];
+    dataFormat?: string;
+    dimRoundingMode?: string;
+  };
+  const ones = (v: number | number[] | undefined) =>
+    v === undefined || (Array.isArray(v) ? v.every((s) => s === 1) : v === 1);
+  if (x.dtype !== 'float32' || f.dtype !== 'float32' || x.shape.length !== 4 || x.shape[0] !== 1 || f.shape[3] !== 1)
+    return undefined;
+  if (!ones(a.strides) || !ones(a.dilations) || (a.dataFormat ?? 'NHWC') !== 'NHWC' || a.dimRoundingMode)
+    return undefined;
   const [kh, kw] = f.shape;
   const [, h, w, c] = x.shape;
   const pads = depthwisePads(a.pad, kh, kw);
@@ -215,9 +345,19 @@ function nativeDepthwise({ inputs, attrs, backend }: KernelArgs): TensorInfo | u
 }
 
 /** Padding of a stride-1 convolution: 'same' as tfjs computes it, 'valid', or explicit [[0,0],[t,b],[l,r],[0,0]]. */
-export function depthwisePads(pad: unknown, kh: number, kw: number): { top: number; bottom: number; left: number; right: number } | undefined {
+export function depthwisePads(
+  pad: unknown,
+  kh: number,
+  kw: number,
+): { top: number; bottom: number; left: number; right: number } | undefined {
   if (pad === 'valid') return { top: 0, bottom: 0, left: 0, right: 0 };
-  if (pad === 'same') return { top: Math.floor((kh - 1) / 2), bottom: kh - 1 - Math.floor((kh - 1) / 2), left: Math.floor((kw - 1) / 2), right: kw - 1 - Math.floor((kw - 1) / 2) };
+  if (pad === 'same')
+    return {
+      top: Math.floor((kh - 1) / 2),
+      bottom: kh - 1 - Math.floor((kh - 1) / 2),
+      left: Math.floor((kw - 1) / 2),
+      right: kw - 1 - Math.floor((kw - 1) / 2),
+    };
   if (typeof pad === 'number') return { top: pad, bottom: pad, left: pad, right: pad };
   if (Array.isArray(pad) && pad.length === 4) {
     const [, [t, b], [l, r]] = pad as number[][];
@@ -227,7 +367,12 @@ export function depthwisePads(pad: unknown, kh: number, kw: number): { top: numb
 }
 
 /** C = act(op(A)·op(B) + bias) through sgemm, or undefined for what the original kernel must do. */
-function blasMatMul({ inputs, attrs, backend }: KernelArgs, bias: TensorInfo | undefined, act: number, leak: number): TensorInfo | undefined {
+function blasMatMul(
+  { inputs, attrs, backend }: KernelArgs,
+  bias: TensorInfo | undefined,
+  act: number,
+  leak: number,
+): TensorInfo | undefined {
   const a = inputs.a!;
   const b = inputs.b!;
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) return undefined;
@@ -246,7 +391,8 @@ function blasMatMul({ inputs, attrs, backend }: KernelArgs, bias: TensorInfo | u
   const batchB = outerB.reduce((p, q) => p * q, 1);
   // Equal batches, or one side a single matrix broadcast over the other's batch.
   let outer: number[];
-  if (batchA === batchB && (outerA.length === outerB.length ? outerA.every((d, i) => d === outerB[i]) : batchA === 1)) outer = outerA.length >= outerB.length ? outerA : outerB;
+  if (batchA === batchB && (outerA.length === outerB.length ? outerA.every((d, i) => d === outerB[i]) : batchA === 1))
+    outer = outerA.length >= outerB.length ? outerA : outerB;
   else if (batchA === 1) outer = outerB;
   else if (batchB === 1) outer = outerA;
   else return undefined;
@@ -262,8 +408,23 @@ function blasMatMul({ inputs, attrs, backend }: KernelArgs, bias: TensorInfo | u
   // The heap is read after makeOutput: an allocation may have grown (replaced) its buffer.
   const heap = backend.wasm.HEAPU8.buffer as ArrayBuffer;
   const offset = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
-  addon!.matmul(heap, batch, m, n, k, ta ? 1 : 0, tb ? 1 : 0,
-    offset(a), batchA === 1 ? 0 : m * k * 4, offset(b), batchB === 1 ? 0 : k * n * 4, offset(out),
-    bias ? offset(bias) : -1, biasLen, act, leak);
+  addon!.matmul(
+    heap,
+    batch,
+    m,
+    n,
+    k,
+    ta ? 1 : 0,
+    tb ? 1 : 0,
+    offset(a),
+    batchA === 1 ? 0 : m * k * 4,
+    offset(b),
+    batchB === 1 ? 0 : k * n * 4,
+    offset(out),
+    bias ? offset(bias) : -1,
+    biasLen,
+    act,
+    leak,
+  );
   return out;
 }

@@ -56,7 +56,8 @@ export function memoised<T extends tf.Tensor>(compute: () => T): T {
     return t;
   }
   const kept = memo.results[memo.replay++];
-  if (!kept) throw new Error('checkpoint: the recomputed block asked for more remembered results than its forward pass made');
+  if (!kept)
+    throw new Error('checkpoint: the recomputed block asked for more remembered results than its forward pass made');
   return tf.clone(kept) as T;
 }
 
@@ -75,7 +76,12 @@ function withMemo<T>(memo: Memo | undefined, fn: () => T): T {
  * by recomputing the block. `rng`: the dropout stream the block draws from; its state is rewound for
  * the recomputation so the same masks are drawn, then put back. Outside a tape this is `block(x)`.
  */
-export function checkpointed(block: (x: tf.Tensor2D) => tf.Tensor2D, x: tf.Tensor2D, variables: tf.Variable[], rng?: Rng): tf.Tensor2D {
+export function checkpointed(
+  block: (x: tf.Tensor2D) => tf.Tensor2D,
+  x: tf.Tensor2D,
+  variables: tf.Variable[],
+  rng?: Rng,
+): tf.Tensor2D {
   if (!recordingGradients()) return withMemo(undefined, () => block(x));
   const before = rng ? rngState(rng).state : 0;
   const op = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -94,7 +100,9 @@ export function checkpointed(block: (x: tf.Tensor2D) => tf.Tensor2D, x: tf.Tenso
           if (rng) rngState(rng).state = before;
           try {
             // The block uses the variables directly, so differentiating with respect to them works.
-            return withMemo({ results: saved.slice(1), replay: 0 }, () => tf.grads((xi: tf.Tensor) => block(xi as tf.Tensor2D))([saved[0], ...variables], dy));
+            return withMemo({ results: saved.slice(1), replay: 0 }, () =>
+              tf.grads((xi: tf.Tensor) => block(xi as tf.Tensor2D))([saved[0], ...variables], dy),
+            );
           } finally {
             if (rng) rngState(rng).state = now;
           }

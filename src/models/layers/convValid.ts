@@ -23,7 +23,12 @@ export const convValid = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[
       const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
       const k = ws.shape[0];
       const dx = tf.tidy(() => {
-        const padded = tf.pad(dy, [[0, 0], [k - 1, k - 1], [k - 1, k - 1], [0, 0]]);
+        const padded = tf.pad(dy, [
+          [0, 0],
+          [k - 1, k - 1],
+          [k - 1, k - 1],
+          [0, 0],
+        ]);
         return tf.conv2d(padded, tf.transpose(tf.reverse(ws, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D, 1, 'valid');
       });
       const dw = tf.tidy(() => {

@@ -29,7 +29,10 @@ export class MultiHeadCrossAttention {
   private readonly norm?: LayerNorm;
   private readonly rate: number;
 
-  constructor(private readonly scope: ParamScope, opts: CrossAttentionOptions) {
+  constructor(
+    private readonly scope: ParamScope,
+    opts: CrossAttentionOptions,
+  ) {
     this.heads = opts.heads ?? 8;
     this.headDim = opts.headDim ?? 64;
     const inner = this.heads * this.headDim;

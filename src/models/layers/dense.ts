@@ -39,10 +39,15 @@ export class Dense {
       return denseNative(x as tf.Tensor2D, this.kernel, this.bias, this.activation, true);
     }
     return tf.tidy(() => {
-      const x2 = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, this.inDim]) as tf.Tensor2D;
+      const x2 = x.rank === 2 ? (x as tf.Tensor2D) : (tf.reshape(x, [-1, this.inDim]) as tf.Tensor2D);
       let y: tf.Tensor;
       if (!recordingGradients() && FUSABLE.has(this.activation)) {
-        y = tf.fused.matMul({ a: x2, b: this.kernel as tf.Tensor2D, bias: this.bias, activation: this.activation as 'linear' });
+        y = tf.fused.matMul({
+          a: x2,
+          b: this.kernel as tf.Tensor2D,
+          bias: this.bias,
+          activation: this.activation as 'linear',
+        });
       } else {
         y = tf.matMul(x2, this.kernel);
         if (this.bias) y = tf.add(y, this.bias);
@@ -65,7 +70,8 @@ export class Dense {
  * db = Σ g. No gradient is computed for x.
  */
 export function projectBag(x: tf.Tensor2D, layer: Dense): tf.Tensor2D {
-  if (isNativeActivation(layer.activation) && nativeDenseAvailable()) return denseNative(x, layer.kernel, layer.bias, layer.activation, false);
+  if (isNativeActivation(layer.activation) && nativeDenseAvailable())
+    return denseNative(x, layer.kernel, layer.bias, layer.activation, false);
   if (!recordingGradients()) return layer.apply(x) as tf.Tensor2D;
   const act = layer.activation;
   const [n, inDim] = x.shape;

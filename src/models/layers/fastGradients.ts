@@ -38,7 +38,14 @@ export function matMulFast<T extends tf.Tensor>(a: T, b: tf.Tensor, transposeA =
  * unstack and one stack copy) is 3-7× faster there. Other backends get the native batched kernel.
  */
 export function batchMatMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  if (a.rank !== 3 || b.rank !== 3 || a.shape[0] !== b.shape[0] || a.shape[0] === 1 || tf.getBackend() !== 'wasm' || nativeTransposes()) {
+  if (
+    a.rank !== 3 ||
+    b.rank !== 3 ||
+    a.shape[0] !== b.shape[0] ||
+    a.shape[0] === 1 ||
+    tf.getBackend() !== 'wasm' ||
+    nativeTransposes()
+  ) {
     return tf.matMul(a, b);
   }
   return tf.tidy(() => {
@@ -94,7 +101,8 @@ function registerSoftmaxGradient(): void {
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
       const y = saved[0];
       const dim = attrs.dim as number;
-      if (!nativeTransposes() || y.dtype !== 'float32' || (dim !== -1 && dim !== y.rank - 1)) return original.gradFunc(dy, saved, attrs);
+      if (!nativeTransposes() || y.dtype !== 'float32' || (dim !== -1 && dim !== y.rank - 1))
+        return original.gradFunc(dy, saved, attrs);
       return { logits: () => tf.engine().runKernel(SOFTMAX_GRAD_KERNEL, { y, dy: dy as tf.Tensor }, {}) as tf.Tensor };
     },
   });
@@ -121,7 +129,10 @@ function registerDepthwiseGradient(): void {
       const ones = (v: number | number[]) => (Array.isArray(v) ? v.every((s) => s === 1) : v === 1);
       const [kh, kw, , mult] = filter.shape;
       const supported =
-        ones(a.strides) && ones(a.dilations ?? 1) && mult === 1 && x.shape[0] === 1 &&
+        ones(a.strides) &&
+        ones(a.dilations ?? 1) &&
+        mult === 1 &&
+        x.shape[0] === 1 &&
         (a.pad === 'valid' || (a.pad === 'same' && kh % 2 === 1 && kw % 2 === 1));
       if (!supported) return original!.gradFunc(dy, saved, attrs);
       const g = dy as tf.Tensor4D;
@@ -129,7 +140,14 @@ function registerDepthwiseGradient(): void {
       if (nativeTransposes()) {
         // Native path: both gradients in one vectorised pass each (blasKernels.ts, native/src/depthwise.c).
         const [, h, w] = x.shape;
-        const run = (inputs: tf.NamedTensorMap, mode: number, padTop: number, padLeft: number, outH: number, outW: number) =>
+        const run = (
+          inputs: tf.NamedTensorMap,
+          mode: number,
+          padTop: number,
+          padLeft: number,
+          outH: number,
+          outW: number,
+        ) =>
           tf.engine().runKernel(DEPTHWISE_KERNEL, inputs, { mode, padTop, padLeft, outH, outW, kh, kw }) as tf.Tensor;
         return {
           x: () => run({ x: g, w: filter }, 1, kh - 1 - pt, kw - 1 - pl, h, w),
@@ -139,19 +157,33 @@ function registerDepthwiseGradient(): void {
       return {
         x: () =>
           tf.tidy(() => {
-            const padded = tf.pad(g, [[0, 0], [kh - 1 - pt, kh - 1 - pt], [kw - 1 - pl, kw - 1 - pl], [0, 0]]);
+            const padded = tf.pad(g, [
+              [0, 0],
+              [kh - 1 - pt, kh - 1 - pt],
+              [kw - 1 - pl, kw - 1 - pl],
+              [0, 0],
+            ]);
             return tf.depthwiseConv2d(padded, tf.reverse(filter, [0, 1]), 1, 'valid');
           }),
         filter: () =>
           tf.tidy(() => {
             // One multiply-and-reduce per filter tap (49 for 7×7): dW[a,b,c] = Σ x_pad[i+a, j+b, c]·dy[i,j,c].
             // (Using dy itself as a giant depthwise filter is fewer ops but crashes XNNPACK for big bags.)
-            const xp = pt + pl > 0 ? tf.pad(x, [[0, 0], [pt, pt], [pl, pl], [0, 0]]) : x;
+            const xp =
+              pt + pl > 0
+                ? tf.pad(x, [
+                    [0, 0],
+                    [pt, pt],
+                    [pl, pl],
+                    [0, 0],
+                  ])
+                : x;
             const [, ho, wo, c] = g.shape;
             const taps: tf.Tensor[] = [];
             for (let i = 0; i < kh; i++) {
               // A tidy per tap: each product is as big as the input; holding all 49 would need GBs.
-              for (let j = 0; j < kw; j++) taps.push(tf.tidy(() => tf.sum(tf.mul(tf.slice(xp, [0, i, j, 0], [1, ho, wo, c]), g), [0, 1, 2])));
+              for (let j = 0; j < kw; j++)
+                taps.push(tf.tidy(() => tf.sum(tf.mul(tf.slice(xp, [0, i, j, 0], [1, ho, wo, c]), g), [0, 1, 2])));
             }
             return tf.reshape(tf.stack(taps), [kh, kw, c, 1]);
           }),

@@ -15,7 +15,9 @@ export function clampLogVar(logVar: tf.Tensor): tf.Tensor {
 /** z = μ + σ·ε in training (ε ~ N(0, I) from `rng`), z = μ otherwise. */
 export function sampleGaussian(mu: tf.Tensor2D, logVar: tf.Tensor2D, training: boolean, rng: Rng): tf.Tensor2D {
   if (!training) return mu;
-  return tf.tidy(() => tf.add(mu, tf.mul(tf.exp(tf.mul(clampLogVar(logVar), 0.5)), normalTensor(rng, mu.shape, 1))) as tf.Tensor2D);
+  return tf.tidy(
+    () => tf.add(mu, tf.mul(tf.exp(tf.mul(clampLogVar(logVar), 0.5)), normalTensor(rng, mu.shape, 1))) as tf.Tensor2D,
+  );
 }
 
 /** KL(N(μ, σ²) ‖ N(0, I)) per row: ½ Σ (σ² + μ² − 1 − log σ²). */
@@ -27,7 +29,12 @@ export function klStandardNormal(mu: tf.Tensor2D, logVar: tf.Tensor2D): tf.Tenso
 }
 
 /** KL(N(μq, σq²) ‖ N(μp, σp²)) per row: ½ Σ (log σp²/σq² + (σq² + (μq − μp)²)/σp² − 1). */
-export function klGaussians(muQ: tf.Tensor2D, logVarQ: tf.Tensor2D, muP: tf.Tensor2D, logVarP: tf.Tensor2D): tf.Tensor1D {
+export function klGaussians(
+  muQ: tf.Tensor2D,
+  logVarQ: tf.Tensor2D,
+  muP: tf.Tensor2D,
+  logVarP: tf.Tensor2D,
+): tf.Tensor1D {
   return tf.tidy(() => {
     const [lq, lp] = [clampLogVar(logVarQ), clampLogVar(logVarP)];
     const ratio = tf.div(tf.add(tf.exp(lq), tf.square(tf.sub(muQ, muP))), tf.exp(lp));

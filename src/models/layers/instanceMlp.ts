@@ -44,13 +44,24 @@ export class InstanceMlp {
 
   /** Instance-level pooling models: layers 'encoder/<i>', a head of `scoredClasses(C)` instance scores, `projectBag`. */
   static instanceScores(params: ParamStore, model: string, config: InstanceMlpConfig): InstanceMlp {
-    return new InstanceMlp(params, model, config, { mlpScope: 'encoder', outputs: scoredClasses(config.numClasses), fromBag: true });
+    return new InstanceMlp(params, model, config, {
+      mlpScope: 'encoder',
+      outputs: scoredClasses(config.numClasses),
+      fromBag: true,
+    });
   }
 
-  private constructor(private readonly params: ParamStore, model: string, private readonly config: InstanceMlpConfig, private readonly layout: Layout) {
+  private constructor(
+    private readonly params: ParamStore,
+    model: string,
+    private readonly config: InstanceMlpConfig,
+    private readonly layout: Layout,
+  ) {
     const { hidden } = config;
     if (hidden.length === 0 || !hidden.every((w) => Number.isInteger(w) && w > 0)) {
-      throw new Error(`${model}: hidden must list at least one positive integer layer width, got [${hidden.join(', ')}]`);
+      throw new Error(
+        `${model}: hidden must list at least one positive integer layer width, got [${hidden.join(', ')}]`,
+      );
     }
     checkRate(model, 'dropout', config.dropout);
     this.mlp = new Mlp(params.scope(layout.mlpScope), config.inputDim, hidden, config.activation);
@@ -79,5 +90,10 @@ export function instanceScorer(params: { scope(name: string): ParamScope }, inDi
  */
 export function maxPooledOutput(scores: tf.Tensor2D, numClasses: number, embedding: tf.Tensor1D): MilOutput {
   const instanceLogits = toClassLogits(scores, numClasses);
-  return { logits: tf.max(instanceLogits, 0) as tf.Tensor1D, embedding, attention: maxPoolingAttention(scores), instanceLogits };
+  return {
+    logits: tf.max(instanceLogits, 0) as tf.Tensor1D,
+    embedding,
+    attention: maxPoolingAttention(scores),
+    instanceLogits,
+  };
 }

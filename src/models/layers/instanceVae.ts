@@ -27,7 +27,12 @@ export class InstanceVae<Heads> {
    * `heads(encoderWidth)` builds the model's Gaussian heads; `latentDim` is the decoder's input,
    * `scoredDim` the scorer's (the instance / causal part of the latent).
    */
-  constructor(private readonly params: ParamStore, config: InstanceVaeConfig, dims: { latentDim: number; scoredDim: number }, heads: (encoderWidth: number) => Heads) {
+  constructor(
+    private readonly params: ParamStore,
+    config: InstanceVaeConfig,
+    dims: { latentDim: number; scoredDim: number },
+    heads: (encoderWidth: number) => Heads,
+  ) {
     this.encoder = new Mlp(params.scope('encoder'), config.inputDim, config.hidden);
     this.heads = heads(this.encoder.outDim);
     this.decoder = new Decoder(params.scope('decoder'), dims.latentDim, [...config.hidden].reverse(), config.inputDim);
@@ -50,5 +55,6 @@ export function scaledElbo(elbo: tf.Tensor, weight: number, bag: tf.Tensor2D): t
 export function checkLatent(model: string, dropout: number, weight: number, dims: number[]): void {
   checkRate(model, 'dropout', dropout);
   if (!(weight >= 0)) throw new Error(`${model}: the ELBO/KL weight must be ≥ 0, got ${weight}`);
-  for (const d of dims) if (!Number.isInteger(d) || d < 1) throw new Error(`${model}: latent widths must be positive integers, got ${d}`);
+  for (const d of dims)
+    if (!Number.isInteger(d) || d < 1) throw new Error(`${model}: latent widths must be positive integers, got ${d}`);
 }

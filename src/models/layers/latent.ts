@@ -26,7 +26,9 @@ export class Decoder {
 
   constructor(scope: ParamScope, latentDim: number, widths: number[], outDim: number) {
     const dims = [latentDim, ...widths, outDim];
-    this.layers = dims.slice(1).map((w, i) => new Dense(scope.scope(String(i)), dims[i], w, i < dims.length - 2 ? 'relu' : 'linear'));
+    this.layers = dims
+      .slice(1)
+      .map((w, i) => new Dense(scope.scope(String(i)), dims[i], w, i < dims.length - 2 ? 'relu' : 'linear'));
   }
 
   apply(z: tf.Tensor2D): tf.Tensor2D {

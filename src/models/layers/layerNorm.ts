@@ -18,7 +18,11 @@ export class LayerNorm {
   readonly gamma: tf.Variable;
   readonly beta: tf.Variable;
 
-  constructor(scope: ParamScope, dim: number, readonly eps = 1e-5) {
+  constructor(
+    scope: ParamScope,
+    dim: number,
+    readonly eps = 1e-5,
+  ) {
     this.gamma = scope.add('gamma', tf.ones([dim]));
     this.beta = scope.add('beta', tf.zeros([dim]));
   }
@@ -30,7 +34,8 @@ export class LayerNorm {
       save([xhat, rstd]);
       return {
         value: y,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => layerNormGrad(dy, saved[0], saved[1], gamma, beta.shape)),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+          tf.tidy(() => layerNormGrad(dy, saved[0], saved[1], gamma, beta.shape)),
       };
     }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor>>[0]) as (...t: tf.Tensor[]) => tf.Tensor;
     return op(x, this.gamma, this.beta) as T;
@@ -39,7 +44,13 @@ export class LayerNorm {
   /** y = x̂·γ + β with x̂ = (x − μ)/√(σ² + eps), and 1/√(σ² + eps) `[..., 1]`. */
   private normalise(x: tf.Tensor): { y: tf.Tensor; xhat: tf.Tensor; rstd: tf.Tensor } {
     if (nativeDenseAvailable() && x.dtype === 'float32' && x.size > 0) {
-      const [y, xhat, rstd] = tf.engine().runKernel(LAYER_NORM_KERNEL, { x, gamma: this.gamma, beta: this.beta }, { eps: this.eps }) as unknown as tf.Tensor[];
+      const [y, xhat, rstd] = tf
+        .engine()
+        .runKernel(
+          LAYER_NORM_KERNEL,
+          { x, gamma: this.gamma, beta: this.beta },
+          { eps: this.eps },
+        ) as unknown as tf.Tensor[];
       return { y, xhat, rstd: tf.reshape(rstd, [...x.shape.slice(0, -1), 1]) };
     }
     const { mean, variance } = tf.moments(x, -1, true);
@@ -53,9 +64,17 @@ export class LayerNorm {
  * [dx, dγ, dβ] of y = x̂·γ + β: dx = (g − mean(g) − x̂·mean(g·x̂))/σ with g = dy·γ (means over the
  * normalised axis), dγ = Σ dy·x̂ and dβ = Σ dy over all other axes.
  */
-export function layerNormGrad(dy: tf.Tensor, xhat: tf.Tensor, rstd: tf.Tensor, gamma: tf.Tensor, paramShape: number[]): tf.Tensor[] {
+export function layerNormGrad(
+  dy: tf.Tensor,
+  xhat: tf.Tensor,
+  rstd: tf.Tensor,
+  gamma: tf.Tensor,
+  paramShape: number[],
+): tf.Tensor[] {
   if (nativeDenseAvailable() && xhat.size > 0) {
-    const [dx, dGamma, dBeta] = tf.engine().runKernel(LAYER_NORM_GRAD_KERNEL, { dy, xhat, rstd, gamma }, {}) as unknown as tf.Tensor[];
+    const [dx, dGamma, dBeta] = tf
+      .engine()
+      .runKernel(LAYER_NORM_GRAD_KERNEL, { dy, xhat, rstd, gamma }, {}) as unknown as tf.Tensor[];
     return [dx, tf.reshape(dGamma, paramShape), tf.reshape(dBeta, paramShape)];
   }
   const c = xhat.shape[xhat.shape.length - 1];

@@ -12,7 +12,12 @@ import type { ParamScope } from './params';
 export class Mlp {
   readonly layers: Dense[];
 
-  constructor(scope: ParamScope, readonly inDim: number, widths: number[], activation: 'relu' | 'gelu' | 'tanh' = 'relu') {
+  constructor(
+    scope: ParamScope,
+    readonly inDim: number,
+    widths: number[],
+    activation: 'relu' | 'gelu' | 'tanh' = 'relu',
+  ) {
     if (widths.length === 0 || !widths.every((w) => Number.isInteger(w) && w > 0)) {
       throw new Error(`hidden must list at least one positive integer width, got [${widths.join(', ')}]`);
     }

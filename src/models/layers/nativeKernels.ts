@@ -84,32 +84,81 @@ const lastDim = (t: TensorInfo) => t.shape[t.shape.length - 1];
 export function registerNativeKernels(addon: BlasAddon): void {
   define(ACTIVATION_KERNEL, ({ inputs: { x }, attrs, out, heap, at }) => {
     const y = out(x.shape);
-    if (size(x) > 0) addon.activation(heap(), at(x), at(y), size(x), NATIVE_ACTIVATIONS[attrs.activation as NativeActivation]);
+    if (size(x) > 0)
+      addon.activation(heap(), at(x), at(y), size(x), NATIVE_ACTIVATIONS[attrs.activation as NativeActivation]);
     return y;
   });
   define(ACTIVATION_GRAD_KERNEL, ({ inputs: { dy, z }, attrs, out, heap, at }) => {
     const cols = lastDim(z);
     const [g, db] = [out(z.shape), out([cols])];
-    if (cols > 0) addon.activationGrad(heap(), at(dy), at(z), at(g), size(z) / cols, cols, NATIVE_ACTIVATIONS[attrs.activation as NativeActivation], at(db));
+    if (cols > 0)
+      addon.activationGrad(
+        heap(),
+        at(dy),
+        at(z),
+        at(g),
+        size(z) / cols,
+        cols,
+        NATIVE_ACTIVATIONS[attrs.activation as NativeActivation],
+        at(db),
+      );
     return [g, db];
   });
   define(DROPOUT_KERNEL, ({ inputs: { x }, attrs, out, heap, at }) => {
     const keep = attrs.keep as number;
     const y = out(x.shape);
     // u/2³² < keep ⇔ u < ceil(keep·2³²) for integer u: the JS comparison, exactly.
-    if (size(x) > 0) addon.dropout(heap(), at(x), at(y), size(x), attrs.state as number, Math.ceil(keep * 4294967296), Math.fround(1 / keep));
+    if (size(x) > 0)
+      addon.dropout(
+        heap(),
+        at(x),
+        at(y),
+        size(x),
+        attrs.state as number,
+        Math.ceil(keep * 4294967296),
+        Math.fround(1 / keep),
+      );
     return y;
   });
   define(ADAM_KERNEL, ({ inputs: { theta, m, v, g }, attrs, out, heap, at }) => {
     const a = attrs as unknown as AdamStepAttrs;
     const outs = [theta, m, v].map((t) => out(t.shape));
     // 1 − β is computed in double and rounded once, as the tfjs ops get it (a JS number → float32 scalar).
-    if (size(theta) > 0) addon.adam(heap(), at(theta), at(m), at(v), at(g), at(outs[0]), at(outs[1]), at(outs[2]), size(theta),
-      a.l2 > 0 ? 1 : 0, a.decay !== 1 ? 1 : 0, a.l2, a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.decay, a.rootBc2, a.epsilon, a.stepSize);
+    if (size(theta) > 0)
+      addon.adam(
+        heap(),
+        at(theta),
+        at(m),
+        at(v),
+        at(g),
+        at(outs[0]),
+        at(outs[1]),
+        at(outs[2]),
+        size(theta),
+        a.l2 > 0 ? 1 : 0,
+        a.decay !== 1 ? 1 : 0,
+        a.l2,
+        a.beta1,
+        1 - a.beta1,
+        a.beta2,
+        1 - a.beta2,
+        a.decay,
+        a.rootBc2,
+        a.epsilon,
+        a.stepSize,
+      );
     return outs;
   });
   define(DEPTHWISE_KERNEL, ({ inputs: { x, w }, attrs, out, heap, at }) => {
-    const a = attrs as { mode: number; padTop: number; padLeft: number; outH: number; outW: number; kh: number; kw: number };
+    const a = attrs as {
+      mode: number;
+      padTop: number;
+      padLeft: number;
+      outH: number;
+      outW: number;
+      kh: number;
+      kw: number;
+    };
     const [, h, wd, c] = x.shape;
     const y = out(a.mode === 2 ? [a.kh, a.kw, c, 1] : [1, a.outH, a.outW, c]);
     addon.depthwise(heap(), at(x), at(w), at(y), h, wd, c, a.kh, a.kw, a.padTop, a.padLeft, a.outH, a.outW, a.mode);
@@ -123,13 +172,35 @@ export function registerNativeKernels(addon: BlasAddon): void {
   define(LAYER_NORM_KERNEL, ({ inputs: { x, gamma, beta }, attrs, out, heap, at }) => {
     const rows = size(x) / lastDim(x);
     const [y, xhat, rstd] = [out(x.shape), out(x.shape), out([rows])];
-    addon.layerNorm(heap(), at(x), at(gamma), at(beta), at(y), at(xhat), at(rstd), rows, lastDim(x), attrs.eps as number);
+    addon.layerNorm(
+      heap(),
+      at(x),
+      at(gamma),
+      at(beta),
+      at(y),
+      at(xhat),
+      at(rstd),
+      rows,
+      lastDim(x),
+      attrs.eps as number,
+    );
     return [y, xhat, rstd];
   });
   define(LAYER_NORM_GRAD_KERNEL, ({ inputs: { dy, xhat, rstd, gamma }, out, heap, at }) => {
     const cols = lastDim(xhat);
     const [dx, dGamma, dBeta] = [out(xhat.shape), out([cols]), out([cols])];
-    addon.layerNormGrad(heap(), at(dy), at(xhat), at(rstd), at(gamma), at(dx), at(dGamma), at(dBeta), size(xhat) / cols, cols);
+    addon.layerNormGrad(
+      heap(),
+      at(dy),
+      at(xhat),
+      at(rstd),
+      at(gamma),
+      at(dx),
+      at(dGamma),
+      at(dBeta),
+      size(xhat) / cols,
+      cols,
+    );
     return [dx, dGamma, dBeta];
   });
   define(SEGMENT_MEANS_KERNEL, ({ inputs: { x }, attrs, out, heap, at }) => {
@@ -151,7 +222,19 @@ export function registerNativeKernels(addon: BlasAddon): void {
   });
   define(PINV_GRAD_KERNEL, ({ inputs: { x, z0, dz, iterates }, attrs, out, heap, at }) => {
     const [dx, dz0] = [out(x.shape), out(x.shape)];
-    addon.pinv(heap(), at(x), at(z0), -1, x.shape.length === 3 ? x.shape[0] : 1, lastDim(x), attrs.iterations as number, at(dz), at(dx), at(dz0), at(iterates));
+    addon.pinv(
+      heap(),
+      at(x),
+      at(z0),
+      -1,
+      x.shape.length === 3 ? x.shape[0] : 1,
+      lastDim(x),
+      attrs.iterations as number,
+      at(dz),
+      at(dx),
+      at(dz0),
+      at(iterates),
+    );
     return [dx, dz0];
   });
 }

@@ -14,7 +14,18 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../random';
 import { nativeTransposes } from './blasKernels';
-import { ACTIVATION_GRAD_KERNEL, ACTIVATION_KERNEL, ADAM_KERNEL, type AdamStepAttrs, DROPOUT_KERNEL, NATIVE_ACTIVATIONS, type NativeActivation, PINV_GRAD_KERNEL, PINV_KERNEL, SEGMENT_MEANS_KERNEL } from './nativeKernels';
+import {
+  ACTIVATION_GRAD_KERNEL,
+  ACTIVATION_KERNEL,
+  ADAM_KERNEL,
+  type AdamStepAttrs,
+  DROPOUT_KERNEL,
+  NATIVE_ACTIVATIONS,
+  type NativeActivation,
+  PINV_GRAD_KERNEL,
+  PINV_KERNEL,
+  SEGMENT_MEANS_KERNEL,
+} from './nativeKernels';
 
 /** True when the native kernels serve the active backend. */
 export function nativeDenseAvailable(): boolean {
@@ -29,7 +40,10 @@ export function nativeActivation(z: tf.Tensor, act: NativeActivation): tf.Tensor
 
 /** [dy ⊙ act′(z), Σ_rows dy ⊙ act′(z)]. */
 export function nativeActivationGrad(dy: tf.Tensor, z: tf.Tensor, act: NativeActivation): [tf.Tensor, tf.Tensor1D] {
-  return tf.engine().runKernel(ACTIVATION_GRAD_KERNEL, { dy, z }, { activation: act }) as unknown as [tf.Tensor, tf.Tensor1D];
+  return tf.engine().runKernel(ACTIVATION_GRAD_KERNEL, { dy, z }, { activation: act }) as unknown as [
+    tf.Tensor,
+    tf.Tensor1D,
+  ];
 }
 
 export function isNativeActivation(act: string): act is NativeActivation {
@@ -40,7 +54,13 @@ export function isNativeActivation(act: string): act is NativeActivation {
  * y = act(x·W + b) for x [N, in], W [in, out], b [out] or none.
  * `inputGrad` false: x needs no gradient (the bag itself), none is computed for it.
  */
-export function denseNative(x: tf.Tensor2D, kernel: tf.Tensor, bias: tf.Tensor | undefined, act: NativeActivation, inputGrad: boolean): tf.Tensor2D {
+export function denseNative(
+  x: tf.Tensor2D,
+  kernel: tf.Tensor,
+  bias: tf.Tensor | undefined,
+  act: NativeActivation,
+  inputGrad: boolean,
+): tf.Tensor2D {
   const forward = (k: tf.Tensor, b: tf.Tensor | undefined) => {
     const z = tf.fused.matMul({ a: x, b: k as tf.Tensor2D, bias: b });
     return { z, y: act === 'linear' ? z : nativeActivation(z, act) };
@@ -95,8 +115,18 @@ export function nativeDropout<T extends tf.Tensor>(x: T, rate: number, rng: Rng)
  * One Adam step of one float32 variable in one native pass: [θ, m, v] after the step, equal bit for
  * bit to the tfjs ops of src/train/optimizer.ts (the same float32 operations in the same order).
  */
-export function nativeAdamStep(theta: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor, attrs: AdamStepAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] {
-  return tf.engine().runKernel(ADAM_KERNEL, { theta, m, v, g }, attrs as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
+export function nativeAdamStep(
+  theta: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  g: tf.Tensor,
+  attrs: AdamStepAttrs,
+): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  return tf.engine().runKernel(ADAM_KERNEL, { theta, m, v, g }, attrs as unknown as tf.NamedAttrMap) as unknown as [
+    tf.Tensor,
+    tf.Tensor,
+    tf.Tensor,
+  ];
 }
 
 /**
@@ -111,12 +141,20 @@ export function nativePinv<T extends tf.Tensor>(x: T, z0: tf.Tensor, iterations:
   }
   const op = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
     // The iterates (4 · iterations matrices) are kept for the backward pass instead of recomputed.
-    const [z, iterates] = tf.engine().runKernel(PINV_KERNEL, { x: a, z0: b }, { iterations, keep: true }) as unknown as tf.Tensor[];
+    const [z, iterates] = tf
+      .engine()
+      .runKernel(PINV_KERNEL, { x: a, z0: b }, { iterations, keep: true }) as unknown as tf.Tensor[];
     save([a, b, iterates]);
     return {
       value: z,
       gradFunc: (dz: tf.Tensor, saved: tf.Tensor[]) =>
-        tf.engine().runKernel(PINV_GRAD_KERNEL, { x: saved[0], z0: saved[1], dz, iterates: saved[2] }, { iterations }) as unknown as tf.Tensor[],
+        tf
+          .engine()
+          .runKernel(
+            PINV_GRAD_KERNEL,
+            { x: saved[0], z0: saved[1], dz, iterates: saved[2] },
+            { iterations },
+          ) as unknown as tf.Tensor[],
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor, b: tf.Tensor) => T;
   return op(x, z0);
@@ -127,7 +165,8 @@ export function nativeSegmentMeans(t: tf.Tensor2D, segments: number): tf.Tensor2
   const length = t.shape[0] / segments;
   const op = tf.customGrad(((x: tf.Tensor) => ({
     value: tf.engine().runKernel(SEGMENT_MEANS_KERNEL, { x }, { segments, grad: false }) as tf.Tensor2D,
-    gradFunc: (dy: tf.Tensor) => tf.engine().runKernel(SEGMENT_MEANS_KERNEL, { x: dy }, { segments, length, grad: true }) as tf.Tensor,
+    gradFunc: (dy: tf.Tensor) =>
+      tf.engine().runKernel(SEGMENT_MEANS_KERNEL, { x: dy }, { segments, length, grad: true }) as tf.Tensor,
   })) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor2D;
   return op(t);
 }

@@ -48,7 +48,10 @@ export class NystromAttention {
   private readonly resConv: tf.Variable;
   private readonly rate: number;
 
-  constructor(private readonly scope: ParamScope, opts: NystromOptions) {
+  constructor(
+    private readonly scope: ParamScope,
+    opts: NystromOptions,
+  ) {
     this.heads = opts.heads ?? 8;
     this.headDim = opts.headDim ?? 64;
     this.landmarks = opts.landmarks ?? 256;
@@ -64,7 +67,13 @@ export class NystromAttention {
 
   /** Every weight of the layer (for gradient checkpointing of a block that contains it). */
   variables(): tf.Variable[] {
-    return [this.toQKV.kernel, ...(this.toQKV.bias ? [this.toQKV.bias] : []), this.toOut.kernel, ...(this.toOut.bias ? [this.toOut.bias] : []), this.resConv];
+    return [
+      this.toQKV.kernel,
+      ...(this.toQKV.bias ? [this.toQKV.bias] : []),
+      this.toOut.kernel,
+      ...(this.toOut.bias ? [this.toOut.bias] : []),
+      this.resConv,
+    ];
   }
 
   /** x `[n, dim]`; `clsIndex` is the row whose attention map is returned (0 for TransMIL). */
@@ -74,10 +83,19 @@ export class NystromAttention {
       const n = x.shape[0];
       const pad = (m - (n % m)) % m;
       const len = n + pad;
-      const xp = pad > 0 ? tf.pad(x, [[pad, 0], [0, 0]]) : x;
+      const xp =
+        pad > 0
+          ? tf.pad(x, [
+              [pad, 0],
+              [0, 0],
+            ])
+          : x;
       const qkv = this.toQKV.apply(xp) as tf.Tensor2D; // [L, 3·h·d]: q heads, then k heads, then v heads
       const shape = { heads: h, headDim: d, landmarks: m, iterations: this.iterations };
-      const values = tf.transpose(tf.reshape(tf.slice(qkv, [0, 2 * h * d], [len, h * d]), [len, h, d]), [1, 0, 2]) as tf.Tensor3D; // [h, L, d]
+      const values = tf.transpose(
+        tf.reshape(tf.slice(qkv, [0, 2 * h * d], [len, h * d]), [len, h, d]),
+        [1, 0, 2],
+      ) as tf.Tensor3D; // [h, L, d]
       let attended: tf.Tensor2D; // [L, h·d]
       const cls: tf.Tensor2D[] = [];
       if (recordingGradients()) {
@@ -96,9 +114,14 @@ export class NystromAttention {
       const cropped = pad > 0 ? tf.slice(projected, [pad, 0], [n, -1]) : projected;
       if (cls.length === 0) return { out: cropped as tf.Tensor2D, values: unpad(values, pad, n) };
       const others = tf.slice(tf.concat(cls, 0), [0, pad], [h, n]);
-      const clsAttention = (n > 1
-        ? tf.concat([tf.slice(others, [0, 0], [h, clsIndex]), tf.slice(others, [0, clsIndex + 1], [h, n - clsIndex - 1])], 1)
-        : tf.zeros([h, 0])) as tf.Tensor2D;
+      const clsAttention = (
+        n > 1
+          ? tf.concat(
+              [tf.slice(others, [0, 0], [h, clsIndex]), tf.slice(others, [0, clsIndex + 1], [h, n - clsIndex - 1])],
+              1,
+            )
+          : tf.zeros([h, 0])
+      ) as tf.Tensor2D;
       return { out: cropped as tf.Tensor2D, clsAttention, values: unpad(values, pad, n) };
     });
   }
@@ -137,7 +160,9 @@ function landmarksOf(t: tf.Tensor2D, m: number): tf.Tensor2D {
 /** A2 = softmax(q̃·k̃ᵀ) `[m, m]` of one head (q unscaled, as it comes out of to_qkv). */
 function landmarkKernel(q: tf.Tensor2D, k: tf.Tensor2D, m: number): tf.Tensor2D {
   const d = q.shape[1];
-  return tf.softmax(tf.matMul(landmarksOf(tf.mul(q, d ** -0.5) as tf.Tensor2D, m), tf.transpose(landmarksOf(k, m)))) as tf.Tensor2D;
+  return tf.softmax(
+    tf.matMul(landmarksOf(tf.mul(q, d ** -0.5) as tf.Tensor2D, m), tf.transpose(landmarksOf(k, m))),
+  ) as tf.Tensor2D;
 }
 
 /**
@@ -145,7 +170,14 @@ function landmarkKernel(q: tf.Tensor2D, k: tf.Tensor2D, m: number): tf.Tensor2D 
  * attention map A1[clsRow]·pinv(A2)·A3 `[1, L]`. (The reference multiplies (A1·pinv)·(A3·V): the
  * same product, but the [L, m]×[m, m] term, 4.3 GMAC per layer at N = 8000, shrinks to [L, m]×[m, d].)
  */
-function headForward(q0: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, scale: tf.Tensor, s: NystromShape, clsRow = -1): { out: tf.Tensor2D; cls?: tf.Tensor2D } {
+function headForward(
+  q0: tf.Tensor2D,
+  k: tf.Tensor2D,
+  v: tf.Tensor2D,
+  scale: tf.Tensor,
+  s: NystromShape,
+  clsRow = -1,
+): { out: tf.Tensor2D; cls?: tf.Tensor2D } {
   const m = s.landmarks;
   const q = tf.mul(q0, s.headDim ** -0.5) as tf.Tensor2D;
   const kL = landmarksOf(k, m);
@@ -175,7 +207,9 @@ function headsScale(parts: tf.Tensor2D[], s: NystromShape): tf.Tensor {
 function headsForward(parts: tf.Tensor2D[], s: NystromShape, clsRow = -1): { outs: tf.Tensor2D[]; cls: tf.Tensor2D[] } {
   const h = s.heads;
   const scale = tf.tidy(() => headsScale(parts, s));
-  const res = Array.from({ length: h }, (_, i) => tidyObject(() => headForward(parts[i], parts[h + i], parts[2 * h + i], scale, s, clsRow)));
+  const res = Array.from({ length: h }, (_, i) =>
+    tidyObject(() => headForward(parts[i], parts[h + i], parts[2 * h + i], scale, s, clsRow)),
+  );
   return { outs: res.map((r) => r.out), cls: res.flatMap((r) => (r.cls ? [r.cls] : [])) };
 }
 
@@ -201,7 +235,9 @@ export function nystromHeads(qkv: tf.Tensor2D, s: NystromShape): tf.Tensor2D {
     return {
       // Inside a checkpointed layer, its recomputation reuses the first forward's value.
       value: memoised(() => nystromHeadsReference(x, s)),
-      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => [withNestedTape(() => nystromBackward(saved[0] as tf.Tensor2D, dy, s))],
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => [
+        withNestedTape(() => nystromBackward(saved[0] as tf.Tensor2D, dy, s)),
+      ],
     };
   }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor2D>>[0]) as (x: tf.Tensor2D) => tf.Tensor2D;
   return op(qkv);
@@ -218,8 +254,10 @@ function nystromBackward(qkv: tf.Tensor2D, dy: tf.Tensor2D, s: NystromShape): tf
     // One head under its own tape: its maps and their gradients are freed before the next head.
     const [dq, dk, dv, ds] = tf.tidy(() => {
       const dyi = tf.slice(dy, [0, i * d], [len, d]);
-      return tf.grads((q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, sc: tf.Tensor) =>
-        headForward(q as tf.Tensor2D, k as tf.Tensor2D, v as tf.Tensor2D, sc, s).out)([parts[i], parts[h + i], parts[2 * h + i], scale], dyi);
+      return tf.grads(
+        (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, sc: tf.Tensor) =>
+          headForward(q as tf.Tensor2D, k as tf.Tensor2D, v as tf.Tensor2D, sc, s).out,
+      )([parts[i], parts[h + i], parts[2 * h + i], scale], dyi);
     });
     [grads[i], grads[h + i], grads[2 * h + i]] = [dq, dk, dv];
     const next = tf.add(dScale, ds);

@@ -58,7 +58,10 @@ export class ParamStore {
 
 /** A named sub-tree of a store, handed to a layer so its weights get unique names. */
 export class ParamScope {
-  constructor(readonly store: ParamStore, readonly prefix: string) {}
+  constructor(
+    readonly store: ParamStore,
+    readonly prefix: string,
+  ) {}
 
   scope(name: string): ParamScope {
     return new ParamScope(this.store, `${this.prefix}/${name}`);

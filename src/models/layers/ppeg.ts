@@ -13,7 +13,10 @@ const MIN_SIDE = 7;
 export class PPEG {
   private readonly convs: { filter: tf.Variable; bias: tf.Variable }[];
 
-  constructor(scope: ParamScope, readonly dim: number) {
+  constructor(
+    scope: ParamScope,
+    readonly dim: number,
+  ) {
     // Depthwise Conv2d(dim, dim, k, groups=dim) with bias, PyTorch default init (fan-in k²).
     this.convs = KERNELS.map((k) => {
       const s = scope.scope(`conv${k}`);
@@ -53,5 +56,12 @@ export class PPEG {
 /** Zero-pads a k×k depthwise filter to size×size around its centre. */
 function centre(filter: tf.Tensor4D, size: number): tf.Tensor4D {
   const p = (size - filter.shape[0]) / 2;
-  return p === 0 ? filter : tf.pad(filter, [[p, p], [p, p], [0, 0], [0, 0]]);
+  return p === 0
+    ? filter
+    : tf.pad(filter, [
+        [p, p],
+        [p, p],
+        [0, 0],
+        [0, 0],
+      ]);
 }

@@ -44,7 +44,11 @@ export function installWasmKernels(): boolean {
   };
   replace(tf.Slice, ({ inputs, attrs, backend }) => {
     const x = inputs.x;
-    const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.TensorInfo, attrs.begin as number[], attrs.size as number[]);
+    const [begin, size] = tf.slice_util.parseSliceParams(
+      x as unknown as tf.TensorInfo,
+      attrs.begin as number[],
+      attrs.size as number[],
+    );
     return copySlice(backend, x, begin, size, size);
   });
   replace(tf.Unpack, ({ inputs, attrs, backend }) => {
@@ -87,7 +91,13 @@ interface KernelArgs {
 }
 
 /** Copies x[begin : begin + size] into a new tensor of shape `outShape` (same element count). */
-function copySlice(backend: WasmBackend, x: TensorInfo, begin: number[], size: number[], outShape: number[]): TensorInfo {
+function copySlice(
+  backend: WasmBackend,
+  x: TensorInfo,
+  begin: number[],
+  size: number[],
+  outShape: number[],
+): TensorInfo {
   const out = backend.makeOutput(outShape, x.dtype);
   const total = size.reduce((a, b) => a * b, 1);
   if (total === 0) return out;

@@ -45,7 +45,10 @@ describe('data suite: data-set builders on the real data', function () {
       assert.equal(splits.length, 5);
       for (const rep of splits) {
         assert.equal(rep.length, 10);
-        assert.deepEqual(rep.flatMap((s) => s.test).sort((a, b) => a - b), Array.from({ length: 92 }, (_, i) => i));
+        assert.deepEqual(
+          rep.flatMap((s) => s.test).sort((a, b) => a - b),
+          Array.from({ length: 92 }, (_, i) => i),
+        );
         for (const s of rep) {
           checkSplit(s, cohort.bags);
           assert.equal(s.train.length + s.test.length, 92);
@@ -62,9 +65,13 @@ describe('data suite: data-set builders on the real data', function () {
       const [split] = parseSplitFile(JSON.parse(fs.readFileSync(splitsPath, 'utf8')), cohort.bags)[0];
       const train = await Promise.all(split.train.map((i) => cohort.bag(i)));
       const stats = featureStats(train, cohort.dim);
-      assert.equal(stats.count, train.reduce((a, b) => a + b.numInstances, 0));
+      assert.equal(
+        stats.count,
+        train.reduce((a, b) => a + b.numInstances, 0),
+      );
       const z = train.map((b) => standardize(b.features, stats));
-      const mean0 = z.reduce((acc, f) => acc + f.filter((_, i) => i % 166 === 0).reduce((a, b) => a + b, 0), 0) / stats.count;
+      const mean0 =
+        z.reduce((acc, f) => acc + f.filter((_, i) => i % 166 === 0).reduce((a, b) => a + b, 0), 0) / stats.count;
       assert.ok(Math.abs(mean0) < 1e-4, `training mean after standardisation ${mean0}`);
       const testZ = standardize((await cohort.bag(split.test[0])).features, stats);
       assert.ok(testZ.every(Number.isFinite));
@@ -72,7 +79,12 @@ describe('data suite: data-set builders on the real data', function () {
   });
 
   it('MNIST-bags: a small cohort of 50 train + 50 test bags', async () => {
-    const r = await DATASETS['mnist-bags'].build({ out: path.join(dir, 'mnist.arrow'), trainBags: 50, testBags: 50, seed: 1 });
+    const r = await DATASETS['mnist-bags'].build({
+      out: path.join(dir, 'mnist.arrow'),
+      trainBags: 50,
+      testBags: 50,
+      seed: 1,
+    });
     const c = await Cohort.open(r.cohort.instancePath);
     const s = summarizeBags(c.bags);
     assert.equal(s.bags, 100);

@@ -25,17 +25,43 @@ describe('data-suite/mhim: reproduction wiring on colon bags (1 fold, 5 epochs)'
   const dir = tempDir();
 
   it('baseline and MHIM-v2 (no GRN) with the baseline teacher both reach AUC > 0.8 (chance 0.5)', async () => {
-    const built = await buildColonCohort(path.join(dir, 'colon.arrow'), { dir: sharedData('colon-crchp'), featurizer: colorStatsFeaturizer });
+    const built = await buildColonCohort(path.join(dir, 'colon.arrow'), {
+      dir: sharedData('colon-crchp'),
+      featurizer: colorStatsFeaturizer,
+    });
     const cohort = await Cohort.open(built.instancePath);
     try {
       assert.equal(cohort.size, 98);
       const splits = [stratifiedKFold(cohort.bags, { k: 5, seed: 1 }).slice(0, 1)];
-      const ds: ReproDataset = { name: 'colon', cohortPath: built.instancePath, splits, description: 'colon, 1 fold', train: { epochs: 5, lr: 5e-4, standardize: true, selectOn: 'last', seed: 2021 } };
+      const ds: ReproDataset = {
+        name: 'colon',
+        cohortPath: built.instancePath,
+        splits,
+        description: 'colon, 1 fold',
+        train: { epochs: 5, lr: 5e-4, standardize: true, selectOn: 'last', seed: 2021 },
+      };
       const ctx = { out: path.join(dir, 'runs') };
-      const mhim = await runSetting({ key: 'ti', label: 'MHIM-v2 without GRN, teacher = baseline', preset: 'v2', teacherInit: true, mhim: { grn: null } }, ds, cohort, ctx);
+      const mhim = await runSetting(
+        {
+          key: 'ti',
+          label: 'MHIM-v2 without GRN, teacher = baseline',
+          preset: 'v2',
+          teacherInit: true,
+          mhim: { grn: null },
+        },
+        ds,
+        cohort,
+        ctx,
+      );
       const baseline = JSON.parse(fs.readFileSync(path.join(ctx.out, 'colon', 'baseline', 'results.json'), 'utf8'));
       const auc = (r: { folds: { metrics: Record<string, number> }[] }) => r.folds.map((f) => f.metrics.auc);
-      console.log(`      colon fold 1, 5 epochs: AB-MIL AUC ${auc(baseline).map((a) => a.toFixed(3)).join(', ')}; MHIM-v2 without GRN (teacher = baseline) ${auc(mhim).map((a) => a.toFixed(3)).join(', ')}`);
+      console.log(
+        `      colon fold 1, 5 epochs: AB-MIL AUC ${auc(baseline)
+          .map((a) => a.toFixed(3))
+          .join(', ')}; MHIM-v2 without GRN (teacher = baseline) ${auc(mhim)
+          .map((a) => a.toFixed(3))
+          .join(', ')}`,
+      );
       assert.equal(mhim.model.name, 'mhim');
       assert.equal(mhim.folds.length, 1);
       for (const a of [...auc(baseline), ...auc(mhim)]) assert.ok(a > 0.8, `AUC ${a}`);

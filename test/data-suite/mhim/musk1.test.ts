@@ -29,12 +29,20 @@ describe('data-suite/mhim: MHIM-v2(AB-MIL) on MUSK1 (first 5 folds of the first 
     const built = await musk1.build({ out: path.join(dir, 'musk1.arrow'), source: sharedData('musk1') });
     const cohort = await Cohort.open(built.cohort.instancePath);
     try {
-      const splits = parseSplitFile(JSON.parse(fs.readFileSync(built.splitsPath!, 'utf8')), cohort.bags, built.splitsPath).slice(0, 1).map((rep) => rep.slice(0, 5));
+      const splits = parseSplitFile(
+        JSON.parse(fs.readFileSync(built.splitsPath!, 'utf8')),
+        cohort.bags,
+        built.splitsPath,
+      )
+        .slice(0, 1)
+        .map((rep) => rep.slice(0, 5));
       const config = { epochs: 20, lr: 5e-4, standardize: true, selectOn: 'last' as const, seed: 2021 };
       const base = { name: 'abmil', config: { embedDim: 64, dropout: 0, attention: 'relu' } };
       const run = await new Trainer({ model: mhimModel(base, 'v2'), config }).crossValidate(cohort, splits);
       const { accuracy, auc, f1 } = run.summary;
-      console.log(`      MUSK1 rep 1 folds 1-5, MHIM-v2(AB-MIL): accuracy ${accuracy.mean.toFixed(3)} ± ${accuracy.sd.toFixed(3)}, AUC ${auc.mean.toFixed(3)} ± ${auc.sd.toFixed(3)}, F1 ${f1.mean.toFixed(3)}`);
+      console.log(
+        `      MUSK1 rep 1 folds 1-5, MHIM-v2(AB-MIL): accuracy ${accuracy.mean.toFixed(3)} ± ${accuracy.sd.toFixed(3)}, AUC ${auc.mean.toFixed(3)} ± ${auc.sd.toFixed(3)}, F1 ${f1.mean.toFixed(3)}`,
+      );
       assert.equal(run.folds.length, 5);
       assert.ok(accuracy.mean > 0.65, `MHIM accuracy ${accuracy.mean}`);
       assert.ok(auc.mean > 0.8, `MHIM AUC ${auc.mean}`);

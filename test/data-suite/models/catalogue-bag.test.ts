@@ -18,7 +18,17 @@ import { catalogueModelConfig } from '../../../src/train/catalogue';
 import { tempDir } from '../../helpers/tmp';
 import { allSplits, buildBenchmarks, oneThirdTest, trainAndTest, type Benchmark } from './train-and-test';
 
-const MODELS = ['dp-minn', 'gnn-mil', 'loss-attention', 'sa-abmilp', 'dtfd-mil', 'ibmil', 'das-mil', 'extreme-mil', 'r2t-mil'];
+const MODELS = [
+  'dp-minn',
+  'gnn-mil',
+  'loss-attention',
+  'sa-abmilp',
+  'dtfd-mil',
+  'ibmil',
+  'das-mil',
+  'extreme-mil',
+  'r2t-mil',
+];
 
 /**
  * The one exception, same bar: DP-MINN on MNIST-bags trains at lr 2e-4. Its routing logits h·v are
@@ -45,7 +55,9 @@ describe('data-suite/models: the bag-level catalogue models learn MUSK1 and MNIS
       const t1 = Date.now();
       const b = await trainAndTest(data.mnist, allSplits, model, { epochs: 10, lr: MNIST_LR[name] ?? 5e-4 });
       const secs = (t: number) => ((Date.now() - t) / 1000).toFixed(1);
-      console.log(`      ${name}: MUSK1 61/31 accuracy ${m.accuracy.mean.toFixed(3)}, AUC ${m.auc.mean.toFixed(3)} (${((t1 - t0) / 1000).toFixed(1)} s); MNIST-bags 100/200 AUC ${b.auc.mean.toFixed(3)} (${secs(t1)} s)`);
+      console.log(
+        `      ${name}: MUSK1 61/31 accuracy ${m.accuracy.mean.toFixed(3)}, AUC ${m.auc.mean.toFixed(3)} (${((t1 - t0) / 1000).toFixed(1)} s); MNIST-bags 100/200 AUC ${b.auc.mean.toFixed(3)} (${secs(t1)} s)`,
+      );
       assert.ok(m.auc.mean > 0.75, `${name}: MUSK1 AUC ${m.auc.mean}`);
       assert.ok(b.auc.mean > 0.65, `${name}: MNIST-bags AUC ${b.auc.mean}`);
     });

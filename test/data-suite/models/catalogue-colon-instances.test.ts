@@ -56,7 +56,14 @@ const BARS: Record<string, { instance?: Bar; attention: Bar }> = {
   'r2t-mil': { attention: 0.61 /* 0.664 */ },
 };
 
-const NARROW: Record<string, unknown> = { hidden: [64], embedDim: 32, heads: 2, headDim: 16, attentionDim: 32, distanceBins: 4 };
+const NARROW: Record<string, unknown> = {
+  hidden: [64],
+  embedDim: 32,
+  heads: 2,
+  headDim: 16,
+  attentionDim: 32,
+  distanceBins: 4,
+};
 
 function colonConfig(name: string): Record<string, unknown> {
   const info = listModels().find((m) => m.name === name);
@@ -68,7 +75,11 @@ function colonConfig(name: string): Record<string, unknown> {
 
 function check(name: string, score: string, auc: number, bar: Bar): void {
   if (typeof bar === 'number') assert.ok(auc > bar, `${name}: ${score} instance AUC ${auc.toFixed(3)} ≤ ${bar}`);
-  else assert.ok(auc < bar.below, `${name}: ${score} instance AUC ${auc.toFixed(3)} ≥ ${bar.below} (measured: inverted ranking)`);
+  else
+    assert.ok(
+      auc < bar.below,
+      `${name}: ${score} instance AUC ${auc.toFixed(3)} ≥ ${bar.below} (measured: inverted ranking)`,
+    );
 }
 
 describe('data-suite/models: catalogue instance scores rank cancerous nuclei on colon bags (fold 1, 4 epochs)', function () {
@@ -79,14 +90,20 @@ describe('data-suite/models: catalogue instance scores rank cancerous nuclei on 
   const table: string[] = [];
 
   before(async () => {
-    const built = await buildColonCohort(path.join(dir, 'colon.arrow'), { dir: sharedData('colon-crchp'), featurizer: colorStatsFeaturizer });
+    const built = await buildColonCohort(path.join(dir, 'colon.arrow'), {
+      dir: sharedData('colon-crchp'),
+      featurizer: colorStatsFeaturizer,
+    });
     cohort = await Cohort.open(built.instancePath);
     assert.equal(cohort.size, 98);
     split = stratifiedKFold(cohort.bags, { k: 5, seed: 1 })[0];
   });
   after(async () => {
     await cohort?.close();
-    if (table.length) console.log(`      colon fold 1, 4 epochs (bag AUC; instance AUC of instance probabilities / attention × N):\n${table.join('\n')}`);
+    if (table.length)
+      console.log(
+        `      colon fold 1, 4 epochs (bag AUC; instance AUC of instance probabilities / attention × N):\n${table.join('\n')}`,
+      );
   });
 
   it('gnn-mil, the one catalogue method left out, exposes no instance scores', async () => {
@@ -105,7 +122,10 @@ describe('data-suite/models: catalogue instance scores rank cancerous nuclei on 
       const t0 = Date.now();
       const config = colonConfig(name);
       const out = path.join(dir, name);
-      const run = await new Trainer({ model: { name, config }, config: { epochs: 4, lr: 1e-3, standardize: true, selectOn: 'last', seed: 2021 } }).fit(cohort, split, { outDir: out });
+      const run = await new Trainer({
+        model: { name, config },
+        config: { epochs: 4, lr: 1e-3, standardize: true, selectOn: 'last', seed: 2021 },
+      }).fit(cohort, split, { outDir: out });
       const model = createModel(name, { ...config, inputDim: cohort.dim, numClasses: 2, seed: 0 });
       const labels: number[] = [];
       const instance: number[] = [];
@@ -117,7 +137,11 @@ describe('data-suite/models: catalogue instance scores rank cancerous nuclei on 
           const bag = await cohort.bag(i);
           const r = await predictInstances(model, bag, stats);
           assert.ok(r.attention, `${name} exposes no attention`);
-          assert.equal(r.instanceProbs !== undefined, bars.instance !== undefined, `${name}: instance probabilities ${r.instanceProbs ? 'present' : 'absent'}`);
+          assert.equal(
+            r.instanceProbs !== undefined,
+            bars.instance !== undefined,
+            `${name}: instance probabilities ${r.instanceProbs ? 'present' : 'absent'}`,
+          );
           for (let k = 0; k < bag.numInstances; k++) {
             labels.push(bag.instanceLabels![k]);
             attention.push(r.attention[k] * bag.numInstances);
@@ -130,8 +154,13 @@ describe('data-suite/models: catalogue instance scores rank cancerous nuclei on 
       const attAuc = binaryAuc(labels, attention);
       const instAuc = instance.length ? binaryAuc(labels, instance) : undefined;
       const fmt = (a?: number) => (a === undefined ? '  –  ' : a.toFixed(3));
-      table.push(`        ${name.padEnd(18)} bag ${run.folds[0].metrics.auc.toFixed(3)}  instance ${fmt(instAuc)}  attention ${fmt(attAuc)}  (${labels.length} patches, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-      assert.ok(labels.some((l) => l === 1) && labels.some((l) => l === 0), 'the positive test bags hold both kinds of nuclei');
+      table.push(
+        `        ${name.padEnd(18)} bag ${run.folds[0].metrics.auc.toFixed(3)}  instance ${fmt(instAuc)}  attention ${fmt(attAuc)}  (${labels.length} patches, ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+      );
+      assert.ok(
+        labels.some((l) => l === 1) && labels.some((l) => l === 0),
+        'the positive test bags hold both kinds of nuclei',
+      );
       if (instAuc !== undefined) check(name, 'instance-probability', instAuc, bars.instance!);
       check(name, 'attention', attAuc, bars.attention);
     });

@@ -35,7 +35,11 @@ const MODELS: [string, Record<string, unknown>, { musk: boolean; mnist?: boolean
   ['abmil', { ...PROJECTED, attentionDim: 32 }, { musk: false }],
   ['gabmil', { ...PROJECTED, attentionDim: 32, attentionDropout: 0 }, { musk: false }],
   ['dsmil', { ...PROJECTED, queryDim: 32 }, { musk: true }],
-  ['transmil', { ...PROJECTED, heads: 4, headDim: 16, landmarks: 8, residualKernel: 5, attentionDropout: 0 }, { musk: true, mnist: { residualKernel: 1 } }],
+  [
+    'transmil',
+    { ...PROJECTED, heads: 4, headDim: 16, landmarks: 8, residualKernel: 5, attentionDropout: 0 },
+    { musk: true, mnist: { residualKernel: 1 } },
+  ],
   ['clam-sb', { ...PROJECTED, attentionDim: 32, attentionDropout: 0 }, { musk: false }],
   ['clam-mb', { ...PROJECTED, attentionDim: 32, attentionDropout: 0 }, { musk: true }],
 ];
@@ -49,22 +53,34 @@ describe('data-suite/models: the core models learn MUSK1 and MNIST-bags', functi
   });
 
   for (const [model, config, { musk: onMusk, mnist: onMnist = true }] of MODELS) {
-    const on = [onMusk ? 'MUSK1 (2 folds) AUC > 0.7' : '', onMnist ? 'MNIST-bags (100 training bags) AUC > 0.65' : ''].filter(Boolean);
+    const on = [
+      onMusk ? 'MUSK1 (2 folds) AUC > 0.7' : '',
+      onMnist ? 'MNIST-bags (100 training bags) AUC > 0.65' : '',
+    ].filter(Boolean);
     it(`${model}: ${on.join(', ')}`, async () => {
       const parts: string[] = [];
       if (onMusk) {
-        const m = await trainAndTest(data.musk, firstTwoFolds, { name: model, config }, { epochs: 10, lr: 5e-4, standardize: true });
+        const m = await trainAndTest(
+          data.musk,
+          firstTwoFolds,
+          { name: model, config },
+          { epochs: 10, lr: 5e-4, standardize: true },
+        );
         parts.push(`MUSK1 2 folds accuracy ${m.accuracy.mean.toFixed(3)}, AUC ${m.auc.mean.toFixed(3)}`);
         assert.ok(m.auc.mean > 0.7, `${model}: MUSK1 AUC ${m.auc.mean}`);
       }
       if (onMnist) {
         const changes = typeof onMnist === 'object' ? onMnist : {};
-        const b = await trainAndTest(data.mnist, allSplits, { name: model, config: { ...config, ...changes } }, { epochs: 8, lr: 5e-4 });
+        const b = await trainAndTest(
+          data.mnist,
+          allSplits,
+          { name: model, config: { ...config, ...changes } },
+          { epochs: 8, lr: 5e-4 },
+        );
         parts.push(`MNIST-bags 100/200 AUC ${b.auc.mean.toFixed(3)}`);
         assert.ok(b.auc.mean > 0.65, `${model}: MNIST-bags AUC ${b.auc.mean}`);
       }
       console.log(`      ${model}: ${parts.join('; ')}`);
     });
   }
-
 });

@@ -15,7 +15,17 @@ import { strict as assert } from 'node:assert';
 import { tempDir } from '../../helpers/tmp';
 import { allSplits, buildBenchmarks, firstTwoFolds, trainAndTest, type Benchmark } from './train-and-test';
 
-const MODELS = ['adaptive-pooling', 'certainty-pooling', 'power-pooling', 'mivae', 'causalmil', 'additive-mil', 'millet', 'mirel', 'focusmil'];
+const MODELS = [
+  'adaptive-pooling',
+  'certainty-pooling',
+  'power-pooling',
+  'mivae',
+  'causalmil',
+  'additive-mil',
+  'millet',
+  'mirel',
+  'focusmil',
+];
 const SMALL_DATA = { dropout: 0 };
 
 describe('data-suite/models: the instance-level catalogue methods learn MUSK1 and MNIST-bags', function () {
@@ -28,9 +38,21 @@ describe('data-suite/models: the instance-level catalogue methods learn MUSK1 an
 
   for (const model of MODELS) {
     it(`${model}: MUSK1 (2 folds) and MNIST-bags (100 training bags) test AUC clearly above chance`, async () => {
-      const m = await trainAndTest(data.musk, firstTwoFolds, { name: model, config: SMALL_DATA }, { epochs: 8, lr: 1e-3, standardize: true });
-      const b = await trainAndTest(data.mnist, allSplits, { name: model, config: SMALL_DATA }, { epochs: 10, lr: 1e-3 });
-      console.log(`      ${model}: MUSK1 2 folds accuracy ${m.accuracy.mean.toFixed(3)}, AUC ${m.auc.mean.toFixed(3)}; MNIST-bags 100/200 AUC ${b.auc.mean.toFixed(3)}`);
+      const m = await trainAndTest(
+        data.musk,
+        firstTwoFolds,
+        { name: model, config: SMALL_DATA },
+        { epochs: 8, lr: 1e-3, standardize: true },
+      );
+      const b = await trainAndTest(
+        data.mnist,
+        allSplits,
+        { name: model, config: SMALL_DATA },
+        { epochs: 10, lr: 1e-3 },
+      );
+      console.log(
+        `      ${model}: MUSK1 2 folds accuracy ${m.accuracy.mean.toFixed(3)}, AUC ${m.auc.mean.toFixed(3)}; MNIST-bags 100/200 AUC ${b.auc.mean.toFixed(3)}`,
+      );
       assert.ok(m.auc.mean > 0.75, `${model}: MUSK1 AUC ${m.auc.mean}`);
       assert.ok(b.auc.mean > 0.65, `${model}: MNIST-bags AUC ${b.auc.mean}`);
     });

@@ -28,9 +28,18 @@ describe('data-suite/models: gated AB-MIL, CLAM-SB and MI-Net learn MUSK1 (3 fol
       const built = await musk1.build({ out: path.join(dir, `${name}.arrow`), source: sharedData('musk1') });
       const cohort = await Cohort.open(built.cohort.instancePath);
       try {
-        const splits = parseSplitFile(JSON.parse(fs.readFileSync(built.splitsPath!, 'utf8')), cohort.bags, built.splitsPath);
-        const trainer = new Trainer({ model: { name, config }, config: { epochs: 20, lr: 5e-4, standardize: true, selectOn: 'last', seed: 2021 } });
-        const run = await trainer.crossValidate(cohort, [splits[0].slice(0, 3)], { outDir: path.join(dir, `run-${name}`) });
+        const splits = parseSplitFile(
+          JSON.parse(fs.readFileSync(built.splitsPath!, 'utf8')),
+          cohort.bags,
+          built.splitsPath,
+        );
+        const trainer = new Trainer({
+          model: { name, config },
+          config: { epochs: 20, lr: 5e-4, standardize: true, selectOn: 'last', seed: 2021 },
+        });
+        const run = await trainer.crossValidate(cohort, [splits[0].slice(0, 3)], {
+          outDir: path.join(dir, `run-${name}`),
+        });
         const { accuracy, auc } = run.summary;
         console.log(`      MUSK1 3 folds, ${name}: accuracy ${accuracy.mean.toFixed(3)}, AUC ${auc.mean.toFixed(3)}`);
         assert.ok(auc.mean > 0.75, `${name}: AUC ${auc.mean}`);

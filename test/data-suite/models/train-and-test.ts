@@ -22,7 +22,10 @@ export interface Benchmark {
 export async function buildBenchmarks(dir: string): Promise<{ musk: Benchmark; mnist: Benchmark }> {
   const m = await musk1.build({ out: path.join(dir, 'musk1.arrow'), source: sharedData('musk1') });
   const b = await mnistBags.build({ out: path.join(dir, 'mnist.arrow'), trainBags: 100, testBags: 200, seed: 1 });
-  return { musk: { cohort: m.cohort.instancePath, splits: m.splitsPath! }, mnist: { cohort: b.cohort.instancePath, splits: b.splitsPath! } };
+  return {
+    musk: { cohort: m.cohort.instancePath, splits: m.splitsPath! },
+    mnist: { cohort: b.cohort.instancePath, splits: b.splitsPath! },
+  };
 }
 
 /** Folds 1-2 of the first repetition of MUSK1's 5 × 10-fold split. */
@@ -30,16 +33,26 @@ export const firstTwoFolds = (s: Split[][]): Split[][] => [s[0].slice(0, 2)];
 /** Every split of the file (MNIST-bags: its one train/test split). */
 export const allSplits = (s: Split[][]): Split[][] => s;
 /** Not the file's splits: one stratified split of the bags into 2/3 training and 1/3 test (seed 0; MUSK1: 61/31 bags). */
-export const oneThirdTest = (_: Split[][], bags: readonly SplitBag[]): Split[][] => [[stratifiedKFold(bags, { k: 3, seed: 0 })[0]]];
+export const oneThirdTest = (_: Split[][], bags: readonly SplitBag[]): Split[][] => [
+  [stratifiedKFold(bags, { k: 3, seed: 0 })[0]],
+];
 
 /**
  * Trains `model` on the picked splits of a benchmark and returns the run's summary (test metrics,
  * mean ± sd over the folds). Seed 2021 and the last epoch's weights unless `train` says otherwise.
  */
-export async function trainAndTest(data: Benchmark, pick: (s: Split[][], bags: readonly SplitBag[]) => Split[][], model: { name: string; config: Record<string, unknown> }, train: Partial<TrainConfig> & Pick<TrainConfig, 'epochs' | 'lr'>) {
+export async function trainAndTest(
+  data: Benchmark,
+  pick: (s: Split[][], bags: readonly SplitBag[]) => Split[][],
+  model: { name: string; config: Record<string, unknown> },
+  train: Partial<TrainConfig> & Pick<TrainConfig, 'epochs' | 'lr'>,
+) {
   const cohort = await Cohort.open(data.cohort);
   try {
-    const splits = pick(parseSplitFile(JSON.parse(fs.readFileSync(data.splits, 'utf8')), cohort.bags, data.splits), cohort.bags);
+    const splits = pick(
+      parseSplitFile(JSON.parse(fs.readFileSync(data.splits, 'utf8')), cohort.bags, data.splits),
+      cohort.bags,
+    );
     const trainer = new Trainer({ model, config: { selectOn: 'last', seed: 2021, standardize: false, ...train } });
     return (await trainer.crossValidate(cohort, splits)).summary;
   } finally {

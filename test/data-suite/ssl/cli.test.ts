@@ -29,13 +29,53 @@ describe('data-suite/ssl: the milkit ssl command on real colon patches', functio
     sharedData('colon-crchp/patch_images.tar');
     assert.ok(fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js')), 'run `npm run build` first');
     const ckpt = path.join(dir, 'enc.ckpt');
-    const net = ['--width', '4', '--embed-dim', '8', '--proj-dim', '4', '--input-size', '28', '--batch-size', '16', '--max-patches', '300'];
-    const first = milkit(['ssl', 'pretrain', '--dataset', 'colon', '--out', ckpt, '--steps', '3', '--checkpoint-every', '2', '--json', ...net]);
+    const net = [
+      '--width',
+      '4',
+      '--embed-dim',
+      '8',
+      '--proj-dim',
+      '4',
+      '--input-size',
+      '28',
+      '--batch-size',
+      '16',
+      '--max-patches',
+      '300',
+    ];
+    const first = milkit([
+      'ssl',
+      'pretrain',
+      '--dataset',
+      'colon',
+      '--out',
+      ckpt,
+      '--steps',
+      '3',
+      '--checkpoint-every',
+      '2',
+      '--json',
+      ...net,
+    ]);
     assert.equal(first.code, 0, first.err);
     const a = JSON.parse(first.out);
     assert.deepEqual([a.patches, a.steps, a.resumedFrom], [300, 3, 0]);
-    assert.ok(Number.isFinite(a.final.loss) && Number.isFinite(a.final.contrastive) && Number.isFinite(a.final.reconstruction));
-    const again = milkit(['ssl', 'pretrain', '--dataset', 'colon', '--out', ckpt, '--steps', '5', '--resume', '--json', ...net]);
+    assert.ok(
+      Number.isFinite(a.final.loss) && Number.isFinite(a.final.contrastive) && Number.isFinite(a.final.reconstruction),
+    );
+    const again = milkit([
+      'ssl',
+      'pretrain',
+      '--dataset',
+      'colon',
+      '--out',
+      ckpt,
+      '--steps',
+      '5',
+      '--resume',
+      '--json',
+      ...net,
+    ]);
     assert.equal(again.code, 0, again.err);
     assert.equal(JSON.parse(again.out).resumedFrom, 3);
     const out = path.join(dir, 'colon-ssl.arrow');
@@ -48,7 +88,17 @@ describe('data-suite/ssl: the milkit ssl command on real colon patches', functio
     const bag = await cohort.bag(0);
     assert.ok(bag.coords && bag.instanceLabels && bag.features.every(Number.isFinite));
     await cohort.close();
-    const both = milkit(['ssl', 'extract', '--dataset', 'colon', '--out', out, '--checkpoint', ckpt, '--random-encoder']);
+    const both = milkit([
+      'ssl',
+      'extract',
+      '--dataset',
+      'colon',
+      '--out',
+      out,
+      '--checkpoint',
+      ckpt,
+      '--random-encoder',
+    ]);
     assert.equal(both.code, 2);
     assert.match(both.err, /exactly one of --checkpoint/);
     const unknown = milkit(['ssl', 'pretrain', '--dataset', 'lung', '--out', ckpt]);

@@ -41,7 +41,10 @@ describe('data-suite/ssl: colon and breast builders, SSL on real patches', funct
 
   it('breast: 58 image bags (26 malignant / 32 benign), tissue tiles inside the 896×768 image', async () => {
     const out = path.join(dir, 'breast.arrow');
-    const summary = await buildBreastCohort(out, { source: sharedData(`breast-ucsb/${BREAST_ARCHIVE}`), featurizer: colorStatsFeaturizer });
+    const summary = await buildBreastCohort(out, {
+      source: sharedData(`breast-ucsb/${BREAST_ARCHIVE}`),
+      featurizer: colorStatsFeaturizer,
+    });
     assert.deepEqual([summary.bags, summary.dim], [58, 30]);
     const cohort = await Cohort.open(out, { cacheBytes: 0 });
     assert.equal(cohort.bags.filter((b) => b.label === 1).length, 26);
@@ -58,7 +61,8 @@ describe('data-suite/ssl: colon and breast builders, SSL on real patches', funct
     // The tiles of one image really pass the background rule.
     for await (const b of breastPatchBags({ source: sharedData(`breast-ucsb/${BREAST_ARCHIVE}`), limit: 1 })) {
       const per = 32 * 32 * 3;
-      for (let i = 0; i < b.n; i++) assert.equal(isBackground(b.pixels.subarray(i * per, (i + 1) * per), DEFAULT_BACKGROUND), false);
+      for (let i = 0; i < b.n; i++)
+        assert.equal(isBackground(b.pixels.subarray(i * per, (i + 1) * per), DEFAULT_BACKGROUND), false);
     }
   });
 
@@ -87,7 +91,12 @@ describe('data-suite/ssl: colon and breast builders, SSL on real patches', funct
     const bags = () => colonPatchBags({ dir: colonDir(), patients });
     const before = tf.memory().numTensors;
     const patches = await collectPatches(bags(), { maxPatches: 600, seed: 1 });
-    const pre = await pretrain(patches, { net: { inputSize: 28, width: 4, embedDim: 16, projDim: 8 }, batchSize: 16, steps: 10, seed: 2 });
+    const pre = await pretrain(patches, {
+      net: { inputSize: 28, width: 4, embedDim: 16, projDim: 8 },
+      batchSize: 16,
+      steps: 10,
+      seed: 2,
+    });
     const out = path.join(dir, 'colon-ssl.arrow');
     const summary = await extractFeatureCohort(out, bags(), pre.network, { patchSize: 27 });
     pre.network.dispose();
@@ -96,8 +105,10 @@ describe('data-suite/ssl: colon and breast builders, SSL on real patches', funct
     const labels = cohort.bags.map((b) => b.label);
     assert.ok(labels.includes(0) && labels.includes(1), 'both classes present');
     const splits = stratifiedKFold(cohort.bags, { k: 2, seed: 0 });
-    const run = await new Trainer({ model: { name: 'abmil' }, config: { epochs: 5, lr: 1e-3, seed: 0, standardize: true, selectOn: 'last' } })
-      .crossValidate(cohort, [splits]);
+    const run = await new Trainer({
+      model: { name: 'abmil' },
+      config: { epochs: 5, lr: 1e-3, seed: 0, standardize: true, selectOn: 'last' },
+    }).crossValidate(cohort, [splits]);
     assert.equal(run.folds.length, 2);
     for (const f of run.folds) {
       assert.ok(Number.isFinite(f.metrics.auc) && Number.isFinite(f.metrics.accuracy));

@@ -23,7 +23,11 @@ describe('data-suite/train: AB-MIL on MUSK1 (first repetition of the standard 10
     const built = await musk1.build({ out: path.join(dir, 'musk1.arrow'), source: sharedData('musk1') });
     const cohort = await Cohort.open(built.cohort.instancePath);
     try {
-      const splits = parseSplitFile(JSON.parse(fs.readFileSync(built.splitsPath!, 'utf8')), cohort.bags, built.splitsPath);
+      const splits = parseSplitFile(
+        JSON.parse(fs.readFileSync(built.splitsPath!, 'utf8')),
+        cohort.bags,
+        built.splitsPath,
+      );
       assert.equal(splits.length, 5);
       const trainer = new Trainer({
         model: { name: 'abmil', config: { embedDim: 64, dropout: 0 } },
@@ -32,7 +36,9 @@ describe('data-suite/train: AB-MIL on MUSK1 (first repetition of the standard 10
       const run = await trainer.crossValidate(cohort, splits.slice(0, 1), { outDir: path.join(dir, 'run') });
       assert.equal(run.folds.length, 10);
       const { accuracy, auc } = run.summary;
-      console.log(`      MUSK1 rep 1, AB-MIL: accuracy ${accuracy.mean.toFixed(3)} ± ${accuracy.sd.toFixed(3)}, AUC ${auc.mean.toFixed(3)} ± ${auc.sd.toFixed(3)} (published 5×10-fold accuracy 0.892)`);
+      console.log(
+        `      MUSK1 rep 1, AB-MIL: accuracy ${accuracy.mean.toFixed(3)} ± ${accuracy.sd.toFixed(3)}, AUC ${auc.mean.toFixed(3)} ± ${auc.sd.toFixed(3)} (published 5×10-fold accuracy 0.892)`,
+      );
       assert.ok(accuracy.mean > 0.75, `accuracy ${accuracy.mean}`);
       assert.ok(auc.mean > 0.85, `AUC ${auc.mean}`);
     } finally {

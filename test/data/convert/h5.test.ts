@@ -14,13 +14,27 @@ async function rejects(p: Promise<unknown>, ...parts: string[]): Promise<void> {
 }
 
 /** Writes a real CLAM/TRIDENT-style slide file with h5wasm itself. */
-async function writeSlide(file: string, n: number, dim: number, seed: number, opts: { batchDim?: boolean; coords?: boolean; float64?: boolean } = {}) {
+async function writeSlide(
+  file: string,
+  n: number,
+  dim: number,
+  seed: number,
+  opts: { batchDim?: boolean; coords?: boolean; float64?: boolean } = {},
+) {
   const h5 = await loadH5wasm();
   const f = new h5.File(file, 'w');
   const feats = randomFloats(n * dim, seed);
-  f.create_dataset({ name: 'features', data: opts.float64 ? Float64Array.from(feats) : feats, shape: opts.batchDim ? [1, n, dim] : [n, dim] });
+  f.create_dataset({
+    name: 'features',
+    data: opts.float64 ? Float64Array.from(feats) : feats,
+    shape: opts.batchDim ? [1, n, dim] : [n, dim],
+  });
   if (opts.coords !== false) {
-    f.create_dataset({ name: 'coords', data: BigInt64Array.from({ length: 2 * n }, (_, i) => BigInt(i * 256 + seed)), shape: [n, 2] });
+    f.create_dataset({
+      name: 'coords',
+      data: BigInt64Array.from({ length: 2 * n }, (_, i) => BigInt(i * 256 + seed)),
+      shape: [n, 2],
+    });
   }
   f.close();
   return feats;
@@ -46,7 +60,13 @@ describe('data/convert/h5: CLAM/TRIDENT slide files → cohort', () => {
     assert.deepEqual(summary.classes, ['normal', 'tumor']);
     const c = await Cohort.open(path.join(dir, 'slides.arrow'));
     try {
-      assert.deepEqual(c.bags.map((x) => [x.id, x.label, x.patientId]), [['slideB', 1, 'P1'], ['slideA', 0, 'P1']]);
+      assert.deepEqual(
+        c.bags.map((x) => [x.id, x.label, x.patientId]),
+        [
+          ['slideB', 1, 'P1'],
+          ['slideA', 0, 'P1'],
+        ],
+      );
       assert.equal(c.metadata.get('milkit.classes'), '["normal","tumor"]');
       const bagA = await c.bag('slideA');
       assert.deepEqual(Array.from(bagA.features), Array.from(a));
@@ -65,7 +85,13 @@ describe('data/convert/h5: CLAM/TRIDENT slide files → cohort', () => {
     const file = labels('surv.csv', 'slide_id,label,time,event\ns1,2,10.5,1\ns2,0,3,0\n');
     await convertH5(d, path.join(dir, 'surv.arrow'), { labels: file });
     const c = await Cohort.open(path.join(dir, 'surv.arrow'));
-    assert.deepEqual(c.bags.map((x) => [x.label, x.time, x.event, x.patientId]), [[2, 10.5, 1, 's1'], [0, 3, 0, 's2']]);
+    assert.deepEqual(
+      c.bags.map((x) => [x.label, x.time, x.event, x.patientId]),
+      [
+        [2, 10.5, 1, 's1'],
+        [0, 3, 0, 's2'],
+      ],
+    );
     assert.equal(c.hasCoords, false);
     await c.close();
   });
@@ -92,19 +118,37 @@ describe('data/convert/h5: CLAM/TRIDENT slide files → cohort', () => {
       fs.writeFileSync(path.join(bad, 'junk.h5'), 'not hdf5 at all');
     });
     const run = (csv: string) => convertH5(bad, out, { labels: labels('bad.csv', csv) });
-    it('a slide without a feature file', () => rejects(run('slide_id,label\ngood,1\nghost,0\n'), 'bad.csv', 'bag "ghost"', 'line 3', 'ghost.h5'));
-    it('a file without "features"', () => rejects(run('slide_id,label\nnofeat,1\n'), 'nofeat.h5', 'field "features"', 'found: feats'));
-    it('a feature width that differs', () => rejects(run('slide_id,label\ngood,1\nwide,0\n'), 'wide.h5', 'bag "wide"', 'field "features"', 'width 7 differs from 6'));
-    it('coords that do not match the features', () => rejects(run('slide_id,label\nbadcoords,1\n'), 'badcoords.h5', 'field "coords"', 'must be [2, 2]'));
-    it('coords in some files only', () => rejects(run('slide_id,label\ngood,1\nnocoords,0\n'), 'nocoords.h5', 'bag "nocoords"', 'field "coords"'));
+    it('a slide without a feature file', () =>
+      rejects(run('slide_id,label\ngood,1\nghost,0\n'), 'bad.csv', 'bag "ghost"', 'line 3', 'ghost.h5'));
+    it('a file without "features"', () =>
+      rejects(run('slide_id,label\nnofeat,1\n'), 'nofeat.h5', 'field "features"', 'found: feats'));
+    it('a feature width that differs', () =>
+      rejects(
+        run('slide_id,label\ngood,1\nwide,0\n'),
+        'wide.h5',
+        'bag "wide"',
+        'field "features"',
+        'width 7 differs from 6',
+      ));
+    it('coords that do not match the features', () =>
+      rejects(run('slide_id,label\nbadcoords,1\n'), 'badcoords.h5', 'field "coords"', 'must be [2, 2]'));
+    it('coords in some files only', () =>
+      rejects(run('slide_id,label\ngood,1\nnocoords,0\n'), 'nocoords.h5', 'bag "nocoords"', 'field "coords"'));
     it('NaN features', () => rejects(run('slide_id,label\nnan,1\n'), 'bag "nan"', 'NaN', 'field "features"'));
-    it('a file that is not HDF5', () => rejects(run('slide_id,label\njunk,1\n'), 'junk.h5', 'not a readable HDF5 file'));
-    it('a missing label', () => rejects(run('slide_id,label\ngood,\n'), 'bad.csv', 'bag "good"', 'field "label"', 'line 2', 'missing label'));
+    it('a file that is not HDF5', () =>
+      rejects(run('slide_id,label\njunk,1\n'), 'junk.h5', 'not a readable HDF5 file'));
+    it('a missing label', () =>
+      rejects(run('slide_id,label\ngood,\n'), 'bad.csv', 'bag "good"', 'field "label"', 'line 2', 'missing label'));
     it('a labels CSV without slide_id or label', async () => {
       await rejects(run('slide,label\ngood,1\n'), 'bad.csv', 'field "slide_id"');
       await rejects(run('slide_id,class\ngood,1\n'), 'bad.csv', 'field "label"');
     });
     it('a ragged labels row', () => rejects(run('slide_id,label\ngood,1,extra\n'), 'bad.csv', 'line 2', 'ragged row'));
-    it('a folder that does not exist', () => rejects(convertH5(path.join(dir, 'nowhere'), out, { labels: labels('x.csv', 'slide_id,label\na,1\n') }), 'nowhere', 'not a folder'));
+    it('a folder that does not exist', () =>
+      rejects(
+        convertH5(path.join(dir, 'nowhere'), out, { labels: labels('x.csv', 'slide_id,label\na,1\n') }),
+        'nowhere',
+        'not a folder',
+      ));
   });
 });

@@ -17,7 +17,14 @@ export async function onCpu<T>(fn: () => T | Promise<T>): Promise<T> {
  * Compares d f / d v from tfjs (with milkit's registered gradients) to central differences at the
  * given flat coordinates of `v`: |analytic − numeric| ≤ atol + rtol·|numeric|.
  */
-export function expectGradMatches(f: () => tf.Scalar, v: tf.Variable, coords: number[], eps = 1e-2, rtol = 2e-2, atol = 2e-3): void {
+export function expectGradMatches(
+  f: () => tf.Scalar,
+  v: tf.Variable,
+  coords: number[],
+  eps = 1e-2,
+  rtol = 2e-2,
+  atol = 2e-3,
+): void {
   const { grads, value } = tf.variableGrads(f, [v]);
   const analytic = grads[v.name].dataSync().slice();
   tf.dispose([value, ...Object.values(grads)]);
@@ -34,14 +41,20 @@ export function expectGradMatches(f: () => tf.Scalar, v: tf.Variable, coords: nu
   for (const i of coords) {
     const numeric = (evalAt(i, eps) - evalAt(i, -eps)) / (2 * eps);
     const err = Math.abs(analytic[i] - numeric);
-    assert.ok(err <= atol + rtol * Math.abs(numeric), `d/d${v.name}[${i}]: analytic ${analytic[i]} vs numeric ${numeric}`);
+    assert.ok(
+      err <= atol + rtol * Math.abs(numeric),
+      `d/d${v.name}[${i}]: analytic ${analytic[i]} vs numeric ${numeric}`,
+    );
   }
   v.assign(tf.tensor(base, v.shape));
 }
 
 /** A few spread-out flat indices of a tensor of `size` elements. */
 export function someCoords(size: number, count = 6): number[] {
-  return Array.from({ length: Math.min(count, size) }, (_, i) => Math.floor((i * size) / Math.min(count, size) + (size > count ? 1 : 0)) % size);
+  return Array.from(
+    { length: Math.min(count, size) },
+    (_, i) => Math.floor((i * size) / Math.min(count, size) + (size > count ? 1 : 0)) % size,
+  );
 }
 
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
