@@ -23,7 +23,7 @@ import type {
   Target,
   BaseModelConfig,
 } from '../models/types';
-import { gatherRows } from '../models/layers/gatherRows';
+import { gatherRows } from '../backend/gatherRows';
 import { Rng } from '../random';
 import { cosineSchedule, selectMask, splitForRecycle, type MaskResult } from './masking';
 import { instanceScores } from './scoring';

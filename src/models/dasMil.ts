@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs';
 import { PROJECTED_DEFAULTS, ProjectedMil, type ProjectionConfig } from './base';
 import { AttentionScorer, softmaxOverInstances } from './layers/attention';
 import { Dense } from './layers/dense';
-import { matMulFast } from './layers/fastGradients';
+import { matMulFast } from '../backend/fastGradients';
 import { LayerNorm } from './layers/layerNorm';
 import { normalTensor } from './layers/params';
 import { inRowBlocks } from './layers/pairwise';

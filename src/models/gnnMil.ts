@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { MilBase } from './base';
 import { Dense } from './layers/dense';
 import { dropout } from './layers/dropout';
-import { matMulFast } from './layers/fastGradients';
+import { matMulFast } from '../backend/fastGradients';
 import { inRowBlocks, rows, sumOverRowBlocks } from './layers/pairwise';
 import { tidyObject } from './layers/tidy';
 import { registerModel } from './registry';

@@ -24,7 +24,7 @@ import { PROJECTED_DEFAULTS, ProjectedMil, type ProjectionConfig } from './base'
 import { AttentionScorer, softmaxOverInstances } from './layers/attention';
 import { Dense } from './layers/dense';
 import { dropout } from './layers/dropout';
-import { matMulFast } from './layers/fastGradients';
+import { matMulFast } from '../backend/fastGradients';
 import { tidyObject } from './layers/tidy';
 import { kMeans } from './kmeans';
 import { registerModel } from './registry';

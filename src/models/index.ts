@@ -42,8 +42,6 @@ export {
 export { PPEG } from './layers/ppeg';
 export { checkpointed, withNestedTape } from './layers/checkpoint';
 export { tidyObject } from './layers/tidy';
-export { matMulFast, registerFastGradients, swapLastAxes } from './layers/fastGradients';
-export { installWasmKernels } from './layers/wasmKernels';
 // Instance-level methods of the deep-MIL catalogue (issue 9)
 export { AdaptivePooling, ADAPTIVE_POOLING_DEFAULTS, type AdaptivePoolingConfig } from './adaptivePooling';
 export { CertaintyPooling, CERTAINTY_POOLING_DEFAULTS, type CertaintyPoolingConfig } from './certaintyPooling';

@@ -22,7 +22,7 @@ import { AttentionScorer, softmaxOverInstances } from './layers/attention';
 import { MultiHeadCrossAttention } from './layers/crossAttention';
 import { Dense } from './layers/dense';
 import { dropout } from './layers/dropout';
-import { batchMatMul, matMulFast } from './layers/fastGradients';
+import { batchMatMul, matMulFast } from '../backend/fastGradients';
 import { LayerNorm } from './layers/layerNorm';
 import { tidyObject } from './layers/tidy';
 import { registerModel } from './registry';

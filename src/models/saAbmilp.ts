@@ -16,7 +16,7 @@ import { PROJECTED_DEFAULTS, ProjectedMil, type ProjectionConfig } from './base'
 import { AttentionScorer, softmaxOverInstances } from './layers/attention';
 import { Dense } from './layers/dense';
 import { inRowBlocks, rows, squaredDistances } from './layers/pairwise';
-import { matMulFast } from './layers/fastGradients';
+import { matMulFast } from '../backend/fastGradients';
 import { tidyObject } from './layers/tidy';
 import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';

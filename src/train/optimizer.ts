@@ -10,7 +10,7 @@
  * at construction, so a checkpoint can save and restore it by position.
  */
 import * as tf from '@tensorflow/tfjs';
-import { nativeAdamStep, nativeDenseAvailable } from '../models/layers/nativeOps';
+import { nativeAdamStep, nativeDenseAvailable } from '../backend/nativeOps';
 
 export interface AdamOptions {
   lr: number;

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Dense } from './dense';
 import { dropout } from './dropout';
-import { matMulFast } from './fastGradients';
+import { matMulFast } from '../../backend/fastGradients';
 import { LayerNorm } from './layerNorm';
 import type { ParamScope } from './params';
 

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { activate, type ActivationName, FUSABLE } from './activations';
-import { denseNative, isNativeActivation, nativeDenseAvailable } from './nativeOps';
+import { denseNative, isNativeActivation, nativeDenseAvailable } from '../../backend/nativeOps';
 import { ParamScope, xavierNormal } from './params';
 
 /** True while tfjs records a gradient tape (inside tf.grad / variableGrads / minimize). */

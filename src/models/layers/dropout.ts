@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../random';
-import { nativeDenseAvailable, nativeDropout } from './nativeOps';
+import { nativeDenseAvailable, nativeDropout } from '../../backend/nativeOps';
 
 export function dropout<T extends tf.Tensor>(x: T, rate: number, training: boolean, rng: Rng): T {
   if (!training || rate <= 0) return x;

@@ -9,9 +9,9 @@
  * (`MilkitLayerNorm`, native/src/rows.c) instead of ~10 kernels over [N × C].
  */
 import * as tf from '@tensorflow/tfjs';
-import { LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL } from './nativeKernels';
+import { LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL } from '../../backend/nativeKernels';
 import { recordingGradients } from './dense';
-import { nativeDenseAvailable } from './nativeOps';
+import { nativeDenseAvailable } from '../../backend/nativeOps';
 import type { ParamScope } from './params';
 
 export class LayerNorm {

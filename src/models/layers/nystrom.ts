@@ -15,8 +15,8 @@ import { tidyObject } from './tidy';
 import { Dense, recordingGradients } from './dense';
 import { dropout } from './dropout';
 import { memoised, withNestedTape } from './checkpoint';
-import { matMulFast } from './fastGradients';
-import { nativeDenseAvailable, nativePinv, nativeSegmentMeans } from './nativeOps';
+import { matMulFast } from '../../backend/fastGradients';
+import { nativeDenseAvailable, nativePinv, nativeSegmentMeans } from '../../backend/nativeOps';
 import { ParamScope, torchDefaultUniform } from './params';
 
 export interface NystromOptions {

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { recordingGradients } from './dense';
-import { matMulFast } from './fastGradients';
+import { matMulFast } from '../../backend/fastGradients';
 
 /** Rows per block: a `[ROW_BLOCK, 20000]` float block is 80 MB. */
 export const ROW_BLOCK = 1024;

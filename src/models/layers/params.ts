@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../random';
-import { installWasmKernels } from './wasmKernels';
+import { installWasmKernels } from '../../backend/wasmKernels';
 
 export class ParamStore {
   private readonly vars = new Map<string, tf.Variable>();

@@ -8,9 +8,9 @@
  */
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { registerFastGradients } from './models/layers/fastGradients';
-import { installWasmKernels } from './models/layers/wasmKernels';
-import { type BlasStatus, installBlasKernels } from './models/layers/blasKernels';
+import { registerFastGradients } from './fastGradients';
+import { installWasmKernels } from './wasmKernels';
+import { type BlasStatus, installBlasKernels } from './blasKernels';
 
 export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];

@@ -9,7 +9,7 @@
  * five, its derivative six, a softmax gradient five), most of them scalar loops.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BlasAddon, KernelArgs, TensorInfo } from './blasKernels';
+import type { BlasAddon, KernelArgs, TensorInfo } from './types';
 
 /** Activations of the native element-wise kernels (codes of native/src/elementwise.c). */
 export const NATIVE_ACTIVATIONS = { linear: 0, gelu: 1, tanh: 2, sigmoid: 3, relu: 4 } as const;

@@ -12,7 +12,7 @@
  * (test/backend/blas.test.ts compares it with the plain wasm path and with central differences).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Rng } from '../../random';
+import type { Rng } from '../random';
 import { nativeTransposes } from './blasKernels';
 import {
   ACTIVATION_GRAD_KERNEL,

@@ -1,0 +1,8 @@
+/**
+ * How tensors are computed: choosing the tfjs backend (select.ts) and the kernels milkit installs
+ * on it (the OpenBLAS addon's kernels, copy-free wasm kernels, gradients that keep wasm on its fast
+ * matMul path). Nothing here imports the models.
+ */
+export * from './select';
+export { matMulFast, registerFastGradients, swapLastAxes } from './fastGradients';
+export { installWasmKernels } from './wasmKernels';
