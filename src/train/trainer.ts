@@ -19,7 +19,7 @@ import { createModel } from '../models/registry';
 import type { MilModel } from '../models/types';
 import { writeFileAtomic } from './checkpoint';
 import { type TrainConfig, resolveTrainConfig } from './config';
-import { TrainEventStream } from './events';
+import { type FoldRef, TrainEventStream } from './events';
 import { type FoldResult, trainFold } from './fold';
 import { type RunResult, summarise, writeResults } from './results';
 import { outputsOf, taskOf } from './targets';
@@ -63,50 +63,63 @@ export class Trainer {
 
   /** Trains and tests one fold per split; `splits[rep][fold]`. */
   async crossValidate(cohort: Cohort, splits: Split[][], run: RunOptions = {}): Promise<RunResult> {
+    splits.forEach((rep, r) => rep.forEach((s, f) => checkSplit(s, cohort.bags, `split [${r}][${f}]`)));
+    const folds = splits.flatMap((rep, repeat) => rep.map((split, fold) => ({ repeat, fold, split })));
+    return this.run(cohort, folds, { repeats: splits.length, folds: splits[0]?.length ?? 0 }, run);
+  }
+
+  /**
+   * Trains on one split (a single fold). `at` names the fold it is within a cross-validation, so it
+   * gets that fold's seed and folder: `fit(cohort, splits[r][k], { at: { repeat: r, fold: k } })`
+   * reproduces fold (r, k) of `crossValidate(cohort, splits)` exactly (a sweep runs folds this way).
+   */
+  async fit(cohort: Cohort, split: Split, run: RunOptions & { at?: FoldRef } = {}): Promise<RunResult> {
+    checkSplit(split, cohort.bags, 'split');
+    const { repeat, fold } = run.at ?? { repeat: 0, fold: 0 };
+    return this.run(cohort, [{ repeat, fold, split }], { repeats: 1, folds: 1 }, run);
+  }
+
+  private async run(
+    cohort: Cohort,
+    todo: (FoldRef & { split: Split })[],
+    shape: { repeats: number; folds: number },
+    run: RunOptions,
+  ): Promise<RunResult> {
     const { task, targets } = taskOf(cohort.bags, this.config.survivalBins);
     const createModel = this.builder({ inputDim: cohort.dim, numClasses: outputsOf(task) });
-    splits.forEach((rep, r) => rep.forEach((s, f) => checkSplit(s, cohort.bags, `split [${r}][${f}]`)));
     const folds: FoldResult[] = [];
     let interrupted = false;
-    this.events.emit({
-      type: 'run-start',
-      repeats: splits.length,
-      folds: splits[0]?.length ?? 0,
-      epochs: this.config.epochs,
-      outDir: run.outDir,
-    });
-    outer: for (const [repeat, rep] of splits.entries()) {
-      for (const [fold, split] of rep.entries()) {
-        const dir = run.outDir && path.join(run.outDir, `rep${repeat}-fold${fold}`);
-        const done = dir && path.join(dir, 'result.json');
-        if (run.resume && done && fs.existsSync(done)) {
-          folds.push(JSON.parse(fs.readFileSync(done, 'utf8'), (_, v) => (v === null ? NaN : v)) as FoldResult);
-          continue;
-        }
-        const result = await trainFold({
-          cohort,
-          split,
-          task,
-          targets,
-          config: this.config,
-          createModel,
-          events: this.events,
-          repeat,
-          fold,
-          dir,
-          resume: run.resume,
-          signal: run.signal,
-        });
-        folds.push(result);
-        if (result.interrupted) {
-          interrupted = true;
-          break outer;
-        }
-        if (done)
-          writeFileAtomic(done, [
-            Buffer.from(JSON.stringify(result, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))),
-          ]);
+    this.events.emit({ type: 'run-start', ...shape, epochs: this.config.epochs, outDir: run.outDir });
+    for (const { repeat, fold, split } of todo) {
+      const dir = run.outDir && path.join(run.outDir, `rep${repeat}-fold${fold}`);
+      const done = dir && path.join(dir, 'result.json');
+      if (run.resume && done && fs.existsSync(done)) {
+        folds.push(JSON.parse(fs.readFileSync(done, 'utf8'), (_, v) => (v === null ? NaN : v)) as FoldResult);
+        continue;
       }
+      const result = await trainFold({
+        cohort,
+        split,
+        task,
+        targets,
+        config: this.config,
+        createModel,
+        events: this.events,
+        repeat,
+        fold,
+        dir,
+        resume: run.resume,
+        signal: run.signal,
+      });
+      folds.push(result);
+      if (result.interrupted) {
+        interrupted = true;
+        break;
+      }
+      if (done)
+        writeFileAtomic(done, [
+          Buffer.from(JSON.stringify(result, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))),
+        ]);
     }
     const probe = createModel(0);
     const modelInfo = { name: probe.name, config: { ...(probe.config as unknown as Record<string, unknown>) } };
@@ -127,10 +140,5 @@ export class Trainer {
     const resultsPath = run.outDir ? writeResults(run.outDir, result) : undefined;
     this.events.emit({ type: 'run-end', summary: result.summary, interrupted, resultsPath });
     return result;
-  }
-
-  /** Trains on one split (a single fold); same as a one-split cross-validation. */
-  async fit(cohort: Cohort, split: Split, run: RunOptions = {}): Promise<RunResult> {
-    return this.crossValidate(cohort, [[split]], run);
   }
 }
