@@ -13,3 +13,4 @@ export * from './ssl';
 export * from './train';
 export * from './mhim';
 export * from './data/splitFile';
+export * from './sweep';

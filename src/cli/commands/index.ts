@@ -18,6 +18,7 @@ const LOADERS: Record<string, () => Command> = {
   eval: () => (require('./eval') as typeof import('./eval')).evalCommand,
   predict: () => (require('./predict') as typeof import('./predict')).predict,
   ssl: () => (require('./ssl') as typeof import('./ssl')).ssl,
+  sweep: () => (require('./sweep') as typeof import('./sweep')).sweep,
   demo: () => (require('./demo') as typeof import('./demo')).demo,
 };
 

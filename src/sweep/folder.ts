@@ -1,0 +1,208 @@
+/**
+ * The sweep folder (SWEEP_DIR, on a shared file system when the units run on a cluster):
+ *
+ * ```
+ * sweep.json              the manifest: kind, resolved plan, cohort identity, unit list, fingerprint
+ * plan.<ext>              the plan as the user wrote it
+ * splits/seed-<s>.json    the split each seed's units train on (milkit split file, bag ids)
+ * units/<id>/             result.json (done) | error.json (failed) | unit.log | train/ (checkpoints)
+ * submissions.jsonl       one line per submission: executor, job id, unit indices, time
+ * slurm/, k8s/, logs/     job scripts and manifests as submitted, scheduler logs
+ * results/                summary.{json,csv,md} from `milkit sweep collect`
+ * ```
+ * Every file is written atomically. A folder lock (`.lock`, O_EXCL) guards planning and submitting,
+ * and each unit has its own lock while it runs, so two runners never train the same unit.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { writeFileAtomic } from '../train/checkpoint';
+import type { ResolvedPlan } from './plan';
+
+export const SWEEP_FORMAT = 'milkit-sweep';
+
+/** One unit of work; `index` is its Slurm array index / Kubernetes completion index. */
+export interface Unit {
+  index: number;
+  id: string;
+  config: string;
+  seed: number;
+  repeat: number;
+  fold: number;
+}
+
+/** What identifies the cohort a sweep was planned on; a unit refuses to run on another. */
+export interface CohortIdentity {
+  path: string;
+  bags: number;
+  dim: number;
+  /** sha256 of the bag ids and labels in order. */
+  bagsHash: string;
+}
+
+export interface SweepManifest {
+  format: typeof SWEEP_FORMAT;
+  version: 1;
+  /** The unit kind: how `sweep run` runs one unit ('train'; new kinds add a runner). */
+  kind: 'train';
+  /** sha256 over kind, plan, cohort and units: a second `sweep` with another plan is refused. */
+  fingerprint: string;
+  createdAt: string;
+  plan: ResolvedPlan;
+  cohort: CohortIdentity;
+  units: Unit[];
+}
+
+export interface Submission {
+  executor: 'local' | 'slurm' | 'k8s';
+  /** Slurm job id, or the local driver's pid. */
+  job: string;
+  host: string;
+  units: number[];
+  at: string;
+  script?: string;
+}
+
+/** JSON with sorted keys, so equal values give equal text (and fingerprints). */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_, v) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.keys(v as object)
+            .sort()
+            .map((k) => [k, (v as Record<string, unknown>)[k]]),
+        )
+      : v,
+  );
+}
+
+export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** JSON that writes non-finite numbers as null (JSON has no NaN). */
+export const toJson = (v: unknown, indent = 2): string =>
+  JSON.stringify(v, (_, x) => (typeof x === 'number' && !Number.isFinite(x) ? null : x), indent);
+
+export function writeJsonAtomic(file: string, value: unknown): void {
+  writeFileAtomic(file, [Buffer.from(`${toJson(value)}\n`)]);
+}
+
+export function writeTextAtomic(file: string, text: string): void {
+  writeFileAtomic(file, [Buffer.from(text)]);
+}
+
+export class SweepFolder {
+  readonly dir: string;
+  constructor(dir: string) {
+    this.dir = path.resolve(dir);
+  }
+
+  get manifestPath(): string {
+    return path.join(this.dir, 'sweep.json');
+  }
+  exists(): boolean {
+    return fs.existsSync(this.manifestPath);
+  }
+  /** The manifest; a folder without one gets a clear error. */
+  manifest(): SweepManifest {
+    if (!this.exists())
+      throw new Error(`${this.dir} is not a sweep folder (no sweep.json); start one with: milkit sweep PLAN --out DIR`);
+    const m = JSON.parse(fs.readFileSync(this.manifestPath, 'utf8')) as SweepManifest;
+    if (m.format !== SWEEP_FORMAT || m.version !== 1)
+      throw new Error(`${this.manifestPath}: not a milkit sweep manifest (format ${m.format}, version ${m.version})`);
+    return m;
+  }
+  unitDir(u: Unit): string {
+    return path.join(this.dir, 'units', u.id);
+  }
+  resultPath(u: Unit): string {
+    return path.join(this.unitDir(u), 'result.json');
+  }
+  errorPath(u: Unit): string {
+    return path.join(this.unitDir(u), 'error.json');
+  }
+  logPath(u: Unit): string {
+    return path.join(this.unitDir(u), 'unit.log');
+  }
+  splitsPath(seed: number): string {
+    return path.join(this.dir, 'splits', `seed-${seed}.json`);
+  }
+
+  submissions(): Submission[] {
+    const file = path.join(this.dir, 'submissions.jsonl');
+    if (!fs.existsSync(file)) return [];
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as Submission);
+  }
+  /** Appends one submission record (a single write of one line: appends of that size do not interleave). */
+  recordSubmission(s: Submission): void {
+    fs.appendFileSync(path.join(this.dir, 'submissions.jsonl'), `${JSON.stringify(s)}\n`);
+  }
+}
+
+/** What a lock file holds: who took it. */
+export interface LockOwner {
+  host: string;
+  pid: number;
+  /** The Slurm job (`<array job>_<task>`) that holds it, when it runs under Slurm. */
+  slurmJob?: string;
+  at: string;
+  what: string;
+}
+
+const processAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** The owner of a lock file, or undefined when there is none or it is stale (its process is gone). */
+export function lockOwner(file: string): LockOwner | undefined {
+  let owner: LockOwner;
+  try {
+    owner = JSON.parse(fs.readFileSync(file, 'utf8')) as LockOwner;
+  } catch {
+    return undefined; // absent, or half-written by a taker that died between open and write
+  }
+  // On this host a dead pid frees the lock; another host's lock is honoured (its process may live).
+  return owner.host === os.hostname() && !processAlive(owner.pid) ? undefined : owner;
+}
+
+/**
+ * Takes an exclusive lock file (O_EXCL); a stale lock (its process dead on this host) is replaced.
+ * Throws `busy(owner)` when someone alive holds it. Returns the release function.
+ */
+export function takeLock(file: string, what: string, busy: (o: LockOwner) => Error): () => void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const me: LockOwner = {
+    host: os.hostname(),
+    pid: process.pid,
+    ...(process.env.SLURM_ARRAY_JOB_ID
+      ? { slurmJob: `${process.env.SLURM_ARRAY_JOB_ID}_${process.env.SLURM_ARRAY_TASK_ID}` }
+      : {}),
+    at: new Date().toISOString(),
+    what,
+  };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = fs.openSync(file, 'wx');
+      fs.writeSync(fd, JSON.stringify(me));
+      fs.closeSync(fd);
+      return () => {
+        if (lockOwner(file)?.pid === me.pid) fs.rmSync(file, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = lockOwner(file);
+      if (owner) throw busy(owner);
+      fs.rmSync(file, { force: true }); // stale: its owner died without releasing it
+    }
+  }
+  throw new Error(`could not take the lock ${file}`);
+}

@@ -1,0 +1,30 @@
+/** Sweeps: models × settings × folds × seeds as units run by a local pool, Slurm job arrays or Kubernetes. */
+export { type PlanModel, type ResolvedPlan, type SweepConfig, type SweepPlan, SweepPlanError, readPlan } from './plan';
+export { type CohortIdentity, type Submission, type SweepManifest, type Unit, SweepFolder } from './folder';
+export { type UnitResult } from './trainUnit';
+export { type RunOutcome, RUN_EXIT, runUnit, teeOutput } from './runner';
+export { type LocalOptions, type LocalRun, runLocal } from './local';
+export { type SlurmOptions, SlurmUnavailableError, arrayRanges, checkSlurm, slurmScript } from './slurm';
+export { type K8sOptions, k8sJob } from './k8s';
+export { type SweepStatus, type UnitState, type UnitStatus, UNIT_STATES, statusLine, sweepStatus } from './status';
+export {
+  type ConfigRow,
+  type MetricCell,
+  type SweepTable,
+  collectSweep,
+  tableCsv,
+  tableMarkdown,
+  writeTable,
+} from './collect';
+export {
+  type ExecutorName,
+  type ExecutorOptions,
+  type Submitted,
+  type SweepOptions,
+  SweepHandle,
+  openSweep,
+  planSweep,
+  submitSweep,
+  sweep,
+  unitsToResubmit,
+} from './sweep';

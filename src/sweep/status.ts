@@ -1,0 +1,112 @@
+/**
+ * Where each unit of a sweep stands, from the unit files (result, error, lock, checkpoint) and the
+ * scheduler's queue (`squeue` for Slurm submissions; the driver's pid for local ones):
+ * done, running, pending, failed (with its error and log), or missing (never ran, or stopped).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { type SweepFolder, type Unit, lockOwner } from './folder';
+import { slurmQueue } from './slurm';
+
+export type UnitState = 'done' | 'running' | 'pending' | 'failed' | 'missing';
+export const UNIT_STATES: readonly UnitState[] = ['done', 'running', 'pending', 'failed', 'missing'];
+
+export interface UnitStatus extends Unit {
+  state: UnitState;
+  label: string;
+  /** Failed: the error message; missing: how far it got; running: where. */
+  detail?: string;
+  /** Log files worth reading (the unit's own log, the scheduler's). */
+  logs: string[];
+}
+
+export interface SweepStatus {
+  dir: string;
+  name: string;
+  total: number;
+  counts: Record<UnitState, number>;
+  units: UnitStatus[];
+  /** What the status could not know (a scheduler that did not answer, no accounting). */
+  notes: string[];
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** The last epoch a stopped unit checkpointed (from its trainer folder), if any. */
+function checkpointNote(dir: string): string | undefined {
+  const train = path.join(dir, 'train');
+  if (!fs.existsSync(train)) return undefined;
+  const fold = fs.readdirSync(train).find((d) => d.startsWith('rep'));
+  return fold && fs.existsSync(path.join(train, fold, 'last.ckpt'))
+    ? 'stopped with a checkpoint: a resubmission resumes it'
+    : undefined;
+}
+
+export function sweepStatus(folder: SweepFolder): SweepStatus {
+  const manifest = folder.manifest();
+  const notes: string[] = [];
+  const submissions = folder.submissions();
+  // Slurm: the newest submission that lists a unit decides its scheduler state.
+  const slurmJobs = submissions.filter((s) => s.executor === 'slurm');
+  let queue = new Map<string, Map<number, 'pending' | 'running'>>();
+  if (slurmJobs.length) {
+    try {
+      queue = slurmQueue(slurmJobs.map((s) => s.job));
+    } catch (err) {
+      notes.push(`squeue did not answer (${(err as Error).message}): queued Slurm tasks show as missing`);
+    }
+    notes.push(
+      'finished Slurm tasks are read from the unit files: without accounting (slurmdbd), sacct has no data on them',
+    );
+  }
+  const localDrivers = submissions.filter(
+    (s) => s.executor === 'local' && s.host === os.hostname() && alive(Number(s.job)),
+  );
+  const labels = new Map(manifest.plan.configs.map((c) => [c.id, c.label]));
+
+  const units = manifest.units.map((u): UnitStatus => {
+    const dir = folder.unitDir(u);
+    const logs = [folder.logPath(u)];
+    for (const s of slurmJobs)
+      if (s.units.includes(u.index)) logs.push(path.join(folder.dir, 'logs', `${s.job}_${u.index}.log`));
+    const existingLogs = logs.filter((l) => fs.existsSync(l));
+    const base = { ...u, label: labels.get(u.config) ?? u.config, logs: existingLogs };
+    if (fs.existsSync(folder.resultPath(u))) return { ...base, state: 'done' };
+    const lock = lockOwner(path.join(dir, '.lock'));
+    if (lock) return { ...base, state: 'running', detail: `pid ${lock.pid} on ${lock.host}` };
+    for (const s of [...slurmJobs].reverse()) {
+      const state = queue.get(s.job)?.get(u.index);
+      if (state) return { ...base, state, detail: `Slurm job ${s.job}_${u.index}` };
+    }
+    if (localDrivers.some((s) => s.units.includes(u.index)))
+      return { ...base, state: 'pending', detail: 'queued in a local worker pool' };
+    if (fs.existsSync(folder.errorPath(u))) {
+      const err = JSON.parse(fs.readFileSync(folder.errorPath(u), 'utf8')) as { message?: string };
+      return { ...base, state: 'failed', detail: err.message ?? 'failed' };
+    }
+    return { ...base, state: 'missing', detail: checkpointNote(dir) };
+  });
+  const counts = Object.fromEntries(UNIT_STATES.map((s) => [s, units.filter((u) => u.state === s).length])) as Record<
+    UnitState,
+    number
+  >;
+  return { dir: folder.dir, name: manifest.plan.name, total: units.length, counts, units, notes };
+}
+
+/** `done 7/10, running 2, pending 1` (zero counts left out). */
+export function statusLine(s: SweepStatus): string {
+  return [
+    `done ${s.counts.done}/${s.total}`,
+    ...UNIT_STATES.slice(1)
+      .filter((k) => s.counts[k])
+      .map((k) => `${k} ${s.counts[k]}`),
+  ].join(', ');
+}

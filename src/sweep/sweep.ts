@@ -1,0 +1,241 @@
+/**
+ * Sweeps: plan → units in SWEEP_DIR → an executor runs them → status → one collected table.
+ *
+ * ```ts
+ * const s = await sweep('plan.yaml', { out: 'sweeps/musk1', executor: 'slurm', slurm: { time: '1:00:00' } });
+ * s.status().counts        // { done, running, pending, failed, missing }
+ * const table = await s.wait({ onStatus: (st) => console.log(statusLine(st)) });
+ * ```
+ * The same steps are `milkit sweep PLAN --out DIR`, `milkit sweep status|resubmit|collect DIR`.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Cohort } from '../data/cohort';
+import { listModels } from '../models/registry';
+import { type SweepTable, collectSweep, writeTable } from './collect';
+import {
+  type LockOwner,
+  type SweepManifest,
+  SweepFolder,
+  SWEEP_FORMAT,
+  canonicalJson,
+  sha256,
+  takeLock,
+  writeJsonAtomic,
+  writeTextAtomic,
+} from './folder';
+import { type K8sOptions, k8sJob } from './k8s';
+import { type LocalOptions, type LocalRun, runLocal } from './local';
+import { type ResolvedPlan, type SweepPlan, readPlan, resolvePlan } from './plan';
+import { type SlurmOptions, checkSlurm, slurmCancel, submitSlurm } from './slurm';
+import { type SweepStatus, sweepStatus } from './status';
+import { cohortIdentity, planTrainUnits } from './trainUnit';
+import { stringify as toYaml } from 'yaml';
+
+export type ExecutorName = 'local' | 'slurm' | 'k8s';
+
+export interface ExecutorOptions {
+  executor?: ExecutorName;
+  /** Local: processes at once. */
+  workers?: number;
+  slurm?: SlurmOptions;
+  k8s?: K8sOptions;
+  /** Local: called as each unit's process ends. */
+  onUnitExit?: LocalOptions['onExit'];
+}
+
+export interface SweepOptions extends ExecutorOptions {
+  /** The sweep folder (SWEEP_DIR); must not hold another sweep. */
+  out: string;
+}
+
+const busy = (dir: string) => (o: LockOwner) =>
+  new Error(
+    `${dir} is in use: ${o.what} (pid ${o.pid} on ${o.host} since ${o.at}); wait for it, or choose another folder`,
+  );
+
+/**
+ * Checks a plan (a file, or an object whose paths are relative to the current folder) and writes the
+ * sweep into `out`: manifest with fingerprint, split files, the plan. Refuses a folder that already
+ * holds a sweep, the same or another: finished units are never overwritten.
+ */
+export async function planSweep(plan: SweepPlan | string, out: string): Promise<SweepFolder> {
+  const file = typeof plan === 'string' ? path.resolve(plan) : undefined;
+  const raw = file ? readPlan(file) : plan;
+  const resolved = resolvePlan(raw, {
+    baseDir: file ? path.dirname(file) : process.cwd(),
+    models: listModels().map((m) => m.name),
+    file,
+  });
+  const folder = new SweepFolder(out);
+  fs.mkdirSync(folder.dir, { recursive: true });
+  const release = takeLock(path.join(folder.dir, '.lock'), 'planning a sweep', busy(folder.dir));
+  try {
+    if (folder.exists()) {
+      const old = folder.manifest();
+      const same = old.fingerprint === (await fingerprintOf(resolved));
+      throw new Error(
+        same
+          ? `${folder.dir} already holds this sweep (fingerprint ${old.fingerprint.slice(0, 12)}); see milkit sweep status ${folder.dir}, and milkit sweep resubmit ${folder.dir} runs only its failed or missing units`
+          : `${folder.dir} holds another sweep (fingerprint ${old.fingerprint.slice(0, 12)}, plan "${old.plan.name}"); choose another --out (finished units are never overwritten)`,
+      );
+    }
+    const { units, cohort } = await planTrainUnits(resolved, folder, file);
+    const manifest: SweepManifest = {
+      format: SWEEP_FORMAT,
+      version: 1,
+      kind: 'train',
+      fingerprint: fingerprint(resolved, cohort),
+      createdAt: new Date().toISOString(),
+      plan: resolved,
+      cohort,
+      units,
+    };
+    if (file)
+      writeTextAtomic(path.join(folder.dir, `plan${path.extname(file) || '.yaml'}`), fs.readFileSync(file, 'utf8'));
+    else writeTextAtomic(path.join(folder.dir, 'plan.json'), `${JSON.stringify(plan, null, 2)}\n`);
+    writeJsonAtomic(folder.manifestPath, manifest); // last: a folder with sweep.json is a whole sweep
+    return folder;
+  } finally {
+    release();
+  }
+}
+
+function fingerprint(plan: ResolvedPlan, cohort: SweepManifest['cohort']): string {
+  return sha256(canonicalJson({ kind: 'train', plan, cohort }));
+}
+
+async function fingerprintOf(plan: ResolvedPlan): Promise<string> {
+  const cohort = await Cohort.open(plan.cohort, { cacheBytes: 0 });
+  try {
+    return fingerprint(plan, cohortIdentity(cohort));
+  } finally {
+    await cohort.close();
+  }
+}
+
+/** What one submission started. */
+export interface Submitted {
+  executor: ExecutorName;
+  units: number[];
+  /** Slurm: the array job id and its script. */
+  job?: string;
+  script?: string;
+  /** k8s: the manifest file (a dry run: nothing is applied). */
+  manifestFile?: string;
+  /** Local: the running pool. */
+  local?: LocalRun;
+}
+
+/** Submits `units` (default: every unit not done) with the chosen executor. */
+export function submitSweep(folder: SweepFolder, opts: ExecutorOptions = {}, units?: number[]): Submitted {
+  const manifest = folder.manifest();
+  const todo = units ?? manifest.units.filter((u) => !fs.existsSync(folder.resultPath(u))).map((u) => u.index);
+  const executor = opts.executor ?? 'local';
+  const record = (job: string, script?: string) =>
+    folder.recordSubmission({
+      executor,
+      job,
+      host: os.hostname(),
+      units: todo,
+      at: new Date().toISOString(),
+      ...(script ? { script } : {}),
+    });
+  if (executor === 'k8s') {
+    const manifestFile = path.join(folder.dir, 'k8s', 'job.yaml');
+    writeTextAtomic(manifestFile, toYaml(k8sJob(folder, manifest, opts.k8s)));
+    return { executor, units: todo, manifestFile };
+  }
+  if (todo.length === 0) return { executor, units: todo };
+  if (executor === 'slurm') {
+    const { job, script } = submitSlurm(folder, manifest.plan.name, todo, opts.slurm ?? {});
+    record(job, script);
+    return { executor, units: todo, job, script };
+  }
+  if (executor !== 'local') throw new Error(`unknown executor "${executor as string}"; use local, slurm or k8s`);
+  // The local driver holds the folder lock while its pool runs: a second driver would race it.
+  const release = takeLock(path.join(folder.dir, '.lock'), 'a local sweep driver', busy(folder.dir));
+  record(String(process.pid));
+  const local = runLocal(folder, todo, { workers: opts.workers, onExit: opts.onUnitExit });
+  local.done.finally(release).catch(() => undefined);
+  return { executor, units: todo, local };
+}
+
+/** The units worth submitting again: failed, or missing (never ran, cancelled, killed). */
+export function unitsToResubmit(folder: SweepFolder): number[] {
+  return sweepStatus(folder)
+    .units.filter((u) => u.state === 'failed' || u.state === 'missing')
+    .map((u) => u.index);
+}
+
+/** A running sweep, for notebooks: live status, waiting, the collected table. */
+export class SweepHandle {
+  constructor(
+    readonly folder: SweepFolder,
+    /** What this handle submitted (none for a handle on an existing folder). */
+    readonly submitted?: Submitted,
+  ) {}
+
+  get dir(): string {
+    return this.folder.dir;
+  }
+  status(): SweepStatus {
+    return sweepStatus(this.folder);
+  }
+  /** The table of what has finished so far (written to SWEEP_DIR/results/). */
+  collect(): SweepTable {
+    const t = collectSweep(this.folder);
+    writeTable(this.folder, t);
+    return t;
+  }
+  /** Waits until no unit is running or pending, reporting the status every `intervalMs`. */
+  async wait(o: { intervalMs?: number; onStatus?: (s: SweepStatus) => void } = {}): Promise<SweepTable> {
+    if (this.submitted?.executor === 'k8s') throw new Error('a k8s dry run submits nothing to wait for');
+    let last = '';
+    for (;;) {
+      const s = this.status();
+      const key = JSON.stringify(s.counts);
+      if (key !== last) o.onStatus?.(s);
+      last = key;
+      const local = this.submitted?.local;
+      const localDone = !local || (await settled(local.done, 0));
+      if (s.counts.running + s.counts.pending === 0 && localDone) break;
+      if (local) await settled(local.done, o.intervalMs ?? 2000);
+      else await new Promise((r) => setTimeout(r, o.intervalMs ?? 5000));
+    }
+    return this.collect();
+  }
+  /** Stops the units this handle started (local: SIGTERM; Slurm: scancel of its array job). */
+  stop(): void {
+    this.submitted?.local?.stop();
+    if (this.submitted?.job) slurmCancel([this.submitted.job]);
+  }
+}
+
+/** Resolves true when `p` settles within `ms`, false otherwise. */
+async function settled(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
+  const done = p.then(
+    () => true,
+    () => true,
+  );
+  const first = await Promise.race([done, timeout]);
+  clearTimeout(timer);
+  return first;
+}
+
+/** Plans a sweep into `opts.out` and submits every unit; the notebook's one call. */
+export async function sweep(plan: SweepPlan | string, opts: SweepOptions): Promise<SweepHandle> {
+  if (opts.executor === 'slurm') checkSlurm(); // before anything is written
+  const folder = await planSweep(plan, opts.out);
+  return new SweepHandle(folder, submitSweep(folder, opts));
+}
+
+/** A handle on an existing sweep folder (to watch or collect a sweep started elsewhere). */
+export function openSweep(dir: string): SweepHandle {
+  const folder = new SweepFolder(dir);
+  folder.manifest();
+  return new SweepHandle(folder);
+}

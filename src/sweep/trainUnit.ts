@@ -1,0 +1,202 @@
+/**
+ * The "train" unit kind: one model configuration × one fold × one seed, trained by the Trainer.
+ *
+ * Planning writes each seed's split (stratified k-fold seeded by the seed, or the plan's split
+ * file; validation carved as `milkit train --val-fraction` does) and builds every configuration
+ * once, so a bad model option fails before anything is submitted. Running a unit is
+ * `Trainer.fit(cohort, split, { at: { repeat, fold }, resume: true })` into the unit's folder: the
+ * fold gets the seed it has in `milkit train --seed S`, and a unit killed by the scheduler resumes
+ * from its last checkpoint when it runs again.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Cohort } from '../data/cohort';
+import { MilkitDataError } from '../data/errors';
+import { type Split, carveValidation, parseSplitFile, repeatedKFold, toSplitFile } from '../data/splits';
+import { createModel } from '../models/registry';
+import '../mhim/register'; // the "mhim" registry entry
+import { resolveTrainConfig } from '../train/config';
+import type { FoldResult } from '../train/fold';
+import { outputsOf, taskOf } from '../train/targets';
+import { Trainer } from '../train/trainer';
+import {
+  type CohortIdentity,
+  type SweepFolder,
+  type SweepManifest,
+  type Unit,
+  sha256,
+  writeJsonAtomic,
+} from './folder';
+import { type ResolvedPlan, SweepPlanError } from './plan';
+
+/** What a finished unit writes (`units/<id>/result.json`). */
+export interface UnitResult {
+  format: 'milkit-sweep-unit';
+  unit: Unit;
+  label: string;
+  /** Test metrics of the kept weights. */
+  metrics: Record<string, number>;
+  bootstrap?: FoldResult['bootstrap'];
+  bestEpoch: number;
+  epochsRun: number;
+  selection: FoldResult['selection'];
+  sizes: FoldResult['sizes'];
+  seconds: number;
+  host: string;
+  slurmJob?: string;
+  finishedAt: string;
+}
+
+export function cohortIdentity(cohort: Cohort): CohortIdentity {
+  return {
+    path: cohort.path,
+    bags: cohort.size,
+    dim: cohort.dim,
+    bagsHash: sha256(JSON.stringify(cohort.bags.map((b) => [b.id, b.label ?? null, b.time ?? null, b.event ?? null]))),
+  };
+}
+
+/** The splits of one seed, as `milkit train --seed` resolves them. */
+function splitsFor(plan: ResolvedPlan, cohort: Cohort, seed: number): Split[][] {
+  let splits: Split[][];
+  if (plan.splits) {
+    splits = parseSplitFile(JSON.parse(fs.readFileSync(plan.splits, 'utf8')), cohort.bags, plan.splits);
+    if (plan.repeats !== undefined) splits = splits.slice(0, plan.repeats);
+  } else {
+    splits = repeatedKFold(cohort.bags, { k: plan.folds, repeats: plan.repeats ?? 1, seed });
+  }
+  if (plan.valFraction > 0)
+    splits = splits.map((rep, r) =>
+      rep.map((s, k) =>
+        s.val ? s : { ...s, ...carveValidation(cohort.bags, s.train, plan.valFraction, seed * 1000 + r * 100 + k) },
+      ),
+    );
+  return splits;
+}
+
+/**
+ * Expands a resolved plan into units on its cohort: checks every configuration by building its
+ * model once (and every trainer option), writes each seed's split file into the folder.
+ */
+export async function planTrainUnits(
+  plan: ResolvedPlan,
+  folder: SweepFolder,
+  file?: string,
+): Promise<{ units: Unit[]; cohort: CohortIdentity }> {
+  const cohort = await Cohort.open(plan.cohort, { cacheBytes: 0 });
+  try {
+    const { task } = taskOf(cohort.bags, 4);
+    const problems: string[] = [];
+    for (const c of plan.configs) {
+      try {
+        resolveTrainConfig({ ...c.train, seed: 0 });
+        createModel(c.model.name, {
+          ...c.model.config,
+          inputDim: cohort.dim,
+          numClasses: outputsOf(task),
+          seed: 0,
+        }).dispose();
+      } catch (err) {
+        problems.push(`${c.at}: ${(err as Error).message}`);
+      }
+    }
+    if (problems.length) throw new SweepPlanError(problems, file);
+    const units: Unit[] = [];
+    const ids = cohort.bags.map((b) => b.id);
+    const shape = new Map<number, Split[][]>();
+    for (const seed of plan.seeds) {
+      const splits = splitsFor(plan, cohort, seed);
+      shape.set(seed, splits);
+      writeJsonAtomic(folder.splitsPath(seed), toSplitFile(splits, ids, `sweep ${plan.name}, seed ${seed}`));
+    }
+    for (const c of plan.configs)
+      for (const seed of plan.seeds)
+        shape.get(seed)!.forEach((rep, repeat) =>
+          rep.forEach((_, fold) =>
+            units.push({
+              index: units.length,
+              id: `${c.id}-s${seed}-r${repeat}-f${fold}`,
+              config: c.id,
+              seed,
+              repeat,
+              fold,
+            }),
+          ),
+        );
+    return { units, cohort: cohortIdentity(cohort) };
+  } finally {
+    await cohort.close();
+  }
+}
+
+/**
+ * Runs one unit to its result file. Returns the result, or undefined when `signal` stopped it
+ * (its checkpoint is kept: running it again resumes). Throws on any failure.
+ */
+export async function runTrainUnit(
+  folder: SweepFolder,
+  manifest: SweepManifest,
+  unit: Unit,
+  opts: { signal?: AbortSignal; log: (line: string) => void },
+): Promise<UnitResult | undefined> {
+  const config = manifest.plan.configs.find((c) => c.id === unit.config);
+  if (!config)
+    throw new Error(`${folder.manifestPath}: unit ${unit.id} names config ${unit.config}, which is not in the plan`);
+  const started = Date.now();
+  const cohort = await Cohort.open(manifest.plan.cohort);
+  try {
+    const now = cohortIdentity(cohort);
+    const then = manifest.cohort;
+    if (now.bags !== then.bags || now.dim !== then.dim || now.bagsHash !== then.bagsHash)
+      throw new MilkitDataError(
+        `the cohort changed since the sweep was planned (then ${then.bags} bags × ${then.dim}, now ${now.bags} × ${now.dim}${now.bagsHash !== then.bagsHash ? ', other bag ids or labels' : ''}); plan a new sweep into a new folder`,
+        { file: cohort.path },
+      );
+    const splitsFile = folder.splitsPath(unit.seed);
+    const splits = parseSplitFile(JSON.parse(fs.readFileSync(splitsFile, 'utf8')), cohort.bags, splitsFile);
+    const split = splits[unit.repeat]?.[unit.fold];
+    if (!split) throw new Error(`${splitsFile} has no fold [${unit.repeat}][${unit.fold}] for unit ${unit.id}`);
+    const trainer = new Trainer({ model: config.model, config: { ...config.train, seed: unit.seed } });
+    trainer.events.on((e) => {
+      if (e.type === 'fold-start' && e.resumedFromEpoch !== undefined)
+        opts.log(`resuming from the checkpoint at epoch ${e.resumedFromEpoch + 1}`);
+      if (e.type === 'epoch-end')
+        opts.log(
+          `epoch ${e.epoch + 1}/${trainer.config.epochs}: loss ${e.trainLoss.toFixed(4)}${Number.isFinite(e.monitor) ? ` ${e.metric} ${e.monitor.toFixed(4)}` : ''}`,
+        );
+    });
+    opts.log(
+      `unit ${unit.id} (${unit.index}): ${config.label}, seed ${unit.seed}, repeat ${unit.repeat} fold ${unit.fold}`,
+    );
+    const run = await trainer.fit(cohort, split, {
+      outDir: path.join(folder.unitDir(unit), 'train'),
+      resume: true,
+      signal: opts.signal,
+      at: { repeat: unit.repeat, fold: unit.fold },
+    });
+    const fold = run.folds[0];
+    if (run.interrupted || !fold || fold.interrupted) return undefined;
+    const result: UnitResult = {
+      format: 'milkit-sweep-unit',
+      unit,
+      label: config.label,
+      metrics: fold.metrics,
+      ...(fold.bootstrap ? { bootstrap: fold.bootstrap } : {}),
+      bestEpoch: fold.bestEpoch,
+      epochsRun: fold.epochsRun,
+      selection: fold.selection,
+      sizes: fold.sizes,
+      seconds: (Date.now() - started) / 1000,
+      host: os.hostname(),
+      ...(process.env.SLURM_ARRAY_JOB_ID
+        ? { slurmJob: `${process.env.SLURM_ARRAY_JOB_ID}_${process.env.SLURM_ARRAY_TASK_ID}` }
+        : {}),
+      finishedAt: new Date().toISOString(),
+    };
+    writeJsonAtomic(folder.resultPath(unit), result);
+    return result;
+  } finally {
+    await cohort.close();
+  }
+}
