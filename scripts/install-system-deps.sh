@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Debian packages the notebook and browser tests need, and OpenBLAS + a compiler for the optional
-# native matMul addon (native/, built by `npm ci`'s postinstall; idempotent; skips apt when all are present).
+# Debian packages the notebook and browser tests need, OpenBLAS + a compiler for the optional
+# native matMul addon (native/, built by `npm ci`'s postinstall), and Slurm + munge for the sweep
+# tests' single-node cluster (scripts/start-slurm.sh; idempotent; skips apt when all are present).
 set -euo pipefail
 PKGS=(python3-jupyterlab-server python3-nbclient python3-nbconvert python3-jupyter-kernel-test
       python3-ipython python3-ipykernel chromium fonts-dejavu-core
-      libopenblas-dev g++ make)
+      libopenblas-dev g++ make slurm-wlm munge)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

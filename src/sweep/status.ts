@@ -4,7 +4,6 @@
  * done, running, pending, failed (with its error and log), or missing (never ran, or stopped).
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { type SweepFolder, type Unit, lockOwner } from './folder';
 import { slurmQueue } from './slurm';
@@ -30,15 +29,6 @@ export interface SweepStatus {
   /** What the status could not know (a scheduler that did not answer, no accounting). */
   notes: string[];
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 /** The last epoch a stopped unit checkpointed (from its trainer folder), if any. */
 function checkpointNote(dir: string): string | undefined {
@@ -67,9 +57,9 @@ export function sweepStatus(folder: SweepFolder): SweepStatus {
       'finished Slurm tasks are read from the unit files: without accounting (slurmdbd), sacct has no data on them',
     );
   }
-  const localDrivers = submissions.filter(
-    (s) => s.executor === 'local' && s.host === os.hostname() && alive(Number(s.job)),
-  );
+  // Local: the driver holds the folder lock while its pool runs; its latest submission is queued.
+  const driver = lockOwner(path.join(folder.dir, '.lock'));
+  const local = submissions.filter((s) => s.executor === 'local' && s.job === String(driver?.pid)).pop();
   const labels = new Map(manifest.plan.configs.map((c) => [c.id, c.label]));
 
   const units = manifest.units.map((u): UnitStatus => {
@@ -86,9 +76,10 @@ export function sweepStatus(folder: SweepFolder): SweepStatus {
       const state = queue.get(s.job)?.get(u.index);
       if (state) return { ...base, state, detail: `Slurm job ${s.job}_${u.index}` };
     }
-    if (localDrivers.some((s) => s.units.includes(u.index)))
+    const failedAt = fs.existsSync(folder.errorPath(u)) ? fs.statSync(folder.errorPath(u)).mtimeMs : undefined;
+    if (local?.units.includes(u.index) && !(failedAt && failedAt > Date.parse(local.at)))
       return { ...base, state: 'pending', detail: 'queued in a local worker pool' };
-    if (fs.existsSync(folder.errorPath(u))) {
+    if (failedAt) {
       const err = JSON.parse(fs.readFileSync(folder.errorPath(u), 'utf8')) as { message?: string };
       return { ...base, state: 'failed', detail: err.message ?? 'failed' };
     }

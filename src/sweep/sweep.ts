@@ -29,7 +29,7 @@ import { type K8sOptions, k8sJob } from './k8s';
 import { type LocalOptions, type LocalRun, runLocal } from './local';
 import { type ResolvedPlan, type SweepPlan, readPlan, resolvePlan } from './plan';
 import { type SlurmOptions, checkSlurm, slurmCancel, submitSlurm } from './slurm';
-import { type SweepStatus, sweepStatus } from './status';
+import { type SweepStatus, statusLine, sweepStatus } from './status';
 import { cohortIdentity, planTrainUnits } from './trainUnit';
 import { stringify as toYaml } from 'yaml';
 
@@ -189,11 +189,21 @@ export class SweepHandle {
     writeTable(this.folder, t);
     return t;
   }
-  /** Waits until no unit is running or pending, reporting the status every `intervalMs`. */
-  async wait(o: { intervalMs?: number; onStatus?: (s: SweepStatus) => void } = {}): Promise<SweepTable> {
+  /**
+   * Waits until no unit is running or pending, calling `onStatus` when the counts change; after
+   * `timeoutMs` it throws (the units keep running).
+   */
+  async wait(
+    o: { intervalMs?: number; timeoutMs?: number; onStatus?: (s: SweepStatus) => void } = {},
+  ): Promise<SweepTable> {
     if (this.submitted?.executor === 'k8s') throw new Error('a k8s dry run submits nothing to wait for');
+    const deadline = Date.now() + (o.timeoutMs ?? Infinity);
     let last = '';
     for (;;) {
+      if (Date.now() > deadline)
+        throw new Error(
+          `sweep ${this.dir}: still running after ${o.timeoutMs! / 1000} s (${statusLine(this.status())})`,
+        );
       const s = this.status();
       const key = JSON.stringify(s.counts);
       if (key !== last) o.onStatus?.(s);

@@ -1,0 +1,157 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { listModels } from '../../src/models/registry';
+import { SweepFolder, SweepPlanError, planSweep, readPlan } from '../../src/sweep';
+import { resolvePlan } from '../../src/sweep/plan';
+import { tempDir } from '../helpers/tmp';
+import { writeToyCohort } from '../train/fixtures';
+
+const models = listModels().map((m) => m.name);
+
+/** The problems resolvePlan reports for `plan` (none: []). */
+function problems(plan: unknown, baseDir: string): string[] {
+  try {
+    resolvePlan(plan, { baseDir, models });
+    return [];
+  } catch (err) {
+    assert.ok(err instanceof SweepPlanError, String(err));
+    return err.problems;
+  }
+}
+
+describe('sweep/plan: checked before anything runs, every problem naming its field', function () {
+  this.timeout(120_000);
+  const dir = tempDir();
+  let cohort: string;
+  before(async () => {
+    cohort = path.basename(await writeToyCohort(dir, { bags: 24, dim: 6 }));
+  });
+
+  it('names an unknown model with a suggestion', () => {
+    const p = problems({ cohort, models: [{ model: 'abmil' }, { model: 'abmill' }] }, dir);
+    assert.deepEqual(p, ['models[1].model: unknown model "abmill" (did you mean "abmil"?); see milkit info --models']);
+  });
+
+  it('names a missing cohort, a bad grid value, a typo in a field and a seed problem, all at once', () => {
+    const p = problems({ models: [{ model: 'abmil', grid: { lr: [1e-3, 'fast'] } }], epoch: 3, seeds: [1, 1] }, dir);
+    assert.ok(p.includes('cohort: missing (the cohort file, e.g. cohort: musk1.arrow)'), p.join('\n'));
+    assert.ok(p.includes('models[0].grid.lr[1]: must be a number, got "fast"'), p.join('\n'));
+    assert.ok(p.includes('epoch: unknown field (did you mean "epochs"?)'), p.join('\n'));
+    assert.ok(p.includes('seeds: a seed appears twice'), p.join('\n'));
+    assert.equal(p.length, 4, p.join('\n'));
+  });
+
+  it('refuses a cohort that does not exist, a grid over seeds and an empty model list', () => {
+    const p = problems({ cohort: 'nope.arrow', models: [], grid: { seed: [1, 2] } }, dir);
+    assert.ok(p.some((x) => x.startsWith('cohort: file not found: ') && x.endsWith('nope.arrow')));
+    assert.ok(p.includes(`grid.seed: seeds are the plan's own axis: set "seeds" instead`));
+    assert.ok(p.some((x) => x.startsWith('models: missing')));
+  });
+
+  it('expands grids (plan × entry) into labelled configs, MHIM through the registry', () => {
+    const plan = resolvePlan(
+      {
+        cohort,
+        folds: 3,
+        seeds: [1, 2],
+        epochs: 2,
+        grid: { lr: [1e-3, 5e-4] },
+        models: [
+          { model: 'abmil', config: { dropout: 0 }, grid: { 'config.gated': [false, true] } },
+          { model: 'abmil', mhim: 'v2', name: 'mhim-abmil' },
+        ],
+      },
+      { baseDir: dir, models },
+    );
+    assert.deepEqual(
+      plan.configs.map((c) => c.label),
+      [
+        'abmil lr=0.001 gated=false',
+        'abmil lr=0.001 gated=true',
+        'abmil lr=0.0005 gated=false',
+        'abmil lr=0.0005 gated=true',
+        'mhim-abmil lr=0.001',
+        'mhim-abmil lr=0.0005',
+      ],
+    );
+    assert.deepEqual(plan.configs[1].model, { name: 'abmil', config: { dropout: 0, gated: true } });
+    assert.deepEqual(plan.configs[1].train, { epochs: 2, lr: 1e-3 });
+    // MHIM's AB-MIL is its ReLU variant, as `milkit train --mhim` builds it.
+    assert.deepEqual(plan.configs[4].model, {
+      name: 'mhim',
+      config: { base: 'abmil', baseConfig: { attention: 'relu' }, mhim: { version: 'v2' } },
+    });
+    assert.equal(plan.cohort, path.join(dir, cohort));
+  });
+
+  it('a duplicate configuration is refused (it would mix two rows of the table)', () => {
+    const p = problems({ cohort, models: [{ model: 'mean-mil' }, { model: 'mean-mil' }] }, dir);
+    assert.ok(
+      p.some((x) => x.startsWith('models[1]: the same model and settings as models[0]')),
+      p.join('\n'),
+    );
+  });
+
+  it('reads YAML and JSON plans; a syntax error names the file', () => {
+    const yaml = path.join(dir, 'p.yaml');
+    fs.writeFileSync(yaml, `cohort: ${cohort}\nmodels:\n  - model: abmil\n    config: { dropout: 0 }\n`);
+    assert.deepEqual(readPlan(yaml), { cohort, models: [{ model: 'abmil', config: { dropout: 0 } }] });
+    const json = path.join(dir, 'p.json');
+    fs.writeFileSync(json, JSON.stringify({ cohort, models: [{ model: 'abmil' }] }));
+    assert.deepEqual(readPlan(json), { cohort, models: [{ model: 'abmil' }] });
+    const broken = path.join(dir, 'broken.yaml');
+    fs.writeFileSync(broken, 'cohort: [unclosed\nmodels: x\n');
+    assert.throws(
+      () => readPlan(broken),
+      (e: Error) => e.message.startsWith(`plan ${broken}: not valid YAML`),
+    );
+  });
+
+  it('planSweep builds every model once: an unknown model option fails before any file is written', async () => {
+    const out = path.join(dir, 'bad-option');
+    await assert.rejects(
+      planSweep({ cohort: path.join(dir, cohort), models: [{ model: 'abmil', config: { dropuot: 0 } }] }, out),
+      (e: Error) =>
+        /models\[0\]: unknown option "dropuot" for model "abmil" \(did you mean "dropout"\?\)/.test(e.message),
+    );
+    assert.equal(new SweepFolder(out).exists(), false);
+  });
+
+  it('writes one unit per config × seed × fold, with the split files and a fingerprint', async () => {
+    const out = path.join(dir, 'ok');
+    const folder = await planSweep(
+      {
+        cohort: path.join(dir, cohort),
+        folds: 3,
+        seeds: [1, 2],
+        models: [{ model: 'mean-mil' }, { model: 'max-mil' }],
+      },
+      out,
+    );
+    const m = folder.manifest();
+    assert.equal(m.units.length, 2 * 2 * 3);
+    assert.deepEqual(m.units[4], { index: 4, id: 'c0-s2-r0-f1', config: 'c0', seed: 2, repeat: 0, fold: 1 });
+    assert.match(m.fingerprint, /^[0-9a-f]{64}$/);
+    assert.ok(fs.existsSync(folder.splitsPath(1)) && fs.existsSync(folder.splitsPath(2)));
+    // The same plan again, or another plan: refused, and nothing in the folder changes.
+    const before = fs.readFileSync(folder.manifestPath, 'utf8');
+    await assert.rejects(
+      planSweep(
+        {
+          cohort: path.join(dir, cohort),
+          folds: 3,
+          seeds: [1, 2],
+          models: [{ model: 'mean-mil' }, { model: 'max-mil' }],
+        },
+        out,
+      ),
+      /already holds this sweep .*resubmit/,
+    );
+    await assert.rejects(
+      planSweep({ cohort: path.join(dir, cohort), models: [{ model: 'abmil' }] }, out),
+      /holds another sweep .*choose another --out/,
+    );
+    assert.equal(fs.readFileSync(folder.manifestPath, 'utf8'), before);
+  });
+});
