@@ -4,6 +4,7 @@
  * same masking code the library trains with). Only add modules here that import nothing but each other.
  */
 export * from './random';
+export * from './didYouMean';
 export * from './data/errors';
 export * from './data/splits';
 export * from './data/standardize';

@@ -2,7 +2,7 @@
  * A tiny flag parser: `--name value`, `--name=value`, boolean `--flag` / `--no-flag`, `--` ends
  * flags. Flags are declared with a type, so values arrive typed and typos get a "did you mean".
  */
-import { closest } from '../data/format';
+import { closest } from '../didYouMean';
 
 export interface FlagDef {
   type: 'string' | 'number' | 'boolean';

@@ -2,7 +2,7 @@
  * `milkit <command> [args]`. Exit codes: 0 ok, 1 the work failed (bad data, missing file), 2 the
  * command was called wrongly (usage printed). Errors print one line; MILKIT_DEBUG=1 adds the stack.
  */
-import { closest } from '../data/format';
+import { closest } from '../didYouMean';
 import { type CliContext } from './command';
 import { COMMAND_NAMES, allCommands, command } from './commands';
 import { UsageError } from './flags';

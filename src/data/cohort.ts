@@ -18,9 +18,9 @@ import {
   META_KEYS,
   META_PREFIX,
   bagTablePath,
-  closest,
   instanceTablePath,
 } from './format';
+import { closest } from '../didYouMean';
 
 export interface OpenOptions {
   /** Bytes of decoded bags kept in memory (default 512 MiB; 0 disables the cache). */
