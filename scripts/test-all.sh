@@ -28,6 +28,8 @@ done
 npm run typecheck --silent && echo "typecheck 1 0" >> "$MILKIT_STATS" || { echo "typecheck 0 1" >> "$MILKIT_STATS"; status=1; }
 # ESLint + Prettier over the whole repository (eslint.config.mjs, .prettierrc.json): a failure counts as one.
 npm run lint --silent && echo "lint 1 0" >> "$MILKIT_STATS" || { echo "lint 0 1" >> "$MILKIT_STATS"; status=1; }
+# No import cycles in src/ (npm run check:cycles, dpdm): a failure counts as one.
+npm run check:cycles --silent && echo "cycles 1 0" >> "$MILKIT_STATS" || { echo "cycles 0 1" >> "$MILKIT_STATS"; status=1; }
 stage unit npx mocha
 stage data npx mocha --config .mocharc.data.json
 for extra in scripts/test-notebooks.sh scripts/test-kernel.sh scripts/test-browser.sh; do
