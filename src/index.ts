@@ -6,6 +6,7 @@ export * from './core';
 export * from './backend';
 export * from './data';
 export * from './models';
+export * from './registry';
 export * from './data/convert';
 export * from './data/datasets';
 export * from './data/images';

@@ -12,7 +12,7 @@
  * that step (user + system, all threads), which a busy machine inflates much less than wall time.
  */
 import * as tf from '@tensorflow/tfjs';
-import { createModel } from '../models/registry';
+import { createModel } from '../registry';
 import type { MilModel, Target } from '../models/types';
 import { Rng } from '../random';
 import { Adam } from '../train/optimizer';

@@ -3,9 +3,9 @@
  * MHIM-v2(AB-MIL) through the trainer's `trainStep` path (the CLI's `--mhim v2`). Equivalent to the
  * registry choice `{ name: 'mhim', config: { base: 'abmil', baseConfig, mhim: { version: 'v2' } } }`.
  */
-import type { MhimOverrides } from './config';
+import { createModel } from '../registry';
+import { MHIM_MODEL_DEFAULTS, type MhimOverrides } from './config';
 import type { MhimModel } from './mhim';
-import { createMhim, MHIM_MODEL_DEFAULTS } from './register';
 
 export interface BaseModelChoice {
   /** Registered model name ('abmil', 'transmil', 'dsmil', ...). */
@@ -37,11 +37,11 @@ export function mhimModel(
 ): (init: FoldModelInit) => MhimModel {
   const baseConfig = { ...MHIM_BASE_VARIANTS[base.name], ...base.config };
   return (init) =>
-    createMhim({
+    createModel('mhim', {
       ...MHIM_MODEL_DEFAULTS,
       ...init,
       base: base.name,
       baseConfig,
       mhim: { ...overrides, version: preset },
-    });
+    }) as MhimModel;
 }

@@ -6,6 +6,7 @@
 import { DEFAULT_MASK, type MaskConfig } from './masking';
 import { DEFAULT_GRN, type GrnConfig } from './grn';
 import type { ScoreKind } from './scoring';
+import type { BaseModelConfig } from '../models/types';
 
 export interface MhimConfig {
   /** Label only ('v1' = ICCV 2023, 'v2' = IJCV 2025). */
@@ -95,4 +96,24 @@ export function mhimConfig(preset: MhimPreset | 'v1' | 'v2' = 'mhim-v2', overrid
 export type MhimOverrides = Partial<Omit<MhimConfig, 'mask' | 'grn'>> & {
   mask?: Partial<MaskConfig>;
   grn?: Partial<GrnConfig> | null;
+};
+
+/** `createModel('mhim', config)`: the wrapped model by table name, its options and the MHIM settings. */
+export interface MhimModelConfig extends BaseModelConfig {
+  /** Table name of the wrapped attention model ('abmil', 'gabmil', 'transmil', 'dsmil', ...). */
+  base: string;
+  /** The wrapped model's own options (inputDim, numClasses and seed come from this config). */
+  baseConfig: Record<string, unknown>;
+  /** MHIM settings: a preset by `version` ('v1' | 'v2') plus overrides (see `mhimConfig`). */
+  mhim: MhimOverrides;
+}
+
+export const MHIM_MODEL_DEFAULTS: MhimModelConfig = {
+  inputDim: 1024,
+  numClasses: 2,
+  seed: 0,
+  base: 'abmil',
+  // The AB-MIL inside MHIM-MIL's code: ReLU attention without biases.
+  baseConfig: { attention: 'relu' },
+  mhim: { version: 'v2' },
 };

@@ -6,4 +6,3 @@ export * from './scoring';
 export * from './consistency';
 export * from './ema';
 export * from './choice';
-export * from './register';

@@ -125,27 +125,14 @@ export class MhimModel implements MilModel {
     return this.teacher.variables();
   }
 
-  /** Teacher init from a trained baseline of the same architecture (the paper's best setting). */
-  initTeacherFrom(baseline: MilModel): void {
-    copyValues(this.teacher.variables(), baseline.variables());
-  }
-
   /**
-   * Teacher init from a baseline saved with `saveModel` (e.g. a fold's `model` of a plain
-   * `milkit train --model abmil` run with the same seed and folds, as the paper's `--teacher_init`).
+   * Teacher init from a trained baseline of the same architecture (the paper's best setting, its
+   * `--teacher_init`), e.g. `await loadModel(dir)` of a plain run with the same seed and folds.
    */
-  async loadTeacherFrom(dir: string): Promise<void> {
-    // Lazy: models/io imports node:fs, which the rest of MHIM does not need.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { loadModel } = require('../models/io') as { loadModel(dir: string): Promise<MilModel> };
-    const baseline = await loadModel(dir);
-    try {
-      if (baseline.name !== this.config.base)
-        throw new Error(`teacher init: ${dir} holds a "${baseline.name}" model, MHIM wraps "${this.config.base}"`);
-      this.initTeacherFrom(baseline);
-    } finally {
-      baseline.dispose();
-    }
+  initTeacherFrom(baseline: MilModel): void {
+    if (baseline.name !== this.config.base)
+      throw new Error(`teacher init: the baseline is a "${baseline.name}" model, MHIM wraps "${this.config.base}"`);
+    copyValues(this.teacher.variables(), baseline.variables());
   }
 
   /** Student init from a model of the same architecture (v2 default: none, the student starts random). */

@@ -11,7 +11,6 @@ import { tidyObject } from './layers/tidy';
 import { PROJECTED_DEFAULTS, ProjectedMil, type ProjectionConfig, attentionReadout } from './base';
 import { AttentionScorer, type AttentionKind, softmaxOverInstances } from './layers/attention';
 import { Dense } from './layers/dense';
-import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 
 export interface AbmilConfig extends BaseModelConfig, ProjectionConfig {
@@ -58,28 +57,3 @@ export class Abmil extends ProjectedMil<AbmilConfig> {
     return this.classifier.apply(z) as tf.Tensor2D;
   }
 }
-
-declare module './registry' {
-  interface ModelConfigMap {
-    abmil: AbmilConfig;
-    gabmil: AbmilConfig;
-  }
-}
-
-registerModel({
-  name: 'abmil',
-  description: 'attention-based MIL: projection, tanh/gated/relu attention pooling, linear classifier',
-  paper: 'Ilse, Tomczak & Welling, Attention-based Deep Multiple Instance Learning, ICML 2018',
-  defaults: ABMIL_DEFAULTS,
-  optional: ['attentionDim', 'attentionDropout'],
-  create: (c) => new Abmil(c),
-});
-
-registerModel({
-  name: 'gabmil',
-  description: 'gated attention MIL (abmil with gated: true; hidden 384, dropout 0.25 on both branches)',
-  paper: 'Ilse, Tomczak & Welling, Attention-based Deep Multiple Instance Learning, ICML 2018',
-  defaults: { ...ABMIL_DEFAULTS, gated: true },
-  optional: ['attentionDim', 'attentionDropout'],
-  create: (c) => new Abmil(c, 'gabmil'),
-});

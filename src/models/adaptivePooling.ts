@@ -16,7 +16,6 @@ import { InstanceMlp } from './layers/instanceMlp';
 import { attentionFrom, classMajor, logSigmoid, logitsFromLogProb, toClassLogits } from './layers/instanceScores';
 import { INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig } from './layers/mlp';
 import { tidyObject } from './layers/tidy';
-import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 
 export interface AdaptivePoolingConfig extends BaseModelConfig, InstanceEncoderConfig {
@@ -93,20 +92,3 @@ export class AdaptivePooling extends MilBase<AdaptivePoolingConfig> {
     );
   }
 }
-
-declare module './registry' {
-  interface ModelConfigMap {
-    'adaptive-pooling': AdaptivePoolingConfig;
-  }
-}
-
-registerModel({
-  name: 'adaptive-pooling',
-  description:
-    'instance MLP + adaptive pooling of instance probabilities: generalized mean with a learnable exponent per class (or AutoPool)',
-  paper:
-    'McFee, Salamon & Bello, Adaptive pooling operators for weakly labeled sound event detection, IEEE/ACM TASLP 2018',
-  level: 'instance',
-  defaults: ADAPTIVE_POOLING_DEFAULTS,
-  create: (c) => new AdaptivePooling(c),
-});

@@ -13,7 +13,6 @@ import { PROJECTED_DEFAULTS, ProjectedMil, type ProjectionConfig } from './base'
 import { AttentionScorer, softmaxOverInstances } from './layers/attention';
 import { Dense } from './layers/dense';
 import { tidyObject } from './layers/tidy';
-import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 
 export interface AdditiveMilConfig extends BaseModelConfig, ProjectionConfig {
@@ -64,20 +63,3 @@ export class AdditiveMil extends ProjectedMil<AdditiveMilConfig> {
     });
   }
 }
-
-declare module './registry' {
-  interface ModelConfigMap {
-    'additive-mil': AdditiveMilConfig;
-  }
-}
-
-registerModel({
-  name: 'additive-mil',
-  description:
-    'Additive MIL: attention-scaled instances mapped to per-instance class contributions, bag logits = their sum',
-  paper:
-    'Javed et al., Additive MIL: Intrinsically Interpretable Multiple Instance Learning for Pathology, NeurIPS 2022',
-  level: 'instance',
-  defaults: ADDITIVE_MIL_DEFAULTS,
-  create: (c) => new AdditiveMil(c),
-});

@@ -21,7 +21,6 @@ import { checkLatent, InstanceVae, scaledElbo } from './layers/instanceVae';
 import { GaussianHead, reconstructionError } from './layers/latent';
 import { INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig } from './layers/mlp';
 import { tidyObject } from './layers/tidy';
-import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 
 export interface CausalMilConfig extends BaseModelConfig, InstanceEncoderConfig {
@@ -88,20 +87,3 @@ export class CausalMil extends MilBase<CausalMilConfig> {
     });
   }
 }
-
-declare module './registry' {
-  interface ModelConfigMap {
-    causalmil: CausalMilConfig;
-  }
-}
-
-registerModel({
-  name: 'causalmil',
-  description:
-    'CausalMIL: iVAE with causal / non-causal instance latents and a bag-context prior; instance classifier on the causal part, max pooling',
-  paper:
-    'Zhang, Zhang, Deng & Zhang, Multi-Instance Causal Representation Learning for Instance Label Prediction and Out-of-Distribution Generalization, NeurIPS 2022',
-  level: 'instance',
-  defaults: CAUSAL_MIL_DEFAULTS,
-  create: (c) => new CausalMil(c),
-});

@@ -19,7 +19,6 @@ import { attentionFrom, classMajor, logitsFromLogProb, toClassLogits } from './l
 import { checkRate, INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig } from './layers/mlp';
 import { stopGradient } from './layers/stopGradient';
 import { tidyObject } from './layers/tidy';
-import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 
 export interface CertaintyPoolingConfig extends BaseModelConfig, InstanceEncoderConfig {
@@ -98,19 +97,3 @@ export class CertaintyPooling extends MilBase<CertaintyPoolingConfig> {
     });
   }
 }
-
-declare module './registry' {
-  interface ModelConfigMap {
-    'certainty-pooling': CertaintyPoolingConfig;
-  }
-}
-
-registerModel({
-  name: 'certainty-pooling',
-  description:
-    'instance MLP + certainty pooling: the bag takes the instance with the highest MC-dropout certainty × probability',
-  paper: 'Gildenblat, Ben-Shaul, Lapp & Klaiman, Certainty Pooling for Multiple Instance Learning, ICPR Workshops 2021',
-  level: 'instance',
-  defaults: CERTAINTY_POOLING_DEFAULTS,
-  create: (c) => new CertaintyPooling(c),
-});

@@ -16,7 +16,6 @@ import { AttentionScorer, softmaxOverInstances } from './layers/attention';
 import { Dense } from './layers/dense';
 import { normalTensor } from './layers/params';
 import { bagLoss } from './losses';
-import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput, Target } from './types';
 
 export interface ClamConfig extends BaseModelConfig, ProjectionConfig {
@@ -128,29 +127,3 @@ export class Clam extends ProjectedMil<ClamConfig> {
     return tf.mean(tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), targets), 1))) as tf.Scalar;
   }
 }
-
-declare module './registry' {
-  interface ModelConfigMap {
-    'clam-sb': ClamConfig;
-    'clam-mb': ClamConfig;
-  }
-}
-
-const PAPER =
-  'Lu et al., Data-efficient and weakly supervised computational pathology on whole-slide images, Nat. Biomed. Eng. 2021';
-
-registerModel({
-  name: 'clam-sb',
-  description: 'CLAM single-branch: gated attention pooling + instance-clustering loss (top/bottom k)',
-  paper: PAPER,
-  defaults: CLAM_DEFAULTS,
-  create: (c) => new Clam(c, false),
-});
-
-registerModel({
-  name: 'clam-mb',
-  description: 'CLAM multi-branch: one gated attention branch and classifier per class + instance clustering',
-  paper: PAPER,
-  defaults: CLAM_DEFAULTS,
-  create: (c) => new Clam(c, true),
-});

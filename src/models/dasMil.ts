@@ -25,7 +25,6 @@ import { LayerNorm } from './layers/layerNorm';
 import { normalTensor } from './layers/params';
 import { inRowBlocks } from './layers/pairwise';
 import { tidyObject } from './layers/tidy';
-import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 
 export interface DasMilConfig extends BaseModelConfig, ProjectionConfig {
@@ -175,19 +174,3 @@ export class DasMil extends ProjectedMil<DasMilConfig> {
     return this.classifier.apply(z) as tf.Tensor2D;
   }
 }
-
-declare module './registry' {
-  interface ModelConfigMap {
-    'das-mil': DasMilConfig;
-  }
-}
-
-registerModel({
-  name: 'das-mil',
-  description:
-    'distance-aware self-attention (interpolated relative-distance embeddings on keys and values, from coords) + gated attention pooling',
-  paper: 'Wölflein et al., Deep Multiple Instance Learning with Distance-Aware Self-Attention, arXiv 2023',
-  level: 'bag',
-  defaults: DAS_MIL_DEFAULTS,
-  create: (c) => new DasMil(c),
-});

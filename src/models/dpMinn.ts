@@ -27,7 +27,6 @@ import * as tf from '@tensorflow/tfjs';
 import { MilBase } from './base';
 import { InstanceMlp } from './layers/instanceMlp';
 import { tidyObject } from './layers/tidy';
-import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 
 export interface DpMinnConfig extends BaseModelConfig {
@@ -87,19 +86,3 @@ export class DpMinn extends MilBase<DpMinnConfig> {
     });
   }
 }
-
-declare module './registry' {
-  interface ModelConfigMap {
-    'dp-minn': DpMinnConfig;
-  }
-}
-
-registerModel({
-  name: 'dp-minn',
-  description:
-    'dynamic pooling: instance MLP, pooling weights from routing iterations (softmax of agreement with the squashed bag vector)',
-  paper: 'Yan et al., Deep Multi-instance Learning with Dynamic Pooling, ACML 2018 (PMLR 95)',
-  level: 'bag',
-  defaults: DP_MINN_DEFAULTS,
-  create: (c) => new DpMinn(c),
-});

@@ -12,7 +12,6 @@ import { PROJECTED_DEFAULTS, ProjectedMil, type ProjectionConfig } from './base'
 import { Dense } from './layers/dense';
 import { dropout } from './layers/dropout';
 import { torchDefaultUniform } from './layers/params';
-import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 
 export interface DsmilConfig extends BaseModelConfig, ProjectionConfig {
@@ -76,17 +75,3 @@ export class Dsmil extends ProjectedMil<DsmilConfig> {
     });
   }
 }
-
-declare module './registry' {
-  interface ModelConfigMap {
-    dsmil: DsmilConfig;
-  }
-}
-
-registerModel({
-  name: 'dsmil',
-  description: 'dual-stream MIL: max-instance classifier + attention to the critical instance, logits averaged',
-  paper: 'Li, Li & Eliceiri, Dual-stream Multiple Instance Learning Network for WSI Classification, CVPR 2021',
-  defaults: DSMIL_DEFAULTS,
-  create: (c) => new Dsmil(c),
-});

@@ -21,7 +21,6 @@ import { Dense } from './layers/dense';
 import { dropout } from './layers/dropout';
 import { tidyObject } from './layers/tidy';
 import { bagLoss } from './losses';
-import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 
 export type DtfdDistill = 'MaxMinS' | 'MaxS' | 'AFS';
@@ -149,20 +148,3 @@ export class DtfdMil extends MilBase<DtfdMilConfig> {
     });
   }
 }
-
-declare module './registry' {
-  interface ModelConfigMap {
-    'dtfd-mil': DtfdMilConfig;
-  }
-}
-
-registerModel({
-  name: 'dtfd-mil',
-  description:
-    'double-tier feature distillation: attention MIL on random pseudo-bags (tier 1), attention MIL on their distilled features (tier 2)',
-  paper:
-    'Zhang et al., DTFD-MIL: Double-Tier Feature Distillation Multiple Instance Learning for Histopathology WSI Classification, CVPR 2022',
-  level: 'bag',
-  defaults: DTFD_MIL_DEFAULTS,
-  create: (c) => new DtfdMil(c),
-});

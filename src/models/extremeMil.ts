@@ -14,7 +14,6 @@ import { PROJECTED_DEFAULTS, ProjectedMil, type ProjectionConfig, attentionReado
 import { Dense } from './layers/dense';
 import { normalTensor } from './layers/params';
 import { tidyObject } from './layers/tidy';
-import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 
 export interface ExtremeMilConfig extends BaseModelConfig, ProjectionConfig {
@@ -62,20 +61,3 @@ export class ExtremeMil extends ProjectedMil<ExtremeMilConfig> {
     return this.classifier.apply(z) as tf.Tensor2D;
   }
 }
-
-declare module './registry' {
-  interface ModelConfigMap {
-    'extreme-mil': ExtremeMilConfig;
-  }
-}
-
-registerModel({
-  name: 'extreme-mil',
-  description:
-    'attention pooling with a frozen random attention projection; only the attention vector and classifier train',
-  paper:
-    'ELM-style attention (Huang et al., Extreme learning machine, Neurocomputing 2006) on AB-MIL (Ilse et al., ICML 2018)',
-  level: 'bag',
-  defaults: EXTREME_MIL_DEFAULTS,
-  create: (c) => new ExtremeMil(c),
-});

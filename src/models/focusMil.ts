@@ -22,7 +22,6 @@ import { GaussianHead } from './layers/latent';
 import { INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig, Mlp } from './layers/mlp';
 import { checkLatent } from './layers/instanceVae';
 import { tidyObject } from './layers/tidy';
-import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 
 export interface FocusMilConfig extends BaseModelConfig, InstanceEncoderConfig {
@@ -65,20 +64,3 @@ export class FocusMil extends MilBase<FocusMilConfig> {
     });
   }
 }
-
-declare module './registry' {
-  interface ModelConfigMap {
-    focusmil: FocusMilConfig;
-  }
-}
-
-registerModel({
-  name: 'focusmil',
-  description:
-    'FocusMIL: variational instance encoder (KL bottleneck) + instance classifier + max pooling; mini-batches via gradient accumulation',
-  paper:
-    'Liu, Zhang, Tang, Le, Li, Liu & Zhang, From Correlation to Causation: Max-Pooling-Based Multi-Instance Learning Leads to More Robust WSI Classification (FocusMIL), arXiv 2408.09449, 2024',
-  level: 'instance',
-  defaults: FOCUS_MIL_DEFAULTS,
-  create: (c) => new FocusMil(c),
-});

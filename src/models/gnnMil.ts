@@ -20,7 +20,6 @@ import { dropout } from './layers/dropout';
 import { matMulFast } from '../backend/fastGradients';
 import { inRowBlocks, rows, sumOverRowBlocks } from './layers/pairwise';
 import { tidyObject } from './layers/tidy';
-import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 
 export interface GnnMilConfig extends BaseModelConfig {
@@ -148,19 +147,3 @@ export class GnnMil extends MilBase<GnnMilConfig> {
     });
   }
 }
-
-declare module './registry' {
-  interface ModelConfigMap {
-    'gnn-mil': GnnMilConfig;
-  }
-}
-
-registerModel({
-  name: 'gnn-mil',
-  description:
-    'bag as a distance-threshold instance graph: GraphSAGE embeddings, DiffPool soft clustering, classifier on the pooled clusters',
-  paper: 'Tu, Huang, He & Zhou, Multiple instance learning with graph neural networks, ICML 2019 Workshop (LRG)',
-  level: 'bag',
-  defaults: GNN_MIL_DEFAULTS,
-  create: (c) => new GnnMil(c),
-});

@@ -27,7 +27,6 @@ import { dropout } from './layers/dropout';
 import { matMulFast } from '../backend/fastGradients';
 import { tidyObject } from './layers/tidy';
 import { kMeans } from './kmeans';
-import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput, StepBag, StepResult, Target } from './types';
 
 export interface IbmilConfig extends BaseModelConfig, ProjectionConfig {
@@ -188,19 +187,3 @@ export function buildConfounders(model: Ibmil, bags: Iterable<tf.Tensor2D>): num
   model.setConfounders(centroids, k);
   return sizes;
 }
-
-declare module './registry' {
-  interface ModelConfigMap {
-    ibmil: IbmilConfig;
-  }
-}
-
-registerModel({
-  name: 'ibmil',
-  description:
-    'interventional training: AB-MIL + backdoor adjustment over a k-means dictionary of trained bag embeddings (built mid-run)',
-  paper: 'Lin et al., Interventional Bag Multi-Instance Learning on Whole-Slide Pathological Images, CVPR 2023',
-  level: 'bag',
-  defaults: IBMIL_DEFAULTS,
-  create: (c) => new Ibmil(c),
-});

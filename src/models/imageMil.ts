@@ -23,7 +23,6 @@ import { Dense } from './layers/dense';
 import { dropout } from './layers/dropout';
 import { torchDefaultUniform } from './layers/params';
 import { tidyObject } from './layers/tidy';
-import { createModel, modelSpec, registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilModel, MilOutput, Target } from './types';
 
 /** Convolution stacks by name: [kernel size, filters] per conv + ReLU + 2 × 2 max-pool block. */
@@ -44,7 +43,7 @@ export interface ImageMilConfig extends BaseModelConfig, ProjectionConfig {
   /** [height, width, channels] of each instance; `inputDim` must equal their product. */
   imageShape: [number, number, number];
   encoder: ImageEncoderName;
-  /** The registered MIL model on the encoded instances (it must have `aggregate`). */
+  /** The MIL model on the encoded instances, by table name (it must have `aggregate`). */
   mil: string;
   /** Its config (`inputDim`, `numClasses`, `seed` and `embedDim` are filled in). */
   milConfig: Record<string, unknown>;
@@ -87,7 +86,11 @@ export class ImageMil extends MilBase<ImageMilConfig> {
   readonly inner: MilModel;
   readonly encodedDim: number;
 
-  constructor(config: ImageMilConfig) {
+  /**
+   * @param inner the MIL model on the encoded instances: built by the caller (the model table) from
+   *   `config.mil` / `config.milConfig` with `inputDim` = `encodedDim` and the same `embedDim`.
+   */
+  constructor(config: ImageMilConfig, inner: MilModel) {
     super('image-mil', config);
     const [h, w, c] = config.imageShape;
     if (h * w * c !== config.inputDim)
@@ -106,19 +109,9 @@ export class ImageMil extends MilBase<ImageMilConfig> {
       return conv;
     });
     this.fc = new Dense(this.params.scope('encoder/fc'), this.encodedDim, config.embedDim, config.activation);
-    if (!('embedDim' in modelSpec(config.mil).defaults))
-      throw new Error(
-        `image-mil: model "${config.mil}" has no instance projection (embedDim) to replace; use abmil, gabmil, dsmil, transmil, clam-sb, ...`,
-      );
-    this.inner = createModel(config.mil, {
-      ...config.milConfig,
-      inputDim: this.encodedDim,
-      embedDim: config.embedDim,
-      numClasses: config.numClasses,
-      seed: config.seed,
-    });
-    if (!this.inner.aggregate)
+    if (!inner.aggregate)
       throw new Error(`image-mil: model "${config.mil}" has no aggregate() step to put after the encoder`);
+    this.inner = inner;
   }
 
   /** Pixels `[N, H·W·C]` → instance embeddings `[N, embedDim]` (convolutions, then the fully connected layer). */
@@ -178,19 +171,3 @@ export class ImageMil extends MilBase<ImageMilConfig> {
     this.inner.dispose();
   }
 }
-
-declare module './registry' {
-  interface ModelConfigMap {
-    'image-mil': ImageMilConfig;
-  }
-}
-
-registerModel({
-  name: 'image-mil',
-  description:
-    'convolutional instance encoder (LeNet-5 style, trained end to end) in front of any MIL model, for image instances',
-  paper:
-    'Ilse, Tomczak & Welling, Attention-based Deep Multiple Instance Learning, ICML 2018 (MNIST-bags and histology experiments)',
-  defaults: IMAGE_MIL_DEFAULTS,
-  create: (c) => new ImageMil(c),
-});

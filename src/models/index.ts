@@ -1,6 +1,5 @@
-/** The model zoo: registry, save/load, losses, shared layers and the model classes. */
+/** The model classes, their interface, losses, shared layers and save/load (by name: src/registry). */
 export * from './types';
-export * from './registry';
 export * from './io';
 export * from './losses';
 export { MilBase, ProjectedMil, type ProjectionConfig } from './base';
@@ -42,7 +41,7 @@ export {
 export { PPEG } from './layers/ppeg';
 export { checkpointed, withNestedTape } from './layers/checkpoint';
 export { tidyObject } from './layers/tidy';
-// Instance-level methods of the deep-MIL catalogue (issue 9)
+// Instance-level methods of the deep-MIL catalogue
 export { AdaptivePooling, ADAPTIVE_POOLING_DEFAULTS, type AdaptivePoolingConfig } from './adaptivePooling';
 export { CertaintyPooling, CERTAINTY_POOLING_DEFAULTS, type CertaintyPoolingConfig } from './certaintyPooling';
 export { PowerPooling, POWER_POOLING_DEFAULTS, type PowerPoolingConfig } from './powerPooling';
@@ -55,7 +54,7 @@ export { FocusMil, FOCUS_MIL_DEFAULTS, type FocusMilConfig } from './focusMil';
 export { Mlp, INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig } from './layers/mlp';
 export { stopGradient } from './layers/stopGradient';
 export { lgamma, digamma, klDirichletUniform } from './layers/specialFunctions';
-// Bag-level catalogue methods (issue 9)
+// Bag-level methods of the deep-MIL catalogue
 export { DpMinn, DP_MINN_DEFAULTS, squash, type DpMinnConfig } from './dpMinn';
 export { GnnMil, GNN_MIL_DEFAULTS, type GnnMilConfig } from './gnnMil';
 export { LossAttention, LOSS_ATTENTION_DEFAULTS, type LossAttentionConfig } from './lossAttention';

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { createModel } from './registry';
+import { createModel } from '../registry';
 import type { MilModel } from './types';
 
 export const MODEL_FORMAT = 'milkit-model';

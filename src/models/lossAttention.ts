@@ -14,7 +14,6 @@ import * as tf from '@tensorflow/tfjs';
 import { MilBase } from './base';
 import { InstanceMlp } from './layers/instanceMlp';
 import { tidyObject } from './layers/tidy';
-import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 
 export interface LossAttentionConfig extends BaseModelConfig {
@@ -70,24 +69,3 @@ export class LossAttention extends MilBase<LossAttentionConfig> {
     return this.net.score(z);
   }
 }
-
-declare module './registry' {
-  interface ModelConfigMap {
-    'loss-attention': LossAttentionConfig;
-  }
-}
-
-registerModel({
-  name: 'loss-attention',
-  description:
-    'loss-based attention: instance weights from the shared classifier’s logits (softmax of log-sum-exp), plus the fused instance loss',
-  paper: 'Shi et al., Loss-Based Attention for Deep Multiple Instance Learning, AAAI 2020',
-  level: 'bag',
-  published: {
-    musk1Accuracy: 0.917,
-    mnistBags100Auc: 0.969,
-    source: 'Shi et al. AAAI 2020 (MUSK1 5 × 10-fold; MNIST-bags mean size 10, 100 training bags)',
-  },
-  defaults: LOSS_ATTENTION_DEFAULTS,
-  create: (c) => new LossAttention(c),
-});

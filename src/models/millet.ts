@@ -13,7 +13,6 @@ import { MilBase } from './base';
 import { Dense } from './layers/dense';
 import { checkRate, INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig, Mlp } from './layers/mlp';
 import { tidyObject } from './layers/tidy';
-import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 
 export interface MilletConfig extends BaseModelConfig, InstanceEncoderConfig {
@@ -57,20 +56,3 @@ export class Millet extends MilBase<MilletConfig> {
     });
   }
 }
-
-declare module './registry' {
-  interface ModelConfigMap {
-    millet: MilletConfig;
-  }
-}
-
-registerModel({
-  name: 'millet',
-  description:
-    'MILLET conjunctive pooling: sigmoid attention gates each instance, a linear head predicts it, bag logits = mean',
-  paper:
-    'Early et al., Inherently Interpretable Time Series Classification via Multiple Instance Learning (MILLET), ICLR 2024',
-  level: 'instance',
-  defaults: MILLET_DEFAULTS,
-  create: (c) => new Millet(c),
-});

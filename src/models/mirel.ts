@@ -24,7 +24,6 @@ import { checkRate, INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig, Mlp }
 import { klDirichletUniform } from './layers/specialFunctions';
 import { stopGradient } from './layers/stopGradient';
 import { tidyObject } from './layers/tidy';
-import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput, Target } from './types';
 
 export interface MirelConfig extends BaseModelConfig, InstanceEncoderConfig {
@@ -173,20 +172,3 @@ export function evidentialLoss(logEvidence: tf.Tensor2D, y: number, kappa: numbe
     return tf.mean(tf.add(tf.add(err, kl), red)) as tf.Scalar;
   });
 }
-
-declare module './registry' {
-  interface ModelConfigMap {
-    mirel: MirelConfig;
-  }
-}
-
-registerModel({
-  name: 'mirel',
-  description:
-    'MIREL: AB-MIL with a Dirichlet (evidential) bag head and residual instance evidence; bag and instance uncertainty',
-  paper:
-    'Liu & Ji, Weakly-Supervised Residual Evidential Learning for Multi-Instance Uncertainty Estimation (MIREL), ICML 2024',
-  level: 'instance',
-  defaults: MIREL_DEFAULTS,
-  create: (c) => new Mirel(c),
-});

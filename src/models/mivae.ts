@@ -21,7 +21,6 @@ import { checkLatent, InstanceVae, scaledElbo } from './layers/instanceVae';
 import { GaussianHead, reconstructionError } from './layers/latent';
 import { INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig } from './layers/mlp';
 import { tidyObject } from './layers/tidy';
-import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 
 export interface MivaeConfig extends BaseModelConfig, InstanceEncoderConfig {
@@ -81,20 +80,3 @@ export class Mivae extends MilBase<MivaeConfig> {
     });
   }
 }
-
-declare module './registry' {
-  interface ModelConfigMap {
-    mivae: MivaeConfig;
-  }
-}
-
-registerModel({
-  name: 'mivae',
-  description:
-    'MIVAE: VAE with a bag-level and an instance-level latent; instance classifier on the instance latent, max pooling',
-  paper:
-    'Zhang, Non-I.I.D. Multi-Instance Learning for Predicting Instance and Bag Labels with Variational Auto-Encoder, IJCAI 2021',
-  level: 'instance',
-  defaults: MIVAE_DEFAULTS,
-  create: (c) => new Mivae(c),
-});

@@ -17,7 +17,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { MilBase } from './base';
 import { InstanceMlp } from './layers/instanceMlp';
-import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 
 export interface PoolingMilConfig extends BaseModelConfig {
@@ -97,44 +96,4 @@ function topInstanceLogits(logits: tf.Tensor2D): tf.Tensor1D {
     const pick = tf.reshape(tf.cast(tf.oneHot(tf.argMax(margin), n), 'float32'), [1, n]);
     return tf.reshape(tf.matMul(pick, logits), [c]) as tf.Tensor1D;
   });
-}
-
-declare module './registry' {
-  interface ModelConfigMap {
-    'mean-mil': PoolingMilConfig;
-    'max-mil': PoolingMilConfig;
-    'mi-net': PoolingMilConfig;
-    'MI-net': PoolingMilConfig;
-  }
-}
-
-const WANG = 'Wang et al., Revisiting Multiple Instance Neural Networks, Pattern Recognition 2018';
-const specs: [string, string, string, PoolingMilConfig][] = [
-  [
-    'mean-mil',
-    'instance MLP, bag logits = mean of the instance logits',
-    'baseline of MHIM-MIL (Tang et al., ICCV 2023)',
-    MEAN_MIL_DEFAULTS,
-  ],
-  [
-    'max-mil',
-    'instance MLP, bag logits = max of the instance logits',
-    'baseline of MHIM-MIL (Tang et al., ICCV 2023)',
-    MAX_MIL_DEFAULTS,
-  ],
-  [
-    'mi-net',
-    'mi-Net: instance-level MIL network (256-128-64 MLP, max pooling of instance scores)',
-    WANG,
-    MI_NET_DEFAULTS,
-  ],
-  [
-    'MI-net',
-    'MI-Net: embedding-level MIL network (256-128-64 MLP, max pooling of embeddings, linear classifier)',
-    WANG,
-    MI_NET_EMBEDDING_DEFAULTS,
-  ],
-];
-for (const [name, description, paper, defaults] of specs) {
-  registerModel({ name, description, paper, defaults, create: (c) => new PoolingMil(name, c) });
 }

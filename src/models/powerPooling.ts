@@ -11,7 +11,6 @@ import { InstanceMlp } from './layers/instanceMlp';
 import { attentionFrom, classMajor, logSigmoid, logitsFromLogProb, toClassLogits } from './layers/instanceScores';
 import { INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig } from './layers/mlp';
 import { tidyObject } from './layers/tidy';
-import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 
 export interface PowerPoolingConfig extends BaseModelConfig, InstanceEncoderConfig {
@@ -64,20 +63,3 @@ export class PowerPooling extends MilBase<PowerPoolingConfig> {
     return Array.from(tf.tidy(() => tf.softplus(this.power)).dataSync());
   }
 }
-
-declare module './registry' {
-  interface ModelConfigMap {
-    'power-pooling': PowerPoolingConfig;
-  }
-}
-
-registerModel({
-  name: 'power-pooling',
-  description:
-    'instance MLP + power pooling: instance probabilities averaged with weights p^n, learnable power n per class',
-  paper:
-    'Liu, Chen, Wang, Zhang, Power pooling: an adaptive pooling function for weakly labelled sound event detection, IJCNN 2021',
-  level: 'instance',
-  defaults: POWER_POOLING_DEFAULTS,
-  create: (c) => new PowerPooling(c),
-});

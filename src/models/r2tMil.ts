@@ -25,7 +25,6 @@ import { dropout } from './layers/dropout';
 import { batchMatMul, matMulFast } from '../backend/fastGradients';
 import { LayerNorm } from './layers/layerNorm';
 import { tidyObject } from './layers/tidy';
-import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 
 export interface R2tMilConfig extends BaseModelConfig, ProjectionConfig {
@@ -186,20 +185,3 @@ export class R2tMil extends ProjectedMil<R2tMilConfig> {
     return this.classifier.apply(z) as tf.Tensor2D;
   }
 }
-
-declare module './registry' {
-  interface ModelConfigMap {
-    'r2t-mil': R2tMilConfig;
-  }
-}
-
-registerModel({
-  name: 'r2t-mil',
-  description:
-    'regional re-embedding transformer (self-attention in local regions + cross-region attention) before AB-MIL pooling',
-  paper:
-    'Tang et al., Feature Re-Embedding: Towards Foundation Model-Level Performance in Computational Pathology, CVPR 2024',
-  level: 'bag',
-  defaults: R2T_MIL_DEFAULTS,
-  create: (c) => new R2tMil(c),
-});

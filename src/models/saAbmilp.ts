@@ -18,7 +18,6 @@ import { Dense } from './layers/dense';
 import { inRowBlocks, rows, squaredDistances } from './layers/pairwise';
 import { matMulFast } from '../backend/fastGradients';
 import { tidyObject } from './layers/tidy';
-import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 
 export const SELF_ATTENTION_KERNELS = ['dot', 'rbf', 'inverse-quadratic', 'laplace', 'module'] as const;
@@ -111,20 +110,3 @@ export class SaAbmilp extends ProjectedMil<SaAbmilpConfig> {
     return this.classifier.apply(z) as tf.Tensor2D;
   }
 }
-
-declare module './registry' {
-  interface ModelConfigMap {
-    'sa-abmilp': SaAbmilpConfig;
-  }
-}
-
-registerModel({
-  name: 'sa-abmilp',
-  description:
-    'self-attention (dot / rbf / inverse-quadratic / laplace / module kernel, residual γ from 0) before AB-MIL pooling',
-  paper:
-    'Rymarczyk et al., Kernel Self-Attention for Weakly-supervised Image Classification using Deep Multiple Instance Learning, WACV 2021',
-  level: 'bag',
-  defaults: SA_ABMILP_DEFAULTS,
-  create: (c) => new SaAbmilp(c),
-});

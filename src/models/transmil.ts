@@ -19,7 +19,6 @@ import { LayerNorm } from './layers/layerNorm';
 import { NystromAttention } from './layers/nystrom';
 import { normalTensor } from './layers/params';
 import { PPEG } from './layers/ppeg';
-import { registerModel } from './registry';
 import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
 
 export interface TransmilConfig extends BaseModelConfig, ProjectionConfig {
@@ -163,19 +162,3 @@ export class Transmil extends ProjectedMil<TransmilConfig> {
     return this.classifier.apply(z) as tf.Tensor2D;
   }
 }
-
-declare module './registry' {
-  interface ModelConfigMap {
-    transmil: TransmilConfig;
-  }
-}
-
-registerModel({
-  name: 'transmil',
-  description: 'transformer MIL: class token, two Nyström attention layers with the PPEG position encoding between',
-  paper:
-    'Shao et al., TransMIL: Transformer based Correlated Multiple Instance Learning for WSI Classification, NeurIPS 2021',
-  defaults: TRANSMIL_DEFAULTS,
-  optional: ['headDim', 'landmarks'],
-  create: (c) => new Transmil(c),
-});

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Dense } from '../models/layers/dense';
 import { dropout } from '../models/layers/dropout';
 import { ParamStore } from '../models/layers/params';
-import { createModel } from '../models/registry';
+import { createModel } from '../registry';
 import type { BaseModelConfig, ForwardOptions, MilModel, MilOutput, Target } from '../models/types';
 import { type SslNetConfig, DEFAULT_NET, SslNetwork } from './network';
 

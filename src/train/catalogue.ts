@@ -21,7 +21,7 @@ import { Cohort } from '../data/cohort';
 import { musk1 } from '../data/datasets/musk1';
 import { mnistBags } from '../data/datasets/mnistBags';
 import { parseSplitFile, type Split } from '../data/splits';
-import { listModels, type ModelInfo } from '../models/registry';
+import { listModels, type ModelInfo } from '../registry';
 import { type ResultCell } from '../viz/results';
 import { type TrainConfig } from './config';
 import { readReproduction, writeReproduction } from './reproduction';
@@ -42,17 +42,6 @@ export interface CatalogueOptions {
 
 const COLUMNS = ['MUSK1 accuracy', 'MNIST-bags AUC (100 bags)'];
 const NAME = 'catalogue';
-
-/**
- * Published numbers of models whose registry entry carries none (the issue-3 models), with sources.
- * MUSK1: Ilse et al. 2018 / Wang et al. 2018 (5 × 10-fold); MNIST-bags 100 bags: Ilse et al. 2018.
- */
-const PUBLISHED_FALLBACK: Record<string, { musk1Accuracy?: number; mnistBags100Auc?: number; source: string }> = {
-  abmil: { musk1Accuracy: 0.892, mnistBags100Auc: 0.963, source: 'Ilse et al. ICML 2018' },
-  gabmil: { musk1Accuracy: 0.9, source: 'Ilse et al. ICML 2018' },
-  'mi-net': { musk1Accuracy: 0.889, source: 'Wang et al. Pattern Recognition 2018' },
-  'MI-net': { musk1Accuracy: 0.887, source: 'Wang et al. Pattern Recognition 2018' },
-};
 
 /** The one small-data setting: embedDim 64 where present, every dropout option 0. */
 export function catalogueModelConfig(info: ModelInfo): Record<string, unknown> {
@@ -179,11 +168,11 @@ function writeTable(
   const values: Record<string, Record<string, number>> = {};
   const sources = new Set<string>();
   for (const info of all) {
-    const pub = info.published ?? PUBLISHED_FALLBACK[info.name];
+    const pub = info.published;
     if (!pub) continue;
     const v: Record<string, number> = {};
     if (pub.musk1Accuracy !== undefined) v[COLUMNS[0]] = pub.musk1Accuracy;
-    if (pub.mnistBags100Auc !== undefined) v[COLUMNS[1]] = pub.mnistBags100Auc;
+    if (pub.mnistBagsAuc?.[100] !== undefined) v[COLUMNS[1]] = pub.mnistBagsAuc[100];
     values[info.name] = v;
     sources.add(`${info.name}: ${pub.source}`);
   }

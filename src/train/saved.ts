@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { FeatureStats } from '../data/standardize';
 import type { BinaryThreshold } from '../metrics/threshold';
-import { createModel } from '../models/registry';
+import { createModel } from '../registry';
 import type { MilModel } from '../models/types';
 import { loadCheckpoint } from './checkpoint';
 import { statsFromCheckpoint } from './fold';

@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Cohort } from '../data/cohort';
 import { checkSplit, type Split } from '../data/splits';
-import { createModel } from '../models/registry';
+import { createModel } from '../registry';
 import type { MilModel } from '../models/types';
 import { writeFileAtomic } from './checkpoint';
 import { type TrainConfig, resolveTrainConfig } from './config';

@@ -14,7 +14,7 @@ import { dropout } from '../../src/models/layers/dropout';
 import { gatherRows } from '../../src/backend/gatherRows';
 import { denseNative, nativeActivation, nativeDropout, nativeSegmentMeans } from '../../src/backend/nativeOps';
 import { expectGradMatches, someCoords } from '../models/helpers/gradcheck';
-import { createModel } from '../../src/models/registry';
+import { createModel } from '../../src/registry';
 import '../../src/models';
 import type { MilModel, Target } from '../../src/models/types';
 import { MhimModel } from '../../src/mhim/mhim';

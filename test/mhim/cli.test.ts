@@ -5,7 +5,6 @@ import { writeCohort } from '../../src/data';
 import { train } from '../../src/cli/commands/train';
 import type { CliContext } from '../../src/cli/command';
 import { Progress } from '../../src/cli/progress';
-import '../../src/mhim/register';
 import { tempDir } from '../helpers/tmp';
 import { syntheticBags } from './fixtures';
 

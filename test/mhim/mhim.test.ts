@@ -8,7 +8,7 @@ import { MhimModel, copyRows } from '../../src/mhim/mhim';
 import { mhimConfig, MHIM_V1, MHIM_V2 } from '../../src/mhim/config';
 import type { MilModel, Target } from '../../src/models/types';
 import { Transmil, TRANSMIL_DEFAULTS } from '../../src/models/transmil';
-import { createModel } from '../../src/models/registry';
+import { createModel } from '../../src/registry';
 import { smallAbmil, syntheticBags } from './fixtures';
 
 const close = (a: number, b: number, tol = 1e-5) =>

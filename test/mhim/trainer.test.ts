@@ -6,8 +6,7 @@ import { stratifiedKFold } from '../../src/data/splits';
 import { Trainer } from '../../src/train/trainer';
 import { mhimModel } from '../../src/mhim/choice';
 import { MhimModel } from '../../src/mhim/mhim';
-import '../../src/mhim/register';
-import { createModel } from '../../src/models/registry';
+import { createModel } from '../../src/registry';
 import { loadModel, saveModel } from '../../src/models/io';
 import { tempDir } from '../helpers/tmp';
 import { syntheticBags } from './fixtures';
@@ -91,7 +90,7 @@ describe('mhim: registry and saved models', () => {
 });
 
 describe('mhim: teacher init from a saved baseline', () => {
-  it('loadTeacherFrom copies a saved AB-MIL into the teacher only, and rejects another architecture', async () => {
+  it('initTeacherFrom copies a saved AB-MIL into the teacher only, and rejects another architecture', async () => {
     const dir = tempDir();
     const baseline = createModel('abmil', { inputDim: 16, numClasses: 2, embedDim: 8, attention: 'relu', seed: 99 });
     await saveModel(baseline, path.join(dir, 'baseline'));
@@ -104,7 +103,9 @@ describe('mhim: teacher init from a saved baseline', () => {
       mhim: { version: 'v2' },
     }) as MhimModel;
     const student0 = m.student.variables().map((v) => Array.from(v.dataSync()));
-    await m.loadTeacherFrom(path.join(dir, 'baseline'));
+    const loaded = await loadModel(path.join(dir, 'baseline'));
+    m.initTeacherFrom(loaded);
+    loaded.dispose();
     m.teacherVariables().forEach((t, i) =>
       assert.deepEqual(Array.from(t.dataSync()), Array.from(baseline.variables()[i].dataSync())),
     );
@@ -118,7 +119,9 @@ describe('mhim: teacher init from a saved baseline', () => {
       landmarks: 8,
     });
     await saveModel(other, path.join(dir, 'other'));
-    await assert.rejects(m.loadTeacherFrom(path.join(dir, 'other')), /holds a "transmil" model, MHIM wraps "abmil"/);
+    const otherLoaded = await loadModel(path.join(dir, 'other'));
+    assert.throws(() => m.initTeacherFrom(otherLoaded), /baseline is a "transmil" model, MHIM wraps "abmil"/);
+    otherLoaded.dispose();
     [baseline, other, m].forEach((x) => x.dispose());
   });
 });

@@ -7,7 +7,8 @@
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
-import { createModel, listModels, type MilModel, type MilOutput, type Target } from '../../src/models';
+import { type MilModel, type MilOutput, type Target } from '../../src/models';
+import { createModel, listModels } from '../../src/registry';
 import { buildConfounders, type Ibmil } from '../../src/models/ibmil';
 import { kMeans } from '../../src/models/kmeans';
 import { patchUnit } from '../../src/models/dasMil';
@@ -63,7 +64,7 @@ describe('models: bag-level catalogue (issue 9)', () => {
     }
     assert.deepEqual(infos.get('loss-attention')!.published, {
       musk1Accuracy: 0.917,
-      mnistBags100Auc: 0.969,
+      mnistBagsAuc: { 100: 0.969 },
       source: 'Shi et al. AAAI 2020 (MUSK1 5 × 10-fold; MNIST-bags mean size 10, 100 training bags)',
     });
   });

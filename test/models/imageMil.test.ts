@@ -5,16 +5,8 @@
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
-import {
-  convValid,
-  createModel,
-  encodedShape,
-  loadModel,
-  maxPool2,
-  saveModel,
-  type MilModel,
-  type Target,
-} from '../../src/models';
+import { convValid, encodedShape, loadModel, maxPool2, saveModel, type MilModel, type Target } from '../../src/models';
+import { createModel } from '../../src/registry';
 import { tempDir } from '../helpers/tmp';
 import { Rng } from '../../src/random';
 import { expectGradMatches, maxAbsDiff, onCpu, someCoords } from './helpers/gradcheck';

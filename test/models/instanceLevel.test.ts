@@ -8,7 +8,8 @@
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
-import { createModel, listModels, type MilModel, type MilOutput, type Target } from '../../src/models';
+import { type MilModel, type MilOutput, type Target } from '../../src/models';
+import { createModel, listModels } from '../../src/registry';
 import type { AdaptivePooling } from '../../src/models/adaptivePooling';
 import { evidentialLoss, type Mirel } from '../../src/models/mirel';
 import type { PowerPooling } from '../../src/models/powerPooling';

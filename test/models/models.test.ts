@@ -6,15 +6,8 @@
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
-import {
-  createModel,
-  listModels,
-  loadModel,
-  saveModel,
-  type MilModel,
-  type MilOutput,
-  type Target,
-} from '../../src/models';
+import { loadModel, saveModel, type MilModel, type MilOutput, type Target } from '../../src/models';
+import { createModel, listModels } from '../../src/registry';
 import { Rng } from '../../src/random';
 import { randomFloats, tempDir } from '../helpers/tmp';
 import { maxAbsDiff } from './helpers/gradcheck';

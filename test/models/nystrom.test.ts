@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
 import { nystromHeads, nystromHeadsReference, type NystromShape } from '../../src/models/layers/nystrom';
-import { createModel } from '../../src/models';
+import { createModel } from '../../src/registry';
 import { Rng } from '../../src/random';
 import { expectGradMatches, maxAbsDiff, onCpu, someCoords } from './helpers/gradcheck';
 

@@ -5,7 +5,8 @@
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
-import { createModel, type Target } from '../../src/models';
+import { type Target } from '../../src/models';
+import { createModel } from '../../src/registry';
 import { Rng } from '../../src/random';
 import { expectGradMatches, maxAbsDiff, onCpu, someCoords } from './helpers/gradcheck';
 import { tidyOutput } from './helpers/tidyOutput';

@@ -9,7 +9,8 @@
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
-import { createModel, type MilModel, type Target } from '../../src/models';
+import { type MilModel, type Target } from '../../src/models';
+import { createModel } from '../../src/registry';
 import { Rng } from '../../src/random';
 
 const DIM = 16;

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { Cohort } from '../../src/data';
-import '../../src/mhim/register'; // the "mhim" registry model
+import '../../src/registry'; // the "mhim" registry model
 import { repeatedKFold, stratifiedKFold } from '../../src/data/splits';
 import { type TrainEvent, Trainer, loadCheckpoint } from '../../src/train';
 import { tempDir } from '../helpers/tmp';

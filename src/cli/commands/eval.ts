@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { useBackend } from '../../backend';
-import '../../mhim/register'; // so saved MHIM models reload by name
+import '../../registry'; // so saved MHIM models reload by name
 import { Cohort } from '../../data/cohort';
 import { meanSd } from '../../metrics/util';
 import {

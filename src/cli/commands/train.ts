@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { useBackend } from '../../backend';
-import '../../mhim/register'; // registers the "mhim" model (for --mhim and for reloading MHIM runs)
+import '../../registry'; // registers the "mhim" model (for --mhim and for reloading MHIM runs)
 import { MHIM_BASE_VARIANTS } from '../../mhim/choice';
 import { Cohort } from '../../data/cohort';
 import { MilkitDataError } from '../../data/errors';

@@ -13,7 +13,7 @@
  * The full protocols (MUSK1 5 × 10-fold, 1000 MNIST test bags, 20 epochs): scripts/reproduce-catalogue.sh.
  */
 import { strict as assert } from 'node:assert';
-import { listModels } from '../../../src/models';
+import { listModels } from '../../../src/registry';
 import { catalogueModelConfig } from '../../../src/train/catalogue';
 import { tempDir } from '../../helpers/tmp';
 import { allSplits, buildBenchmarks, oneThirdTest, trainAndTest, type Benchmark } from './train-and-test';

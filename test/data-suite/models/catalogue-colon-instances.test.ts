@@ -28,7 +28,7 @@ import { buildColonCohort } from '../../../src/data/datasets/colon';
 import { colorStatsFeaturizer } from '../../../src/data/images';
 import { type Split, stratifiedKFold } from '../../../src/data/splits';
 import { binaryAuc } from '../../../src/metrics/auc';
-import { createModel, listModels } from '../../../src/models';
+import { createModel, listModels } from '../../../src/registry';
 import { catalogueModelConfig } from '../../../src/train/catalogue';
 import { predictInstances, restoreModel, Trainer } from '../../../src/train';
 import { tempDir } from '../../helpers/tmp';
