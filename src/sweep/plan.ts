@@ -20,7 +20,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { closest } from '../data/format';
+import { closest } from '../didYouMean';
 import { MHIM_BASE_VARIANTS } from '../mhim/choice';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/config';
 

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Cohort } from '../data/cohort';
-import { listModels } from '../models/registry';
+import { listModels } from '../registry';
 import { type SweepTable, collectSweep, writeTable } from './collect';
 import {
   type LockOwner,

@@ -14,8 +14,7 @@ import * as path from 'node:path';
 import { Cohort } from '../data/cohort';
 import { MilkitDataError } from '../data/errors';
 import { type Split, carveValidation, parseSplitFile, repeatedKFold, toSplitFile } from '../data/splits';
-import { createModel } from '../models/registry';
-import '../mhim/register'; // the "mhim" registry entry
+import { createModel } from '../registry';
 import { resolveTrainConfig } from '../train/config';
 import type { FoldResult } from '../train/fold';
 import { outputsOf, taskOf } from '../train/targets';

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { listModels } from '../../src/models/registry';
+import { listModels } from '../../src/registry';
 import { SweepFolder, SweepPlanError, planSweep, readPlan } from '../../src/sweep';
 import { resolvePlan } from '../../src/sweep/plan';
 import { tempDir } from '../helpers/tmp';
