@@ -162,6 +162,14 @@ const processAlive = (pid: number): boolean => {
   }
 };
 
+const readText = (file: string): string | undefined => {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+
 /** The owner of a lock file, or undefined when there is none or it is stale (its process is gone). */
 export function lockOwner(file: string): LockOwner | undefined {
   let owner: LockOwner;
@@ -199,9 +207,11 @@ export function takeLock(file: string, what: string, busy: (o: LockOwner) => Err
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const stale = readText(file);
       const owner = lockOwner(file);
       if (owner) throw busy(owner);
-      fs.rmSync(file, { force: true }); // stale: its owner died without releasing it
+      // Stale (its owner died without releasing it): removed only if nobody replaced it meanwhile.
+      if (readText(file) === stale) fs.rmSync(file, { force: true });
     }
   }
   throw new Error(`could not take the lock ${file}`);

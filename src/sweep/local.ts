@@ -45,7 +45,11 @@ export function runLocal(folder: SweepFolder, indices: readonly number[], o: Loc
     fs.mkdirSync(folder.unitDir(unit), { recursive: true });
     const child = spawn(process.execPath, [MILKIT_BIN, 'sweep', 'run', folder.dir, '--unit', String(index)], {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, MILKIT_SWEEP_EXECUTOR: 'local' },
+      // The CPUs shared out between the workers, so OpenBLAS does not oversubscribe them.
+      env: {
+        MILKIT_BLAS_THREADS: String(Math.max(1, Math.floor(os.availableParallelism() / workers))),
+        ...process.env,
+      },
     });
     running.add(child);
     let stderr = '';

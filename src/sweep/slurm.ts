@@ -67,6 +67,8 @@ export function slurmScript(folder: SweepFolder, name: string, indices: readonly
     '',
     '# One sweep unit per array task. A unit stopped by the scheduler (time limit, preemption,',
     '# scancel) keeps its checkpoint; submitting it again resumes it; a finished unit is never rerun.',
+    '# OpenBLAS uses the CPUs Slurm gave this task, not every core of the node.',
+    'export MILKIT_BLAS_THREADS="${MILKIT_BLAS_THREADS:-${SLURM_CPUS_PER_TASK:-1}}"',
     `exec ${shellQuote(process.execPath)} ${shellQuote(MILKIT_BIN)} sweep run ${shellQuote(folder.dir)} --unit "$SLURM_ARRAY_TASK_ID"`,
     '',
   ];

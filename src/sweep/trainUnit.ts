@@ -41,7 +41,10 @@ export interface UnitResult {
   epochsRun: number;
   selection: FoldResult['selection'];
   sizes: FoldResult['sizes'];
+  /** Seconds from opening the cohort to the result (the unit's own work). */
   seconds: number;
+  /** When the unit's process started (start-up and scheduling overhead = the gaps around `seconds`). */
+  processStartedAt: string;
   host: string;
   slurmJob?: string;
   finishedAt: string;
@@ -187,6 +190,7 @@ export async function runTrainUnit(
       selection: fold.selection,
       sizes: fold.sizes,
       seconds: (Date.now() - started) / 1000,
+      processStartedAt: new Date(Date.now() - process.uptime() * 1000).toISOString(),
       host: os.hostname(),
       ...(process.env.SLURM_ARRAY_JOB_ID
         ? { slurmJob: `${process.env.SLURM_ARRAY_JOB_ID}_${process.env.SLURM_ARRAY_TASK_ID}` }

@@ -123,12 +123,15 @@ async function follow(folder: SweepFolder, sub: Submitted, f: FlagValues, ctx: C
     }
   }
   const handle = new SweepHandle(folder, sub);
+  // Ctrl-C stops a local pool (its units checkpoint); on Slurm it only stops waiting: the job runs on.
   const onSignal = () => {
     ctx.warn('\nmilkit sweep: stopping: running units checkpoint and stop (resubmit to continue)');
     handle.stop();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  if (sub.local) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
   try {
     const table = await handle.wait({ onStatus: (s) => ctx.warn(`milkit sweep: ${statusLine(s)}`) });
     const status = handle.status();
