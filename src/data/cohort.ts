@@ -9,8 +9,11 @@
 import * as A from 'apache-arrow';
 import * as fs from 'node:fs';
 import { type Bag, type BagInfo, validateBagLabels, validateInstances } from './bag';
-import { MilkitDataError } from './errors';
-import { type RawBatch, type RawLayout, rawLayout, readBatchLength, readRawBatch } from './rawBatch';
+import { CLASSES_KEY, checkLabelSet, parseClasses } from './classes';
+import { registerArrowCodecs } from './codecs';
+import { MilkitDataError, type NoticeSink, stderrNotice } from './errors';
+import { halfToFloat, toInt32 } from './numeric';
+import { type RawBatch, type RawLayout, rawLayout, readBatchHeader, readBatchLength, readRawBatch } from './rawBatch';
 import {
   BAG_COLUMNS,
   FORMAT_NAME,
@@ -27,39 +30,65 @@ export interface OpenOptions {
   cacheBytes?: number;
   /** Check every loaded bag for NaN/Inf and shape problems (default true; costs ~1 ms per 1M values). */
   validate?: boolean;
+  /** One-line notes about files read with a conversion (default: printed to stderr). */
+  onNotice?: NoticeSink;
 }
 
 const ARROW_MAGIC = 'ARROW1';
 const KNOWN_INSTANCE_COLUMNS = Object.values(INSTANCE_COLUMNS) as string[];
 const KNOWN_BAG_COLUMNS = Object.values(BAG_COLUMNS) as string[];
+/** pandas' `Table.from_pandas` adds the DataFrame index as `__index_level_0__`: ignored. */
+const PANDAS_INDEX = /^__index_level_\d+__$/;
+
+/** The command that rewrites a file in the format. */
+const convertFix = (file: string, kind: 'arrow' | 'parquet' = 'arrow') =>
+  `milkit convert ${kind} ${file} --out <new.arrow> rewrites it in milkit's layout (docs/FORMAT.md)`;
 
 /** Checks the Arrow file magic at both ends: a missing trailer means a truncated file. */
-function checkMagic(file: string): void {
+function checkMagic(file: string, instanceFile = file): void {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
   } catch (err) {
-    throw new MilkitDataError(`cannot open: ${(err as Error).message}`, { file });
+    throw new MilkitDataError(
+      `cannot open (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      { file },
+      'check the path and permissions',
+    );
   }
   try {
+    if (fs.fstatSync(fd).isDirectory())
+      throw new MilkitDataError('is a folder, not an Arrow file', { file }, 'give the path of the .arrow file');
     const size = fs.fstatSync(fd).size;
     const head = Buffer.alloc(6);
     const tail = Buffer.alloc(6);
     fs.readSync(fd, head, 0, 6, 0);
     if (size >= 4 && head.readUInt32LE(0) === 0xffffffff) {
       throw new MilkitDataError(
-        'this is the Arrow IPC *stream* format; milkit needs the IPC *file* format (with a footer, for random access): pyarrow.ipc.new_file, not new_stream',
+        'this is the Arrow IPC *stream* format; milkit reads the IPC *file* format (its footer gives random access to bags)',
         { file },
+        convertFix(instanceFile),
       );
     }
+    if (head.subarray(0, 4).toString('latin1') === 'PAR1')
+      throw new MilkitDataError(
+        'this is a Parquet file, not an Arrow IPC file',
+        { file },
+        convertFix(instanceFile, 'parquet'),
+      );
     if (size < 12 || head.toString('latin1') !== ARROW_MAGIC) {
-      throw new MilkitDataError(`not an Arrow IPC file (no ${ARROW_MAGIC} header; ${size} bytes)`, { file });
+      throw new MilkitDataError(
+        `not an Arrow IPC file (no ${ARROW_MAGIC} header; ${size} bytes)`,
+        { file },
+        'write it with pyarrow.ipc.new_file (docs/FORMAT.md)',
+      );
     }
     fs.readSync(fd, tail, 0, 6, size - 6);
     if (tail.toString('latin1') !== ARROW_MAGIC) {
       throw new MilkitDataError(
-        'truncated or corrupt Arrow file: the footer is missing (was it copied or written completely?)',
+        'truncated or corrupt Arrow file: the footer is missing',
         { file },
+        'copy or write the file again completely',
       );
     }
   } finally {
@@ -74,34 +103,47 @@ function columnValue(table: A.Table, name: string, row: number): unknown {
   return typeof v === 'bigint' ? Number(v) : v;
 }
 
-function readBagTable(file: string): { infos: BagInfo[] } {
-  checkMagic(file);
+function readBagTable(file: string, instanceFile: string): { infos: BagInfo[] } {
+  checkMagic(file, instanceFile);
   let table: A.Table;
   try {
     table = A.tableFromIPC(fs.readFileSync(file));
   } catch (err) {
-    throw new MilkitDataError(`corrupt Arrow file: ${(err as Error).message}`, { file });
+    throw new MilkitDataError(`corrupt Arrow file: ${(err as Error).message}`, { file }, 'write the file again');
   }
   for (const f of table.schema.fields) {
-    if (!KNOWN_BAG_COLUMNS.includes(f.name) && !f.name.startsWith(META_PREFIX)) {
+    if (!KNOWN_BAG_COLUMNS.includes(f.name) && !f.name.startsWith(META_PREFIX) && !PANDAS_INDEX.test(f.name)) {
       const hint = closest(f.name, KNOWN_BAG_COLUMNS);
       throw new MilkitDataError(
         `unknown column in the bag table${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${KNOWN_BAG_COLUMNS.join(', ')}, or ${META_PREFIX}* for free metadata`,
         { file, field: f.name },
+        hint ? `rename it to "${hint}"` : `rename it to ${META_PREFIX}${f.name} (free metadata) or drop it`,
       );
     }
   }
   if (!table.getChild(BAG_COLUMNS.bagId))
-    throw new MilkitDataError('the bag table has no bag_id column', { file, field: BAG_COLUMNS.bagId });
+    throw new MilkitDataError(
+      'the bag table has no bag_id column',
+      { file, field: BAG_COLUMNS.bagId },
+      'add the bag ids as "bag_id"',
+    );
   const metaCols = table.schema.fields.filter((f) => f.name.startsWith(META_PREFIX)).map((f) => f.name);
   const infos: BagInfo[] = [];
   const seen = new Set<string>();
   for (let r = 0; r < table.numRows; r++) {
     const id = columnValue(table, BAG_COLUMNS.bagId, r);
     if (typeof id !== 'string' || id === '')
-      throw new MilkitDataError('empty bag id', { file, row: r, field: BAG_COLUMNS.bagId });
+      throw new MilkitDataError(
+        'empty or missing bag id',
+        { file, row: r, field: BAG_COLUMNS.bagId },
+        'give every bag a non-empty id',
+      );
     if (seen.has(id))
-      throw new MilkitDataError('duplicate bag id', { file, bag: id, row: r, field: BAG_COLUMNS.bagId });
+      throw new MilkitDataError(
+        'duplicate bag id',
+        { file, bag: id, row: r, field: BAG_COLUMNS.bagId },
+        'give every bag its own id',
+      );
     seen.add(id);
     const num = (k: string) => {
       const v = columnValue(table, k, r);
@@ -170,11 +212,11 @@ export class Cohort {
   private constructor(
     /** Path of the instance file. */
     readonly path: string,
-    readonly dim: number,
-    readonly hasCoords: boolean,
-    readonly hasInstanceLabels: boolean,
+    private readonly schemaInfo: InstanceSchema,
     /** Schema metadata of the instance file (provenance). */
     readonly metadata: ReadonlyMap<string, string>,
+    /** Class names (`milkit.classes`), when the labels were names. */
+    readonly classes: readonly string[] | undefined,
     bags: BagInfo[],
     private readonly batchIndex: number[],
     private readonly reader: A.AsyncRecordBatchFileReader,
@@ -184,23 +226,55 @@ export class Cohort {
     this.bags = bags;
     this.cache = new BagCache(opts.cacheBytes);
     this.byId = new Map(bags.map((b, i) => [b.id, i]));
-    this.layout = rawLayout(reader.schema);
+    this.layout = schemaInfo.features === 'float32' ? rawLayout(reader.schema) : undefined;
+  }
+
+  /** Feature width D. */
+  get dim(): number {
+    return this.schemaInfo.dim;
+  }
+  get hasCoords(): boolean {
+    return this.schemaInfo.hasCoords;
+  }
+  get hasInstanceLabels(): boolean {
+    return this.schemaInfo.hasInstanceLabels;
   }
 
   /** Opens `x.arrow` (or `x.bags.arrow`, or `x`) and checks the format; reads no instance data. */
   static async open(path: string, options: OpenOptions = {}): Promise<Cohort> {
+    registerArrowCodecs();
     const base = path.endsWith('.arrow') ? path : `${path}.arrow`;
     const file = instanceTablePath(base);
     const bagFile = bagTablePath(file);
-    if (!fs.existsSync(file)) throw new MilkitDataError('instance file not found', { file });
+    if (!fs.existsSync(file)) {
+      const parquet = [path, file.replace(/\.arrow$/, '.parquet')].find(
+        (p) => p.endsWith('.parquet') && fs.existsSync(p),
+      );
+      if (parquet)
+        throw new MilkitDataError(
+          'this is a Parquet cohort; milkit reads Arrow IPC files',
+          { file: parquet },
+          convertFix(parquet, 'parquet'),
+        );
+      throw new MilkitDataError(
+        'instance file not found',
+        { file },
+        'check the path (a cohort is x.arrow + x.bags.arrow)',
+      );
+    }
+    checkMagic(file);
     if (!fs.existsSync(bagFile))
-      throw new MilkitDataError(`bag table not found (expected next to ${file})`, { file: bagFile });
+      throw new MilkitDataError(
+        `bag table not found (expected next to ${file})`,
+        { file: bagFile },
+        'write the bag table (one row per bag: bag_id, label, ...) as NAME.bags.arrow next to NAME.arrow',
+      );
     const opts: Required<OpenOptions> = {
       cacheBytes: options.cacheBytes ?? 512 * 2 ** 20,
       validate: options.validate ?? true,
+      onNotice: options.onNotice ?? stderrNotice,
     };
-    const { infos } = readBagTable(bagFile);
-    checkMagic(file);
+    const { infos } = readBagTable(bagFile, file);
     const handle = await fs.promises.open(file, 'r');
     let reader: A.AsyncRecordBatchFileReader;
     try {
@@ -211,30 +285,30 @@ export class Cohort {
     } catch (err) {
       await handle.close();
       if (err instanceof MilkitDataError) throw err;
-      throw new MilkitDataError(`corrupt Arrow file: ${(err as Error).message}`, { file });
+      throw new MilkitDataError(`corrupt Arrow file: ${(err as Error).message}`, { file }, 'write the file again');
     }
     try {
-      const { dim, hasCoords, hasInstanceLabels } = checkInstanceSchema(reader.schema, file);
+      const schema = checkInstanceSchema(reader.schema, file);
       const batches = reader.numRecordBatches;
       if (batches !== infos.length) {
         throw new MilkitDataError(
-          `the instance file has ${batches} record batches (bags) but the bag table lists ${infos.length} bags`,
+          `the instance file has ${batches} record batch${batches === 1 ? '' : 'es'} for the ${infos.length} bags of the bag table; milkit reads one record batch per bag`,
           { file },
+          convertFix(file),
         );
       }
+      const classes = parseClasses(reader.schema.metadata.get(CLASSES_KEY), file);
+      checkLabelSet(infos, classes, bagFile);
       const batchIndex = infos.map((_, i) => i);
-      const cohort = new Cohort(
-        file,
-        dim,
-        hasCoords,
-        hasInstanceLabels,
-        reader.schema.metadata,
-        infos,
-        batchIndex,
-        reader,
-        handle,
-        opts,
-      );
+      if (schema.dim === 0 && batches > 0) schema.dim = await firstListLength(reader, file);
+      const cohort = new Cohort(file, schema, reader.schema.metadata, classes, infos, batchIndex, reader, handle, opts);
+      const compression = batches > 0 ? cohort.compression(0) : undefined;
+      if (schema.features !== 'float32')
+        opts.onNotice(
+          `${file}: features are ${schema.featureType}; each bag is converted to float32 as it loads (${convertFix(file)} once, for zero-copy reads)`,
+        );
+      else if (compression)
+        opts.onNotice(`${file}: ${compression}-compressed Arrow; each bag is decompressed as it loads (not zero-copy)`);
       if (infos.some((b) => b.numInstances < 0)) await cohort.countInstances();
       return cohort;
     } catch (err) {
@@ -247,9 +321,9 @@ export class Cohort {
     return this.bags.length;
   }
 
-  /** Number of classes (max label + 1), or 0 for a survival-only cohort. */
+  /** Number of classes: the class names when given, else max label + 1; 0 for a survival-only cohort. */
   get numClasses(): number {
-    return this.bags.reduce((m, b) => Math.max(m, (b.label ?? -1) + 1), 0);
+    return this.classes?.length ?? this.bags.reduce((m, b) => Math.max(m, (b.label ?? -1) + 1), 0);
   }
 
   get isSurvival(): boolean {
@@ -315,43 +389,59 @@ export class Cohort {
     }
   }
 
-  /** Arrow's generic reader: any valid IPC file (other writers' layouts). */
+  /** The compression codec of record batch `index` ("zstd", "lz4"), or undefined. */
+  private compression(index: number): string | undefined {
+    const block = this.reader.footer?.getRecordBatch(this.batchIndex[index]);
+    if (!block) return undefined;
+    const c = readBatchHeader(this.handle.fd, block).compression;
+    return c ? (c.type === A.CompressionType.ZSTD ? 'zstd' : 'lz4') : undefined;
+  }
+
+  /** Arrow's generic reader: any valid IPC file (other writers' layouts, compressed, other types). */
   private async readArrow(index: number): Promise<RawBatch> {
     const info = this.bags[index];
+    const where = { file: this.path, bag: info.id };
     let batch: A.RecordBatch | null;
     try {
       batch = await this.readBatch(this.batchIndex[index]);
     } catch (err) {
-      const msg = (err as Error).message;
-      const hint = /compress/i.test(msg)
-        ? ' (compressed Arrow buffers are not supported: bags are read zero-copy, so write the file uncompressed)'
-        : '';
-      throw new MilkitDataError(`cannot read the record batch: ${msg}${hint}`, { file: this.path, bag: info.id });
+      throw new MilkitDataError(
+        `cannot read the record batch: ${(err as Error).message}`,
+        where,
+        'write the file again',
+      );
     }
-    if (!batch) throw new MilkitDataError('record batch missing', { file: this.path, bag: info.id });
-    const n = batch.numRows;
-    const fdata = batch.getChild(INSTANCE_COLUMNS.features)!.data;
-    if (fdata.length !== 1)
-      throw new MilkitDataError('features split over several chunks in one batch', {
-        file: this.path,
-        bag: info.id,
-        field: 'features',
-      });
-    const d = fdata[0];
-    const values = d.children[0].values as Float32Array;
+    if (!batch) throw new MilkitDataError('record batch missing', where, 'write the file again');
+    const b = batch;
+    const n = b.numRows;
     const raw: RawBatch = {
       numRows: n,
-      firstBagId: n > 0 ? batch.getChild(INSTANCE_COLUMNS.bagId)!.get(0) : undefined,
-      features: values.subarray(d.offset * this.dim, (d.offset + d.length) * this.dim),
-      featureNulls: d.nullCount,
+      firstBagId: n > 0 ? String(batch.getChild(INSTANCE_COLUMNS.bagId)!.get(0)) : undefined,
+      features: readFeatures(batch.getChild(INSTANCE_COLUMNS.features)!, this.dim, where),
+      featureNulls: batch.getChild(INSTANCE_COLUMNS.features)!.nullCount,
     };
     if (this.hasCoords) {
-      raw.x = batch.getChild(INSTANCE_COLUMNS.x)!.toArray() as Int32Array;
-      raw.y = batch.getChild(INSTANCE_COLUMNS.y)!.toArray() as Int32Array;
+      const column = (name: string) => {
+        const col = b.getChild(name)!;
+        if (col.nullCount > 0)
+          throw new MilkitDataError(
+            `${col.nullCount} null coordinates`,
+            { ...where, field: name },
+            'give every instance its position',
+          );
+        return toInt32(col.toArray() as ArrayLike<number | bigint>, { ...where, field: name });
+      };
+      raw.x = column(INSTANCE_COLUMNS.x);
+      raw.y = column(INSTANCE_COLUMNS.y);
     }
     if (this.hasInstanceLabels) {
       const col = batch.getChild(INSTANCE_COLUMNS.instanceLabel)!;
-      raw.instanceLabels = Int32Array.from({ length: n }, (_, i) => (col.get(i) as number | null) ?? -1);
+      const values = Array.from({ length: n }, (_, i) => col.get(i) as number | bigint | null);
+      raw.instanceLabels = toInt32(
+        values.map((v) => v ?? -1),
+        { ...where, field: INSTANCE_COLUMNS.instanceLabel },
+        'store instance labels as small integers (null or -1 = unknown)',
+      );
     }
     return raw;
   }
@@ -406,50 +496,143 @@ export class Cohort {
   }
 }
 
-function checkInstanceSchema(
-  schema: A.Schema,
-  file: string,
-): { dim: number; hasCoords: boolean; hasInstanceLabels: boolean } {
+/** What the instance schema says: feature width and type, and which optional columns exist. */
+interface InstanceSchema {
+  /** D (0 until read from the first list, for variable-size list features). */
+  dim: number;
+  /** `float32`: the canonical FixedSizeList<float32>, read zero-copy; `convert`: converted per bag. */
+  features: 'float32' | 'convert';
+  featureType: string;
+  hasCoords: boolean;
+  hasInstanceLabels: boolean;
+}
+
+const isList = (t: A.DataType) => A.DataType.isList(t) || t.typeId === A.Type.LargeList;
+const isString = (t: A.DataType) => A.DataType.isUtf8(t) || A.DataType.isLargeUtf8(t);
+const isNumber = (t: A.DataType) => A.DataType.isInt(t) || A.DataType.isFloat(t);
+
+function checkInstanceSchema(schema: A.Schema, file: string): InstanceSchema {
   for (const f of schema.fields) {
     if (!KNOWN_INSTANCE_COLUMNS.includes(f.name)) {
       const hint = closest(f.name, KNOWN_INSTANCE_COLUMNS);
       throw new MilkitDataError(
         `unknown column in the instance table${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${KNOWN_INSTANCE_COLUMNS.join(', ')}`,
         { file, field: f.name },
+        hint ? `rename it to "${hint}"` : `drop it, or ${convertFix(file)}`,
       );
     }
   }
   const byName = new Map(schema.fields.map((f) => [f.name, f]));
-  if (!byName.has(INSTANCE_COLUMNS.bagId))
-    throw new MilkitDataError('missing column', { file, field: INSTANCE_COLUMNS.bagId });
+  const bagId = byName.get(INSTANCE_COLUMNS.bagId);
+  if (!bagId)
+    throw new MilkitDataError(
+      'missing column',
+      { file, field: INSTANCE_COLUMNS.bagId },
+      'add the bag id of every instance as "bag_id"',
+    );
+  if (!isString(bagId.type))
+    throw new MilkitDataError(
+      `bag_id must be a string column, got ${bagId.type}`,
+      { file, field: INSTANCE_COLUMNS.bagId },
+      convertFix(file),
+    );
   const feat = byName.get(INSTANCE_COLUMNS.features);
-  if (!feat) throw new MilkitDataError('missing column', { file, field: INSTANCE_COLUMNS.features });
-  if (
-    !A.DataType.isFixedSizeList(feat.type) ||
-    !A.DataType.isFloat(feat.type.children[0].type) ||
-    (feat.type.children[0].type as A.Float).precision !== A.Precision.SINGLE
-  ) {
-    throw new MilkitDataError(`features must be FixedSizeList<float32>[D], got ${feat.type}`, {
-      file,
-      field: INSTANCE_COLUMNS.features,
-    });
+  if (!feat)
+    throw new MilkitDataError(
+      'missing column',
+      { file, field: INSTANCE_COLUMNS.features },
+      `store the feature vectors as "features", or ${convertFix(file)}`,
+    );
+  const item = A.DataType.isFixedSizeList(feat.type) || isList(feat.type) ? feat.type.children[0].type : undefined;
+  if (!item || !A.DataType.isFloat(item)) {
+    throw new MilkitDataError(
+      `features must be a list of floats (FixedSizeList<float32>[D]), got ${feat.type}`,
+      { file, field: INSTANCE_COLUMNS.features },
+      'store each feature vector as a list of float32',
+    );
   }
-  const dim = (feat.type as A.FixedSizeList).listSize;
+  const canonical = A.DataType.isFixedSizeList(feat.type) && (item as A.Float).precision === A.Precision.SINGLE;
+  const listSize = A.DataType.isFixedSizeList(feat.type) ? (feat.type as A.FixedSizeList).listSize : 0;
   const declared = schema.metadata.get(META_KEYS.featureDim);
-  if (declared !== undefined && Number(declared) !== dim) {
-    throw new MilkitDataError(`schema metadata says feature width ${declared}, the column has ${dim}`, {
-      file,
-      field: INSTANCE_COLUMNS.features,
-    });
+  if (declared !== undefined && listSize > 0 && Number(declared) !== listSize) {
+    throw new MilkitDataError(
+      `schema metadata says feature width ${declared}, the column has ${listSize}`,
+      { file, field: INSTANCE_COLUMNS.features },
+      `correct ${META_KEYS.featureDim} or drop it`,
+    );
   }
   const format = schema.metadata.get(META_KEYS.format);
   if (format !== undefined && format !== FORMAT_NAME)
-    throw new MilkitDataError(`unexpected format "${format}"`, { file, field: META_KEYS.format });
+    throw new MilkitDataError(
+      `unexpected format "${format}"`,
+      { file, field: META_KEYS.format },
+      `set it to "${FORMAT_NAME}" or drop it`,
+    );
   const hasX = byName.has(INSTANCE_COLUMNS.x);
   if (hasX !== byName.has(INSTANCE_COLUMNS.y))
-    throw new MilkitDataError('x and y coordinates must both be present or both absent', {
-      file,
-      field: hasX ? 'y' : 'x',
-    });
-  return { dim, hasCoords: hasX, hasInstanceLabels: byName.has(INSTANCE_COLUMNS.instanceLabel) };
+    throw new MilkitDataError(
+      'x and y coordinates must both be present or both absent',
+      {
+        file,
+        field: hasX ? 'y' : 'x',
+      },
+      'add the other coordinate or drop both',
+    );
+  for (const name of [INSTANCE_COLUMNS.x, INSTANCE_COLUMNS.y, INSTANCE_COLUMNS.instanceLabel]) {
+    const f = byName.get(name);
+    if (f && !isNumber(f.type))
+      throw new MilkitDataError(`must be an integer column, got ${f.type}`, { file, field: name }, 'store it as int32');
+  }
+  const dim = listSize || (Number.isInteger(Number(declared)) && Number(declared) > 0 ? Number(declared) : 0);
+  return {
+    dim,
+    features: canonical ? 'float32' : 'convert',
+    featureType: String(feat.type),
+    hasCoords: hasX,
+    hasInstanceLabels: byName.has(INSTANCE_COLUMNS.instanceLabel),
+  };
+}
+
+/** Feature width of list-typed features without `milkit.feature_dim`: the first instance's length. */
+async function firstListLength(reader: A.AsyncRecordBatchFileReader, file: string): Promise<number> {
+  const batch = await reader.readRecordBatch(0);
+  const first = batch?.getChild(INSTANCE_COLUMNS.features)?.get(0) as A.Vector | null | undefined;
+  if (!first?.length)
+    throw new MilkitDataError(
+      'cannot tell the feature width: the first instance has no features',
+      { file, field: INSTANCE_COLUMNS.features },
+      `set ${META_KEYS.featureDim} in the schema metadata`,
+    );
+  return first.length;
+}
+
+/** A record batch's features as float32 `[n × dim]`: zero-copy for FixedSizeList<float32>, else converted. */
+function readFeatures(col: A.Vector, dim: number, where: { file: string; bag: string }): Float32Array {
+  const field = { ...where, field: INSTANCE_COLUMNS.features };
+  if (col.data.length !== 1)
+    throw new MilkitDataError('features split over several chunks in one batch', field, 'write one chunk per bag');
+  const d = col.data[0];
+  const items = d.children[0];
+  if (items.nullCount > 0)
+    throw new MilkitDataError(`${items.nullCount} null feature values`, field, 'fill in every feature value');
+  let start = d.offset * dim;
+  let end = (d.offset + d.length) * dim;
+  if (d.valueOffsets) {
+    const offsets = d.valueOffsets as ArrayLike<number | bigint>;
+    for (let i = 0; i < d.length; i++) {
+      const len = Number(offsets[d.offset + i + 1]) - Number(offsets[d.offset + i]);
+      if (len !== dim && d.getValid(d.offset + i))
+        throw new MilkitDataError(
+          `instance ${i} has ${len} feature values, the cohort has ${dim}`,
+          field,
+          'give every instance the same number of features',
+        );
+    }
+    [start, end] = [Number(offsets[d.offset]), Number(offsets[d.offset + d.length])];
+  }
+  const type = items.type as A.Float;
+  const values = items.values as Float32Array | Float64Array | Uint16Array;
+  if (type.precision === A.Precision.SINGLE) return (values as Float32Array).subarray(start, end);
+  if (type.precision === A.Precision.DOUBLE) return Float32Array.from((values as Float64Array).subarray(start, end));
+  return Float32Array.from((values as Uint16Array).subarray(start, end), halfToFloat);
 }

@@ -69,11 +69,16 @@ function decodeMessage(bytes: Uint8Array, at: number): A.Message {
   return message;
 }
 
-/** Rows of the record batch in `block`, from its message header alone (no body read). */
-export function readBatchLength(fd: number, block: { offset: number; metaDataLength: number }): number {
+/** The record batch header in `block` (row count, compression, buffers), without reading the body. */
+export function readBatchHeader(fd: number, block: { offset: number; metaDataLength: number }) {
   const bytes = new Uint8Array(block.metaDataLength);
   fs.readSync(fd, bytes, 0, bytes.length, block.offset);
-  return Number((decodeMessage(bytes, block.offset) as A.Message<A.MessageHeader.RecordBatch>).header().length);
+  return (decodeMessage(bytes, block.offset) as A.Message<A.MessageHeader.RecordBatch>).header();
+}
+
+/** Rows of the record batch in `block`, from its message header alone (no body read). */
+export function readBatchLength(fd: number, block: { offset: number; metaDataLength: number }): number {
+  return Number(readBatchHeader(fd, block).length);
 }
 
 /**
@@ -119,7 +124,8 @@ export function readRawBatch(
       const at = bodyStart + Number(region(col.buffers[2]).offset);
       if (at % 4 !== 0) return undefined;
       out.features = new Float32Array(bytes.buffer, at, numRows * dim);
-      out.featureNulls = nulls;
+      // Nulls of the list itself, or of its items (pyarrow's default item field is nullable).
+      out.featureNulls = nulls + Number(header.nodes[col.node + 1].nullCount);
     } else {
       const values = int32s(col.buffers[1], numRows);
       if (!values) return undefined;

@@ -6,9 +6,9 @@
 import * as A from 'apache-arrow';
 import * as fs from 'node:fs';
 import { dirname } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { type BagRecord, validateBagLabels, validateInstances } from './bag';
-import { MilkitDataError } from './errors';
+import { CLASSES_KEY, checkLabelSet, parseClasses } from './classes';
+import { MilkitDataError, fileSystemError } from './errors';
 import {
   BAG_COLUMNS,
   FORMAT_NAME,
@@ -31,8 +31,10 @@ export interface WriteSummary {
 export interface WriteOptions {
   /** Feature width D: every bag's features hold N × D values. */
   dim: number;
-  /** Extra schema metadata (provenance: source files, builder, seed). */
+  /** Extra schema metadata (provenance: source files, builder, seed; `milkit.classes`). */
   metadata?: Record<string, string>;
+  /** The file the bags come from, named when a bag's id or label is refused (default: the output). */
+  source?: string;
 }
 
 function featureType(dim: number): A.FixedSizeList<A.Float32> {
@@ -152,8 +154,27 @@ function removeQuietly(path: string): void {
 }
 
 /**
+ * Arrow's file writer, writing each message straight to a file descriptor. Arrow's own writer
+ * queues every encoded message in memory until a reader drains it, so a fast producer held about
+ * the whole cohort in memory; a synchronous write per message holds one bag at a time.
+ */
+class FdFileWriter extends A.RecordBatchFileWriter {
+  constructor(private readonly fd: number) {
+    super();
+  }
+  protected override _write(chunk: ArrayBufferView): this {
+    if (!this._started) return this;
+    const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    for (let done = 0; done < bytes.byteLength;) done += fs.writeSync(this.fd, bytes, done);
+    this._position += bytes.byteLength;
+    return this;
+  }
+}
+
+/**
  * Writes `bags` as a cohort at `path` (`x.arrow` → `x.arrow` + `x.bags.arrow`).
- * Every bag is validated (non-empty, same width, finite, labels present, unique id) before it is written.
+ * Every bag is validated (non-empty, same width, finite, labels present, unique id) before it is
+ * written, and the label set is checked against the class names (classes.ts).
  */
 export async function writeCohort(
   path: string,
@@ -162,33 +183,54 @@ export async function writeCohort(
 ): Promise<WriteSummary> {
   const instancePath = instanceTablePath(path.endsWith('.arrow') ? path : `${path}.arrow`);
   const bagPath = bagTablePath(instancePath);
-  fs.mkdirSync(dirname(instancePath), { recursive: true });
-  const tmpInstances = `${instancePath}.tmp-${process.pid}`;
-  const tmpBags = `${bagPath}.tmp-${process.pid}`;
-  const writer = new A.RecordBatchFileWriter();
-  let drained: Promise<void> | undefined;
-  const rows: BagRow[] = [];
-  const seen = new Set<string>();
   const dim = opts.dim;
   if (!Number.isInteger(dim) || dim < 1)
     throw new MilkitDataError(`feature width must be a positive integer, got ${dim}`, {
       file: instancePath,
       field: 'features',
     });
+  const classes = parseClasses(opts.metadata?.[CLASSES_KEY], instancePath);
+  try {
+    if (fs.existsSync(instancePath) && fs.statSync(instancePath).isDirectory())
+      throw Object.assign(new Error(), { code: 'EISDIR' });
+    fs.mkdirSync(dirname(instancePath), { recursive: true });
+  } catch (err) {
+    throw fileSystemError(err, instancePath, 'write the cohort');
+  }
+  const tmpInstances = `${instancePath}.tmp-${process.pid}`;
+  const tmpBags = `${bagPath}.tmp-${process.pid}`;
+  const rows: BagRow[] = [];
+  const seen = new Set<string>();
+  let fd: number | undefined;
+  let writer: FdFileWriter | undefined;
   let schema: A.Schema | undefined;
   let instances = 0;
+  /** Runs a write, turning file-system errors (disk full, ...) into a data error naming the file. */
+  const io = <T>(file: string, f: () => T): T => {
+    try {
+      return f();
+    } catch (err) {
+      throw fileSystemError(err, file, 'write');
+    }
+  };
   try {
     for await (const bag of bags) {
       if (seen.has(bag.id))
-        throw new MilkitDataError('duplicate bag id', { file: instancePath, bag: bag.id, field: 'bag_id' });
+        throw new MilkitDataError(
+          'duplicate bag id',
+          { file: opts.source ?? instancePath, bag: bag.id, field: 'bag_id' },
+          'give every bag its own id',
+        );
       seen.add(bag.id);
       const n = validateInstances(bag, dim, instancePath);
-      validateBagLabels(bag, instancePath);
-      if (!schema) {
+      validateBagLabels(bag, opts.source ?? instancePath);
+      if (classes) checkLabelSet([bag], classes, opts.source ?? instancePath);
+      if (!schema || !writer) {
         schema = instanceSchema(dim, Boolean(bag.coords), Boolean(bag.instanceLabels), opts.metadata ?? {});
-        writer.reset(undefined, schema);
-        drained = pipeline(writer.toNodeStream(), fs.createWriteStream(tmpInstances));
-        drained.catch(() => undefined); // observed below; never an unhandled rejection
+        fd = io(tmpInstances, () => fs.openSync(tmpInstances, 'w'));
+        writer = new FdFileWriter(fd);
+        const w = writer;
+        io(tmpInstances, () => w.reset(undefined, schema));
       } else {
         const hasCoords = schema.fields.some((f) => f.name === INSTANCE_COLUMNS.x);
         const hasLabels = schema.fields.some((f) => f.name === INSTANCE_COLUMNS.instanceLabel);
@@ -205,7 +247,9 @@ export async function writeCohort(
             field: 'instance_label',
           });
       }
-      writer.write(instanceBatch(schema, bag, n, dim));
+      const w = writer;
+      const s = schema;
+      io(tmpInstances, () => w.write(instanceBatch(s, bag, n, dim)));
       instances += n;
       rows.push({
         id: bag.id,
@@ -216,24 +260,26 @@ export async function writeCohort(
         n,
         meta: bag.meta ?? {},
       });
-      // Let the file stream drain so memory stays at about one bag.
-      await new Promise((resolve) => setImmediate(resolve));
     }
-    if (!schema) throw new MilkitDataError('no bags to write', { file: instancePath });
-    writer.finish();
-    await drained;
-    fs.writeFileSync(tmpBags, A.tableToIPC(bagTable(rows, bagPath), 'file'));
-    fs.renameSync(tmpInstances, instancePath);
-    fs.renameSync(tmpBags, bagPath);
+    if (!writer || fd === undefined) throw new MilkitDataError('no bags to write', { file: instancePath });
+    checkLabelSet(rows, classes, opts.source ?? instancePath);
+    const w = writer;
+    const f = fd;
+    io(tmpInstances, () => {
+      w.finish();
+      fs.fsyncSync(f);
+    });
+    io(tmpBags, () => fs.writeFileSync(tmpBags, A.tableToIPC(bagTable(rows, bagPath), 'file')));
+    io(instancePath, () => {
+      fs.renameSync(tmpInstances, instancePath);
+      fs.renameSync(tmpBags, bagPath);
+    });
     return { instancePath, bagPath, bags: rows.length, instances, dim };
   } catch (err) {
-    if (drained) {
-      // Close the stream normally (abort() leaves the pipeline pending), then discard the file.
-      writer.finish();
-      await drained.catch(() => undefined);
-    }
     removeQuietly(tmpInstances);
     removeQuietly(tmpBags);
     throw err;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }

@@ -33,7 +33,9 @@ describe('data/cohort: reading patterns', () => {
     fs.writeFileSync(file, A.tableToIPC(table, 'stream'));
     await assert.rejects(
       Cohort.open(file),
-      (e: unknown) => e instanceof MilkitDataError && /stream\.arrow.*IPC \*stream\* format.*new_file/.test(e.message),
+      (e: unknown) =>
+        e instanceof MilkitDataError &&
+        /stream\.arrow.*IPC \*stream\* format.*Fix: milkit convert arrow/.test(e.message),
     );
   });
 

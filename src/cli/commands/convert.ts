@@ -1,56 +1,90 @@
 import { convertCsv } from '../../data/convert/csv';
 import { convertH5 } from '../../data/convert/h5';
+import { convertTable } from '../../data/convert/table';
 import { type Command, UsageError, parseArgs, requireFlag } from '../command';
 import { describeFlags, type FlagSpec } from '../flags';
 
 const flags: FlagSpec = {
   out: { type: 'string', alias: 'o', help: 'output cohort path (x.arrow; x.bags.arrow is written next to it)' },
-  labels: { type: 'string', help: 'h5: labels CSV slide_id,label[,patient_id][,time,event]' },
+  labels: {
+    type: 'string',
+    help: 'h5 (required), arrow, parquet: labels CSV slide_id,label[,patient_id|case_id][,time,event]',
+  },
+  'patient-column': {
+    type: 'string',
+    help: 'patient column, so splits keep a patient together (default patient_id, else case_id)',
+  },
+  'label-column': { type: 'string', help: 'bag label column (default label; csv: bag_label or label)' },
   'bag-column': { type: 'string', help: 'csv: bag id column (default bag_id)' },
-  'label-column': { type: 'string', help: 'csv: bag label column (default bag_label or label)' },
-  'patient-column': { type: 'string', help: 'csv: patient column (default patient_id when present)' },
+  classes: { type: 'string', help: 'class names in label order, comma-separated (recorded as milkit.classes)' },
+  encoding: { type: 'string', help: 'text encoding of the CSV files (default utf-8; e.g. latin1)' },
+  'skip-missing': { type: 'boolean', help: 'h5: leave out slides of the labels CSV that have no .h5 file' },
+  'bag-table': {
+    type: 'string',
+    help: 'arrow, parquet: bag table (default NAME.bags.arrow/.parquet next to the input)',
+  },
   json: { type: 'boolean', help: 'print the summary as JSON' },
   quiet: { type: 'boolean', help: 'no progress output' },
 };
 
 export const convert: Command = {
   name: 'convert',
-  summary: 'convert an instance CSV (MUSK style) or CLAM/TRIDENT .h5 files to a cohort',
+  summary: 'convert an instance CSV, CLAM/TRIDENT .h5 files, or any Arrow/Parquet instance table to a cohort',
   usage: [
     'milkit convert csv <instances.csv> --out <cohort.arrow> [options]',
     'milkit convert h5 <folder of slide .h5> --labels <labels.csv> --out <cohort.arrow>',
+    'milkit convert arrow <table.arrow> --out <cohort.arrow> [--labels <labels.csv>]',
+    'milkit convert parquet <table.parquet> --out <cohort.arrow> [--labels <labels.csv>]',
+    '',
+    'arrow/parquet: any table with a bag_id column (pandas, pyarrow; file or stream, any compression,',
+    'rows in any order) is regrouped into one record batch per bag.',
     '',
     describeFlags(flags),
   ].join('\n'),
   async run(argv, ctx) {
-    const { flags: f, args } = parseArgs(argv, flags, ['csv|h5', 'input']);
+    const { flags: f, args } = parseArgs(argv, flags, ['csv|h5|arrow|parquet', 'input']);
     const [kind, input] = args;
     const out = requireFlag(f, 'out');
     const str = (k: string) => f[k] as string | undefined;
+    const classes = str('classes')
+      ?.split(',')
+      .map((c) => c.trim());
+    if (classes && classes.some((c) => c === ''))
+      throw new UsageError(`--classes needs comma-separated names, got "${str('classes')}"`);
+    const common = {
+      patientColumn: str('patient-column'),
+      labelColumn: str('label-column'),
+      encoding: str('encoding'),
+      classes,
+      onNotice: (text: string) => ctx.warn(`note: ${text}`),
+    };
+    let bar: ReturnType<typeof ctx.progress> | undefined;
+    const onBag = (n: number, total = 0) => {
+      if (f.quiet) return;
+      bar ??= ctx.progress('convert', total);
+      bar.update(n);
+    };
     let summary;
     if (kind === 'csv') {
-      const bar = f.quiet ? undefined : ctx.progress('convert (bags)', 0);
-      summary = await convertCsv(input, out, {
-        bagColumn: str('bag-column'),
-        labelColumn: str('label-column'),
-        patientColumn: str('patient-column'),
-        onBag: (n) => bar?.update(n),
-      });
-      bar?.done();
+      summary = await convertCsv(input, out, { ...common, bagColumn: str('bag-column'), onBag });
     } else if (kind === 'h5') {
-      const bar = { current: undefined as ReturnType<typeof ctx.progress> | undefined };
       summary = await convertH5(input, out, {
+        ...common,
         labels: requireFlag(f, 'labels'),
-        onBag: (n, total) => {
-          if (f.quiet) return;
-          bar.current ??= ctx.progress('convert', total);
-          bar.current.update(n);
-        },
+        skipMissing: Boolean(f['skip-missing']),
+        onBag,
       });
-      bar.current?.done();
+    } else if (kind === 'arrow' || kind === 'parquet') {
+      summary = await convertTable(input, out, kind, {
+        ...common,
+        labels: str('labels'),
+        bagTable: str('bag-table'),
+        onBag,
+      });
     } else {
-      throw new UsageError(`unknown input kind "${kind}": expected csv or h5`);
+      throw new UsageError(`unknown input kind "${kind}": expected csv, h5, arrow or parquet`);
     }
+    bar?.done();
     if (f.json) ctx.json(summary);
     else
       ctx.print(

@@ -37,6 +37,10 @@ export const dataset: Command = {
   usage: `milkit dataset <name> --out <cohort.arrow> [options]\nmilkit dataset <name> --help    options of one data set\n\n${list()}`,
   async run(argv, ctx) {
     const [name, ...rest] = argv;
+    if (name === '--help' || name === '-h') {
+      ctx.print(this.usage);
+      return 0;
+    }
     if (!name || name === 'list') {
       if (rest.includes('--json'))
         ctx.json(Object.values(DATASETS).map((b) => ({ name: b.name, describe: b.describe, options: b.options })));

@@ -1,114 +1,43 @@
 /**
  * CLAM / TRIDENT per-slide feature files (.h5) → cohort.
  *
- * Each slide is `<dir>/<slide_id>.h5` with `features` [N, D] float32 (CLAM also writes [1, N, D])
- * and `coords` [N, 2] int64 patch positions (level-0 pixels). Labels come from a CSV
- * `slide_id,label[,patient_id][,time,event]`; the slide id names the .h5 file. Labels may be
- * integers or class names (mapped to 0..C-1 in sorted order and recorded in `milkit.classes`).
+ * Each slide is `<dir>/<slide_id>.h5` with `features` [N, D] (CLAM also writes [1, N, D]; float16,
+ * float32 or float64) and optional `coords` [N, 2] patch positions (level-0 pixels, any integer
+ * type). Labels come from a CSV (labels.ts); the slide id names the .h5 file, with or without the
+ * slide's own extension (`.svs`, ...). The folder may also be a CLAM or TRIDENT results folder that
+ * holds exactly one folder of .h5 files (`h5_files/`, `20x_256px_0px_overlap/features_uni_v1/`).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type BagRecord } from '../bag';
-import { MilkitDataError } from '../errors';
+import { CLASSES_KEY } from '../classes';
+import { MilkitDataError, type NoticeSink, stderrNotice } from '../errors';
 import { writeCohort, type WriteSummary } from '../writer';
-import { parseNumber, readCsvRows } from './csvRows';
+import { toInt32 } from '../numeric';
+import { type H5File, loadH5wasm, readNumeric } from './h5read';
+import { type LabelOptions, type LabelRow, readLabelTable } from './labels';
 
-export interface H5ConvertOptions {
-  /** Labels CSV: `slide_id,label[,patient_id][,time,event]`. */
+export { loadH5wasm, type H5Module } from './h5read';
+
+export interface H5ConvertOptions extends Omit<LabelOptions, 'idColumn'> {
+  /** Labels CSV: `slide_id,label[,patient_id|case_id][,time,event]`. */
   labels: string;
+  /** Leave out slides listed in the labels CSV that have no .h5 file (default: refuse). */
+  skipMissing?: boolean;
   /** Extra schema metadata for the cohort. */
   metadata?: Record<string, string>;
   /** Called after each slide is written. */
   onBag?: (bagsDone: number, total: number) => void;
+  /** One-line notes about conversions (default: printed to stderr). */
+  onNotice?: NoticeSink;
 }
 
-interface SlideRow {
-  slide: string;
-  label?: string;
-  patient?: string;
-  time?: number;
-  event?: number;
-  line: number;
-}
-
-/** h5wasm is ESM-only; a real dynamic import (tsc would turn `import()` into `require` in CJS). */
-const importEsm = new Function('s', 'return import(s)') as (s: string) => Promise<unknown>;
-
-/** The part of h5wasm's API milkit uses (typed here: h5wasm's own types are ESM-only). */
-interface H5Dataset {
-  readonly shape: number[] | null;
-  readonly dtype: unknown;
-  readonly value: unknown;
-}
-interface H5File {
-  keys(): string[];
-  get(name: string): unknown;
-  create_dataset(args: { name: string; data: ArrayLike<number> | ArrayLike<bigint>; shape?: number[] }): H5Dataset;
-  close(): unknown;
-}
-export interface H5Module {
-  ready: Promise<unknown>;
-  File: new (file: string, mode: 'r' | 'w' | 'a') => H5File;
-  Dataset: abstract new (...args: never[]) => H5Dataset;
-}
-let h5: Promise<H5Module> | undefined;
-
-/** The h5wasm module, loaded once and ready to open files. */
-export async function loadH5wasm(): Promise<H5Module> {
-  h5 ??= importEsm('h5wasm/node').then(async (m) => {
-    const mod = m as H5Module;
-    await mod.ready;
-    return mod;
-  });
-  return h5;
-}
-
-async function readLabels(file: string): Promise<SlideRow[]> {
-  const rows = readCsvRows(file);
-  const head = await rows.next();
-  if (head.done)
-    throw new MilkitDataError('empty labels file (expected a header slide_id,label[,patient_id])', { file });
-  const header = head.value.cells;
-  const col = (name: string) => header.indexOf(name);
-  const slideCol = col('slide_id');
-  if (slideCol < 0)
-    throw new MilkitDataError('line 1: the labels CSV needs a "slide_id" column', { file, field: 'slide_id' });
-  const [labelCol, patientCol, timeCol, eventCol] = [col('label'), col('patient_id'), col('time'), col('event')];
-  if (labelCol < 0 && timeCol < 0)
-    throw new MilkitDataError('line 1: the labels CSV needs a "label" column (or "time" and "event" for survival)', {
-      file,
-      field: 'label',
-    });
-  const out: SlideRow[] = [];
-  for await (const { line, cells } of rows) {
-    if (cells.length !== header.length)
-      throw new MilkitDataError(
-        `line ${line}: ragged row with ${cells.length} cells, the header has ${header.length}`,
-        { file, bag: cells[slideCol] },
-      );
-    const slide = cells[slideCol];
-    const where = (c: number) => ({ file, line, bag: slide, column: header[c] });
-    const row: SlideRow = { slide, line };
-    if (labelCol >= 0) {
-      if (cells[labelCol] === '')
-        throw new MilkitDataError(`line ${line}: missing label`, { file, bag: slide, field: 'label' });
-      row.label = cells[labelCol];
-    }
-    if (patientCol >= 0 && cells[patientCol] !== '') row.patient = cells[patientCol];
-    if (timeCol >= 0) row.time = parseNumber(cells[timeCol], where(timeCol));
-    if (eventCol >= 0) row.event = parseNumber(cells[eventCol], where(eventCol));
-    out.push(row);
-  }
-  if (out.length === 0) throw new MilkitDataError('the labels CSV lists no slides', { file });
-  return out;
-}
-
-/** Integer labels stay; any other label set maps to 0..C-1 by sorted name. */
-function labelCoding(rows: SlideRow[]): { code: (l: string) => number; classes?: string[] } {
-  const names = [...new Set(rows.map((r) => r.label).filter((l): l is string => l !== undefined))];
-  if (names.every((n) => /^\d+$/.test(n))) return { code: Number };
-  const classes = names.sort();
-  return { code: (l) => classes.indexOf(l), classes };
+export interface H5Slide {
+  features: Float32Array;
+  dim: number;
+  coords?: Int32Array;
+  /** The stored feature type (float16 and float64 are converted to float32). */
+  featureKind: string;
 }
 
 const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -129,64 +58,144 @@ function hasHdf5Signature(file: string): boolean {
   }
 }
 
-/** Reads one slide's features and coordinates. */
-export async function readH5Slide(file: string): Promise<{ features: Float32Array; dim: number; coords?: Int32Array }> {
+/** A [N, D] matrix shape, accepting CLAM's [1, N, D]. */
+function matrixShape(shape: number[]): number[] {
+  return shape.length === 3 && shape[0] === 1 ? shape.slice(1) : shape;
+}
+
+/** Reads one slide's features and coordinates, completely and checked, or throws naming the dataset. */
+export async function readH5Slide(file: string): Promise<H5Slide> {
   const h5wasm = await loadH5wasm();
-  if (!fs.existsSync(file)) throw new MilkitDataError('feature file not found', { file });
+  if (!fs.existsSync(file)) throw new MilkitDataError('feature file not found', { file }, 'check the path');
   if (!hasHdf5Signature(file))
-    throw new MilkitDataError('not a readable HDF5 file (no HDF5 signature; truncated or another format?)', { file });
+    throw new MilkitDataError(
+      'not an HDF5 file (no HDF5 signature: truncated, or another format?)',
+      { file },
+      'recreate the file, or remove its row from the labels CSV',
+    );
   let f: H5File;
   try {
     f = new h5wasm.File(file, 'r');
   } catch (err) {
-    throw new MilkitDataError(`not a readable HDF5 file: ${(err as Error).message}`, { file });
+    const reason = (err as Error).message.split('\n').at(-2)?.trim() ?? 'unreadable';
+    throw new MilkitDataError(`not a readable HDF5 file (${reason})`, { file }, 'recreate or re-copy the file');
   }
   try {
-    const feats = f.get('features');
-    if (!(feats instanceof h5wasm.Dataset))
-      throw new MilkitDataError(`no "features" dataset (found: ${f.keys().join(', ') || 'nothing'})`, {
-        file,
-        field: 'features',
-      });
-    const shape = feats.shape ?? [];
-    const squeezed = shape.length === 3 && shape[0] === 1 ? shape.slice(1) : shape;
-    if (squeezed.length !== 2)
-      throw new MilkitDataError(`"features" must be [N, D] (or [1, N, D]), got [${shape.join(', ')}]`, {
-        file,
-        field: 'features',
-      });
-    const [n, dim] = squeezed;
-    const raw = feats.value;
-    if (!(raw instanceof Float32Array || raw instanceof Float64Array)) {
-      throw new MilkitDataError(`"features" must be float32 or float64, got ${feats.dtype as unknown as string}`, {
-        file,
-        field: 'features',
-      });
-    }
-    const features = raw instanceof Float32Array ? raw : Float32Array.from(raw);
+    const keys = f.keys();
+    if (!keys.includes('features') || !(f.get('features') instanceof h5wasm.Dataset))
+      throw new MilkitDataError(
+        `no "features" dataset (found: ${keys.join(', ') || 'nothing'})`,
+        { file, field: 'features' },
+        'store the [N, D] feature matrix as "features" (as CLAM and TRIDENT do)',
+      );
+    const feats = await readNumeric(file, f, 'features');
+    const shape = matrixShape(feats.shape);
+    if (shape.length !== 2 || shape[0] < 1 || shape[1] < 1)
+      throw new MilkitDataError(
+        `"features" must be [N, D] (or [1, N, D]) with N, D ≥ 1, got [${feats.shape.join(', ')}]`,
+        { file, field: 'features' },
+        'store one row per patch',
+      );
+    if (!feats.kind.startsWith('float'))
+      throw new MilkitDataError(
+        `"features" holds ${feats.kind} values; features must be floating point`,
+        { file, field: 'features' },
+        'store the features as float32 (e.g. features.astype("float32"))',
+      );
+    const [n, dim] = shape;
+    const features = feats.values instanceof Float32Array ? feats.values : Float32Array.from(feats.values);
     let coords: Int32Array | undefined;
-    const c = f.get('coords');
-    if (c instanceof h5wasm.Dataset) {
-      const cs = c.shape ?? [];
-      const cShape = cs.length === 3 && cs[0] === 1 ? cs.slice(1) : cs;
-      if (cShape.length !== 2 || cShape[0] !== n || cShape[1] !== 2) {
-        throw new MilkitDataError(`"coords" must be [${n}, 2] to match ${n} feature rows, got [${cs.join(', ')}]`, {
-          file,
-          field: 'coords',
-        });
-      }
-      const v = c.value;
-      if (!(v && typeof v === 'object' && 'length' in v))
-        throw new MilkitDataError('"coords" is not a numeric array', { file, field: 'coords' });
-      coords = Int32Array.from(v as ArrayLike<number | bigint>, (x) => Number(x));
+    if (keys.includes('coords')) {
+      const c = await readNumeric(file, f, 'coords');
+      const cs = matrixShape(c.shape);
+      if (cs.length !== 2 || cs[0] !== n || cs[1] !== 2)
+        throw new MilkitDataError(
+          `"coords" must be [${n}, 2] to match ${n} feature rows, got [${c.shape.join(', ')}]`,
+          { file, field: 'coords' },
+          'store one (x, y) pair per feature row',
+        );
+      coords = toInt32(c.values, { file, field: 'coords' });
     }
-    return { features, dim, coords };
-  } catch (err) {
-    if (err instanceof MilkitDataError) throw err;
-    throw new MilkitDataError(`cannot read: ${(err as Error).message}`, { file });
+    return { features, dim, coords, featureKind: feats.kind };
   } finally {
     f.close();
   }
+}
+
+/** The folder that holds the .h5 files: `dir` itself, or its only descendant folder with .h5 files. */
+export function featureFolder(dir: string, notice: NoticeSink): string {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
+    throw new MilkitDataError('not a folder of .h5 files', { file: dir }, 'give the folder that holds <slide_id>.h5');
+  const hasH5 = (d: string) => fs.readdirSync(d).some((f) => f.endsWith('.h5'));
+  if (hasH5(dir)) return dir;
+  const found: string[] = [];
+  const walk = (d: string, depth: number) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (!e.isDirectory()) continue;
+      const sub = path.join(d, e.name);
+      if (hasH5(sub)) found.push(sub);
+      else if (depth < 3) walk(sub, depth + 1);
+    }
+  };
+  walk(dir, 1);
+  if (found.length === 1) {
+    notice(`reading the .h5 files in ${found[0]}`);
+    return found[0];
+  }
+  throw new MilkitDataError(
+    found.length ? `holds several folders of .h5 files: ${found.join(', ')}` : 'holds no .h5 files',
+    { file: dir },
+    found.length ? 'pass the one folder to convert' : 'give the folder that holds <slide_id>.h5',
+  );
+}
+
+/** Slide-file extensions that label CSVs often keep in slide_id (`x.svs` → `x.h5`). */
+const SLIDE_EXTENSIONS = /\.(svs|tif|tiff|ndpi|mrxs|scn|vms|vmu|bif|czi|isyntax|dcm|qptiff|h5)$/i;
+
+/** Matches label rows to .h5 files; missing files refuse (or are skipped with a notice). */
+function matchFiles(
+  rows: LabelRow[],
+  dir: string,
+  labels: string,
+  opts: { skipMissing?: boolean },
+  notice: NoticeSink,
+): { row: LabelRow; id: string; file: string }[] {
+  const inFolder = new Set(fs.readdirSync(dir).filter((f) => f.endsWith('.h5')));
+  let stripped = 0;
+  const matched: { row: LabelRow; id: string; file: string }[] = [];
+  const missing: LabelRow[] = [];
+  for (const row of rows) {
+    const bare = row.id.replace(SLIDE_EXTENSIONS, '');
+    if (inFolder.has(`${row.id}.h5`)) matched.push({ row, id: row.id, file: path.join(dir, `${row.id}.h5`) });
+    else if (bare !== row.id && inFolder.has(`${bare}.h5`)) {
+      matched.push({ row, id: bare, file: path.join(dir, `${bare}.h5`) });
+      stripped++;
+    } else missing.push(row);
+  }
+  if (stripped) notice(`${stripped} slide ids in ${labels} end in a slide extension (.svs, ...): matched without it`);
+  if (missing.length && !opts.skipMissing) {
+    const names = missing.slice(0, 3).map((r) => r.id);
+    throw new MilkitDataError(
+      `line ${missing[0].line}: ${missing.length} of ${rows.length} slides have no feature file in ${dir} (${names.join(', ')}${missing.length > 3 ? ', ...' : ''})`,
+      { file: labels, bag: missing[0].id },
+      'remove those rows from the labels CSV, or pass --skip-missing to leave them out',
+    );
+  }
+  if (missing.length)
+    notice(`${missing.length} slides of ${labels} have no .h5 file and are left out (--skip-missing)`);
+  const used = new Set(matched.map((m) => path.basename(m.file)));
+  const unlabelled = [...inFolder].filter((f) => !used.has(f));
+  if (unlabelled.length)
+    notice(
+      `${unlabelled.length} .h5 files in ${dir} have no row in ${labels} and are left out (e.g. ${unlabelled[0]})`,
+    );
+  if (matched.length === 0)
+    throw new MilkitDataError(
+      `no slide of the labels CSV has a feature file in ${dir}`,
+      { file: labels },
+      'check the folder',
+    );
+  return matched;
 }
 
 /** Converts a folder of per-slide .h5 files plus a labels CSV to a cohort at `out`. */
@@ -195,51 +204,50 @@ export async function convertH5(
   out: string,
   opts: H5ConvertOptions,
 ): Promise<WriteSummary & { classes?: string[] }> {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
-    throw new MilkitDataError('not a folder of .h5 files', { file: dir });
-  const rows = await readLabels(opts.labels);
-  const { code, classes } = labelCoding(rows);
-  const fileOf = (slide: string) => path.join(dir, `${slide}.h5`);
-  const missing = rows.filter((r) => !fs.existsSync(fileOf(r.slide)));
-  if (missing.length) {
-    throw new MilkitDataError(
-      `line ${missing[0].line}: no feature file ${fileOf(missing[0].slide)} for this slide (${missing.length} of ${rows.length} slides missing)`,
-      { file: opts.labels, bag: missing[0].slide },
+  const notice = opts.onNotice ?? stderrNotice;
+  const folder = featureFolder(dir, notice);
+  const table = await readLabelTable(opts.labels, opts);
+  if (table.patientColumn && !opts.patientColumn)
+    notice(
+      `patients from column "${table.patientColumn}" of ${opts.labels}: a patient's slides stay on one side of every split`,
     );
-  }
-  const first = await readH5Slide(fileOf(rows[0].slide));
+  const slides = matchFiles(table.rows, folder, opts.labels, opts, notice);
+  const first = await readH5Slide(slides[0].file);
   let coordsSeen: boolean | undefined;
+  const converted = new Set<string>();
   const bags = (async function* (): AsyncGenerator<BagRecord> {
-    for (const [i, r] of rows.entries()) {
-      const file = fileOf(r.slide);
+    for (const [i, { row, id, file }] of slides.entries()) {
       const s = i === 0 ? first : await readH5Slide(file);
       if (s.dim !== first.dim)
-        throw new MilkitDataError(`feature width ${s.dim} differs from ${first.dim} in ${fileOf(rows[0].slide)}`, {
-          file,
-          bag: r.slide,
-          field: 'features',
-        });
+        throw new MilkitDataError(
+          `feature width ${s.dim} differs from ${first.dim} in ${slides[0].file}`,
+          { file, bag: id, field: 'features' },
+          'convert slides of one feature extractor together',
+        );
       coordsSeen ??= Boolean(s.coords);
       if (coordsSeen !== Boolean(s.coords))
-        throw new MilkitDataError('"coords" must be present in every file or in none', {
-          file,
-          bag: r.slide,
-          field: 'coords',
-        });
+        throw new MilkitDataError(
+          `"coords" must be present in every file or in none (${slides[0].file} ${coordsSeen ? 'has' : 'has none'})`,
+          { file, bag: id, field: 'coords' },
+          'extract the slides with the same pipeline',
+        );
+      if (s.featureKind !== 'float32') converted.add(s.featureKind);
       yield {
-        id: r.slide,
-        label: r.label === undefined ? undefined : code(r.label),
-        patientId: r.patient,
-        time: r.time,
-        event: r.event,
+        id,
+        label: row.label,
+        patientId: row.patientId,
+        time: row.time,
+        event: row.event,
         features: s.features,
         coords: s.coords,
       };
-      opts.onBag?.(i + 1, rows.length);
+      opts.onBag?.(i + 1, slides.length);
     }
   })();
   const metadata: Record<string, string> = { 'milkit.source': dir, 'milkit.converter': 'h5', ...opts.metadata };
-  if (classes) metadata['milkit.classes'] = JSON.stringify(classes);
-  const summary = await writeCohort(out, bags, { dim: first.dim, metadata });
-  return classes ? { ...summary, classes } : summary;
+  if (table.classes) metadata[CLASSES_KEY] = JSON.stringify(table.classes);
+  const summary = await writeCohort(out, bags, { dim: first.dim, metadata, source: opts.labels });
+  if (converted.has('float16')) notice('features stored as float16 were widened to float32 (exact)');
+  if (converted.has('float64')) notice('features stored as float64 were rounded to float32');
+  return table.classes ? { ...summary, classes: table.classes } : summary;
 }

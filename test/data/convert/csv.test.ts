@@ -151,7 +151,7 @@ describe('data/convert/csv: MUSK-style instance CSV → cohort', () => {
       await rejects(convertCsv(write('blank.csv', ''), out()), 'blank.csv', 'empty file');
       await rejects(convertCsv(path.join(dir, 'nope.csv'), out()), 'nope.csv', 'not found');
     });
-    it('a folder instead of a file', () => rejects(convertCsv(dir, out()), dir, 'cannot read', 'EISDIR'));
+    it('a folder instead of a file', () => rejects(convertCsv(dir, out()), dir, 'is a folder', 'give the path'));
     it('leaves no partial cohort behind', () => assert.ok(!fs.existsSync(out())));
   });
 });

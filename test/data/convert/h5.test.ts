@@ -83,7 +83,8 @@ describe('data/convert/h5: CLAM/TRIDENT slide files → cohort', () => {
     await writeSlide(path.join(d, 's1.h5'), 2, 4, 5, { coords: false });
     await writeSlide(path.join(d, 's2.h5'), 3, 4, 6, { coords: false });
     const file = labels('surv.csv', 'slide_id,label,time,event\ns1,2,10.5,1\ns2,0,3,0\n');
-    await convertH5(d, path.join(dir, 'surv.arrow'), { labels: file });
+    // Label 2 without a 1 is a gap: it needs the class names (or it would be refused).
+    await convertH5(d, path.join(dir, 'surv.arrow'), { labels: file, classes: ['a', 'b', 'c'] });
     const c = await Cohort.open(path.join(dir, 'surv.arrow'));
     assert.deepEqual(
       c.bags.map((x) => [x.label, x.time, x.event, x.patientId]),
@@ -119,7 +120,14 @@ describe('data/convert/h5: CLAM/TRIDENT slide files → cohort', () => {
     });
     const run = (csv: string) => convertH5(bad, out, { labels: labels('bad.csv', csv) });
     it('a slide without a feature file', () =>
-      rejects(run('slide_id,label\ngood,1\nghost,0\n'), 'bad.csv', 'bag "ghost"', 'line 3', 'ghost.h5'));
+      rejects(
+        run('slide_id,label\ngood,1\nghost,0\n'),
+        'bad.csv',
+        'bag "ghost"',
+        'line 3',
+        'no feature file',
+        '--skip-missing',
+      ));
     it('a file without "features"', () =>
       rejects(run('slide_id,label\nnofeat,1\n'), 'nofeat.h5', 'field "features"', 'found: feats'));
     it('a feature width that differs', () =>
@@ -135,15 +143,15 @@ describe('data/convert/h5: CLAM/TRIDENT slide files → cohort', () => {
     it('coords in some files only', () =>
       rejects(run('slide_id,label\ngood,1\nnocoords,0\n'), 'nocoords.h5', 'bag "nocoords"', 'field "coords"'));
     it('NaN features', () => rejects(run('slide_id,label\nnan,1\n'), 'bag "nan"', 'NaN', 'field "features"'));
-    it('a file that is not HDF5', () =>
-      rejects(run('slide_id,label\njunk,1\n'), 'junk.h5', 'not a readable HDF5 file'));
+    it('a file that is not HDF5', () => rejects(run('slide_id,label\njunk,1\n'), 'junk.h5', 'not an HDF5 file'));
     it('a missing label', () =>
       rejects(run('slide_id,label\ngood,\n'), 'bad.csv', 'bag "good"', 'field "label"', 'line 2', 'missing label'));
     it('a labels CSV without slide_id or label', async () => {
       await rejects(run('slide,label\ngood,1\n'), 'bad.csv', 'field "slide_id"');
       await rejects(run('slide_id,class\ngood,1\n'), 'bad.csv', 'field "label"');
     });
-    it('a ragged labels row', () => rejects(run('slide_id,label\ngood,1,extra\n'), 'bad.csv', 'line 2', 'ragged row'));
+    it('a ragged labels row', () =>
+      rejects(run('slide_id,label\ngood,1,extra\n'), 'bad.csv', 'line 2', '3 cells, the header has 2'));
     it('a folder that does not exist', () =>
       rejects(
         convertH5(path.join(dir, 'nowhere'), out, { labels: labels('x.csv', 'slide_id,label\na,1\n') }),
