@@ -44,7 +44,7 @@ async function main() {
       const folds = run.folds.filter((f) => f.repeat === r);
       const inst = [];
       for (let f = 0; f < 5; f++)
-        inst.push(await instanceAuc(cohort, splits[r][f], m, path.join(runDir, `rep${r}-fold${f}`, 'model.ckpt')));
+        inst.push(await instanceAuc(cohort, splits[r][f], path.join(runDir, `rep${r}-fold${f}`, 'model.ckpt')));
       perRep.acc.push(...mean(folds.map((f) => f.metrics.accuracy)));
       perRep.auc.push(...mean(folds.map((f) => f.metrics.auc)));
       perRep.inst.push(...mean(inst));
@@ -81,9 +81,8 @@ async function main() {
 }
 
 /** Instance AUC of one fold's kept model: attention × bag size against the instance labels of the positive test bags. */
-async function instanceAuc(cohort, split, m, ckpt) {
-  const model = milkit.createModel(m.name, { ...m.config, inputDim: cohort.dim, numClasses: 2, seed: 0 });
-  const { stats } = milkit.restoreModel(model, ckpt);
+async function instanceAuc(cohort, split, ckpt) {
+  const { model, stats } = milkit.loadTrainedModel(ckpt);
   const labels = [];
   const scores = [];
   for (const i of split.test) {

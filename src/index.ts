@@ -12,6 +12,7 @@ export * from './data/datasets';
 export * from './data/images';
 export * from './ssl';
 export * from './train';
+export * from './persist';
 export * from './mhim';
 export * from './data/splitFile';
 export * from './sweep';

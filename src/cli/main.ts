@@ -7,7 +7,7 @@ import { type CliContext } from './command';
 import { COMMAND_NAMES, allCommands, command } from './commands';
 import { UsageError } from './flags';
 import { Progress } from './progress';
-import { milkitVersion } from './version';
+import { milkitVersion } from '../version';
 
 function context(): CliContext {
   return {

@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import { useBackend } from '../backend';
 import { Cohort } from '../data/cohort';
 import { foldSeed } from '../train/config';
-import { loadTrainedModel } from '../train/saved';
+import { loadTrainedModel } from '../persist/model';
 import { writeReproduction } from '../train/reproduction';
 import { Trainer, type ModelChoice, type RunResult } from '../train';
 import type { ResultsInput } from '../viz/results';

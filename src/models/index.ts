@@ -1,6 +1,5 @@
-/** The model classes, their interface, losses, shared layers and save/load (by name: src/registry). */
+/** The model classes, their interface, losses and shared layers (by name: src/registry; save/load: src/persist). */
 export * from './types';
-export * from './io';
 export * from './losses';
 export { MilBase, ProjectedMil, type ProjectionConfig } from './base';
 export { Abmil, ABMIL_DEFAULTS, type AbmilConfig } from './abmil';

@@ -5,11 +5,14 @@
  * atomic checkpoints every `checkpointEvery` steps, one scalar read per step.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { MilkitDataError } from '../data/errors';
+import { removeStaleTempFiles } from '../persist/atomic';
+import { type RunFingerprint, runFingerprint, sha256 } from '../persist/fingerprint';
+import { restoreSslPretraining, saveSslPretraining } from '../persist/ssl';
 import { Rng } from '../random';
 import { type AugmentConfig, DEFAULT_AUGMENT, augmentBatch } from './augment';
-import { type TensorEntry, readCheckpoint, writeCheckpoint } from './checkpoint';
 import { ntXent, reconstructionLoss } from './losses';
 import { type SslNetConfig, DEFAULT_NET, SslNetwork } from './network';
 
@@ -89,13 +92,6 @@ export interface PretrainResult {
   seconds: number;
 }
 
-interface CheckpointMeta {
-  kind: 'milkit-ssl';
-  config: PretrainConfig;
-  step: number;
-  history: StepRecord[];
-}
-
 /** Adam with its state in plain variables, so checkpoints can hold it. */
 class Adam {
   t = 0;
@@ -169,6 +165,15 @@ function checkConfig(c: PretrainConfig): void {
   if (!(c.learningRate > 0)) throw bad('learningRate', `must be > 0, got ${c.learningRate}`);
 }
 
+/** What a resumed pretraining must match: the config (apart from `steps`) and the patches. */
+function pretrainFingerprint(cfg: PretrainConfig, patches: PatchSet): RunFingerprint {
+  const { steps: _, ...settings } = cfg;
+  return runFingerprint({
+    pretraining: settings,
+    data: { patches: patches.n, size: patches.size, pixels: `sha256:${sha256(patches.pixels)}` },
+  });
+}
+
 /** Runs pretraining on `patches`; returns the trained network (the caller disposes it). */
 export async function pretrain(
   patches: PatchSet,
@@ -190,14 +195,34 @@ export async function pretrain(
   if (cfg.reconstructionWeight > 0) trained.push('dec');
   const vars = net.variables(trained);
   const adam = new Adam(vars, cfg.learningRate);
+  // Adam's moments by the name of the parameter they belong to.
+  const names = new Map([...net.params].map(([n, v]) => [v, n]));
+  const moments = vars.map((v, i): [string, tf.Variable, tf.Variable] => [names.get(v)!, adam.m[i], adam.v[i]]);
+  const fingerprint = opts.checkpoint ? pretrainFingerprint(cfg, patches) : undefined;
   let history: StepRecord[] = [];
   let startStep = 0;
+  if (opts.checkpoint) removeStaleTempFiles(path.dirname(path.resolve(opts.checkpoint)));
   if (opts.resume && opts.checkpoint && fs.existsSync(opts.checkpoint)) {
-    ({ startStep, history } = restore(opts.checkpoint, cfg, net, vars, adam));
+    try {
+      const r = restoreSslPretraining(opts.checkpoint, { network: net, moments, fingerprint: fingerprint! });
+      ({ step: startStep, history } = r);
+      adam.t = r.optimizerStep;
+    } catch (err) {
+      adam.dispose();
+      net.dispose();
+      throw err;
+    }
   }
-  const save = (step: number) => {
+  const save = async (step: number) => {
     if (opts.checkpoint)
-      saveCheckpoint(opts.checkpoint, { kind: 'milkit-ssl', config: cfg, step, history }, net, vars, adam);
+      await saveSslPretraining(opts.checkpoint, {
+        network: net,
+        optimizer: { step: adam.t, moments },
+        config: cfg,
+        step,
+        history,
+        fingerprint: fingerprint!,
+      });
   };
 
   const s = cfg.net.inputSize;
@@ -257,80 +282,9 @@ export async function pretrain(
       elapsedMs,
       patchesPerSecond: ((step + 1 - startStep) * b * views * 1000) / Math.max(1, elapsedMs),
     });
-    if (opts.checkpointEvery && (step + 1) % opts.checkpointEvery === 0 && step + 1 < cfg.steps) save(step + 1);
+    if (opts.checkpointEvery && (step + 1) % opts.checkpointEvery === 0 && step + 1 < cfg.steps) await save(step + 1);
   }
-  save(Math.max(cfg.steps, startStep));
+  await save(Math.max(cfg.steps, startStep));
   adam.dispose();
   return { network: net, history, startStep, seconds: (Date.now() - t0) / 1000 };
-}
-
-function tensorEntries(prefix: string, names: string[], vars: tf.Variable[]): TensorEntry[] {
-  return vars.map((v, i) => ({ name: `${prefix}${names[i]}`, shape: v.shape, values: v.dataSync() as Float32Array }));
-}
-
-function saveCheckpoint(
-  file: string,
-  meta: CheckpointMeta & { adamStep?: number },
-  net: SslNetwork,
-  vars: tf.Variable[],
-  adam: Adam,
-): void {
-  const names = [...net.params.keys()];
-  const trainedNames = vars.map((v) => names[[...net.params.values()].indexOf(v)]);
-  writeCheckpoint(file, { ...meta, adamStep: adam.t }, [
-    ...tensorEntries('', names, [...net.params.values()]),
-    ...tensorEntries('adam/m/', trainedNames, adam.m),
-    ...tensorEntries('adam/v/', trainedNames, adam.v),
-  ]);
-}
-
-/** Assigns a checkpoint's tensors to variables, checking that each exists with the same shape. */
-function assign(file: string, tensors: Map<string, TensorEntry>, name: string, v: tf.Variable): void {
-  const t = tensors.get(name);
-  if (!t) throw new MilkitDataError('checkpoint lacks a tensor the network needs', { file, field: name });
-  if (t.shape.join('x') !== v.shape.join('x'))
-    throw new MilkitDataError(`shape ${t.shape} differs from the network's ${v.shape}`, { file, field: name });
-  tf.tidy(() => v.assign(tf.tensor(t.values, t.shape)));
-}
-
-function restore(
-  file: string,
-  cfg: PretrainConfig,
-  net: SslNetwork,
-  vars: tf.Variable[],
-  adam: Adam,
-): { startStep: number; history: StepRecord[] } {
-  const { meta, tensors } = readCheckpoint<CheckpointMeta & { adamStep: number }>(file);
-  if (meta.kind !== 'milkit-ssl') throw new MilkitDataError('not an SSL pretraining checkpoint', { file });
-  const { steps: _a, ...wanted } = cfg;
-  const { steps: _b, ...saved } = meta.config;
-  if (JSON.stringify(wanted) !== JSON.stringify(saved)) {
-    throw new MilkitDataError(
-      'cannot resume: the checkpoint was written with a different configuration (only `steps` may change)',
-      { file, field: 'config' },
-    );
-  }
-  for (const [name, v] of net.params) assign(file, tensors, name, v);
-  const names = [...net.params.keys()];
-  vars.forEach((v, i) => {
-    const name = names[[...net.params.values()].indexOf(v)];
-    assign(file, tensors, `adam/m/${name}`, adam.m[i]);
-    assign(file, tensors, `adam/v/${name}`, adam.v[i]);
-  });
-  adam.t = meta.adamStep;
-  return { startStep: meta.step, history: meta.history };
-}
-
-/** Loads the network of a pretraining checkpoint (for feature extraction). */
-export function loadSslNetwork(file: string): {
-  network: SslNetwork;
-  config: PretrainConfig;
-  step: number;
-  history: StepRecord[];
-} {
-  const { meta, tensors } = readCheckpoint<CheckpointMeta>(file);
-  if (meta.kind !== 'milkit-ssl') throw new MilkitDataError('not an SSL pretraining checkpoint', { file });
-  const network = new SslNetwork(meta.config.net, meta.config.seed);
-  for (const [name, v] of network.params) assign(file, tensors, name, v);
-  return { network, config: meta.config, step: meta.step, history: meta.history };
 }

@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../train/checkpoint';
+import { writeFileAtomic } from '../persist/atomic';
 import type { ResolvedPlan } from './plan';
 
 export const SWEEP_FORMAT = 'milkit-sweep';

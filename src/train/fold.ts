@@ -11,12 +11,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Cohort } from '../data/cohort';
-import { type FeatureStats, featureStats, standardize } from '../data/standardize';
+import { featureStats, standardize } from '../data/standardize';
 import type { Split } from '../data/splits';
 import type { BinaryThreshold } from '../metrics/threshold';
 import type { MilModel, Target } from '../models/types';
+import { removeStaleTempFiles } from '../persist/atomic';
+import { dataFingerprint, runFingerprint } from '../persist/fingerprint';
+import type { Tensor } from '../persist/format';
+import { assignModel, modelTensors, saveTrainedModel } from '../persist/model';
+import { readTrainingState, restoreTrainingState, saveTrainingState } from '../persist/training';
 import { Rng } from '../random';
-import { loadCheckpoint, saveCheckpoint, type TensorEntry } from './checkpoint';
 import { type TrainConfig, foldSeed } from './config';
 import { type EarlyStoppingState, initialStoppingState, observeEpoch } from './earlyStopping';
 import type { FoldRef, TrainEventStream } from './events';
@@ -69,7 +73,7 @@ export interface EpochRecord {
   select?: Record<string, number>;
 }
 
-/** Trainer state stored in the checkpoint header. */
+/** Trainer state stored in the training checkpoint. */
 interface FoldState {
   /** Epoch to run next, and bags of it already done. */
   epoch: number;
@@ -79,60 +83,6 @@ interface FoldState {
   history: EpochRecord[];
   finished: boolean;
   randomState?: unknown;
-}
-
-interface CheckpointHeader {
-  kind: 'milkit-train';
-  model: { name: string; config: unknown };
-  state: FoldState;
-  optimizerStep: number;
-  standardize: boolean;
-  /** What the run was: training config, model config and split; a resume must match it. */
-  fingerprint: string;
-}
-
-const modelTensors = (model: MilModel): Promise<TensorEntry[]> =>
-  Promise.all(
-    model
-      .variables()
-      .map(async (v, i) => ({ name: `model/${i}`, shape: v.shape, values: (await v.data()) as Float32Array })),
-  );
-
-function assignModel(model: MilModel, tensors: TensorEntry[], file: string): void {
-  const vars = model.variables();
-  const saved = tensors.filter((t) => t.name.startsWith('model/'));
-  if (saved.length !== vars.length)
-    throw new Error(`checkpoint ${file} holds ${saved.length} model variables, the model has ${vars.length}`);
-  vars.forEach((v, i) => {
-    if (saved[i].values.length !== v.size)
-      throw new Error(
-        `checkpoint ${file}: variable ${i} has ${saved[i].values.length} values, the model's has ${v.size} (shape ${v.shape})`,
-      );
-    tf.tidy(() => v.assign(tf.tensor(saved[i].values, v.shape)));
-  });
-}
-
-/** Feature statistics stored alongside weights, so eval/predict standardise like training did. */
-function statsTensors(stats?: FeatureStats): TensorEntry[] {
-  return stats
-    ? [
-        { name: 'stats/mean', shape: [stats.dim], values: stats.mean },
-        { name: 'stats/std', shape: [stats.dim], values: stats.std },
-      ]
-    : [];
-}
-
-export function statsFromCheckpoint(tensors: TensorEntry[]): FeatureStats | undefined {
-  const mean = tensors.find((t) => t.name === 'stats/mean');
-  const std = tensors.find((t) => t.name === 'stats/std');
-  return mean && std ? { dim: mean.values.length, mean: mean.values, std: std.values, count: 0 } : undefined;
-}
-
-/** Restores a checkpointed model (weights + standardisation) into a freshly created model. */
-export function restoreModel(model: MilModel, file: string): { stats?: FeatureStats; header: CheckpointHeader } {
-  const ck = loadCheckpoint<CheckpointHeader>(file);
-  assignModel(model, ck.tensors, file);
-  return { stats: statsFromCheckpoint(ck.tensors), header: ck.header };
 }
 
 export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
@@ -156,7 +106,14 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
   const model = ctx.createModel(seed);
   // Schedules over global iterations (MHIM's βh decay, momentum) need the run length up front.
   model.setTotalIterations?.(config.epochs * split.train.length);
-  const fingerprint = JSON.stringify({ config, model: { name: model.name, config: model.config }, split });
+  // What a resume must match: a checkpoint of another model, data, setting, seed or split is refused.
+  const fingerprint = runFingerprint({
+    model: { name: model.name, config: model.config },
+    data: dataFingerprint(cohort.bags, cohort.dim),
+    training: config,
+    seed,
+    split,
+  });
   const optimizer = new Adam(model.trainableVariables(), {
     lr: config.lr,
     weightDecay: config.weightDecay,
@@ -170,24 +127,18 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
     history: [],
     finished: false,
   };
-  let bestWeights: TensorEntry[] | undefined;
+  let bestWeights: Tensor[] | undefined;
 
   try {
+    // Temp files of a killed earlier attempt (a crash mid-write) are removed; a live writer's stay.
+    if (ctx.dir) removeStaleTempFiles(ctx.dir);
     if (ctx.resume && lastFile && fs.existsSync(lastFile)) {
-      const ck = loadCheckpoint<CheckpointHeader>(lastFile);
-      if (ck.header.fingerprint !== fingerprint) {
-        throw new Error(
-          `cannot resume from ${lastFile}: it was written by a run with another configuration, model or split (use a new output folder, or the original settings)`,
-        );
-      }
-      assignModel(model, ck.tensors, lastFile);
-      const m = ck.tensors.filter((t) => t.name.startsWith('adam/m/')).map((t) => t.values);
-      const v = ck.tensors.filter((t) => t.name.startsWith('adam/v/')).map((t) => t.values);
-      optimizer.setState({ step: ck.header.optimizerStep, moments: m.map((mi, i) => ({ m: mi, v: v[i] })) });
-      state = ck.header.state;
+      const restored = restoreTrainingState<FoldState>(readTrainingState(lastFile, fingerprint), model);
+      optimizer.setState(restored.optimizer);
+      state = restored.state;
       if (state.randomState !== undefined) restoreRandomState(model, state.randomState);
       if (bestFile && fs.existsSync(bestFile))
-        bestWeights = loadCheckpoint(bestFile).tensors.filter((t) => t.name.startsWith('model/'));
+        bestWeights = readTrainingState(bestFile, fingerprint).tensors.filter((t) => t.name.startsWith('model/'));
     }
     events.emit({
       type: 'fold-start',
@@ -199,24 +150,7 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
     });
 
     const checkpoint = async (file: string, kind: 'last' | 'best', s: FoldState) => {
-      const adam = await optimizer.getState();
-      const tensors = [
-        ...(await modelTensors(model)),
-        ...adam.moments.flatMap(({ m, v }, i) => [
-          { name: `adam/m/${i}`, shape: [m.length], values: m },
-          { name: `adam/v/${i}`, shape: [v.length], values: v },
-        ]),
-        ...statsTensors(stats),
-      ];
-      const header: CheckpointHeader = {
-        kind: 'milkit-train',
-        model: { name: model.name, config: model.config },
-        state: s,
-        optimizerStep: adam.step,
-        standardize: Boolean(stats),
-        fingerprint,
-      };
-      saveCheckpoint(file, { header, tensors });
+      await saveTrainingState(file, { model, optimizer: await optimizer.getState(), stats, state: s, fingerprint });
       events.emit({ type: 'checkpoint', ...ref, kind, path: file, epoch: s.epoch });
     };
 
@@ -417,18 +351,9 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
       interrupted: false,
       sizes: { train: split.train.length, val: split.val?.length ?? 0, test: split.test.length },
     };
-    if (ctx.dir) {
-      // The model eval/predict reload: the kept weights (best or last) with the standardisation.
-      saveCheckpoint(path.join(ctx.dir, 'model.ckpt'), {
-        header: {
-          kind: 'milkit-model',
-          model: { name: model.name, config: model.config },
-          threshold: threshold ?? null,
-          task,
-        },
-        tensors: [...(await modelTensors(model)), ...statsTensors(stats)],
-      });
-    }
+    // The model eval/predict reload: the kept weights (best or last) with the standardisation.
+    if (ctx.dir)
+      await saveTrainedModel(path.join(ctx.dir, 'model.ckpt'), { model, stats, threshold, task, fingerprint });
     events.emit({
       type: 'fold-end',
       ...ref,

@@ -1,22 +1,13 @@
 /** Training: optimiser, schedules, early stopping, checkpoints, cross-validation, progress events. */
-export * from './checkpoint';
 export * from './config';
 export * from './earlyStopping';
 export * from './events';
-export {
-  type FoldResult,
-  type EpochRecord,
-  type ModelFactory,
-  restoreModel,
-  statsFromCheckpoint,
-  trainFold,
-} from './fold';
+export { type FoldResult, type EpochRecord, type ModelFactory, trainFold } from './fold';
 export * from './optimizer';
 export * from './predict';
 export * from './results';
 export * from './schedule';
 export * from './targets';
 export * from './trainer';
-export * from './saved';
 export * from './randomState';
 export * from './reproduction';

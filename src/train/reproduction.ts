@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { formatCell, resultsView, type ResultsInput } from '../viz/results';
-import { writeFileAtomic } from './checkpoint';
+import { writeFileAtomic } from '../persist/atomic';
 
 export interface ReproductionMeta {
   /** The exact command that regenerates the table. */

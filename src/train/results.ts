@@ -3,7 +3,7 @@
  */
 import * as path from 'node:path';
 import { meanSd } from '../metrics/util';
-import { writeFileAtomic } from './checkpoint';
+import { writeFileAtomic } from '../persist/atomic';
 import type { TrainConfig } from './config';
 import type { FoldResult } from './fold';
 import type { Task } from './targets';

@@ -17,7 +17,7 @@ import type { Cohort } from '../data/cohort';
 import { checkSplit, type Split } from '../data/splits';
 import { createModel } from '../registry';
 import type { MilModel } from '../models/types';
-import { writeFileAtomic } from './checkpoint';
+import { removeStaleTempFiles, writeFileAtomic } from '../persist/atomic';
 import { type TrainConfig, resolveTrainConfig } from './config';
 import { type FoldRef, TrainEventStream } from './events';
 import { type FoldResult, trainFold } from './fold';
@@ -89,6 +89,8 @@ export class Trainer {
     const createModel = this.builder({ inputDim: cohort.dim, numClasses: outputsOf(task) });
     const folds: FoldResult[] = [];
     let interrupted = false;
+    // Leftovers of a killed earlier run (each fold folder is cleaned when its fold starts).
+    if (run.outDir) removeStaleTempFiles(run.outDir);
     this.events.emit({ type: 'run-start', ...shape, epochs: this.config.epochs, outDir: run.outDir });
     for (const { repeat, fold, split } of todo) {
       const dir = run.outDir && path.join(run.outDir, `rep${repeat}-fold${fold}`);

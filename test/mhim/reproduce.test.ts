@@ -24,7 +24,7 @@ import {
 } from '../../src/mhim/reproduce';
 import type { ReproDataset } from '../../src/mhim/reproduceData';
 import { foldSeed } from '../../src/train/config';
-import { loadTrainedModel } from '../../src/train/saved';
+import { loadTrainedModel } from '../../src/persist';
 import { tempDir } from '../helpers/tmp';
 import { syntheticBags } from './fixtures';
 

@@ -7,7 +7,7 @@ import { Trainer } from '../../src/train/trainer';
 import { mhimModel } from '../../src/mhim/choice';
 import { MhimModel } from '../../src/mhim/mhim';
 import { createModel } from '../../src/registry';
-import { loadModel, saveModel } from '../../src/models/io';
+import { loadModel, saveModel } from '../../src/persist';
 import { tempDir } from '../helpers/tmp';
 import { syntheticBags } from './fixtures';
 

@@ -5,7 +5,8 @@
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
-import { convValid, encodedShape, loadModel, maxPool2, saveModel, type MilModel, type Target } from '../../src/models';
+import { convValid, encodedShape, maxPool2, type MilModel, type Target } from '../../src/models';
+import { loadModel, saveModel } from '../../src/persist';
 import { createModel } from '../../src/registry';
 import { tempDir } from '../helpers/tmp';
 import { Rng } from '../../src/random';

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as A from 'apache-arrow';
 import { backendInfo } from '../../src/backend';
 import { main } from '../../src/cli/main';
-import { loadCheckpoint } from '../../src/train';
+import { readCheckpoint } from '../../src/persist';
 import { tempDir } from '../helpers/tmp';
 import { writeToyCohort } from './fixtures';
 
@@ -162,7 +162,7 @@ describe('cli: milkit train / eval / predict', function () {
     assert.equal(resumed.code, 0, resumed.err);
     for (const fold of ['rep0-fold0', 'rep0-fold1']) {
       const w = (d: string) =>
-        loadCheckpoint(path.join(d, fold, 'model.ckpt')).tensors.map((t) => Array.from(t.values));
+        readCheckpoint(path.join(d, fold, 'model.ckpt')).tensors.map((t) => Array.from(t.values));
       assert.deepEqual(w(out), w(full), fold);
     }
   });

@@ -5,12 +5,14 @@ import * as tf from '@tensorflow/tfjs';
 import { Cohort } from '../../src/data';
 import '../../src/registry'; // the "mhim" registry model
 import { repeatedKFold, stratifiedKFold } from '../../src/data/splits';
-import { type TrainEvent, Trainer, loadCheckpoint } from '../../src/train';
+import { readCheckpoint, tempPathFor } from '../../src/persist';
+import { type TrainEvent, Trainer } from '../../src/train';
 import { tempDir } from '../helpers/tmp';
+import { killedWriter } from '../persist/helpers';
 import { tinyModel, writeToyCohort } from './fixtures';
 
 const weightsOf = (dir: string) =>
-  loadCheckpoint(path.join(dir, 'model.ckpt')).tensors.map((t) => Array.from(t.values));
+  readCheckpoint(path.join(dir, 'model.ckpt')).tensors.map((t) => Array.from(t.values));
 
 describe('train/trainer: cross-validation of a MIL model on an Arrow cohort', function () {
   this.timeout(300_000);
@@ -76,7 +78,7 @@ describe('train/trainer: cross-validation of a MIL model on an Arrow cohort', fu
       assert.deepEqual(starts, [stopAt.step === Infinity ? 2 : 1]);
       assert.deepEqual(weightsOf(path.join(out, 'rep0-fold0')), weightsOf(path.join(full, 'rep0-fold0')));
     }
-    // A resume with other settings is refused instead of silently mixing two runs.
+    // A resume with other settings is refused, naming what differs, instead of silently mixing two runs.
     const mixed = path.join(dir, 'res-mixed');
     const ctl = new AbortController();
     const t = new Trainer({ model: tinyModel(), config });
@@ -87,7 +89,7 @@ describe('train/trainer: cross-validation of a MIL model on an Arrow cohort', fu
         outDir: mixed,
         resume: true,
       }),
-      /another configuration, model or split/,
+      /last\.ckpt, field "fingerprint": cannot resume: .* \(training\.lr: saved 0\.005, now 0\.001\); use a new output folder/,
     );
   });
 
@@ -126,6 +128,22 @@ describe('train/trainer: cross-validation of a MIL model on an Arrow cohort', fu
     await first.fit(cohort, split(), { outDir: out, signal: ctl.signal });
     await new Trainer({ model, config }).fit(cohort, split(), { outDir: out, resume: true });
     assert.deepEqual(weightsOf(path.join(out, 'rep0-fold0')), weightsOf(path.join(full, 'rep0-fold0')));
+  });
+
+  it("a run removes the temp files killed runs left in its folders and keeps a live writer's", async () => {
+    const out = path.join(dir, 'stale');
+    const fold = path.join(out, 'rep0-fold0');
+    fs.mkdirSync(fold, { recursive: true });
+    killedWriter(path.join(out, 'results.json'));
+    killedWriter(path.join(fold, 'last.ckpt'));
+    const live = tempPathFor(path.join(fold, 'notes.txt')); // this process is alive: its file stays
+    fs.writeFileSync(live, '');
+    const temps = () => [out, fold].flatMap((d) => fs.readdirSync(d).filter((f) => f.includes('.tmp-')));
+    assert.equal(temps().length, 3);
+    await new Trainer({ model: tinyModel(), config: { epochs: 1, selectOn: 'last' } }).fit(cohort, split(), {
+      outDir: out,
+    });
+    assert.deepEqual(temps(), [path.basename(live)]);
   });
 
   it('early stopping: a model that cannot improve stops after patience, not before minEpochs', async () => {
@@ -220,8 +238,8 @@ describe('train/trainer: cross-validation of a MIL model on an Arrow cohort', fu
     await new Trainer({ model: tinyModel(), config: { epochs: 2, accumulate: 4, selectOn: 'last' } }).fit(cohort, s, {
       outDir: out,
     });
-    const header = loadCheckpoint<{ optimizerStep: number }>(path.join(out, 'rep0-fold0', 'last.ckpt')).header;
-    assert.equal(header.optimizerStep, 2 * Math.ceil(s.train.length / 4));
+    const { meta } = readCheckpoint<{ optimizerStep: number }>(path.join(out, 'rep0-fold0', 'last.ckpt'));
+    assert.equal(meta.optimizerStep, 2 * Math.ceil(s.train.length / 4));
   });
 
   it('survival cohorts train with the hazard NLL and report the C-index', async () => {

@@ -3,14 +3,8 @@ import { useBackend } from '../../backend';
 import '../../registry'; // so saved MHIM models reload by name
 import { Cohort } from '../../data/cohort';
 import { meanSd } from '../../metrics/util';
-import {
-  type SetMetrics,
-  findTrainedModels,
-  loadTrainedModel,
-  predictSet,
-  setMetrics,
-  targetsForTask,
-} from '../../train';
+import { findTrainedModels, loadTrainedModel } from '../../persist/model';
+import { type SetMetrics, predictSet, setMetrics, targetsForTask } from '../../train';
 import { type Command, parseArgs, requireFlag } from '../command';
 import { describeFlags, type FlagSpec } from '../flags';
 

@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import { type Command, parseArgs } from '../command';
-import { milkitVersion } from '../version';
+import { milkitVersion } from '../../version';
 
 const flags = { json: { type: 'boolean', help: 'print one JSON document' } } as const;
 

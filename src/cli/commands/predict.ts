@@ -6,8 +6,9 @@ import '../../registry'; // so saved MHIM models reload by name
 import { Cohort } from '../../data/cohort';
 import { riskFromHazardLogits } from '../../metrics/survival';
 import { applyThreshold } from '../../metrics/threshold';
-import { writeFileAtomic } from '../../train/checkpoint';
-import { findTrainedModels, loadTrainedModel, predictInstances, softmax } from '../../train';
+import { findTrainedModels, loadTrainedModel } from '../../persist/model';
+import { removeStaleTempFiles, writeFileAtomic } from '../../persist/atomic';
+import { predictInstances, softmax } from '../../train';
 import { type Command, UsageError, parseArgs, requireFlag } from '../command';
 import { describeFlags, type FlagSpec } from '../flags';
 
@@ -74,8 +75,14 @@ export const predict: Command = {
       );
     }
     await useBackend();
-    const cohort = await Cohort.open(requireFlag(f, 'data'));
     const trained = loadTrainedModel(files[0]);
+    let cohort: Cohort;
+    try {
+      cohort = await Cohort.open(requireFlag(f, 'data'));
+    } catch (err) {
+      trained.model.dispose();
+      throw err;
+    }
     try {
       const { model, stats, threshold, task } = trained;
       const C = task.kind === 'class' ? task.numClasses : task.numBins;
@@ -125,6 +132,7 @@ export const predict: Command = {
       }
       bar.done();
       fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+      removeStaleTempFiles(path.dirname(path.resolve(out))); // leftovers of a killed earlier predict
       const written = [...writeBoth(`${out}.bags`, bagCols), ...writeBoth(`${out}.instances`, instCols)];
       const result = {
         model: trained.source,

@@ -58,6 +58,8 @@ const extractFlags: FlagSpec = {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const loadSsl = () => require('../../ssl') as typeof import('../../ssl');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadPersist = () => require('../../persist') as typeof import('../../persist');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 const loadBackend = () => require('../../backend') as typeof import('../../backend');
 
 /** The named patch source, or a usage error listing the known ones. */
@@ -149,7 +151,8 @@ async function runExtract(argv: string[], ctx: Parameters<Command['run']>[1]): P
   const { flags: f, positional } = parseFlags(argv, extractFlags);
   if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"`);
   const out = requireFlag(f, 'out');
-  const { loadSslNetwork, extractFeatureCohort, SslNetwork } = loadSsl();
+  const { extractFeatureCohort, SslNetwork } = loadSsl();
+  const { loadSslNetwork } = loadPersist();
   const { ensureBackend } = loadBackend();
   const source = sourceFlag(f);
   if (Boolean(f.checkpoint) === Boolean(f['random-encoder']))

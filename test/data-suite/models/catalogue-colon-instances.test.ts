@@ -30,7 +30,8 @@ import { type Split, stratifiedKFold } from '../../../src/data/splits';
 import { binaryAuc } from '../../../src/metrics/auc';
 import { createModel, listModels } from '../../../src/registry';
 import { catalogueModelConfig } from '../../../src/train/catalogue';
-import { predictInstances, restoreModel, Trainer } from '../../../src/train';
+import { loadTrainedModel } from '../../../src/persist';
+import { predictInstances, Trainer } from '../../../src/train';
 import { tempDir } from '../../helpers/tmp';
 import { sharedData } from '../shared-data';
 
@@ -126,12 +127,11 @@ describe('data-suite/models: catalogue instance scores rank cancerous nuclei on 
         model: { name, config },
         config: { epochs: 4, lr: 1e-3, standardize: true, selectOn: 'last', seed: 2021 },
       }).fit(cohort, split, { outDir: out });
-      const model = createModel(name, { ...config, inputDim: cohort.dim, numClasses: 2, seed: 0 });
+      const { model, stats } = loadTrainedModel(path.join(out, 'rep0-fold0', 'model.ckpt'));
       const labels: number[] = [];
       const instance: number[] = [];
       const attention: number[] = [];
       try {
-        const { stats } = restoreModel(model, path.join(out, 'rep0-fold0', 'model.ckpt'));
         for (const i of split.test) {
           if (cohort.bags[i].label !== 1) continue;
           const bag = await cohort.bag(i);
