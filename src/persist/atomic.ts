@@ -32,7 +32,8 @@ export function writeFileAtomic(file: string, chunks: Iterable<Uint8Array>): voi
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
   const tmp = tempPathFor(file);
-  let fd: number | undefined = fs.openSync(tmp, 'wx');
+  // 'w', not 'wx': a file of this name can only be a dead process's whose pid this one reuses.
+  let fd: number | undefined = fs.openSync(tmp, 'w');
   try {
     for (const c of chunks) {
       let off = 0;

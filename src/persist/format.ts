@@ -40,7 +40,7 @@ const WHERE: Record<CheckpointKind, string> = {
   'ssl-pretraining': 'the --out file of milkit ssl pretrain',
 };
 
-export interface Tensor {
+export interface CheckpointTensor {
   name: string;
   shape: number[];
   values: Float32Array;
@@ -52,7 +52,7 @@ export interface CheckpointContent<M = unknown> {
   fingerprint?: RunFingerprint;
   /** The kind's own JSON fields (model name and config, trainer state, ...). */
   meta: M;
-  tensors: Tensor[];
+  tensors: CheckpointTensor[];
 }
 
 export interface Checkpoint<M = unknown> extends CheckpointContent<M> {

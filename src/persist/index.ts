@@ -2,21 +2,14 @@
  * Everything milkit saves, in one checkpoint format (format.ts): models, trained fold models,
  * training state for exact resume, SSL pretraining; atomic writes and run fingerprints.
  */
-export { removeStaleTempFiles, tempPathFor, writeFileAtomic } from './atomic';
+export { removeStaleTempFiles, writeFileAtomic } from './atomic';
+export { type RunFingerprint, dataFingerprint, fingerprintDifferences, runFingerprint } from './fingerprint';
 export {
-  type RunFingerprint,
-  canonicalJson,
-  dataFingerprint,
-  fingerprintDifferences,
-  runFingerprint,
-} from './fingerprint';
-export {
-  CHECKPOINT_MAGIC,
   CHECKPOINT_VERSION,
   type Checkpoint,
   type CheckpointContent,
   type CheckpointKind,
-  type Tensor,
+  type CheckpointTensor,
   readCheckpoint,
   writeCheckpoint,
 } from './format';

@@ -13,7 +13,7 @@ import { createModel } from '../registry';
 import type { MilModel } from '../models/types';
 import type { Task } from '../train/targets';
 import type { RunFingerprint } from './fingerprint';
-import { type Checkpoint, type CheckpointKind, type Tensor, readCheckpoint, writeCheckpoint } from './format';
+import { type Checkpoint, type CheckpointKind, type CheckpointTensor, readCheckpoint, writeCheckpoint } from './format';
 import { assignTensors, matchTensors, modelVariables, variableTensors } from './variables';
 
 /** The model part of a checkpoint's header: enough to rebuild it through the registry. */
@@ -29,10 +29,11 @@ export const modelMeta = (model: MilModel): ModelMeta => ({
 const MODEL_KINDS: CheckpointKind[] = ['model', 'trained-model', 'training-state'];
 
 /** The model's weights as checkpoint tensors (`model/<name>`), e.g. to keep the best epoch's in memory. */
-export const modelTensors = (model: MilModel): Promise<Tensor[]> => variableTensors('model/', modelVariables(model));
+export const modelTensors = (model: MilModel): Promise<CheckpointTensor[]> =>
+  variableTensors('model/', modelVariables(model));
 
 /** Puts `model/<name>` tensors (from a checkpoint or `modelTensors`) into `model`, checking names and shapes. */
-export function assignModel(model: MilModel, tensors: readonly Tensor[], source: string, fix?: string): void {
+export function assignModel(model: MilModel, tensors: readonly CheckpointTensor[], source: string, fix?: string): void {
   assignTensors(source, tensors, 'model/', modelVariables(model), `model "${model.name}"`, fix);
 }
 
@@ -95,7 +96,7 @@ interface StandardizeMeta {
 }
 
 /** Feature statistics as tensors, so eval/predict standardise like training did. */
-export function statsTensors(stats?: FeatureStats): Tensor[] {
+export function statsTensors(stats?: FeatureStats): CheckpointTensor[] {
   return stats
     ? [
         { name: 'standardize/mean', shape: [stats.dim], values: stats.mean },

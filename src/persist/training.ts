@@ -9,7 +9,7 @@ import type { FeatureStats } from '../data/standardize';
 import type { MilModel } from '../models/types';
 import type { AdamState } from '../train/optimizer';
 import { type RunFingerprint, fingerprintDifferences } from './fingerprint';
-import { type Checkpoint, type Tensor, readCheckpoint, writeCheckpoint } from './format';
+import { type Checkpoint, type CheckpointTensor, readCheckpoint, writeCheckpoint } from './format';
 import { type ModelMeta, assignModel, modelMeta, modelTensors, statsMeta, statsOf, statsTensors } from './model';
 import { matchTensors, modelVariables, namesOf } from './variables';
 
@@ -37,7 +37,7 @@ export async function saveTrainingState<S>(file: string, t: TrainingState<S>): P
   if (t.optimizer.moments.length !== names.length)
     throw new Error(`optimiser state for ${t.optimizer.moments.length} variables, the model trains ${names.length}`);
   const vars = t.model.trainableVariables();
-  const moments: Tensor[] = t.optimizer.moments.flatMap(({ m, v }, i) => [
+  const moments: CheckpointTensor[] = t.optimizer.moments.flatMap(({ m, v }, i) => [
     { name: `optimizer/m/${names[i]}`, shape: vars[i].shape, values: m },
     { name: `optimizer/v/${names[i]}`, shape: vars[i].shape, values: v },
   ]);

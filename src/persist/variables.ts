@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { MilkitDataError } from '../data/errors';
 import type { MilModel } from '../models/types';
-import type { Tensor } from './format';
+import type { CheckpointTensor } from './format';
 
 /** What to do when a file's tensors do not fit a model the caller built. */
 export const MISMATCH_FIX =
@@ -38,7 +38,7 @@ export function namesOf(named: NamedVariables, subset: tf.Variable[], owner: str
 }
 
 /** Reads the variables' values into tensors named `<prefix><name>`. */
-export async function variableTensors(prefix: string, vars: NamedVariables): Promise<Tensor[]> {
+export async function variableTensors(prefix: string, vars: NamedVariables): Promise<CheckpointTensor[]> {
   return Promise.all(
     vars.map(async ([name, v]) => ({ name: prefix + name, shape: v.shape, values: (await v.data()) as Float32Array })),
   );
@@ -52,12 +52,12 @@ export async function variableTensors(prefix: string, vars: NamedVariables): Pro
  */
 export function matchTensors(
   file: string,
-  tensors: readonly Tensor[],
+  tensors: readonly CheckpointTensor[],
   prefix: string,
   specs: readonly [name: string, shape: readonly number[]][],
   owner: string,
   fix = MISMATCH_FIX,
-): Tensor[] {
+): CheckpointTensor[] {
   const byName = new Map(tensors.filter((t) => t.name.startsWith(prefix)).map((t) => [t.name, t]));
   const fail = (field: string, problem: string) => new MilkitDataError(problem, { file, field });
   const found = specs.map(([name, shape]) => {
@@ -80,7 +80,7 @@ export function matchTensors(
 /** Checks the tensors named `<prefix><name>` against `vars` (see `matchTensors`), then assigns them all. */
 export function assignTensors(
   file: string,
-  tensors: readonly Tensor[],
+  tensors: readonly CheckpointTensor[],
   prefix: string,
   vars: NamedVariables,
   owner: string,

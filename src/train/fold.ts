@@ -17,7 +17,7 @@ import type { BinaryThreshold } from '../metrics/threshold';
 import type { MilModel, Target } from '../models/types';
 import { removeStaleTempFiles } from '../persist/atomic';
 import { dataFingerprint, runFingerprint } from '../persist/fingerprint';
-import type { Tensor } from '../persist/format';
+import type { CheckpointTensor } from '../persist/format';
 import { assignModel, modelTensors, saveTrainedModel } from '../persist/model';
 import { readTrainingState, restoreTrainingState, saveTrainingState } from '../persist/training';
 import { Rng } from '../random';
@@ -127,7 +127,7 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
     history: [],
     finished: false,
   };
-  let bestWeights: Tensor[] | undefined;
+  let bestWeights: CheckpointTensor[] | undefined;
 
   try {
     // Temp files of a killed earlier attempt (a crash mid-write) are removed; a live writer's stay.

@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { removeStaleTempFiles, tempPathFor, writeFileAtomic } from '../../src/persist';
+import { removeStaleTempFiles, writeFileAtomic } from '../../src/persist';
+import { tempPathFor } from '../../src/persist/atomic';
 import { tempDir } from '../helpers/tmp';
 import { killedWriter } from './helpers';
 

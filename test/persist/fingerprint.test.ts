@@ -3,7 +3,8 @@
  * told apart and the differences are named field by field.
  */
 import { strict as assert } from 'node:assert';
-import { canonicalJson, dataFingerprint, fingerprintDifferences, runFingerprint } from '../../src/persist';
+import { dataFingerprint, fingerprintDifferences, runFingerprint } from '../../src/persist';
+import { canonicalJson } from '../../src/persist/fingerprint';
 
 const parts = () => ({
   model: { name: 'abmil', config: { embedDim: 64, dropout: 0.25, seed: 7 } },

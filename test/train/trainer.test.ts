@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import { Cohort } from '../../src/data';
 import '../../src/registry'; // the "mhim" registry model
 import { repeatedKFold, stratifiedKFold } from '../../src/data/splits';
-import { readCheckpoint, tempPathFor } from '../../src/persist';
+import { readCheckpoint } from '../../src/persist';
+import { tempPathFor } from '../../src/persist/atomic';
 import { type TrainEvent, Trainer } from '../../src/train';
 import { tempDir } from '../helpers/tmp';
 import { killedWriter } from '../persist/helpers';

@@ -108,6 +108,11 @@ describe('data-suite/ssl: the milkit ssl command on real colon patches', functio
     fs.writeFileSync(badCkpt, 'x');
     const bad = milkit(['ssl', 'extract', '--dataset', 'colon', '--checkpoint', badCkpt, '--out', out]);
     assert.equal(bad.code, 1);
-    assert.match(bad.err, new RegExp(`file ${badCkpt}: not a milkit SSL checkpoint`));
+    assert.match(bad.err, new RegExp(`file ${badCkpt}: not a milkit checkpoint \\(no MILKITCK magic`));
+    // An encoder pretrained by milkit 0.1 (MKSSL1) is named as such, with what to do.
+    const old = path.join(__dirname, '..', '..', 'persist', 'fixtures', 'milkit-0.1-encoder.ckpt');
+    const legacy = milkit(['ssl', 'extract', '--dataset', 'colon', '--checkpoint', old, '--out', out]);
+    assert.equal(legacy.code, 1);
+    assert.match(legacy.err, /milkit 0\.1's "MKSSL1" format, which this milkit does not read: move it away and run/);
   });
 });
