@@ -1,0 +1,442 @@
+/**
+ * The pure-JS TIFF backend (npm `geotiff` parses the directories and decodes JPEG, LZW, Deflate,
+ * PackBits tiles and strips): Aperio SVS, generic pyramidal tiled TIFF (one level per page, e.g.
+ * `vips tiffsave --tile --pyramid`) and plain strip TIFF (one level). Used where OpenSlide is not
+ * installed, and for TIFFs OpenSlide does not open (strip TIFFs).
+ *
+ * What Aperio's JPEG tiles need: the Huffman and quantisation tables live once in the page's
+ * JPEGTables tag (each tile is an abbreviated stream), and a page whose PhotometricInterpretation
+ * is RGB holds RGB samples inside the JPEG (no YCbCr transform, whatever the JPEG stream's
+ * component ids suggest), while YCbCr pages (libtiff/vips writers) need the JFIF conversion here.
+ * geotiff's decoder reads the tables and returns the raw components, so both are handled below.
+ *
+ * Tiles are read from the file on demand (never the whole file) and kept in a small LRU cache.
+ */
+import * as fs from 'node:fs';
+import { MilkitDataError } from '../data/errors';
+import {
+  isAperioDescription,
+  mppFromProperties,
+  objectivePowerFromProperties,
+  parseAperioDescription,
+} from './metadata';
+import { CorruptTileError, type RgbaImage, type Slide, type SlideLevel } from './types';
+
+/** geotiff is ESM-only; a real dynamic import (tsc would turn `import()` into `require` in CJS). */
+const importEsm = new Function('s', 'return import(s)') as (s: string) => Promise<unknown>;
+
+/** The part of geotiff's API used here (its types are ESM-only). */
+interface GeoDirectory {
+  getValue(name: string): unknown;
+  loadValue(name: string): Promise<unknown>;
+  hasTag(name: string): boolean;
+}
+interface GeoImage {
+  fileDirectory: GeoDirectory;
+}
+interface GeoTiff {
+  getImageCount(): Promise<number>;
+  getImage(i: number): Promise<GeoImage>;
+  close?(): unknown;
+}
+interface GeoDecoder {
+  decode(buf: ArrayBuffer): Promise<ArrayBuffer>;
+}
+interface GeoModule {
+  fromFile(file: string): Promise<GeoTiff>;
+  getDecoder(compression: number, params: object): Promise<GeoDecoder>;
+}
+let geotiff: Promise<GeoModule> | undefined;
+const loadGeotiff = () => (geotiff ??= importEsm('geotiff') as Promise<GeoModule>);
+
+const COMPRESSION_NAMES: Record<number, string> = { 1: 'none', 5: 'LZW', 7: 'JPEG', 8: 'Deflate', 32773: 'PackBits' };
+const PHOTOMETRIC = { whiteIsZero: 0, blackIsZero: 1, rgb: 2, ycbcr: 6 } as const;
+/** Decoded tiles kept per slide (bytes of RGBA). */
+const CACHE_BYTES = 96 * 2 ** 20;
+
+/** One TIFF page (a pyramid level or an associated image), read tile by tile (strips = full-width tiles). */
+class Page {
+  readonly tilesAcross: number;
+  readonly tilesDown: number;
+  private decoder: Promise<GeoDecoder> | undefined;
+
+  constructor(
+    readonly index: number,
+    readonly width: number,
+    readonly height: number,
+    readonly tileWidth: number,
+    readonly tileHeight: number,
+    readonly tiled: boolean,
+    readonly description: string,
+    private readonly dir: GeoDirectory,
+    private readonly offsets: ArrayLike<number | bigint>,
+    private readonly counts: ArrayLike<number | bigint>,
+    readonly compression: number,
+    readonly photometric: number,
+    readonly samples: number,
+  ) {
+    this.tilesAcross = Math.ceil(width / tileWidth);
+    this.tilesDown = Math.ceil(height / tileHeight);
+  }
+
+  static async read(index: number, img: GeoImage, file: string): Promise<Page> {
+    const d = img.fileDirectory;
+    const num = (name: string) => Number(d.getValue(name) ?? NaN);
+    const width = num('ImageWidth');
+    const height = num('ImageLength');
+    const tiled = d.hasTag('TileOffsets');
+    const tileWidth = tiled ? num('TileWidth') : width;
+    const rows = num('RowsPerStrip');
+    const tileHeight = tiled ? num('TileLength') : Number.isFinite(rows) && rows > 0 ? Math.min(rows, height) : height;
+    const bits = d.getValue('BitsPerSample') as number[] | number | undefined;
+    const bitList =
+      Array.isArray(bits) || ArrayBuffer.isView(bits) ? Array.from(bits as number[]) : [Number(bits ?? 1)];
+    const samples = num('SamplesPerPixel') || 1;
+    const planar = num('PlanarConfiguration') || 1;
+    const compression = num('Compression') || 1;
+    const photometric = num('PhotometricInterpretation');
+    const where = `page ${index}`;
+    if (bitList.some((b) => b !== 8))
+      throw new MilkitDataError(`${where} has ${bitList.join('/')} bits per sample; only 8-bit images are read`, {
+        file,
+      });
+    if (planar !== 1)
+      throw new MilkitDataError(`${where} stores colour planes separately (PlanarConfiguration 2), which is not read`, {
+        file,
+      });
+    if (!Object.values(PHOTOMETRIC).includes(photometric as 0))
+      throw new MilkitDataError(
+        `${where} has PhotometricInterpretation ${photometric}; RGB, YCbCr and greyscale are read`,
+        { file },
+      );
+    if (photometric === PHOTOMETRIC.ycbcr && compression !== 7)
+      throw new MilkitDataError(`${where} is YCbCr without JPEG compression, which is not read`, { file });
+    const offsets = (await d.loadValue(tiled ? 'TileOffsets' : 'StripOffsets')) as ArrayLike<number>;
+    const counts = (await d.loadValue(tiled ? 'TileByteCounts' : 'StripByteCounts')) as ArrayLike<number>;
+    const description = String(d.getValue('ImageDescription') ?? '');
+    return new Page(
+      index,
+      width,
+      height,
+      tileWidth,
+      tileHeight,
+      tiled,
+      description,
+      d,
+      offsets,
+      counts,
+      compression,
+      photometric,
+      samples,
+    );
+  }
+
+  /** geotiff's decoder for this page (JPEG gets the page's shared tables). */
+  async decoderFor(mod: GeoModule): Promise<GeoDecoder> {
+    this.decoder ??= (async () => {
+      const d = this.dir;
+      const params = {
+        tileWidth: this.tileWidth,
+        tileHeight: this.tileHeight,
+        planarConfiguration: 1,
+        bitsPerSample: d.getValue('BitsPerSample'),
+        predictor: Number(d.getValue('Predictor') ?? 1) || 1,
+        ...(this.compression === 7 ? { JPEGTables: await d.loadValue('JPEGTables') } : {}),
+      };
+      try {
+        return await mod.getDecoder(this.compression, params);
+      } catch {
+        throw new Error(
+          `compression ${this.compression} (${COMPRESSION_NAMES[this.compression] ?? 'unknown'}) is not supported`,
+        );
+      }
+    })();
+    return this.decoder;
+  }
+
+  /** Byte range of tile `i` in the file (count 0: the file does not store this tile). */
+  range(i: number): { offset: number; count: number } {
+    return { offset: Number(this.offsets[i]), count: Number(this.counts[i]) };
+  }
+
+  /** Rows of tile row `row` that lie inside the page (strips and edge tiles may be shorter). */
+  rowsOf(row: number): number {
+    return Math.min(this.tileHeight, this.height - row * this.tileHeight);
+  }
+
+  /** Decoded samples → RGBA, `tileWidth × rows` (JPEG tiles decode to their full padded size). */
+  toRgba(raw: Uint8Array, rows: number, reason: (why: string) => Error): Uint8Array {
+    const w = this.tileWidth;
+    const spp = this.samples;
+    const decodedRows = Math.floor(raw.length / (w * spp));
+    if (decodedRows < rows) throw reason(`decoded ${raw.length} bytes, expected ${w * rows * spp}`);
+    const n = w * rows;
+    const out = new Uint8Array(n * 4);
+    const pm = this.photometric;
+    for (let i = 0; i < n; i++) {
+      const s = i * spp;
+      let r: number;
+      let g: number;
+      let b: number;
+      if (spp >= 3 && pm === PHOTOMETRIC.ycbcr) {
+        // JFIF's YCbCr → RGB (what libjpeg applies for these pages).
+        const y = raw[s];
+        const cb = raw[s + 1] - 128;
+        const cr = raw[s + 2] - 128;
+        r = y + 1.402 * cr;
+        g = y - 0.344136 * cb - 0.714136 * cr;
+        b = y + 1.772 * cb;
+      } else if (spp >= 3) {
+        r = raw[s];
+        g = raw[s + 1];
+        b = raw[s + 2];
+      } else {
+        r = g = b = pm === PHOTOMETRIC.whiteIsZero ? 255 - raw[s] : raw[s];
+      }
+      out[4 * i] = r < 0 ? 0 : r > 255 ? 255 : r + 0.5;
+      out[4 * i + 1] = g < 0 ? 0 : g > 255 ? 255 : g + 0.5;
+      out[4 * i + 2] = b < 0 ? 0 : b > 255 ? 255 : b + 0.5;
+      out[4 * i + 3] = spp === 4 || spp === 2 ? raw[s + spp - 1] : 255;
+    }
+    return out;
+  }
+}
+
+export class TiffSlide implements Slide {
+  readonly backend = 'tiff' as const;
+  readonly width: number;
+  readonly height: number;
+  readonly mpp: { x: number; y: number } | undefined;
+  readonly objectivePower: number | undefined;
+  readonly associatedImages: Readonly<Record<string, { width: number; height: number }>>;
+  private readonly cache = new Map<string, Promise<Uint8Array | null>>();
+  private cacheBytes = 0;
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly mod: GeoModule,
+    private readonly fd: fs.promises.FileHandle,
+    private readonly fileSize: number,
+    readonly vendor: string,
+    private readonly levelPages: Page[],
+    readonly levels: readonly SlideLevel[],
+    private readonly associatedPages: Record<string, Page>,
+    readonly properties: Readonly<Record<string, string>>,
+  ) {
+    this.width = levels[0].width;
+    this.height = levels[0].height;
+    this.mpp = mppFromProperties(properties);
+    this.objectivePower = objectivePowerFromProperties(properties);
+    this.associatedImages = Object.fromEntries(
+      Object.entries(associatedPages).map(([k, p]) => [k, { width: p.width, height: p.height }]),
+    );
+  }
+
+  static async open(file: string): Promise<TiffSlide> {
+    const mod = await loadGeotiff();
+    const size = (await fs.promises.stat(file)).size;
+    let tiff: GeoTiff;
+    const pages: Page[] = [];
+    try {
+      tiff = await mod.fromFile(file);
+      const n = await tiff.getImageCount();
+      for (let i = 0; i < n; i++) pages.push(await Page.read(i, await tiff.getImage(i), file));
+    } catch (err) {
+      if (err instanceof MilkitDataError) throw err;
+      throw new MilkitDataError(
+        `cannot read the TIFF structure (${(err as Error).message}); the file is truncated or not a TIFF`,
+        { file },
+      );
+    }
+    if (pages.length === 0) throw new MilkitDataError('the TIFF holds no image', { file });
+    const first = pages[0];
+    const aperio = isAperioDescription(first.description);
+    const props: Record<string, string> = {};
+    if (first.description) props['tiff.ImageDescription'] = first.description;
+    const dir0 = (first as unknown as { dir: GeoDirectory }).dir;
+    const res = async (name: string) => {
+      if (!dir0.hasTag(name)) return undefined;
+      const v = (await dir0.loadValue(name)) as ArrayLike<number> | number;
+      return typeof v === 'number' ? v : v[0] / (v[1] || 1);
+    };
+    const [xres, yres] = [await res('XResolution'), await res('YResolution')];
+    if (xres !== undefined) {
+      const unit = Number(dir0.hasTag('ResolutionUnit') ? dir0.getValue('ResolutionUnit') : 2);
+      props['tiff.XResolution'] = String(xres);
+      props['tiff.YResolution'] = String(yres ?? xres);
+      props['tiff.ResolutionUnit'] = unit === 3 ? 'centimeter' : unit === 2 ? 'inch' : 'none';
+    }
+    const associated: Record<string, Page> = {};
+    let levelPages: Page[];
+    if (aperio) {
+      Object.assign(props, parseAperioDescription(first.description));
+      // Aperio: tiled pages are levels; the first stripped page is the thumbnail; label and macro say so.
+      levelPages = pages.filter((p) => p.tiled);
+      for (const p of pages.filter((q) => !q.tiled)) {
+        const name = /\blabel\b/i.test(p.description)
+          ? 'label'
+          : /\bmacro\b/i.test(p.description)
+            ? 'macro'
+            : 'thumbnail';
+        associated[name] ??= p;
+      }
+    } else {
+      // Generic TIFF: page 0 and the smaller pages of the same shape (reduced resolutions).
+      const aspect = first.width / first.height;
+      levelPages = pages.filter(
+        (p, i) =>
+          i === 0 ||
+          (p.tiled === first.tiled && p.width < first.width && Math.abs(p.width / p.height / aspect - 1) < 0.02),
+      );
+    }
+    if (levelPages.length === 0) throw new MilkitDataError('the TIFF holds no tiled image', { file });
+    levelPages.sort((a, b) => b.width - a.width);
+    const base = levelPages[0];
+    const levels = levelPages.map((p) => ({
+      width: p.width,
+      height: p.height,
+      // OpenSlide's definition: the mean of the two axes' ratios.
+      downsample: (base.width / p.width + base.height / p.height) / 2,
+      tileWidth: p.tileWidth,
+      tileHeight: p.tileHeight,
+    }));
+    const vendor = aperio ? 'aperio' : 'tiff';
+    const fd = await fs.promises.open(file, 'r');
+    return new TiffSlide(file, mod, fd, size, vendor, levelPages, levels, associated, Object.freeze(props));
+  }
+
+  async readRegion(level: number, x: number, y: number, w: number, h: number): Promise<RgbaImage> {
+    if (this.closed) throw new MilkitDataError('the slide is closed', { file: this.path });
+    if (!Number.isInteger(level) || level < 0 || level >= this.levels.length)
+      throw new MilkitDataError(`level ${level} does not exist (the slide has ${this.levels.length})`, {
+        file: this.path,
+      });
+    if (!Number.isInteger(w) || !Number.isInteger(h) || w < 1 || h < 1)
+      throw new MilkitDataError(`region size must be positive integers, got ${w}×${h}`, { file: this.path });
+    const ds = this.levels[level].downsample;
+    return this.readPage(this.levelPages[level], level, Math.floor(x / ds), Math.floor(y / ds), w, h);
+  }
+
+  async readAssociatedImage(name: string): Promise<RgbaImage> {
+    const page = this.associatedPages[name];
+    if (!page)
+      throw new MilkitDataError(
+        `no associated image "${name}" (the slide has: ${Object.keys(this.associatedPages).join(', ') || 'none'})`,
+        { file: this.path },
+      );
+    return this.readPage(page, -1, 0, 0, page.width, page.height);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.cache.clear();
+    void this.fd.close();
+  }
+
+  /** Pixels [lx, lx+w) × [ly, ly+h) of a page, assembled from its tiles. */
+  private async readPage(page: Page, level: number, lx: number, ly: number, w: number, h: number): Promise<RgbaImage> {
+    const out = new Uint8Array(w * h * 4);
+    const c0 = Math.max(0, Math.floor(lx / page.tileWidth));
+    const r0 = Math.max(0, Math.floor(ly / page.tileHeight));
+    const c1 = Math.min(page.tilesAcross, Math.ceil((lx + w) / page.tileWidth));
+    const r1 = Math.min(page.tilesDown, Math.ceil((ly + h) / page.tileHeight));
+    const jobs: Promise<void>[] = [];
+    const broken: { col: number; row: number; why: string }[] = [];
+    for (let row = r0; row < r1; row++) {
+      for (let col = c0; col < c1; col++) {
+        jobs.push(
+          this.tile(page, level, col, row).then(
+            (rgba) => {
+              if (rgba) blit(rgba, page, col, row, out, lx, ly, w, h);
+            },
+            (err: Error) => {
+              broken.push({ col, row, why: err.message });
+            },
+          ),
+        );
+      }
+    }
+    await Promise.all(jobs);
+    if (broken.length) {
+      const tiles = broken.map(({ col, row }) => ({ col, row }));
+      if (level < 0)
+        throw new MilkitDataError(`an associated image cannot be decoded (${broken[0].why})`, { file: this.path });
+      throw new CorruptTileError(this.path, level, tiles, broken[0].why);
+    }
+    return { width: w, height: h, data: out };
+  }
+
+  /** One decoded tile as RGBA (null: the file does not store it), through the LRU cache. */
+  private tile(page: Page, level: number, col: number, row: number): Promise<Uint8Array | null> {
+    const key = `${page.index}:${col}:${row}`;
+    const hit = this.cache.get(key);
+    if (hit) {
+      this.cache.delete(key);
+      this.cache.set(key, hit);
+      return hit;
+    }
+    const p = this.decodeTile(page, col, row);
+    this.cache.set(key, p);
+    void p.then(
+      (t) => {
+        this.cacheBytes += t?.length ?? 0;
+        for (const [k, v] of this.cache) {
+          if (this.cacheBytes <= CACHE_BYTES) break;
+          this.cache.delete(k);
+          void v.then((old) => (this.cacheBytes -= old?.length ?? 0));
+        }
+      },
+      () => this.cache.delete(key),
+    );
+    void level;
+    return p;
+  }
+
+  private async decodeTile(page: Page, col: number, row: number): Promise<Uint8Array | null> {
+    const { offset, count } = page.range(row * page.tilesAcross + col);
+    if (count === 0) return null;
+    if (!(offset >= 0) || offset + count > this.fileSize)
+      throw new Error(
+        `its bytes ${offset}..${offset + count} lie past the end of the file (${this.fileSize} bytes): the file is truncated`,
+      );
+    const buf = new Uint8Array(count);
+    await this.fd.read(buf, 0, count, offset);
+    const decoder = await page.decoderFor(this.mod);
+    let raw: ArrayBuffer;
+    try {
+      raw = await decoder.decode(buf.buffer);
+    } catch (err) {
+      throw new Error(`${COMPRESSION_NAMES[page.compression] ?? 'compressed'} data: ${(err as Error).message}`);
+    }
+    return page.toRgba(new Uint8Array(raw), page.rowsOf(row), (why) => new Error(why));
+  }
+}
+
+/** Copies the part of tile (col, row) that falls in the region into `out`. */
+function blit(
+  rgba: Uint8Array,
+  page: Page,
+  col: number,
+  row: number,
+  out: Uint8Array,
+  lx: number,
+  ly: number,
+  w: number,
+  h: number,
+): void {
+  const tx = col * page.tileWidth;
+  const ty = row * page.tileHeight;
+  const rows = page.rowsOf(row);
+  const cols = Math.min(page.tileWidth, page.width - tx);
+  const x0 = Math.max(lx, tx);
+  const x1 = Math.min(lx + w, tx + cols);
+  const y0 = Math.max(ly, ty);
+  const y1 = Math.min(ly + h, ty + rows);
+  if (x1 <= x0) return;
+  for (let y = y0; y < y1; y++) {
+    const src = ((y - ty) * page.tileWidth + (x0 - tx)) * 4;
+    out.set(rgba.subarray(src, src + (x1 - x0) * 4), ((y - ly) * w + (x0 - lx)) * 4);
+  }
+}
