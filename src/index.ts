@@ -11,6 +11,7 @@ export * from './data/convert';
 export * from './data/datasets';
 export * from './data/images';
 export * from './ssl';
+export * from './slides';
 export * from './train';
 export * from './persist';
 export * from './mhim';

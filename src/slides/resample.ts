@@ -5,10 +5,10 @@
  * (a box filter with fractional edges): exact for any ratio, no aliasing, and the mean colour of a
  * region is preserved, which is what tissue fractions and patch features should see.
  */
-import type { RgbImage, RgbaImage } from './types';
+import type { RgbPixels, RgbaImage } from './types';
 
 /** Composites RGBA over white (glass): transparent pixels (outside the slide, missing tiles) become white. */
-export function rgbaToRgbOnWhite(img: RgbaImage): RgbImage {
+export function rgbaToRgbOnWhite(img: RgbaImage): RgbPixels {
   const n = img.width * img.height;
   const out = new Uint8Array(n * 3);
   const d = img.data;
@@ -106,7 +106,7 @@ export function resampleArea(
 }
 
 /** Resizes a whole RGB image to `outW × outH` by area averaging. */
-export function resizeRgb(img: RgbImage, outW: number, outH: number): RgbImage {
+export function resizeRgb(img: RgbPixels, outW: number, outH: number): RgbPixels {
   if (img.width === outW && img.height === outH) return img;
   const rect = { x0: 0, y0: 0, x1: img.width, y1: img.height };
   return { width: outW, height: outH, data: resampleArea(img.data, img.width, img.height, 3, rect, outW, outH) };

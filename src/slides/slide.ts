@@ -3,7 +3,7 @@
  * and thumbnails read block by block (bounded memory whatever the slide size).
  */
 import { resampleArea, rgbaToRgbOnWhite } from './resample';
-import type { RgbImage, RgbaImage, Slide, SlideLevel } from './types';
+import type { RgbPixels, RgbaImage, Slide, SlideLevel } from './types';
 
 /**
  * The level to read for `downsample` (relative to level 0): the coarsest level that is not coarser
@@ -25,7 +25,7 @@ export async function readRegionRgb(
   y: number,
   w: number,
   h: number,
-): Promise<RgbImage> {
+): Promise<RgbPixels> {
   return rgbaToRgbOnWhite(await slide.readRegion(level, x, y, w, h));
 }
 
@@ -41,7 +41,7 @@ export async function readThumbnail(
   slide: Slide,
   downsample: number,
   onBlock?: (done: number, total: number) => void,
-): Promise<RgbImage & { downsample: { x: number; y: number } }> {
+): Promise<RgbPixels & { downsample: { x: number; y: number } }> {
   const outW = Math.max(1, Math.round(slide.width / downsample));
   const outH = Math.max(1, Math.round(slide.height / downsample));
   const level = bestLevelForDownsample(slide.levels, downsample);

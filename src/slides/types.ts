@@ -9,7 +9,7 @@ export interface RgbaImage {
 }
 
 /** An RGB image (`width × height × 3` bytes), e.g. a thumbnail composited over white. */
-export interface RgbImage {
+export interface RgbPixels {
   width: number;
   height: number;
   data: Uint8Array;

@@ -20,6 +20,7 @@ const LOADERS: Record<string, () => Command> = {
   ssl: () => (require('./ssl') as typeof import('./ssl')).ssl,
   sweep: () => (require('./sweep') as typeof import('./sweep')).sweep,
   demo: () => (require('./demo') as typeof import('./demo')).demo,
+  slides: () => (require('./slides') as typeof import('./slides')).slides,
 };
 
 /** Names of all commands, in help order. */

@@ -1,0 +1,229 @@
+/**
+ * `tileSlides`: slide files → tissue masks and patch coordinates in an output folder (layout in
+ * output.ts), one slide at a time. A slide whose coordinates file exists with the same fingerprint
+ * (slide content + every tiling and tissue setting) is skipped, so an interrupted run resumes; one
+ * tiled under other settings is refused unless `overwrite` is set, so runs never mix. A lock file
+ * keeps two runs from writing the same folder.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MilkitDataError } from '../data/errors';
+import { openSlide } from './open';
+import { maskPng, patchAttrs, previewPng, readPatchFile, writeAtomic, writePatchFile } from './output';
+import { resizeRgb } from './resample';
+import { readThumbnail } from './slide';
+import { DEFAULT_TILING, definedFields, gridPatches, planTiling, type TilingConfig, type TilingPlan } from './tiling';
+import { DEFAULT_TISSUE, detectTissue, type TissueConfig } from './tissue';
+import type { SlideBackend } from './types';
+
+/** Longest side of the preview image in pixels. */
+const PREVIEW_SIDE = 1024;
+
+export interface TileSlidesOptions {
+  tiling?: Partial<TilingConfig>;
+  tissue?: Partial<TissueConfig>;
+  backend?: SlideBackend | 'auto';
+  /** Re-tile slides whose existing coordinates were made under other settings. */
+  overwrite?: boolean;
+  /** Progress within one slide (thumbnail blocks read). */
+  onProgress?: (slideId: string, done: number, total: number) => void;
+  /** Called as each slide finishes (or fails). */
+  onSlide?: (result: TileResult) => void;
+}
+
+export interface TileResult {
+  slideId: string;
+  path: string;
+  status: 'tiled' | 'skipped' | 'failed';
+  /** Patches kept (tiled or skipped). */
+  patches?: number;
+  /** Patches on the grid before the tissue filter. */
+  gridSize?: number;
+  tissueFraction?: number;
+  plan?: TilingPlan;
+  files?: { patches: string; mask: string; preview: string };
+  error?: string;
+  seconds: number;
+}
+
+/** CLAM/TRIDENT's slide id: the file name without its extension. */
+export function slideIdOf(file: string): string {
+  return path.basename(file).replace(/\.[^.]+$/, '');
+}
+
+/** Content identity of a slide without reading it whole: size plus the first and last MiB. */
+export function slideIdentity(file: string): string {
+  const size = fs.statSync(file).size;
+  const h = createHash('sha256').update(String(size));
+  const fd = fs.openSync(file, 'r');
+  try {
+    const chunk = Buffer.alloc(Math.min(size, 2 ** 20));
+    fs.readSync(fd, chunk, 0, chunk.length, 0);
+    h.update(chunk);
+    fs.readSync(fd, chunk, 0, chunk.length, Math.max(0, size - chunk.length));
+    h.update(chunk);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+/** The settings that decide a slide's coordinates, every default filled in. */
+export function tilingSettings(opts: Pick<TileSlidesOptions, 'tiling' | 'tissue'>): {
+  tiling: TilingConfig;
+  tissue: TissueConfig;
+} {
+  const tiling = { ...DEFAULT_TILING, ...definedFields(opts.tiling ?? {}) };
+  if (tiling.targetMpp !== undefined) delete tiling.magnification;
+  return { tiling, tissue: { ...DEFAULT_TISSUE, ...definedFields(opts.tissue ?? {}) } };
+}
+
+function fingerprintOf(identity: string, settings: ReturnType<typeof tilingSettings>): string {
+  const stable = JSON.stringify({ identity, ...settings }, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
+  return createHash('sha256').update(stable).digest('hex').slice(0, 16);
+}
+
+/** Holds `dir/.milkit-tile.lock` while `fn` runs; a lock left by a dead process is taken over. */
+async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  fs.mkdirSync(dir, { recursive: true });
+  const lock = path.join(dir, '.milkit-tile.lock');
+  const me = `${process.pid}@${os.hostname()}`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      fs.writeFileSync(lock, me, { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+      const owner = fs.readFileSync(lock, 'utf8');
+      const [pid, host] = owner.split('@');
+      let alive = host !== os.hostname();
+      if (!alive) {
+        try {
+          process.kill(Number(pid), 0);
+          alive = true;
+        } catch {
+          alive = false;
+        }
+      }
+      if (alive)
+        throw new MilkitDataError(
+          `another milkit slides tile (${owner}) is writing to this folder; wait for it or use another --out`,
+          { file: dir },
+        );
+      fs.rmSync(lock, { force: true });
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
+/** Tiles one slide into `out` (see the module comment); never throws for the slide's own problems. */
+export async function tileSlide(file: string, out: string, opts: TileSlidesOptions = {}): Promise<TileResult> {
+  const start = Date.now();
+  const slideId = slideIdOf(file);
+  const seconds = () => (Date.now() - start) / 1000;
+  const settings = tilingSettings(opts);
+  const files = {
+    patches: path.join(out, 'patches', `${slideId}.h5`),
+    mask: path.join(out, 'masks', `${slideId}.png`),
+    preview: path.join(out, 'previews', `${slideId}.png`),
+  };
+  try {
+    if (!fs.existsSync(file)) throw new MilkitDataError('no such file', { file });
+    const fingerprint = fingerprintOf(slideIdentity(file), settings);
+    if (fs.existsSync(files.patches)) {
+      const old = await readPatchFile(files.patches);
+      if (old.attrs.fingerprint === fingerprint)
+        return { slideId, path: file, status: 'skipped', patches: old.coords.length / 2, files, seconds: seconds() };
+      if (!opts.overwrite)
+        throw new MilkitDataError(
+          `${files.patches} was made from another version of this slide or under other tiling/tissue settings ` +
+            `(fingerprint ${String(old.attrs.fingerprint)} ≠ ${fingerprint}); use another --out, or --overwrite to redo it`,
+          { file },
+        );
+    }
+    const slide = await openSlide(file, { backend: opts.backend });
+    try {
+      const plan = planTiling(slide, settings.tiling);
+      // The mask resolution: the tissue setting, at least 8 mask pixels per patch side, never finer
+      // than level 0, and never more than maxSide pixels on the long side.
+      const maskMpp = Math.max(
+        Math.min(settings.tissue.mpp, (plan.targetMpp * plan.patchSize) / 8),
+        plan.level0Mpp,
+        (plan.level0Mpp * Math.max(slide.width, slide.height)) / settings.tissue.maxSide,
+      );
+      // One read serves both: a preview of up to PREVIEW_SIDE pixels, area-averaged down to the mask.
+      const maskW = Math.max(1, Math.round((slide.width * plan.level0Mpp) / maskMpp));
+      const maskH = Math.max(1, Math.round((slide.height * plan.level0Mpp) / maskMpp));
+      const previewDs = Math.min(
+        maskMpp / plan.level0Mpp,
+        Math.max(1, Math.max(slide.width, slide.height) / PREVIEW_SIDE),
+      );
+      const preview = await readThumbnail(slide, previewDs, (done, total) => opts.onProgress?.(slideId, done, total));
+      const thumb = resizeRgb(preview, maskW, maskH);
+      const mask = detectTissue(thumb, (plan.level0Mpp * slide.width) / maskW, settings.tissue);
+      const grid = gridPatches(plan, slide, mask, settings.tiling.minTissue);
+      await writeAtomic(files.mask, (tmp) => fs.writeFileSync(tmp, maskPng(mask)));
+      await writeAtomic(files.preview, (tmp) => fs.writeFileSync(tmp, previewPng(preview, mask, grid, plan, slide)));
+      if (grid.coords.length === 0)
+        throw new MilkitDataError(
+          mask.tissueFraction === 0
+            ? `no tissue found (saturation threshold ${mask.threshold}); look at ${files.preview}, and if there is ` +
+                'tissue lower the threshold (tissue config "threshold"/"minThreshold") or the minimum region size'
+            : `no patch has at least ${settings.tiling.minTissue} tissue (tissue covers ` +
+                `${(100 * mask.tissueFraction).toFixed(1)} % of the slide); look at ${files.preview} and lower --min-tissue`,
+          { file },
+        );
+      await writePatchFile(
+        files.patches,
+        grid,
+        patchAttrs(slideId, slide, plan, settings.tiling.minTissue, mask, fingerprint),
+      );
+      return {
+        slideId,
+        path: file,
+        status: 'tiled',
+        patches: grid.coords.length / 2,
+        gridSize: grid.gridSize,
+        tissueFraction: mask.tissueFraction,
+        plan,
+        files,
+        seconds: seconds(),
+      };
+    } finally {
+      slide.close();
+    }
+  } catch (err) {
+    if (!(err instanceof MilkitDataError)) throw err;
+    return { slideId, path: file, status: 'failed', error: err.message, seconds: seconds() };
+  }
+}
+
+/** Tiles each slide into `out`, one at a time, under one lock. Slide ids must be unique. */
+export async function tileSlides(files: string[], out: string, opts: TileSlidesOptions = {}): Promise<TileResult[]> {
+  const seen = new Map<string, string>();
+  for (const f of files) {
+    const id = slideIdOf(f);
+    if (seen.has(id))
+      throw new MilkitDataError(`two slides have the id "${id}" (${seen.get(id)} and ${f}); rename one`, { file: f });
+    seen.set(id, f);
+  }
+  return withLock(out, async () => {
+    const results: TileResult[] = [];
+    for (const f of files) {
+      const r = await tileSlide(f, out, opts);
+      opts.onSlide?.(r);
+      results.push(r);
+    }
+    return results;
+  });
+}
