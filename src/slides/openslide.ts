@@ -28,8 +28,15 @@ export const OPENSLIDE_ADDON = path.join(__dirname, '..', '..', 'native', 'build
 let addon: Addon | null | undefined;
 let addonError = '';
 
-/** The addon, or null when it was not built (no libopenslide-dev at install) or cannot load. */
+/**
+ * The addon, or null when it was not built (no libopenslide-dev at install), cannot load, or
+ * MILKIT_NO_OPENSLIDE=1 turns it off (to use or test the pure-JS reader on a machine that has it).
+ */
 export function openslideAddon(): Addon | null {
+  if (process.env.MILKIT_NO_OPENSLIDE === '1') {
+    addonError = 'MILKIT_NO_OPENSLIDE=1 is set';
+    return null;
+  }
   if (addon === undefined) {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native addon loads through require
