@@ -55,8 +55,9 @@ export async function openSlide(file: string, opts: OpenSlideOptions = {}): Prom
     if (slide) return slide;
     if (backend === 'openslide')
       throw new MilkitDataError(
-        'OpenSlide does not recognise this file (it reads SVS, NDPI, MRXS, SCN, BIF, VMS and tiled TIFF); ' +
-          'use --backend auto to open strip TIFFs and PNG/JPEG images',
+        'OpenSlide does not recognise this file (it reads SVS, NDPI, MRXS, SCN, BIF, VMS and tiled TIFF; ' +
+          'a truncated or damaged copy is not recognised either); use --backend auto to open strip TIFFs ' +
+          'and PNG/JPEG images, or to see what is wrong with a TIFF',
         { file },
       );
   }

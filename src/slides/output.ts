@@ -59,7 +59,14 @@ export async function writePatchFile(file: string, grid: PatchGrid, attrs: Coord
         data: BigInt64Array.from(grid.coords, (v) => BigInt(v)),
         shape: [n, 2],
       });
-      for (const [k, v] of Object.entries(attrs)) coords.create_attribute(k, v);
+      for (const [k, v] of Object.entries(attrs)) {
+        if (typeof v === 'string') coords.create_attribute(k, v);
+        else {
+          const values = typeof v === 'number' ? [v] : v;
+          const typed = INT_ATTRS.has(k) ? Int32Array.from(values) : Float64Array.from(values);
+          coords.create_attribute(k, typed, typeof v === 'number' ? [] : [2]);
+        }
+      }
       f.create_dataset({ name: 'tissue_fraction', data: grid.tissue, shape: [n] });
     } finally {
       f.close();
@@ -67,9 +74,22 @@ export async function writePatchFile(file: string, grid: PatchGrid, attrs: Coord
   });
 }
 
+/** Attributes stored as int32 (CLAM's and TRIDENT's integer fields); other numbers are float64. */
+const INT_ATTRS = new Set([
+  'patch_level',
+  'patch_size',
+  'read_size',
+  'patch_size_level0',
+  'step_size_level0',
+  'overlap',
+  'level_dim',
+  'downsampled_level_dim',
+  'tissue_threshold',
+]);
+
 interface H5Writable {
   create_dataset(args: { name: string; data: ArrayLike<number> | ArrayLike<bigint>; shape?: number[] }): {
-    create_attribute(name: string, value: number | string | number[]): void;
+    create_attribute(name: string, value: string | Int32Array | Float64Array, shape?: number[]): void;
   };
   close(): unknown;
 }
@@ -98,6 +118,8 @@ export async function readPatchFile(file: string): Promise<PatchFile> {
     for (const [k, a] of Object.entries(ds.attrs)) {
       const v = a.value;
       if (typeof v === 'number' || typeof v === 'string') attrs[k] = v;
+      else if (ArrayBuffer.isView(v) && (v as unknown as ArrayLike<number>).length === 1)
+        attrs[k] = Number((v as unknown as ArrayLike<number>)[0]);
       else if (typeof v === 'bigint') attrs[k] = Number(v);
       else if (ArrayBuffer.isView(v) && (v as unknown as ArrayLike<number>).length === 2) {
         const pair = v as unknown as ArrayLike<number>;

@@ -74,6 +74,7 @@ class Page {
     readonly compression: number,
     readonly photometric: number,
     readonly samples: number,
+    private readonly jpegTables: unknown,
   ) {
     this.tilesAcross = Math.ceil(width / tileWidth);
     this.tilesDown = Math.ceil(height / tileHeight);
@@ -114,6 +115,8 @@ class Page {
     const offsets = (await d.loadValue(tiled ? 'TileOffsets' : 'StripOffsets')) as ArrayLike<number>;
     const counts = (await d.loadValue(tiled ? 'TileByteCounts' : 'StripByteCounts')) as ArrayLike<number>;
     const description = String(d.getValue('ImageDescription') ?? '');
+    // Loaded now: geotiff's own file handle is closed once the slide is open.
+    const jpegTables = compression === 7 && d.hasTag('JPEGTables') ? await d.loadValue('JPEGTables') : undefined;
     return new Page(
       index,
       width,
@@ -128,6 +131,7 @@ class Page {
       compression,
       photometric,
       samples,
+      jpegTables,
     );
   }
 
@@ -141,7 +145,7 @@ class Page {
         planarConfiguration: 1,
         bitsPerSample: d.getValue('BitsPerSample'),
         predictor: Number(d.getValue('Predictor') ?? 1) || 1,
-        ...(this.compression === 7 ? { JPEGTables: await d.loadValue('JPEGTables') } : {}),
+        ...(this.jpegTables ? { JPEGTables: this.jpegTables } : {}),
       };
       try {
         return await mod.getDecoder(this.compression, params);
@@ -157,6 +161,13 @@ class Page {
   /** Byte range of tile `i` in the file (count 0: the file does not store this tile). */
   range(i: number): { offset: number; count: number } {
     return { offset: Number(this.offsets[i]), count: Number(this.counts[i]) };
+  }
+
+  /** One past the last byte of pixel data any tile of this page uses. */
+  dataEnd(): number {
+    let end = 0;
+    for (let i = 0; i < this.offsets.length; i++) end = Math.max(end, Number(this.offsets[i]) + Number(this.counts[i]));
+    return end;
   }
 
   /** Rows of tile row `row` that lie inside the page (strips and edge tiles may be shorter). */
@@ -202,6 +213,38 @@ class Page {
   }
 }
 
+/**
+ * Walks the file's directory chain and throws a clear error when a directory lies past the end of
+ * the file (a truncated copy: geotiff would read zeros there and report nonsense).
+ */
+async function checkDirectories(fd: fs.promises.FileHandle, size: number, file: string): Promise<void> {
+  const truncated = (what: string) =>
+    new MilkitDataError(`the file is truncated: ${what} lies past its end (${size} bytes); copy the slide again`, {
+      file,
+    });
+  const head = Buffer.alloc(16);
+  await fd.read(head, 0, 16, 0);
+  const le = head[0] === 0x49;
+  const big = (le ? head.readUInt16LE(2) : head.readUInt16BE(2)) === 43;
+  const u16 = (b: Buffer, o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
+  const u32 = (b: Buffer, o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+  const u64 = (b: Buffer, o: number) => Number(le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o));
+  let offset = big ? u64(head, 8) : u32(head, 4);
+  for (let page = 0; offset !== 0 && page < 10_000; page++) {
+    const countBytes = big ? 8 : 2;
+    if (offset + countBytes > size) throw truncated(`directory ${page} (at byte ${offset})`);
+    const cb = Buffer.alloc(countBytes);
+    await fd.read(cb, 0, countBytes, offset);
+    const entries = big ? u64(cb, 0) : u16(cb, 0);
+    const entryBytes = big ? 20 : 12;
+    const end = offset + countBytes + entries * entryBytes + (big ? 8 : 4);
+    if (end > size) throw truncated(`directory ${page} (bytes ${offset}..${end})`);
+    const next = Buffer.alloc(big ? 8 : 4);
+    await fd.read(next, 0, next.length, end - next.length);
+    offset = big ? u64(next, 0) : u32(next, 0);
+  }
+}
+
 export class TiffSlide implements Slide {
   readonly backend = 'tiff' as const;
   readonly width: number;
@@ -236,19 +279,48 @@ export class TiffSlide implements Slide {
   static async open(file: string): Promise<TiffSlide> {
     const mod = await loadGeotiff();
     const size = (await fs.promises.stat(file)).size;
-    let tiff: GeoTiff;
-    const pages: Page[] = [];
+    const fd = await fs.promises.open(file, 'r');
+    try {
+      return await TiffSlide.openWith(file, mod, fd, size);
+    } catch (err) {
+      await fd.close();
+      throw err;
+    }
+  }
+
+  private static async openWith(
+    file: string,
+    mod: GeoModule,
+    fd: fs.promises.FileHandle,
+    size: number,
+  ): Promise<TiffSlide> {
+    await checkDirectories(fd, size, file);
+    let tiff: GeoTiff | undefined;
     try {
       tiff = await mod.fromFile(file);
-      const n = await tiff.getImageCount();
-      for (let i = 0; i < n; i++) pages.push(await Page.read(i, await tiff.getImage(i), file));
+      return await TiffSlide.fromPages(file, mod, fd, size, tiff);
     } catch (err) {
       if (err instanceof MilkitDataError) throw err;
       throw new MilkitDataError(
         `cannot read the TIFF structure (${(err as Error).message}); the file is truncated or not a TIFF`,
         { file },
       );
+    } finally {
+      // Everything needed later was loaded: tiles are read through `fd`.
+      await tiff?.close?.();
     }
+  }
+
+  private static async fromPages(
+    file: string,
+    mod: GeoModule,
+    fd: fs.promises.FileHandle,
+    size: number,
+    tiff: GeoTiff,
+  ): Promise<TiffSlide> {
+    const pages: Page[] = [];
+    const n = await tiff.getImageCount();
+    for (let i = 0; i < n; i++) pages.push(await Page.read(i, await tiff.getImage(i), file));
     if (pages.length === 0) throw new MilkitDataError('the TIFF holds no image', { file });
     const first = pages[0];
     const aperio = isAperioDescription(first.description);
@@ -301,8 +373,15 @@ export class TiffSlide implements Slide {
       tileWidth: p.tileWidth,
       tileHeight: p.tileHeight,
     }));
+    for (const p of [...levelPages, ...Object.values(associated)]) {
+      const end = p.dataEnd();
+      if (end > size)
+        throw new MilkitDataError(
+          `the file is truncated: page ${p.index}'s pixel data runs to byte ${end}, past its end (${size} bytes); copy the slide again`,
+          { file },
+        );
+    }
     const vendor = aperio ? 'aperio' : 'tiff';
-    const fd = await fs.promises.open(file, 'r');
     return new TiffSlide(file, mod, fd, size, vendor, levelPages, levels, associated, Object.freeze(props));
   }
 
