@@ -153,7 +153,12 @@ async function tile(argv: string[], ctx: Parameters<Command['run']>[1]): Promise
   });
   if (f.json) ctx.json(results.map(({ plan, ...r }) => ({ ...r, ...(plan ? { plan } : {}) })));
   const failed = results.filter((r) => r.status === 'failed').length;
-  if (failed) ctx.warn(`${failed} of ${results.length} slides failed (see above); the others are in ${out}`);
+  if (failed)
+    ctx.warn(
+      failed === results.length
+        ? `${failed === 1 ? 'the slide' : `all ${failed} slides`} failed (see above)`
+        : `${failed} of ${results.length} slides failed (see above); the others are in ${out}`,
+    );
   return failed ? 1 : 0;
 }
 

@@ -16,26 +16,14 @@ import {
   CorruptTileError,
   MilkitDataError,
   openSlide,
-  openslideAddon,
   readPatches,
   rgbaToRgbOnWhite,
   type RgbaImage,
   type Slide,
 } from '../../../src';
 import { tempDir } from '../../helpers/tmp';
-import { sharedData } from '../shared-data';
+import { CMU, svsBackends, unpackUcsb } from './data';
 
-export const CMU = () => sharedData('wsi/CMU-1-Small-Region.svs');
-export const UCSB = () => sharedData('breast-ucsb/bisque_breast_58_tif.tar.gz');
-
-/** Which backends read SVS here: OpenSlide is required in CI (.ci/run installs it), optional elsewhere. */
-export function svsBackends(): ('openslide' | 'tiff')[] {
-  if (openslideAddon()) return ['openslide', 'tiff'];
-  if (process.env.CI)
-    throw new Error('CI must test the OpenSlide backend: native/build/Release/milkit_openslide.node was not built');
-  console.log('      [slides] OpenSlide addon not built here: testing the pure-JS backend only');
-  return ['tiff'];
-}
 const TOLERANCE = { openslide: 0, tiff: 1 } as const;
 
 /** PIL's level-0 pixels (RGB, row-major) of 4 × 4 regions: across a tile corner, in tissue, at the edge. */
@@ -125,16 +113,6 @@ function meanRgb(img: RgbaImage): number[] {
   const n = img.width * img.height;
   for (let i = 0; i < n; i++) for (let k = 0; k < 3; k++) s[k] += img.data[4 * i + k];
   return s.map((v) => v / n);
-}
-
-/** Unpacks the UCSB archive once per suite (Debian tar). */
-export function unpackUcsb(dir: string): string[] {
-  execFileSync('tar', ['xzf', UCSB(), '-C', dir]);
-  return fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith('.tif'))
-    .sort()
-    .map((f) => path.join(dir, f));
 }
 
 describe('slides: reading real slides against PIL', function () {
@@ -323,12 +301,7 @@ describe('slides: reading real slides against PIL', function () {
           return true;
         });
         // The rest of the slide still reads, bit-exact for OpenSlide.
-        assertClose(
-          rgbOf(await s.readRegion(0, 478, 478, 4, 4)),
-          CMU_REGIONS['478,478'],
-          TOLERANCE[backend],
-          'after',
-        );
+        assertClose(rgbOf(await s.readRegion(0, 478, 478, 4, 4)), CMU_REGIONS['478,478'], TOLERANCE[backend], 'after');
         const coords = Int32Array.from([0, 0, 900, 900, 1200, 1500]);
         const geometry = { patchLevel: 0, readSize: 256, patchSize: 256 };
         await assert.rejects(async () => {
