@@ -266,12 +266,6 @@ static void read_execute(napi_env env, void *data) {
   else argb_to_rgba(job->pixels, (uint8_t *)job->pixels, n);
 }
 
-static void free_pixels(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  free(data);
-}
-
 static void read_complete(napi_env env, napi_status status, void *data) {
   ReadJob *job = data;
   napi_value result;
@@ -284,16 +278,18 @@ static void read_complete(napi_env env, napi_status status, void *data) {
     free(job->pixels);
   } else {
     size_t bytes = (size_t)job->w * (size_t)job->hgt * 4;
-    /* The pixels move into the Buffer without a copy; free_pixels releases them with it. */
-    if (napi_create_external_buffer(env, bytes, job->pixels, free_pixels, NULL, &result) != napi_ok) {
+    /* Copied into a Buffer V8 accounts for: an external buffer's memory is invisible to the
+     * garbage collector, which then lets thousands of freed patches pile up (RSS in the GBs). */
+    void *copy = NULL;
+    if (napi_create_buffer_copy(env, bytes, job->pixels, &copy, &result) != napi_ok) {
       napi_value msg, e;
-      free(job->pixels);
       napi_create_string_utf8(env, "cannot create the pixel buffer", NAPI_AUTO_LENGTH, &msg);
       napi_create_error(env, NULL, msg, &e);
       napi_reject_deferred(env, job->deferred, e);
     } else {
       napi_resolve_deferred(env, job->deferred, result);
     }
+    free(job->pixels);
   }
   release(job->h);
   napi_delete_reference(env, job->handle_ref);
