@@ -7,7 +7,8 @@
  *
  * Each run is a fresh plain-node child process (slides-child.cjs), so its peak RSS (VmHWM) is its own: streaming must keep it
  * bounded, the same on a 1.4-gigapixel slide as on a 6.6-megapixel one. Reports min and median
- * over `--repeats` runs (`--synthetic-repeats` for the large slide), the CPU model and the 1-minute load before and after (other work on the
+ * over `--repeats` runs (`--synthetic-repeats` for the large slide), the CPU model and the 1-minute
+ * load before and after (other work on the
  * machine slows every number here).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
