@@ -5,11 +5,11 @@
  * (a tissue-dense crop of CMU-1 replicated to ≥ 20,000 patches, JPEG Q75 in YCbCr, 256-px tiles,
  * 0.499 µm/px in the resolution tags).
  *
- * Each run is a fresh plain-node child process (slides-child.cjs), so its peak RSS (VmHWM) is its own: streaming must keep it
- * bounded, the same on a 1.4-gigapixel slide as on a 6.6-megapixel one. Reports min and median
- * over `--repeats` runs (`--synthetic-repeats` for the large slide), the CPU model and the 1-minute
- * load before and after (other work on the
- * machine slows every number here).
+ * Each run is a fresh plain-node child process (slides-child.cjs), so its peak RSS (VmHWM) is its
+ * own: streaming must keep it bounded, the same on a 1.4-gigapixel slide as on a 6.6-megapixel
+ * one. Reports min and median over `--repeats` runs (`--synthetic-repeats` for the large slide),
+ * the CPU model and the 1-minute load before and after (other work on the machine slows every
+ * number here).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
