@@ -135,7 +135,7 @@ describe('slides: tileSlides on a PNG slide (resume, fingerprints, bad input)', 
     const out = path.join(dir, 'out');
     const opts = { tiling: { mpp: 0.5, magnification: 20, patchSize: 128 } };
     const [r] = await tileSlides([slidePath], out, opts);
-    assert.equal(r.status, 'tiled', r.error);
+    assert.equal(r.status, 'tiled', r.error ?? '');
     // Disk of radius 400 px: πr² / 128² ≈ 30.7 patches' worth of tissue; at ≥ 50 % per patch, 24..36.
     assert.ok(r.patches! >= 24 && r.patches! <= 36, `patches ${r.patches}`);
     const file = await readPatchFile(r.files!.patches);
