@@ -9,19 +9,22 @@
  * `coords` attributes: CLAM's `patch_level`, `patch_size`, `downsample`, `level_dim`,
  * `downsampled_level_dim`, `name`; TRIDENT's `patch_size_level0`, `level0_magnification`,
  * `target_magnification`, `overlap`; and milkit's `target_mpp`, `level0_mpp`, `read_size`,
- * `min_tissue`, `mask_mpp`, `fingerprint`, `slide_path`, `backend`. `patch_size` is the side at
+ * `min_tissue`, `mask_mpp`, `fingerprint` (+ `fingerprint_parts`: the slide identity and every
+ * setting it hashes), `slide_path`, `backend`. `patch_size` is the side at
  * the target resolution (TRIDENT's meaning, what an encoder sees); it is CLAM's read size at
  * `patch_level` whenever a level matches the target, otherwise `read_size` pixels are read at
  * `patch_level` and resized to `patch_size`.
  *
- * Every file is written to a temporary name in the same folder and renamed into place, so an
- * interrupted run never leaves a partial file under a final name.
+ * Every file is written to a temporary name in the same folder and renamed into place
+ * (persist/atomic.ts), so an interrupted run never leaves a partial file under a final name.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import { loadH5wasm } from '../data/convert/h5';
 import { MilkitDataError } from '../data/errors';
+import { tempPathFor } from '../persist/atomic';
+import type { RunFingerprint } from '../persist/fingerprint';
 import type { PatchGrid, TilingPlan } from './tiling';
 import type { TissueMask } from './tissue';
 import type { RgbPixels } from './types';
@@ -35,10 +38,14 @@ export interface PatchFile {
   attrs: CoordsAttrs;
 }
 
-/** Writes `file` through `write(tmp)` and renames it into place; the temporary file never survives. */
+/**
+ * Writes `file` through `write(tmp)` (for writers that need a path, like h5wasm) and renames it
+ * into place; a failed write removes its temp file. Temp names follow persist/atomic.ts, so
+ * `removeStaleTempFiles` clears what a killed run left.
+ */
 export async function writeAtomic(file: string, write: (tmp: string) => void | Promise<void>): Promise<void> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  const tmp = tempPathFor(file);
   try {
     await write(tmp);
     fs.renameSync(tmp, file);
@@ -141,7 +148,7 @@ export function patchAttrs(
   plan: TilingPlan,
   minTissue: number,
   mask: TissueMask,
-  fingerprint: string,
+  fingerprint: RunFingerprint,
 ): CoordsAttrs {
   const lv = slide.levels[plan.patchLevel];
   return {
@@ -162,7 +169,8 @@ export function patchAttrs(
     min_tissue: minTissue,
     mask_mpp: mask.umPerPixel,
     tissue_threshold: mask.threshold,
-    fingerprint,
+    fingerprint: fingerprint.hash,
+    fingerprint_parts: JSON.stringify(fingerprint.parts),
     slide_path: path.resolve(slide.path),
     backend: slide.backend,
   };

@@ -11,7 +11,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { MilkitDataError } from '../data/errors';
 import { openSlide } from './open';
-import { maskPng, patchAttrs, previewPng, readPatchFile, writeAtomic, writePatchFile } from './output';
+import { removeStaleTempFiles, writeFileAtomic } from '../persist/atomic';
+import { fingerprintDifferences, runFingerprint, type RunFingerprint } from '../persist/fingerprint';
+import { maskPng, patchAttrs, previewPng, readPatchFile, writePatchFile } from './output';
 import { resizeRgb } from './resample';
 import { readThumbnail } from './slide';
 import { DEFAULT_TILING, definedFields, gridPatches, planTiling, type TilingConfig, type TilingPlan } from './tiling';
@@ -80,13 +82,20 @@ export function tilingSettings(opts: Pick<TileSlidesOptions, 'tiling' | 'tissue'
   return { tiling, tissue: { ...DEFAULT_TISSUE, ...definedFields(opts.tissue ?? {}) } };
 }
 
-function fingerprintOf(identity: string, settings: ReturnType<typeof tilingSettings>): string {
-  const stable = JSON.stringify({ identity, ...settings }, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
-      : v,
-  );
-  return createHash('sha256').update(stable).digest('hex').slice(0, 16);
+/** What decides a slide's coordinates: its content and every setting (persist/fingerprint.ts). */
+function fingerprintOf(identity: string, settings: ReturnType<typeof tilingSettings>): RunFingerprint {
+  return runFingerprint({ slide: identity, ...settings });
+}
+
+/** The fingerprint an existing coordinates file was made under. */
+function savedFingerprint(attrs: Record<string, unknown>): RunFingerprint {
+  let parts: Record<string, unknown> = {};
+  try {
+    parts = JSON.parse(String(attrs.fingerprint_parts ?? '{}')) as Record<string, unknown>;
+  } catch {
+    // an old or foreign file: the hash alone says it differs
+  }
+  return { hash: String(attrs.fingerprint ?? ''), parts };
 }
 
 /** Holds `dir/.milkit-tile.lock` while `fn` runs; a lock left by a dead process is taken over. */
@@ -142,12 +151,13 @@ export async function tileSlide(file: string, out: string, opts: TileSlidesOptio
     const fingerprint = fingerprintOf(slideIdentity(file), settings);
     if (fs.existsSync(files.patches)) {
       const old = await readPatchFile(files.patches);
-      if (old.attrs.fingerprint === fingerprint)
+      const changed = fingerprintDifferences(savedFingerprint(old.attrs), fingerprint);
+      if (changed.length === 0)
         return { slideId, path: file, status: 'skipped', patches: old.coords.length / 2, files, seconds: seconds() };
       if (!opts.overwrite)
         throw new MilkitDataError(
           `${files.patches} was made from another version of this slide or under other tiling/tissue settings ` +
-            `(fingerprint ${String(old.attrs.fingerprint)} ≠ ${fingerprint}); use another --out, or --overwrite to redo it`,
+            `(${changed.join('; ')}); use another --out, or --overwrite to redo it`,
           { file },
         );
     }
@@ -172,8 +182,8 @@ export async function tileSlide(file: string, out: string, opts: TileSlidesOptio
       const thumb = resizeRgb(preview, maskW, maskH);
       const mask = detectTissue(thumb, (plan.level0Mpp * slide.width) / maskW, settings.tissue);
       const grid = gridPatches(plan, slide, mask, settings.tiling.minTissue);
-      await writeAtomic(files.mask, (tmp) => fs.writeFileSync(tmp, maskPng(mask)));
-      await writeAtomic(files.preview, (tmp) => fs.writeFileSync(tmp, previewPng(preview, mask, grid, plan, slide)));
+      writeFileAtomic(files.mask, [maskPng(mask)]);
+      writeFileAtomic(files.preview, [previewPng(preview, mask, grid, plan, slide)]);
       if (grid.coords.length === 0)
         throw new MilkitDataError(
           mask.tissueFraction === 0
@@ -218,6 +228,8 @@ export async function tileSlides(files: string[], out: string, opts: TileSlidesO
     seen.set(id, f);
   }
   return withLock(out, async () => {
+    // What a killed run left half-written (its final names were never written).
+    for (const sub of ['patches', 'masks', 'previews']) removeStaleTempFiles(path.join(out, sub));
     const results: TileResult[] = [];
     for (const f of files) {
       const r = await tileSlide(f, out, opts);

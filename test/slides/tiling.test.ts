@@ -147,7 +147,7 @@ describe('slides: tileSlides on a PNG slide (resume, fingerprints, bad input)', 
     assert.ok(file.tissue.every((t) => t >= 0.5 && t <= 1));
     for (const f of [r.files!.mask, r.files!.preview]) assert.ok(fs.statSync(f).size > 0, f);
     assert.deepEqual(
-      fs.readdirSync(path.join(out, 'patches')).filter((f) => f.endsWith('.tmp')),
+      fs.readdirSync(path.join(out, 'patches')).filter((f) => f.includes('.tmp-')),
       [],
       'no temporary files left',
     );
@@ -161,7 +161,7 @@ describe('slides: tileSlides on a PNG slide (resume, fingerprints, bad input)', 
     await tileSlides([slidePath], out, { tiling: { mpp: 0.5, patchSize: 128 } });
     const [r] = await tileSlides([slidePath], out, { tiling: { mpp: 0.5, patchSize: 128, minTissue: 0.9 } });
     assert.equal(r.status, 'failed');
-    assert.match(r.error!, /other tiling\/tissue settings/);
+    assert.match(r.error!, /other tiling\/tissue settings \(tiling\.minTissue: saved 0\.5, now 0\.9\)/);
     assert.match(r.error!, /--overwrite/);
     const [o] = await tileSlides([slidePath], out, {
       tiling: { mpp: 0.5, patchSize: 128, minTissue: 0.9 },
