@@ -53,11 +53,16 @@ export function validateInstances(
 ): number {
   const where = { file, bag: bag.id };
   if (bag.features.length === 0)
-    throw new MilkitDataError('bag has 0 instances (empty bags cannot be pooled)', { ...where, field: 'features' });
+    throw new MilkitDataError(
+      'bag has 0 instances (empty bags cannot be pooled)',
+      { ...where, field: 'features' },
+      'drop the bag or give it instances',
+    );
   if (bag.features.length % dim !== 0) {
     throw new MilkitDataError(
       `feature width differs from the cohort's ${dim}: ${bag.features.length} values is not a multiple of ${dim}`,
       { ...where, field: 'features' },
+      'give every instance the same number of features',
     );
   }
   const n = bag.features.length / dim;
@@ -66,19 +71,32 @@ export function validateInstances(
     throw new MilkitDataError(
       `non-finite feature value ${bag.features[bad]} at instance ${Math.floor(bad / dim)}, dimension ${bad % dim}`,
       { ...where, field: 'features' },
+      're-extract the features of this bag, or drop the instance',
     );
   }
   if (bag.coords && bag.coords.length !== 2 * n) {
-    throw new MilkitDataError(`has ${bag.coords.length / 2} coordinate pairs for ${n} instances`, {
-      ...where,
-      field: 'x/y',
-    });
+    throw new MilkitDataError(
+      `has ${bag.coords.length / 2} coordinate pairs for ${n} instances`,
+      { ...where, field: 'x/y' },
+      'give one (x, y) pair per instance',
+    );
   }
   if (bag.instanceLabels && bag.instanceLabels.length !== n) {
-    throw new MilkitDataError(`has ${bag.instanceLabels.length} instance labels for ${n} instances`, {
-      ...where,
-      field: 'instance_label',
-    });
+    throw new MilkitDataError(
+      `has ${bag.instanceLabels.length} instance labels for ${n} instances`,
+      { ...where, field: 'instance_label' },
+      'give one label per instance (-1 or empty = unknown)',
+    );
+  }
+  const labels = bag.instanceLabels ?? [];
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i];
+    if (!Number.isInteger(l) || l < -1 || l >= 2 ** 31)
+      throw new MilkitDataError(
+        `instance ${i} has label ${l}; instance labels are whole numbers ≥ 0 (-1 = unknown)`,
+        { ...where, field: 'instance_label' },
+        'correct the instance label',
+      );
   }
   return n;
 }
@@ -92,20 +110,30 @@ export function validateBagLabels(
   const hasLabel = bag.label !== undefined && bag.label !== null;
   const hasSurv = bag.time !== undefined && bag.time !== null;
   if (!hasLabel && !hasSurv)
-    throw new MilkitDataError('missing label (no class label and no survival time)', { ...where, field: 'label' });
+    throw new MilkitDataError(
+      'missing label (no class label and no survival time)',
+      { ...where, field: 'label' },
+      'give every bag a class label (0, 1, ...) or a survival time and event',
+    );
   if (hasLabel && !(Number.isInteger(bag.label) && (bag.label as number) >= 0)) {
-    throw new MilkitDataError(`label must be a non-negative integer class index, got ${bag.label}`, {
-      ...where,
-      field: 'label',
-    });
+    throw new MilkitDataError(
+      `label must be a non-negative integer class index, got ${bag.label}`,
+      { ...where, field: 'label' },
+      'write class indices 0, 1, ... (or class names with convert h5/arrow --labels)',
+    );
   }
   if (hasSurv) {
     if (!Number.isFinite(bag.time) || (bag.time as number) < 0)
-      throw new MilkitDataError(`survival time must be finite and ≥ 0, got ${bag.time}`, { ...where, field: 'time' });
+      throw new MilkitDataError(
+        `survival time must be finite and ≥ 0, got ${bag.time}`,
+        { ...where, field: 'time' },
+        'correct the follow-up time',
+      );
     if (bag.event !== 0 && bag.event !== 1)
-      throw new MilkitDataError(`event must be 0 (censored) or 1 (observed), got ${bag.event}`, {
-        ...where,
-        field: 'event',
-      });
+      throw new MilkitDataError(
+        `event must be 0 (censored) or 1 (observed), got ${bag.event}`,
+        { ...where, field: 'event' },
+        'write 1 for an observed event, 0 for censored',
+      );
   }
 }

@@ -117,7 +117,7 @@ function readBagTable(file: string, instanceFile: string): { infos: BagInfo[] } 
       throw new MilkitDataError(
         `unknown column in the bag table${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${KNOWN_BAG_COLUMNS.join(', ')}, or ${META_PREFIX}* for free metadata`,
         { file, field: f.name },
-        hint ? `rename it to "${hint}"` : `rename it to ${META_PREFIX}${f.name} (free metadata) or drop it`,
+        `${hint ? `rename it to "${hint}", or ` : ''}rename it to ${META_PREFIX}${f.name} (free metadata), or drop it`,
       );
     }
   }
@@ -333,7 +333,12 @@ export class Cohort {
   /** Index of a bag id (throws for an unknown id). */
   indexOf(id: string): number {
     const i = this.byId.get(id);
-    if (i === undefined) throw new MilkitDataError('no such bag in this cohort', { file: this.path, bag: id });
+    if (i === undefined)
+      throw new MilkitDataError(
+        'no such bag in this cohort',
+        { file: this.path, bag: id },
+        'check the bag id (milkit inspect lists the bags)',
+      );
     return i;
   }
 
@@ -341,7 +346,11 @@ export class Cohort {
   async bag(which: number | string): Promise<Bag> {
     const index = typeof which === 'string' ? this.indexOf(which) : which;
     if (!Number.isInteger(index) || index < 0 || index >= this.bags.length) {
-      throw new MilkitDataError(`bag index ${which} out of range 0..${this.bags.length - 1}`, { file: this.path });
+      throw new MilkitDataError(
+        `bag index ${which} out of range 0..${this.bags.length - 1}`,
+        { file: this.path },
+        'use an index below cohort.size',
+      );
     }
     const cached = this.cache.get(index);
     if (cached) return cached;
@@ -382,10 +391,11 @@ export class Cohort {
     try {
       return readRawBatch(this.handle.fd, block, this.layout, this.dim);
     } catch (err) {
-      throw new MilkitDataError(`cannot read the record batch: ${(err as Error).message}`, {
-        file: this.path,
-        bag: this.bags[index].id,
-      });
+      throw new MilkitDataError(
+        `cannot read the record batch: ${(err as Error).message}`,
+        { file: this.path, bag: this.bags[index].id },
+        'the file is damaged: write or copy it again',
+      );
     }
   }
 
@@ -455,16 +465,22 @@ export class Cohort {
       throw new MilkitDataError(
         `record batch ${this.batchIndex[index]} holds bag "${raw.firstBagId}", but the bag table lists "${info.id}" at this position`,
         { ...where, field: 'bag_id' },
+        `write the bag table rows in the order of the record batches, or ${convertFix(this.path)}`,
       );
     }
     if (info.numInstances >= 0 && n !== info.numInstances) {
-      throw new MilkitDataError(`bag table says ${info.numInstances} instances, the instance file has ${n}`, {
-        ...where,
-        field: 'num_instances',
-      });
+      throw new MilkitDataError(
+        `bag table says ${info.numInstances} instances, the instance file has ${n}`,
+        { ...where, field: 'num_instances' },
+        'correct num_instances or drop the column (it is counted on open)',
+      );
     }
     if (raw.featureNulls > 0)
-      throw new MilkitDataError(`${raw.featureNulls} instances have null features`, { ...where, field: 'features' });
+      throw new MilkitDataError(
+        `${raw.featureNulls} null features`,
+        { ...where, field: 'features' },
+        'fill in every feature value',
+      );
     const bag: Bag = { ...info, numInstances: n, index, features: raw.features, dim: this.dim };
     if (raw.x && raw.y) {
       const coords = new Int32Array(2 * n);

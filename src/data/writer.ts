@@ -222,34 +222,34 @@ export async function writeCohort(
           'give every bag its own id',
         );
       seen.add(bag.id);
-      const n = validateInstances(bag, dim, instancePath);
+      const n = validateInstances(bag, dim, opts.source ?? instancePath);
       validateBagLabels(bag, opts.source ?? instancePath);
       if (classes) checkLabelSet([bag], classes, opts.source ?? instancePath);
       if (!schema || !writer) {
         schema = instanceSchema(dim, Boolean(bag.coords), Boolean(bag.instanceLabels), opts.metadata ?? {});
-        fd = io(tmpInstances, () => fs.openSync(tmpInstances, 'w'));
+        fd = io(instancePath, () => fs.openSync(tmpInstances, 'w'));
         writer = new FdFileWriter(fd);
         const w = writer;
-        io(tmpInstances, () => w.reset(undefined, schema));
+        io(instancePath, () => w.reset(undefined, schema));
       } else {
         const hasCoords = schema.fields.some((f) => f.name === INSTANCE_COLUMNS.x);
         const hasLabels = schema.fields.some((f) => f.name === INSTANCE_COLUMNS.instanceLabel);
         if (hasCoords !== Boolean(bag.coords))
-          throw new MilkitDataError(`coordinates must be given for every bag or for none`, {
-            file: instancePath,
-            bag: bag.id,
-            field: 'x/y',
-          });
+          throw new MilkitDataError(
+            `coordinates must be given for every bag or for none`,
+            { file: opts.source ?? instancePath, bag: bag.id, field: 'x/y' },
+            'give coordinates for every bag, or drop them',
+          );
         if (hasLabels !== Boolean(bag.instanceLabels))
-          throw new MilkitDataError(`instance labels must be given for every bag or for none`, {
-            file: instancePath,
-            bag: bag.id,
-            field: 'instance_label',
-          });
+          throw new MilkitDataError(
+            `instance labels must be given for every bag or for none`,
+            { file: opts.source ?? instancePath, bag: bag.id, field: 'instance_label' },
+            'give instance labels for every bag (-1 = unknown), or drop them',
+          );
       }
       const w = writer;
       const s = schema;
-      io(tmpInstances, () => w.write(instanceBatch(s, bag, n, dim)));
+      io(instancePath, () => w.write(instanceBatch(s, bag, n, dim)));
       instances += n;
       rows.push({
         id: bag.id,
@@ -261,15 +261,20 @@ export async function writeCohort(
         meta: bag.meta ?? {},
       });
     }
-    if (!writer || fd === undefined) throw new MilkitDataError('no bags to write', { file: instancePath });
+    if (!writer || fd === undefined)
+      throw new MilkitDataError(
+        'no bags to write',
+        { file: opts.source ?? instancePath },
+        'check that the input has data rows',
+      );
     checkLabelSet(rows, classes, opts.source ?? instancePath);
     const w = writer;
     const f = fd;
-    io(tmpInstances, () => {
+    io(instancePath, () => {
       w.finish();
       fs.fsyncSync(f);
     });
-    io(tmpBags, () => fs.writeFileSync(tmpBags, A.tableToIPC(bagTable(rows, bagPath), 'file')));
+    io(bagPath, () => fs.writeFileSync(tmpBags, A.tableToIPC(bagTable(rows, bagPath), 'file')));
     io(instancePath, () => {
       fs.renameSync(tmpInstances, instancePath);
       fs.renameSync(tmpBags, bagPath);

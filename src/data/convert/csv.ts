@@ -7,6 +7,7 @@
  */
 import { type BagRecord } from '../bag';
 import { CLASSES_KEY } from '../classes';
+import { toInt32 } from '../numeric';
 import { MilkitDataError } from '../errors';
 import { writeCohort, type WriteSummary } from '../writer';
 import { parseNumber, readCsvRows } from './csvRows';
@@ -101,7 +102,7 @@ async function* csvBags(file: string, opts: CsvConvertOptions): AsyncGenerator<B
       label: b.label,
       patientId: b.patient,
       features: Float32Array.from(b.feats),
-      coords: L.x >= 0 ? Int32Array.from(b.coords) : undefined,
+      coords: L.x >= 0 ? toInt32(b.coords, { file, bag: b.id, field: `${header[L.x]}/${header[L.y]}` }) : undefined,
       instanceLabels: L.instanceLabel >= 0 ? b.inst : undefined,
     };
   };

@@ -249,7 +249,7 @@ async function readBagRows(file: string): Promise<Map<string, Record<string, unk
       throw new MilkitDataError(
         `unknown bag-table column${hint ? ` (did you mean "${hint}"?)` : ''}`,
         { file, field: name },
-        hint ? `rename it to "${hint}"` : `rename it to ${META_PREFIX}${name} or drop it`,
+        `${hint ? `rename it to "${hint}", or ` : ''}rename it to ${META_PREFIX}${name} (free metadata), or drop it`,
       );
     }
   }
@@ -389,7 +389,7 @@ export async function convertTable(
       info.set(id, { label, patient: patients ? str(patients[rows[0]]) : undefined });
     }
   }
-  const missing = order.filter((id) => !info.has(id));
+  const missing = [...rowsOf.keys()].filter((id) => !info.has(id));
   if (missing.length)
     throw new MilkitDataError(
       `${missing.length} bags have instances but no row in ${source} (e.g. "${missing[0]}")`,

@@ -17,7 +17,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type BagRecord } from '../bag';
-import { MilkitDataError } from '../errors';
+import { MilkitDataError, fileSystemError } from '../errors';
 import { writeCohort } from '../writer';
 import { splitFilePath, toSplitFile } from '../splits';
 import { Rng } from '../../random';
@@ -156,16 +156,18 @@ export const mnistBags: DatasetBuilder<MnistBagsOptions> = {
     const summary = await writeCohort(opts.out, tracked, { dim: PIXELS, metadata });
     const split = { train: ids.map((_, i) => i).slice(0, o.trainBags), test: ids.map((_, i) => i).slice(o.trainBags) };
     const splitsPath = splitFilePath(summary.instancePath);
-    fs.writeFileSync(
-      splitsPath,
-      JSON.stringify(
-        toSplitFile(
-          [[split]],
-          ids,
-          `MNIST-bags: ${o.trainBags} train (MNIST train set), ${o.testBags} test (MNIST test set), seed ${o.seed}`,
-        ),
+    const text = JSON.stringify(
+      toSplitFile(
+        [[split]],
+        ids,
+        `MNIST-bags: ${o.trainBags} train (MNIST train set), ${o.testBags} test (MNIST test set), seed ${o.seed}`,
       ),
     );
+    try {
+      fs.writeFileSync(splitsPath, text);
+    } catch (err) {
+      throw fileSystemError(err, splitsPath, 'write the split file');
+    }
     const pos = (from: number, to: number) => labels.slice(from, to).reduce((a, b) => a + b, 0);
     return {
       cohort: summary,

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { convertCsv } from '../convert/csv';
 import { Cohort } from '../cohort';
-import { MilkitDataError } from '../errors';
+import { MilkitDataError, fileSystemError } from '../errors';
 import { splitFilePath, splitsFromFoldMasks, toSplitFile, checkSplit } from '../splits';
 import { type DatasetBuilder, dataRoot, withDefaults } from './types';
 
@@ -34,8 +34,24 @@ export const musk1: DatasetBuilder<Musk1Options> = {
     const csv = path.join(source, 'musk1.csv');
     const foldFile = path.join(source, 'musk1.folds.json');
     if (!fs.existsSync(csv))
-      throw new MilkitDataError('MUSK1 CSV not found (set --source or MILKIT_DATA)', { file: csv });
-    if (!fs.existsSync(foldFile)) throw new MilkitDataError('MUSK1 fold file not found', { file: foldFile });
+      throw new MilkitDataError(
+        'MUSK1 CSV not found',
+        { file: csv },
+        'point --source (or MILKIT_DATA) at the musk1 folder',
+      );
+    if (!fs.existsSync(foldFile))
+      throw new MilkitDataError('MUSK1 fold file not found', { file: foldFile }, 'point --source at the musk1 folder');
+    // The fold file is read first: a broken one must not leave a cohort behind.
+    let folds: unknown;
+    try {
+      folds = (JSON.parse(fs.readFileSync(foldFile, 'utf8')) as { folds?: unknown }).folds;
+    } catch (err) {
+      throw new MilkitDataError(
+        `not valid JSON: ${(err as Error).message}`,
+        { file: foldFile },
+        'restore the original musk1.folds.json (MIDatasets)',
+      );
+    }
     const summary = await convertCsv(csv, opts.out, {
       metadata: {
         'milkit.dataset': 'musk1',
@@ -45,22 +61,18 @@ export const musk1: DatasetBuilder<Musk1Options> = {
     });
     const cohort = await Cohort.open(summary.instancePath, { cacheBytes: 0 });
     try {
-      let folds: unknown;
-      try {
-        folds = (JSON.parse(fs.readFileSync(foldFile, 'utf8')) as { folds?: unknown }).folds;
-      } catch (err) {
-        throw new MilkitDataError(`not valid JSON: ${(err as Error).message}`, { file: foldFile });
-      }
       const splits = splitsFromFoldMasks(folds, cohort.size, foldFile);
       splits.forEach((rep, r) => rep.forEach((s, f) => checkSplit(s, cohort.bags, `fold [${r}][${f}]`)));
       const splitsPath = splitFilePath(summary.instancePath);
       const ids = cohort.bags.map((b) => b.id);
-      fs.writeFileSync(
-        splitsPath,
-        JSON.stringify(
-          toSplitFile(splits, ids, `MUSK1 ${splits.length} × ${splits[0].length}-fold CV from ${foldFile}`),
-        ),
+      const text = JSON.stringify(
+        toSplitFile(splits, ids, `MUSK1 ${splits.length} × ${splits[0].length}-fold CV from ${foldFile}`),
       );
+      try {
+        fs.writeFileSync(splitsPath, text);
+      } catch (err) {
+        throw fileSystemError(err, splitsPath, 'write the split file');
+      }
       const pos = cohort.bags.filter((b) => b.label === 1).length;
       return {
         cohort: summary,
