@@ -113,6 +113,36 @@ describe('cli: milkit train / eval / predict', function () {
     const sums = new Map<string, number>();
     for (const row of inst) sums.set(row.bag_id, (sums.get(row.bag_id) ?? 0) + row.attention);
     for (const s of sums.values()) assert.ok(Math.abs(s - 1) < 1e-4);
+    // Labels, predictions and instance indices are int32, not float64; the schema names the source.
+    const bagTable = A.tableFromIPC(fs.readFileSync(path.join(dir, 'pred', 'toy.bags.arrow')));
+    for (const name of ['label', 'predicted', 'predicted_youden'])
+      assert.equal(String(bagTable.schema.fields.find((f) => f.name === name)!.type), 'Int32', name);
+    assert.equal(String(inst.schema.fields.find((f) => f.name === 'instance')!.type), 'Int32');
+    assert.equal(bagTable.schema.metadata.get('milkit.source'), data);
+    assert.deepEqual(
+      bagTable.getChild('label')!.toArray(),
+      Int32Array.from(bags.slice(1).map((l) => Number(l.split(',')[1]))),
+    );
+    // A folder argument means files inside it, not hidden dot files next to it.
+    const folder = await milkit(
+      'predict',
+      '--model-dir',
+      run,
+      '--fold',
+      'rep0-fold1',
+      '--data',
+      data,
+      '--out',
+      `${path.join(dir, 'preds')}/`,
+      '--quiet',
+    );
+    assert.equal(folder.code, 0, folder.err);
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'preds')).sort(), [
+      'bags.arrow',
+      'bags.csv',
+      'instances.arrow',
+      'instances.csv',
+    ]);
     const ambiguous = await milkit('predict', '--model-dir', run, '--data', data, '--out', path.join(dir, 'x'));
     assert.equal(ambiguous.code, 2);
     assert.match(ambiguous.err, /choose one with --fold \(rep0-fold0, rep0-fold1, rep0-fold2\)/);

@@ -19,7 +19,7 @@ const flags: FlagSpec = {
   out: {
     type: 'string',
     alias: 'o',
-    help: 'output prefix: writes <out>.bags.{csv,arrow} and <out>.instances.{csv,arrow}',
+    help: 'output prefix (writes <out>.bags.{csv,arrow}, <out>.instances.{csv,arrow}) or a folder (<out>/bags.csv, ...)',
   },
   json: { type: 'boolean', help: 'print the written files and counts as JSON' },
   quiet: { type: 'boolean', help: 'no progress output' },
@@ -36,28 +36,47 @@ function csv(cols: Column[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-function arrow(cols: Column[]): Uint8Array {
-  const vectors = Object.fromEntries(
-    cols.map((c) => {
-      const isText = c.values.some((v) => typeof v === 'string');
-      return [
-        c.name,
-        isText
-          ? A.vectorFromArray(
-              c.values.map((v) => (v === null ? null : String(v))),
-              new A.Utf8(),
-            )
-          : A.vectorFromArray(c.values as (number | null)[], new A.Float64()),
-      ];
-    }),
-  );
-  return A.tableToIPC(new A.Table(vectors), 'file');
+/** Whole-number columns, written as int32 (as float64 they would read back as 1.0 in pandas). */
+const INT_COLUMNS = new Set([
+  'label',
+  'predicted',
+  'predicted_youden',
+  'instance',
+  'instance_label',
+  'x',
+  'y',
+  'event',
+]);
+
+function arrow(cols: Column[], metadata: Map<string, string>): Uint8Array {
+  const vectors = cols.map((c) => {
+    const isText = c.values.some((v) => typeof v === 'string');
+    if (isText)
+      return A.vectorFromArray(
+        c.values.map((v) => (v === null ? null : String(v))),
+        new A.Utf8(),
+      );
+    const type = INT_COLUMNS.has(c.name) ? new A.Int32() : new A.Float64();
+    return A.vectorFromArray(c.values as (number | null)[], type);
+  });
+  const fields = cols.map((c, i) => new A.Field(c.name, vectors[i].type, vectors[i].nullCount > 0));
+  const schema = new A.Schema(fields, metadata);
+  const n = cols[0]?.values.length ?? 0;
+  const data = A.makeData({ type: new A.Struct(fields), length: n, children: vectors.map((v) => v.data[0]) });
+  return A.tableToIPC(new A.Table([new A.RecordBatch(schema, data)]), 'file');
 }
 
-function writeBoth(prefix: string, cols: Column[]): string[] {
+function writeBoth(prefix: string, cols: Column[], metadata: Map<string, string>): string[] {
   writeFileAtomic(`${prefix}.csv`, [Buffer.from(csv(cols))]);
-  writeFileAtomic(`${prefix}.arrow`, [arrow(cols)]);
+  writeFileAtomic(`${prefix}.arrow`, [arrow(cols, metadata)]);
   return [`${prefix}.csv`, `${prefix}.arrow`];
+}
+
+/** `--out preds/` (or an existing folder) → preds/bags.*, preds/instances.*; `--out x` → x.bags.*, x.instances.*. */
+export function outputPrefixes(out: string): { dir: string; bags: string; instances: string } {
+  const isDir = /[\\/]$/.test(out) || (fs.existsSync(out) && fs.statSync(out).isDirectory());
+  if (isDir) return { dir: path.resolve(out), bags: path.join(out, 'bags'), instances: path.join(out, 'instances') };
+  return { dir: path.dirname(path.resolve(out)), bags: `${out}.bags`, instances: `${out}.instances` };
 }
 
 export const predict: Command = {
@@ -131,9 +150,18 @@ export const predict: Command = {
         bar.update(i + 1);
       }
       bar.done();
-      fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-      removeStaleTempFiles(path.dirname(path.resolve(out))); // leftovers of a killed earlier predict
-      const written = [...writeBoth(`${out}.bags`, bagCols), ...writeBoth(`${out}.instances`, instCols)];
+      const target = outputPrefixes(out);
+      fs.mkdirSync(target.dir, { recursive: true });
+      removeStaleTempFiles(target.dir); // leftovers of a killed earlier predict
+      const metadata = new Map([
+        ['milkit.source', cohort.path],
+        ['milkit.model', trained.source],
+      ]);
+      if (cohort.classes) metadata.set('milkit.classes', JSON.stringify(cohort.classes));
+      const written = [
+        ...writeBoth(target.bags, bagCols, metadata),
+        ...writeBoth(target.instances, instCols, metadata),
+      ];
       const result = {
         model: trained.source,
         bags: bagCols[0].values.length,
