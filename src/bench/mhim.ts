@@ -18,11 +18,11 @@ import * as tf from '@tensorflow/tfjs';
 import { ensureBackend } from '../backend';
 import { mhimConfig, type MhimOverrides } from '../mhim/config';
 import { selectMask, splitForRecycle } from '../mhim/masking';
-import { MhimModel } from '../mhim/mhim';
 import { createModel } from '../registry';
 import type { MilModel, Target } from '../models/types';
 import { Rng } from '../random';
 import { Adam } from '../train/optimizer';
+import { trainStep } from '../train/step';
 import { registerBenchCase } from './models';
 
 export interface MhimBenchCase {
@@ -98,11 +98,16 @@ export async function runMhimCase(
       `unknown MHIM bench case "${name}"; known: ${[...Object.keys(MHIM_BENCH_CASES), ...Object.keys(MHIM_COMPARE_CASES)].join(', ')}`,
     );
   const backend = await ensureBackend();
-  const make = (seed: number): MilModel =>
-    createModel(spec.base, { ...spec.baseConfig, inputDim: dim, numClasses: 2, seed });
   const model: MilModel = spec.mhim
-    ? new MhimModel((role) => make(role === 'teacher' ? 2 : 1), { ...spec.mhim, version: 'v2' })
-    : make(1);
+    ? createModel('mhim', {
+        inputDim: dim,
+        numClasses: 2,
+        seed: 1,
+        base: spec.base,
+        baseConfig: spec.baseConfig,
+        mhim: { seed: 2021, ...spec.mhim, version: 'v2' },
+      })
+    : createModel(spec.base, { ...spec.baseConfig, inputDim: dim, numClasses: 2, seed: 1 });
   const optimizer = new Adam(model.trainableVariables(), { lr: 2e-4, weightDecay: 1e-5 });
   const rng = new Rng(3);
   const features = Float32Array.from({ length: instances * dim }, () => rng.normal());
@@ -111,18 +116,7 @@ export async function runMhimCase(
 
   let seqLen = instances;
   const step = async () => {
-    if (model.trainStep) {
-      seqLen = (await model.trainStep(bag, target, optimizer)).seqLen ?? instances;
-    } else {
-      const x = tf.tensor2d(features, [instances, dim]);
-      const loss = optimizer.minimize(
-        () => model.loss(model.forward(x, { training: true, target }), target),
-        true,
-        model.trainableVariables(),
-      );
-      await loss!.data();
-      tf.dispose([loss!, x]);
-    }
+    seqLen = (await trainStep(model, bag, target, optimizer)).seqLen;
   };
   await step(); // warm-up (kernel compilation, heap growth)
   const train: number[] = [];

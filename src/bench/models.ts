@@ -16,6 +16,7 @@ import { createModel } from '../registry';
 import type { MilModel, Target } from '../models/types';
 import { Rng } from '../random';
 import { Adam } from '../train/optimizer';
+import { trainStep } from '../train/step';
 
 export interface BenchCase {
   description: string;
@@ -81,20 +82,8 @@ export async function runCase(name: string, opts: RunOptions): Promise<BenchResu
   // The trainer's optimiser (milkit Adam, L2 weight decay 1e-5 as in MHIM-MIL's configs), not tfjs's own.
   const optimizer = new Adam(model.trainableVariables(), { lr: 2e-4, weightDecay: 1e-5 });
 
-  const trainStep = async () => {
-    if (model.trainStep) {
-      await model.trainStep({ id: 'bench', features, numInstances: n, dim }, target, optimizer);
-      return;
-    }
-    const bag = tf.tensor2d(features, [n, dim]);
-    const loss = optimizer.minimize(
-      () => model.loss(model.forward(bag, { training: true, target }), target),
-      true,
-      model.trainableVariables(),
-    );
-    await loss!.data();
-    loss!.dispose();
-    bag.dispose();
+  const step = async () => {
+    await trainStep(model, { id: 'bench', features, numInstances: n, dim }, target, optimizer);
   };
   const inferStep = async () => {
     const bag = tf.tensor2d(features, [n, dim]);
@@ -102,7 +91,7 @@ export async function runCase(name: string, opts: RunOptions): Promise<BenchResu
     await logits.data();
     tf.dispose([logits, bag]);
   };
-  const train = await timed(trainStep, steps);
+  const train = await timed(step, steps);
   const infer = await timed(inferStep, steps);
   const gflops = projectionGflops(features, n, dim);
   model.dispose();

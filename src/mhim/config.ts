@@ -108,6 +108,15 @@ export interface MhimModelConfig extends BaseModelConfig {
   mhim: MhimOverrides;
 }
 
+/**
+ * The variant of a base model that MHIM-MIL's code wraps, where it differs from the standalone
+ * model: its AB-MIL scores with ReLU attention without biases (`models/abmil.py` of the authors'
+ * repository). `createModel('mhim')` applies it under the explicit `baseConfig`.
+ */
+export const MHIM_BASE_VARIANTS: Readonly<Record<string, Record<string, unknown>>> = {
+  abmil: { attention: 'relu' },
+};
+
 export const MHIM_MODEL_DEFAULTS: MhimModelConfig = {
   inputDim: 1024,
   numClasses: 2,

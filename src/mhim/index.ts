@@ -5,4 +5,3 @@ export * from './grn';
 export * from './scoring';
 export * from './consistency';
 export * from './ema';
-export * from './choice';

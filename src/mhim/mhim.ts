@@ -8,20 +8,27 @@
  *     bag's Float32Array and uploaded once (never tf.gather);
  *  3. the GRN splits the kept instances: a random fraction goes to the student, the rest is
  *     summarised into K global tokens appended to the student's (projected) input;
- *  4. loss = classWeight·(classification or survival loss) + α·consistency(z_t, z_s), optimiser step
- *     (weight decay is the optimiser's: src/train/optimizer.ts Adam, 'l2' = torch Adam weight_decay);
+ *  4. loss terms = classWeight·(the student's own terms) + α·consistency(z_t, z_s); the trainer's
+ *     optimiser step follows (src/train/step.ts; weight decay is the optimiser's);
  *  5. the GRN queries and then the teacher (all variables) move by EMA.
- * Inference is the student on all instances (`forward`).
+ * Inference is the student on all instances (`forward`). What the wrapped model must offer is
+ * checked when MHIM is built: the GRN needs its stages (`StagedMilModel`), class-aware scores its
+ * classifier (`ClassifiedMilModel`); attention scores need an `attention` output (checked at the
+ * first step: only a forward shows it).
  */
 import * as tf from '@tensorflow/tfjs';
-import type {
-  ForwardOptions,
-  MilModel,
-  MilOutput,
-  StepBag,
-  StepResult,
-  Target,
-  BaseModelConfig,
+import {
+  type BaseModelConfig,
+  type ForwardOptions,
+  type LossTerms,
+  type MilModel,
+  type MilOutput,
+  type StagedMilModel,
+  type StepBag,
+  type Target,
+  type TrainingStep,
+  hasClassifier,
+  isStaged,
 } from '../models/types';
 import { gatherRows } from '../backend/gatherRows';
 import { Rng } from '../random';
@@ -32,12 +39,6 @@ import { copyValues, emaUpdate } from './ema';
 import { GlobalRecycleNetwork } from './grn';
 import { mhimConfig, type MhimConfig, type MhimOverrides } from './config';
 
-type ProjectingModel = MilModel & Required<Pick<MilModel, 'embedInstances' | 'aggregate'>>;
-
-function canProject(m: MilModel): m is ProjectingModel {
-  return typeof m.embedInstances === 'function' && typeof m.aggregate === 'function';
-}
-
 export class MhimModel implements MilModel {
   /** Registry name (checkpoints and saved models rebuild MHIM through `createModel('mhim', config)`). */
   readonly name = 'mhim';
@@ -47,7 +48,7 @@ export class MhimModel implements MilModel {
   readonly mhim: Readonly<MhimConfig>;
   readonly student: MilModel;
   readonly teacher: MilModel;
-  /** The GRN, when configured and the model exposes `embedInstances`/`aggregate` (else undefined). */
+  /** The GRN, when configured (`mhim.grn`). */
   readonly grn?: GlobalRecycleNetwork;
   /** Global training iteration (drives the βh decay and the momentum schedule). */
   iteration = 0;
@@ -86,10 +87,30 @@ export class MhimModel implements MilModel {
     // The teacher is never in any optimiser's variable list; non-trainable makes that explicit.
     for (const v of this.teacher.variables()) v.trainable = false;
     this.rng = new Rng(this.mhim.seed);
-    if (this.mhim.grn && canProject(this.student)) {
-      const dim = this.probeProjectedDim();
-      this.grn = new GlobalRecycleNetwork(dim, this.mhim.grn, this.mhim.seed + 1);
+    this.checkBase();
+    if (this.mhim.grn) {
+      const student = this.student as StagedMilModel;
+      this.grn = new GlobalRecycleNetwork(student.embedDim, this.mhim.grn, this.mhim.seed + 1);
     }
+  }
+
+  /** Refuses, at construction, a wrapped model that lacks what the configured MHIM uses. */
+  private checkBase(): void {
+    const m = this.student;
+    const fail = (what: string, fix: string) => {
+      this.dispose();
+      throw new Error(`MHIM-${this.mhim.version}(${m.name}): ${what}; ${fix}`);
+    };
+    if (this.mhim.grn && !isStaged(m))
+      fail(
+        'the Global Recycle Network needs a model with separate embedInstances / aggregate stages, which it has not',
+        'wrap a staged model (abmil, gabmil, dsmil, transmil, clam-sb, ...) or set mhim.grn to null',
+      );
+    if (this.mhim.score === 'class-aware' && !hasClassifier(m))
+      fail(
+        'class-aware instance scores need the bag classifier on single instances (classify), which it has not',
+        "set mhim.score to 'attention' (milkit train: --mhim-score attention)",
+      );
   }
 
   /** Inference: the student on all instances. */
@@ -97,7 +118,7 @@ export class MhimModel implements MilModel {
     return this.student.forward(bag, opts);
   }
 
-  loss(out: MilOutput, target: Target): tf.Scalar {
+  loss(out: MilOutput, target: Target): LossTerms {
     return this.student.loss(out, target);
   }
 
@@ -192,8 +213,8 @@ export class MhimModel implements MilModel {
     return selectMask(scores, { ...this.mhim.mask, highRatio: this.currentHighRatio() }, new Rng(seed));
   }
 
-  /** One MHIM training step on one bag; `optimizer` updates `trainableVariables()`. */
-  async trainStep(bag: StepBag, target: Target, optimizer: tf.Optimizer): Promise<StepResult> {
+  /** One MHIM training step on one bag: teacher, mask and student input here; the trainer records the loss. */
+  async trainingStep(bag: StepBag, target: Target): Promise<TrainingStep> {
     const cfg = this.mhim;
     const { numInstances: n, dim } = bag;
     if (bag.features.length !== n * dim)
@@ -220,7 +241,7 @@ export class MhimModel implements MilModel {
     teacherOut.scores.dispose();
     const zTeacher = teacherOut.embedding;
 
-    // 2–3. Mask, split for the GRN, and copy the rows out of the teacher's upload (gatherRows.ts:
+    // 2–3. Mask, split for the GRN, and copy the rows out of the teacher's upload (backend/gatherRows.ts:
     // inside the wasm heap, never tf.gather; elsewhere from the host array).
     const mask = selectMask(scores, { ...cfg.mask, highRatio: this.currentHighRatio() }, this.rng);
     const split = this.grn
@@ -234,48 +255,39 @@ export class MhimModel implements MilModel {
     const useGrn = this.grn !== undefined && nRecycled > 0;
     const coords = bag.coords && !useGrn ? copyRows(bag.coords, 2, rows) : undefined;
 
-    // 4. Student step.
+    // 4. The student's loss terms, inside the trainer's tape.
     let tokens: tf.Tensor2D | undefined;
-    let parts: tf.Tensor1D | undefined;
-    const loss = optimizer.minimize(
-      () => {
-        let out: MilOutput;
-        const opts: ForwardOptions = { training: true, target, coords: coords as Int32Array | undefined };
-        if (useGrn) {
-          const student = this.student as ProjectingModel;
-          const h = student.embedInstances(selected, opts);
-          const kept = tf.slice(h, [0, 0], [nStudent, -1]);
-          const g = this.grn!.tokens(tf.slice(h, [nStudent, 0], [nRecycled, -1]), true);
-          tokens = tf.keep(tf.clone(g));
-          out = student.aggregate(tf.concat([kept, g]), opts);
-        } else {
-          out = this.student.forward(selected, opts);
-        }
-        const cls = this.student.loss(out, target);
-        const cons = consistencyLoss(zTeacher, out.embedding, cfg.temperature, cfg.studentTemperature);
-        const total = tf.add(tf.mul(cls, cfg.classWeight), tf.mul(cons, cfg.consistencyWeight)) as tf.Scalar;
-        parts = tf.keep(tf.stack([total, cls, cons]) as tf.Tensor1D);
-        return total;
-      },
-      true,
-      this.trainableVariables(),
-    );
-
-    // 5. EMA of the GRN queries, then of the teacher.
-    if (tokens) {
-      this.grn!.updateQueries(tokens);
-      tokens.dispose();
-    }
-    emaUpdate(this.teacher.variables(), this.student.variables(), this.currentMomentum());
-    this.iteration++;
-
-    const [lossValue, cls, consistency] = await parts!.data(); // the step's one sync
-    tf.dispose([loss!, parts!, selected, zTeacher]);
-    return {
-      loss: lossValue,
-      parts: { cls, consistency, weightedConsistency: cfg.consistencyWeight * consistency },
-      seqLen: nStudent + (useGrn ? this.grn!.config.numQueries : 0),
+    const loss = (): LossTerms => {
+      let out: MilOutput;
+      const opts: ForwardOptions = { training: true, target, coords: coords as Int32Array | undefined };
+      if (useGrn) {
+        const student = this.student as StagedMilModel;
+        const h = student.embedInstances(selected, opts);
+        const kept = tf.slice(h, [0, 0], [nStudent, -1]);
+        const g = this.grn!.tokens(tf.slice(h, [nStudent, 0], [nRecycled, -1]), true);
+        tokens = tf.keep(tf.clone(g));
+        out = student.aggregate(tf.concat([kept, g]), opts);
+      } else {
+        out = this.student.forward(selected, opts);
+      }
+      const terms: LossTerms = {};
+      for (const [name, t] of Object.entries(this.student.loss(out, target)))
+        terms[name] = tf.mul(t, cfg.classWeight) as tf.Scalar;
+      const cons = consistencyLoss(zTeacher, out.embedding, cfg.temperature, cfg.studentTemperature);
+      return { ...terms, consistency: tf.mul(cons, cfg.consistencyWeight) as tf.Scalar };
     };
+
+    // 5. After the optimiser step: EMA of the GRN queries, then of the teacher.
+    const finish = () => {
+      if (tokens) {
+        this.grn!.updateQueries(tokens);
+        tokens.dispose();
+      }
+      emaUpdate(this.teacher.variables(), this.student.variables(), this.currentMomentum());
+      this.iteration++;
+      tf.dispose([selected, zTeacher]);
+    };
+    return { loss, finish, seqLen: nStudent + (useGrn ? this.grn!.config.numQueries : 0) };
   }
 
   dispose(): void {
@@ -291,19 +303,6 @@ export class MhimModel implements MilModel {
       );
     return total;
   }
-
-  private probeProjectedDim(): number {
-    const s = this.student as ProjectingModel;
-    return tf.tidy(() => s.embedInstances(tf.zeros([1, this.student.config.inputDim]), { training: false }).shape[1]);
-  }
-}
-
-/** Convenience: `new MhimModel(createModel, mhimConfig(preset, overrides))`. */
-export function wrapMhim(
-  createModel: (role: 'student' | 'teacher') => MilModel,
-  config: MhimOverrides = {},
-): MhimModel {
-  return new MhimModel(createModel, config);
 }
 
 function concatIndices(a: Int32Array, b: Int32Array): Int32Array {

@@ -19,9 +19,11 @@ import { Cohort } from '../data/cohort';
 import { foldSeed } from '../train/config';
 import { loadTrainedModel } from '../persist/model';
 import { writeReproduction } from '../train/reproduction';
-import { Trainer, type ModelChoice, type RunResult } from '../train';
+import { Trainer, type ModelChoice, type ModelInit, type RunResult } from '../train';
 import type { ResultsInput } from '../viz/results';
-import { mhimModel, MHIM_BASE_VARIANTS, type BaseModelChoice } from './choice';
+import { createModel } from '../registry';
+import { MHIM_BASE_VARIANTS } from './config';
+import type { MhimModel } from './mhim';
 import type { MhimOverrides } from './config';
 import { prepareDataset, REPRO_DATASETS, type ReproDataset, type ReproDatasetName } from './reproduceData';
 
@@ -88,7 +90,7 @@ export type ExperimentName = (typeof EXPERIMENTS)[number];
 // ---------------------------------------------------------------------------------------------
 // Training settings (sized for a loaded 2-core machine; see the protocol strings).
 
-export const BASE_MODEL: BaseModelChoice = {
+export const BASE_MODEL: { name: string; config: Record<string, unknown> } = {
   name: 'abmil',
   config: { ...MHIM_BASE_VARIANTS.abmil, embedDim: 64, dropout: 0 },
 };
@@ -106,8 +108,16 @@ export interface ReproContext {
 /** The trainer's model for a setting; with `teacherInit`, fold (r, f) loads `<out>/<ds>/baseline/rep<r>-fold<f>/model.ckpt`. */
 export function modelFor(setting: ReproSetting, ds: ReproDataset, ctx: ReproContext, seed: number): ModelChoice {
   if (!setting.preset) return BASE_MODEL;
-  const build = mhimModel(BASE_MODEL, setting.preset, setting.mhim ?? {});
-  if (!setting.teacherInit) return build;
+  const mhim = {
+    name: 'mhim',
+    config: {
+      base: BASE_MODEL.name,
+      baseConfig: BASE_MODEL.config,
+      mhim: { ...setting.mhim, version: setting.preset },
+    },
+  };
+  if (!setting.teacherInit) return mhim;
+  const build = (init: ModelInit): MhimModel => createModel('mhim', { ...mhim.config, ...init });
   const baselineDir = path.join(ctx.out, ds.name, BASELINE.key);
   const foldOfSeed = new Map<number, string>();
   ds.splits.forEach((rep, r) =>

@@ -6,19 +6,16 @@
  *   softmax, so the bias is removed: W·f = classify(f) − classify(0).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { MilModel, MilOutput } from '../models/types';
+import { type MilModel, type MilOutput, hasClassifier } from '../models/types';
 
 export type ScoreKind = 'attention' | 'class-aware';
 
-/** Whether `model` gives class-aware scores (otherwise MHIM falls back to attention scores). */
-export function supportsClassAware(model: MilModel): boolean {
-  return typeof model.classify === 'function';
-}
-
 /** Instance scores `[N]` from a forward output run with `returnInstanceFeatures` (call inside tf.tidy). */
 export function instanceScores(out: MilOutput, kind: ScoreKind, model: MilModel): tf.Tensor1D {
-  if (kind === 'class-aware' && out.instanceFeatures && model.classify) {
-    return classAwareScores(out.instanceFeatures, (z) => model.classify!(z));
+  if (kind === 'class-aware') {
+    if (!out.instanceFeatures || !hasClassifier(model))
+      throw new Error(`class-aware scores: model "${model.name}" gave no instance features or has no classifier`);
+    return classAwareScores(out.instanceFeatures, (z) => model.classify(z));
   }
   if (!out.attention) {
     throw new Error(

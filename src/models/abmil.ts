@@ -1,7 +1,7 @@
 /**
  * AB-MIL: attention-based deep MIL (Ilse, Tomczak & Welling, ICML 2018).
  * h = dropout(act(W x)), a = softmax_N(attention(h)), z = Σ a_i h_i, logits = W_c z + b.
- * Defaults are MHIM-MIL's standalone `abmil` (mhim-reference.md §2): projection →512 + GELU +
+ * Defaults are MHIM-MIL's standalone `abmil` (Tang et al.'s `models/abmil.py`): projection →512 + GELU +
  * dropout 0.25, tanh attention 512→128→1 with biases. `gated: true` (or `attention: 'gated'`)
  * gives gated attention (`gabmil`: hidden 384, dropout 0.25 on both branches); `attention: 'relu'`
  * is the AB-MIL inside MHIM-MIL (ReLU, no biases).
@@ -11,7 +11,7 @@ import { tidyObject } from './layers/tidy';
 import { PROJECTED_DEFAULTS, ProjectedMil, type ProjectionConfig, attentionReadout } from './base';
 import { AttentionScorer, type AttentionKind, softmaxOverInstances } from './layers/attention';
 import { Dense } from './layers/dense';
-import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
+import type { BaseModelConfig, ForwardOptions, InstanceEncoder, MilOutput } from './types';
 
 export interface AbmilConfig extends BaseModelConfig, ProjectionConfig {
   /** Attention scorer: 'tanh' (Ilse et al.), 'gated', or 'relu' (MHIM-MIL's internal variant). */
@@ -34,8 +34,8 @@ export class Abmil extends ProjectedMil<AbmilConfig> {
   private readonly scorer: AttentionScorer;
   private readonly classifier: Dense;
 
-  constructor(config: AbmilConfig, name = 'abmil') {
-    super(name, config);
+  constructor(config: AbmilConfig, name = 'abmil', encoder?: InstanceEncoder) {
+    super(name, config, encoder);
     const kind: AttentionKind = config.gated ? 'gated' : config.attention;
     this.scorer = new AttentionScorer(this.params.scope('attention'), {
       kind,

@@ -13,7 +13,7 @@ import { PROJECTED_DEFAULTS, ProjectedMil, type ProjectionConfig } from './base'
 import { AttentionScorer, softmaxOverInstances } from './layers/attention';
 import { Dense } from './layers/dense';
 import { tidyObject } from './layers/tidy';
-import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
+import type { BaseModelConfig, ForwardOptions, InstanceEncoder, MilOutput } from './types';
 
 export interface AdditiveMilConfig extends BaseModelConfig, ProjectionConfig {
   /** Hidden width of the tanh attention scorer. */
@@ -28,8 +28,8 @@ export class AdditiveMil extends ProjectedMil<AdditiveMilConfig> {
   private readonly scorer: AttentionScorer;
   private readonly psi: Dense[];
 
-  constructor(config: AdditiveMilConfig) {
-    super('additive-mil', config);
+  constructor(config: AdditiveMilConfig, encoder?: InstanceEncoder) {
+    super('additive-mil', config, encoder);
     if (!(config.dropout >= 0 && config.dropout < 1))
       throw new Error(`additive-mil: dropout must be in [0, 1), got ${config.dropout}`);
     if (!config.hidden.every((w) => Number.isInteger(w) && w > 0))

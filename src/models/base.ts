@@ -9,7 +9,18 @@ import { Dense, projectBag } from './layers/dense';
 import { dropout } from './layers/dropout';
 import { ParamStore } from './layers/params';
 import { bagLoss } from './losses';
-import type { BaseModelConfig, ForwardOptions, MilModel, MilOutput, Target } from './types';
+import type {
+  BaseModelConfig,
+  ForwardOptions,
+  InstanceEncoder,
+  LossTerms,
+  MilModel,
+  MilOutput,
+  StagedMilModel,
+  StepBag,
+  Target,
+  TrainingStep,
+} from './types';
 
 export abstract class MilBase<C extends BaseModelConfig> implements MilModel<C> {
   protected readonly params: ParamStore;
@@ -23,11 +34,17 @@ export abstract class MilBase<C extends BaseModelConfig> implements MilModel<C> 
 
   abstract forward(bag: tf.Tensor2D, opts: ForwardOptions): MilOutput;
 
-  loss(out: MilOutput, target: Target): tf.Scalar {
-    return tf.tidy(() => {
-      const main = bagLoss(out.logits, target);
-      return out.auxLoss ? tf.add(main, out.auxLoss) : main;
-    });
+  loss(out: MilOutput, target: Target): LossTerms {
+    return { cls: bagLoss(out.logits, target), ...out.auxLosses };
+  }
+
+  /** Forward and loss on the whole bag (the bag's upload is freed by `finish`). */
+  trainingStep(bag: StepBag, target: Target): TrainingStep {
+    const x = uploadBag(bag);
+    return {
+      loss: () => this.loss(this.forward(x, { training: true, coords: bag.coords, target }), target),
+      finish: () => x.dispose(),
+    };
   }
 
   trainableVariables(): tf.Variable[] {
@@ -46,12 +63,15 @@ export abstract class MilBase<C extends BaseModelConfig> implements MilModel<C> 
     this.params.dispose();
   }
 
+  /** Width of a bag's instances as the model receives them. */
+  protected get bagDim(): number {
+    return this.config.inputDim;
+  }
+
   /** Throws a readable error for a bag of the wrong shape. */
   protected checkBag(bag: tf.Tensor2D): void {
-    if (bag.rank !== 2 || bag.shape[1] !== this.config.inputDim) {
-      throw new Error(
-        `${this.name}: expected a bag of shape [N, ${this.config.inputDim}], got [${bag.shape.join(', ')}]`,
-      );
+    if (bag.rank !== 2 || bag.shape[1] !== this.bagDim) {
+      throw new Error(`${this.name}: expected a bag of shape [N, ${this.bagDim}], got [${bag.shape.join(', ')}]`);
     }
     if (bag.shape[0] < 1) throw new Error(`${this.name}: the bag is empty (0 instances)`);
   }
@@ -77,20 +97,73 @@ export const PROJECTED_DEFAULTS = {
   dropout: 0.25,
 } as const satisfies BaseModelConfig & ProjectionConfig;
 
-/** A model that first projects instances (`embedInstances`) and then aggregates them. */
-export abstract class ProjectedMil<C extends BaseModelConfig & ProjectionConfig> extends MilBase<C> {
+/**
+ * A model that first embeds instances (`embedInstances`: the optional instance encoder, then the
+ * projection) and then aggregates them. With an encoder, `config.inputDim` is the encoder's output
+ * width and bags have the encoder's input width; the projection then passes its input gradient on
+ * to the encoder (`projectBag`, used without one, computes none: a feature bag needs none).
+ */
+export abstract class ProjectedMil<C extends BaseModelConfig & ProjectionConfig>
+  extends MilBase<C>
+  implements StagedMilModel<C>
+{
   protected readonly projection: Dense;
 
-  constructor(name: string, config: C) {
+  constructor(
+    name: string,
+    config: C,
+    readonly encoder?: InstanceEncoder,
+  ) {
     super(name, config);
+    if (encoder && encoder.outputDim !== config.inputDim)
+      throw new Error(
+        `${name}: the instance encoder gives ${encoder.outputDim} features, inputDim is ${config.inputDim}`,
+      );
     this.projection = new Dense(this.params.scope('projection'), config.inputDim, config.embedDim, config.activation);
+  }
+
+  get embedDim(): number {
+    return this.config.embedDim;
+  }
+
+  protected override get bagDim(): number {
+    return this.encoder?.inputDim ?? this.config.inputDim;
   }
 
   embedInstances(bag: tf.Tensor2D, opts: ForwardOptions): tf.Tensor2D {
     this.checkBag(bag);
-    return tf.tidy(() =>
-      dropout(projectBag(bag, this.projection), this.config.dropout, opts.training, this.params.dropoutRng),
-    );
+    return tf.tidy(() => {
+      const h = this.encoder
+        ? (this.projection.apply(this.encoder.encode(bag, opts.training)) as tf.Tensor2D)
+        : projectBag(bag, this.projection);
+      return dropout(h, this.config.dropout, opts.training, this.params.dropoutRng);
+    });
+  }
+
+  override trainableVariables(): tf.Variable[] {
+    return [...this.encoderVariables().filter((v) => v.trainable), ...super.trainableVariables()];
+  }
+
+  override variables(): tf.Variable[] {
+    return [...this.encoderVariables(), ...super.variables()];
+  }
+
+  /** The encoder's weights under `encoder/…`, then the model's own. */
+  override namedVariables(): Map<string, tf.Variable> {
+    const encoder = [...(this.encoder?.namedVariables() ?? [])].map(([k, v]): [string, tf.Variable] => [
+      `encoder/${k}`,
+      v,
+    ]);
+    return new Map([...encoder, ...super.namedVariables()]);
+  }
+
+  override dispose(): void {
+    this.encoder?.dispose();
+    super.dispose();
+  }
+
+  private encoderVariables(): tf.Variable[] {
+    return [...(this.encoder?.namedVariables().values() ?? [])];
   }
 
   abstract aggregate(h: tf.Tensor2D, opts: ForwardOptions): MilOutput;
@@ -117,4 +190,11 @@ export function attentionReadout(h: tf.Tensor2D, a: tf.Tensor2D, classifier: Den
   };
   if (opts.returnInstanceFeatures) out.instanceFeatures = tf.mul(h, tf.reshape(a, [-1, 1])) as tf.Tensor2D;
   return out;
+}
+
+/** A step bag as a tensor `[N, D]` (checked: the host array must hold N × D values). */
+export function uploadBag(bag: StepBag): tf.Tensor2D {
+  if (bag.features.length !== bag.numInstances * bag.dim)
+    throw new Error(`bag "${bag.id}": ${bag.features.length} values for ${bag.numInstances} × ${bag.dim}`);
+  return tf.tensor2d(bag.features, [bag.numInstances, bag.dim]);
 }

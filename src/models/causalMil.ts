@@ -10,7 +10,7 @@
  * `maxPoolingAttention`), so heatmaps and MHIM's attention masking work; `instanceLogits` = the scores.
  *
  * Loss: bag cross-entropy + `elboWeight` · (Σ_i ½‖x_i − x̂_i‖² + KL(q(z_i | x_i, u) ‖ p(z | u))) / (N·D)
- * in `auxLoss` (training only). milkit's context u is the bag's mean instance embedding, available
+ * in `auxLosses.elbo` (training only). milkit's context u is the bag's mean instance embedding, available
  * at test time too; the paper conditions the prior on bag-level information during training.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -81,7 +81,7 @@ export class CausalMil extends MilBase<CausalMilConfig> {
           tf.tile(prior.logVar, [n, 1]) as tf.Tensor2D,
         );
         const elbo = tf.sum(tf.add(reconstructionError(bag, decoder.apply(z)), kl));
-        out.auxLoss = scaledElbo(elbo, this.config.elboWeight, bag);
+        out.auxLosses = { elbo: scaledElbo(elbo, this.config.elboWeight, bag) };
       }
       return out;
     });

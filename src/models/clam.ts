@@ -6,7 +6,7 @@
  * Instance clustering: for the true class, the k = 8 highest-attention instances are pseudo-labelled
  * positive and the k lowest negative, and that class's instance classifier (512→2) is trained on
  * them with cross-entropy (with `subtyping`, the other classes' top-k become negatives too).
- * The training loss is 0.7·bag CE + 0.3·instance loss: `auxLoss` = 0.3·instance loss, computed
+ * The training loss is 0.7·bag CE + 0.3·instance loss: `auxLosses.instance` = 0.3·instance loss, computed
  * when ForwardOptions.target is a class target.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -16,7 +16,7 @@ import { AttentionScorer, softmaxOverInstances } from './layers/attention';
 import { Dense } from './layers/dense';
 import { normalTensor } from './layers/params';
 import { bagLoss } from './losses';
-import type { BaseModelConfig, ForwardOptions, MilOutput, Target } from './types';
+import type { BaseModelConfig, ForwardOptions, InstanceEncoder, LossTerms, MilOutput, Target } from './types';
 
 export interface ClamConfig extends BaseModelConfig, ProjectionConfig {
   attentionDim: number;
@@ -50,8 +50,9 @@ export class Clam extends ProjectedMil<ClamConfig> {
   constructor(
     config: ClamConfig,
     readonly multiBranch: boolean,
+    encoder?: InstanceEncoder,
   ) {
-    super(multiBranch ? 'clam-mb' : 'clam-sb', config);
+    super(multiBranch ? 'clam-mb' : 'clam-sb', config, encoder);
     const { embedDim: e, numClasses: c } = config;
     const p = this.params;
     this.scorer = new AttentionScorer(p.scope('attention'), {
@@ -88,16 +89,16 @@ export class Clam extends ProjectedMil<ClamConfig> {
       };
       if (opts.target?.kind === 'class') {
         const inst = this.instanceLoss(h, a, opts.target.label);
-        if (inst) out.auxLoss = tf.mul(inst, 1 - this.config.bagWeight) as tf.Scalar;
+        if (inst) out.auxLosses = { instance: tf.mul(inst, 1 - this.config.bagWeight) as tf.Scalar };
       }
       return out;
     });
   }
 
   /** Bag loss weighted by `bagWeight` plus the (already weighted) instance loss. */
-  override loss(out: MilOutput, target: Target): tf.Scalar {
-    if (!out.auxLoss) return bagLoss(out.logits, target);
-    return tf.tidy(() => tf.add(tf.mul(bagLoss(out.logits, target), this.config.bagWeight), out.auxLoss!) as tf.Scalar);
+  override loss(out: MilOutput, target: Target): LossTerms {
+    if (!out.auxLosses) return { cls: bagLoss(out.logits, target) };
+    return { cls: tf.tidy(() => tf.mul(bagLoss(out.logits, target), this.config.bagWeight)), ...out.auxLosses };
   }
 
   private instanceLoss(h: tf.Tensor2D, a: tf.Tensor2D, label: number): tf.Scalar | undefined {

@@ -25,7 +25,7 @@ import { LayerNorm } from './layers/layerNorm';
 import { normalTensor } from './layers/params';
 import { inRowBlocks } from './layers/pairwise';
 import { tidyObject } from './layers/tidy';
-import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
+import type { BaseModelConfig, ForwardOptions, InstanceEncoder, MilOutput } from './types';
 
 export interface DasMilConfig extends BaseModelConfig, ProjectionConfig {
   heads: number;
@@ -76,8 +76,8 @@ export class DasMil extends ProjectedMil<DasMilConfig> {
   private readonly scorer: AttentionScorer;
   private readonly classifier: Dense;
 
-  constructor(config: DasMilConfig) {
-    super('das-mil', config);
+  constructor(config: DasMilConfig, encoder?: InstanceEncoder) {
+    super('das-mil', config, encoder);
     const { embedDim: e, heads, headDim, distanceBins: r } = config;
     if (!Number.isInteger(r) || r < 2) throw new Error(`das-mil: distanceBins must be an integer ≥ 2, got ${r}`);
     if (!(config.maxDistance > 0)) throw new Error(`das-mil: maxDistance must be > 0, got ${config.maxDistance}`);

@@ -8,20 +8,13 @@
  * logits = W v + b₀. `attention` = the last routing weights c (they sum to 1 over the bag).
  * Gradients flow through every iteration (no stop-gradient between iterations).
  *
- * Known behaviour, a property of the method rather than of this code (the forward matches a plain-JS
- * routing and every gradient matches central differences: test/models/catalogue-bag.test.ts): the
- * agreement logits h·v are unbounded (ReLU embeddings, no normalisation before routing, the same
- * update as independent re-implementations), so three iterations turn c into a near one-hot pick
- * as soon as |h| grows (max c 0.28 at initialisation, ~0.8 after a few epochs). Whether that pick
- * is the positive instance is a race between the embeddings growing and the model learning which
- * instance matters. On raw-pixel MNIST-bags at Adam lr 1e-3 the embeddings win (mean |h| 2 → 34 in
- * 5 epochs, max c 0.97, routing weight on the 9s of positive bags 0.05-0.3), the saturated softmax
- * stops passing gradient to the MLP (its gradient norms fall up to 20×, the classifier's do not) and
- * training stalls at loss ~0.6 where Loss-Attention with the same MLP reaches 0.001. MNIST-bags,
- * 100 training / 200 test bags, 10 epochs, seeds 2021-2023: test AUC 0.49-0.53 at lr 1e-3,
- * 0.66-0.74 at 5e-4 (the catalogue's 20 epochs: 0.588), 0.74-0.82 at 2e-4; one iteration (mean
- * pooling + squash) 0.81 at 1e-3. Standardised MUSK1 is unaffected (test AUC 0.94 on a 61/31
- * split). On unnormalised inputs, train it at a lower rate or with fewer iterations.
+ * Why it can stall on raw inputs (a property of the method, not of this code: the forward matches
+ * a plain-JS routing and every gradient matches central differences, test/models/catalogue-bag.test.ts):
+ * the agreement logits h·v are unbounded (ReLU embeddings, no normalisation before routing), so a
+ * few iterations turn c into a near one-hot pick as soon as |h| grows. If the embeddings grow
+ * faster than the model learns which instance matters, the saturated softmax stops passing gradient
+ * to the MLP and training stalls. Standardised features (MUSK1) are unaffected; on unnormalised
+ * inputs (raw MNIST pixels) train at a lower rate (2e-4) or with fewer iterations.
  */
 import * as tf from '@tensorflow/tfjs';
 import { MilBase } from './base';

@@ -1,6 +1,6 @@
 /**
  * DSMIL: dual-stream MIL (Li, Li & Eliceiri, CVPR 2021), the heads of MHIM-MIL's `DSMIL`
- * (mhim-reference.md §2). Instance stream: c = W_i h (instance logits). Bag stream: the critical
+ * (Tang et al.'s `models/dsmil.py`). Instance stream: c = W_i h (instance logits). Bag stream: the critical
  * instance of each class is the argmax of c; A = softmax_N(Q·q_critᵀ/√128) with
  * Q = tanh(W₂ relu(W₁ h)), B = Aᵀ·V with V = relu(W_v h), and the bag logit is a Conv1d(C, C,
  * kernel = E) over B (a full contraction of B). Output logits = ½·bag + ½·max_N(c), in training
@@ -12,7 +12,7 @@ import { PROJECTED_DEFAULTS, ProjectedMil, type ProjectionConfig } from './base'
 import { Dense } from './layers/dense';
 import { dropout } from './layers/dropout';
 import { torchDefaultUniform } from './layers/params';
-import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
+import type { BaseModelConfig, ForwardOptions, InstanceEncoder, MilOutput } from './types';
 
 export interface DsmilConfig extends BaseModelConfig, ProjectionConfig {
   /** Width of the query space (128). */
@@ -36,8 +36,8 @@ export class Dsmil extends ProjectedMil<DsmilConfig> {
   private readonly bagKernel: tf.Variable;
   private readonly bagBias: tf.Variable;
 
-  constructor(config: DsmilConfig) {
-    super('dsmil', config);
+  constructor(config: DsmilConfig, encoder?: InstanceEncoder) {
+    super('dsmil', config, encoder);
     const { embedDim: e, numClasses: c, queryDim: q } = config;
     const p = this.params;
     this.instanceClassifier = new Dense(p.scope('instance_classifier'), e, c);

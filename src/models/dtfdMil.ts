@@ -8,7 +8,7 @@
  * M = 4 pseudo-bags, distillation 'MaxMinS' (per pseudo-bag, the instances with the highest and the
  * lowest class-activation score p_i = softmax(W_c·(a_i h_i))₁, taken from the unweighted features),
  * or 'MaxS' (highest only), or 'AFS' (the attention-pooled feature). The loss is tier-2 CE + tier-1
- * CE (mean over pseudo-bags; `auxLoss`), which is what the reference's two backward passes sum to.
+ * CE (mean over pseudo-bags; `auxLosses.tier1`), which is what the reference's two backward passes sum to.
  * Pseudo-bags: random split while training (the model's seeded stream); at evaluation a deterministic
  * split that depends only on the instances' content (interleaved after sorting by the row sums), so
  * predictions depend neither on a random draw nor on the instance order.
@@ -143,7 +143,8 @@ export class DtfdMil extends MilBase<DtfdMilConfig> {
         embedding: tf.reshape(z, [-1]) as tf.Tensor1D,
         attention: tf.gather(permuted, tf.tensor1d(inverse, 'int32')) as tf.Tensor1D,
       };
-      if (tier1Losses.length > 0 && opts.training) out.auxLoss = tf.mean(tf.stack(tier1Losses)) as tf.Scalar;
+      if (tier1Losses.length > 0 && opts.training)
+        out.auxLosses = { tier1: tf.mean(tf.stack(tier1Losses)) as tf.Scalar };
       return out;
     });
   }

@@ -2,7 +2,7 @@
  * Extreme MIL: attention pooling whose attention hidden layer is a FROZEN random projection, with
  * only the attention vector (and the classifier) trained: the extreme-learning-machine idea
  * (Huang, Zhu & Siew, Extreme learning machine, Neurocomputing 2006) applied to AB-MIL's scorer,
- * as listed among the bag-level methods of the deep-MIL survey (issue 9).
+ * as listed among the bag-level methods of the deep-MIL survey.
  * Idea: random features are enough to score instances; training only a vector is cheap and hard to
  * overfit on small cohorts.
  *
@@ -14,7 +14,7 @@ import { PROJECTED_DEFAULTS, ProjectedMil, type ProjectionConfig, attentionReado
 import { Dense } from './layers/dense';
 import { normalTensor } from './layers/params';
 import { tidyObject } from './layers/tidy';
-import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
+import type { BaseModelConfig, ForwardOptions, InstanceEncoder, MilOutput } from './types';
 
 export interface ExtremeMilConfig extends BaseModelConfig, ProjectionConfig {
   /** Width K of the frozen random attention layer. */
@@ -34,8 +34,8 @@ export class ExtremeMil extends ProjectedMil<ExtremeMilConfig> {
   private readonly w: Dense;
   private readonly classifier: Dense;
 
-  constructor(config: ExtremeMilConfig) {
-    super('extreme-mil', config);
+  constructor(config: ExtremeMilConfig, encoder?: InstanceEncoder) {
+    super('extreme-mil', config, encoder);
     const { embedDim: e, attentionDim: k } = config;
     const p = this.params;
     // Non-trainable variables: saved and restored with the model, never touched by the optimiser.

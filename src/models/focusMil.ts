@@ -7,7 +7,7 @@
  * `attention` = softmax over the instances of their scores (the weights of the smooth max, see
  * `maxPoolingAttention`), so heatmaps and MHIM's attention masking work; `instanceLogits` = the scores.
  *
- * Loss: bag cross-entropy + `klWeight` · mean_i KL(q(z_i) ‖ N(0, I)) in `auxLoss` (training only).
+ * Loss: bag cross-entropy + `klWeight` · mean_i KL(q(z_i) ‖ N(0, I)) in `auxLosses.kl` (training only).
  * Multi-bag mini-batches: FocusMIL averages the loss over B bags per optimiser step. milkit's
  * trainer feeds one bag per forward; `accumulate: B` (CLI `--accumulate B`) averages the gradients
  * of B consecutive bags before the step, which is the same update, because the model has no
@@ -59,7 +59,7 @@ export class FocusMil extends MilBase<FocusMilConfig> {
         tf.mean(mu, 0) as tf.Tensor1D,
       );
       if (opts.training && this.config.klWeight > 0)
-        out.auxLoss = tf.mul(tf.mean(klStandardNormal(mu, logVar)), this.config.klWeight) as tf.Scalar;
+        out.auxLosses = { kl: tf.mul(tf.mean(klStandardNormal(mu, logVar)), this.config.klWeight) as tf.Scalar };
       return out;
     });
   }

@@ -9,7 +9,7 @@
  * the bag's mean squared distance, so one default fits every feature scale);
  * SAGE(X) = l2norm(relu([X ‖ D⁻¹A X] W)); Z = SAGE_embed(x), S = softmax_K(SAGE_pool(x) W_s);
  * X' = SᵀZ `[K, E]`, A' = SᵀAS; Z' = SAGE(X', A'); logits = W_c mean_K(Z').
- * Training adds DiffPool's two regularisers to `auxLoss`: link prediction |A − SSᵀ|_F / N² and the
+ * Training adds DiffPool's two regularisers to `auxLosses.pooling`: link prediction |A − SSᵀ|_F / N² and the
  * mean entropy of the assignments. The [N, N] adjacency is never stored for big bags: products with A
  * run over row blocks (layers/pairwise.ts).
  */
@@ -141,7 +141,7 @@ export class GnnMil extends MilBase<GnnMilConfig> {
         // The three terms cancel as S approaches A's blocks: clamp, and keep sqrt's gradient finite at 0.
         const link = tf.div(tf.sqrt(tf.add(tf.relu(frob2), 1e-6)), n * n);
         const entropy = tf.mean(tf.neg(tf.sum(tf.mul(s, tf.log(tf.add(s, 1e-12))), 1)));
-        out.auxLoss = tf.mul(tf.add(link, entropy), this.config.poolLossWeight) as tf.Scalar;
+        out.auxLosses = { pooling: tf.mul(tf.add(link, entropy), this.config.poolLossWeight) as tf.Scalar };
       }
       return out;
     });

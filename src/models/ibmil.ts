@@ -14,20 +14,28 @@
  * centres, store them in C (a non-trainable variable, saved with the model), then train with the
  * interventional branch (stage 3). Two ways to run it:
  *  - by hand: train, then `buildConfounders(model, trainingBags)`, then train again;
- *  - inside any trainer run: `trainStep` trains stage 1 for the first `stageOneFraction` of the run's
+ *  - inside any trainer run: `trainingStep` trains stage 1 for the first `stageOneFraction` of the run's
  *    steps while recording each training bag's evaluation-mode embedding at its latest visit, builds C
  *    from those at the switch, and continues from the stage-1 weights (the paper retrains the
  *    aggregator from scratch; continuing keeps one run per fold).
  */
 import * as tf from '@tensorflow/tfjs';
-import { PROJECTED_DEFAULTS, ProjectedMil, type ProjectionConfig } from './base';
+import { PROJECTED_DEFAULTS, ProjectedMil, type ProjectionConfig, uploadBag } from './base';
 import { AttentionScorer, softmaxOverInstances } from './layers/attention';
 import { Dense } from './layers/dense';
 import { dropout } from './layers/dropout';
 import { matMulFast } from '../backend/fastGradients';
 import { tidyObject } from './layers/tidy';
 import { kMeans } from './kmeans';
-import type { BaseModelConfig, ForwardOptions, MilOutput, StepBag, StepResult, Target } from './types';
+import type {
+  BaseModelConfig,
+  ForwardOptions,
+  InstanceEncoder,
+  MilOutput,
+  StepBag,
+  Target,
+  TrainingStep,
+} from './types';
 
 export interface IbmilConfig extends BaseModelConfig, ProjectionConfig {
   attentionDim: number;
@@ -37,7 +45,7 @@ export interface IbmilConfig extends BaseModelConfig, ProjectionConfig {
   jointDim: number;
   /** Dropout on the confounder attention (0.1). */
   confounderDropout: number;
-  /** Share of a trainer run spent in stage 1 before the dictionary is built (trainStep only). */
+  /** Share of a trainer run spent in stage 1 before the dictionary is built (trainer runs only). */
   stageOneFraction: number;
 }
 
@@ -62,8 +70,8 @@ export class Ibmil extends ProjectedMil<IbmilConfig> {
   private totalSteps?: number;
   private readonly latest = new Map<string, tf.Tensor1D>();
 
-  constructor(config: IbmilConfig) {
-    super('ibmil', config);
+  constructor(config: IbmilConfig, encoder?: InstanceEncoder) {
+    super('ibmil', config, encoder);
     const { embedDim: e, jointDim: j, confounders: k } = config;
     if (!Number.isInteger(k) || k < 1) throw new Error(`ibmil: confounders must be a positive integer, got ${k}`);
     if (!(config.stageOneFraction > 0 && config.stageOneFraction < 1))
@@ -116,30 +124,28 @@ export class Ibmil extends ProjectedMil<IbmilConfig> {
     this.totalSteps = total;
   }
 
-  async trainStep(bag: StepBag, target: Target, optimizer: tf.Optimizer): Promise<StepResult> {
-    const x = tf.tensor2d(bag.features, [bag.numInstances, bag.dim]);
+  /** The plain step, then (stage 1) the bag's latest embedding, and the switch to stage 2 when due. */
+  override trainingStep(bag: StepBag, target: Target): TrainingStep {
+    const x = uploadBag(bag);
     const state = this.current();
-    const loss = optimizer.minimize(
-      () => this.loss(this.forward(x, { training: true, coords: bag.coords, target }), target),
-      true,
-      this.trainableVariables(),
-    )!;
-    if (!state.built && this.totalSteps) {
-      // The bag's evaluation-mode embedding after this step: its latest view in stage 1.
-      const z = tf.tidy(() => this.forward(x, { training: false, coords: bag.coords }).embedding);
-      this.latest.get(bag.id)?.dispose();
-      this.latest.set(bag.id, z);
-    }
-    x.dispose();
-    const value = (await loss.data())[0];
-    loss.dispose();
-    const step = state.step + 1;
-    const switchAt = this.totalSteps
-      ? Math.max(1, Math.round(this.totalSteps * this.config.stageOneFraction))
-      : Infinity;
-    if (!state.built && step >= switchAt) this.buildFromLatest(step);
-    else this.markProgress(step, state.built);
-    return { loss: value };
+    return {
+      loss: () => this.loss(this.forward(x, { training: true, coords: bag.coords, target }), target),
+      finish: () => {
+        if (!state.built && this.totalSteps) {
+          // The bag's evaluation-mode embedding after this step: its latest view in stage 1.
+          const z = tf.tidy(() => this.forward(x, { training: false, coords: bag.coords }).embedding);
+          this.latest.get(bag.id)?.dispose();
+          this.latest.set(bag.id, z);
+        }
+        x.dispose();
+        const step = state.step + 1;
+        const switchAt = this.totalSteps
+          ? Math.max(1, Math.round(this.totalSteps * this.config.stageOneFraction))
+          : Infinity;
+        if (!state.built && step >= switchAt) this.buildFromLatest(step);
+        else this.markProgress(step, state.built);
+      },
+    };
   }
 
   private buildFromLatest(step: number): void {

@@ -1,29 +1,24 @@
 /**
- * `image-mil`: a convolutional instance encoder trained end to end in front of any registered MIL
+ * `image-mil`: a convolutional instance encoder trained end to end in front of any staged MIL
  * model, for bags whose instances are small images stored as row-major H × W × C pixels
  * (MNIST-bags: 28 × 28 × 1, colon patches: 27 × 27 × 3).
  *
  * This is how Ilse et al. (2018) ran their image experiments: a LeNet-5 style feature extractor
- * per instance, then attention pooling. Here: convolution stack → flatten → fully connected layer
- * (`embedDim`, the paper's fc-500 + ReLU) → the MIL model's `aggregate` (for AB-MIL: attention
- * 500 → 128 → 1), so any model with a projection/aggregate split (abmil, gabmil, dsmil, transmil,
- * clam, ...) can sit on top: `createModel('image-mil', { mil: 'gabmil' })`.
- * Why not the MIL model's own projection: it is written for a bag that needs no gradient
- * (`projectBag` returns none for its input), which would leave the encoder untrained. Its
- * projection weights therefore stay out of the trainable, saved and named variables.
+ * per instance, then attention pooling. Here the convolution stack is the model's instance encoder
+ * (`InstanceEncoder`, a constructor argument of every staged model), and the model's own projection
+ * is the paper's fully connected layer (`embedDim`, fc-500 + ReLU): convolutions → flatten →
+ * projection → the model's `aggregate` (for AB-MIL: attention 500 → 128 → 1), so any staged model
+ * (abmil, gabmil, dsmil, transmil, clam, ...) can sit on top: `createModel('image-mil', { mil: 'gabmil' })`.
  *
  * Encoders (Ilse et al., appendix tables): 'lenet' (MNIST-bags) = conv5-20, ReLU, maxpool 2,
  * conv5-50, ReLU, maxpool 2; 'colon' (histology) = conv4-36, ReLU, maxpool 2, conv3-48, ReLU,
  * maxpool 2. Weights use PyTorch's default init, as the reference code.
  */
 import * as tf from '@tensorflow/tfjs';
-import { MilBase, type ProjectionConfig } from './base';
+import type { ProjectionConfig } from './base';
 import { convValid, maxPool2 } from './layers/convValid';
-import { Dense } from './layers/dense';
-import { dropout } from './layers/dropout';
-import { torchDefaultUniform } from './layers/params';
-import { tidyObject } from './layers/tidy';
-import type { BaseModelConfig, ForwardOptions, MilModel, MilOutput, Target } from './types';
+import { ParamStore, torchDefaultUniform, xavierNormal } from './layers/params';
+import type { BaseModelConfig, InstanceEncoder } from './types';
 
 /** Convolution stacks by name: [kernel size, filters] per conv + ReLU + 2 × 2 max-pool block. */
 export const IMAGE_ENCODERS = {
@@ -43,9 +38,9 @@ export interface ImageMilConfig extends BaseModelConfig, ProjectionConfig {
   /** [height, width, channels] of each instance; `inputDim` must equal their product. */
   imageShape: [number, number, number];
   encoder: ImageEncoderName;
-  /** The MIL model on the encoded instances, by table name (it must have `aggregate`). */
+  /** The staged MIL model on the encoded instances, by table name. */
   mil: string;
-  /** Its config (`inputDim`, `numClasses`, `seed` and `embedDim` are filled in). */
+  /** Its config (`inputDim`, `numClasses`, `seed`, `embedDim`, `activation` and `dropout` are filled in). */
   milConfig: Record<string, unknown>;
 }
 
@@ -80,26 +75,26 @@ export function encodedShape(encoder: ImageEncoderName, [h, w, c]: readonly numb
   return shape;
 }
 
-export class ImageMil extends MilBase<ImageMilConfig> {
+/** The convolution stack of an image encoder: pixels `[N, H·W·C]` → flattened maps `[N, h·w·c]`. */
+export class ConvEncoder implements InstanceEncoder {
+  readonly inputDim: number;
+  readonly outputDim: number;
+  readonly params: ParamStore;
   private readonly convs: { filter: tf.Variable; bias: tf.Variable }[];
-  private readonly fc: Dense;
-  readonly inner: MilModel;
-  readonly encodedDim: number;
 
-  /**
-   * @param inner the MIL model on the encoded instances: built by the caller (the model table) from
-   *   `config.mil` / `config.milConfig` with `inputDim` = `encodedDim` and the same `embedDim`.
-   */
-  constructor(config: ImageMilConfig, inner: MilModel) {
-    super('image-mil', config);
-    const [h, w, c] = config.imageShape;
-    if (h * w * c !== config.inputDim)
-      throw new Error(`image-mil: imageShape ${h}×${w}×${c} = ${h * w * c} pixels, but inputDim is ${config.inputDim}`);
-    const out = encodedShape(config.encoder, config.imageShape);
-    this.encodedDim = out[0] * out[1] * out[2];
+  constructor(
+    readonly encoder: ImageEncoderName,
+    readonly imageShape: readonly [number, number, number],
+    seed = 0,
+  ) {
+    const [h, w, c] = imageShape;
+    const out = encodedShape(encoder, imageShape);
+    this.inputDim = h * w * c;
+    this.outputDim = out[0] * out[1] * out[2];
+    this.params = new ParamStore(seed);
     let channels = c;
-    this.convs = IMAGE_ENCODERS[config.encoder].map(([k, filters], i) => {
-      const s = this.params.scope(`encoder/conv${i + 1}`);
+    this.convs = IMAGE_ENCODERS[encoder].map(([k, filters], i) => {
+      const s = this.params.scope(`conv${i + 1}`);
       const fanIn = k * k * channels;
       const conv = {
         filter: s.add('filter', torchDefaultUniform(s.rng, [k, k, channels, filters], fanIn)),
@@ -108,66 +103,31 @@ export class ImageMil extends MilBase<ImageMilConfig> {
       channels = filters;
       return conv;
     });
-    this.fc = new Dense(this.params.scope('encoder/fc'), this.encodedDim, config.embedDim, config.activation);
-    if (!inner.aggregate)
-      throw new Error(`image-mil: model "${config.mil}" has no aggregate() step to put after the encoder`);
-    this.inner = inner;
   }
 
-  /** Pixels `[N, H·W·C]` → instance embeddings `[N, embedDim]` (convolutions, then the fully connected layer). */
-  embedInstances(bag: tf.Tensor2D, opts: ForwardOptions): tf.Tensor2D {
-    this.checkBag(bag);
+  encode(bag: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
-      let x = tf.reshape(bag, [bag.shape[0], ...this.config.imageShape]) as tf.Tensor4D;
+      let x = tf.reshape(bag, [bag.shape[0], ...this.imageShape]) as tf.Tensor4D;
       for (const { filter, bias } of this.convs)
         x = maxPool2(tf.relu(tf.add(convValid(x, filter as tf.Tensor4D), bias)) as tf.Tensor4D);
-      const h = this.fc.apply(tf.reshape(x, [bag.shape[0], this.encodedDim])) as tf.Tensor2D;
-      return dropout(h, this.config.dropout, opts.training, this.params.dropoutRng);
+      return tf.reshape(x, [bag.shape[0], this.outputDim]) as tf.Tensor2D;
     });
   }
 
-  aggregate(h: tf.Tensor2D, opts: ForwardOptions): MilOutput {
-    return this.inner.aggregate!(h, opts);
+  namedVariables(): Map<string, tf.Variable> {
+    return this.params.named();
   }
 
-  forward(bag: tf.Tensor2D, opts: ForwardOptions): MilOutput {
-    return tidyObject(() => this.aggregate(this.embedInstances(bag, opts), opts));
+  /**
+   * Initial weights of the fully connected layer that follows (`[outputDim, width]`), drawn from
+   * where the convolutions left this encoder's random stream, as for a LeNet built as one network:
+   * a seed then gives the weights that results/mnist-bags.json was measured with.
+   */
+  nextLayerInit(width: number): tf.Tensor2D {
+    return xavierNormal(this.params.initRng, this.outputDim, width);
   }
 
-  /** The MIL model's variables except its unused projection. */
-  private innerNamed(): [string, tf.Variable][] {
-    const named = this.inner.namedVariables?.();
-    if (!named) throw new Error(`image-mil: model "${this.config.mil}" does not name its variables`);
-    return [...named].filter(([k]) => !k.startsWith('projection/'));
-  }
-
-  override loss(out: MilOutput, target: Target): tf.Scalar {
-    return this.inner.loss(out, target);
-  }
-
-  override trainableVariables(): tf.Variable[] {
-    return [
-      ...this.params.trainable(),
-      ...this.innerNamed()
-        .map(([, v]) => v)
-        .filter((v) => v.trainable),
-    ];
-  }
-
-  override variables(): tf.Variable[] {
-    return [...this.params.all(), ...this.innerNamed().map(([, v]) => v)];
-  }
-
-  /** Encoder weights under 'encoder/…', the MIL model's under 'mil/…'. */
-  override namedVariables(): Map<string, tf.Variable> {
-    return new Map([
-      ...this.params.named(),
-      ...this.innerNamed().map(([k, v]) => [`mil/${k}`, v] as [string, tf.Variable]),
-    ]);
-  }
-
-  override dispose(): void {
-    super.dispose();
-    this.inner.dispose();
+  dispose(): void {
+    this.params.dispose();
   }
 }

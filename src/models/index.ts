@@ -1,14 +1,15 @@
 /** The model classes, their interface, losses and shared layers (by name: src/registry; save/load: src/persist). */
 export * from './types';
 export * from './losses';
-export { MilBase, ProjectedMil, type ProjectionConfig } from './base';
+export { MilBase, ProjectedMil, uploadBag, type ProjectionConfig } from './base';
 export { Abmil, ABMIL_DEFAULTS, type AbmilConfig } from './abmil';
 export { Dsmil, DSMIL_DEFAULTS, type DsmilConfig } from './dsmil';
 export { Transmil, TRANSMIL_DEFAULTS, type TransmilConfig } from './transmil';
 export { Clam, CLAM_DEFAULTS, type ClamConfig } from './clam';
 export * from './pooling';
+export { NamedMil } from './named';
 export {
-  ImageMil,
+  ConvEncoder,
   IMAGE_MIL_DEFAULTS,
   IMAGE_ENCODERS,
   encodedShape,

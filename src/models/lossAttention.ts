@@ -59,7 +59,7 @@ export class LossAttention extends MilBase<LossAttentionConfig> {
       const t = opts.target;
       if (opts.training && t?.kind === 'class' && this.config.instanceLossWeight > 0) {
         const ce = tf.neg(tf.slice(tf.logSoftmax(z), [0, t.label], [-1, 1])); // [N, 1]
-        out.auxLoss = tf.mul(tf.sum(tf.matMul(alpha, ce)), this.config.instanceLossWeight) as tf.Scalar;
+        out.auxLosses = { instance: tf.mul(tf.sum(tf.matMul(alpha, ce)), this.config.instanceLossWeight) as tf.Scalar };
       }
       return out;
     });

@@ -1,7 +1,7 @@
 /**
  * Bag losses shared by every model's `loss`:
  *  - class targets: cross-entropy of the softmax over the C bag logits (also for C = 2);
- *  - survival targets: the discrete-time hazard NLL of MHIM-MIL (mhim-reference.md §5, α = 0):
+ *  - survival targets: the discrete-time hazard NLL of MHIM-MIL's survival code (Zadeh & Schmid's NLL-surv, α = 0):
  *    h = sigmoid(logits), S = cumprod(1 − h), S_pad = [1, S],
  *    L = −(1 − c)·[log S_pad[y] + log h[y]] − c·log S_pad[y + 1], every log clamped at 1e-7.
  * log S is computed as −cumsum(softplus(logits)) (log(1 − sigmoid(z)) = −softplus(z)), which is
@@ -9,7 +9,7 @@
  * log(1e-7) equals clamping S at 1e-7 because log is monotone.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Target } from './types';
+import type { LossTerms, Target } from './types';
 
 const LOG_EPS = Math.log(1e-7);
 
@@ -37,4 +37,11 @@ export function survivalNll(logits: tf.Tensor1D, bin: number, censored: boolean)
 function checkIndex(i: number, c: number, what: string, declared: number): void {
   if (declared !== c) throw new Error(`target declares ${declared} outputs but the model has ${c} logits`);
   if (!Number.isInteger(i) || i < 0 || i >= c) throw new Error(`${what} ${i} is outside 0..${c - 1}`);
+}
+
+/** The training loss: the sum of the named terms, added in their order (call inside a tidy scope). */
+export function totalLoss(terms: LossTerms): tf.Scalar {
+  const values = Object.values(terms);
+  if (values.length === 0) throw new Error('a model returned no loss terms');
+  return values.reduce((sum, t) => tf.add(sum, t)) as tf.Scalar;
 }

@@ -24,7 +24,7 @@ import { checkRate, INSTANCE_ENCODER_DEFAULTS, type InstanceEncoderConfig, Mlp }
 import { klDirichletUniform } from './layers/specialFunctions';
 import { stopGradient } from './layers/stopGradient';
 import { tidyObject } from './layers/tidy';
-import type { BaseModelConfig, ForwardOptions, MilOutput, Target } from './types';
+import type { BaseModelConfig, ForwardOptions, LossTerms, MilOutput, Target } from './types';
 
 export interface MirelConfig extends BaseModelConfig, InstanceEncoderConfig {
   /** Hidden width of the attention scorer and of the residual MLP. */
@@ -113,22 +113,24 @@ export class Mirel extends MilBase<MirelConfig> {
         instanceLogits: tf.softplus(instLogEvidence) as tf.Tensor2D,
       };
       if (opts.training && opts.target && this.config.instanceWeight > 0) {
-        out.auxLoss = tf.mul(
-          this.instanceTerm(instLogEvidence, classLabel(opts.target)),
-          this.config.instanceWeight,
-        ) as tf.Scalar;
+        out.auxLosses = {
+          instance: tf.mul(
+            this.instanceTerm(instLogEvidence, classLabel(opts.target)),
+            this.config.instanceWeight,
+          ) as tf.Scalar,
+        };
       }
       return out;
     });
   }
 
-  override loss(out: MilOutput, target: Target): tf.Scalar {
+  override loss(out: MilOutput, target: Target): LossTerms {
     const y = classLabel(target);
-    return tf.tidy(() => {
+    const cls = tf.tidy(() => {
       const logE = tf.log(tf.expm1(out.logits)); // logits = log α = softplus(log e), so log e = log(expm1(logits))
-      const main = evidentialLoss(tf.reshape(logE, [1, 2]) as tf.Tensor2D, y, this.klWeight());
-      return (out.auxLoss ? tf.add(main, out.auxLoss) : main) as tf.Scalar;
+      return evidentialLoss(tf.reshape(logE, [1, 2]) as tf.Tensor2D, y, this.klWeight());
     });
+    return { cls, ...out.auxLosses };
   }
 
   /** The instance residual term (see the file comment). */

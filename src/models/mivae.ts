@@ -8,7 +8,7 @@
  * `attention` = softmax over the instances of their scores (the weights of the smooth max, see
  * `maxPoolingAttention`), so heatmaps and MHIM's attention masking work; `instanceLogits` = the scores.
  *
- * Loss: bag cross-entropy + `elboWeight` · negative ELBO in `auxLoss` (training only):
+ * Loss: bag cross-entropy + `elboWeight` · negative ELBO in `auxLosses.elbo` (training only):
  * (Σ_i [½‖x_i − x̂_i‖² + KL(q(z_i) ‖ N(0, I))] + KL(q(z_B) ‖ N(0, I))) / (N·D), i.e. per instance
  * and input feature, so its scale does not depend on bag size or feature width. Samples use the
  * reparameterisation with noise from the model's seeded stream; evaluation uses the means.
@@ -74,7 +74,7 @@ export class Mivae extends MilBase<MivaeConfig> {
         const xHat = decoder.apply(tf.concat([tf.tile(zBag, [bag.shape[0], 1]), z], 1) as tf.Tensor2D);
         const perInstance = tf.sum(tf.add(reconstructionError(bag, xHat), klStandardNormal(zi.mu, zi.logVar)));
         const elbo = tf.add(perInstance, tf.sum(klStandardNormal(zb.mu, zb.logVar)));
-        out.auxLoss = scaledElbo(elbo, this.config.elboWeight, bag);
+        out.auxLosses = { elbo: scaledElbo(elbo, this.config.elboWeight, bag) };
       }
       return out;
     });

@@ -25,7 +25,7 @@ import { dropout } from './layers/dropout';
 import { batchMatMul, matMulFast } from '../backend/fastGradients';
 import { LayerNorm } from './layers/layerNorm';
 import { tidyObject } from './layers/tidy';
-import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
+import type { BaseModelConfig, ForwardOptions, InstanceEncoder, MilOutput } from './types';
 
 export interface R2tMilConfig extends BaseModelConfig, ProjectionConfig {
   heads: number;
@@ -70,8 +70,8 @@ export class R2tMil extends ProjectedMil<R2tMilConfig> {
   private readonly scorer: AttentionScorer;
   private readonly classifier: Dense;
 
-  constructor(config: R2tMilConfig) {
-    super('r2t-mil', config);
+  constructor(config: R2tMilConfig, encoder?: InstanceEncoder) {
+    super('r2t-mil', config, encoder);
     for (const k of ['heads', 'headDim', 'regionNum', 'minRegionSide'] as const) {
       if (!Number.isInteger(config[k]) || config[k] < 1)
         throw new Error(`r2t-mil: ${k} must be a positive integer, got ${config[k]}`);

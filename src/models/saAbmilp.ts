@@ -18,7 +18,7 @@ import { Dense } from './layers/dense';
 import { inRowBlocks, rows, squaredDistances } from './layers/pairwise';
 import { matMulFast } from '../backend/fastGradients';
 import { tidyObject } from './layers/tidy';
-import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
+import type { BaseModelConfig, ForwardOptions, InstanceEncoder, MilOutput } from './types';
 
 export const SELF_ATTENTION_KERNELS = ['dot', 'rbf', 'inverse-quadratic', 'laplace', 'module'] as const;
 export type SelfAttentionKernel = (typeof SELF_ATTENTION_KERNELS)[number];
@@ -69,8 +69,8 @@ export class SaAbmilp extends ProjectedMil<SaAbmilpConfig> {
   private readonly scorer: AttentionScorer;
   private readonly classifier: Dense;
 
-  constructor(config: SaAbmilpConfig) {
-    super('sa-abmilp', config);
+  constructor(config: SaAbmilpConfig, encoder?: InstanceEncoder) {
+    super('sa-abmilp', config, encoder);
     if (!SELF_ATTENTION_KERNELS.includes(config.kernel))
       throw new Error(`sa-abmilp: kernel must be one of ${SELF_ATTENTION_KERNELS.join(', ')}, got "${config.kernel}"`);
     if (!(config.kernelAlpha > 0)) throw new Error(`sa-abmilp: kernelAlpha must be > 0, got ${config.kernelAlpha}`);

@@ -1,6 +1,6 @@
 /**
  * TransMIL (Shao et al., NeurIPS 2021) in the form MHIM-MIL runs it (`SAttention`,
- * mhim-reference.md §2): a class token (N(0, 1) init) is prepended to the projected instances;
+ * `models/transmil.py` of Tang et al.'s MHIM-MIL repository): a class token (N(0, 1) init) is prepended to the projected instances;
  * layer 1 = x + Nyström(LN(x)); PPEG on the instance tokens; layer 2 = x + Nyström(LN(x));
  * a final LayerNorm; the bag embedding is the class token, and a linear classifier gives the logits.
  * Nyström: 8 heads × embedDim/8 (64), embedDim/2 (256) landmarks as the reference derives them from
@@ -19,7 +19,7 @@ import { LayerNorm } from './layers/layerNorm';
 import { NystromAttention } from './layers/nystrom';
 import { normalTensor } from './layers/params';
 import { PPEG } from './layers/ppeg';
-import type { BaseModelConfig, ForwardOptions, MilOutput } from './types';
+import type { BaseModelConfig, ForwardOptions, InstanceEncoder, MilOutput } from './types';
 
 export interface TransmilConfig extends BaseModelConfig, ProjectionConfig {
   heads: number;
@@ -60,8 +60,8 @@ export class Transmil extends ProjectedMil<TransmilConfig> {
   private readonly norm: LayerNorm;
   private readonly classifier: Dense;
 
-  constructor(config: TransmilConfig) {
-    super('transmil', config);
+  constructor(config: TransmilConfig, encoder?: InstanceEncoder) {
+    super('transmil', config, encoder);
     const p = this.params;
     const e = config.embedDim;
     const nys = {

@@ -3,7 +3,10 @@
  *
  * A model sees one bag at a time: instance features `[N, D]` (plus optional patch coordinates) and
  * returns bag logits, a bag embedding and, where the model has them, per-instance attention weights
- * and/or instance logits. That is all heatmaps, MHIM masking and the trainer need.
+ * and/or instance logits. Its loss is a dict of named terms that the trainer sums and logs.
+ * Models built in stages (`StagedMilModel`: embed instances → aggregate → classify, as MIL-Lab's
+ * forward_features / forward_attention / forward_head) also expose each stage, which MHIM's Global
+ * Recycle Network, its class-aware scores and an instance encoder in front of the model need.
  */
 import type * as tf from '@tensorflow/tfjs';
 
@@ -22,8 +25,8 @@ export interface MilOutput {
   attention?: tf.Tensor1D;
   /** Instance logits `[N, C]`, where the model has them. */
   instanceLogits?: tf.Tensor2D;
-  /** Extra loss terms the model adds during training (e.g. CLAM's instance clustering), already weighted. */
-  auxLoss?: tf.Scalar;
+  /** Named loss terms the model adds during training (e.g. CLAM's `instance` clustering), already weighted. */
+  auxLosses?: LossTerms;
   /**
    * Per-instance terms `[N, E]` of the pooled bag feature that feeds the classifier (AB-MIL: a_i·h_i;
    * TransMIL: layer-1 `to_out(concat_h A_h,i·V_h,i)`), returned only when
@@ -55,13 +58,19 @@ export interface StepBag {
   coords?: Int32Array;
 }
 
-/** What a custom training step reports (one scalar read per step). */
-export interface StepResult {
-  /** Total loss of the step. */
-  loss: number;
-  /** Named parts, e.g. `{ cls, consistency }`, where known without extra syncs. */
-  parts?: Record<string, number>;
-  /** Instances the model actually encoded (MHIM: kept + recycled tokens). */
+/**
+ * Named loss terms of one bag, each already weighted, e.g. `{ cls, instance }` or MHIM's
+ * `{ cls, consistency }`: the training loss is their sum, in this order (`totalLoss`).
+ */
+export type LossTerms = Record<string, tf.Scalar>;
+
+/** One training step on one bag, prepared by the model and run by the trainer (src/train/step.ts). */
+export interface TrainingStep {
+  /** The loss terms; called inside the trainer's gradient tape. */
+  loss(): LossTerms;
+  /** Called once after the optimiser update (MHIM: the teacher's EMA): state that follows a step; frees the step's tensors. */
+  finish(): void;
+  /** Instances the model encoded in this step (MHIM: kept + global tokens); default: the bag's. */
   seqLen?: number;
 }
 
@@ -80,32 +89,70 @@ export interface MilModel<C extends BaseModelConfig = BaseModelConfig> {
   readonly config: Readonly<C>;
   /** Runs the model on one bag `[N, D]`. Call inside `tf.tidy` or dispose the outputs. */
   forward(bag: tf.Tensor2D, opts: ForwardOptions): MilOutput;
-  /** Training loss for one bag, including the model's own auxiliary terms. */
-  loss(out: MilOutput, target: Target): tf.Scalar;
+  /** Training loss terms for one bag: the bag loss `cls` plus the model's own named terms. */
+  loss(out: MilOutput, target: Target): LossTerms;
+  /**
+   * Prepares a training step on one bag (`MilBase`: forward + loss on the whole bag; MHIM: the
+   * teacher, the mask and the student's input are computed here, outside the gradient tape).
+   */
+  trainingStep(bag: StepBag, target: Target): TrainingStep | Promise<TrainingStep>;
   /** Trainable variables (what the optimiser updates and checkpoints store). */
   trainableVariables(): tf.Variable[];
   /** All variables including non-trainable state (EMA queries, running stats), for save/load/EMA. */
   variables(): tf.Variable[];
   /** Frees every variable. */
   dispose(): void;
-  /** Variables by stable name ('attention/V/kernel'): the keys `saveModel` writes (optional). */
-  namedVariables?(): Map<string, tf.Variable>;
-
-  // --- Optional hooks (additive; used by MHIM-MIL, see src/mhim/) ---------------------------------
-  /**
-   * The row-wise instance projection (incl. its dropout), split out so that
-   * `forward(x) ≡ aggregate(embedInstances(x))`. Row-wise means it commutes with selecting rows.
-   */
-  embedInstances?(bag: tf.Tensor2D, opts: ForwardOptions): tf.Tensor2D;
-  /** Everything after `embedInstances`, on already-projected instances `[N, E]` (MHIM's GRN tokens join here). */
-  aggregate?(projected: tf.Tensor2D, opts: ForwardOptions): MilOutput;
-  /** The bag classifier on pooled features `[M, E]` → logits `[M, C]` (affine; MHIM-v2 class-aware scores). */
-  classify?(z: tf.Tensor2D): tf.Tensor2D;
-  /**
-   * A model-specific training step that replaces the trainer's forward + loss + minimize
-   * (MHIM-MIL: teacher, masking, consistency, EMA). `optimizer` updates `trainableVariables()`.
-   */
-  trainStep?(bag: StepBag, target: Target, optimizer: tf.Optimizer): Promise<StepResult>;
-  /** Told by the trainer, before the first step of a fold, how many steps the fold runs (epochs × training bags): MHIM's cosine schedules. */
+  /** Variables by stable name ('attention/V/kernel'): the keys `saveModel` writes. */
+  namedVariables(): Map<string, tf.Variable>;
+  /** Told by the trainer, before the first step of a fold, how many steps the fold runs (epochs × training bags): schedules over the run (MHIM's cosine schedules, IBMIL's stage switch, MIREL's annealing). */
   setTotalIterations?(total: number): void;
+}
+
+/**
+ * A trainable row-wise instance encoder put in front of a staged model (torchmil's `feat_ext`):
+ * raw instances `[N, inputDim]` (e.g. image pixels) → features `[N, outputDim]`, which the model's
+ * own projection then embeds. LeNet for image-mil (models/imageMil.ts), the SSL network for the
+ * end-to-end baseline (ssl/endToEnd.ts).
+ */
+export interface InstanceEncoder {
+  readonly inputDim: number;
+  readonly outputDim: number;
+  encode(bag: tf.Tensor2D, training: boolean): tf.Tensor2D;
+  /** Its weights by stable name (the model saves them under `encoder/`). */
+  namedVariables(): Map<string, tf.Variable>;
+  dispose(): void;
+}
+
+/**
+ * A model built in stages: `forward(x) ≡ aggregate(embedInstances(x))`. MHIM's Global Recycle
+ * Network appends its tokens between the stages, and an instance encoder runs before `aggregate`.
+ */
+export interface StagedMilModel<C extends BaseModelConfig = BaseModelConfig> extends MilModel<C> {
+  /** Width E of the embedded instances. */
+  readonly embedDim: number;
+  /**
+   * The row-wise instance embedding (the instance encoder, then the projection and its dropout).
+   * Row-wise means it commutes with selecting rows.
+   */
+  embedInstances(bag: tf.Tensor2D, opts: ForwardOptions): tf.Tensor2D;
+  /** Everything after `embedInstances`, on embedded instances `[N, E]`. */
+  aggregate(embedded: tf.Tensor2D, opts: ForwardOptions): MilOutput;
+}
+
+/**
+ * A staged model whose bag classifier is affine on the pooled feature and whose `aggregate`
+ * returns `instanceFeatures` when asked: MHIM-v2's class-aware instance scores need both.
+ */
+export interface ClassifiedMilModel<C extends BaseModelConfig = BaseModelConfig> extends StagedMilModel<C> {
+  /** The bag classifier on pooled features `[M, E]` → logits `[M, C]`. */
+  classify(z: tf.Tensor2D): tf.Tensor2D;
+}
+
+export function isStaged(m: MilModel): m is StagedMilModel {
+  const s = m as Partial<StagedMilModel>;
+  return typeof s.embedInstances === 'function' && typeof s.aggregate === 'function' && Number.isInteger(s.embedDim);
+}
+
+export function hasClassifier(m: MilModel): m is ClassifiedMilModel {
+  return isStaged(m) && typeof (m as Partial<ClassifiedMilModel>).classify === 'function';
 }

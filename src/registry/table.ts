@@ -4,7 +4,8 @@
  * and typed defaults only; this file is the one place that says which models exist, so there is no
  * registration by import side effect and nothing here is imported back by the models.
  */
-import { MHIM_MODEL_DEFAULTS, type MhimModelConfig } from '../mhim/config';
+import * as tf from '@tensorflow/tfjs';
+import { MHIM_BASE_VARIANTS, MHIM_MODEL_DEFAULTS, type MhimModelConfig } from '../mhim/config';
 import { MhimModel } from '../mhim/mhim';
 import { ABMIL_DEFAULTS, Abmil, type AbmilConfig } from '../models/abmil';
 import { ADAPTIVE_POOLING_DEFAULTS, AdaptivePooling, type AdaptivePoolingConfig } from '../models/adaptivePooling';
@@ -20,11 +21,12 @@ import { EXTREME_MIL_DEFAULTS, ExtremeMil, type ExtremeMilConfig } from '../mode
 import { FOCUS_MIL_DEFAULTS, FocusMil, type FocusMilConfig } from '../models/focusMil';
 import { GNN_MIL_DEFAULTS, GnnMil, type GnnMilConfig } from '../models/gnnMil';
 import { IBMIL_DEFAULTS, Ibmil, type IbmilConfig } from '../models/ibmil';
-import { IMAGE_MIL_DEFAULTS, ImageMil, encodedShape, type ImageMilConfig } from '../models/imageMil';
+import { ConvEncoder, IMAGE_MIL_DEFAULTS, type ImageMilConfig } from '../models/imageMil';
 import { LOSS_ATTENTION_DEFAULTS, LossAttention, type LossAttentionConfig } from '../models/lossAttention';
 import { MILLET_DEFAULTS, Millet, type MilletConfig } from '../models/millet';
 import { MIREL_DEFAULTS, Mirel, type MirelConfig } from '../models/mirel';
 import { MIVAE_DEFAULTS, Mivae, type MivaeConfig } from '../models/mivae';
+import { NamedMil } from '../models/named';
 import {
   MAX_MIL_DEFAULTS,
   MEAN_MIL_DEFAULTS,
@@ -37,7 +39,7 @@ import { POWER_POOLING_DEFAULTS, PowerPooling, type PowerPoolingConfig } from '.
 import { R2T_MIL_DEFAULTS, R2tMil, type R2tMilConfig } from '../models/r2tMil';
 import { SA_ABMILP_DEFAULTS, SaAbmilp, type SaAbmilpConfig } from '../models/saAbmilp';
 import { TRANSMIL_DEFAULTS, Transmil, type TransmilConfig } from '../models/transmil';
-import type { BaseModelConfig, MilModel } from '../models/types';
+import type { BaseModelConfig, InstanceEncoder, MilModel, StagedMilModel } from '../models/types';
 
 /** Published results printed beside ours (catalogue table, `milkit demo`), with their source. */
 export interface PublishedResults {
@@ -51,10 +53,11 @@ export interface PublishedResults {
 /** What a table entry's `create` may use to build the models it wraps (MHIM, image-mil). */
 export interface ModelBuilder {
   create(name: string, config: Record<string, unknown>): MilModel;
-  defaults(name: string): Readonly<Record<string, unknown>>;
+  /** A staged model with an instance encoder in front (throws for a model that is not staged). */
+  create(name: string, config: Record<string, unknown>, encoder: InstanceEncoder): StagedMilModel;
 }
 
-export interface ModelEntry<C extends BaseModelConfig = BaseModelConfig> {
+export interface ModelEntry<C extends BaseModelConfig = BaseModelConfig, M extends MilModel = MilModel<C>> {
   /** One line: what the model does. */
   description: string;
   /** The paper that defines it. */
@@ -66,11 +69,16 @@ export interface ModelEntry<C extends BaseModelConfig = BaseModelConfig> {
   /** How the deep-MIL survey groups it: scores instances then pools them, or pools instance embeddings. */
   level?: 'instance' | 'bag';
   published?: PublishedResults;
-  create(config: C, models: ModelBuilder): MilModel<C>;
+  /**
+   * Built in stages (embed instances → aggregate, `StagedMilModel`): the model takes an instance
+   * encoder (`create`'s third argument) and can carry MHIM's Global Recycle Network.
+   */
+  staged?: true;
+  create(config: C, models: ModelBuilder, encoder?: InstanceEncoder): M;
 }
 
 /** Keeps each entry's config type (so `createModel('abmil', …)` is checked against `AbmilConfig`). */
-const entry = <C extends BaseModelConfig>(e: ModelEntry<C>): ModelEntry<C> => e;
+const entry = <C extends BaseModelConfig, M extends MilModel = MilModel<C>>(e: ModelEntry<C, M>): ModelEntry<C, M> => e;
 
 const ILSE = 'Ilse, Tomczak & Welling, Attention-based Deep Multiple Instance Learning, ICML 2018';
 const ILSE_RESULTS = 'Ilse et al. ICML 2018 (MUSK1 5 × 10-fold; MNIST-bags mean size 10)';
@@ -91,7 +99,8 @@ export const MODELS = {
       mnistBagsAuc: { 50: 0.914, 100: 0.963, 150: 0.977, 200: 0.984 },
       source: ILSE_RESULTS,
     },
-    create: (c) => new Abmil(c),
+    staged: true,
+    create: (c, _, e) => new Abmil(c, 'abmil', e),
   }),
   gabmil: entry<AbmilConfig>({
     description: 'gated attention MIL (abmil with gated: true; hidden 384, dropout 0.25 on both branches)',
@@ -99,25 +108,29 @@ export const MODELS = {
     defaults: { ...ABMIL_DEFAULTS, gated: true },
     optional: ['attentionDim', 'attentionDropout'],
     published: { musk1Accuracy: 0.9, source: ILSE_RESULTS },
-    create: (c) => new Abmil(c, 'gabmil'),
+    staged: true,
+    create: (c, _, e) => new Abmil(c, 'gabmil', e),
   }),
   'clam-sb': entry<ClamConfig>({
     description: 'CLAM single-branch: gated attention pooling + instance-clustering loss (top/bottom k)',
     paper: CLAM_PAPER,
     defaults: CLAM_DEFAULTS,
-    create: (c) => new Clam(c, false),
+    staged: true,
+    create: (c, _, e) => new Clam(c, false, e),
   }),
   'clam-mb': entry<ClamConfig>({
     description: 'CLAM multi-branch: one gated attention branch and classifier per class + instance clustering',
     paper: CLAM_PAPER,
     defaults: CLAM_DEFAULTS,
-    create: (c) => new Clam(c, true),
+    staged: true,
+    create: (c, _, e) => new Clam(c, true, e),
   }),
   dsmil: entry<DsmilConfig>({
     description: 'dual-stream MIL: max-instance classifier + attention to the critical instance, logits averaged',
     paper: 'Li, Li & Eliceiri, Dual-stream Multiple Instance Learning Network for WSI Classification, CVPR 2021',
     defaults: DSMIL_DEFAULTS,
-    create: (c) => new Dsmil(c),
+    staged: true,
+    create: (c, _, e) => new Dsmil(c, e),
   }),
   'mean-mil': entry<PoolingMilConfig>({
     description: 'instance MLP, bag logits = mean of the instance logits',
@@ -151,35 +164,34 @@ export const MODELS = {
       'Shao et al., TransMIL: Transformer based Correlated Multiple Instance Learning for WSI Classification, NeurIPS 2021',
     defaults: TRANSMIL_DEFAULTS,
     optional: ['headDim', 'landmarks'],
-    create: (c) => new Transmil(c),
+    staged: true,
+    create: (c, _, e) => new Transmil(c, e),
   }),
   'image-mil': entry<ImageMilConfig>({
     description:
-      'convolutional instance encoder (LeNet-5 style, trained end to end) in front of any MIL model, for image instances',
+      'convolutional instance encoder (LeNet-5 style, trained end to end) in front of any staged MIL model, for image instances',
     paper: `${ILSE} (MNIST-bags and histology experiments)`,
     defaults: IMAGE_MIL_DEFAULTS,
     create: (c, models) => {
-      if (!('embedDim' in models.defaults(c.mil)))
-        throw new Error(
-          `image-mil: model "${c.mil}" has no instance projection (embedDim) to replace; use abmil, gabmil, dsmil, transmil, clam-sb, ...`,
-        );
-      const [h, w, ch] = encodedShape(c.encoder, c.imageShape);
-      const inner = models.create(c.mil, {
-        ...c.milConfig,
-        inputDim: h * w * ch,
-        embedDim: c.embedDim,
-        numClasses: c.numClasses,
-        seed: c.seed,
-      });
-      try {
-        return new ImageMil(c, inner);
-      } catch (err) {
-        inner.dispose();
-        throw err;
-      }
+      const [h, w, ch] = c.imageShape;
+      if (h * w * ch !== c.inputDim)
+        throw new Error(`image-mil: imageShape ${h}×${w}×${ch} = ${h * w * ch} pixels, but inputDim is ${c.inputDim}`);
+      const encoder = new ConvEncoder(c.encoder, c.imageShape, c.seed);
+      // The model's own projection is the paper's fully connected layer (fc-500 + ReLU, no dropout).
+      const { activation, dropout, embedDim, numClasses, seed } = c;
+      const inner = models.create(
+        c.mil,
+        { ...c.milConfig, inputDim: encoder.outputDim, embedDim, activation, dropout, numClasses, seed },
+        encoder,
+      );
+      tf.tidy(() => inner.namedVariables().get('projection/kernel')!.assign(encoder.nextLayerInit(embedDim)));
+      // Saved as LeNet (convolutions + fc) under encoder/, the MIL model under mil/.
+      const rename = (n: string) =>
+        n.startsWith('encoder/') ? n : n.startsWith('projection/') ? `encoder/fc/${n.slice(11)}` : `mil/${n}`;
+      return new NamedMil('image-mil', c, inner, rename);
     },
   }),
-  mhim: entry<MhimModelConfig>({
+  mhim: entry<MhimModelConfig, MhimModel>({
     description:
       'MHIM-MIL: masked hard instance mining with a momentum teacher around any attention model (v1, v2 with the Global Recycle Network)',
     paper:
@@ -191,6 +203,7 @@ export const MODELS = {
       return new MhimModel(
         (role) =>
           models.create(c.base, {
+            ...MHIM_BASE_VARIANTS[c.base],
             ...c.baseConfig,
             inputDim: c.inputDim,
             numClasses: c.numClasses,
@@ -253,7 +266,8 @@ export const MODELS = {
       'Javed et al., Additive MIL: Intrinsically Interpretable Multiple Instance Learning for Pathology, NeurIPS 2022',
     level: 'instance',
     defaults: ADDITIVE_MIL_DEFAULTS,
-    create: (c) => new AdditiveMil(c),
+    staged: true,
+    create: (c, _, e) => new AdditiveMil(c, e),
   }),
   millet: entry<MilletConfig>({
     description:
@@ -318,7 +332,8 @@ export const MODELS = {
       'Rymarczyk et al., Kernel Self-Attention for Weakly-supervised Image Classification using Deep Multiple Instance Learning, WACV 2021',
     level: 'bag',
     defaults: SA_ABMILP_DEFAULTS,
-    create: (c) => new SaAbmilp(c),
+    staged: true,
+    create: (c, _, e) => new SaAbmilp(c, e),
   }),
   'dtfd-mil': entry<DtfdMilConfig>({
     description:
@@ -335,7 +350,8 @@ export const MODELS = {
     paper: 'Lin et al., Interventional Bag Multi-Instance Learning on Whole-Slide Pathological Images, CVPR 2023',
     level: 'bag',
     defaults: IBMIL_DEFAULTS,
-    create: (c) => new Ibmil(c),
+    staged: true,
+    create: (c, _, e) => new Ibmil(c, e),
   }),
   'das-mil': entry<DasMilConfig>({
     description:
@@ -343,7 +359,8 @@ export const MODELS = {
     paper: 'Wölflein et al., Deep Multiple Instance Learning with Distance-Aware Self-Attention, arXiv 2023',
     level: 'bag',
     defaults: DAS_MIL_DEFAULTS,
-    create: (c) => new DasMil(c),
+    staged: true,
+    create: (c, _, e) => new DasMil(c, e),
   }),
   'extreme-mil': entry<ExtremeMilConfig>({
     description:
@@ -352,7 +369,8 @@ export const MODELS = {
       'ELM-style attention (Huang et al., Extreme learning machine, Neurocomputing 2006) on AB-MIL (Ilse et al., ICML 2018)',
     level: 'bag',
     defaults: EXTREME_MIL_DEFAULTS,
-    create: (c) => new ExtremeMil(c),
+    staged: true,
+    create: (c, _, e) => new ExtremeMil(c, e),
   }),
   'r2t-mil': entry<R2tMilConfig>({
     description:
@@ -361,6 +379,7 @@ export const MODELS = {
       'Tang et al., Feature Re-Embedding: Towards Foundation Model-Level Performance in Computational Pathology, CVPR 2024',
     level: 'bag',
     defaults: R2T_MIL_DEFAULTS,
-    create: (c) => new R2tMil(c),
+    staged: true,
+    create: (c, _, e) => new R2tMil(c, e),
   }),
 };

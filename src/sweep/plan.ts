@@ -21,7 +21,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { closest } from '../didYouMean';
-import { MHIM_BASE_VARIANTS } from '../mhim/choice';
+import { MHIM_BASE_VARIANTS } from '../mhim/config';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/config';
 
 /** One entry of `models`: a registered model, optionally inside MHIM, with its options and grid. */

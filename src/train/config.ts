@@ -1,5 +1,5 @@
 /**
- * Training configuration: one typed object with MHIM-MIL's defaults (mhim-reference.md §3–4),
+ * Training configuration: one typed object with MHIM-MIL's defaults (the training options of Tang et al.'s `main.py`),
  * except the epoch count (MHIM: up to 200) and early stopping, which stay opt-in.
  */
 export interface TrainConfig {

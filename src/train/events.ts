@@ -27,7 +27,9 @@ export type TrainEvent =
       /** Bags done in this epoch (1-based) of `steps`. */
       step: number;
       steps: number;
+      /** Total loss of the step, and its named terms (e.g. `{ cls, instance }`; they sum to `loss`). */
       loss: number;
+      terms?: Record<string, number>;
       instances: number;
       /** Throughput over the epoch so far. */
       bagsPerSecond: number;
@@ -44,6 +46,8 @@ export type TrainEvent =
       type: 'epoch-end';
       epoch: number;
       trainLoss: number;
+      /** Mean of each named loss term over the epoch (they sum to `trainLoss`). */
+      trainTerms?: Record<string, number>;
       seconds: number;
       /** Value of the monitored metric on the selection set (NaN when there is none), and its name. */
       monitor: number;

@@ -25,9 +25,10 @@ import { type TrainConfig, foldSeed } from './config';
 import { type EarlyStoppingState, initialStoppingState, observeEpoch } from './earlyStopping';
 import type { FoldRef, TrainEventStream } from './events';
 import { Adam } from './optimizer';
-import { bagTensor, fitThresholdOn, predictSet, setMetrics } from './predict';
+import { fitThresholdOn, predictSet, setMetrics } from './predict';
 import { captureRandomState, restoreRandomState } from './randomState';
 import { learningRateAt } from './schedule';
+import { computeStep } from './step';
 import { type Task, defaultMonitor } from './targets';
 
 /** Creates a fresh model for a fold: the trainer passes the fold's seed. */
@@ -69,6 +70,8 @@ export interface EpochRecord {
   epoch: number;
   lr: number;
   trainLoss: number;
+  /** Mean of each named loss term over the epoch's steps (their sum is `trainLoss`). */
+  trainTerms?: Record<string, number>;
   /** Metrics on the selection set, when there is one. */
   select?: Record<string, number>;
 }
@@ -79,6 +82,8 @@ interface FoldState {
   epoch: number;
   stepInEpoch: number;
   epochLossSum: number;
+  /** Sums of the named loss terms over the epoch's steps so far. */
+  epochTermSums: Record<string, number>;
   stopping: EarlyStoppingState;
   history: EpochRecord[];
   finished: boolean;
@@ -123,6 +128,7 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
     epoch: 0,
     stepInEpoch: 0,
     epochLossSum: 0,
+    epochTermSums: {},
     stopping: initialStoppingState(),
     history: [],
     finished: false,
@@ -135,7 +141,8 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
     if (ctx.resume && lastFile && fs.existsSync(lastFile)) {
       const restored = restoreTrainingState<FoldState>(readTrainingState(lastFile, fingerprint), model);
       optimizer.setState(restored.optimizer);
-      state = restored.state;
+      // Checkpoints written before the loss had named terms carry no term sums.
+      state = { ...restored.state, epochTermSums: restored.state.epochTermSums ?? {} };
       if (state.randomState !== undefined) restoreRandomState(model, state.randomState);
       if (bestFile && fs.existsSync(bestFile))
         bestWeights = readTrainingState(bestFile, fingerprint).tensors.filter((t) => t.name.startsWith('model/'));
@@ -155,10 +162,6 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
     };
 
     const vars = model.trainableVariables();
-    if (model.trainStep && config.accumulate !== 1)
-      throw new Error(
-        `${model.name} trains with its own step (trainStep), which does not support gradient accumulation (accumulate = ${config.accumulate})`,
-      );
     let interrupted = false;
     while (!state.finished && state.epoch < config.epochs) {
       const epoch = state.epoch;
@@ -179,46 +182,35 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
       for (let k = state.stepInEpoch; k < order.length; k++) {
         const bag = await cohort.bag(order[k]);
         const target = targets[order[k]];
-        let lossValue: number;
-        if (model.trainStep) {
-          const features = stats ? standardize(bag.features, stats) : bag.features;
-          lossValue = (
-            await model.trainStep(
-              { id: bag.id, features, numInstances: bag.numInstances, dim: bag.dim, coords: bag.coords },
-              target,
-              optimizer,
-            )
-          ).loss;
-        } else {
-          const x = bagTensor(bag, stats);
-          const { value, grads } = tf.variableGrads(
-            () => model.loss(model.forward(x, { training: true, coords: bag.coords, target }), target),
-            vars,
-          );
-          x.dispose();
-          if (pending) {
-            for (const [name, g] of Object.entries(grads)) {
-              const prev = pending.get(name);
-              pending.set(name, prev ? tf.tidy(() => tf.add(prev, g)) : tf.keep(g.clone()));
-              prev?.dispose();
-            }
-            tf.dispose(Object.values(grads));
-          } else pending = new Map(Object.entries(grads));
-          pendingCount++;
-          if (pendingCount === config.accumulate || k === order.length - 1) {
-            const n = pendingCount;
-            const averaged =
-              n === 1
-                ? Object.fromEntries(pending)
-                : tf.tidy(() => Object.fromEntries([...pending!].map(([name, g]) => [name, tf.div(g, n)])));
-            optimizer.applyGradients(averaged);
-            tf.dispose([...pending.values(), ...(n === 1 ? [] : Object.values(averaged))]);
-            pending = undefined;
-            pendingCount = 0;
+        const features = stats ? standardize(bag.features, stats) : bag.features;
+        const step = await computeStep(
+          model,
+          { id: bag.id, features, numInstances: bag.numInstances, dim: bag.dim, coords: bag.coords },
+          target,
+          vars,
+        );
+        if (pending) {
+          for (const [name, g] of Object.entries(step.grads)) {
+            const prev = pending.get(name);
+            pending.set(name, prev ? tf.tidy(() => tf.add(prev, g)) : tf.keep(g.clone()));
+            prev?.dispose();
           }
-          lossValue = (await value.data())[0]; // the one host read per step
-          value.dispose();
+          tf.dispose(Object.values(step.grads));
+        } else pending = new Map(Object.entries(step.grads));
+        pendingCount++;
+        if (pendingCount === config.accumulate || k === order.length - 1) {
+          const n = pendingCount;
+          const averaged =
+            n === 1
+              ? Object.fromEntries(pending)
+              : tf.tidy(() => Object.fromEntries([...pending!].map(([name, g]) => [name, tf.div(g, n)])));
+          optimizer.applyGradients(averaged);
+          tf.dispose([...pending.values(), ...(n === 1 ? [] : Object.values(averaged))]);
+          pending = undefined;
+          pendingCount = 0;
         }
+        const { loss: lossValue, terms } = await step.finish();
+        for (const [name, v] of Object.entries(terms)) state.epochTermSums[name] = (state.epochTermSums[name] ?? 0) + v;
         state.epochLossSum += lossValue;
         state.stepInEpoch = k + 1;
         instancesSeen += bag.numInstances;
@@ -230,6 +222,7 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
           step: k + 1,
           steps: order.length,
           loss: lossValue,
+          terms,
           instances: bag.numInstances,
           bagsPerSecond: (k + 1 - 0) / Math.max(secs, 1e-9),
           instancesPerSecond: instancesSeen / Math.max(secs, 1e-9),
@@ -245,7 +238,10 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
       if (interrupted) break;
 
       const trainLoss = state.epochLossSum / order.length;
-      const record: EpochRecord = { epoch, lr, trainLoss };
+      const trainTerms = Object.fromEntries(
+        Object.entries(state.epochTermSums).map(([name, sum]) => [name, sum / order.length]),
+      );
+      const record: EpochRecord = { epoch, lr, trainLoss, trainTerms };
       let improved = false;
       let stop = false;
       let monitored = NaN;
@@ -275,7 +271,14 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
         state.stopping = o.state;
         if (improved) bestWeights = await modelTensors(model);
       }
-      state = { ...state, epoch: epoch + 1, stepInEpoch: 0, epochLossSum: 0, history: [...state.history, record] };
+      state = {
+        ...state,
+        epoch: epoch + 1,
+        stepInEpoch: 0,
+        epochLossSum: 0,
+        epochTermSums: {},
+        history: [...state.history, record],
+      };
       state.finished = stop || state.epoch >= config.epochs;
       state.randomState = captureRandomState(model);
       if (improved && bestFile) await checkpoint(bestFile, 'best', state);
@@ -285,6 +288,7 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
         ...ref,
         epoch,
         trainLoss,
+        trainTerms,
         seconds: (performance.now() - t0) / 1000,
         monitor: monitored,
         metric: monitor,

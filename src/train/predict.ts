@@ -10,6 +10,7 @@ import { bootstrapRecord } from '../metrics/bootstrap';
 import { classificationMetrics } from '../metrics/evaluate';
 import { concordanceIndex, riskFromHazardLogits } from '../metrics/survival';
 import { type BinaryThreshold, fitYoudenThreshold } from '../metrics/threshold';
+import { totalLoss } from '../models/losses';
 import type { MilModel, Target } from '../models/types';
 import type { Task } from './targets';
 
@@ -42,7 +43,7 @@ export async function predictSet(
       rows.push(
         tf.tidy(() => {
           const out = model.forward(bagTensor(bag, stats), { training: false, coords: bag.coords, target: targets[i] });
-          return tf.concat([out.logits, tf.reshape(model.loss(out, targets[i]), [1])]);
+          return tf.concat([out.logits, tf.reshape(totalLoss(model.loss(out, targets[i])), [1])]);
         }),
       );
     }

@@ -10,6 +10,8 @@ import type { MilModel, Target } from '../../src/models/types';
 import { Transmil, TRANSMIL_DEFAULTS } from '../../src/models/transmil';
 import { createModel } from '../../src/registry';
 import { smallAbmil, syntheticBags } from './fixtures';
+import { totalLoss } from '../../src/models/losses';
+import { trainStep } from '../../src/train/step';
 
 const close = (a: number, b: number, tol = 1e-5) =>
   assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} vs ${b}`);
@@ -138,7 +140,7 @@ describe('mhim: the training step', () => {
     const opt = tf.train.adam(1e-2);
     const [{ bag, label }] = syntheticBags(1, 40);
     const before = m.teacherVariables().map((v) => Float32Array.from(v.dataSync()));
-    await m.trainStep(bag, cls(label), opt);
+    await trainStep(m, bag, cls(label), opt);
     const student = m.student.variables().map((v) => v.dataSync());
     m.teacherVariables().forEach((t, i) => {
       const tv = t.dataSync();
@@ -151,7 +153,7 @@ describe('mhim: the training step', () => {
 
     const frozen = new MhimModel(smallAbmil(), { teacherMomentum: 1 });
     const t0 = frozen.teacherVariables().map((v) => Array.from(v.dataSync()));
-    for (let s = 0; s < 3; s++) await frozen.trainStep(bag, cls(label), opt);
+    for (let s = 0; s < 3; s++) await trainStep(frozen, bag, cls(label), opt);
     frozen.teacherVariables().forEach((t, i) => assert.deepEqual(Array.from(t.dataSync()), t0[i]));
     m.dispose();
     frozen.dispose();
@@ -165,10 +167,10 @@ describe('mhim: the training step', () => {
     const [{ bag, label }] = syntheticBags(1, 100);
     const n = bag.numInstances;
     const kept = n - Math.ceil(n * 0.05);
-    const r = await m.trainStep(bag, cls(label), opt);
+    const r = await trainStep(m, bag, cls(label), opt);
     assert.equal(r.seqLen, Math.floor(kept * 0.8) + 5);
     assert.ok(Number.isFinite(r.loss));
-    close(r.loss, r.parts!.cls + 0.5 * r.parts!.consistency, 1e-4);
+    close(r.loss, r.terms.cls + r.terms.consistency, 1e-4);
 
     const greedy = new MhimModel(smallAbmil(), { mask: { highRatio: 1, randomRatio: 1 } });
     for (const size of [1, 2]) {
@@ -179,7 +181,7 @@ describe('mhim: the training step', () => {
         dim: 16,
       };
       for (const model of [m, greedy]) {
-        const res = await model.trainStep(tiny, cls(1), opt);
+        const res = await trainStep(model, tiny, cls(1), opt);
         assert.ok(res.seqLen! >= 1 && Number.isFinite(res.loss), `${model.name} on a bag of ${size}`);
       }
     }
@@ -217,14 +219,14 @@ describe('mhim: the training step', () => {
           let s = 0;
           for (const { bag, label } of data) {
             const out = m.forward(tf.tensor2d(bag.features, [bag.numInstances, bag.dim]), { training: false });
-            s += m.loss(out, cls(label)).dataSync()[0];
+            s += totalLoss(m.loss(out, cls(label))).dataSync()[0];
           }
           return s / data.length;
         });
       const start = evalLoss();
       let tensorsAfterEpoch1 = 0;
       for (let epoch = 0; epoch < 8; epoch++) {
-        for (const { bag, label } of data) await m.trainStep(bag, cls(label), opt);
+        for (const { bag, label } of data) await trainStep(m, bag, cls(label), opt);
         if (epoch === 0) tensorsAfterEpoch1 = tf.memory().numTensors;
       }
       assert.equal(tf.memory().numTensors, tensorsAfterEpoch1, `${version}: tensors leaked`);
@@ -258,7 +260,7 @@ describe('mhim: other wrapped models', () => {
     });
     const opt = tf.train.adam(1e-3);
     const data = syntheticBags(4, 30);
-    const r0 = await m.trainStep(data[0].bag, cls(data[0].label), opt);
+    const r0 = await trainStep(m, data[0].bag, cls(data[0].label), opt);
     const n = data[0].bag.numInstances;
     assert.equal(r0.seqLen, Math.floor((n - Math.ceil(n * 0.1)) * 0.8) + 3);
     const scores = await m.scoreInstances(data[0].bag);
@@ -268,44 +270,55 @@ describe('mhim: other wrapped models', () => {
       'max over 2 class probabilities lies in [0.5, 1]',
     );
     const before = tf.memory().numTensors;
-    for (const { bag, label } of data) assert.ok(Number.isFinite((await m.trainStep(bag, cls(label), opt)).loss));
+    for (const { bag, label } of data) assert.ok(Number.isFinite((await trainStep(m, bag, cls(label), opt)).loss));
     assert.equal(tf.memory().numTensors, before);
     m.dispose();
     opt.dispose();
   });
 
-  it('MHIM(DSMIL) and a model without the projection hooks (no GRN, masking on raw instances) both train', async () => {
+  it('refuses at construction a model that lacks what MHIM uses, naming the model and the fix', async () => {
     const opt = tf.train.adam(1e-3);
     const [{ bag, label }] = syntheticBags(1, 40);
-    const ds = new MhimModel(
-      (role) =>
-        createModel('dsmil', { inputDim: 16, embedDim: 8, numClasses: 2, seed: role === 'teacher' ? 2 : 1 } as never),
-      {},
+    const dsmil = (role: 'student' | 'teacher') =>
+      createModel('dsmil', { inputDim: 16, embedDim: 8, numClasses: 2, seed: role === 'teacher' ? 2 : 1 });
+    // DSMIL's bag classifier is not affine on single instances: no class-aware scores.
+    assert.throws(
+      () => new MhimModel(dsmil, {}),
+      /MHIM-v2\(dsmil\): class-aware instance scores need the bag classifier .*set mhim.score to 'attention'/,
     );
-    assert.ok(Number.isFinite((await ds.trainStep(bag, cls(label), opt)).loss));
-    const withoutHooks = (role: 'student' | 'teacher'): MilModel => {
+    const ds = new MhimModel(dsmil, { score: 'attention' });
+    assert.ok(Number.isFinite((await trainStep(ds, bag, cls(label), opt)).loss));
+    // A model that is not built in stages cannot carry the Global Recycle Network.
+    const unstaged = (role: 'student' | 'teacher'): MilModel => {
       const p = smallAbmil()(role);
       return {
-        name: 'nohooks',
+        name: 'unstaged',
         config: p.config,
         forward: (b, o) => p.forward(b, o),
         loss: (o, t) => p.loss(o, t),
+        trainingStep: (b, t) => p.trainingStep(b, t),
         trainableVariables: () => p.trainableVariables(),
         variables: () => p.variables(),
+        namedVariables: () => p.namedVariables(),
         dispose: () => p.dispose(),
       };
     };
-    const noHooks = new MhimModel(withoutHooks, { mask: { highRatio: 0.1 } });
+    const before = tf.memory().numTensors;
+    assert.throws(
+      () => new MhimModel(unstaged, { score: 'attention', grn: {} }),
+      /MHIM-v2\(unstaged\): the Global Recycle Network needs .*embedInstances \/ aggregate stages.*mhim.grn to null/,
+    );
+    assert.equal(tf.memory().numTensors, before, 'a refused MHIM frees the models it built');
+    const noGrn = new MhimModel(unstaged, { score: 'attention', grn: null, mask: { highRatio: 0.1 } });
     const shared = smallAbmil()('student');
     assert.throws(() => new MhimModel(() => shared, {}), /new model on each call/);
     shared.dispose();
-    assert.equal(noHooks.grn, undefined);
     const opt2 = tf.train.adam(1e-3); // tfjs Adam keeps its moments by variable position: one per model
-    const r = await noHooks.trainStep(bag, cls(label), opt2);
+    const r = await trainStep(noGrn, bag, cls(label), opt2);
     opt2.dispose();
     assert.equal(r.seqLen, bag.numInstances - Math.ceil(bag.numInstances * 0.1));
     ds.dispose();
-    noHooks.dispose();
+    noGrn.dispose();
     opt.dispose();
   });
 });

@@ -4,12 +4,12 @@ import * as tf from '@tensorflow/tfjs';
 import { Cohort, writeCohort } from '../../src/data';
 import { stratifiedKFold } from '../../src/data/splits';
 import { Trainer } from '../../src/train/trainer';
-import { mhimModel } from '../../src/mhim/choice';
 import { MhimModel } from '../../src/mhim/mhim';
 import { createModel } from '../../src/registry';
 import { loadModel, saveModel } from '../../src/persist';
 import { tempDir } from '../helpers/tmp';
 import { syntheticBags } from './fixtures';
+import { trainStep } from '../../src/train/step';
 
 describe('mhim: through the trainer (the `--mhim v2` path)', () => {
   it('cross-validates MHIM-v2(AB-MIL) with its own trainStep and writes results', async function () {
@@ -26,7 +26,10 @@ describe('mhim: through the trainer (the `--mhim v2` path)', () => {
     try {
       const splits = [stratifiedKFold(cohort.bags, { k: 2, seed: 1 })];
       const trainer = new Trainer({
-        model: mhimModel({ name: 'abmil', config: { embedDim: 8 } }, 'v2', { grn: { numQueries: 2 } }),
+        model: {
+          name: 'mhim',
+          config: { base: 'abmil', baseConfig: { embedDim: 8 }, mhim: { version: 'v2', grn: { numQueries: 2 } } },
+        },
         config: { epochs: 4, lr: 5e-3, selectOn: 'last' },
       });
       let steps = 0;
@@ -66,7 +69,7 @@ describe('mhim: registry and saved models', () => {
     assert.equal(m.label, 'mhim-v2(abmil)');
     const opt = tf.train.adam(1e-2);
     const [{ bag, label }] = syntheticBags(1, 30);
-    await m.trainStep(bag, { kind: 'class', label, numClasses: 2 }, opt); // teacher ≠ student after a step
+    await trainStep(m, bag, { kind: 'class', label, numClasses: 2 }, opt); // teacher ≠ student after a step
     await saveModel(m, path.join(dir, 'mhim'));
     const back = (await loadModel(path.join(dir, 'mhim'))) as MhimModel;
     assert.equal(back.name, 'mhim');

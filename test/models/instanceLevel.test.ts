@@ -1,5 +1,5 @@
 /**
- * The instance-level methods of the deep-MIL catalogue (issue 9): adaptive, certainty and power
+ * The instance-level methods of the deep-MIL catalogue: adaptive, certainty and power
  * pooling, MIVAE, CausalMIL, Additive MIL, MILLET, MIREL, FocusMIL. For each: shapes on bags of 1
  * and 20,000 instances, permutation invariance, gradient flow, config validation; then each
  * method's pooling formula against a plain JS reference, and numerical gradient checks where a
@@ -19,6 +19,8 @@ import { Rng } from '../../src/random';
 import { Adam } from '../../src/train/optimizer';
 import { randomFloats } from '../helpers/tmp';
 import { expectGradMatches, maxAbsDiff, onCpu, someCoords } from './helpers/gradcheck';
+import { totalLoss } from '../../src/models/losses';
+import { trainStep } from '../../src/train/step';
 
 const D = 8;
 const SMALL: Record<string, Record<string, unknown>> = {
@@ -123,7 +125,7 @@ describe('models/instance-level: the catalogue entries', () => {
       const m = make(name);
       for (const target of targets) {
         const { value, grads } = tf.variableGrads(
-          () => m.loss(m.forward(bag, { training: true, target }), target),
+          () => totalLoss(m.loss(m.forward(bag, { training: true, target }), target)),
           m.trainableVariables(),
         );
         assert.ok(Number.isFinite(value.dataSync()[0]), `${name}: loss finite`);
@@ -277,14 +279,14 @@ describe('models/instance-level: pooling formulas against plain references', () 
         ) < 1e-5,
         name,
       );
-      assert.equal(out.auxLoss, undefined, `${name}: no auxLoss in evaluation`);
+      assert.equal(out.auxLosses, undefined, `${name}: no auxiliary loss in evaluation`);
       // attention = softmax of the instance scores: it peaks at the instance the max pooling picks.
       const att = Array.from(out.attention!.dataSync());
       const s1 = rows.map((r) => r[1]);
       assert.equal(att.indexOf(Math.max(...att)), s1.indexOf(Math.max(...s1)), `${name}: attention peak`);
       const tr = run(m, bag, true, pos);
-      const aux = tr.auxLoss!.dataSync()[0];
-      assert.ok(Number.isFinite(aux) && aux > 0, `${name}: training auxLoss ${aux}`);
+      const aux = Object.values(tr.auxLosses!)[0].dataSync()[0];
+      assert.ok(Number.isFinite(aux) && aux > 0, `${name}: training auxiliary loss ${aux}`);
       tf.dispose([out, tr] as unknown as tf.TensorContainer);
       m.dispose();
     }
@@ -300,7 +302,7 @@ describe('models/instance-level: pooling formulas against plain references', () 
     );
     assert.ok(Math.abs(softmax1(out.logits.dataSync()) - alpha[1] / (alpha[0] + alpha[1])) < 1e-5);
     // Without a run length κ = 1; no target → no instance term, so the loss is the bag term alone.
-    const loss = tf.tidy(() => m.loss(out, pos).dataSync()[0]);
+    const loss = tf.tidy(() => totalLoss(m.loss(out, pos)).dataSync()[0]);
     assert.ok(
       Math.abs(loss - referenceEvidential(alpha, 1, 1)) < 1e-4,
       `${loss} vs ${referenceEvidential(alpha, 1, 1)}`,
@@ -332,7 +334,8 @@ describe('models/instance-level: MHIM masking wraps them (attention is what it s
       const out = run(m, bag);
       assert.deepEqual(out.logits.shape, [2], name);
       const opt = new Adam(m.trainableVariables(), { lr: 1e-3, weightDecay: 0, weightDecayMode: 'l2' });
-      const step = await m.trainStep!(
+      const step = await trainStep(
+        m,
         { id: 'b', features: bag.dataSync() as Float32Array, numInstances: 20, dim: D },
         pos,
         opt,
@@ -386,7 +389,7 @@ describe('models/instance-level: special functions and custom gradients', () => 
         const m = make(name, { dropout: 0 });
         const bag = bagOf(11, 5);
         for (const target of [pos, neg]) {
-          const f = () => m.loss(m.forward(bag, { training: false, target }), target);
+          const f = () => totalLoss(m.loss(m.forward(bag, { training: false, target }), target));
           // eps 2e-3: small enough not to cross ReLU kinks of the encoder.
           for (const v of m.trainableVariables()) expectGradMatches(f, v, someCoords(v.size, 3), 2e-3, 3e-2, 2e-3);
         }
@@ -402,14 +405,14 @@ describe('models/instance-level: special functions and custom gradients', () => 
       // (1) Bag term only (instanceWeight 0): every variable but the residual branch, numerically.
       const bagOnly = make('mirel', { instanceWeight: 0 });
       for (const target of [pos, neg]) {
-        const f = () => bagOnly.loss(bagOnly.forward(bag, { training: true, target }), target);
+        const f = () => totalLoss(bagOnly.loss(bagOnly.forward(bag, { training: true, target }), target));
         for (const [vname, v] of named(bagOnly))
           if (!vname.startsWith('residual/')) expectGradMatches(f, v, someCoords(v.size, 3), 2e-3, 3e-2, 2e-3);
       }
       // (2) Full loss on a negative bag (instance term = mean_i ℓ(α_i, 0), no held-constant weights):
       // the residual branch and the attention, whose paths avoid the frozen evidence.
       const full = make('mirel');
-      const fNeg = () => full.loss(full.forward(bag, { training: true, target: neg }), neg);
+      const fNeg = () => totalLoss(full.loss(full.forward(bag, { training: true, target: neg }), neg));
       for (const [vname, v] of named(full))
         if (/^(residual|attention)\//.test(vname)) expectGradMatches(fNeg, v, someCoords(v.size, 3), 2e-3, 3e-2, 2e-3);
       // (3) The instance term reaches the bag head only through the frozen evidence, so the head's
@@ -418,7 +421,7 @@ describe('models/instance-level: special functions and custom gradients', () => 
         const grad = (m: MilModel) => {
           const v = named(m).get('classifier/kernel')!;
           const { grads, value } = tf.variableGrads(
-            () => m.loss(m.forward(bag, { training: true, target }), target),
+            () => totalLoss(m.loss(m.forward(bag, { training: true, target }), target)),
             [v],
           );
           const g = grads[v.name].dataSync().slice();

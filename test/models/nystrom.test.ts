@@ -10,6 +10,7 @@ import { nystromHeads, nystromHeadsReference, type NystromShape } from '../../sr
 import { createModel } from '../../src/registry';
 import { Rng } from '../../src/random';
 import { expectGradMatches, maxAbsDiff, onCpu, someCoords } from './helpers/gradcheck';
+import { totalLoss } from '../../src/models/losses';
 
 function rand(shape: number[], seed: number, sd = 1): tf.Tensor {
   const rng = new Rng(seed);
@@ -78,7 +79,7 @@ describe('models/layers: fused Nyström attention', () => {
     const run = (checkpoint: boolean) => {
       const model = createModel('transmil', { ...config, checkpoint });
       const { grads, value } = tf.variableGrads(
-        () => model.loss(model.forward(bag, { training: true }), target),
+        () => totalLoss(model.loss(model.forward(bag, { training: true }), target)),
         model.trainableVariables(),
       );
       const named = [...model.namedVariables!()].map(([k, v]) => [k, grads[v.name].dataSync().slice()] as const);
@@ -113,7 +114,7 @@ describe('models/layers: fused Nyström attention', () => {
       });
       const bag = rand([9, 5], 9) as tf.Tensor2D;
       const target = { kind: 'class', label: 0, numClasses: 2 } as const;
-      const f = () => tf.tidy(() => model.loss(model.forward(bag, { training: true }), target));
+      const f = () => tf.tidy(() => totalLoss(model.loss(model.forward(bag, { training: true }), target)));
       // One weight of each kind inside the two checkpointed blocks, and one on each side of them.
       const names = [
         'cls_token',

@@ -10,6 +10,7 @@ import { createModel } from '../../src/registry';
 import { Rng } from '../../src/random';
 import { expectGradMatches, maxAbsDiff, onCpu, someCoords } from './helpers/gradcheck';
 import { tidyOutput } from './helpers/tidyOutput';
+import { totalLoss } from '../../src/models/losses';
 
 function bagOf(n: number, dim: number, seed: number): tf.Tensor2D {
   const rng = new Rng(seed);
@@ -57,7 +58,7 @@ describe('models: max pooling of instance logits', () => {
       const model = createModel('mi-net', { inputDim: 4, hidden: [6, 5], dropout: 0, seed: 2 });
       const bag = bagOf(6, 4, 7);
       const target: Target = { kind: 'class', label: 1, numClasses: 2 };
-      const f = () => tf.tidy(() => model.loss(model.forward(bag, { training: false }), target));
+      const f = () => tf.tidy(() => totalLoss(model.loss(model.forward(bag, { training: false }), target)));
       for (const v of model.trainableVariables()) expectGradMatches(f, v, someCoords(v.size, 4), 1e-3, 2e-2, 1e-3);
       bag.dispose();
       model.dispose();

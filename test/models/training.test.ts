@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type MilModel, type Target } from '../../src/models';
 import { createModel } from '../../src/registry';
 import { Rng } from '../../src/random';
+import { totalLoss } from '../../src/models/losses';
 
 const DIM = 16;
 
@@ -48,7 +49,7 @@ function trainEpochs(model: MilModel, bags: ToyBag[], epochs: number, lr: number
       const target: Target = { kind: 'class', label, numClasses: 2 };
       const bag = tf.tensor2d(x, [n, DIM]);
       const loss = opt.minimize(
-        () => model.loss(model.forward(bag, { training: true, target }), target),
+        () => totalLoss(model.loss(model.forward(bag, { training: true, target }), target)),
         true,
         model.trainableVariables(),
       );
@@ -84,7 +85,7 @@ describe('models: training', () => {
         [n, 8],
       );
       const loss = opt.minimize(
-        () => model.loss(model.forward(bag, { training: true }), target),
+        () => totalLoss(model.loss(model.forward(bag, { training: true }), target)),
         true,
         model.trainableVariables(),
       );

@@ -4,9 +4,11 @@ import * as tf from '@tensorflow/tfjs';
 import { Cohort } from '../../src/data';
 import { writeCohort } from '../../src/data/writer';
 import { Rng } from '../../src/random';
-import { ConvMil, convMilBuilder } from '../../src/ssl/endToEnd';
+import type { ProjectedMil } from '../../src/models/base';
+import { type SslPatchEncoder, convMilBuilder, createConvMil } from '../../src/ssl/endToEnd';
 import { Trainer } from '../../src/train';
 import { tempDir } from '../helpers/tmp';
+import { totalLoss } from '../../src/models/losses';
 
 const P = 6;
 const net = { inputSize: 8, width: 2, embedDim: 4, projDim: 2 };
@@ -30,7 +32,7 @@ function bagPixels(rng: Rng, n: number, positive: boolean): Float32Array {
 
 describe('ssl/endToEnd: AB-MIL trained through a randomly initialised conv encoder', () => {
   it('the loss gradient reaches the encoder and matches finite differences', () => {
-    const model = new ConvMil({
+    const model = createConvMil({
       inputDim: P * P,
       numClasses: 2,
       seed: 3,
@@ -40,13 +42,14 @@ describe('ssl/endToEnd: AB-MIL trained through a randomly initialised conv encod
       head: { embedDim: 8, dropout: 0 },
     });
     const bag = tf.tensor2d(bagPixels(new Rng(1), 5, true), [5, P * P]);
-    const loss = () => model.loss(model.forward(bag, { training: true }), target);
+    const loss = () => totalLoss(model.loss(model.forward(bag, { training: true }), target));
     const vars = model.trainableVariables();
-    // Encoder, the differentiable projection and the head's attention and classifier train; the head's own projection does not.
-    assert.ok(vars.some((v) => v === model.encoder.params.get('enc/stem/w')));
-    assert.equal(vars.length, 20 + 2 + 6);
+    // The encoder (20), then the head's projection (2), attention (4) and classifier (2) train.
+    const encoder = (model.inner as ProjectedMil<never>).encoder as SslPatchEncoder;
+    assert.ok(vars[0] === encoder.network.params.get('enc/stem/w'));
+    assert.equal(vars.length, 20 + 2 + 4 + 2);
     const { value, grads } = tf.variableGrads(loss as () => tf.Scalar, vars);
-    const stem = model.encoder.params.get('enc/stem/w')!;
+    const stem = encoder.network.params.get('enc/stem/w')!;
     const g = grads[stem.name].dataSync();
     assert.ok(
       g.some((v) => Math.abs(v) > 1e-6),
@@ -101,7 +104,7 @@ describe('ssl/endToEnd: AB-MIL trained through a randomly initialised conv encod
 
   it('bad input: a feature width that is not patchSize² · channels', () => {
     assert.throws(
-      () => new ConvMil({ inputDim: 30, numClasses: 2, patchSize: P, channels: 1, net, head: {} }),
+      () => createConvMil({ inputDim: 30, numClasses: 2, patchSize: P, channels: 1, net, head: {} }),
       /inputDim 30 ≠ patchSize² · channels = 36/,
     );
   });

@@ -6,7 +6,16 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { type BagRecord, writeCohort } from '../../src/data';
 import { bagLoss } from '../../src/models/losses';
-import type { ForwardOptions, MilModel, MilOutput, Target } from '../../src/models/types';
+import { uploadBag } from '../../src/models/base';
+import type {
+  ForwardOptions,
+  LossTerms,
+  MilModel,
+  MilOutput,
+  StepBag,
+  Target,
+  TrainingStep,
+} from '../../src/models/types';
 import { Rng } from '../../src/random';
 
 export interface TinyConfig {
@@ -51,8 +60,20 @@ export class TinyAttentionMil implements MilModel<TinyConfig> {
     });
   }
 
-  loss(out: MilOutput, target: Target): tf.Scalar {
-    return bagLoss(out.logits, target);
+  loss(out: MilOutput, target: Target): LossTerms {
+    return { cls: bagLoss(out.logits, target) };
+  }
+
+  trainingStep(bag: StepBag, target: Target): TrainingStep {
+    const x = uploadBag(bag);
+    return {
+      loss: () => this.loss(this.forward(x, { training: true }), target),
+      finish: () => x.dispose(),
+    };
+  }
+
+  namedVariables(): Map<string, tf.Variable> {
+    return new Map(Object.entries({ w: this.w, u: this.u, v: this.v, b: this.b }));
   }
 
   trainableVariables(): tf.Variable[] {

@@ -1,8 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { useBackend } from '../../backend';
-import '../../registry'; // registers the "mhim" model (for --mhim and for reloading MHIM runs)
-import { MHIM_BASE_VARIANTS } from '../../mhim/choice';
 import { Cohort } from '../../data/cohort';
 import { MilkitDataError } from '../../data/errors';
 import { type Split, carveValidation, parseSplitFile, repeatedKFold } from '../../data/splits';
@@ -16,6 +14,10 @@ const flags: FlagSpec = {
   mhim: {
     type: 'string',
     help: 'wrap the model in MHIM-MIL: v1 or v2 (teacher, hard-instance masking, consistency loss)',
+  },
+  'mhim-score': {
+    type: 'string',
+    help: "MHIM's instance scores: attention (v1) or class-aware (v2; needs a model with a classifier, e.g. abmil, transmil)",
   },
   'model-config': { type: 'string', help: 'JSON object of model options, e.g. \'{"dropout":0}\'' },
   data: { type: 'string', help: 'cohort (x.arrow)' },
@@ -155,15 +157,14 @@ export const train: Command = {
       const mhim = f.mhim as string | undefined;
       if (mhim !== undefined && mhim !== 'v1' && mhim !== 'v2')
         throw new UsageError(`--mhim must be v1 or v2, got ${mhim}`);
-      // MHIM through the registry ("mhim" wrapping the named model), so its checkpoints reload by name.
+      const score = f['mhim-score'] as string | undefined;
+      if (score !== undefined && ((score !== 'attention' && score !== 'class-aware') || !mhim))
+        throw new UsageError(`--mhim-score must be attention or class-aware, with --mhim; got ${score}`);
+      // MHIM through the model table ("mhim" wrapping the named model), so its checkpoints reload by name.
       const model = mhim
         ? {
             name: 'mhim',
-            config: {
-              base: modelName,
-              baseConfig: { ...MHIM_BASE_VARIANTS[modelName], ...modelConfig },
-              mhim: { version: mhim },
-            },
+            config: { base: modelName, baseConfig: modelConfig, mhim: { version: mhim, ...(score ? { score } : {}) } },
           }
         : { name: modelName, config: modelConfig };
       const trainer = new Trainer({ model, config });

@@ -1,6 +1,6 @@
 /**
  * Nyström self-attention (Xiong et al. 2021) as used by TransMIL, matching the lucidrains-derived
- * reference (mhim-reference.md §2):
+ * reference (`nystrom_attention` as TransMIL's and MHIM-MIL's code use it):
  *  - the sequence is zero-padded on the LEFT to a multiple of the landmark count m;
  *  - q is scaled by d_head^-½; landmarks are the means of m consecutive segments of q and k;
  *  - A1 = softmax(q·k̃ᵀ), A2 = softmax(q̃·k̃ᵀ), A3 = softmax(q̃·kᵀ);

@@ -1,5 +1,5 @@
 /**
- * PPEG, TransMIL's pyramid position encoding generator (mhim-reference.md §2): tokens `[N, C]` are
+ * PPEG, TransMIL's pyramid position encoding generator (Shao et al., NeurIPS 2021, §3.3): tokens `[N, C]` are
  * laid out row-major on a ⌈√N⌉ × ⌈√N⌉ grid (the missing cells filled by repeating the first
  * tokens), zero-padded up to at least 7 × 7, then x + dwconv7(x) + dwconv5(x) + dwconv3(x);
  * the padding is cropped off again.

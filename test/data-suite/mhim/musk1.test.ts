@@ -16,7 +16,6 @@ import * as path from 'node:path';
 import { Cohort } from '../../../src/data';
 import { musk1 } from '../../../src/data/datasets/musk1';
 import { parseSplitFile } from '../../../src/data/splits';
-import { mhimModel } from '../../../src/mhim/choice';
 import { Trainer } from '../../../src/train';
 import { tempDir } from '../../helpers/tmp';
 import { sharedData } from '../shared-data';
@@ -37,8 +36,11 @@ describe('data-suite/mhim: MHIM-v2(AB-MIL) on MUSK1 (first 5 folds of the first 
         .slice(0, 1)
         .map((rep) => rep.slice(0, 5));
       const config = { epochs: 20, lr: 5e-4, standardize: true, selectOn: 'last' as const, seed: 2021 };
-      const base = { name: 'abmil', config: { embedDim: 64, dropout: 0, attention: 'relu' } };
-      const run = await new Trainer({ model: mhimModel(base, 'v2'), config }).crossValidate(cohort, splits);
+      const model = {
+        name: 'mhim',
+        config: { base: 'abmil', baseConfig: { embedDim: 64, dropout: 0, attention: 'relu' }, mhim: { version: 'v2' } },
+      };
+      const run = await new Trainer({ model, config }).crossValidate(cohort, splits);
       const { accuracy, auc, f1 } = run.summary;
       console.log(
         `      MUSK1 rep 1 folds 1-5, MHIM-v2(AB-MIL): accuracy ${accuracy.mean.toFixed(3)} ± ${accuracy.sd.toFixed(3)}, AUC ${auc.mean.toFixed(3)} ± ${auc.sd.toFixed(3)}, F1 ${f1.mean.toFixed(3)}`,

@@ -1,5 +1,5 @@
 /**
- * Small widths of the bag-level catalogue models (issue 9) for the contract tests, so 20,000-instance
+ * Small widths of the bag-level catalogue models for the contract tests, so 20,000-instance
  * bags stay cheap; everything else keeps the published defaults. `models.test.ts` uses these too.
  */
 export const BAG_LEVEL_SMALL: Record<string, Record<string, unknown>> = {
