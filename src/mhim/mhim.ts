@@ -133,12 +133,12 @@ export class MhimModel implements MilModel {
 
   /** Stable names for saving: `student/…`, `grn/…`, `teacher/…`. */
   namedVariables(): Map<string, tf.Variable> {
-    const named = (m: { namedVariables?(): Map<string, tf.Variable>; variables(): tf.Variable[] }) =>
-      m.namedVariables ? [...m.namedVariables()] : m.variables().map((v, i): [string, tf.Variable] => [String(i), v]);
+    const prefixed = (m: MilModel, p: string) =>
+      [...m.namedVariables()].map(([k, v]): [string, tf.Variable] => [`${p}/${k}`, v]);
     return new Map([
-      ...named(this.student).map(([k, v]): [string, tf.Variable] => [`student/${k}`, v]),
+      ...prefixed(this.student, 'student'),
       ...(this.grn ? [...this.grn.store.named()] : []),
-      ...named(this.teacher).map(([k, v]): [string, tf.Variable] => [`teacher/${k}`, v]),
+      ...prefixed(this.teacher, 'teacher'),
     ]);
   }
 

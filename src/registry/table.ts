@@ -200,17 +200,17 @@ export const MODELS = {
     create: (c, models) => {
       // The teacher gets seed + 1 (its own dropout masks); the masking stream uses mhim.seed or the model seed.
       const seed = c.seed ?? 0;
+      const baseConfig = { ...MHIM_BASE_VARIANTS[c.base], ...c.baseConfig };
       return new MhimModel(
         (role) =>
           models.create(c.base, {
-            ...MHIM_BASE_VARIANTS[c.base],
-            ...c.baseConfig,
+            ...baseConfig,
             inputDim: c.inputDim,
             numClasses: c.numClasses,
             seed: role === 'teacher' ? seed + 1 : seed,
           }),
         { ...c.mhim, seed: c.mhim.seed ?? seed },
-        { base: c.base, baseConfig: c.baseConfig },
+        { base: c.base, baseConfig },
       );
     },
   }),

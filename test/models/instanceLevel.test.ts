@@ -329,7 +329,14 @@ describe('models/instance-level: pooling formulas against plain references', () 
 describe('models/instance-level: MHIM masking wraps them (attention is what it scores)', () => {
   it('mhim v1 over each instance-level model: forward and a training step run', async () => {
     for (const name of NAMES) {
-      const m = createModel('mhim', { inputDim: D, numClasses: 2, seed: 1, base: name, baseConfig: SMALL[name] });
+      const m = createModel('mhim', {
+        inputDim: D,
+        numClasses: 2,
+        seed: 1,
+        base: name,
+        baseConfig: SMALL[name],
+        mhim: { version: 'v1' },
+      });
       const bag = bagOf(20, 8);
       const out = run(m, bag);
       assert.deepEqual(out.logits.shape, [2], name);
