@@ -51,15 +51,16 @@ describe('models: image-mil (convolutional instance encoder)', () => {
       const target: Target = { kind: 'class', label: 1, numClasses: 2 };
       const f = () => tf.tidy(() => totalLoss(model.loss(model.forward(bag, { training: false }), target)));
       const named = model.namedVariables!();
-      // The LeNet convolutions are the instance encoder; the model's own projection is the fc layer.
-      assert.deepEqual([...named.keys()].slice(0, 5), [
+      // Saved as LeNet (convolutions + fc) under encoder/, the MIL model under mil/.
+      assert.deepEqual([...named.keys()].slice(0, 6), [
         'encoder/conv1/filter',
         'encoder/conv1/bias',
         'encoder/conv2/filter',
         'encoder/conv2/bias',
-        'projection/kernel',
+        'encoder/fc/kernel',
+        'encoder/fc/bias',
       ]);
-      assert.ok(named.has('attention/V/kernel'));
+      assert.ok(named.has('mil/attention/V/kernel'));
       for (const v of model.trainableVariables()) expectGradMatches(f, v, someCoords(v.size, 3), 3e-3, 3e-2, 2e-3);
       bag.dispose();
       model.dispose();

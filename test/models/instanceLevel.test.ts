@@ -335,7 +335,7 @@ describe('models/instance-level: MHIM masking wraps them (attention is what it s
         seed: 1,
         base: name,
         baseConfig: SMALL[name],
-        mhim: { version: 'v1' },
+        mhim: { version: 'v1', totalIterations: 10 },
       });
       const bag = bagOf(20, 8);
       const out = run(m, bag);
