@@ -8,11 +8,17 @@
  * 3. Memory: in a fresh child process, iterates the whole cohort with a bag cache 1/10 of its size
  *    (twice) and reports the peak RSS (VmHWM) next to the cache size: streaming must hold about one
  *    cache, not the cohort.
+ * 4. Writer memory: in fresh child processes, writes a cohort of `write-bags` bags with milkit's
+ *    writer (one synchronous write per message) and, side by side, with Arrow's stock file writer
+ *    piped to a file stream (what milkit used before: every message queued until the stream drains);
+ *    `runs` times each, min and median of peak RSS and time.
  */
+import * as A from 'apache-arrow';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { Cohort } from '../data/cohort';
 import { writeCohort } from '../data/writer';
 import { Rng } from '../random';
@@ -24,7 +30,11 @@ const spec = {
   dim: { type: 'number', default: 1024, help: 'feature width' },
   loads: { type: 'number', default: 60, help: 'random bag loads per throughput measurement' },
   json: { type: 'boolean', help: 'print JSON' },
+  'write-bags': { type: 'number', help: 'bags of the writer-memory cohort (default: --bags)' },
+  runs: { type: 'number', default: 3, help: 'runs of each writer in the writer-memory phase' },
   'rss-child': { type: 'string', help: '(internal) cohort path for the memory phase' },
+  'write-child': { type: 'string', help: '(internal) cohort path for the writer phase' },
+  writer: { type: 'string', help: '(internal) milkit | arrow-queue' },
   'cache-bytes': { type: 'number', help: '(internal) cache size for the memory phase' },
 } as const;
 
@@ -101,9 +111,93 @@ async function rssChild(file: string, cacheBytes: number): Promise<void> {
   );
 }
 
+/** Synthetic bags, generated one at a time (the generator itself holds one bag). */
+function* syntheticBags(bags: number, n: number, dim: number) {
+  const rng = new Rng(1);
+  for (let b = 0; b < bags; b++) {
+    const features = new Float32Array(n * dim);
+    for (let i = 0; i < features.length; i++) features[i] = rng.next() - 0.5;
+    yield { id: `bag-${b}`, label: b % 2, features };
+  }
+}
+
+/** The stock Arrow file writer piped to a file stream, as milkit's writer was before. */
+async function writeArrowQueue(file: string, bags: number, n: number, dim: number): Promise<void> {
+  const item = new A.Field('item', new A.Float32(), false);
+  const featureType = new A.FixedSizeList(dim, item);
+  const fields = [new A.Field('bag_id', new A.Utf8(), false), new A.Field('features', featureType, false)];
+  const schema = new A.Schema(fields);
+  const writer = new A.RecordBatchFileWriter();
+  writer.reset(undefined, schema);
+  const drained = pipeline(writer.toNodeStream() as unknown as NodeJS.ReadableStream, fs.createWriteStream(file));
+  for (const bag of syntheticBags(bags, n, dim)) {
+    const ids = A.vectorFromArray(new Array<string>(n).fill(bag.id), new A.Utf8()).data[0];
+    const values = A.makeData({ type: new A.Float32(), length: n * dim, data: bag.features });
+    const feats = A.makeData({ type: featureType, length: n, child: values, nullCount: 0 });
+    writer.write(
+      new A.RecordBatch(schema, A.makeData({ type: new A.Struct(fields), length: n, children: [ids, feats] })),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  writer.finish();
+  await drained;
+}
+
+/** Child process: write a cohort with one writer, print peak RSS, seconds and bytes as JSON. */
+async function writeChild(file: string, writer: string, bags: number, n: number, dim: number): Promise<void> {
+  const t0 = process.hrtime.bigint();
+  if (writer === 'arrow-queue') await writeArrowQueue(file, bags, n, dim);
+  else await writeCohort(file, syntheticBags(bags, n, dim), { dim });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  process.stdout.write(JSON.stringify({ peakRss: peakRssBytes(), seconds, bytes: fs.statSync(file).size }));
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+/** Writer memory, both writers interleaved run by run (so machine load hits both alike). */
+function writerMemory(dir: string, bags: number, n: number, dim: number, runs: number) {
+  const out: Record<string, { peakRss: number; seconds: number; bytes: number }[]> = { milkit: [], 'arrow-queue': [] };
+  for (let r = 0; r < runs; r++) {
+    for (const writer of Object.keys(out)) {
+      const file = path.join(dir, `write-${writer}.arrow`);
+      const args = [
+        __filename,
+        '--write-child',
+        file,
+        '--writer',
+        writer,
+        '--bags',
+        String(bags),
+        '--instances',
+        String(n),
+        '--dim',
+        String(dim),
+      ];
+      const child = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
+      if (child.status !== 0) throw new Error(`writer phase (${writer}) failed: ${child.stderr}`);
+      out[writer].push(JSON.parse(child.stdout));
+      for (const f of fs.readdirSync(dir)) if (f.startsWith('write-')) fs.rmSync(path.join(dir, f));
+    }
+  }
+  const summary = (xs: { peakRss: number; seconds: number; bytes: number }[]) => ({
+    bytesWrittenMiB: xs[0].bytes / MiB,
+    peakRssMiB: { min: Math.min(...xs.map((x) => x.peakRss)) / MiB, median: median(xs.map((x) => x.peakRss)) / MiB },
+    seconds: { min: Math.min(...xs.map((x) => x.seconds)), median: median(xs.map((x) => x.seconds)) },
+  });
+  return { runs, milkit: summary(out.milkit), arrowQueue: summary(out['arrow-queue']) };
+}
+
 async function main(): Promise<void> {
   const { flags } = parseFlags(process.argv.slice(2), spec);
   if (flags['rss-child']) return rssChild(flags['rss-child'] as string, flags['cache-bytes'] as number);
+  if (flags['write-child'])
+    return writeChild(
+      flags['write-child'] as string,
+      flags.writer as string,
+      flags.bags as number,
+      flags.instances as number,
+      flags.dim as number,
+    );
   const [bags, n, dim, loads] = [flags.bags, flags.instances, flags.dim, flags.loads] as number[];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'milkit-bench-io-'));
   const file = path.join(dir, 'synthetic.arrow');
@@ -125,6 +219,11 @@ async function main(): Promise<void> {
       { dim },
     );
     const writeSecs = (Date.now() - t0) / 1000;
+    const writeBags = (flags['write-bags'] as number | undefined) ?? bags;
+    log(
+      `writer memory: ${flags.runs} × 2 cohorts of ${writeBags} bags (${((writeBags * bagBytes) / MiB).toFixed(0)} MiB) ...`,
+    );
+    const writing = writerMemory(dir, writeBags, n, dim, flags.runs as number);
     fs.readFileSync(file); // into the page cache
     const { unchecked, firstLoad, steady, floor } = await throughput(file, loads);
     const cacheBytes = Math.floor((bags * bagBytes) / 10);
@@ -158,6 +257,8 @@ async function main(): Promise<void> {
       peakRssMiB: mem.peakRss / MiB,
       goalGBps: 1,
       meetsGoal: steady.gbps >= 1,
+      writer: writing,
+      machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, load1: os.loadavg()[0] },
     };
     if (flags.json) {
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -186,6 +287,19 @@ async function main(): Promise<void> {
         `cache ${result.cacheMiB.toFixed(0)} MiB (max held ${result.maxCachedMiB.toFixed(0)} MiB); peak RSS ${result.peakRssPass1MiB.toFixed(0)} MiB after pass 1, ${result.peakRssMiB.toFixed(0)} MiB after pass 2 (${result.rssBeforeMiB.toFixed(0)} MiB before)`,
       ],
     ];
+    const wm = (s: typeof writing.milkit) =>
+      `peak RSS min ${s.peakRssMiB.min.toFixed(0)} / median ${s.peakRssMiB.median.toFixed(0)} MiB, ${s.seconds.min.toFixed(1)} / ${s.seconds.median.toFixed(1)} s`;
+    rows.push(
+      [
+        `write ${writing.milkit.bytesWrittenMiB.toFixed(0)} MiB (${writing.runs} runs)`,
+        `milkit writer: ${wm(writing.milkit)}`,
+      ],
+      ['', `Arrow's queued writer (before): ${wm(writing.arrowQueue)}`],
+      [
+        'machine',
+        `${result.machine.cpu}, ${result.machine.cores} cores, 1-min load ${result.machine.load1.toFixed(1)}`,
+      ],
+    );
     const w = Math.max(...rows.map(([k]) => k.length)) + 2;
     process.stdout.write(rows.map(([k, v]) => `${k.padEnd(w)}${v}`).join('\n') + '\n');
   } finally {
