@@ -17,7 +17,7 @@ export interface CsvConvertOptions {
   bagColumn?: string;
   /** Bag label column (default: `bag_label`, else `label`). */
   labelColumn?: string;
-  /** Patient column for patient-level splits (default `patient_id` when present). */
+  /** Patient column for patient-level splits (default `patient_id`, else CLAM's `case_id`, when present). */
   patientColumn?: string;
   /** Instance label column (default `instance_label` when present). */
   instanceLabelColumn?: string;
@@ -63,7 +63,7 @@ function layoutOf(header: string[], file: string, opts: CsvConvertOptions): Layo
     : col('bag_label') >= 0
       ? col('bag_label')
       : required('label', 'label (bag_label or label)');
-  const patient = optional(opts.patientColumn, 'patient_id');
+  const patient = optional(opts.patientColumn, col('patient_id') >= 0 ? 'patient_id' : 'case_id');
   const instanceLabel = optional(opts.instanceLabelColumn, 'instance_label');
   const [x, y] = [col('x'), col('y')];
   if (x < 0 !== y < 0)

@@ -239,12 +239,12 @@ async function readColumns(file: string, kind: 'arrow' | 'parquet'): Promise<Col
 const str = (v: unknown) => (v === null || v === undefined ? undefined : String(v));
 
 /** Bag-level rows from a bag table (Arrow or Parquet), keyed by bag id. */
-async function readBagRows(file: string): Promise<Map<string, Record<string, unknown>>> {
+async function readBagRows(file: string, extra: string[]): Promise<Map<string, Record<string, unknown>>> {
   const kind = fs.readFileSync(file).subarray(0, 4).toString('latin1') === 'PAR1' ? 'parquet' : 'arrow';
   const cols = kind === 'parquet' ? await readParquetColumns(file) : readArrowColumns(file);
   const known = Object.values(BAG_COLUMNS) as string[];
   for (const name of cols.names) {
-    if (!known.includes(name) && !name.startsWith(META_PREFIX) && !PANDAS_INDEX.test(name)) {
+    if (!known.includes(name) && !extra.includes(name) && !name.startsWith(META_PREFIX) && !PANDAS_INDEX.test(name)) {
       const hint = closest(name, known);
       throw new MilkitDataError(
         `unknown bag-table column${hint ? ` (did you mean "${hint}"?)` : ''}`,
@@ -347,7 +347,15 @@ export async function convertTable(
       notice(`patients from column "${table.patientColumn}" of ${opts.labels}`);
   } else if (bagTable) {
     source = bagTable;
-    const rows = await readBagRows(bagTable);
+    const rows = await readBagRows(bagTable, ['case_id', ...(opts.patientColumn ? [opts.patientColumn] : [])]);
+    const first = rows.values().next().value ?? {};
+    const patientCol = opts.patientColumn ?? ('patient_id' in first ? 'patient_id' : 'case_id');
+    if (opts.patientColumn && !(opts.patientColumn in first))
+      throw new MilkitDataError(
+        `no patient column "${opts.patientColumn}"`,
+        { file: bagTable, field: opts.patientColumn },
+        'pass an existing column to --patient-column',
+      );
     order = [...rows.keys()].filter((id) => rowsOf.has(id));
     for (const [id, r] of rows) {
       const meta = Object.fromEntries(
@@ -358,7 +366,7 @@ export async function convertTable(
             typeof v === 'bigint' ? Number(v) : ((v ?? null) as string | number | null),
           ]),
       );
-      info.set(id, { label: str(r.label), patient: str(r.patient_id), time: num(r.time), event: num(r.event), meta });
+      info.set(id, { label: str(r.label), patient: str(r[patientCol]), time: num(r.time), event: num(r.event), meta });
     }
   } else {
     const labelCol = ['label', 'bag_label'].find(has);

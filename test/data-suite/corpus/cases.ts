@@ -7,7 +7,17 @@
 import * as A from 'apache-arrow';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { INSTANCE_FIELDS, arrowFile, bagCols, bagTable, fsl, goodCohort, h5File, slide, text } from './files';
+import {
+  INSTANCE_FIELDS,
+  arrowFile,
+  bagCols,
+  bagTable,
+  fsl,
+  goodCohort,
+  h5File,
+  slide,
+  text,
+} from '../../helpers/dataFiles';
 
 export interface Case {
   name: string;

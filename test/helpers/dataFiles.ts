@@ -2,8 +2,8 @@
 import * as A from 'apache-arrow';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeCohort } from '../../../src/data';
-import { loadH5wasm } from '../../../src/data/convert';
+import { writeCohort } from '../../src/data';
+import { loadH5wasm } from '../../src/data/convert';
 
 export function text(dir: string, name: string, content: string | Buffer): string {
   const file = path.join(dir, name);
