@@ -5,8 +5,10 @@
  *   - the Slurm executor on the single-node cluster of scripts/start-slurm.sh (started here unless
  *     SLURM_CONF names one): per unit, submit → result, and what the unit's own work leaves over.
  * Reports min and median per unit, the sweep's wall time, the machine and the 1-minute load.
+ * With `--rounds R` the three executors run interleaved R times (min and median of the wall times),
+ * so a change in the machine's load during the run does not favour one of them.
  *
- *   npm run bench:sweep [-- --seeds 10 --epochs 3 --data ../shared/data --json out.json]
+ *   npm run bench:sweep [-- --seeds 10 --epochs 3 --rounds 1 --data ../shared/data --json out.json]
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -24,6 +26,7 @@ const dataRoot = path.resolve(
   arg('data', process.env.MILKIT_DATA ?? path.join(__dirname, '..', '..', 'shared', 'data')),
 );
 const jsonOut = arg('json', '');
+const rounds = Number(arg('rounds', '1'));
 
 const median = (v: number[]) => {
   const s = [...v].sort((a, b) => a - b);
@@ -93,19 +96,27 @@ async function main() {
       `sweep benchmark: ${2 * 5 * seeds} MUSK1 units (abmil + mean-mil × 5 folds × ${seeds} seeds, ${epochs} epochs); ${os.cpus().length} × ${cpu}, node ${process.version}`,
     );
     const rows = [];
-    rows.push(await measure('local --workers 1', plan, path.join(dir, 'w1'), { executor: 'local', workers: 1 }));
-    rows.push(await measure('local --workers 2', plan, path.join(dir, 'w2'), { executor: 'local', workers: 2 }));
-    if (!process.env.SLURM_CONF) {
-      const env = execFileSync('bash', [path.join(__dirname, '..', 'scripts', 'start-slurm.sh'), '--print-env'], {
-        encoding: 'utf8',
-        timeout: 120_000,
-      });
-      process.env.SLURM_CONF = /^export SLURM_CONF=(.+)$/m.exec(env)![1];
-      cluster = path.dirname(process.env.SLURM_CONF);
+    for (let r = 0; r < rounds; r++) {
+      const at = (name: string) => path.join(dir, `${name}-${r}`);
+      rows.push(await measure('local --workers 1', plan, at('w1'), { executor: 'local', workers: 1 }));
+      rows.push(await measure('local --workers 2', plan, at('w2'), { executor: 'local', workers: 2 }));
+      if (!process.env.SLURM_CONF) {
+        const env = execFileSync('bash', [path.join(__dirname, '..', 'scripts', 'start-slurm.sh'), '--print-env'], {
+          encoding: 'utf8',
+          timeout: 120_000,
+        });
+        process.env.SLURM_CONF = /^export SLURM_CONF=(.+)$/m.exec(env)![1];
+        cluster = path.dirname(process.env.SLURM_CONF);
+      }
+      rows.push(await measure('slurm (array, 2 CPUs)', plan, at('slurm'), { executor: 'slurm' }));
     }
-    rows.push(await measure('slurm (array, 2 CPUs)', plan, path.join(dir, 'slurm'), { executor: 'slurm' }));
-    const speedup = rows[0].wallSeconds / rows[1].wallSeconds;
-    console.log(`speed-up of --workers 2 over 1: ${speedup.toFixed(2)}×`);
+    const walls = (label: string) => stats(rows.filter((x) => x.label === label).map((x) => x.wallSeconds));
+    for (const label of ['local --workers 1', 'local --workers 2', 'slurm (array, 2 CPUs)']) {
+      const w = walls(label);
+      console.log(`${label.padEnd(24)} wall over ${rounds} round(s): min ${f2(w.min)} s, median ${f2(w.median)} s`);
+    }
+    const speedup = walls('local --workers 1').median / walls('local --workers 2').median;
+    console.log(`speed-up of --workers 2 over 1 (median walls): ${speedup.toFixed(2)}×`);
     if (jsonOut)
       fs.writeFileSync(jsonOut, JSON.stringify({ machine: { cpus: os.cpus().length, cpu }, rows, speedup }, null, 2));
   } finally {
