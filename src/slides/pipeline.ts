@@ -16,7 +16,15 @@ import { fingerprintDifferences, runFingerprint, type RunFingerprint } from '../
 import { maskPng, patchAttrs, previewPng, readPatchFile, writePatchFile } from './output';
 import { resizeRgb } from './resample';
 import { readThumbnail } from './slide';
-import { DEFAULT_TILING, definedFields, gridPatches, planTiling, type TilingConfig, type TilingPlan } from './tiling';
+import {
+  DEFAULT_TILING,
+  definedFields,
+  gridPatches,
+  type PatchGrid,
+  planTiling,
+  type TilingConfig,
+  type TilingPlan,
+} from './tiling';
 import { DEFAULT_TISSUE, detectTissue, type TissueConfig } from './tissue';
 import type { SlideBackend } from './types';
 
@@ -29,6 +37,11 @@ export interface TileSlidesOptions {
   backend?: SlideBackend | 'auto';
   /** Re-tile slides whose existing coordinates were made under other settings. */
   overwrite?: boolean;
+  /**
+   * An undecodable tile: `fail` the slide (default), or `skip` it (its area counts as glass, so no
+   * patch covers it; the tiles are listed in the result and in the file's `corrupt_tiles`).
+   */
+  onCorrupt?: 'fail' | 'skip';
   /** Progress within one slide (thumbnail blocks read). */
   onProgress?: (slideId: string, done: number, total: number) => void;
   /** Called as each slide finishes (or fails). */
@@ -47,6 +60,8 @@ export interface TileResult {
   plan?: TilingPlan;
   files?: { patches: string; mask: string; preview: string };
   error?: string;
+  /** Undecodable tiles left out under `onCorrupt: 'skip'` ("level L col C row R"). */
+  corruptTiles?: string[];
   seconds: number;
 }
 
@@ -135,6 +150,22 @@ async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The grid without the patches that overlap any of `rects` (level-0 x0, y0, x1, y1). */
+function withoutRects(grid: PatchGrid, plan: TilingPlan, rects: [number, number, number, number][]): PatchGrid {
+  if (rects.length === 0) return grid;
+  const s = plan.patchSizeLevel0;
+  const keep: number[] = [];
+  for (let i = 0; i < grid.tissue.length; i++) {
+    const [x, y] = [grid.coords[2 * i], grid.coords[2 * i + 1]];
+    if (!rects.some(([x0, y0, x1, y1]) => x < x1 && x + s > x0 && y < y1 && y + s > y0)) keep.push(i);
+  }
+  return {
+    coords: Int32Array.from(keep.flatMap((i) => [grid.coords[2 * i], grid.coords[2 * i + 1]])),
+    tissue: Float32Array.from(keep, (i) => grid.tissue[i]),
+    gridSize: grid.gridSize,
+  };
+}
+
 /** Tiles one slide into `out` (see the module comment); never throws for the slide's own problems. */
 export async function tileSlide(file: string, out: string, opts: TileSlidesOptions = {}): Promise<TileResult> {
   const start = Date.now();
@@ -178,10 +209,28 @@ export async function tileSlide(file: string, out: string, opts: TileSlidesOptio
         maskMpp / plan.level0Mpp,
         Math.max(1, Math.max(slide.width, slide.height) / PREVIEW_SIDE),
       );
-      const preview = await readThumbnail(slide, previewDs, (done, total) => opts.onProgress?.(slideId, done, total));
+      const corruptTiles: string[] = [];
+      const corruptRects: [number, number, number, number][] = []; // level-0 x0, y0, x1, y1
+      const preview = await readThumbnail(slide, previewDs, {
+        onBlock: (done, total) => opts.onProgress?.(slideId, done, total),
+        onCorrupt:
+          opts.onCorrupt === 'skip'
+            ? (e) => {
+                const lv = slide.levels[e.level];
+                for (const t of e.tiles) {
+                  const name = `level ${e.level} col ${t.col} row ${t.row}`;
+                  if (corruptTiles.includes(name)) continue; // several sub-blocks may cover one tile
+                  corruptTiles.push(name);
+                  const [tw, th] = [lv.tileWidth ?? lv.width, lv.tileHeight ?? lv.height];
+                  const d = lv.downsample;
+                  corruptRects.push([t.col * tw * d, t.row * th * d, (t.col + 1) * tw * d, (t.row + 1) * th * d]);
+                }
+              }
+            : undefined,
+      });
       const thumb = resizeRgb(preview, maskW, maskH);
       const mask = detectTissue(thumb, (plan.level0Mpp * slide.width) / maskW, settings.tissue);
-      const grid = gridPatches(plan, slide, mask, settings.tiling.minTissue);
+      const grid = withoutRects(gridPatches(plan, slide, mask, settings.tiling.minTissue), plan, corruptRects);
       writeFileAtomic(files.mask, [maskPng(mask)]);
       writeFileAtomic(files.preview, [previewPng(preview, mask, grid, plan, slide)]);
       if (grid.coords.length === 0)
@@ -193,11 +242,9 @@ export async function tileSlide(file: string, out: string, opts: TileSlidesOptio
                 `${(100 * mask.tissueFraction).toFixed(1)} % of the slide); look at ${files.preview} and lower --min-tissue`,
           { file },
         );
-      await writePatchFile(
-        files.patches,
-        grid,
-        patchAttrs(slideId, slide, plan, settings.tiling.minTissue, mask, fingerprint),
-      );
+      const attrs = patchAttrs(slideId, slide, plan, settings.tiling.minTissue, mask, fingerprint);
+      if (corruptTiles.length) attrs.corrupt_tiles = corruptTiles.join('; ');
+      await writePatchFile(files.patches, grid, attrs);
       return {
         slideId,
         path: file,
@@ -207,6 +254,7 @@ export async function tileSlide(file: string, out: string, opts: TileSlidesOptio
         tissueFraction: mask.tissueFraction,
         plan,
         files,
+        ...(corruptTiles.length ? { corruptTiles } : {}),
         seconds: seconds(),
       };
     } finally {

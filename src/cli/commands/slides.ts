@@ -26,6 +26,11 @@ const tileFlags: FlagSpec = {
   },
   backend: { type: 'string', help: 'auto | openslide | tiff | image', default: 'auto' },
   overwrite: { type: 'boolean', help: 're-tile slides tiled before under other settings' },
+  'on-corrupt': {
+    type: 'string',
+    help: 'an undecodable tile: fail the slide, or skip it (no patch over it; listed)',
+    default: 'fail',
+  },
   json: { type: 'boolean', help: 'print the per-slide results as JSON' },
   quiet: { type: 'boolean', help: 'no progress output' },
 };
@@ -116,10 +121,14 @@ async function tile(argv: string[], ctx: Parameters<Command['run']>[1]): Promise
   const num = (k: string) => f[k] as number | undefined;
   const tissue: Partial<TissueConfig> = f['tissue-config'] ? readTissueConfig(f['tissue-config'] as string) : {};
   if (f['exclude-pen']) tissue.excludePen = true;
+  const onCorrupt = String(f['on-corrupt']);
+  if (onCorrupt !== 'fail' && onCorrupt !== 'skip')
+    throw new UsageError(`--on-corrupt must be fail or skip, got "${onCorrupt}"`);
   const bars = new Map<string, Progress>();
   const results = await tileSlides(positional, out, {
     backend: backendFlag(f.backend),
     overwrite: Boolean(f.overwrite),
+    onCorrupt,
     tiling: {
       patchSize: num('patch-size'),
       magnification: num('magnification'),
@@ -139,6 +148,8 @@ async function tile(argv: string[], ctx: Parameters<Command['run']>[1]): Promise
       bars.get(r.slideId)?.done(r.status === 'failed' ? 'failed' : `${r.patches} patches`);
       if (f.json) return;
       if (r.status === 'failed') ctx.warn(`${r.slideId}: FAILED: ${r.error}`);
+      if (r.corruptTiles)
+        ctx.warn(`${r.slideId}: ${r.corruptTiles.length} undecodable tiles skipped: ${r.corruptTiles.join('; ')}`);
       else if (r.status === 'skipped')
         ctx.print(`${r.slideId}: ${r.patches} patches (already tiled with these settings; skipped)`);
       else {

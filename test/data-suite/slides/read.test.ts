@@ -16,8 +16,10 @@ import {
   CorruptTileError,
   MilkitDataError,
   openSlide,
+  readPatchFile,
   readPatches,
   rgbaToRgbOnWhite,
+  tileSlides,
   type RgbaImage,
   type Slide,
 } from '../../../src';
@@ -315,6 +317,30 @@ describe('slides: reading real slides against PIL', function () {
         s.close();
       });
     }
+
+    it('tiling a slide with a corrupt tile: fails naming it, or skips it and places no patch over it', async () => {
+      const file = path.join(dir, 'corrupt-tile.svs');
+      const bytes = fs.readFileSync(CMU());
+      bytes.fill(0, TILE_44, TILE_44 + 16);
+      fs.writeFileSync(file, bytes);
+      const [failed] = await tileSlides([file], path.join(dir, 'tile-fail'));
+      assert.equal(failed.status, 'failed');
+      assert.match(
+        failed.error!,
+        /corrupt-tile\.svs: tile \(col 4, row 4\) of level 0 cannot be decoded.*--on-corrupt skip/,
+      );
+      const [skipped] = await tileSlides([file], path.join(dir, 'tile-skip'), { onCorrupt: 'skip' });
+      assert.equal(skipped.status, 'tiled', skipped.error ?? '');
+      assert.deepEqual(skipped.corruptTiles, ['level 0 col 4 row 4']);
+      const f = await readPatchFile(skipped.files!.patches);
+      assert.equal(f.attrs.corrupt_tiles, 'level 0 col 4 row 4');
+      // Tile (4, 4) covers level-0 [960, 1200)²: no 256-px patch may touch it.
+      for (let i = 0; i < f.coords.length; i += 2) {
+        const [x, y] = [f.coords[i], f.coords[i + 1]];
+        assert.ok(!(x < 1200 && x + 256 > 960 && y < 1200 && y + 256 > 960), `patch at ${x}, ${y}`);
+      }
+      assert.ok(f.coords.length / 2 >= 20, 'the rest of the tissue is tiled');
+    });
 
     it('a truncated SVS: the error says truncated and names the file', async () => {
       const bytes = fs.readFileSync(CMU());
