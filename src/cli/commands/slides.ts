@@ -147,9 +147,9 @@ async function tile(argv: string[], ctx: Parameters<Command['run']>[1]): Promise
     onSlide: (r) => {
       bars.get(r.slideId)?.done(r.status === 'failed' ? 'failed' : `${r.patches} patches`);
       if (f.json) return;
-      if (r.status === 'failed') ctx.warn(`${r.slideId}: FAILED: ${r.error}`);
       if (r.corruptTiles)
         ctx.warn(`${r.slideId}: ${r.corruptTiles.length} undecodable tiles skipped: ${r.corruptTiles.join('; ')}`);
+      if (r.status === 'failed') ctx.warn(`${r.slideId}: FAILED: ${r.error}`);
       else if (r.status === 'skipped')
         ctx.print(`${r.slideId}: ${r.patches} patches (already tiled with these settings; skipped)`);
       else {

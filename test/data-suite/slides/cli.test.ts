@@ -106,6 +106,20 @@ describe('slides: the milkit slides command on real slides', function () {
     assert.equal(mpp[0].plan.patchSizeLevel0, 512);
   });
 
+  it('--on-corrupt: a damaged tile fails the slide by default, skip lists it and tiles the rest', () => {
+    const file = path.join(dir, 'damaged.svs');
+    const bytes = fs.readFileSync(CMU());
+    bytes.fill(0, 297_050, 297_050 + 16); // tile (col 4, row 4): no JPEG start marker
+    fs.writeFileSync(file, bytes);
+    const fail = milkit(['slides', 'tile', file, '--out', path.join(dir, 'damaged-fail')]);
+    assert.equal(fail.code, 1);
+    assert.match(fail.err, /damaged: FAILED: .*tile \(col 4, row 4\) of level 0 cannot be decoded/);
+    const skip = milkit(['slides', 'tile', file, '--out', path.join(dir, 'damaged-skip'), '--on-corrupt', 'skip']);
+    assert.equal(skip.code, 0, skip.err);
+    assert.match(skip.err, /damaged: 1 undecodable tiles skipped: level 0 col 4 row 4/);
+    assert.match(skip.out, /damaged: \d+ of 88 patches/);
+  });
+
   it('UCSB TIFFs: without --mpp one clear error per image; with --mpp they tile', () => {
     const files = unpackUcsb(tempDir('milkit-ucsb-cli-')).slice(0, 3);
     const out = path.join(dir, 'ucsb');
