@@ -39,12 +39,9 @@ export function assignModel(model: MilModel, tensors: readonly CheckpointTensor[
 
 function refuseFolder(file: string): void {
   if (fs.existsSync(file) && fs.statSync(file).isDirectory())
-    throw new MilkitDataError(
-      'is a folder (a model saved by milkit 0.1?); a model is saved as one file: give a file name',
-      {
-        file,
-      },
-    );
+    throw new MilkitDataError('is a folder (a model saved by milkit 0.1?); a model is one file: give a file name', {
+      file,
+    });
 }
 
 /** Saves a model as one file (atomic: a crash leaves the previous file or the new one). */

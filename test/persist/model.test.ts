@@ -65,7 +65,7 @@ describe('persist/model: models, trained fold models and training checkpoints', 
     );
     await assert.rejects(
       saveModel(createModel('abmil', small), path.join(FIXTURES, 'milkit-0.1-saved-model')),
-      /is a folder \(a model saved by milkit 0\.1\?\); a model is saved as one file/,
+      /is a folder \(a model saved by milkit 0\.1\?\); a model is one file/,
     );
   });
 
