@@ -2,11 +2,23 @@
  * Hyperparameter curves in the style of the MHIM paper's Figure 6, from a results table whose rows
  * are settings such as "βh = 0.03": one panel per metric, the settings' values evenly spaced in value
  * order on x (so 0, 0.01 and 0.4 share one readable axis), mean ± sd as a line with error bars.
- * Rows without a value (e.g. "AB-MIL baseline") become dashed reference lines. Static SVG and text
- * only: a curve has no milkit MIME type, so it looks the same everywhere.
+ * Rows without a value (e.g. "AB-MIL baseline") become dashed reference lines. A static
+ * figure (PNG in notebooks) and text: a curve has no milkit MIME type, so it looks the same everywhere.
  */
-import { type ResultsInput, resultsView } from 'milkit/core';
-import { esc, fmt, frame } from './svg';
+import {
+  type ChartSeries,
+  type ResultsInput,
+  resultsView,
+  MUTED,
+  OKABE_ITO,
+  type StaticView,
+  chartRow,
+  esc,
+  fmt,
+  lineChart,
+  metricLabel,
+  svgDoc,
+} from 'milkit/core';
 
 export interface CurvePoint {
   label: string;
@@ -111,82 +123,72 @@ export function transposeResults(
   };
 }
 
-const LINE = '#4c78a8';
-const REF = '#888';
-const PUB = '#f58518';
-
-function panelSvg(p: CurvePanel): string {
-  const W = 300;
-  const H = 190;
-  const L = 44;
-  const R = 10;
-  const T = 10;
-  const B = 34;
-  const pubs = p.points.flatMap((q) => (q.published === undefined ? [] : [q.published]));
-  const lo = Math.min(...p.points.map((q) => q.mean - (q.sd ?? 0)), ...p.references.map((r) => r.mean), ...pubs);
-  const hi = Math.max(...p.points.map((q) => q.mean + (q.sd ?? 0)), ...p.references.map((r) => r.mean), ...pubs);
-  const pad = (hi - lo || 0.1) * 0.08;
-  const [y0, y1] = [lo - pad, hi + pad];
-  const xs = [...new Set(p.points.map((q) => q.x))];
-  const sx = (x: number) => L + ((xs.indexOf(x) + 0.5) / xs.length) * (W - L - R);
-  const sy = (y: number) => T + (1 - (y - y0) / (y1 - y0)) * (H - T - B);
-  const parts: string[] = [
-    `<rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}" fill="none" stroke="#aaa"/>`,
-  ];
-  for (const y of [y0 + pad, (y0 + y1) / 2, y1 - pad]) {
-    parts.push(
-      `<text x="${L - 3}" y="${(sy(y) + 3).toFixed(1)}" text-anchor="end" fill="currentColor">${esc(fmt(y, 3))}</text>`,
-    );
-  }
-  for (const x of xs)
-    parts.push(
-      `<text x="${sx(x).toFixed(1)}" y="${H - B + 13}" text-anchor="middle" fill="currentColor">${esc(fmt(x, 3))}</text>`,
-    );
-  parts.push(
-    `<text x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle" font-weight="bold" fill="currentColor">${esc(`${p.metric} vs ${p.parameter}`)}</text>`,
-  );
-  for (const r of p.references) {
-    const y = sy(r.mean).toFixed(1);
-    parts.push(
-      `<line x1="${L}" x2="${W - R}" y1="${y}" y2="${y}" stroke="${REF}" stroke-dasharray="4 3"><title>${esc(`${r.label}: ${fmt(r.mean, 3)}`)}</title></line>`,
-    );
-  }
-  const withPub = p.points.filter((q) => q.published !== undefined);
-  if (withPub.length > 1)
-    parts.push(
-      `<polyline fill="none" stroke="${PUB}" stroke-width="1.2" stroke-dasharray="3 2" points="${withPub.map((q) => `${sx(q.x).toFixed(1)},${sy(q.published!).toFixed(1)}`).join(' ')}"/>`,
-    );
-  for (const q of withPub) {
-    parts.push(
-      `<circle class="milkit-curve-published" cx="${sx(q.x).toFixed(1)}" cy="${sy(q.published!).toFixed(1)}" r="3.2" fill="none" stroke="${PUB}" stroke-width="1.5"><title>${esc(`${q.label}, published: ${fmt(q.published!, 3)}`)}</title></circle>`,
-    );
-  }
-  const pts = p.points.map((q) => `${sx(q.x).toFixed(1)},${sy(q.mean).toFixed(1)}`).join(' ');
-  if (p.points.length > 1) parts.push(`<polyline fill="none" stroke="${LINE}" stroke-width="1.8" points="${pts}"/>`);
-  for (const q of p.points) {
-    const cx = sx(q.x).toFixed(1);
-    if (q.sd)
-      parts.push(
-        `<line x1="${cx}" x2="${cx}" y1="${sy(q.mean - q.sd).toFixed(1)}" y2="${sy(q.mean + q.sd).toFixed(1)}" stroke="${LINE}" stroke-width="1"/>`,
-      );
-    const tip = `${q.label}: ${fmt(q.mean, 3)}${q.sd ? ` ± ${fmt(q.sd, 2)}` : ''}`;
-    parts.push(
-      `<circle class="milkit-curve-point" cx="${cx}" cy="${sy(q.mean).toFixed(1)}" r="3" fill="${LINE}"><title>${esc(tip)}</title></circle>`,
-    );
-  }
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="10" style="margin-right:12px">${parts.join('')}</svg>`;
-}
-
-/** The panels as self-contained HTML (inline SVG) and a text summary (values and the best setting per panel). */
-export function renderCurves(panels: CurvePanel[], title?: string, caption?: string): { html: string; text: string } {
-  const refs = [...new Set(panels.flatMap((p) => p.references.map((r) => r.label)))];
-  const anyPub = panels.some((p) => p.points.some((q) => q.published !== undefined));
-  const legend =
-    `<span style="color:${LINE}">● ours, mean ± sd</span>` +
-    (anyPub ? ` · <span style="color:${PUB}">○ published</span>` : '') +
-    (refs.length ? ` · <span style="color:${REF}">- - -</span> ${esc(refs.join(', '))}` : '');
-  const cap = caption ? `<div style="margin-top:4px;color:#666">${esc(caption)}</div>` : '';
-  const html = frame(title, `<div>${panels.map(panelSvg).join('')}</div><div>${legend}</div>${cap}`);
+/**
+ * The panels as a static view: one chart per panel with the settings evenly spaced on x, ours as
+ * mean ± sd, the published values as open dashed markers, reference rows as dashed lines.
+ */
+export function renderCurves(panels: CurvePanel[], title?: string, caption?: string): StaticView {
+  const charts = panels.map((p) => {
+    const xs = [...new Set(p.points.map((q) => q.x))];
+    const at = (x: number) => xs.indexOf(x);
+    const pub = p.points.filter((q) => q.published !== undefined);
+    const series: ChartSeries[] = [
+      ...p.references.map((r, k) => ({
+        name: `${r.label} (${fmt(r.mean, 3)})`,
+        colour: [MUTED, OKABE_ITO.purple, OKABE_ITO.sky][k % 3],
+        x: [-0.5, xs.length - 0.5],
+        y: [r.mean, r.mean],
+        dash: '5 3',
+        width: 1.2,
+      })),
+      ...(pub.length
+        ? [
+            {
+              name: 'published',
+              colour: OKABE_ITO.orange,
+              x: pub.map((q) => at(q.x)),
+              y: pub.map((q) => q.published!),
+              dash: '3 2',
+              markers: true,
+              markerClass: 'milkit-curve-published',
+              tips: pub.map((q) => `${q.label}, published: ${fmt(q.published!, 3)}`),
+            },
+          ]
+        : []),
+      {
+        name: 'ours, mean ± sd',
+        colour: OKABE_ITO.blue,
+        x: p.points.map((q) => at(q.x)),
+        y: p.points.map((q) => q.mean),
+        errors: p.points.map((q) => q.sd ?? 0),
+        markers: true,
+        markerClass: 'milkit-curve-point',
+        tips: p.points.map((q) => `${q.label}: ${fmt(q.mean, 3)}${q.sd ? ` ± ${fmt(q.sd, 2)}` : ''}`),
+      },
+    ];
+    return lineChart(series, {
+      width: 260,
+      height: 170,
+      title: `${metricLabel(p.metric)} vs ${p.parameter}`,
+      xLabel: p.parameter,
+      yLabel: metricLabel(p.metric),
+      xDomain: [-0.5, xs.length - 0.5],
+      xTicks: xs.map((x, i) => ({ value: i, label: fmt(x, 3) })),
+    });
+  });
+  const row = chartRow(charts, 2, 24);
+  const pad = 8;
+  const figure = {
+    svg: svgDoc(
+      row.width + 2 * pad,
+      row.height + 2 * pad,
+      `<g transform="translate(${pad} ${pad})">${row.svg}</g>`,
+      title,
+    ),
+    width: Math.ceil(row.width + 2 * pad),
+    height: Math.ceil(row.height + 2 * pad),
+    alt: `${title ?? 'curves'}: ${panels.map((p) => `${p.metric} vs ${p.parameter}`).join(', ')}`,
+  };
   const lines = panels.map((p) => {
     const best = p.points.reduce((a, b) => (b.mean > a.mean ? b : a));
     const values = p.points
@@ -198,5 +200,12 @@ export function renderCurves(panels: CurvePanel[], title?: string, caption?: str
     const ref = p.references.map((r) => `; ${r.label} ${r.mean.toFixed(3)}`).join('');
     return `${p.metric} vs ${p.parameter}: ${values} (highest at ${p.parameter} = ${fmt(best.x, 3)}${ref})`;
   });
-  return { html, text: [title ?? '', ...lines].filter(Boolean).join('\n') };
+  const cap = caption ? `<div style="margin-top:4px">${esc(caption)}</div>` : '';
+  return {
+    title,
+    figure,
+    before: '',
+    after: cap,
+    text: [title ?? '', ...lines].filter(Boolean).join('\n'),
+  };
 }

@@ -47,13 +47,14 @@ export class LiveDisplay {
   readonly id = randomBytes(8).toString('hex');
   private shown = false;
   private lastSent = 0;
-  private pending?: MimeBundle;
+  /** The latest bundle not sent yet, or how to build it (built only when sent: PNG rendering is not free). */
+  private pending?: MimeBundle | (() => MimeBundle);
   /** Bundles actually sent (for tests and for the "did it update?" question). */
   sent = 0;
 
   constructor(readonly minIntervalMs = 500) {}
 
-  update(bundle: MimeBundle, force = false, nowMs = Date.now()): void {
+  update(bundle: MimeBundle | (() => MimeBundle), force = false, nowMs = Date.now()): void {
     this.pending = bundle;
     if (force || !this.shown || nowMs - this.lastSent >= this.minIntervalMs) this.flush(nowMs, force);
   }
@@ -61,13 +62,12 @@ export class LiveDisplay {
   flush(nowMs = Date.now(), final = true): void {
     if (!this.pending) return;
     const write = kernelWriter();
-    if (write) {
-      write(
-        { data: this.pending.data, metadata: this.pending.metadata, transient: { display_id: this.id } },
-        this.shown,
-      );
-    } else if (final || !this.shown || nowMs - this.lastSent >= 10 * this.minIntervalMs) {
-      console.log(this.pending.data['text/plain']); // outside a kernel: an occasional progress line
+    const quiet = !write && !(final || !this.shown || nowMs - this.lastSent >= 10 * this.minIntervalMs);
+    const bundle = quiet ? undefined : typeof this.pending === 'function' ? this.pending() : this.pending;
+    if (write && bundle) {
+      write({ data: bundle.data, metadata: bundle.metadata, transient: { display_id: this.id } }, this.shown);
+    } else if (bundle) {
+      console.log(bundle.data['text/plain']); // outside a kernel: an occasional progress line
     }
     this.shown = true;
     this.lastSent = nowMs;

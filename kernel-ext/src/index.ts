@@ -10,7 +10,7 @@
  * show.reproduction('../results/musk1.json', { command: 'scripts/reproduce-musk1.sh' }); // or "not measured yet: run …"
  * ```
  * Every output is one bundle: the versioned milkit JSON (interactive with milkit-jupyterlab) plus
- * self-contained HTML/SVG and text fallbacks that show in any notebook viewer.
+ * its figure as PNG, self-contained HTML and text that show in any notebook viewer, trusted or not.
  */
 export {
   show,
@@ -30,6 +30,6 @@ export {
   type LoadedReproduction,
 } from './reproduction';
 export { curvePanels, renderCurves, settingOf, transposeResults, type CurvePanel, type CurvePoint } from './curves';
-export { toBundle, type MimeBundle } from './bundle';
+export { staticBundle, toBundle, type MimeBundle } from './bundle';
+export { figurePng, PNG_SCALE } from './png';
 export { LiveDisplay, inKernel, publish } from './display';
-export { renderAttention, renderMasking, renderResults, renderTraining, progressLine, type Fallback } from './render';

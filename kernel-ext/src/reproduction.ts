@@ -7,8 +7,7 @@
  */
 import * as fs from 'node:fs';
 import type { ReproductionFile } from 'milkit';
-import { type ResultCell, type ResultsInput, resultsView } from 'milkit/core';
-import { esc, frame } from './svg';
+import { type ResultCell, type ResultsInput, esc, frame, resultsView } from 'milkit/core';
 
 export type LoadedReproduction =
   | { status: 'measured'; path: string; file: ReproductionFile }

@@ -15,6 +15,7 @@ import {
   type ResultCell,
   type ResultsInput,
   type ResultsPayload,
+  type StaticView,
   TrainingCurves,
   type TrainingPayload,
   type VizKind,
@@ -26,7 +27,7 @@ import {
 } from 'milkit/core';
 import type { TrainEvent } from 'milkit/core';
 import type { ReproductionFile } from 'milkit';
-import { type MimeBundle, toBundle } from './bundle';
+import { type MimeBundle, staticBundle, toBundle } from './bundle';
 import { type CurvePanel, curvePanels, renderCurves, transposeResults } from './curves';
 import { LiveDisplay, publish } from './display';
 import { loadReproduction, renderNotice, withPublished } from './reproduction';
@@ -84,7 +85,7 @@ export class TrainingMonitor {
     this.curves.apply(e);
     const final = e.type === 'run-end';
     // Steps only move the progress line: throttle them; curve points and fold changes redraw promptly.
-    this.display.update(toBundle('training', this.curves.view()), final || e.type === 'fold-end');
+    this.display.update(() => toBundle('training', this.curves.view()), final || e.type === 'fold-end');
     if (final) this.off?.();
   };
 
@@ -96,7 +97,7 @@ export class TrainingMonitor {
 
   /** Draws the current state now (e.g. after an exception stopped the run). */
   flush(): void {
-    this.display.update(toBundle('training', this.curves.view()), true);
+    this.display.update(() => toBundle('training', this.curves.view()), true);
   }
 
   view(): TrainingPayload {
@@ -226,14 +227,15 @@ export const show = {
   curve(
     table: ResultsInput | ReproductionFile,
     opts: { metrics?: string[]; title?: string; caption?: string; settingsIn?: 'rows' | 'columns' } = {},
-  ): { panels: CurvePanel[]; bundle: MimeBundle } {
+  ): { panels: CurvePanel[]; view: StaticView; bundle: MimeBundle } {
     let published = (table as Partial<ReproductionFile>).meta?.published?.values;
     let input: ResultsInput = table;
     // settingsIn 'columns': the swept values are the column headers (MNIST-bags: "50 bags", ...), one panel per row.
     if (opts.settingsIn === 'columns') ({ table: input, published } = transposeResults(table, published));
     const panels = curvePanels(input, opts.metrics, published);
-    const bundle = htmlBundle(renderCurves(panels, opts.title ?? table.title, opts.caption));
+    const view = renderCurves(panels, opts.title ?? table.title, opts.caption);
+    const bundle = staticBundle(view);
     publish(bundle);
-    return { panels, bundle };
+    return { panels, view, bundle };
   },
 };

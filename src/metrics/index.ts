@@ -2,6 +2,7 @@
 export * from './auc';
 export * from './bootstrap';
 export * from './classification';
+export * from './curves';
 export * from './evaluate';
 export * from './survival';
 export * from './threshold';

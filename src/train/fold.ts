@@ -25,7 +25,7 @@ import { type TrainConfig, foldSeed } from './config';
 import { type EarlyStoppingState, initialStoppingState, observeEpoch } from './earlyStopping';
 import type { FoldRef, TrainEventStream } from './events';
 import { Adam } from './optimizer';
-import { fitThresholdOn, predictSet, setMetrics } from './predict';
+import { fitThresholdOn, predictSet, setMetrics, softmax } from './predict';
 import { captureRandomState, restoreRandomState } from './randomState';
 import { learningRateAt } from './schedule';
 import { computeStep } from './step';
@@ -64,6 +64,23 @@ export interface FoldResult extends FoldRef {
   history: EpochRecord[];
   interrupted: boolean;
   sizes: { train: number; val: number; test: number };
+  /** Classification: the kept model's class probabilities per test bag (for ROC curves, confusion matrices, reports). */
+  predictions?: BagPredictions;
+}
+
+/** Test-set predictions in a fold result: bag ids, labels and class probabilities (4 significant digits). */
+export interface BagPredictions {
+  bagIds: string[];
+  labels: number[];
+  probabilities: number[][];
+}
+
+function bagPredictions(cohort: Cohort, p: { indices: number[]; logits: Float32Array[] }): BagPredictions {
+  return {
+    bagIds: p.indices.map((i) => cohort.bags[i].id),
+    labels: p.indices.map((i) => cohort.bags[i].label!),
+    probabilities: p.logits.map((z) => softmax(z).map((v) => Number(v.toPrecision(4)))),
+  };
 }
 
 export interface EpochRecord {
@@ -328,7 +345,8 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
         fittedOn,
       };
     }
-    const test = setMetrics(task, cohort.bags, await predictSet(model, cohort, split.test, targets, stats), {
+    const testPredictions = await predictSet(model, cohort, split.test, targets, stats);
+    const test = setMetrics(task, cohort.bags, testPredictions, {
       threshold,
       bootstrap: config.bootstrap,
       bootstrapSeed: seed,
@@ -354,6 +372,7 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
       history: state.history,
       interrupted: false,
       sizes: { train: split.train.length, val: split.val?.length ?? 0, test: split.test.length },
+      ...(task.kind === 'class' ? { predictions: bagPredictions(cohort, testPredictions) } : {}),
     };
     // The model eval/predict reload: the kept weights (best or last) with the standardisation.
     if (ctx.dir)

@@ -2,7 +2,7 @@
 export * from './config';
 export * from './earlyStopping';
 export * from './events';
-export { type FoldResult, type EpochRecord, type ModelFactory, trainFold } from './fold';
+export { type FoldResult, type EpochRecord, type BagPredictions, type ModelFactory, trainFold } from './fold';
 export * from './optimizer';
 export * from './predict';
 export * from './results';

@@ -5,3 +5,5 @@ export * from './masking';
 export * from './training';
 export * from './results';
 export * from './validate';
+export * from './scale';
+export * from './static';

@@ -171,3 +171,34 @@ export function previewMask(scores: ArrayLike<number>, settings: MaskingSettings
   status.forEach((code) => counts[names[code]]++);
   return { status, counts, config };
 }
+
+/**
+ * The settings in words ("RHSM · βh 0.1 → 0.05 (cosine decay at 50 %) · r 0.5 · GRN keeps 0.8 ·
+ * seed 3"): titles are built from it so they always describe what is drawn.
+ */
+export function maskingSettingsLabel(s: MaskingSettings): string {
+  const f = (x: number) => String(Number(x.toPrecision(3)));
+  const usesHigh = s.strategy === 'hsm' || s.strategy === 'rhsm' || s.strategy === 'combined';
+  const parts = [s.strategy.toUpperCase()];
+  if (usesHigh) {
+    const decayed = s.decay ? cosineSchedule(s.highRatio, 0, s.progress, 1) : s.highRatio;
+    parts.push(
+      `βh ${f(s.highRatio)}${s.decay ? ` → ${f(decayed)} (cosine decay at ${Math.round(100 * s.progress)} % of training)` : ''}`,
+    );
+  }
+  if (s.strategy === 'rhsm' || s.strategy === 'combined') parts.push(`r ${f(s.highRandomRatio)}`);
+  if (s.strategy === 'lsm' || s.strategy === 'combined') parts.push(`βl ${f(s.lowRatio)}`);
+  if (s.strategy === 'rsm' || s.strategy === 'combined') parts.push(`random ${f(s.randomRatio)}`);
+  if (s.recycleKeepRatio !== undefined) parts.push(`GRN keeps ${f(s.recycleKeepRatio)}`);
+  parts.push(`seed ${s.seed}`);
+  return parts.join(' · ');
+}
+
+/** βh over training progress (the cosine decay curve), `points` evenly spaced samples from 0 to 1. */
+export function highRatioCurve(
+  s: Pick<MaskingSettings, 'highRatio' | 'decay'>,
+  points = 41,
+): { x: number[]; y: number[] } {
+  const x = Array.from({ length: points }, (_, k) => k / (points - 1));
+  return { x, y: x.map((t) => (s.decay ? cosineSchedule(s.highRatio, 0, t, 1) : s.highRatio)) };
+}

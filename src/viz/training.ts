@@ -189,3 +189,34 @@ export function thinSeries(s: TrainingSeries, max = MAX_CURVE_POINTS): TrainingS
   const idx = Array.from({ length: max }, (_, i) => Math.round((i * (s.x.length - 1)) / (max - 1)));
   return { ...s, x: idx.map((i) => s.x[i]), y: idx.map((i) => s.y[i]) };
 }
+
+/**
+ * The mean curve over folds of each split × metric (x = epoch): at each x, the mean of the folds
+ * that have a point there (with early stopping, later epochs average fewer folds). Series without
+ * a fold pass through unchanged; the result has no `fold`.
+ */
+export function foldMeans(series: readonly TrainingSeries[]): TrainingSeries[] {
+  const groups = new Map<string, TrainingSeries[]>();
+  for (const s of series) {
+    const key = `${s.split}/${s.metric}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push(s);
+  }
+  return [...groups.values()].map((g) => {
+    if (g.length === 1 && g[0].fold === undefined) return g[0];
+    const sums = new Map<number, [number, number]>();
+    for (const s of g)
+      s.x.forEach((x, i) => {
+        const acc = sums.get(x) ?? [0, 0];
+        sums.set(x, [acc[0] + s.y[i], acc[1] + 1]);
+      });
+    const xs = [...sums.keys()].sort((a, b) => a - b);
+    return {
+      metric: g[0].metric,
+      split: g[0].split,
+      x: xs,
+      y: xs.map((x) => roundSig(sums.get(x)![0] / sums.get(x)![1])),
+    };
+  });
+}

@@ -4,8 +4,19 @@
  */
 import { strict as assert } from 'node:assert';
 import { inspect } from 'node:util';
-import { MASK_STATUS, Rng, TrainEventStream, VIZ_MIME, parseViz, rankInstances } from 'milkit/core';
-import { show, toBundle } from '../../kernel-ext/src';
+import { PNG } from 'pngjs';
+import {
+  MASK_STATUS,
+  Rng,
+  TrainEventStream,
+  VIZ_MIME,
+  parseViz,
+  rankInstances,
+  renderAttention,
+  renderMasking,
+  renderTraining,
+} from 'milkit/core';
+import { PNG_SCALE, show, toBundle } from '../../kernel-ext/src';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const jupyter = require('tslab/dist/jupyter') as { lastWriteDisplayData: unknown };
@@ -44,12 +55,44 @@ function grid(n: number, step: number): Int32Array {
   );
 }
 
-/** A fallback must render in a plain viewer: no scripts, no external resources. */
+/**
+ * A fallback must render in a plain viewer and survive JupyterLab's sanitiser (untrusted notebooks):
+ * no scripts, no external resources, no <svg> (stripped there), no ids (two outputs on one page
+ * would capture each other's references); figures only as data-URI PNG images.
+ */
 function assertSelfContained(html: string): void {
   assert.ok(!/<script/i.test(html), 'no <script>');
   assert.ok(!/\son\w+=/i.test(html), 'no inline event handlers');
-  const urls = html.match(/(?:href|src)="[^"]*"/g) ?? [];
+  assert.ok(!/<svg/i.test(html), 'no inline SVG');
+  assert.ok(!/\sid=/i.test(html), 'no element ids');
+  const urls = (html.match(/(?:href|src)="[^"]*"/g) ?? []).filter((u) => !u.startsWith('src="data:image/png;base64,'));
   assert.deepEqual(urls, [], 'no external references');
+}
+
+/**
+ * The bundle's image/png: decodes, has the figure's size × PNG_SCALE, is the same image the HTML
+ * shows, and is not blank (many colours, pixels far from the white background).
+ */
+function assertFigurePng(data: Record<string, unknown>, minColours = 8): PNG {
+  const b64 = data['image/png'] as string;
+  assert.equal(typeof b64, 'string', 'image/png present');
+  assert.ok(
+    (data['text/html'] as string).includes(`src="data:image/png;base64,${b64}"`),
+    'the HTML shows the same PNG',
+  );
+  const png = PNG.sync.read(Buffer.from(b64, 'base64'));
+  const colours = new Set<number>();
+  let inked = 0;
+  for (let i = 0; i < png.data.length; i += 4) {
+    colours.add((png.data[i] << 16) | (png.data[i + 1] << 8) | png.data[i + 2]);
+    if (png.data[i] + png.data[i + 1] + png.data[i + 2] < 600) inked++;
+  }
+  assert.ok(colours.size >= minColours, `only ${colours.size} colours`);
+  assert.ok(
+    inked / (png.width * png.height) > 0.02,
+    `${((100 * inked) / (png.width * png.height)).toFixed(1)} % inked pixels`,
+  );
+  return png;
 }
 
 /** Number of unit cells drawn in an SVG grid (one `M…h1v1h-1z` per instance). */
@@ -75,13 +118,16 @@ describe('milkit-kernel bundles', () => {
     assert.equal(sent.length, 1);
     assert.equal(sent[0].update, false);
     const data = sent[0].msg.data;
-    assert.deepEqual(Object.keys(data).sort(), [VIZ_MIME.attention, 'text/html', 'text/plain'].sort());
+    assert.deepEqual(Object.keys(data).sort(), [VIZ_MIME.attention, 'image/png', 'text/html', 'text/plain'].sort());
     const payload = parseViz('attention', data[VIZ_MIME.attention]);
     assert.equal(payload.n, n);
     const html = data['text/html'] as string;
     assertSelfContained(html);
-    assert.equal(cellCount(html), 2 * n, 'both heatmaps draw every instance');
-    assert.equal((html.match(/<svg/g) ?? []).length, 4, 'two heatmaps, two colour bars');
+    const fig = renderAttention(payload).figure!;
+    const png = assertFigurePng(data, 30);
+    assert.deepEqual([png.width, png.height], [fig.width * PNG_SCALE, fig.height * PNG_SCALE]);
+    assert.equal(cellCount(fig.svg), 2 * n, 'both heatmaps draw every instance');
+    assert.ok(fig.svg.includes('ROC, instances') && fig.svg.includes('precision–recall, instances'), 'instance curves');
     const top = rankInstances(payload.attention!).slice(0, 3);
     const text = data['text/plain'] as string;
     assert.ok(text.includes(`#${top[0]}=`) && text.includes(`#${top[2]}=`), text);
@@ -93,12 +139,11 @@ describe('milkit-kernel bundles', () => {
     const att = softmaxScores(n, 4);
     // Class-aware probabilities: most near 0.5, a few confident ones (the colon heatmaps of notebook 03).
     const prob = Array.from(att, (a, i) => (i % 50 === 0 ? 0.9 : 0.5 + a));
-    const html = toBundle(
-      'attention',
+    const html = renderAttention(
       show.attention({ id: 'b', coords: grid(n, 27) }, { attention: att, probability: prob }).payload,
-    ).data['text/html'] as string;
-    assert.ok(html.includes('attention (percentile)') && html.includes('instance probability (percentile)'));
-    const probabilityMap = html.split('<svg')[3]; // attention grid, its colour bar, then the probability grid
+    ).figure!.svg;
+    assert.ok(html.includes('attention (percentile rank)') && html.includes('instance probability (percentile rank)'));
+    const probabilityMap = html.slice(html.lastIndexOf('instance probability (percentile rank)'));
     const colours = new Set([...probabilityMap.matchAll(/<path fill="(#[0-9a-f]{6})"/g)].map((m) => m[1]));
     assert.ok(colours.size >= 12, `the probability map uses the colour range (${colours.size} colours)`);
   });
@@ -106,9 +151,11 @@ describe('milkit-kernel bundles', () => {
   it('attention without coordinates draws instance-ordered cells with their indices (MNIST-bags style)', () => {
     const bundle = toBundle('attention', show.attention({ id: 'b', label: 0 }, { attention: [0.1, 0.6, 0.3] }).payload);
     const html = bundle.data['text/html'] as string;
-    assert.equal(cellCount(html), 3);
+    const svg = renderAttention(parseViz('attention', bundle.data[VIZ_MIME.attention])).figure!.svg;
+    assert.equal(cellCount(svg), 3);
     assert.ok(html.includes('no coordinates'));
-    assert.ok(/>1<\/text>/.test(html), 'instance indices are printed in the cells');
+    assert.ok(/>1<\/text>/.test(svg), 'instance indices are printed in the cells');
+    assertFigurePng(bundle.data);
   });
 
   it('accepts tensors (anything with dataSync) as scores', () => {
@@ -137,11 +184,17 @@ describe('milkit-kernel bundles', () => {
     assert.ok(c.recycled > 0 && c.high > 0);
     const html = shown.bundle.data['text/html'] as string;
     assertSelfContained(html);
-    assert.equal(cellCount(html), n);
+    assertFigurePng(shown.bundle.data);
+    const svg = renderMasking(shown.payload).figure!.svg;
+    assert.equal(cellCount(svg), n);
     assert.ok(
-      html.includes(`kept: ${c.kept}`) && html.includes(`masked (random): ${c.random}`),
-      'legend carries the counts',
+      html.includes(`: ${c.kept}`) &&
+        html.includes(`masked (random): ${c.random}`) &&
+        svg.includes(`masked (random): ${c.random}`),
+      'legends (HTML and in the figure) carry the counts',
     );
+    assert.ok(svg.includes('high-score mask ratio'), 'the βh decay curve is drawn');
+    assert.ok(html.includes('βh 0.05 → '), 'the title states the settings after decay');
     assert.ok(String(shown.bundle.data['text/plain']).includes(`high ${c.high}`));
     assert.equal(shown.preview.status.filter((v) => v === MASK_STATUS.recycled).length, c.recycled);
   });
@@ -240,7 +293,12 @@ describe('milkit-kernel bundles', () => {
     assert.deepEqual(valAuc[1].y, [0.75, 0.8, 0.85]);
     const html = sent[sent.length - 1].msg.data['text/html'] as string;
     assertSelfContained(html);
-    assert.equal((html.match(/<polyline/g) ?? []).length, 6, 'loss: 2 folds × (train, val), auc: 2 folds');
+    assertFigurePng(sent[sent.length - 1].msg.data);
+    const svg = renderTraining(last).figure!.svg;
+    // Faint fold lines (loss: 2 folds × train, val; auc: 2 folds) plus one bold mean per split and metric.
+    assert.equal((svg.match(/<polyline/g) ?? []).length, 6 + 3, 'fold lines and their means');
+    assert.equal((svg.match(/stroke-opacity="0.3"/g) ?? []).length, 6, 'the fold lines are faint');
+    assert.ok(svg.includes('train, mean of 2 folds') && svg.includes('one fold'), 'legend: splits and faint folds');
     assert.ok(String(sent[sent.length - 1].msg.data['text/plain']).includes('finished'));
   });
 

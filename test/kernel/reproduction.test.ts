@@ -29,7 +29,9 @@ function capture<T>(fn: () => T): { value: T; sent: Data[] } {
 
 function assertSelfContained(html: string): void {
   assert.ok(!/<script/i.test(html) && !/\son\w+=/i.test(html), 'no scripts');
-  assert.deepEqual(html.match(/(?:href|src)="[^"]*"/g) ?? [], [], 'no external references');
+  assert.ok(!/<svg/i.test(html), 'no inline SVG (stripped in untrusted notebooks): figures as PNG');
+  const urls = (html.match(/(?:href|src)="[^"]*"/g) ?? []).filter((u) => !u.startsWith('src="data:image/png;base64,'));
+  assert.deepEqual(urls, [], 'no external references');
 }
 
 const SWEEP = {
@@ -193,8 +195,13 @@ describe('milkit-kernel reproduction tables and curves', () => {
     assert.equal(sent.length, 1);
     const html = sent[0]['text/html'] as string;
     assertSelfContained(html);
-    assert.equal((html.match(/class="milkit-curve-point"/g) ?? []).length, 6, '3 settings × 2 metrics');
-    assert.equal((html.match(/stroke-dasharray/g) ?? []).length, 1);
+    assert.ok(
+      typeof sent[0]['image/png'] === 'string' && html.includes(sent[0]['image/png'] as string),
+      'the figure as PNG',
+    );
+    const svg = c.view.figure!.svg;
+    assert.equal((svg.match(/class="milkit-curve-point"/g) ?? []).length, 6, '3 settings × 2 metrics');
+    assert.equal((svg.match(/<polyline[^>]*stroke-dasharray/g) ?? []).length, 1, 'one reference line');
     const text = String(sent[0]['text/plain']);
     assert.ok(
       text.includes(
@@ -235,9 +242,10 @@ describe('milkit-kernel reproduction tables and curves', () => {
         [200, 0.984],
       ],
     );
-    const html = sent[0]['text/html'] as string;
-    assert.equal((html.match(/class="milkit-curve-published"/g) ?? []).length, 2);
-    assert.ok(html.includes('○ published'));
+    const svg = c.view.figure!.svg;
+    assert.equal((svg.match(/class="milkit-curve-published"/g) ?? []).length, 2);
+    assert.ok(svg.includes('>published<') && svg.includes('ours, mean ± sd'), 'legend');
+    assert.ok(typeof sent[0]['image/png'] === 'string');
     assert.ok(String(sent[0]['text/plain']).includes('50 → 0.860 ± 0.014 (published 0.914)'));
   });
 

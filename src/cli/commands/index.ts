@@ -19,6 +19,7 @@ const LOADERS: Record<string, () => Command> = {
   predict: () => (require('./predict') as typeof import('./predict')).predict,
   ssl: () => (require('./ssl') as typeof import('./ssl')).ssl,
   sweep: () => (require('./sweep') as typeof import('./sweep')).sweep,
+  report: () => (require('./report') as typeof import('./report')).report,
   demo: () => (require('./demo') as typeof import('./demo')).demo,
   slides: () => (require('./slides') as typeof import('./slides')).slides,
 };

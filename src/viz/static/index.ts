@@ -1,0 +1,4 @@
+/** Static figures of every view (pure SVG/HTML strings): notebook fallbacks and `milkit report`. */
+export * from './svg';
+export * from './chart';
+export * from './views';
