@@ -45,13 +45,22 @@ function collect(rootSelector) {
       });
     }
   }
-  const heatmaps = roots
-    .flatMap((r) => [...r.querySelectorAll('.milkit-attention .js-plotly-plot')])
-    .filter((gd) => gd.querySelector('.scatterlayer .point'));
-  const patches = heatmaps.map((gd) => ({
-    layers: layersOf(gd), // the plot and paper backgrounds are transparent (theme.ts baseLayout)
-    fills: [...new Set([...gd.querySelectorAll('.scatterlayer .point')].map((p) => p.style.fill))],
-  }));
+  // Heatmap cells: the colours at the cell centres of each canvas (the canvas paints no background
+  // of its own under the cells but the theme's layout colour; measured against the page).
+  const patches = roots
+    .flatMap((r) => [...r.querySelectorAll('.milkit-attention canvas.milkit-heatmap-canvas')])
+    .map((c) => {
+      const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      const cell = Number(c.dataset.cell);
+      const fills = new Set();
+      for (let y = cell / 2; y < c.height; y += cell)
+        for (let x = cell / 2; x < c.width; x += cell) {
+          const o = 4 * (Math.floor(y) * c.width + Math.floor(x));
+          const rgb = `${px[o]},${px[o + 1]},${px[o + 2]}`;
+          if (rgb !== c.dataset.empty) fills.add(`rgb(${px[o]}, ${px[o + 1]}, ${px[o + 2]})`);
+        }
+      return { layers: layersOf(c.parentElement), fills: [...fills] };
+    });
   const swatches = roots
     .flatMap((r) => [...r.querySelectorAll('.milkit-masking .milkit-legend')])
     .map((legend) =>

@@ -103,3 +103,25 @@ export function notebookWithOutputs(outputs) {
     })),
   };
 }
+
+/**
+ * In the page: how many grid cells of a heatmap canvas are painted (not the empty background) and
+ * how many distinct colours they use, read from the canvas pixels at each cell's centre.
+ */
+export function heatmapCells(box) {
+  const c = box.querySelector('canvas.milkit-heatmap-canvas');
+  const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  const cell = Number(c.dataset.cell);
+  const colours = new Set();
+  let drawn = 0;
+  for (let y = cell / 2; y < c.height; y += cell)
+    for (let x = cell / 2; x < c.width; x += cell) {
+      const o = 4 * (Math.floor(y) * c.width + Math.floor(x));
+      const rgb = `${px[o]},${px[o + 1]},${px[o + 2]}`;
+      if (rgb !== c.dataset.empty) {
+        drawn++;
+        colours.add(rgb);
+      }
+    }
+  return { drawn, colours: colours.size };
+}

@@ -66,14 +66,14 @@ try {
     );
     await activateNotebook(page, 'stored-outputs.ipynb');
     await settleKernel(page, 'stored-outputs.ipynb');
-    await page.waitForSelector('.milkit-attention .main-svg', { timeout: 120_000 });
+    await page.waitForSelector('.milkit-attention canvas.milkit-heatmap-canvas', { timeout: 120_000 });
     await page.waitForSelector('.milkit-masking canvas', { timeout: 120_000 });
   });
 
   const outputs = page.locator('.jp-OutputArea-output.milkit-viz');
-  await t.test('attention heatmap: one point per instance, hover text, top list, probability toggle', async () => {
+  await t.test('attention heatmap: one cell per instance, hover text, top list, probability toggle', async () => {
     const first = outputs.nth(0);
-    assertEqual(await first.locator('.scatterlayer .point').count(), attention.n, 'heatmap points');
+    assertEqual((await first.evaluate(fx.heatmapCells)).drawn, attention.n, 'heatmap cells');
     assertEqual(await first.locator('.milkit-toplist-item').count(), attention.top, 'top list items');
     const best = attention.attention.indexOf(Math.max(...attention.attention));
     assert(
@@ -86,53 +86,37 @@ try {
       (await first.locator('.milkit-toplist-item').first().textContent()).includes(`instance ${bestP} `),
       'toggle re-ranks by probability',
     );
-    // Hover the plot centre, located at action time (clicking the toggle activates the cell and
-    // JupyterLab scrolls it); retried a few pixels apart (a redraw drops a hover).
-    // The label is read in the same attempt it appears: a redraw can remove it a moment later.
-    const drag = first.locator('.nsewdrag').first();
-    let hover = null;
-    for (let i = 0; hover === null; i++) {
-      if (i === 10) throw new Error('no hover label after 10 attempts');
-      const box = await drag.boundingBox();
-      await drag.hover({ position: { x: box.width / 2 + 3 * i, y: box.height / 2 }, force: true });
-      hover = await page.waitForSelector('.hoverlayer .hovertext', { timeout: 1000 }).then(
-        (el) => el.textContent(),
-        () => null,
-      );
-    }
+    // Hover the canvas centre, located at action time (clicking the toggle activates the cell and JupyterLab scrolls it).
+    const canvas = first.locator('canvas.milkit-heatmap-canvas');
+    await canvas.hover({ force: true });
+    const hover = await first.locator('.milkit-hover').textContent();
     assert(/instance \d+/.test(hover) && /rank \d+ of 300/.test(hover), `hover shows index, score and rank: ${hover}`);
   });
 
-  await t.test('heatmap zoom (modebar) and pan (drag) change the visible range', async () => {
-    const view = outputs.nth(0);
-    const range = () =>
-      view.locator('.js-plotly-plot').evaluate((gd) => [...gd._fullLayout.xaxis.range, ...gd._fullLayout.yaxis.range]);
-    const span = (r) => Math.abs(r[1] - r[0]);
-    const r0 = await range();
-    await view.locator('.modebar-btn[data-attr="zoom"][data-val="in"]').click({ force: true });
-    await page.waitForTimeout(300);
-    const r1 = await range();
-    assert(span(r1) < 0.6 * span(r0), `zoom in narrows x: ${span(r0).toFixed(0)} → ${span(r1).toFixed(0)}`);
-    const drag = view.locator('.nsewdrag').first();
-    await drag.hover({ force: true }); // scrolls it into view first: the box below is then current
-    const box = await drag.boundingBox();
+  await t.test('heatmap zoom (wheel) and pan (drag) change the view; double-click resets', async () => {
+    const canvas = outputs.nth(0).locator('canvas.milkit-heatmap-canvas');
+    await canvas.hover({ force: true });
+    const box = await canvas.boundingBox();
     const [cx, cy] = [box.x + box.width / 2, box.y + box.height / 2];
     await page.mouse.move(cx, cy);
+    await page.mouse.wheel(0, -400);
+    await page.waitForTimeout(200);
+    const zoom = Number(await canvas.getAttribute('data-zoom'));
+    assert(zoom > 1, `wheel zooms in (zoom ${zoom})`);
+    const before = await outputs.nth(0).locator('.milkit-hover').textContent();
     await page.mouse.down();
     await page.mouse.move(cx + 80, cy + 40, { steps: 5 });
     await page.mouse.up();
-    await page.waitForTimeout(300);
-    const r2 = await range();
-    assert(
-      r2[0] < r1[0] && Math.abs(span(r2) - span(r1)) < 1e-6 * span(r1),
-      `drag pans x without zooming: [${r1.slice(0, 2).map(Math.round)}] → [${r2.slice(0, 2).map(Math.round)}]`,
-    );
-    await view.locator('.modebar-btn[data-attr="zoom"][data-val="reset"]').click({ force: true });
+    await page.mouse.move(cx, cy);
+    const after = await outputs.nth(0).locator('.milkit-hover').textContent();
+    assert(before !== after, `dragging moves another instance under the pointer: ${before} → ${after}`);
+    await canvas.dblclick({ force: true });
+    assertEqual(await canvas.getAttribute('data-zoom'), '1', 'double-click resets the zoom');
   });
 
-  await t.test('bundle given as a JSON string renders; bag without coordinates gets a ranked strip', async () => {
-    assertEqual(await outputs.nth(1).locator('.scatterlayer .point').count(), 40, 'points of the string bundle');
-    assertEqual(await outputs.nth(2).locator('.barlayer .point').count(), 40, 'ranked strip bars');
+  await t.test('bundle given as a JSON string renders; bag without coordinates in instance order', async () => {
+    assertEqual((await outputs.nth(1).evaluate(fx.heatmapCells)).drawn, 40, 'cells of the string bundle');
+    assertEqual((await outputs.nth(2).evaluate(fx.heatmapCells)).drawn, 40, 'cells of the bag without coordinates');
   });
 
   await t.test('unknown schema version shows a visible message, not a blank cell', async () => {
@@ -142,6 +126,17 @@ try {
 
   await t.test('training curves and results table render (hover + legend toggle)', async () => {
     assertEqual(await outputs.nth(4).locator('.scatterlayer .trace').count(), 3, 'curve traces');
+    const legend = await outputs.nth(4).locator('.legendtext').allTextContents();
+    assertEqual(legend.join(), 'train,val', 'one legend entry per split');
+    const [plotRight, legendLeft] = await outputs.nth(4).evaluate((o) => {
+      const gd = o.querySelector('.milkit-curves');
+      const xa = gd._fullLayout.xaxis2;
+      return [
+        gd.getBoundingClientRect().left + xa._offset + xa._length,
+        gd.querySelector('.legend').getBoundingClientRect().left,
+      ];
+    });
+    assert(legendLeft >= plotRight - 1, `legend (left ${legendLeft}) right of the plots (right ${plotRight})`);
     assertEqual(await outputs.nth(5).locator('.milkit-results-table tbody tr').count(), 2, 'result rows');
     const bold = await outputs.nth(5).locator('.milkit-best').first().textContent();
     assert(bold.startsWith('0.913'), `best AUC in bold: ${bold}`);
@@ -151,6 +146,8 @@ try {
     await outputs.nth(4).locator('.legend .traces').first().click();
     await page.waitForTimeout(500);
     assertEqual((await visible()).join(), 'legendonly,true,true', 'legend click hides the first series');
+    await outputs.nth(4).locator('.legend .traces').first().click();
+    await page.waitForTimeout(500);
   });
 
   const maskingView = outputs.nth(3);
@@ -203,6 +200,19 @@ try {
     want = fx.expectedCounts(masking, { ...base, strategy: 'hsm', randomRatio: 0.3, lowRatio: 0.2 });
     assertEqual((await counts()).high, want.high, 'HSM masked-as-easy');
     await page.screenshot({ path: path.join(out, 'stored-outputs-masking.png'), fullPage: false });
+  });
+
+  await t.test('keyboard: arrow keys in a milkit slider move the slider, not the notebook selection', async () => {
+    const input = maskingView.locator('.milkit-slider-highRatio input');
+    const active = () => page.evaluate(() => window.jupyterapp.shell.currentWidget.content.activeCellIndex);
+    await input.focus();
+    const [v0, cell0] = [Number(await input.inputValue()), await active()];
+    for (const key of ['ArrowRight', 'ArrowRight', 'ArrowUp']) await page.keyboard.press(key);
+    const [v1, cell1] = [Number(await input.inputValue()), await active()];
+    assert(Math.abs(v1 - v0 - 0.015) < 1e-9, `three arrow presses move βh by 3 steps: ${v0} → ${v1}`);
+    assertEqual(cell1, cell0, 'the active notebook cell stays where it was');
+    await page.keyboard.press('ArrowDown');
+    assertEqual(await active(), cell0, 'ArrowDown does not select the next cell');
   });
 
   await t.test('time per slider update at 15,000 instances (goal ≤ 16 ms)', async () => {
@@ -269,7 +279,7 @@ try {
       const countsBefore = await counts();
       const fill = () =>
         outputs
-          .nth(0)
+          .nth(4)
           .locator('svg text')
           .first()
           .evaluate((e) => getComputedStyle(e).fill);
@@ -280,7 +290,7 @@ try {
       await page.waitForFunction(() => document.body.dataset.jpThemeLight === 'false', null, { timeout: 30_000 });
       await page.waitForFunction(
         ([sel, before]) => getComputedStyle(document.querySelector(sel)).fill !== before,
-        ['.milkit-attention svg text', lightFill],
+        ['.milkit-training svg text', lightFill],
         { timeout: 10_000 },
       );
       await page.waitForTimeout(300); // the other views redraw on the same theme event

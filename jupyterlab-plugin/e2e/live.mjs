@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { assert, assertEqual, collectErrors } from './browser.mjs';
 import { describeContrast, measureContrast } from './contrast.mjs';
+import { heatmapCells } from './fixtures.mjs';
 
 const require = createRequire(import.meta.url);
 const core = require('../../dist/core.js');
@@ -124,11 +125,11 @@ export async function runLiveNotebook({ t, browser, lab, root, out }) {
   await t.test('live: heatmap has one point per instance of the bag', async () => {
     const [payload] = await sent(core.VIZ_MIME.attention);
     assertEqual(payload.n, 384, 'bag size in the payload');
-    assertEqual(await views.nth(0).locator('.scatterlayer .point').count(), 384, 'heatmap points');
+    assertEqual((await views.nth(0).evaluate(heatmapCells)).drawn, 384, 'heatmap cells');
     assertEqual(
-      await views.nth(2).locator('.scatterlayer .point').count(),
+      (await views.nth(2).evaluate(heatmapCells)).drawn,
       20,
-      'points of the string bundle from tslab.display.raw',
+      'cells of the string bundle from tslab.display.raw',
     );
   });
 
@@ -232,7 +233,7 @@ export async function runLiveNotebook({ t, browser, lab, root, out }) {
       timeout: 60_000,
     });
     assertEqual(await views.count(), LIVE_VIEWS, 'milkit views after reopening');
-    assertEqual(await views.nth(0).locator('.scatterlayer .point').count(), 384, 'heatmap points after reopening');
+    assertEqual((await views.nth(0).evaluate(heatmapCells)).drawn, 384, 'heatmap cells after reopening');
     const masking = before.masking[0];
     const high = Number(await views.nth(1).locator('.milkit-count-high').getAttribute('data-count'));
     assertEqual(

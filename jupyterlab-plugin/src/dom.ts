@@ -15,6 +15,16 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
+/**
+ * Marks a control so JupyterLab's keyboard shortcuts skip the keys typed into it (Lumino ignores
+ * keydown events whose target carries `data-lm-suppress-shortcuts`): arrow keys move a slider
+ * instead of selecting the next notebook cell.
+ */
+export function suppressShortcuts<T extends HTMLElement>(node: T): T {
+  node.setAttribute('data-lm-suppress-shortcuts', 'true');
+  return node;
+}
+
 /** A labelled range slider; `onInput` gets the numeric value on every move. */
 export function slider(
   label: string,
@@ -27,7 +37,7 @@ export function slider(
 ) {
   const wrap = el('label', `milkit-slider ${cls}`);
   const name = el('span', 'milkit-slider-label', label);
-  const input = el('input');
+  const input = suppressShortcuts(el('input'));
   input.type = 'range';
   input.min = String(min);
   input.max = String(max);

@@ -52,12 +52,12 @@ export function topInstances(
 export function progressLine(p: TrainingProgress | undefined, done: boolean): string {
   if (!p) return done ? 'done' : 'starting…';
   const parts: string[] = [];
-  if (p.fold !== undefined) parts.push(`fold ${p.fold}${p.folds ? `/${p.folds}` : ''}`);
+  if (p.fold !== undefined) parts.push(`fold ${p.fold + 1}${p.folds ? `/${p.folds}` : ''}`);
   parts.push(`epoch ${p.epoch}/${p.epochs}`);
   if (p.step !== undefined) parts.push(`step ${p.step}${p.steps ? `/${p.steps}` : ''}`);
   parts.push(`${seconds(p.elapsedSeconds)} elapsed`);
   if (!done && p.etaSeconds !== undefined) parts.push(`~${seconds(p.etaSeconds)} left`);
   if (p.rate !== undefined) parts.push(`${p.rate.toFixed(1)} bags/s`);
-  if (p.message) parts.push(p.message);
+  if (p.message && !(done && p.message === 'done')) parts.push(p.message);
   return (done ? 'done · ' : '') + parts.join(' · ');
 }

@@ -1,6 +1,8 @@
 /**
- * Results: the cross-validation table (mean ± sd, best per column in bold) and a grouped bar
- * chart with sd error bars; hover shows mean ± sd and n, clicking a legend entry toggles a row.
+ * Results: the cross-validation table (mean ± sd, best per column in bold) and, when it compares
+ * several rows, a grouped bar chart with sd error bars (hover: mean ± sd and n; a legend click
+ * toggles a row). One row (e.g. one model's summary) is the table alone: a chart of two numbers
+ * says nothing the table does not.
  */
 import Plotly from 'plotly.js-dist-min';
 import { type ResultsPayload, formatCell } from 'milkit/core';
@@ -23,8 +25,8 @@ export class ResultsRenderer extends VizRenderer<'results'> {
 export async function renderResults(host: HTMLElement, p: ResultsPayload): Promise<void> {
   if (p.title) host.append(el('div', 'milkit-title', p.title));
   host.append(resultsTable(p));
-  const measured = p.rows.some((r) => r.cells.some((c) => c !== null));
-  if (!measured) return;
+  const measured = p.rows.filter((r) => r.cells.some((c) => c !== null)).length;
+  if (measured < 2) return;
   const plot = el('div', 'milkit-plot milkit-results-plot');
   host.append(plot);
   const traces = p.rows.map((r) => ({
@@ -40,7 +42,13 @@ export async function renderResults(host: HTMLElement, p: ResultsPayload): Promi
   await Plotly.react(
     plot,
     traces,
-    { ...baseLayout(colors), barmode: 'group', height: 320, yaxis: { gridcolor: colors.grid } },
+    {
+      ...baseLayout(colors),
+      barmode: 'group',
+      height: 320,
+      yaxis: { gridcolor: colors.grid, title: { text: 'mean ± sd' } },
+      legend: { orientation: 'v', x: 1.02, xanchor: 'left', y: 1 },
+    },
     { responsive: true, displaylogo: false },
   );
 }

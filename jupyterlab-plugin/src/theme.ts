@@ -26,6 +26,9 @@ export interface ThemeColors {
   muted: string;
   grid: string;
   mask: Record<StatusName, string>;
+  /** Known-positive outlines on the heatmap, and the page colour under missing cells. */
+  outline: string;
+  empty: string;
   dark: boolean;
 }
 
@@ -39,6 +42,8 @@ export function themeColors(el: Element): ThemeColors {
     muted: pick('--jp-ui-font-color2', '#616161', '#9e9e9e'),
     grid: pick('--jp-border-color2', '#e0e0e0', '#424242'),
     mask: MASK_COLORS[dark ? 'dark' : 'light'],
+    outline: dark ? '#ff6b9d' : '#e8175d',
+    empty: pick('--jp-layout-color2', '#eeeeee', '#2a2a2a'),
     dark,
   };
 }

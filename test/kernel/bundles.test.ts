@@ -125,7 +125,7 @@ describe('milkit-kernel bundles', () => {
     assertSelfContained(html);
     const fig = renderAttention(payload).figure!;
     const png = assertFigurePng(data, 30);
-    assert.deepEqual([png.width, png.height], [fig.width * PNG_SCALE, fig.height * PNG_SCALE]);
+    assert.deepEqual([png.width, png.height], [Math.ceil(fig.width * PNG_SCALE), Math.ceil(fig.height * PNG_SCALE)]);
     assert.equal(cellCount(fig.svg), 2 * n, 'both heatmaps draw every instance');
     assert.ok(fig.svg.includes('ROC, instances') && fig.svg.includes('precision–recall, instances'), 'instance curves');
     const top = rankInstances(payload.attention!).slice(0, 3);

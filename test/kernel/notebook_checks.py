@@ -1,7 +1,10 @@
 """Checks on an executed notebook's saved outputs: not just "it ran", but "it shows the right things".
 
 Every notebook: each milkit output (application/vnd.milkit.*+json) carries a valid payload of its
-kind and the text/html + text/plain fallbacks a plain viewer needs.
+kind, its figure as image/png (what GitHub and untrusted notebooks show), and text/html without
+<svg> (JupyterLab's sanitiser strips it in untrusted notebooks) showing that same PNG, and
+text/plain. The committed notebook carries outputs of the same kinds as a fresh run (check_kinds),
+and an HTML export that allows only image/png shows every figure (check_png_export).
 
 03-reproduce-paper: every reproduction table either shows the committed results/<name>.json (same
 rows, our means, the published column, the regenerating command) or, when the file is absent, a
@@ -31,9 +34,21 @@ def payload(data, mime):
     return json.loads(p) if isinstance(p, str) else p
 
 
+# Views that always draw a figure (results tables are HTML tables; a training view before its first point has none).
+FIGURE_KINDS = {"attention", "masking"}
+
+
 def check_fallbacks(nb):
     problems = []
     for i, data in displays(nb):
+        html = data.get("text/html", "")
+        if "<svg" in html:
+            problems.append(f"cell {i}: text/html carries <svg>, which untrusted notebooks strip (use the PNG)")
+        png = data.get("image/png")
+        if png and html and f'src="data:image/png;base64,{png}' not in html.replace("\n", ""):
+            problems.append(f"cell {i}: the HTML does not show the output's image/png")
+        if png and len(png) < 1000:
+            problems.append(f"cell {i}: image/png of {len(png)} base64 characters: blank?")
         for mime in data:
             m = MILKIT_MIME.match(mime)
             if not m:
@@ -41,11 +56,62 @@ def check_fallbacks(nb):
             p = payload(data, mime)
             if p.get("kind") != m.group(1) or not isinstance(p.get("version"), int):
                 problems.append(f"cell {i}: {mime} payload has kind {p.get('kind')!r}, version {p.get('version')!r}")
-            if "<svg" not in data.get("text/html", "") and "<table" not in data.get("text/html", ""):
-                problems.append(f"cell {i}: {mime} without an HTML (SVG/table) fallback")
+            if m.group(1) in FIGURE_KINDS and not png:
+                problems.append(f"cell {i}: {mime} without its figure as image/png")
+            if "<img" not in html and "<table" not in html:
+                problems.append(f"cell {i}: {mime} without an HTML (image/table) fallback")
             if not str(data.get("text/plain", "")).strip():
                 problems.append(f"cell {i}: {mime} without a text/plain fallback")
     return problems
+
+
+def output_kinds(nb):
+    """Per code cell, what it shows: output types with their MIME types (stream names for text); runs
+    of one stream count once (how a stream is split into messages depends on timing)."""
+    kinds = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        seen = []
+        for o in cell.get("outputs", []):
+            t = o.get("output_type")
+            k = f"stream:{o.get('name')}" if t == "stream" else f"{t}:{'+'.join(sorted(o.get('data', {})))}"
+            if not (seen and seen[-1] == k and t == "stream"):
+                seen.append(k)
+        kinds.append(seen)
+    return kinds
+
+
+def check_kinds(committed, executed):
+    """The committed notebook shows what a fresh run shows (kinds, not values: numbers and times vary)."""
+    want, got = output_kinds(committed), output_kinds(executed)
+    if not any(want):
+        return ["the committed notebook carries no outputs: commit the executed copy (scripts/test-notebooks.sh --update)"]
+    problems = []
+    for i, (w, g) in enumerate(zip(want, got)):
+        if w != g:
+            problems.append(f"code cell {i}: committed outputs {w}, a fresh run gives {g} (re-run with --update if intended)")
+    return problems
+
+
+def check_png_export(nb):
+    """A GitHub-style viewer: nbconvert's HTML export allowed only image/png and text/plain shows every figure."""
+    import warnings
+
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config
+
+    config = Config({"NbConvertBase": {"display_data_priority": ["image/png", "text/plain"]}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "element ... not able to be represented" for outputs without either
+        html, _ = HTMLExporter(config=config, exclude_input=True).from_notebook_node(nb)
+    figures = sum(1 for _, d in displays(nb) if "image/png" in d)
+    shown = html.count("<img src=\"data:image/png;base64,")
+    if shown < figures:
+        return [f"PNG-only HTML export shows {shown} of {figures} figures"]
+    if "application/vnd.milkit" in html or "<svg" in html:
+        return ["PNG-only HTML export shows raw milkit JSON or SVG"]
+    return []
 
 
 def _mean(cell):
@@ -98,8 +164,8 @@ def check_nb03(source, nb):
                     problems.append(f"{name}: published {label} {col} = {v} not shown beside ours")
         if "Protocol: " not in data.get("text/html", "") or "Regenerate: " not in data.get("text/html", ""):
             problems.append(f"{name}: the table's HTML fallback lacks its protocol or command")
-        curve = {"mhim-sweep": "βh", "mnist-bags": "MNIST-bags"}.get(name)
-        if curve and not any("milkit-curve-point" in d.get("text/html", "") and curve in d.get("text/html", "") for _, d in shown):
+        curve = {"mhim-sweep": "vs βh", "mnist-bags": "vs bags"}.get(name)
+        if curve and not any("image/png" in d and curve in str(d.get("text/plain", "")) for _, d in shown):
             problems.append(f"{name}: measured, but its curve is not shown")
 
     heatmaps = [(i, payload(d, "application/vnd.milkit.attention+json"), d) for i, d in shown if "application/vnd.milkit.attention+json" in d]
@@ -110,8 +176,8 @@ def check_nb03(source, nb):
         n = p["n"]
         if not (p.get("attention") and p.get("probability") and len(p.get("instanceLabels", [])) == n and len(p.get("coords", [])) == 2 * n):
             problems.append(f"cell {i}: heatmap of {p['bagId']} lacks attention, probability, instance labels or coordinates")
-        if d.get("text/html", "").count("h1v1h-1z") != 2 * n:
-            problems.append(f"cell {i}: the HTML fallback of {p['bagId']} does not draw both maps over all {n} instances")
+        if "image/png" not in d:
+            problems.append(f"cell {i}: the heatmap of {p['bagId']} has no image/png")
         if "instance AUC of attention" not in p.get("title", "") or "known positive instance" not in d.get("text/html", ""):
             problems.append(f"cell {i}: heatmap of {p['bagId']} without its instance AUCs or the instance-label legend")
     summary = [p for _, p, _ in tables if p.get("title", "").startswith("Colon, fold 1 of 4")]
@@ -127,7 +193,7 @@ NOTEBOOK_CHECKS = {"03-reproduce-paper.ipynb": check_nb03}
 
 
 def check(source, nb):
-    problems = check_fallbacks(nb)
+    problems = check_fallbacks(nb) + check_png_export(nb)
     extra = NOTEBOOK_CHECKS.get(os.path.basename(source))
     if extra:
         problems += extra(source, nb)

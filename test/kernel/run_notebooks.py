@@ -7,12 +7,15 @@ notebook. Execution stops at the first failing cell (later cells depend on it). 
 (with outputs) is written to the output directory even when a cell fails.
 
 After a clean run the saved outputs are checked too (notebook_checks.py): every milkit output has
-its HTML and text fallbacks, and a notebook with specific checks (03) must show what it promises.
+its PNG, HTML and text fallbacks, a PNG-only HTML export shows every figure, a notebook with
+specific checks (03) must show what it promises, and the committed notebook must carry outputs of
+the same kinds as the fresh run (the repository shows the figures; a changed output kind fails).
+--update writes each cleanly executed notebook over its source (how the committed outputs are made).
 
 Notebooks run in parallel (--jobs, default 2): each is one single-threaded kernel, so on 2 cores
 two at a time halve the stage's wall time.
 
-usage: run_notebooks.py OUT_DIR NOTEBOOK... [--timeout S] [--jobs N] [--stats FILE --stage NAME]
+usage: run_notebooks.py OUT_DIR NOTEBOOK... [--timeout S] [--jobs N] [--update] [--stats FILE --stage NAME]
 """
 import argparse
 import os
@@ -24,15 +27,20 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
-from notebook_checks import check as check_outputs
+from notebook_checks import check as check_outputs, check_kinds
 
 
 def stderr_text(cell):
     return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == "stderr")
 
 
-def run(path, out_dir, timeout):
+def run(path, out_dir, timeout, update=False):
+    committed = nbformat.read(path, as_version=4)
     nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:  # a fresh run: the committed outputs must not leak into the executed copy
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
     client = NotebookClient(nb, kernel_name="tslab", timeout=timeout, allow_errors=False,
                             resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
     problem = None
@@ -57,11 +65,13 @@ def run(path, out_dir, timeout):
         problem = (-1, f"{type(exc).__name__}: {exc}")
     seconds = time.time() - t0
     if problem is None:
-        wrong = check_outputs(path, nb)
+        wrong = check_outputs(path, nb) + ([] if update else check_kinds(committed, nb))
         if wrong:
             problem = (-2, "outputs: " + "; ".join(wrong))
     os.makedirs(out_dir, exist_ok=True)
     nbformat.write(nb, os.path.join(out_dir, os.path.basename(path)))
+    if update and problem is None:
+        nbformat.write(nb, path)
     return problem, seconds
 
 
@@ -73,11 +83,12 @@ def main():
     ap.add_argument("--stats")
     ap.add_argument("--stage", default="notebooks")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--update", action="store_true", help="write each clean run over its source notebook")
     args = ap.parse_args()
     passed = failed = 0
     t0 = time.time()
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = [pool.submit(run, path, args.out_dir, args.timeout) for path in args.notebooks]
+        futures = [pool.submit(run, path, args.out_dir, args.timeout, args.update) for path in args.notebooks]
         results = [f.result() for f in futures]
     for path, (problem, seconds) in zip(args.notebooks, results):
         name = os.path.basename(path)

@@ -12,7 +12,7 @@ import unittest
 import nbformat
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from notebook_checks import NB03_TABLES, check, check_fallbacks, check_nb03  # noqa: E402
+from notebook_checks import NB03_TABLES, check, check_fallbacks, check_kinds, check_nb03, check_png_export  # noqa: E402
 
 RESULTS_MIME = "application/vnd.milkit.results+json"
 MUSK = {
@@ -98,6 +98,43 @@ class FallbackChecks(unittest.TestCase):
         cell.outputs = [display({RESULTS_MIME: json.dumps({"version": 1, "kind": "attention"}), "text/html": "<table>", "text/plain": "t"})]
         self.assertIn("kind 'attention'", check_fallbacks(nb)[0])
         self.assertEqual(check("/x/01-mil-basics.ipynb", nbformat.v4.new_notebook()), [])
+
+    def test_figures_travel_as_png_not_svg(self):
+        nb = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell("")
+        nb.cells = [cell]
+        mime = "application/vnd.milkit.attention+json"
+        p = {"version": 1, "kind": "attention"}
+        png = "iVBORw0KGgo" + "A" * 2000
+        cell.outputs = [display({mime: p, "text/html": "<div><svg></svg></div>", "text/plain": "t"})]
+        problems = check_fallbacks(nb)
+        self.assertTrue(any("<svg>" in x for x in problems) and any("without its figure" in x for x in problems), problems)
+        cell.outputs = [display({mime: p, "image/png": png, "text/html": f'<img src="data:image/png;base64,{png}">', "text/plain": "t"})]
+        self.assertEqual(check_fallbacks(nb), [])
+        self.assertEqual(check_png_export(nb), [])
+        cell.outputs = [display({mime: p, "image/png": png, "text/html": "<img src='other'>", "text/plain": "t"})]
+        self.assertIn("does not show the output's image/png", check_fallbacks(nb)[0])
+
+
+class KindChecks(unittest.TestCase):
+    def nb(self, *cells):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = []
+        for outputs in cells:
+            c = nbformat.v4.new_code_cell("")
+            c.outputs = outputs
+            nb.cells.append(c)
+        return nb
+
+    def test_kinds_must_match_values_may_differ(self):
+        stream = lambda t: nbformat.v4.new_output("stream", name="stdout", text=t)  # noqa: E731
+        shown = display({"image/png": "x", "text/plain": "a"})
+        committed = self.nb([stream("AUC 0.91\n")], [shown])
+        self.assertEqual(check_kinds(committed, self.nb([stream("AUC 0.93\n"), stream("more\n")], [shown])), [])
+        changed = check_kinds(committed, self.nb([stream("x")], [display({"text/plain": "a"})]))
+        self.assertEqual(len(changed), 1)
+        self.assertIn("code cell 1", changed[0])
+        self.assertIn("carries no outputs", check_kinds(self.nb([], []), committed)[0])
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ module.exports = [
     devtool: false,
     entry: { bundle: path.resolve(__dirname, 'bootstrap.js') },
     output: { path: out, filename: '[name].js', publicPath: 'auto' },
+    // mathjax-full's loader reads __dirname only when run under Node; in the browser rspack's mock is right.
+    ignoreWarnings: [/"__dirname" is used and has been mocked/],
     // One yjs instance: CommonJS and ESM importers would otherwise get two copies ("Not same Y.Doc").
     resolve: {
       fallback: { path: false },

@@ -27,7 +27,10 @@ function builderFlags(name: string): { spec: FlagSpec; keys: Map<string, string>
 function list(): string {
   const w = Math.max(...Object.keys(DATASETS).map((n) => n.length)) + 2;
   return Object.values(DATASETS)
-    .map((b) => `  ${b.name.padEnd(w)}${b.describe}`)
+    .map(
+      (b) =>
+        `  ${b.name.padEnd(w)}${b.describe}\n  ${''.padEnd(w)}${b.download ? `needs a download: ${b.download}` : 'no download: built from an npm dependency'}`,
+    )
     .join('\n');
 }
 
@@ -43,7 +46,14 @@ export const dataset: Command = {
     }
     if (!name || name === 'list') {
       if (rest.includes('--json'))
-        ctx.json(Object.values(DATASETS).map((b) => ({ name: b.name, describe: b.describe, options: b.options })));
+        ctx.json(
+          Object.values(DATASETS).map((b) => ({
+            name: b.name,
+            describe: b.describe,
+            download: b.download ?? null,
+            options: b.options,
+          })),
+        );
       else ctx.print(list());
       return 0;
     }

@@ -191,10 +191,20 @@ export const train: Command = {
       let rate = 0;
       const folds = splits.length * (splits[0]?.length ?? 0);
       const where = (r: number, k: number) => `rep ${r + 1}/${splits.length} fold ${k + 1}/${splits[r].length}`;
+      // The whole run's ETA from the folds finished in this invocation (a 50-fold run would otherwise only show the current fold's).
+      const runStart = Date.now();
+      let foldsDone = 0;
+      let foldsLeft = folds;
+      const runEta = () => {
+        if (foldsDone === 0 || folds < 2) return '';
+        const s = ((Date.now() - runStart) / 1000 / foldsDone) * foldsLeft;
+        return ` · run ETA ${s < 60 ? `${s.toFixed(0)} s` : s < 3600 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`}`;
+      };
       trainer.events.on((e) => {
+        if (e.type === 'fold-start') foldsLeft = folds - (e.repeat * (splits[0]?.length ?? 0) + e.fold);
         if (e.type === 'epoch-start') {
           if (!bar) {
-            bar = ctx.progress(where(e.repeat, e.fold), e.epochs * e.steps, !f.quiet);
+            bar = ctx.progress(`${where(e.repeat, e.fold)}${runEta()}`, e.epochs * e.steps, !f.quiet);
             done = e.epoch * e.steps;
           }
         } else if (e.type === 'step') {
@@ -205,6 +215,7 @@ export const train: Command = {
             `${where(e.repeat, e.fold)} epoch ${e.epoch + 1}: loss ${e.trainLoss.toFixed(4)}${Number.isFinite(e.monitor) ? `  ${e.metric} ${e.monitor.toFixed(4)}${e.improved ? ' *' : ''}` : ''}  ${rate.toFixed(1)} bags/s${e.stop ? '  early stop' : ''}`,
           );
         } else if (e.type === 'fold-end') {
+          if (!e.interrupted) foldsDone++;
           bar?.done(
             e.interrupted
               ? 'interrupted'

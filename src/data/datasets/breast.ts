@@ -105,6 +105,8 @@ export const breast: DatasetBuilder<BreastBuilderOptions> = {
   name: 'breast',
   describe:
     'UCSB breast cancer H&E images (58 TIFFs): bag = image, 32×32 tiles, background dropped, label from the name',
+  download:
+    'bisque_breast_58_tif.tar.gz, the 58 UCSB Bisque breast-cancer TMA images (Gelasca et al. 2008); put it in $MILKIT_DATA/breast-ucsb/ or pass --source',
   options: {
     source: {
       type: 'string',

@@ -167,6 +167,8 @@ export const colon: DatasetBuilder<ColonBuilderOptions> = {
   name: 'colon',
   describe:
     'colon cancer nucleus patches (CRCHistoPhenotypes): bag = patient, 27×27 patches, instance label = isCancerous',
+  download:
+    'patch_images.tar, data_labels_mainData.csv and data_labels_extraData.csv of the CRCHistoPhenotypes colon-cancer nucleus patches (Sirinukunwattana et al., IEEE TMI 2016); put them in $MILKIT_DATA/colon-crchp/ or pass --source',
   options: {
     source: {
       type: 'string',

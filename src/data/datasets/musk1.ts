@@ -21,6 +21,8 @@ export interface Musk1Options {
 export const musk1: DatasetBuilder<Musk1Options> = {
   name: 'musk1',
   describe: 'MUSK1 (92 molecules, 476 conformations, 166 raw features) with its 5 × 10-fold split file',
+  download:
+    'musk1.csv (bag_id, bag_label, f1..f166) and musk1.folds.json (the standard 5 × 10-fold training masks) from the MIDatasets collection, derived from the UCI Machine Learning Repository\'s "Musk (Version 1)" (clean1.data, CC BY 4.0); put them in $MILKIT_DATA/musk1/ or pass --source',
   options: {
     source: {
       type: 'string',
@@ -37,7 +39,7 @@ export const musk1: DatasetBuilder<Musk1Options> = {
       throw new MilkitDataError(
         'MUSK1 CSV not found',
         { file: csv },
-        'point --source (or MILKIT_DATA) at the musk1 folder',
+        'download it first (`milkit dataset list` names the source and files), then point --source (or MILKIT_DATA) at the musk1 folder',
       );
     if (!fs.existsSync(foldFile))
       throw new MilkitDataError('MUSK1 fold file not found', { file: foldFile }, 'point --source at the musk1 folder');

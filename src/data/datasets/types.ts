@@ -31,6 +31,11 @@ export interface DatasetBuilder<O extends object = Record<string, unknown>> {
   name: string;
   /** One sentence: what it builds and from where. */
   describe: string;
+  /**
+   * What a user must download first (public source and exact files), or undefined when the data
+   * ship with an npm dependency. `milkit dataset list` marks these.
+   */
+  download?: string;
   options: { [K in keyof O]-?: OptionSpec };
   build(opts: Partial<O> & BuildContext): Promise<BuildResult>;
 }

@@ -395,8 +395,17 @@ export function trainingPanels(series: readonly TrainingSeries[], metrics?: stri
     })),
     ...(folds > 1 ? [{ name: 'one fold', colour: MUTED, width: 1, opacity: 0.5 }] : []),
   ];
+  // One epoch axis for every panel (a test metric drawn once, at the last epoch, sits at its end).
+  const xs = series.flatMap((s) => s.x);
+  const xDomain: [number, number] = [Math.min(1, ...xs), Math.max(2, ...xs)];
   return names.map((metric, k) => {
     const own = series.filter((s) => s.metric === metric && s.x.length > 0);
+    const ys = own.flatMap((s) => s.y);
+    const [lo, hi] = [Math.min(...ys), Math.max(...ys)];
+    const pad = Math.max((hi - lo) * 0.08, 0.02);
+    // Scores bounded by [0, 1] (AUC, accuracy, F1, ...) never get an axis beyond them.
+    const bounded = !/loss/i.test(metric) && lo >= 0 && hi <= 1;
+    const yDomain: [number, number] = bounded ? [Math.max(0, lo - pad), Math.min(1, hi + pad)] : [lo - pad, hi + pad];
     const faint: ChartSeries[] =
       folds > 1 ? own.map((s) => ({ colour: SPLIT_COLOURS[s.split], x: s.x, y: s.y, width: 1, opacity: 0.3 })) : [];
     const means = foldMeans(own).map((s) => ({
@@ -409,6 +418,8 @@ export function trainingPanels(series: readonly TrainingSeries[], metrics?: stri
     return lineChart([...faint, ...means], {
       width: 230,
       height: 150,
+      xDomain,
+      yDomain,
       xLabel: 'epoch',
       yLabel: metricLabel(metric),
       legend: legend && last,
