@@ -126,7 +126,7 @@ try {
 
   await t.test('training curves and results table render (hover + legend toggle)', async () => {
     assertEqual(await outputs.nth(4).locator('.scatterlayer .trace').count(), 3, 'curve traces');
-    const legend = await outputs.nth(4).locator('.legendtext').allTextContents();
+    const legend = await outputs.nth(4).locator('.milkit-curves .legendtext').allTextContents();
     assertEqual(legend.join(), 'train,val', 'one legend entry per split');
     const [plotRight, legendLeft] = await outputs.nth(4).evaluate((o) => {
       const gd = o.querySelector('.milkit-curves');

@@ -116,6 +116,11 @@ try {
         book,
       );
       assertEqual(svgs, 0, 'no (stripped) SVG expected in untrusted outputs');
+      // The screenshot shows the first milkit figure (for a person to look at, as shared).
+      await page.evaluate((f) => {
+        const nb = [...window.jupyterapp.shell.widgets('main')].find((w) => w.context?.path === f);
+        nb.node.querySelector('.jp-RenderedHTMLCommon img')?.scrollIntoView();
+      }, book);
       await page.screenshot({ path: path.join(out, `untrusted-${book.replace('.ipynb', '')}.png`) });
       await page.evaluate(() => window.jupyterapp.commands.execute('application:close-all'));
     });

@@ -17,7 +17,7 @@ import {
   fmt,
   lineChart,
   metricLabel,
-  svgDoc,
+  staticFigure,
 } from 'milkit/core';
 
 export interface CurvePoint {
@@ -123,72 +123,101 @@ export function transposeResults(
   };
 }
 
+/** How the panels are drawn: one chart each, or (`combine`) one chart with a line per panel. */
+export interface CurveOptions {
+  /** One chart with a line per panel (rows of the table, e.g. models) in its own colour. */
+  combine?: boolean;
+  xLabel?: string;
+  yLabel?: string;
+}
+
+const LINE_COLOURS = [OKABE_ITO.blue, OKABE_ITO.vermillion, OKABE_ITO.green, OKABE_ITO.purple, OKABE_ITO.sky];
+
+/** Ours (mean ± sd) and the published values of one panel as chart series, x at the settings' positions. */
+function panelSeries(p: CurvePanel, xs: number[], colour: string, name: string, published: string): ChartSeries[] {
+  const at = (x: number) => xs.indexOf(x);
+  const pub = p.points.filter((q) => q.published !== undefined);
+  return [
+    ...(pub.length
+      ? [
+          {
+            name: published,
+            colour: pub.length && colour === OKABE_ITO.blue ? OKABE_ITO.orange : colour,
+            x: pub.map((q) => at(q.x)),
+            y: pub.map((q) => q.published!),
+            dash: '3 2',
+            markers: true,
+            markerClass: 'milkit-curve-published',
+            tips: pub.map((q) => `${q.label}, published: ${fmt(q.published!, 3)}`),
+          },
+        ]
+      : []),
+    {
+      name,
+      colour,
+      x: p.points.map((q) => at(q.x)),
+      y: p.points.map((q) => q.mean),
+      errors: p.points.map((q) => q.sd ?? 0),
+      markers: true,
+      markerClass: 'milkit-curve-point',
+      tips: p.points.map((q) => `${q.label}: ${fmt(q.mean, 3)}${q.sd ? ` ± ${fmt(q.sd, 2)}` : ''}`),
+    },
+  ];
+}
+
 /**
- * The panels as a static view: one chart per panel with the settings evenly spaced on x, ours as
- * mean ± sd, the published values as open dashed markers, reference rows as dashed lines.
+ * The panels as a static view: the settings evenly spaced on x, ours as mean ± sd, the published
+ * values as dashed lines with markers, reference rows (no setting) as dashed horizontal lines.
  */
-export function renderCurves(panels: CurvePanel[], title?: string, caption?: string): StaticView {
-  const charts = panels.map((p) => {
-    const xs = [...new Set(p.points.map((q) => q.x))];
-    const at = (x: number) => xs.indexOf(x);
-    const pub = p.points.filter((q) => q.published !== undefined);
-    const series: ChartSeries[] = [
-      ...p.references.map((r, k) => ({
-        name: `${r.label} (${fmt(r.mean, 3)})`,
-        colour: [MUTED, OKABE_ITO.purple, OKABE_ITO.sky][k % 3],
-        x: [-0.5, xs.length - 0.5],
-        y: [r.mean, r.mean],
-        dash: '5 3',
-        width: 1.2,
-      })),
-      ...(pub.length
-        ? [
-            {
-              name: 'published',
-              colour: OKABE_ITO.orange,
-              x: pub.map((q) => at(q.x)),
-              y: pub.map((q) => q.published!),
-              dash: '3 2',
-              markers: true,
-              markerClass: 'milkit-curve-published',
-              tips: pub.map((q) => `${q.label}, published: ${fmt(q.published!, 3)}`),
-            },
-          ]
-        : []),
-      {
-        name: 'ours, mean ± sd',
-        colour: OKABE_ITO.blue,
-        x: p.points.map((q) => at(q.x)),
-        y: p.points.map((q) => q.mean),
-        errors: p.points.map((q) => q.sd ?? 0),
-        markers: true,
-        markerClass: 'milkit-curve-point',
-        tips: p.points.map((q) => `${q.label}: ${fmt(q.mean, 3)}${q.sd ? ` ± ${fmt(q.sd, 2)}` : ''}`),
-      },
-    ];
-    return lineChart(series, {
-      width: 260,
-      height: 170,
-      title: `${metricLabel(p.metric)} vs ${p.parameter}`,
-      xLabel: p.parameter,
-      yLabel: metricLabel(p.metric),
-      xDomain: [-0.5, xs.length - 0.5],
-      xTicks: xs.map((x, i) => ({ value: i, label: fmt(x, 3) })),
-    });
+export function renderCurves(panels: CurvePanel[], title?: string, caption?: string, o: CurveOptions = {}): StaticView {
+  const xsOf = (ps: CurvePanel[]) => [...new Set(ps.flatMap((p) => p.points.map((q) => q.x)))].sort((a, b) => a - b);
+  const axis = (xs: number[]) => ({
+    xDomain: [-0.5, xs.length - 0.5] as [number, number],
+    xTicks: xs.map((x, i) => ({ value: i, label: fmt(x, 3) })),
   });
-  const row = chartRow(charts, 2, 24);
-  const pad = 8;
-  const figure = {
-    svg: svgDoc(
-      row.width + 2 * pad,
-      row.height + 2 * pad,
-      `<g transform="translate(${pad} ${pad})">${row.svg}</g>`,
-      title,
-    ),
-    width: Math.ceil(row.width + 2 * pad),
-    height: Math.ceil(row.height + 2 * pad),
-    alt: `${title ?? 'curves'}: ${panels.map((p) => `${p.metric} vs ${p.parameter}`).join(', ')}`,
-  };
+  const references = (p: CurvePanel, xs: number[]): ChartSeries[] =>
+    p.references.map((r, k) => ({
+      name: `${r.label} (${fmt(r.mean, 3)})`,
+      colour: [MUTED, OKABE_ITO.purple, OKABE_ITO.sky][k % 3],
+      x: [-0.5, xs.length - 0.5],
+      y: [r.mean, r.mean],
+      dash: '5 3',
+      width: 1.2,
+    }));
+  let charts;
+  if (o.combine && panels.length) {
+    const xs = xsOf(panels);
+    const series = panels.flatMap((p, k) => {
+      const colour = LINE_COLOURS[k % LINE_COLOURS.length];
+      return panelSeries(p, xs, colour, `${p.metric}, mean ± sd`, `${p.metric}, published`);
+    });
+    charts = [
+      lineChart([...references(panels[0], xs), ...series], {
+        width: 360,
+        height: 220,
+        xLabel: o.xLabel ?? panels[0].parameter,
+        yLabel: o.yLabel ?? 'value',
+        ...axis(xs),
+      }),
+    ];
+  } else {
+    charts = panels.map((p) => {
+      const xs = xsOf([p]);
+      return lineChart([...references(p, xs), ...panelSeries(p, xs, OKABE_ITO.blue, 'ours, mean ± sd', 'published')], {
+        width: 260,
+        height: 170,
+        title: `${metricLabel(p.metric)} vs ${p.parameter}`,
+        xLabel: o.xLabel ?? p.parameter,
+        yLabel: o.yLabel ?? metricLabel(p.metric),
+        ...axis(xs),
+      });
+    });
+  }
+  const figure = staticFigure(
+    chartRow(charts, 2, 24),
+    `${title ?? 'curves'}: ${panels.map((p) => `${p.metric} vs ${p.parameter}`).join(', ')}`,
+    title,
+  );
   const lines = panels.map((p) => {
     const best = p.points.reduce((a, b) => (b.mean > a.mean ? b : a));
     const values = p.points

@@ -226,14 +226,27 @@ export const show = {
    */
   curve(
     table: ResultsInput | ReproductionFile,
-    opts: { metrics?: string[]; title?: string; caption?: string; settingsIn?: 'rows' | 'columns' } = {},
+    opts: {
+      metrics?: string[];
+      title?: string;
+      caption?: string;
+      settingsIn?: 'rows' | 'columns';
+      /** Axis titles (default: the swept setting; the metric, or "value" for settingsIn 'columns'). */
+      xLabel?: string;
+      yLabel?: string;
+    } = {},
   ): { panels: CurvePanel[]; view: StaticView; bundle: MimeBundle } {
     let published = (table as Partial<ReproductionFile>).meta?.published?.values;
     let input: ResultsInput = table;
-    // settingsIn 'columns': the swept values are the column headers (MNIST-bags: "50 bags", ...), one panel per row.
-    if (opts.settingsIn === 'columns') ({ table: input, published } = transposeResults(table, published));
+    // settingsIn 'columns': the swept values are the column headers (MNIST-bags: "50 bags", ...): one line per row, in one chart.
+    const columns = opts.settingsIn === 'columns';
+    if (columns) ({ table: input, published } = transposeResults(table, published));
     const panels = curvePanels(input, opts.metrics, published);
-    const view = renderCurves(panels, opts.title ?? table.title, opts.caption);
+    const view = renderCurves(panels, opts.title ?? table.title, opts.caption, {
+      combine: columns,
+      xLabel: opts.xLabel,
+      yLabel: opts.yLabel,
+    });
     const bundle = staticBundle(view);
     publish(bundle);
     return { panels, view, bundle };

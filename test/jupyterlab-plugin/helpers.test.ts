@@ -159,13 +159,16 @@ describe('jupyterlab-plugin texts', () => {
       rate: 12.345,
       message: 'warm-up',
     };
+    // The payload's fold is 0-based (fold index 2 = the third fold); people count from 1.
     assert.equal(
       progressLine(p, false),
-      'fold 2/5 · epoch 3/10 · step 4/8 · 1 min 15 s elapsed · ~30.0 s left · 12.3 bags/s · warm-up',
+      'fold 3/5 · epoch 3/10 · step 4/8 · 1 min 15 s elapsed · ~30.0 s left · 12.3 bags/s · warm-up',
     );
     assert.equal(
       progressLine(p, true),
-      'done · fold 2/5 · epoch 3/10 · step 4/8 · 1 min 15 s elapsed · 12.3 bags/s · warm-up',
+      'done · fold 3/5 · epoch 3/10 · step 4/8 · 1 min 15 s elapsed · 12.3 bags/s · warm-up',
     );
+    // The trainer's final message is "done": said once, not "done · … · done".
+    assert.equal(progressLine({ ...p, message: 'done' }, true).match(/done/g)?.length, 1);
   });
 });

@@ -71,7 +71,7 @@ export function staticHtml(v: StaticView, figureHtml = v.figure?.svg ?? ''): str
  * A figure document: the title on top (an image shown on its own, e.g. on GitHub, still says what
  * it is), then the body, then an optional legend row of colour swatches.
  */
-function figure(
+export function staticFigure(
   body: Chart,
   alt: string,
   title?: string,
@@ -214,7 +214,7 @@ export function renderAttention(p: AttentionPayload, opts: { scale?: HeatScale }
     ? 'no coordinates: cells in instance order (number = instance)'
     : `patch grid ${grid.cols}×${grid.rows}, step ${p.patchSize}`;
   const title = p.title ?? `Attention: bag ${p.bagId}`;
-  const fig = figure(
+  const fig = staticFigure(
     body,
     `${maps.map((m) => m.name).join(' and ')} of the ${p.n} instances of bag ${p.bagId} as a heatmap${p.instanceLabels ? ', known positives outlined, with instance ROC and precision–recall curves' : ''}`,
     title,
@@ -317,7 +317,7 @@ export function renderMasking(p: MaskingPayload): StaticView {
   const label = maskingSettingsLabel(s);
   const title = p.title ? `${p.title} (${label})` : `Masking preview, bag ${p.bagId}: ${label}`;
   const shown = names.filter((k) => preview.counts[k] > 0 || k === 'kept' || (k === 'high' && usesHigh));
-  const fig = figure(
+  const fig = staticFigure(
     chartRow(panels, 2, 24),
     `masking of the ${p.n} instances of bag ${p.bagId}: ${label}`,
     title,
@@ -435,7 +435,7 @@ export function renderTraining(p: TrainingPayload): StaticView {
   const summary = p.summary ? renderResults(p.summary) : undefined;
   const panels = trainingPanels(p.series);
   const fig = panels.length
-    ? figure(
+    ? staticFigure(
         chartRow(panels, 4, 16),
         `training curves of ${title}: ${[...new Set(p.series.map((s) => s.metric))].join(', ')} by epoch`,
         title,
