@@ -9,7 +9,7 @@ import { useBackend } from '../backend';
 import { Cohort } from '../data/cohort';
 import { predictInstances } from '../train/predict';
 import type { RunResult } from '../train/results';
-import { loadTrainedModel } from '../train/saved';
+import { loadTrainedModel } from '../persist/model';
 import { type AttentionPayload, attentionView } from '../viz/attention';
 import { MAX_INSTANCES } from '../viz/schema';
 import type { FoldPredictions } from './collect';

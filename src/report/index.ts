@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../train/checkpoint';
+import { writeFileAtomic } from '../persist/atomic';
 import { type ReportData, readRun, summariseRun } from './collect';
 import { topBagHeatmaps } from './heatmaps';
 import { reportHtml } from './page';
