@@ -159,7 +159,7 @@ describe('data-suite/sweep: MUSK1 sweeps on a real Slurm cluster', function () {
         name: 'musk1-fail',
         folds: 2,
         epochs: 1,
-        models: [{ model: 'mean-mil' }, { model: 'mean-mil', mhim: 'v2' }],
+        models: [{ model: 'mean-mil' }, { model: 'mean-mil', mhim: 'v1' }],
       }),
       { out: path.join(dir, 'fail'), executor: 'slurm' },
     );
