@@ -31,7 +31,10 @@ function overview(): string {
 }
 
 /** `milkit inspect x | head -1`: the reader went away, which is not an error; stop quietly. */
+let pipeHandlersInstalled = false;
 function exitQuietlyOnClosedPipe(): void {
+  if (pipeHandlersInstalled) return; // main() runs many times in one process in tests
+  pipeHandlersInstalled = true;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);

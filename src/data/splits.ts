@@ -149,25 +149,42 @@ export function repeatedKFold(bags: readonly SplitBag[], opts: RepeatedKFoldOpti
  * Throws a MilkitDataError naming the bag or patient.
  */
 export function checkSplit(split: Split, bags: readonly SplitBag[], where = 'split'): void {
+  const fix = 'give every bag to one side only, with all bags of a patient on the same side';
+  // An empty side is found before any training: a fold without test bags has no metrics to report.
+  for (const name of ['train', 'test'] as const)
+    if (!Array.isArray(split[name]) || split[name].length === 0)
+      throw new MilkitDataError(
+        `${where}: the ${name} set is empty`,
+        { field: name },
+        name === 'test'
+          ? 'every fold needs test bags: use fewer folds, or list test bags for this fold in the split file'
+          : 'every fold needs training bags: list them in the split file',
+      );
   const side = new Map<number, string>();
   const patientSide = new Map<string, string>();
   for (const name of ['train', 'val', 'test'] as const) {
     for (const i of split[name] ?? []) {
       if (!Number.isInteger(i) || i < 0 || i >= bags.length)
-        throw new MilkitDataError(`${where}: bag index ${i} out of range 0..${bags.length - 1}`, { field: name });
+        throw new MilkitDataError(
+          `${where}: bag index ${i} out of range 0..${bags.length - 1}`,
+          { field: name },
+          'the split file was written for another cohort: make one for this cohort (milkit splits)',
+        );
       const bag = bags[i];
       const label = bag.id ?? String(i);
       if (side.has(i))
-        throw new MilkitDataError(`${where}: bag is listed in both ${side.get(i)} and ${name}`, {
-          bag: label,
-          field: name,
-        });
+        throw new MilkitDataError(
+          `${where}: bag is listed in both ${side.get(i)} and ${name}`,
+          { bag: label, field: name },
+          fix,
+        );
       side.set(i, name);
       const other = patientSide.get(bag.patientId);
       if (other !== undefined && other !== name) {
         throw new MilkitDataError(
           `${where}: patient "${bag.patientId}" has bags in both ${other} and ${name} (patient leak)`,
           { bag: label, field: 'patient_id' },
+          fix,
         );
       }
       patientSide.set(bag.patientId, name);
@@ -177,7 +194,8 @@ export function checkSplit(split: Split, bags: readonly SplitBag[], where = 'spl
 
 /** MUSK1-style fold masks: `folds[rep][fold][bagIndex] = 1` if the bag is in the TRAINING set. */
 export function splitsFromFoldMasks(folds: unknown, numBags: number, file?: string): Split[][] {
-  const bad = (msg: string) => new MilkitDataError(msg, { file, field: 'folds' });
+  const bad = (msg: string) =>
+    new MilkitDataError(msg, { file, field: 'folds' }, 'write one 0/1 mask per bag of this cohort for every fold');
   if (!Array.isArray(folds) || folds.length === 0)
     throw bad('expected folds[rep][fold][bag] = 0/1 (a non-empty array of repetitions)');
   return folds.map((rep, r) => {
@@ -196,6 +214,9 @@ export function splitsFromFoldMasks(folds: unknown, numBags: number, file?: stri
     });
   });
 }
+
+const SPLIT_FILE_FIX =
+  'write {"format": "milkit-splits", "version": 1, "splits": [[{"train": [ids], "test": [ids]}]]} (milkit splits writes one)';
 
 /** Name of milkit's own split-file format (`format` key). */
 export const SPLITS_FORMAT = 'milkit-splits';
@@ -233,25 +254,29 @@ export function parseSplitFile(json: unknown, bags: readonly SplitBag[], file?: 
     splits = splitsFromFoldMasks(obj.folds, bags.length, file);
   } else if (obj && typeof obj === 'object' && obj.format === SPLITS_FORMAT) {
     if (!Array.isArray(obj.splits) || obj.splits.length === 0)
-      throw new MilkitDataError('"splits" must be a non-empty array splits[rep][fold]', { file, field: 'splits' });
+      throw new MilkitDataError(
+        '"splits" must be a non-empty array splits[rep][fold]',
+        { file, field: 'splits' },
+        SPLIT_FILE_FIX,
+      );
     const index = new Map(bags.map((b, i) => [b.id ?? String(i), i]));
     const toIndex = (ids: unknown, where: string): number[] => {
       if (!Array.isArray(ids))
-        throw new MilkitDataError(`${where} must be an array of bag ids`, { file, field: where });
+        throw new MilkitDataError(`${where} must be an array of bag ids`, { file, field: where }, SPLIT_FILE_FIX);
       return ids.map((id) => {
         const i = index.get(String(id));
         if (i === undefined)
-          throw new MilkitDataError(`${where} names a bag that is not in the cohort`, {
-            file,
-            bag: String(id),
-            field: where,
-          });
+          throw new MilkitDataError(
+            `${where} names a bag that is not in the cohort`,
+            { file, bag: String(id), field: where },
+            'use bag ids of this cohort (milkit inspect lists them), or write the split file for it with milkit splits',
+          );
         return i;
       });
     };
     splits = obj.splits.map((rep, r) => {
       if (!Array.isArray(rep))
-        throw new MilkitDataError(`splits[${r}] must be an array of folds`, { file, field: 'splits' });
+        throw new MilkitDataError(`splits[${r}] must be an array of folds`, { file, field: 'splits' }, SPLIT_FILE_FIX);
       return rep.map((s, f) => {
         const at = `splits[${r}][${f}]`;
         const split: Split = { train: toIndex(s?.train, `${at}.train`), test: toIndex(s?.test, `${at}.test`) };
@@ -263,6 +288,7 @@ export function parseSplitFile(json: unknown, bags: readonly SplitBag[], file?: 
     throw new MilkitDataError(
       `unknown split-file format: expected {"format": "${SPLITS_FORMAT}", "splits": ...} or MUSK-style {"folds": ...}`,
       { file },
+      SPLIT_FILE_FIX,
     );
   }
   splits.forEach((rep, r) =>
@@ -270,7 +296,7 @@ export function parseSplitFile(json: unknown, bags: readonly SplitBag[], file?: 
       try {
         checkSplit(s, bags, `split [${r}][${f}]`);
       } catch (err) {
-        if (err instanceof MilkitDataError) throw new MilkitDataError(err.problem, { ...err.where, file });
+        if (err instanceof MilkitDataError) throw new MilkitDataError(err.problem, { ...err.where, file }, err.fix);
         throw err;
       }
     }),

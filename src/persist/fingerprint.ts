@@ -4,6 +4,7 @@
  * say what differs, so a refused resume can name the setting instead of only "something changed".
  */
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 
 export interface RunFingerprint {
   /** `sha256:<hex>` of the canonical JSON of `parts`. */
@@ -46,7 +47,11 @@ export function runFingerprint(parts: Record<string, unknown>): RunFingerprint {
   return { hash: `sha256:${sha256(text)}`, parts: JSON.parse(text) as Record<string, unknown> };
 }
 
-/** What identifies a cohort's bags without reading their features: count, width and the bag table's content. */
+/**
+ * What identifies a cohort's bags without reading all their features: count, width, the bag
+ * table's content and, with `content` (see `fileContentSample`), a sample of the file's bytes, so
+ * features re-extracted with another encoder under the same bag ids are told apart too.
+ */
 export function dataFingerprint(
   bags: readonly {
     id: string;
@@ -57,14 +62,37 @@ export function dataFingerprint(
     numInstances: number;
   }[],
   dim: number,
-): { bags: number; dim: number; instances: number; bagTable: string } {
+  content?: string,
+): { bags: number; dim: number; instances: number; bagTable: string; content?: string } {
   const rows = bags.map((b) => [b.id, b.label, b.time, b.event, b.patientId, b.numInstances]);
   return {
     bags: bags.length,
     dim,
     instances: bags.reduce((s, b) => s + Math.max(0, b.numInstances), 0),
     bagTable: `sha256:${sha256(canonicalJson(rows))}`,
+    ...(content ? { content } : {}),
   };
+}
+
+const SAMPLES = 32;
+const SAMPLE_BYTES = 4096;
+
+/**
+ * `sha256:` of a file's size and 32 evenly spaced 4 KiB pieces of it (the whole file when smaller):
+ * a cheap content check for multi-gigabyte feature files, where hashing everything would take minutes.
+ */
+export function fileContentSample(file: string): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const hash = createHash('sha256').update(String(size));
+    const buf = Buffer.alloc(SAMPLE_BYTES);
+    const step = Math.max(SAMPLE_BYTES, Math.floor(size / SAMPLES));
+    for (let at = 0; at < size; at += step) hash.update(buf.subarray(0, fs.readSync(fd, buf, 0, SAMPLE_BYTES, at)));
+    return `sha256:${hash.digest('hex')}`;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 const MAX_SHOWN = 60;

@@ -3,7 +3,13 @@
  * training state for exact resume, SSL pretraining; atomic writes and run fingerprints.
  */
 export { removeStaleTempFiles, writeFileAtomic } from './atomic';
-export { type RunFingerprint, dataFingerprint, fingerprintDifferences, runFingerprint } from './fingerprint';
+export {
+  type RunFingerprint,
+  dataFingerprint,
+  fileContentSample,
+  fingerprintDifferences,
+  runFingerprint,
+} from './fingerprint';
 export {
   CHECKPOINT_VERSION,
   type Checkpoint,

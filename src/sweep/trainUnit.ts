@@ -88,7 +88,7 @@ export async function planTrainUnits(
 ): Promise<{ units: Unit[]; cohort: CohortIdentity }> {
   const cohort = await Cohort.open(plan.cohort, { cacheBytes: 0 });
   try {
-    const { task } = taskOf(cohort.bags, 4);
+    const { task } = taskOf(cohort.bags, 4, cohort.classes);
     const problems: string[] = [];
     for (const c of plan.configs) {
       try {

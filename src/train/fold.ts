@@ -16,7 +16,7 @@ import type { Split } from '../data/splits';
 import type { BinaryThreshold } from '../metrics/threshold';
 import type { MilModel, Target } from '../models/types';
 import { removeStaleTempFiles } from '../persist/atomic';
-import { dataFingerprint, runFingerprint } from '../persist/fingerprint';
+import { type RunFingerprint, dataFingerprint, fileContentSample, runFingerprint } from '../persist/fingerprint';
 import type { CheckpointTensor } from '../persist/format';
 import { assignModel, modelTensors, saveTrainedModel } from '../persist/model';
 import { readTrainingState, restoreTrainingState, saveTrainingState } from '../persist/training';
@@ -66,6 +66,8 @@ export interface FoldResult extends FoldRef {
   sizes: { train: number; val: number; test: number };
   /** Classification: the kept model's class probabilities per test bag (for ROC curves, confusion matrices, reports). */
   predictions?: BagPredictions;
+  /** The fold's fingerprint hash (model, data, settings, seed, split): a resume reuses the result only if it matches. */
+  fingerprint?: string;
 }
 
 /** Test-set predictions in a fold result: bag ids, labels and class probabilities (4 significant digits). */
@@ -107,6 +109,35 @@ interface FoldState {
   randomState?: unknown;
 }
 
+const contentSamples = new WeakMap<Cohort, string>();
+
+/** The data part of run and fold fingerprints (the content sample is read once per opened cohort). */
+export function cohortFingerprint(cohort: Cohort): ReturnType<typeof dataFingerprint> {
+  let content = contentSamples.get(cohort);
+  if (content === undefined) {
+    content = fileContentSample(cohort.path);
+    contentSamples.set(cohort, content);
+  }
+  return dataFingerprint(cohort.bags, cohort.dim, content);
+}
+
+/** What a resume must match: a checkpoint or result of another model, data, setting, seed or split is refused. */
+export function foldFingerprint(
+  model: MilModel,
+  cohort: Cohort,
+  config: TrainConfig,
+  seed: number,
+  split: Split,
+): RunFingerprint {
+  return runFingerprint({
+    model: { name: model.name, config: model.config },
+    data: cohortFingerprint(cohort),
+    training: config,
+    seed,
+    split,
+  });
+}
+
 export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
   const { cohort, split, task, targets, config, events, repeat, fold } = ctx;
   const ref: FoldRef = { repeat, fold };
@@ -128,14 +159,7 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
   const model = ctx.createModel(seed);
   // Schedules over global iterations (MHIM's βh decay, momentum) need the run length up front.
   model.setTotalIterations?.(config.epochs * split.train.length);
-  // What a resume must match: a checkpoint of another model, data, setting, seed or split is refused.
-  const fingerprint = runFingerprint({
-    model: { name: model.name, config: model.config },
-    data: dataFingerprint(cohort.bags, cohort.dim),
-    training: config,
-    seed,
-    split,
-  });
+  const fingerprint = foldFingerprint(model, cohort, config, seed, split);
   const optimizer = new Adam(model.trainableVariables(), {
     lr: config.lr,
     weightDecay: config.weightDecay,
@@ -373,6 +397,7 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
       interrupted: false,
       sizes: { train: split.train.length, val: split.val?.length ?? 0, test: split.test.length },
       ...(task.kind === 'class' ? { predictions: bagPredictions(cohort, testPredictions) } : {}),
+      fingerprint: fingerprint.hash,
     };
     // The model eval/predict reload: the kept weights (best or last) with the standardisation.
     if (ctx.dir)

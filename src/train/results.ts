@@ -24,6 +24,8 @@ export interface RunResult {
   data: { path: string; bags: number; dim: number };
   task: Task;
   config: TrainConfig;
+  /** The run's fingerprint hash (run.json holds its parts): every fold result in `folds` carries its own. */
+  fingerprint?: string;
   folds: FoldResult[];
   /** Every test metric over all completed folds: mean ± sd. */
   summary: Record<string, MetricSummary>;

@@ -9,7 +9,15 @@ import type { Target } from '../models/types';
 
 export type Task = { kind: 'class'; numClasses: number } | { kind: 'survival'; numBins: number; edges: number[] };
 
-export function taskOf(bags: readonly BagInfo[], survivalBinCount: number): { task: Task; targets: Target[] } {
+/**
+ * `classes`: the cohort's class names (`milkit.classes`); they fix the number of outputs, so a named
+ * 3-class cohort whose bags happen to use only labels 0 and 1 still trains 3 outputs.
+ */
+export function taskOf(
+  bags: readonly BagInfo[],
+  survivalBinCount: number,
+  classes?: readonly string[],
+): { task: Task; targets: Target[] } {
   const survival = bags.length > 0 && bags.every((b) => b.time !== undefined && b.event !== undefined);
   if (survival) {
     const { edges, bins } = survivalBins(
@@ -29,7 +37,10 @@ export function taskOf(bags: readonly BagInfo[], survivalBinCount: number): { ta
   }
   const missing = bags.find((b) => b.label === undefined);
   if (missing) throw new Error(`bag "${missing.id}" has no class label (and the cohort is not a survival cohort)`);
-  const numClasses = Math.max(2, ...bags.map((b) => b.label! + 1));
+  const maxLabel = bags.reduce((m, b) => Math.max(m, b.label!), -1);
+  if (classes && maxLabel >= classes.length)
+    throw new Error(`bag labels go up to ${maxLabel}, but the cohort names ${classes.length} classes`);
+  const numClasses = Math.max(2, classes?.length ?? maxLabel + 1);
   return {
     task: { kind: 'class', numClasses },
     targets: bags.map((b) => ({ kind: 'class', label: b.label!, numClasses })),

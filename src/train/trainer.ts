@@ -17,11 +17,13 @@ import type { Cohort } from '../data/cohort';
 import { checkSplit, type Split } from '../data/splits';
 import { createModel } from '../registry';
 import type { MilModel } from '../models/types';
-import { removeStaleTempFiles, writeFileAtomic } from '../persist/atomic';
-import { type TrainConfig, resolveTrainConfig } from './config';
+import { writeFileAtomic } from '../persist/atomic';
+import { runFingerprint } from '../persist/fingerprint';
+import { type TrainConfig, foldSeed, resolveTrainConfig } from './config';
 import { type FoldRef, TrainEventStream } from './events';
-import { type FoldResult, trainFold } from './fold';
+import { type FoldResult, cohortFingerprint, foldFingerprint, trainFold } from './fold';
 import { type RunResult, summarise, writeResults } from './results';
+import { type OpenRun, openRunFolder, readFoldResult } from './runFolder';
 import { outputsOf, taskOf } from './targets';
 
 /** What the trainer fills into every model config. */
@@ -40,8 +42,12 @@ export interface TrainerOptions {
 }
 
 export interface RunOptions {
+  /** Run folder (runFolder.ts): locked while the run writes it; run.json records the run's fingerprint. */
   outDir?: string;
+  /** Continue the run in `outDir`; refused (naming what differs) when it was started with other settings. */
   resume?: boolean;
+  /** Discard a run already in `outDir` instead of refusing to touch it. */
+  overwrite?: boolean;
   /** Abort (e.g. on SIGINT): the current fold checkpoints after its current step and the run stops. */
   signal?: AbortSignal;
 }
@@ -85,62 +91,80 @@ export class Trainer {
     shape: { repeats: number; folds: number },
     run: RunOptions,
   ): Promise<RunResult> {
-    const { task, targets } = taskOf(cohort.bags, this.config.survivalBins);
+    const { task, targets } = taskOf(cohort.bags, this.config.survivalBins, cohort.classes);
     const createModel = this.builder({ inputDim: cohort.dim, numClasses: outputsOf(task) });
-    const folds: FoldResult[] = [];
-    let interrupted = false;
-    // Leftovers of a killed earlier run (each fold folder is cleaned when its fold starts).
-    if (run.outDir) removeStaleTempFiles(run.outDir);
-    this.events.emit({ type: 'run-start', ...shape, epochs: this.config.epochs, outDir: run.outDir });
-    for (const { repeat, fold, split } of todo) {
-      const dir = run.outDir && path.join(run.outDir, `rep${repeat}-fold${fold}`);
-      const done = dir && path.join(dir, 'result.json');
-      if (run.resume && done && fs.existsSync(done)) {
-        folds.push(JSON.parse(fs.readFileSync(done, 'utf8'), (_, v) => (v === null ? NaN : v)) as FoldResult);
-        continue;
-      }
-      const result = await trainFold({
-        cohort,
-        split,
-        task,
-        targets,
-        config: this.config,
-        createModel,
-        events: this.events,
-        repeat,
-        fold,
-        dir,
-        resume: run.resume,
-        signal: run.signal,
-      });
-      folds.push(result);
-      if (result.interrupted) {
-        interrupted = true;
-        break;
-      }
-      if (done)
-        writeFileAtomic(done, [
-          Buffer.from(JSON.stringify(result, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))),
-        ]);
-    }
     const probe = createModel(0);
     const modelInfo = { name: probe.name, config: { ...(probe.config as unknown as Record<string, unknown>) } };
     probe.dispose();
     delete modelInfo.config.seed;
-    const result: RunResult = {
-      format: 'milkit-results',
-      version: 1,
-      createdAt: new Date().toISOString(),
+    // Everything that changes the results; a resume must match it, and results.json carries it.
+    const fingerprint = runFingerprint({
       model: modelInfo,
-      data: { path: cohort.path, bags: cohort.size, dim: cohort.dim },
-      task,
-      config: this.config,
-      folds,
-      ...summarise(folds),
-      interrupted,
-    };
-    const resultsPath = run.outDir ? writeResults(run.outDir, result) : undefined;
-    this.events.emit({ type: 'run-end', summary: result.summary, interrupted, resultsPath });
-    return result;
+      data: cohortFingerprint(cohort),
+      training: this.config,
+      splits: todo,
+    });
+    let folder: OpenRun | undefined;
+    if (run.outDir) folder = openRunFolder(run.outDir, fingerprint, { resume: run.resume, overwrite: run.overwrite });
+    try {
+      const folds: FoldResult[] = [];
+      let interrupted = false;
+      this.events.emit({ type: 'run-start', ...shape, epochs: this.config.epochs, outDir: run.outDir });
+      for (const { repeat, fold, split } of todo) {
+        const dir = run.outDir && path.join(run.outDir, `rep${repeat}-fold${fold}`);
+        const done = dir && path.join(dir, 'result.json');
+        if (folder?.resumed && done && fs.existsSync(done)) {
+          // A finished fold is reused only if it is this run's: same model, data, settings, seed, split.
+          const seed = foldSeed(this.config.seed, repeat, fold);
+          const m = createModel(seed);
+          const expected = foldFingerprint(m, cohort, this.config, seed, split);
+          m.dispose();
+          folds.push(readFoldResult<FoldResult>(done, expected));
+          continue;
+        }
+        const result = await trainFold({
+          cohort,
+          split,
+          task,
+          targets,
+          config: this.config,
+          createModel,
+          events: this.events,
+          repeat,
+          fold,
+          dir,
+          resume: folder?.resumed,
+          signal: run.signal,
+        });
+        folds.push(result);
+        if (result.interrupted) {
+          interrupted = true;
+          break;
+        }
+        if (done)
+          writeFileAtomic(done, [
+            Buffer.from(JSON.stringify(result, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))),
+          ]);
+      }
+      const result: RunResult = {
+        format: 'milkit-results',
+        version: 1,
+        createdAt: new Date().toISOString(),
+        model: modelInfo,
+        data: { path: cohort.path, bags: cohort.size, dim: cohort.dim },
+        task,
+        config: this.config,
+        fingerprint: fingerprint.hash,
+        folds,
+        ...summarise(folds),
+        interrupted,
+      };
+      const resultsPath = run.outDir ? writeResults(run.outDir, result) : undefined;
+      if (!interrupted) folder?.finish();
+      this.events.emit({ type: 'run-end', summary: result.summary, interrupted, resultsPath });
+      return result;
+    } finally {
+      folder?.close();
+    }
   }
 }

@@ -65,11 +65,9 @@ describe('cli: milkit train / eval / predict', function () {
     assert.ok(j.summary.auc.mean > 0.8, `AUC ${j.summary.auc.mean}`);
     assert.equal(j.model.name, 'abmil');
     assert.ok(fs.existsSync(path.join(out, 'results.json')) && fs.existsSync(path.join(out, 'results.csv')));
-    assert.equal(
-      (await milkit('train', ...MODEL, '--data', data, '--out', out, '--quiet')).code,
-      2,
-      'refuses to overwrite a finished run',
-    );
+    const again = await milkit('train', ...MODEL, '--data', data, '--out', out, '--quiet');
+    assert.equal(again.code, 1, 'refuses to overwrite a finished run');
+    assert.match(again.err, /already holds a finished run\. Fix: choose another output folder, or pass --overwrite/);
   });
 
   it('eval re-scores every fold model with its training threshold; predict writes CSV and Arrow', async () => {

@@ -90,7 +90,7 @@ describe('train/trainer: cross-validation of a MIL model on an Arrow cohort', fu
         outDir: mixed,
         resume: true,
       }),
-      /last\.ckpt, field "fingerprint": cannot resume: .* \(training\.lr: saved 0\.005, now 0\.001\); use a new output folder/,
+      /run\.json, field "fingerprint": cannot resume: .* \(training\.lr: saved 0\.005, now 0\.001\)\. Fix: resume with the original settings/,
     );
   });
 
@@ -134,16 +134,19 @@ describe('train/trainer: cross-validation of a MIL model on an Arrow cohort', fu
   it("a run removes the temp files killed runs left in its folders and keeps a live writer's", async () => {
     const out = path.join(dir, 'stale');
     const fold = path.join(out, 'rep0-fold0');
-    fs.mkdirSync(fold, { recursive: true });
+    const config = { epochs: 1, selectOn: 'last' as const };
+    // A run stopped after its first step (run.json and last.ckpt written), then killed writers' leftovers.
+    const ctl = new AbortController();
+    const first = new Trainer({ model: tinyModel(), config });
+    first.events.on((e) => e.type === 'step' && ctl.abort());
+    assert.equal((await first.fit(cohort, split(), { outDir: out, signal: ctl.signal })).interrupted, true);
     killedWriter(path.join(out, 'results.json'));
     killedWriter(path.join(fold, 'last.ckpt'));
     const live = tempPathFor(path.join(fold, 'notes.txt')); // this process is alive: its file stays
     fs.writeFileSync(live, '');
     const temps = () => [out, fold].flatMap((d) => fs.readdirSync(d).filter((f) => f.includes('.tmp-')));
     assert.equal(temps().length, 3);
-    await new Trainer({ model: tinyModel(), config: { epochs: 1, selectOn: 'last' } }).fit(cohort, split(), {
-      outDir: out,
-    });
+    await new Trainer({ model: tinyModel(), config }).fit(cohort, split(), { outDir: out, resume: true });
     assert.deepEqual(temps(), [path.basename(live)]);
   });
 

@@ -1,9 +1,8 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { useBackend } from '../../backend';
 import { Cohort } from '../../data/cohort';
-import { MilkitDataError } from '../../data/errors';
-import { type Split, carveValidation, parseSplitFile, repeatedKFold } from '../../data/splits';
+import { readSplitFile } from '../../data/splitFile';
+import { type Split, carveValidation, repeatedKFold } from '../../data/splits';
 import { type RunResult, type TrainConfig, Trainer } from '../../train';
 import { type Command, UsageError, parseArgs, requireFlag } from '../command';
 import { describeFlags, type FlagSpec } from '../flags';
@@ -54,7 +53,11 @@ const flags: FlagSpec = {
     alias: 'o',
     help: 'run folder for checkpoints and results (default runs/<cohort>-<model>-<time>)',
   },
-  resume: { type: 'boolean', help: 'continue the run in --out: skip finished folds, resume the interrupted one' },
+  resume: {
+    type: 'boolean',
+    help: 'continue the run in --out: skip finished folds, resume the interrupted one (refused if any setting differs)',
+  },
+  overwrite: { type: 'boolean', help: 'discard the run already in --out (finished or not) and start afresh' },
   json: { type: 'boolean', help: 'print the run summary as JSON (summary.<metric>.mean / .sd)' },
   quiet: { type: 'boolean', help: 'no progress output' },
   verbose: { type: 'boolean', help: 'a line per epoch on stderr (loss, monitored metric, throughput)' },
@@ -64,8 +67,7 @@ const flags: FlagSpec = {
 export function resolveSplits(cohort: Cohort, f: Record<string, unknown>): Split[][] {
   let splits: Split[][];
   if (typeof f.splits === 'string') {
-    if (!fs.existsSync(f.splits)) throw new MilkitDataError('split file not found', { file: f.splits });
-    splits = parseSplitFile(JSON.parse(fs.readFileSync(f.splits, 'utf8')), cohort.bags, f.splits);
+    splits = readSplitFile(f.splits, cohort.bags);
     if (f.repeats !== undefined) splits = splits.slice(0, f.repeats as number);
   } else {
     splits = repeatedKFold(cohort.bags, {
@@ -172,8 +174,7 @@ export const train: Command = {
       const outDir =
         (f.out as string | undefined) ??
         path.join('runs', `${path.basename(cohort.path).replace(/\.arrow$/, '')}-${modelName}-${stamp}`);
-      if (fs.existsSync(path.join(outDir, 'results.json')) && !f.resume)
-        throw new UsageError(`${outDir} already holds a finished run; choose another --out or pass --resume`);
+      if (f.resume && f.overwrite) throw new UsageError('--resume and --overwrite contradict each other: choose one');
 
       // Ctrl-C: finish the current step, checkpoint, stop; a second Ctrl-C quits at once.
       const ctl = new AbortController();
@@ -238,7 +239,12 @@ export const train: Command = {
         );
       let result: RunResult;
       try {
-        result = await trainer.crossValidate(cohort, splits, { outDir, resume: Boolean(f.resume), signal: ctl.signal });
+        result = await trainer.crossValidate(cohort, splits, {
+          outDir,
+          resume: Boolean(f.resume),
+          overwrite: Boolean(f.overwrite),
+          signal: ctl.signal,
+        });
       } finally {
         process.off('SIGINT', onSigint);
       }
