@@ -7,6 +7,7 @@ export * from './optimizer';
 export * from './predict';
 export * from './results';
 export * from './schedule';
+export { trainStep, type StepResult } from './step';
 export * from './targets';
 export * from './trainer';
 export * from './randomState';

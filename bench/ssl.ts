@@ -12,15 +12,21 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { describeBackend, useBackend } from '../backend';
-import { parseFlags } from '../cli/flags';
-import { BREAST_ARCHIVE, breastPatchBags } from '../data/datasets/breast';
-import { dataRoot } from '../data/datasets/types';
 import * as os from 'node:os';
-import { collectPatches, encoderFeaturizer } from '../ssl/extract';
-import { SslNetwork } from '../ssl/network';
-import { type ObjectiveName, OBJECTIVES, pretrain } from '../ssl/pretrain';
-import { writeReproduction } from '../train/reproduction';
+import {
+  BREAST_ARCHIVE,
+  OBJECTIVES,
+  type ObjectiveName,
+  SslNetwork,
+  breastPatchBags,
+  collectPatches,
+  dataRoot,
+  describeBackend,
+  encoderFeaturizer,
+  pretrain,
+  useBackend,
+} from 'milkit';
+import { parseSettings, rewriteMarkdown, writeTable } from '../experiments/common/runner';
 
 const spec = {
   steps: { type: 'number', default: 10, help: 'timed pretraining steps per objective (after 2 warm-up steps)' },
@@ -37,8 +43,9 @@ const spec = {
   results: {
     type: 'string',
     default: '',
-    help: 'also write <dir>/ssl-bench.{json,md} (writeReproduction), e.g. results',
+    help: 'also write <dir>/ssl-bench.{json,md}, e.g. results',
   },
+  'tables-only': { type: 'boolean', help: 'only rewrite <results>/ssl-bench.md from its JSON (default results)' },
 } as const;
 
 const MiB = 2 ** 20;
@@ -87,7 +94,7 @@ function writeBenchResults(dir: string, out: BenchOut, steps: number, flags: Rec
     cells: [one(out.extractCpuSecPer10k / 60), one(out.extractSecPer10k / 60), null as never],
   });
   const params = (out.pretraining[0] as { params?: number } | undefined)?.params;
-  const file = writeReproduction(
+  const file = writeTable(
     dir,
     'ssl-bench',
     {
@@ -107,8 +114,12 @@ function writeBenchResults(dir: string, out: BenchOut, steps: number, flags: Rec
 }
 
 /** Runs the benchmark (argv = the command's flags); prints it and returns the measurements. */
-export async function benchSsl(argv: string[]): Promise<BenchOut> {
-  const { flags } = parseFlags(argv, spec);
+export async function benchSsl(argv: string[]): Promise<BenchOut | undefined> {
+  const { values: flags } = parseSettings(spec, argv);
+  if (flags['tables-only']) {
+    console.log(rewriteMarkdown(flags.results || 'results', 'ssl-bench'));
+    return undefined;
+  }
   const info = await useBackend();
   const steps = flags.steps as number;
   const batchSize = flags['batch-size'] as number;

@@ -11,10 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { Cohort } from '../data/cohort';
-import { writeCohort } from '../data/writer';
-import type { MilModel } from '../models/types';
-import { Rng } from '../random';
+import { Cohort, type MilModel, Rng, writeCohort } from 'milkit';
 
 export interface CohortThroughput {
   bags: number;

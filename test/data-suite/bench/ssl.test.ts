@@ -4,12 +4,12 @@
  */
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
-import { benchSsl } from '../../../src/bench/ssl';
-import { readReproduction } from '../../../src/train/reproduction';
+import { readReproduction } from 'milkit';
+import { benchSsl } from '../../../bench/ssl';
 import { tempDir } from '../../helpers/tmp';
 import { sharedData } from '../shared-data';
 
-describe('data-suite/ssl: pretraining benchmark', function () {
+describe('data-suite/bench: SSL pretraining benchmark', function () {
   this.timeout(300_000);
 
   it('times each objective per 10,000 patches and writes ssl-bench.{json,md}', async () => {
@@ -29,6 +29,7 @@ describe('data-suite/ssl: pretraining benchmark', function () {
       '--results',
       dir,
     ]);
+    assert.ok(out, 'measured');
     assert.equal(out.pretraining.length, 3);
     for (const r of out.pretraining as { cpuSecPer10k: number; secPer10k: number }[]) {
       assert.ok(r.cpuSecPer10k > 0 && r.secPer10k > 0, 'measured, positive');

@@ -1,9 +1,9 @@
 /**
  * `npm run bench`: the performance benchmark of issue 8, on the active backend.
  *
- *   node dist/bench/index.js [--only NAME] [--instances N] [--dim D] [--steps S]
- *                            [--sizes 1000,8000,15000,30000] [--size-cases abmil,mhim-abmil]
- *                            [--cohort-bags 24] [--results DIR] [--json]
+ *   npm run bench [-- --only NAME] [--instances N] [--dim D] [--steps S]
+ *                      [--sizes 1000,8000,15000,30000] [--size-cases abmil,mhim-abmil]
+ *                      [--cohort-bags 24] [--results DIR] [--tables-only] [--json]
  *
  * 1. Model cases (AB-MIL, TransMIL, DSMIL, MHIM-v2(AB-MIL), MHIM-v2(TransMIL); N = 8000, D = 1024):
  *    train step and inference seconds per bag (fastest of S steps after a warm-up) with the CPU
@@ -19,10 +19,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
-import { describeBackend, ensureBackend } from '../backend';
-import { parseFlags } from '../cli/flags';
-import '../models';
-import { writeReproduction } from '../train/reproduction';
+import { describeBackend, ensureBackend } from 'milkit';
+import { parseSettings, rewriteMarkdown, writeTable } from '../experiments/common/runner';
 import { cohortThroughput, tempCohortDir, writeSyntheticCohort, type CohortThroughput } from './cohort';
 import { benchCases, runCase, type BenchResult } from './models';
 import './mhim'; // registers the mhim-abmil and mhim-transmil cases
@@ -43,6 +41,7 @@ const spec = {
   'size-cases': { type: 'string', default: 'abmil,mhim-abmil', help: 'cases of the memory table' },
   'cohort-bags': { type: 'number', default: 24, help: 'bags of the cohort throughput pass (0 skips it)' },
   results: { type: 'string', help: 'also write <dir>/performance.json and .md' },
+  'tables-only': { type: 'boolean', help: 'only rewrite <results>/performance.md from its JSON (default results)' },
   json: { type: 'boolean', help: 'print JSON' },
   child: { type: 'boolean', help: '(internal) run one case in this process and print its JSON' },
   'child-cohort': { type: 'boolean', help: '(internal) run the cohort pass of --only in this process' },
@@ -59,7 +58,8 @@ const REFERENCE: Record<string, { train?: number; infer?: number }> = {
 type Flags = { instances: number; dim: number; steps: number; cohortBags: number };
 
 async function main(): Promise<void> {
-  const { flags } = parseFlags(process.argv.slice(2), spec);
+  const { values: flags } = parseSettings(spec, process.argv.slice(2));
+  if (flags['tables-only']) return console.log(rewriteMarkdown(flags.results ?? 'results', 'performance'));
   const backend = await ensureBackend();
   const opts: Flags = {
     instances: Number(flags.instances),
@@ -146,6 +146,7 @@ function print(v: unknown): void {
 /** Runs this script with `args` in a child process and parses the JSON line it prints. */
 function child<T>(args: string[], o: Flags, backend: string, onError: (error: string) => T): T {
   const full = [
+    ...process.execArgv,
     __filename,
     ...args,
     '--instances',
@@ -250,7 +251,7 @@ function writeResults(
   cohort: (CohortThroughput & { model: string })[],
 ): string {
   const one = (v: number | null | undefined) => (v === null || v === undefined ? null : [v]);
-  return writeReproduction(
+  return writeTable(
     dir,
     'performance',
     {

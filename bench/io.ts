@@ -19,10 +19,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { Cohort } from '../data/cohort';
-import { writeCohort } from '../data/writer';
-import { Rng } from '../random';
-import { parseFlags } from '../cli/flags';
+import { Cohort, Rng, writeCohort } from 'milkit';
+import { parseSettings } from '../experiments/common/runner';
 
 const spec = {
   bags: { type: 'number', default: 20, help: 'bags in the synthetic cohort' },
@@ -188,7 +186,7 @@ function writerMemory(dir: string, bags: number, n: number, dim: number, runs: n
 }
 
 async function main(): Promise<void> {
-  const { flags } = parseFlags(process.argv.slice(2), spec);
+  const { values: flags } = parseSettings(spec, process.argv.slice(2));
   if (flags['rss-child']) return rssChild(flags['rss-child'] as string, flags['cache-bytes'] as number);
   if (flags['write-child'])
     return writeChild(
@@ -227,9 +225,11 @@ async function main(): Promise<void> {
     fs.readFileSync(file); // into the page cache
     const { unchecked, firstLoad, steady, floor } = await throughput(file, loads);
     const cacheBytes = Math.floor((bags * bagBytes) / 10);
-    const child = spawnSync(process.execPath, [__filename, '--rss-child', file, '--cache-bytes', String(cacheBytes)], {
-      encoding: 'utf8',
-    });
+    const child = spawnSync(
+      process.execPath,
+      [...process.execArgv, __filename, '--rss-child', file, '--cache-bytes', String(cacheBytes)],
+      { encoding: 'utf8' },
+    );
     if (child.status !== 0) throw new Error(`memory phase failed: ${child.stderr}`);
     const mem = JSON.parse(child.stdout) as {
       rssBefore: number;

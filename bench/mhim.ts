@@ -8,21 +8,26 @@
  * (same N) and MHIM with half the bag masked, to show what masking does to memory.
  * Also times the masking itself (scores → kept indices + GRN split) for 15,000 instances.
  *
- *   node dist/bench/mhim.js [--only mhim-abmil] [--instances 8000] [--dim 1024] [--steps 3] [--compare] [--json]
+ *   npm run bench:mhim [-- --only mhim-abmil] [--instances 8000] [--dim 1024] [--steps 3] [--compare] [--json]
  *
  * Reference (official PyTorch, this 2-core machine): 0.32 s per MHIM-v2(AB-MIL) step, 2.6 s per
  * MHIM-v2(TransMIL) step.
  */
 import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
-import { ensureBackend } from '../backend';
-import { mhimConfig, type MhimOverrides } from '../mhim/config';
-import { selectMask, splitForRecycle } from '../mhim/masking';
-import { createModel } from '../registry';
-import type { MilModel, Target } from '../models/types';
-import { Rng } from '../random';
-import { Adam } from '../train/optimizer';
-import { trainStep } from '../train/step';
+import {
+  Adam,
+  type MhimOverrides,
+  type MilModel,
+  Rng,
+  type Target,
+  createModel,
+  ensureBackend,
+  mhimConfig,
+  selectMask,
+  splitForRecycle,
+  trainStep,
+} from 'milkit';
 import { registerBenchCase } from './models';
 
 export interface MhimBenchCase {
@@ -38,7 +43,7 @@ export const MHIM_BENCH_CASES: Record<string, MhimBenchCase> = {
   'mhim-transmil': { base: 'transmil', baseConfig: {}, mhim: {} },
 };
 
-// The same two cases in `npm run bench` (src/bench/models.ts; bench/index.ts imports this file).
+// The same two cases in `npm run bench` (bench/models.ts; bench/index.ts imports this file).
 for (const [name, c] of Object.entries(MHIM_BENCH_CASES)) {
   registerBenchCase(name, {
     description: `MHIM-v2(${c.base}): teacher on all N, masking, GRN, student step, EMA`,

@@ -12,11 +12,7 @@
  * that step (user + system, all threads), which a busy machine inflates much less than wall time.
  */
 import * as tf from '@tensorflow/tfjs';
-import { createModel } from '../registry';
-import type { MilModel, Target } from '../models/types';
-import { Rng } from '../random';
-import { Adam } from '../train/optimizer';
-import { trainStep } from '../train/step';
+import { Adam, type MilModel, Rng, type Target, createModel, trainStep } from 'milkit';
 
 export interface BenchCase {
   description: string;
