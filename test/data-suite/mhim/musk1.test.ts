@@ -7,7 +7,7 @@
  * keep fraction 0.8, α 0.5, τ 0.1, teacher momentum 0.9997, teacher = copy of the random init).
  * MUSK1 bags are small (2–40 instances), so βh masks at least one instance per bag.
  * The test asserts only that MHIM trains to a clearly better-than-chance model. Whether it beats
- * its baseline is a measurement (`node dist/mhim/reproduce.js`, see src/mhim/reproduce.ts): on
+ * its baseline is a measurement (`npm run reproduce:mhim`, see experiments/mhim.ts): on
  * this setting it did not (all 10 folds: accuracy 0.760 vs 0.857 for the same AB-MIL without MHIM).
  */
 import { strict as assert } from 'node:assert';

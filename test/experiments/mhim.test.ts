@@ -1,5 +1,5 @@
 /**
- * The MHIM reproduction's wiring (src/mhim/reproduce.ts): the ablation switches do what the table
+ * The MHIM experiments' wiring (experiments/mhim.ts): the ablation switches do what the table
  * rows claim, the plans name the runs each table needs, and teacher initialisation loads the
  * baseline trained on the SAME fold (mapped through the fold seed). Small synthetic cohort, real tfjs.
  */
@@ -7,10 +7,16 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { Cohort, writeCohort } from '../../src/data';
-import { stratifiedKFold } from '../../src/data/splits';
-import { createModel } from '../../src/registry';
-import type { MhimModel } from '../../src/mhim/mhim';
+import {
+  Cohort,
+  type MhimModel,
+  createModel,
+  foldSeed,
+  loadTrainedModel,
+  stratifiedKFold,
+  trainStep,
+  writeCohort,
+} from 'milkit';
 import {
   ABLATION,
   BASE_MODEL,
@@ -21,18 +27,15 @@ import {
   planOf,
   runSetting,
   tableRows,
-} from '../../src/mhim/reproduce';
-import type { ReproDataset } from '../../src/mhim/reproduceData';
-import { foldSeed } from '../../src/train/config';
-import { loadTrainedModel } from '../../src/persist';
+} from '../../experiments/mhim';
+import type { ReproDataset } from '../../experiments/common/mhimData';
 import { tempDir } from '../helpers/tmp';
-import { syntheticBags } from './fixtures';
-import { trainStep } from '../../src/train/step';
+import { syntheticBags } from '../mhim/fixtures';
 
 const small = { name: 'abmil', config: { attention: 'relu', embedDim: 8 } };
 const init = { inputDim: 16, numClasses: 2, seed: 3 };
 
-describe('mhim/reproduce: ablation switches', () => {
+describe('experiments/mhim: ablation switches', () => {
   it('consistencyWeight 0 trains on the classification loss alone; grn null gives no GRN and no recycled tokens', async () => {
     const { bag, label } = syntheticBags(1, 40)[0];
     const target = { kind: 'class' as const, label, numClasses: 2 };
@@ -117,7 +120,7 @@ describe('mhim/reproduce: ablation switches', () => {
   });
 });
 
-describe('mhim/reproduce: tables from partial runs', () => {
+describe('experiments/mhim: tables from partial runs', () => {
   it('every row of a data set uses the folds all its measured rows finished; a row with none stays empty', () => {
     const m = (auc: number) => ({ auc, accuracy: auc - 0.1, f1: auc - 0.2 });
     const { rows, common } = tableRows([
@@ -165,7 +168,7 @@ describe('mhim/reproduce: tables from partial runs', () => {
   });
 });
 
-describe('mhim/reproduce: teacher initialisation from the same fold', () => {
+describe('experiments/mhim: teacher initialisation from the same fold', () => {
   it("fold f's teacher equals the baseline trained on fold f (not another fold), the student keeps its random init", async function () {
     this.timeout(60_000);
     const dir = tempDir();

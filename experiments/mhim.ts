@@ -1,33 +1,54 @@
 /**
- * The MHIM-MIL evidence of issue 4, as one resumable command (an experiment, not a test):
+ * MHIM-MIL against its baseline, one protocol for four tables → results/mhim-{compare,ablation,
+ * teacher-init,sweep}.{json,md}: MHIM-v2(AB-MIL) vs AB-MIL vs MHIM-v1(AB-MIL) on MUSK1, colon and
+ * MNIST-bags with large bags; the Table-7 ablation, the teacher initialisation and a βh curve.
  *
- *   node dist/mhim/reproduce.js --out runs/mhim [--datasets colon,mnist50,mnist100] [--focus mnist50]
- *     [--experiments compare,ablation,teacher-init,sweep] [--results results] [--no-tables | --tables-only]
- *     [--only setting,setting]   (train only these setting keys, e.g. to split the work over processes)
+ *   npm run reproduce:mhim [-- --only colon/baseline,mnist50 --focus mnist50 --jobs 2]
  *
- * writes results/mhim-{compare,ablation,teacher-init,sweep}.{json,md} via writeReproduction().
- * Every setting trains with the same splits and fold seeds (the trainer derives each fold's seed
- * from the base seed), so rows differ only in the method. Each run lives in
- * `<out>/<dataset>/<setting>/` and is resumed fold by fold; runs shared between tables (the
- * baseline, MHIM-v2 with the baseline teacher) are trained once. Teacher initialisation maps each
- * fold to the baseline model trained on the same fold with the same seed (`--teacher_init`).
+ * One job per (data set, setting) run, `<out>/<data set>/<setting>/rep<r>-fold<f>`, shared by every
+ * table that shows it (the baseline, MHIM-v2 with the baseline teacher). Every setting trains with
+ * the same splits and fold seeds (the trainer derives each fold's seed from the base seed), so rows
+ * differ only in the method. Teacher initialisation maps each fold to the baseline model trained on
+ * the same fold with the same seed (the paper's `--teacher_init`). A table's rows of one data set use
+ * the folds every measured row of it has finished (a partial run shortens them all).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { useBackend } from '../backend';
-import { Cohort } from '../data/cohort';
-import { foldSeed } from '../train/config';
-import { loadTrainedModel } from '../persist/model';
-import { writeReproduction } from '../train/reproduction';
-import { Trainer, type ModelChoice, type ModelInit, type RunResult } from '../train';
-import type { ResultsInput } from '../viz/results';
-import { createModel } from '../registry';
-import { MHIM_BASE_VARIANTS } from './config';
-import type { MhimModel } from './mhim';
-import type { MhimOverrides } from './config';
-import { prepareDataset, REPRO_DATASETS, type ReproDataset, type ReproDatasetName } from './reproduceData';
-
-export { trainConfigFor } from './reproduceData';
+import {
+  Cohort,
+  MHIM_BASE_VARIANTS,
+  type MhimModel,
+  type MhimOverrides,
+  type ModelChoice,
+  type ModelInit,
+  type ResultsInput,
+  type RunResult,
+  Trainer,
+  createModel,
+  foldSeed,
+  loadTrainedModel,
+  useBackend,
+} from 'milkit';
+import {
+  REPRO_DATASETS,
+  type ReproDataset,
+  type ReproDatasetName,
+  describeDataset,
+  expectedFolds,
+  isBuilt,
+  prepareDataset,
+} from './common/mhimData';
+import {
+  type Context,
+  type Experiment,
+  type Job,
+  type PlannedRow,
+  keptNote,
+  main,
+  mergeRows,
+  readTable,
+  writeTable,
+} from './common/runner';
 
 // ---------------------------------------------------------------------------------------------
 // Settings: what each table row trains.
@@ -87,9 +108,7 @@ const V2_FAST_EMA: ReproSetting = {
 export const EXPERIMENTS = ['compare', 'ablation', 'teacher-init', 'sweep'] as const;
 export type ExperimentName = (typeof EXPERIMENTS)[number];
 
-// ---------------------------------------------------------------------------------------------
-// Training settings (sized for a loaded 2-core machine; see the protocol strings).
-
+/** AB-MIL in MHIM-MIL's form, sized for a loaded 2-core machine (see the protocol strings). */
 export const BASE_MODEL: { name: string; config: Record<string, unknown> } = {
   name: 'abmil',
   config: { ...MHIM_BASE_VARIANTS.abmil, embedDim: 64, dropout: 0 },
@@ -101,8 +120,9 @@ export const BASE_MODEL: { name: string; config: Record<string, unknown> } = {
 export interface ReproContext {
   out: string;
   log?: (line: string) => void;
-  /** false: another process trains the baseline; teacher init only loads its finished folds. */
+  /** false: another job trains the baseline; teacher init only loads its finished folds. */
   trainBaseline?: boolean;
+  signal?: AbortSignal;
 }
 
 /** The trainer's model for a setting; with `teacherInit`, fold (r, f) loads `<out>/<ds>/baseline/rep<r>-fold<f>/model.ckpt`. */
@@ -158,19 +178,19 @@ export async function runSetting(
         `${ds.name} ${setting.key} rep${e.repeat} fold${e.fold}: AUC ${e.metrics.auc?.toFixed(3)} acc ${e.metrics.accuracy?.toFixed(3)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
       );
   });
-  const run = await trainer.crossValidate(cohort, ds.splits, { outDir: dir, resume: true });
+  const run = await trainer.crossValidate(cohort, ds.splits, { outDir: dir, resume: true, signal: ctx.signal });
   // Wall time accumulates over resumed sessions (training only; a fully resumed run adds ~0).
   const timing = path.join(dir, 'seconds.json');
   const before = fs.existsSync(timing)
     ? (JSON.parse(fs.readFileSync(timing, 'utf8')) as { seconds: number }).seconds
     : 0;
   if (fresh) fs.writeFileSync(timing, JSON.stringify({ seconds: before + (Date.now() - t0) / 1000 }));
-  if (run.interrupted) throw new Error(`${ds.name}/${setting.key} was interrupted`);
+  if (run.interrupted && !ctx.signal?.aborted) throw new Error(`${ds.name}/${setting.key} was interrupted`);
   return run;
 }
 
-function secondsOf(ctx: ReproContext, ds: string, key: string): number {
-  const f = path.join(ctx.out, ds, key, 'seconds.json');
+function secondsOf(out: string, ds: string, key: string): number {
+  const f = path.join(out, ds, key, 'seconds.json');
   return fs.existsSync(f) ? (JSON.parse(fs.readFileSync(f, 'utf8')) as { seconds: number }).seconds : 0;
 }
 
@@ -227,7 +247,7 @@ export function tableRows(items: { ds: string; label: string; folds: FoldMetrics
 /** Which (data set, setting) runs each experiment needs. */
 export function planOf(
   experiment: ExperimentName,
-  datasets: ReproDatasetName[],
+  datasets: readonly ReproDatasetName[],
   focus: ReproDatasetName,
 ): { ds: ReproDatasetName; setting: ReproSetting; label: string }[] {
   switch (experiment) {
@@ -287,123 +307,135 @@ const META: Record<ExperimentName, { title: string; caption: string }> = {
   },
 };
 
-/** The command that regenerates the tables: the script, minus the flags that only split or skip work. */
-function commandOf(args: string[], out: string): string {
-  const kept: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    if (['--out', '--results', '--only'].includes(args[i])) i++;
-    else if (!['--tables-only', '--no-tables'].includes(args[i])) kept.push(args[i]);
-  }
-  return ['scripts/reproduce-mhim.sh', out, ...kept].join(' ');
+// ---------------------------------------------------------------------------------------------
+// The experiment.
+
+const settings = {
+  // MNIST-bags (50): AB-MIL is far from the ceiling there (colon bags reach AUC ≈ 0.98 without MHIM).
+  focus: {
+    type: 'string',
+    default: 'mnist50',
+    help: `data set of the ablation and the βh sweep (${REPRO_DATASETS.join(', ')})`,
+  },
+} as const;
+type Ctx = Context<typeof settings>;
+
+function focusOf(ctx: Ctx): ReproDatasetName {
+  const focus = ctx.settings.focus as ReproDatasetName;
+  if (!REPRO_DATASETS.includes(focus))
+    throw new Error(`--focus: unknown "${focus}" (known: ${REPRO_DATASETS.join(', ')})`);
+  return focus;
 }
 
-/** CV repetitions (MUSK1: of its standard 5 × 10-fold file; colon: new 5-fold splits) or training seeds (MNIST-bags). */
-const REPEATS: Record<ReproDatasetName, number> = { musk1: 5, colon: 1, mnist50: 3, mnist100: 3 };
+const dataDir = (ctx: Ctx) => path.join(ctx.out, 'data');
 
-const HELP = `Usage: scripts/reproduce-mhim.sh [OUT_DIR] [flags]   (or node dist/mhim/reproduce.js --out DIR [flags])
-  --datasets a,b      ${REPRO_DATASETS.join(', ')} (default: all)
-  --experiments a,b   ${EXPERIMENTS.join(', ')} (default: all)
-  --focus NAME        data set of the ablation and the βh sweep (default mnist50)
-  --only k1,k2        train only these setting keys (to split the work over processes)
-  --results DIR       where mhim-*.json/.md go (default results)
-  --no-tables         train only;  --tables-only: write the tables from the finished folds`;
+/** Every (data set, setting) run of the four tables, once each. */
+function runs(ctx: Ctx): { ds: ReproDatasetName; setting: ReproSetting }[] {
+  const seen = new Map<string, { ds: ReproDatasetName; setting: ReproSetting }>();
+  for (const e of EXPERIMENTS)
+    for (const p of planOf(e, REPRO_DATASETS, focusOf(ctx))) seen.set(`${p.ds}/${p.setting.key}`, p);
+  return [...seen.values()];
+}
 
-async function main(args: string[]): Promise<void> {
-  const flag = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const list = <T extends string>(name: string, all: readonly T[]): T[] => {
-    const v = flag(name);
-    const items = (v ? v.split(',') : [...all]) as T[];
-    for (const x of items) if (!all.includes(x)) throw new Error(`${name}: unknown "${x}" (known: ${all.join(', ')})`);
-    return items;
-  };
-  const out = flag('--out') ?? 'runs/mhim';
-  const results = flag('--results') ?? 'results';
-  const datasets = list('--datasets', REPRO_DATASETS);
-  const experiments = list('--experiments', EXPERIMENTS);
-  // MNIST-bags (50): AB-MIL is far from the ceiling there (colon bags reach AUC ≈ 0.98 without MHIM).
-  const focus = (flag('--focus') ?? 'mnist50') as ReproDatasetName;
-  const only = flag('--only')?.split(',');
-  if (!REPRO_DATASETS.includes(focus)) throw new Error(`--focus: unknown "${focus}"`);
+function jobs(ctx: Ctx): Job[] {
+  const reproCtx: ReproContext = { out: ctx.out, log: ctx.log, trainBaseline: false, signal: ctx.signal };
+  return [
+    ...REPRO_DATASETS.map((ds): Job => ({
+      id: `data/${ds}`,
+      done: () => isBuilt(dataDir(ctx), ds),
+      run: async () => void (await prepareDataset(ds, dataDir(ctx))),
+    })),
+    ...runs(ctx).map(({ ds, setting }): Job => ({
+      id: `${ds}/${setting.key}`,
+      needs: [`data/${ds}`, ...(setting.teacherInit ? [`${ds}/${BASELINE.key}`] : [])],
+      done: () => finishedFolds(path.join(ctx.out, ds, setting.key)).size === expectedFolds(ds),
+      run: async () => {
+        await useBackend();
+        const data = await prepareDataset(ds, dataDir(ctx));
+        const cohort = await Cohort.open(data.cohortPath);
+        try {
+          await runSetting(setting, data, cohort, reproCtx);
+        } finally {
+          await cohort.close();
+        }
+      },
+    })),
+  ];
+}
+
+async function assemble(ctx: Ctx): Promise<string[]> {
   const backend = await useBackend();
-  const ctx: ReproContext = {
-    out,
-    trainBaseline: !only || only.includes(BASELINE.key),
-    log: (l) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${l}`),
-  };
-
-  // --tables-only: no training; tables use the folds finished so far (see tableRows).
-  const tablesOnly = args.includes('--tables-only');
-  const prepared = new Map<ReproDatasetName, ReproDataset>();
-  const runs = new Map<string, FoldMetrics>();
-  const foldsOf = async (dsName: ReproDatasetName, setting: ReproSetting): Promise<FoldMetrics> => {
-    const id = `${dsName}/${setting.key}`;
-    if (!prepared.has(dsName))
-      prepared.set(dsName, await prepareDataset(dsName, path.join(out, 'data'), REPEATS[dsName]));
-    if (tablesOnly && !runs.has(id)) runs.set(id, finishedFolds(path.join(out, dsName, setting.key)));
-    if (!runs.has(id)) {
-      const ds = prepared.get(dsName)!;
-      const cohort = await Cohort.open(ds.cohortPath);
-      try {
-        const run = await runSetting(setting, ds, cohort, ctx);
-        runs.set(id, new Map(run.folds.map((f) => [foldId(f), f.metrics])));
-      } finally {
-        await cohort.close();
-      }
-    }
-    return runs.get(id)!;
-  };
-
-  for (const experiment of experiments) {
-    const plan = planOf(experiment, datasets, focus).filter(
-      (p) => datasets.includes(p.ds) && (!only || only.includes(p.setting.key)),
-    );
-    const items = [];
-    for (const p of plan) items.push({ ds: p.ds, label: p.label, folds: await foldsOf(p.ds, p.setting) });
-    if (args.includes('--no-tables') || items.length === 0) continue;
+  const focus = focusOf(ctx);
+  // Every table is merged (which may refuse) before any is written.
+  const tables = EXPERIMENTS.map((experiment) => {
+    const plan = planOf(experiment, REPRO_DATASETS, focus);
+    const items = plan.map((p) => ({
+      ds: p.ds,
+      label: p.label,
+      folds: finishedFolds(path.join(ctx.out, p.ds, p.setting.key)),
+    }));
     const { rows, common } = tableRows(items);
+    const planned: PlannedRow[] = rows.map((row, i) => ({
+      id: `${plan[i].ds}/${plan[i].setting.key}`,
+      label: row.label,
+      cells: items[i].folds.size ? row.cells : COLUMNS.map(() => undefined),
+    }));
     const used = [...new Set(plan.map((p) => p.ds))];
+    const protocol = `${used.map(describeDataset).join('; ')}. ${SHARED_PROTOCOL}`;
+    const name = `mhim-${experiment}`;
+    const merged = mergeRows(
+      planned,
+      readTable(ctx.results, name),
+      protocol,
+      COLUMNS,
+      path.join(ctx.results, `${name}.json`),
+      true,
+    );
+    return { experiment, plan, items, common, used, protocol, name, merged };
+  });
+  const written: string[] = [];
+  for (const { experiment, plan, items, common, used, protocol, name, merged } of tables) {
+    if (!merged.fresh) continue;
+    // Data sets measured here but not in every fold: say so (kept rows carry their own folds).
     const short = used.flatMap((d) => {
-      const expected = prepared.get(d)!.splits.flat().length;
       const n = common.get(d)!.length;
-      return n < expected
+      const measured = items.some((item) => item.ds === d && item.folds.size > 0);
+      return measured && n < expectedFolds(d)
         ? [
-            `${d}: ${n} of ${expected} ${d.startsWith('mnist') ? 'seeds' : 'folds'} (${common.get(d)!.join(', ') || 'none'}) finished in every row`,
+            `${d}: ${n} of ${expectedFolds(d)} ${d.startsWith('mnist') ? 'seeds' : 'folds'} (${common.get(d)!.join(', ') || 'none'}) finished in every row`,
           ]
         : [];
     });
-    const protocol = `${used.map((d) => prepared.get(d)!.description).join('; ')}. ${SHARED_PROTOCOL}`;
-    const seconds = [...new Set(plan.map((p) => `${p.ds}/${p.setting.key}`))].reduce(
-      (s, id) => s + secondsOf(ctx, ...(id.split('/') as [string, string])),
-      0,
-    );
-    const empty = items.filter((i) => i.folds.size === 0).map((i) => i.label);
-    if (empty.length) short.push(`not measured in time (empty rows): ${empty.join('; ')}`);
+    const empty = merged.missing.map((id) => plan.find((p) => `${p.ds}/${p.setting.key}` === id)!.label);
+    if (empty.length) short.push(`not measured in time (empty rows): ${[...new Set(empty)].join('; ')}`);
     const caption =
       META[experiment].caption +
       (short.length
         ? ` Partial (the runs did not all finish in the time available; every row of a data set uses the same folds): ${short.join('; ')}.`
         : '');
-    const file = writeReproduction(
-      results,
-      `mhim-${experiment}`,
-      { ...META[experiment], caption, columns: COLUMNS, rows },
-      { command: commandOf(args, out), protocol, seconds, backend: backend.name },
+    const seconds = [
+      ...new Set(plan.filter((p, i) => items[i].folds.size > 0).map((p) => `${p.ds}/${p.setting.key}`)),
+    ].reduce((s, id) => s + secondsOf(ctx.out, ...(id.split('/') as [string, string])), 0);
+    written.push(
+      writeTable(
+        ctx.results,
+        name,
+        { ...META[experiment], caption, columns: COLUMNS, rows: merged.rows },
+        { command: ctx.command, protocol: protocol + keptNote(merged, ctx.out), seconds, backend: backend.name },
+      ),
     );
-    console.log(`wrote ${file}`);
   }
+  return written;
 }
 
-if (require.main === module) {
-  const args = process.argv.slice(2);
-  if (args.includes('--help') || args.includes('-h')) {
-    console.log(HELP);
-    process.exit(0);
-  }
-  main(args).catch((err) => {
-    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-    process.exit(1);
-  });
-}
+export const experiment: Experiment<typeof settings> = {
+  name: 'mhim',
+  title: 'MHIM-MIL vs AB-MIL: compare, Table-7 ablation, teacher init, βh sweep → results/mhim-*.{json,md}',
+  out: 'runs/mhim',
+  settings,
+  tables: () => EXPERIMENTS.map((e) => `mhim-${e}`),
+  jobs,
+  assemble,
+};
+
+main(experiment, module);

@@ -1,5 +1,5 @@
 /**
- * The MHIM reproduction's wiring on real data (src/mhim/reproduce.ts): colon-cancer patient bags
+ * The MHIM experiments' wiring on real data (experiments/mhim.ts): colon-cancer patient bags
  * (30 colour statistics per patch, as in notebook 05), the first of the 5 stratified folds,
  * 5 epochs (the reproduction uses all 5 folds and 20 epochs). Trains the AB-MIL baseline, then
  * MHIM-v2 WITHOUT the GRN with the fold's teacher loaded from that fold's baseline, through
@@ -11,16 +11,13 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Cohort } from '../../../src/data';
-import { buildColonCohort } from '../../../src/data/datasets/colon';
-import { colorStatsFeaturizer } from '../../../src/data/images';
-import { stratifiedKFold } from '../../../src/data/splits';
-import { runSetting } from '../../../src/mhim/reproduce';
-import type { ReproDataset } from '../../../src/mhim/reproduceData';
+import { Cohort, buildColonCohort, colorStatsFeaturizer, stratifiedKFold } from 'milkit';
+import { runSetting } from '../../../experiments/mhim';
+import type { ReproDataset } from '../../../experiments/common/mhimData';
 import { tempDir } from '../../helpers/tmp';
 import { sharedData } from '../shared-data';
 
-describe('data-suite/mhim: reproduction wiring on colon bags (1 fold, 5 epochs)', function () {
+describe('data-suite/experiments/mhim: wiring on colon bags (1 fold, 5 epochs)', function () {
   this.timeout(1_800_000); // a safety net for a loaded machine: about 15 s of CPU on an idle one
   const dir = tempDir();
 
