@@ -7,5 +7,4 @@ export * from './network';
 export * from './pretrain';
 export * from './sources';
 export * from './endToEnd';
-export * from './experimentData';
 export * from './probe';

@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { loadMnist } from '../../src/data/datasets/mnistBags';
-import { mnistExperimentData } from '../../src/ssl/experimentData';
+import { loadMnist } from 'milkit';
+import { mnistExperimentData } from '../../../experiments/common/sslData';
 
-describe('ssl/experimentData: MNIST-bags with few witnesses as one digit pool + bag plans', () => {
+describe('experiments/common/sslData: MNIST-bags with few witnesses as one digit pool + bag plans', () => {
   const opts = { poolSize: 3000, bags: 12, maxWitnesses: 3, seed: 4 };
   const data = mnistExperimentData(opts);
 

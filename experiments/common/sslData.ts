@@ -1,5 +1,5 @@
 /**
- * The two patch data sets of the SSL experiments (src/ssl/reproduce.ts), each as ONE pool of
+ * The two patch data sets of the SSL experiments (experiments/ssl.ts), each as ONE pool of
  * patches plus bag plans (lists of pool indices) for any bag size K. Every encoder featurises the
  * pool once; a bag of any K is then a lookup, and all encoders see exactly the same instances.
  *
@@ -10,12 +10,17 @@
  *   a seeded sample of K of the patient's patches, or all of them when the patient has fewer.
  */
 import * as path from 'node:path';
-import { COLON_PATCH_SIZE, colonPatchBags } from '../data/datasets/colon';
-import { loadMnist } from '../data/datasets/mnistBags';
-import { dataRoot } from '../data/datasets/types';
-import { Rng } from '../random';
-import { type AugmentConfig, DEFAULT_AUGMENT, DIGIT_AUGMENT } from './augment';
-import type { PatchSet } from './pretrain';
+import {
+  type AugmentConfig,
+  COLON_PATCH_SIZE,
+  DEFAULT_AUGMENT,
+  DIGIT_AUGMENT,
+  type PatchSet,
+  Rng,
+  colonPatchBags,
+  dataRoot,
+  loadMnist,
+} from 'milkit';
 
 /** One bag: its label and which pool patches it holds. */
 export interface BagPlan {

@@ -1,18 +1,21 @@
 /**
- * The issue-5 experiment command on real data at toy settings: colon bag plans from the real
- * patches, and `reproduceSsl` end to end (MNIST digits → SSL encoders / end-to-end conv MIL →
+ * The SSL experiments (experiments/ssl.ts) on real data at toy settings: colon bag plans from the
+ * real patches, and the runner end to end (MNIST digits → SSL encoders / end-to-end conv MIL →
  * AB-MIL cross-validation → reproduction tables), including resume from finished cells.
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readReproduction } from '../../../src/train/reproduction';
-import { colonExperimentData } from '../../../src/ssl/experimentData';
-import { reproduceSsl } from '../../../src/ssl/reproduce';
+import { readReproduction } from 'milkit';
+import { colonExperimentData } from '../../../experiments/common/sslData';
+import { experiment } from '../../../experiments/ssl';
+import { runExperiment } from '../../../experiments/common/runner';
 import { tempDir } from '../../helpers/tmp';
+
+const reproduceSsl = (argv: string[]) => runExperiment(experiment, argv);
 import { sharedData } from '../shared-data';
 
-describe('data-suite/ssl: issue-5 experiments (toy settings)', function () {
+describe('data-suite/experiments/ssl: SSL experiments (toy settings)', function () {
   this.timeout(600_000);
   const dir = tempDir();
 
@@ -42,7 +45,7 @@ describe('data-suite/ssl: issue-5 experiments (toy settings)', function () {
     assert.deepEqual(data.bags(64), k64, 'seeded');
   });
 
-  it('reproduceSsl: random / SSL / end-to-end rows into both tables, resumable', async () => {
+  it('random / SSL / end-to-end rows into the tables, resumable', async () => {
     const out = path.join(dir, 'work');
     const results = path.join(dir, 'results');
     const argv = [
@@ -50,8 +53,8 @@ describe('data-suite/ssl: issue-5 experiments (toy settings)', function () {
       out,
       '--results',
       results,
-      '--datasets',
-      'mnist',
+      '--only',
+      'mnist/*/K8',
       '--bag-sizes',
       '8',
       '--folds',
@@ -117,7 +120,7 @@ describe('data-suite/ssl: issue-5 experiments (toy settings)', function () {
     await assert.rejects(reproduceSsl([...argv, '--seed', '1']), /computed with other settings/);
   });
 
-  it("reproduceSsl --table: one extra table for another setting, with each encoder's probe AUC, leaving the standard tables alone", async () => {
+  it("--table: one extra table for another setting, with each encoder's probe AUC, leaving the standard tables alone", async () => {
     const results = path.join(dir, 'results');
     const before = fs.readFileSync(path.join(results, 'ssl-bagsize.json'), 'utf8');
     const argv = [
