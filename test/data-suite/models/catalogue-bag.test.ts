@@ -1,7 +1,7 @@
 /**
  * The bag-level catalogue models (issue 9: DP-MINN, GNN-MIL, Loss-Attention, SA-AbMILP, DTFD-MIL,
  * IBMIL, DAS-MIL, Extreme MIL, R²T-MIL) learn real data with the normal trainer, in the catalogue's
- * model setting (registered defaults, embedDim 64, dropout 0: src/train/catalogue.ts), Adam lr 5e-4
+ * model setting (registered defaults, embedDim 64, dropout 0: experiments/catalogue.ts), Adam lr 5e-4
  * (cosine), last-epoch weights, seed 2021. Small documented settings so the file stays near a minute
  * on an idle 2-core machine:
  *  - MUSK1: one stratified split into 2/3 training (61 bags) and 1/3 test (31 bags) (seed 0), per-fold
@@ -10,11 +10,11 @@
  *    (no convolutional encoder), 10 epochs; bar: test AUC > 0.65 (chance 0.5), the instance-level bar.
  *    Training seeds 2022 and 2023 gave the same verdicts (lowest: GNN-MIL 0.704).
  * IBMIL runs its two stages inside the run (dictionary built after half of the steps).
- * The full protocols (MUSK1 5 × 10-fold, 1000 MNIST test bags, 20 epochs): scripts/reproduce-catalogue.sh.
+ * The full protocols (MUSK1 5 × 10-fold, 1000 MNIST test bags, 20 epochs): npm run reproduce:catalogue.
  */
 import { strict as assert } from 'node:assert';
 import { listModels } from '../../../src/registry';
-import { catalogueModelConfig } from '../../../src/train/catalogue';
+import { catalogueModelConfig } from '../../../experiments/catalogue';
 import { tempDir } from '../../helpers/tmp';
 import { allSplits, buildBenchmarks, oneThirdTest, trainAndTest, type Benchmark } from './train-and-test';
 

@@ -6,7 +6,7 @@
  *  - colon (CRCHistoPhenotypes, bag = patient, 98 bags), 30 colour statistics per 27×27 patch
  *    (colorStatsFeaturizer, as notebook 05 and results/colon), built once for all methods;
  *  - fold 1 of the stratified patient-level 5-fold split (seed 1): 78 training, 20 test bags;
- *  - the catalogue's small-data config (src/train/catalogue.ts: dropout 0) with widths for a 30-d
+ *  - the catalogue's small-data config (experiments/catalogue.ts: dropout 0) with widths for a 30-d
  *    input: hidden [64], embedDim 32, 2 heads × 16, attention hidden 32, and 4 distance bins for
  *    DAS-MIL (the colon mosaic coordinates carry no position, see src/data/datasets/colon.ts);
  *  - 4 epochs, Adam lr 1e-3 (cosine), per-fold standardisation, last-epoch weights, seed 2021.
@@ -29,7 +29,7 @@ import { colorStatsFeaturizer } from '../../../src/data/images';
 import { type Split, stratifiedKFold } from '../../../src/data/splits';
 import { binaryAuc } from '../../../src/metrics/auc';
 import { createModel, listModels } from '../../../src/registry';
-import { catalogueModelConfig } from '../../../src/train/catalogue';
+import { catalogueModelConfig } from '../../../experiments/catalogue';
 import { loadTrainedModel } from '../../../src/persist';
 import { predictInstances, Trainer } from '../../../src/train';
 import { tempDir } from '../../helpers/tmp';
