@@ -7,7 +7,7 @@
  * show.masking(bag, teacherScores, { highRatio: 0.05 });
  * const live = show.training(trainer.events);    // curves update in place while the cell trains
  * show.results({ 'AB-MIL': { auc: [0.9, 0.92] } });
- * show.reproduction('../results/musk1.json', { command: 'scripts/reproduce-musk1.sh' }); // or "not measured yet: run …"
+ * show.reproduction('../results/musk1.json', { command: 'npm run reproduce:musk1' }); // or "not measured yet: run …"
  * ```
  * Every output is one bundle: the versioned milkit JSON (interactive with milkit-jupyterlab) plus
  * its figure as PNG, self-contained HTML and text that show in any notebook viewer, trusted or not.

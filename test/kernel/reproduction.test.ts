@@ -92,7 +92,7 @@ describe('milkit-kernel reproduction tables and curves', () => {
         ],
       },
       {
-        command: 'scripts/reproduce-musk1.sh',
+        command: 'npm run reproduce:musk1',
         protocol: '5 × 10-fold CV',
         published: {
           source: 'Ilse et al. 2018',
@@ -117,13 +117,13 @@ describe('milkit-kernel reproduction tables and curves', () => {
     for (const part of [
       'Protocol: 5 × 10-fold CV',
       'Published: Ilse et al. 2018',
-      'Regenerate: scripts/reproduce-musk1.sh',
+      'Regenerate: npm run reproduce:musk1',
     ])
       assert.ok(payload.caption!.includes(part), part);
     const html = sent[0]['text/html'] as string;
     assertSelfContained(html);
     assert.ok(html.includes('0.870 ± 0.010') && html.includes('0.892'), 'ours and published in the fallback');
-    assert.ok(String(sent[0]['text/plain']).includes('Regenerate: scripts/reproduce-musk1.sh'));
+    assert.ok(String(sent[0]['text/plain']).includes('Regenerate: npm run reproduce:musk1'));
   });
 
   it('a missing file: one visible "not measured yet: run <command>" line, no table, no exception', () => {

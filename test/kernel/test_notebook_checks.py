@@ -18,7 +18,7 @@ RESULTS_MIME = "application/vnd.milkit.results+json"
 MUSK = {
     "format": "milkit-reproduction", "version": 1, "name": "musk1", "columns": ["accuracy"],
     "rows": [{"label": "AB-MIL", "cells": [[0.86, 0.88]]}],
-    "meta": {"command": "scripts/reproduce-musk1.sh", "protocol": "5 x 10-fold",
+    "meta": {"command": "npm run reproduce:musk1", "protocol": "5 x 10-fold",
              "published": {"source": "Ilse 2018", "values": {"AB-MIL": {"accuracy": 0.892}}}},
 }
 
@@ -32,7 +32,7 @@ def display(data):
     return nbformat.v4.new_output("display_data", data=data)
 
 
-def table_output(mean=0.87, published=0.892, command="scripts/reproduce-musk1.sh"):
+def table_output(mean=0.87, published=0.892, command="npm run reproduce:musk1"):
     payload = {"version": 1, "kind": "results", "columns": ["accuracy", "accuracy (published)"],
                "rows": [{"label": "AB-MIL", "cells": [{"mean": mean}, {"mean": published}]}],
                "caption": f"Protocol: 5 x 10-fold · Regenerate: {command}"}

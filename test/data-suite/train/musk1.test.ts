@@ -3,7 +3,7 @@
  * protocol (10 folds), a small documented setting so the data suite stays short:
  * abmil with a 64-wide projection, no dropout, 20 epochs, lr 5e-4 (cosine), weight decay 1e-5,
  * per-fold standardisation with training statistics, the weights after the last epoch.
- * The full protocol (all 5 repetitions) is `scripts/reproduce-musk1.sh`.
+ * The full protocol (all 5 repetitions) is `npm run reproduce:musk1`.
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
