@@ -20,7 +20,7 @@
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import { describeBackend, ensureBackend } from 'milkit';
-import { parseSettings, rewriteMarkdown, writeTable } from '../experiments/common/runner';
+import { describeSettings, parseSettings, rewriteMarkdown, writeTable } from '../experiments/common/runner';
 import { cohortThroughput, tempCohortDir, writeSyntheticCohort, type CohortThroughput } from './cohort';
 import { benchCases, runCase, type BenchResult } from './models';
 import './mhim'; // registers the mhim-abmil and mhim-transmil cases
@@ -58,7 +58,8 @@ const REFERENCE: Record<string, { train?: number; infer?: number }> = {
 type Flags = { instances: number; dim: number; steps: number; cohortBags: number };
 
 async function main(): Promise<void> {
-  const { values: flags } = parseSettings(spec, process.argv.slice(2));
+  const { values: flags, help } = parseSettings(spec, process.argv.slice(2));
+  if (help) return console.log(describeSettings(spec));
   if (flags['tables-only']) return console.log(rewriteMarkdown(flags.results ?? 'results', 'performance'));
   const backend = await ensureBackend();
   const opts: Flags = {

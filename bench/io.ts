@@ -20,7 +20,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Cohort, Rng, writeCohort } from 'milkit';
-import { parseSettings } from '../experiments/common/runner';
+import { describeSettings, parseSettings } from '../experiments/common/runner';
 
 const spec = {
   bags: { type: 'number', default: 20, help: 'bags in the synthetic cohort' },
@@ -186,7 +186,8 @@ function writerMemory(dir: string, bags: number, n: number, dim: number, runs: n
 }
 
 async function main(): Promise<void> {
-  const { values: flags } = parseSettings(spec, process.argv.slice(2));
+  const { values: flags, help } = parseSettings(spec, process.argv.slice(2));
+  if (help) return void console.log(describeSettings(spec));
   if (flags['rss-child']) return rssChild(flags['rss-child'] as string, flags['cache-bytes'] as number);
   if (flags['write-child'])
     return writeChild(

@@ -28,6 +28,7 @@ import {
   splitForRecycle,
   trainStep,
 } from 'milkit';
+import { describeSettings, parseSettings } from '../experiments/common/runner';
 import { registerBenchCase } from './models';
 
 export interface MhimBenchCase {
@@ -192,29 +193,27 @@ function median(a: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
+const spec = {
+  only: { type: 'string', help: 'run one case (mhim-abmil, mhim-transmil, or a --compare case)' },
+  instances: { type: 'number', default: 8000, help: 'instances per bag' },
+  dim: { type: 'number', default: 1024, help: 'feature width' },
+  steps: { type: 'number', default: 3, help: 'timed steps per case (after one warm-up); the median counts' },
+  compare: { type: 'boolean', help: 'add the plain models and MHIM with half the bag masked' },
+  json: { type: 'boolean', help: 'print JSON' },
+  child: { type: 'string', help: '(internal) run this case in this process and print its JSON' },
+} as const;
 
 async function main(args: string[]): Promise<void> {
-  const instances = Number(flag(args, '--instances') ?? 8000);
-  const dim = Number(flag(args, '--dim') ?? 1024);
-  const steps = Number(flag(args, '--steps') ?? 3);
-  const child = flag(args, '--child');
-  if (child) {
-    console.log(JSON.stringify(await runMhimCase(child, instances, dim, steps)));
+  const { values: f, help } = parseSettings(spec, args);
+  if (help) return console.log(describeSettings(spec));
+  const { instances, dim, steps } = f;
+  if (f.child) {
+    console.log(JSON.stringify(await runMhimCase(f.child, instances, dim, steps)));
     return;
   }
-  const results = runMhimBench({
-    only: flag(args, '--only'),
-    instances,
-    dim,
-    steps,
-    compare: args.includes('--compare'),
-  });
+  const results = runMhimBench({ only: f.only, instances, dim, steps, compare: f.compare });
   const masking = benchMasking();
-  if (args.includes('--json')) {
+  if (f.json) {
     console.log(JSON.stringify({ backend: results[0]?.backend, results, masking }));
     return;
   }

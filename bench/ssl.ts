@@ -26,7 +26,7 @@ import {
   pretrain,
   useBackend,
 } from 'milkit';
-import { parseSettings, rewriteMarkdown, writeTable } from '../experiments/common/runner';
+import { describeSettings, parseSettings, rewriteMarkdown, writeTable } from '../experiments/common/runner';
 
 const spec = {
   steps: { type: 'number', default: 10, help: 'timed pretraining steps per objective (after 2 warm-up steps)' },
@@ -115,7 +115,11 @@ function writeBenchResults(dir: string, out: BenchOut, steps: number, flags: Rec
 
 /** Runs the benchmark (argv = the command's flags); prints it and returns the measurements. */
 export async function benchSsl(argv: string[]): Promise<BenchOut | undefined> {
-  const { values: flags } = parseSettings(spec, argv);
+  const { values: flags, help } = parseSettings(spec, argv);
+  if (help) {
+    console.log(describeSettings(spec));
+    return undefined;
+  }
   if (flags['tables-only']) {
     console.log(rewriteMarkdown(flags.results || 'results', 'ssl-bench'));
     return undefined;
