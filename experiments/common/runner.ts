@@ -251,8 +251,8 @@ async function runJobs(jobs: Job[], parallel: number, argv: string[], signal: Ab
   const waiting = [...todo];
   const running = new Map<string, Promise<void>>();
   const failed: string[] = [];
-  const ready = (j: Job) => (j.needs ?? []).every((n) => !todo.some((t) => t.id === n) || doneIds.has(n));
   const doneIds = new Set<string>();
+  const ready = (j: Job) => (j.needs ?? []).every((n) => !todo.some((t) => t.id === n) || doneIds.has(n));
   let started = 0;
   while ((waiting.length || running.size) && !signal.aborted) {
     while (running.size < parallel && !failed.length) {
@@ -284,6 +284,24 @@ async function runJobs(jobs: Job[], parallel: number, argv: string[], signal: Ab
     throw new Error(`jobs whose needs did not finish: ${waiting.map((j) => j.id).join(', ')}`);
 }
 
+/** What a runner's functions see of a command line (tests call `jobs` and `assemble` with it). */
+export function contextOf<S extends Settings>(
+  exp: Experiment<S>,
+  argv: string[],
+  signal = new AbortController().signal,
+): Context<S> {
+  const f = parseFlags(exp, argv);
+  return {
+    settings: f.settings,
+    given: f.given,
+    out: f.out,
+    results: f.results,
+    command: commandOf(exp, f.out, f.settings),
+    signal,
+    log,
+  };
+}
+
 /**
  * Runs an experiment from its command line: `--tables-only` rewrites the Markdown; otherwise the
  * (selected) unfinished jobs run and the tables are assembled, also after a failed or interrupted
@@ -299,15 +317,7 @@ export async function runExperiment<S extends Settings>(
     return [];
   }
   const stop = new AbortController();
-  const ctx: Context<S> = {
-    settings: f.settings,
-    given: f.given,
-    out: f.out,
-    results: f.results,
-    command: commandOf(exp, f.out, f.settings),
-    signal: stop.signal,
-    log,
-  };
+  const ctx = contextOf(exp, argv, stop.signal);
   if (f.tablesOnly) {
     for (const name of exp.tables(ctx)) log(rewriteMarkdown(f.results, name));
     return [];

@@ -1,0 +1,142 @@
+/**
+ * The tables of the MUSK1, MNIST-bags, colon and catalogue runners, assembled from hand-written run
+ * folders in the layout their jobs leave (`rep<r>-fold<f>/result.json` as the trainer writes it):
+ * what a cell holds, how a partial run reads, and that re-measuring some cells keeps the others.
+ * The protocols themselves are the commands (`npm run reproduce:<name>`), not tests.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { listModels, readReproduction } from 'milkit';
+import { experiment as catalogue } from '../../experiments/catalogue';
+import { experiment as colon } from '../../experiments/colon';
+import { contextOf } from '../../experiments/common/runner';
+import { experiment as mnistBags } from '../../experiments/mnist-bags';
+import { experiment as musk1 } from '../../experiments/musk1';
+import { tempDir } from '../helpers/tmp';
+
+/** A finished fold as the trainer writes it. */
+function fold(dir: string, repeat: number, f: number, metrics: Record<string, number>): void {
+  fs.mkdirSync(path.join(dir, `rep${repeat}-fold${f}`), { recursive: true });
+  fs.writeFileSync(
+    path.join(dir, `rep${repeat}-fold${f}`, 'result.json'),
+    JSON.stringify({ repeat, fold: f, metrics }),
+  );
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+describe('experiments: the tables of musk1, mnist-bags, colon and catalogue', function () {
+  this.timeout(60_000);
+  const dir = tempDir();
+
+  it('musk1: a cell per metric holds the repetition means; unfinished repetitions are named in the label', async () => {
+    const out = path.join(dir, 'musk1');
+    const results = path.join(dir, 'results-musk1');
+    for (let r = 0; r < 5; r++)
+      for (let f = 0; f < 10; f++) fold(path.join(out, 'abmil'), r, f, { accuracy: 0.5 + r / 8, auc: 0.9, f1: 0.7 });
+    for (let f = 0; f < 10; f++) fold(path.join(out, 'gabmil'), 0, f, { accuracy: f < 5 ? 1 : 0.5, auc: 0.9, f1: 0.7 });
+    fold(path.join(out, 'gabmil'), 1, 0, { accuracy: 1, auc: 1, f1: 1 }); // repetition 1 not finished
+    const [file] = await musk1.assemble(contextOf(musk1, ['--out', out, '--results', results]));
+    const t = readReproduction(file);
+    assert.deepEqual(
+      t.rows.map((r) => r.label),
+      ['AB-MIL', 'gated AB-MIL (1 of 5 repetitions so far)'],
+    );
+    assert.deepEqual(t.rows[0].cells[0], [0.5, 0.625, 0.75, 0.875, 1]);
+    assert.deepEqual(t.rows[1].cells[0], [0.75]);
+    assert.match(
+      t.caption!,
+      /AB-MIL accuracy over its 50 folds: 0\.750; gated AB-MIL accuracy over its 10 folds: 0\.750/,
+    );
+    assert.deepEqual(t.meta.published!.values['AB-MIL'], { accuracy: 0.892 });
+    assert.equal(t.meta.command, `npm run reproduce:musk1 -- --out ${out}`);
+  });
+
+  it('mnist-bags: a cell lists the finished repetitions; one re-measured cell keeps every other', async () => {
+    const out = path.join(dir, 'mnist');
+    const results = path.join(dir, 'results-mnist');
+    const argv = ['--results', results, '--sizes', '50,100', '--reps', '2', '--epochs', '20'];
+    for (const m of ['attention', 'gated'])
+      for (const n of [50, 100])
+        for (const r of [1, 2])
+          if (!(m === 'gated' && n === 100 && r === 2))
+            fold(path.join(out, `${m}-${n}-r${r}`), 0, 0, { auc: (n === 50 ? 0.5 : 0.25) + r / 8 });
+    const [file] = await mnistBags.assemble(contextOf(mnistBags, ['--out', out, ...argv]));
+    const t = readReproduction(file);
+    assert.deepEqual(t.columns, ['50 bags', '100 bags']);
+    assert.deepEqual(t.rows[1].cells, [[0.625, 0.75], [0.375]]);
+    assert.match(t.caption!, /50 bags 2, 100 bags 1; 1000 test bags$/);
+    assert.deepEqual(t.meta.published!.values.attention, { '50 bags': 0.914, '100 bags': 0.963 });
+    assert.equal(t.meta.command, `npm run reproduce:mnist-bags -- --out ${out} --sizes 50,100 --reps 2 --epochs 20`);
+
+    // attention/50 re-measured in a fresh folder: that cell changes, the other three are kept.
+    const fresh = path.join(dir, 'mnist-fresh');
+    for (const r of [1, 2]) fold(path.join(fresh, `attention-50-r${r}`), 0, 0, { auc: 0.5 });
+    await mnistBags.assemble(contextOf(mnistBags, ['--out', fresh, ...argv]));
+    const after = readReproduction(file);
+    assert.deepEqual(after.rows[0].cells, [[0.5, 0.5], t.rows[0].cells[1]]);
+    assert.deepEqual(after.rows[1].cells, t.rows[1].cells);
+    assert.match(after.meta.protocol, /2 row\(s\) not measured in .*mnist-fresh kept from the table of/);
+  });
+
+  it('colon: one value per repetition (its 5-fold mean), or per fold with one repetition', async () => {
+    const out = path.join(dir, 'colon');
+    const results = path.join(dir, 'results-colon');
+    const folds = (reps: number) =>
+      Object.fromEntries(
+        Array.from({ length: reps * 5 }, (_, i) => [
+          `rep${Math.floor(i / 5)}-fold${i % 5}`,
+          { accuracy: 0.5 + (i % 5) / 8, auc: 0.9, instanceAuc: 0.5 + Math.floor(i / 5) / 8 },
+        ]),
+      );
+    for (const row of ['attention', 'gated']) {
+      fs.mkdirSync(path.join(out, row), { recursive: true });
+      fs.writeFileSync(path.join(out, row, 'colon-row.json'), JSON.stringify({ folds: folds(2) }));
+    }
+    const [file] = await colon.assemble(contextOf(colon, ['--out', out, '--results', results, '--reps', '2']));
+    const t = readReproduction(file);
+    assert.deepEqual(
+      t.rows.map((r) => r.label),
+      ['attention', 'gated'],
+    );
+    assert.deepEqual(t.rows[0].cells[2], [0.5, 0.625]);
+    assert.ok(Math.abs((t.rows[0].cells[0] as number[])[0] - mean([0.5, 0.625, 0.75, 0.875, 1])) < 1e-12);
+    assert.match(t.caption!, /^mean ± sd over 2 repetitions of 5-fold CV/);
+    // One repetition: the table is by fold; it may not keep cells measured with two.
+    const one = path.join(dir, 'colon-one');
+    fs.mkdirSync(path.join(one, 'attention'), { recursive: true });
+    fs.writeFileSync(path.join(one, 'attention', 'colon-row.json'), JSON.stringify({ folds: folds(1) }));
+    await assert.rejects(
+      Promise.resolve().then(() =>
+        colon.assemble(contextOf(colon, ['--out', one, '--results', results, '--reps', '1'])),
+      ),
+      /colon\.json holds rows measured under other settings .*\(gated\)/,
+    );
+  });
+
+  it('catalogue: a row per registered model, empty until measured; an image model has no MUSK1 cell', async () => {
+    const out = path.join(dir, 'catalogue');
+    const results = path.join(dir, 'results-catalogue');
+    const argv = ['--out', out, '--results', results, '--musk1-repeats', '1', '--mnist-reps', '2'];
+    for (let f = 0; f < 10; f++) fold(path.join(out, 'abmil', 'musk1'), 0, f, { accuracy: f < 8 ? 1 : 0 });
+    for (const model of ['abmil', 'image-mil'])
+      for (const r of [1, 2]) fold(path.join(out, model, `mnist-${r}`), 0, 0, { auc: 0.5 + r / 8 });
+    fold(path.join(out, 'gabmil', 'mnist-1'), 0, 0, { auc: 0.9 }); // unfinished: no cell yet
+    const [file] = await catalogue.assemble(contextOf(catalogue, argv));
+    const t = readReproduction(file);
+    assert.deepEqual(
+      t.rows.map((r) => r.label),
+      listModels().map((m) => m.name),
+    );
+    const row = (label: string) => t.rows.find((r) => r.label === label)!;
+    assert.deepEqual(row('abmil').cells, [
+      [1, 1, 1, 1, 1, 1, 1, 1, 0, 0],
+      [0.625, 0.75],
+    ]);
+    assert.deepEqual(row('image-mil').cells, [null, [0.625, 0.75]]);
+    assert.deepEqual(row('gabmil').cells, [null, null]);
+    assert.match(t.caption!, /the first repetition of the 10-fold protocol.*MUSK1 of image-mil: not applicable/);
+    assert.equal(t.meta.published!.values.abmil['MUSK1 accuracy'], 0.892);
+  });
+});
