@@ -460,7 +460,8 @@ function scope(ctx: Ctx): { datasets: string[]; methods: Method[]; sizes: number
       found.filter((c) => STANDARD_DATASETS.includes(c.dataset) && c.method in METHOD_TITLES).map((c) => c.k),
       ...STANDARD_TABLES.map((n) => labelSizes(readTable(ctx.results, n)?.rows ?? [])),
     );
-    return { datasets: STANDARD_DATASETS, methods: METHODS, sizes };
+    // In this order of work: the bag-size table's rows first.
+    return { datasets: STANDARD_DATASETS, methods: ['random', 'both', 'contrastive', 'reconstruction', 'e2e'], sizes };
   }
   const datasets = unionInOrder(
     askedDatasets,
