@@ -40,7 +40,7 @@ function results(folder: SweepFolder): UnitResult[] {
 }
 
 /** Runs the plan with one executor; per-unit timings from the result files. */
-async function measure(label: string, plan: SweepPlan, out: string, opts: Parameters<typeof sweep>[1]) {
+async function measure(label: string, plan: SweepPlan, out: string, opts: Omit<Parameters<typeof sweep>[1], 'out'>) {
   const load = os.loadavg()[0];
   const t0 = Date.now();
   const handle = await sweep(plan, { ...opts, out });
