@@ -95,7 +95,7 @@ async function main() {
     console.log(
       `sweep benchmark: ${2 * 5 * seeds} MUSK1 units (abmil + mean-mil × 5 folds × ${seeds} seeds, ${epochs} epochs); ${os.cpus().length} × ${cpu}, node ${process.version}`,
     );
-    const rows = [];
+    const rows: Awaited<ReturnType<typeof measure>>[] = [];
     for (let r = 0; r < rounds; r++) {
       const at = (name: string) => path.join(dir, `${name}-${r}`);
       rows.push(await measure('local --workers 1', plan, at('w1'), { executor: 'local', workers: 1 }));
