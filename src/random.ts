@@ -3,7 +3,17 @@
  * splits, bags, masks, bootstrap samples and augmentations on every machine.
  * Generator: mulberry32 (32-bit state; fast, good enough for sampling, not for cryptography).
  */
-export class Rng {
+/**
+ * What code that draws random integers needs. `Rng` is the seeded implementation; MHIM's masking
+ * also accepts a replay of recorded draws through it (`MhimModel.setRandomSource`), which is how
+ * its steps are compared with the authors' recorded permutations.
+ */
+export interface RandomSource {
+  /** Uniform integer in [0, n). */
+  int(n: number): number;
+}
+
+export class Rng implements RandomSource {
   private state: number;
 
   constructor(seed: number) {

@@ -9,12 +9,16 @@
  * - RHSM HSM with `highRandomRatio` r < 1: candidates = top ⌈N·βh/r⌉, mask a random ⌈k·r⌉ of them
  *   (if βh/r > 1 the code falls back to random masking of βh of the bag).
  * Counts use the same float64 arithmetic as the Python code (`ceil(N * (βh / r))`), so counts match
- * it exactly, including float artefacts such as ceil(100 · 0.07) = 8.
+ * it exactly, including float artefacts such as ceil(100 · 0.07) = 8. As in the code, every stage
+ * counts from the whole bag N, also after an earlier stage: the code hands the earlier picks to
+ * `select_mask_fn` (`cls_attn_topk_idx_other`), which keeps its count at N, ranks the whole bag and
+ * absorbs already-masked picks in the union (so with random masking 0.5 before RHSM, about half of
+ * the RHSM picks are masked already).
  *
  * Unlike the code, a bag is never emptied: at most N − 1 instances are masked (the last-chosen
  * masked instances are released first), so bags of 1 instance are untouched and bags of 2 keep one.
  */
-import { Rng } from '../random';
+import type { RandomSource } from '../random';
 
 export interface MaskConfig {
   /** βh: fraction masked among the highest scores (`--mask_ratio_h`; v2 grid 0.01/0.03/0.05). */
@@ -70,7 +74,7 @@ export function topK(scores: ArrayLike<number>, k: number, largest = true): Int3
 }
 
 /** A random `k` of `items` (partial Fisher–Yates on a copy), in random order. */
-function randomSubset(items: ArrayLike<number>, k: number, rng: Rng): Int32Array {
+function randomSubset(items: ArrayLike<number>, k: number, rng: RandomSource): Int32Array {
   const a = Int32Array.from(items);
   k = Math.min(k, a.length);
   for (let i = 0; i < k; i++) {
@@ -115,16 +119,15 @@ function kthSmallest(a: Float64Array, k: number): number {
 }
 
 /**
- * One `select_mask_fn` call of the authors' code: candidates = top-⌈m·ratio/r⌉ by score (over the
- * whole bag, m = instances not yet masked), then a random ⌈k·r⌉ of them. Returns the chosen indices.
+ * One `select_mask_fn` call of the authors' code: candidates = the top-⌈N·ratio/r⌉ scores of the
+ * whole bag, then a random ⌈k·r⌉ of them. Returns the chosen indices (some may be masked already).
  */
 function selectByScore(
   scores: ArrayLike<number>,
-  unmasked: number,
   ratio: number,
   randomRatio: number,
   largest: boolean,
-  rng: Rng,
+  rng: RandomSource,
 ): Int32Array {
   let candidateRatio = ratio / randomRatio;
   if (candidateRatio > 1) {
@@ -132,7 +135,7 @@ function selectByScore(
     randomRatio = ratio;
     candidateRatio = 1;
   }
-  const candidates = topK(scores, Math.ceil(unmasked * candidateRatio), largest);
+  const candidates = topK(scores, Math.ceil(scores.length * candidateRatio), largest);
   if (randomRatio >= 1) return candidates;
   return randomSubset(candidates, Math.ceil(candidates.length * randomRatio), rng);
 }
@@ -141,7 +144,7 @@ function selectByScore(
  * Masks a bag given per-instance scores (higher = more salient / easier). Deterministic for a given
  * `rng` state. `highRatio` may be the decayed βh of the current iteration (see `cosineSchedule`).
  */
-export function selectMask(scores: ArrayLike<number>, cfg: Partial<MaskConfig>, rng: Rng): MaskResult {
+export function selectMask(scores: ArrayLike<number>, cfg: Partial<MaskConfig>, rng: RandomSource): MaskResult {
   const c = { ...DEFAULT_MASK, ...cfg };
   for (const [k, v] of Object.entries(c)) {
     if (!(v >= 0 && v <= 1)) throw new Error(`mask config: ${k} must be in [0, 1], got ${v}`);
@@ -167,8 +170,8 @@ export function selectMask(scores: ArrayLike<number>, cfg: Partial<MaskConfig>, 
   // RSM: the code calls select_mask_fn(largest=False, random_ratio=0.001), which always takes the
   // fallback branch: a random ⌈N·ratio⌉ of the whole bag.
   if (c.randomRatio > 0) mark(randomSubset(iota(n), Math.ceil(n * c.randomRatio), rng), 1);
-  if (c.lowRatio > 0) mark(selectByScore(scores, n - maskedCount, c.lowRatio, 1, false, rng), 2);
-  if (c.highRatio > 0) mark(selectByScore(scores, n - maskedCount, c.highRatio, c.highRandomRatio, true, rng), 3);
+  if (c.lowRatio > 0) mark(selectByScore(scores, c.lowRatio, 1, false, rng), 2);
+  if (c.highRatio > 0) mark(selectByScore(scores, c.highRatio, c.highRandomRatio, true, rng), 3);
 
   // Never empty the bag.
   while (n > 0 && maskedCount >= n) {
@@ -211,7 +214,12 @@ export interface RecycleSplit {
  * goes to the student. The code feeds the student in the shuffled order; `keepOrder` sorts it back
  * (matters only for order-dependent models such as TransMIL's PPEG).
  */
-export function splitForRecycle(kept: Int32Array, keepFraction: number, rng: Rng, keepOrder = false): RecycleSplit {
+export function splitForRecycle(
+  kept: Int32Array,
+  keepFraction: number,
+  rng: RandomSource,
+  keepOrder = false,
+): RecycleSplit {
   if (!(keepFraction > 0 && keepFraction <= 1))
     throw new Error(`GRN keepFraction must be in (0, 1], got ${keepFraction}`);
   const l = kept.length;

@@ -89,10 +89,11 @@ describe('mhim/masking', () => {
     const all = selectMask(s, { randomRatio: 0.5, lowRatio: 0.2, highRatio: 0.2 }, new Rng(9));
     const r = all.maskedRandom.length; // 10
     assert.equal(r, 10);
-    // low/high counts are ceil(remaining · ratio) = ceil(10·0.2) = 2 candidates each over the whole
-    // bag, merged with the random ones (overlaps count once, as torch.unique does)
-    const lowCand = [0, 1];
-    const highCand = [19, 18];
+    // As in the authors' code, low/high count from the whole bag after the random stage:
+    // ceil(20·0.2) = 4 candidates each, merged with the random ones (overlaps count once, as
+    // torch.unique does), so each masks 4 minus the ones the random stage took already.
+    const lowCand = [0, 1, 2, 3];
+    const highCand = [19, 18, 17, 16];
     assert.deepEqual(
       arr(all.maskedLow),
       lowCand.filter((i) => !arr(all.maskedRandom).includes(i)).sort((a, b) => a - b),
