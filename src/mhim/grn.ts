@@ -67,9 +67,18 @@ export class GlobalRecycleNetwork {
     });
   }
 
-  /** Recycled instances `[M, dim]` (M ≥ 1) → global tokens `[K, dim]` (differentiable w.r.t. the attention and the instances). */
+  /**
+   * Recycled instances `[M, dim]` (M ≥ 1) → global tokens `[K, dim]` (differentiable w.r.t. the
+   * attention and the instances). In training the queries then move towards the tokens by EMA, in
+   * this forward, as the code's `Merge.merge` does: the next bag's forward sees the moved queries,
+   * also while gradients accumulate. (The code writes the queries in place before its backward, so
+   * its LayerNorm gradient reads the moved queries; here the gradient uses the queries the forward
+   * used, the clean value, which differs from the code's by ~1e-5 relative on the norm's γ.)
+   */
   tokens(recycled: tf.Tensor2D, training: boolean): tf.Tensor2D {
-    return this.attention.apply(this.queries as unknown as tf.Tensor2D, recycled, training);
+    const g = this.attention.apply(this.queries as unknown as tf.Tensor2D, recycled, training);
+    if (training) this.updateQueries(g);
+    return g;
   }
 
   /** Q ← m·Q + (1 − m)·G with G treated as a constant. */

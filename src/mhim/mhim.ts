@@ -1,20 +1,35 @@
 /**
  * MHIM-MIL: wraps any attention-based MilModel into a masked-hard-instance-mining model.
  *
- * Training step (v2, as the authors' code executes it):
+ * Training step, as the authors' code executes it (checked number for number against numbers
+ * recorded from their code: test/mhim/parity.test.ts):
  *  1. the momentum teacher (same architecture, never trained by gradients) runs on all N instances
- *     inside tf.tidy, outside the gradient tape, dropout on → instance scores + bag embedding z_t;
+ *     inside tf.tidy, outside the gradient tape, in training mode (dropout on, as the code's
+ *     `model_ema.train()`) → instance scores + bag embedding z_t;
  *  2. the scores are masked in plain TypeScript (masking.ts); the kept rows are copied in JS from the
  *     bag's Float32Array and uploaded once (never tf.gather);
  *  3. the GRN splits the kept instances: a random fraction goes to the student, the rest is
- *     summarised into K global tokens appended to the student's (projected) input;
- *  4. loss terms = classWeight·(the student's own terms) + α·consistency(z_t, z_s); the trainer's
- *     optimiser step follows (src/train/step.ts; weight decay is the optimiser's);
- *  5. the GRN queries and then the teacher (all variables) move by EMA.
- * Inference is the student on all instances (`forward`). What the wrapped model must offer is
- * checked when MHIM is built: the GRN needs its stages (`StagedMilModel`), class-aware scores its
- * classifier (`ClassifiedMilModel`); attention scores need an `attention` output (checked at the
- * first step: only a forward shows it).
+ *     summarised into K global tokens appended to the student's (projected) input; the GRN's
+ *     queries move by EMA inside this forward, as in the code;
+ *  4. loss terms = classWeight·(the student's own terms) + α·consistency(z_t, z_s), z_t a constant;
+ *     the trainer's optimiser step follows (src/train/step.ts; weight decay is the optimiser's:
+ *     torch's Adam `weight_decay` is L2, `weightDecayMode: 'l2'`);
+ *  5. after each optimiser update, the teacher (all its variables) moves by EMA towards the student.
+ * Inference is the student on all instances (`forward`).
+ *
+ * Where milkit deliberately differs from the code (tiny bags only; both choices are tested):
+ * - A bag is never emptied (masking.ts): with random masking on a 2-instance bag the code's mask
+ *   can cover both, which crashes its step (`torch.cat` of a 0-d tensor); milkit releases the
+ *   last-masked instance and trains on the other.
+ * - The GRN always leaves the student at least one instance (`max(1, ⌊L·keep⌋)`). On a 2-instance
+ *   bag with βh masking one, the code's student sees no instance of the bag, only the K tokens,
+ *   which then carry a single key and are identical: the student's attention and the GRN's query
+ *   path get exactly zero gradient from that bag. milkit gives the student the one kept instance
+ *   and, with nothing left to recycle, skips the GRN for that step (queries unchanged).
+ *
+ * What the wrapped model must offer is checked when MHIM is built: the GRN needs its stages
+ * (`StagedMilModel`), class-aware scores its classifier (`ClassifiedMilModel`); attention scores
+ * need an `attention` output (checked at the first step: only a forward shows it).
  */
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -31,8 +46,8 @@ import {
   isStaged,
 } from '../models/types';
 import { gatherRows } from '../backend/gatherRows';
-import { Rng } from '../random';
-import { cosineSchedule, selectMask, splitForRecycle, type MaskResult } from './masking';
+import { type RandomSource, Rng } from '../random';
+import { cosineSchedule, selectMask, splitForRecycle, type MaskResult, type RecycleSplit } from './masking';
 import { instanceScores } from './scoring';
 import { consistencyLoss } from './consistency';
 import { copyValues, emaUpdate } from './ema';
@@ -52,7 +67,11 @@ export class MhimModel implements MilModel {
   readonly grn?: GlobalRecycleNetwork;
   /** Global training iteration (drives the βh decay and the momentum schedule). */
   iteration = 0;
+  /** What the last training step did: its βh, its mask and the GRN split (for previews and logs). */
+  lastStep?: MhimStepRecord;
   private readonly rng: Rng;
+  /** Where the masking and the GRN split draw from: `rng`, unless `setRandomSource` replaced it. */
+  private random: RandomSource;
 
   /**
    * @param createModel builds the wrapped architecture; called for the student and the teacher (give
@@ -87,6 +106,7 @@ export class MhimModel implements MilModel {
     // The teacher is never in any optimiser's variable list; non-trainable makes that explicit.
     for (const v of this.teacher.variables()) v.trainable = false;
     this.rng = new Rng(this.mhim.seed);
+    this.random = this.rng;
     this.checkBase();
     if (this.mhim.grn) {
       const student = this.student as StagedMilModel;
@@ -167,8 +187,21 @@ export class MhimModel implements MilModel {
     (this.mhim as MhimConfig).totalIterations = total;
   }
 
+  /**
+   * Replaces the stream the masking and the GRN split draw their random integers from (default: a
+   * seeded `Rng` from `mhim.seed`); without an argument, returns to it. A replay of recorded draws
+   * makes a step pick exactly the instances another implementation picked: test/mhim/parity.test.ts
+   * feeds the authors' recorded permutations this way. A run that draws from a replaced source
+   * cannot be checkpointed (`randomState` refuses).
+   */
+  setRandomSource(source?: RandomSource): void {
+    this.random = source ?? this.rng;
+  }
+
   /** Iteration and masking-stream state, so a resumed run continues the schedules and masks exactly. */
   randomState(): { iteration: number; maskRng: number } {
+    if (this.random !== this.rng)
+      throw new Error('MHIM draws its masks from a source set by setRandomSource, whose state cannot be saved');
     return { iteration: this.iteration, maskRng: (this.rng as unknown as { state: number }).state };
   }
 
@@ -243,9 +276,10 @@ export class MhimModel implements MilModel {
 
     // 2–3. Mask, split for the GRN, and copy the rows out of the teacher's upload (backend/gatherRows.ts:
     // inside the wasm heap, never tf.gather; elsewhere from the host array).
-    const mask = selectMask(scores, { ...cfg.mask, highRatio: this.currentHighRatio() }, this.rng);
-    const split = this.grn
-      ? splitForRecycle(mask.kept, this.grn.config.keepFraction, this.rng, this.grn.config.keepOrder)
+    const highRatio = this.currentHighRatio();
+    const mask = selectMask(scores, { ...cfg.mask, highRatio }, this.random);
+    const split: RecycleSplit = this.grn
+      ? splitForRecycle(mask.kept, this.grn.config.keepFraction, this.random, this.grn.config.keepOrder)
       : { student: mask.kept, recycled: new Int32Array(0) };
     const rows = concatIndices(split.student, split.recycled);
     const selected = gatherRows(x, rows, bag.features);
@@ -254,9 +288,11 @@ export class MhimModel implements MilModel {
     const nRecycled = split.recycled.length;
     const useGrn = this.grn !== undefined && nRecycled > 0;
     const coords = bag.coords && !useGrn ? copyRows(bag.coords, 2, rows) : undefined;
+    const seqLen = nStudent + (useGrn ? this.grn!.config.numQueries : 0);
+    this.lastStep = { iteration: this.iteration, highRatio, mask, split, seqLen };
 
-    // 4. The student's loss terms, inside the trainer's tape.
-    let tokens: tf.Tensor2D | undefined;
+    // 4. The student's loss terms, inside the trainer's tape. The GRN moves its queries by EMA inside
+    // this forward, right after computing the tokens, as the code's `Merge.merge` does.
     const loss = (): LossTerms => {
       let out: MilOutput;
       const opts: ForwardOptions = { training: true, target, coords: coords as Int32Array | undefined };
@@ -264,9 +300,8 @@ export class MhimModel implements MilModel {
         const student = this.student as StagedMilModel;
         const h = student.embedInstances(selected, opts);
         const kept = tf.slice(h, [0, 0], [nStudent, -1]);
-        const g = this.grn!.tokens(tf.slice(h, [nStudent, 0], [nRecycled, -1]), true);
-        tokens = tf.keep(tf.clone(g));
-        out = student.aggregate(tf.concat([kept, g]), opts);
+        const tokens = this.grn!.tokens(tf.slice(h, [nStudent, 0], [nRecycled, -1]), true);
+        out = student.aggregate(tf.concat([kept, tokens]), opts);
       } else {
         out = this.student.forward(selected, opts);
       }
@@ -277,17 +312,14 @@ export class MhimModel implements MilModel {
       return { ...terms, consistency: tf.mul(cons, cfg.consistencyWeight) as tf.Scalar };
     };
 
-    // 5. After the optimiser step: EMA of the GRN queries, then of the teacher.
-    const finish = () => {
-      if (tokens) {
-        this.grn!.updateQueries(tokens);
-        tokens.dispose();
-      }
-      emaUpdate(this.teacher.variables(), this.student.variables(), this.currentMomentum());
+    // 5. After an optimiser update, the teacher's EMA (the code moves it once per update, so not
+    // while gradients accumulate over several bags); the schedules count bags.
+    const finish = (updated: boolean) => {
+      if (updated) emaUpdate(this.teacher.variables(), this.student.variables(), this.currentMomentum());
       this.iteration++;
       tf.dispose([selected, zTeacher]);
     };
-    return { loss, finish, seqLen: nStudent + (useGrn ? this.grn!.config.numQueries : 0) };
+    return { loss, finish, seqLen };
   }
 
   dispose(): void {
@@ -317,4 +349,18 @@ export function copyRows<T extends Float32Array | Int32Array>(src: T, width: num
   const out = new (src.constructor as { new (n: number): T })(idx.length * width);
   for (let j = 0; j < idx.length; j++) out.set(src.subarray(idx[j] * width, (idx[j] + 1) * width), j * width);
   return out;
+}
+
+/** One MHIM training step as `MhimModel.lastStep` records it. */
+export interface MhimStepRecord {
+  /** Global iteration of the step (bags since the start of training). */
+  iteration: number;
+  /** βh used (after the cosine decay, when on). */
+  highRatio: number;
+  /** The teacher-score mask: kept and masked instances (indices into the bag). */
+  mask: MaskResult;
+  /** The GRN's split of the kept instances (without a GRN: all kept go to the student). */
+  split: RecycleSplit;
+  /** Tokens the student encoded: its instances plus the K global tokens. */
+  seqLen: number;
 }

@@ -68,8 +68,12 @@ export type LossTerms = Record<string, tf.Scalar>;
 export interface TrainingStep {
   /** The loss terms; called inside the trainer's gradient tape. */
   loss(): LossTerms;
-  /** Called once after the optimiser update (MHIM: the teacher's EMA): state that follows a step; frees the step's tensors. */
-  finish(): void;
+  /**
+   * Called once after the step's gradient is taken: frees the step's tensors. `updated` says whether
+   * the optimiser updated the weights after this bag (false while gradients accumulate over several
+   * bags, or when the step failed): state that follows an update (MHIM's teacher EMA) moves only then.
+   */
+  finish(updated: boolean): void;
   /** Instances the model encoded in this step (MHIM: kept + global tokens); default: the bag's. */
   seqLen?: number;
 }

@@ -239,7 +239,8 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
           tf.dispose(Object.values(step.grads));
         } else pending = new Map(Object.entries(step.grads));
         pendingCount++;
-        if (pendingCount === config.accumulate || k === order.length - 1) {
+        const update = pendingCount === config.accumulate || k === order.length - 1;
+        if (update) {
           const n = pendingCount;
           const averaged =
             n === 1
@@ -250,7 +251,7 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
           pending = undefined;
           pendingCount = 0;
         }
-        const { loss: lossValue, terms } = await step.finish();
+        const { loss: lossValue, terms } = await step.finish(update);
         for (const [name, v] of Object.entries(terms)) state.epochTermSums[name] = (state.epochTermSums[name] ?? 0) + v;
         state.epochLossSum += lossValue;
         state.stepInEpoch = k + 1;

@@ -20,8 +20,11 @@ export interface StepResult {
 export interface ComputedStep {
   /** Gradients by variable name, not yet applied. */
   grads: tf.NamedTensorMap;
-  /** Reads the loss and its terms (one host read) and finishes the step; call after applying `grads`. */
-  finish(): Promise<StepResult>;
+  /**
+   * Reads the loss and its terms (one host read) and finishes the step; call after applying `grads`,
+   * with `updated` false when they were only accumulated (no optimiser update after this bag).
+   */
+  finish(updated: boolean): Promise<StepResult>;
 }
 
 /** Loss terms and gradients of one step on one bag, w.r.t. `variables` (the optimiser's). */
@@ -46,14 +49,14 @@ export async function computeStep(
     r.value.dispose();
     grads = r.grads;
   } catch (err) {
-    step.finish();
+    step.finish(false);
     values?.dispose();
     throw err;
   }
   return {
     grads,
-    async finish() {
-      step.finish();
+    async finish(updated: boolean) {
+      step.finish(updated);
       const data = await values!.data(); // the step's one host read
       values!.dispose();
       return {
@@ -76,5 +79,5 @@ export async function trainStep(
   const { grads, finish } = await computeStep(model, bag, target, variables);
   optimizer.applyGradients(grads);
   tf.dispose(Object.values(grads));
-  return finish();
+  return finish(true);
 }

@@ -11,7 +11,7 @@ import { Transmil, TRANSMIL_DEFAULTS } from '../../src/models/transmil';
 import { createModel } from '../../src/registry';
 import { smallAbmil, syntheticBags } from './fixtures';
 import { totalLoss } from '../../src/models/losses';
-import { trainStep } from '../../src/train/step';
+import { computeStep, trainStep } from '../../src/train/step';
 
 const close = (a: number, b: number, tol = 1e-5) =>
   assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} vs ${b}`);
@@ -157,6 +157,32 @@ describe('mhim: the training step', () => {
     frozen.teacherVariables().forEach((t, i) => assert.deepEqual(Array.from(t.dataSync()), t0[i]));
     m.dispose();
     frozen.dispose();
+    opt.dispose();
+  });
+
+  it('accumulating gradients: the GRN queries move at every forward, the teacher only after an update', async () => {
+    const m = new MhimModel(smallAbmil(), { mask: { highRatio: 0.1 }, grn: { numQueries: 2 } });
+    const opt = tf.train.adam(1e-2);
+    const vars = m.trainableVariables();
+    const [a, b] = syntheticBags(2, 30);
+    const snapshot = (vs: tf.Variable[]) => vs.map((v) => Array.from(v.dataSync()));
+    const teacher0 = snapshot(m.teacherVariables());
+    const queries0 = Array.from(m.grn!.queries.dataSync());
+    // First bag of an accumulation pair: gradient taken, no update yet.
+    const first = await computeStep(m, a.bag, cls(a.label), vars);
+    await first.finish(false);
+    assert.notDeepEqual(Array.from(m.grn!.queries.dataSync()), queries0, 'the forward moved the queries');
+    assert.deepEqual(snapshot(m.teacherVariables()), teacher0, 'no update, so no teacher EMA');
+    assert.equal(m.iteration, 1, 'the schedules count bags');
+    const second = await computeStep(m, b.bag, cls(b.label), vars);
+    const summed = Object.fromEntries(
+      Object.keys(first.grads).map((k) => [k, tf.add(first.grads[k], second.grads[k])]),
+    );
+    opt.applyGradients(summed);
+    await second.finish(true);
+    assert.notDeepEqual(snapshot(m.teacherVariables()), teacher0, 'the update moved the teacher');
+    tf.dispose([...Object.values(first.grads), ...Object.values(second.grads), ...Object.values(summed)]);
+    m.dispose();
     opt.dispose();
   });
 
