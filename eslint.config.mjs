@@ -22,13 +22,7 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.node, ...globals.browser, ...globals.mocha } },
   },
   {
-    files: [
-      '**/*.cjs',
-      'bin/**/*.js',
-      'test/helpers/*.js',
-      '**/rspack.config.js',
-      'jupyterlab-plugin/labext.config.js',
-    ],
+    files: ['**/*.cjs', 'bin/**/*.js', 'test/helpers/*.js'],
     languageOptions: { sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

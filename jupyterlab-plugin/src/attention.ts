@@ -17,12 +17,12 @@ import {
   rocCurve,
   scaleScores,
 } from 'milkit/core';
-import { el, slider, suppressShortcuts } from './dom';
-import { describeBag, topInstances } from './format';
-import { HeatmapCanvas } from './heatmap';
-import { rankScores } from './ranking';
-import { VizRenderer } from './renderer';
-import { baseLayout, themeColors } from './theme';
+import { el, slider, suppressShortcuts } from './dom.js';
+import { describeBag, topInstances } from './format.js';
+import { HeatmapCanvas } from './heatmap.js';
+import { rankScores } from './ranking.js';
+import { VizRenderer } from './renderer.js';
+import { baseLayout, themeColors } from './theme.js';
 
 type ScoreField = 'attention' | 'probability';
 const SCORE_NAMES: Record<ScoreField, string> = { attention: 'attention', probability: 'instance probability' };

@@ -2,7 +2,7 @@
  * Small DOM helpers. Output data is untrusted (the renderer is `safe`): every string from a
  * payload goes into the page through textContent, never innerHTML (plotly strings: format.ts).
  */
-import { sliderValue } from './format';
+import { sliderValue } from './format.js';
 
 export function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,

@@ -3,7 +3,7 @@
  * the patch size, or, without coordinates, rank order (highest score first) in rows of a strip.
  */
 import type { MaskingPayload } from 'milkit/core';
-import { rankScores } from './ranking';
+import { rankScores } from './ranking.js';
 
 export interface CellLayout {
   /** Cell column and row per instance. */

@@ -5,11 +5,11 @@
  */
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { VIZ_MIME, type VizKind } from 'milkit/core';
-import { AttentionRenderer } from './attention';
-import { MaskingRenderer } from './masking';
-import { ResultsRenderer } from './results';
-import { TrainingRenderer } from './training';
-import type { VizRenderer } from './renderer';
+import { AttentionRenderer } from './attention.js';
+import { MaskingRenderer } from './masking.js';
+import { ResultsRenderer } from './results.js';
+import { TrainingRenderer } from './training.js';
+import type { VizRenderer } from './renderer.js';
 
 const RENDERERS: { [K in VizKind]: new () => VizRenderer<K> } = {
   attention: AttentionRenderer,

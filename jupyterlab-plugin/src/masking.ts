@@ -18,11 +18,11 @@ import {
   percentileRanks,
   previewMask,
 } from 'milkit/core';
-import { el, slider, suppressShortcuts } from './dom';
-import { type CellLayout, cellPixels, layoutCells } from './grid';
-import { rankScores } from './ranking';
-import { VizRenderer } from './renderer';
-import { type StatusName, themeColors } from './theme';
+import { el, slider, suppressShortcuts } from './dom.js';
+import { type CellLayout, cellPixels, layoutCells } from './grid.js';
+import { rankScores } from './ranking.js';
+import { VizRenderer } from './renderer.js';
+import { type StatusName, themeColors } from './theme.js';
 const STRATEGY_LABELS: Record<string, string> = {
   hsm: 'HSM (high score)',
   rhsm: 'RHSM (random high score)',

@@ -7,8 +7,8 @@ import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
 import Plotly from 'plotly.js-dist-min';
 import { VIZ_MIME, type VizKind, type VizPayloads, parseViz } from 'milkit/core';
-import { el } from './dom';
-import { watchTheme } from './theme';
+import { el } from './dom.js';
+import { watchTheme } from './theme.js';
 
 export abstract class VizRenderer<K extends VizKind> extends Widget implements IRenderMime.IRenderer {
   private payload?: VizPayloads[K];

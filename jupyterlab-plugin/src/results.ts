@@ -6,10 +6,10 @@
  */
 import Plotly from 'plotly.js-dist-min';
 import { type ResultsPayload, formatCell } from 'milkit/core';
-import { el } from './dom';
-import { plotText } from './format';
-import { VizRenderer } from './renderer';
-import { baseLayout, themeColors } from './theme';
+import { el } from './dom.js';
+import { plotText } from './format.js';
+import { VizRenderer } from './renderer.js';
+import { baseLayout, themeColors } from './theme.js';
 
 export class ResultsRenderer extends VizRenderer<'results'> {
   constructor() {

@@ -9,7 +9,7 @@
  * - text and grid: the theme's own CSS variables, re-read whenever the theme switches.
  */
 import type { MASK_STATUS } from 'milkit/core';
-import { luminance, parseColour } from './colour';
+import { luminance, parseColour } from './colour.js';
 
 export const SCORE_COLORSCALE = 'Viridis';
 

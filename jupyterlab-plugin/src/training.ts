@@ -7,11 +7,11 @@
  */
 import Plotly from 'plotly.js-dist-min';
 import { SPLIT_COLOURS, type TrainingPayload, type TrainingSeries, foldMeans, metricLabel } from 'milkit/core';
-import { el, suppressShortcuts } from './dom';
-import { plotText, progressLine } from './format';
-import { renderResults } from './results';
-import { VizRenderer } from './renderer';
-import { baseLayout, themeColors } from './theme';
+import { el, suppressShortcuts } from './dom.js';
+import { plotText, progressLine } from './format.js';
+import { renderResults } from './results.js';
+import { VizRenderer } from './renderer.js';
+import { baseLayout, themeColors } from './theme.js';
 
 export class TrainingRenderer extends VizRenderer<'training'> {
   /** The chosen metric, kept across live updates of the same display. */

@@ -4,7 +4,7 @@
  * The renderers themselves are tested in a real browser (scripts/test-browser.sh).
  */
 import { strict as assert } from 'node:assert';
-import { contrast, deltaE, lab, luminance, over, parseColour } from '../../jupyterlab-plugin/src/colour';
+import { contrast, deltaE, lab, luminance, over, parseColour } from '../../jupyterlab-plugin/src/colour.js';
 import {
   describeBag,
   plotText,
@@ -12,10 +12,10 @@ import {
   seconds,
   sliderValue,
   topInstances,
-} from '../../jupyterlab-plugin/src/format';
-import { cellPixels, layoutCells } from '../../jupyterlab-plugin/src/grid';
-import { rankScores } from '../../jupyterlab-plugin/src/ranking';
-import { MASK_COLORS } from '../../jupyterlab-plugin/src/theme';
+} from '../../jupyterlab-plugin/src/format.js';
+import { cellPixels, layoutCells } from '../../jupyterlab-plugin/src/grid.js';
+import { rankScores } from '../../jupyterlab-plugin/src/ranking.js';
+import { MASK_COLORS } from '../../jupyterlab-plugin/src/theme.js';
 
 const close = (a: number, b: number, tol: number, what: string) =>
   assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);

@@ -1,5 +1,5 @@
 // Bundles the standalone renderer page (entry.js) for e2e/standalone.test.mjs: lib/ + milkit/core
-// (aliased to the compiled dist/core.js exactly like labext.config.js) + plotly + the CSS.
+// (aliased to the compiled dist/core.js exactly like labext.config.cjs) + plotly + the CSS.
 const path = require('path');
 
 module.exports = {
