@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite (README: `npm test`). Every stage appends "<stage> <passed> <failed>" to
-# $MILKIT_STATS; the last line printed is the total "N passed, N failed" that CI reads.
+# The whole test suite (README: `npm test`). Every stage appends "<stage> <passed> <failed> [<skipped>]"
+# (and "#skip <stage> | <test> | <reason>" lines) to $MILKIT_STATS; the last line printed is the total
+# "N passed, N failed, N skipped" that CI reads (scripts/test-lib.sh).
 # Stages: unit (mocha, no external data), data (mocha on ../shared/data: real data sets),
 # then the notebook, kernel-protocol and browser stages when their scripts exist.
 set -uo pipefail
@@ -8,15 +9,7 @@ cd "$(dirname "$0")/.."
 export MILKIT_STATS="${MILKIT_STATS:-$(mktemp)}"
 : > "$MILKIT_STATS"
 status=0
-
-stage() { # name command...
-  local name=$1; shift
-  echo "=== stage: $name"
-  local before; before=$(wc -l < "$MILKIT_STATS")
-  MILKIT_STAGE=$name "$@" || status=1
-  # A stage that crashed before reporting counts as one failure, never as silence.
-  if [ "$(wc -l < "$MILKIT_STATS")" -eq "$before" ]; then echo "$name 0 1" >> "$MILKIT_STATS"; status=1; fi
-}
+source scripts/test-lib.sh
 
 npm run build --silent || { echo "build 0 1" >> "$MILKIT_STATS"; status=1; }
 for ws in kernel-ext jupyterlab-plugin; do
@@ -36,7 +29,5 @@ for extra in scripts/test-notebooks.sh scripts/test-kernel.sh scripts/test-brows
   [ -x "$extra" ] && stage "$(basename "$extra" .sh)" "$extra"
 done
 
-echo "--- per stage (passed failed):"
-cat "$MILKIT_STATS"
-awk '{p+=$2; f+=$3} END {printf "%d passed, %d failed\n", p, f}' "$MILKIT_STATS"
+summary "$MILKIT_STATS"
 exit $status

@@ -23,6 +23,7 @@ import { Adam } from '../../src/train/optimizer';
 import { smallAbmil, syntheticBags } from '../mhim/fixtures';
 import { totalLoss } from '../../src/models/losses';
 import { trainStep } from '../../src/train/step';
+import { skipBecause } from '../helpers/skip';
 
 const root = path.join(__dirname, '..', '..');
 const openblasInstalled = [
@@ -47,10 +48,12 @@ function relDiff(a: tf.Tensor, b: tf.Tensor): number {
 
 describe('native OpenBLAS matMul kernels', function () {
   before(function () {
-    if (tf.getBackend() !== 'wasm') this.skip(); // the kernels replace the wasm ones only
+    // the kernels replace the wasm ones only
+    if (tf.getBackend() !== 'wasm') return skipBecause(this, `backend ${tf.getBackend()}, not wasm`);
     const s = blasStatus();
     // With libopenblas-dev present the addon must have been built by `npm ci` (a silent fallback would hide a broken build).
-    if (!s.active && !openblasInstalled && !process.env.MILKIT_BLAS) this.skip();
+    if (!s.active && !openblasInstalled && !process.env.MILKIT_BLAS)
+      return skipBecause(this, 'libopenblas-dev is not installed');
     assert.ok(s.active, `OpenBLAS path is off although libopenblas-dev is installed: ${s.reason}`);
   });
 
@@ -378,7 +381,8 @@ describe('native OpenBLAS matMul kernels', function () {
 
 describe('native path: MHIM-v2(AB-MIL) training steps', () => {
   before(function () {
-    if (tf.getBackend() !== 'wasm' || !blasStatus().active) this.skip(); // same condition as above (asserted there)
+    // same condition as above (asserted there)
+    if (tf.getBackend() !== 'wasm' || !blasStatus().active) skipBecause(this, 'the OpenBLAS path is off');
   });
 
   it('three steps (teacher, masking, GRN, student, EMA) give the same losses and weights as the plain wasm path', async () => {
@@ -459,7 +463,8 @@ describe('gatherRows', () => {
 
 describe('native depthwise convolution', () => {
   before(function () {
-    if (tf.getBackend() !== 'wasm' || !blasStatus().active) this.skip(); // same condition as above (asserted there)
+    // same condition as above (asserted there)
+    if (tf.getBackend() !== 'wasm' || !blasStatus().active) skipBecause(this, 'the OpenBLAS path is off');
   });
 
   for (const [name, shape, k, pad] of [
@@ -506,7 +511,8 @@ describe('native depthwise convolution', () => {
 
 describe('native Moore–Penrose iteration (Nyström pinv)', () => {
   before(function () {
-    if (tf.getBackend() !== 'wasm' || !blasStatus().active) this.skip(); // same condition as above (asserted there)
+    // same condition as above (asserted there)
+    if (tf.getBackend() !== 'wasm' || !blasStatus().active) skipBecause(this, 'the OpenBLAS path is off');
   });
 
   for (const [name, shape] of [
@@ -545,7 +551,8 @@ describe('native Moore–Penrose iteration (Nyström pinv)', () => {
 
 describe('native softmax and segment means', () => {
   before(function () {
-    if (tf.getBackend() !== 'wasm' || !blasStatus().active) this.skip(); // same condition as above (asserted there)
+    // same condition as above (asserted there)
+    if (tf.getBackend() !== 'wasm' || !blasStatus().active) skipBecause(this, 'the OpenBLAS path is off');
   });
 
   for (const [name, shape, sd] of [

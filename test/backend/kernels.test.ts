@@ -10,6 +10,7 @@ import { matMulFast, originalGradient } from '../../src/backend/fastGradients';
 import { installWasmKernels } from '../../src/backend/wasmKernels';
 import { normalTensor } from '../../src/models/layers/params';
 import { expectGradMatches, maxAbsDiff, onCpu, someCoords } from '../models/helpers/gradcheck';
+import { skipBecause } from '../helpers/skip';
 
 const rng = new Rng(7);
 const rand = (shape: number[]) => normalTensor(rng, shape, 1);
@@ -112,7 +113,8 @@ describe('backend gradients (cpu, float32 central differences)', () => {
 
 describe('models/layers wasm kernels', () => {
   it('copy-free Slice / Unpack / SplitV give the cpu backend’s results', async function () {
-    if (!tf.findBackend('wasm') && tf.getBackend() !== 'wasm') this.skip(); // wasm is the default backend; skipped only where it is absent
+    // wasm is the default backend; skipped only where it is absent
+    if (!tf.findBackend('wasm') && tf.getBackend() !== 'wasm') return skipBecause(this, 'the wasm backend is absent');
     const previous = tf.getBackend();
     const shapes = [[7], [5, 6], [3, 4, 5], [2, 3, 4, 5]];
     const cases = shapes.flatMap((s) => [

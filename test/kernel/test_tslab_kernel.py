@@ -109,7 +109,10 @@ def main():
     stats = os.environ.get("MILKIT_STATS")
     if stats:
         with open(stats, "a") as f:
-            f.write(f"{os.environ.get('MILKIT_STAGE', 'kernel')} {passed} {failed}\n")
+            stage = os.environ.get("MILKIT_STAGE", "kernel")
+            f.write(f"{stage} {passed} {failed} {len(result.skipped)}\n")
+            for test, reason in result.skipped:
+                f.write(f"#skip {stage} | {test.id()} | {reason}\n")
     return 0 if result.wasSuccessful() and result.testsRun > 0 else 1
 
 
