@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the performance benchmark of issue 8, on the active backend.
+ * `npm run bench`: the performance benchmark, on the active backend.
  *
  *   npm run bench [-- --only NAME] [--instances N] [--dim D] [--steps S]
  *                      [--sizes 1000,8000,15000,30000] [--size-cases abmil,mhim-abmil]
@@ -47,7 +47,7 @@ const spec = {
   'child-cohort': { type: 'boolean', help: '(internal) run the cohort pass of --only in this process' },
 } as const;
 
-/** PyTorch reference seconds on the project's machine (issue 8), for the ratio column. */
+/** Seconds per bag of the official PyTorch code on the project's 2-core machine, for the ratio column. */
 const REFERENCE: Record<string, { train?: number; infer?: number }> = {
   abmil: { train: 0.14, infer: 0.038 },
   'mhim-abmil': { train: 0.32 },
@@ -256,7 +256,7 @@ function writeResults(
     dir,
     'performance',
     {
-      title: 'Performance per bag (issue 8)',
+      title: 'Performance per bag',
       caption: `Seconds per bag (fastest of the timed steps), projection GFLOP/s and peak RSS, on ${describe}; 1-min load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores when written (wall times scale with it; CPU seconds much less). Cohort rows: streaming inference of a synthetic Arrow cohort.`,
       columns: [
         'train s',
@@ -290,9 +290,9 @@ function writeResults(
     {
       command: 'npm run bench -- --results results',
       protocol:
-        'Synthetic bags (seeded normal features), D = 1024, Adam; each case and each bag size in its own process; one warm-up step excluded; 2-core machine. Reference: official PyTorch code on the same machine, 2 threads (issue 8).',
+        'Synthetic bags (seeded normal features), D = 1024, Adam; each case and each bag size in its own process; one warm-up step excluded; 2-core machine. Reference: official PyTorch code on the same machine, 2 threads.',
       published: {
-        source: 'issue 8: official PyTorch code, torch 2.13 CPU, 2 threads, same machine',
+        source: 'official PyTorch code, torch 2.13 CPU, 2 threads, same machine',
         values: {
           'abmil N=8000': { 'train s': 0.14, 'infer s': 0.038 },
           'mhim-abmil N=8000': { 'train s': 0.32 },

@@ -3,7 +3,7 @@
  *
  * A case builds a model for a feature width; the runner measures, on the active backend:
  *  - train step seconds per bag: upload the bag, forward, loss, gradient, Adam update (src/train's),
- *    one scalar read (the trainer's step); models with their own `trainStep` (MHIM) use it instead;
+ *    one host read: the trainer's own step (`trainStep`), the one path every model, MHIM too, takes;
  *  - inference seconds per bag: upload, forward, read the logits;
  *  - achieved GFLOP/s of the projection product [N × D]·[D × 512] alone;
  *  - peak RSS of the process (run each case in its own process for a per-case figure).

@@ -98,7 +98,7 @@ function writeBenchResults(dir: string, out: BenchOut, steps: number, flags: Rec
     dir,
     'ssl-bench',
     {
-      title: 'SSL pretraining cost per 10,000 patches (issue 5)',
+      title: 'SSL pretraining cost per 10,000 patches',
       caption: `Minutes per 10,000 patches drawn into pretraining batches (augmentation in JS, forward, backward, Adam), extrapolated from ${steps} timed steps of ${out.batchSize} patches after 2 warm-up steps; CPU = process user + system time (≈ wall on an idle core). Memory: peak RSS ${out.peakRssMiB.toFixed(0)} MiB for the whole run, wasm heap ${out.wasmHeapMiB.toFixed(0)} MiB (grows, never shrinks); the last column is the live tfjs tensor memory after a step.`,
       columns: ['CPU min', 'wall min', 'live tensors MiB'],
       higherIsBetter: [false, false, false],

@@ -216,7 +216,7 @@ async function assemble(ctx: Ctx): Promise<string[]> {
     true,
   );
   if (!merged.fresh) return [];
-  const levels = all.map((m) => `${m.name} (${m.level ?? 'issue 3'})`).join(', ');
+  const levels = all.map((m) => `${m.name} (${m.level ?? 'core'})`).join(', ');
   const images = all.filter(takesImages).map((m) => m.name);
   const backend = await useBackend();
   const file = writeTable(

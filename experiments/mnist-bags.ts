@@ -152,7 +152,7 @@ async function assemble(ctx: Ctx): Promise<string[]> {
       command: ctx.command,
       protocol: protocol + keptNote(merged, ctx.out),
       published: {
-        source: 'Ilse, Tomczak & Welling, ICML 2018 (attention, AUC as quoted in milkit issue 3)',
+        source: 'Ilse, Tomczak & Welling, ICML 2018 (attention; test AUC as in the model table, src/registry/table.ts)',
         values: {
           attention: Object.fromEntries(
             sizes.flatMap((n, j) => (published[n] === undefined ? [] : [[columns[j], published[n]]])),

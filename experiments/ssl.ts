@@ -622,7 +622,7 @@ function assembleStandard(ctx: Ctx, backend: string): string[] {
   write(
     'ssl-bagsize',
     {
-      title: 'SSL-pretrained vs no-SSL MIL by bag size (issue 5, experiments 1 and 3)',
+      title: 'SSL-pretrained vs no-SSL MIL by bag size',
       caption:
         'AB-MIL on frozen features of a random encoder and of an SSL encoder (contrastive + reconstruction), and AB-MIL trained end to end through a randomly initialised encoder.',
       columns,
@@ -632,7 +632,7 @@ function assembleStandard(ctx: Ctx, backend: string): string[] {
   write(
     'ssl-objectives',
     {
-      title: 'SSL objectives: contrastive vs reconstruction vs both (issue 5, experiment 2)',
+      title: 'SSL objectives: contrastive vs reconstruction vs both',
       caption:
         'AB-MIL on frozen features; the three SSL encoders share network, steps, batch and seed; the frozen random encoder is the no-SSL reference.',
       columns,

@@ -68,7 +68,7 @@ export function loadBlas(): BlasStatus {
     Number(process.env.MILKIT_BLAS_THREADS) || Number(process.env.OPENBLAS_NUM_THREADS) || os.cpus().length;
   process.env.OPENBLAS_NUM_THREADS = String(threads);
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional native addon, loaded by path at run time
     addon = require(ADDON_PATH) as BlasAddon;
     addon.setThreads(threads);
     const info = addon.info();

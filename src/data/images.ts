@@ -27,7 +27,7 @@ interface Utif {
   decodeImage(buf: Uint8Array, ifd: object): void;
   toRGBA8(ifd: object): Uint8Array;
 }
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- utif ships no type declarations
 const UTIF: Utif = require('utif');
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47];

@@ -3,8 +3,8 @@
  *
  * The threshold is FITTED on training or validation scores and then APPLIED to the test scores:
  * `fitYoudenThreshold(trainLabels, trainScores)` → `applyThreshold(testScores, t)`. Nothing here
- * fits and applies in one call, so choosing the threshold on the test fold (the leak of MHIM v1,
- * its issue #13) cannot happen by accident.
+ * fits and applies in one call, so choosing the threshold on the test fold (a leak in the original
+ * MHIM-MIL v1 code) cannot happen by accident.
  */
 import { checkPaired } from './util';
 

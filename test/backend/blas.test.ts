@@ -160,7 +160,7 @@ describe('native OpenBLAS matMul kernels', function () {
   });
 
   it('the addon refuses offsets outside the heap instead of writing there', () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the optional native addon, loaded by path
     const addon = require(ADDON_PATH) as { matmul(...args: unknown[]): void };
     const heap = new ArrayBuffer(64);
     assert.throws(() => addon.matmul(heap, 1, 2, 2, 3, 0, 0, 0, 0, 24, 0, 56, -1, 0, 0, 0), /outside the heap/);
@@ -169,7 +169,7 @@ describe('native OpenBLAS matMul kernels', function () {
   });
 
   it('the element-wise, row-wise, convolution and pinv kernels refuse ranges outside the heap and bad shapes', () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the optional native addon, loaded by path
     const addon = require(ADDON_PATH) as Record<string, (...args: unknown[]) => void>;
     const heap = new ArrayBuffer(64); // 16 floats
     addon.softmax(heap, 0, 32, 2, 4); // [2 × 4] in, [2 × 4] out: exactly fits
@@ -190,7 +190,7 @@ describe('native OpenBLAS matMul kernels', function () {
   });
 
   it('small products run on one OpenBLAS thread, large ones on all, and the thread count is restored', () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the optional native addon, loaded by path
     const addon = require(ADDON_PATH) as {
       setThreads(n: number, work?: number): void;
       info(): { threads: number; smallProductWork: number; smallProducts: number };

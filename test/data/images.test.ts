@@ -24,7 +24,7 @@ import { breastLabel, breastPatchBags } from '../../src/data/datasets/breast';
 import { colonPatchBags } from '../../src/data/datasets/colon';
 import { tempDir } from '../helpers/tmp';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- utif ships no type declarations
 const UTIF = require('utif') as { encodeImage(rgba: Uint8Array, w: number, h: number): ArrayBuffer };
 
 /**

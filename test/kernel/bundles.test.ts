@@ -18,7 +18,7 @@ import {
 } from 'milkit/core';
 import { PNG_SCALE, show, toBundle } from '../../kernel-ext/src';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- tslab's display hook is an untyped internal module
 const jupyter = require('tslab/dist/jupyter') as { lastWriteDisplayData: unknown };
 
 interface Sent {

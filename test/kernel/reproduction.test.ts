@@ -11,7 +11,7 @@ import { writeReproduction } from '../../src/train/reproduction';
 import { settingOf, show } from '../../kernel-ext/src';
 import { tempDir } from '../helpers/tmp';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- tslab's display hook is an untyped internal module
 const jupyter = require('tslab/dist/jupyter') as { lastWriteDisplayData: unknown };
 
 type Data = Record<string, unknown>;

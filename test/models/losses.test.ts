@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { bagLoss } from '../../src/models/losses';
 import { expectGradMatches, onCpu } from './helpers/gradcheck';
 
-/** The reference survival NLL of mhim-reference.md §5, written with products and clamps. */
+/** The reference survival NLL (MHIM-MIL's discrete-time hazard loss), written with products and clamps. */
 function survivalReference(logits: number[], y: number, censored: boolean): number {
   const h = logits.map((z) => 1 / (1 + Math.exp(-z)));
   const s: number[] = [];

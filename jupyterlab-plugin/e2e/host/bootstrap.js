@@ -7,7 +7,7 @@ function pageConfig() {
 }
 
 const config = pageConfig();
-// eslint-disable-next-line no-undef
+// eslint-disable-next-line no-undef -- a free variable that webpack defines at build time
 __webpack_public_path__ = config.fullStaticUrl + '/';
 
 function loadScript(url) {

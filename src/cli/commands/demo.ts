@@ -107,7 +107,7 @@ export const demo: Command = {
         lines.push(`  → the published AUC lies inside this run's 95 % interval: no measurable difference.`);
       else if (ci)
         lines.push(
-          `  → the published AUC lies ${ref > ci.upper ? 'above' : 'below'} this run's 95 % interval; one run varies with the seed (the paper reports a mean over runs). scripts/reproduce-mnist-bags.sh repeats it (results/mnist-bags.md).`,
+          `  → the published AUC lies ${ref > ci.upper ? 'above' : 'below'} this run's 95 % interval; one run varies with the seed (the paper reports a mean over runs). npm run reproduce:mnist-bags repeats it (results/mnist-bags.md).`,
         );
     } else lines.push(`  (no published AUC for ${raw ?? pooling} with ${trainBags} training bags in the model table)`);
     if (raw)

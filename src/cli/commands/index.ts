@@ -5,7 +5,7 @@
  * Commands load lazily (require on first use): train/eval/predict pull in TensorFlow.js, which
  * takes over a second to load, and `milkit inspect` or `milkit --version` should not pay for it.
  */
-/* eslint-disable @typescript-eslint/no-require-imports */
+/* eslint-disable @typescript-eslint/no-require-imports -- lazy loading is the point of this file */
 import { type Command } from '../command';
 
 const LOADERS: Record<string, () => Command> = {

@@ -11,7 +11,7 @@ export const info: Command = {
   async run(argv, ctx) {
     const { flags: f } = parseArgs(argv, flags, []);
     // Loaded here, not at start-up: tfjs takes ~1 s to load and other commands do not need it.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: tfjs loads only when this command runs
     const { useBackend, describeBackend } = require('../../backend') as typeof import('../../backend');
     const backend = await useBackend();
     const result = {

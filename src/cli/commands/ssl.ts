@@ -55,11 +55,11 @@ const extractFlags: FlagSpec = {
 };
 
 // tfjs loads only when an ssl subcommand runs (keeps `milkit help` fast).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: tfjs loads only when an ssl subcommand runs
 const loadSsl = () => require('../../ssl') as typeof import('../../ssl');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: tfjs loads only when an ssl subcommand runs
 const loadPersist = () => require('../../persist') as typeof import('../../persist');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: tfjs loads only when an ssl subcommand runs
 const loadBackend = () => require('../../backend') as typeof import('../../backend');
 
 /** The named patch source, or a usage error listing the known ones. */

@@ -15,7 +15,7 @@ export { type Musk1Options } from './musk1';
 export * from './colon';
 export * from './breast';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each builder has its own options type
 export const DATASETS: Record<string, DatasetBuilder<any>> = {
   [musk1.name]: musk1,
   [mnistBags.name]: mnistBags,

@@ -1,5 +1,5 @@
 /**
- * The bag-level catalogue models (issue 9: DP-MINN, GNN-MIL, Loss-Attention, SA-AbMILP, DTFD-MIL,
+ * The bag-level catalogue models (DP-MINN, GNN-MIL, Loss-Attention, SA-AbMILP, DTFD-MIL,
  * IBMIL, DAS-MIL, Extreme MIL, R²T-MIL) learn real data with the normal trainer, in the catalogue's
  * model setting (registered defaults, embedDim 64, dropout 0: experiments/catalogue.ts), Adam lr 5e-4
  * (cosine), last-epoch weights, seed 2021. Small documented settings so the file stays near a minute

@@ -1,5 +1,5 @@
 /**
- * Instance AUC on colon bags for every catalogue method that exposes instance scores (issue 9):
+ * Instance AUC on colon bags for every catalogue method that exposes instance scores:
  * do the scores a heatmap would show rank the cancerous nuclei above the others?
  *
  * Setting (small, so the file stays under a minute on an idle 2-core machine):

@@ -1,5 +1,5 @@
 /**
- * Every model of the core set (issue 3) learns real data with the normal trainer: MUSK1 and
+ * Every model of the core set learns real data with the normal trainer: MUSK1 and
  * MNIST-bags. (AB-MIL on the full MUSK1 protocol: data-suite/train/musk1.test.ts; gated AB-MIL,
  * CLAM-SB, MI-Net on 3 MUSK1 folds: musk1-models.test.ts; this file adds the rest on MUSK1 and all
  * of them on MNIST-bags.) Small documented settings, 64-wide models, no dropout:
