@@ -28,6 +28,10 @@
  * `patchGeometry(attrs)` turns its attributes into what `readPatches` needs. Re-runs skip finished
  * slides and refuse folders tiled under other settings (pipeline.ts).
  *
+ * `embedSlides(dir, out, encoder, { labels })` turns a tiled folder into a labelled cohort with an
+ * SSL checkpoint (`sslSlideEncoder`, pretrained on `sampleTiledPatches`) or an ONNX model
+ * (`onnxSlideEncoder`) (embed.ts).
+ *
  * Backends (open.ts): OpenSlide through the optional addon native/src/openslide.c (every format
  * OpenSlide reads), else a pure-JS TIFF reader (tiff.ts: SVS, tiled pyramidal and strip TIFF) and
  * PNG/JPEG as single-level slides (image.ts). Errors are `MilkitDataError`s naming the file;
@@ -43,6 +47,9 @@ export * from './tiling';
 export * from './patches';
 export * from './output';
 export * from './pipeline';
+export * from './embed';
+export * from './embedSsl';
+export * from './embedOnnx';
 export { OpenSlideSlide, openslideAddon } from './openslide';
 export { TiffSlide } from './tiff';
 export { ImageSlide } from './image';

@@ -54,8 +54,16 @@ export async function writeAtomic(file: string, write: (tmp: string) => void | P
   }
 }
 
-/** The per-slide coordinates file (see the module comment). */
-export async function writePatchFile(file: string, grid: PatchGrid, attrs: CoordsAttrs): Promise<void> {
+/**
+ * The per-slide coordinates file (see the module comment); with `features` (`[N × dim]` float32,
+ * row i for patch i) it is CLAM's and TRIDENT's per-slide feature file (`slides embed`).
+ */
+export async function writePatchFile(
+  file: string,
+  grid: PatchGrid,
+  attrs: CoordsAttrs,
+  features?: { data: Float32Array; dim: number },
+): Promise<void> {
   const h5 = await loadH5wasm();
   await writeAtomic(file, (tmp) => {
     const f = new h5.File(tmp, 'w') as unknown as H5Writable;
@@ -75,6 +83,7 @@ export async function writePatchFile(file: string, grid: PatchGrid, attrs: Coord
         }
       }
       f.create_dataset({ name: 'tissue_fraction', data: grid.tissue, shape: [n] });
+      if (features) f.create_dataset({ name: 'features', data: features.data, shape: [n, features.dim] });
     } finally {
       f.close();
     }
@@ -91,6 +100,7 @@ const INT_ATTRS = new Set([
   'overlap',
   'level_dim',
   'downsampled_level_dim',
+  'level0_dim',
   'tissue_threshold',
 ]);
 

@@ -113,10 +113,13 @@ function savedFingerprint(attrs: Record<string, unknown>): RunFingerprint {
   return { hash: String(attrs.fingerprint ?? ''), parts };
 }
 
-/** Holds `dir/.milkit-tile.lock` while `fn` runs; a lock left by a dead process is taken over. */
-async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Holds `dir/.milkit-<step>.lock` while `fn` runs (`step`: tile, embed); a lock left by a dead
+ * process is taken over.
+ */
+export async function withFolderLock<T>(dir: string, step: string, fn: () => Promise<T>): Promise<T> {
   fs.mkdirSync(dir, { recursive: true });
-  const lock = path.join(dir, '.milkit-tile.lock');
+  const lock = path.join(dir, `.milkit-${step}.lock`);
   const me = `${process.pid}@${os.hostname()}`;
   for (let attempt = 0; ; attempt++) {
     try {
@@ -137,7 +140,7 @@ async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
       }
       if (alive)
         throw new MilkitDataError(
-          `another milkit slides tile (${owner}) is writing to this folder; wait for it or use another --out`,
+          `another milkit slides ${step} (${owner}) is writing to this folder; wait for it or use another --out`,
           { file: dir },
         );
       fs.rmSync(lock, { force: true });
@@ -275,7 +278,7 @@ export async function tileSlides(files: string[], out: string, opts: TileSlidesO
       throw new MilkitDataError(`two slides have the id "${id}" (${seen.get(id)} and ${f}); rename one`, { file: f });
     seen.set(id, f);
   }
-  return withLock(out, async () => {
+  return withFolderLock(out, 'tile', async () => {
     // What a killed run left half-written (its final names were never written).
     for (const sub of ['patches', 'masks', 'previews']) removeStaleTempFiles(path.join(out, sub));
     const results: TileResult[] = [];

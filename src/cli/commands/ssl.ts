@@ -2,7 +2,8 @@
  * `milkit ssl pretrain` — self-supervised pretraining of the patch encoder on a patch data set;
  * `milkit ssl extract`  — encoder features of every patch, written as a cohort for any MIL model.
  */
-import { type Command, UsageError, requireFlag } from '../command';
+import type { PatchSet } from '../../ssl/pretrain';
+import { type CliContext, type Command, UsageError, requireFlag } from '../command';
 import { describeFlags, type FlagSpec, type FlagValues, parseFlags } from '../flags';
 
 const SUBCOMMANDS = ['pretrain', 'extract'] as const;
@@ -14,8 +15,8 @@ const common: FlagSpec = {
   quiet: { type: 'boolean', help: 'no progress output' },
 };
 
-const pretrainFlags: FlagSpec = {
-  ...common,
+/** Pretraining settings, shared with `milkit slides pretrain`. */
+export const pretrainSettingsFlags: FlagSpec = {
   out: { type: 'string', alias: 'o', help: 'checkpoint file to write (e.g. encoder.ckpt); also the resume point' },
   objective: { type: 'string', default: 'both', help: 'contrastive | reconstruction | both' },
   'contrastive-weight': { type: 'number', help: 'weight of NT-Xent (overrides --objective)' },
@@ -38,6 +39,8 @@ const pretrainFlags: FlagSpec = {
   'checkpoint-every': { type: 'number', default: 50, help: 'steps between checkpoints' },
   resume: { type: 'boolean', help: 'continue from --out if it exists' },
 };
+
+const pretrainFlags: FlagSpec = { ...common, ...pretrainSettingsFlags };
 
 const extractFlags: FlagSpec = {
   ...common,
@@ -76,15 +79,11 @@ const num = (f: FlagValues, k: string) => f[k] as number | undefined;
 async function runPretrain(argv: string[], ctx: Parameters<Command['run']>[1]): Promise<number> {
   const { flags: f, positional } = parseFlags(argv, pretrainFlags);
   if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"`);
-  const out = requireFlag(f, 'out');
-  const { collectPatches, pretrain, OBJECTIVES } = loadSsl();
-  const { ensureBackend } = loadBackend();
+  requireFlag(f, 'out');
+  const { collectPatches } = loadSsl();
   const source = sourceFlag(f);
-  const objective = f.objective as string;
-  if (!(objective in OBJECTIVES))
-    throw new UsageError(`--objective must be one of ${Object.keys(OBJECTIVES).join(', ')}, got "${objective}"`);
-  const weights = { ...OBJECTIVES[objective as keyof typeof OBJECTIVES] };
-  const backend = await ensureBackend();
+  checkObjective(f);
+  await loadBackend().ensureBackend();
   const loadBar = f.quiet ? undefined : ctx.progress(`reading ${source.name} patches`, source.bags);
   let bagsRead = 0;
   async function* counted() {
@@ -95,6 +94,31 @@ async function runPretrain(argv: string[], ctx: Parameters<Command['run']>[1]): 
   }
   const patches = await collectPatches(counted(), { maxPatches: num(f, 'max-patches'), seed: num(f, 'seed') });
   loadBar?.done(`${patches.n} patches`);
+  return pretrainWithFlags(patches, f, ctx, source.name);
+}
+
+function checkObjective(f: FlagValues): void {
+  const { OBJECTIVES } = loadSsl();
+  const objective = f.objective as string;
+  if (!(objective in OBJECTIVES))
+    throw new UsageError(`--objective must be one of ${Object.keys(OBJECTIVES).join(', ')}, got "${objective}"`);
+}
+
+/**
+ * Pretrains on `patches` with the settings of `pretrainSettingsFlags`, showing progress, and prints
+ * the summary (`what` names the patches).
+ */
+export async function pretrainWithFlags(
+  patches: PatchSet,
+  f: FlagValues,
+  ctx: CliContext,
+  what: string,
+): Promise<number> {
+  const { pretrain, OBJECTIVES } = loadSsl();
+  const backend = await loadBackend().ensureBackend();
+  checkObjective(f);
+  const out = requireFlag(f, 'out');
+  const weights = { ...OBJECTIVES[f.objective as keyof typeof OBJECTIVES] };
   const steps = num(f, 'steps')!;
   const bar = f.quiet ? undefined : ctx.progress('pretraining', steps);
   let last = '';
@@ -129,7 +153,7 @@ async function runPretrain(argv: string[], ctx: Parameters<Command['run']>[1]): 
   bar?.done(last);
   const summary = {
     checkpoint: out,
-    dataset: source.name,
+    dataset: what,
     patches: patches.n,
     steps,
     resumedFrom: result.startStep,
@@ -142,7 +166,7 @@ async function runPretrain(argv: string[], ctx: Parameters<Command['run']>[1]): 
   if (f.json) ctx.json(summary);
   else
     ctx.print(
-      `pretrained ${summary.params} parameters on ${patches.n} ${source.name} patches, ${steps} steps (${result.seconds.toFixed(1)} s, ${backend.name}) → ${out}${last ? `\n  ${last}` : ''}`,
+      `pretrained ${summary.params} parameters on ${patches.n} ${what} patches, ${steps} steps (${result.seconds.toFixed(1)} s, ${summary.backend}) → ${out}${last ? `\n  ${last}` : ''}`,
     );
   return 0;
 }

@@ -152,14 +152,32 @@ export function featureFolder(dir: string, notice: NoticeSink): string {
 /** Slide-file extensions that label CSVs often keep in slide_id (`x.svs` → `x.h5`). */
 const SLIDE_EXTENSIONS = /\.(svs|tif|tiff|ndpi|mrxs|scn|vms|vmu|bif|czi|isyntax|dcm|qptiff|h5)$/i;
 
-/** Matches label rows to .h5 files; missing files refuse (or are skipped with a notice). */
-function matchFiles(
+export interface MatchOptions {
+  /** Leave out rows without a file (with a notice) instead of refusing them. */
+  skipMissing?: boolean;
+  /** Files without a row: left out with a notice (default), or refused unless `skipUnlabelled`. */
+  unlabelled?: 'notice' | 'refuse';
+  skipUnlabelled?: boolean;
+  /** What a file is, in messages (default "feature file"). */
+  what?: string;
+  /** The fix for rows without a file (default: drop the rows or pass --skip-missing). */
+  missingFix?: string;
+}
+
+/**
+ * Matches the rows of a labels CSV to the `<slide_id>.h5` files of `dir` (a slide id may keep its
+ * slide extension, `x.svs` → `x.h5`). A row without a file is refused naming the rows (or skipped
+ * with `skipMissing`); a file without a row is left out with a notice, or refused with
+ * `unlabelled: 'refuse'`.
+ */
+export function matchLabelledFiles(
   rows: LabelRow[],
   dir: string,
   labels: string,
-  opts: { skipMissing?: boolean },
+  opts: MatchOptions,
   notice: NoticeSink,
 ): { row: LabelRow; id: string; file: string }[] {
+  const what = opts.what ?? 'feature file';
   const inFolder = new Set(fs.readdirSync(dir).filter((f) => f.endsWith('.h5')));
   let stripped = 0;
   const matched: { row: LabelRow; id: string; file: string }[] = [];
@@ -173,25 +191,33 @@ function matchFiles(
     } else missing.push(row);
   }
   if (stripped) notice(`${stripped} slide ids in ${labels} end in a slide extension (.svs, ...): matched without it`);
+  const some = (ids: string[]) => `${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', ...' : ''}`;
   if (missing.length && !opts.skipMissing) {
-    const names = missing.slice(0, 3).map((r) => r.id);
     throw new MilkitDataError(
-      `line ${missing[0].line}: ${missing.length} of ${rows.length} slides have no feature file in ${dir} (${names.join(', ')}${missing.length > 3 ? ', ...' : ''})`,
+      `line ${missing[0].line}: ${missing.length} of ${rows.length} slides have no ${what} in ${dir} (${some(missing.map((r) => r.id))})`,
       { file: labels, bag: missing[0].id },
-      'remove those rows from the labels CSV, or pass --skip-missing to leave them out',
+      opts.missingFix ?? 'remove those rows from the labels CSV, or pass --skip-missing to leave them out',
     );
   }
   if (missing.length)
-    notice(`${missing.length} slides of ${labels} have no .h5 file and are left out (--skip-missing)`);
+    notice(
+      `${missing.length} slides of ${labels} have no ${opts.what ?? '.h5 file'} and are left out (--skip-missing)`,
+    );
   const used = new Set(matched.map((m) => path.basename(m.file)));
-  const unlabelled = [...inFolder].filter((f) => !used.has(f));
+  const unlabelled = [...inFolder].filter((f) => !used.has(f)).sort();
+  if (unlabelled.length && opts.unlabelled === 'refuse' && !opts.skipUnlabelled)
+    throw new MilkitDataError(
+      `${unlabelled.length} of ${inFolder.size} slides in ${dir} have no row in the labels CSV (${some(unlabelled.map((f) => f.replace(/\.h5$/, '')))})`,
+      { file: labels, bag: unlabelled[0].replace(/\.h5$/, '') },
+      'add a row (slide_id,label) for each, or pass --skip-unlabelled to leave them out',
+    );
   if (unlabelled.length)
     notice(
       `${unlabelled.length} .h5 files in ${dir} have no row in ${labels} and are left out (e.g. ${unlabelled[0]})`,
     );
   if (matched.length === 0)
     throw new MilkitDataError(
-      `no slide of the labels CSV has a feature file in ${dir}`,
+      `no slide of the labels CSV has a ${what} in ${dir}`,
       { file: labels },
       'check the folder',
     );
@@ -211,7 +237,7 @@ export async function convertH5(
     notice(
       `patients from column "${table.patientColumn}" of ${opts.labels}: a patient's slides stay on one side of every split`,
     );
-  const slides = matchFiles(table.rows, folder, opts.labels, opts, notice);
+  const slides = matchLabelledFiles(table.rows, folder, opts.labels, opts, notice);
   const first = await readH5Slide(slides[0].file);
   let coordsSeen: boolean | undefined;
   const converted = new Set<string>();
