@@ -16,3 +16,4 @@ export * from './data/summary';
 export * from './ssl/augment';
 export * from './ssl/probe';
 export * from './models/kmeans';
+export * from './slides/overlay';

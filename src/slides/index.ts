@@ -30,7 +30,8 @@
  *
  * `embedSlides(dir, out, encoder, { labels })` turns a tiled folder into a labelled cohort with an
  * SSL checkpoint (`sslSlideEncoder`, pretrained on `sampleTiledPatches`) or an ONNX model
- * (`onnxSlideEncoder`) (embed.ts).
+ * (`onnxSlideEncoder`) (embed.ts); `slideHeatmap` draws patch scores over the slide (heatmap.ts),
+ * with the score → colour mapping in overlay.ts (also in `milkit/core`).
  *
  * Backends (open.ts): OpenSlide through the optional addon native/src/openslide.c (every format
  * OpenSlide reads), else a pure-JS TIFF reader (tiff.ts: SVS, tiled pyramidal and strip TIFF) and
@@ -50,6 +51,8 @@ export * from './pipeline';
 export * from './embed';
 export * from './embedSsl';
 export * from './embedOnnx';
+export * from './overlay';
+export * from './heatmap';
 export { OpenSlideSlide, openslideAddon } from './openslide';
 export { TiffSlide } from './tiff';
 export { ImageSlide } from './image';

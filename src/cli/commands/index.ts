@@ -22,6 +22,7 @@ const LOADERS: Record<string, () => Command> = {
   report: () => (require('./report') as typeof import('./report')).report,
   demo: () => (require('./demo') as typeof import('./demo')).demo,
   slides: () => (require('./slides') as typeof import('./slides')).slides,
+  heatmap: () => (require('./heatmap') as typeof import('./heatmap')).heatmap,
 };
 
 /** Names of all commands, in help order. */

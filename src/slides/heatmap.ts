@@ -1,0 +1,161 @@
+/**
+ * Patch scores over a slide as a PNG figure (`milkit heatmap`): the slide drawn whole (a thumbnail,
+ * or a chosen pyramid level), the scores blended in at the patch positions with the mapping of
+ * overlay.ts (the one the notebook views share), and a colour bar labelled with score values. A
+ * slide that is not the one the patches came from is refused, never drawn.
+ */
+import { PNG } from 'pngjs';
+import { MilkitDataError } from '../data/errors';
+import { CHAR_HEIGHT, CHAR_WIDTH, drawText } from './font';
+import { type HeatScale, extent, scaleScores } from '../viz/scale';
+import { type OverlayOptions, blendScores, colorBar, patchRects, scoreTicks } from './overlay';
+import { slideIdentity } from './pipeline';
+import { readThumbnail } from './slide';
+import type { Slide } from './types';
+
+/** Most pixels a drawn slide may have (a level of a 40× slide can be gigapixels). */
+export const MAX_HEATMAP_PIXELS = 64 * 2 ** 20;
+
+export interface SlideHeatmapOptions extends OverlayOptions {
+  /** Patch side in level-0 pixels. */
+  patchSize: number;
+  /** Score → [0, 1]: `percentile` (default), `linear` or `log` (viz/scale.ts). */
+  scale?: HeatScale;
+  /** Longest side of the drawn slide in pixels (default 2048); ignored with `level`. */
+  maxSide?: number;
+  /** Draw the whole of this pyramid level instead of a thumbnail. */
+  level?: number;
+  /** The colour bar's title (e.g. "attention"). */
+  title?: string;
+}
+
+export interface SlideHeatmap {
+  png: Buffer;
+  width: number;
+  height: number;
+  /** The drawn slide: its size and level-0 pixels per image pixel. */
+  image: { width: number; height: number; downsample: { x: number; y: number } };
+  /** The scale used, the finite scores' range, and each patch's colour position in [0, 1]. */
+  scaled: { scale: HeatScale; min: number; max: number; t: Float32Array };
+}
+
+/**
+ * Refuses a slide that is not the one a bag's patches came from: a different size than the cohort
+ * recorded (`meta.slide_width/height`), different content (`meta.slide_identity`), or patches
+ * outside the slide. Cohorts from `slides embed` record all three; others are checked by bounds.
+ */
+export function checkSlideMatchesBag(
+  slide: Pick<Slide, 'path' | 'width' | 'height'>,
+  bag: { id: string; coords: ArrayLike<number>; meta: Record<string, string | number | null> },
+  patchSize: number,
+): void {
+  const { meta } = bag;
+  const where = { file: slide.path, bag: bag.id };
+  const source = typeof meta.slide_path === 'string' && meta.slide_path ? meta.slide_path : undefined;
+  const fix = `give the slide bag "${bag.id}" was tiled from${source ? ` (${source})` : ''}`;
+  if (
+    typeof meta.slide_width === 'number' &&
+    typeof meta.slide_height === 'number' &&
+    (meta.slide_width !== slide.width || meta.slide_height !== slide.height)
+  )
+    throw new MilkitDataError(
+      `the slide is ${slide.width} × ${slide.height} px, but the bag's patches come from a ` +
+        `${meta.slide_width} × ${meta.slide_height} px slide: a heatmap over it would put scores on the wrong tissue`,
+      where,
+      fix,
+    );
+  if (typeof meta.slide_identity === 'string' && slideIdentity(slide.path) !== meta.slide_identity)
+    throw new MilkitDataError(
+      'the slide has the size of the one the bag was tiled from, but other content: a heatmap over it would put scores on the wrong tissue',
+      where,
+      fix,
+    );
+  for (let i = 0; i < bag.coords.length; i += 2) {
+    const [x, y] = [bag.coords[i], bag.coords[i + 1]];
+    if (x < 0 || y < 0 || x + patchSize > slide.width || y + patchSize > slide.height)
+      throw new MilkitDataError(
+        `patch ${i / 2} at (${x}, ${y}), ${patchSize} px wide, lies outside the ${slide.width} × ${slide.height} px slide`,
+        where,
+        `${fix}, with the patch size in level-0 pixels the patches were tiled with`,
+      );
+  }
+}
+
+/** Draws `scores` (one per patch at level-0 `coords`) over `slide`; see the module comment. */
+export async function slideHeatmap(
+  slide: Slide,
+  scores: ArrayLike<number>,
+  coords: ArrayLike<number>,
+  opts: SlideHeatmapOptions,
+): Promise<SlideHeatmap> {
+  if (scores.length * 2 !== coords.length)
+    throw new Error(`${scores.length} scores for ${coords.length / 2} patch positions`);
+  let downsample: number;
+  if (opts.level !== undefined) {
+    if (!Number.isInteger(opts.level) || opts.level < 0 || opts.level >= slide.levels.length)
+      throw new MilkitDataError(
+        `the slide has levels 0 to ${slide.levels.length - 1}, not ${opts.level}`,
+        { file: slide.path, field: 'level' },
+        'choose one of them, or leave --level out for a thumbnail',
+      );
+    downsample = slide.levels[opts.level].downsample;
+  } else downsample = Math.max(1, Math.max(slide.width, slide.height) / (opts.maxSide ?? 2048));
+  const pixels = (slide.width / downsample) * (slide.height / downsample);
+  if (pixels > MAX_HEATMAP_PIXELS)
+    throw new MilkitDataError(
+      `drawing the slide ${downsample === 1 ? 'at full resolution' : `${downsample.toFixed(1)}× smaller`} makes ` +
+        `${(pixels / 1e6).toFixed(0)} megapixels (at most ${MAX_HEATMAP_PIXELS / 2 ** 20} Mi)`,
+      { file: slide.path, field: 'level' },
+      'choose a coarser --level, or a --size (longest side in pixels)',
+    );
+  const thumb = await readThumbnail(slide, downsample);
+  const { width: w, height: h } = thumb;
+  const scale = opts.scale ?? 'percentile';
+  const [min, max] = extent(scores);
+  if (!(min <= max)) throw new Error(`no finite score among ${scores.length} scores`);
+  if (scale === 'log' && !(min > 0))
+    throw new Error(`the log scale needs positive scores, and the smallest is ${min}: use linear or percentile`);
+  const { t } = scaleScores(scores, scale);
+  const ticks = scoreTicks(scores, scale);
+  const rects = patchRects(coords, opts.patchSize, slide, thumb);
+  const image = blendScores(thumb.data, w, h, rects, t, opts);
+
+  // The colour-bar panel right of the image: title, bar, a tick and a label per tick.
+  const s = h >= 700 ? 2 : 1;
+  const title = [opts.title ?? 'score', `${scale} scale`];
+  const labelChars = Math.max(...title.map((t) => t.length), ...ticks.map((t) => t.label.length + 2));
+  const [pad, barW] = [12 * s, 16 * s];
+  const panelW = pad + barW + 6 * s + labelChars * CHAR_WIDTH * s + pad;
+  const W = w + panelW;
+  const top = pad + 2 * (CHAR_HEIGHT + 4) * s;
+  const H = Math.max(h, top + 80 * s + pad);
+  const barH = H - top - pad - CHAR_HEIGHT * s;
+  const out = new Uint8Array(W * H * 3).fill(255);
+  for (let y = 0; y < h; y++) out.set(image.subarray(y * w * 3, (y + 1) * w * 3), y * W * 3);
+  title.forEach((t, i) => drawText(out, W, H, w + pad, pad + i * (CHAR_HEIGHT + 4) * s, t, [0, 0, 0], s));
+  const bar = colorBar(barW, barH);
+  const barX = w + pad;
+  for (let y = 0; y < barH; y++) out.set(bar.subarray(y * barW * 3, (y + 1) * barW * 3), ((top + y) * W + barX) * 3);
+  for (const tick of ticks) {
+    const y = top + Math.round((1 - tick.at) * (barH - 1));
+    // The tick crosses the bar (a mark beside the label would read as a minus sign).
+    for (let x = barX - 2 * s; x < barX + barW + 2 * s; x++)
+      for (let dy = 0; dy < s; dy++) out.set([0, 0, 0], ((y + dy) * W + x) * 3);
+    const ty = y - Math.floor((CHAR_HEIGHT * s) / 2);
+    drawText(out, W, H, barX + barW + 6 * s, ty, tick.label, [0, 0, 0], s);
+  }
+  const png = new PNG({ width: W, height: H });
+  for (let i = 0; i < W * H; i++) {
+    png.data[4 * i] = out[3 * i];
+    png.data[4 * i + 1] = out[3 * i + 1];
+    png.data[4 * i + 2] = out[3 * i + 2];
+    png.data[4 * i + 3] = 255;
+  }
+  return {
+    png: PNG.sync.write(png),
+    width: W,
+    height: H,
+    image: { width: w, height: h, downsample: thumb.downsample },
+    scaled: { scale, min, max, t },
+  };
+}
