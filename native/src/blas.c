@@ -24,13 +24,19 @@
  *   offW → dy [outH, outW, c]: dW[a,b,c] = Σ_ij x[i+a−pt, j+b−pl, c]·dy[i,j,c].
  * adam(heap, offθ, offM, offV, offG, offθ2, offM2, offV2, count, l2, decoupled, wd, β1, 1−β1, β2, 1−β2,
  *   1−lr·wd, √bc2, ε, lr/bc1): one Adam step (src/train/optimizer.ts), new values at the *2 offsets.
- * Files: blas.c (matmul, threads, argument checks, the module), elementwise.c (activations, dropout,
+ * Files: blas.c (matmul, threads, argument checks, the module), gemm.c (the AVX-512 sgemm), peak.c
+ * (the FMA probe), elementwise.c (activations, dropout,
  * Adam), rows.c (softmax, LayerNorm, segment means), depthwise.c, pinv.c; common.h shares helpers.
- * info() → { threads, core, config, smallProductWork, smallProducts }; setThreads(n[, smallWork]).
+ * info() → { threads, core, config, smallProductWork, smallProducts, gemm }; setThreads(n[, smallWork]).
+ *   gemm names the kernel of the general products: milkit's own (gemm.c) on AVX-512 CPUs, else
+ *   OpenBLAS; setGemm("milkit" | "openblas") chooses. selfTest() checks it against a double-precision
+ *   loop; fmaPeak(threads, iters) is the FMA probe (peak.c).
  *   Products of fewer than smallWork multiply-adds (m·n·k, default 2^24) run on one thread and the
  *   thread count is restored after them; smallProducts counts them.
  */
 #include "common.h"
+#include "gemm.h"
+#include "peak.h"
 
 static double num(napi_env env, napi_value v, int *ok) {
   double d = 0;
@@ -68,8 +74,19 @@ static void activate(float *c, size_t count, int act, float leak) {
  * from ~1.7e7 multiply-adds ([256 × 512]·[512 × 128]), lose below ~1.1e7.
  */
 static int threads = 1;
+static int threads_now = 1; /* 1 inside a small product (few_threads_begin), else `threads` */
 static double small_work = 16777216.0;
 static double small_products = 0;
+
+/*
+ * Which sgemm runs the general products: milkit's packed AVX-512 kernel (gemm.c) where the CPU has
+ * AVX-512, OpenBLAS otherwise. setGemm("openblas") switches back, e.g. to compare the two.
+ */
+static int own_gemm = -1; /* -1: not decided yet (decided on first use from the CPU) */
+static int use_own_gemm(void) {
+  if (own_gemm < 0) own_gemm = gemm_avx512_supported();
+  return own_gemm;
+}
 
 /* c = a_r·b (+ c when it holds the bias): one row of an outer product. */
 VECTOR_CLONES static void outer_row(float *restrict c, float a, const float *restrict b, size_t n, int accumulate) {
@@ -111,6 +128,11 @@ static void product(const float *A, const float *B, float *C, int M, int N, int 
       else cblas_sgemv(CblasRowMajor, CblasNoTrans, M, K, 1.f, A, K, B, 1, 1.f, C, 1);
     }
     return;
+  }
+  if (use_own_gemm()) {
+    const GemmArgs g = {.ta = ta, .tb = tb, .M = M, .N = N, .K = K, .A = A, .B = B,
+                        .lda = (size_t)(ta ? M : K), .ldb = (size_t)(tb ? K : N), .ldc = (size_t)N, .beta = beta, .C = C};
+    if (gemm_avx512(&g, threads_now)) return; /* 0: out of memory for the packed panels, OpenBLAS does it */
   }
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.f, A,
               ta ? M : K, B, tb ? K : N, beta, C, N);
@@ -240,14 +262,20 @@ int few_threads_begin(double work) {
   const int single = threads > 1 && work < small_work;
   if (single) {
     openblas_set_num_threads(1);
+    threads_now = 1;
     small_products++;
   }
   return single;
 }
 
 void few_threads_end(int switched) {
-  if (switched) openblas_set_num_threads(threads);
+  if (switched) {
+    openblas_set_num_threads(threads);
+    threads_now = threads;
+  }
 }
+
+static const char *gemm_name(void) { return use_own_gemm() ? "milkit AVX-512 14x32" : "OpenBLAS"; }
 
 static napi_value info(napi_env env, napi_callback_info cbinfo) {
   (void)cbinfo;
@@ -263,6 +291,9 @@ static napi_value info(napi_env env, napi_callback_info cbinfo) {
   CHECK(napi_create_double(env, small_products, &count));
   CHECK(napi_set_named_property(env, out, "smallProductWork", work));
   CHECK(napi_set_named_property(env, out, "smallProducts", count));
+  napi_value gemm;
+  CHECK(napi_create_string_utf8(env, gemm_name(), NAPI_AUTO_LENGTH, &gemm));
+  CHECK(napi_set_named_property(env, out, "gemm", gemm));
   return out;
 }
 
@@ -277,10 +308,84 @@ static napi_value set_threads(napi_env env, napi_callback_info cbinfo) {
     napi_throw_type_error(env, NULL, "milkit_blas.setThreads: expected a positive integer (and a work threshold >= 0)");
     return NULL;
   }
-  threads = n;
+  threads = threads_now = n;
   small_work = work;
   openblas_set_num_threads(n);
   return NULL;
+}
+
+/* setGemm("milkit" | "openblas") → whether that kernel now runs the general products. */
+static napi_value set_gemm(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  char name[16] = "";
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  if (argc != 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, NULL) != napi_ok ||
+      (strcmp(name, "milkit") != 0 && strcmp(name, "openblas") != 0)) {
+    napi_throw_type_error(env, NULL, "milkit_blas.setGemm: expected \"milkit\" or \"openblas\"");
+    return NULL;
+  }
+  own_gemm = strcmp(name, "milkit") == 0 ? gemm_avx512_supported() : 0;
+  CHECK(napi_get_boolean(env, own_gemm == (strcmp(name, "milkit") == 0), &result));
+  return result;
+}
+
+/*
+ * selfTest() → largest error of the active sgemm over products that exercise every transpose case,
+ * edge tiles and more than one K slab, relative to max |C| of a double-precision triple loop.
+ * Why: OpenBLAS builds pick their kernels from the CPU model (or OPENBLAS_CORETYPE), and some
+ * pairings compute wrong results; milkit trusts a kernel only after it got these right.
+ */
+static napi_value self_test(napi_env env, napi_callback_info cbinfo) {
+  (void)cbinfo;
+  static const int shapes[][3] = {{37, 53, 29}, {130, 70, 300}, {64, 512, 1024}, {9, 33, 4500}};
+  double worst = 0;
+  uint32_t state = 12345;
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+    for (int t = 0; t < 4; t++) {
+      const int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2], ta = t & 1, tb = t >> 1;
+      float *A = malloc((size_t)M * K * sizeof(float)), *B = malloc((size_t)K * N * sizeof(float));
+      float *C = malloc((size_t)M * N * sizeof(float)), *R = malloc((size_t)M * N * sizeof(float));
+      if (!A || !B || !C || !R) {
+        free(A), free(B), free(C), free(R);
+        napi_throw_error(env, NULL, "milkit_blas.selfTest: out of memory");
+        return NULL;
+      }
+      for (size_t i = 0; i < (size_t)M * K; i++) A[i] = (float)((state = state * 1664525u + 1013904223u) >> 8) / 16777216.f - .5f;
+      for (size_t i = 0; i < (size_t)K * N; i++) B[i] = (float)((state = state * 1664525u + 1013904223u) >> 8) / 16777216.f - .5f;
+      product(A, B, C, M, N, K, ta, tb, NULL, 0);
+      const GemmArgs g = {.ta = ta, .tb = tb, .M = M, .N = N, .K = K, .A = A, .B = B, .lda = (size_t)(ta ? M : K),
+                          .ldb = (size_t)(tb ? K : N), .ldc = (size_t)N, .beta = 0.f, .C = R};
+      gemm_reference(&g);
+      double diff = 0, scale = 0;
+      for (size_t i = 0; i < (size_t)M * N; i++) {
+        const double d = fabs((double)C[i] - R[i]);
+        diff = d > diff || d != d ? d : diff; /* NaN counts as the worst */
+        scale = fabs(R[i]) > scale ? fabs(R[i]) : scale;
+      }
+      const double rel = diff / (scale > 0 ? scale : 1);
+      worst = rel > worst || rel != rel ? rel : worst;
+      free(A), free(B), free(C), free(R);
+    }
+  napi_value out;
+  CHECK(napi_create_double(env, worst, &out));
+  return out;
+}
+
+/* fmaPeak(threads, iters) → GFLOP/s of one burst of the FMA probe (peak.c). */
+static napi_value fma_peak_js(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 2;
+  napi_value argv[2], out;
+  int32_t n = 0;
+  int64_t iters = 0;
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  if (argc != 2 || napi_get_value_int32(env, argv[0], &n) != napi_ok || napi_get_value_int64(env, argv[1], &iters) != napi_ok ||
+      n < 1 || iters < 1) {
+    napi_throw_type_error(env, NULL, "milkit_blas.fmaPeak: expected (threads >= 1, iterations >= 1)");
+    return NULL;
+  }
+  CHECK(napi_create_double(env, fma_peak(n, (long)iters), &out));
+  return out;
 }
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -288,6 +393,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"matmul", NULL, matmul, NULL, NULL, NULL, napi_enumerable, NULL},
       {"info", NULL, info, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setGemm", NULL, set_gemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"selfTest", NULL, self_test, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"fmaPeak", NULL, fma_peak_js, NULL, NULL, NULL, napi_enumerable, NULL},
       {"activation", NULL, activation, NULL, NULL, NULL, napi_enumerable, NULL},
       {"activationGrad", NULL, activation_grad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dropout", NULL, dropout, NULL, NULL, NULL, napi_enumerable, NULL},

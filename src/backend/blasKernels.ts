@@ -14,6 +14,12 @@
  * cores) for large products; products below 2^24 multiply-adds run on one thread (waking OpenBLAS's
  * workers for them cost ~35 % of the CPU in system time on small bags, see native/src/blas.c).
  * `OPENBLAS_CORETYPE` is set to SkylakeX on AVX-512 CPUs unless already set.
+ *
+ * The general products run on milkit's packed AVX-512 sgemm (native/src/gemm.c) where the CPU has
+ * AVX-512 (faster than OpenBLAS 0.3.21 and Debian's BLIS there, measured in `npm run bench`), else on
+ * OpenBLAS; `MILKIT_GEMM=openblas` forces OpenBLAS. Whichever runs is checked once against a
+ * double-precision product when the addon loads, and the native path stays off when it is wrong
+ * (OpenBLAS builds pick kernels by CPU model or `OPENBLAS_CORETYPE`, and some pairings are wrong).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -71,8 +77,28 @@ export function loadBlas(): BlasStatus {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional native addon, loaded by path at run time
     addon = require(ADDON_PATH) as BlasAddon;
     addon.setThreads(threads);
+    const wanted = process.env.MILKIT_GEMM || 'milkit';
+    if (wanted !== 'milkit' && wanted !== 'openblas')
+      return (status = { active: false, reason: `MILKIT_GEMM must be "milkit" or "openblas", not "${wanted}"` });
+    addon.setGemm(wanted);
     const info = addon.info();
-    return (status = { active: true, threads: info.threads, core: info.core, config: info.config });
+    const error = addon.selfTest();
+    // float32 over K ≤ 4500 with inputs in ±0.5: a correct kernel stays near 1e-6 of max |C|.
+    if (!(error < 1e-4)) {
+      addon = undefined;
+      return (status = {
+        active: false,
+        reason: `${info.gemm} sgemm (${info.core}) computes wrong products on this CPU (error ${error.toExponential(1)} of max |C|); set OPENBLAS_CORETYPE to another kernel family or MILKIT_GEMM`,
+      });
+    }
+    return (status = {
+      active: true,
+      threads: info.threads,
+      core: info.core,
+      config: info.config,
+      gemm: info.gemm,
+      selfTestError: error,
+    });
   } catch (err) {
     return (status = {
       active: false,

@@ -31,11 +31,19 @@ export interface BackendInfo {
   blas?: BlasStatus;
 }
 
-/** One line for logs and `milkit info`, e.g. "wasm SIMD + OpenBLAS sgemm (2 threads, SkylakeX)". */
+/**
+ * One line for logs and `milkit info`, e.g.
+ * "wasm SIMD + native sgemm milkit AVX-512 14x32 (2 threads; OpenBLAS SkylakeX)".
+ */
 export function describeBackend(info: BackendInfo): string {
   const base = `${info.name}${info.simd ? ' SIMD' : ''}`;
-  if (info.blas?.active)
-    return `${base} + OpenBLAS sgemm (${info.blas.threads} thread${info.blas.threads === 1 ? '' : 's'}, ${info.blas.core})`;
+  const b = info.blas;
+  if (b?.active) {
+    const threads = `${b.threads} thread${b.threads === 1 ? '' : 's'}`;
+    return b.gemm === 'OpenBLAS'
+      ? `${base} + OpenBLAS sgemm (${threads}, ${b.core})`
+      : `${base} + native sgemm ${b.gemm} (${threads}; OpenBLAS ${b.core})`;
+  }
   const plain = `${base} (${info.threads} thread${info.threads === 1 ? '' : 's'})`;
   return info.blas ? `${plain}; OpenBLAS off: ${info.blas.reason}` : plain;
 }

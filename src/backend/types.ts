@@ -129,9 +129,23 @@ export interface BlasAddon {
     eps: number,
     stepSize: number,
   ): void;
-  info(): { threads: number; core: string; config: string; smallProductWork: number; smallProducts: number };
+  /** gemm: the kernel of the general products ("milkit AVX-512 14x32" or "OpenBLAS"). */
+  info(): {
+    threads: number;
+    core: string;
+    config: string;
+    smallProductWork: number;
+    smallProducts: number;
+    gemm: string;
+  };
   /** Threads for large products; `smallWork`: multiply-adds below which a product runs on one thread. */
   setThreads(n: number, smallWork?: number): void;
+  /** Chooses the general products' kernel; false when that kernel cannot run on this CPU. */
+  setGemm(kernel: 'milkit' | 'openblas'): boolean;
+  /** Largest error of the active kernel against a double-precision loop, relative to max |C|. */
+  selfTest(): number;
+  /** GFLOP/s of one burst of the FMA probe: `threads` threads, `iters` rounds of 16 vector FMAs each. */
+  fmaPeak(threads: number, iters: number): number;
 }
 
 export interface BlasStatus {
@@ -140,6 +154,10 @@ export interface BlasStatus {
   threads?: number;
   core?: string;
   config?: string;
+  /** The kernel of the general products: milkit's AVX-512 one or OpenBLAS (`MILKIT_GEMM`). */
+  gemm?: string;
+  /** Its self-test error (relative to max |C|) against a double-precision product. */
+  selfTestError?: number;
   /** Why the native path is off, when it is. */
   reason?: string;
 }

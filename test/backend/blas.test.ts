@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { gelu } from '../../src/models/layers/activations';
 import { moorePenroseIterate } from '../../src/models/layers/nystrom';
 import { ADDON_PATH, blasStatus, withoutBlas } from '../../src/backend/blasKernels';
+import type { BlasAddon } from '../../src/backend/types';
 import { dropout } from '../../src/models/layers/dropout';
 import { gatherRows } from '../../src/backend/gatherRows';
 import { denseNative, nativeActivation, nativeDropout, nativeSegmentMeans } from '../../src/backend/nativeOps';
@@ -213,6 +214,58 @@ describe('native OpenBLAS matMul kernels', function () {
       addon.setThreads(threads, smallProductWork);
     }
     assert.throws(() => addon.setThreads(2, -1), /work threshold/);
+  });
+
+  it('the AVX-512 sgemm and OpenBLAS agree with a double-precision product (every transpose, edge tiles, K slabs, 1 and 2 threads)', function () {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const addon = require(ADDON_PATH) as BlasAddon;
+    const { threads, smallProductWork, gemm } = addon.info();
+    if (!addon.setGemm('milkit')) this.skip(); // no AVX-512 here: OpenBLAS runs every product
+    // M, N, K: past one 112-row chunk and one 32-column panel with ragged edges; K = 4500 spans two slabs.
+    const shapes: [number, number, number][] = [
+      [250, 70, 300],
+      [15, 33, 4500],
+    ];
+    try {
+      for (const n of [1, 2]) {
+        addon.setThreads(n, 0); // every product on n threads
+        for (const [m, nn, k] of shapes)
+          for (const [ta, tb] of [
+            [false, false],
+            [true, false],
+            [false, true],
+            [true, true],
+          ]) {
+            const a = rand(ta ? [k, m] : [m, k]);
+            const b = rand(tb ? [nn, k] : [k, nn]);
+            const [x, y] = [a.dataSync(), b.dataSync()];
+            const out: Float32Array[] = [];
+            for (const kernel of ['milkit', 'openblas'] as const) {
+              addon.setGemm(kernel);
+              const c = tf.matMul(a, b, ta, tb);
+              out.push(c.dataSync() as Float32Array);
+              c.dispose();
+            }
+            // Double-precision reference on a sample of entries (every 7th), scale = max |C|.
+            let worst = 0;
+            let scale = 0;
+            for (let e = 0; e < m * nn; e += 7) {
+              const [i, j] = [Math.floor(e / nn), e % nn];
+              let acc = 0;
+              for (let q = 0; q < k; q++) acc += x[ta ? q * m + i : i * k + q] * y[tb ? j * k + q : q * nn + j];
+              scale = Math.max(scale, Math.abs(acc));
+              worst = Math.max(worst, Math.abs(out[0][e] - acc), Math.abs(out[1][e] - acc));
+            }
+            assert.ok(worst / scale < 2e-6, `${m}×${nn}×${k} ta=${ta} tb=${tb} ${n} threads: error ${worst / scale}`);
+            tf.dispose([a, b]);
+          }
+      }
+    } finally {
+      addon.setThreads(threads, smallProductWork);
+      addon.setGemm(gemm === 'OpenBLAS' ? 'openblas' : 'milkit');
+    }
+    assert.ok(addon.selfTest() < 1e-5);
+    assert.ok(addon.fmaPeak(1, 1000) > 0);
   });
 
   it('native activations equal the tfjs ops (gelu, tanh, sigmoid, relu)', () => {
@@ -442,7 +495,15 @@ describe('native build and fallback', function () {
     if (fs.existsSync(ADDON_PATH)) {
       const on = JSON.parse(run({}).stdout);
       assert.equal(on.blas.active, true);
-      assert.match(on.describe, /^wasm SIMD \+ OpenBLAS sgemm \(\d+ threads?, \w+\)/);
+      // AVX-512 CPUs run milkit's own sgemm for the general products, others OpenBLAS's.
+      assert.match(
+        on.describe,
+        /^wasm SIMD \+ (native sgemm milkit AVX-512 14x32 \(\d+ threads?; OpenBLAS \w+\)|OpenBLAS sgemm \(\d+ threads?, \w+\))$/,
+      );
+      const openblas = JSON.parse(run({ MILKIT_GEMM: 'openblas' }).stdout);
+      assert.match(openblas.describe, /^wasm SIMD \+ OpenBLAS sgemm \(\d+ threads?, \w+\)$/);
+      const wrong = JSON.parse(run({ MILKIT_GEMM: 'mkl' }).stdout);
+      assert.match(wrong.describe, /OpenBLAS off: MILKIT_GEMM must be "milkit" or "openblas", not "mkl"/);
     }
   });
 });
