@@ -1,11 +1,13 @@
 /**
  * Writes a cohort (instance file + bag table) bag by bag, so cohorts larger than memory stream
  * straight to disk. Both files are written to temporary names and renamed at the end: a crash or
- * a bad bag half-way never leaves a half-written cohort under the final name.
+ * a bad bag half-way never leaves a half-written cohort under the final name. The temporary names
+ * are persist's (`tempPathFor`), so the next write into the folder removes what a killed writer left.
  */
 import * as A from 'apache-arrow';
 import * as fs from 'node:fs';
 import { dirname } from 'node:path';
+import { removeStaleTempFiles, tempPathFor } from '../persist/atomic';
 import { type BagRecord, validateBagLabels, validateInstances } from './bag';
 import { CLASSES_KEY, checkLabelSet, parseClasses } from './classes';
 import { MilkitDataError, fileSystemError } from './errors';
@@ -197,8 +199,9 @@ export async function writeCohort(
   } catch (err) {
     throw fileSystemError(err, instancePath, 'write the cohort');
   }
-  const tmpInstances = `${instancePath}.tmp-${process.pid}`;
-  const tmpBags = `${bagPath}.tmp-${process.pid}`;
+  removeStaleTempFiles(dirname(instancePath));
+  const tmpInstances = tempPathFor(instancePath);
+  const tmpBags = tempPathFor(bagPath);
   const rows: BagRow[] = [];
   const seen = new Set<string>();
   let fd: number | undefined;

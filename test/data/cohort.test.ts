@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as A from 'apache-arrow';
 import { Cohort, MilkitDataError, writeCohort, type BagRecord } from '../../src/data';
 import { randomFloats, tempDir } from '../helpers/tmp';
+import { killedWriter } from '../persist/helpers';
 
 function bags(count: number, dim: number, withCoords = true): BagRecord[] {
   return Array.from({ length: count }, (_, b) => {
@@ -106,6 +107,18 @@ describe('data/cohort: the Arrow feature-bag format', () => {
     assert.equal(count, 40 * 200);
     assert.ok(maxCached <= 4 * bagBytes, `cache grew to ${maxCached}`);
     await cohort.close();
+  });
+
+  it("writes through temp files: a failed write leaves none, a killed writer's are removed", async () => {
+    const sub = path.join(dir, 'temps');
+    fs.mkdirSync(sub);
+    const file = path.join(sub, 'c.arrow');
+    killedWriter(file); // a writer killed mid-write leaves c.arrow.tmp-<host>-<pid>-0
+    const bad = [...bags(2, 4), { id: 'bag-0', features: randomFloats(12, 9), label: 0 }]; // duplicate id
+    await rejects(writeCohort(file, bad, { dim: 4 }), 'duplicate bag id');
+    assert.deepEqual(fs.readdirSync(sub), [], "the killed writer's and the failed write's temp files are gone");
+    await writeCohort(file, bags(2, 4), { dim: 4 });
+    assert.deepEqual(fs.readdirSync(sub).sort(), ['c.arrow', 'c.bags.arrow']);
   });
 
   describe('bad input gives one clear error naming file, bag and field', () => {
