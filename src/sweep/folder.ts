@@ -13,14 +13,16 @@
  * Every file is written atomically. A folder lock (`.lock`, O_EXCL) guards planning and submitting,
  * and each unit has its own lock while it runs, so two runners never train the same unit.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../persist/atomic';
+import type { dataFingerprint } from '../persist/fingerprint';
 import type { ResolvedPlan } from './plan';
 
 export const SWEEP_FORMAT = 'milkit-sweep';
+/** 2: the cohort is identified by its data fingerprint (1 had bag ids and labels only). */
+export const SWEEP_VERSION = 2;
 
 /** One unit of work; `index` is its Slurm array index / Kubernetes completion index. */
 export interface Unit {
@@ -32,18 +34,15 @@ export interface Unit {
   fold: number;
 }
 
-/** What identifies the cohort a sweep was planned on; a unit refuses to run on another. */
-export interface CohortIdentity {
-  path: string;
-  bags: number;
-  dim: number;
-  /** sha256 of the bag ids and labels in order. */
-  bagsHash: string;
-}
+/**
+ * What identifies the cohort a sweep was planned on: its path and the data fingerprint runs use
+ * (bag table, width, a sample of the feature bytes). A unit refuses to run on another cohort.
+ */
+export type CohortIdentity = { path: string } & ReturnType<typeof dataFingerprint>;
 
 export interface SweepManifest {
   format: typeof SWEEP_FORMAT;
-  version: 1;
+  version: typeof SWEEP_VERSION;
   /** The unit kind: how `sweep run` runs one unit ('train'; new kinds add a runner). */
   kind: 'train';
   /** sha256 over kind, plan, cohort and units: a second `sweep` with another plan is refused. */
@@ -63,21 +62,6 @@ export interface Submission {
   at: string;
   script?: string;
 }
-
-/** JSON with sorted keys, so equal values give equal text (and fingerprints). */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_, v) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.keys(v as object)
-            .sort()
-            .map((k) => [k, (v as Record<string, unknown>)[k]]),
-        )
-      : v,
-  );
-}
-
-export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /** JSON that writes non-finite numbers as null (JSON has no NaN). */
 export const toJson = (v: unknown, indent = 2): string =>
@@ -107,10 +91,16 @@ export class SweepFolder {
   manifest(): SweepManifest {
     if (!this.exists())
       throw new Error(`${this.dir} is not a sweep folder (no sweep.json); start one with: milkit sweep PLAN --out DIR`);
-    const m = JSON.parse(fs.readFileSync(this.manifestPath, 'utf8')) as SweepManifest;
-    if (m.format !== SWEEP_FORMAT || m.version !== 1)
+    const m = JSON.parse(fs.readFileSync(this.manifestPath, 'utf8')) as Omit<SweepManifest, 'version'> & {
+      version: number;
+    };
+    if (m.format === SWEEP_FORMAT && m.version === 1)
+      throw new Error(
+        `${this.manifestPath}: planned by an earlier milkit (sweep version 1); plan the sweep again into a new folder`,
+      );
+    if (m.format !== SWEEP_FORMAT || m.version !== SWEEP_VERSION)
       throw new Error(`${this.manifestPath}: not a milkit sweep manifest (format ${m.format}, version ${m.version})`);
-    return m;
+    return m as SweepManifest;
   }
   unitDir(u: Unit): string {
     return path.join(this.dir, 'units', u.id);

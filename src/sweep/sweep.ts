@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Cohort } from '../data/cohort';
+import { canonicalJson, sha256 } from '../persist/fingerprint';
 import { listModels } from '../registry';
 import { type SweepTable, collectSweep, writeTable } from './collect';
 import {
@@ -19,8 +20,7 @@ import {
   type SweepManifest,
   SweepFolder,
   SWEEP_FORMAT,
-  canonicalJson,
-  sha256,
+  SWEEP_VERSION,
   takeLock,
   writeJsonAtomic,
   writeTextAtomic,
@@ -84,7 +84,7 @@ export async function planSweep(plan: SweepPlan | string, out: string): Promise<
     const { units, cohort } = await planTrainUnits(resolved, folder, file);
     const manifest: SweepManifest = {
       format: SWEEP_FORMAT,
-      version: 1,
+      version: SWEEP_VERSION,
       kind: 'train',
       fingerprint: fingerprint(resolved, cohort),
       createdAt: new Date().toISOString(),

@@ -14,19 +14,13 @@ import * as path from 'node:path';
 import { Cohort } from '../data/cohort';
 import { MilkitDataError } from '../data/errors';
 import { type Split, carveValidation, parseSplitFile, repeatedKFold, toSplitFile } from '../data/splits';
+import { fingerprintDifferences, runFingerprint } from '../persist/fingerprint';
 import { createModel } from '../registry';
 import { resolveTrainConfig } from '../train/config';
-import type { FoldResult } from '../train/fold';
+import { type FoldResult, cohortFingerprint } from '../train/fold';
 import { outputsOf, taskOf } from '../train/targets';
 import { Trainer } from '../train/trainer';
-import {
-  type CohortIdentity,
-  type SweepFolder,
-  type SweepManifest,
-  type Unit,
-  sha256,
-  writeJsonAtomic,
-} from './folder';
+import { type CohortIdentity, type SweepFolder, type SweepManifest, type Unit, writeJsonAtomic } from './folder';
 import { type ResolvedPlan, SweepPlanError } from './plan';
 
 /** What a finished unit writes (`units/<id>/result.json`). */
@@ -51,12 +45,13 @@ export interface UnitResult {
 }
 
 export function cohortIdentity(cohort: Cohort): CohortIdentity {
-  return {
-    path: cohort.path,
-    bags: cohort.size,
-    dim: cohort.dim,
-    bagsHash: sha256(JSON.stringify(cohort.bags.map((b) => [b.id, b.label ?? null, b.time ?? null, b.event ?? null]))),
-  };
+  return { path: cohort.path, ...cohortFingerprint(cohort) };
+}
+
+/** What differs between the cohort a sweep was planned on and `now` (the path may differ). */
+function cohortChanges(then: CohortIdentity, now: CohortIdentity): string[] {
+  const data = (c: CohortIdentity) => runFingerprint({ ...c, path: undefined });
+  return fingerprintDifferences(data(then), data(now));
 }
 
 /** The splits of one seed, as `milkit train --seed` resolves them. */
@@ -148,12 +143,12 @@ export async function runTrainUnit(
   const started = Date.now();
   const cohort = await Cohort.open(manifest.plan.cohort);
   try {
-    const now = cohortIdentity(cohort);
-    const then = manifest.cohort;
-    if (now.bags !== then.bags || now.dim !== then.dim || now.bagsHash !== then.bagsHash)
+    const changes = cohortChanges(manifest.cohort, cohortIdentity(cohort));
+    if (changes.length)
       throw new MilkitDataError(
-        `the cohort changed since the sweep was planned (then ${then.bags} bags × ${then.dim}, now ${now.bags} × ${now.dim}${now.bagsHash !== then.bagsHash ? ', other bag ids or labels' : ''}); plan a new sweep into a new folder`,
+        `the cohort changed since the sweep was planned (${changes.join('; ')})`,
         { file: cohort.path },
+        'plan a new sweep into a new folder',
       );
     const splitsFile = folder.splitsPath(unit.seed);
     const splits = parseSplitFile(JSON.parse(fs.readFileSync(splitsFile, 'utf8')), cohort.bags, splitsFile);

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { listModels } from '../../src/registry';
-import { SweepFolder, SweepPlanError, planSweep, readPlan } from '../../src/sweep';
+import { SweepFolder, SweepPlanError, planSweep, readPlan, runUnit } from '../../src/sweep';
 import { resolvePlan } from '../../src/sweep/plan';
 import { tempDir } from '../helpers/tmp';
 import { writeToyCohort } from '../train/fixtures';
@@ -153,5 +153,26 @@ describe('sweep/plan: checked before anything runs, every problem naming its fie
       /holds another sweep .*choose another --out/,
     );
     assert.equal(fs.readFileSync(folder.manifestPath, 'utf8'), before);
+  });
+
+  it('a unit refuses a cohort whose features changed under the same bag ids and labels', async () => {
+    const file = await writeToyCohort(dir, { name: 'drift' });
+    const folder = await planSweep(
+      { cohort: file, folds: 3, models: [{ model: 'mean-mil' }] },
+      path.join(dir, 'drift'),
+    );
+    await writeToyCohort(dir, { name: 'drift', offset: 1 }); // re-extracted: same bags, other features
+    const lines: string[] = [];
+    assert.equal(await runUnit(folder, 0, { log: (l) => lines.push(l) }), 'failed');
+    const error = JSON.parse(fs.readFileSync(folder.errorPath(folder.manifest().units[0]), 'utf8')) as Error;
+    assert.match(error.message, /the cohort changed since the sweep was planned \(content: saved "sha256:/);
+    assert.match(error.message, /plan a new sweep into a new folder/);
+  });
+
+  it('a sweep folder of the earlier format is named as such', () => {
+    const out = path.join(dir, 'old');
+    fs.mkdirSync(out);
+    fs.writeFileSync(path.join(out, 'sweep.json'), JSON.stringify({ format: 'milkit-sweep', version: 1 }));
+    assert.throws(() => new SweepFolder(out).manifest(), /planned by an earlier milkit \(sweep version 1\); plan the/);
   });
 });
