@@ -66,7 +66,7 @@ function historySeries(d: ReportData): TrainingSeries[] {
   return series;
 }
 
-function curvesSection(d: ReportData): string {
+export function curvesSection(d: ReportData): string {
   const series = historySeries(d);
   if (!series.length) return '<p>No training history recorded.</p>';
   const metrics = [...new Set(series.map((s) => s.metric))];
@@ -84,7 +84,7 @@ function curvesSection(d: ReportData): string {
   return `${choose}<div class="row">${figs}</div>${note}`;
 }
 
-function rocSection(d: ReportData): string {
+export function rocSection(d: ReportData): string {
   const binary = d.predictions.length && d.predictions[0].probabilities[0].length === 2;
   if (!binary) return '<p>ROC curves need binary test predictions; this run has none.</p>';
   const many = d.predictions.length > 1;
@@ -212,49 +212,68 @@ function heatmapSection(d: ReportData): string {
 }
 
 const STYLE = `body{font-family:DejaVu Sans,Verdana,sans-serif;color:#1a1a1a;background:#fff;max-width:1200px;margin:24px auto;padding:0 16px;line-height:1.45}
-h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ccc}
+h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ccc}h3{font-size:15px;margin:18px 0 6px}
+details{margin:10px 0}summary{cursor:pointer}
 table{border-collapse:collapse}th,td{padding:3px 10px;text-align:left;border-bottom:1px solid #ddd}
 .note{color:#444;font-size:13px}.row{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}
 [hidden]{display:none!important}label{display:inline-block;margin:6px 0}`;
 
-/** Shows each `data-choose` control and the group members whose `data-value` it selects ("all" shows every one). */
-const SCRIPT = `document.querySelectorAll('[data-choose]').forEach(function(l){var g=l.dataset.choose,s=l.querySelector('select');
-function show(){document.querySelectorAll('[data-group="'+g+'"]').forEach(function(e){e.hidden=s.value!=='all'&&e.dataset.value!==s.value;});}
-var d=document.querySelector('[data-group="'+g+'"][data-default="true"]');if(d)s.value=d.dataset.value;
+/**
+ * Shows each `data-choose` control and the group members whose `data-value` it selects ("all" shows
+ * every one), within the control's `<details>` (one configuration of a sweep report) or the page.
+ */
+const SCRIPT = `document.querySelectorAll('[data-choose]').forEach(function(l){var g=l.dataset.choose,s=l.querySelector('select'),r=l.closest('details')||document;
+function show(){r.querySelectorAll('[data-group="'+g+'"]').forEach(function(e){e.hidden=s.value!=='all'&&e.dataset.value!==s.value;});}
+var d=r.querySelector('[data-group="'+g+'"][data-default="true"]');if(d)s.value=d.dataset.value;
 s.addEventListener('change',show);l.hidden=false;show();});`;
+
+/** The confusion matrices of `d` side by side (argmax, and the Youden threshold where every fold has one). */
+export function confusionRow(d: ReportData): string {
+  const matrices = [
+    d.confusion.argmax.length ? confusionSvg(d.confusion.argmax, 'at argmax (p ≥ 0.5)') : '',
+    d.confusion.youden ? confusionSvg(d.confusion.youden, 'at each fold’s Youden threshold') : '',
+  ].filter(Boolean);
+  return `<div class="row">${matrices.map((m) => `<figure>${m}</figure>`).join('') || '<p>Not available.</p>'}</div>`;
+}
+
+/** The page every report shares: title, a table of facts, sections (heading + HTML), the choice script. */
+export function reportPage(title: string, meta: [string, string][], sections: [string, string][]): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${esc(title)}</title><style>${STYLE}</style></head><body>
+<h1>${esc(title)}</h1>
+<table>${meta.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>
+${sections.map(([h, body]) => `<h2>${esc(h)}</h2>${body}`).join('\n')}
+<p class="note">Written by milkit. Splits' colours: <span style="color:${SPLIT_COLOURS.train}">train</span>, <span style="color:${SPLIT_COLOURS.val}">validation</span>, <span style="color:${SPLIT_COLOURS.test}">test</span> (Okabe–Ito, colour-blind safe).</p>
+<script>${SCRIPT}</script></body></html>
+`;
+}
 
 export function reportHtml(d: ReportData): string {
   const r = d.run;
   const title = `milkit run report: ${r.model.name} on ${r.data.path.split(/[\\/]/).pop()}`;
   const folds = r.folds.filter((f) => !f.interrupted).length;
-  const meta = [
-    ['run folder', d.runDir],
-    ['model', `${r.model.name} ${JSON.stringify(r.model.config)}`],
-    ['data', `${r.data.path} (${r.data.bags} bags, ${r.data.dim} features per instance)`],
-    ['task', r.task.kind === 'class' ? `${r.task.numClasses}-class classification` : r.task.kind],
+  return reportPage(
+    title,
     [
-      'training',
-      `${r.config.epochs} epochs, lr ${r.config.lr}, weight decay ${r.config.weightDecay}, seed ${r.config.seed}, weights kept: ${r.config.selectOn}`,
+      ['run folder', d.runDir],
+      ['model', `${r.model.name} ${JSON.stringify(r.model.config)}`],
+      ['data', `${r.data.path} (${r.data.bags} bags, ${r.data.dim} features per instance)`],
+      ['task', r.task.kind === 'class' ? `${r.task.numClasses}-class classification` : r.task.kind],
+      [
+        'training',
+        `${r.config.epochs} epochs, lr ${r.config.lr}, weight decay ${r.config.weightDecay}, seed ${r.config.seed}, weights kept: ${r.config.selectOn}`,
+      ],
+      [
+        'folds',
+        `${folds} finished${r.interrupted ? ' (run interrupted)' : ''}; test bags per fold: ${r.folds.map((f) => f.sizes.test).join(', ')}`,
+      ],
+      ['created', r.createdAt],
     ],
     [
-      'folds',
-      `${folds} finished${r.interrupted ? ' (run interrupted)' : ''}; test bags per fold: ${r.folds.map((f) => f.sizes.test).join(', ')}`,
+      ['Summary', summaryTable(d)],
+      ['Training curves per fold', curvesSection(d)],
+      ['ROC and precision–recall (test bags)', rocSection(d)],
+      [`Confusion matrix (test bags${d.predictions.length > 1 ? ', pooled over folds' : ''})`, confusionRow(d)],
+      ['Top attention bags', heatmapSection(d)],
     ],
-    ['created', r.createdAt],
-  ];
-  const matrices = [
-    d.confusion.argmax.length ? confusionSvg(d.confusion.argmax, 'at argmax (p ≥ 0.5)') : '',
-    d.confusion.youden ? confusionSvg(d.confusion.youden, 'at each fold’s Youden threshold') : '',
-  ].filter(Boolean);
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${esc(title)}</title><style>${STYLE}</style></head><body>
-<h1>${esc(title)}</h1>
-<table>${meta.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>
-<h2>Summary</h2>${summaryTable(d)}
-<h2>Training curves per fold</h2>${curvesSection(d)}
-<h2>ROC and precision–recall (test bags)</h2>${rocSection(d)}
-<h2>Confusion matrix (test bags${d.predictions.length > 1 ? ', pooled over folds' : ''})</h2><div class="row">${matrices.map((m) => `<figure>${m}</figure>`).join('') || '<p>Not available.</p>'}</div>
-<h2>Top attention bags</h2>${heatmapSection(d)}
-<p class="note">Written by milkit report. Splits' colours: <span style="color:${SPLIT_COLOURS.train}">train</span>, <span style="color:${SPLIT_COLOURS.val}">validation</span>, <span style="color:${SPLIT_COLOURS.test}">test</span> (Okabe–Ito, colour-blind safe).</p>
-<script>${SCRIPT}</script></body></html>
-`;
+  );
 }

@@ -2,12 +2,15 @@
  * One table for a sweep: per configuration, every test metric as mean ± sample sd over its
  * finished units (folds × seeds), with a percentile bootstrap interval of that mean (units
  * resampled with replacement, seeded: the same results give the same interval). Written as JSON,
- * CSV and Markdown to `SWEEP_DIR/results/`. A partial sweep is collected too, and says what is missing.
+ * CSV and Markdown to `SWEEP_DIR/results/`, with the sweep's HTML report (the run report's sections
+ * per configuration). A partial sweep is collected too, and says what is missing.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { bootstrap } from '../metrics/bootstrap';
 import { meanSd } from '../metrics/util';
+import { readRun, sweepReportHtml } from '../report';
+import type { RunResult } from '../train/results';
 import { type SweepFolder, toJson, writeTextAtomic } from './folder';
 import { type UnitState, sweepStatus } from './status';
 import type { UnitResult } from './trainUnit';
@@ -148,12 +151,24 @@ export function tableMarkdown(t: SweepTable): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Writes results/summary.{json,csv,md}; returns their paths. */
+/** Per configuration: the run results of its finished units (each unit's trainer folder). */
+export function unitRuns(folder: SweepFolder): Record<string, RunResult[]> {
+  const runs: Record<string, RunResult[]> = {};
+  for (const u of folder.manifest().units) {
+    const dir = path.join(folder.unitDir(u), 'train');
+    if (!fs.existsSync(folder.resultPath(u)) || !fs.existsSync(path.join(dir, 'results.json'))) continue;
+    (runs[u.config] ??= []).push(readRun(dir));
+  }
+  return runs;
+}
+
+/** Writes results/summary.{json,csv,md} and results/report.html; returns their paths. */
 export function writeTable(folder: SweepFolder, t: SweepTable): string[] {
   const dir = path.join(folder.dir, 'results');
-  const files = ['summary.json', 'summary.csv', 'summary.md'].map((f) => path.join(dir, f));
+  const files = ['summary.json', 'summary.csv', 'summary.md', 'report.html'].map((f) => path.join(dir, f));
   writeTextAtomic(files[0], `${toJson(t)}\n`);
   writeTextAtomic(files[1], tableCsv(t));
   writeTextAtomic(files[2], tableMarkdown(t));
+  writeTextAtomic(files[3], sweepReportHtml({ table: t, runs: unitRuns(folder) }));
   return files;
 }

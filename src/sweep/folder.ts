@@ -8,7 +8,7 @@
  * units/<id>/             result.json (done) | error.json (failed) | unit.log | train/ (checkpoints)
  * submissions.jsonl       one line per submission: executor, job id, unit indices, time
  * slurm/, k8s/, logs/     job scripts and manifests as submitted, scheduler logs
- * results/                summary.{json,csv,md} from `milkit sweep collect`
+ * results/                summary.{json,csv,md} and report.html from `milkit sweep collect`
  * ```
  * Every file is written atomically. A folder lock (`.lock`, O_EXCL) guards planning and submitting,
  * and each unit has its own lock while it runs, so two runners never train the same unit.

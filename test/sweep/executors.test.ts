@@ -95,8 +95,48 @@ describe('sweep executors (local pool, Slurm script, Kubernetes manifest)', func
     assert.equal(col.status, 0, col.stderr);
     assert.equal(JSON.parse(col.stdout).rows.length, 2);
     assert.match(col.stderr, /partial: 3 of 6 units have no result/);
-    for (const f of ['summary.json', 'summary.csv', 'summary.md'])
+    for (const f of ['summary.json', 'summary.csv', 'summary.md', 'report.html'])
       assert.ok(fs.existsSync(path.join(folder.dir, 'results', f)), f);
+  });
+
+  it('collect writes the sweep report: the table with its intervals, then the run report sections per config', () => {
+    const table = collectSweep(folder);
+    const html = fs.readFileSync(path.join(folder.dir, 'results', 'report.html'), 'utf8');
+    assert.deepEqual(
+      [...html.matchAll(/<h2>([^<]*)<\/h2>/g)].map((m) => m[1]),
+      ['Summary', 'Per configuration'],
+    );
+    // The summary row of c0 shows the table's numbers: mean ± sd [lower, upper] of the AUC.
+    const auc = table.rows[0].metrics.auc;
+    const cell = `${auc.mean.toFixed(3)} ± ${auc.sd.toFixed(3)}<br><span class="note">[${auc.lower.toFixed(3)}, ${auc.upper.toFixed(3)}]`;
+    assert.ok(html.includes(cell), `AUC cell ${cell}`);
+    assert.match(html, /<th>c0: mean-mil<\/th><td>3\/3<\/td>/);
+    assert.match(html, /<th>c1: mhim-v1\(mean-mil\)<\/th><td>0\/3<\/td>/);
+    assert.match(html, /Partial sweep<\/b>: 3 unit\(s\) without a result: c1-s3-r0-f0 \(failed\)/);
+    assert.ok(html.includes('AUC per configuration'), 'the comparison chart');
+    // c0 is drawn from its three units as the folds of one run (the run report's sections); c1 has none.
+    const [c0, c1] = html.split('<details>').slice(1);
+    for (const h of ['Training curves per unit', 'ROC and precision–recall', 'Confusion matrix'])
+      assert.ok(c0.includes(`<h3>${h}`), h);
+    assert.ok(c0.includes('3 unit(s) over 1 seed(s)'));
+    assert.ok((c0.match(/<svg/g) ?? []).length >= 4, 'curves, ROC, PR and a confusion matrix');
+    // The pooled confusion matrix counts every unit's test bags once.
+    const tests = folder
+      .manifest()
+      .units.filter((u) => u.config === 'c0')
+      .reduce((a, u) => a + JSON.parse(fs.readFileSync(folder.resultPath(u), 'utf8')).sizes.test, 0);
+    const counts = [
+      ...c0
+        .split('at argmax')[1]
+        .split('</svg>')[0]
+        .matchAll(/font-size="14" font-weight="bold">(\d+)</g),
+    ];
+    assert.equal(
+      counts.reduce((a, m) => a + Number(m[1]), 0),
+      tests,
+    );
+    assert.ok(c1.includes('No finished unit yet'));
+    assert.ok(!/(?:href|src)="(?!data:)/.test(html), 'no external resources');
   });
 
   it('slurm: one array over the unit indices, the options as #SBATCH lines, the sweep run command', () => {

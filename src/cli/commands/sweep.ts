@@ -139,7 +139,7 @@ async function follow(folder: SweepFolder, sub: Submitted, f: FlagValues, ctx: C
     else {
       printStatus(status, ctx);
       ctx.print(`\n${tableMarkdown(table)}`);
-      ctx.print(`tables: ${dir}/results/summary.{json,csv,md}`);
+      ctx.print(`tables: ${dir}/results/summary.{json,csv,md}; report: ${dir}/results/report.html`);
     }
     return status.counts.done === status.total ? 0 : 1;
   } finally {
@@ -151,7 +151,7 @@ async function follow(folder: SweepFolder, sub: Submitted, f: FlagValues, ctx: C
 const SUBCOMMANDS = `  milkit sweep PLAN --out SWEEP_DIR [--executor local|slurm|k8s] [options]
   milkit sweep status SWEEP_DIR [--json]
   milkit sweep resubmit SWEEP_DIR [--executor ...]   failed or missing units only
-  milkit sweep collect SWEEP_DIR [--json]            mean ± sd per config, bootstrap CIs
+  milkit sweep collect SWEEP_DIR [--json]            mean ± sd per config, bootstrap CIs, HTML report
   milkit sweep run SWEEP_DIR --unit I                one unit (what each worker / array task runs)`;
 
 export const sweep: Command = {

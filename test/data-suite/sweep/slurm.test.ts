@@ -114,6 +114,14 @@ describe('data-suite/sweep: MUSK1 sweeps on a real Slurm cluster', function () {
         ['mean-mil', 5, 5],
       ],
     );
+    // The sweep's report: both configurations, each drawn from its five units (curves, ROC, confusion).
+    const html = fs.readFileSync(path.join(a.dir, 'results', 'report.html'), 'utf8');
+    const sections = html.split('<details>').slice(1);
+    assert.equal(sections.length, 2);
+    for (const sec of sections) {
+      assert.ok(sec.includes('5 unit(s) over 1 seed(s)'));
+      assert.ok((sec.match(/<svg/g) ?? []).length >= 4);
+    }
     console.log(
       `      MUSK1 5-fold AUC: ${ta.rows.map((r) => `${r.label} ${r.metrics.auc.mean.toFixed(3)}`).join(', ')}`,
     );
