@@ -9,6 +9,9 @@ import { Dense, projectBag } from './layers/dense';
 import { dropout } from './layers/dropout';
 import { ParamStore } from './layers/params';
 import { bagLoss } from './losses';
+import { uploadBag } from './upload';
+
+export { uploadBag };
 import type {
   BaseModelConfig,
   ForwardOptions,
@@ -45,6 +48,16 @@ export abstract class MilBase<C extends BaseModelConfig> implements MilModel<C> 
       loss: () => this.loss(this.forward(x, { training: true, coords: bag.coords, target }), target),
       finish: () => x.dispose(),
     };
+  }
+
+  /** Uploads the bag, runs `forward` and frees the upload (models that stream override it). */
+  forwardBag(bag: StepBag, opts: ForwardOptions): MilOutput {
+    const x = uploadBag(bag);
+    try {
+      return this.forward(x, opts);
+    } finally {
+      x.dispose();
+    }
   }
 
   trainableVariables(): tf.Variable[] {
@@ -190,11 +203,4 @@ export function attentionReadout(h: tf.Tensor2D, a: tf.Tensor2D, classifier: Den
   };
   if (opts.returnInstanceFeatures) out.instanceFeatures = tf.mul(h, tf.reshape(a, [-1, 1])) as tf.Tensor2D;
   return out;
-}
-
-/** A step bag as a tensor `[N, D]` (checked: the host array must hold N × D values). */
-export function uploadBag(bag: StepBag): tf.Tensor2D {
-  if (bag.features.length !== bag.numInstances * bag.dim)
-    throw new Error(`bag "${bag.id}": ${bag.features.length} values for ${bag.numInstances} × ${bag.dim}`);
-  return tf.tensor2d(bag.features, [bag.numInstances, bag.dim]);
 }

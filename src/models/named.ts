@@ -14,6 +14,7 @@ import type {
   TrainingStep,
 } from './types';
 import type * as tf from '@tensorflow/tfjs';
+import { uploadBag } from './upload';
 
 export class NamedMil<C extends BaseModelConfig> implements StagedMilModel<C> {
   /** @param rename how the inner model's variable names are saved (default: unchanged). */
@@ -30,6 +31,10 @@ export class NamedMil<C extends BaseModelConfig> implements StagedMilModel<C> {
 
   forward(bag: tf.Tensor2D, opts: ForwardOptions): MilOutput {
     return this.inner.forward(bag, opts);
+  }
+
+  forwardBag(bag: StepBag, opts: ForwardOptions): MilOutput {
+    return this.inner.forwardBag ? this.inner.forwardBag(bag, opts) : this.inner.forward(uploadBag(bag), opts);
   }
 
   embedInstances(bag: tf.Tensor2D, opts: ForwardOptions): tf.Tensor2D {

@@ -93,6 +93,12 @@ export interface MilModel<C extends BaseModelConfig = BaseModelConfig> {
   readonly config: Readonly<C>;
   /** Runs the model on one bag `[N, D]`. Call inside `tf.tidy` or dispose the outputs. */
   forward(bag: tf.Tensor2D, opts: ForwardOptions): MilOutput;
+  /**
+   * Runs the model on one bag in host memory (inference). Models that pool huge bags in row blocks
+   * (AB-MIL: layers/streamedPooling.ts) never upload the whole bag; the others upload it, refusing
+   * a bag that cannot fit the device. Absent: upload the bag and call `forward`.
+   */
+  forwardBag?(bag: StepBag, opts: ForwardOptions): MilOutput;
   /** Training loss terms for one bag: the bag loss `cls` plus the model's own named terms. */
   loss(out: MilOutput, target: Target): LossTerms;
   /**

@@ -11,12 +11,25 @@ import { classificationMetrics } from '../metrics/evaluate';
 import { concordanceIndex, riskFromHazardLogits } from '../metrics/survival';
 import { type BinaryThreshold, fitYoudenThreshold } from '../metrics/threshold';
 import { totalLoss } from '../models/losses';
-import type { MilModel, Target } from '../models/types';
+import type { ForwardOptions, MilModel, MilOutput, StepBag, Target } from '../models/types';
+import { uploadBag } from '../models/upload';
 import type { Task } from './targets';
 
-/** A bag's features as a tensor `[N, D]`, standardised with training statistics when given. */
-export function bagTensor(bag: Bag, stats?: FeatureStats): tf.Tensor2D {
-  return tf.tensor2d(stats ? standardize(bag.features, stats) : bag.features, [bag.numInstances, bag.dim]);
+/** A bag as a model receives it from host memory, standardised with training statistics when given. */
+export function stepBagOf(bag: Bag, stats?: FeatureStats): StepBag {
+  const features = stats ? standardize(bag.features, stats) : bag.features;
+  return { id: bag.id, features, numInstances: bag.numInstances, dim: bag.dim, coords: bag.coords };
+}
+
+/** Inference on one bag: streamed by models that pool huge bags in blocks, else uploaded whole. */
+export function forwardBag(model: MilModel, bag: StepBag, opts: ForwardOptions): MilOutput {
+  if (model.forwardBag) return model.forwardBag(bag, opts);
+  const x = uploadBag(bag);
+  try {
+    return model.forward(x, opts);
+  } finally {
+    x.dispose();
+  }
 }
 
 export interface SetPredictions {
@@ -42,7 +55,8 @@ export async function predictSet(
       const bag = await cohort.bag(i);
       rows.push(
         tf.tidy(() => {
-          const out = model.forward(bagTensor(bag, stats), { training: false, coords: bag.coords, target: targets[i] });
+          const opts = { training: false, coords: bag.coords, target: targets[i] };
+          const out = forwardBag(model, stepBagOf(bag, stats), opts);
           return tf.concat([out.logits, tf.reshape(totalLoss(model.loss(out, targets[i])), [1])]);
         }),
       );
@@ -138,7 +152,7 @@ export async function predictInstances(
   stats?: FeatureStats,
 ): Promise<{ logits: Float32Array; attention?: Float32Array; instanceProbs?: Float32Array }> {
   const out = tf.tidy(() => {
-    const o = model.forward(bagTensor(bag, stats), { training: false, coords: bag.coords });
+    const o = forwardBag(model, stepBagOf(bag, stats), { training: false, coords: bag.coords });
     return {
       logits: o.logits,
       attention: o.attention,
