@@ -17,3 +17,4 @@ export * from './ssl/augment';
 export * from './ssl/probe';
 export * from './models/kmeans';
 export * from './slides/overlay';
+export * from './slides/view';

@@ -11,7 +11,7 @@ import { type HeatScale, extent, scaleScores } from '../viz/scale';
 import { type OverlayOptions, blendScores, colorBar, patchRects, scoreTicks } from './overlay';
 import { slideIdentity } from './pipeline';
 import { readThumbnail } from './slide';
-import type { Slide } from './types';
+import type { RgbPixels, Slide } from './types';
 
 /** Most pixels a drawn slide may have (a level of a 40× slide can be gigapixels). */
 export const MAX_HEATMAP_PIXELS = 64 * 2 ** 20;
@@ -30,7 +30,10 @@ export interface SlideHeatmapOptions extends OverlayOptions {
 }
 
 export interface SlideHeatmap {
+  /** The figure: the slide with the overlay, and the colour bar. */
   png: Buffer;
+  /** The slide as drawn, without the overlay (what the interactive view draws over). */
+  slideImage: RgbPixels;
   width: number;
   height: number;
   /** The drawn slide: its size and level-0 pixels per image pixel. */
@@ -144,18 +147,24 @@ export async function slideHeatmap(
     const ty = y - Math.floor((CHAR_HEIGHT * s) / 2);
     drawText(out, W, H, barX + barW + 6 * s, ty, tick.label, [0, 0, 0], s);
   }
-  const png = new PNG({ width: W, height: H });
-  for (let i = 0; i < W * H; i++) {
-    png.data[4 * i] = out[3 * i];
-    png.data[4 * i + 1] = out[3 * i + 1];
-    png.data[4 * i + 2] = out[3 * i + 2];
-    png.data[4 * i + 3] = 255;
-  }
   return {
-    png: PNG.sync.write(png),
+    png: rgbPng({ width: W, height: H, data: out }),
+    slideImage: thumb,
     width: W,
     height: H,
     image: { width: w, height: h, downsample: thumb.downsample },
     scaled: { scale, min, max, t },
   };
+}
+
+/** An RGB image as PNG bytes. */
+export function rgbPng(img: RgbPixels): Buffer {
+  const png = new PNG({ width: img.width, height: img.height });
+  for (let i = 0; i < img.width * img.height; i++) {
+    png.data[4 * i] = img.data[3 * i];
+    png.data[4 * i + 1] = img.data[3 * i + 1];
+    png.data[4 * i + 2] = img.data[3 * i + 2];
+    png.data[4 * i + 3] = 255;
+  }
+  return PNG.sync.write(png);
 }

@@ -53,6 +53,7 @@ export * from './embedSsl';
 export * from './embedOnnx';
 export * from './overlay';
 export * from './heatmap';
+export * from './view';
 export { OpenSlideSlide, openslideAddon } from './openslide';
 export { TiffSlide } from './tiff';
 export { ImageSlide } from './image';

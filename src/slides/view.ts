@@ -1,0 +1,99 @@
+/**
+ * The slide heatmap view's notebook payload (`application/vnd.milkit.slide+json`), pure so the
+ * kernel helper builds it and the JupyterLab slide view reads it with the same code: the slide's
+ * thumbnail, every patch's level-0 position and score, and the top-scoring patches at full
+ * resolution. Everything the view needs is in the payload (tslab has no comms), so it stays
+ * interactive in a saved notebook opened without a kernel.
+ */
+import type { HeatScale } from '../viz/scale';
+import { HEAT_SCALES } from '../viz/scale';
+
+export const SLIDE_MIME = 'application/vnd.milkit.slide+json';
+export const SLIDE_VIEW_VERSION = 1;
+/** Patches a payload may carry (a 40× resection at 256 px has tens of thousands). */
+export const MAX_SLIDE_PATCHES = 200_000;
+
+export interface SlidePatchImage {
+  /** The patch's index in `coords` / `scores`. */
+  index: number;
+  /** PNG, base64, `size × size` pixels. */
+  png: string;
+  size: number;
+}
+
+export interface SlidePayload {
+  kind: 'slide';
+  version: number;
+  slideId: string;
+  title?: string;
+  /** Level-0 size of the slide, and its µm per pixel when known. */
+  slide: { width: number; height: number; mpp?: number };
+  /** The slide drawn whole (PNG, base64) and its size in pixels. */
+  image: { png: string; width: number; height: number };
+  /** Patch side in level-0 pixels. */
+  patchSize: number;
+  /** Level-0 top-left corners, x, y pairs. */
+  coords: number[];
+  /** One score per patch (4 significant digits). */
+  scores: number[];
+  /** What the scores are ("attention", "P(tumor)"). */
+  scoreName: string;
+  scale: HeatScale;
+  opacity: number;
+  /** The top-scoring patches at full resolution, best first. */
+  patches: SlidePatchImage[];
+}
+
+/** Indices of the `k` highest finite scores, best first (ties: lower index first). */
+export function topPatches(scores: ArrayLike<number>, k: number): number[] {
+  const idx: number[] = [];
+  for (let i = 0; i < scores.length; i++) if (Number.isFinite(scores[i])) idx.push(i);
+  return idx.sort((a, b) => scores[b] - scores[a] || a - b).slice(0, Math.max(0, k));
+}
+
+/** A score rounded for the payload (it is stored in the notebook). */
+export const roundScore = (x: number): number => (Number.isFinite(x) ? Number(x.toPrecision(4)) : x);
+
+/** Checks a payload (from a notebook file: any JSON); returns it or throws naming the field. */
+export function checkSlidePayload(p: unknown): SlidePayload {
+  const s = (typeof p === 'string' ? JSON.parse(p) : p) as SlidePayload;
+  const bad = (field: string, why: string) => new Error(`milkit slide view: "${field}" ${why}`);
+  if (!s || s.kind !== 'slide') throw bad('kind', 'is not "slide"');
+  if (s.version !== SLIDE_VIEW_VERSION)
+    throw bad('version', `is ${s.version}; this view reads version ${SLIDE_VIEW_VERSION} (update milkit-jupyterlab)`);
+  for (const [k, v] of [
+    ['slide.width', s.slide?.width],
+    ['slide.height', s.slide?.height],
+    ['image.width', s.image?.width],
+    ['image.height', s.image?.height],
+    ['patchSize', s.patchSize],
+  ] as const)
+    if (!(typeof v === 'number' && v > 0)) throw bad(k, `must be a positive number, got ${JSON.stringify(v)}`);
+  if (typeof s.image.png !== 'string' || s.image.png.length === 0) throw bad('image.png', 'is missing');
+  if (!Array.isArray(s.coords) || !Array.isArray(s.scores) || s.coords.length !== 2 * s.scores.length)
+    throw bad('coords', `must hold an x, y pair per score (${s.coords?.length} values for ${s.scores?.length} scores)`);
+  if (s.scores.length > MAX_SLIDE_PATCHES) throw bad('scores', `holds more than ${MAX_SLIDE_PATCHES} patches`);
+  if (!HEAT_SCALES.includes(s.scale)) throw bad('scale', `must be one of ${HEAT_SCALES.join(', ')}`);
+  if (!(s.opacity >= 0 && s.opacity <= 1)) throw bad('opacity', 'must lie in [0, 1]');
+  if (!Array.isArray(s.patches)) throw bad('patches', 'must be a list');
+  return s;
+}
+
+/**
+ * The patch under level-0 point (x, y): the highest-scoring patch containing it (patches overlap
+ * when tiled with overlap), or -1. Linear in the number of patches: for a click, not per frame.
+ */
+export function patchAt(
+  coords: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  size: number,
+  x: number,
+  y: number,
+): number {
+  let best = -1;
+  for (let i = 0; i < scores.length; i++) {
+    const [px, py] = [coords[2 * i], coords[2 * i + 1]];
+    if (x >= px && x < px + size && y >= py && y < py + size && (best < 0 || scores[i] > scores[best])) best = i;
+  }
+  return best;
+}

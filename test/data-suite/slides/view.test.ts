@@ -1,0 +1,83 @@
+/**
+ * milkit-kernel's showSlideHeatmap on the real CMU-1 slide: the bundle tslab sends (slide view
+ * payload + the heatmap figure as PNG + HTML showing it + text), checked against the tiling's
+ * coordinates and against pixels read independently of the heatmap code.
+ */
+import { strict as assert } from 'node:assert';
+import { PNG } from 'pngjs';
+import { SLIDE_MIME, checkSlidePayload, openSlide, readPatchFile, tileSlides } from '../../../src';
+import { showSlideHeatmap } from '../../../kernel-ext/src';
+import { tempDir } from '../../helpers/tmp';
+import { CMU } from './data';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- tslab's display hook is an untyped internal module
+const jupyter = require('tslab/dist/jupyter') as { lastWriteDisplayData: unknown };
+
+describe('slides: showSlideHeatmap (kernel helper) on CMU-1', function () {
+  this.timeout(120_000);
+  const dir = tempDir('milkit-slide-view-');
+  let coords: Int32Array;
+
+  before(async () => {
+    const [r] = await tileSlides([CMU()], dir, { tiling: { patchSize: 128, magnification: 20 } });
+    assert.equal(r.status, 'tiled', r.error);
+    coords = (await readPatchFile(r.files!.patches)).coords;
+  });
+
+  it('sends one bundle: a valid slide payload, the figure as PNG, HTML showing it, text', async () => {
+    const sent: { data: Record<string, unknown> }[] = [];
+    jupyter.lastWriteDisplayData = (msg: { data: Record<string, unknown> }) => sent.push(msg);
+    // Score = the patch's x: the best patch is the right-most one.
+    const scores = Float32Array.from({ length: coords.length / 2 }, (_, i) => coords[2 * i] + coords[2 * i + 1] / 1e4);
+    let shown;
+    try {
+      shown = await showSlideHeatmap(CMU(), scores, coords, { patchSize: 128, topK: 3, scoreName: 'x' });
+    } finally {
+      jupyter.lastWriteDisplayData = () => undefined;
+    }
+    assert.equal(sent.length, 1);
+    const data = sent[0].data;
+    const p = checkSlidePayload(data[SLIDE_MIME]);
+    assert.equal(p.slideId, 'CMU-1-Small-Region');
+    assert.deepEqual([p.slide.width, p.slide.height, p.slide.mpp], [2220, 2967, 0.499]);
+    assert.equal(p.scores.length, coords.length / 2);
+    assert.deepEqual(p.coords, Array.from(coords));
+    // The longest side drawn at 1024 px.
+    assert.equal(p.image.height, 1024);
+    assert.equal(p.image.width, Math.round(2220 / (2967 / 1024)));
+    const best = scores.indexOf(Math.max(...scores));
+    assert.deepEqual(
+      p.patches.map((q) => q.index),
+      [...scores.keys()].sort((a, b) => scores[b] - scores[a]).slice(0, 3),
+    );
+    assert.equal(p.patches[0].index, best);
+    // The embedded top patch is the slide's level-0 pixels there (128 px: no resizing).
+    const patch = PNG.sync.read(Buffer.from(p.patches[0].png, 'base64'));
+    const slide = await openSlide(CMU());
+    try {
+      const region = await slide.readRegion(0, coords[2 * best], coords[2 * best + 1], 128, 128);
+      for (const k of [0, 1, 2, 4 * 1000 + 1, 4 * (128 * 128 - 1)]) assert.equal(patch.data[k], region.data[k]);
+    } finally {
+      slide.close();
+    }
+    const png = String(data['image/png']);
+    const fig = PNG.sync.read(Buffer.from(png, 'base64'));
+    assert.equal(fig.height, 1024);
+    assert.ok(fig.width > p.image.width, 'the colour bar right of the slide');
+    assert.ok(String(data['text/html']).includes(`src="data:image/png;base64,${png}"`));
+    assert.doesNotMatch(String(data['text/html']), /<svg|<script/);
+    assert.match(
+      String(data['text/plain']),
+      /x over CMU-1-Small-Region: \d+ patches of 128 px \(level 0\) on a 2220 × 2967 px slide/,
+    );
+    assert.match(String(shown.bundle.data['text/plain']), new RegExp(`top patch: #${best} `));
+  });
+
+  it("refuses a slide that is not the bag's, before drawing anything", async () => {
+    const scores = new Float32Array(coords.length / 2).fill(1);
+    await assert.rejects(
+      showSlideHeatmap(CMU(), scores, coords, { patchSize: 128, meta: { slide_width: 896, slide_height: 768 } }),
+      /the slide is 2220 × 2967 px, but the bag's patches come from a 896 × 768 px slide/,
+    );
+  });
+});
