@@ -2,7 +2,8 @@
 # Browser stage, four parts in Debian's Chromium (playwright-core):
 #  1. standalone: the extension's renderers in a plain page (no JupyterLab): every view, object and
 #     string bundles, error messages, untrusted-data safety, the 50,000-patch heatmap timing
-#     (e2e/standalone.test.mjs, ~20 s);
+#     (e2e/standalone.test.mjs, ~20 s), and the slide view with its 50,000-patch timing
+#     (e2e/slide.test.mjs, ~30 s);
 #  2. the prebuilt milkit-jupyterlab extension in a real JupyterLab 4.6.4 (npm-built host served by
 #     Debian's jupyterlab_server) with stored outputs, light and dark theme, keyboard, and a live
 #     tslab notebook that is run, saved and reopened (e2e/lab.test.mjs);
@@ -37,6 +38,8 @@ fi
 
 node "$PLUGIN/e2e/standalone.test.mjs" "$OUT" 2>&1 | tee "$OUT/standalone-test.log"
 status=${PIPESTATUS[0]}
+node "$PLUGIN/e2e/slide.test.mjs" "$OUT" 2>&1 | tee "$OUT/slide-test.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 MILKIT_JUPYTER_PATH="$JUPYTER_PATH" node "$PLUGIN/e2e/lab.test.mjs" "$OUT" 2>&1 | tee "$OUT/browser-test.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 node "$PLUGIN/e2e/untrusted.test.mjs" "$OUT" 2>&1 | tee "$OUT/untrusted-test.log"
@@ -45,14 +48,14 @@ node "$PLUGIN/e2e/report.test.mjs" "$OUT" 2>&1 | tee "$OUT/report-test.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 passed=0; failed=0
-for part in standalone browser untrusted report; do
+for part in standalone slide browser untrusted report; do
   log="$OUT/$part-test.log"
   line=$(grep -E "^$part: [0-9]+ passed, [0-9]+ failed" "$log" | tail -1)
   [ -n "$line" ] || fail "the $part test crashed before reporting (see $log)"
   passed=$((passed + $(sed -E 's/^[a-z]+: ([0-9]+) passed.*/\1/' <<< "$line")))
   failed=$((failed + $(sed -E 's/.* ([0-9]+) failed$/\1/' <<< "$line")))
 done
-echo "browser stage: $passed passed, $failed failed (standalone, JupyterLab, untrusted without the extension, report)"
+echo "browser stage: $passed passed, $failed failed (standalone, slide view, JupyterLab, untrusted without the extension, report)"
 [ -n "${MILKIT_STATS:-}" ] && echo "$STAGE $passed $failed" >> "$MILKIT_STATS"
 echo "artifacts: $OUT/*.png, $OUT/slider-timing.json, $OUT/heatmap-timing.json, $OUT/report.html"
 [ "$status" -eq 0 ] && [ "$failed" -eq 0 ]

@@ -56,7 +56,7 @@ try {
     const { page } = await openPage();
     assertEqual(
       JSON.stringify(await page.evaluate(() => window.milkitSafe)),
-      '[true,true,true,true]',
+      '[true,true,true,true,true]',
       'rendererFactory.safe',
     );
   });

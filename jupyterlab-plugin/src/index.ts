@@ -10,6 +10,7 @@ import { MaskingRenderer } from './masking.js';
 import { ResultsRenderer } from './results.js';
 import { TrainingRenderer } from './training.js';
 import type { VizRenderer } from './renderer.js';
+import { slideExtension } from './slide.js';
 
 const RENDERERS: { [K in VizKind]: new () => VizRenderer<K> } = {
   attention: AttentionRenderer,
@@ -30,5 +31,5 @@ function extension<K extends VizKind>(kind: K): IRenderMime.IExtension {
   };
 }
 
-const extensions: IRenderMime.IExtension[] = (Object.keys(RENDERERS) as VizKind[]).map(extension);
+const extensions: IRenderMime.IExtension[] = [...(Object.keys(RENDERERS) as VizKind[]).map(extension), slideExtension];
 export default extensions;
