@@ -45,7 +45,11 @@ function slidePayload(w, h, seed, top = 6) {
     version: core.SLIDE_VIEW_VERSION,
     slideId: bag.id,
     slide: { width: sw, height: sh, mpp: 0.5 },
-    image: { png: png(tw, th, (x, y) => (tissue(x, y) ? [222, 150, 190] : [242, 241, 244])), width: tw, height: th },
+    image: {
+      src: `data:image/png;base64,${png(tw, th, (x, y) => (tissue(x, y) ? [222, 150, 190] : [242, 241, 244]))}`,
+      width: tw,
+      height: th,
+    },
     patchSize,
     coords: bag.coords,
     scores: bag.attention.map(core.roundScore),
@@ -54,7 +58,7 @@ function slidePayload(w, h, seed, top = 6) {
     opacity: 0.5,
     patches: core
       .topPatches(bag.attention, top)
-      .map((index, k) => ({ index, png: png(64, 64, () => [40 * k, 100, 200]), size: 64 })),
+      .map((index, k) => ({ index, src: `data:image/png;base64,${png(64, 64, () => [40 * k, 100, 200])}`, size: 64 })),
   };
 }
 
@@ -147,6 +151,13 @@ try {
     const box = await render({ ...p, coords: p.coords.slice(1) });
     const text = await box.evaluate((b) => b.textContent);
     assert(/cannot show this output.*"coords" must hold an x, y pair per score/.test(text), text);
+    // Images must be base64 JPEG/PNG data URIs: anything else from untrusted output data is refused.
+    const evil = await render({ ...p, image: { ...p.image, src: 'javascript:window.__pwned=1' } });
+    assert(
+      /"image.src" must be a base64 JPEG or PNG data URI/.test(await evil.evaluate((b) => b.textContent)),
+      'refused',
+    );
+    assert(!(await page.evaluate(() => window.__pwned)), 'nothing ran');
   });
 
   await t.test('50,000 patches: first draw ≤ 300 ms, opacity and threshold ≤ 16 ms per frame', async () => {

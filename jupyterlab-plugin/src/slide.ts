@@ -38,9 +38,9 @@ function slideGrid(p: SlidePayload) {
   return { col, row, cols, rows };
 }
 
-async function loadImage(png: string): Promise<HTMLImageElement> {
+async function loadImage(src: string): Promise<HTMLImageElement> {
   const img = new Image();
-  img.src = `data:image/png;base64,${png}`;
+  img.src = src; // a base64 JPEG/PNG data URI (checkSlidePayload)
   await img.decode();
   return img;
 }
@@ -72,7 +72,7 @@ export class SlideRenderer extends Widget implements IRenderMime.IRenderer {
     const grid = slideGrid(p);
     const heat = new HeatmapCanvas(grid, { outline: colours.outline, hover: colours.font, empty: colours.empty });
     // The thumbnail spans the slide, the grid whole patches: draw it over the slide's share of the grid.
-    const thumb = await loadImage(p.image.png);
+    const thumb = await loadImage(p.image.src);
     const under = document.createElement('canvas');
     [under.width, under.height] = [heat.canvas.width, heat.canvas.height];
     const k = heat.cell / p.patchSize;
@@ -138,7 +138,7 @@ export class SlideRenderer extends Widget implements IRenderMime.IRenderer {
       detail.replaceChildren();
       if (q) {
         const img = el('img', 'milkit-slide-patch');
-        img.src = `data:image/png;base64,${q.png}`;
+        img.src = q.src;
         img.alt = where(i);
         [img.width, img.height] = [q.size, q.size];
         detail.append(img);
@@ -159,7 +159,7 @@ export class SlideRenderer extends Widget implements IRenderMime.IRenderer {
       const item = suppressShortcuts(el('li', 'milkit-toplist-item'));
       item.tabIndex = 0;
       const img = el('img');
-      img.src = `data:image/png;base64,${q.png}`;
+      img.src = q.src;
       img.alt = where(q.index);
       [img.width, img.height] = [48, 48];
       item.append(img, el('span', undefined, ` ${formatScore(p.scores[q.index])}`));

@@ -17,7 +17,7 @@ import {
   formatScore,
   openSlide,
   resizeRgb,
-  rgbPng,
+  rgbJpeg,
   rgbaToRgbOnWhite,
   roundScore,
   slideHeatmap,
@@ -38,7 +38,7 @@ export interface SlideHeatmapOptions {
   /** Longest side of the drawn slide in pixels (default 1024), or a pyramid level to draw whole. */
   maxSide?: number;
   level?: number;
-  /** Top-scoring patches embedded at full resolution (default 8, each at most 256 px). */
+  /** Top-scoring patches embedded at full resolution (default 8, each at most 256 px, as JPEG). */
   topK?: number;
   title?: string;
   /** Shown in the title and text (default: the file name). */
@@ -59,6 +59,8 @@ export class SlideShown {
   }
 }
 
+const jpegUri = (img: Parameters<typeof rgbJpeg>[0]) => `data:image/jpeg;base64,${rgbJpeg(img).toString('base64')}`;
+
 /** Top patches at full resolution (level 0, area-resized to at most 256 px). */
 async function patchImages(slide: Slide, coords: ArrayLike<number>, size: number, indices: number[]) {
   const side = Math.min(256, size);
@@ -66,7 +68,7 @@ async function patchImages(slide: Slide, coords: ArrayLike<number>, size: number
   for (const index of indices) {
     const region = await slide.readRegion(0, coords[2 * index], coords[2 * index + 1], size, size);
     const rgb = resizeRgb(rgbaToRgbOnWhite(region), side, side);
-    out.push({ index, png: rgbPng(rgb).toString('base64'), size: side });
+    out.push({ index, src: jpegUri(rgb), size: side });
   }
   return out;
 }
@@ -104,7 +106,7 @@ export async function showSlideHeatmap(
       ...(opts.title ? { title: opts.title } : {}),
       slide: { width: s.width, height: s.height, ...(s.mpp ? { mpp: s.mpp.x } : {}) },
       image: {
-        png: rgbPng(heat.slideImage).toString('base64'),
+        src: jpegUri(heat.slideImage),
         width: heat.slideImage.width,
         height: heat.slideImage.height,
       },

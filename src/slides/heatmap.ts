@@ -157,6 +157,22 @@ export async function slideHeatmap(
   };
 }
 
+interface JpegEncoder {
+  encode(img: { width: number; height: number; data: Uint8Array }, quality: number): { data: Uint8Array };
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- jpeg-js ships no type declarations
+const jpeg: JpegEncoder = require('jpeg-js');
+
+/** An RGB image as JPEG bytes (photographs of tissue: a fraction of the PNG's size). */
+export function rgbJpeg(img: RgbPixels, quality = 85): Buffer {
+  const rgba = new Uint8Array(img.width * img.height * 4);
+  for (let i = 0; i < img.width * img.height; i++) {
+    rgba.set(img.data.subarray(3 * i, 3 * i + 3), 4 * i);
+    rgba[4 * i + 3] = 255;
+  }
+  return Buffer.from(jpeg.encode({ width: img.width, height: img.height, data: rgba }, quality).data);
+}
+
 /** An RGB image as PNG bytes. */
 export function rgbPng(img: RgbPixels): Buffer {
   const png = new PNG({ width: img.width, height: img.height });

@@ -16,10 +16,13 @@ export const MAX_SLIDE_PATCHES = 200_000;
 export interface SlidePatchImage {
   /** The patch's index in `coords` / `scores`. */
   index: number;
-  /** PNG, base64, `size × size` pixels. */
-  png: string;
+  /** The image as a `data:image/jpeg;base64,...` (or png) URI, `size × size` pixels. */
+  src: string;
   size: number;
 }
+
+/** Images in a payload: base64 JPEG or PNG data URIs only (the payload is untrusted notebook data). */
+const IMAGE_URI = /^data:image\/(jpeg|png);base64,[A-Za-z0-9+/=]+$/;
 
 export interface SlidePayload {
   kind: 'slide';
@@ -28,8 +31,8 @@ export interface SlidePayload {
   title?: string;
   /** Level-0 size of the slide, and its µm per pixel when known. */
   slide: { width: number; height: number; mpp?: number };
-  /** The slide drawn whole (PNG, base64) and its size in pixels. */
-  image: { png: string; width: number; height: number };
+  /** The slide drawn whole (a JPEG or PNG data URI) and its size in pixels. */
+  image: { src: string; width: number; height: number };
   /** Patch side in level-0 pixels. */
   patchSize: number;
   /** Level-0 top-left corners, x, y pairs. */
@@ -69,13 +72,17 @@ export function checkSlidePayload(p: unknown): SlidePayload {
     ['patchSize', s.patchSize],
   ] as const)
     if (!(typeof v === 'number' && v > 0)) throw bad(k, `must be a positive number, got ${JSON.stringify(v)}`);
-  if (typeof s.image.png !== 'string' || s.image.png.length === 0) throw bad('image.png', 'is missing');
+  if (typeof s.image.src !== 'string' || !IMAGE_URI.test(s.image.src))
+    throw bad('image.src', 'must be a base64 JPEG or PNG data URI');
   if (!Array.isArray(s.coords) || !Array.isArray(s.scores) || s.coords.length !== 2 * s.scores.length)
     throw bad('coords', `must hold an x, y pair per score (${s.coords?.length} values for ${s.scores?.length} scores)`);
   if (s.scores.length > MAX_SLIDE_PATCHES) throw bad('scores', `holds more than ${MAX_SLIDE_PATCHES} patches`);
   if (!HEAT_SCALES.includes(s.scale)) throw bad('scale', `must be one of ${HEAT_SCALES.join(', ')}`);
   if (!(s.opacity >= 0 && s.opacity <= 1)) throw bad('opacity', 'must lie in [0, 1]');
   if (!Array.isArray(s.patches)) throw bad('patches', 'must be a list');
+  for (const [k, q] of s.patches.entries())
+    if (!(Number.isInteger(q?.index) && q.index >= 0 && q.index < s.scores.length) || !IMAGE_URI.test(String(q.src)))
+      throw bad(`patches[${k}]`, 'needs the index of a patch and a base64 JPEG or PNG data URI');
   return s;
 }
 
