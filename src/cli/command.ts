@@ -9,8 +9,9 @@ export interface CliContext {
   json(value: unknown): void;
   /** Warnings and notes (stderr). */
   warn(text: string): void;
-  /** A progress bar on stderr (TTY: redrawn in place; otherwise an occasional plain line). */
-  progress(label: string, total: number, enabled?: boolean): Progress;
+  /** A progress bar on stderr (TTY: redrawn in place; otherwise an occasional plain line);
+   * `status` is appended to each running line. */
+  progress(label: string, total: number, enabled?: boolean, status?: () => string): Progress;
 }
 
 export interface Command {

@@ -14,7 +14,7 @@ function context(): CliContext {
     print: (text) => process.stdout.write(`${text}\n`),
     json: (value) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
     warn: (text) => process.stderr.write(`${text}\n`),
-    progress: (label, total, enabled = true) => new Progress(label, total, { enabled }),
+    progress: (label, total, enabled = true, status) => new Progress(label, total, { enabled, status }),
   };
 }
 

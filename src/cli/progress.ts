@@ -8,12 +8,15 @@ export interface ProgressOptions {
   stream?: NodeJS.WriteStream;
   /** false: print nothing (e.g. --quiet). */
   enabled?: boolean;
+  /** Appended to every running line, computed at each draw (e.g. the whole run's ETA). */
+  status?: () => string;
 }
 
 export class Progress {
   private readonly stream: NodeJS.WriteStream;
   private readonly tty: boolean;
   private readonly enabled: boolean;
+  private readonly status?: () => string;
   private readonly start = Date.now();
   private lastDraw = 0;
   private lastDecile = -1;
@@ -29,6 +32,7 @@ export class Progress {
     this.stream = opts.stream ?? process.stderr;
     this.tty = Boolean(this.stream.isTTY);
     this.enabled = opts.enabled ?? true;
+    this.status = opts.status;
   }
 
   /** Reports `done` of `total` units. */
@@ -67,6 +71,11 @@ export class Progress {
   }
 
   private line(done: number): string {
+    const status = this.status?.();
+    return `${this.bar(done)}${status ? ` · ${status}` : ''}`;
+  }
+
+  private bar(done: number): string {
     if (this.total <= 0) return `${this.label}: ${done}`;
     const frac = this.total > 0 ? Math.min(1, done / this.total) : 0;
     const width = 24;

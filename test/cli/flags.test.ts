@@ -76,6 +76,20 @@ describe('cli/progress: TTY-aware progress bar', () => {
     assert.equal(quiet.writes.length, 0);
   });
 
+  it('appends the status (e.g. the whole run ETA), computed at each draw, to running lines only', () => {
+    const { writes, stream } = fakeStream(true);
+    let calls = 0;
+    const p = new Progress('fold 1/50', 4, { stream, status: () => `run ETA ${++calls} min` });
+    p.update(1);
+    (p as unknown as { lastDraw: number }).lastDraw = 0; // the next draw is not throttled
+    p.update(2);
+    p.done();
+    assert.match(writes[0], /^\rfold 1\/50 \[#+-+\] 1\/4 25%.* · run ETA 1 min/);
+    assert.ok(writes[1].endsWith(' · run ETA 2 min\u001b[K'), JSON.stringify(writes[1]));
+    assert.match(writes[2], /^\rfold 1\/50: 4\/4 done in/);
+    assert.ok(!writes[2].includes('run ETA'), writes[2]);
+  });
+
   it('prints a plain line per 10% once work runs longer than a second off a TTY', async () => {
     const { writes, stream } = fakeStream(false);
     const p = new Progress('slow', 20, { stream });

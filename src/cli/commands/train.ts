@@ -192,23 +192,29 @@ export const train: Command = {
       let rate = 0;
       const folds = splits.length * (splits[0]?.length ?? 0);
       const where = (r: number, k: number) => `rep ${r + 1}/${splits.length} fold ${k + 1}/${splits[r].length}`;
-      // The whole run's ETA from the folds finished in this invocation (a 50-fold run would otherwise only show the current fold's).
-      const runStart = Date.now();
-      let foldsDone = 0;
-      let foldsLeft = folds;
+      // The whole run's ETA, live: seconds per training step so far in this invocation × the
+      // steps left (this fold's, and every later fold's at this fold's size; early stopping only
+      // shortens it). A 50-fold run would otherwise show only the current fold's ETA.
+      let runStart = 0;
+      let stepsRun = 0;
+      let foldSteps = 0;
+      let foldsAfter = 0;
       const runEta = () => {
-        if (foldsDone === 0 || folds < 2) return '';
-        const s = ((Date.now() - runStart) / 1000 / foldsDone) * foldsLeft;
-        return ` · run ETA ${s < 60 ? `${s.toFixed(0)} s` : s < 3600 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`}`;
+        if (folds < 2 || stepsRun === 0) return '';
+        const s = ((Date.now() - runStart) / 1000 / stepsRun) * (foldSteps - done + foldsAfter * foldSteps);
+        return `run ETA ${s < 60 ? `${s.toFixed(0)} s` : s < 3600 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`}`;
       };
       trainer.events.on((e) => {
-        if (e.type === 'fold-start') foldsLeft = folds - (e.repeat * (splits[0]?.length ?? 0) + e.fold);
+        if (e.type === 'fold-start') foldsAfter = folds - 1 - (e.repeat * (splits[0]?.length ?? 0) + e.fold);
         if (e.type === 'epoch-start') {
           if (!bar) {
-            bar = ctx.progress(`${where(e.repeat, e.fold)}${runEta()}`, e.epochs * e.steps, !f.quiet);
+            foldSteps = e.epochs * e.steps;
+            bar = ctx.progress(where(e.repeat, e.fold), foldSteps, !f.quiet, runEta);
             done = e.epoch * e.steps;
+            runStart ||= Date.now();
           }
         } else if (e.type === 'step') {
+          stepsRun++;
           bar?.update(++done);
           rate = e.bagsPerSecond;
         } else if (e.type === 'epoch-end' && f.verbose) {
@@ -216,7 +222,6 @@ export const train: Command = {
             `${where(e.repeat, e.fold)} epoch ${e.epoch + 1}: loss ${e.trainLoss.toFixed(4)}${Number.isFinite(e.monitor) ? `  ${e.metric} ${e.monitor.toFixed(4)}${e.improved ? ' *' : ''}` : ''}  ${rate.toFixed(1)} bags/s${e.stop ? '  early stop' : ''}`,
           );
         } else if (e.type === 'fold-end') {
-          if (!e.interrupted) foldsDone++;
           bar?.done(
             e.interrupted
               ? 'interrupted'
