@@ -7,6 +7,7 @@ import { DEFAULT_MASK, type MaskConfig } from './masking';
 import { DEFAULT_GRN, type GrnConfig } from './grn';
 import type { ScoreKind } from './scoring';
 import type { BaseModelConfig } from '../models/types';
+import type { MhimInit } from './baselineInit';
 
 export interface MhimConfig {
   /** Label only ('v1' = ICCV 2023, 'v2' = IJCV 2025). */
@@ -62,8 +63,9 @@ export const MHIM_V2: Readonly<MhimConfig> = {
 
 /**
  * v1 (ICCV 2023 README, Camelyon16 AB-MIL line): `cl_alpha 0.1, mask_ratio_h 0.01, mask_ratio_hr 0.5,
- * mrh_sche, mask_ratio 0.5`, attention scores, no GRN, `mm` 0.9999. (The v1 `init_stu_type fc`
- * student init is not reproduced: MilModel does not say which variables form the projection.)
+ * mrh_sche, mask_ratio 0.5`, attention scores, no GRN, `mm` 0.9999. Its `init_stu_type fc` student
+ * init needs a trained baseline, so it is an option, not part of the preset: `init.student` with
+ * `studentLayers: 'projection'` (baselineInit.ts).
  */
 export const MHIM_V1: Readonly<MhimConfig> = {
   ...MHIM_V2,
@@ -106,6 +108,8 @@ export interface MhimModelConfig extends BaseModelConfig {
   baseConfig: Record<string, unknown>;
   /** MHIM settings: a preset by `version` ('v1' | 'v2') plus overrides (see `mhimConfig`). */
   mhim: MhimOverrides;
+  /** Teacher / student init from a trained baseline run, fold by fold (default none: the code's v2 default). */
+  init?: MhimInit;
 }
 
 /**

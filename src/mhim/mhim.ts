@@ -34,6 +34,7 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   type BaseModelConfig,
+  type FoldSetup,
   type ForwardOptions,
   type LossTerms,
   type MilModel,
@@ -49,6 +50,7 @@ import { gatherRows } from '../backend/gatherRows';
 import { type RandomSource, Rng } from '../random';
 import { cosineSchedule, selectMask, splitForRecycle, type MaskResult, type RecycleSplit } from './masking';
 import { instanceScores } from './scoring';
+import { type MhimInit, baselineFold, copyByName } from './baselineInit';
 import { consistencyLoss } from './consistency';
 import { copyValues, emaUpdate } from './ema';
 import { GlobalRecycleNetwork } from './grn';
@@ -59,7 +61,9 @@ export class MhimModel implements MilModel {
   readonly name = 'mhim';
   /** `mhim-v2(abmil)`: for display. */
   readonly label: string;
-  readonly config: Readonly<BaseModelConfig & { base: string; baseConfig: Record<string, unknown>; mhim: MhimConfig }>;
+  readonly config: Readonly<
+    BaseModelConfig & { base: string; baseConfig: Record<string, unknown>; mhim: MhimConfig; init?: MhimInit }
+  >;
   readonly mhim: Readonly<MhimConfig>;
   readonly student: MilModel;
   readonly teacher: MilModel;
@@ -78,12 +82,13 @@ export class MhimModel implements MilModel {
    *   the teacher its own seed so its dropout masks are independent). The teacher's weights start as a
    *   copy of the student's (the code's deepcopy) unless `initTeacherFrom` is called.
    * @param base how to rebuild the wrapped model from the registry (defaults to the student's own name
-   *   and config), recorded in `config` so a saved MHIM model reloads by name.
+   *   and config), recorded in `config` so a saved MHIM model reloads by name; `init`: the baseline
+   *   runs the teacher and student start from, fold by fold (`prepareFold`; recorded in `config`).
    */
   constructor(
     createModel: (role: 'student' | 'teacher') => MilModel,
     config: MhimOverrides = {},
-    base?: { base: string; baseConfig: Record<string, unknown> },
+    base?: { base: string; baseConfig: Record<string, unknown>; init?: MhimInit },
   ) {
     this.mhim = mhimConfig(config.version ?? 'v2', config);
     this.student = createModel('student');
@@ -97,6 +102,7 @@ export class MhimModel implements MilModel {
       base: base?.base ?? this.student.name,
       baseConfig: base?.baseConfig ?? rest,
       mhim: this.mhim,
+      ...(base?.init && (base.init.teacher || base.init.student) ? { init: base.init } : {}),
     };
     this.label = `mhim-${this.mhim.version}(${this.config.base})`;
     const studentVars = new Set(this.student.variables());
@@ -176,9 +182,36 @@ export class MhimModel implements MilModel {
     copyValues(this.teacher.variables(), baseline.variables());
   }
 
-  /** Student init from a model of the same architecture (v2 default: none, the student starts random). */
-  initStudentFrom(model: MilModel): void {
-    copyValues(this.student.variables(), model.variables());
+  /**
+   * Student init from a trained model of the same architecture (v2 default: none, the student starts
+   * random): its instance projection (the paper's first-layer init, §4.5.4) or all its variables.
+   */
+  initStudentFrom(model: MilModel, layers: 'projection' | 'all' = 'all'): void {
+    copyByName(this.student, model, layers);
+  }
+
+  /**
+   * The trainer's per-fold hook: with `config.init`, the teacher (and student) start from the
+   * baseline run's model of this very fold, checked to share its cohort, split and standardisation.
+   */
+  prepareFold(fold: FoldSetup): void {
+    const init = this.config.init;
+    if (init?.teacher) {
+      const baseline = baselineFold(init.teacher, fold, this.student, 'teacher');
+      try {
+        this.initTeacherFrom(baseline);
+      } finally {
+        baseline.dispose();
+      }
+    }
+    if (init?.student) {
+      const baseline = baselineFold(init.student, fold, this.student, 'student');
+      try {
+        this.initStudentFrom(baseline, init.studentLayers ?? 'projection');
+      } finally {
+        baseline.dispose();
+      }
+    }
   }
 
   /** Sets the run length used by the βh decay and the momentum schedule (epochs × bags per epoch). */

@@ -116,6 +116,30 @@ export interface MilModel<C extends BaseModelConfig = BaseModelConfig> {
   namedVariables(): Map<string, tf.Variable>;
   /** Told by the trainer, before the first step of a fold, how many steps the fold runs (epochs × training bags): schedules over the run (MHIM's cosine schedules, IBMIL's stage switch, MIREL's annealing). */
   setTotalIterations?(total: number): void;
+  /**
+   * Told by the trainer which fold a freshly built model is for, before its first step (and before a
+   * resumed fold's checkpoint overwrites its weights): models initialised from another run's fold
+   * (MHIM's teacher and student init) load that fold's weights here.
+   */
+  prepareFold?(fold: FoldSetup): void;
+}
+
+/** What `MilModel.prepareFold` learns about the fold. */
+export interface FoldSetup {
+  repeat: number;
+  fold: number;
+  /** Bag indices of the fold's training, validation and test sets. */
+  split: { train: number[]; test: number[]; val?: number[] };
+  /** The cohort's fingerprint (the `data` part of a run's fingerprint). */
+  data: unknown;
+  /** Whether the run standardises features with the training fold's statistics. */
+  standardize: boolean;
+  /** Loads a fold's trained model (`model.ckpt`); the caller disposes `model`. */
+  loadTrainedModel(file: string): {
+    model: MilModel;
+    stats?: unknown;
+    fingerprint?: { parts: Record<string, unknown> };
+  };
 }
 
 /**

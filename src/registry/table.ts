@@ -197,6 +197,7 @@ export const MODELS = {
     paper:
       'Tang et al., Multiple Instance Learning Framework with Masked Hard Instance Mining for Gigapixel Histopathology Image Analysis, ICCV 2023 / IJCV 2025',
     defaults: MHIM_MODEL_DEFAULTS,
+    optional: ['init'],
     create: (c, models) => {
       // The teacher gets seed + 1 (its own dropout masks); the masking stream uses mhim.seed or the model seed.
       const seed = c.seed ?? 0;
@@ -210,7 +211,7 @@ export const MODELS = {
             seed: role === 'teacher' ? seed + 1 : seed,
           }),
         { ...c.mhim, seed: c.mhim.seed ?? seed },
-        { base: c.base, baseConfig },
+        { base: c.base, baseConfig, init: c.init },
       );
     },
   }),

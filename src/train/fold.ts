@@ -18,7 +18,7 @@ import type { MilModel, Target } from '../models/types';
 import { removeStaleTempFiles } from '../persist/atomic';
 import { type RunFingerprint, dataFingerprint, fileContentSample, runFingerprint } from '../persist/fingerprint';
 import type { CheckpointTensor } from '../persist/format';
-import { assignModel, modelTensors, saveTrainedModel } from '../persist/model';
+import { assignModel, loadTrainedModel, modelTensors, saveTrainedModel } from '../persist/model';
 import { readTrainingState, restoreTrainingState, saveTrainingState } from '../persist/training';
 import { Rng } from '../random';
 import { type TrainConfig, foldSeed } from './config';
@@ -157,6 +157,18 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
   const stats = config.standardize ? featureStats(trainBags, cohort.dim) : undefined;
   trainBags.length = 0;
   const model = ctx.createModel(seed);
+  try {
+    model.prepareFold?.({
+      ...ref,
+      split,
+      data: cohortFingerprint(cohort),
+      standardize: config.standardize,
+      loadTrainedModel,
+    });
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
   // Schedules over global iterations (MHIM's βh decay, momentum) need the run length up front.
   model.setTotalIterations?.(config.epochs * split.train.length);
   const fingerprint = foldFingerprint(model, cohort, config, seed, split);

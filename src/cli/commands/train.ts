@@ -6,18 +6,11 @@ import { type Split, carveValidation, repeatedKFold } from '../../data/splits';
 import { type RunResult, type TrainConfig, Trainer } from '../../train';
 import { type Command, UsageError, parseArgs, requireFlag } from '../command';
 import { describeFlags, type FlagSpec } from '../flags';
+import { MHIM_FLAGS, mhimFromFlags } from '../mhimFlags';
 import type { Progress } from '../progress';
 
 const flags: FlagSpec = {
   model: { type: 'string', help: 'model name from the registry (abmil, gabmil, transmil, dsmil, clam-sb, ...)' },
-  mhim: {
-    type: 'string',
-    help: 'wrap the model in MHIM-MIL: v1 or v2 (teacher, hard-instance masking, consistency loss)',
-  },
-  'mhim-score': {
-    type: 'string',
-    help: "MHIM's instance scores: attention (v1) or class-aware (v2; needs a model with a classifier, e.g. abmil, transmil)",
-  },
   'model-config': { type: 'string', help: 'JSON object of model options, e.g. \'{"dropout":0}\'' },
   data: { type: 'string', help: 'cohort (x.arrow)' },
   folds: { type: 'number', default: 5, help: 'k of stratified patient-level k-fold (ignored with --splits)' },
@@ -61,6 +54,7 @@ const flags: FlagSpec = {
   json: { type: 'boolean', help: 'print the run summary as JSON (summary.<metric>.mean / .sd)' },
   quiet: { type: 'boolean', help: 'no progress output' },
   verbose: { type: 'boolean', help: 'a line per epoch on stderr (loss, monitored metric, throughput)' },
+  ...MHIM_FLAGS,
 };
 
 /** Splits from a file (first R repetitions) or a seeded stratified (repeated) k-fold; optional validation carve-out. */
@@ -156,17 +150,17 @@ export const train: Command = {
         bootstrap: f.bootstrap as number,
       };
       const modelConfig = parseModelConfig(f['model-config']);
-      const mhim = f.mhim as string | undefined;
-      if (mhim !== undefined && mhim !== 'v1' && mhim !== 'v2')
-        throw new UsageError(`--mhim must be v1 or v2, got ${mhim}`);
-      const score = f['mhim-score'] as string | undefined;
-      if (score !== undefined && ((score !== 'attention' && score !== 'class-aware') || !mhim))
-        throw new UsageError(`--mhim-score must be attention or class-aware, with --mhim; got ${score}`);
+      const mhim = mhimFromFlags(f);
       // MHIM through the model table ("mhim" wrapping the named model), so its checkpoints reload by name.
+      const init = mhim?.init && {
+        ...mhim.init,
+        ...(mhim.init.teacher ? { teacher: path.resolve(mhim.init.teacher) } : {}),
+        ...(mhim.init.student ? { student: path.resolve(mhim.init.student) } : {}),
+      };
       const model = mhim
         ? {
             name: 'mhim',
-            config: { base: modelName, baseConfig: modelConfig, mhim: { version: mhim, ...(score ? { score } : {}) } },
+            config: { base: modelName, baseConfig: modelConfig, mhim: mhim.mhim, ...(init ? { init } : {}) },
           }
         : { name: modelName, config: modelConfig };
       const trainer = new Trainer({ model, config });
