@@ -27,7 +27,7 @@
  * Files: blas.c (matmul, threads, argument checks, the module), gemm.c (the AVX-512 sgemm), peak.c
  * (the FMA probe), elementwise.c (activations, dropout,
  * Adam), rows.c (softmax, LayerNorm, segment means), depthwise.c, pinv.c; common.h shares helpers.
- * info() → { threads, core, config, smallProductWork, smallProducts, gemm }; setThreads(n[, smallWork]).
+ * info() → { threads, core, config, smallProductWork, smallProducts, gemm, fmaLanes }; setThreads(n[, smallWork]).
  *   gemm names the kernel of the general products: milkit's own (gemm.c) on AVX-512 CPUs, else
  *   OpenBLAS; setGemm("milkit" | "openblas") chooses. selfTest() checks it against a double-precision
  *   loop; fmaPeak(threads, iters) is the FMA probe (peak.c).
@@ -294,6 +294,9 @@ static napi_value info(napi_env env, napi_callback_info cbinfo) {
   napi_value gemm;
   CHECK(napi_create_string_utf8(env, gemm_name(), NAPI_AUTO_LENGTH, &gemm));
   CHECK(napi_set_named_property(env, out, "gemm", gemm));
+  napi_value lanes;
+  CHECK(napi_create_int32(env, peak_lanes(), &lanes));
+  CHECK(napi_set_named_property(env, out, "fmaLanes", lanes));
   return out;
 }
 

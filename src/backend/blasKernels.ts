@@ -115,6 +115,11 @@ function hasAvx512(): boolean {
   }
 }
 
+/** The loaded addon (for benchmarks: `setGemm`, `fmaPeak`), or undefined when the native path is off. */
+export function nativeBlas(): BlasAddon | undefined {
+  return status?.active ? addon : undefined;
+}
+
 /** Status of the native path (after `installBlasKernels`). */
 export function blasStatus(): BlasStatus {
   return status ?? { active: false, reason: 'not loaded' };

@@ -6,3 +6,5 @@
 export * from './select';
 export { matMulFast, registerFastGradients, swapLastAxes } from './fastGradients';
 export { installWasmKernels } from './wasmKernels';
+export { nativeBlas } from './blasKernels';
+export type { BlasAddon } from './types';

@@ -137,6 +137,8 @@ export interface BlasAddon {
     smallProductWork: number;
     smallProducts: number;
     gemm: string;
+    /** Float lanes of the FMA probe's vectors (16 AVX-512, 8 AVX2, 4 SSE). */
+    fmaLanes: number;
   };
   /** Threads for large products; `smallWork`: multiply-adds below which a product runs on one thread. */
   setThreads(n: number, smallWork?: number): void;
