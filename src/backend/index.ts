@@ -7,4 +7,5 @@ export * from './select';
 export { matMulFast, registerFastGradients, swapLastAxes } from './fastGradients';
 export { installWasmKernels } from './wasmKernels';
 export { nativeBlas } from './blasKernels';
+export { GPU_LIBRARIES, describeGpu, gpuReport, type GpuReport } from './gpu';
 export type { BlasAddon } from './types';

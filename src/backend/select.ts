@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { registerFastGradients } from './fastGradients';
 import { installWasmKernels } from './wasmKernels';
+import { describeGpu, gpuReport } from './gpu';
 import { type BlasStatus, installBlasKernels } from './blasKernels';
 
 export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -119,7 +120,9 @@ export async function useBackend(prefer?: BackendName | 'auto'): Promise<Backend
       if (process.env.MILKIT_DEBUG) console.error(`milkit backend: ${describeBackend(active)}`);
       return active;
     } catch (err) {
-      const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      let reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      // Say what the GPU build needs and what this machine has, not only that the require failed.
+      if (name === 'tensorflow-gpu') reason = `${reason}; ${describeGpu(gpuReport())}`;
       if (requested !== 'auto') throw new Error(`backend "${name}" is not available: ${reason}`);
       skipped.push({ name, reason });
     }

@@ -6,6 +6,7 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as os from 'node:os';
 import { loadH5wasm } from '../../src/data/convert';
 import { randomFloats, tempDir } from '../helpers/tmp';
 
@@ -58,6 +59,38 @@ describe('cli: the built milkit command', function () {
     assert.ok(Array.isArray(j.skipped));
     const auto = JSON.parse(milkit(['info', '--json'], { MILKIT_BACKEND: '' }).out);
     assert.ok(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'].includes(auto.backend));
+    // The GPU libraries looked for, where, and why the GPU backend did not load.
+    assert.deepEqual(
+      auto.gpu.libraries.map((l: { name: string }) => l.name),
+      [
+        'libcudart.so.11.0',
+        'libcublas.so.11',
+        'libcublasLt.so.11',
+        'libcufft.so.10',
+        'libcurand.so.10',
+        'libcusolver.so.11',
+        'libcusparse.so.11',
+        'libcudnn.so.8',
+      ],
+    );
+    if (auto.backend !== 'tensorflow-gpu') {
+      const gpu = auto.skipped.find((s: { name: string }) => s.name === 'tensorflow-gpu');
+      assert.match(gpu.reason, /CUDA 11\.2 \/ cuDNN 8\.1 libraries: \d of 8 found/);
+      assert.match(gpu.reason, /NVIDIA driver: /);
+    }
+  });
+
+  it('info finds a GPU library where LD_LIBRARY_PATH points', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'milkit-gpu-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'libcudnn.so.8'), '');
+      const j = JSON.parse(milkit(['info', '--json'], { MILKIT_BACKEND: 'cpu', LD_LIBRARY_PATH: dir }).out);
+      const cudnn = j.gpu.libraries.find((l: { name: string }) => l.name === 'libcudnn.so.8');
+      assert.equal(cudnn.path, path.join(dir, 'libcudnn.so.8'));
+      assert.equal(j.gpu.searched[0], dir);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('convert csv → inspect (text, --json, --validate) with exact counts', () => {

@@ -12,7 +12,7 @@ export const info: Command = {
     const { flags: f } = parseArgs(argv, flags, []);
     // Loaded here, not at start-up: tfjs takes ~1 s to load and other commands do not need it.
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: tfjs loads only when this command runs
-    const { useBackend, describeBackend } = require('../../backend') as typeof import('../../backend');
+    const { useBackend, describeBackend, gpuReport } = require('../../backend') as typeof import('../../backend');
     const backend = await useBackend();
     const result = {
       milkit: milkitVersion(),
@@ -26,6 +26,7 @@ export const info: Command = {
       blas: backend.blas ?? null,
       describe: describeBackend(backend),
       skipped: backend.skipped,
+      gpu: gpuReport(),
     };
     if (f.json) {
       ctx.json(result);
