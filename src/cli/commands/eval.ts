@@ -3,7 +3,7 @@ import { useBackend } from '../../backend';
 import '../../registry'; // so saved MHIM models reload by name
 import { Cohort } from '../../data/cohort';
 import { meanSd } from '../../metrics/util';
-import { findTrainedModels, loadTrainedModel } from '../../persist/model';
+import { checkCohortFits, findTrainedModels, loadTrainedModel } from '../../persist/model';
 import { type SetMetrics, predictSet, setMetrics, targetsForTask } from '../../train';
 import { type Command, parseArgs, requireFlag } from '../command';
 import { describeFlags, type FlagSpec } from '../flags';
@@ -14,8 +14,14 @@ const flags: FlagSpec = {
     help: 'a fold folder with model.ckpt, or a run folder from milkit train (every fold model is evaluated)',
   },
   data: { type: 'string', help: 'cohort to evaluate on (x.arrow)' },
-  bootstrap: { type: 'number', default: 0, help: 'bootstrap resamples for confidence intervals (e.g. 1000)' },
-  seed: { type: 'number', default: 0, help: 'bootstrap seed' },
+  bootstrap: {
+    type: 'number',
+    integer: true,
+    min: 0,
+    default: 0,
+    help: 'bootstrap resamples for confidence intervals (e.g. 1000)',
+  },
+  seed: { type: 'number', integer: true, min: 0, default: 0, help: 'bootstrap seed' },
   json: { type: 'boolean', help: 'print JSON' },
   quiet: { type: 'boolean', help: 'no progress output' },
 };
@@ -37,6 +43,7 @@ export const evalCommand: Command = {
       for (const [i, file] of files.entries()) {
         const t = loadTrainedModel(file);
         try {
+          checkCohortFits(t, cohort);
           const targets = targetsForTask(t.task, cohort.bags);
           const all = cohort.bags.map((_, k) => k);
           const preds = await predictSet(t.model, cohort, all, targets, t.stats);
@@ -46,6 +53,11 @@ export const evalCommand: Command = {
             bootstrapSeed: f.seed as number,
           });
           models.push({ model: path.relative(process.cwd(), t.source) || '.', ...m });
+          // A fold whose threshold could not be fitted (one class in its validation set) is still evaluated.
+          if (t.threshold && !Number.isFinite(t.threshold.threshold))
+            ctx.warn(
+              `milkit: note: ${models.at(-1)!.model}: evaluated without a decision threshold (${t.threshold.reason ?? 'it could not be fitted'} on ${t.threshold.fittedOn}): the *Youden metrics are n/a`,
+            );
         } finally {
           t.model.dispose();
         }
