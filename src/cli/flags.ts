@@ -10,14 +10,46 @@ export interface FlagDef {
   default?: string | number | boolean;
   /** One-letter alias, e.g. `o` for `-o`. */
   alias?: string;
+  /** Numbers: a whole number. */
+  integer?: boolean;
+  /** Numbers: the smallest value allowed, and whether it is excluded (`> min` instead of `≥ min`). */
+  min?: number;
+  exclusiveMin?: boolean;
+  /** Numbers: the largest value allowed (excluded). */
+  below?: number;
+  /** Strings: the values allowed. */
+  choices?: readonly string[];
 }
 
 export type FlagSpec = Record<string, FlagDef>;
 export type FlagValues = Record<string, string | number | boolean | undefined>;
 
-/** A mistake in how the command was called (exit code 2, usage printed). */
+/** A mistake in how the command was called (exit code 2); `fix` says what to type instead. */
 export class UsageError extends Error {
   override name = 'UsageError';
+  constructor(
+    message: string,
+    readonly fix?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Why a value is outside its flag's range, or undefined when it is fine. */
+function rangeProblem(d: FlagDef, n: number): string | undefined {
+  if (d.integer && !Number.isInteger(n)) return 'a whole number';
+  if (d.min !== undefined && (d.exclusiveMin ? !(n > d.min) : !(n >= d.min)))
+    return d.exclusiveMin ? `greater than ${d.min}` : `at least ${d.min}`;
+  if (d.below !== undefined && !(n < d.below)) return `below ${d.below}`;
+  return undefined;
+}
+
+/** What a number flag accepts, in words ("a whole number ≥ 1"). */
+function accepted(d: FlagDef): string {
+  const parts = [d.integer ? 'a whole number' : 'a number'];
+  if (d.min !== undefined) parts.push(`${d.exclusiveMin ? '>' : '≥'} ${d.min}`);
+  if (d.below !== undefined) parts.push(`${d.min !== undefined ? 'and ' : ''}< ${d.below}`);
+  return parts.join(' ');
 }
 
 export function parseFlags(argv: readonly string[], spec: FlagSpec): { flags: FlagValues; positional: string[] } {
@@ -52,22 +84,33 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec): { flags: Fl
     }
     if (!def) {
       const hint = closest(name, Object.keys(spec));
-      throw new UsageError(`unknown option ${arg}${hint ? ` (did you mean --${hint}?)` : ''}`);
+      throw new UsageError(`unknown option ${arg}`, hint ? `did you mean --${hint}?` : undefined);
     }
     if (def.type === 'boolean') {
       if (inline !== undefined && !['true', 'false', '1', '0'].includes(inline))
-        throw new UsageError(`--${name} takes no value or true/false, got "${inline}"`);
+        throw new UsageError(
+          `--${name} takes no value or true/false, got "${inline}"`,
+          `write --${name} or --no-${name}`,
+        );
       flags[name] = inline === undefined || inline === 'true' || inline === '1';
       continue;
     }
     const value = inline ?? argv[++i];
-    if (value === undefined) throw new UsageError(`--${name} needs a value`);
+    if (value === undefined) throw new UsageError(`--${name} needs a value`, `write --${name} <${def.type}>`);
     if (def.type === 'number') {
       const n = Number(value);
-      if (value.trim() === '' || !Number.isFinite(n))
-        throw new UsageError(`--${name} must be a number, got "${value}"`);
+      const problem = value.trim() === '' || !Number.isFinite(n) ? 'a number' : rangeProblem(def, n);
+      if (problem)
+        throw new UsageError(`--${name} must be ${problem}, got "${value}"`, `give --${name} ${accepted(def)}`);
       flags[name] = n;
     } else {
+      if (def.choices && !def.choices.includes(value)) {
+        const hint = closest(value, [...def.choices]);
+        throw new UsageError(
+          `--${name} must be one of ${def.choices.join(', ')}, got "${value}"`,
+          hint ? `did you mean --${name} ${hint}?` : `write one of ${def.choices.join(', ')}`,
+        );
+      }
       flags[name] = value;
     }
   }

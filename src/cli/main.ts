@@ -60,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
   if (!cmd) {
     const hint = closest(name, [...COMMAND_NAMES]);
     process.stderr.write(
-      `milkit: unknown command "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; see milkit --help\n`,
+      `milkit: unknown command "${name}". Fix: ${hint ? `did you mean "milkit ${hint}"? ` : ''}milkit --help lists the commands\n`,
     );
     return 2;
   }
@@ -73,12 +73,11 @@ export async function main(argv: string[]): Promise<number> {
     return await cmd.run(rest, ctx);
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
-    process.stderr.write(`milkit ${name}: ${e.message}\n`);
+    // One line: a wrong call names what to type instead, and where the options are listed.
+    const usage = err instanceof UsageError;
+    const fix = usage ? `. Fix: ${err.fix ? `${err.fix}; ` : ''}milkit ${name} --help lists the options` : '';
+    process.stderr.write(`milkit ${name}: ${e.message}${fix}\n`);
     if (process.env.MILKIT_DEBUG && e.stack) process.stderr.write(`${e.stack}\n`);
-    if (err instanceof UsageError) {
-      process.stderr.write(`usage: ${cmd.usage.split('\n')[0]}   (milkit ${name} --help for more)\n`);
-      return 2;
-    }
-    return 1;
+    return usage ? 2 : 1;
   }
 }

@@ -123,7 +123,11 @@ export function stratifiedKFold(bags: readonly SplitBag[], opts: KFoldOptions): 
   const patients = patientsOf(bags);
   if (!Number.isInteger(k) || k < 2) throw new RangeError(`k-fold needs k ≥ 2, got ${k}`);
   if (k > patients.length)
-    throw new RangeError(`${k} folds need at least ${k} patients, the cohort has ${patients.length}`);
+    throw new MilkitDataError(
+      `${k} folds need at least ${k} patients, the cohort has ${patients.length} patients`,
+      { field: 'patient_id' },
+      `use at most ${patients.length} folds (--folds ${patients.length})`,
+    );
   const rng = new Rng(seed);
   const groups = assignGroups(patients, k, rng);
   return groups.map((test, f) => {
@@ -253,6 +257,12 @@ export function parseSplitFile(json: unknown, bags: readonly SplitBag[], file?: 
   if (obj && typeof obj === 'object' && 'folds' in obj) {
     splits = splitsFromFoldMasks(obj.folds, bags.length, file);
   } else if (obj && typeof obj === 'object' && obj.format === SPLITS_FORMAT) {
+    if (obj.version !== undefined && obj.version !== 1)
+      throw new MilkitDataError(
+        `split file format version ${JSON.stringify(obj.version)}; this milkit reads version 1`,
+        { file, field: 'version' },
+        'upgrade milkit, or write the split file again with this one (milkit splits)',
+      );
     if (!Array.isArray(obj.splits) || obj.splits.length === 0)
       throw new MilkitDataError(
         '"splits" must be a non-empty array splits[rep][fold]',

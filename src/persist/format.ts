@@ -22,6 +22,10 @@ export const CHECKPOINT_MAGIC = 'MILKITCK';
 /** Format 1 was milkit 0.1's trainer checkpoint (same magic, positional weights). */
 export const CHECKPOINT_VERSION = 2;
 
+/** The fix for a damaged or incomplete file. */
+const DAMAGED =
+  "the file was not written or copied completely, or is damaged: use an intact copy, or train again (delete a run's last.ckpt to restart that fold)";
+
 /** What a checkpoint holds. */
 export type CheckpointKind = 'model' | 'trained-model' | 'training-state' | 'ssl-pretraining';
 
@@ -132,15 +136,21 @@ function legacyFormat(buf: Buffer): string | undefined {
  * error that says what the file is instead.
  */
 export function readCheckpoint<M = unknown>(file: string, kinds?: CheckpointKind | CheckpointKind[]): Checkpoint<M> {
-  const fail = (problem: string, field?: string) => new MilkitDataError(problem, { file, field });
+  const fail = (problem: string, field?: string, fix = DAMAGED) => new MilkitDataError(problem, { file, field }, fix);
   let buf: Buffer;
   try {
     if (fs.statSync(file).isDirectory()) {
       if (fs.existsSync(path.join(file, 'model.json')))
         throw fail(
-          `a model folder saved by milkit 0.1 (model.json + weights.bin); this milkit saves one file: ${RERUN}`,
+          'a model folder saved by milkit 0.1 (model.json + weights.bin); this milkit saves one file',
+          undefined,
+          RERUN,
         );
-      throw fail("is a folder, not a checkpoint file (a run folder? give a fold's model.ckpt, or use --model-dir)");
+      throw fail(
+        'is a folder, not a checkpoint file',
+        undefined,
+        "a run folder? give a fold's model.ckpt, or pass the folder with --model-dir",
+      );
     }
     buf = fs.readFileSync(file);
   } catch (err) {
@@ -148,11 +158,11 @@ export function readCheckpoint<M = unknown>(file: string, kinds?: CheckpointKind
     throw fail(`cannot read checkpoint: ${(err as Error).message}`);
   }
   const legacy = legacyFormat(buf);
-  if (legacy) throw fail(`${legacy}, which this milkit does not read: ${RERUN}`);
+  if (legacy) throw fail(`${legacy}, which this milkit does not read`, undefined, RERUN);
   if (buf.length < HEADER_START || buf.toString('latin1', 0, CHECKPOINT_MAGIC.length) !== CHECKPOINT_MAGIC) {
     throw fail(
       buf.length < HEADER_START && CHECKPOINT_MAGIC.startsWith(buf.toString('latin1', 0, Math.min(buf.length, 8)))
-        ? `truncated: ${buf.length} bytes, not even a header (the file was not written or copied completely)`
+        ? `truncated: ${buf.length} bytes, not even a header`
         : `not a milkit checkpoint (no ${CHECKPOINT_MAGIC} magic at the start)`,
     );
   }
@@ -164,18 +174,21 @@ export function readCheckpoint<M = unknown>(file: string, kinds?: CheckpointKind
     header = JSON.parse(buf.toString('utf8', HEADER_START, HEADER_START + n), decodeNumbers);
     if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new Error('not a JSON object');
   } catch (err) {
-    throw fail(`corrupt header (${(err as Error).message}): the file is damaged; use an intact copy`, 'header');
+    throw fail(`corrupt header (${(err as Error).message})`, 'header');
   }
   if (header.version === 1)
     throw fail(
-      `a checkpoint in milkit 0.1's format 1 (weights by position), which this milkit does not read: ${RERUN}`,
+      "a checkpoint in milkit 0.1's format 1 (weights by position), which this milkit does not read",
+      undefined,
+      RERUN,
     );
   if (typeof header.version !== 'number' || !Number.isInteger(header.version))
     throw fail('the header has no format version: damaged or not written by milkit', 'version');
   if (header.version > CHECKPOINT_VERSION)
     throw fail(
-      `written by milkit ${String(header.milkit)} in checkpoint format ${header.version}; this milkit (${milkitVersion()}) reads format ${CHECKPOINT_VERSION}: upgrade milkit`,
+      `written by milkit ${String(header.milkit)} in checkpoint format ${header.version}; this milkit (${milkitVersion()}) reads format ${CHECKPOINT_VERSION}`,
       'version',
+      `upgrade milkit to ${String(header.milkit)} or later`,
     );
   if (header.version !== CHECKPOINT_VERSION)
     throw fail(`unknown checkpoint format ${header.version}; this milkit reads ${CHECKPOINT_VERSION}`, 'version');
@@ -185,8 +198,9 @@ export function readCheckpoint<M = unknown>(file: string, kinds?: CheckpointKind
   const wanted = kinds === undefined ? undefined : Array.isArray(kinds) ? kinds : [kinds];
   if (wanted && !wanted.includes(kind))
     throw fail(
-      `this is ${KIND_TEXT[kind]}, but ${wanted.map((k) => KIND_TEXT[k]).join(' or ')} is needed here: give ${WHERE[wanted[0]]}`,
+      `this is ${KIND_TEXT[kind]}, but ${wanted.map((k) => KIND_TEXT[k]).join(' or ')} is needed here`,
       'kind',
+      `give ${WHERE[wanted[0]]}`,
     );
 
   const specs = header.tensors;
@@ -210,7 +224,7 @@ export function readCheckpoint<M = unknown>(file: string, kinds?: CheckpointKind
   const dataBytes = buf.length - start;
   if (dataBytes < offset)
     throw fail(
-      `truncated: the header declares ${offset} bytes of tensor data, the file holds ${Math.max(0, dataBytes)} (not written or copied completely; use the previous checkpoint or run again)`,
+      `truncated: the header declares ${offset} bytes of tensor data, the file holds ${Math.max(0, dataBytes)}`,
     );
   if (dataBytes > offset)
     throw fail(`${dataBytes - offset} bytes after the last tensor the header declares: damaged or not a milkit file`);

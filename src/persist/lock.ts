@@ -33,7 +33,7 @@ export class FolderLockedError extends MilkitDataError {
   ) {
     super(
       owner
-        ? `the folder is in use by pid ${owner.pid} on ${owner.host === os.hostname() ? 'this host' : `host ${owner.host}`} since ${owner.at} (${owner.what})`
+        ? `the folder is in use by pid ${owner.pid} on ${owner.host === os.hostname() ? 'this host' : `host ${owner.host}`}${owner.at ? ` since ${owner.at}` : ''}${owner.what ? ` (${owner.what})` : ''}`
         : 'the folder is in use (its lock file is being written)',
       { file: lockFile },
       fix,

@@ -54,15 +54,21 @@ export async function saveModel(model: MilModel, file: string): Promise<void> {
 function modelOf(ck: Checkpoint<Partial<ModelMeta>>): MilModel {
   const m = ck.meta?.model;
   if (!m || typeof m.name !== 'string' || m.config === null || typeof m.config !== 'object')
-    throw new MilkitDataError('the header names no model (name and config)', { file: ck.file, field: 'meta.model' });
+    throw new MilkitDataError(
+      'the header names no model (name and config)',
+      { file: ck.file, field: 'meta.model' },
+      'the file is damaged or not a milkit model: use an intact copy, or train again',
+    );
   let model: MilModel;
   try {
     model = createModel(m.name, m.config);
   } catch (err) {
-    throw new MilkitDataError(`cannot rebuild model "${m.name}": ${(err as Error).message}`, {
-      file: ck.file,
-      field: 'meta.model',
-    });
+    const e = err as Error & { fix?: string };
+    throw new MilkitDataError(
+      `cannot rebuild model "${m.name}": ${e.message.replace(/\. Fix: .*$/, '')}`,
+      { file: ck.file, field: 'meta.model' },
+      e.fix ?? 'read it with the milkit version that wrote it, or train it again with this one',
+    );
   }
   try {
     // The model was built from the file's own header, so a mismatch is damage or changed model code.
@@ -166,7 +172,11 @@ export function loadTrainedModel(file: string): TrainedModel {
   const ck = readCheckpoint<Partial<TrainedMeta>>(file, 'trained-model');
   const task = ck.meta?.task;
   if (!task || (task.kind !== 'class' && task.kind !== 'survival'))
-    throw new MilkitDataError('the header has no task (class or survival)', { file, field: 'meta.task' });
+    throw new MilkitDataError(
+      'the header has no task (class or survival)',
+      { file, field: 'meta.task' },
+      'the file is damaged or not a trained fold model: use an intact model.ckpt, or train again',
+    );
   const model = modelOf(ck);
   try {
     const stats = statsOf(ck, model.config.inputDim);
@@ -185,17 +195,35 @@ export function loadTrainedModel(file: string): TrainedModel {
   }
 }
 
+/** Refuses a cohort whose feature width is not the one the model was trained on (before any bag is read). */
+export function checkCohortFits(t: TrainedModel, cohort: { path: string; dim: number }): void {
+  const dim = t.model.config.inputDim;
+  if (cohort.dim !== dim)
+    throw new MilkitDataError(
+      `the cohort has ${cohort.dim} features per instance, the model in ${t.file} was trained on ${dim}`,
+      { file: cohort.path, field: 'features' },
+      'use a cohort made with the same feature extractor (and settings) as the training cohort',
+    );
+}
+
 /** The `model.ckpt` files of a fold folder, or of every fold of a run folder (sorted by repeat, fold). */
 export function findTrainedModels(dir: string): string[] {
   const direct = path.join(dir, 'model.ckpt');
   if (fs.existsSync(direct)) return [direct];
-  if (!fs.existsSync(dir)) throw new Error(`model folder not found: ${dir}`);
+  if (!fs.existsSync(dir))
+    throw new MilkitDataError(
+      'model folder not found',
+      { file: dir },
+      'check the path (a run folder of milkit train, or one of its fold folders)',
+    );
   const folds = fs
     .readdirSync(dir)
     .filter((d) => /^rep\d+-fold\d+$/.test(d) && fs.existsSync(path.join(dir, d, 'model.ckpt')));
   if (folds.length === 0)
-    throw new Error(
-      `${dir} holds no trained model (expected model.ckpt, or rep<r>-fold<f>/model.ckpt folders from milkit train)`,
+    throw new MilkitDataError(
+      'holds no trained model (no model.ckpt, and no rep<r>-fold<f>/model.ckpt folders)',
+      { file: dir },
+      'give the --out folder of a finished milkit train, or one of its fold folders',
     );
   const key = (d: string) => d.match(/\d+/g)!.map(Number);
   folds.sort((a, b) => key(a)[0] - key(b)[0] || key(a)[1] - key(b)[1]);

@@ -62,15 +62,17 @@ export async function saveTrainingState<S>(file: string, t: TrainingState<S>): P
 export function readTrainingState<S>(file: string, fingerprint: RunFingerprint): Checkpoint<TrainingMeta<S>> {
   const ck = readCheckpoint<TrainingMeta<S>>(file, 'training-state');
   if (!ck.fingerprint)
-    throw new MilkitDataError('cannot resume: the checkpoint records no run fingerprint', {
-      file,
-      field: 'fingerprint',
-    });
+    throw new MilkitDataError(
+      'cannot resume: the checkpoint records no run fingerprint',
+      { file, field: 'fingerprint' },
+      'delete it to train this fold from the start, or use a new output folder',
+    );
   const diff = fingerprintDifferences(ck.fingerprint, fingerprint);
   if (diff.length)
     throw new MilkitDataError(
-      `cannot resume: it was written by a run with another configuration, model, data or split (${diff.join('; ')}); use a new output folder, or the original settings`,
+      `cannot resume: it was written by a run with another configuration, model, data or split (${diff.join('; ')})`,
       { file, field: 'fingerprint' },
+      'resume with the original settings, or use a new output folder (or delete this file to train the fold from the start)',
     );
   return ck;
 }

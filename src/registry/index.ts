@@ -7,6 +7,7 @@
 import { didYouMean } from '../didYouMean';
 import type { BaseModelConfig, InstanceEncoder, MilModel, StagedMilModel } from '../models/types';
 import { MODELS, type ModelBuilder, type ModelEntry, type PublishedResults } from './table';
+import { validateModelConfig } from './validate';
 
 export { MODELS, type ModelBuilder, type ModelEntry, type PublishedResults } from './table';
 
@@ -45,7 +46,7 @@ export function modelSpec(name: string): ModelEntry<BaseModelConfig, MilModel> &
   const spec = Object.hasOwn(table, name) ? table[name] : undefined;
   if (spec) return { name, ...spec };
   const known = Object.keys(table);
-  throw new Error(`unknown model "${name}"${didYouMean(name, known)}; known models: ${known.join(', ')}`);
+  throw new Error(`unknown model "${name}"${didYouMean(name, known)}. Fix: use a known model: ${known.join(', ')}`);
 }
 
 const builder = {
@@ -81,9 +82,10 @@ export function createModel(name: string, config: Record<string, unknown> = {}, 
   for (const key of Object.keys(config)) {
     if (!allowed.includes(key))
       throw new Error(
-        `unknown option "${key}" for model "${name}"${didYouMean(key, allowed)}; options: ${allowed.join(', ')}`,
+        `unknown option "${key}" for model "${name}"${didYouMean(key, allowed)}. Fix: use the model's options: ${allowed.join(', ')}`,
       );
   }
+  validateModelConfig(name, spec.defaults as unknown as Record<string, unknown>, config);
   const full = { ...spec.defaults, ...stripUndefined(config) } as BaseModelConfig;
   for (const key of ['inputDim', 'numClasses'] as const) {
     if (!Number.isInteger(full[key]) || full[key] < 1)

@@ -91,6 +91,12 @@ const foldsDone = (dir: string): number =>
  * whose run cannot be verified. Writes run.json. Call `close()` when the run ends (also on failure).
  */
 export function openRunFolder(dir: string, fingerprint: RunFingerprint, opts: OpenRunOptions = {}): OpenRun {
+  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory())
+    throw new MilkitDataError(
+      'the run folder is a file',
+      { file: dir },
+      'give a folder for the run (--out), not a file',
+    );
   const release = takeFolderLock(path.join(dir, RUN_LOCK), opts.what ?? commandLine());
   try {
     const manifestFile = path.join(dir, RUN_MANIFEST);

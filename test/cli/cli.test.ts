@@ -242,16 +242,20 @@ describe('cli: the built milkit command', function () {
     it('usage mistakes → exit 2 with a hint', () => {
       const unknown = milkit(['inspekt', 'x']);
       assert.equal(unknown.code, 2);
-      assert.match(unknown.err, /unknown command "inspekt" \(did you mean "inspect"\?\)/);
+      assert.match(unknown.err, /^milkit: unknown command "inspekt". Fix: did you mean "milkit inspect"\?/);
       const opt = milkit(['inspect', 'x.arrow', '--jsn']);
       assert.equal(opt.code, 2);
-      assert.match(opt.err, /unknown option --jsn \(did you mean --json\?\)/);
+      assert.match(
+        opt.err,
+        /unknown option --jsn. Fix: did you mean --json\?; milkit inspect --help lists the options\n$/,
+      );
       const missing = milkit(['convert', 'csv', csv]);
       assert.equal(missing.code, 2);
       assert.match(missing.err, /--out is required/);
       const ds = milkit(['dataset', 'mnist', '--out', 'x']);
       assert.equal(ds.code, 2);
-      assert.match(ds.err, /unknown data set "mnist"; known: .*mnist-bags/);
+      assert.match(ds.err, /unknown data set "mnist". Fix: .*known: .*mnist-bags/);
+      for (const r of [unknown, opt, missing, ds]) assert.equal(r.err.trim().split('\n').length, 1, r.err);
     });
   });
 });

@@ -25,11 +25,36 @@ describe('cli/flags: the tiny flag parser', () => {
     assert.throws(
       () => parseFlags(['--train-bag', '3'], spec),
       (e: unknown) =>
-        e instanceof UsageError && /unknown option --train-bag \(did you mean --train-bags\?\)/.test(e.message),
+        e instanceof UsageError && e.message === 'unknown option --train-bag' && e.fix === 'did you mean --train-bags?',
     );
     assert.throws(() => parseFlags(['--out'], spec), /--out needs a value/);
     assert.throws(() => parseFlags(['--train-bags', 'many'], spec), /--train-bags must be a number, got "many"/);
     assert.throws(() => parseFlags(['--json=maybe'], spec), /--json takes no value/);
+  });
+
+  it('checks ranges, whole numbers and choices where the flag declares them, naming the fix', () => {
+    const ranged: FlagSpec = {
+      epochs: { type: 'number', integer: true, min: 1, help: '' },
+      lr: { type: 'number', min: 0, exclusiveMin: true, help: '' },
+      frac: { type: 'number', min: 0, below: 1, help: '' },
+      select: { type: 'string', choices: ['val', 'last', 'test'], help: '' },
+    };
+    const fails = (argv: string[], message: RegExp, fix: RegExp) =>
+      assert.throws(
+        () => parseFlags(argv, ranged),
+        (e: unknown) => e instanceof UsageError && message.test(e.message) && fix.test(e.fix ?? ''),
+      );
+    fails(['--epochs', '-1'], /--epochs must be at least 1, got "-1"/, /a whole number ≥ 1/);
+    fails(['--epochs', '2.5'], /--epochs must be a whole number, got "2.5"/, /a whole number ≥ 1/);
+    fails(['--lr', '0'], /--lr must be greater than 0/, /> 0/);
+    fails(['--frac', '1'], /--frac must be below 1/, /≥ 0 and < 1/);
+    fails(['--select', 'lst'], /--select must be one of val, last, test, got "lst"/, /did you mean --select last\?/);
+    assert.deepEqual(parseFlags(['--epochs', '3', '--lr', '1e-3', '--frac', '0', '--select', 'test'], ranged).flags, {
+      epochs: 3,
+      lr: 1e-3,
+      frac: 0,
+      select: 'test',
+    });
   });
 
   it('describes flags and converts option names', () => {

@@ -207,7 +207,7 @@ describe('persist/format: one checkpoint file, read back exactly or refused clea
 
     it("milkit 0.1's three formats are recognised and refused with what to do", () => {
       const rerun =
-        /which this milkit does not read: move it away and run the command that made it again with this milkit/;
+        /which this milkit does not read\. Fix: move it away and run the command that made it again with this milkit/;
       for (const f of ['milkit-0.1-model.ckpt', 'milkit-0.1-last.ckpt']) {
         const file = path.join(FIXTURES, f);
         assertRefused(

@@ -193,7 +193,7 @@ describe('persist/model: models, trained fold models and training checkpoints', 
         assertRefused(
           () => readTrainingState(file, other),
           file,
-          /cannot resume: .* \(seed: saved \d+, now 5; training\.lr: saved 0\.005, now 0\.001\); use a new output folder/,
+          /cannot resume: .* \(seed: saved \d+, now 5; training\.lr: saved 0\.005, now 0\.001\)\. Fix: resume with the original settings, or use a new output folder/,
           'fingerprint',
         );
       } finally {

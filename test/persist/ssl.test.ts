@@ -99,7 +99,7 @@ describe('persist/ssl: SSL encoder checkpoints', function () {
     assertRefused(
       () => loadSslNetwork(bad),
       bad,
-      /this is a saved model .* an SSL encoder checkpoint .* is needed here: give the --out file of milkit ssl pretrain/,
+      /this is a saved model .* an SSL encoder checkpoint .* is needed here\. Fix: give the --out file of milkit ssl pretrain/,
       'kind',
     );
     const old = path.join(FIXTURES, 'milkit-0.1-encoder.ckpt');

@@ -1,3 +1,4 @@
+import { closest } from '../../didYouMean';
 import { DATASETS, datasetBuilder } from '../../data/datasets';
 import { type Command, UsageError, requireFlag } from '../command';
 import { describeFlags, type FlagSpec, kebab, parseFlags } from '../flags';
@@ -57,7 +58,13 @@ export const dataset: Command = {
       else ctx.print(list());
       return 0;
     }
-    if (!DATASETS[name]) throw new UsageError(`unknown data set "${name}"; known: ${Object.keys(DATASETS).join(', ')}`);
+    if (!DATASETS[name]) {
+      const hint = closest(name, Object.keys(DATASETS));
+      throw new UsageError(
+        `unknown data set "${name}"`,
+        `${hint ? `did you mean "${hint}"? ` : ''}known: ${Object.keys(DATASETS).join(', ')}`,
+      );
+    }
     const { spec, keys } = builderFlags(name);
     if (rest.includes('--help') || rest.includes('-h')) {
       ctx.print(

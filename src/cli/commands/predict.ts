@@ -6,7 +6,7 @@ import '../../registry'; // so saved MHIM models reload by name
 import { Cohort } from '../../data/cohort';
 import { riskFromHazardLogits } from '../../metrics/survival';
 import { applyThreshold } from '../../metrics/threshold';
-import { findTrainedModels, loadTrainedModel } from '../../persist/model';
+import { checkCohortFits, findTrainedModels, loadTrainedModel } from '../../persist/model';
 import { removeStaleTempFiles, writeFileAtomic } from '../../persist/atomic';
 import { predictInstances, softmax } from '../../train';
 import { type Command, UsageError, parseArgs, requireFlag } from '../command';
@@ -98,6 +98,7 @@ export const predict: Command = {
     let cohort: Cohort;
     try {
       cohort = await Cohort.open(requireFlag(f, 'data'));
+      checkCohortFits(trained, cohort);
     } catch (err) {
       trained.model.dispose();
       throw err;

@@ -5,10 +5,16 @@ import { type Command, parseArgs } from '../command';
 import { describeFlags, type FlagSpec } from '../flags';
 
 const flags: FlagSpec = {
-  folds: { type: 'number', default: 5, help: 'k of the stratified patient-level k-fold' },
-  repeats: { type: 'number', default: 1, help: 'repetitions, each with its own shuffle' },
-  val: { type: 'number', default: 0, help: 'fraction of training patients moved to validation (0 = none)' },
-  seed: { type: 'number', default: 0, help: 'seed of the shuffle' },
+  folds: { type: 'number', integer: true, min: 2, default: 5, help: 'k of the stratified patient-level k-fold' },
+  repeats: { type: 'number', integer: true, min: 1, default: 1, help: 'repetitions, each with its own shuffle' },
+  val: {
+    type: 'number',
+    min: 0,
+    below: 1,
+    default: 0,
+    help: 'fraction of training patients moved to validation (0 = none)',
+  },
+  seed: { type: 'number', integer: true, min: 0, default: 0, help: 'seed of the shuffle' },
   out: { type: 'string', alias: 'o', help: 'split file to write (default: x.splits.json next to the cohort)' },
   json: { type: 'boolean', help: 'print the summary as JSON' },
 };

@@ -1,9 +1,11 @@
 import * as path from 'node:path';
 import { useBackend } from '../../backend';
 import { Cohort } from '../../data/cohort';
+import { MilkitDataError } from '../../data/errors';
 import { readSplitFile } from '../../data/splitFile';
 import { type Split, carveValidation, repeatedKFold } from '../../data/splits';
 import { type RunResult, type TrainConfig, Trainer } from '../../train';
+import { closest } from '../../didYouMean';
 import { type Command, UsageError, parseArgs, requireFlag } from '../command';
 import { describeFlags, type FlagSpec } from '../flags';
 import { MHIM_FLAGS, mhimFromFlags } from '../mhimFlags';
@@ -13,34 +15,80 @@ const flags: FlagSpec = {
   model: { type: 'string', help: 'model name from the registry (abmil, gabmil, transmil, dsmil, clam-sb, ...)' },
   'model-config': { type: 'string', help: 'JSON object of model options, e.g. \'{"dropout":0}\'' },
   data: { type: 'string', help: 'cohort (x.arrow)' },
-  folds: { type: 'number', default: 5, help: 'k of stratified patient-level k-fold (ignored with --splits)' },
+  folds: {
+    type: 'number',
+    integer: true,
+    min: 2,
+    default: 5,
+    help: 'k of stratified patient-level k-fold (ignored with --splits)',
+  },
   splits: { type: 'string', help: 'split file (milkit JSON or MUSK-style fold masks), e.g. x.splits.json' },
   repeats: {
     type: 'number',
+    integer: true,
+    min: 1,
     help: 'repetitions: of k-fold (default 1), or the first R of the split file (default all)',
   },
   'val-fraction': {
     type: 'number',
+    min: 0,
+    below: 1,
     default: 0,
     help: 'move this fraction of each training fold to a validation set (model selection, early stopping, threshold)',
   },
   select: {
     type: 'string',
+    choices: ['val', 'last', 'test'],
     default: 'val',
     help: 'weights kept: val (best on validation; last when none), last, or test (MHIM protocol, optimistic)',
   },
   monitor: { type: 'string', help: 'metric for selection/early stopping (default auc, balancedAccuracy or cIndex)' },
-  patience: { type: 'number', help: 'early stopping: epochs without improvement (needs a validation set)' },
-  'min-epochs': { type: 'number', default: 0, help: 'early stopping never fires before this many epochs' },
-  epochs: { type: 'number', default: 50, help: 'epochs per fold' },
-  lr: { type: 'number', default: 2e-4, help: 'peak learning rate (cosine schedule to 1e-7)' },
-  'weight-decay': { type: 'number', default: 1e-5, help: 'Adam weight decay (L2, as torch Adam)' },
+  patience: {
+    type: 'number',
+    integer: true,
+    min: 1,
+    help: 'early stopping: epochs without improvement (needs a validation set)',
+  },
+  'min-epochs': {
+    type: 'number',
+    integer: true,
+    min: 0,
+    default: 0,
+    help: 'early stopping never fires before this many epochs',
+  },
+  epochs: { type: 'number', integer: true, min: 1, default: 50, help: 'epochs per fold' },
+  lr: {
+    type: 'number',
+    min: 0,
+    exclusiveMin: true,
+    default: 2e-4,
+    help: 'peak learning rate (cosine schedule to 1e-7)',
+  },
+  'weight-decay': { type: 'number', min: 0, default: 1e-5, help: 'Adam weight decay (L2, as torch Adam)' },
   adamw: { type: 'boolean', help: 'decoupled weight decay (AdamW) instead of L2' },
-  warmup: { type: 'number', default: 0, help: 'linear warm-up epochs' },
-  accumulate: { type: 'number', default: 1, help: 'bags per optimiser step (gradient accumulation)' },
+  warmup: { type: 'number', min: 0, default: 0, help: 'linear warm-up epochs' },
+  accumulate: {
+    type: 'number',
+    integer: true,
+    min: 1,
+    default: 1,
+    help: 'bags per optimiser step (gradient accumulation)',
+  },
   standardize: { type: 'boolean', help: 'standardise features with training-fold statistics (MUSK1 needs it)' },
-  bootstrap: { type: 'number', default: 0, help: "bootstrap resamples of each fold's test metrics (e.g. 1000)" },
-  seed: { type: 'number', default: 2021, help: 'seed (splits, initialisation, bag order, dropout)' },
+  bootstrap: {
+    type: 'number',
+    integer: true,
+    min: 0,
+    default: 0,
+    help: "bootstrap resamples of each fold's test metrics (e.g. 1000)",
+  },
+  seed: {
+    type: 'number',
+    integer: true,
+    min: 0,
+    default: 2021,
+    help: 'seed (splits, initialisation, bag order, dropout)',
+  },
   out: {
     type: 'string',
     alias: 'o',
@@ -62,7 +110,15 @@ export function resolveSplits(cohort: Cohort, f: Record<string, unknown>): Split
   let splits: Split[][];
   if (typeof f.splits === 'string') {
     splits = readSplitFile(f.splits, cohort.bags);
-    if (f.repeats !== undefined) splits = splits.slice(0, f.repeats as number);
+    if (f.repeats !== undefined) {
+      if ((f.repeats as number) > splits.length)
+        throw new MilkitDataError(
+          `--repeats ${f.repeats} asks for more repetitions than the split file holds (${splits.length})`,
+          { file: f.splits, field: 'splits' },
+          `use --repeats ${splits.length} or fewer, or a split file with more repetitions`,
+        );
+      splits = splits.slice(0, f.repeats as number);
+    }
   } else {
     splits = repeatedKFold(cohort.bags, {
       k: f.folds as number,
@@ -81,6 +137,28 @@ export function resolveSplits(cohort: Cohort, f: Record<string, unknown>): Split
   return splits;
 }
 
+/** Metrics a run can select on (classification, survival). */
+const MONITORS = ['auc', 'accuracy', 'balancedAccuracy', 'f1', 'precision', 'recall', 'kappa', 'cIndex', 'loss'];
+
+/** --monitor and --patience need a selection set; without one they would silently do nothing. */
+function checkSelection(f: Record<string, unknown>, splits: Split[][]): void {
+  const monitor = f.monitor as string | undefined;
+  if (monitor !== undefined && !MONITORS.includes(monitor)) {
+    const hint = closest(monitor, MONITORS);
+    throw new UsageError(
+      `--monitor must be one of ${MONITORS.join(', ')}, got "${monitor}"`,
+      hint ? `did you mean --monitor ${hint}?` : undefined,
+    );
+  }
+  const noVal = f.select === 'val' && splits.some((rep) => rep.some((s) => !s.val?.length));
+  const uses = f.patience !== undefined ? '--patience' : monitor !== undefined ? '--monitor' : undefined;
+  if ((uses && noVal) || (uses && f.select === 'last'))
+    throw new UsageError(
+      `${uses} needs a set to select on, and ${f.select === 'last' ? '--select last keeps the last epoch' : 'the splits have no validation bags'}`,
+      'add --val-fraction 0.2 (or a split file with "val" sets), or --select test (optimistic)',
+    );
+}
+
 function parseModelConfig(text: unknown): Record<string, unknown> {
   if (text === undefined) return {};
   try {
@@ -89,7 +167,10 @@ function parseModelConfig(text: unknown): Record<string, unknown> {
   } catch {
     // fall through
   }
-  throw new UsageError(`--model-config must be a JSON object, got ${text}`);
+  throw new UsageError(
+    `--model-config must be a JSON object, got ${text}`,
+    `quote it for the shell with double quotes inside, e.g. --model-config '{"dropout":0}'`,
+  );
 }
 
 const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : 'n/a');
@@ -126,12 +207,11 @@ export const train: Command = {
     const modelName = requireFlag(f, 'model');
     const data = requireFlag(f, 'data');
     const select = f.select as string;
-    if (!['val', 'last', 'test'].includes(select))
-      throw new UsageError(`--select must be val, last or test, got ${select}`);
     await useBackend();
     const cohort = await Cohort.open(data);
     try {
       const splits = resolveSplits(cohort, f);
+      checkSelection(f, splits);
       const config: Partial<TrainConfig> = {
         epochs: f.epochs as number,
         lr: f.lr as number,
@@ -168,7 +248,8 @@ export const train: Command = {
       const outDir =
         (f.out as string | undefined) ??
         path.join('runs', `${path.basename(cohort.path).replace(/\.arrow$/, '')}-${modelName}-${stamp}`);
-      if (f.resume && f.overwrite) throw new UsageError('--resume and --overwrite contradict each other: choose one');
+      if (f.resume && f.overwrite)
+        throw new UsageError('--resume and --overwrite contradict each other', 'choose one of them');
 
       // Ctrl-C: finish the current step, checkpoint, stop; a second Ctrl-C quits at once.
       const ctl = new AbortController();

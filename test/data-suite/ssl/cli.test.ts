@@ -113,6 +113,9 @@ describe('data-suite/ssl: the milkit ssl command on real colon patches', functio
     const old = path.join(__dirname, '..', '..', 'persist', 'fixtures', 'milkit-0.1-encoder.ckpt');
     const legacy = milkit(['ssl', 'extract', '--dataset', 'colon', '--checkpoint', old, '--out', out]);
     assert.equal(legacy.code, 1);
-    assert.match(legacy.err, /milkit 0\.1's "MKSSL1" format, which this milkit does not read: move it away and run/);
+    assert.match(
+      legacy.err,
+      /milkit 0\.1's "MKSSL1" format, which this milkit does not read\. Fix: move it away and run/,
+    );
   });
 });
