@@ -73,16 +73,16 @@ describe('models: bag-level catalogue', () => {
 
   it('rejects invalid configs with a message naming the option', () => {
     const bad: [string, Record<string, unknown>, RegExp][] = [
-      ['dp-minn', { iterations: 0 }, /iterations must be a positive integer/],
+      ['dp-minn', { iterations: 0 }, /iterations must be a whole number ≥ 1/],
       ['dp-minn', { hidden: [] }, /hidden must list/],
       ['loss-attention', { instanceLossWeight: -1 }, /instanceLossWeight must be ≥ 0/],
-      ['gnn-mil', { clusters: 0 }, /clusters must be a positive integer/],
+      ['gnn-mil', { clusters: 0 }, /clusters must be a whole number ≥ 1/],
       ['sa-abmilp', { kernel: 'cosine' }, /kernel must be one of dot, rbf, inverse-quadratic, laplace, module/],
-      ['dtfd-mil', { distill: 'mean' }, /distill must be MaxMinS, MaxS or AFS/],
-      ['dtfd-mil', { pseudoBags: 0 }, /pseudoBags must be a positive integer/],
-      ['ibmil', { stageOneFraction: 1 }, /stageOneFraction must be in \(0, 1\)/],
+      ['dtfd-mil', { distill: 'mean' }, /distill must be one of MaxMinS, MaxS, AFS/],
+      ['dtfd-mil', { pseudoBags: 0 }, /pseudoBags must be a whole number ≥ 1/],
+      ['ibmil', { stageOneFraction: 1 }, /stageOneFraction must be in \[0, 1\)/],
       ['das-mil', { distanceBins: 1 }, /distanceBins must be an integer ≥ 2/],
-      ['r2t-mil', { regionNum: 0 }, /regionNum must be a positive integer/],
+      ['r2t-mil', { regionNum: 0 }, /regionNum must be a whole number ≥ 1/],
     ];
     for (const [name, cfg, re] of bad) assert.throws(() => small(name, cfg), re, name);
     assert.throws(

@@ -162,13 +162,13 @@ describe('models/instance-level: the catalogue entries', () => {
       ['certainty-pooling', { mcRate: 0 }, /mcRate must be > 0/],
       ['power-pooling', { initialPower: -1 }, /initialPower must be > 0/],
       ['power-pooling', { dropout: 1 }, /dropout must be in \[0, 1\)/],
-      ['mivae', { instanceLatentDim: 0 }, /latent widths must be positive integers/],
-      ['causalmil', { elboWeight: -1 }, /weight must be ≥ 0/],
-      ['additive-mil', { hidden: [0] }, /hidden widths must be positive integers/],
-      ['millet', { attentionDim: 0 }, /attentionDim must be a positive integer/],
+      ['mivae', { instanceLatentDim: 0 }, /instanceLatentDim must be a whole number ≥ 1/],
+      ['causalmil', { elboWeight: -1 }, /elboWeight must be ≥ 0/],
+      ['additive-mil', { hidden: [0] }, /hidden must list whole numbers ≥ 1/],
+      ['millet', { attentionDim: 0 }, /attentionDim must be a whole number ≥ 1/],
       ['mirel', { numClasses: 3 }, /binary MIL/],
       ['mirel', { annealing: 2 }, /annealing must be in \[0, 1\]/],
-      ['focusmil', { klWeight: -0.1 }, /weight must be ≥ 0/],
+      ['focusmil', { klWeight: -0.1 }, /klWeight must be ≥ 0/],
       ['focusmil', { latentDims: 3 }, /unknown option "latentDims".*did you mean "latentDim"/],
     ];
     for (const [name, cfg, re] of bad) assert.throws(() => make(name, cfg), re, `${name} ${JSON.stringify(cfg)}`);

@@ -222,7 +222,7 @@ describe('models: registry errors and model-specific behaviour', () => {
       () => createModel('abmil', { gatd: true } as never),
       /unknown option "gatd" for model "abmil" \(did you mean "gated"\?\)/,
     );
-    assert.throws(() => createModel('abmil', { inputDim: 0 }), /inputDim must be a positive integer/);
+    assert.throws(() => createModel('abmil', { inputDim: 0 }), /inputDim must be a whole number ≥ 1/);
   });
 
   it('a bag of the wrong width is a clear error', () => {
