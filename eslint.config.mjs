@@ -17,6 +17,30 @@ export default tseslint.config(
     },
   },
   {
+    // Experiments and benchmarks use the library as users do (docs/ARCHITECTURE.md): through the package.
+    files: ['experiments/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/src', '**/src/**'], message: "import from 'milkit', the public API, not from src/" },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The browser bundle runs only the pure part of the library.
+    files: ['jupyterlab-plugin/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'milkit', message: "the JupyterLab extension may import only 'milkit/core'" }] },
+      ],
+    },
+  },
+  {
     // Plain JavaScript: Node scripts and the browser-test harness (code that also runs inside the page).
     files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
     languageOptions: { globals: { ...globals.node, ...globals.browser, ...globals.mocha } },
