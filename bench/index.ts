@@ -39,7 +39,9 @@ const spec = {
   steps: {
     type: 'number',
     default: 8,
-    help: 'timed steps per measurement (after one warm-up); the fastest counts (this VM’s speed varies by ~10 % from step to step)',
+    help:
+      'timed steps per measurement (after one warm-up); the fastest counts (this VM’s speed varies ' +
+      'by ~10 % from step to step)',
   },
   sizes: { type: 'string', default: '1000,8000,15000,30000', help: 'bag sizes for the memory table ("" skips it)' },
   'size-cases': { type: 'string', default: 'abmil,mhim-abmil', help: 'cases of the memory table' },
@@ -330,7 +332,9 @@ function writeResults(
     {
       command: 'npm run bench -- --results results',
       protocol:
-        'Synthetic bags (seeded normal features), D = 1024, Adam; each case and each bag size in its own process; one warm-up step excluded; 2-core machine. Reference: official PyTorch code on the same machine, 2 threads.',
+        'Synthetic bags (seeded normal features), D = 1024, Adam; each case and each bag size in ' +
+        'its own process; one warm-up step excluded; 2-core machine. Reference: official PyTorch ' +
+        'code on the same machine, 2 threads.',
       published: {
         source: 'official PyTorch code, torch 2.13 CPU, 2 threads, same machine',
         values: Object.fromEntries(

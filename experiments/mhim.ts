@@ -275,19 +275,27 @@ export function planOf(
 
 const SHARED_PROTOCOL =
   "AB-MIL in MHIM-MIL's form (ReLU attention without biases, 128 hidden) with a 64-wide GELU projection, no dropout; " +
-  'Adam lr 5e-4 with cosine decay to 1e-7, weight decay 1e-5 (L2), batch 1 bag, 20 epochs, weights after the last epoch (no selection on the test fold), ' +
-  'seed 2021 (every setting sees the same splits and the same fold seeds); accuracy and F1 at the Youden threshold fitted on the training bags. ' +
-  'MHIM-v2 preset: class-aware instance scores, HSM βh = 0.03 (r = 1), GRN K = 5 / keep 0.8 / query momentum 0.9999, consistency α = 0.5 at τ = 0.1, teacher momentum 0.9997, teacher dropout on. ' +
-  'MHIM-v1 preset: attention scores, βh = 0.01 with r = 0.5 and cosine decay, random masking 0.5, α = 0.1, momentum 0.9999, no GRN. ' +
+  'Adam lr 5e-4 with cosine decay to 1e-7, weight decay 1e-5 (L2), batch 1 bag, 20 epochs, weights ' +
+  'after the last epoch (no selection on the test fold), ' +
+  'seed 2021 (every setting sees the same splits and the same fold seeds); accuracy and F1 at the ' +
+  'Youden threshold fitted on the training bags. ' +
+  'MHIM-v2 preset: class-aware instance scores, HSM βh = 0.03 (r = 1), GRN K = 5 / keep 0.8 / ' +
+  'query momentum 0.9999, consistency α = 0.5 at τ = 0.1, teacher momentum 0.9997, teacher dropout ' +
+  'on. ' +
+  'MHIM-v1 preset: attention scores, βh = 0.01 with r = 0.5 and cosine decay, random masking 0.5, ' +
+  'α = 0.1, momentum 0.9999, no GRN. ' +
   "\"teacher = trained baseline\": each fold's teacher starts from the AB-MIL trained on that fold with that seed (the paper's --teacher_init); otherwise the teacher starts as a copy of the student's random init (the v2 code default). " +
-  'MUSK1: mean ± sd over its 50 folds (5 × 10-fold); colon: over the 5 folds; MNIST-bags: over 3 training seeds on one fixed train/test split. ' +
-  'Wall time = sum over the runs; most MNIST-bags and colon runs were measured while 8 engineers shared the 2 cores (load average 40–55), about 20–30× an idle machine.';
+  'MUSK1: mean ± sd over its 50 folds (5 × 10-fold); colon: over the 5 folds; MNIST-bags: over 3 ' +
+  'training seeds on one fixed train/test split. ' +
+  'Wall time = sum over the runs; most MNIST-bags and colon runs were measured while 8 engineers ' +
+  'shared the 2 cores (load average 40–55), about 20–30× an idle machine.';
 
 const META: Record<ExperimentName, { title: string; caption: string }> = {
   compare: {
     title: 'MHIM-v2(AB-MIL) vs AB-MIL vs MHIM-v1(AB-MIL)',
     caption:
-      'Published trend (Tang et al., ICCV 2023 / IJCV 2025): MHIM improves AB-MIL by about 1–3 AUC points on CAMELYON16 and TCGA-NSCLC WSIs with ResNet-50/PLIP/UNI features ' +
+      'Published trend (Tang et al., ICCV 2023 / IJCV 2025): MHIM improves AB-MIL by about 1–3 AUC ' +
+      'points on CAMELYON16 and TCGA-NSCLC WSIs with ResNet-50/PLIP/UNI features ' +
       '(thousands of patches per bag, large tumour regions).',
   },
   ablation: {
@@ -298,12 +306,18 @@ const META: Record<ExperimentName, { title: string; caption: string }> = {
   'teacher-init': {
     title: 'MHIM-v2 teacher initialisation',
     caption:
-      'Published trend (IJCV 2025): initialising the teacher from a trained baseline is the best setting; a random-init EMA teacher at momentum 0.9997 still holds 0.9997^steps of its random weights at the end of training: 63 % after the 1,560 steps of colon (78 bags × 20 epochs), 30 % after the 4,000 of MNIST-bags (200 × 20), 61 % on MUSK1 (83 × 20), so for most of training its scores (and hence the masks) are close to random.',
+      'Published trend (IJCV 2025): initialising the teacher from a trained baseline is the best ' +
+      'setting; a random-init EMA teacher at momentum 0.9997 still holds 0.9997^steps of its ' +
+      'random weights at the end of training: 63 % after the 1,560 steps of colon (78 bags × 20 ' +
+      'epochs), 30 % after the 4,000 of MNIST-bags (200 × 20), 61 % on MUSK1 (83 × 20), so for ' +
+      'most of training its scores (and hence the masks) are close to random.',
   },
   sweep: {
     title: 'MHIM-v2: high-score mask ratio βh',
     caption:
-      'Published trend (IJCV 2025, Figure 6): performance rises from no masking to a small βh and falls when too many salient instances are masked. Teacher from the trained baseline; βh = 0 is the AB-MIL baseline itself.',
+      'Published trend (IJCV 2025, Figure 6): performance rises from no masking to a small βh and ' +
+      'falls when too many salient instances are masked. Teacher from the trained baseline; βh = 0 ' +
+      'is the AB-MIL baseline itself.',
   },
 };
 

@@ -624,7 +624,8 @@ function assembleStandard(ctx: Ctx, backend: string): string[] {
     {
       title: 'SSL-pretrained vs no-SSL MIL by bag size',
       caption:
-        'AB-MIL on frozen features of a random encoder and of an SSL encoder (contrastive + reconstruction), and AB-MIL trained end to end through a randomly initialised encoder.',
+        'AB-MIL on frozen features of a random encoder and of an SSL encoder (contrastive + ' +
+        'reconstruction), and AB-MIL trained end to end through a randomly initialised encoder.',
       columns,
     },
     true,
@@ -634,7 +635,8 @@ function assembleStandard(ctx: Ctx, backend: string): string[] {
     {
       title: 'SSL objectives: contrastive vs reconstruction vs both',
       caption:
-        'AB-MIL on frozen features; the three SSL encoders share network, steps, batch and seed; the frozen random encoder is the no-SSL reference.',
+        'AB-MIL on frozen features; the three SSL encoders share network, steps, batch and seed; ' +
+        'the frozen random encoder is the no-SSL reference.',
       columns,
     },
     true,
@@ -644,7 +646,9 @@ function assembleStandard(ctx: Ctx, backend: string): string[] {
     {
       title: "Are the witness patches linearly separable in each encoder's features?",
       caption:
-        'Held-out instance AUC of a class-balanced logistic-regression probe (src/ssl/probe.ts) separating nines from other digits (MNIST pool) and cancerous from other nuclei (colon pool); two halves swap train/test, mean ± sd over the two.',
+        'Held-out instance AUC of a class-balanced logistic-regression probe (src/ssl/probe.ts) ' +
+        'separating nines from other digits (MNIST pool) and cancerous from other nuclei (colon ' +
+        'pool); two halves swap train/test, mean ± sd over the two.',
       columns: ['instance AUC'],
     },
     false,

@@ -50,7 +50,9 @@ const COMMON = {
   results: { type: 'string', default: 'results', help: 'where the tables go' },
   only: {
     type: 'string',
-    help: 'run only these jobs: comma-separated ids or id prefixes, * matches any text (the tables keep every other cell)',
+    help:
+      'run only these jobs: comma-separated ids or id prefixes, * matches any text (the tables keep ' +
+      'every other cell)',
   },
   'tables-only': { type: 'boolean', help: 'rewrite the Markdown tables from their JSON; computes nothing' },
   jobs: { type: 'number', default: 1, help: 'jobs at once, each in its own process' },
