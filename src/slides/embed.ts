@@ -315,6 +315,33 @@ function checkOneTiling(slides: TiledSlide[]): void {
 }
 
 /**
+ * Embeds the tiled slides `ids` of `dir` into its features folder, without writing a cohort: one
+ * shard of a sweep (src/sweep/embedUnit.ts), whose units hold disjoint slides under their own locks,
+ * so the folder lock of `embedSlides` is not taken. Stops between slides when `signal` aborts
+ * (finished slides are kept and skipped next time); returns the slides it finished.
+ */
+export async function embedTiledSlides(
+  dir: string,
+  ids: readonly string[],
+  encoder: SlideEncoder,
+  opts: Omit<EmbedOptions, 'labels'> & { signal?: AbortSignal },
+): Promise<EmbedResult[]> {
+  const tiled: TiledSlide[] = [];
+  for (const id of ids) tiled.push(await readTiledSlide(dir, id, opts));
+  checkOneTiling(tiled);
+  const featuresDir = featuresFolder(dir, encoder.name);
+  fs.mkdirSync(featuresDir, { recursive: true });
+  const done: EmbedResult[] = [];
+  for (const t of tiled) {
+    if (opts.signal?.aborted) break;
+    const r = await embedSlide(t, path.join(featuresDir, `${t.id}.h5`), encoder, opts as EmbedOptions);
+    opts.onSlide?.(r);
+    done.push(r);
+  }
+  return done;
+}
+
+/**
  * Embeds the labelled slides of the tiled folder `dir` with `encoder` and writes the cohort `out`
  * (see the module comment). Slides are encoded one at a time under a lock on the features folder.
  */

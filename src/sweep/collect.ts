@@ -11,7 +11,7 @@ import { bootstrap } from '../metrics/bootstrap';
 import { meanSd } from '../metrics/util';
 import { readRun, sweepReportHtml } from '../report';
 import type { RunResult } from '../train/results';
-import { type SweepFolder, toJson, writeTextAtomic } from './folder';
+import { type SweepFolder, type TrainManifest, toJson, writeTextAtomic } from './folder';
 import { type UnitState, sweepStatus } from './status';
 import type { UnitResult } from './trainUnit';
 
@@ -49,8 +49,18 @@ export interface SweepTable {
 const ORDER = ['auc', 'accuracy', 'balancedAccuracy', 'f1', 'precision', 'recall', 'kappa', 'cIndex', 'loss'];
 const rank = (m: string) => (ORDER.includes(m) ? ORDER.indexOf(m) : ORDER.length - 1);
 
+/** The train sweep's manifest; an embed sweep gets a clear error (its collect writes a cohort). */
+export function trainManifest(folder: SweepFolder): TrainManifest {
+  const m = folder.manifest();
+  if (m.kind !== 'train')
+    throw new Error(
+      `${folder.dir} is an embed sweep: it has no metrics table (milkit sweep collect writes its cohort)`,
+    );
+  return m;
+}
+
 export function collectSweep(folder: SweepFolder, opts: { level?: number; resamples?: number } = {}): SweepTable {
-  const manifest = folder.manifest();
+  const manifest = trainManifest(folder);
   const status = sweepStatus(folder);
   const level = opts.level ?? 0.95;
   const resamples = opts.resamples ?? 1000;
@@ -154,7 +164,7 @@ export function tableMarkdown(t: SweepTable): string {
 /** Per configuration: the run results of its finished units (each unit's trainer folder). */
 export function unitRuns(folder: SweepFolder): Record<string, RunResult[]> {
   const runs: Record<string, RunResult[]> = {};
-  for (const u of folder.manifest().units) {
+  for (const u of trainManifest(folder).units) {
     const dir = path.join(folder.unitDir(u), 'train');
     if (!fs.existsSync(folder.resultPath(u)) || !fs.existsSync(path.join(dir, 'results.json'))) continue;
     (runs[u.config] ??= []).push(readRun(dir));

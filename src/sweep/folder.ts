@@ -2,13 +2,14 @@
  * The sweep folder (SWEEP_DIR, on a shared file system when the units run on a cluster):
  *
  * ```
- * sweep.json              the manifest: kind, resolved plan, cohort identity, unit list, fingerprint
+ * sweep.json              the manifest: unit kind, resolved plan, what it runs on, unit list, fingerprint
  * plan.<ext>              the plan as the user wrote it
  * splits/seed-<s>.json    the split each seed's units train on (milkit split file, bag ids)
  * units/<id>/             result.json (done) | error.json (failed) | unit.log | train/ (checkpoints)
+ * results/                what `milkit sweep collect` writes (train: summary tables and report.html;
+ *                         embed: the per-slide summary; the cohort goes where the plan says)
  * submissions.jsonl       one line per submission: executor, job id, unit indices, time
  * slurm/, k8s/, logs/     job scripts and manifests as submitted, scheduler logs
- * results/                summary.{json,csv,md} and report.html from `milkit sweep collect`
  * ```
  * Every file is written atomically. A folder lock (`.lock`, O_EXCL) guards planning and submitting,
  * and each unit has its own lock while it runs, so two runners never train the same unit.
@@ -18,16 +19,22 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../persist/atomic';
 import type { dataFingerprint } from '../persist/fingerprint';
+import type { EmbedUnit, ResolvedEmbedPlan } from './embedUnit';
 import type { ResolvedPlan } from './plan';
 
 export const SWEEP_FORMAT = 'milkit-sweep';
 /** 2: the cohort is identified by its data fingerprint (1 had bag ids and labels only). */
 export const SWEEP_VERSION = 2;
 
-/** One unit of work; `index` is its Slurm array index / Kubernetes completion index. */
-export interface Unit {
+/** What every unit has: `index` is its Slurm array index / Kubernetes completion index. */
+export interface UnitBase {
   index: number;
+  /** Its folder name under units/. */
   id: string;
+}
+
+/** A unit of a train sweep: one configuration × one fold × one seed. */
+export interface Unit extends UnitBase {
   config: string;
   seed: number;
   repeat: number;
@@ -40,18 +47,35 @@ export interface Unit {
  */
 export type CohortIdentity = { path: string } & ReturnType<typeof dataFingerprint>;
 
-export interface SweepManifest {
+interface ManifestCommon {
   format: typeof SWEEP_FORMAT;
   version: typeof SWEEP_VERSION;
-  /** The unit kind: how `sweep run` runs one unit ('train'; new kinds add a runner). */
-  kind: 'train';
-  /** sha256 over kind, plan, cohort and units: a second `sweep` with another plan is refused. */
+  /** sha256 over kind, plan, inputs and units: a second `sweep` with another plan is refused. */
   fingerprint: string;
   createdAt: string;
+}
+
+/** A sweep of trainings (`kind: train`, the default): models × settings × folds × seeds. */
+export interface TrainManifest extends ManifestCommon {
+  kind: 'train';
   plan: ResolvedPlan;
   cohort: CohortIdentity;
   units: Unit[];
 }
+
+/** A sweep that embeds tiled slides (`kind: embed`): one unit per shard of slides. */
+export interface EmbedManifest extends ManifestCommon {
+  kind: 'embed';
+  plan: ResolvedEmbedPlan;
+  units: EmbedUnit[];
+}
+
+/**
+ * The manifest; `kind` says what a unit is and which runner `sweep run` uses. Executors, locks,
+ * status and resubmission see only `UnitBase`, so a kind adds its planner, runner and collector.
+ */
+export type SweepManifest = TrainManifest | EmbedManifest;
+export type UnitKind = SweepManifest['kind'];
 
 export interface Submission {
   executor: 'local' | 'slurm' | 'k8s';
@@ -102,16 +126,16 @@ export class SweepFolder {
       throw new Error(`${this.manifestPath}: not a milkit sweep manifest (format ${m.format}, version ${m.version})`);
     return m as SweepManifest;
   }
-  unitDir(u: Unit): string {
+  unitDir(u: UnitBase): string {
     return path.join(this.dir, 'units', u.id);
   }
-  resultPath(u: Unit): string {
+  resultPath(u: UnitBase): string {
     return path.join(this.unitDir(u), 'result.json');
   }
-  errorPath(u: Unit): string {
+  errorPath(u: UnitBase): string {
     return path.join(this.unitDir(u), 'error.json');
   }
-  logPath(u: Unit): string {
+  logPath(u: UnitBase): string {
     return path.join(this.unitDir(u), 'unit.log');
   }
   splitsPath(seed: number): string {

@@ -1,6 +1,24 @@
 /** Sweeps: models × settings × folds × seeds as units run by a local pool, Slurm job arrays or Kubernetes. */
 export { type PlanModel, type ResolvedPlan, type SweepConfig, type SweepPlan, SweepPlanError, readPlan } from './plan';
-export { type CohortIdentity, type Submission, type SweepManifest, type Unit, SweepFolder } from './folder';
+export {
+  type CohortIdentity,
+  type EmbedManifest,
+  type Submission,
+  type SweepManifest,
+  type TrainManifest,
+  type Unit,
+  type UnitBase,
+  type UnitKind,
+  SweepFolder,
+} from './folder';
+export {
+  type EmbedPlan,
+  type EmbedSummary,
+  type EmbedUnit,
+  type EmbedUnitResult,
+  type ResolvedEmbedPlan,
+  collectEmbedSweep,
+} from './embedUnit';
 export { type UnitResult } from './trainUnit';
 export { type RunOutcome, RUN_EXIT, runUnit, teeOutput } from './runner';
 export { type LocalOptions, type LocalRun, runLocal } from './local';
@@ -17,11 +35,14 @@ export {
   writeTable,
 } from './collect';
 export {
+  type Collected,
   type ExecutorName,
   type ExecutorOptions,
   type Submitted,
   type SweepOptions,
   SweepHandle,
+  collectAny,
+  collectedMarkdown,
   openSweep,
   planSweep,
   submitSweep,

@@ -41,6 +41,8 @@ export interface PlanModel {
 
 /** A sweep plan as written. Trainer options (`epochs`, `lr`, `standardize`, ...) sit at the top level. */
 export interface SweepPlan {
+  /** `train` (the default); an `embed` plan is an EmbedPlan (embedUnit.ts). */
+  kind?: 'train';
   name?: string;
   cohort: string;
   /** A split file (milkit's, or MUSK-style fold masks); otherwise seeded stratified k-fold. */
@@ -94,7 +96,7 @@ export class SweepPlanError extends Error {
   }
 }
 
-const PLAN_KEYS = ['name', 'cohort', 'splits', 'folds', 'repeats', 'valFraction', 'seeds', 'grid', 'models'];
+const PLAN_KEYS = ['kind', 'name', 'cohort', 'splits', 'folds', 'repeats', 'valFraction', 'seeds', 'grid', 'models'];
 const MODEL_KEYS = ['model', 'name', 'mhim', 'config', 'grid'];
 /** Trainer options a plan may set: every TrainConfig field except the seed (the sweep's own axis). */
 const TRAIN_KEYS = [...Object.keys(DEFAULT_TRAIN_CONFIG).filter((k) => k !== 'seed'), 'monitor', 'earlyStopping'];
@@ -201,6 +203,8 @@ export function resolvePlan(raw: unknown, opts: { baseDir: string; models: strin
     throw fail();
   }
   const plan = raw as SweepPlan;
+  if (plan.kind !== undefined && plan.kind !== 'train')
+    problems.push(`kind: must be train (the default) or embed, got ${show(plan.kind)}`);
   for (const key of Object.keys(plan))
     if (!PLAN_KEYS.includes(key) && !TRAIN_KEYS.includes(key))
       problems.push(unknownKey(key, [...PLAN_KEYS, ...TRAIN_KEYS], ''));

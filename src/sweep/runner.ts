@@ -3,24 +3,25 @@
  * Slurm array task, a Kubernetes completion index). A finished unit is never run again; a unit
  * running elsewhere is left alone (its lock); a failure writes `error.json` with the message.
  *
- * Unit kinds: the manifest's `kind` picks the runner below. A new kind (e.g. embedding shards of
- * slides) adds its planner and a runner here; executors, status, resubmit and locks stay as they are.
+ * Unit kinds: the manifest's `kind` picks the runner below (train: trainUnit.ts, embed:
+ * embedUnit.ts); executors, status, resubmit and locks are the same for every kind.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { type SweepFolder, type SweepManifest, type Unit, takeLock, writeJsonAtomic } from './folder';
+import { runEmbedUnit } from './embedUnit';
+import { type SweepFolder, type SweepManifest, takeLock, writeJsonAtomic } from './folder';
 import { runTrainUnit } from './trainUnit';
 
-type UnitRunner = (
+/** Runs one unit of its manifest's kind: its result, or undefined when stopped (resumable). */
+function runKind(
   folder: SweepFolder,
   manifest: SweepManifest,
-  unit: Unit,
+  index: number,
   opts: { signal?: AbortSignal; log: (line: string) => void },
-) => Promise<unknown>;
-
-const RUNNERS: Record<SweepManifest['kind'], UnitRunner> = {
-  train: runTrainUnit,
-};
+): Promise<unknown> {
+  if (manifest.kind === 'embed') return runEmbedUnit(folder, manifest, manifest.units[index], opts);
+  return runTrainUnit(folder, manifest, manifest.units[index], opts);
+}
 
 /** How a `sweep run` ended. */
 export type RunOutcome = 'done' | 'already-done' | 'busy' | 'interrupted' | 'failed';
@@ -34,7 +35,7 @@ export const RUN_EXIT: Record<RunOutcome, number> = {
   failed: 1,
 };
 
-export function unitAt(manifest: SweepManifest, index: number, folder: SweepFolder): Unit {
+export function unitAt(manifest: SweepManifest, index: number, folder: SweepFolder): SweepManifest['units'][number] {
   const unit = manifest.units[index];
   if (!Number.isInteger(index) || !unit)
     throw new Error(`${folder.dir} has units 0..${manifest.units.length - 1}; --unit ${index} is not one of them`);
@@ -66,7 +67,7 @@ export async function runUnit(
     // Taken the lock: the unit may have finished between the check above and now.
     if (fs.existsSync(folder.resultPath(unit))) return 'already-done';
     fs.rmSync(folder.errorPath(unit), { force: true }); // a previous failure no longer describes it
-    const result = await RUNNERS[manifest.kind](folder, manifest, unit, opts);
+    const result = await runKind(folder, manifest, index, opts);
     if (result === undefined) {
       opts.log(`unit ${unit.id} stopped; its checkpoint is kept and a new run resumes from it`);
       return 'interrupted';

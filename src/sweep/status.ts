@@ -5,15 +5,19 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type SweepFolder, type Unit, lockOwner } from './folder';
+import { embedProgress } from './embedUnit';
+import { type SweepFolder, type SweepManifest, type UnitBase, lockOwner } from './folder';
 import { slurmQueue } from './slurm';
 
 export type UnitState = 'done' | 'running' | 'pending' | 'failed' | 'missing';
 export const UNIT_STATES: readonly UnitState[] = ['done', 'running', 'pending', 'failed', 'missing'];
 
-export interface UnitStatus extends Unit {
+export interface UnitStatus extends UnitBase {
   state: UnitState;
+  /** train: the configuration's label; embed: the shard's slides. */
   label: string;
+  /** train: the configuration id. */
+  config?: string;
   /** Failed: the error message; missing: how far it got; running: where. */
   detail?: string;
   /** Log files worth reading (the unit's own log, the scheduler's). */
@@ -30,9 +34,10 @@ export interface SweepStatus {
   notes: string[];
 }
 
-/** The last epoch a stopped unit checkpointed (from its trainer folder), if any. */
-function checkpointNote(dir: string): string | undefined {
-  const train = path.join(dir, 'train');
+/** What a stopped unit left that a resubmission continues from, if anything. */
+function progressNote(folder: SweepFolder, manifest: SweepManifest, index: number): string | undefined {
+  if (manifest.kind === 'embed') return embedProgress(manifest, manifest.units[index]);
+  const train = path.join(folder.unitDir(manifest.units[index]), 'train');
   if (!fs.existsSync(train)) return undefined;
   const fold = fs.readdirSync(train).find((d) => d.startsWith('rep'));
   return fold && fs.existsSync(path.join(train, fold, 'last.ckpt'))
@@ -60,15 +65,19 @@ export function sweepStatus(folder: SweepFolder): SweepStatus {
   // Local: the driver holds the folder lock while its pool runs; its latest submission is queued.
   const driver = lockOwner(path.join(folder.dir, '.lock'));
   const local = submissions.filter((s) => s.executor === 'local' && s.job === String(driver?.pid)).pop();
-  const labels = new Map(manifest.plan.configs.map((c) => [c.id, c.label]));
+  const labels = new Map(manifest.kind === 'train' ? manifest.plan.configs.map((c) => [c.id, c.label]) : []);
+  const labelOf = (u: SweepManifest['units'][number]) =>
+    'slides' in u
+      ? `${u.slides.length} slide(s): ${u.slides.slice(0, 3).join(', ')}${u.slides.length > 3 ? ', ...' : ''}`
+      : (labels.get(u.config) ?? u.config);
 
-  const units = manifest.units.map((u): UnitStatus => {
+  const units = (manifest.units as SweepManifest['units'][number][]).map((u): UnitStatus => {
     const dir = folder.unitDir(u);
     const logs = [folder.logPath(u)];
     for (const s of slurmJobs)
       if (s.units.includes(u.index)) logs.push(path.join(folder.dir, 'logs', `${s.job}_${u.index}.log`));
     const existingLogs = logs.filter((l) => fs.existsSync(l));
-    const base = { ...u, label: labels.get(u.config) ?? u.config, logs: existingLogs };
+    const base = { ...u, label: labelOf(u), logs: existingLogs };
     if (fs.existsSync(folder.resultPath(u))) return { ...base, state: 'done' };
     const lock = lockOwner(path.join(dir, '.lock'));
     if (lock) return { ...base, state: 'running', detail: `pid ${lock.pid} on ${lock.host}` };
@@ -83,7 +92,7 @@ export function sweepStatus(folder: SweepFolder): SweepStatus {
       const err = JSON.parse(fs.readFileSync(folder.errorPath(u), 'utf8')) as { message?: string };
       return { ...base, state: 'failed', detail: err.message ?? 'failed' };
     }
-    return { ...base, state: 'missing', detail: checkpointNote(dir) };
+    return { ...base, state: 'missing', detail: progressNote(folder, manifest, u.index) };
   });
   const counts = Object.fromEntries(UNIT_STATES.map((s) => [s, units.filter((u) => u.state === s).length])) as Record<
     UnitState,

@@ -14,10 +14,21 @@ import * as path from 'node:path';
 import { Cohort } from '../data/cohort';
 import { canonicalJson, sha256 } from '../persist/fingerprint';
 import { listModels } from '../registry';
-import { type SweepTable, collectSweep, writeTable } from './collect';
+import { type SweepTable, collectSweep, tableMarkdown, writeTable } from './collect';
 import {
+  type EmbedPlan,
+  type EmbedSummary,
+  type ResolvedEmbedPlan,
+  collectEmbedSweep,
+  embedMarkdown,
+  planEmbedUnits,
+  resolveEmbedPlan,
+} from './embedUnit';
+import {
+  type EmbedManifest,
   type LockOwner,
   type SweepManifest,
+  type TrainManifest,
   SweepFolder,
   SWEEP_FORMAT,
   SWEEP_VERSION,
@@ -58,40 +69,53 @@ const busy = (dir: string) => (o: LockOwner) =>
 /**
  * Checks a plan (a file, or an object whose paths are relative to the current folder) and writes the
  * sweep into `out`: manifest with fingerprint, split files, the plan. Refuses a folder that already
- * holds a sweep, the same or another: finished units are never overwritten.
+ * holds a sweep, the same or another: finished units are never overwritten. `kind: embed` plans a
+ * sweep of slide shards (embedUnit.ts); any other plan is a sweep of trainings.
  */
-export async function planSweep(plan: SweepPlan | string, out: string): Promise<SweepFolder> {
+export async function planSweep(plan: SweepPlan | EmbedPlan | string, out: string): Promise<SweepFolder> {
   const file = typeof plan === 'string' ? path.resolve(plan) : undefined;
   const raw = file ? readPlan(file) : plan;
-  const resolved = resolvePlan(raw, {
-    baseDir: file ? path.dirname(file) : process.cwd(),
-    models: listModels().map((m) => m.name),
-    file,
-  });
+  const baseDir = file ? path.dirname(file) : process.cwd();
+  const embed = !!raw && typeof raw === 'object' && (raw as { kind?: unknown }).kind === 'embed';
+  const resolved = embed
+    ? resolveEmbedPlan(raw as unknown as Record<string, unknown>, { baseDir, file })
+    : resolvePlan(raw, { baseDir, models: listModels().map((m) => m.name), file });
+  // An embed plan is planned before the folder is touched (nothing to write but the manifest).
+  const embedded = embed ? await planEmbedUnits(resolved as ResolvedEmbedPlan, file) : undefined;
   const folder = new SweepFolder(out);
   fs.mkdirSync(folder.dir, { recursive: true });
   const release = takeLock(path.join(folder.dir, '.lock'), 'planning a sweep', busy(folder.dir));
   try {
     if (folder.exists()) {
       const old = folder.manifest();
-      const same = old.fingerprint === (await fingerprintOf(resolved));
+      const now = embedded
+        ? embedFingerprint(embedded.plan, embedded.units)
+        : await fingerprintOf(resolved as ResolvedPlan);
       throw new Error(
-        same
+        old.fingerprint === now
           ? `${folder.dir} already holds this sweep (fingerprint ${old.fingerprint.slice(0, 12)}); see milkit sweep status ${folder.dir}, and milkit sweep resubmit ${folder.dir} runs only its failed or missing units`
           : `${folder.dir} holds another sweep (fingerprint ${old.fingerprint.slice(0, 12)}, plan "${old.plan.name}"); choose another --out (finished units are never overwritten)`,
       );
     }
-    const { units, cohort } = await planTrainUnits(resolved, folder, file);
-    const manifest: SweepManifest = {
-      format: SWEEP_FORMAT,
-      version: SWEEP_VERSION,
-      kind: 'train',
-      fingerprint: fingerprint(resolved, cohort),
+    const common = {
+      format: SWEEP_FORMAT as typeof SWEEP_FORMAT,
+      version: SWEEP_VERSION as typeof SWEEP_VERSION,
       createdAt: new Date().toISOString(),
-      plan: resolved,
-      cohort,
-      units,
     };
+    let manifest: SweepManifest;
+    if (embedded)
+      manifest = {
+        ...common,
+        kind: 'embed',
+        fingerprint: embedFingerprint(embedded.plan, embedded.units),
+        plan: embedded.plan,
+        units: embedded.units,
+      };
+    else {
+      const train = resolved as ResolvedPlan;
+      const { units, cohort } = await planTrainUnits(train, folder, file);
+      manifest = { ...common, kind: 'train', fingerprint: fingerprint(train, cohort), plan: train, cohort, units };
+    }
     if (file)
       writeTextAtomic(path.join(folder.dir, `plan${path.extname(file) || '.yaml'}`), fs.readFileSync(file, 'utf8'));
     else writeTextAtomic(path.join(folder.dir, 'plan.json'), `${JSON.stringify(plan, null, 2)}\n`);
@@ -102,8 +126,12 @@ export async function planSweep(plan: SweepPlan | string, out: string): Promise<
   }
 }
 
-function fingerprint(plan: ResolvedPlan, cohort: SweepManifest['cohort']): string {
+function fingerprint(plan: ResolvedPlan, cohort: TrainManifest['cohort']): string {
   return sha256(canonicalJson({ kind: 'train', plan, cohort }));
+}
+
+function embedFingerprint(plan: ResolvedEmbedPlan, units: EmbedManifest['units']): string {
+  return sha256(canonicalJson({ kind: 'embed', plan, units }));
 }
 
 async function fingerprintOf(plan: ResolvedPlan): Promise<string> {
@@ -169,8 +197,27 @@ export function unitsToResubmit(folder: SweepFolder): number[] {
     .map((u) => u.index);
 }
 
-/** A running sweep, for notebooks: live status, waiting, the collected table. */
-export class SweepHandle {
+/** What collecting a sweep gives: train, the metrics table; embed, the per-slide summary and cohort. */
+export type Collected = SweepTable | EmbedSummary;
+
+/** Collects a sweep of either kind and writes its results (SWEEP_DIR/results/; embed: the cohort). */
+export async function collectAny(folder: SweepFolder): Promise<Collected> {
+  const manifest = folder.manifest();
+  if (manifest.kind === 'embed') return collectEmbedSweep(folder, manifest);
+  const t = collectSweep(folder);
+  writeTable(folder, t);
+  return t;
+}
+
+/** The collected result as Markdown (the CLI prints it). */
+export const collectedMarkdown = (c: Collected): string =>
+  c.format === 'milkit-sweep-embed' ? embedMarkdown(c) : tableMarkdown(c);
+
+/**
+ * A running sweep, for notebooks: live status, waiting, the collected result (`T`: the metrics
+ * table of a train sweep, the summary and cohort of an embed sweep).
+ */
+export class SweepHandle<T extends Collected = Collected> {
   constructor(
     readonly folder: SweepFolder,
     /** What this handle submitted (none for a handle on an existing folder). */
@@ -183,19 +230,15 @@ export class SweepHandle {
   status(): SweepStatus {
     return sweepStatus(this.folder);
   }
-  /** The table of what has finished so far (written to SWEEP_DIR/results/). */
-  collect(): SweepTable {
-    const t = collectSweep(this.folder);
-    writeTable(this.folder, t);
-    return t;
+  /** What has finished so far, collected (and written to SWEEP_DIR/results/). */
+  async collect(): Promise<T> {
+    return (await collectAny(this.folder)) as T;
   }
   /**
    * Waits until no unit is running or pending, calling `onStatus` when the counts change; after
    * `timeoutMs` it throws (the units keep running).
    */
-  async wait(
-    o: { intervalMs?: number; timeoutMs?: number; onStatus?: (s: SweepStatus) => void } = {},
-  ): Promise<SweepTable> {
+  async wait(o: { intervalMs?: number; timeoutMs?: number; onStatus?: (s: SweepStatus) => void } = {}): Promise<T> {
     if (this.submitted?.executor === 'k8s') throw new Error('a k8s dry run submits nothing to wait for');
     const deadline = Date.now() + (o.timeoutMs ?? Infinity);
     let last = '';
@@ -237,7 +280,10 @@ async function settled(p: Promise<unknown>, ms: number): Promise<boolean> {
 }
 
 /** Plans a sweep into `opts.out` and submits every unit; the notebook's one call. */
-export async function sweep(plan: SweepPlan | string, opts: SweepOptions): Promise<SweepHandle> {
+export async function sweep(plan: EmbedPlan, opts: SweepOptions): Promise<SweepHandle<EmbedSummary>>;
+export async function sweep(plan: SweepPlan, opts: SweepOptions): Promise<SweepHandle<SweepTable>>;
+export async function sweep(plan: SweepPlan | EmbedPlan | string, opts: SweepOptions): Promise<SweepHandle>;
+export async function sweep(plan: SweepPlan | EmbedPlan | string, opts: SweepOptions): Promise<SweepHandle> {
   if (opts.executor === 'slurm') checkSlurm(); // before anything is written
   const folder = await planSweep(plan, opts.out);
   return new SweepHandle(folder, submitSweep(folder, opts));

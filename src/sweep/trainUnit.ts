@@ -20,7 +20,7 @@ import { resolveTrainConfig } from '../train/config';
 import { type FoldResult, cohortFingerprint } from '../train/fold';
 import { outputsOf, taskOf } from '../train/targets';
 import { Trainer } from '../train/trainer';
-import { type CohortIdentity, type SweepFolder, type SweepManifest, type Unit, writeJsonAtomic } from './folder';
+import { type CohortIdentity, type SweepFolder, type TrainManifest, type Unit, writeJsonAtomic } from './folder';
 import { type ResolvedPlan, SweepPlanError } from './plan';
 
 /** What a finished unit writes (`units/<id>/result.json`). */
@@ -133,7 +133,7 @@ export async function planTrainUnits(
  */
 export async function runTrainUnit(
   folder: SweepFolder,
-  manifest: SweepManifest,
+  manifest: TrainManifest,
   unit: Unit,
   opts: { signal?: AbortSignal; log: (line: string) => void },
 ): Promise<UnitResult | undefined> {

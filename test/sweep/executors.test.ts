@@ -12,6 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import {
   SweepFolder,
   SlurmUnavailableError,
+  type TrainManifest,
   arrayRanges,
   checkSlurm,
   collectSweep,
@@ -121,9 +122,8 @@ describe('sweep executors (local pool, Slurm script, Kubernetes manifest)', func
     assert.ok(c0.includes('3 unit(s) over 1 seed(s)'));
     assert.ok((c0.match(/<svg/g) ?? []).length >= 4, 'curves, ROC, PR and a confusion matrix');
     // The pooled confusion matrix counts every unit's test bags once.
-    const tests = folder
-      .manifest()
-      .units.filter((u) => u.config === 'c0')
+    const tests = (folder.manifest() as TrainManifest).units
+      .filter((u) => u.config === 'c0')
       .reduce((a, u) => a + JSON.parse(fs.readFileSync(folder.resultPath(u), 'utf8')).sizes.test, 0);
     const counts = [
       ...c0

@@ -175,4 +175,31 @@ describe('sweep/plan: checked before anything runs, every problem naming its fie
     fs.writeFileSync(path.join(out, 'sweep.json'), JSON.stringify({ format: 'milkit-sweep', version: 1 }));
     assert.throws(() => new SweepFolder(out).manifest(), /planned by an earlier milkit \(sweep version 1\); plan the/);
   });
+
+  it('an embed plan: every bad field named before any encoder loads, and nothing is written', async () => {
+    const dir = tempDir();
+    const out = path.join(dir, 'sweep');
+    await assert.rejects(
+      planSweep(
+        {
+          kind: 'embed',
+          tiles: path.join(dir, 'no-tiles'),
+          encoder: 'torch:model.pt',
+          labels: path.join(dir, 'labels.csv'),
+          out: 'c.arrow',
+          slidesPerUnit: 0,
+          onCorrupt: 'ignore',
+        } as never,
+        out,
+      ),
+      (e: Error) =>
+        e instanceof SweepPlanError &&
+        /tiles: not found: .*no-tiles/.test(e.message) &&
+        /labels: not found/.test(e.message) &&
+        /encoder: must be ssl:CHECKPOINT or onnx:MODEL\.onnx, got "torch:model\.pt"/.test(e.message) &&
+        /slidesPerUnit: must be a positive integer, got 0/.test(e.message) &&
+        /onCorrupt: must be one of fail, skip, got "ignore"/.test(e.message),
+    );
+    assert.equal(fs.existsSync(out), false);
+  });
 });

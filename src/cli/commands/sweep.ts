@@ -7,16 +7,15 @@ import {
   checkSlurm,
   SweepFolder,
   SweepHandle,
-  collectSweep,
+  collectAny,
+  collectedMarkdown,
   planSweep,
   runUnit,
   statusLine,
   submitSweep,
   sweepStatus,
-  tableMarkdown,
   teeOutput,
   unitsToResubmit,
-  writeTable,
 } from '../../sweep';
 import { type Command, type CliContext, UsageError, parseArgs } from '../command';
 import { describeFlags, type FlagSpec, type FlagValues } from '../flags';
@@ -138,8 +137,12 @@ async function follow(folder: SweepFolder, sub: Submitted, f: FlagValues, ctx: C
     if (f.json) ctx.json({ status: status.counts, table });
     else {
       printStatus(status, ctx);
-      ctx.print(`\n${tableMarkdown(table)}`);
-      ctx.print(`tables: ${dir}/results/summary.{json,csv,md}; report: ${dir}/results/report.html`);
+      ctx.print(`\n${collectedMarkdown(table)}`);
+      ctx.print(
+        table.format === 'milkit-sweep-embed'
+          ? `summary: ${dir}/results/summary.{json,md}`
+          : `tables: ${dir}/results/summary.{json,csv,md}; report: ${dir}/results/report.html`,
+      );
     }
     return status.counts.done === status.total ? 0 : 1;
   } finally {
@@ -156,8 +159,8 @@ const SUBCOMMANDS = `  milkit sweep PLAN --out SWEEP_DIR [--executor local|slurm
 
 export const sweep: Command = {
   name: 'sweep',
-  summary: 'models × settings × folds × seeds as units on a local pool, Slurm job arrays or Kubernetes',
-  usage: `milkit sweep PLAN --out SWEEP_DIR [options] | status | resubmit | collect | run\n\n${SUBCOMMANDS}\n\nPLAN (YAML or JSON): cohort, folds | splits (+ repeats), seeds, trainer options (epochs, lr, ...),\ngrid, models: [{ model, mhim?, config?, grid?, name? }]. See README "Sweeps".\n\n${describeFlags(planFlags)}`,
+  summary: 'models × settings × folds × seeds (or shards of slides to embed) on a local pool, Slurm or Kubernetes',
+  usage: `milkit sweep PLAN --out SWEEP_DIR [options] | status | resubmit | collect | run\n\n${SUBCOMMANDS}\n\nPLAN (YAML or JSON): cohort, folds | splits (+ repeats), seeds, trainer options (epochs, lr, ...),\ngrid, models: [{ model, mhim?, config?, grid?, name? }]; or kind: embed with tiles, encoder, labels,\nout, slidesPerUnit (milkit slides embed, one unit per shard of slides). See README "Sweeps".\n\n${describeFlags(planFlags)}`,
   async run(argv, ctx) {
     const [sub, ...rest] = argv;
     if (sub === 'run') {
@@ -194,14 +197,20 @@ export const sweep: Command = {
     if (sub === 'collect') {
       const { flags: f, args } = parseArgs(rest, { json: executorFlags.json }, ['SWEEP_DIR']);
       const folder = new SweepFolder(args[0]);
-      const table = collectSweep(folder);
-      const files = writeTable(folder, table);
+      if (folder.manifest().kind === 'embed') await useBackend(); // collect loads the encoder
+      const table = await collectAny(folder);
       if (f.json) ctx.json(table);
-      else ctx.print(tableMarkdown(table));
+      else ctx.print(collectedMarkdown(table));
       if (!table.complete)
         ctx.warn(
-          `milkit sweep collect: partial: ${table.missing.length} of ${table.rows.reduce((s, r) => s + r.total, 0)} units have no result (milkit sweep status ${folder.dir}; milkit sweep resubmit ${folder.dir})`,
+          `milkit sweep collect: partial: ${table.missing.length} of ${folder.manifest().units.length} units have no result (milkit sweep status ${folder.dir}; milkit sweep resubmit ${folder.dir})`,
         );
+      const files =
+        table.format === 'milkit-sweep-embed'
+          ? ['summary.json', 'summary.md']
+              .map((x) => `${folder.dir}/results/${x}`)
+              .concat(table.cohort ? [table.cohort.path] : [])
+          : ['summary.json', 'summary.csv', 'summary.md', 'report.html'].map((x) => `${folder.dir}/results/${x}`);
       ctx.warn(`milkit sweep collect: wrote ${files.join(', ')}`);
       return 0;
     }
@@ -224,7 +233,9 @@ export const sweep: Command = {
     const m = folder.manifest();
     if (!f.json)
       ctx.warn(
-        `milkit sweep: ${m.plan.configs.length} config(s) × ${m.plan.seeds.length} seed(s) → ${m.units.length} units in ${folder.dir}`,
+        m.kind === 'embed'
+          ? `milkit sweep: ${m.units.reduce((a, u) => a + u.slides.length, 0)} slide(s) in shards of ${m.plan.slidesPerUnit} → ${m.units.length} units in ${folder.dir}`
+          : `milkit sweep: ${m.plan.configs.length} config(s) × ${m.plan.seeds.length} seed(s) → ${m.units.length} units in ${folder.dir}`,
       );
     return follow(folder, submitSweep(folder, opts), f, ctx);
   },
