@@ -22,7 +22,7 @@ export const musk1: DatasetBuilder<Musk1Options> = {
   name: 'musk1',
   describe: 'MUSK1 (92 molecules, 476 conformations, 166 raw features) with its 5 × 10-fold split file',
   download:
-    'musk1.csv (bag_id, bag_label, f1..f166) and musk1.folds.json (the standard 5 × 10-fold training masks) from the MIDatasets collection, derived from the UCI Machine Learning Repository\'s "Musk (Version 1)" (clean1.data, CC BY 4.0); put them in $MILKIT_DATA/musk1/ or pass --source',
+    'musk1.csv (bag_id, bag_label, f1..f166: clean1.data of "Musk (Version 1)", https://archive.ics.uci.edu/dataset/74/musk+version+1, CC BY 4.0, molecules numbered 1-92) and musk1.folds.json (the standard 5 × 10-fold training masks of the MIDatasets collection, github.com/komartom/MIDatasets.jl); the README says how; put them in $MILKIT_DATA/musk1/ or pass --source',
   options: {
     source: {
       type: 'string',
