@@ -98,6 +98,12 @@ export interface ProjectionConfig {
   activation: Extract<ActivationName, 'relu' | 'gelu'>;
   /** Dropout after the projection (0.25 in the references). */
   dropout: number;
+  /**
+   * Widths of fully connected layers before the projection, each with the same activation and
+   * dropout (default none). Ilse et al.'s MUSK network is `hidden: [256, 128]`, `embedDim: 64`:
+   * fc-256, fc-128, fc-64, each ReLU + dropout, then the attention pooling (their appendix, Table 7).
+   */
+  hidden?: number[];
 }
 
 /** Defaults of the projected attention models (MHIM-MIL's configs: 1024 → 512, GELU, dropout 0.25). */
@@ -121,6 +127,8 @@ export abstract class ProjectedMil<C extends BaseModelConfig & ProjectionConfig>
   implements StagedMilModel<C>
 {
   protected readonly projection: Dense;
+  /** The `hidden` layers before the projection (none by default: parameter names stay unchanged). */
+  private readonly hiddenLayers: Dense[];
 
   constructor(
     name: string,
@@ -132,7 +140,13 @@ export abstract class ProjectedMil<C extends BaseModelConfig & ProjectionConfig>
       throw new Error(
         `${name}: the instance encoder gives ${encoder.outputDim} features, inputDim is ${config.inputDim}`,
       );
-    this.projection = new Dense(this.params.scope('projection'), config.inputDim, config.embedDim, config.activation);
+    const widths = config.hidden ?? [];
+    if (!widths.every((w) => Number.isInteger(w) && w > 0))
+      throw new Error(`${name}: hidden must list positive integer layer widths, got [${widths.join(', ')}]`);
+    const ins = [config.inputDim, ...widths];
+    const scope = this.params.scope('hidden');
+    this.hiddenLayers = widths.map((w, i) => new Dense(scope.scope(String(i)), ins[i], w, config.activation));
+    this.projection = new Dense(this.params.scope('projection'), ins.at(-1)!, config.embedDim, config.activation);
   }
 
   get embedDim(): number {
@@ -146,10 +160,14 @@ export abstract class ProjectedMil<C extends BaseModelConfig & ProjectionConfig>
   embedInstances(bag: tf.Tensor2D, opts: ForwardOptions): tf.Tensor2D {
     this.checkBag(bag);
     return tf.tidy(() => {
-      const h = this.encoder
-        ? (this.projection.apply(this.encoder.encode(bag, opts.training)) as tf.Tensor2D)
-        : projectBag(bag, this.projection);
-      return dropout(h, this.config.dropout, opts.training, this.params.dropoutRng);
+      const drop = (x: tf.Tensor2D) => dropout(x, this.config.dropout, opts.training, this.params.dropoutRng);
+      const x = this.encoder ? this.encoder.encode(bag, opts.training) : bag;
+      // The first layer reads a feature bag through projectBag (no input gradient).
+      const first = (layer: Dense) => (this.encoder ? (layer.apply(x) as tf.Tensor2D) : projectBag(x, layer));
+      const layers = [...this.hiddenLayers, this.projection];
+      let h = drop(first(layers[0]));
+      for (const layer of layers.slice(1)) h = drop(layer.apply(h) as tf.Tensor2D);
+      return h;
     });
   }
 

@@ -22,6 +22,12 @@ export interface LossAttentionConfig extends BaseModelConfig {
   dropout: number;
   /** Weight λ of the fused instance loss (added only with a class target). */
   instanceLossWeight: number;
+  /**
+   * How the weighted instance losses α_i·CE_i are combined: 'sum' (the paper's formula) or 'mean'
+   * over the N instances, as the authors' code does (`weight_loss.CrossEntropyLoss(aggregate='mean')`,
+   * with λ = 2), which makes the term λ/N · Σ α_i·CE_i.
+   */
+  instanceLossReduction: 'sum' | 'mean';
 }
 
 export const LOSS_ATTENTION_DEFAULTS: LossAttentionConfig = {
@@ -31,6 +37,7 @@ export const LOSS_ATTENTION_DEFAULTS: LossAttentionConfig = {
   hidden: [256, 128, 64],
   dropout: 0.5,
   instanceLossWeight: 1,
+  instanceLossReduction: 'sum',
 };
 
 export class LossAttention extends MilBase<LossAttentionConfig> {
@@ -40,6 +47,8 @@ export class LossAttention extends MilBase<LossAttentionConfig> {
     super('loss-attention', config);
     if (!(config.instanceLossWeight >= 0))
       throw new Error(`loss-attention: instanceLossWeight must be ≥ 0, got ${config.instanceLossWeight}`);
+    if (config.instanceLossReduction !== 'sum' && config.instanceLossReduction !== 'mean')
+      throw new Error(`loss-attention: instanceLossReduction must be sum or mean, got ${config.instanceLossReduction}`);
     this.net = InstanceMlp.classLogits(this.params, this.name, config);
   }
 
@@ -59,7 +68,9 @@ export class LossAttention extends MilBase<LossAttentionConfig> {
       const t = opts.target;
       if (opts.training && t?.kind === 'class' && this.config.instanceLossWeight > 0) {
         const ce = tf.neg(tf.slice(tf.logSoftmax(z), [0, t.label], [-1, 1])); // [N, 1]
-        out.auxLosses = { instance: tf.mul(tf.sum(tf.matMul(alpha, ce)), this.config.instanceLossWeight) as tf.Scalar };
+        const n = this.config.instanceLossReduction === 'mean' ? z.shape[0] : 1;
+        const weight = this.config.instanceLossWeight / n;
+        out.auxLosses = { instance: tf.mul(tf.sum(tf.matMul(alpha, ce)), weight) as tf.Scalar };
       }
       return out;
     });

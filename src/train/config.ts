@@ -37,6 +37,8 @@ export interface TrainConfig {
   bootstrap: number;
   /** Survival: number of discrete-time bins (MHIM 4). */
   survivalBins: number;
+  /** The named protocol this config came from (`withProtocol`, `--protocol`); recorded, not read. */
+  protocol?: string;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {

@@ -5,6 +5,7 @@ export * from './events';
 export { type FoldResult, type EpochRecord, type BagPredictions, type ModelFactory, trainFold } from './fold';
 export * from './optimizer';
 export * from './predict';
+export * from './protocols';
 export * from './results';
 export * from './schedule';
 export { trainStep, type StepResult } from './step';

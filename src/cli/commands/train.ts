@@ -4,15 +4,19 @@ import { Cohort } from '../../data/cohort';
 import { MilkitDataError } from '../../data/errors';
 import { readSplitFile } from '../../data/splitFile';
 import { type Split, carveValidation, repeatedKFold } from '../../data/splits';
-import { type RunResult, type TrainConfig, Trainer } from '../../train';
+import { type RunResult, type TrainConfig, Trainer, listProtocols, withProtocol } from '../../train';
 import { closest } from '../../didYouMean';
 import { type Command, UsageError, parseArgs, requireFlag } from '../command';
-import { describeFlags, type FlagSpec } from '../flags';
+import { describeFlags, type FlagSpec, parseFlags } from '../flags';
 import { MHIM_FLAGS, mhimFromFlags } from '../mhimFlags';
 import type { Progress } from '../progress';
 
 const flags: FlagSpec = {
   model: { type: 'string', help: 'model name from the registry (abmil, gabmil, transmil, dsmil, clam-sb, ...)' },
+  protocol: {
+    type: 'string',
+    help: "a paper's training protocol (model options, optimiser, epochs, preprocessing; listed below); flags given override it",
+  },
   'model-config': { type: 'string', help: 'JSON object of model options, e.g. \'{"dropout":0}\'' },
   data: { type: 'string', help: 'cohort (x.arrow)' },
   folds: {
@@ -173,6 +177,40 @@ function parseModelConfig(text: unknown): Record<string, unknown> {
   );
 }
 
+/** The training-config key each flag sets (what a flag given with --protocol overrides). */
+const CONFIG_FLAGS: Record<string, keyof TrainConfig> = {
+  epochs: 'epochs',
+  lr: 'lr',
+  'weight-decay': 'weightDecay',
+  adamw: 'weightDecayMode',
+  warmup: 'warmupEpochs',
+  accumulate: 'accumulate',
+  seed: 'seed',
+  standardize: 'standardize',
+  select: 'selectOn',
+  monitor: 'monitor',
+  patience: 'earlyStopping',
+  'min-epochs': 'earlyStopping',
+  bootstrap: 'bootstrap',
+};
+
+function withoutDefaults(spec: FlagSpec): FlagSpec {
+  return Object.fromEntries(Object.entries(spec).map(([k, { default: _, ...d }]) => [k, d]));
+}
+
+/** The default model of a protocol (its first). */
+function protocolModel(protocol: string): string {
+  try {
+    return withProtocol(protocol).model.name;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+const protocolList = listProtocols()
+  .map((p) => `  ${p.name.padEnd(16)} ${p.title} (models: ${p.models.join(', ')})`)
+  .join('\n');
+
 const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : 'n/a');
 
 /** Compact run summary for --json (no per-epoch history). */
@@ -201,10 +239,14 @@ export function runSummary(r: RunResult, outDir?: string) {
 export const train: Command = {
   name: 'train',
   summary: 'cross-validate a MIL model on a cohort: checkpoints, resume, results JSON + CSV',
-  usage: `milkit train --model abmil [--mhim v2] --data cohort.arrow [--folds 5 | --splits FILE [--repeats R]] [--epochs E] [--lr LR] [--seed S] [--out DIR] [--json]\n\n${describeFlags(flags)}`,
+  usage: `milkit train --model abmil [--mhim v2] --data cohort.arrow [--folds 5 | --splits FILE [--repeats R]] [--epochs E] [--lr LR] [--seed S] [--out DIR] [--json]\n       milkit train --protocol ilse2018 [--model gabmil] --data musk1.arrow --splits musk1.splits.json\n\n${describeFlags(flags)}\n\nProtocols (--protocol NAME):\n${protocolList}`,
   async run(argv, ctx) {
     const { flags: f } = parseArgs(argv, flags, []);
-    const modelName = requireFlag(f, 'model');
+    const protocolName = f.protocol as string | undefined;
+    // A protocol names its default model.
+    const modelName = protocolName
+      ? ((f.model as string | undefined) ?? protocolModel(protocolName))
+      : requireFlag(f, 'model');
     const data = requireFlag(f, 'data');
     const select = f.select as string;
     await useBackend();
@@ -212,7 +254,7 @@ export const train: Command = {
     try {
       const splits = resolveSplits(cohort, f);
       checkSelection(f, splits);
-      const config: Partial<TrainConfig> = {
+      const flagConfig: Partial<TrainConfig> = {
         epochs: f.epochs as number,
         lr: f.lr as number,
         weightDecay: f['weight-decay'] as number,
@@ -229,7 +271,28 @@ export const train: Command = {
             : undefined,
         bootstrap: f.bootstrap as number,
       };
-      const modelConfig = parseModelConfig(f['model-config']);
+      let config = flagConfig;
+      let modelConfig = parseModelConfig(f['model-config']);
+      if (protocolName) {
+        // The protocol fixes the setting; only the flags given on the command line override it.
+        const given = parseFlags(argv, withoutDefaults(flags)).flags;
+        const overrides = Object.fromEntries(
+          Object.entries(CONFIG_FLAGS)
+            .filter(([flag]) => given[flag] !== undefined)
+            .map(([, key]) => [key, flagConfig[key]]),
+        );
+        try {
+          ({
+            config,
+            model: { config: modelConfig },
+          } = withProtocol(protocolName, modelName, {
+            modelConfig,
+            train: overrides,
+          }));
+        } catch (err) {
+          throw new UsageError((err as Error).message);
+        }
+      }
       const mhim = mhimFromFlags(f);
       // MHIM through the model table ("mhim" wrapping the named model), so its checkpoints reload by name.
       const init = mhim?.init && {
