@@ -21,6 +21,11 @@ export function stepBagOf(bag: Bag, stats?: FeatureStats): StepBag {
   return { id: bag.id, features, numInstances: bag.numInstances, dim: bag.dim, coords: bag.coords };
 }
 
+/** A bag's features as a tensor `[N, D]` (standardised with training statistics when given), for notebooks. */
+export function bagTensor(bag: Bag, stats?: FeatureStats): tf.Tensor2D {
+  return uploadBag(stepBagOf(bag, stats));
+}
+
 /** Inference on one bag: streamed by models that pool huge bags in blocks, else uploaded whole. */
 export function forwardBag(model: MilModel, bag: StepBag, opts: ForwardOptions): MilOutput {
   if (model.forwardBag) return model.forwardBag(bag, opts);
