@@ -328,13 +328,6 @@ export async function runEmbedUnit(
   }
 }
 
-/** How far a stopped embed unit got: its slides whose feature files exist. */
-export function embedProgress(manifest: EmbedManifest, unit: EmbedUnit): string | undefined {
-  const dir = path.join(manifest.plan.tiles, `features_${manifest.plan.encoderName}`);
-  const done = unit.slides.filter((id) => fs.existsSync(path.join(dir, `${id}.h5`))).length;
-  return done ? `${done} of ${unit.slides.length} slides embedded: a resubmission embeds the rest` : undefined;
-}
-
 /** What `sweep collect` of an embed sweep reports (results/summary.{json,md}). */
 export interface EmbedSummary {
   format: 'milkit-sweep-embed';

@@ -5,8 +5,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { embedProgress } from './embedUnit';
-import { type SweepFolder, type SweepManifest, type UnitBase, lockOwner } from './folder';
+import type { EmbedUnit } from './embedUnit';
+import { type EmbedManifest, type SweepFolder, type SweepManifest, type UnitBase, lockOwner } from './folder';
 import { slurmQueue } from './slurm';
 
 export type UnitState = 'done' | 'running' | 'pending' | 'failed' | 'missing';
@@ -109,4 +109,11 @@ export function statusLine(s: SweepStatus): string {
       .filter((k) => s.counts[k])
       .map((k) => `${k} ${s.counts[k]}`),
   ].join(', ');
+}
+
+/** How far a stopped embed unit got: its slides whose feature files exist. */
+export function embedProgress(manifest: EmbedManifest, unit: EmbedUnit): string | undefined {
+  const dir = path.join(manifest.plan.tiles, `features_${manifest.plan.encoderName}`);
+  const done = unit.slides.filter((id) => fs.existsSync(path.join(dir, `${id}.h5`))).length;
+  return done ? `${done} of ${unit.slides.length} slides embedded: a resubmission embeds the rest` : undefined;
 }
