@@ -142,7 +142,10 @@ export abstract class ProjectedMil<C extends BaseModelConfig & ProjectionConfig>
       );
     const widths = config.hidden ?? [];
     if (!widths.every((w) => Number.isInteger(w) && w > 0))
-      throw new Error(`${name}: hidden must list positive integer layer widths, got [${widths.join(', ')}]`);
+      throw new Error(
+        `${name}: hidden must list positive integer layer widths, got [${widths.join(', ')}]. ` +
+          `Fix: give whole numbers ≥ 1, e.g. {"hidden": [128]}, or [] for no hidden layer`,
+      );
     const ins = [config.inputDim, ...widths];
     const scope = this.params.scope('hidden');
     this.hiddenLayers = widths.map((w, i) => new Dense(scope.scope(String(i)), ins[i], w, config.activation));
