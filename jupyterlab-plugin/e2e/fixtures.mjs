@@ -125,3 +125,25 @@ export function heatmapCells(box) {
     }
   return { drawn, colours: colours.size };
 }
+
+/**
+ * Runs in the page (pass to `box.evaluate`): times 30 updates of the threshold and of the opacity
+ * slider of a milkit view, one animation frame apart, as { median, p25, max } ms per slider.
+ */
+export async function sliderFrames(box) {
+  const res = {};
+  for (const cls of ['threshold', 'opacity']) {
+    const input = box.querySelector(`.milkit-slider-${cls} input`);
+    const ms = [];
+    for (let i = 0; i < 30; i++) {
+      input.value = String(cls === 'threshold' ? (i % 10) / 10 : 0.2 + (i % 8) / 10);
+      const t0 = performance.now();
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+      ms.push(performance.now() - t0);
+      await new Promise((r) => requestAnimationFrame(r));
+    }
+    ms.sort((x, y) => x - y);
+    res[cls] = { median: ms[15], p25: ms[7], max: ms[29] };
+  }
+  return res;
+}

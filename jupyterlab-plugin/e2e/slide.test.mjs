@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { assert, assertEqual, collectErrors, launch, runner } from './browser.mjs';
-import { gridBag } from './fixtures.mjs';
+import * as fx from './fixtures.mjs';
 
 const require = createRequire(import.meta.url);
 const core = require('../../dist/core.js');
@@ -34,7 +34,7 @@ function png(w, h, rgb) {
 
 /** A slide of W × H patches of 256 px with the grid bag's attention; the thumbnail is pink tissue on white glass. */
 function slidePayload(w, h, seed, top = 6) {
-  const bag = gridBag(`slide-${w}x${h}`, w, h, seed);
+  const bag = fx.gridBag(`slide-${w}x${h}`, w, h, seed);
   const patchSize = 256;
   const [sw, sh] = [w * patchSize, h * patchSize];
   const side = 1000;
@@ -173,23 +173,7 @@ try {
       draws.push(Number(await box.evaluate((b) => b.querySelector('.milkit-slide').dataset.renderMs)));
     }
     const drawMs = Math.min(...draws);
-    const frames = await box.evaluate(async (b) => {
-      const res = {};
-      for (const cls of ['threshold', 'opacity']) {
-        const input = b.querySelector(`.milkit-slider-${cls} input`);
-        const ms = [];
-        for (let i = 0; i < 30; i++) {
-          input.value = String(cls === 'threshold' ? (i % 10) / 10 : 0.2 + (i % 8) / 10);
-          const t0 = performance.now();
-          input.dispatchEvent(new Event('input', { bubbles: true }));
-          ms.push(performance.now() - t0);
-          await new Promise((r) => requestAnimationFrame(r));
-        }
-        ms.sort((x, y) => x - y);
-        res[cls] = { median: ms[15], p25: ms[7], max: ms[29] };
-      }
-      return res;
-    });
+    const frames = await box.evaluate(fx.sliderFrames);
     const load = os.loadavg()[0];
     const overloaded = load > 4 * os.availableParallelism();
     const pick = (f) => (overloaded ? f.p25 : f.median);

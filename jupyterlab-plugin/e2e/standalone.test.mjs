@@ -319,23 +319,7 @@ try {
     const drawMs = Math.min(...draws);
     const cells = await box.evaluate(fx.heatmapCells);
     assertEqual(cells.drawn, 50_000, 'every patch drawn');
-    const frames = await box.evaluate(async (b) => {
-      const out = {};
-      for (const cls of ['threshold', 'opacity']) {
-        const input = b.querySelector(`.milkit-slider-${cls} input`);
-        const ms = [];
-        for (let i = 0; i < 30; i++) {
-          input.value = String(cls === 'threshold' ? (i % 10) / 10 : 0.2 + (i % 8) / 10);
-          const t = performance.now();
-          input.dispatchEvent(new Event('input', { bubbles: true }));
-          ms.push(performance.now() - t);
-          await new Promise((r) => requestAnimationFrame(r));
-        }
-        ms.sort((x, y) => x - y);
-        out[cls] = { median: ms[15], p25: ms[7], max: ms[29] };
-      }
-      return out;
-    });
+    const frames = await box.evaluate(fx.sliderFrames);
     const load = os.loadavg()[0];
     const overloaded = load > 4 * os.availableParallelism();
     const pick = (f) => (overloaded ? f.p25 : f.median);
