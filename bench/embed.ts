@@ -130,7 +130,8 @@ async function main(): Promise<void> {
     console.log(`CMU-1-Small-Region: ${t.patches} patches of ${patchSize} px at 20×, ${repeats} runs each`);
     for (const r of rows)
       console.log(
-        `  ${r.encoder.padEnd(5)} ${r.device.padEnd(18)} patches/s min ${r.min.toFixed(1)}  median ${r.median.toFixed(1)}`,
+        `  ${r.encoder.padEnd(5)} ${r.device.padEnd(18)} patches/s ` +
+          `min ${r.min.toFixed(1)}  median ${r.median.toFixed(1)}`,
       );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

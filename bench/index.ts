@@ -15,7 +15,8 @@
  *    of 4000-12000 instances (0 skips it).
  * `--only NAME` runs that case alone (`--only gemm` the products alone): parts 2 and 3 then run
  * only when `--sizes` / `--cohort-bags` are given. The output names the CPU, the BLAS and its
- * kernel family, and the 1-minute load before and after. Every measurement runs in its own child process, so its peak RSS is its own (the wasm heap never
+ * kernel family, and the 1-minute load before and after. Every measurement runs in its own child process, so its peak
+ * RSS is its own (the wasm heap never
  * shrinks). `--json` prints {"backend", "results", "sizes", "cohort"}; `--results DIR` also writes
  * DIR/performance.{json,md} (writeReproduction). The reference figures of the official PyTorch code
  * are in `REFERENCE`.
@@ -104,18 +105,24 @@ async function main(): Promise<void> {
     if (!gemm) log('\nprojection products: skipped (needs the native addon on the wasm backend)');
     else {
       log(
-        `\nprojection products, ${gemm.threads} threads, ${gemm.peak.steps} interleaved steps. FMA peak (probe): best / median ${gemm.peak.best.toFixed(0)} / ${gemm.peak.median.toFixed(0)} GFLOP/s, median ${gemm.peak.medianPerCpuSecond.toFixed(0)} per CPU-second`,
+        `\nprojection products, ${gemm.threads} threads, ${gemm.peak.steps} interleaved steps. ` +
+          `FMA peak (probe): best / median ${gemm.peak.best.toFixed(0)} / ${gemm.peak.median.toFixed(0)} ` +
+          `GFLOP/s, median ${gemm.peak.medianPerCpuSecond.toFixed(0)} per CPU-second`,
       );
       log(`${'product'.padEnd(32)} ${'kernel'.padEnd(20)}  GFLOP/s best / median  % of peak   per CPU-s  % of peak`);
       for (const r of gemm.rows)
         log(
-          `${r.product.padEnd(32)} ${r.kernel.padEnd(20)} ${r.best.toFixed(1).padStart(8)} / ${r.median.toFixed(1).padStart(7)} ${(100 * r.fractionOfPeak).toFixed(0).padStart(9)} %  ${r.medianPerCpuSecond.toFixed(1).padStart(9)} ${(100 * r.fractionOfPeakPerCpuSecond).toFixed(0).padStart(7)} %`,
+          `${r.product.padEnd(32)} ${r.kernel.padEnd(20)} ` +
+            `${r.best.toFixed(1).padStart(8)} / ${r.median.toFixed(1).padStart(7)} ` +
+            `${(100 * r.fractionOfPeak).toFixed(0).padStart(9)} %  ${r.medianPerCpuSecond.toFixed(1).padStart(9)} ` +
+            `${(100 * r.fractionOfPeakPerCpuSecond).toFixed(0).padStart(7)} %`,
         );
     }
   }
   if (names.length)
     log(
-      `\nseconds per bag: fastest / median of ${opts.steps} steps after a warm-up; CPU s = process CPU of the fastest (all threads)`,
+      `\nseconds per bag: fastest / median of ${opts.steps} steps ` +
+        `after a warm-up; CPU s = process CPU of the fastest (all threads)`,
     );
 
   const results: BenchResult[] = [];
@@ -155,7 +162,9 @@ async function main(): Promise<void> {
       const c = { ...(r as CohortThroughput), model: name };
       cohort.push(c);
       log(
-        `${name.padEnd(16)} ${c.bagsPerSecond.toFixed(2)} bags/s, ${Math.round(c.instancesPerSecond)} instances/s (${c.bags} bags in ${c.seconds.toFixed(1)} s, ${c.waitSeconds.toFixed(2)} s waiting for reads), peak RSS ${c.peakRssMB} MB`,
+        `${name.padEnd(16)} ${c.bagsPerSecond.toFixed(2)} bags/s, ${Math.round(c.instancesPerSecond)} ` +
+          `instances/s (${c.bags} bags in ${c.seconds.toFixed(1)} ` +
+          `s, ${c.waitSeconds.toFixed(2)} s waiting for reads), peak RSS ${c.peakRssMB} MB`,
       );
     }
   }
@@ -179,7 +188,10 @@ async function main(): Promise<void> {
 /** CPU model, cores and 1-minute load: every figure below depends on them. */
 function machineLine(): string {
   const cpus = os.cpus();
-  return `${new Date().toISOString().slice(0, 16)}Z, ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, 1-minute load ${os.loadavg()[0].toFixed(1)}`;
+  return (
+    `${new Date().toISOString().slice(0, 16)}Z, ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} ` +
+    `cores, 1-minute load ${os.loadavg()[0].toFixed(1)}`
+  );
 }
 
 function print(v: unknown): void {
@@ -299,7 +311,11 @@ function writeResults(
     'performance',
     {
       title: 'Performance per bag',
-      caption: `Seconds per bag (fastest of the timed steps), projection GFLOP/s and peak RSS, on ${describe}; 1-min load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores when written (wall times scale with it; CPU seconds much less). Cohort rows: streaming inference of a synthetic Arrow cohort.`,
+      caption:
+        `Seconds per bag (fastest of the timed steps), ` +
+        `projection GFLOP/s and peak RSS, on ${describe}; 1-min ` +
+        `load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores when written (wall times ` +
+        `scale with it; CPU seconds much less). Cohort rows: streaming inference of a synthetic Arrow cohort.`,
       columns: [
         'train s',
         'train CPU s',

@@ -220,7 +220,8 @@ async function main(): Promise<void> {
     const writeSecs = (Date.now() - t0) / 1000;
     const writeBags = (flags['write-bags'] as number | undefined) ?? bags;
     log(
-      `writer memory: ${flags.runs} × 2 cohorts of ${writeBags} bags (${((writeBags * bagBytes) / MiB).toFixed(0)} MiB) ...`,
+      `writer memory: ${flags.runs} × 2 cohorts of ${writeBags} ` +
+        `bags (${((writeBags * bagBytes) / MiB).toFixed(0)} MiB) ...`,
     );
     const writing = writerMemory(dir, writeBags, n, dim, flags.runs as number);
     fs.readFileSync(file); // into the page cache
@@ -268,16 +269,19 @@ async function main(): Promise<void> {
     const rows: [string, string][] = [
       [
         'cohort',
-        `${bags} bags × ${n} × ${dim} float32 = ${result.cohortMiB.toFixed(0)} MiB (written in ${writeSecs.toFixed(1)} s)`,
+        `${bags} bags × ${n} × ${dim} float32 = ${result.cohortMiB.toFixed(0)} ` +
+          `MiB (written in ${writeSecs.toFixed(1)} s)`,
       ],
       [
         'random bag load (page cache)',
-        `${steady.gbps.toFixed(2)} GB/s, ${steady.msPerBag.toFixed(1)} ms per ${result.bagMiB.toFixed(0)} MiB bag, default options (goal ≥ 1 GB/s: ${result.meetsGoal ? 'met' : 'NOT met'})`,
+        `${steady.gbps.toFixed(2)} GB/s, ${steady.msPerBag.toFixed(1)} ms per ${result.bagMiB.toFixed(0)} ` +
+          `MiB bag, default options (goal ≥ 1 GB/s: ${result.meetsGoal ? 'met' : 'NOT met'})`,
       ],
       ['  validation off', `${unchecked.gbps.toFixed(2)} GB/s, ${unchecked.msPerBag.toFixed(1)} ms per bag`],
       [
         '  plain read of as many bytes',
-        `${floor.gbps.toFixed(2)} GB/s, ${floor.msPerBag.toFixed(1)} ms per bag (interleaved with the line above: the machine's floor)`,
+        `${floor.gbps.toFixed(2)} GB/s, ${floor.msPerBag.toFixed(1)} ms ` +
+          `per bag (interleaved with the line above: the machine's floor)`,
       ],
       [
         '  first load (NaN/Inf check)',
@@ -285,11 +289,14 @@ async function main(): Promise<void> {
       ],
       [
         'stream 2 × cohort, cache 1/10',
-        `cache ${result.cacheMiB.toFixed(0)} MiB (max held ${result.maxCachedMiB.toFixed(0)} MiB); peak RSS ${result.peakRssPass1MiB.toFixed(0)} MiB after pass 1, ${result.peakRssMiB.toFixed(0)} MiB after pass 2 (${result.rssBeforeMiB.toFixed(0)} MiB before)`,
+        `cache ${result.cacheMiB.toFixed(0)} MiB (max held ${result.maxCachedMiB.toFixed(0)} ` +
+          `MiB); peak RSS ${result.peakRssPass1MiB.toFixed(0)} MiB after pass ` +
+          `1, ${result.peakRssMiB.toFixed(0)} MiB after pass 2 (${result.rssBeforeMiB.toFixed(0)} MiB before)`,
       ],
     ];
     const wm = (s: typeof writing.milkit) =>
-      `peak RSS min ${s.peakRssMiB.min.toFixed(0)} / median ${s.peakRssMiB.median.toFixed(0)} MiB, ${s.seconds.min.toFixed(1)} / ${s.seconds.median.toFixed(1)} s`;
+      `peak RSS min ${s.peakRssMiB.min.toFixed(0)} / median ${s.peakRssMiB.median.toFixed(0)} ` +
+      `MiB, ${s.seconds.min.toFixed(1)} / ${s.seconds.median.toFixed(1)} s`;
     rows.push(
       [
         `write ${writing.milkit.bytesWrittenMiB.toFixed(0)} MiB (${writing.runs} runs)`,

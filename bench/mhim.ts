@@ -3,7 +3,8 @@
  *
  * Per case: train step time per bag and its process CPU seconds (teacher forward on all N + masking
  * + student step + EMA), student inference time per bag, the student's sequence length after
- * masking (kept + GRN tokens), and the peak RSS of the process. Each case runs in its own child process, so peak RSS belongs to
+ * masking (kept + GRN tokens), and the peak RSS of the process. Each case runs in its own child process, so peak RSS
+ * belongs to
  * that case alone (the wasm heap never shrinks). `--compare` adds the plain model's train step
  * (same N) and MHIM with half the bag masked, to show what masking does to memory.
  * Also times the masking itself (scores → kept indices + GRN split) for 15,000 instances.
@@ -101,7 +102,8 @@ export async function runMhimCase(
   const spec = MHIM_BENCH_CASES[name] ?? MHIM_COMPARE_CASES[name];
   if (!spec)
     throw new Error(
-      `unknown MHIM bench case "${name}"; known: ${[...Object.keys(MHIM_BENCH_CASES), ...Object.keys(MHIM_COMPARE_CASES)].join(', ')}`,
+      `unknown MHIM bench case "${name}"; ` +
+        `known: ${[...Object.keys(MHIM_BENCH_CASES), ...Object.keys(MHIM_COMPARE_CASES)].join(', ')}`,
     );
   const backend = await ensureBackend();
   const model: MilModel = spec.mhim
@@ -228,7 +230,10 @@ async function main(args: string[]): Promise<void> {
   );
   for (const r of results) {
     console.log(
-      `${r.model.padEnd(22)} ${String(r.instances).padStart(5)} ${String(r.dim).padStart(5)} ${r.trainSecondsPerBag.toFixed(3).padStart(12)} ${r.trainCpuSecondsPerBag.toFixed(3).padStart(12)} ${r.inferSecondsPerBag.toFixed(3).padStart(12)} ${String(r.studentSeqLen).padStart(12)} ${String(r.peakRssMB).padStart(12)} ${String(r.wasmHeapMB ?? '-').padStart(13)}`,
+      `${r.model.padEnd(22)} ${String(r.instances).padStart(5)} ${String(r.dim).padStart(5)} ` +
+        `${r.trainSecondsPerBag.toFixed(3).padStart(12)} ${r.trainCpuSecondsPerBag.toFixed(3).padStart(12)}` +
+        ` ${r.inferSecondsPerBag.toFixed(3).padStart(12)} ${String(r.studentSeqLen).padStart(12)}` +
+        ` ${String(r.peakRssMB).padStart(12)} ${String(r.wasmHeapMB ?? '-').padStart(13)}`,
     );
   }
 }

@@ -121,9 +121,12 @@ async function main(): Promise<void> {
     );
     for (const r of rows)
       console.log(
-        `${String(r.slide).padEnd(35)}${String(r.backend).padEnd(11)}${String(r.patches).padStart(7)}${String(r.runs).padStart(5)}` +
-          `${(r.tilesPerSecondMin as number).toFixed(1).padStart(13)}${(r.tilesPerSecondMedian as number).toFixed(1).padStart(8)}` +
-          `${(r.tileSecondsMedian as number).toFixed(1).padStart(8)}${(r.readSecondsMedian as number).toFixed(1).padStart(8)}` +
+        `${String(r.slide).padEnd(35)}${String(r.backend).padEnd(11)}` +
+          `${String(r.patches).padStart(7)}${String(r.runs).padStart(5)}` +
+          (`${(r.tilesPerSecondMin as number).toFixed(1).padStart(13)}` +
+            `${(r.tilesPerSecondMedian as number).toFixed(1).padStart(8)}`) +
+          (`${(r.tileSecondsMedian as number).toFixed(1).padStart(8)}` +
+            `${(r.readSecondsMedian as number).toFixed(1).padStart(8)}`) +
           `${(r.peakRssMiBMax as number).toFixed(0).padStart(7)} MiB`,
       );
     console.log(`(the synthetic slide took ${makeSeconds.toFixed(0)} s to write with vips; not counted)`);

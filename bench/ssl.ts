@@ -99,14 +99,24 @@ function writeBenchResults(dir: string, out: BenchOut, steps: number, flags: Rec
     'ssl-bench',
     {
       title: 'SSL pretraining cost per 10,000 patches',
-      caption: `Minutes per 10,000 patches drawn into pretraining batches (augmentation in JS, forward, backward, Adam), extrapolated from ${steps} timed steps of ${out.batchSize} patches after 2 warm-up steps; CPU = process user + system time (≈ wall on an idle core). Memory: peak RSS ${out.peakRssMiB.toFixed(0)} MiB for the whole run, wasm heap ${out.wasmHeapMiB.toFixed(0)} MiB (grows, never shrinks); the last column is the live tfjs tensor memory after a step.`,
+      caption:
+        `Minutes per 10,000 patches drawn into pretraining batches (augmentation in JS, forward, ` +
+        `backward, Adam), extrapolated from ${steps} timed steps of ${out.batchSize} patches after 2 ` +
+        `warm-up steps; CPU = process user + system time (≈ wall on an idle core). Memory: peak ` +
+        `RSS ${out.peakRssMiB.toFixed(0)} MiB for the whole run, wasm heap ${out.wasmHeapMiB.toFixed(0)} ` +
+        `MiB (grows, never shrinks); the last column is the live tfjs tensor memory after a step.`,
       columns: ['CPU min', 'wall min', 'live tensors MiB'],
       higherIsBetter: [false, false, false],
       rows,
     },
     {
       command: `npm run bench:ssl -- --steps ${steps} --results ${dir}`,
-      protocol: `Real UCSB breast tiles (${out.patchPool} background-filtered 32 × 32 tiles of the first ${String(flags.images)} images). Network ${JSON.stringify(out.network)} (${params ?? '?'} parameters), batch ${out.batchSize}. Wall time measured at 1-min load average ${out.loadAverage.toFixed(1)} on ${os.cpus().length} cores (a shared machine: wall times are inflated by the load; the CPU column is the comparable one).`,
+      protocol:
+        `Real UCSB breast tiles (${out.patchPool} background-filtered 32 × 32 tiles of the ` +
+        `first ${String(flags.images)} images). Network ${JSON.stringify(out.network)} ` +
+        `(${params ?? '?'} parameters), batch ${out.batchSize}. Wall time measured at 1-min load ` +
+        `average ${out.loadAverage.toFixed(1)} on ${os.cpus().length} cores (a shared ` +
+        `machine: wall times are inflated by the load; the CPU column is the comparable one).`,
       backend: out.backend,
     },
   );
@@ -197,7 +207,8 @@ export async function benchSsl(argv: string[]): Promise<BenchOut | undefined> {
     return out;
   }
   console.log(
-    `SSL pretraining benchmark — ${out.backend}; network ${JSON.stringify(net)}; batch ${batchSize}; ${patches.n} real breast tiles`,
+    `SSL pretraining benchmark — ${out.backend}; network ${JSON.stringify(net)}; ` +
+      `batch ${batchSize}; ${patches.n} real breast tiles`,
   );
   for (const r of results as {
     objective: string;
@@ -208,14 +219,19 @@ export async function benchSsl(argv: string[]): Promise<BenchOut | undefined> {
     tensorMiB: number;
   }[]) {
     console.log(
-      `  ${r.objective.padEnd(15)} ${r.secPerStep.toFixed(2)} s/step → ${(r.secPer10k / 60).toFixed(1)} min wall (${(r.cpuSecPer10k / 60).toFixed(1)} min CPU) per 10,000 patches  (${r.params} params, ${r.tensorMiB.toFixed(1)} MiB tensors)`,
+      `  ${r.objective.padEnd(15)} ${r.secPerStep.toFixed(2)} s/step ` +
+        `→ ${(r.secPer10k / 60).toFixed(1)} min wall (${(r.cpuSecPer10k / 60).toFixed(1)} min CPU) per ` +
+        `10,000 patches  (${r.params} params, ${r.tensorMiB.toFixed(1)} MiB tensors)`,
     );
   }
   console.log(
-    `  extraction      ${extractSecPer10k.toFixed(1)} s wall (${extractCpuSecPer10k.toFixed(1)} s CPU) per 10,000 patches`,
+    `  extraction      ${extractSecPer10k.toFixed(1)} s wall ` +
+      `(${extractCpuSecPer10k.toFixed(1)} s CPU) per 10,000 patches`,
   );
   console.log(
-    `  peak RSS ${out.peakRssMiB.toFixed(0)} MiB, wasm heap ${out.wasmHeapMiB.toFixed(0)} MiB; 1-min load average ${out.loadAverage.toFixed(1)} on ${os.cpus().length} cores (shared machine: wall times scale with it)`,
+    `  peak RSS ${out.peakRssMiB.toFixed(0)} MiB, wasm heap ${out.wasmHeapMiB.toFixed(0)} ` +
+      `MiB; 1-min load average ${out.loadAverage.toFixed(1)} ` +
+      `on ${os.cpus().length} cores (shared machine: wall times scale with it)`,
   );
   return out;
 }

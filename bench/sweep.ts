@@ -70,7 +70,10 @@ async function measure(label: string, plan: SweepPlan, out: string, opts: Omit<P
     load1End: os.loadavg()[0],
   };
   console.log(
-    `${label.padEnd(24)} wall ${f2(wall)} s | unit work min ${f2(row.unitWork.min)} med ${f2(row.unitWork.median)} s | process start-up min ${f2(row.unitStartup.min)} med ${f2(row.unitStartup.median)} s | idle slot-time per unit ${f2(idle)} s | first result ${f2(row.submitToResult.min)} s after submit | load ${load.toFixed(1)}→${row.load1End.toFixed(1)}`,
+    `${label.padEnd(24)} wall ${f2(wall)} s | unit work min ${f2(row.unitWork.min)} ` +
+      `med ${f2(row.unitWork.median)} s | process start-up min ${f2(row.unitStartup.min)} ` +
+      `med ${f2(row.unitStartup.median)} s | idle slot-time per unit ${f2(idle)} s | first ` +
+      `result ${f2(row.submitToResult.min)} s after submit | load ${load.toFixed(1)}→${row.load1End.toFixed(1)}`,
   );
   return row;
 }
@@ -93,7 +96,8 @@ async function main() {
     };
     const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
     console.log(
-      `sweep benchmark: ${2 * 5 * seeds} MUSK1 units (abmil + mean-mil × 5 folds × ${seeds} seeds, ${epochs} epochs); ${os.cpus().length} × ${cpu}, node ${process.version}`,
+      `sweep benchmark: ${2 * 5 * seeds} MUSK1 units (abmil + mean-mil × 5 folds × ${seeds} ` +
+        `seeds, ${epochs} epochs); ${os.cpus().length} × ${cpu}, node ${process.version}`,
     );
     const rows: Awaited<ReturnType<typeof measure>>[] = [];
     for (let r = 0; r < rounds; r++) {

@@ -62,7 +62,10 @@ export function catalogueModelConfig(info: ModelInfo): Record<string, unknown> {
 
 const TRAIN: Partial<TrainConfig> = { lr: 5e-4, selectOn: 'last', seed: 2021 };
 
-/** Image models (a convolutional encoder over `imageShape`) have no MUSK1 cell: its instances are 166 numbers, not images. */
+/**
+ * Image models (a convolutional encoder over `imageShape`) have no MUSK1 cell: its instances are 166 numbers, not
+ * images.
+ */
 const takesImages = (info: ModelInfo) => 'imageShape' in info.defaults;
 
 const muskFile = (ctx: Ctx) => path.join(ctx.out, 'musk1.arrow');
@@ -180,7 +183,8 @@ async function measure(ctx: Ctx, info: ModelInfo): Promise<void> {
   const cells = cellsOf(ctx, info);
   if (cells)
     ctx.log(
-      `${info.name}: MUSK1 accuracy ${cells[0] ? fmt(cells[0]) : 'n/a (image model)'}, MNIST-bags AUC ${fmt(cells[1]!)} (${((Date.now() - t0) / 60000).toFixed(1)} min)`,
+      `${info.name}: MUSK1 accuracy ${cells[0] ? fmt(cells[0]) : 'n/a (image model)'}, ` +
+        `MNIST-bags AUC ${fmt(cells[1]!)} (${((Date.now() - t0) / 60000).toFixed(1)} min)`,
     );
 }
 
@@ -204,9 +208,15 @@ async function assemble(ctx: Ctx): Promise<string[]> {
     sources.add(`${info.name}: ${pub.source}`);
   }
   const protocol =
-    `each model's registered defaults except embedDim 64 (where present; TransMIL's head width and landmarks follow it as in the reference, 64/8 and 64/2) and all dropout 0; Adam lr 5e-4, cosine decay, weight decay 1e-5 (L2), batch 1 bag, last-epoch weights, seed 2021. ` +
-    `MUSK1: ${s['musk1-repeats']} × 10-fold standard splits (musk1.folds.json), ${s['musk1-epochs']} epochs, features standardised per training fold. ` +
-    `MNIST-bags: target 9, bag size N(10, 2), 100 training bags (MNIST train) / 1000 test bags (MNIST test), raw 784 pixels through each model's own first layer (no convolutional encoder, unlike the papers), ${s['mnist-epochs']} epochs, ${s['mnist-reps'] === 1 ? 'one repetition' : `${s['mnist-reps']} repetitions`}.`;
+    `each model's registered defaults except embedDim 64 (where present; TransMIL's head width ` +
+    `and landmarks follow it as in the reference, 64/8 and 64/2) and all dropout 0; Adam lr ` +
+    `5e-4, cosine decay, weight decay 1e-5 (L2), batch 1 bag, last-epoch weights, seed 2021. ` +
+    (`MUSK1: ${s['musk1-repeats']} × 10-fold standard splits ` +
+      `(musk1.folds.json), ${s['musk1-epochs']} epochs, features standardised per training fold. `) +
+    (`MNIST-bags: target 9, bag size N(10, 2), 100 training bags (MNIST train) / ` +
+      `1000 test bags (MNIST test), raw 784 pixels through each model's own first layer ` +
+      `(no convolutional encoder, unlike the papers), ${s['mnist-epochs']} ` +
+      `epochs, ${s['mnist-reps'] === 1 ? 'one repetition' : `${s['mnist-reps']} repetitions`}.`);
   const merged = mergeRows(
     planned,
     readTable(ctx.results, NAME),
@@ -218,15 +228,22 @@ async function assemble(ctx: Ctx): Promise<string[]> {
   if (!merged.fresh) return [];
   const levels = all.map((m) => `${m.name} (${m.level ?? 'core'})`).join(', ');
   const images = all.filter(takesImages).map((m) => m.name);
+  const muskCaption =
+    s['musk1-repeats'] === 1
+      ? 'the first repetition of the 10-fold protocol, mean ± sd over its 10 folds'
+      : `mean over the ${s['musk1-repeats']} repetitions of the 10-fold protocol ± sd across repetitions`;
+  const mnistCaption =
+    s['mnist-reps'] === 1 ? 'one repetition' : `mean ± sd over ${s['mnist-reps']} repetitions (fresh bags and seeds)`;
+  const notApplicable = images.length ? ` (MUSK1 of ${images.join(', ')}: not applicable, the model takes images)` : '';
   const backend = await useBackend();
   const file = writeTable(
     ctx.results,
     NAME,
     {
       title: 'The deep-MIL catalogue: MUSK1 and MNIST-bags',
-      caption: `Every registered model. MUSK1: ${s['musk1-repeats'] === 1 ? 'the first repetition of the 10-fold protocol, mean ± sd over its 10 folds' : `mean over the ${s['musk1-repeats']} repetitions of the 10-fold protocol ± sd across repetitions`}. MNIST-bags: test AUC, ${s['mnist-reps'] === 1 ? 'one repetition' : `mean ± sd over ${s['mnist-reps']} repetitions (fresh bags and seeds)`}. Empty cells: not measured yet${
-        images.length ? ` (MUSK1 of ${images.join(', ')}: not applicable, the model takes images)` : ''
-      }. Models (survey level): ${levels}.`,
+      caption:
+        `Every registered model. MUSK1: ${muskCaption}. MNIST-bags: test AUC, ${mnistCaption}. ` +
+        `Empty cells: not measured yet${notApplicable}. Models (survey level): ${levels}.`,
       columns: COLUMNS,
       rows: merged.rows,
     },

@@ -123,7 +123,9 @@ async function train(ctx: Ctx, row: Row): Promise<void> {
   }
 }
 
-/** Instance AUC of one fold's kept model: attention × bag size against the instance labels of the positive test bags. */
+/**
+ * Instance AUC of one fold's kept model: attention × bag size against the instance labels of the positive test bags.
+ */
 async function instanceAuc(cohort: CohortType, split: Split, ckpt: string): Promise<number> {
   const { model, stats } = loadTrainedModel(ckpt);
   const labels: number[] = [];
@@ -171,7 +173,16 @@ async function assemble(ctx: Ctx): Promise<string[]> {
     const r = readResult(ctx, row);
     return { id: row, label: row, cells: complete(ctx, r) ? cellsOf(ctx, r!) : COLUMNS.map(() => undefined) };
   });
-  const protocol = `98 patients (51 positive), 27×27 nucleus patches described by 30 colour statistics (colorStatsFeaturizer), features standardised per training fold; stratified patient-level 5-fold CV × ${reps} (seeds 1..${reps}), 25 % of each training fold for model selection (best validation AUC); projection 30 → 64 (GELU, dropout 0.25), attention hidden 32; Adam lr 5e-4 cosine, weight decay 1e-4, ${epochs} epochs, batch 1 bag, seed 2021. Ilse et al. used bags of 27×27 patches per H&E image with a CNN trained end to end and augmentation; here bags are patients and instances colour statistics, so the numbers compare in kind, not setting.`;
+  const protocol =
+    `98 patients (51 positive), 27×27 nucleus patches ` +
+    `described by 30 colour statistics (colorStatsFeaturizer), ` +
+    (`features standardised per training fold; stratified ` +
+      `patient-level 5-fold CV × ${reps} (seeds 1..${reps}), `) +
+    `25 % of each training fold for model selection (best validation AUC); projection 30 → 64 (GELU, dropout ` +
+    `0.25), attention hidden 32; Adam lr 5e-4 cosine, weight decay 1e-4, ${epochs} epochs, batch 1 bag, seed ` +
+    (`2021. Ilse et al. used bags of 27×27 patches per H&E ` +
+      `image with a CNN trained end to end and augmentation; `) +
+    `here bags are patients and instances colour statistics, so the numbers compare in kind, not setting.`;
   const merged = mergeRows(
     planned,
     readTable(ctx.results, 'colon'),
@@ -186,7 +197,11 @@ async function assemble(ctx: Ctx): Promise<string[]> {
     'colon',
     {
       title: 'Colon cancer bags (CRCHistoPhenotypes, bag = patient): 5-fold cross-validation',
-      caption: `${reps === 1 ? 'mean ± sd over the 5 test folds of one 5-fold CV' : `mean ± sd over ${reps} repetitions of 5-fold CV (each repetition: the mean over its 5 test folds)`}; instance AUC = attention × bag size vs isCancerous on the positive test bags`,
+      caption:
+        (reps === 1
+          ? 'mean ± sd over the 5 test folds of one 5-fold CV'
+          : `mean ± sd over ${reps} repetitions of 5-fold CV (each repetition: the mean over its 5 test folds)`) +
+        '; instance AUC = attention × bag size vs isCancerous on the positive test bags',
       columns: COLUMNS,
       rows: merged.rows,
     },

@@ -60,7 +60,9 @@ export interface ReproSetting {
   /** Absent: the plain baseline. */
   preset?: 'v1' | 'v2';
   mhim?: MhimOverrides;
-  /** Teacher starts from the fold's trained baseline (the paper's best setting) instead of the student's random init. */
+  /**
+   * Teacher starts from the fold's trained baseline (the paper's best setting) instead of the student's random init.
+   */
   teacherInit?: boolean;
 }
 
@@ -125,7 +127,10 @@ export interface ReproContext {
   signal?: AbortSignal;
 }
 
-/** The trainer's model for a setting; with `teacherInit`, fold (r, f) loads `<out>/<ds>/baseline/rep<r>-fold<f>/model.ckpt`. */
+/**
+ * The trainer's model for a setting; with `teacherInit`, fold (r, f) loads
+ * `<out>/<ds>/baseline/rep<r>-fold<f>/model.ckpt`.
+ */
 export function modelFor(setting: ReproSetting, ds: ReproDataset, ctx: ReproContext, seed: number): ModelChoice {
   if (!setting.preset) return BASE_MODEL;
   const mhim = {
@@ -175,7 +180,8 @@ export async function runSetting(
     if (e.type === 'fold-start') fresh = true;
     if (e.type === 'fold-end')
       ctx.log?.(
-        `${ds.name} ${setting.key} rep${e.repeat} fold${e.fold}: AUC ${e.metrics.auc?.toFixed(3)} acc ${e.metrics.accuracy?.toFixed(3)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+        `${ds.name} ${setting.key} rep${e.repeat} fold${e.fold}: AUC ${e.metrics.auc?.toFixed(3)} ` +
+          `acc ${e.metrics.accuracy?.toFixed(3)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
       );
   });
   const run = await trainer.crossValidate(cohort, ds.splits, { outDir: dir, resume: true, signal: ctx.signal });
@@ -284,7 +290,9 @@ const SHARED_PROTOCOL =
   'on. ' +
   'MHIM-v1 preset: attention scores, βh = 0.01 with r = 0.5 and cosine decay, random masking 0.5, ' +
   'α = 0.1, momentum 0.9999, no GRN. ' +
-  "\"teacher = trained baseline\": each fold's teacher starts from the AB-MIL trained on that fold with that seed (the paper's --teacher_init); otherwise the teacher starts as a copy of the student's random init (the v2 code default). " +
+  ('"teacher = trained baseline": each fold\'s teacher starts from the AB-MIL ' +
+    "trained on that fold with that seed (the paper's --teacher_init); otherwise the " +
+    "teacher starts as a copy of the student's random init (the v2 code default). ") +
   'MUSK1: mean ± sd over its 50 folds (5 × 10-fold); colon: over the 5 folds; MNIST-bags: over 3 ' +
   'training seeds on one fixed train/test split. ' +
   'Wall time = sum over the runs; most MNIST-bags and colon runs were measured while 8 engineers ' +
@@ -301,7 +309,9 @@ const META: Record<ExperimentName, { title: string; caption: string }> = {
   ablation: {
     title: 'MHIM-v2 ablation (Table-7 style)',
     caption:
-      "Published trend (IJCV 2025, Table 7): every component adds on top of the baseline, and the full model is best. Here RHSM = top 2βh candidates, half masked (βh = 0.03, r = 0.5); CL = consistency loss (α = 0.5); the teacher starts from each fold's trained baseline in all MHIM rows.",
+      'Published trend (IJCV 2025, Table 7): every component adds on top of the baseline, and the ' +
+      'full model is best. Here RHSM = top 2βh candidates, half masked (βh = 0.03, r = 0.5); CL = ' +
+      "consistency loss (α = 0.5); the teacher starts from each fold's trained baseline in all MHIM rows.",
   },
   'teacher-init': {
     title: 'MHIM-v2 teacher initialisation',
@@ -416,7 +426,8 @@ async function assemble(ctx: Ctx): Promise<string[]> {
       const measured = items.some((item) => item.ds === d && item.folds.size > 0);
       return measured && n < expectedFolds(d)
         ? [
-            `${d}: ${n} of ${expectedFolds(d)} ${d.startsWith('mnist') ? 'seeds' : 'folds'} (${common.get(d)!.join(', ') || 'none'}) finished in every row`,
+            `${d}: ${n} of ${expectedFolds(d)} ${d.startsWith('mnist') ? 'seeds' : 'folds'} ` +
+              `(${common.get(d)!.join(', ') || 'none'}) finished in every row`,
           ]
         : [];
     });
@@ -425,7 +436,8 @@ async function assemble(ctx: Ctx): Promise<string[]> {
     const caption =
       META[experiment].caption +
       (short.length
-        ? ` Partial (the runs did not all finish in the time available; every row of a data set uses the same folds): ${short.join('; ')}.`
+        ? ` Partial (the runs did not all finish in the time available; ` +
+          `every row of a data set uses the same folds): ${short.join('; ')}.`
         : '');
     const seconds = [
       ...new Set(plan.filter((p, i) => items[i].folds.size > 0).map((p) => `${p.ds}/${p.setting.key}`)),

@@ -117,7 +117,10 @@ async function assemble(ctx: Ctx): Promise<string[]> {
     label: m,
     cells: sizes.map((n) => (repsOf(m, n).length ? repsOf(m, n) : undefined)),
   }));
-  const protocol = `Ilse et al. 2018 MNIST-bags: target 9, bag size trunc(N(10, 2)), train bags from MNIST train, 1000 test bags from MNIST test; model image-mil (conv5-20/pool/conv5-50/pool, fc-500 ReLU, attention 128, no dropout), Adam lr 5e-4 cosine, weight decay 1e-4, ${epochs} epochs, last-epoch weights; ${reps} repetitions`;
+  const protocol =
+    `Ilse et al. 2018 MNIST-bags: target 9, bag size trunc(N(10, 2)), train bags from MNIST train, 1000 test ` +
+    `bags from MNIST test; model image-mil (conv5-20/pool/conv5-50/pool, fc-500 ReLU, attention 128, no ` +
+    `dropout), Adam lr 5e-4 cosine, weight decay 1e-4, ${epochs} epochs, last-epoch weights; ${reps} repetitions`;
   const merged = mergeRows(
     planned,
     readTable(ctx.results, 'mnist-bags'),
@@ -144,7 +147,10 @@ async function assemble(ctx: Ctx): Promise<string[]> {
     'mnist-bags',
     {
       title: 'MNIST-bags (mean bag size 10): test AUC by number of training bags',
-      caption: `LeNet-5 instance encoder trained end to end; mean ± sd over the repetitions finished (up to ${reps}; new training and test bags and a new seed each; a cell without ± is one repetition): ${columns.map((c, j) => `${c} ${count(j)}`).join(', ')}; 1000 test bags`,
+      caption:
+        `LeNet-5 instance encoder trained end to end; mean ± sd over the repetitions finished ` +
+        `(up to ${reps}; new training and test bags and a new seed each; a cell without ± is one ` +
+        `repetition): ${columns.map((c, j) => `${c} ${count(j)}`).join(', ')}; 1000 test bags`,
       columns,
       rows: merged.rows,
     },

@@ -148,7 +148,9 @@ async function assemble(ctx: Ctx): Promise<string[]> {
     'musk1',
     {
       title: 'MUSK1, 5 × 10-fold cross-validation',
-      caption: `Cells: mean ± sd across repetitions of each repetition's 10-fold mean (the convention of Ilse et al.); accuracy at the 0.5 threshold. ${notes.join('; ')}.`,
+      caption:
+        `Cells: mean ± sd across repetitions of each repetition's 10-fold mean (the ` +
+        `convention of Ilse et al.); accuracy at the 0.5 threshold. ${notes.join('; ')}.`,
       columns: METRICS,
       rows: merged.rows,
     },

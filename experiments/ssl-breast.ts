@@ -130,7 +130,8 @@ function breastBags(ctx: Ctx): Promise<PatchBag[]> {
     for await (const b of breastPatchBags({ source: path.join(dataRoot(), 'breast-ucsb', BREAST_ARCHIVE) }))
       bags.push(b);
     ctx.log(
-      `${bags.length} images, ${bags.reduce((s, b) => s + b.n, 0)} tissue tiles (min ${Math.min(...bags.map((b) => b.n))} per image)`,
+      `${bags.length} images, ${bags.reduce((s, b) => s + b.n, 0)} ` +
+        `tissue tiles (min ${Math.min(...bags.map((b) => b.n))} per image)`,
     );
     return bags;
   })();
@@ -154,7 +155,8 @@ async function runFeatures(ctx: Ctx, e: Encoder): Promise<void> {
     );
     const h = r.history;
     ctx.log(
-      `pretrained ${e}: ${h.length} steps in ${r.seconds.toFixed(0)} s, loss ${h[0].loss.toFixed(3)} → ${h.at(-1)!.loss.toFixed(3)}`,
+      `pretrained ${e}: ${h.length} steps in ${r.seconds.toFixed(0)} ` +
+        `s, loss ${h[0].loss.toFixed(3)} → ${h.at(-1)!.loss.toFixed(3)}`,
     );
     fs.writeFileSync(
       recordFile(ctx, e),
@@ -248,8 +250,12 @@ async function assemble(ctx: Ctx): Promise<string[]> {
     }),
   );
   const protocol =
-    `58 UCSB breast images, background-filtered 32 × 32 tiles; encoders: compact ResNet (width ${s.width}, ${s['embed-dim']}-d) random or pretrained for ${s.steps} Adam steps of ${s['batch-size']} tiles from a seeded pool of ${s['pool-patches']}, and colour statistics for reference; ` +
-    `bags cut to at most K seeded tiles (the same for every encoder); AB-MIL (default config), features standardised per training fold, Adam lr ${s.lr}, ${s.epochs} epochs, last-epoch weights, stratified ${s.folds}-fold CV (seed ${s.seed}).`;
+    `58 UCSB breast images, background-filtered 32 × 32 tiles; encoders: compact ResNet (width ` +
+    `${s.width}, ${s['embed-dim']}-d) random or pretrained for ${s.steps} Adam steps of ${s['batch-size']}` +
+    ` tiles from a seeded pool of ${s['pool-patches']}, and colour statistics for reference; ` +
+    (`bags cut to at most K seeded tiles (the same for every encoder); AB-MIL (default ` +
+      `config), features standardised per training fold, Adam lr ${s.lr}, ${s.epochs} ` +
+      `epochs, last-epoch weights, stratified ${s.folds}-fold CV (seed ${s.seed}).`);
   const merged = mergeRows(
     planned,
     readTable(ctx.results, NAME),
@@ -277,7 +283,9 @@ async function assemble(ctx: Ctx): Promise<string[]> {
       },
       {
         command: ctx.command,
-        protocol: `${protocol}${pretraining.length ? ` Pretraining wall time: ${pretraining.join(', ')}.` : ''}${keptNote(merged, ctx.out)}`,
+        protocol:
+          `${protocol}${pretraining.length ? ` Pretraining wall time: ${pretraining.join(', ')}.` : ''}` +
+          `${keptNote(merged, ctx.out)}`,
         backend: backend.name,
       },
     ),

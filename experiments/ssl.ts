@@ -61,7 +61,10 @@ const settings = {
   table: {
     type: 'string',
     default: '',
-    help: "write ONE extra table <results>/<name>.{json,md} (the --datasets/--methods/--bag-sizes cells of this --out, with each encoder's probe AUC) instead of the three standard tables; for a second setting (more bags, longer pretraining) in its own --out",
+    help:
+      'write ONE extra table <results>/<name>.{json,md} (the --datasets/--methods/--bag-sizes ' +
+      "cells of this --out, with each encoder's probe AUC) instead of the three " +
+      'standard tables; for a second setting (more bags, longer pretraining) in its own --out',
   },
   datasets: { type: 'string', default: 'mnist,colon', help: 'mnist, colon (with --table: the data sets of its rows)' },
   methods: {
@@ -292,7 +295,8 @@ async function encoderFor(ctx: Ctx, data: ExperimentData, method: Frozen, record
       onProgress: (p) => {
         if (p.step % 25 === 0)
           ctx.log(
-            `  ${data.name} pretrain ${method} step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} (${p.patchesPerSecond.toFixed(0)} views/s)`,
+            `  ${data.name} pretrain ${method} step ${p.step}/${p.steps} ` +
+              `loss ${p.loss.toFixed(4)} (${p.patchesPerSecond.toFixed(0)} views/s)`,
           );
       },
     },
@@ -308,7 +312,8 @@ async function encoderFor(ctx: Ctx, data: ExperimentData, method: Frozen, record
   };
   fs.writeFileSync(recordFile, JSON.stringify(rec));
   ctx.log(
-    `${data.name} encoder ${method}: ${rec.steps} steps, ${rec.seconds.toFixed(0)} s, loss ${rec.firstLoss.toFixed(3)} → ${rec.lastLoss.toFixed(3)}`,
+    `${data.name} encoder ${method}: ${rec.steps} steps, ${rec.seconds.toFixed(0)} ` +
+      `s, loss ${rec.firstLoss.toFixed(3)} → ${rec.lastLoss.toFixed(3)}`,
   );
   return r.network;
 }
@@ -390,7 +395,8 @@ async function crossValidateCell(
     trainer.events.on((e) => {
       if (e.type === 'fold-end' && !e.interrupted)
         ctx.log(
-          `  ${data.name} ${method} K=${k} fold ${e.fold + 1}/${f.folds}: accuracy ${e.metrics.accuracy?.toFixed(3)} (${cpuSecondsSince(cpu0).toFixed(0)} s CPU so far)`,
+          `  ${data.name} ${method} K=${k} fold ${e.fold + 1}/${f.folds}: ` +
+            `accuracy ${e.metrics.accuracy?.toFixed(3)} (${cpuSecondsSince(cpu0).toFixed(0)} s CPU so far)`,
         );
     });
     const run = await trainer.crossValidate(cohort, [splits], {
@@ -418,7 +424,8 @@ async function crossValidateCell(
     fs.renameSync(`${file}.tmp`, file);
     const m = (a: number[]) => (a.reduce((s, v) => s + v, 0) / a.length).toFixed(3);
     ctx.log(
-      `${data.name} ${method} K=${k}: accuracy ${m(cell.accuracy)}, F1 ${m(cell.f1)}, AUC ${m(cell.auc)} (${cell.seconds.toFixed(0)} s wall, ${cell.cpuSeconds?.toFixed(0)} s CPU)`,
+      `${data.name} ${method} K=${k}: accuracy ${m(cell.accuracy)}, F1 ${m(cell.f1)}, ` +
+        `AUC ${m(cell.auc)} (${cell.seconds.toFixed(0)} s wall, ${cell.cpuSeconds?.toFixed(0)} s CPU)`,
     );
   } finally {
     await cohort.close();
@@ -515,18 +522,24 @@ function pretrainSummary(ctx: Ctx, datasets: string[]): string {
       if (!fs.existsSync(file)) continue;
       const r = JSON.parse(fs.readFileSync(file, 'utf8')) as PretrainRecord;
       parts.push(
-        `${DATASET_TITLES[d]} ${o}: ${r.steps} steps in ${r.seconds.toFixed(0)} s, loss ${r.firstLoss.toFixed(3)} → ${r.lastLoss.toFixed(3)}`,
+        `${DATASET_TITLES[d]} ${o}: ${r.steps} steps in ${r.seconds.toFixed(0)} ` +
+          `s, loss ${r.firstLoss.toFixed(3)} → ${r.lastLoss.toFixed(3)}`,
       );
     }
   }
   return parts.join('; ');
 }
 
-/** CPU minutes of the cells that recorded them (from session 3 on; wall time depends on the load, CPU time much less). */
+/**
+ * CPU minutes of the cells that recorded them (from session 3 on; wall time depends on the load, CPU time much less).
+ */
 function cpuNote(cells: Cell[]): string {
   const timed = cells.filter((c) => c.cpuSeconds !== undefined);
   if (timed.length === 0) return '';
-  return `; CPU time (recorded from session 3 on): ${timed.map((c) => `${DATASET_TITLES[c.dataset]} ${c.method} K = ${c.k} ${(c.cpuSeconds! / 60).toFixed(1)} min`).join(', ')}`;
+  const each = timed.map(
+    (c) => `${DATASET_TITLES[c.dataset]} ${c.method} K = ${c.k} ${(c.cpuSeconds! / 60).toFixed(1)} min`,
+  );
+  return `; CPU time (recorded from session 3 on): ${each.join(', ')}`;
 }
 
 /** The protocol sentences every table of this command shares (data, encoder, SSL, MIL, CV). */
@@ -534,15 +547,28 @@ function protocolText(f: Flags, datasets: string[], withEndToEnd = true): string
   const net = netConfig(f);
   return [
     datasets.includes('mnist') &&
-      `MNIST-bags: ${f['mnist-bags']} bags (half positive) of exactly K digits drawn from a seeded pool of ${f['mnist-pool']} MNIST training digits; a positive bag holds 1-${f['mnist-witnesses']} nines, the rest are other digits (same label and number of nines at every K); digits are drawn with replacement, so a pool digit can recur in several bags (also across folds).`,
+      `MNIST-bags: ${f['mnist-bags']} bags (half positive) of exactly K digits drawn from a seeded ` +
+        `pool of ${f['mnist-pool']} MNIST training digits; a positive bag holds 1-${f['mnist-witnesses']} ` +
+        `nines, the rest are other digits (same label and number of nines at every K); digits ` +
+        `are drawn with replacement, so a pool digit can recur in several bags (also across folds).`,
     datasets.includes('colon') &&
-      `Colon (CRCHistoPhenotypes): 98 patients (51 positive), 20,280 nucleus patches of 27 × 27 (resized to 28); a bag keeps a seeded sample of K patches, or all of a patient's patches when fewer (patients have 6-699).`,
-    `Encoder (every row): compact ResNet (src/ssl/network.ts), input 28, width ${net.width}/${2 * net.width}/${4 * net.width}, ${net.embedDim}-d embedding, no batch norm, seed ${f.seed}.`,
-    `SSL: ${f.steps} Adam steps (lr 1e-3) of ${f['batch-size']} patches on the data set's own pool (MNIST: crop/brightness/contrast/blur, no flips or rotations; colon: the H&E augmentations), NT-Xent τ 0.5 and/or pixel MSE with weight 1 each; the same network, steps, batch and seed for every objective.`,
-    `MIL on frozen features: AB-MIL (${f['head-dim']}-d GELU projection, dropout 0.25, tanh attention 128), features standardised per training fold, Adam lr ${f.lr} with cosine decay, ${f.epochs} epochs, last-epoch weights.`,
+      `Colon (CRCHistoPhenotypes): 98 patients (51 positive), 20,280 nucleus ` +
+        `patches of 27 × 27 (resized to 28); a bag keeps a seeded sample of K ` +
+        `patches, or all of a patient's patches when fewer (patients have 6-699).`,
+    `Encoder (every row): compact ResNet (src/ssl/network.ts), input 28, width ${net.width}/` +
+      `${2 * net.width}/${4 * net.width}, ${net.embedDim}-d embedding, no batch norm, seed ${f.seed}.`,
+    `SSL: ${f.steps} Adam steps (lr 1e-3) of ${f['batch-size']} patches on the data set's own pool (MNIST: ` +
+      `crop/brightness/contrast/blur, no flips or rotations; colon: the H&E augmentations), NT-Xent τ ` +
+      `0.5 and/or pixel MSE with weight 1 each; the same network, steps, batch and seed for every objective.`,
+    `MIL on frozen features: AB-MIL (${f['head-dim']}-d GELU projection, dropout ` +
+      `0.25, tanh attention 128), features standardised per training fold, ` +
+      `Adam lr ${f.lr} with cosine decay, ${f.epochs} epochs, last-epoch weights.`,
     withEndToEnd &&
-      `End to end: the same encoder (random init) + the same AB-MIL head on raw pixels, trained jointly, lr ${f.lr}, ${f['e2e-epochs']} epochs (fewer than the frozen rows: one epoch through the conv encoder costs ~K × 2 ms CPU per bag).`,
-    `Stratified ${f.folds}-fold CV (seed ${f.seed}), the same folds for every row; accuracy and F1 (macro) at threshold 0.5 and AUC, mean ± sd over folds.`,
+      `End to end: the same encoder (random init) + the same AB-MIL head on raw ` +
+        `pixels, trained jointly, lr ${f.lr}, ${f['e2e-epochs']} epochs (fewer than the ` +
+        `frozen rows: one epoch through the conv encoder costs ~K × 2 ms CPU per bag).`,
+    `Stratified ${f.folds}-fold CV (seed ${f.seed}), the same folds for every ` +
+      `row; accuracy and F1 (macro) at threshold 0.5 and AUC, mean ± sd over folds.`,
   ]
     .filter(Boolean)
     .join(' ');
@@ -582,9 +608,13 @@ function assembleStandard(ctx: Ctx, backend: string): string[] {
   const loads = cells.flatMap((c) => c.load);
   const milSeconds = (ms: Method[]) => cells.filter((c) => ms.includes(c.method)).reduce((s, c) => s + c.seconds, 0);
   const settingsText = protocolText(f, datasets);
+  const loadRange = loads.length ? `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}` : 'n/a';
   const protocol = [
     settingsText,
-    `Budget (wasm backend, 1 thread, a 2-core machine shared by ~8 jobs, 1-min load average ${loads.length ? `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}` : 'n/a'}): pretraining ${pretrainSummary(ctx, datasets) || 'none in this --out'}; MIL wall time ${(milSeconds(FROZEN) / 60).toFixed(0)} min on frozen features, ${(milSeconds(['e2e']) / 60).toFixed(0)} min end to end${cpuNote(cells)}.`,
+    `Budget (wasm backend, 1 thread, a 2-core machine shared by ~8 jobs, 1-min load average ${loadRange}): ` +
+      `pretraining ${pretrainSummary(ctx, datasets) || 'none in this --out'}; ` +
+      `MIL wall time ${(milSeconds(FROZEN) / 60).toFixed(0)} min on frozen features, ` +
+      `${(milSeconds(['e2e']) / 60).toFixed(0)} min end to end${cpuNote(cells)}.`,
   ].join(' ');
   const metricsAt = (d: string, m: Method, k: number) => {
     const c = cells.find((x) => x.dataset === d && x.method === m && x.k === k);
@@ -683,6 +713,7 @@ function assembleExtra(ctx: Ctx, backend: string): string[] {
   const merged = mergeRows(planned, previous, settingsText, columns, path.join(ctx.results, `${f.table}.json`));
   if (!merged.fresh) return [];
   const loads = cells.flatMap((c) => c.load);
+  const loadRange = loads.length ? `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}` : 'n/a';
   const setting = `${f['mnist-bags']} MNIST bags, ${f.steps} SSL steps, ${f.epochs} AB-MIL epochs`;
   return [
     writeTable(
@@ -690,13 +721,18 @@ function assembleExtra(ctx: Ctx, backend: string): string[] {
       f.table,
       {
         title: `SSL vs no-SSL MIL, extra setting: ${setting}`,
-        caption: `Same protocol as results/ssl-bagsize.md except the setting in the title; the same folds and seeds for every row. The last column is the encoder's held-out linear-probe instance AUC (witness vs other patches of the pool, two halves).`,
+        caption:
+          `Same protocol as results/ssl-bagsize.md except the setting in the title; the ` +
+          `same folds and seeds for every row. The last column is the encoder's held-out ` +
+          `linear-probe instance AUC (witness vs other patches of the pool, two halves).`,
         columns,
         rows: merged.rows,
       },
       {
         command: ctx.command,
-        protocol: `${settingsText} Pretraining: ${pretrainSummary(ctx, datasets) || 'none'}. 1-min load average while the cells ran ${loads.length ? `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}` : 'n/a'}${cpuNote(cells)}.${keptNote(merged, ctx.out)}`,
+        protocol:
+          `${settingsText} Pretraining: ${pretrainSummary(ctx, datasets) || 'none'}. ` +
+          `1-min load average while the cells ran ${loadRange}${cpuNote(cells)}.${keptNote(merged, ctx.out)}`,
         backend,
       },
     ),

@@ -17,12 +17,14 @@ for ws in kernel-ext jupyterlab-plugin; do
     npm run build --silent --workspace "$ws" || { echo "build-$ws 0 1" >> "$MILKIT_STATS"; status=1; }
   fi
 done
+# check NAME CMD...: one whole-repository check, counted as one passed or one failed test.
+check() { if "${@:2}"; then echo "$1 1 0" >> "$MILKIT_STATS"; else echo "$1 0 1" >> "$MILKIT_STATS"; status=1; fi; }
 # The test tree type-checked too (tsx runs tests without checking types): a failure counts as one.
-npm run typecheck --silent && echo "typecheck 1 0" >> "$MILKIT_STATS" || { echo "typecheck 0 1" >> "$MILKIT_STATS"; status=1; }
+check typecheck npm run typecheck --silent
 # ESLint + Prettier over the whole repository (eslint.config.mjs, .prettierrc.json): a failure counts as one.
-npm run lint --silent && echo "lint 1 0" >> "$MILKIT_STATS" || { echo "lint 0 1" >> "$MILKIT_STATS"; status=1; }
+check lint npm run lint --silent
 # No import cycles in src/ (npm run check:cycles, dpdm): a failure counts as one.
-npm run check:cycles --silent && echo "cycles 1 0" >> "$MILKIT_STATS" || { echo "cycles 0 1" >> "$MILKIT_STATS"; status=1; }
+check cycles npm run check:cycles --silent
 stage unit npx mocha
 stage data npx mocha --config .mocharc.data.json
 for extra in scripts/test-notebooks.sh scripts/test-kernel.sh scripts/test-browser.sh; do

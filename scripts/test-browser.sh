@@ -13,7 +13,8 @@
 # Screenshots and timings go to build/e2e/. Appends "browser <passed> <failed>" (both parts) to
 # $MILKIT_STATS; exits non-zero on any failure.
 set -uo pipefail
-source "$(dirname "$0")/../test/kernel/env.sh"   # repo-local JUPYTER_PATH + tslab kernelspec (shared with the notebook stage)
+# A repo-local JUPYTER_PATH + tslab kernelspec (shared with the notebook stage).
+source "$(dirname "$0")/../test/kernel/env.sh"
 cd "$ROOT"
 STAGE=${MILKIT_STAGE:-browser}
 OUT="$ROOT/build/e2e"
@@ -23,17 +24,21 @@ milkit_jupyter_setup || fail "jupyter/tslab setup failed"
 PLUGIN="$ROOT/jupyterlab-plugin"
 mkdir -p "$OUT"
 # Rebuild the extension only when its sources or milkit's core are newer than the artifact.
-if [ ! -f "$PLUGIN/labext/package.json" ] || [ -n "$(find "$PLUGIN/src" "$PLUGIN/style" "$ROOT/dist/core.js" "$ROOT/dist/viz" "$ROOT/dist/mhim" -newer "$PLUGIN/labext/package.json" -type f -print -quit)" ]; then
+if [ ! -f "$PLUGIN/labext/package.json" ] || [ -n "$(find "$PLUGIN/src" "$PLUGIN/style" "$ROOT/dist/core.js" \
+  "$ROOT/dist/viz" "$ROOT/dist/mhim" -newer "$PLUGIN/labext/package.json" -type f -print -quit)" ]; then
   nice npm run build --silent --workspace jupyterlab-plugin || fail "extension build failed"
 fi
 # The two test pages, each rebuilt only when an input is newer than its bundle (~5-10 s each).
 stale() { [ ! -f "$1" ] || [ -n "$(find "${@:2}" -newer "$1" -type f -not -path '*/build/*' -print -quit)" ]; }
 E2E="$PLUGIN/e2e"
-if stale "$E2E/standalone/build/bundle.js" "$E2E/standalone" "$PLUGIN/lib" "$PLUGIN/style" "$ROOT/dist/core.js" "$ROOT/package-lock.json"; then
-  nice npm run build:standalone --silent --workspace jupyterlab-plugin > "$OUT/standalone-build.log" 2>&1 || { cat "$OUT/standalone-build.log"; fail "standalone page build failed"; }
+if stale "$E2E/standalone/build/bundle.js" "$E2E/standalone" "$PLUGIN/lib" "$PLUGIN/style" "$ROOT/dist/core.js" \
+  "$ROOT/package-lock.json"; then
+  nice npm run build:standalone --silent --workspace jupyterlab-plugin > "$OUT/standalone-build.log" 2>&1 ||
+    { cat "$OUT/standalone-build.log"; fail "standalone page build failed"; }
 fi
 if stale "$E2E/host/build/bundle.js" "$E2E/host" "$PLUGIN/package.json" "$ROOT/package-lock.json"; then
-  nice npm run build:e2e --silent --workspace jupyterlab-plugin > "$OUT/e2e-build.log" 2>&1 || { cat "$OUT/e2e-build.log"; fail "JupyterLab host build failed"; }
+  nice npm run build:e2e --silent --workspace jupyterlab-plugin > "$OUT/e2e-build.log" 2>&1 ||
+    { cat "$OUT/e2e-build.log"; fail "JupyterLab host build failed"; }
 fi
 
 node "$PLUGIN/e2e/standalone.test.mjs" "$OUT" 2>&1 | tee "$OUT/standalone-test.log"
@@ -55,7 +60,8 @@ for part in standalone slide browser untrusted report; do
   passed=$((passed + $(sed -E 's/^[a-z]+: ([0-9]+) passed.*/\1/' <<< "$line")))
   failed=$((failed + $(sed -E 's/.* ([0-9]+) failed$/\1/' <<< "$line")))
 done
-echo "browser stage: $passed passed, $failed failed (standalone, slide view, JupyterLab, untrusted without the extension, report)"
+echo "browser stage: $passed passed, $failed failed" \
+  "(standalone, slide view, JupyterLab, untrusted without the extension, report)"
 [ -n "${MILKIT_STATS:-}" ] && echo "$STAGE $passed $failed" >> "$MILKIT_STATS"
 echo "artifacts: $OUT/*.png, $OUT/slider-timing.json, $OUT/heatmap-timing.json, $OUT/report.html"
 [ "$status" -eq 0 ] && [ "$failed" -eq 0 ]

@@ -22,5 +22,5 @@ if ! checks=$(/usr/bin/python3 test/kernel/test_notebook_checks.py 2>&1); then
 fi
 update=(); if [ "${1:-}" = --update ]; then update=(--update); shift; fi
 if [ $# -gt 0 ]; then books=("$@"); else books=(notebooks/*.ipynb); fi
-exec nice /usr/bin/python3 test/kernel/run_notebooks.py build/notebooks "${books[@]}" "${update[@]}" --timeout 300 --jobs "${MILKIT_NOTEBOOK_JOBS:-2}" \
-  ${MILKIT_STATS:+--stats "$MILKIT_STATS"} --stage "$stage"
+exec nice /usr/bin/python3 test/kernel/run_notebooks.py build/notebooks "${books[@]}" "${update[@]}" \
+  --timeout 300 --jobs "${MILKIT_NOTEBOOK_JOBS:-2}" ${MILKIT_STATS:+--stats "$MILKIT_STATS"} --stage "$stage"

@@ -37,7 +37,9 @@ export interface ReproDataset {
   train: Partial<TrainConfig>;
 }
 
-/** CV repetitions (MUSK1: of its standard 5 × 10-fold file; colon: new 5-fold splits) or training seeds (MNIST-bags). */
+/**
+ * CV repetitions (MUSK1: of its standard 5 × 10-fold file; colon: new 5-fold splits) or training seeds (MNIST-bags).
+ */
 export const REPEATS: Record<ReproDatasetName, number> = { musk1: 5, colon: 1, mnist50: 3, mnist100: 3 };
 
 const MNIST = { mnist50: { meanBagSize: 50, sdBagSize: 10 }, mnist100: { meanBagSize: 100, sdBagSize: 20 } } as const;
@@ -62,11 +64,21 @@ export function trainConfigFor(dataset: ReproDatasetName): Partial<TrainConfig> 
 export function describeDataset(name: ReproDatasetName): string {
   const repeats = REPEATS[name];
   if (name === 'musk1')
-    return `musk1: MUSK1 (${MUSK1_BAGS} bags, 166 raw features standardised per training fold), the standard 10-fold splits × ${repeats} repetitions`;
+    return (
+      `musk1: MUSK1 (${MUSK1_BAGS} bags, 166 raw features standardised per ` +
+      `training fold), the standard 10-fold splits × ${repeats} repetitions`
+    );
   if (name === 'colon')
-    return `colon: ${COLON.bags} patient bags (${COLON.patches} patches, 30 colour statistics each), stratified 5-fold CV × ${repeats} (split seed 1${repeats > 1 ? `..${repeats}` : ''})`;
+    return (
+      `colon: ${COLON.bags} patient bags (${COLON.patches} patches, 30 colour statistics each), ` +
+      `stratified 5-fold CV × ${repeats} (split seed 1${repeats > 1 ? `..${repeats}` : ''})`
+    );
   const { meanBagSize, sdBagSize } = MNIST[name];
-  return `${name}: MNIST-bags, bag size N(${meanBagSize}, ${sdBagSize}), positive bags hold 1–${MNIST_BAGS.witnesses} nines, ${MNIST_BAGS.trainBags} train / ${MNIST_BAGS.testBags} test bags (raw 784 pixels), one split × ${repeats} training seeds`;
+  return (
+    `${name}: MNIST-bags, bag size N(${meanBagSize}, ${sdBagSize}), positive bags ` +
+    `hold 1–${MNIST_BAGS.witnesses} nines, ${MNIST_BAGS.trainBags} train ` +
+    `/ ${MNIST_BAGS.testBags} test bags (raw 784 pixels), one split × ${repeats} training seeds`
+  );
 }
 
 /** Folds (MNIST-bags: training seeds) of a data set's full protocol. */

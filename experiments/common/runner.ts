@@ -217,7 +217,8 @@ export function selectJobs(jobs: Job[], only?: string[]): Job[] {
   if (unknown.length) {
     const ids = jobs.map((j) => j.id);
     throw new Error(
-      `--only: no job matches ${unknown.join(', ')}; jobs: ${ids.slice(0, 40).join(', ')}${ids.length > 40 ? `, … (${ids.length})` : ''}`,
+      `--only: no job matches ${unknown.join(', ')}; ` +
+        `jobs: ${ids.slice(0, 40).join(', ')}${ids.length > 40 ? `, … (${ids.length})` : ''}`,
     );
   }
   // In the order of the patterns (most wanted first, so a run cut short has measured those), each
@@ -469,7 +470,8 @@ export function mergeRows(
 export function keptNote(merged: MergedRows, out: string): string {
   const p = merged.previous;
   return merged.kept.length && p
-    ? ` ${merged.kept.length} row(s) not measured in ${out} kept from the table of ${p.meta.date} (${p.meta.commit ?? 'uncommitted tree'}).`
+    ? ` ${merged.kept.length} row(s) not measured in ${out} kept from the ` +
+        `table of ${p.meta.date} (${p.meta.commit ?? 'uncommitted tree'}).`
     : '';
 }
 

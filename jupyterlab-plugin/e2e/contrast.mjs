@@ -25,8 +25,26 @@ function collect(rootSelector) {
   };
   const roots = [...document.querySelectorAll(rootSelector)];
   const text = [];
-  const html =
-    '.milkit-title, .milkit-meta, .milkit-toplist-head, .milkit-toplist-item, .milkit-count, .milkit-count-total, .milkit-legend-item, .milkit-slider-label, .milkit-slider input:enabled + .milkit-slider-value, .milkit-decay-label, .milkit-results-table th, .milkit-results-table td, .milkit-results-table caption, .milkit-progress, .milkit-error, .milkit-toggle button, .milkit-timing, .milkit-strategy';
+  const html = [
+    '.milkit-title',
+    '.milkit-meta',
+    '.milkit-toplist-head',
+    '.milkit-toplist-item',
+    '.milkit-count',
+    '.milkit-count-total',
+    '.milkit-legend-item',
+    '.milkit-slider-label',
+    '.milkit-slider input:enabled + .milkit-slider-value',
+    '.milkit-decay-label',
+    '.milkit-results-table th',
+    '.milkit-results-table td',
+    '.milkit-results-table caption',
+    '.milkit-progress',
+    '.milkit-error',
+    '.milkit-toggle button',
+    '.milkit-timing',
+    '.milkit-strategy',
+  ].join(', ');
   for (const root of roots) {
     for (const e of root.querySelectorAll(html)) {
       if (!e.textContent.trim() || e.getClientRects().length === 0) continue;
@@ -125,7 +143,13 @@ export async function measureContrast(page, rootSelector) {
 }
 
 export function describeContrast(m) {
-  return `${m.dark ? 'dark' : 'light'} (page ${m.page}): ${m.texts} texts, worst ${m.worstText.ratio.toFixed(2)} (${m.worstText.what}); ${m.patchColours} patch colours, worst ΔE ${m.worstPatch.dE.toFixed(1)} (${m.worstPatch.fill} on ${m.worstPatch.bg}); masking statuses vs kept, worst ${m.worstStatus.ratio.toFixed(2)} (${m.worstStatus.name}), kept vs page ΔE ${m.worstStatus.keptDE?.toFixed(1)}`;
+  const { worstText: text, worstPatch: patch, worstStatus: status } = m;
+  return (
+    `${m.dark ? 'dark' : 'light'} (page ${m.page}): ${m.texts} texts, worst ${text.ratio.toFixed(2)} (${text.what}); ` +
+    `${m.patchColours} patch colours, worst ΔE ${patch.dE.toFixed(1)} (${patch.fill} on ${patch.bg}); ` +
+    `masking statuses vs kept, worst ${status.ratio.toFixed(2)} (${status.name}), ` +
+    `kept vs page ΔE ${status.keptDE?.toFixed(1)}`
+  );
 }
 
 /** Plots wider than their div, or reaching into the top list next to them (a layout spill). */

@@ -86,7 +86,8 @@ try {
       (await first.locator('.milkit-toplist-item').first().textContent()).includes(`instance ${bestP} `),
       'toggle re-ranks by probability',
     );
-    // Hover the canvas centre, located at action time (clicking the toggle activates the cell and JupyterLab scrolls it).
+    // Hover the canvas centre, located at action time (clicking the toggle activates the cell and JupyterLab scrolls
+    // it).
     const canvas = first.locator('canvas.milkit-heatmap-canvas');
     await canvas.hover({ force: true });
     const hover = await first.locator('.milkit-hover').textContent();
@@ -235,10 +236,12 @@ try {
     const [p25, median, p95] = [q(0.25), q(0.5), q(0.95)];
     const inside = times.map((x) => x.inside).sort((a, b) => a - b);
     console.log(
-      `       inside the renderer (previewMask + canvas): median ${inside[20].toFixed(2)} ms, max ${inside.at(-1).toFixed(2)} ms`,
+      `       inside the renderer (previewMask + canvas): ` +
+        `median ${inside[20].toFixed(2)} ms, max ${inside.at(-1).toFixed(2)} ms`,
     );
     console.log(
-      `       slider update at n=${masking.n}: median ${median.toFixed(2)} ms, p25 ${p25.toFixed(2)} ms, p95 ${p95.toFixed(2)} ms, max ${handler.at(-1).toFixed(2)} ms (masking + canvas redraw, 40 updates)`,
+      `       slider update at n=${masking.n}: median ${median.toFixed(2)} ms, p25 ${p25.toFixed(2)} ms, ` +
+        `p95 ${p95.toFixed(2)} ms, max ${handler.at(-1).toFixed(2)} ms (masking + canvas redraw, 40 updates)`,
     );
     // Wall-clock times: on a machine running far more work than it has cores, preemption, not our
     // code, sets the median and even the fastest quartile (19 ms at load 13 on 2 cores, against a
@@ -248,7 +251,8 @@ try {
     const [judged, stat] = overloaded ? [handler[0], 'fastest'] : [median, 'median'];
     if (overloaded)
       console.log(
-        `       machine overloaded (load ${load.toFixed(0)} on ${os.availableParallelism()} cores): judging the fastest update (${handler[0].toFixed(2)} ms), not the median`,
+        `       machine overloaded (load ${load.toFixed(0)} on ${os.availableParallelism()} ` +
+          `cores): judging the fastest update (${handler[0].toFixed(2)} ms), not the median`,
       );
     fs.writeFileSync(
       path.join(out, 'slider-timing.json'),

@@ -17,14 +17,17 @@ import { Rng, VIZ_MIME, attentionView } from "milkit/core";
 import * as tslab from "tslab";
 const rng = new Rng(5);
 const w = 24, h = 16, n = w * h;
-const coords = Array.from({ length: 2 * n }, (_, k) => 256 * (k % 2 === 0 ? Math.floor(k / 2) % w : Math.floor(Math.floor(k / 2) / w)));
+const coords = Array.from({ length: 2 * n }, (_, k) =>
+  256 * (k % 2 === 0 ? Math.floor(k / 2) % w : Math.floor(Math.floor(k / 2) / w)));
 const attention = Array.from({ length: n }, () => rng.next());
 const probability = attention.map((a) => 1 / (1 + Math.exp(-6 * (a - 0.5))));
 const bag = { id: "live-bag", label: 1, coords };`,
   `show.attention(bag, { attention: attention, probability: probability }, { title: "live attention", top: 5 });`,
-  `show.masking(bag, probability, { strategy: "rhsm", highRatio: 0.05, highRandomRatio: 0.5, seed: 3 }, { title: "live masking" });`,
+  `show.masking(bag, probability, { strategy: "rhsm", highRatio: ` +
+    `0.05, highRandomRatio: 0.5, seed: 3 }, { title: "live masking" });`,
   `// tslab's own display.raw sends the payload as a JSON string
-tslab.display.raw(VIZ_MIME.attention, JSON.stringify(attentionView({ id: "raw-string", coords: coords.slice(0, 40) }, { attention: attention.slice(0, 20) })));`,
+tslab.display.raw(VIZ_MIME.attention, JSON.stringify(attentionView(
+  { id: "raw-string", coords: coords.slice(0, 40) }, { attention: attention.slice(0, 20) })));`,
   `// a live display: display_data once, then update_display_data in place (what training uses)
 import { toBundle } from "milkit-kernel";
 const monitor = show.training(undefined, { title: "live training", minIntervalMs: 0 });
@@ -91,7 +94,8 @@ export async function runLiveNotebook({ t, browser, lab, root, out }) {
       null,
       { timeout: 120_000 },
     );
-    await page.evaluate(() => void window.jupyterapp.commands.execute('notebook:run-all-cells')); // not awaited: a dialog would deadlock
+    // not awaited: a dialog would deadlock
+    await page.evaluate(() => void window.jupyterapp.commands.execute('notebook:run-all-cells'));
     await page
       .waitForFunction(([sel, n]) => document.querySelectorAll(sel).length >= n, [LIVE, LIVE_VIEWS], {
         timeout: 240_000,
@@ -201,7 +205,8 @@ export async function runLiveNotebook({ t, browser, lab, root, out }) {
       // nbformat writes keys sorted: compare canonical forms
       assert(
         canonical(onDisk) === canonical(before[kind]),
-        `saved ${kind} outputs differ from the notebook's (${onDisk.length} on disk, ${before[kind].length} in the notebook)`,
+        `saved ${kind} outputs differ from the notebook's ` +
+          `(${onDisk.length} on disk, ${before[kind].length} in the notebook)`,
       );
     }
     assertEqual(

@@ -178,7 +178,9 @@ try {
     const overloaded = load > 4 * os.availableParallelism();
     const pick = (f) => (overloaded ? f.p25 : f.median);
     console.log(
-      `       50,000 patches over a 1000-px thumbnail: first draw ${drawMs} ms (fastest of ${draws.join(' / ')}); threshold median ${frames.threshold.median.toFixed(2)} ms, opacity ${frames.opacity.median.toFixed(2)} ms (load ${load.toFixed(1)}${overloaded ? ', overloaded: p25 judged' : ''})`,
+      `       50,000 patches over a 1000-px thumbnail: first draw ${drawMs} ms (fastest of ${draws.join(' / ')}); ` +
+        `threshold median ${frames.threshold.median.toFixed(2)} ms, opacity ${frames.opacity.median.toFixed(2)} ms ` +
+        `(load ${load.toFixed(1)}${overloaded ? ', overloaded: p25 judged' : ''})`,
     );
     fs.writeFileSync(
       path.join(out, 'slide-timing.json'),

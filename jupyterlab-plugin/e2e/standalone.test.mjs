@@ -125,7 +125,8 @@ try {
   await t.test('untrusted data: markup in every string field is shown as text, never run', async () => {
     const { page, errors } = await openPage();
     const evil = (tag) =>
-      `<img src=x onerror="window.__pwned=(window.__pwned||[]).concat('${tag}')"><script>window.__pwned=['${tag} script']</script><b>${tag}</b>`;
+      `<img src=x onerror="window.__pwned=(window.__pwned||[]).concat('${tag}` +
+      `')"><script>window.__pwned=['${tag} script']</script><b>${tag}</b>`;
     const payloads = [
       [M.attention, { ...attention, title: evil('attention title'), bagId: evil('bag id') }],
       [M.masking, { ...masking, title: evil('masking title'), bagId: evil('masking bag') }],
@@ -324,7 +325,10 @@ try {
     const overloaded = load > 4 * os.availableParallelism();
     const pick = (f) => (overloaded ? f.p25 : f.median);
     console.log(
-      `       50,000 patches: first draw ${drawMs} ms from renderModel, fastest of ${draws.join(' / ')} (payload check + draw; ${wall} ms with the page round trip); threshold slider median ${frames.threshold.median.toFixed(2)} ms, opacity ${frames.opacity.median.toFixed(2)} ms (load ${load.toFixed(1)}${overloaded ? ', overloaded: p25 judged' : ''})`,
+      `       50,000 patches: first draw ${drawMs} ms from renderModel, fastest of ${draws.join(' / ')} ` +
+        `(payload check + draw; ${wall} ms with the page round trip); threshold ` +
+        `slider median ${frames.threshold.median.toFixed(2)} ms, opacity ${frames.opacity.median.toFixed(2)} ` +
+        `ms (load ${load.toFixed(1)}${overloaded ? ', overloaded: p25 judged' : ''})`,
     );
     fs.writeFileSync(
       path.join(out, 'heatmap-timing.json'),

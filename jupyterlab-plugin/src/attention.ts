@@ -149,7 +149,9 @@ export class AttentionRenderer extends VizRenderer<'attention'> {
       }
       const label = p.instanceLabels ? ` · instance label ${p.instanceLabels[i]}` : '';
       const at = p.coords ? ` at (${p.coords[2 * i]}, ${p.coords[2 * i + 1]})` : '';
-      tip.textContent = `instance ${i}${at} · ${SCORE_NAMES[st.field]} ${p[st.field]![i].toPrecision(4)} · rank ${rank[i]} of ${p.n}${label}`;
+      tip.textContent =
+        `instance ${i}${at} · ${SCORE_NAMES[st.field]} ${p[st.field]![i].toPrecision(4)} ` +
+        `· rank ${rank[i]} of ${p.n}${label}`;
     });
     heat.canvas.addEventListener('mouseleave', () => {
       heat.setHover(-1);

@@ -144,12 +144,15 @@ export class MaskingRenderer extends VizRenderer<'masking'> {
       tip.textContent =
         i < 0
           ? ''
-          : `instance ${i} · ${p.scoreKind} ${p.scores[i].toPrecision(4)} · rank ${rank[i]} of ${p.n} · ${MASK_STATUS_NAMES[status[i] as 0]}`;
+          : `instance ${i} · ${p.scoreKind} ${p.scores[i].toPrecision(4)} · ` +
+            `rank ${rank[i]} of ${p.n} · ${MASK_STATUS_NAMES[status[i] as 0]}`;
     });
     canvas.addEventListener('mouseleave', () => (tip.textContent = ''));
 
     const header = el('div', 'milkit-header');
-    const meta = `${p.n} instances · scores: ${p.scoreKind === 'attention' ? 'teacher attention' : 'class-aware instance probability'}${p.coords ? '' : ' · no coordinates: ranked strip, highest score first'} · kept cells: darker = higher score`;
+    const scores = p.scoreKind === 'attention' ? 'teacher attention' : 'class-aware instance probability';
+    const strip = p.coords ? '' : ' · no coordinates: ranked strip, highest score first';
+    const meta = `${p.n} instances · scores: ${scores}${strip} · kept cells: darker = higher score`;
     header.append(title, el('span', 'milkit-meta', meta));
     const body = el('div', 'milkit-body');
     const left = el('div', 'milkit-heatmap');
@@ -162,7 +165,10 @@ export class MaskingRenderer extends VizRenderer<'masking'> {
   }
 }
 
-/** Kept cells' shade by score percentile t: light (low) to dark (high) on light pages, the reverse order of lightness on dark ones. */
+/**
+ * Kept cells' shade by score percentile t: light (low) to dark (high) on light pages, the reverse order of lightness on
+ * dark ones.
+ */
 function keptShade(t: number, dark: boolean): string {
   const level = Math.round(10 * t); // 11 shades: few fillStyle switches
   const v = dark ? 58 + 9 * level : 228 - 11 * level;

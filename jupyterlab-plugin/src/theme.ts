@@ -3,7 +3,8 @@
  * rendered page in JupyterLab Light and Dark):
  * - scores: Viridis (perceptually uniform, colour-blind safe) on the page background. Its colours
  *   differ from both pages by CIELAB ΔE ≥ 45 (measured on the rendered patches: ≥ 55 on white,
- *   ≥ 45 on #111; ΔE 2.3 is just noticeable), so neither end melts into the page. A mid-grey plot area would give both ends 3:1 luminance
+ *   ≥ 45 on #111; ΔE 2.3 is just noticeable), so neither end melts into the page. A mid-grey plot area would give both
+ *   ends 3:1 luminance
  *   contrast but ΔE 26 for the middle of the scale: worse.
  * - masking preview: per-theme palettes where every status keeps ≥ 3:1 against the "kept" cells.
  * - text and grid: the theme's own CSS variables, re-read whenever the theme switches.

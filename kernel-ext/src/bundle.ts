@@ -41,7 +41,9 @@ export function staticBundle(view: StaticView): MimeBundle {
     const png = figurePng(view.figure).toString('base64');
     data['image/png'] = png;
     metadata['image/png'] = { width: view.figure.width, height: view.figure.height };
-    img = `<img src="data:image/png;base64,${png}" width="${view.figure.width}" height="${view.figure.height}" alt="${esc(view.figure.alt)}" style="max-width:100%;height:auto">`;
+    img =
+      `<img src="data:image/png;base64,${png}" width="${view.figure.width}" ` +
+      `height="${view.figure.height}" alt="${esc(view.figure.alt)}" style="max-width:100%;height:auto">`;
   }
   data['text/html'] = staticHtml(view, img);
   data['text/plain'] = view.text;

@@ -41,7 +41,9 @@ export interface CurvePanel {
 
 const NUMBER = /-?\d+(?:\.\d+)?(?:e[-+]?\d+)?/gi;
 
-/** The swept setting of a row label: "βh = 0.03" → { βh, 0.03 }; else the label's last number; undefined without one. */
+/**
+ * The swept setting of a row label: "βh = 0.03" → { βh, 0.03 }; else the label's last number; undefined without one.
+ */
 export function settingOf(label: string): { parameter: string; x: number } | undefined {
   const named = /^(.*?)\s*[=:]\s*(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)/i.exec(label);
   if (named) return { parameter: named[1].trim() || 'setting', x: Number(named[2]) };
@@ -223,7 +225,8 @@ export function renderCurves(panels: CurvePanel[], title?: string, caption?: str
     const values = p.points
       .map(
         (q) =>
-          `${fmt(q.x, 3)} → ${q.mean.toFixed(3)}${q.sd ? ` ± ${q.sd.toFixed(3)}` : ''}${q.published !== undefined ? ` (published ${q.published.toFixed(3)})` : ''}`,
+          `${fmt(q.x, 3)} → ${q.mean.toFixed(3)}${q.sd ? ` ± ${q.sd.toFixed(3)}` : ''}` +
+          `${q.published !== undefined ? ` (published ${q.published.toFixed(3)})` : ''}`,
       )
       .join(', ');
     const ref = p.references.map((r) => `; ${r.label} ${r.mean.toFixed(3)}`).join('');

@@ -16,7 +16,7 @@ type WriteDisplayData = (
 
 function kernelWriter(): WriteDisplayData | undefined {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- tslab's display hook: untyped, and absent outside a kernel
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- tslab's hook: untyped, absent outside a kernel
     return require('tslab/dist/jupyter').lastWriteDisplayData ?? undefined;
   } catch {
     return undefined;

@@ -9,7 +9,10 @@ import * as path from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import type { StaticFigure } from 'milkit/core';
 
-/** Pixels per SVG unit: 1.5 keeps text crisp on high-density screens at a third of the bytes of 2; the <img> is shown at 1×. */
+/**
+ * Pixels per SVG unit: 1.5 keeps text crisp on high-density screens at a third of the bytes of 2; the <img> is shown at
+ * 1×.
+ */
 export const PNG_SCALE = 1.5;
 
 let fontFiles: string[] | undefined;

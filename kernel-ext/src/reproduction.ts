@@ -84,7 +84,8 @@ export function reproductionCaption(r: ReproductionFile): string {
     `Protocol: ${m.protocol}`,
     m.published ? `Published: ${m.published.source}.` : 'No published numbers for this table.',
     `Regenerate: ${m.command}`,
-    `Measured ${m.date} at ${m.commit ?? 'an uncommitted tree'} on ${m.machine}${m.backend ? ` (${m.backend})` : ''}${took}.`,
+    `Measured ${m.date} at ${m.commit ?? 'an uncommitted tree'} ` +
+      `on ${m.machine}${m.backend ? ` (${m.backend})` : ''}${took}.`,
   ]
     .filter(Boolean)
     .join(' · ');
@@ -93,6 +94,8 @@ export function reproductionCaption(r: ReproductionFile): string {
 /** A one-line notice (e.g. a results file that is missing or unreadable) with the command to run, as HTML and text. */
 export function renderNotice(title: string, message: string, command?: string): { html: string; text: string } {
   const cmd = command ? ` <code style="background:rgba(128,128,128,0.15);padding:0 3px">${esc(command)}</code>` : '';
-  const body = `<div style="border-left:4px solid #f58518;padding:4px 8px;background:rgba(245,133,24,0.08)">${esc(message)}${cmd}</div>`;
+  const body =
+    `<div style="border-left:4px solid #f58518;padding:4px ` +
+    `8px;background:rgba(245,133,24,0.08)">${esc(message)}${cmd}</div>`;
   return { html: frame(title, body), text: `${title}: ${message}${command ? ` ${command}` : ''}` };
 }

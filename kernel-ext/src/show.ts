@@ -119,7 +119,9 @@ export class ReproductionShown {
 
   /** tslab prints a cell's last value: one short line, not the whole bundle. */
   [inspect.custom](): string {
-    return `[milkit reproduction ${this.path}: ${this.status === 'measured' ? 'table shown' : this.status === 'missing' ? 'not measured yet' : 'unreadable'}]`;
+    const shown =
+      this.status === 'measured' ? 'table shown' : this.status === 'missing' ? 'not measured yet' : 'unreadable';
+    return `[milkit reproduction ${this.path}: ${shown}]`;
   }
 }
 
@@ -128,7 +130,10 @@ function htmlBundle(f: { html: string; text: string }): MimeBundle {
 }
 
 export const show = {
-  /** Heatmap of attention / instance probability over patch coordinates (ranked cells without them), top instances listed. */
+  /**
+   * Heatmap of attention / instance probability over patch coordinates (ranked cells without them), top instances
+   * listed.
+   */
   attention(bag: BagRef, result: AttentionResult, opts: AttentionOptions = {}): Shown<'attention'> {
     const payload: AttentionPayload = attentionView(
       bag,
@@ -238,7 +243,8 @@ export const show = {
   ): { panels: CurvePanel[]; view: StaticView; bundle: MimeBundle } {
     let published = (table as Partial<ReproductionFile>).meta?.published?.values;
     let input: ResultsInput = table;
-    // settingsIn 'columns': the swept values are the column headers (MNIST-bags: "50 bags", ...): one line per row, in one chart.
+    // settingsIn 'columns': the swept values are the column headers (MNIST-bags: "50 bags", ...): one line per row, in
+    // one chart.
     const columns = opts.settingsIn === 'columns';
     if (columns) ({ table: input, published } = transposeResults(table, published));
     const panels = curvePanels(input, opts.metrics, published);

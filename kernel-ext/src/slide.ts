@@ -27,7 +27,9 @@ import type { MimeBundle } from './bundle';
 import { publish } from './display';
 
 export interface SlideHeatmapOptions {
-  /** Patch side in level-0 pixels (a cohort from `milkit slides embed` records it per bag: `meta.patch_size_level0`). */
+  /**
+   * Patch side in level-0 pixels (a cohort from `milkit slides embed` records it per bag: `meta.patch_size_level0`).
+   */
   patchSize: number;
   /** What the scores are (default "attention"). */
   scoreName?: string;
@@ -123,12 +125,15 @@ export async function showSlideHeatmap(
       `${title}: ${scores.length} patches of ${opts.patchSize} px (level 0) on a ${s.width} × ${s.height} px slide, ` +
       `${scoreName} ${formatScore(heat.scaled.min)} to ${formatScore(heat.scaled.max)} (${scale} scale)` +
       (top.length
-        ? `\ntop patch: #${top[0]} at (${coords[2 * top[0]]}, ${coords[2 * top[0] + 1]}), ${formatScore(scores[top[0]])}`
+        ? `\ntop patch: #${top[0]} at ` +
+          `(${coords[2 * top[0]]}, ${coords[2 * top[0] + 1]}), ${formatScore(scores[top[0]])}`
         : '');
     const png = heat.png.toString('base64');
     const html =
-      `<figure style="margin:0"><img src="data:image/png;base64,${png}" width="${heat.width}" height="${heat.height}" ` +
-      `alt="${esc(title)}" style="max-width:100%;height:auto"><figcaption>${esc(text).replace(/\n/g, '<br>')}</figcaption></figure>`;
+      `<figure style="margin:0"><img src="data:image/png;base64,${png}" ` +
+      `width="${heat.width}" height="${heat.height}" ` +
+      (`alt="${esc(title)}" ` +
+        `style="max-width:100%;height:auto"><figcaption>${esc(text).replace(/\n/g, '<br>')}</figcaption></figure>`);
     const bundle: MimeBundle = {
       data: { [SLIDE_MIME]: payload, 'image/png': png, 'text/html': html, 'text/plain': text },
       metadata: { 'image/png': { width: heat.width, height: heat.height } },

@@ -74,7 +74,7 @@ export function loadBlas(): BlasStatus {
     Number(process.env.MILKIT_BLAS_THREADS) || Number(process.env.OPENBLAS_NUM_THREADS) || os.cpus().length;
   process.env.OPENBLAS_NUM_THREADS = String(threads);
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional native addon, loaded by path at run time
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional native addon, loaded by path
     addon = require(ADDON_PATH) as BlasAddon;
     addon.setThreads(threads);
     const wanted = process.env.MILKIT_GEMM || 'milkit';
@@ -88,7 +88,9 @@ export function loadBlas(): BlasStatus {
       addon = undefined;
       return (status = {
         active: false,
-        reason: `${info.gemm} sgemm (${info.core}) computes wrong products on this CPU (error ${error.toExponential(1)} of max |C|); set OPENBLAS_CORETYPE to another kernel family or MILKIT_GEMM`,
+        reason:
+          `${info.gemm} sgemm (${info.core}) computes wrong products on this CPU (error ${error.toExponential(1)} ` +
+          `of max |C|); set OPENBLAS_CORETYPE to another kernel family or MILKIT_GEMM`,
       });
     }
     return (status = {

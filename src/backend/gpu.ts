@@ -50,10 +50,15 @@ export function gpuReport(env: NodeJS.ProcessEnv = process.env): GpuReport {
   return { libraries, searched, driver };
 }
 
-/** One clause for the skip reason, e.g. "CUDA 11.2 / cuDNN 8.1 libraries: 0 of 8 found (missing …); NVIDIA driver: none". */
+/**
+ * One clause for the skip reason, e.g. "CUDA 11.2 / cuDNN 8.1 libraries: 0 of 8 found (missing …); NVIDIA driver:
+ * none".
+ */
 export function describeGpu(r: GpuReport): string {
   const missing = r.libraries.filter((l) => !l.path).map((l) => l.name);
   const found = r.libraries.length - missing.length;
-  const libs = `CUDA 11.2 / cuDNN 8.1 libraries: ${found} of ${r.libraries.length} found${missing.length ? ` (missing ${missing.join(', ')}; searched ${r.searched.join(', ')})` : ''}`;
+  const libs =
+    `CUDA 11.2 / cuDNN 8.1 libraries: ${found} of ${r.libraries.length} ` +
+    `found${missing.length ? ` (missing ${missing.join(', ')}; searched ${r.searched.join(', ')})` : ''}`;
   return `${libs}; NVIDIA driver: ${r.driver ?? 'none (no /proc/driver/nvidia/version, no /dev/nvidia0)'}`;
 }

@@ -14,7 +14,9 @@ import type { BlasAddon, KernelArgs, TensorInfo } from './types';
 /** Activations of the native element-wise kernels (codes of native/src/elementwise.c). */
 export const NATIVE_ACTIVATIONS = { linear: 0, gelu: 1, tanh: 2, sigmoid: 3, relu: 4 } as const;
 export type NativeActivation = keyof typeof NATIVE_ACTIVATIONS;
-/** `MilkitActivation` {x} → act(x); `MilkitActivationGrad` {dy, z} → [dy ⊙ act′(z), Σ_rows of it] (the bias gradient). */
+/**
+ * `MilkitActivation` {x} → act(x); `MilkitActivationGrad` {dy, z} → [dy ⊙ act′(z), Σ_rows of it] (the bias gradient).
+ */
 export const ACTIVATION_KERNEL = 'MilkitActivation';
 export const ACTIVATION_GRAD_KERNEL = 'MilkitActivationGrad';
 /**
@@ -33,9 +35,15 @@ export const PINV_KERNEL = 'MilkitPinv';
 export const PINV_GRAD_KERNEL = 'MilkitPinvGrad';
 /** `MilkitSoftmaxGrad` {y, dy} → y ⊙ (dy − Σ_row dy·y): the gradient of the last-axis softmax y. */
 export const SOFTMAX_GRAD_KERNEL = 'MilkitSoftmaxGrad';
-/** `MilkitSegmentMeans` {x}, attrs {segments, grad, length}: means of consecutive row runs [s·l, c] → [s, c]; grad: [s, c] → [s·l, c] (÷ l). */
+/**
+ * `MilkitSegmentMeans` {x}, attrs {segments, grad, length}: means of consecutive row runs [s·l, c] → [s, c]; grad: [s,
+ * c] → [s·l, c] (÷ l).
+ */
 export const SEGMENT_MEANS_KERNEL = 'MilkitSegmentMeans';
-/** `MilkitLayerNorm` {x, gamma, beta}, attrs {eps} → [y, x̂, rstd `[rows]`] over the last axis; `MilkitLayerNormGrad` {dy, xhat, rstd, gamma} → [dx, dγ, dβ]. */
+/**
+ * `MilkitLayerNorm` {x, gamma, beta}, attrs {eps} → [y, x̂, rstd `[rows]`] over the last axis; `MilkitLayerNormGrad`
+ * {dy, xhat, rstd, gamma} → [dx, dγ, dβ].
+ */
 export const LAYER_NORM_KERNEL = 'MilkitLayerNorm';
 export const LAYER_NORM_GRAD_KERNEL = 'MilkitLayerNormGrad';
 /** `MilkitDropout` {x}, attrs {state, keep} → x ⊙ mask / keep, mask drawn from the Rng stream at `state`. */

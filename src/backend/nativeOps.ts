@@ -160,7 +160,10 @@ export function nativePinv<T extends tf.Tensor>(x: T, z0: tf.Tensor, iterations:
   return op(x, z0);
 }
 
-/** Means of `segments` consecutive equal runs of rows of t `[segments·l, c]` → `[segments, c]` (Nyström landmarks), natively. */
+/**
+ * Means of `segments` consecutive equal runs of rows of t `[segments·l, c]` → `[segments, c]` (Nyström landmarks),
+ * natively.
+ */
 export function nativeSegmentMeans(t: tf.Tensor2D, segments: number): tf.Tensor2D {
   const length = t.shape[0] / segments;
   const op = tf.customGrad(((x: tf.Tensor) => ({

@@ -61,12 +61,12 @@ async function load(name: BackendName): Promise<{ tfName: string; threads: numbe
     case 'tensorflow-gpu':
     case 'tensorflow': {
       process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional backend: loaded only when chosen, and may be absent
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional backend, loaded only when chosen
       require(name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
       return { tfName: 'tensorflow', threads: Number(process.env.TF_NUM_INTRAOP_THREADS) || os.cpus().length };
     }
     case 'wasm': {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional backend: loaded only when chosen, and may be absent
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional backend, loaded only when chosen
       require('@tensorflow/tfjs-backend-wasm');
       return { tfName: 'wasm', threads: 1 };
     }

@@ -56,7 +56,10 @@ export interface BlasAddon {
     outW: number,
     mode: number,
   ): void;
-  /** offDz < 0: forward (Z at offZ, iterates at offKeep ≥ 0); else backward (dX at offDx, dZ0 at offDz0). See native/src/pinv.c. */
+  /**
+   * offDz < 0: forward (Z at offZ, iterates at offKeep ≥ 0); else backward (dX at offDx, dZ0 at offDz0). See
+   * native/src/pinv.c.
+   */
   pinv(
     heap: ArrayBuffer,
     offX: number,
@@ -72,7 +75,9 @@ export interface BlasAddon {
   ): void;
   softmax(heap: ArrayBuffer, offX: number, offY: number, rows: number, cols: number): void;
   softmaxGrad(heap: ArrayBuffer, offY: number, offDy: number, offDx: number, rows: number, cols: number): void;
-  /** mode 0: means of `segments` runs of `length` rows; mode 1: their gradient (each mean's dy / length on its rows). */
+  /**
+   * mode 0: means of `segments` runs of `length` rows; mode 1: their gradient (each mean's dy / length on its rows).
+   */
   segmentMeans(
     heap: ArrayBuffer,
     offX: number,

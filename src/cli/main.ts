@@ -60,7 +60,8 @@ export async function main(argv: string[]): Promise<number> {
   if (!cmd) {
     const hint = closest(name, [...COMMAND_NAMES]);
     process.stderr.write(
-      `milkit: unknown command "${name}". Fix: ${hint ? `did you mean "milkit ${hint}"? ` : ''}milkit --help lists the commands\n`,
+      `milkit: unknown command "${name}". ` +
+        `Fix: ${hint ? `did you mean "milkit ${hint}"? ` : ''}milkit --help lists the commands\n`,
     );
     return 2;
   }

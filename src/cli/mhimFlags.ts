@@ -13,11 +13,15 @@ const grnDefault = (pick: (g: NonNullable<typeof MHIM_V2.grn>) => unknown) => St
 export const MHIM_FLAGS: FlagSpec = {
   mhim: {
     type: 'string',
-    help: 'wrap the model in MHIM-MIL: v1 or v2 (teacher, hard-instance masking, consistency loss); the --mhim-* flags below override the version’s published defaults',
+    help:
+      'wrap the model in MHIM-MIL: v1 or v2 (teacher, hard-instance masking, consistency ' +
+      'loss); the --mhim-* flags below override the version’s published defaults',
   },
   'mhim-score': {
     type: 'string',
-    help: 'instance scores: attention or class-aware (--attn2score; needs a model with a classifier, e.g. abmil, transmil) (v2 class-aware, v1 attention)',
+    help:
+      'instance scores: attention or class-aware (--attn2score; needs a model ' +
+      'with a classifier, e.g. abmil, transmil) (v2 class-aware, v1 attention)',
   },
   'mhim-mask-high': {
     type: 'number',
@@ -25,7 +29,9 @@ export const MHIM_FLAGS: FlagSpec = {
   },
   'mhim-mask-high-random': {
     type: 'number',
-    help: `r of RHSM: mask a random r of the top βh/r (--mask_ratio_hr; 1 = exactly the top βh) (${defaults((c) => c.mask.highRandomRatio)})`,
+    help:
+      `r of RHSM: mask a random r of the top βh/r (--mask_ratio_hr; 1 = ` +
+      `exactly the top βh) (${defaults((c) => c.mask.highRandomRatio)})`,
   },
   'mhim-mask-low': {
     type: 'number',
@@ -62,7 +68,9 @@ export const MHIM_FLAGS: FlagSpec = {
   },
   'mhim-grn-keep': {
     type: 'number',
-    help: `share of the kept instances the student encodes, the rest is recycled (--merge_ratio) (${grnDefault((g) => g.keepFraction)})`,
+    help:
+      `share of the kept instances the student encodes, the rest is ` +
+      `recycled (--merge_ratio) (${grnDefault((g) => g.keepFraction)})`,
   },
   'mhim-grn-momentum': {
     type: 'number',
@@ -71,15 +79,21 @@ export const MHIM_FLAGS: FlagSpec = {
   'mhim-seed': { type: 'number', help: 'seed of the masking and GRN random streams (default: the fold’s model seed)' },
   'teacher-init': {
     type: 'string',
-    help: 'run folder of a finished plain run of the same model, data and splits: each fold’s teacher starts from that fold’s model (the authors’ --teacher_init)',
+    help:
+      'run folder of a finished plain run of the same model, data and splits: each ' +
+      'fold’s teacher starts from that fold’s model (the authors’ --teacher_init)',
   },
   'student-init': {
     type: 'string',
-    help: 'run folder as for --teacher-init: each fold’s student starts from that fold’s model (paper §4.5.4; see --student-init-layers)',
+    help:
+      'run folder as for --teacher-init: each fold’s student starts ' +
+      'from that fold’s model (paper §4.5.4; see --student-init-layers)',
   },
   'student-init-layers': {
     type: 'string',
-    help: 'what --student-init copies: projection (the instance projection, v1’s --init_stu_type fc) or all (default projection)',
+    help:
+      'what --student-init copies: projection (the instance ' +
+      'projection, v1’s --init_stu_type fc) or all (default projection)',
   },
 };
 

@@ -1,7 +1,8 @@
 /**
  * A progress bar for long CLI work. Always on stderr, so stdout stays clean for results and
  * --json. On a TTY it redraws one line in place (at most ~10 times a second); in logs and CI it
- * prints a plain line every 10% once the work has run for a second (and one at the end), never a wall of carriage returns.
+ * prints a plain line every 10% once the work has run for a second (and one at the end), never a wall of carriage
+ * returns.
  * A total of 0 means "unknown" (e.g. bags of a CSV that is still streaming): a plain count.
  */
 export interface ProgressOptions {
@@ -66,7 +67,8 @@ export class Progress {
     const secs = ((Date.now() - this.start) / 1000).toFixed(1);
     const total = this.total > 0 ? `${this.total}/${this.total}` : String(this.count);
     this.stream.write(
-      `${this.tty ? '\r' : ''}${this.label}: ${total} done in ${secs} s${note ? ` (${note})` : ''}${this.tty ? '\x1b[K' : ''}\n`,
+      `${this.tty ? '\r' : ''}${this.label}: ${total} done in ${secs} ` +
+        `s${note ? ` (${note})` : ''}${this.tty ? '\x1b[K' : ''}\n`,
     );
   }
 
@@ -85,6 +87,9 @@ export class Progress {
     const etaText = Number.isFinite(eta)
       ? ` ETA ${eta < 60 ? `${eta.toFixed(0)} s` : `${(eta / 60).toFixed(1)} min`}`
       : '';
-    return `${this.label} [${'#'.repeat(fill)}${'-'.repeat(width - fill)}] ${done}/${this.total} ${(100 * frac).toFixed(0)}%${etaText}`;
+    return (
+      `${this.label} [${'#'.repeat(fill)}${'-'.repeat(width - fill)}` +
+      `] ${done}/${this.total} ${(100 * frac).toFixed(0)}%${etaText}`
+    );
   }
 }

@@ -43,7 +43,8 @@ export function checkLabelSet(
     const bad = labelled.find((b) => b.label >= classes.length);
     if (bad)
       throw new MilkitDataError(
-        `label ${bad.label}, but ${CLASSES_KEY} names ${classes.length} classes (${classes.join(', ')}), labels 0..${classes.length - 1}`,
+        `label ${bad.label}, but ${CLASSES_KEY} names ${classes.length} ` +
+          `classes (${classes.join(', ')}), labels 0..${classes.length - 1}`,
         { file, bag: bad.id, field: 'label' },
         `correct the label, or name every class in ${CLASSES_KEY} (milkit convert ... --classes)`,
       );
@@ -56,9 +57,11 @@ export function checkLabelSet(
   if (missing.length === 0) return;
   const first = labelled.find((b) => b.label === max)!;
   throw new MilkitDataError(
-    `labels go up to ${max} but no bag has label ${missing.join(', ')}: this would make a ${max + 1}-class model with empty classes`,
+    `labels go up to ${max} but no bag has label ${missing.join(', ')}: ` +
+      `this would make a ${max + 1}-class model with empty classes`,
     { file, bag: first.id, field: 'label' },
-    `correct the stray label, or if all ${max + 1} classes are real, name them (milkit convert ... --classes ${Array.from({ length: max + 1 }, (_, c) => `c${c}`).join(',')})`,
+    `correct the stray label, or if all ${max + 1} classes are real, name them (milkit ` +
+      `convert ... --classes ${Array.from({ length: max + 1 }, (_, c) => `c${c}`).join(',')})`,
   );
 }
 

@@ -65,7 +65,8 @@ function checkMagic(file: string, instanceFile = file): void {
     fs.readSync(fd, head, 0, 6, 0);
     if (size >= 4 && head.readUInt32LE(0) === 0xffffffff) {
       throw new MilkitDataError(
-        'this is the Arrow IPC *stream* format; milkit reads the IPC *file* format (its footer gives random access to bags)',
+        'this is the Arrow IPC *stream* format; milkit reads the ' +
+          'IPC *file* format (its footer gives random access to bags)',
         { file },
         convertFix(instanceFile),
       );
@@ -115,7 +116,8 @@ function readBagTable(file: string, instanceFile: string): { infos: BagInfo[] } 
     if (!KNOWN_BAG_COLUMNS.includes(f.name) && !f.name.startsWith(META_PREFIX) && !PANDAS_INDEX.test(f.name)) {
       const hint = closest(f.name, KNOWN_BAG_COLUMNS);
       throw new MilkitDataError(
-        `unknown column in the bag table${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${KNOWN_BAG_COLUMNS.join(', ')}, or ${META_PREFIX}* for free metadata`,
+        `unknown column in the bag table${hint ? ` (did you mean "${hint}"?)` : ''}; ` +
+          `known: ${KNOWN_BAG_COLUMNS.join(', ')}, or ${META_PREFIX}* for free metadata`,
         { file, field: f.name },
         `${hint ? `rename it to "${hint}", or ` : ''}rename it to ${META_PREFIX}${f.name} (free metadata), or drop it`,
       );
@@ -292,7 +294,8 @@ export class Cohort {
       const batches = reader.numRecordBatches;
       if (batches !== infos.length) {
         throw new MilkitDataError(
-          `the instance file has ${batches} record batch${batches === 1 ? '' : 'es'} for the ${infos.length} bags of the bag table; milkit reads one record batch per bag`,
+          `the instance file has ${batches} record batch${batches === 1 ? '' : 'es'} for ` +
+            `the ${infos.length} bags of the bag table; milkit reads one record batch per bag`,
           { file },
           convertFix(file),
         );
@@ -305,7 +308,8 @@ export class Cohort {
       const compression = batches > 0 ? cohort.compression(0) : undefined;
       if (schema.features !== 'float32')
         opts.onNotice(
-          `${file}: features are ${schema.featureType}; each bag is converted to float32 as it loads (${convertFix(file)} once, for zero-copy reads)`,
+          `${file}: features are ${schema.featureType}; each bag is converted ` +
+            `to float32 as it loads (${convertFix(file)} once, for zero-copy reads)`,
         );
       else if (compression)
         opts.onNotice(`${file}: ${compression}-compressed Arrow; each bag is decompressed as it loads (not zero-copy)`);
@@ -463,7 +467,8 @@ export class Cohort {
     const n = raw.numRows;
     if (n > 0 && raw.firstBagId !== info.id) {
       throw new MilkitDataError(
-        `record batch ${this.batchIndex[index]} holds bag "${raw.firstBagId}", but the bag table lists "${info.id}" at this position`,
+        `record batch ${this.batchIndex[index]} holds bag "${raw.firstBagId}", ` +
+          `but the bag table lists "${info.id}" at this position`,
         { ...where, field: 'bag_id' },
         `write the bag table rows in the order of the record batches, or ${convertFix(this.path)}`,
       );
@@ -532,7 +537,8 @@ function checkInstanceSchema(schema: A.Schema, file: string): InstanceSchema {
     if (!KNOWN_INSTANCE_COLUMNS.includes(f.name)) {
       const hint = closest(f.name, KNOWN_INSTANCE_COLUMNS);
       throw new MilkitDataError(
-        `unknown column in the instance table${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${KNOWN_INSTANCE_COLUMNS.join(', ')}`,
+        `unknown column in the instance table${hint ? ` (did you mean "${hint}"?)` : ''}; ` +
+          `known: ${KNOWN_INSTANCE_COLUMNS.join(', ')}`,
         { file, field: f.name },
         hint ? `rename it to "${hint}"` : `drop it, or ${convertFix(file)}`,
       );

@@ -45,7 +45,8 @@ export function rawLayout(schema: A.Schema): RawLayout | undefined {
       node += 1;
       buffer += 2;
     } else if (f.name === INSTANCE_COLUMNS.features && A.DataType.isFixedSizeList(t)) {
-      columns.push({ name: f.name, node, buffers: [buffer, buffer + 1, buffer + 2] }); // list validity, item validity, item values
+      // list validity, item validity, item values
+      columns.push({ name: f.name, node, buffers: [buffer, buffer + 1, buffer + 2] });
       node += 2;
       buffer += 3;
     } else {

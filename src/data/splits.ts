@@ -220,7 +220,8 @@ export function splitsFromFoldMasks(folds: unknown, numBags: number, file?: stri
 }
 
 const SPLIT_FILE_FIX =
-  'write {"format": "milkit-splits", "version": 1, "splits": [[{"train": [ids], "test": [ids]}]]} (milkit splits writes one)';
+  'write {"format": "milkit-splits", "version": 1, "splits": ' +
+  '[[{"train": [ids], "test": [ids]}]]} (milkit splits writes one)';
 
 /** Name of milkit's own split-file format (`format` key). */
 export const SPLITS_FORMAT = 'milkit-splits';

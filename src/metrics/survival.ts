@@ -28,7 +28,8 @@ export function survivalBins(
     .sort((a, b) => a - b);
   if (observed.length === 0)
     throw new Error(
-      'survivalBins: every time is censored; the bins are cut at quantiles of observed event times, so there are none to cut',
+      'survivalBins: every time is censored; the bins are cut at ' +
+        'quantiles of observed event times, so there are none to cut',
     );
   const q = (p: number) => {
     const pos = (observed.length - 1) * p;

@@ -15,7 +15,10 @@ import { canonicalJson } from '../persist/fingerprint';
 
 /** Where MHIM's teacher and student start (`createModel('mhim', { init })`, `milkit train --teacher-init`). */
 export interface MhimInit {
-  /** Run folder of a finished run of the wrapped model: fold (r, k)'s teacher starts from its `rep<r>-fold<k>/model.ckpt`. */
+  /**
+   * Run folder of a finished run of the wrapped model: fold (r, k)'s teacher starts from its
+   * `rep<r>-fold<k>/model.ckpt`.
+   */
   teacher?: string;
   /** Run folder of a finished run of the wrapped model whose fold (r, k) initialises the student's `studentLayers`. */
   student?: string;
@@ -37,7 +40,9 @@ export function baselineFold(
   role: 'teacher' | 'student',
 ): MilModel {
   const file = path.join(runDir, `rep${fold.repeat}-fold${fold.fold}`, 'model.ckpt');
-  const retrain = `train the baseline on the same cohort with the same splits (--folds/--splits, --seed, --val-fraction) and --standardize setting: milkit train --model ${wrapped.name} --out ${runDir}`;
+  const retrain =
+    `train the baseline on the same cohort with the same splits (--folds/--splits, --seed, ` +
+    `--val-fraction) and --standardize setting: milkit train --model ${wrapped.name} --out ${runDir}`;
   if (!fs.existsSync(file))
     throw new MilkitDataError(
       `MHIM ${role} init: no trained ${wrapped.name} model for repetition ${fold.repeat + 1}, fold ${fold.fold + 1}`,
@@ -55,21 +60,25 @@ export function baselineFold(
       refuse('the baseline was trained on another cohort (its data fingerprint differs)', 'fingerprint.data');
     if (canonicalJson(parts!.split) !== canonicalJson(fold.split))
       refuse(
-        `the baseline's repetition ${fold.repeat + 1}, fold ${fold.fold + 1} has another split (other training or test bags)`,
+        `the baseline's repetition ${fold.repeat + 1}, fold ${fold.fold + 1} ` +
+          `has another split (other training or test bags)`,
         'fingerprint.split',
       );
     if (Boolean(trained.stats) !== fold.standardize)
       refuse(
-        `the baseline was trained ${trained.stats ? 'with' : 'without'} standardised features, this run ${fold.standardize ? 'standardises' : 'does not'}`,
+        `the baseline was trained ${trained.stats ? 'with' : 'without'} standardised ` +
+          `features, this run ${fold.standardize ? 'standardises' : 'does not'}`,
         'meta.standardize',
       );
     const m = trained.model;
     const differs = configDifferences(m, wrapped);
     if (m.name !== wrapped.name || differs.length)
       refuse(
-        `the baseline is ${m.name} with other options than the model MHIM wraps (${m.name !== wrapped.name ? `model ${m.name} vs ${wrapped.name}` : differs.join(', ')})`,
+        `the baseline is ${m.name} with other options than the model MHIM wraps ` +
+          `(${m.name !== wrapped.name ? `model ${m.name} vs ${wrapped.name}` : differs.join(', ')})`,
         'meta.model',
-        `train the baseline with the wrapped model's options: milkit train --model ${wrapped.name} --model-config '${JSON.stringify(optionsOf(wrapped))}' --out ${runDir}`,
+        `train the baseline with the wrapped model's options: milkit train --model ${wrapped.name} ` +
+          `--model-config '${JSON.stringify(optionsOf(wrapped))}' --out ${runDir}`,
       );
     return m;
   } catch (err) {
@@ -101,7 +110,8 @@ export function copyByName(target: MilModel, source: MilModel, layers: 'projecti
   );
   if (names.length === 0)
     throw new Error(
-      `MHIM student init: ${target.name} has no projection layer (${PROJECTION_SCOPES.join(', ')}); use studentLayers 'all'`,
+      `MHIM student init: ${target.name} has no projection layer ` +
+        `(${PROJECTION_SCOPES.join(', ')}); use studentLayers 'all'`,
     );
   const to = target.namedVariables();
   for (const n of names) {
@@ -109,7 +119,8 @@ export function copyByName(target: MilModel, source: MilModel, layers: 'projecti
     const t = to.get(n)!;
     if (!s || s.shape.join() !== t.shape.join())
       throw new Error(
-        `MHIM student init: variable ${n} is [${t.shape}] in the student, ${s ? `[${s.shape}]` : 'missing'} in the baseline`,
+        `MHIM student init: variable ${n} is [${t.shape}] in the ` +
+          `student, ${s ? `[${s.shape}]` : 'missing'} in the baseline`,
       );
     t.assign(s);
   }

@@ -14,7 +14,10 @@ export interface MhimConfig {
   version: 'v1' | 'v2';
   /** Easy-instance scores: 'attention' (v1) or 'class-aware' instance probability (v2, `--attn2score`). */
   score: ScoreKind;
-  /** Masking ratios (see masking.ts): βh `--mask_ratio_h`, r `--mask_ratio_hr`, βl `--mask_ratio_l`, random `--mask_ratio`. */
+  /**
+   * Masking ratios (see masking.ts): βh `--mask_ratio_h`, r `--mask_ratio_hr`, βl `--mask_ratio_l`, random
+   * `--mask_ratio`.
+   */
   mask: MaskConfig;
   /** Cosine decay of βh to 0 over all training iterations (`--mrh_sche`; off in v2, on in the v1 READMEs). */
   decayHighRatio: boolean;

@@ -14,7 +14,10 @@ import { emaUpdate } from './ema';
 export interface GrnConfig {
   /** K global queries (`--merge_k`; README grid 1 / 5 / 10). */
   numQueries: number;
-  /** Fraction of the kept instances the student encodes directly; the rest are recycled (`--merge_ratio`, grid 0.8 / 0.9). */
+  /**
+   * Fraction of the kept instances the student encodes directly; the rest are recycled (`--merge_ratio`, grid 0.8 /
+   * 0.9).
+   */
   keepFraction: number;
   /** EMA momentum of the queries (`--merge_mm`, 0.9999 in the README). */
   queryMomentum: number;
@@ -23,7 +26,9 @@ export interface GrnConfig {
   headDim: number;
   /** Attention and output dropout (0.1). */
   dropout: number;
-  /** Feed the student kept instances in bag order instead of the code's shuffled order (matters for TransMIL's PPEG). */
+  /**
+   * Feed the student kept instances in bag order instead of the code's shuffled order (matters for TransMIL's PPEG).
+   */
   keepOrder: boolean;
 }
 

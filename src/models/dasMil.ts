@@ -115,7 +115,8 @@ export class DasMil extends ProjectedMil<DasMilConfig> {
     const unit = coords ? patchUnit(coords, n) : 1;
     return tidyObject(() => {
       const { heads, headDim: d, distanceBins: r } = this.config;
-      const qkv = tf.transpose(tf.reshape(this.toQKV.apply(this.norm.apply(h)), [n, 3 * heads, d]), [1, 0, 2]); // [3h, N, d]
+      // [3h, N, d]
+      const qkv = tf.transpose(tf.reshape(this.toQKV.apply(this.norm.apply(h)), [n, 3 * heads, d]), [1, 0, 2]);
       const [q, k, v] = tf.split(qkv, 3) as tf.Tensor3D[]; // each [h, N, d]
       const qs = tf.mul(q, 1 / Math.sqrt(d)) as tf.Tensor3D;
       if (!coords) {

@@ -57,7 +57,8 @@ export class Dsmil extends ProjectedMil<DsmilConfig> {
       const queries = this.q2.apply(this.q1.apply(h)) as tf.Tensor2D; // [N, q]
       // Critical instance per class, selected by a one-hot product: no gather (whose gradient has
       // no wasm kernel) and no read-back of the argmax.
-      const pick = (n === 1 ? tf.ones([c, 1]) : tf.cast(tf.oneHot(tf.argMax(inst, 0), n), 'float32')) as tf.Tensor2D; // [C, N]
+      // [C, N]
+      const pick = (n === 1 ? tf.ones([c, 1]) : tf.cast(tf.oneHot(tf.argMax(inst, 0), n), 'float32')) as tf.Tensor2D;
       const qCrit = tf.matMul(pick, queries); // [C, q]
       const scores = tf.mul(tf.matMul(qCrit, tf.transpose(queries)), 1 / Math.sqrt(queryDim)); // [C, N]
       const a = tf.softmax(scores) as tf.Tensor2D; // softmax over N, per class

@@ -1,7 +1,8 @@
 /**
  * FocusMIL (Liu, Zhang, Tang, Le, Li, Liu & Zhang, From correlation to causation: max-pooling-based
  * multi-instance learning leads to more robust whole slide image classification, arXiv 2408.09449,
- * 2024): max pooling with an instance-level variational information bottleneck; instances are encoded to a Gaussian latent z_i ~ q(z | x_i) = N(μ_i, σ_i²)
+ * 2024): max pooling with an instance-level variational information bottleneck; instances are encoded to a Gaussian
+ * latent z_i ~ q(z | x_i) = N(μ_i, σ_i²)
  * whose KL to N(0, I) is penalised (an information bottleneck that discourages shortcut features),
  * an instance classifier scores z_i, and the bag takes the MAX instance score.
  * `attention` = softmax over the instances of their scores (the weights of the smooth max, see

@@ -68,7 +68,8 @@ export function encodedShape(encoder: ImageEncoderName, [h, w, c]: readonly numb
     const [ch, cw] = [shape[0] - k + 1, shape[1] - k + 1];
     if (ch < 2 || cw < 2 || ch % 2 || cw % 2)
       throw new Error(
-        `image-mil: encoder "${encoder}" block ${i + 1} (conv ${k}×${k}, then 2×2 pool) needs an even size ≥ 2 after the conv, got ${ch}×${cw} from ${shape[0]}×${shape[1]}`,
+        `image-mil: encoder "${encoder}" block ${i + 1} (conv ${k}×${k}, then 2×2 pool) ` +
+          `needs an even size ≥ 2 after the conv, got ${ch}×${cw} from ${shape[0]}×${shape[1]}`,
       );
     shape = [ch / 2, cw / 2, filters];
   }

@@ -1,6 +1,7 @@
 /**
  * MIREL (Liu & Ji, Weakly-supervised residual evidential learning for multi-instance uncertainty
- * estimation, ICML 2024): multi-instance residual evidential learning. The bag head outputs Dirichlet EVIDENCE instead of class scores,
+ * estimation, ICML 2024): multi-instance residual evidential learning. The bag head outputs Dirichlet EVIDENCE instead
+ * of class scores,
  * e = exp(clamp(z, ±10)), α = e + 1, so a bag carries both a prediction (α/S, S = Σα) and an
  * uncertainty (K/S). Instances get Dirichlet outputs too: the bag head's evidence on each instance
  * embedding, FROZEN (no gradient), raised to a learned residual power, ẽ_i = e_i^{1+r_i} with
@@ -13,7 +14,8 @@
  * bag term ℓ(α_bag, y); instance term (weight `instanceWeight`): negative bag → mean_i ℓ(α_i, 0)
  * (every instance of a negative bag is negative); positive bag → ℓ(1 + Σ_i w_i ẽ_i, 1), w_i the
  * instances' normalised positive probabilities (held constant). κ = min(1, step / (annealing·T)),
- * T the run's steps (paper: 10 of 200 epochs). `logits` = log α = softplus(log e) (their softmax is the Dirichlet mean α/S),
+ * T the run's steps (paper: 10 of 200 epochs). `logits` = log α = softplus(log e) (their softmax is the Dirichlet mean
+ * α/S),
  * `instanceLogits` = log α_i, `attention` = the AB-MIL attention of the backbone.
  */
 import * as tf from '@tensorflow/tfjs';

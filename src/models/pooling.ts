@@ -84,7 +84,10 @@ export class PoolingMil extends MilBase<PoolingMilConfig> {
   }
 }
 
-/** The logits `[C]` of the instance with the highest margin max_{c≥1} l_c − l_0 (picked by a one-hot product: no gather). */
+/**
+ * The logits `[C]` of the instance with the highest margin max_{c≥1} l_c − l_0 (picked by a one-hot product: no
+ * gather).
+ */
 function topInstanceLogits(logits: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => {
     const [n, c] = logits.shape;

@@ -1,6 +1,7 @@
 /**
  * TransMIL (Shao et al., NeurIPS 2021) in the form MHIM-MIL runs it (`SAttention`,
- * `models/transmil.py` of Tang et al.'s MHIM-MIL repository): a class token (N(0, 1) init) is prepended to the projected instances;
+ * `models/transmil.py` of Tang et al.'s MHIM-MIL repository): a class token (N(0, 1) init) is prepended to the
+ * projected instances;
  * layer 1 = x + Nyström(LN(x)); PPEG on the instance tokens; layer 2 = x + Nyström(LN(x));
  * a final LayerNorm; the bag embedding is the class token, and a linear classifier gives the logits.
  * Nyström: 8 heads × embedDim/8 (64), embedDim/2 (256) landmarks as the reference derives them from
@@ -37,7 +38,9 @@ export interface TransmilConfig extends BaseModelConfig, ProjectionConfig {
   residualKernel: number;
   /** Dropout in each Nyström layer's output projection (0.1). */
   attentionDropout: number;
-  /** Gradient checkpointing of the two layers while training: far less memory, one more forward of each layer per step. */
+  /**
+   * Gradient checkpointing of the two layers while training: far less memory, one more forward of each layer per step.
+   */
   checkpoint: boolean;
 }
 

@@ -114,7 +114,10 @@ export interface MilModel<C extends BaseModelConfig = BaseModelConfig> {
   dispose(): void;
   /** Variables by stable name ('attention/V/kernel'): the keys `saveModel` writes. */
   namedVariables(): Map<string, tf.Variable>;
-  /** Told by the trainer, before the first step of a fold, how many steps the fold runs (epochs × training bags): schedules over the run (MHIM's cosine schedules, IBMIL's stage switch, MIREL's annealing). */
+  /**
+   * Told by the trainer, before the first step of a fold, how many steps the fold runs (epochs × training bags):
+   * schedules over the run (MHIM's cosine schedules, IBMIL's stage switch, MIREL's annealing).
+   */
   setTotalIterations?(total: number): void;
   /**
    * Told by the trainer which fold a freshly built model is for, before its first step (and before a

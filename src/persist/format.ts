@@ -24,7 +24,8 @@ export const CHECKPOINT_VERSION = 2;
 
 /** The fix for a damaged or incomplete file. */
 const DAMAGED =
-  "the file was not written or copied completely, or is damaged: use an intact copy, or train again (delete a run's last.ckpt to restart that fold)";
+  'the file was not written or copied completely, or is damaged: use an ' +
+  "intact copy, or train again (delete a run's last.ckpt to restart that fold)";
 
 /** What a checkpoint holds. */
 export type CheckpointKind = 'model' | 'trained-model' | 'training-state' | 'ssl-pretraining';
@@ -120,7 +121,8 @@ export function writeCheckpoint(file: string, content: CheckpointContent): void 
 }
 
 const RERUN =
-  'move it away and run the command that made it again with this milkit (the same flags and seed give the same result), or keep using milkit 0.1 for it';
+  'move it away and run the command that made it again with this milkit (the ' +
+  'same flags and seed give the same result), or keep using milkit 0.1 for it';
 
 /** The clear error for a milkit 0.1 file, or undefined when `buf` is not one. */
 function legacyFormat(buf: Buffer): string | undefined {
@@ -186,7 +188,8 @@ export function readCheckpoint<M = unknown>(file: string, kinds?: CheckpointKind
     throw fail('the header has no format version: damaged or not written by milkit', 'version');
   if (header.version > CHECKPOINT_VERSION)
     throw fail(
-      `written by milkit ${String(header.milkit)} in checkpoint format ${header.version}; this milkit (${milkitVersion()}) reads format ${CHECKPOINT_VERSION}`,
+      `written by milkit ${String(header.milkit)} in checkpoint format ${header.version}; ` +
+        `this milkit (${milkitVersion()}) reads format ${CHECKPOINT_VERSION}`,
       'version',
       `upgrade milkit to ${String(header.milkit)} or later`,
     );

@@ -31,9 +31,11 @@ export class FolderLockedError extends MilkitDataError {
     readonly owner: LockOwner | undefined,
     fix: string,
   ) {
+    const host = owner?.host === os.hostname() ? 'this host' : `host ${owner?.host}`;
     super(
       owner
-        ? `the folder is in use by pid ${owner.pid} on ${owner.host === os.hostname() ? 'this host' : `host ${owner.host}`}${owner.at ? ` since ${owner.at}` : ''}${owner.what ? ` (${owner.what})` : ''}`
+        ? `the folder is in use by pid ${owner.pid} on ${host}` +
+            `${owner.at ? ` since ${owner.at}` : ''}${owner.what ? ` (${owner.what})` : ''}`
         : 'the folder is in use (its lock file is being written)',
       { file: lockFile },
       fix,
@@ -110,7 +112,8 @@ export function takeFolderLock(file: string, what: string): () => void {
             ? 'wait a moment and retry'
             : here
               ? `wait for it to finish (or stop it: kill ${o.pid}), or use another output folder`
-              : `use another output folder; if that process is no longer running on ${o.host}, delete ${file} and retry`,
+              : `use another output folder; if that process is no ` +
+                `longer running on ${o.host}, delete ${file} and retry`,
         );
       }
       // Stale: removed only if nobody replaced it since it was read.

@@ -76,7 +76,8 @@ function modelOf(ck: Checkpoint<Partial<ModelMeta>>): MilModel {
       model,
       ck.tensors,
       ck.file,
-      `the weights do not fit the model the header describes: the file is damaged, or the milkit ${ck.milkit} that wrote it built "${m.name}" differently; train again with this milkit`,
+      `the weights do not fit the model the header describes: the file is damaged, or the ` +
+        `milkit ${ck.milkit} that wrote it built "${m.name}" differently; train again with this milkit`,
     );
   } catch (err) {
     model.dispose();

@@ -66,7 +66,8 @@ export function restoreSslPretraining(
   const diff = ck.fingerprint ? fingerprintDifferences(ck.fingerprint, s.fingerprint) : ['no fingerprint recorded'];
   if (diff.length)
     throw new MilkitDataError(
-      `cannot resume: the checkpoint was written with a different configuration or patches (${diff.join('; ')}); only \`steps\` may change: use another --out, or the original settings`,
+      `cannot resume: the checkpoint was written with a different configuration or patches ` +
+        `(${diff.join('; ')}); only \`steps\` may change: use another --out, or the original settings`,
       { file, field: 'fingerprint' },
     );
   assignTensors(

@@ -72,7 +72,8 @@ export function readTrainingState<S>(file: string, fingerprint: RunFingerprint):
     throw new MilkitDataError(
       `cannot resume: it was written by a run with another configuration, model, data or split (${diff.join('; ')})`,
       { file, field: 'fingerprint' },
-      'resume with the original settings, or use a new output folder (or delete this file to train the fold from the start)',
+      'resume with the original settings, or use a new output ' +
+        'folder (or delete this file to train the fold from the start)',
     );
   return ck;
 }

@@ -69,11 +69,14 @@ export function matchTensors(
   });
   const wanted = new Set(specs.map(([name]) => prefix + name));
   const extra = [...byName.keys()].filter((k) => !wanted.has(k));
-  if (extra.length)
+  if (extra.length) {
+    const some = `${extra.slice(0, 3).join(', ')}${extra.length > 3 ? ', …' : ''}`;
     throw fail(
       extra[0],
-      `${extra.length > 1 ? `${extra.length} tensors (${extra.slice(0, 3).join(', ')}${extra.length > 3 ? ', …' : ''})` : 'a tensor'} in the file that ${owner} does not have (${fix})`,
+      `${extra.length > 1 ? `${extra.length} tensors (${some})` : 'a tensor'} ` +
+        `in the file that ${owner} does not have (${fix})`,
     );
+  }
   return found;
 }
 

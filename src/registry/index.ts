@@ -82,7 +82,8 @@ export function createModel(name: string, config: Record<string, unknown> = {}, 
   for (const key of Object.keys(config)) {
     if (!allowed.includes(key))
       throw new Error(
-        `unknown option "${key}" for model "${name}"${didYouMean(key, allowed)}. Fix: use the model's options: ${allowed.join(', ')}`,
+        `unknown option "${key}" for model "${name}"${didYouMean(key, allowed)}. ` +
+          `Fix: use the model's options: ${allowed.join(', ')}`,
       );
   }
   validateModelConfig(name, spec.defaults as unknown as Record<string, unknown>, config);

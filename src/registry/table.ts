@@ -86,7 +86,8 @@ const entry = <C extends BaseModelConfig, M extends MilModel = MilModel<C>>(e: M
 const ILSE = 'Ilse, Tomczak & Welling, Attention-based Deep Multiple Instance Learning, ICML 2018';
 const ILSE_RESULTS = 'Ilse et al. ICML 2018 (MUSK1 5 × 10-fold; MNIST-bags mean size 10)';
 const CLAM_PAPER =
-  'Lu et al., Data-efficient and weakly supervised computational pathology on whole-slide images, Nat. Biomed. Eng. 2021';
+  'Lu et al., Data-efficient and weakly supervised computational ' +
+  'pathology on whole-slide images, Nat. Biomed. Eng. 2021';
 const COLON_RESULTS =
   'Ilse et al. 2018 attention / gated attention on colon cancer, as reported in PMC10072016 Table 6 ' +
   '(accuracy, AUC; their setting: bag = image, CNN on pixels)';
@@ -174,7 +175,8 @@ export const MODELS = {
   transmil: entry<TransmilConfig>({
     description: 'transformer MIL: class token, two Nyström attention layers with the PPEG position encoding between',
     paper:
-      'Shao et al., TransMIL: Transformer based Correlated Multiple Instance Learning for WSI Classification, NeurIPS 2021',
+      'Shao et al., TransMIL: Transformer based Correlated Multiple ' +
+      'Instance Learning for WSI Classification, NeurIPS 2021',
     defaults: TRANSMIL_DEFAULTS,
     optional: ['headDim', 'landmarks'],
     staged: true,
@@ -182,7 +184,8 @@ export const MODELS = {
   }),
   'image-mil': entry<ImageMilConfig>({
     description:
-      'convolutional instance encoder (LeNet-5 style, trained end to end) in front of any staged MIL model, for image instances',
+      'convolutional instance encoder (LeNet-5 style, trained end ' +
+      'to end) in front of any staged MIL model, for image instances',
     paper: `${ILSE} (MNIST-bags and histology experiments)`,
     defaults: IMAGE_MIL_DEFAULTS,
     create: (c, models) => {
@@ -206,9 +209,11 @@ export const MODELS = {
   }),
   mhim: entry<MhimModelConfig, MhimModel>({
     description:
-      'MHIM-MIL: masked hard instance mining with a momentum teacher around any attention model (v1, v2 with the Global Recycle Network)',
+      'MHIM-MIL: masked hard instance mining with a momentum teacher ' +
+      'around any attention model (v1, v2 with the Global Recycle Network)',
     paper:
-      'Tang et al., Multiple Instance Learning Framework with Masked Hard Instance Mining for Gigapixel Histopathology Image Analysis, ICCV 2023 / IJCV 2025',
+      'Tang et al., Multiple Instance Learning Framework with Masked Hard Instance ' +
+      'Mining for Gigapixel Histopathology Image Analysis, ICCV 2023 / IJCV 2025',
     defaults: MHIM_MODEL_DEFAULTS,
     optional: ['init'],
     create: (c, models) => {
@@ -230,16 +235,19 @@ export const MODELS = {
   }),
   'adaptive-pooling': entry<AdaptivePoolingConfig>({
     description:
-      'instance MLP + adaptive pooling of instance probabilities: generalized mean with a learnable exponent per class (or AutoPool)',
+      'instance MLP + adaptive pooling of instance probabilities: ' +
+      'generalized mean with a learnable exponent per class (or AutoPool)',
     paper:
-      'McFee, Salamon & Bello, Adaptive pooling operators for weakly labeled sound event detection, IEEE/ACM TASLP 2018',
+      'McFee, Salamon & Bello, Adaptive pooling operators for ' +
+      'weakly labeled sound event detection, IEEE/ACM TASLP 2018',
     level: 'instance',
     defaults: ADAPTIVE_POOLING_DEFAULTS,
     create: (c) => new AdaptivePooling(c),
   }),
   'certainty-pooling': entry<CertaintyPoolingConfig>({
     description:
-      'instance MLP + certainty pooling: the bag takes the instance with the highest MC-dropout certainty × probability',
+      'instance MLP + certainty pooling: the bag takes the ' +
+      'instance with the highest MC-dropout certainty × probability',
     paper:
       'Gildenblat, Ben-Shaul, Lapp & Klaiman, Certainty Pooling for Multiple Instance Learning, ICPR Workshops 2021',
     level: 'instance',
@@ -250,25 +258,30 @@ export const MODELS = {
     description:
       'instance MLP + power pooling: instance probabilities averaged with weights p^n, learnable power n per class',
     paper:
-      'Liu, Chen, Wang, Zhang, Power pooling: an adaptive pooling function for weakly labelled sound event detection, IJCNN 2021',
+      'Liu, Chen, Wang, Zhang, Power pooling: an adaptive pooling ' +
+      'function for weakly labelled sound event detection, IJCNN 2021',
     level: 'instance',
     defaults: POWER_POOLING_DEFAULTS,
     create: (c) => new PowerPooling(c),
   }),
   mivae: entry<MivaeConfig>({
     description:
-      'MIVAE: VAE with a bag-level and an instance-level latent; instance classifier on the instance latent, max pooling',
+      'MIVAE: VAE with a bag-level and an instance-level latent; ' +
+      'instance classifier on the instance latent, max pooling',
     paper:
-      'Zhang, Non-I.I.D. Multi-Instance Learning for Predicting Instance and Bag Labels with Variational Auto-Encoder, IJCAI 2021',
+      'Zhang, Non-I.I.D. Multi-Instance Learning for Predicting ' +
+      'Instance and Bag Labels with Variational Auto-Encoder, IJCAI 2021',
     level: 'instance',
     defaults: MIVAE_DEFAULTS,
     create: (c) => new Mivae(c),
   }),
   causalmil: entry<CausalMilConfig>({
     description:
-      'CausalMIL: iVAE with causal / non-causal instance latents and a bag-context prior; instance classifier on the causal part, max pooling',
+      'CausalMIL: iVAE with causal / non-causal instance latents and a ' +
+      'bag-context prior; instance classifier on the causal part, max pooling',
     paper:
-      'Zhang, Zhang, Deng & Zhang, Multi-Instance Causal Representation Learning for Instance Label Prediction and Out-of-Distribution Generalization, NeurIPS 2022',
+      'Zhang, Zhang, Deng & Zhang, Multi-Instance Causal Representation Learning for ' +
+      'Instance Label Prediction and Out-of-Distribution Generalization, NeurIPS 2022',
     level: 'instance',
     defaults: CAUSAL_MIL_DEFAULTS,
     create: (c) => new CausalMil(c),
@@ -287,32 +300,38 @@ export const MODELS = {
     description:
       'MILLET conjunctive pooling: sigmoid attention gates each instance, a linear head predicts it, bag logits = mean',
     paper:
-      'Early et al., Inherently Interpretable Time Series Classification via Multiple Instance Learning (MILLET), ICLR 2024',
+      'Early et al., Inherently Interpretable Time Series ' +
+      'Classification via Multiple Instance Learning (MILLET), ICLR 2024',
     level: 'instance',
     defaults: MILLET_DEFAULTS,
     create: (c) => new Millet(c),
   }),
   mirel: entry<MirelConfig>({
     description:
-      'MIREL: AB-MIL with a Dirichlet (evidential) bag head and residual instance evidence; bag and instance uncertainty',
+      'MIREL: AB-MIL with a Dirichlet (evidential) bag head and ' +
+      'residual instance evidence; bag and instance uncertainty',
     paper:
-      'Liu & Ji, Weakly-Supervised Residual Evidential Learning for Multi-Instance Uncertainty Estimation (MIREL), ICML 2024',
+      'Liu & Ji, Weakly-Supervised Residual Evidential Learning ' +
+      'for Multi-Instance Uncertainty Estimation (MIREL), ICML 2024',
     level: 'instance',
     defaults: MIREL_DEFAULTS,
     create: (c) => new Mirel(c),
   }),
   focusmil: entry<FocusMilConfig>({
     description:
-      'FocusMIL: variational instance encoder (KL bottleneck) + instance classifier + max pooling; mini-batches via gradient accumulation',
+      'FocusMIL: variational instance encoder (KL bottleneck) + instance ' +
+      'classifier + max pooling; mini-batches via gradient accumulation',
     paper:
-      'Liu, Zhang, Tang, Le, Li, Liu & Zhang, From Correlation to Causation: Max-Pooling-Based Multi-Instance Learning Leads to More Robust WSI Classification (FocusMIL), arXiv 2408.09449, 2024',
+      'Liu, Zhang, Tang, Le, Li, Liu & Zhang, From Correlation to Causation: Max-Pooling-Based ' +
+      'Multi-Instance Learning Leads to More Robust WSI Classification (FocusMIL), arXiv 2408.09449, 2024',
     level: 'instance',
     defaults: FOCUS_MIL_DEFAULTS,
     create: (c) => new FocusMil(c),
   }),
   'dp-minn': entry<DpMinnConfig>({
     description:
-      'dynamic pooling: instance MLP, pooling weights from routing iterations (softmax of agreement with the squashed bag vector)',
+      'dynamic pooling: instance MLP, pooling weights from routing ' +
+      'iterations (softmax of agreement with the squashed bag vector)',
     paper: 'Yan et al., Deep Multi-instance Learning with Dynamic Pooling, ACML 2018 (PMLR 95)',
     level: 'bag',
     defaults: DP_MINN_DEFAULTS,
@@ -320,7 +339,8 @@ export const MODELS = {
   }),
   'gnn-mil': entry<GnnMilConfig>({
     description:
-      'bag as a distance-threshold instance graph: GraphSAGE embeddings, DiffPool soft clustering, classifier on the pooled clusters',
+      'bag as a distance-threshold instance graph: GraphSAGE embeddings, ' +
+      'DiffPool soft clustering, classifier on the pooled clusters',
     paper: 'Tu, Huang, He & Zhou, Multiple instance learning with graph neural networks, ICML 2019 Workshop (LRG)',
     level: 'bag',
     defaults: GNN_MIL_DEFAULTS,
@@ -328,7 +348,8 @@ export const MODELS = {
   }),
   'loss-attention': entry<LossAttentionConfig>({
     description:
-      'loss-based attention: instance weights from the shared classifier’s logits (softmax of log-sum-exp), plus the fused instance loss',
+      'loss-based attention: instance weights from the shared classifier’s ' +
+      'logits (softmax of log-sum-exp), plus the fused instance loss',
     paper: 'Shi et al., Loss-Based Attention for Deep Multiple Instance Learning, AAAI 2020',
     level: 'bag',
     published: {
@@ -341,9 +362,11 @@ export const MODELS = {
   }),
   'sa-abmilp': entry<SaAbmilpConfig>({
     description:
-      'self-attention (dot / rbf / inverse-quadratic / laplace / module kernel, residual γ from 0) before AB-MIL pooling',
+      'self-attention (dot / rbf / inverse-quadratic / laplace ' +
+      '/ module kernel, residual γ from 0) before AB-MIL pooling',
     paper:
-      'Rymarczyk et al., Kernel Self-Attention for Weakly-supervised Image Classification using Deep Multiple Instance Learning, WACV 2021',
+      'Rymarczyk et al., Kernel Self-Attention for Weakly-supervised Image ' +
+      'Classification using Deep Multiple Instance Learning, WACV 2021',
     level: 'bag',
     defaults: SA_ABMILP_DEFAULTS,
     staged: true,
@@ -351,16 +374,19 @@ export const MODELS = {
   }),
   'dtfd-mil': entry<DtfdMilConfig>({
     description:
-      'double-tier feature distillation: attention MIL on random pseudo-bags (tier 1), attention MIL on their distilled features (tier 2)',
+      'double-tier feature distillation: attention MIL on random pseudo-bags ' +
+      '(tier 1), attention MIL on their distilled features (tier 2)',
     paper:
-      'Zhang et al., DTFD-MIL: Double-Tier Feature Distillation Multiple Instance Learning for Histopathology WSI Classification, CVPR 2022',
+      'Zhang et al., DTFD-MIL: Double-Tier Feature Distillation Multiple ' +
+      'Instance Learning for Histopathology WSI Classification, CVPR 2022',
     level: 'bag',
     defaults: DTFD_MIL_DEFAULTS,
     create: (c) => new DtfdMil(c),
   }),
   ibmil: entry<IbmilConfig>({
     description:
-      'interventional training: AB-MIL + backdoor adjustment over a k-means dictionary of trained bag embeddings (built mid-run)',
+      'interventional training: AB-MIL + backdoor adjustment over a ' +
+      'k-means dictionary of trained bag embeddings (built mid-run)',
     paper: 'Lin et al., Interventional Bag Multi-Instance Learning on Whole-Slide Pathological Images, CVPR 2023',
     level: 'bag',
     defaults: IBMIL_DEFAULTS,
@@ -369,7 +395,8 @@ export const MODELS = {
   }),
   'das-mil': entry<DasMilConfig>({
     description:
-      'distance-aware self-attention (interpolated relative-distance embeddings on keys and values, from coords) + gated attention pooling',
+      'distance-aware self-attention (interpolated relative-distance ' +
+      'embeddings on keys and values, from coords) + gated attention pooling',
     paper: 'Wölflein et al., Deep Multiple Instance Learning with Distance-Aware Self-Attention, arXiv 2023',
     level: 'bag',
     defaults: DAS_MIL_DEFAULTS,
@@ -380,7 +407,8 @@ export const MODELS = {
     description:
       'attention pooling with a frozen random attention projection; only the attention vector and classifier train',
     paper:
-      'ELM-style attention (Huang et al., Extreme learning machine, Neurocomputing 2006) on AB-MIL (Ilse et al., ICML 2018)',
+      'ELM-style attention (Huang et al., Extreme learning machine, ' +
+      'Neurocomputing 2006) on AB-MIL (Ilse et al., ICML 2018)',
     level: 'bag',
     defaults: EXTREME_MIL_DEFAULTS,
     staged: true,
@@ -388,9 +416,11 @@ export const MODELS = {
   }),
   'r2t-mil': entry<R2tMilConfig>({
     description:
-      'regional re-embedding transformer (self-attention in local regions + cross-region attention) before AB-MIL pooling',
+      'regional re-embedding transformer (self-attention in local ' +
+      'regions + cross-region attention) before AB-MIL pooling',
     paper:
-      'Tang et al., Feature Re-Embedding: Towards Foundation Model-Level Performance in Computational Pathology, CVPR 2024',
+      'Tang et al., Feature Re-Embedding: Towards Foundation ' +
+      'Model-Level Performance in Computational Pathology, CVPR 2024',
     level: 'bag',
     defaults: R2T_MIL_DEFAULTS,
     staged: true,

@@ -21,8 +21,10 @@ const CHOICES: Record<string, readonly string[]> = {
   encoder: Object.keys(IMAGE_ENCODERS),
 };
 /** Options that count or size something: whole numbers ≥ 1. */
-const COUNT =
-  /(Dim|Dims|^k|heads|Heads|Iterations|iterations|Bins|^clusters|^confounders|pseudoBags|Samples|regionNum|Side|Kernel|landmarks|inputDim|numClasses)$/;
+const COUNT = new RegExp(
+  '(Dim|Dims|^k|heads|Heads|Iterations|iterations|Bins|^clusters|^confounders|pseudoBags|Samples|' +
+    'regionNum|Side|Kernel|landmarks|inputDim|numClasses)$',
+);
 /** Probabilities and fractions: in [0, 1). */
 const RATE = /(dropout|Dropout|Rate|Fraction)$/;
 /** Loss weights and thresholds: ≥ 0. */

@@ -23,17 +23,27 @@ function summaryTable(d: ReportData): string {
   const rows = names.map((m) => {
     const ci = d.intervals[m];
     const n = s[m].n;
-    return `<tr><th>${esc(metricLabel(m))}</th><td>${fmt(s[m].mean, 3)}${n > 1 ? ` ± ${fmt(s[m].sd, 2)}` : ''}</td><td>${n}</td><td>${ci ? `${ci.lower.toFixed(3)} – ${ci.upper.toFixed(3)}` : ''}</td></tr>`;
+    return (
+      `<tr><th>${esc(metricLabel(m))}</th><td>${fmt(s[m].mean, 3)}${n > 1 ? ` ± ${fmt(s[m].sd, 2)}` : ''}` +
+      `</td><td>${n}</td><td>${ci ? `${ci.lower.toFixed(3)} – ${ci.upper.toFixed(3)}` : ''}</td></tr>`
+    );
   });
   const pooled = d.predictions.reduce((a, p) => a + p.labels.length, 0);
+  const mean = `mean${d.run.folds.length > 1 ? ' ± sd over folds' : ''}`;
   return (
-    `<table class="summary"><thead><tr><th>metric</th><th>mean${d.run.folds.length > 1 ? ' ± sd over folds' : ''}</th><th>folds</th><th>95 % CI</th></tr></thead><tbody>${rows.join('')}</tbody></table>` +
-    `<p class="note">95 % CI: percentile bootstrap (1000 resamples, seed 0) over the ${pooled} pooled test bags${d.predictions.length ? '' : ' (not available: no test predictions recorded)'}; ` +
-    `accuracy, balanced accuracy and F1 at argmax; "Youden" metrics at the threshold fitted on each fold's ${d.run.config.selectOn === 'val' ? 'validation' : 'training'} bags.</p>`
+    `<table class="summary"><thead><tr><th>metric</th><th>${mean}</th><th>folds</th><th>95 % CI</th></tr></thead>` +
+    `<tbody>${rows.join('')}</tbody></table>` +
+    (`<p class="note">95 % CI: percentile bootstrap (1000 resamples, seed 0) over the ${pooled} ` +
+      `pooled test bags${d.predictions.length ? '' : ' (not available: no test predictions recorded)'}; `) +
+    (`accuracy, balanced accuracy and F1 at argmax; "Youden" metrics at the threshold fitted ` +
+      `on each fold's ${d.run.config.selectOn === 'val' ? 'validation' : 'training'} bags.</p>`)
   );
 }
 
-/** Per-fold training curves from the recorded history: training loss, and validation metrics where there was a validation set. */
+/**
+ * Per-fold training curves from the recorded history: training loss, and validation metrics where there was a
+ * validation set.
+ */
 function historySeries(d: ReportData): TrainingSeries[] {
   const series: TrainingSeries[] = [];
   const many = d.run.folds.length > 1;
@@ -73,14 +83,17 @@ export function curvesSection(d: ReportData): string {
   const panels = trainingPanels(series, metrics);
   const choose =
     metrics.length > 1
-      ? `<label hidden data-choose="metric">metric <select>${['all', ...metrics].map((m) => `<option value="${esc(m)}">${esc(m === 'all' ? 'all metrics' : metricLabel(m))}</option>`).join('')}</select></label>`
+      ? `<label hidden data-choose="metric">metric <select>${['all', ...metrics]
+          .map((m) => `<option value="${esc(m)}">${esc(m === 'all' ? 'all metrics' : metricLabel(m))}</option>`)
+          .join('')}</select></label>`
       : '';
   const figs = panels
     .map((c, i) => `<figure data-group="metric" data-value="${esc(metrics[i])}">${svgOf(c)}</figure>`)
     .join('');
   const note = d.run.folds.some((f) => f.history.some((h) => h.select))
     ? ''
-    : '<p class="note">This run had no validation set, so only the training loss was recorded per epoch; test metrics are computed once, after training.</p>';
+    : '<p class="note">This run had no validation set, so only the training loss ' +
+      'was recorded per epoch; test metrics are computed once, after training.</p>';
   return `${choose}<div class="row">${figs}</div>${note}`;
 }
 
@@ -181,9 +194,12 @@ function confusionSvg(cm: number[][], title: string): string {
       const fill = `rgb(${light},${Math.round(250 - 120 * share)},255)`;
       const ink = share > 0.6 ? '#ffffff' : INK;
       parts.push(
-        `<rect x="${L + j * cell}" y="${T + i * cell}" width="${cell - 2}" height="${cell - 2}" fill="${share > 0.6 ? '#1f4e99' : fill}"/>`,
-        `<text x="${L + j * cell + cell / 2 - 1}" y="${T + i * cell + cell / 2 + 1}" text-anchor="middle" fill="${ink}" font-size="14" font-weight="bold">${v}</text>`,
-        `<text x="${L + j * cell + cell / 2 - 1}" y="${T + i * cell + cell / 2 + 16}" text-anchor="middle" fill="${ink}" font-size="10">${(100 * share).toFixed(0)} %</text>`,
+        `<rect x="${L + j * cell}" y="${T + i * cell}" width="${cell - 2}" ` +
+          `height="${cell - 2}" fill="${share > 0.6 ? '#1f4e99' : fill}"/>`,
+        `<text x="${L + j * cell + cell / 2 - 1}" y="${T + i * cell + cell / 2 + 1}" ` +
+          `text-anchor="middle" fill="${ink}" font-size="14" font-weight="bold">${v}</text>`,
+        `<text x="${L + j * cell + cell / 2 - 1}" y="${T + i * cell + cell / 2 + 16}" ` +
+          `text-anchor="middle" fill="${ink}" font-size="10">${(100 * share).toFixed(0)} %</text>`,
       );
     });
     parts.push(`<text x="${L - 8}" y="${T + i * cell + cell / 2 + 4}" text-anchor="end">class ${i}</text>`);
@@ -193,25 +209,34 @@ function confusionSvg(cm: number[][], title: string): string {
   );
   parts.push(
     `<text x="${L + (k * cell) / 2}" y="${T - 24}" text-anchor="middle" fill="${MUTED}">predicted</text>`,
-    `<text transform="translate(14 ${T + (k * cell) / 2}) rotate(-90)" text-anchor="middle" fill="${MUTED}">true</text>`,
+    `<text transform="translate(14 ${T + (k * cell) / 2}) ` +
+      `rotate(-90)" text-anchor="middle" fill="${MUTED}">true</text>`,
   );
   return svgDoc(L + k * cell + Math.max(10, textWidth(title, 12) - k * cell - L), T + k * cell + 10, parts.join(''));
 }
 
 function heatmapSection(d: ReportData): string {
   if (!d.heatmaps.length) return `<p>No heatmaps: ${esc(d.heatmapNote ?? 'no instance scores')}.</p>`;
-  const choose = `<label hidden data-choose="scale">colour scale <select>${HEAT_SCALES.map((s) => `<option value="${s}">${s}</option>`).join('')}</select></label>`;
+  const choose =
+    `<label hidden data-choose="scale">colour scale ` +
+    `<select>${HEAT_SCALES.map((s) => `<option value="${s}">${s}</option>`).join('')}</select></label>`;
   const views = d.heatmaps.map((p) => {
     const def: HeatScale = defaultHeatScale(p.n);
     return HEAT_SCALES.map(
       (s) =>
-        `<div data-group="scale" data-value="${s}" data-default="${s === def}"${s === def ? '' : ' hidden'}>${staticHtml(renderAttention(p, { scale: s }))}</div>`,
+        `<div data-group="scale" data-value="${s}" data-default="${s === def}"` +
+        `${s === def ? '' : ' hidden'}>${staticHtml(renderAttention(p, { scale: s }))}</div>`,
     ).join('');
   });
-  return `${choose}<p class="note">The first fold's model on its test bags with the highest predicted probability; outlined cells are known positive instances where the data set labels them. Default colour scale: linear up to 64 instances, percentile rank above.</p>${views.join('')}`;
+  return (
+    `${choose}<p class="note">The first fold's model on its test bags with the highest predicted ` +
+    `probability; outlined cells are known positive instances where the data set labels them. ` +
+    `Default colour scale: linear up to 64 instances, percentile rank above.</p>${views.join('')}`
+  );
 }
 
-const STYLE = `body{font-family:DejaVu Sans,Verdana,sans-serif;color:#1a1a1a;background:#fff;max-width:1200px;margin:24px auto;padding:0 16px;line-height:1.45}
+const STYLE = `body{font-family:DejaVu Sans,Verdana,sans-serif;color:#1a1a1a;background:#fff;max-width:1200px;\
+margin:24px auto;padding:0 16px;line-height:1.45}
 h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ccc}h3{font-size:15px;margin:18px 0 6px}
 details{margin:10px 0}summary{cursor:pointer}
 table{border-collapse:collapse}th,td{padding:3px 10px;text-align:left;border-bottom:1px solid #ddd}
@@ -222,8 +247,10 @@ table{border-collapse:collapse}th,td{padding:3px 10px;text-align:left;border-bot
  * Shows each `data-choose` control and the group members whose `data-value` it selects ("all" shows
  * every one), within the control's `<details>` (one configuration of a sweep report) or the page.
  */
-const SCRIPT = `document.querySelectorAll('[data-choose]').forEach(function(l){var g=l.dataset.choose,s=l.querySelector('select'),r=l.closest('details')||document;
-function show(){r.querySelectorAll('[data-group="'+g+'"]').forEach(function(e){e.hidden=s.value!=='all'&&e.dataset.value!==s.value;});}
+const SCRIPT = `document.querySelectorAll('[data-choose]').forEach(function(l){\
+var g=l.dataset.choose,s=l.querySelector('select'),r=l.closest('details')||document;
+function show(){r.querySelectorAll('[data-group="'+g+'"]').forEach(function(e){\
+e.hidden=s.value!=='all'&&e.dataset.value!==s.value;});}
 var d=r.querySelector('[data-group="'+g+'"][data-default="true"]');if(d)s.value=d.dataset.value;
 s.addEventListener('change',show);l.hidden=false;show();});`;
 
@@ -238,11 +265,14 @@ export function confusionRow(d: ReportData): string {
 
 /** The page every report shares: title, a table of facts, sections (heading + HTML), the choice script. */
 export function reportPage(title: string, meta: [string, string][], sections: [string, string][]): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${esc(title)}</title><style>${STYLE}</style></head><body>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8">\
+<meta name="viewport" content="width=device-width"><title>${esc(title)}</title><style>${STYLE}</style></head><body>
 <h1>${esc(title)}</h1>
 <table>${meta.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>
 ${sections.map(([h, body]) => `<h2>${esc(h)}</h2>${body}`).join('\n')}
-<p class="note">Written by milkit. Splits' colours: <span style="color:${SPLIT_COLOURS.train}">train</span>, <span style="color:${SPLIT_COLOURS.val}">validation</span>, <span style="color:${SPLIT_COLOURS.test}">test</span> (Okabe–Ito, colour-blind safe).</p>
+<p class="note">Written by milkit. Splits' colours: <span style="color:${SPLIT_COLOURS.train}">train</span>, \
+<span style="color:${SPLIT_COLOURS.val}">validation</span>, <span style="color:${SPLIT_COLOURS.test}">test</span> \
+(Okabe–Ito, colour-blind safe).</p>
 <script>${SCRIPT}</script></body></html>
 `;
 }
@@ -260,11 +290,13 @@ export function reportHtml(d: ReportData): string {
       ['task', r.task.kind === 'class' ? `${r.task.numClasses}-class classification` : r.task.kind],
       [
         'training',
-        `${r.config.epochs} epochs, lr ${r.config.lr}, weight decay ${r.config.weightDecay}, seed ${r.config.seed}, weights kept: ${r.config.selectOn}`,
+        `${r.config.epochs} epochs, lr ${r.config.lr}, weight decay ${r.config.weightDecay}, ` +
+          `seed ${r.config.seed}, weights kept: ${r.config.selectOn}`,
       ],
       [
         'folds',
-        `${folds} finished${r.interrupted ? ' (run interrupted)' : ''}; test bags per fold: ${r.folds.map((f) => f.sizes.test).join(', ')}`,
+        `${folds} finished${r.interrupted ? ' (run interrupted)' : ''}; ` +
+          `test bags per fold: ${r.folds.map((f) => f.sizes.test).join(', ')}`,
       ],
       ['created', r.createdAt],
     ],

@@ -29,7 +29,8 @@ function summaryTable(t: SweepTable): string {
   const rows = t.rows.map((r) => {
     const cells = shown.map((m) => {
       const c = r.metrics[m];
-      return `<td>${c?.n ? `${f3(c.mean)} ± ${f3(c.sd)}<br><span class="note">[${f3(c.lower)}, ${f3(c.upper)}]</span>` : ''}</td>`;
+      if (!c?.n) return '<td></td>';
+      return `<td>${f3(c.mean)} ± ${f3(c.sd)}<br><span class="note">[${f3(c.lower)}, ${f3(c.upper)}]</span></td>`;
     });
     return `<tr><th>${esc(r.config)}: ${esc(r.label)}</th><td>${r.done}/${r.total}</td>${cells.join('')}</tr>`;
   });
@@ -41,7 +42,9 @@ function summaryTable(t: SweepTable): string {
       )}. The rows are over the finished units only.</p>`;
   return (
     `<table class="summary"><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>` +
-    `<p class="note">Test metrics: mean ± sample sd over each configuration's finished units (folds × seeds); [${pct} % percentile bootstrap interval of that mean, ${t.interval.resamples} resamples of the units, seed ${t.interval.seed}].</p>${missing}`
+    (`<p class="note">Test metrics: mean ± sample sd over each configuration's finished ` +
+      `units (folds × seeds); [${pct} % percentile bootstrap interval of that ` +
+      `mean, ${t.interval.resamples} resamples of the units, seed ${t.interval.seed}].</p>${missing}`)
   );
 }
 
@@ -74,7 +77,10 @@ function comparisonChart(t: SweepTable): string {
       xTicks: t.rows.map((r, i) => ({ value: i, label: r.config })),
     },
   );
-  return `<figure>${svgDoc(chart.width + 16, chart.height + 16, `<g transform="translate(8 8)">${chart.svg}</g>`)}</figure>`;
+  return (
+    `<figure>${svgDoc(chart.width + 16, chart.height + 16, `<g transform="translate(8 8)">${chart.svg}</g>`)}` +
+    `</figure>`
+  );
 }
 
 /** One configuration's units as the folds of one run, so the run report's sections draw them. */
@@ -91,7 +97,9 @@ function configSection(t: SweepTable, row: SweepTable['rows'][number], runs: Run
   const d = { ...summariseRun(t.dir, asOneRun(runs)), heatmaps: [] };
   const seeds = new Set(runs.map((r) => r.config.seed)).size;
   return `<details>${head}
-<p class="note">${runs.length} unit(s) over ${seeds} seed(s), drawn as the folds of one run: faint lines are units, the bold line their mean; ROC and confusion matrices pool every unit's test bags${seeds > 1 ? ' (a bag counts once per seed)' : ''}.</p>
+<p class="note">${runs.length} unit(s) over ${seeds} seed(s), drawn as the folds of one run: faint lines are units, \
+the bold line their mean; ROC and confusion matrices pool every unit's test bags\
+${seeds > 1 ? ' (a bag counts once per seed)' : ''}.</p>
 <h3>Training curves per unit</h3>${curvesSection(d)}
 <h3>ROC and precision–recall (test bags)</h3>${rocSection(d)}
 <h3>Confusion matrix (test bags, pooled over units)</h3>${confusionRow(d)}
@@ -120,7 +128,8 @@ export function sweepReportHtml({ table: t, runs }: SweepReportInput): string {
       ['Summary', summaryTable(t) + comparisonChart(t)],
       [
         'Per configuration',
-        `<p class="note">Open a configuration for its curves.</p>${t.rows.map((r) => configSection(t, r, runs[r.config])).join('\n')}`,
+        `<p class="note">Open a configuration for its ` +
+          `curves.</p>${t.rows.map((r) => configSection(t, r, runs[r.config])).join('\n')}`,
       ],
     ],
   );

@@ -31,7 +31,8 @@ export interface OnnxEncoderConfig {
 
 const CONFIG_KEYS = ['inputSize', 'mean', 'std', 'channelOrder', 'layout', 'input', 'output'];
 const CONFIG_EXAMPLE =
-  '{"inputSize": 224, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225], "channelOrder": "RGB", "layout": "NCHW"}';
+  '{"inputSize": 224, "mean": [0.485, 0.456, 0.406], "std": ' +
+  '[0.229, 0.224, 0.225], "channelOrder": "RGB", "layout": "NCHW"}';
 
 /** Reads and checks an encoder config; every problem names the file and the field. */
 export function readOnnxConfig(file: string): OnnxEncoderConfig {
@@ -236,7 +237,8 @@ function checkInput(
   }
   if (meta.type !== undefined && meta.type !== 'float32')
     throw new MilkitDataError(
-      `model input "${meta.name}" takes ${meta.type} values; milkit feeds float32 patches normalised with the config's mean and std`,
+      `model input "${meta.name}" takes ${meta.type} values; milkit ` +
+        `feeds float32 patches normalised with the config's mean and std`,
       { file: model, field: meta.name },
       'export the model with a float32 image input',
     );
@@ -271,7 +273,8 @@ export async function onnxSlideEncoder(model: string, opts: OnnxEncoderOptions =
     throw new MilkitDataError(
       `onnxruntime-node, the optional dependency that runs ONNX models, is not installed (${reason})`,
       { file: model },
-      'install it with: ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node (CPU; =cuda12 to also fetch the CUDA provider)',
+      'install it with: ONNXRUNTIME_NODE_INSTALL=skip npm install ' +
+        'onnxruntime-node (CPU; =cuda12 to also fetch the CUDA provider)',
     );
   const want = opts.provider ?? 'auto';
   const cuda = want === 'cuda' || (want === 'auto' && cudaInstalled(binDir!));
@@ -318,7 +321,8 @@ export async function onnxSlideEncoder(model: string, opts: OnnxEncoderOptions =
         result = await session.run({ [input]: new ort.Tensor('float32', data, [b, ...dims]) });
       } catch (err) {
         throw new MilkitDataError(
-          `onnxruntime failed on a batch of ${b} patches of ${shapeText([b, ...dims])} (${(err as Error).message.split('\n')[0].slice(0, 300)})`,
+          `onnxruntime failed on a batch of ${b} patches of ${shapeText([b, ...dims])} ` +
+            `(${(err as Error).message.split('\n')[0].slice(0, 300)})`,
           { file: model, field: input },
           `check "inputSize" and "layout" in ${config} against the model`,
         );
@@ -327,7 +331,8 @@ export async function onnxSlideEncoder(model: string, opts: OnnxEncoderOptions =
       const pooled = y.dims.length === 2 || (y.dims.length === 4 && y.dims[2] === 1 && y.dims[3] === 1);
       if (y.type !== 'float32' || y.dims[0] !== b || !pooled)
         throw new MilkitDataError(
-          `model output "${output}" is ${y.type} ${shapeText(y.dims)} for ${b} patches; milkit needs one float32 vector per patch, [${b}, D]`,
+          `model output "${output}" is ${y.type} ${shapeText(y.dims)} for ${b} ` +
+            `patches; milkit needs one float32 vector per patch, [${b}, D]`,
           { file: model, field: output },
           `name the pooled embedding with "output" in ${config}, or export the model with it as output`,
         );

@@ -69,7 +69,8 @@ export function checkSlideMatchesBag(
     );
   if (typeof meta.slide_identity === 'string' && slideIdentity(slide.path) !== meta.slide_identity)
     throw new MilkitDataError(
-      'the slide has the size of the one the bag was tiled from, but other content: a heatmap over it would put scores on the wrong tissue',
+      'the slide has the size of the one the bag was tiled from, but other ' +
+        'content: a heatmap over it would put scores on the wrong tissue',
       where,
       fix,
     );
@@ -77,7 +78,8 @@ export function checkSlideMatchesBag(
     const [x, y] = [bag.coords[i], bag.coords[i + 1]];
     if (x < 0 || y < 0 || x + patchSize > slide.width || y + patchSize > slide.height)
       throw new MilkitDataError(
-        `patch ${i / 2} at (${x}, ${y}), ${patchSize} px wide, lies outside the ${slide.width} × ${slide.height} px slide`,
+        `patch ${i / 2} at (${x}, ${y}), ${patchSize} px wide, ` +
+          `lies outside the ${slide.width} × ${slide.height} px slide`,
         where,
         `${fix}, with the patch size in level-0 pixels the patches were tiled with`,
       );

@@ -4,7 +4,8 @@
  */
 
 /**
- * Aperio's ImageDescription: `Aperio Image Library v11.2.1 \r\n46000x32914 [...] JPEG/RGB Q=30|AppMag = 20|MPP = 0.4990|...`
+ * Aperio's ImageDescription: `Aperio Image Library v11.2.1 \r\n46000x32914 [...] JPEG/RGB Q=30|AppMag = 20|MPP =
+ * 0.4990|...`
  * → `{ 'aperio.AppMag': '20', 'aperio.MPP': '0.4990', ... }` (OpenSlide's property names). A key
  * given twice keeps its first value, as OpenSlide does.
  */

@@ -242,7 +242,8 @@ export async function tileSlide(file: string, out: string, opts: TileSlidesOptio
             ? `no tissue found (saturation threshold ${mask.threshold}); look at ${files.preview}, and if there is ` +
                 'tissue lower the threshold (tissue config "threshold"/"minThreshold") or the minimum region size'
             : `no patch has at least ${settings.tiling.minTissue} tissue (tissue covers ` +
-                `${(100 * mask.tissueFraction).toFixed(1)} % of the slide); look at ${files.preview} and lower --min-tissue`,
+                (`${(100 * mask.tissueFraction).toFixed(1)} % of the ` +
+                  `slide); look at ${files.preview} and lower --min-tissue`),
           { file },
         );
       const attrs = patchAttrs(slideId, slide, plan, settings.tiling.minTissue, mask, fingerprint);

@@ -377,7 +377,8 @@ export class TiffSlide implements Slide {
       const end = p.dataEnd();
       if (end > size)
         throw new MilkitDataError(
-          `the file is truncated: page ${p.index}'s pixel data runs to byte ${end}, past its end (${size} bytes); copy the slide again`,
+          `the file is truncated: page ${p.index}'s pixel data runs to ` +
+            `byte ${end}, past its end (${size} bytes); copy the slide again`,
           { file },
         );
     }
@@ -478,7 +479,8 @@ export class TiffSlide implements Slide {
     if (count === 0) return null;
     if (!(offset >= 0) || offset + count > this.fileSize)
       throw new Error(
-        `its bytes ${offset}..${offset + count} lie past the end of the file (${this.fileSize} bytes): the file is truncated`,
+        `its bytes ${offset}..${offset + count} lie past the end ` +
+          `of the file (${this.fileSize} bytes): the file is truncated`,
       );
     const buf = new Uint8Array(count);
     await this.fd.read(buf, 0, count, offset);

@@ -102,8 +102,10 @@ export function planTiling(slide: SlideGeometry, config: Partial<TilingConfig> =
   const targetMagnification = level0Magnification / downsample;
   if (downsample < 0.99)
     throw new MilkitDataError(
-      `the target (${targetMagnification.toFixed(3).replace(/\.?0+$/, '')}×, ${targetMpp.toFixed(4)} µm/px) is finer than ` +
-        `the slide's level 0 (${level0Magnification.toFixed(3).replace(/\.?0+$/, '')}×, ${level0Mpp} µm/px), and patches are ` +
+      `the target (${targetMagnification.toFixed(3).replace(/\.?0+$/, '')}×, ${targetMpp.toFixed(4)} ` +
+        `µm/px) is finer than ` +
+        (`the slide's level 0 (${level0Magnification.toFixed(3).replace(/\.?0+$/, '')}×, ${level0Mpp} ` +
+          `µm/px), and patches are `) +
         'never upsampled; choose a lower --magnification or a larger --target-mpp',
       { file },
     );

@@ -16,7 +16,9 @@ import { definedFields } from './tiling';
 import type { RgbPixels } from './types';
 
 export interface TissueConfig {
-  /** µm per pixel of the thumbnail tissue is found on. Default 8 (CLAM segments 40× slides at downsample 32, ≈ 8 µm/px). */
+  /**
+   * µm per pixel of the thumbnail tissue is found on. Default 8 (CLAM segments 40× slides at downsample 32, ≈ 8 µm/px).
+   */
   mpp: number;
   /** Longest thumbnail side in pixels: larger slides are segmented coarser than `mpp`. Default 2048. */
   maxSide: number;

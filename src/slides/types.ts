@@ -68,7 +68,8 @@ export class CorruptTileError extends MilkitDataError {
     readonly reason: string,
   ) {
     const which = tiles.length
-      ? `tile${tiles.length > 1 ? 's' : ''} ${tiles.map((t) => `(col ${t.col}, row ${t.row})`).join(', ')} of level ${level}`
+      ? `tile${tiles.length > 1 ? 's' : ''} ${tiles.map((t) => `(col ${t.col}, row ${t.row})`).join(', ')} ` +
+        `of level ${level}`
       : `a tile of level ${level}`;
     super(
       `${which} cannot be decoded (${reason}): the slide is damaged; copy it again from the scanner, ` +

@@ -34,7 +34,9 @@ function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor4D {
   });
 }
 
-/** `tf.conv2d(x, w, 1, 'same')` for a 3 × 3 filter `w` `[3, 3, Cin, Cout]`, fast and differentiable on every backend. */
+/**
+ * `tf.conv2d(x, w, 1, 'same')` for a 3 × 3 filter `w` `[3, 3, Cin, Cout]`, fast and differentiable on every backend.
+ */
 export const conv3x3 = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [x, w, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
   if (w.shape[0] !== 3 || w.shape[1] !== 3)

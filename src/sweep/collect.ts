@@ -148,7 +148,8 @@ export function tableMarkdown(t: SweepTable): string {
           .join(' | ')} |`,
     ),
     '',
-    `mean ± sd over folds × seeds; [${pct} % bootstrap interval of the mean, ${t.interval.resamples} resamples of the units]`,
+    `mean ± sd over folds × seeds; [${pct} % bootstrap interval ` +
+      `of the mean, ${t.interval.resamples} resamples of the units]`,
   ];
   if (!t.complete)
     lines.push(

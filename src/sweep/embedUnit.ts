@@ -213,7 +213,7 @@ export function resolveEmbedPlan(
   };
 }
 
-/* eslint-disable @typescript-eslint/no-require-imports -- the slide modules (and ONNX Runtime) load only for embed sweeps */
+/* eslint-disable @typescript-eslint/no-require-imports -- slide modules and ONNX Runtime load only for embed sweeps */
 const slidesEmbed = () => require('../slides/embed') as typeof import('../slides/embed');
 const slidesSsl = () => require('../slides/embedSsl') as typeof import('../slides/embedSsl');
 const slidesOnnx = () => require('../slides/embedOnnx') as typeof import('../slides/embedOnnx');
@@ -295,7 +295,8 @@ export async function runEmbedUnit(
   try {
     if (JSON.stringify(encoder.identity) !== JSON.stringify(plan.encoderIdentity))
       throw new Error(
-        `the encoder ${plan.encoder.file} changed since the sweep was planned (${encoder.name}); plan a new sweep into a new folder`,
+        `the encoder ${plan.encoder.file} changed since the sweep was ` +
+          `planned (${encoder.name}); plan a new sweep into a new folder`,
       );
     opts.log(
       `unit ${unit.id} (${unit.index}): ${unit.slides.length} slide(s) with ${encoder.name} (${encoder.device})`,
@@ -305,7 +306,8 @@ export async function runEmbedUnit(
       signal: opts.signal,
       onSlide: (r) =>
         opts.log(
-          `${r.slideId}: ${r.patches} patches ${r.status === 'skipped' ? '(already embedded)' : `in ${r.seconds.toFixed(1)} s`}`,
+          `${r.slideId}: ${r.patches} ` +
+            `patches ${r.status === 'skipped' ? '(already embedded)' : `in ${r.seconds.toFixed(1)} s`}`,
         ),
     });
     if (slides.length < unit.slides.length) return undefined;
@@ -389,7 +391,8 @@ export async function collectEmbedSweep(folder: SweepFolder, manifest: EmbedMani
       const fresh = r.slides.filter((s) => s.status === 'embedded').map((s) => s.slideId);
       if (fresh.length)
         throw new Error(
-          `slides ${fresh.join(', ')} had no current features although their units finished (changed since?); their features are now rewritten: run collect again`,
+          `slides ${fresh.join(', ')} had no current features although their units ` +
+            `finished (changed since?); their features are now rewritten: run collect again`,
         );
       summary.cohort = {
         path: plan.out,
@@ -414,11 +417,13 @@ export function embedMarkdown(s: EmbedSummary): string {
     '| --- | --- | --- | --- |',
     ...s.slides.map(
       (x) =>
-        `| ${x.unit} | ${x.slideId} | ${x.patches}${x.skippedPatches ? ` (${x.skippedPatches} skipped)` : ''} | ${x.seconds.toFixed(1)} |`,
+        `| ${x.unit} | ${x.slideId} ` +
+        `| ${x.patches}${x.skippedPatches ? ` (${x.skippedPatches} skipped)` : ''} | ${x.seconds.toFixed(1)} |`,
     ),
     '',
     s.cohort
-      ? `cohort: ${s.cohort.path} (${s.cohort.bags} bags, ${s.cohort.instances} patches, ${s.cohort.dim} features${s.cohort.classes ? `; classes ${s.cohort.classes.join(', ')}` : ''})`
+      ? `cohort: ${s.cohort.path} (${s.cohort.bags} bags, ${s.cohort.instances} patches, ${s.cohort.dim} ` +
+        `features${s.cohort.classes ? `; classes ${s.cohort.classes.join(', ')}` : ''})`
       : `**Partial sweep**: ${s.missing.length} unit(s) without a result: ${s.missing
           .map((m) => `${m.id} (${m.state})`)
           .join(', ')}; the cohort is written when every unit is done`,

@@ -63,7 +63,9 @@ export function runLocal(folder: SweepFolder, indices: readonly number[], o: Loc
         if (lost && !fs.existsSync(folder.resultPath(unit)) && !fs.existsSync(folder.errorPath(unit)))
           writeJsonAtomic(folder.errorPath(unit), {
             unit,
-            message: `the unit's process ended with ${signal ? `signal ${signal}` : `exit code ${code}`} before it could record a result`,
+            message:
+              `the unit's process ended with ${signal ? `signal ${signal}` : `exit code ${code}`} ` +
+              `before it could record a result`,
             stderr,
             host: os.hostname(),
             at: new Date().toISOString(),

@@ -90,7 +90,8 @@ export class SweepPlanError extends Error {
     readonly file?: string,
   ) {
     super(
-      `${file ? `plan ${file}` : 'sweep plan'}: ${problems.length === 1 ? problems[0] : `${problems.length} problems:\n  ${problems.join('\n  ')}`}`,
+      `${file ? `plan ${file}` : 'sweep plan'}: ` +
+        `${problems.length === 1 ? problems[0] : `${problems.length} problems:\n  ${problems.join('\n  ')}`}`,
     );
     this.name = 'SweepPlanError';
   }
@@ -168,7 +169,8 @@ function gridAxes(grid: unknown, at: string, problems: string[]): [string, unkno
       problems.push(
         key === 'seed' || key === 'seeds'
           ? `${where}: seeds are the plan's own axis: set "seeds" instead`
-          : `${unknownKey(key, [...TRAIN_KEYS, 'config.<option>'], `${at}.`)}: a grid varies trainer options or config.<option>`,
+          : `${unknownKey(key, [...TRAIN_KEYS, 'config.<option>'], `${at}.`)}: ` +
+              `a grid varies trainer options or config.<option>`,
       );
       continue;
     } else {
@@ -274,7 +276,8 @@ export function resolvePlan(raw: unknown, opts: { baseDir: string; models: strin
       else if (!opts.models.includes(entry.model)) {
         const hint = closest(entry.model, opts.models);
         problems.push(
-          `${at}.model: unknown model "${entry.model}"${hint ? ` (did you mean "${hint}"?)` : ''}; see milkit info --models`,
+          `${at}.model: unknown model ` +
+            `"${entry.model}"${hint ? ` (did you mean "${hint}"?)` : ''}; see milkit info --models`,
         );
       }
       if (entry.mhim !== undefined && entry.mhim !== 'v1' && entry.mhim !== 'v2')

@@ -69,7 +69,8 @@ export function slurmScript(folder: SweepFolder, name: string, indices: readonly
     '# scancel) keeps its checkpoint; submitting it again resumes it; a finished unit is never rerun.',
     '# OpenBLAS uses the CPUs Slurm gave this task, not every core of the node.',
     'export MILKIT_BLAS_THREADS="${MILKIT_BLAS_THREADS:-${SLURM_CPUS_PER_TASK:-1}}"',
-    `exec ${shellQuote(process.execPath)} ${shellQuote(MILKIT_BIN)} sweep run ${shellQuote(folder.dir)} --unit "$SLURM_ARRAY_TASK_ID"`,
+    `exec ${shellQuote(process.execPath)} ${shellQuote(MILKIT_BIN)} ` +
+      `sweep run ${shellQuote(folder.dir)} --unit "$SLURM_ARRAY_TASK_ID"`,
     '',
   ];
   return lines.join('\n');
@@ -82,7 +83,8 @@ function slurmCommand(cmd: string, args: string[], cwd?: string): string {
     const e = err as NodeJS.ErrnoException & { stderr?: string; signal?: string };
     if (e.code === 'ENOENT')
       throw new SlurmUnavailableError(
-        `${cmd} is not on PATH: this machine is not a Slurm submit host. Run the sweep here with --executor local, or run this command on the cluster's login node`,
+        `${cmd} is not on PATH: this machine is not a Slurm submit host. Run the sweep ` +
+          `here with --executor local, or run this command on the cluster's login node`,
       );
     if (e.signal) throw new SlurmUnavailableError(`${cmd} did not answer within 60 s (is slurmctld up?)`);
     const why = (e.stderr ?? '').trim().split('\n').pop() ?? e.message;

@@ -93,8 +93,11 @@ export async function planSweep(plan: SweepPlan | EmbedPlan | string, out: strin
         : await fingerprintOf(resolved as ResolvedPlan);
       throw new Error(
         old.fingerprint === now
-          ? `${folder.dir} already holds this sweep (fingerprint ${old.fingerprint.slice(0, 12)}); see milkit sweep status ${folder.dir}, and milkit sweep resubmit ${folder.dir} runs only its failed or missing units`
-          : `${folder.dir} holds another sweep (fingerprint ${old.fingerprint.slice(0, 12)}, plan "${old.plan.name}"); choose another --out (finished units are never overwritten)`,
+          ? `${folder.dir} already holds this sweep (fingerprint ${old.fingerprint.slice(0, 12)}); ` +
+              `see milkit sweep status ${folder.dir}, and milkit ` +
+              `sweep resubmit ${folder.dir} runs only its failed or missing units`
+          : `${folder.dir} holds another sweep (fingerprint ${old.fingerprint.slice(0, 12)}, ` +
+              `plan "${old.plan.name}"); choose another --out (finished units are never overwritten)`,
       );
     }
     const common = {

@@ -160,7 +160,8 @@ export async function runTrainUnit(
         opts.log(`resuming from the checkpoint at epoch ${e.resumedFromEpoch + 1}`);
       if (e.type === 'epoch-end')
         opts.log(
-          `epoch ${e.epoch + 1}/${trainer.config.epochs}: loss ${e.trainLoss.toFixed(4)}${Number.isFinite(e.monitor) ? ` ${e.metric} ${e.monitor.toFixed(4)}` : ''}`,
+          `epoch ${e.epoch + 1}/${trainer.config.epochs}: loss ${e.trainLoss.toFixed(4)}` +
+            `${Number.isFinite(e.monitor) ? ` ${e.metric} ${e.monitor.toFixed(4)}` : ''}`,
         );
     });
     opts.log(

@@ -31,7 +31,9 @@ export interface TrainConfig {
   selectOn: 'val' | 'last' | 'test';
   /** Metric to monitor ('auc', 'balancedAccuracy', 'cIndex', 'loss', ...); default by task. */
   monitor?: string;
-  /** Early stopping (needs a selection set): stop after `patience` epochs without improvement, never before `minEpochs`. */
+  /**
+   * Early stopping (needs a selection set): stop after `patience` epochs without improvement, never before `minEpochs`.
+   */
   earlyStopping?: { patience: number; minEpochs?: number };
   /** Bootstrap resamples of each fold's test metrics (0 = off; MHIM uses 1000). */
   bootstrap: number;

@@ -64,9 +64,13 @@ export interface FoldResult extends FoldRef {
   history: EpochRecord[];
   interrupted: boolean;
   sizes: { train: number; val: number; test: number };
-  /** Classification: the kept model's class probabilities per test bag (for ROC curves, confusion matrices, reports). */
+  /**
+   * Classification: the kept model's class probabilities per test bag (for ROC curves, confusion matrices, reports).
+   */
   predictions?: BagPredictions;
-  /** The fold's fingerprint hash (model, data, settings, seed, split): a resume reuses the result only if it matches. */
+  /**
+   * The fold's fingerprint hash (model, data, settings, seed, split): a resume reuses the result only if it matches.
+   */
   fingerprint?: string;
 }
 

@@ -27,7 +27,8 @@ export const PROTOCOLS = {
     paper: 'Ilse, Tomczak & Welling, Attention-based Deep Multiple Instance Learning, ICML 2018',
     source:
       'the paper, §4.1 and appendix (Table 7: fc-256, fc-128, fc-64 with ReLU and dropout, then (gated) attention ' +
-      'pooling with 64 hidden units and one output; Table 8, MUSK1: Adam β = (0.9, 0.999), lr 5e-4, weight decay 5e-3, ' +
+      ('pooling with 64 hidden units and one output; Table 8, ' +
+        'MUSK1: Adam β = (0.9, 0.999), lr 5e-4, weight decay 5e-3, ') +
       '100 epochs); the network is that of Wang et al. 2018 (mi-Net), whose code standardises the features and runs ' +
       '5 × 10-fold cross-validation, reporting the test accuracy after the last epoch',
     models: {
@@ -60,10 +61,14 @@ export const PROTOCOLS = {
       selectOn: 'last',
     },
     notes:
-      'The authors published code only for MNIST-bags (AMLab-Amsterdam/AttentionDeepMIL, no MUSK script). Dropout rate ' +
-      '0.5 is torch nn.Dropout()’s default (the appendix gives no rate); the bag output is a 2-class softmax instead of ' +
-      'one sigmoid unit (the same model family); features are standardised with the training fold’s statistics (mi-Net’s ' +
-      'code uses all bags’ statistics, test bags included); no validation split, so no early stopping: the weights after ' +
+      'The authors published code only for MNIST-bags ' +
+      '(AMLab-Amsterdam/AttentionDeepMIL, no MUSK script). Dropout rate ' +
+      ('0.5 is torch nn.Dropout()’s default (the appendix gives ' +
+        'no rate); the bag output is a 2-class softmax instead of ') +
+      ('one sigmoid unit (the same model family); features are ' +
+        'standardised with the training fold’s statistics (mi-Net’s ') +
+      ('code uses all bags’ statistics, test bags included); no ' +
+        'validation split, so no early stopping: the weights after ') +
       'the last epoch are tested.',
   },
   'loss-attention': {
@@ -72,8 +77,10 @@ export const PROTOCOLS = {
     paper: 'Shi, Xing, Xie, Zhang, Cui & Yang, Loss-Based Attention for Deep Multiple Instance Learning, AAAI 2020',
     source:
       'the authors’ code (xsshi2015/Loss-Attention, MIL/main.py, model.py, weight_loss.py): Adam β = (0.9, 0.999), ' +
-      'lr 5e-4, weight decay 1e-4, 50 epochs, batch 1 bag, loss = CE(bag) + 2 · mean_i(α_i · CE(instance_i, bag label)), ' +
-      'dropout 0.5 after each hidden layer; the MUSK network is the paper’s choice of Ilse et al.’s benchmark MLP (256-128-64)',
+      ('lr 5e-4, weight decay 1e-4, 50 epochs, batch 1 bag, loss ' +
+        '= CE(bag) + 2 · mean_i(α_i · CE(instance_i, bag label)), ') +
+      ('dropout 0.5 after each hidden layer; the MUSK network is the ' +
+        'paper’s choice of Ilse et al.’s benchmark MLP (256-128-64)'),
     models: {
       'loss-attention': { hidden: [256, 128, 64], dropout: 0.5, instanceLossWeight: 2, instanceLossReduction: 'mean' },
     },
@@ -88,9 +95,11 @@ export const PROTOCOLS = {
       selectOn: 'last',
     },
     notes:
-      'The authors’ code reports, per run, the best test accuracy over the epochs (np.amax over a test evaluation after ' +
+      'The authors’ code reports, per run, the best test accuracy ' +
+      'over the epochs (np.amax over a test evaluation after ' +
       'every epoch): model selection on the test set. This preset keeps the weights after the last epoch; ' +
-      '`--select test --monitor accuracy` reproduces the authors’ selection. The paper’s temporal-ensembling consistency ' +
+      ('`--select test --monitor accuracy` reproduces the authors’ ' +
+        'selection. The paper’s temporal-ensembling consistency ') +
       'term is not in the MIL code and not here.',
   },
 } as const satisfies Record<string, Protocol>;
@@ -103,7 +112,8 @@ export function getProtocol(name: string): Protocol & { name: string } {
   if (!p) {
     const hint = closest(name, Object.keys(PROTOCOLS));
     throw new Error(
-      `unknown protocol "${name}"${hint ? ` (did you mean ${hint}?)` : ''}; protocols: ${Object.keys(PROTOCOLS).join(', ')}`,
+      `unknown protocol "${name}"${hint ? ` (did you mean ${hint}?)` : ''}; ` +
+        `protocols: ${Object.keys(PROTOCOLS).join(', ')}`,
     );
   }
   return { name, ...p };

@@ -84,7 +84,8 @@ export function reproductionMarkdown(r: ReproductionFile): string {
   const took = r.meta.seconds === undefined ? '' : `, ${(r.meta.seconds / 60).toFixed(1)} min`;
   lines.push(
     '',
-    `Measured ${r.meta.date} at ${r.meta.commit ?? 'an uncommitted tree'} on ${r.meta.machine}${r.meta.backend ? ` (${r.meta.backend})` : ''}${took}.`,
+    `Measured ${r.meta.date} at ${r.meta.commit ?? 'an uncommitted tree'} ` +
+      `on ${r.meta.machine}${r.meta.backend ? ` (${r.meta.backend})` : ''}${took}.`,
     '',
   );
   return lines.join('\n');

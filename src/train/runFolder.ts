@@ -108,7 +108,8 @@ export function openRunFolder(dir: string, fingerprint: RunFingerprint, opts: Op
     } else if (present.length) {
       if (!fs.existsSync(manifestFile))
         throw new MilkitDataError(
-          `the folder holds run files (${present.slice(0, 3).join(', ')}${present.length > 3 ? ', …' : ''}) but no ${RUN_MANIFEST}, so they cannot be checked against this run`,
+          `the folder holds run files (${present.slice(0, 3).join(', ')}${present.length > 3 ? ', …' : ''}) ` +
+            `but no ${RUN_MANIFEST}, so they cannot be checked against this run`,
           { file: dir },
           'use another output folder, or --overwrite to discard them',
         );

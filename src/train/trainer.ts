@@ -2,7 +2,8 @@
  * The Trainer: k-fold / repeated k-fold cross-validation of any MilModel on a Cohort.
  *
  * ```ts
- * const trainer = new Trainer({ model: { name: 'abmil', config: { gated: true } }, config: { epochs: 40, standardize: true } });
+ * const trainer = new Trainer({ model: { name: 'abmil', config: { gated: true } }, config: { epochs: 40, standardize:
+ * true } });
  * trainer.events.on((e) => ...);                          // progress (see events.ts)
  * const run = await trainer.crossValidate(cohort, splits, { outDir: 'runs/musk1' });
  * run.summary.accuracy  // { mean, sd, n }

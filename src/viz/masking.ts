@@ -41,7 +41,10 @@ export interface MaskingSettings extends MaskConfig {
   decay: boolean;
   /** Training progress t/T in [0, 1] (used by the decay). */
   progress: number;
-  /** Global Recycle Network: fraction of the kept instances the student sees directly; the rest are recycled [--merge_ratio]. Absent = no GRN. */
+  /**
+   * Global Recycle Network: fraction of the kept instances the student sees directly; the rest are recycled
+   * [--merge_ratio]. Absent = no GRN.
+   */
   recycleKeepRatio?: number;
   /**
    * Seed of the preview's random choices. Counts always equal training's; which instances a random
@@ -183,7 +186,8 @@ export function maskingSettingsLabel(s: MaskingSettings): string {
   if (usesHigh) {
     const decayed = s.decay ? cosineSchedule(s.highRatio, 0, s.progress, 1) : s.highRatio;
     parts.push(
-      `βh ${f(s.highRatio)}${s.decay ? ` → ${f(decayed)} (cosine decay at ${Math.round(100 * s.progress)} % of training)` : ''}`,
+      `βh ${f(s.highRatio)}` +
+        `${s.decay ? ` → ${f(decayed)} (cosine decay at ${Math.round(100 * s.progress)} % of training)` : ''}`,
     );
   }
   if (s.strategy === 'rhsm' || s.strategy === 'combined') parts.push(`r ${f(s.highRandomRatio)}`);

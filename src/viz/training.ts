@@ -138,7 +138,8 @@ export class TrainingCurves {
     if (r.folds > 1) Object.assign(p, { fold: r.foldIndex, folds: r.folds });
     if (rate && rate > 0) {
       p.rate = roundSig(rate, 3);
-      const epochsLeft = (r.folds - r.foldIndex - 1) * r.epochs + (r.epochs - r.epoch); // after the current one (r.epoch is 1-based)
+      // after the current one (r.epoch is 1-based)
+      const epochsLeft = (r.folds - r.foldIndex - 1) * r.epochs + (r.epochs - r.epoch);
       p.etaSeconds = roundSig((epochsLeft * steps + (steps - step)) / rate, 3);
     }
     return p;

@@ -52,7 +52,8 @@ describe('native OpenBLAS matMul kernels', function () {
     // the kernels replace the wasm ones only
     if (tf.getBackend() !== 'wasm') return skipBecause(this, `backend ${tf.getBackend()}, not wasm`);
     const s = blasStatus();
-    // With libopenblas-dev present the addon must have been built by `npm ci` (a silent fallback would hide a broken build).
+    // With libopenblas-dev present the addon must have been built by `npm ci` (a silent fallback would hide a broken
+    // build).
     if (!s.active && !openblasInstalled && !process.env.MILKIT_BLAS)
       return skipBecause(this, 'libopenblas-dev is not installed');
     assert.ok(s.active, `OpenBLAS path is off although libopenblas-dev is installed: ${s.reason}`);
@@ -100,42 +101,47 @@ describe('native OpenBLAS matMul kernels', function () {
     }
   });
 
-  it('fused matMul + bias + activation equals matMul, add and the activation (linear, relu, sigmoid, elu, leakyrelu, relu6)', () => {
-    // Compared with unfused ops: tfjs-wasm's own fused kernel adds a [1]-shaped bias to column 0 only.
-    const acts = {
-      linear: (x: tf.Tensor) => x,
-      relu: tf.relu,
-      sigmoid: tf.sigmoid,
-      elu: tf.elu,
-      leakyrelu: (x: tf.Tensor) => tf.leakyRelu(x, 0.1),
-      relu6: tf.relu6,
-    };
-    for (const [activation, act] of Object.entries(acts)) {
-      // [41 × 53]·[53 × 29] through sgemm; [1 × 53]·[53 × 29], [41 × 53]·[53 × 1] (sgemv), [41 × 1]·[1 × 29] (outer product).
-      for (const [m, k, n, biasShape] of [
-        [41, 53, 29, [29]],
-        [41, 53, 29, [1]],
-        [41, 53, 29, undefined],
-        [1, 53, 29, [29]],
-        [41, 53, 1, [1]],
-        [41, 53, 1, undefined],
-        [41, 1, 29, [29]],
-        [41, 1, 29, undefined],
-      ] as const) {
-        tf.tidy(() => {
-          const a = rand([m, k]) as tf.Tensor2D;
-          const b = rand([k, n]) as tf.Tensor2D;
-          const bias = biasShape ? rand([...biasShape]) : undefined;
-          const native = tf.fused.matMul({ a, b, bias, activation: activation as 'relu', leakyreluAlpha: 0.1 });
-          const plain = withoutBlas(() => act(bias ? tf.add(tf.matMul(a, b), bias) : tf.matMul(a, b)));
-          assert.ok(
-            relDiff(native, plain) < 1e-5,
-            `${activation} [${m}×${k}]·[${k}×${n}] bias ${biasShape}: ${relDiff(native, plain)}`,
-          );
-        });
+  it(
+    'fused matMul + bias + activation equals matMul, add and the ' +
+      'activation (linear, relu, sigmoid, elu, leakyrelu, relu6)',
+    () => {
+      // Compared with unfused ops: tfjs-wasm's own fused kernel adds a [1]-shaped bias to column 0 only.
+      const acts = {
+        linear: (x: tf.Tensor) => x,
+        relu: tf.relu,
+        sigmoid: tf.sigmoid,
+        elu: tf.elu,
+        leakyrelu: (x: tf.Tensor) => tf.leakyRelu(x, 0.1),
+        relu6: tf.relu6,
+      };
+      for (const [activation, act] of Object.entries(acts)) {
+        // [41 × 53]·[53 × 29] through sgemm; [1 × 53]·[53 × 29], [41 × 53]·[53 × 1] (sgemv), [41 × 1]·[1 × 29] (outer
+        // product).
+        for (const [m, k, n, biasShape] of [
+          [41, 53, 29, [29]],
+          [41, 53, 29, [1]],
+          [41, 53, 29, undefined],
+          [1, 53, 29, [29]],
+          [41, 53, 1, [1]],
+          [41, 53, 1, undefined],
+          [41, 1, 29, [29]],
+          [41, 1, 29, undefined],
+        ] as const) {
+          tf.tidy(() => {
+            const a = rand([m, k]) as tf.Tensor2D;
+            const b = rand([k, n]) as tf.Tensor2D;
+            const bias = biasShape ? rand([...biasShape]) : undefined;
+            const native = tf.fused.matMul({ a, b, bias, activation: activation as 'relu', leakyreluAlpha: 0.1 });
+            const plain = withoutBlas(() => act(bias ? tf.add(tf.matMul(a, b), bias) : tf.matMul(a, b)));
+            assert.ok(
+              relDiff(native, plain) < 1e-5,
+              `${activation} [${m}×${k}]·[${k}×${n}] bias ${biasShape}: ${relDiff(native, plain)}`,
+            );
+          });
+        }
       }
-    }
-  });
+    },
+  );
 
   it('an [M × N] bias (which tfjs-wasm rejects) is added; prelu goes to the original kernel', () => {
     tf.tidy(() => {
@@ -176,17 +182,21 @@ describe('native OpenBLAS matMul kernels', function () {
     addon.softmax(heap, 0, 32, 2, 4); // [2 × 4] in, [2 × 4] out: exactly fits
     assert.throws(() => addon.softmax(heap, 0, 36, 2, 4), /outside the heap/);
     assert.throws(() => addon.softmax(heap, 0, 32, 2, 0), /softmax: bad shape/);
-    assert.throws(() => addon.softmaxGrad(heap, 0, 16, 48, 1, 5), /outside the heap/); // dx [5] from byte 48 does not fit
-    assert.throws(() => addon.layerNorm(heap, 0, 16, 20, 24, 28, 60, 2, 4, 1e-5), /outside the heap/); // only rstd [2] from byte 60 does not fit
+    // dx [5] from byte 48 does not fit
+    assert.throws(() => addon.softmaxGrad(heap, 0, 16, 48, 1, 5), /outside the heap/);
+    // only rstd [2] from byte 60 does not fit
+    assert.throws(() => addon.layerNorm(heap, 0, 16, 20, 24, 28, 60, 2, 4, 1e-5), /outside the heap/);
     assert.throws(() => addon.layerNormGrad(heap, 0, 0, 0, 0, 0, 0, 0, 2, 0), /layerNormGrad: bad shape/);
-    assert.throws(() => addon.segmentMeans(heap, 0, 56, 2, 3, 2, 0), /outside the heap/); // 12 floats from byte 0 fit, the 4 means from byte 56 do not
+    // 12 floats from byte 0 fit, the 4 means from byte 56 do not
+    assert.throws(() => addon.segmentMeans(heap, 0, 56, 2, 3, 2, 0), /outside the heap/);
     assert.throws(() => addon.activation(heap, 0, 8, 15, 1), /outside the heap/);
     assert.throws(
       () => addon.adam(heap, 0, 0, 0, 0, 0, 0, 60, 2, 0, 0, 0, 0.9, 0.1, 0.999, 0.001, 1, 1, 1e-8, 1e-3),
       /outside the heap/,
     );
     assert.throws(() => addon.depthwise(heap, 0, 0, 0, 2, 2, 1, 3, 1, 1, 0, 2, 2, 3), /depthwise: bad shape/);
-    assert.throws(() => addon.pinv(heap, 0, 16, 32, 1, 2, 1, -1, -1, -1, 48), /outside the heap/); // iterates need 16 floats
+    // iterates need 16 floats
+    assert.throws(() => addon.pinv(heap, 0, 16, 32, 1, 2, 1, -1, -1, -1, 48), /outside the heap/);
     assert.throws(() => addon.pinv(heap, 0, 16, -1, 1, 2, 1, 32, 48, 48, -1), /needs the kept iterates/);
   });
 
@@ -216,57 +226,61 @@ describe('native OpenBLAS matMul kernels', function () {
     assert.throws(() => addon.setThreads(2, -1), /work threshold/);
   });
 
-  it('the AVX-512 sgemm and OpenBLAS agree with a double-precision product (every transpose, edge tiles, K slabs, 1 and 2 threads)', function () {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const addon = require(ADDON_PATH) as BlasAddon;
-    const { threads, smallProductWork, gemm } = addon.info();
-    if (!addon.setGemm('milkit')) this.skip(); // no AVX-512 here: OpenBLAS runs every product
-    // M, N, K: past one 112-row chunk and one 32-column panel with ragged edges; K = 4500 spans two slabs.
-    const shapes: [number, number, number][] = [
-      [250, 70, 300],
-      [15, 33, 4500],
-    ];
-    try {
-      for (const n of [1, 2]) {
-        addon.setThreads(n, 0); // every product on n threads
-        for (const [m, nn, k] of shapes)
-          for (const [ta, tb] of [
-            [false, false],
-            [true, false],
-            [false, true],
-            [true, true],
-          ]) {
-            const a = rand(ta ? [k, m] : [m, k]);
-            const b = rand(tb ? [nn, k] : [k, nn]);
-            const [x, y] = [a.dataSync(), b.dataSync()];
-            const out: Float32Array[] = [];
-            for (const kernel of ['milkit', 'openblas'] as const) {
-              addon.setGemm(kernel);
-              const c = tf.matMul(a, b, ta, tb);
-              out.push(c.dataSync() as Float32Array);
-              c.dispose();
+  it(
+    'the AVX-512 sgemm and OpenBLAS agree with a double-precision ' +
+      'product (every transpose, edge tiles, K slabs, 1 and 2 threads)',
+    function () {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const addon = require(ADDON_PATH) as BlasAddon;
+      const { threads, smallProductWork, gemm } = addon.info();
+      if (!addon.setGemm('milkit')) this.skip(); // no AVX-512 here: OpenBLAS runs every product
+      // M, N, K: past one 112-row chunk and one 32-column panel with ragged edges; K = 4500 spans two slabs.
+      const shapes: [number, number, number][] = [
+        [250, 70, 300],
+        [15, 33, 4500],
+      ];
+      try {
+        for (const n of [1, 2]) {
+          addon.setThreads(n, 0); // every product on n threads
+          for (const [m, nn, k] of shapes)
+            for (const [ta, tb] of [
+              [false, false],
+              [true, false],
+              [false, true],
+              [true, true],
+            ]) {
+              const a = rand(ta ? [k, m] : [m, k]);
+              const b = rand(tb ? [nn, k] : [k, nn]);
+              const [x, y] = [a.dataSync(), b.dataSync()];
+              const out: Float32Array[] = [];
+              for (const kernel of ['milkit', 'openblas'] as const) {
+                addon.setGemm(kernel);
+                const c = tf.matMul(a, b, ta, tb);
+                out.push(c.dataSync() as Float32Array);
+                c.dispose();
+              }
+              // Double-precision reference on a sample of entries (every 7th), scale = max |C|.
+              let worst = 0;
+              let scale = 0;
+              for (let e = 0; e < m * nn; e += 7) {
+                const [i, j] = [Math.floor(e / nn), e % nn];
+                let acc = 0;
+                for (let q = 0; q < k; q++) acc += x[ta ? q * m + i : i * k + q] * y[tb ? j * k + q : q * nn + j];
+                scale = Math.max(scale, Math.abs(acc));
+                worst = Math.max(worst, Math.abs(out[0][e] - acc), Math.abs(out[1][e] - acc));
+              }
+              assert.ok(worst / scale < 2e-6, `${m}×${nn}×${k} ta=${ta} tb=${tb} ${n} threads: error ${worst / scale}`);
+              tf.dispose([a, b]);
             }
-            // Double-precision reference on a sample of entries (every 7th), scale = max |C|.
-            let worst = 0;
-            let scale = 0;
-            for (let e = 0; e < m * nn; e += 7) {
-              const [i, j] = [Math.floor(e / nn), e % nn];
-              let acc = 0;
-              for (let q = 0; q < k; q++) acc += x[ta ? q * m + i : i * k + q] * y[tb ? j * k + q : q * nn + j];
-              scale = Math.max(scale, Math.abs(acc));
-              worst = Math.max(worst, Math.abs(out[0][e] - acc), Math.abs(out[1][e] - acc));
-            }
-            assert.ok(worst / scale < 2e-6, `${m}×${nn}×${k} ta=${ta} tb=${tb} ${n} threads: error ${worst / scale}`);
-            tf.dispose([a, b]);
-          }
+        }
+      } finally {
+        addon.setThreads(threads, smallProductWork);
+        addon.setGemm(gemm === 'OpenBLAS' ? 'openblas' : 'milkit');
       }
-    } finally {
-      addon.setThreads(threads, smallProductWork);
-      addon.setGemm(gemm === 'OpenBLAS' ? 'openblas' : 'milkit');
-    }
-    assert.ok(addon.selfTest() < 1e-5);
-    assert.ok(addon.fmaPeak(1, 1000) > 0);
-  });
+      assert.ok(addon.selfTest() < 1e-5);
+      assert.ok(addon.fmaPeak(1, 1000) > 0);
+    },
+  );
 
   it('native activations equal the tfjs ops (gelu, tanh, sigmoid, relu)', () => {
     const refs = { gelu, tanh: tf.tanh, sigmoid: tf.sigmoid, relu: tf.relu };
@@ -290,7 +304,8 @@ describe('native OpenBLAS matMul kernels', function () {
 
   for (const act of ['gelu', 'tanh', 'sigmoid', 'relu', 'linear'] as const) {
     it(`dense ${act}: the native gradient matches central differences (W, b and the input)`, () => {
-      // Its own stream: the inputs must not change when other tests draw more (a ReLU kink within ±eps fails the check).
+      // Its own stream: the inputs must not change when other tests draw more (a ReLU kink within ±eps fails the
+      // check).
       const own = new Rng(23);
       const r = (shape: number[]) =>
         tf.tensor(
@@ -410,25 +425,29 @@ describe('native OpenBLAS matMul kernels', function () {
     ['dsmil', {}],
     ['transmil', {}],
   ] as const) {
-    it(`${name}${Object.keys(extra).length ? ` ${JSON.stringify(extra)}` : ''}: logits and gradients (dropout on) equal the plain wasm path`, () => {
-      // Two models from one seed: the same weights and the same dropout stream.
-      const make = () =>
-        createModel(name, { inputDim: 96, seed: 3, ...extra, ...(small[name] ?? {}) } as never) as MilModel;
-      const bag = rand([333, 96]) as tf.Tensor2D;
-      const target: Target = { kind: 'class', label: 1, numClasses: 2 };
-      try {
-        const native = outputsAndGrads(make(), bag, target);
-        const plain = withoutBlas(() => outputsAndGrads(make(), bag, target));
-        assert.ok(relDiff(tf.tensor(native.logits), tf.tensor(plain.logits)) < 1e-4, 'logits');
-        assert.ok(native.grads.length > 0 && native.grads.length === plain.grads.length);
-        native.grads.forEach((g, i) => {
-          const d = tf.tidy(() => relDiff(tf.tensor(g), tf.tensor(plain.grads[i])));
-          assert.ok(d < 1e-3, `gradient of trainable variable ${i}: relative difference ${d}`);
-        });
-      } finally {
-        bag.dispose();
-      }
-    });
+    it(
+      `${name}${Object.keys(extra).length ? ` ${JSON.stringify(extra)}` : ''}: ` +
+        `logits and gradients (dropout on) equal the plain wasm path`,
+      () => {
+        // Two models from one seed: the same weights and the same dropout stream.
+        const make = () =>
+          createModel(name, { inputDim: 96, seed: 3, ...extra, ...(small[name] ?? {}) } as never) as MilModel;
+        const bag = rand([333, 96]) as tf.Tensor2D;
+        const target: Target = { kind: 'class', label: 1, numClasses: 2 };
+        try {
+          const native = outputsAndGrads(make(), bag, target);
+          const plain = withoutBlas(() => outputsAndGrads(make(), bag, target));
+          assert.ok(relDiff(tf.tensor(native.logits), tf.tensor(plain.logits)) < 1e-4, 'logits');
+          assert.ok(native.grads.length > 0 && native.grads.length === plain.grads.length);
+          native.grads.forEach((g, i) => {
+            const d = tf.tidy(() => relDiff(tf.tensor(g), tf.tensor(plain.grads[i])));
+            assert.ok(d < 1e-3, `gradient of trainable variable ${i}: relative difference ${d}`);
+          });
+        } finally {
+          bag.dispose();
+        }
+      },
+    );
   }
 });
 
@@ -438,33 +457,36 @@ describe('native path: MHIM-v2(AB-MIL) training steps', () => {
     if (tf.getBackend() !== 'wasm' || !blasStatus().active) skipBecause(this, 'the OpenBLAS path is off');
   });
 
-  it('three steps (teacher, masking, GRN, student, EMA) give the same losses and weights as the plain wasm path', async () => {
-    const bags = syntheticBags(3, 40, 16, 5);
-    const run = async () => {
-      const model = new MhimModel(smallAbmil(4), { grn: { numQueries: 2, keepFraction: 0.7 } });
-      const optimizer = new Adam(model.trainableVariables(), { lr: 1e-3, weightDecay: 1e-5 });
-      const losses: number[] = [];
-      for (const { bag, label } of bags)
-        losses.push((await trainStep(model, bag, { kind: 'class', label, numClasses: 2 }, optimizer)).loss);
-      const weights = model.variables().map((v) => v.dataSync().slice() as Float32Array);
-      optimizer.dispose();
-      model.dispose();
-      return { losses, weights };
-    };
-    const native = await run();
-    const plain = await withoutBlas(run);
-    native.losses.forEach((l, i) =>
-      assert.ok(
-        Math.abs(l - plain.losses[i]) < 1e-4 * Math.max(1, Math.abs(l)),
-        `loss ${i}: ${l} vs ${plain.losses[i]}`,
-      ),
-    );
-    assert.equal(native.weights.length, plain.weights.length);
-    native.weights.forEach((w, i) => {
-      const d = tf.tidy(() => relDiff(tf.tensor(w), tf.tensor(plain.weights[i])));
-      assert.ok(d < 1e-4, `variable ${i} (student, GRN, teacher): relative difference ${d}`);
-    });
-  });
+  it(
+    'three steps (teacher, masking, GRN, student, EMA) ' + 'give the same losses and weights as the plain wasm path',
+    async () => {
+      const bags = syntheticBags(3, 40, 16, 5);
+      const run = async () => {
+        const model = new MhimModel(smallAbmil(4), { grn: { numQueries: 2, keepFraction: 0.7 } });
+        const optimizer = new Adam(model.trainableVariables(), { lr: 1e-3, weightDecay: 1e-5 });
+        const losses: number[] = [];
+        for (const { bag, label } of bags)
+          losses.push((await trainStep(model, bag, { kind: 'class', label, numClasses: 2 }, optimizer)).loss);
+        const weights = model.variables().map((v) => v.dataSync().slice() as Float32Array);
+        optimizer.dispose();
+        model.dispose();
+        return { losses, weights };
+      };
+      const native = await run();
+      const plain = await withoutBlas(run);
+      native.losses.forEach((l, i) =>
+        assert.ok(
+          Math.abs(l - plain.losses[i]) < 1e-4 * Math.max(1, Math.abs(l)),
+          `loss ${i}: ${l} vs ${plain.losses[i]}`,
+        ),
+      );
+      assert.equal(native.weights.length, plain.weights.length);
+      native.weights.forEach((w, i) => {
+        const d = tf.tidy(() => relDiff(tf.tensor(w), tf.tensor(plain.weights[i])));
+        assert.ok(d < 1e-4, `variable ${i} (student, GRN, teacher): relative difference ${d}`);
+      });
+    },
+  );
 });
 
 describe('native build and fallback', function () {
@@ -498,7 +520,11 @@ describe('native build and fallback', function () {
       // AVX-512 CPUs run milkit's own sgemm for the general products, others OpenBLAS's.
       assert.match(
         on.describe,
-        /^wasm SIMD \+ (native sgemm milkit AVX-512 14x32 \(\d+ threads?; OpenBLAS \w+\)|OpenBLAS sgemm \(\d+ threads?, \w+\))$/,
+        new RegExp(
+          /^wasm SIMD \+ native sgemm milkit AVX-512 14x32 \(\d+ threads?; OpenBLAS \w+\)$/.source +
+            '|' +
+            /^wasm SIMD \+ OpenBLAS sgemm \(\d+ threads?, \w+\)$/.source,
+        ),
       );
       const openblas = JSON.parse(run({ MILKIT_GEMM: 'openblas' }).stdout);
       assert.match(openblas.describe, /^wasm SIMD \+ OpenBLAS sgemm \(\d+ threads?, \w+\)$/);
@@ -588,7 +614,8 @@ describe('native Moore–Penrose iteration (Nyström pinv)', () => {
           [...s],
         );
       tf.tidy(() => {
-        // A softmax matrix, as in Nyström (rows sum to 1), and the reference start z0 = xᵀ / (max row-sum · max col-sum).
+        // A softmax matrix, as in Nyström (rows sum to 1), and the reference start z0 = xᵀ / (max row-sum · max
+        // col-sum).
         const x = tf.softmax(rnd(shape));
         const perm = shape.length === 3 ? [0, 2, 1] : [1, 0];
         const z0 = tf.div(tf.transpose(x, perm), tf.mul(tf.max(tf.sum(x, -1)), tf.max(tf.sum(x, -2))));

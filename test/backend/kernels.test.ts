@@ -74,31 +74,35 @@ describe('backend gradients (cpu, float32 central differences)', () => {
       tf.dispose([a, b]);
     }));
 
-  it('DepthwiseConv2dNative: the conv-only gradient equals tfjs’s and finite differences (same 7×7, 33×1, valid 3×3)', () =>
-    onCpu(() => {
-      const cases: [number[], number[], 'same' | 'valid'][] = [
-        [[1, 6, 5, 3], [7, 7, 3, 1], 'same'],
-        [[1, 40, 2, 2], [33, 1, 2, 1], 'same'],
-        [[1, 6, 6, 2], [3, 3, 2, 1], 'valid'],
-      ];
-      for (const [xs, fs, pad] of cases) {
-        const x = tf.variable(rand(xs));
-        const filter = tf.variable(rand(fs));
-        const run = ([a, b]: tf.Tensor[]) => tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, pad);
-        const w = rand(run([x, filter]).shape);
-        const f = () => tf.sum(tf.mul(run([x, filter]), w)) as tf.Scalar;
-        expectGradMatches(f, x, someCoords(x.size));
-        expectGradMatches(f, filter, someCoords(filter.size));
-        const diff = compareWithOriginal(tf.DepthwiseConv2dNative, run, [x, filter], ['x', 'filter'], {
-          strides: 1,
-          pad,
-          dilations: 1,
-          dataFormat: 'NHWC',
-        } as unknown as tf.NamedAttrMap);
-        assert.ok(diff < 1e-4, `${fs} ${pad}: fast vs tfjs gradient differ by ${diff}`);
-        tf.dispose([x, filter, w]);
-      }
-    }));
+  it(
+    'DepthwiseConv2dNative: the conv-only gradient equals ' +
+      'tfjs’s and finite differences (same 7×7, 33×1, valid 3×3)',
+    () =>
+      onCpu(() => {
+        const cases: [number[], number[], 'same' | 'valid'][] = [
+          [[1, 6, 5, 3], [7, 7, 3, 1], 'same'],
+          [[1, 40, 2, 2], [33, 1, 2, 1], 'same'],
+          [[1, 6, 6, 2], [3, 3, 2, 1], 'valid'],
+        ];
+        for (const [xs, fs, pad] of cases) {
+          const x = tf.variable(rand(xs));
+          const filter = tf.variable(rand(fs));
+          const run = ([a, b]: tf.Tensor[]) => tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, pad);
+          const w = rand(run([x, filter]).shape);
+          const f = () => tf.sum(tf.mul(run([x, filter]), w)) as tf.Scalar;
+          expectGradMatches(f, x, someCoords(x.size));
+          expectGradMatches(f, filter, someCoords(filter.size));
+          const diff = compareWithOriginal(tf.DepthwiseConv2dNative, run, [x, filter], ['x', 'filter'], {
+            strides: 1,
+            pad,
+            dilations: 1,
+            dataFormat: 'NHWC',
+          } as unknown as tf.NamedAttrMap);
+          assert.ok(diff < 1e-4, `${fs} ${pad}: fast vs tfjs gradient differ by ${diff}`);
+          tf.dispose([x, filter, w]);
+        }
+      }),
+  );
 
   it('TopK values: the registered gradient matches finite differences (1-D and 2-D)', () =>
     onCpu(() => {

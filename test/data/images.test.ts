@@ -274,7 +274,8 @@ describe('data/datasets colon + breast builders on hand-made archives (layout of
   it('colon: bags per patient, bag label = any cancerous patch, mosaic coordinates', async () => {
     const d = await colonFolder(
       'colon-ok',
-      'InstanceID,patientID,ImageName,cellTypeName,cellType,isCancerous\n3,1,3.png,fibroblast,0,0\n1,1,1.png,epithelial,2,1\n2,2,2.png,others,3,0\n',
+      'InstanceID,patientID,ImageName,cellTypeName,cellType,isCancerous\n' +
+        '3,1,3.png,fibroblast,0,0\n1,1,1.png,epithelial,2,1\n2,2,2.png,others,3,0\n',
       'InstanceID,patientID,ImageName,isCancerous\n4,10,4.png,0\n',
       ['1.png', '2.png', '3.png', '4.png', '9.png'],
     );

@@ -26,44 +26,47 @@ describe('data/datasets/mnistBags: MNIST-bags (Ilse et al.)', function () {
     assert.deepEqual([train.labels[0], train.labels[1], test.labels[0]], [5, 0, 7]); // the well-known first digits
   });
 
-  it('builds the paper protocol: labels follow the target, pixels in [0,1], train/test from their own MNIST sets', async () => {
-    const out = path.join(dir, 'paper.arrow');
-    const r = await mnistBags.build({ out, trainBags: 30, testBags: 20, seed: 5 });
-    assert.equal(r.cohort.bags, 50);
-    const c = await Cohort.open(out);
-    try {
-      const [split] = parseSplitFile(JSON.parse(fs.readFileSync(r.splitsPath!, 'utf8')), c.bags);
-      assert.deepEqual(
-        split[0].train,
-        Array.from({ length: 30 }, (_, i) => i),
-      );
-      assert.equal(split[0].test.length, 20);
-      for (const bag of await Promise.all(c.bags.map((_, i) => c.bag(i)))) {
-        const labels = Array.from(bag.instanceLabels!);
-        assert.equal(bag.label, labels.some((l) => l === 1) ? 1 : 0, `bag ${bag.id}`);
-        assert.equal(bag.meta.split, bag.id.startsWith('train') ? 'train' : 'test');
-        let lo = Infinity;
-        let hi = -Infinity;
-        for (const v of bag.features) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
-        assert.ok(lo >= 0 && hi <= 1 && hi > 0.9, `pixels in [0,1]: ${lo}..${hi}`);
+  it(
+    'builds the paper protocol: labels follow the target, ' + 'pixels in [0,1], train/test from their own MNIST sets',
+    async () => {
+      const out = path.join(dir, 'paper.arrow');
+      const r = await mnistBags.build({ out, trainBags: 30, testBags: 20, seed: 5 });
+      assert.equal(r.cohort.bags, 50);
+      const c = await Cohort.open(out);
+      try {
+        const [split] = parseSplitFile(JSON.parse(fs.readFileSync(r.splitsPath!, 'utf8')), c.bags);
+        assert.deepEqual(
+          split[0].train,
+          Array.from({ length: 30 }, (_, i) => i),
+        );
+        assert.equal(split[0].test.length, 20);
+        for (const bag of await Promise.all(c.bags.map((_, i) => c.bag(i)))) {
+          const labels = Array.from(bag.instanceLabels!);
+          assert.equal(bag.label, labels.some((l) => l === 1) ? 1 : 0, `bag ${bag.id}`);
+          assert.equal(bag.meta.split, bag.id.startsWith('train') ? 'train' : 'test');
+          let lo = Infinity;
+          let hi = -Infinity;
+          for (const v of bag.features) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+          assert.ok(lo >= 0 && hi <= 1 && hi > 0.9, `pixels in [0,1]: ${lo}..${hi}`);
+        }
+        // Instances are real MNIST digits of the right set, with the right instance label.
+        for (const [id, set] of [
+          ['train-00001', train],
+          ['test-00001', test],
+        ] as const) {
+          const bag = await c.bag(id);
+          const i = findImage(set, bag.features.subarray(0, 784));
+          assert.ok(i >= 0, `${id}: first instance found in the MNIST ${id.split('-')[0]} set`);
+          assert.equal(bag.instanceLabels![0], set.labels[i] === 9 ? 1 : 0);
+        }
+        const sizes = c.bags.map((b) => b.numInstances);
+        const mean = sizes.reduce((a, b) => a + b, 0) / sizes.length;
+        assert.ok(mean > 8 && mean < 11, `mean bag size ${mean} (trunc of N(10, 2) has mean ≈ 9.5)`);
+      } finally {
+        await c.close();
       }
-      // Instances are real MNIST digits of the right set, with the right instance label.
-      for (const [id, set] of [
-        ['train-00001', train],
-        ['test-00001', test],
-      ] as const) {
-        const bag = await c.bag(id);
-        const i = findImage(set, bag.features.subarray(0, 784));
-        assert.ok(i >= 0, `${id}: first instance found in the MNIST ${id.split('-')[0]} set`);
-        assert.equal(bag.instanceLabels![0], set.labels[i] === 9 ? 1 : 0);
-      }
-      const sizes = c.bags.map((b) => b.numInstances);
-      const mean = sizes.reduce((a, b) => a + b, 0) / sizes.length;
-      assert.ok(mean > 8 && mean < 11, `mean bag size ${mean} (trunc of N(10, 2) has mean ≈ 9.5)`);
-    } finally {
-      await c.close();
-    }
-  });
+    },
+  );
 
   it('is reproducible with a seed', async () => {
     const a = await mnistBags.build({ out: path.join(dir, 'a.arrow'), trainBags: 5, testBags: 3, seed: 9 });

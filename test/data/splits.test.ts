@@ -57,7 +57,8 @@ describe('data/splits: patient-level stratified splits', () => {
       [0, 1, 2],
       'A is tested as a whole',
     );
-    // Largest-first placement: A (3 negative bags) fills one fold's negatives; the 3 other negatives go to the other two folds.
+    // Largest-first placement: A (3 negative bags) fills one fold's negatives; the 3 other negatives go to the other
+    // two folds.
     assert.equal(splits[foldOfA].test.filter((i) => bags[i].label === 0).length, 3);
     for (const s of splits) {
       assert.equal(s.test.filter((i) => bags[i].label === 1).length, 1, 'one positive per fold');

@@ -36,40 +36,43 @@ const small = { name: 'abmil', config: { attention: 'relu', embedDim: 8 } };
 const init = { inputDim: 16, numClasses: 2, seed: 3 };
 
 describe('experiments/mhim: ablation switches', () => {
-  it('consistencyWeight 0 trains on the classification loss alone; grn null gives no GRN and no recycled tokens', async () => {
-    const { bag, label } = syntheticBags(1, 40)[0];
-    const target = { kind: 'class' as const, label, numClasses: 2 };
-    const mhim = (overrides: Record<string, unknown>) =>
-      createModel('mhim', {
-        ...init,
-        base: small.name,
-        baseConfig: small.config,
-        mhim: { version: 'v2', ...overrides },
-      });
-    const noCl = mhim({ consistencyWeight: 0, grn: null });
-    const full = mhim({});
-    try {
-      assert.equal(noCl.grn, undefined);
-      assert.ok(full.grn, 'the v2 preset has a GRN');
-      const opt = tf.train.adam(1e-3);
-      const a = await trainStep(noCl, bag, target, opt);
-      assert.equal(a.loss, a.terms.cls, 'total = classification loss when α = 0');
-      assert.equal(a.terms.consistency, 0, 'the consistency term is weighted by α = 0');
-      // Without a GRN the student sees every kept instance (βh = 0.03 of n masked, nothing recycled).
-      const n = bag.numInstances;
-      assert.equal(a.seqLen, n - Math.ceil(n * 0.03));
-      const b = await trainStep(full, bag, target, tf.train.adam(1e-3));
-      assert.ok(Math.abs(b.loss - (b.terms.cls + b.terms.consistency)) < 1e-4, 'full: cls + 0.5·consistency');
-      assert.equal(
-        b.seqLen,
-        Math.floor((n - Math.ceil(n * 0.03)) * 0.8) + 5,
-        'full: 80 % of the kept instances + K = 5 tokens',
-      );
-    } finally {
-      noCl.dispose();
-      full.dispose();
-    }
-  });
+  it(
+    'consistencyWeight 0 trains on the classification loss ' + 'alone; grn null gives no GRN and no recycled tokens',
+    async () => {
+      const { bag, label } = syntheticBags(1, 40)[0];
+      const target = { kind: 'class' as const, label, numClasses: 2 };
+      const mhim = (overrides: Record<string, unknown>) =>
+        createModel('mhim', {
+          ...init,
+          base: small.name,
+          baseConfig: small.config,
+          mhim: { version: 'v2', ...overrides },
+        });
+      const noCl = mhim({ consistencyWeight: 0, grn: null });
+      const full = mhim({});
+      try {
+        assert.equal(noCl.grn, undefined);
+        assert.ok(full.grn, 'the v2 preset has a GRN');
+        const opt = tf.train.adam(1e-3);
+        const a = await trainStep(noCl, bag, target, opt);
+        assert.equal(a.loss, a.terms.cls, 'total = classification loss when α = 0');
+        assert.equal(a.terms.consistency, 0, 'the consistency term is weighted by α = 0');
+        // Without a GRN the student sees every kept instance (βh = 0.03 of n masked, nothing recycled).
+        const n = bag.numInstances;
+        assert.equal(a.seqLen, n - Math.ceil(n * 0.03));
+        const b = await trainStep(full, bag, target, tf.train.adam(1e-3));
+        assert.ok(Math.abs(b.loss - (b.terms.cls + b.terms.consistency)) < 1e-4, 'full: cls + 0.5·consistency');
+        assert.equal(
+          b.seqLen,
+          Math.floor((n - Math.ceil(n * 0.03)) * 0.8) + 5,
+          'full: 80 % of the kept instances + K = 5 tokens',
+        );
+      } finally {
+        noCl.dispose();
+        full.dispose();
+      }
+    },
+  );
 
   it('Table-7 rows: baseline, then RHSM (r = 0.5) with GRN / CL toggled, all with the baseline teacher', () => {
     assert.deepEqual(
@@ -169,64 +172,67 @@ describe('experiments/mhim: tables from partial runs', () => {
 });
 
 describe('experiments/mhim: teacher initialisation from the same fold', () => {
-  it("fold f's teacher equals the baseline trained on fold f (not another fold), the student keeps its random init", async function () {
-    this.timeout(60_000);
-    const dir = tempDir();
-    const file = path.join(dir, 'synthetic.arrow');
-    await writeCohort(
-      file,
-      syntheticBags(12, 8).map(({ bag, label }) => ({ id: bag.id, features: bag.features, label })),
-      { dim: 16 },
-    );
-    const cohort = await Cohort.open(file);
-    try {
-      const train = { epochs: 1, lr: 1e-2, selectOn: 'last' as const, seed: 5 };
-      const ds: ReproDataset = {
-        name: 'synthetic',
-        cohortPath: file,
-        splits: [stratifiedKFold(cohort.bags, { k: 2, seed: 1 })],
-        description: 'synthetic',
-        train,
-      };
-      const ctx = { out: path.join(dir, 'runs') };
-      const setting = {
-        key: 'ti',
-        label: 'teacher init',
-        preset: 'v2' as const,
-        teacherInit: true,
-        mhim: { grn: null },
-      };
-      const run = await runSetting(setting, ds, cohort, ctx); // trains the baseline first, then MHIM
-      assert.equal(run.folds.length, 2);
-      for (const f of [0, 1])
-        assert.ok(fs.existsSync(path.join(ctx.out, 'synthetic', 'baseline', `rep0-fold${f}`, 'model.ckpt')));
-
-      const build = modelFor(setting, ds, ctx, train.seed) as (i: typeof init) => MhimModel;
-      const values = (vs: tf.Variable[]) => vs.map((v) => Array.from(v.dataSync()));
-      const baselines = [0, 1].map(
-        (f) => loadTrainedModel(path.join(ctx.out, 'synthetic', 'baseline', `rep0-fold${f}`, 'model.ckpt')).model,
+  it(
+    "fold f's teacher equals the baseline trained on fold " + 'f (not another fold), the student keeps its random init',
+    async function () {
+      this.timeout(60_000);
+      const dir = tempDir();
+      const file = path.join(dir, 'synthetic.arrow');
+      await writeCohort(
+        file,
+        syntheticBags(12, 8).map(({ bag, label }) => ({ id: bag.id, features: bag.features, label })),
+        { dim: 16 },
       );
+      const cohort = await Cohort.open(file);
       try {
-        for (const f of [0, 1]) {
-          const m = build({ inputDim: 16, numClasses: 2, seed: foldSeed(train.seed, 0, f) });
-          assert.deepEqual(
-            values(m.teacherVariables()),
-            values(baselines[f].variables()),
-            `fold ${f}: teacher = that fold's baseline`,
-          );
-          assert.notDeepEqual(values(m.teacherVariables()), values(baselines[1 - f].variables()));
-          assert.notDeepEqual(
-            values(m.student.variables()),
-            values(baselines[f].variables()),
-            'student starts from its own random init',
-          );
-          m.dispose();
+        const train = { epochs: 1, lr: 1e-2, selectOn: 'last' as const, seed: 5 };
+        const ds: ReproDataset = {
+          name: 'synthetic',
+          cohortPath: file,
+          splits: [stratifiedKFold(cohort.bags, { k: 2, seed: 1 })],
+          description: 'synthetic',
+          train,
+        };
+        const ctx = { out: path.join(dir, 'runs') };
+        const setting = {
+          key: 'ti',
+          label: 'teacher init',
+          preset: 'v2' as const,
+          teacherInit: true,
+          mhim: { grn: null },
+        };
+        const run = await runSetting(setting, ds, cohort, ctx); // trains the baseline first, then MHIM
+        assert.equal(run.folds.length, 2);
+        for (const f of [0, 1])
+          assert.ok(fs.existsSync(path.join(ctx.out, 'synthetic', 'baseline', `rep0-fold${f}`, 'model.ckpt')));
+
+        const build = modelFor(setting, ds, ctx, train.seed) as (i: typeof init) => MhimModel;
+        const values = (vs: tf.Variable[]) => vs.map((v) => Array.from(v.dataSync()));
+        const baselines = [0, 1].map(
+          (f) => loadTrainedModel(path.join(ctx.out, 'synthetic', 'baseline', `rep0-fold${f}`, 'model.ckpt')).model,
+        );
+        try {
+          for (const f of [0, 1]) {
+            const m = build({ inputDim: 16, numClasses: 2, seed: foldSeed(train.seed, 0, f) });
+            assert.deepEqual(
+              values(m.teacherVariables()),
+              values(baselines[f].variables()),
+              `fold ${f}: teacher = that fold's baseline`,
+            );
+            assert.notDeepEqual(values(m.teacherVariables()), values(baselines[1 - f].variables()));
+            assert.notDeepEqual(
+              values(m.student.variables()),
+              values(baselines[f].variables()),
+              'student starts from its own random init',
+            );
+            m.dispose();
+          }
+        } finally {
+          baselines.forEach((b) => b.dispose());
         }
       } finally {
-        baselines.forEach((b) => b.dispose());
+        await cohort.close();
       }
-    } finally {
-      await cohort.close();
-    }
-  });
+    },
+  );
 });

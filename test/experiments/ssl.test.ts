@@ -17,7 +17,10 @@ const reproduceSsl = (argv: string[]) => runExperiment(experiment, argv);
 
 const METHODS = ['random', 'both', 'contrastive', 'reconstruction', 'e2e'] as const;
 
-/** Finished cells (and the encoders' probes) of `sizes` in `out`, as experiments/ssl.ts writes them; fold values depend on `base`. */
+/**
+ * Finished cells (and the encoders' probes) of `sizes` in `out`, as experiments/ssl.ts writes them; fold values depend
+ * on `base`.
+ */
 function writeCells(out: string, argv: string[], sizes: number[], base: number): void {
   fs.mkdirSync(path.join(out, 'cells'), { recursive: true });
   for (const dataset of ['mnist', 'colon']) {
@@ -94,43 +97,46 @@ describe('experiments/ssl: a partial run never erases measured cells', function 
     assert.equal(labels(results, 'ssl-bagsize').length, 2 * 4 * 3 - 1);
   });
 
-  it('a subset measured in a fresh run folder updates its cells and keeps the others from the existing tables', async () => {
-    const results = path.join(dir, 'results-merged');
-    await reproduceSsl(['--out', full, '--results', results, ...settings]);
-    const before = rowsOf(results, 'ssl-objectives');
-    const fresh = path.join(dir, 'fresh');
-    writeCells(fresh, settings, [64], 0.7);
-    fs.rmSync(path.join(fresh, 'cells', 'mnist-random-probe.json'));
-    await reproduceSsl(['--out', fresh, '--results', results, ...settings, '--only', 'colon/*/K64']);
-    const after = rowsOf(results, 'ssl-objectives');
-    assert.deepEqual(
-      after.map((r) => r.label),
-      before.map((r) => r.label),
-      'same rows, same order',
-    );
-    for (const [i, r] of after.entries()) {
-      const remeasured = r.label.includes('K = 64:');
+  it(
+    'a subset measured in a fresh run folder updates its ' + 'cells and keeps the others from the existing tables',
+    async () => {
+      const results = path.join(dir, 'results-merged');
+      await reproduceSsl(['--out', full, '--results', results, ...settings]);
+      const before = rowsOf(results, 'ssl-objectives');
+      const fresh = path.join(dir, 'fresh');
+      writeCells(fresh, settings, [64], 0.7);
+      fs.rmSync(path.join(fresh, 'cells', 'mnist-random-probe.json'));
+      await reproduceSsl(['--out', fresh, '--results', results, ...settings, '--only', 'colon/*/K64']);
+      const after = rowsOf(results, 'ssl-objectives');
       assert.deepEqual(
-        r.cells[0],
-        remeasured ? [0.7 + 64 / 1000, 0.7 + 64 / 1000 + 0.01] : before[i].cells[0],
-        r.label,
+        after.map((r) => r.label),
+        before.map((r) => r.label),
+        'same rows, same order',
       );
-    }
-    assert.deepEqual(
-      row(results, 'ssl-probe', 'MNIST-bags: frozen random encoder (no SSL)')!.cells,
-      [[0.6, 0.6]],
-      'probe kept',
-    );
-    assert.deepEqual(
-      row(results, 'ssl-probe', 'colon: frozen random encoder (no SSL)')!.cells,
-      [[0.7, 0.7]],
-      'probe re-measured',
-    );
-    assert.match(
-      readReproduction(path.join(results, 'ssl-objectives.json')).meta.protocol,
-      /16 row\(s\) not measured in .*fresh kept from the table of/,
-    );
-  });
+      for (const [i, r] of after.entries()) {
+        const remeasured = r.label.includes('K = 64:');
+        assert.deepEqual(
+          r.cells[0],
+          remeasured ? [0.7 + 64 / 1000, 0.7 + 64 / 1000 + 0.01] : before[i].cells[0],
+          r.label,
+        );
+      }
+      assert.deepEqual(
+        row(results, 'ssl-probe', 'MNIST-bags: frozen random encoder (no SSL)')!.cells,
+        [[0.6, 0.6]],
+        'probe kept',
+      );
+      assert.deepEqual(
+        row(results, 'ssl-probe', 'colon: frozen random encoder (no SSL)')!.cells,
+        [[0.7, 0.7]],
+        'probe re-measured',
+      );
+      assert.match(
+        readReproduction(path.join(results, 'ssl-objectives.json')).meta.protocol,
+        /16 row\(s\) not measured in .*fresh kept from the table of/,
+      );
+    },
+  );
 
   it('refuses to mix rows measured under other settings, and leaves the tables as they were', async () => {
     const results = path.join(dir, 'results-other');

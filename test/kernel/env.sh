@@ -13,13 +13,17 @@ milkit_jupyter_setup() {
   if [ ! -x "$TSLAB" ]; then echo "tslab is not installed ($TSLAB): run npm ci" >&2; return 1; fi
   node "$ROOT/scripts/link-self.cjs" >/dev/null || return 1
   # Notebooks and the kernel import the compiled packages: rebuild when a source is newer than dist.
-  if [ ! -f "$ROOT/dist/index.js" ] || [ -n "$(find "$ROOT/src" -newer "$ROOT/dist/index.js" -name '*.ts' -print -quit)" ]; then
+  # milkit_stale OUTPUT DIR...: OUTPUT is missing, or a .ts file under DIR... is newer.
+  milkit_stale() { [ ! -f "$1" ] || [ -n "$(find "${@:2}" -newer "$1" -name '*.ts' -print -quit)" ]; }
+  if milkit_stale "$ROOT/dist/index.js" "$ROOT/src"; then
     (cd "$ROOT" && npm run build --silent) || echo "warning: root build reported errors (dist may be partial)" >&2
   fi
-  if [ ! -f "$ROOT/kernel-ext/dist/index.js" ] || [ -n "$(find "$ROOT/kernel-ext/src" "$ROOT/dist" -newer "$ROOT/kernel-ext/dist/index.js" -name '*.ts' -print -quit)" ]; then
+  if milkit_stale "$ROOT/kernel-ext/dist/index.js" "$ROOT/kernel-ext/src" "$ROOT/dist"; then
     (cd "$ROOT" && npm run build --silent --workspace kernel-ext) || return 1
   fi
   mkdir -p "$JDIR/kernels/tslab" "$JUPYTER_DATA_DIR" "$JUPYTER_RUNTIME_DIR" "$JUPYTER_CONFIG_DIR"
-  printf '{"argv":["%s","kernel","--config-path","{connection_file}"],"display_name":"TypeScript (tslab, milkit)","language":"typescript"}\n' \
-    "$TSLAB" > "$JDIR/kernels/tslab/kernel.json"
+  local spec='{"argv":["%s","kernel","--config-path","{connection_file}"],'
+  spec+='"display_name":"TypeScript (tslab, milkit)","language":"typescript"}\n'
+  # shellcheck disable=SC2059 # the format is the kernelspec above, with the tslab path for %s
+  printf "$spec" "$TSLAB" > "$JDIR/kernels/tslab/kernel.json"
 }

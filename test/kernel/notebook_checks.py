@@ -86,11 +86,16 @@ def check_kinds(committed, executed):
     """The committed notebook shows what a fresh run shows (kinds, not values: numbers and times vary)."""
     want, got = output_kinds(committed), output_kinds(executed)
     if not any(want):
-        return ["the committed notebook carries no outputs: commit the executed copy (scripts/test-notebooks.sh --update)"]
+        return [
+            "the committed notebook carries no outputs: "
+            "commit the executed copy (scripts/test-notebooks.sh --update)"
+        ]
     problems = []
     for i, (w, g) in enumerate(zip(want, got)):
         if w != g:
-            problems.append(f"code cell {i}: committed outputs {w}, a fresh run gives {g} (re-run with --update if intended)")
+            problems.append(
+                f"code cell {i}: committed outputs {w}, a fresh run gives {g} (re-run with --update if intended)"
+            )
     return problems
 
 
@@ -131,9 +136,17 @@ def check_nb03(source, nb):
     problems = []
     results_dir = os.path.join(os.path.dirname(os.path.abspath(source)), "..", "results")
     shown = list(displays(nb))
-    tables = [(i, payload(d, "application/vnd.milkit.results+json"), d) for i, d in shown if "application/vnd.milkit.results+json" in d]
-    notices = [(i, str(d.get("text/plain", ""))) for i, d in shown if len(d) == 2 and "text/html" in d and "text/plain" in d]
-    committed = sorted(f[:-5] for f in os.listdir(results_dir) if f.endswith(".json")) if os.path.isdir(results_dir) else []
+    tables = [
+        (i, payload(d, "application/vnd.milkit.results+json"), d)
+        for i, d in shown
+        if "application/vnd.milkit.results+json" in d
+    ]
+    notices = [
+        (i, str(d.get("text/plain", ""))) for i, d in shown if len(d) == 2 and "text/html" in d and "text/plain" in d
+    ]
+    committed = (
+        sorted(f[:-5] for f in os.listdir(results_dir) if f.endswith(".json")) if os.path.isdir(results_dir) else []
+    )
     for name in sorted(set(NB03_TABLES) | set(committed)):
         file = os.path.join(results_dir, f"{name}.json")
         if not os.path.exists(file):
@@ -144,7 +157,12 @@ def check_nb03(source, nb):
             r = json.load(f)
         # The shown rows: the file's, then any published-only rows appended by milkit-kernel.
         labels = [row["label"] for row in r["rows"]]
-        match = [t for t in tables if f"Regenerate: {r['meta']['command']}" in t[1].get("caption", "") and [row["label"] for row in t[1]["rows"]][: len(labels)] == labels]
+        match = [
+            t
+            for t in tables
+            if f"Regenerate: {r['meta']['command']}" in t[1].get("caption", "")
+            and [row["label"] for row in t[1]["rows"]][: len(labels)] == labels
+        ]
         if not match:
             problems.append(f"{name}: results/{name}.json is committed but no table with its rows and command is shown")
             continue
@@ -168,22 +186,48 @@ def check_nb03(source, nb):
         if curve and not any("image/png" in d and curve in str(d.get("text/plain", "")) for _, d in shown):
             problems.append(f"{name}: measured, but its curve is not shown")
 
-    heatmaps = [(i, payload(d, "application/vnd.milkit.attention+json"), d) for i, d in shown if "application/vnd.milkit.attention+json" in d]
+    heatmaps = [
+        (i, payload(d, "application/vnd.milkit.attention+json"), d)
+        for i, d in shown
+        if "application/vnd.milkit.attention+json" in d
+    ]
     models = {p.get("title", "").split(",")[0] for _, p, _ in heatmaps}
     if len(heatmaps) < 4 or not {"AB-MIL", "MHIM-v2(AB-MIL)"} <= models:
-        problems.append(f"live part: expected attention heatmaps of AB-MIL and MHIM-v2(AB-MIL) on at least 2 bags, got {len(heatmaps)} ({sorted(models)})")
+        problems.append(
+            "live part: expected attention heatmaps of AB-MIL and MHIM-v2(AB-MIL) on at least 2 bags, "
+            f"got {len(heatmaps)} ({sorted(models)})"
+        )
     for i, p, d in heatmaps:
         n = p["n"]
-        if not (p.get("attention") and p.get("probability") and len(p.get("instanceLabels", [])) == n and len(p.get("coords", [])) == 2 * n):
-            problems.append(f"cell {i}: heatmap of {p['bagId']} lacks attention, probability, instance labels or coordinates")
+        if not (
+            p.get("attention")
+            and p.get("probability")
+            and len(p.get("instanceLabels", [])) == n
+            and len(p.get("coords", [])) == 2 * n
+        ):
+            problems.append(
+                f"cell {i}: heatmap of {p['bagId']} lacks attention, probability, instance labels or coordinates"
+            )
         if "image/png" not in d:
             problems.append(f"cell {i}: the heatmap of {p['bagId']} has no image/png")
-        if "instance AUC of attention" not in p.get("title", "") or "known positive instance" not in d.get("text/html", ""):
+        if "instance AUC of attention" not in p.get("title", "") or "known positive instance" not in d.get(
+            "text/html", ""
+        ):
             problems.append(f"cell {i}: heatmap of {p['bagId']} without its instance AUCs or the instance-label legend")
     summary = [p for _, p, _ in tables if p.get("title", "").startswith("Colon, fold 1 of 4")]
-    if not summary or [r["label"] for r in summary[0]["rows"]] != ["AB-MIL", "MHIM-v2(AB-MIL)"] or len(summary[0]["columns"]) != 3:
-        problems.append("live part: the colon summary table (bag AUC, instance AUC of both maps) is missing or malformed")
-    trained = [payload(d, "application/vnd.milkit.training+json") for _, d in shown if "application/vnd.milkit.training+json" in d]
+    if (
+        not summary
+        or [r["label"] for r in summary[0]["rows"]] != ["AB-MIL", "MHIM-v2(AB-MIL)"]
+        or len(summary[0]["columns"]) != 3
+    ):
+        problems.append(
+            "live part: the colon summary table (bag AUC, instance AUC of both maps) is missing or malformed"
+        )
+    trained = [
+        payload(d, "application/vnd.milkit.training+json")
+        for _, d in shown
+        if "application/vnd.milkit.training+json" in d
+    ]
     if len(trained) != 2 or not all(t["done"] for t in trained):
         problems.append(f"live part: expected 2 finished training displays, got {[t['done'] for t in trained]}")
     return problems

@@ -179,121 +179,133 @@ describe('milkit-kernel reproduction tables and curves', () => {
     assert.equal(settingOf('AB-MIL'), undefined);
   });
 
-  it('curves: one panel per metric, settings in value order, mean ± sd error bars, value-less rows as reference lines', () => {
-    const { value: c, sent } = capture(() => show.curve(SWEEP));
-    assert.equal(c.panels.length, 2);
-    const auc = c.panels[0];
-    assert.equal(auc.metric, 'auc');
-    assert.equal(auc.parameter, 'βh');
-    assert.deepEqual(
-      auc.points.map((p) => p.x),
-      [0, 0.01, 0.4],
-    );
-    assert.ok(Math.abs(auc.points[1].mean - 0.86) < 1e-9 && Math.abs(auc.points[1].sd! - 0.01414) < 1e-4);
-    assert.deepEqual(auc.references, [{ label: 'AB-MIL (published setting)', mean: 0.83 }]);
-    assert.deepEqual(c.panels[1].references, [], 'an unmeasured reference cell draws no line');
-    assert.equal(sent.length, 1);
-    const html = sent[0]['text/html'] as string;
-    assertSelfContained(html);
-    assert.ok(
-      typeof sent[0]['image/png'] === 'string' && html.includes(sent[0]['image/png'] as string),
-      'the figure as PNG',
-    );
-    const svg = c.view.figure!.svg;
-    assert.equal((svg.match(/class="milkit-curve-point"/g) ?? []).length, 6, '3 settings × 2 metrics');
-    assert.equal((svg.match(/<polyline[^>]*stroke-dasharray/g) ?? []).length, 1, 'one reference line');
-    const text = String(sent[0]['text/plain']);
-    assert.ok(
-      text.includes(
-        'auc vs βh: 0 → 0.820 ± 0.028, 0.01 → 0.860 ± 0.014, 0.4 → 0.790 ± 0.014 (highest at βh = 0.01; AB-MIL (published setting) 0.830)',
-      ),
-      text,
-    );
-  });
+  it(
+    'curves: one panel per metric, settings in value order, ' +
+      'mean ± sd error bars, value-less rows as reference lines',
+    () => {
+      const { value: c, sent } = capture(() => show.curve(SWEEP));
+      assert.equal(c.panels.length, 2);
+      const auc = c.panels[0];
+      assert.equal(auc.metric, 'auc');
+      assert.equal(auc.parameter, 'βh');
+      assert.deepEqual(
+        auc.points.map((p) => p.x),
+        [0, 0.01, 0.4],
+      );
+      assert.ok(Math.abs(auc.points[1].mean - 0.86) < 1e-9 && Math.abs(auc.points[1].sd! - 0.01414) < 1e-4);
+      assert.deepEqual(auc.references, [{ label: 'AB-MIL (published setting)', mean: 0.83 }]);
+      assert.deepEqual(c.panels[1].references, [], 'an unmeasured reference cell draws no line');
+      assert.equal(sent.length, 1);
+      const html = sent[0]['text/html'] as string;
+      assertSelfContained(html);
+      assert.ok(
+        typeof sent[0]['image/png'] === 'string' && html.includes(sent[0]['image/png'] as string),
+        'the figure as PNG',
+      );
+      const svg = c.view.figure!.svg;
+      assert.equal((svg.match(/class="milkit-curve-point"/g) ?? []).length, 6, '3 settings × 2 metrics');
+      assert.equal((svg.match(/<polyline[^>]*stroke-dasharray/g) ?? []).length, 1, 'one reference line');
+      const text = String(sent[0]['text/plain']);
+      assert.ok(
+        text.includes(
+          'auc vs βh: 0 → 0.820 ± 0.028, 0.01 → 0.860 ± 0.014, 0.4 → 0.790 ' +
+            '± 0.014 (highest at βh = 0.01; AB-MIL (published setting) 0.830)',
+        ),
+        text,
+      );
+    },
+  );
 
-  it('curves of a reproduction file draw its published numbers beside ours (MNIST-bags style: AUC vs training bags)', () => {
-    const file = writeReproduction(
-      dir,
-      'mnist-bags',
-      {
-        columns: ['auc'],
-        rows: [50, 100, 200].map((n, i) => ({
-          label: `${n} training bags`,
-          cells: [[0.85 + 0.04 * i, 0.87 + 0.04 * i]],
-        })),
-      },
-      {
-        command: 'c',
-        protocol: 'p',
-        published: {
-          source: 'Ilse et al. 2018',
-          values: { '50 training bags': { auc: 0.914 }, '200 training bags': { auc: 0.984 } },
+  it(
+    'curves of a reproduction file draw its published numbers ' +
+      'beside ours (MNIST-bags style: AUC vs training bags)',
+    () => {
+      const file = writeReproduction(
+        dir,
+        'mnist-bags',
+        {
+          columns: ['auc'],
+          rows: [50, 100, 200].map((n, i) => ({
+            label: `${n} training bags`,
+            cells: [[0.85 + 0.04 * i, 0.87 + 0.04 * i]],
+          })),
         },
-      },
-    );
-    const loaded = capture(() => show.reproduction(file, { command: 'c' })).value;
-    const { value: c, sent } = capture(() => show.curve(loaded.file!));
-    assert.equal(c.panels[0].parameter, 'training bags');
-    assert.deepEqual(
-      c.panels[0].points.map((p) => [p.x, p.published]),
-      [
-        [50, 0.914],
-        [100, undefined],
-        [200, 0.984],
-      ],
-    );
-    const svg = c.view.figure!.svg;
-    assert.equal((svg.match(/class="milkit-curve-published"/g) ?? []).length, 2);
-    assert.ok(svg.includes('>published<') && svg.includes('ours, mean ± sd'), 'legend');
-    assert.ok(typeof sent[0]['image/png'] === 'string');
-    assert.ok(String(sent[0]['text/plain']).includes('50 → 0.860 ± 0.014 (published 0.914)'));
-  });
-
-  it('curves with the settings in the columns (the MNIST-bags table: rows = models, columns = training-set sizes)', () => {
-    const file = writeReproduction(
-      dir,
-      'mnist-columns',
-      {
-        columns: ['50 bags', '100 bags'],
-        rows: [
-          {
-            label: 'attention',
-            cells: [
-              [0.8, 0.82],
-              [0.9, 0.92],
-            ],
+        {
+          command: 'c',
+          protocol: 'p',
+          published: {
+            source: 'Ilse et al. 2018',
+            values: { '50 training bags': { auc: 0.914 }, '200 training bags': { auc: 0.984 } },
           },
-          { label: 'gated', cells: [[0.79], null] },
+        },
+      );
+      const loaded = capture(() => show.reproduction(file, { command: 'c' })).value;
+      const { value: c, sent } = capture(() => show.curve(loaded.file!));
+      assert.equal(c.panels[0].parameter, 'training bags');
+      assert.deepEqual(
+        c.panels[0].points.map((p) => [p.x, p.published]),
+        [
+          [50, 0.914],
+          [100, undefined],
+          [200, 0.984],
         ],
-      },
-      {
-        command: 'c',
-        protocol: 'p',
-        published: { source: 'Ilse et al. 2018', values: { attention: { '50 bags': 0.914, '100 bags': 0.963 } } },
-      },
-    );
-    const loaded = capture(() => show.reproduction(file, { command: 'c' })).value;
-    const { value: c } = capture(() => show.curve(loaded.file!, { settingsIn: 'columns' }));
-    assert.deepEqual(
-      c.panels.map((p) => [p.metric, p.parameter]),
-      [
-        ['attention', 'bags'],
-        ['gated', 'bags'],
-      ],
-    );
-    assert.deepEqual(
-      c.panels[0].points.map((p) => [p.x, p.mean, p.published]),
-      [
-        [50, 0.81, 0.914],
-        [100, 0.91, 0.963],
-      ],
-    );
-    assert.deepEqual(
-      c.panels[1].points.map((p) => p.x),
-      [50],
-      'an unmeasured cell is left out',
-    );
-  });
+      );
+      const svg = c.view.figure!.svg;
+      assert.equal((svg.match(/class="milkit-curve-published"/g) ?? []).length, 2);
+      assert.ok(svg.includes('>published<') && svg.includes('ours, mean ± sd'), 'legend');
+      assert.ok(typeof sent[0]['image/png'] === 'string');
+      assert.ok(String(sent[0]['text/plain']).includes('50 → 0.860 ± 0.014 (published 0.914)'));
+    },
+  );
+
+  it(
+    'curves with the settings in the columns (the MNIST-bags ' + 'table: rows = models, columns = training-set sizes)',
+    () => {
+      const file = writeReproduction(
+        dir,
+        'mnist-columns',
+        {
+          columns: ['50 bags', '100 bags'],
+          rows: [
+            {
+              label: 'attention',
+              cells: [
+                [0.8, 0.82],
+                [0.9, 0.92],
+              ],
+            },
+            { label: 'gated', cells: [[0.79], null] },
+          ],
+        },
+        {
+          command: 'c',
+          protocol: 'p',
+          published: { source: 'Ilse et al. 2018', values: { attention: { '50 bags': 0.914, '100 bags': 0.963 } } },
+        },
+      );
+      const loaded = capture(() => show.reproduction(file, { command: 'c' })).value;
+      const { value: c } = capture(() => show.curve(loaded.file!, { settingsIn: 'columns' }));
+      assert.deepEqual(
+        c.panels.map((p) => [p.metric, p.parameter]),
+        [
+          ['attention', 'bags'],
+          ['gated', 'bags'],
+        ],
+      );
+      assert.deepEqual(
+        c.panels[0].points.map((p) => [p.x, p.mean, p.published]),
+        [
+          [50, 0.81, 0.914],
+          [100, 0.91, 0.963],
+        ],
+      );
+      assert.deepEqual(
+        c.panels[1].points.map((p) => p.x),
+        [50],
+        'an unmeasured cell is left out',
+      );
+    },
+  );
 
   it('curves reject a table without settings and an unknown metric', () => {
     assert.throws(

@@ -31,7 +31,11 @@ from notebook_checks import check as check_outputs, check_kinds
 
 
 def stderr_text(cell):
-    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == "stderr")
+    return "".join(
+        o.get("text", "")
+        for o in cell.get("outputs", [])
+        if o.get("output_type") == "stream" and o.get("name") == "stderr"
+    )
 
 
 def run(path, out_dir, timeout, update=False):

@@ -36,11 +36,18 @@ def table_output(mean=0.87, published=0.892, command="npm run reproduce:musk1"):
     payload = {"version": 1, "kind": "results", "columns": ["accuracy", "accuracy (published)"],
                "rows": [{"label": "AB-MIL", "cells": [{"mean": mean}, {"mean": published}]}],
                "caption": f"Protocol: 5 x 10-fold · Regenerate: {command}"}
-    return display({RESULTS_MIME: payload, "text/html": f"<table></table>Protocol: x Regenerate: {command}", "text/plain": "MUSK1"})
+    return display(
+        {RESULTS_MIME: payload, "text/html": f"<table></table>Protocol: x Regenerate: {command}", "text/plain": "MUSK1"}
+    )
 
 
 def notice(name):
-    return display({"text/html": "<div>…</div>", "text/plain": f"{name}: not measured yet (/r/{name}.json is not there): run make {name}"})
+    return display(
+        {
+            "text/html": "<div>…</div>",
+            "text/plain": f"{name}: not measured yet (/r/{name}.json is not there): run make {name}",
+        }
+    )
 
 
 class Nb03Checks(unittest.TestCase):
@@ -78,10 +85,15 @@ class Nb03Checks(unittest.TestCase):
         self.assertEqual(self.problems(others + [table_output()]), [])
         self.assertIn("no table with its rows and command", self.problems(others + [notice("musk1")])[0])
         self.assertIn("shown 0.5, file 0.87", self.problems(others + [table_output(mean=0.5)])[0])
-        self.assertIn("published AB-MIL accuracy = 0.892 not shown", self.problems(others + [table_output(published=0.9)])[0])
+        self.assertIn(
+            "published AB-MIL accuracy = 0.892 not shown", self.problems(others + [table_output(published=0.9)])[0]
+        )
 
     def test_an_unexpected_committed_file_is_checked_too(self):
-        write_json(os.path.join(self.results, "catalogue.json"), {**MUSK, "name": "catalogue", "meta": {**MUSK["meta"], "command": "make catalogue"}})
+        write_json(
+            os.path.join(self.results, "catalogue.json"),
+            {**MUSK, "name": "catalogue", "meta": {**MUSK["meta"], "command": "make catalogue"}},
+        )
         base = [notice(n) for n in NB03_TABLES]
         self.assertIn("catalogue: results/catalogue.json is committed", self.problems(base)[0])
         self.assertEqual(self.problems(base + [table_output(command="make catalogue")]), [])
@@ -95,7 +107,8 @@ class FallbackChecks(unittest.TestCase):
         nb.cells = [cell]
         problems = check_fallbacks(nb)
         self.assertEqual(len(problems), 2, problems)
-        cell.outputs = [display({RESULTS_MIME: json.dumps({"version": 1, "kind": "attention"}), "text/html": "<table>", "text/plain": "t"})]
+        wrong_kind = json.dumps({"version": 1, "kind": "attention"})
+        cell.outputs = [display({RESULTS_MIME: wrong_kind, "text/html": "<table>", "text/plain": "t"})]
         self.assertIn("kind 'attention'", check_fallbacks(nb)[0])
         self.assertEqual(check("/x/01-mil-basics.ipynb", nbformat.v4.new_notebook()), [])
 
@@ -108,8 +121,11 @@ class FallbackChecks(unittest.TestCase):
         png = "iVBORw0KGgo" + "A" * 2000
         cell.outputs = [display({mime: p, "text/html": "<div><svg></svg></div>", "text/plain": "t"})]
         problems = check_fallbacks(nb)
-        self.assertTrue(any("<svg>" in x for x in problems) and any("without its figure" in x for x in problems), problems)
-        cell.outputs = [display({mime: p, "image/png": png, "text/html": f'<img src="data:image/png;base64,{png}">', "text/plain": "t"})]
+        self.assertTrue(
+            any("<svg>" in x for x in problems) and any("without its figure" in x for x in problems), problems
+        )
+        html = f'<img src="data:image/png;base64,{png}">'
+        cell.outputs = [display({mime: p, "image/png": png, "text/html": html, "text/plain": "t"})]
         self.assertEqual(check_fallbacks(nb), [])
         self.assertEqual(check_png_export(nb), [])
         cell.outputs = [display({mime: p, "image/png": png, "text/html": "<img src='other'>", "text/plain": "t"})]

@@ -29,7 +29,10 @@ class TslabKernelTests(jupyter_kernel_test.KernelTests):
     code_inspect_sample = "Math.max"
     code_display_data = [
         {"code": 'import * as tslab from "tslab"; tslab.display.html("<b>hi</b>")', "mime": "text/html"},
-        {"code": 'import * as tslab from "tslab"; tslab.display.raw("application/vnd.milkit.test+json", "{}")', "mime": "application/vnd.milkit.test+json"},
+        {
+            "code": 'import * as tslab from "tslab"; tslab.display.raw("application/vnd.milkit.test+json", "{}")',
+            "mime": "application/vnd.milkit.test+json",
+        },
     ]
 
     def test_kernel_info(self):
@@ -58,7 +61,11 @@ class TslabKernelTests(jupyter_kernel_test.KernelTests):
                 return reply["content"], messages
 
     def assertOk(self, reply, msgs):
-        err = "".join(m["content"].get("text", "") for m in msgs if m["msg_type"] == "stream" and m["content"]["name"] == "stderr")
+        err = "".join(
+            m["content"].get("text", "")
+            for m in msgs
+            if m["msg_type"] == "stream" and m["content"]["name"] == "stderr"
+        )
         self.assertEqual(reply["status"], "ok", err)
 
     def test_milkit_bundle_has_every_mime_type(self):
@@ -81,7 +88,9 @@ class TslabKernelTests(jupyter_kernel_test.KernelTests):
         reply, msgs = self.execute('import { LiveDisplay, toBundle } from "milkit-kernel";\n'
                                    'import { resultsView } from "milkit/core";\n'
                                    'const live = new LiveDisplay(0);\n'
-                                   'for (const v of [0.5, 0.6, 0.7]) live.update(toBundle("results", resultsView({ columns: ["auc"], rows: [{ label: "x", cells: [[v]] }] })));')
+                                   'for (const v of [0.5, 0.6, 0.7])\n'
+                                   '  live.update(toBundle("results", resultsView({ columns: ["auc"], '
+                                   'rows: [{ label: "x", cells: [[v]] }] })));')
         self.assertOk(reply, msgs)
         kinds = [m["msg_type"] for m in msgs if m["msg_type"] in ("display_data", "update_display_data")]
         self.assertEqual(kinds, ["display_data", "update_display_data", "update_display_data"])
@@ -92,7 +101,11 @@ class TslabKernelTests(jupyter_kernel_test.KernelTests):
         """What the notebook runner relies on: a failing cell gives status=error and a stderr stream."""
         reply, msgs = self.execute('throw new Error("milkit-boom")')
         self.assertEqual(reply["status"], "error")
-        err = "".join(m["content"].get("text", "") for m in msgs if m["msg_type"] == "stream" and m["content"]["name"] == "stderr")
+        err = "".join(
+            m["content"].get("text", "")
+            for m in msgs
+            if m["msg_type"] == "stream" and m["content"]["name"] == "stderr"
+        )
         self.assertIn("milkit-boom", err)
 
     def test_type_error_fails_the_cell(self):

@@ -117,36 +117,39 @@ describe('models: bag-level catalogue', () => {
     }
   });
 
-  it('DTFD-MIL: evaluation is deterministic and order-free; training draws pseudo-bags and adds the tier-1 loss', () => {
-    const m = small('dtfd-mil');
-    const n = 23;
-    const x = randomFloats(n * D, 6);
-    const { x: xp } = permuted(x, new Int32Array(2 * n), n, 2);
-    const bag = tf.tensor2d(x, [n, D]);
-    const [e1, e2, e3] = [bag, bag, tf.tensor2d(xp, [n, D])].map((b) => run(m, b, { training: false, target }));
-    assert.deepEqual(Array.from(e1.logits.dataSync()), Array.from(e2.logits.dataSync()));
-    assert.ok(maxAbsDiff(e1.logits.dataSync(), e3.logits.dataSync()) < 1e-5);
-    assert.equal(e1.auxLosses, undefined, 'no tier-1 loss outside training');
-    const t1 = run(m, bag, { training: true, target });
-    const t2 = run(m, bag, { training: true, target });
-    const tier1 = t1.auxLosses!.tier1.dataSync()[0];
-    assert.ok(Number.isFinite(tier1) && tier1 > 0);
-    assert.notDeepEqual(
-      Array.from(t1.attention!.dataSync()),
-      Array.from(t2.attention!.dataSync()),
-      'two training passes split the bag differently',
-    );
-    const loss = tf.tidy(() => totalLoss(m.loss(t1, target)).dataSync()[0]);
-    const ce = -tf.tidy(() => tf.logSoftmax(t1.logits).dataSync()[1]);
-    assert.ok(Math.abs(loss - (ce + tier1)) < 1e-5, 'loss = tier-2 CE + tier-1 CE');
-    [e1, e2, e3, t1, t2].forEach(free);
-    const tiny = bagOf(2);
-    const o = run(m, tiny, { training: true, target }); // fewer instances than pseudo-bags
-    assert.deepEqual(o.attention!.shape, [2]);
-    free(o);
-    [bag, tiny].forEach((t) => t.dispose());
-    m.dispose();
-  });
+  it(
+    'DTFD-MIL: evaluation is deterministic and order-free; ' + 'training draws pseudo-bags and adds the tier-1 loss',
+    () => {
+      const m = small('dtfd-mil');
+      const n = 23;
+      const x = randomFloats(n * D, 6);
+      const { x: xp } = permuted(x, new Int32Array(2 * n), n, 2);
+      const bag = tf.tensor2d(x, [n, D]);
+      const [e1, e2, e3] = [bag, bag, tf.tensor2d(xp, [n, D])].map((b) => run(m, b, { training: false, target }));
+      assert.deepEqual(Array.from(e1.logits.dataSync()), Array.from(e2.logits.dataSync()));
+      assert.ok(maxAbsDiff(e1.logits.dataSync(), e3.logits.dataSync()) < 1e-5);
+      assert.equal(e1.auxLosses, undefined, 'no tier-1 loss outside training');
+      const t1 = run(m, bag, { training: true, target });
+      const t2 = run(m, bag, { training: true, target });
+      const tier1 = t1.auxLosses!.tier1.dataSync()[0];
+      assert.ok(Number.isFinite(tier1) && tier1 > 0);
+      assert.notDeepEqual(
+        Array.from(t1.attention!.dataSync()),
+        Array.from(t2.attention!.dataSync()),
+        'two training passes split the bag differently',
+      );
+      const loss = tf.tidy(() => totalLoss(m.loss(t1, target)).dataSync()[0]);
+      const ce = -tf.tidy(() => tf.logSoftmax(t1.logits).dataSync()[1]);
+      assert.ok(Math.abs(loss - (ce + tier1)) < 1e-5, 'loss = tier-2 CE + tier-1 CE');
+      [e1, e2, e3, t1, t2].forEach(free);
+      const tiny = bagOf(2);
+      const o = run(m, tiny, { training: true, target }); // fewer instances than pseudo-bags
+      assert.deepEqual(o.attention!.shape, [2]);
+      free(o);
+      [bag, tiny].forEach((t) => t.dispose());
+      m.dispose();
+    },
+  );
 
   it('Extreme MIL: the random attention projection is frozen (not trainable, unchanged by a step)', () => {
     const m = small('extreme-mil');
@@ -187,48 +190,52 @@ describe('models: bag-level catalogue', () => {
     assert.throws(() => kMeans(pts, 41), /k must be an integer in 1\.\.40/);
   });
 
-  it('IBMIL: the dictionary starts empty (plain AB-MIL), is built from bag embeddings by hand or mid-run by trainStep', async () => {
-    const m = small('ibmil') as unknown as Ibmil;
-    assert.equal(m.hasConfounders(), false);
-    const bags = [3, 5, 8, 4, 6].map((n, i) => bagOf(n, 20 + i));
-    const before = run(m, bags[0], { training: false });
-    const sizes = buildConfounders(m, bags);
-    assert.equal(
-      sizes.reduce((a, b) => a + b, 0),
-      5,
-    );
-    assert.ok(m.hasConfounders());
-    const after = run(m, bags[0], { training: false });
-    assert.ok(
-      maxAbsDiff(before.logits.dataSync(), after.logits.dataSync()) > 1e-6,
-      'the confounder branch changes the logits',
-    );
-    assert.deepEqual(
-      Array.from(before.embedding.dataSync()),
-      Array.from(after.embedding.dataSync()),
-      'the bag embedding itself is unchanged',
-    );
-    [before, after].forEach(free);
-    m.dispose();
+  it(
+    'IBMIL: the dictionary starts empty (plain AB-MIL), is ' +
+      'built from bag embeddings by hand or mid-run by trainStep',
+    async () => {
+      const m = small('ibmil') as unknown as Ibmil;
+      assert.equal(m.hasConfounders(), false);
+      const bags = [3, 5, 8, 4, 6].map((n, i) => bagOf(n, 20 + i));
+      const before = run(m, bags[0], { training: false });
+      const sizes = buildConfounders(m, bags);
+      assert.equal(
+        sizes.reduce((a, b) => a + b, 0),
+        5,
+      );
+      assert.ok(m.hasConfounders());
+      const after = run(m, bags[0], { training: false });
+      assert.ok(
+        maxAbsDiff(before.logits.dataSync(), after.logits.dataSync()) > 1e-6,
+        'the confounder branch changes the logits',
+      );
+      assert.deepEqual(
+        Array.from(before.embedding.dataSync()),
+        Array.from(after.embedding.dataSync()),
+        'the bag embedding itself is unchanged',
+      );
+      [before, after].forEach(free);
+      m.dispose();
 
-    // Inside a trainer run: 2 epochs × 5 bags, switch after half.
-    const t = small('ibmil') as unknown as Ibmil;
-    t.setTotalIterations(10);
-    const opt = new Adam(t.trainableVariables(), { lr: 1e-3 });
-    const dict = () => Array.from(t.namedVariables().get('confounder/dictionary')!.dataSync());
-    for (let step = 0; step < 10; step++) {
-      const i = step % 5;
-      const b = { id: `b${i}`, features: bags[i].dataSync() as Float32Array, numInstances: bags[i].shape[0], dim: D };
-      const r = await trainStep(t, b, { kind: 'class', label: i % 2, numClasses: 2 }, opt);
-      assert.ok(Number.isFinite(r.loss));
-      if (step === 3) assert.ok(!t.hasConfounders() && dict().every((v) => v === 0), 'stage 1: no dictionary yet');
-      if (step === 4) assert.ok(t.hasConfounders() && dict().some((v) => v !== 0), 'built at the switch');
-    }
-    assert.deepEqual(Array.from(t.namedVariables().get('confounder/progress')!.dataSync()), [10, 1]);
-    opt.dispose();
-    t.dispose();
-    bags.forEach((b) => b.dispose());
-  });
+      // Inside a trainer run: 2 epochs × 5 bags, switch after half.
+      const t = small('ibmil') as unknown as Ibmil;
+      t.setTotalIterations(10);
+      const opt = new Adam(t.trainableVariables(), { lr: 1e-3 });
+      const dict = () => Array.from(t.namedVariables().get('confounder/dictionary')!.dataSync());
+      for (let step = 0; step < 10; step++) {
+        const i = step % 5;
+        const b = { id: `b${i}`, features: bags[i].dataSync() as Float32Array, numInstances: bags[i].shape[0], dim: D };
+        const r = await trainStep(t, b, { kind: 'class', label: i % 2, numClasses: 2 }, opt);
+        assert.ok(Number.isFinite(r.loss));
+        if (step === 3) assert.ok(!t.hasConfounders() && dict().every((v) => v === 0), 'stage 1: no dictionary yet');
+        if (step === 4) assert.ok(t.hasConfounders() && dict().some((v) => v !== 0), 'built at the switch');
+      }
+      assert.deepEqual(Array.from(t.namedVariables().get('confounder/progress')!.dataSync()), [10, 1]);
+      opt.dispose();
+      t.dispose();
+      bags.forEach((b) => b.dispose());
+    },
+  );
 
   it('DAS-MIL and R²T-MIL use coords: same result for a shuffled bag with its coords shuffled alike', () => {
     const n = 30;
@@ -258,88 +265,96 @@ describe('models: bag-level catalogue', () => {
     assert.deepEqual(regionLayout(10, 8, 2), { side: 4, regionSide: 2, perSide: 2 });
   });
 
-  it('DP-MINN routes as a plain-JS reference (c = softmax(b), v = squash(Σ c h), b += h·v); the pick sharpens as |h| grows', () => {
-    const n = 6;
-    const m = small('dp-minn', { dropout: 0 }) as unknown as {
-      net: { embed(x: tf.Tensor2D, training: boolean): tf.Tensor2D };
-    } & MilModel;
-    const maxC: number[] = [];
-    // Zero biases at initialisation: the ReLU MLP is positively homogeneous, so input × k = embeddings × k.
-    for (const k of [1, 20]) {
-      const x = tf.tensor2d(
-        randomFloats(n * D, 8).map((z) => Math.abs(z) * k),
-        [n, D],
+  it(
+    'DP-MINN routes as a plain-JS reference (c = softmax(b), v ' +
+      '= squash(Σ c h), b += h·v); the pick sharpens as |h| grows',
+    () => {
+      const n = 6;
+      const m = small('dp-minn', { dropout: 0 }) as unknown as {
+        net: { embed(x: tf.Tensor2D, training: boolean): tf.Tensor2D };
+      } & MilModel;
+      const maxC: number[] = [];
+      // Zero biases at initialisation: the ReLU MLP is positively homogeneous, so input × k = embeddings × k.
+      for (const k of [1, 20]) {
+        const x = tf.tensor2d(
+          randomFloats(n * D, 8).map((z) => Math.abs(z) * k),
+          [n, D],
+        );
+        const h = tf.tidy(() => m.net.embed(x, false)).arraySync();
+        let b = new Array<number>(n).fill(0);
+        let c: number[] = [];
+        let v: number[] = [];
+        for (let t = 0; t < 3; t++) {
+          const e = b.map((z) => Math.exp(z - Math.max(...b)));
+          c = e.map((z) => z / e.reduce((a, y) => a + y, 0));
+          const s = h[0].map((_, j) => h.reduce((a, row, i) => a + c[i] * row[j], 0));
+          const norm = Math.hypot(...s);
+          v = s.map((z) => (z * norm) / (1 + norm * norm));
+          b = b.map((bi, i) => bi + h[i].reduce((a, z, j) => a + z * v[j], 0));
+        }
+        const out = run(m, x, { training: false });
+        assert.ok(maxAbsDiff(out.embedding!.dataSync(), v) < 1e-5, `embedding = squashed bag vector (×${k})`);
+        assert.ok(maxAbsDiff(out.attention!.dataSync(), c) < 1e-5, `attention = last routing weights (×${k})`);
+        maxC.push(Math.max(...c));
+        free(out);
+        x.dispose();
+      }
+      assert.ok(
+        maxC[1] > maxC[0] + 0.2 && maxC[1] > 0.6,
+        `unbounded agreement: max routing weight ${maxC[0]} → ${maxC[1]} for embeddings × 20`,
       );
-      const h = tf.tidy(() => m.net.embed(x, false)).arraySync();
-      let b = new Array<number>(n).fill(0);
-      let c: number[] = [];
-      let v: number[] = [];
-      for (let t = 0; t < 3; t++) {
-        const e = b.map((z) => Math.exp(z - Math.max(...b)));
-        c = e.map((z) => z / e.reduce((a, y) => a + y, 0));
-        const s = h[0].map((_, j) => h.reduce((a, row, i) => a + c[i] * row[j], 0));
-        const norm = Math.hypot(...s);
-        v = s.map((z) => (z * norm) / (1 + norm * norm));
-        b = b.map((bi, i) => bi + h[i].reduce((a, z, j) => a + z * v[j], 0));
-      }
-      const out = run(m, x, { training: false });
-      assert.ok(maxAbsDiff(out.embedding!.dataSync(), v) < 1e-5, `embedding = squashed bag vector (×${k})`);
-      assert.ok(maxAbsDiff(out.attention!.dataSync(), c) < 1e-5, `attention = last routing weights (×${k})`);
-      maxC.push(Math.max(...c));
-      free(out);
-      x.dispose();
-    }
-    assert.ok(
-      maxC[1] > maxC[0] + 0.2 && maxC[1] > 0.6,
-      `unbounded agreement: max routing weight ${maxC[0]} → ${maxC[1]} for embeddings × 20`,
-    );
-    m.dispose();
-  });
+      m.dispose();
+    },
+  );
 
-  it('numerical gradients match: routing (DP-MINN), kernels (SA-AbMILP), distance tables (DAS-MIL), DiffPool terms (GNN-MIL), gathered projections (DTFD, R²T)', async () => {
-    await onCpu(() => {
-      const n = 7;
-      const bag = tf.tensor2d(randomFloats(n * D, 31), [n, D]);
-      const coords = gridCoords(n, 2);
-      const cases: [string, Record<string, unknown>, string, (m: MilModel) => void][] = [
-        ['dp-minn', { dropout: 0 }, 'hidden/0/kernel', () => {}],
-        ['dp-minn', { dropout: 0 }, 'hidden/1/bias', () => {}],
-        ['dp-minn', { dropout: 0 }, 'classifier/kernel', () => {}],
-        [
-          'sa-abmilp',
-          { dropout: 0, kernel: 'laplace' },
-          'self_attention/f/kernel',
-          (m) =>
-            m.namedVariables!()
-              .get('self_attention/gamma')!
-              .assign(tf.tensor1d([0.8])),
-        ],
-        [
-          'sa-abmilp',
-          { dropout: 0, kernel: 'module' },
-          'self_attention/g/kernel',
-          (m) =>
-            m.namedVariables!()
-              .get('self_attention/gamma')!
-              .assign(tf.tensor1d([0.8])),
-        ],
-        ['das-mil', { dropout: 0, maxDistance: 4, distanceBins: 5 }, 'layer/distance_keys', () => {}],
-        ['das-mil', { dropout: 0, maxDistance: 4, distanceBins: 5 }, 'layer/distance_values', () => {}],
-        ['gnn-mil', { dropout: 0 }, 'sage_pool/self/kernel', () => {}],
-        // Both project a gathered copy of the bag (DTFD: pseudo-bags; R²T: raster order from coords).
-        ['dtfd-mil', {}, 'projection/kernel', () => {}],
-        ['r2t-mil', { dropout: 0 }, 'projection/kernel', () => {}],
-      ];
-      for (const [name, cfg, vname, prep] of cases) {
-        const m = small(name, cfg);
-        prep(m);
-        const v = m.namedVariables!().get(vname)!;
-        // GNN-MIL's DiffPool regularisers exist only in training; dropout is 0, so training is deterministic.
-        const f = () => totalLoss(m.loss(m.forward(bag, { training: name === 'gnn-mil', coords, target }), target));
-        expectGradMatches(f, v, someCoords(v.size, 6), 1e-2, 3e-2, 3e-3);
-        m.dispose();
-      }
-      bag.dispose();
-    });
-  });
+  it(
+    'numerical gradients match: routing (DP-MINN), kernels (SA-AbMILP), distance ' +
+      'tables (DAS-MIL), DiffPool terms (GNN-MIL), gathered projections (DTFD, R²T)',
+    async () => {
+      await onCpu(() => {
+        const n = 7;
+        const bag = tf.tensor2d(randomFloats(n * D, 31), [n, D]);
+        const coords = gridCoords(n, 2);
+        const cases: [string, Record<string, unknown>, string, (m: MilModel) => void][] = [
+          ['dp-minn', { dropout: 0 }, 'hidden/0/kernel', () => {}],
+          ['dp-minn', { dropout: 0 }, 'hidden/1/bias', () => {}],
+          ['dp-minn', { dropout: 0 }, 'classifier/kernel', () => {}],
+          [
+            'sa-abmilp',
+            { dropout: 0, kernel: 'laplace' },
+            'self_attention/f/kernel',
+            (m) =>
+              m.namedVariables!()
+                .get('self_attention/gamma')!
+                .assign(tf.tensor1d([0.8])),
+          ],
+          [
+            'sa-abmilp',
+            { dropout: 0, kernel: 'module' },
+            'self_attention/g/kernel',
+            (m) =>
+              m.namedVariables!()
+                .get('self_attention/gamma')!
+                .assign(tf.tensor1d([0.8])),
+          ],
+          ['das-mil', { dropout: 0, maxDistance: 4, distanceBins: 5 }, 'layer/distance_keys', () => {}],
+          ['das-mil', { dropout: 0, maxDistance: 4, distanceBins: 5 }, 'layer/distance_values', () => {}],
+          ['gnn-mil', { dropout: 0 }, 'sage_pool/self/kernel', () => {}],
+          // Both project a gathered copy of the bag (DTFD: pseudo-bags; R²T: raster order from coords).
+          ['dtfd-mil', {}, 'projection/kernel', () => {}],
+          ['r2t-mil', { dropout: 0 }, 'projection/kernel', () => {}],
+        ];
+        for (const [name, cfg, vname, prep] of cases) {
+          const m = small(name, cfg);
+          prep(m);
+          const v = m.namedVariables!().get(vname)!;
+          // GNN-MIL's DiffPool regularisers exist only in training; dropout is 0, so training is deterministic.
+          const f = () => totalLoss(m.loss(m.forward(bag, { training: name === 'gnn-mil', coords, target }), target));
+          expectGradMatches(f, v, someCoords(v.size, 6), 1e-2, 3e-2, 3e-3);
+          m.dispose();
+        }
+        bag.dispose();
+      });
+    },
+  );
 });

@@ -66,49 +66,53 @@ describe('models: image-mil (convolutional instance encoder)', () => {
       model.dispose();
     }));
 
-  it('wraps TransMIL too: the encoder gets the same gradients through its checkpointed layers as through the taped ones (cpu)', () =>
-    onCpu(() => {
-      // The encoder's own gradients are checked against central differences above (under AB-MIL);
-      // TransMIL's checkpointed layers against theirs in models.test.ts. What is left to show: the
-      // checkpointed blocks hand the encoder the right input gradient.
-      const create = (checkpoint: boolean) =>
-        createModel('image-mil', {
-          inputDim: 256,
-          imageShape: [16, 16, 1],
-          embedDim: 8,
-          mil: 'transmil',
-          milConfig: { heads: 2, headDim: 4, landmarks: 4, residualKernel: 3, attentionDropout: 0, checkpoint },
-          seed: 4,
-        });
-      const bag = rand([5, 256], 6) as tf.Tensor2D;
-      const target: Target = { kind: 'class', label: 1, numClasses: 2 };
-      const gradsOf = (model: ReturnType<typeof create>) => {
-        const vars = model.namedVariables!();
-        const { grads, value } = tf.variableGrads(
-          () => totalLoss(model.loss(model.forward(bag, { training: true }), target)),
-          [...vars.values()],
+  it(
+    'wraps TransMIL too: the encoder gets the same gradients ' +
+      'through its checkpointed layers as through the taped ones (cpu)',
+    () =>
+      onCpu(() => {
+        // The encoder's own gradients are checked against central differences above (under AB-MIL);
+        // TransMIL's checkpointed layers against theirs in models.test.ts. What is left to show: the
+        // checkpointed blocks hand the encoder the right input gradient.
+        const create = (checkpoint: boolean) =>
+          createModel('image-mil', {
+            inputDim: 256,
+            imageShape: [16, 16, 1],
+            embedDim: 8,
+            mil: 'transmil',
+            milConfig: { heads: 2, headDim: 4, landmarks: 4, residualKernel: 3, attentionDropout: 0, checkpoint },
+            seed: 4,
+          });
+        const bag = rand([5, 256], 6) as tf.Tensor2D;
+        const target: Target = { kind: 'class', label: 1, numClasses: 2 };
+        const gradsOf = (model: ReturnType<typeof create>) => {
+          const vars = model.namedVariables!();
+          const { grads, value } = tf.variableGrads(
+            () => totalLoss(model.loss(model.forward(bag, { training: true }), target)),
+            [...vars.values()],
+          );
+          const out = new Map([...vars].map(([k, v]) => [k, grads[v.name].dataSync().slice()]));
+          tf.dispose([value, ...Object.values(grads)]);
+          return out;
+        };
+        const [checkpointed, taped] = [create(true), create(false)];
+        const [g1, g2] = [gradsOf(checkpointed), gradsOf(taped)];
+        assert.ok(
+          g1.has('encoder/conv1/filter') &&
+            g1.has('mil/cls_token') &&
+            g1.has('mil/ppeg/conv7/filter') &&
+            g1.has('encoder/fc/kernel'),
         );
-        const out = new Map([...vars].map(([k, v]) => [k, grads[v.name].dataSync().slice()]));
-        tf.dispose([value, ...Object.values(grads)]);
-        return out;
-      };
-      const [checkpointed, taped] = [create(true), create(false)];
-      const [g1, g2] = [gradsOf(checkpointed), gradsOf(taped)];
-      assert.ok(
-        g1.has('encoder/conv1/filter') &&
-          g1.has('mil/cls_token') &&
-          g1.has('mil/ppeg/conv7/filter') &&
-          g1.has('encoder/fc/kernel'),
-      );
-      for (const [k, g] of g1) {
-        const scale = Math.max(...Array.from(g2.get(k)!, Math.abs));
-        assert.ok(scale > 0, `${k}: no gradient`);
-        assert.ok(maxAbsDiff(g, g2.get(k)!) <= 1e-4 * scale + 1e-7, `${k}: checkpointed vs taped gradient`);
-      }
-      bag.dispose();
-      checkpointed.dispose();
-      taped.dispose();
-    }));
+        for (const [k, g] of g1) {
+          const scale = Math.max(...Array.from(g2.get(k)!, Math.abs));
+          assert.ok(scale > 0, `${k}: no gradient`);
+          assert.ok(maxAbsDiff(g, g2.get(k)!) <= 1e-4 * scale + 1e-7, `${k}: checkpointed vs taped gradient`);
+        }
+        bag.dispose();
+        checkpointed.dispose();
+        taped.dispose();
+      }),
+  );
 
   it('encodes MNIST-sized and colon-sized instances; rejects shapes that do not fit', () => {
     assert.deepEqual(encodedShape('lenet', [28, 28, 1]), [4, 4, 50]); // the paper's 800 features
@@ -135,45 +139,48 @@ describe('models: image-mil (convolutional instance encoder)', () => {
     model.dispose();
   });
 
-  it('the model contract (as models.test.ts for the other models): bags of 1 and 2,000, order, seeds, save/load', async () => {
-    const config = {
-      inputDim: 256,
-      imageShape: [16, 16, 1] as [number, number, number],
-      embedDim: 8,
-      milConfig: { attentionDim: 4 },
-    };
-    const model = createModel('image-mil', { ...config, seed: 1 });
-    for (const n of [1, 2000]) {
-      const out = tidyOutput(() => model.forward(rand([n, 256], n) as tf.Tensor2D, { training: false }));
-      assert.deepEqual(out.logits.shape, [2]);
-      assert.deepEqual(out.attention!.shape, [n]);
-      assert.ok(Math.abs(out.attention!.sum().dataSync()[0] - 1) < 1e-4);
-      tf.dispose(Object.values(out));
-    }
-    const bag = rand([6, 256], 11) as tf.Tensor2D;
-    const order = [5, 2, 0, 4, 1, 3];
-    const shuffled = tf.tensor2d(
-      order.flatMap((i) => Array.from(bag.dataSync().slice(i * 256, (i + 1) * 256))),
-      [6, 256],
-    );
-    const logits = (m: MilModel, x: tf.Tensor2D, training = false) =>
-      tf.tidy(() => m.forward(x, { training }).logits.dataSync().slice());
-    assert.ok(maxAbsDiff(logits(model, bag), logits(model, shuffled)) < 1e-5, 'permutation invariant');
-    const [same, other] = [
-      createModel('image-mil', { ...config, seed: 1, dropout: 0.3 }),
-      createModel('image-mil', { ...config, seed: 2 }),
-    ];
-    const twin = createModel('image-mil', { ...config, seed: 1, dropout: 0.3 });
-    assert.deepEqual(logits(same, bag, true), logits(twin, bag, true), 'same seed, same dropout masks');
-    assert.ok(maxAbsDiff(logits(model, bag), logits(other, bag)) > 1e-6, 'another seed, other weights');
-    const dir = tempDir();
-    await saveModel(model, `${dir}/image-mil`);
-    const loaded = await loadModel(`${dir}/image-mil`);
-    assert.equal(loaded.name, 'image-mil');
-    assert.deepEqual(logits(loaded, bag), logits(model, bag));
-    for (const m of [model, same, other, twin, loaded]) m.dispose();
-    tf.dispose([bag, shuffled]);
-  });
+  it(
+    'the model contract (as models.test.ts for the other ' + 'models): bags of 1 and 2,000, order, seeds, save/load',
+    async () => {
+      const config = {
+        inputDim: 256,
+        imageShape: [16, 16, 1] as [number, number, number],
+        embedDim: 8,
+        milConfig: { attentionDim: 4 },
+      };
+      const model = createModel('image-mil', { ...config, seed: 1 });
+      for (const n of [1, 2000]) {
+        const out = tidyOutput(() => model.forward(rand([n, 256], n) as tf.Tensor2D, { training: false }));
+        assert.deepEqual(out.logits.shape, [2]);
+        assert.deepEqual(out.attention!.shape, [n]);
+        assert.ok(Math.abs(out.attention!.sum().dataSync()[0] - 1) < 1e-4);
+        tf.dispose(Object.values(out));
+      }
+      const bag = rand([6, 256], 11) as tf.Tensor2D;
+      const order = [5, 2, 0, 4, 1, 3];
+      const shuffled = tf.tensor2d(
+        order.flatMap((i) => Array.from(bag.dataSync().slice(i * 256, (i + 1) * 256))),
+        [6, 256],
+      );
+      const logits = (m: MilModel, x: tf.Tensor2D, training = false) =>
+        tf.tidy(() => m.forward(x, { training }).logits.dataSync().slice());
+      assert.ok(maxAbsDiff(logits(model, bag), logits(model, shuffled)) < 1e-5, 'permutation invariant');
+      const [same, other] = [
+        createModel('image-mil', { ...config, seed: 1, dropout: 0.3 }),
+        createModel('image-mil', { ...config, seed: 2 }),
+      ];
+      const twin = createModel('image-mil', { ...config, seed: 1, dropout: 0.3 });
+      assert.deepEqual(logits(same, bag, true), logits(twin, bag, true), 'same seed, same dropout masks');
+      assert.ok(maxAbsDiff(logits(model, bag), logits(other, bag)) > 1e-6, 'another seed, other weights');
+      const dir = tempDir();
+      await saveModel(model, `${dir}/image-mil`);
+      const loaded = await loadModel(`${dir}/image-mil`);
+      assert.equal(loaded.name, 'image-mil');
+      assert.deepEqual(logits(loaded, bag), logits(model, bag));
+      for (const m of [model, same, other, twin, loaded]) m.dispose();
+      tf.dispose([bag, shuffled]);
+    },
+  );
 
   it('learns tiny image bags (positive iff one image holds a bright cross), test accuracy ≥ 0.8', function () {
     this.timeout(600_000); // ~20 s on a loaded machine

@@ -17,21 +17,25 @@ const rng = new Rng(7);
 const rand = (shape: number[]) => normalTensor(rng, shape, 1);
 
 describe('models/layers gradients (cpu, float32 central differences)', () => {
-  it('Moore–Penrose iteration: converges to the inverse of a well-conditioned softmax matrix and has correct gradients', () =>
-    onCpu(() => {
-      const a = tf.softmax(tf.add(tf.mul(tf.eye(5), 3), tf.mul(rand([2, 5, 5]), 0.3))) as tf.Tensor3D;
-      const z = moorePenrosePinv(a, 12);
-      const prod = tf.matMul(a, z);
-      assert.ok(maxAbsDiff(prod.dataSync(), tf.stack([tf.eye(5), tf.eye(5)]).dataSync()) < 1e-3, 'A·pinv(A) ≈ I');
-      const v = tf.variable(rand([2, 5, 5]));
-      const w = rand([2, 5, 5]);
-      expectGradMatches(
-        () => tf.sum(tf.mul(moorePenrosePinv(tf.softmax(v) as tf.Tensor3D, 6), w)) as tf.Scalar,
-        v,
-        someCoords(50, 8),
-      );
-      tf.dispose([a, z, prod, v, w]);
-    }));
+  it(
+    'Moore–Penrose iteration: converges to the inverse of a ' +
+      'well-conditioned softmax matrix and has correct gradients',
+    () =>
+      onCpu(() => {
+        const a = tf.softmax(tf.add(tf.mul(tf.eye(5), 3), tf.mul(rand([2, 5, 5]), 0.3))) as tf.Tensor3D;
+        const z = moorePenrosePinv(a, 12);
+        const prod = tf.matMul(a, z);
+        assert.ok(maxAbsDiff(prod.dataSync(), tf.stack([tf.eye(5), tf.eye(5)]).dataSync()) < 1e-3, 'A·pinv(A) ≈ I');
+        const v = tf.variable(rand([2, 5, 5]));
+        const w = rand([2, 5, 5]);
+        expectGradMatches(
+          () => tf.sum(tf.mul(moorePenrosePinv(tf.softmax(v) as tf.Tensor3D, 6), w)) as tf.Scalar,
+          v,
+          someCoords(50, 8),
+        );
+        tf.dispose([a, z, prod, v, w]);
+      }),
+  );
 
   it('Nyström attention: gradients of every parameter match finite differences (padding and landmarks active)', () =>
     onCpu(() => {
@@ -89,28 +93,32 @@ describe('models/layers gradients (cpu, float32 central differences)', () => {
       store.dispose();
     }));
 
-  it('projectBag (custom op, no input gradient): same values and W/b gradients as the generic dense path, and finite differences', () =>
-    onCpu(() => {
-      for (const act of ['gelu', 'relu', 'linear', 'tanh', 'sigmoid'] as const) {
-        const store = new ParamStore(11);
-        const layer = new Dense(store.scope('p'), 6, 4, act);
-        const x = rand([9, 6]) as tf.Tensor2D;
-        const w = rand([9, 4]);
-        const fast = () => tf.sum(tf.mul(projectBag(x, layer), w)) as tf.Scalar;
-        const generic = () => tf.sum(tf.mul(layer.apply(x), w)) as tf.Scalar;
-        const a = tf.variableGrads(fast, store.all());
-        const b = tf.variableGrads(generic, store.all());
-        assert.ok(Math.abs(a.value.dataSync()[0] - b.value.dataSync()[0]) < 1e-5, `${act}: values differ`);
-        for (const v of store.all())
-          assert.ok(
-            maxAbsDiff(a.grads[v.name].dataSync(), b.grads[v.name].dataSync()) < 1e-5,
-            `${act}: gradients differ`,
-          );
-        for (const v of store.all()) expectGradMatches(fast, v, someCoords(v.size, 5));
-        tf.dispose([a.value, b.value, ...Object.values(a.grads), ...Object.values(b.grads), x, w]);
-        store.dispose();
-      }
-    }));
+  it(
+    'projectBag (custom op, no input gradient): same values and ' +
+      'W/b gradients as the generic dense path, and finite differences',
+    () =>
+      onCpu(() => {
+        for (const act of ['gelu', 'relu', 'linear', 'tanh', 'sigmoid'] as const) {
+          const store = new ParamStore(11);
+          const layer = new Dense(store.scope('p'), 6, 4, act);
+          const x = rand([9, 6]) as tf.Tensor2D;
+          const w = rand([9, 4]);
+          const fast = () => tf.sum(tf.mul(projectBag(x, layer), w)) as tf.Scalar;
+          const generic = () => tf.sum(tf.mul(layer.apply(x), w)) as tf.Scalar;
+          const a = tf.variableGrads(fast, store.all());
+          const b = tf.variableGrads(generic, store.all());
+          assert.ok(Math.abs(a.value.dataSync()[0] - b.value.dataSync()[0]) < 1e-5, `${act}: values differ`);
+          for (const v of store.all())
+            assert.ok(
+              maxAbsDiff(a.grads[v.name].dataSync(), b.grads[v.name].dataSync()) < 1e-5,
+              `${act}: gradients differ`,
+            );
+          for (const v of store.all()) expectGradMatches(fast, v, someCoords(v.size, 5));
+          tf.dispose([a.value, b.value, ...Object.values(a.grads), ...Object.values(b.grads), x, w]);
+          store.dispose();
+        }
+      }),
+  );
 
   it('GELU is the exact erf form', () => {
     const x = tf.tensor1d([-3, -1, 0, 0.5, 2]);

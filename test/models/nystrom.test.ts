@@ -158,15 +158,18 @@ describe('models/layers: fused Nyström attention', () => {
     model.dispose();
   });
 
-  it('TransMIL derives head width and landmarks from embedDim as the reference (dim // 8, dim // 2) unless given', () => {
-    const qkvShape = (config: Record<string, unknown>) => {
-      const model = createModel('transmil', { inputDim: 6, ...config });
-      const shape = [...model.namedVariables!()].find(([name]) => name.includes('layer1/attn/to_qkv'))![1].shape;
-      model.dispose();
-      return shape;
-    };
-    assert.deepEqual(qkvShape({ embedDim: 64 }), [64, 3 * 8 * 8]); // 8 heads × 8
-    assert.deepEqual(qkvShape({}), [512, 3 * 8 * 64]); // the published 512 → 8 heads × 64
-    assert.deepEqual(qkvShape({ embedDim: 64, headDim: 16 }), [64, 3 * 8 * 16]);
-  });
+  it(
+    'TransMIL derives head width and landmarks from embedDim ' + 'as the reference (dim // 8, dim // 2) unless given',
+    () => {
+      const qkvShape = (config: Record<string, unknown>) => {
+        const model = createModel('transmil', { inputDim: 6, ...config });
+        const shape = [...model.namedVariables!()].find(([name]) => name.includes('layer1/attn/to_qkv'))![1].shape;
+        model.dispose();
+        return shape;
+      };
+      assert.deepEqual(qkvShape({ embedDim: 64 }), [64, 3 * 8 * 8]); // 8 heads × 8
+      assert.deepEqual(qkvShape({}), [512, 3 * 8 * 64]); // the published 512 → 8 heads × 64
+      assert.deepEqual(qkvShape({ embedDim: 64, headDim: 16 }), [64, 3 * 8 * 16]);
+    },
+  );
 });

@@ -22,27 +22,31 @@ function bagOf(n: number, dim: number, seed: number): tf.Tensor2D {
 
 describe('models: max pooling of instance logits', () => {
   for (const numClasses of [2, 3]) {
-    it(`'instance' takes the logits of the instance with the largest margin max_{c≥1} l_c − l_0; 'class' maxes each class (C = ${numClasses})`, () => {
-      const bag = bagOf(9, 5, numClasses);
-      for (const maxOver of ['instance', 'class'] as const) {
-        const model = createModel('max-mil', { inputDim: 5, numClasses, hidden: [8], dropout: 0, maxOver, seed: 1 });
-        const out = tidyOutput(() => model.forward(bag, { training: false }));
-        const inst = out.instanceLogits!.arraySync() as number[][];
-        const expected =
-          maxOver === 'class'
-            ? Array.from({ length: numClasses }, (_, c) => Math.max(...inst.map((r) => r[c])))
-            : inst.reduce((best, r) =>
-                Math.max(...r.slice(1)) - r[0] > Math.max(...best.slice(1)) - best[0] ? r : best,
-              );
-        assert.ok(
-          maxAbsDiff(out.logits.dataSync(), expected) < 1e-6,
-          `${maxOver}: ${out.logits.dataSync()} vs ${expected}`,
-        );
-        tf.dispose(Object.values(out));
-        model.dispose();
-      }
-      bag.dispose();
-    });
+    it(
+      `'instance' takes the logits of the instance with the largest margin ` +
+        `max_{c≥1} l_c − l_0; 'class' maxes each class (C = ${numClasses})`,
+      () => {
+        const bag = bagOf(9, 5, numClasses);
+        for (const maxOver of ['instance', 'class'] as const) {
+          const model = createModel('max-mil', { inputDim: 5, numClasses, hidden: [8], dropout: 0, maxOver, seed: 1 });
+          const out = tidyOutput(() => model.forward(bag, { training: false }));
+          const inst = out.instanceLogits!.arraySync() as number[][];
+          const expected =
+            maxOver === 'class'
+              ? Array.from({ length: numClasses }, (_, c) => Math.max(...inst.map((r) => r[c])))
+              : inst.reduce((best, r) =>
+                  Math.max(...r.slice(1)) - r[0] > Math.max(...best.slice(1)) - best[0] ? r : best,
+                );
+          assert.ok(
+            maxAbsDiff(out.logits.dataSync(), expected) < 1e-6,
+            `${maxOver}: ${out.logits.dataSync()} vs ${expected}`,
+          );
+          tf.dispose(Object.values(out));
+          model.dispose();
+        }
+        bag.dispose();
+      },
+    );
   }
 
   it("mi-net defaults to 'instance', max-mil to MHIM's per-class max", () => {

@@ -132,14 +132,18 @@ describe('models: training', () => {
     ['max-mil', { maxOver: 'instance' }],
   ] as const) {
     const bar = name === 'mi-net' || name === 'max-mil' ? 0.75 : 0.8; // 0.80 measured for the max-instance pair
-    it(`${name}${Object.keys(extra).length ? ` ${JSON.stringify(extra)}` : ''} learns the one-key-instance task (test accuracy ≥ ${bar}, chance 0.5)`, function () {
-      this.timeout(300_000);
-      const model = createModel(name, { ...small(name), ...extra });
-      const before = accuracy(model, test);
-      trainEpochs(model, train, 12, 2e-3, 5);
-      const after = accuracy(model, test);
-      model.dispose();
-      assert.ok(after >= bar, `${name}: test accuracy ${after} (before training ${before})`);
-    });
+    it(
+      `${name}${Object.keys(extra).length ? ` ${JSON.stringify(extra)}` : ''} ` +
+        `learns the one-key-instance task (test accuracy ≥ ${bar}, chance 0.5)`,
+      function () {
+        this.timeout(300_000);
+        const model = createModel(name, { ...small(name), ...extra });
+        const before = accuracy(model, test);
+        trainEpochs(model, train, 12, 2e-3, 5);
+        const after = accuracy(model, test);
+        model.dispose();
+        assert.ok(after >= bar, `${name}: test accuracy ${after} (before training ${before})`);
+      },
+    );
   }
 });

@@ -193,7 +193,10 @@ describe('persist/model: models, trained fold models and training checkpoints', 
         assertRefused(
           () => readTrainingState(file, other),
           file,
-          /cannot resume: .* \(seed: saved \d+, now 5; training\.lr: saved 0\.005, now 0\.001\)\. Fix: resume with the original settings, or use a new output folder/,
+          new RegExp(
+            /cannot resume: .* \(seed: saved \d+, now 5; training\.lr: saved 0\.005, now /.source +
+              /0\.001\)\. Fix: resume with the original settings, or use a new output folder/.source,
+          ),
           'fingerprint',
         );
       } finally {
@@ -225,7 +228,8 @@ describe('persist/model: models, trained fold models and training checkpoints', 
         assert.match(
           lines[0],
           new RegExp(
-            `^milkit ${args[0]}: file ${path.join(old, 'model.ckpt')}: a checkpoint in milkit 0\\.1's format 1 .* run the command that made it again with this milkit`,
+            `^milkit ${args[0]}: file ${path.join(old, 'model.ckpt')}: a checkpoint in ` +
+              `milkit 0\\.1's format 1 .* run the command that made it again with this milkit`,
           ),
         );
       }

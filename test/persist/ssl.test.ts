@@ -99,7 +99,10 @@ describe('persist/ssl: SSL encoder checkpoints', function () {
     assertRefused(
       () => loadSslNetwork(bad),
       bad,
-      /this is a saved model .* an SSL encoder checkpoint .* is needed here\. Fix: give the --out file of milkit ssl pretrain/,
+      new RegExp(
+        /this is a saved model .* an SSL encoder checkpoint .* is /.source +
+          /needed here\. Fix: give the --out file of milkit ssl pretrain/.source,
+      ),
       'kind',
     );
     const old = path.join(FIXTURES, 'milkit-0.1-encoder.ckpt');

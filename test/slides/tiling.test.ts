@@ -189,17 +189,20 @@ describe('slides: tileSlides on a PNG slide (resume, fingerprints, bad input)', 
     assert.match(nompp.error!, /disk\.png.*--mpp/);
   });
 
-  it('a second run on a locked folder is refused while the owner lives; a dead owner’s lock is taken over', async () => {
-    const out = path.join(dir, 'locked');
-    fs.mkdirSync(out, { recursive: true });
-    const lock = path.join(out, '.milkit-tile.lock');
-    fs.writeFileSync(lock, `${process.pid}@${os.hostname()}`);
-    await assert.rejects(tileSlides([slidePath], out, { tiling: { mpp: 0.5, patchSize: 128 } }), /another milkit/);
-    fs.writeFileSync(lock, `999999999@${os.hostname()}`);
-    const [r] = await tileSlides([slidePath], out, { tiling: { mpp: 0.5, patchSize: 128 } });
-    assert.equal(r.status, 'tiled');
-    assert.ok(!fs.existsSync(lock), 'lock released');
-  });
+  it(
+    'a second run on a locked folder is refused while ' + 'the owner lives; a dead owner’s lock is taken over',
+    async () => {
+      const out = path.join(dir, 'locked');
+      fs.mkdirSync(out, { recursive: true });
+      const lock = path.join(out, '.milkit-tile.lock');
+      fs.writeFileSync(lock, `${process.pid}@${os.hostname()}`);
+      await assert.rejects(tileSlides([slidePath], out, { tiling: { mpp: 0.5, patchSize: 128 } }), /another milkit/);
+      fs.writeFileSync(lock, `999999999@${os.hostname()}`);
+      const [r] = await tileSlides([slidePath], out, { tiling: { mpp: 0.5, patchSize: 128 } });
+      assert.equal(r.status, 'tiled');
+      assert.ok(!fs.existsSync(lock), 'lock released');
+    },
+  );
 
   it('readPatches streams the tiled patches in batches, pixel-equal to readRegion', async () => {
     const out = path.join(dir, 'read');

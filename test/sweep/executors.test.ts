@@ -47,45 +47,48 @@ describe('sweep executors (local pool, Slurm script, Kubernetes manifest)', func
     );
   });
 
-  it('local pool: good units finish, the bad config fails with its message and log; collect says what is missing', async () => {
-    const sub = submitSweep(folder, { executor: 'local', workers: 2 });
-    assert.deepEqual(sub.units, [0, 1, 2, 3, 4, 5]);
-    // While the pool runs, the folder is locked against a second driver.
-    assert.throws(() => submitSweep(folder, { executor: 'local' }), /is in use: a local sweep driver/);
-    await sub.local!.done;
-    const s = sweepStatus(folder);
-    assert.deepEqual(s.counts, { done: 3, running: 0, pending: 0, failed: 3, missing: 0 });
-    const failed = s.units.filter((u) => u.state === 'failed');
-    assert.deepEqual(
-      failed.map((u) => u.config),
-      ['c1', 'c1', 'c1'],
-    );
-    for (const u of failed) {
-      assert.match(u.detail!, /MHIM needs instance scores, but model "mean-mil" returns no attention/);
-      const log = fs.readFileSync(u.logs[0], 'utf8');
-      assert.match(log, /unit c1-s3-r0-f\d failed: MHIM needs instance scores/);
-    }
-    const table = collectSweep(folder);
-    assert.equal(table.complete, false);
-    assert.deepEqual(
-      table.missing.map((m) => `${m.id} ${m.state}`),
-      ['c1-s3-r0-f0 failed', 'c1-s3-r0-f1 failed', 'c1-s3-r0-f2 failed'],
-    );
-    const row = table.rows[0];
-    assert.equal(row.done, 3);
-    assert.equal(row.metrics.auc.n, 3);
-    assert.ok(row.metrics.auc.lower <= row.metrics.auc.mean && row.metrics.auc.mean <= row.metrics.auc.upper);
-    assert.equal(table.rows[1].done, 0);
-    // resubmit takes only the failed units; finished ones are never run again.
-    assert.deepEqual(unitsToResubmit(folder), [3, 4, 5]);
-    const done = fs.statSync(folder.resultPath(folder.manifest().units[0])).mtimeMs;
-    const again = execFileSync(process.execPath, [BIN, 'sweep', 'run', folder.dir, '--unit', '0'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    assert.equal(again, '');
-    assert.equal(fs.statSync(folder.resultPath(folder.manifest().units[0])).mtimeMs, done);
-  });
+  it(
+    'local pool: good units finish, the bad config fails ' + 'with its message and log; collect says what is missing',
+    async () => {
+      const sub = submitSweep(folder, { executor: 'local', workers: 2 });
+      assert.deepEqual(sub.units, [0, 1, 2, 3, 4, 5]);
+      // While the pool runs, the folder is locked against a second driver.
+      assert.throws(() => submitSweep(folder, { executor: 'local' }), /is in use: a local sweep driver/);
+      await sub.local!.done;
+      const s = sweepStatus(folder);
+      assert.deepEqual(s.counts, { done: 3, running: 0, pending: 0, failed: 3, missing: 0 });
+      const failed = s.units.filter((u) => u.state === 'failed');
+      assert.deepEqual(
+        failed.map((u) => u.config),
+        ['c1', 'c1', 'c1'],
+      );
+      for (const u of failed) {
+        assert.match(u.detail!, /MHIM needs instance scores, but model "mean-mil" returns no attention/);
+        const log = fs.readFileSync(u.logs[0], 'utf8');
+        assert.match(log, /unit c1-s3-r0-f\d failed: MHIM needs instance scores/);
+      }
+      const table = collectSweep(folder);
+      assert.equal(table.complete, false);
+      assert.deepEqual(
+        table.missing.map((m) => `${m.id} ${m.state}`),
+        ['c1-s3-r0-f0 failed', 'c1-s3-r0-f1 failed', 'c1-s3-r0-f2 failed'],
+      );
+      const row = table.rows[0];
+      assert.equal(row.done, 3);
+      assert.equal(row.metrics.auc.n, 3);
+      assert.ok(row.metrics.auc.lower <= row.metrics.auc.mean && row.metrics.auc.mean <= row.metrics.auc.upper);
+      assert.equal(table.rows[1].done, 0);
+      // resubmit takes only the failed units; finished ones are never run again.
+      assert.deepEqual(unitsToResubmit(folder), [3, 4, 5]);
+      const done = fs.statSync(folder.resultPath(folder.manifest().units[0])).mtimeMs;
+      const again = execFileSync(process.execPath, [BIN, 'sweep', 'run', folder.dir, '--unit', '0'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      assert.equal(again, '');
+      assert.equal(fs.statSync(folder.resultPath(folder.manifest().units[0])).mtimeMs, done);
+    },
+  );
 
   it('status and collect from the CLI: failed units listed with their log; --json tables', () => {
     const st = spawnSync(process.execPath, [BIN, 'sweep', 'status', folder.dir], { encoding: 'utf8' });
@@ -109,7 +112,9 @@ describe('sweep executors (local pool, Slurm script, Kubernetes manifest)', func
     );
     // The summary row of c0 shows the table's numbers: mean ± sd [lower, upper] of the AUC.
     const auc = table.rows[0].metrics.auc;
-    const cell = `${auc.mean.toFixed(3)} ± ${auc.sd.toFixed(3)}<br><span class="note">[${auc.lower.toFixed(3)}, ${auc.upper.toFixed(3)}]`;
+    const cell =
+      `${auc.mean.toFixed(3)} ± ${auc.sd.toFixed(3)}<br><span ` +
+      `class="note">[${auc.lower.toFixed(3)}, ${auc.upper.toFixed(3)}]`;
     assert.ok(html.includes(cell), `AUC cell ${cell}`);
     assert.match(html, /<th>c0: mean-mil<\/th><td>3\/3<\/td>/);
     assert.match(html, /<th>c1: mhim-v1\(mean-mil\)<\/th><td>0\/3<\/td>/);

@@ -167,7 +167,9 @@ describe('cli: milkit train / eval / predict', function () {
     assert.equal((await milkit('train', ...args, '--out', full, '--quiet')).code, 0);
 
     const out = path.join(dir, 'interrupted');
-    const script = `require(${JSON.stringify(path.resolve(__dirname, '../../src/cli/main.ts'))}).main(${JSON.stringify(['train', ...args, '--out', out])}).then((c) => { process.exitCode = c; });`;
+    const script =
+      `require(${JSON.stringify(path.resolve(__dirname, '../../src/cli/main.ts'))}).main(` +
+      `${JSON.stringify(['train', ...args, '--out', out])}).then((c) => { process.exitCode = c; });`;
     const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, MILKIT_BACKEND: backendInfo()!.name },

@@ -138,7 +138,10 @@ describe('train/runFolder: resume fingerprints, overwrite protection, locks', fu
     fs.copyFileSync(path.join(out, 'rep0-fold1', 'result.json'), path.join(out, 'rep0-fold0', 'result.json'));
     await assert.rejects(
       new Trainer({ model, config }).crossValidate(cohort, splits, { outDir: out, resume: true }),
-      /rep0-fold0\/result\.json, field "fingerprint": this fold result was written by a run with other settings, data or split\. Fix: delete it/,
+      new RegExp(
+        /rep0-fold0\/result\.json, field "fingerprint": this fold result was /.source +
+          /written by a run with other settings, data or split\. Fix: delete it/.source,
+      ),
     );
   });
 
@@ -147,7 +150,10 @@ describe('train/runFolder: resume fingerprints, overwrite protection, locks', fu
     await startedRun(new Trainer({ model, config }), cohort, splits, out);
     await assert.rejects(
       new Trainer({ model, config }).crossValidate(cohort, splits, { outDir: out }),
-      /holds an unfinished run \(0 folds done\)\. Fix: continue it with --resume, or pass --overwrite to discard it, or choose another output folder/,
+      new RegExp(
+        /holds an unfinished run \(0 folds done\)\. Fix: continue it with --resume, /.source +
+          /or pass --overwrite to discard it, or choose another output folder/.source,
+      ),
     );
     assert.ok(fs.existsSync(path.join(out, 'rep0-fold0', 'last.ckpt')), 'the unfinished run is kept');
     fs.writeFileSync(path.join(out, 'notes.txt'), 'mine');
@@ -232,7 +238,8 @@ describe('train/runFolder: resume fingerprints, overwrite protection, locks', fu
         assert.match(
           lines[0],
           new RegExp(
-            `run\\.lock: the folder is in use by pid ${first.pid} on this host since .* \\(milkit train .*\\)\\. Fix: wait for it to finish \\(or stop it: kill ${first.pid}\\)`,
+            `run\\.lock: the folder is in use by pid ${first.pid} on this host since .* \\(milkit ` +
+              `train .*\\)\\. Fix: wait for it to finish \\(or stop it: kill ${first.pid}\\)`,
           ),
         );
       }
@@ -287,7 +294,9 @@ describe('train/runFolder: resume fingerprints, overwrite protection, locks', fu
       assert.match(
         r.err,
         new RegExp(
-          `in use by pid 1234 on host not-.* \\(milkit train\\)\\. Fix: use another output folder; if that process is no longer running on not-.*, delete ${lock.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} and retry`,
+          `in use by pid 1234 on host not-.* \\(milkit train\\)\\. Fix: use ` +
+            `another output folder; if that process is no longer running on not-.*, ` +
+            `delete ${lock.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} and retry`,
         ),
       );
       assert.ok(fs.existsSync(lock), 'left in place');

@@ -90,7 +90,10 @@ describe('train/trainer: cross-validation of a MIL model on an Arrow cohort', fu
         outDir: mixed,
         resume: true,
       }),
-      /run\.json, field "fingerprint": cannot resume: .* \(training\.lr: saved 0\.005, now 0\.001\)\. Fix: resume with the original settings/,
+      new RegExp(
+        /run\.json, field "fingerprint": cannot resume: .* \(training\.lr: /.source +
+          /saved 0\.005, now 0\.001\)\. Fix: resume with the original settings/.source,
+      ),
     );
   });
 

@@ -88,7 +88,8 @@ export const convert: Command = {
     if (f.json) ctx.json(summary);
     else
       ctx.print(
-        `wrote ${summary.bags} bags, ${summary.instances} instances, ${summary.dim} features → ${summary.instancePath} (+ ${summary.bagPath})`,
+        `wrote ${summary.bags} bags, ${summary.instances} instances, ${summary.dim} ` +
+          `features → ${summary.instancePath} (+ ${summary.bagPath})`,
       );
     return 0;
   },

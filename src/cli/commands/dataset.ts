@@ -30,7 +30,8 @@ function list(): string {
   return Object.values(DATASETS)
     .map(
       (b) =>
-        `  ${b.name.padEnd(w)}${b.describe}\n  ${''.padEnd(w)}${b.download ? `needs a download: ${b.download}` : 'no download: built from an npm dependency'}`,
+        `  ${b.name.padEnd(w)}${b.describe}\n  ${''.padEnd(w)}` +
+        `${b.download ? `needs a download: ${b.download}` : 'no download: built from an npm dependency'}`,
     )
     .join('\n');
 }
@@ -38,7 +39,9 @@ function list(): string {
 export const dataset: Command = {
   name: 'dataset',
   summary: 'build a data set as a cohort (musk1, mnist-bags, ...); `milkit dataset list`',
-  usage: `milkit dataset <name> --out <cohort.arrow> [options]\nmilkit dataset <name> --help    options of one data set\n\n${list()}`,
+  usage:
+    `milkit dataset <name> --out <cohort.arrow> [options]\nmilkit ` +
+    `dataset <name> --help    options of one data set\n\n${list()}`,
   async run(argv, ctx) {
     const [name, ...rest] = argv;
     if (name === '--help' || name === '-h') {
@@ -68,7 +71,8 @@ export const dataset: Command = {
     const { spec, keys } = builderFlags(name);
     if (rest.includes('--help') || rest.includes('-h')) {
       ctx.print(
-        `milkit dataset ${name} --out <cohort.arrow> [options]\n${datasetBuilder(name).describe}\n\n${describeFlags(spec)}`,
+        `milkit dataset ${name} --out <cohort.arrow> ` +
+          `[options]\n${datasetBuilder(name).describe}\n\n${describeFlags(spec)}`,
       );
       return 0;
     }

@@ -48,7 +48,9 @@ const flags: FlagSpec = {
 export const demo: Command = {
   name: 'demo',
   summary: 'build MNIST-bags, train attention MIL as Ilse et al. did, compare with the paper, write a report',
-  usage: `milkit demo [--pooling abmil|gabmil] [--train-bags 100] [--epochs 20] [--out runs/demo]\n\n${describeFlags(flags)}`,
+  usage:
+    `milkit demo [--pooling abmil|gabmil] [--train-bags 100] ` +
+    `[--epochs 20] [--out runs/demo]\n\n${describeFlags(flags)}`,
   async run(argv, ctx) {
     const t0 = Date.now();
     const { flags: f } = parseArgs(argv, flags, []);
@@ -95,7 +97,8 @@ export const demo: Command = {
       : `image-mil (LeNet-5 encoder + ${pooling === 'gabmil' ? 'gated ' : ''}attention)`;
     const lines = [
       '',
-      `MNIST-bags, ${trainBags} training bags, ${report.predictions[0]?.labels.length ?? '?'} test bags (Ilse et al. 2018 protocol):`,
+      `MNIST-bags, ${trainBags} training bags, ${report.predictions[0]?.labels.length ?? '?'} ` +
+        `test bags (Ilse et al. 2018 protocol):`,
       `  milkit ${what}, one run (seed ${f.seed}, ${f.epochs} epochs):  test AUC ${auc.toFixed(3)}` +
         (ci ? `  (95 % CI ${ci.lower.toFixed(3)}–${ci.upper.toFixed(3)}, bootstrap over the test bags)` : ''),
     ];
@@ -107,12 +110,15 @@ export const demo: Command = {
         lines.push(`  → the published AUC lies inside this run's 95 % interval: no measurable difference.`);
       else if (ci)
         lines.push(
-          `  → the published AUC lies ${ref > ci.upper ? 'above' : 'below'} this run's 95 % interval; one run varies with the seed (the paper reports a mean over runs). npm run reproduce:mnist-bags repeats it (results/mnist-bags.md).`,
+          `  → the published AUC lies ${ref > ci.upper ? 'above' : 'below'} this run's ` +
+            `95 % interval; one run varies with the seed (the paper reports a mean ` +
+            `over runs). npm run reproduce:mnist-bags repeats it (results/mnist-bags.md).`,
         );
     } else lines.push(`  (no published AUC for ${raw ?? pooling} with ${trainBags} training bags in the model table)`);
     if (raw)
       lines.push(
-        `  note: ${raw} sees the 784 raw pixels through one linear projection; the paper trains a convolutional encoder end to end (the default here, without --model).`,
+        `  note: ${raw} sees the 784 raw pixels through one linear projection; the paper ` +
+          `trains a convolutional encoder end to end (the default here, without --model).`,
       );
     lines.push(`time: ${((Date.now() - t0) / 1000).toFixed(0)} s`, `report: ${path.resolve(reportPath)}`);
     for (const l of lines) ctx.print(l);

@@ -56,7 +56,9 @@ export const evalCommand: Command = {
           // A fold whose threshold could not be fitted (one class in its validation set) is still evaluated.
           if (t.threshold && !Number.isFinite(t.threshold.threshold))
             ctx.warn(
-              `milkit: note: ${models.at(-1)!.model}: evaluated without a decision threshold (${t.threshold.reason ?? 'it could not be fitted'} on ${t.threshold.fittedOn}): the *Youden metrics are n/a`,
+              `milkit: note: ${models.at(-1)!.model}: evaluated without a decision threshold ` +
+                `(${t.threshold.reason ?? 'it could not be fitted'} on ${t.threshold.fittedOn}): ` +
+                'the *Youden metrics are n/a',
             );
         } finally {
           t.model.dispose();
@@ -74,13 +76,15 @@ export const evalCommand: Command = {
               .filter((k) => k !== 'loss')
               .map(
                 (k) =>
-                  `${k} ${fmt(m.metrics[k])}${m.bootstrap?.[k] ? ` [${fmt(m.bootstrap[k].lower)}, ${fmt(m.bootstrap[k].upper)}]` : ''}`,
+                  `${k} ${fmt(m.metrics[k])}` +
+                  (m.bootstrap?.[k] ? ` [${fmt(m.bootstrap[k].lower)}, ${fmt(m.bootstrap[k].upper)}]` : ''),
               )
               .join('  ')}`,
           );
         if (models.length > 1)
           ctx.print(
-            `mean ± sd over ${models.length} models: ${names.map((k) => `${k} ${fmt(summary[k].mean)} ± ${fmt(summary[k].sd)}`).join('  ')}`,
+            `mean ± sd over ${models.length} ` +
+              `models: ${names.map((k) => `${k} ${fmt(summary[k].mean)} ± ${fmt(summary[k].sd)}`).join('  ')}`,
           );
       }
       return 0;

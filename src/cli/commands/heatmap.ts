@@ -80,7 +80,8 @@ export const heatmap: Command = {
     const files = findTrainedModels(f.fold ? path.join(run, f.fold as string) : run);
     if (files.length > 1)
       throw new UsageError(
-        `${run} holds ${files.length} fold models; choose one with --fold (${files.map((x) => path.basename(path.dirname(x))).join(', ')}); ` +
+        `${run} holds ${files.length} fold models; choose one with --fold ` +
+          `(${files.map((x) => path.basename(path.dirname(x))).join(', ')}); ` +
           'for an honest heatmap pick a fold whose test set holds the bag',
       );
     const dataPath = (f.data as string | undefined) ?? trainedData(run);
@@ -132,8 +133,15 @@ export const heatmap: Command = {
         what = `P(class ${cohort.classes?.[c] ?? c})`;
       } else
         throw new UsageError(
-          `${trained.model.name} gives no ${score === 'auto' ? 'attention or instance probabilities' : score} per patch; ` +
-            `choose ${r.attention ? '--score attention' : r.instanceProbs ? '--score probability' : 'a model with attention (e.g. abmil)'}`,
+          `${trained.model.name} gives ` +
+            `no ${score === 'auto' ? 'attention or instance probabilities' : score} per patch; ` +
+            `choose ${
+              r.attention
+                ? '--score attention'
+                : r.instanceProbs
+                  ? '--score probability'
+                  : 'a model with attention (e.g. abmil)'
+            }`,
         );
       if (values.length !== bag.numInstances)
         throw new Error(`${trained.model.name} returned ${values.length} scores for ${bag.numInstances} patches`);

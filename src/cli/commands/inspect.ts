@@ -79,21 +79,25 @@ export const inspect: Command = {
       if (summary.survival) {
         const v = summary.survival;
         ctx.print(
-          `survival   ${v.events} events, ${v.censored} censored; time min ${v.time.min}, median ${v.time.median}, max ${v.time.max}`,
+          `survival   ${v.events} events, ${v.censored} censored; time ` +
+            `min ${v.time.min}, median ${v.time.median}, max ${v.time.max}`,
         );
       }
       ctx.print(
-        `instances  coords ${cohort.hasCoords ? 'yes' : 'no'}, instance labels ${cohort.hasInstanceLabels ? 'yes' : 'no'}`,
+        `instances  coords ${cohort.hasCoords ? 'yes' : 'no'}, ` +
+          `instance labels ${cohort.hasInstanceLabels ? 'yes' : 'no'}`,
       );
       if (summary.metaKeys.length) ctx.print(`metadata   ${summary.metaKeys.join(', ')}`);
       ctx.print(`files      ${mib(files.instances)} instances + ${mib(files.bagTable)} bag table`);
       if (splits)
         ctx.print(
-          `splits     ${splits.repetitions} × ${splits.folds} folds${splits.validation ? ' with validation' : ''}, no patient leak (${splits.file})`,
+          `splits     ${splits.repetitions} × ${splits.folds} ` +
+            `folds${splits.validation ? ' with validation' : ''}, no patient leak (${splits.file})`,
         );
       if (validated)
         ctx.print(
-          `validated  all ${validated.bags} bags load and pass the checks${validated.positiveInstances !== undefined ? `; ${validated.positiveInstances} positive instances` : ''}`,
+          `validated  all ${validated.bags} bags load and pass the checks` +
+            (validated.positiveInstances !== undefined ? `; ${validated.positiveInstances} positive instances` : ''),
         );
       return 0;
     } finally {

@@ -19,7 +19,9 @@ const flags: FlagSpec = {
   out: {
     type: 'string',
     alias: 'o',
-    help: 'output prefix (writes <out>.bags.{csv,arrow}, <out>.instances.{csv,arrow}) or a folder (<out>/bags.csv, ...)',
+    help:
+      'output prefix (writes <out>.bags.{csv,arrow}, ' +
+      '<out>.instances.{csv,arrow}) or a folder (<out>/bags.csv, ...)',
   },
   json: { type: 'boolean', help: 'print the written files and counts as JSON' },
   quiet: { type: 'boolean', help: 'no progress output' },
@@ -82,7 +84,9 @@ export function outputPrefixes(out: string): { dir: string; bags: string; instan
 export const predict: Command = {
   name: 'predict',
   summary: 'per-bag predictions and per-instance scores (attention, instance probabilities) to CSV and Arrow',
-  usage: `milkit predict --model-dir DIR [--fold rep0-fold0] --data cohort.arrow --out PREFIX [--json]\n\n${describeFlags(flags)}`,
+  usage:
+    `milkit predict --model-dir DIR [--fold rep0-fold0] --data ` +
+    `cohort.arrow --out PREFIX [--json]\n\n${describeFlags(flags)}`,
   async run(argv, ctx) {
     const { flags: f } = parseArgs(argv, flags, []);
     const dir = requireFlag(f, 'model-dir');
@@ -90,7 +94,8 @@ export const predict: Command = {
     const files = f.fold ? findTrainedModels(path.join(dir, f.fold as string)) : findTrainedModels(dir);
     if (files.length > 1) {
       throw new UsageError(
-        `${dir} holds ${files.length} fold models; choose one with --fold (${files.map((x) => path.basename(path.dirname(x))).join(', ')})`,
+        `${dir} holds ${files.length} fold models; choose one with --fold ` +
+          `(${files.map((x) => path.basename(path.dirname(x))).join(', ')})`,
       );
     }
     await useBackend();

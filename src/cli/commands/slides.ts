@@ -312,7 +312,8 @@ async function embed(argv: string[], ctx: Parameters<Command['run']>[1]): Promis
         ctx.print(
           s.status === 'skipped'
             ? `${s.slideId}: ${s.patches} patches (already embedded with this encoder; skipped)${skipped}`
-            : `${s.slideId}: ${s.patches} patches in ${s.seconds.toFixed(1)} s (${(s.patches / Math.max(s.seconds, 1e-3)).toFixed(0)} patches/s)${skipped} → ${s.featureFile}`,
+            : `${s.slideId}: ${s.patches} patches in ${s.seconds.toFixed(1)} s ` +
+                `(${(s.patches / Math.max(s.seconds, 1e-3)).toFixed(0)} patches/s)${skipped} → ${s.featureFile}`,
         );
       },
     });

@@ -22,7 +22,9 @@ const flags: FlagSpec = {
 export const splits: Command = {
   name: 'splits',
   summary: 'write a patient-level stratified (repeated) k-fold split file for a cohort',
-  usage: `milkit splits <cohort.arrow> [--folds 5] [--repeats 1] [--val 0.2] [--seed 0] [--out FILE]\n\n${describeFlags(flags)}`,
+  usage:
+    `milkit splits <cohort.arrow> [--folds 5] [--repeats 1] ` +
+    `[--val 0.2] [--seed 0] [--out FILE]\n\n${describeFlags(flags)}`,
   async run(argv, ctx) {
     const { flags: f, args } = parseArgs(argv, flags, ['cohort.arrow']);
     const cohort = await Cohort.open(args[0], { cacheBytes: 0 });
@@ -51,7 +53,8 @@ export const splits: Command = {
       ctx.print(`wrote ${repeats} × ${k} folds → ${out}`);
       folds.forEach((s, i) =>
         ctx.print(
-          `  fold ${i + 1}: train ${s.train}${s.val ? `, val ${s.val}` : ''}, test ${s.test} (${s.testPositive} positive)`,
+          `  fold ${i + 1}: train ${s.train}${s.val ? `, val ${s.val}` : ''}, ` +
+            `test ${s.test} (${s.testPositive} positive)`,
         ),
       );
       return 0;

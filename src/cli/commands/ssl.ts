@@ -145,7 +145,10 @@ export async function pretrainWithFlags(
       checkpointEvery: num(f, 'checkpoint-every'),
       resume: Boolean(f.resume),
       onProgress: (p) => {
-        last = `loss ${p.loss.toFixed(4)}${p.contrastive !== undefined ? ` nt-xent ${p.contrastive.toFixed(4)}` : ''}${p.reconstruction !== undefined ? ` recon ${p.reconstruction.toFixed(4)}` : ''}, ${p.patchesPerSecond.toFixed(0)} patches/s`;
+        last =
+          `loss ${p.loss.toFixed(4)}${p.contrastive !== undefined ? ` nt-xent ${p.contrastive.toFixed(4)}` : ''}` +
+          `${p.reconstruction !== undefined ? ` recon ${p.reconstruction.toFixed(4)}` : ''}` +
+          `, ${p.patchesPerSecond.toFixed(0)} patches/s`;
         bar?.update(p.step);
       },
     },
@@ -166,7 +169,8 @@ export async function pretrainWithFlags(
   if (f.json) ctx.json(summary);
   else
     ctx.print(
-      `pretrained ${summary.params} parameters on ${patches.n} ${what} patches, ${steps} steps (${result.seconds.toFixed(1)} s, ${summary.backend}) → ${out}${last ? `\n  ${last}` : ''}`,
+      `pretrained ${summary.params} parameters on ${patches.n} ${what} patches, ${steps} steps ` +
+        `(${result.seconds.toFixed(1)} s, ${summary.backend}) → ${out}${last ? `\n  ${last}` : ''}`,
     );
   return 0;
 }
@@ -202,7 +206,8 @@ async function runExtract(argv: string[], ctx: Parameters<Command['run']>[1]): P
     if (f.json) ctx.json({ ...summary, encoder: name });
     else
       ctx.print(
-        `wrote ${summary.bags} bags, ${summary.instances} patches, ${summary.dim} features (${name}) → ${summary.instancePath}`,
+        `wrote ${summary.bags} bags, ${summary.instances} ` +
+          `patches, ${summary.dim} features (${name}) → ${summary.instancePath}`,
       );
     return 0;
   } finally {

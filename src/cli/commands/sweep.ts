@@ -88,7 +88,8 @@ function printStatus(s: SweepStatus, ctx: CliContext): void {
   ctx.print(`${s.name} (${s.dir}): ${statusLine(s)}`);
   for (const u of s.units.filter((x) => x.state !== 'done' && x.state !== 'pending'))
     ctx.print(
-      `  ${u.state.padEnd(8)} ${u.id.padEnd(18)} ${u.label}${u.detail ? `: ${u.detail}` : ''}${u.state === 'failed' && u.logs.length ? `\n           log: ${u.logs.join(', ')}` : ''}`,
+      `  ${u.state.padEnd(8)} ${u.id.padEnd(18)} ${u.label}${u.detail ? `: ${u.detail}` : ''}` +
+        `${u.state === 'failed' && u.logs.length ? `\n           log: ${u.logs.join(', ')}` : ''}`,
     );
   const pending = s.units.filter((x) => x.state === 'pending');
   if (pending.length) ctx.print(`  pending  ${pending.map((u) => u.index).join(' ')}`);
@@ -160,7 +161,12 @@ const SUBCOMMANDS = `  milkit sweep PLAN --out SWEEP_DIR [--executor local|slurm
 export const sweep: Command = {
   name: 'sweep',
   summary: 'models × settings × folds × seeds (or shards of slides to embed) on a local pool, Slurm or Kubernetes',
-  usage: `milkit sweep PLAN --out SWEEP_DIR [options] | status | resubmit | collect | run\n\n${SUBCOMMANDS}\n\nPLAN (YAML or JSON): cohort, folds | splits (+ repeats), seeds, trainer options (epochs, lr, ...),\ngrid, models: [{ model, mhim?, config?, grid?, name? }]; or kind: embed with tiles, encoder, labels,\nout, slidesPerUnit (milkit slides embed, one unit per shard of slides). See README "Sweeps".\n\n${describeFlags(planFlags)}`,
+  usage:
+    `milkit sweep PLAN --out SWEEP_DIR [options] | status | resubmit | collect | ` +
+    `run\n\n${SUBCOMMANDS}\n\nPLAN (YAML or JSON): cohort, folds | splits (+ repeats), seeds, trainer ` +
+    `options (epochs, lr, ...),\ngrid, models: [{ model, mhim?, config?, grid?, name? ` +
+    `}]; or kind: embed with tiles, encoder, labels,\nout, slidesPerUnit (milkit slides embed, ` +
+    `one unit per shard of slides). See README "Sweeps".\n\n${describeFlags(planFlags)}`,
   async run(argv, ctx) {
     const [sub, ...rest] = argv;
     if (sub === 'run') {
@@ -203,7 +209,8 @@ export const sweep: Command = {
       else ctx.print(collectedMarkdown(table));
       if (!table.complete)
         ctx.warn(
-          `milkit sweep collect: partial: ${table.missing.length} of ${folder.manifest().units.length} units have no result (milkit sweep status ${folder.dir}; milkit sweep resubmit ${folder.dir})`,
+          `milkit sweep collect: partial: ${table.missing.length} of ${folder.manifest().units.length} ` +
+            `units have no result (milkit sweep status ${folder.dir}; milkit sweep resubmit ${folder.dir})`,
         );
       const files =
         table.format === 'milkit-sweep-embed'
@@ -234,8 +241,10 @@ export const sweep: Command = {
     if (!f.json)
       ctx.warn(
         m.kind === 'embed'
-          ? `milkit sweep: ${m.units.reduce((a, u) => a + u.slides.length, 0)} slide(s) in shards of ${m.plan.slidesPerUnit} → ${m.units.length} units in ${folder.dir}`
-          : `milkit sweep: ${m.plan.configs.length} config(s) × ${m.plan.seeds.length} seed(s) → ${m.units.length} units in ${folder.dir}`,
+          ? `milkit sweep: ${m.units.reduce((a, u) => a + u.slides.length, 0)} slide(s) in ` +
+              `shards of ${m.plan.slidesPerUnit} → ${m.units.length} units in ${folder.dir}`
+          : `milkit sweep: ${m.plan.configs.length} config(s) × ${m.plan.seeds.length} ` +
+              `seed(s) → ${m.units.length} units in ${folder.dir}`,
       );
     return follow(folder, submitSweep(folder, opts), f, ctx);
   },

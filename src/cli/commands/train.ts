@@ -15,7 +15,9 @@ const flags: FlagSpec = {
   model: { type: 'string', help: 'model name from the registry (abmil, gabmil, transmil, dsmil, clam-sb, ...)' },
   protocol: {
     type: 'string',
-    help: "a paper's training protocol (model options, optimiser, epochs, preprocessing; listed below); flags given override it",
+    help:
+      "a paper's training protocol (model options, optimiser, " +
+      'epochs, preprocessing; listed below); flags given override it',
   },
   'model-config': { type: 'string', help: 'JSON object of model options, e.g. \'{"dropout":0}\'' },
   data: { type: 'string', help: 'cohort (x.arrow)' },
@@ -158,7 +160,9 @@ function checkSelection(f: Record<string, unknown>, splits: Split[][]): void {
   const uses = f.patience !== undefined ? '--patience' : monitor !== undefined ? '--monitor' : undefined;
   if ((uses && noVal) || (uses && f.select === 'last'))
     throw new UsageError(
-      `${uses} needs a set to select on, and ${f.select === 'last' ? '--select last keeps the last epoch' : 'the splits have no validation bags'}`,
+      `${uses} needs a set to select on, ` +
+        (`and ` +
+          `${f.select === 'last' ? '--select last keeps the last epoch' : 'the splits have no validation bags'}`),
       'add --val-fraction 0.2 (or a split file with "val" sets), or --select test (optimistic)',
     );
 }
@@ -239,7 +243,11 @@ export function runSummary(r: RunResult, outDir?: string) {
 export const train: Command = {
   name: 'train',
   summary: 'cross-validate a MIL model on a cohort: checkpoints, resume, results JSON + CSV',
-  usage: `milkit train --model abmil [--mhim v2] --data cohort.arrow [--folds 5 | --splits FILE [--repeats R]] [--epochs E] [--lr LR] [--seed S] [--out DIR] [--json]\n       milkit train --protocol ilse2018 [--model gabmil] --data musk1.arrow --splits musk1.splits.json\n\n${describeFlags(flags)}\n\nProtocols (--protocol NAME):\n${protocolList}`,
+  usage:
+    `milkit train --model abmil [--mhim v2] --data cohort.arrow [--folds 5 | --splits ` +
+    `FILE [--repeats R]] [--epochs E] [--lr LR] [--seed S] [--out DIR] [--json]\n       ` +
+    `milkit train --protocol ilse2018 [--model gabmil] --data musk1.arrow --splits ` +
+    `musk1.splits.json\n\n${describeFlags(flags)}\n\nProtocols (--protocol NAME):\n${protocolList}`,
   async run(argv, ctx) {
     const { flags: f } = parseArgs(argv, flags, []);
     const protocolName = f.protocol as string | undefined;
@@ -340,7 +348,9 @@ export const train: Command = {
       const runEta = () => {
         if (folds < 2 || stepsRun === 0) return '';
         const s = ((Date.now() - runStart) / 1000 / stepsRun) * (foldSteps - done + foldsAfter * foldSteps);
-        return `run ETA ${s < 60 ? `${s.toFixed(0)} s` : s < 3600 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`}`;
+        const eta =
+          s < 60 ? `${s.toFixed(0)} s` : s < 3600 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`;
+        return `run ETA ${eta}`;
       };
       trainer.events.on((e) => {
         if (e.type === 'fold-start') foldsAfter = folds - 1 - (e.repeat * (splits[0]?.length ?? 0) + e.fold);
@@ -357,7 +367,9 @@ export const train: Command = {
           rate = e.bagsPerSecond;
         } else if (e.type === 'epoch-end' && f.verbose) {
           ctx.warn(
-            `${where(e.repeat, e.fold)} epoch ${e.epoch + 1}: loss ${e.trainLoss.toFixed(4)}${Number.isFinite(e.monitor) ? `  ${e.metric} ${e.monitor.toFixed(4)}${e.improved ? ' *' : ''}` : ''}  ${rate.toFixed(1)} bags/s${e.stop ? '  early stop' : ''}`,
+            `${where(e.repeat, e.fold)} epoch ${e.epoch + 1}: loss ${e.trainLoss.toFixed(4)}` +
+              (Number.isFinite(e.monitor) ? `  ${e.metric} ${e.monitor.toFixed(4)}${e.improved ? ' *' : ''}` : '') +
+              `  ${rate.toFixed(1)} bags/s${e.stop ? '  early stop' : ''}`,
           );
         } else if (e.type === 'fold-end') {
           bar?.done(
@@ -378,7 +390,8 @@ export const train: Command = {
       });
       if (!f.quiet)
         ctx.warn(
-          `milkit train: ${modelName} on ${cohort.path} (${cohort.size} bags), ${folds} fold${folds > 1 ? 's' : ''} → ${outDir}`,
+          `milkit train: ${modelName} on ${cohort.path} (${cohort.size} ` +
+            `bags), ${folds} fold${folds > 1 ? 's' : ''} → ${outDir}`,
         );
       let result: RunResult;
       try {
@@ -394,7 +407,8 @@ export const train: Command = {
       if (f.json) ctx.json(runSummary(result, outDir));
       else {
         ctx.print(
-          `\n${result.interrupted ? 'partial ' : ''}summary over ${result.folds.filter((x) => !x.interrupted).length} folds (mean ± sd):`,
+          `\n${result.interrupted ? 'partial ' : ''}summary ` +
+            `over ${result.folds.filter((x) => !x.interrupted).length} folds (mean ± sd):`,
         );
         for (const [k, s] of Object.entries(result.summary))
           ctx.print(`  ${k.padEnd(18)} ${fmt(s.mean)} ± ${fmt(s.sd)}`);
@@ -402,7 +416,8 @@ export const train: Command = {
       }
       if (result.interrupted) {
         ctx.warn(
-          `milkit train: stopped early; continue with: milkit train ${argv.join(' ')}${f.resume ? '' : ' --resume'}${f.out ? '' : ` --out ${outDir}`}`,
+          `milkit train: stopped early; continue with: milkit ` +
+            `train ${argv.join(' ')}${f.resume ? '' : ' --resume'}${f.out ? '' : ` --out ${outDir}`}`,
         );
         return 130;
       }

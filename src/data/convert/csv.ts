@@ -47,7 +47,8 @@ function layoutOf(header: string[], file: string, opts: CsvConvertOptions): Layo
     const i = col(name);
     if (i < 0)
       throw new MilkitDataError(
-        `line 1: no ${what} column "${name}" in the header (${header.slice(0, 6).join(', ')}${header.length > 6 ? ', ...' : ''})`,
+        `line 1: no ${what} column "${name}" in the header ` +
+          `(${header.slice(0, 6).join(', ')}${header.length > 6 ? ', ...' : ''})`,
         { file, field: name },
         `name the column "${name}" or pass the right --bag-column/--label-column/--patient-column`,
       );

@@ -194,7 +194,8 @@ export function matchLabelledFiles(
   const some = (ids: string[]) => `${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', ...' : ''}`;
   if (missing.length && !opts.skipMissing) {
     throw new MilkitDataError(
-      `line ${missing[0].line}: ${missing.length} of ${rows.length} slides have no ${what} in ${dir} (${some(missing.map((r) => r.id))})`,
+      `line ${missing[0].line}: ${missing.length} of ${rows.length} ` +
+        `slides have no ${what} in ${dir} (${some(missing.map((r) => r.id))})`,
       { file: labels, bag: missing[0].id },
       opts.missingFix ?? 'remove those rows from the labels CSV, or pass --skip-missing to leave them out',
     );
@@ -207,7 +208,8 @@ export function matchLabelledFiles(
   const unlabelled = [...inFolder].filter((f) => !used.has(f)).sort();
   if (unlabelled.length && opts.unlabelled === 'refuse' && !opts.skipUnlabelled)
     throw new MilkitDataError(
-      `${unlabelled.length} of ${inFolder.size} slides in ${dir} have no row in the labels CSV (${some(unlabelled.map((f) => f.replace(/\.h5$/, '')))})`,
+      `${unlabelled.length} of ${inFolder.size} slides in ${dir} have no row in ` +
+        `the labels CSV (${some(unlabelled.map((f) => f.replace(/\.h5$/, '')))})`,
       { file: labels, bag: unlabelled[0].replace(/\.h5$/, '') },
       'add a row (slide_id,label) for each, or pass --skip-unlabelled to leave them out',
     );
@@ -235,7 +237,8 @@ export async function convertH5(
   const table = await readLabelTable(opts.labels, opts);
   if (table.patientColumn && !opts.patientColumn)
     notice(
-      `patients from column "${table.patientColumn}" of ${opts.labels}: a patient's slides stay on one side of every split`,
+      `patients from column "${table.patientColumn}" of ${opts.labels}: ` +
+        `a patient's slides stay on one side of every split`,
     );
   const slides = matchLabelledFiles(table.rows, folder, opts.labels, opts, notice);
   const first = await readH5Slide(slides[0].file);

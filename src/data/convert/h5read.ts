@@ -148,7 +148,8 @@ export async function readNumeric(file: string, f: H5File, name: string): Promis
   const missing = ds.filters.filter((x) => !supportedFilters().includes(x.name.toLowerCase()));
   if (missing.length)
     throw new MilkitDataError(
-      `dataset "${name}" is compressed with the HDF5 filter "${missing[0].name}" (id ${missing[0].id}), which milkit cannot decode (it reads ${supportedFilters().join(', ')})`,
+      `dataset "${name}" is compressed with the HDF5 filter "${missing[0].name}" ` +
+        `(id ${missing[0].id}), which milkit cannot decode (it reads ${supportedFilters().join(', ')})`,
       where,
       REWRITE,
     );

@@ -106,7 +106,8 @@ export const breast: DatasetBuilder<BreastBuilderOptions> = {
   describe:
     'UCSB breast cancer H&E images (58 TIFFs): bag = image, 32×32 tiles, background dropped, label from the name',
   download:
-    'bisque_breast_58_tif.tar.gz, the 58 UCSB Bisque breast-cancer TMA images (Gelasca et al. 2008); put it in $MILKIT_DATA/breast-ucsb/ or pass --source',
+    'bisque_breast_58_tif.tar.gz, the 58 UCSB Bisque breast-cancer TMA images ' +
+    '(Gelasca et al. 2008); put it in $MILKIT_DATA/breast-ucsb/ or pass --source',
   options: {
     source: {
       type: 'string',
@@ -143,7 +144,8 @@ export const breast: DatasetBuilder<BreastBuilderOptions> = {
     return {
       cohort,
       notes: [
-        `${cohort.bags} bags: ${pos} malignant / ${cohort.bags - pos} benign, ${cohort.instances} tiles kept, ${dropped} background tiles dropped, D = ${cohort.dim} (${featurizer.name})`,
+        `${cohort.bags} bags: ${pos} malignant / ${cohort.bags - pos} benign, ${cohort.instances} ` +
+          `tiles kept, ${dropped} background tiles dropped, D = ${cohort.dim} (${featurizer.name})`,
       ],
     };
   },

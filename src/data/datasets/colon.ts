@@ -168,7 +168,9 @@ export const colon: DatasetBuilder<ColonBuilderOptions> = {
   describe:
     'colon cancer nucleus patches (CRCHistoPhenotypes): bag = patient, 27×27 patches, instance label = isCancerous',
   download:
-    'patch_images.tar, data_labels_mainData.csv and data_labels_extraData.csv of the CRCHistoPhenotypes colon-cancer nucleus patches (Sirinukunwattana et al., IEEE TMI 2016); put them in $MILKIT_DATA/colon-crchp/ or pass --source',
+    'patch_images.tar, data_labels_mainData.csv and data_labels_extraData.csv ' +
+    'of the CRCHistoPhenotypes colon-cancer nucleus patches (Sirinukunwattana et ' +
+    'al., IEEE TMI 2016); put them in $MILKIT_DATA/colon-crchp/ or pass --source',
   options: {
     source: {
       type: 'string',
@@ -201,7 +203,8 @@ export const colon: DatasetBuilder<ColonBuilderOptions> = {
     return {
       cohort,
       notes: [
-        `${cohort.bags} bags: ${pos} positive / ${cohort.bags - pos} negative, ${cohort.instances} patches, D = ${cohort.dim} (${featurizer.name})`,
+        `${cohort.bags} bags: ${pos} positive / ${cohort.bags - pos} ` +
+          `negative, ${cohort.instances} patches, D = ${cohort.dim} (${featurizer.name})`,
       ],
     };
   },

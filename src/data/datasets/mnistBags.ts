@@ -110,7 +110,8 @@ function* bagsOf(split: 'train' | 'test', count: number, o: MnistBagsOptions, rn
 export const mnistBags: DatasetBuilder<MnistBagsOptions> = {
   name: 'mnist-bags',
   describe:
-    'MNIST-bags (Ilse et al. 2018): bags of digits, positive iff a 9 is present; train bags from MNIST train, test bags from MNIST test',
+    'MNIST-bags (Ilse et al. 2018): bags of digits, positive iff a 9 ' +
+    'is present; train bags from MNIST train, test bags from MNIST test',
   options: {
     target: { type: 'number', default: 9, help: 'target digit' },
     meanBagSize: { type: 'number', default: 10, help: 'mean bag size (paper: 10, 50, 100)' },

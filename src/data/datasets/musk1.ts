@@ -22,7 +22,10 @@ export const musk1: DatasetBuilder<Musk1Options> = {
   name: 'musk1',
   describe: 'MUSK1 (92 molecules, 476 conformations, 166 raw features) with its 5 × 10-fold split file',
   download:
-    'musk1.csv (bag_id, bag_label, f1..f166: clean1.data of "Musk (Version 1)", https://archive.ics.uci.edu/dataset/74/musk+version+1, CC BY 4.0, molecules numbered 1-92) and musk1.folds.json (the standard 5 × 10-fold training masks of the MIDatasets collection, github.com/komartom/MIDatasets.jl); the README says how; put them in $MILKIT_DATA/musk1/ or pass --source',
+    'musk1.csv (bag_id, bag_label, f1..f166: clean1.data of "Musk (Version 1)", ' +
+    'https://archive.ics.uci.edu/dataset/74/musk+version+1, CC BY 4.0, molecules numbered 1-92) and ' +
+    'musk1.folds.json (the standard 5 × 10-fold training masks of the MIDatasets collection, ' +
+    'github.com/komartom/MIDatasets.jl); the README says how; put them in $MILKIT_DATA/musk1/ or pass --source',
   options: {
     source: {
       type: 'string',
@@ -39,7 +42,8 @@ export const musk1: DatasetBuilder<Musk1Options> = {
       throw new MilkitDataError(
         'MUSK1 CSV not found',
         { file: csv },
-        'download it first (`milkit dataset list` names the source and files), then point --source (or MILKIT_DATA) at the musk1 folder',
+        'download it first (`milkit dataset list` names the source and ' +
+          'files), then point --source (or MILKIT_DATA) at the musk1 folder',
       );
     if (!fs.existsSync(foldFile))
       throw new MilkitDataError('MUSK1 fold file not found', { file: foldFile }, 'point --source at the musk1 folder');

@@ -42,7 +42,9 @@ export class InstanceMlp {
     return new InstanceMlp(params, model, config, { mlpScope: 'hidden', outputs: config.numClasses, fromBag: false });
   }
 
-  /** Instance-level pooling models: layers 'encoder/<i>', a head of `scoredClasses(C)` instance scores, `projectBag`. */
+  /**
+   * Instance-level pooling models: layers 'encoder/<i>', a head of `scoredClasses(C)` instance scores, `projectBag`.
+   */
   static instanceScores(params: ParamStore, model: string, config: InstanceMlpConfig): InstanceMlp {
     return new InstanceMlp(params, model, config, {
       mlpScope: 'encoder',

@@ -109,42 +109,53 @@ export function lineChart(series: ChartSeries[], o: ChartOptions): Chart {
   for (const v of yTicks) {
     const y = sy(v).toFixed(1);
     parts.push(
-      `<line x1="${L}" x2="${L + plotW}" y1="${y}" y2="${y}" stroke="${GRID}"/><text x="${L - 5}" y="${(sy(v) + 4).toFixed(1)}" text-anchor="end" font-size="11">${esc(fmt(v, 3))}</text>`,
+      `<line x1="${L}" x2="${L + plotW}" y1="${y}" y2="${y}" stroke="${GRID}"/><text x="${L - 5}" ` +
+        `y="${(sy(v) + 4).toFixed(1)}" text-anchor="end" font-size="11">${esc(fmt(v, 3))}</text>`,
     );
   }
   for (const t of xTicks) {
     const x = sx(t.value).toFixed(1);
     parts.push(
-      `<line x1="${x}" x2="${x}" y1="${T + plotH}" y2="${T + plotH + 4}" stroke="${MUTED}"/><text x="${x}" y="${T + plotH + 16}" text-anchor="middle" font-size="11">${esc(t.label)}</text>`,
+      `<line x1="${x}" x2="${x}" y1="${T + plotH}" y2="${T + plotH + 4}" stroke="${MUTED}"/><text ` +
+        `x="${x}" y="${T + plotH + 16}" text-anchor="middle" font-size="11">${esc(t.label)}</text>`,
     );
   }
   parts.push(`<rect x="${L}" y="${T}" width="${plotW}" height="${plotH}" fill="none" stroke="${MUTED}"/>`);
   if (o.diagonal)
     parts.push(
-      `<line x1="${sx(Math.max(x0, y0))}" y1="${sy(Math.max(x0, y0))}" x2="${sx(Math.min(x1, y1))}" y2="${sy(Math.min(x1, y1))}" stroke="${MUTED}" stroke-dasharray="4 3"/>`,
+      `<line x1="${sx(Math.max(x0, y0))}" y1="${sy(Math.max(x0, y0))}" x2="${sx(Math.min(x1, y1))}" ` +
+        `y2="${sy(Math.min(x1, y1))}" stroke="${MUTED}" stroke-dasharray="4 3"/>`,
     );
   for (const s of series) {
     const pts = s.x.map((x, i) => `${sx(x).toFixed(1)},${sy(s.y[i]).toFixed(1)}`);
-    const style = `stroke="${s.colour}" stroke-width="${s.width ?? 1.8}"${s.opacity !== undefined ? ` stroke-opacity="${s.opacity}"` : ''}${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}`;
+    const style =
+      `stroke="${s.colour}" stroke-width="${s.width ?? 1.8}"` +
+      (s.opacity !== undefined ? ` stroke-opacity="${s.opacity}"` : '') +
+      (s.dash ? ` stroke-dasharray="${s.dash}"` : '');
     if (s.errors)
       s.x.forEach((x, i) => {
         const e = s.errors![i];
         if (e > 0)
           parts.push(
-            `<line x1="${sx(x).toFixed(1)}" x2="${sx(x).toFixed(1)}" y1="${sy(s.y[i] - e).toFixed(1)}" y2="${sy(s.y[i] + e).toFixed(1)}" stroke="${s.colour}" stroke-width="1.2"/>`,
+            `<line x1="${sx(x).toFixed(1)}" x2="${sx(x).toFixed(1)}" y1="${sy(s.y[i] - e).toFixed(1)}" ` +
+              `y2="${sy(s.y[i] + e).toFixed(1)}" stroke="${s.colour}" stroke-width="1.2"/>`,
           );
       });
     if (pts.length > 1) parts.push(`<polyline fill="none" ${style} points="${pts.join(' ')}"/>`);
     if (s.markers || pts.length === 1)
       s.x.forEach((x, i) =>
         parts.push(
-          `<circle${s.markerClass ? ` class="${s.markerClass}"` : ''} cx="${sx(x).toFixed(1)}" cy="${sy(s.y[i]).toFixed(1)}" r="3" fill="${s.colour}"${s.opacity !== undefined ? ` fill-opacity="${s.opacity}"` : ''}>${s.tips?.[i] ? `<title>${esc(s.tips[i])}</title>` : ''}</circle>`,
+          `<circle${s.markerClass ? ` class="${s.markerClass}"` : ''} ` +
+            `cx="${sx(x).toFixed(1)}" cy="${sy(s.y[i]).toFixed(1)}" r="3" fill="${s.colour}"` +
+            `${s.opacity !== undefined ? ` fill-opacity="${s.opacity}"` : ''}>` +
+            `${s.tips?.[i] ? `<title>${esc(s.tips[i])}</title>` : ''}</circle>`,
         ),
       );
   }
   parts.push(
     `<text x="${L + plotW / 2}" y="${T + plotH + 33}" text-anchor="middle" font-size="12">${esc(o.xLabel)}</text>`,
-    `<text transform="translate(13 ${T + plotH / 2}) rotate(-90)" text-anchor="middle" font-size="12">${esc(o.yLabel)}</text>`,
+    `<text transform="translate(13 ${T + plotH / 2}) rotate(-90)" ` +
+      `text-anchor="middle" font-size="12">${esc(o.yLabel)}</text>`,
   );
   if (o.title) parts.push(`<text x="${L}" y="14" font-weight="bold" font-size="12">${esc(o.title)}</text>`);
   if (legendW) {
@@ -152,7 +163,9 @@ export function lineChart(series: ChartSeries[], o: ChartOptions): Chart {
     entries.forEach((e, k) => {
       const y = T + 8 + 16 * k;
       parts.push(
-        `<line x1="${lx}" x2="${lx + 18}" y1="${y}" y2="${y}" stroke="${e.colour}" stroke-width="${e.width ?? 2}"${e.opacity !== undefined ? ` stroke-opacity="${e.opacity}"` : ''}${e.dash ? ` stroke-dasharray="${e.dash}"` : ''}/>`,
+        `<line x1="${lx}" x2="${lx + 18}" y1="${y}" y2="${y}" stroke="${e.colour}` +
+          `" stroke-width="${e.width ?? 2}"${e.opacity !== undefined ? ` stroke-opacity="${e.opacity}"` : ''}` +
+          `${e.dash ? ` stroke-dasharray="${e.dash}"` : ''}/>`,
         `<text x="${lx + 23}" y="${y + 4}" font-size="11">${esc(e.name)}</text>`,
       );
     });

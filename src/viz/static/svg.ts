@@ -66,7 +66,10 @@ function mix(a: string, b: string, t: number): string {
   return `#${out.join('')}`;
 }
 
-/** Where each instance sits on a cell grid: patch coordinates divided by the patch step, or instance order wrapped into rows. */
+/**
+ * Where each instance sits on a cell grid: patch coordinates divided by the patch step, or instance order wrapped into
+ * rows.
+ */
 export interface CellGrid {
   col: Int32Array;
   row: Int32Array;
@@ -137,13 +140,15 @@ export function gridGroup(
     for (let i = 0; i < n; i++) if (opts.outline(i)) d.push(`M${g.col[i] + 0.08} ${g.row[i] + 0.08}h0.84v0.84h-0.84z`);
     if (d.length)
       parts.push(
-        `<path fill="none" stroke="${POSITIVE_OUTLINE}" stroke-width="${Math.max(0.16, 1.6 / opts.cell)}" d="${d.join('')}"/>`,
+        `<path fill="none" stroke="${POSITIVE_OUTLINE}" ` +
+          `stroke-width="${Math.max(0.16, 1.6 / opts.cell)}" d="${d.join('')}"/>`,
       );
   }
   if (opts.labels && g.ordered && opts.cell >= 14) {
     for (let i = 0; i < n; i++) {
       parts.push(
-        `<text x="${g.col[i] + 0.5}" y="${g.row[i] + 0.68}" font-size="0.42" text-anchor="middle" fill="#fff" stroke="#000" stroke-width="0.04" paint-order="stroke">${i}</text>`,
+        `<text x="${g.col[i] + 0.5}" y="${g.row[i] + 0.68}" font-size="0.42" text-anchor="middle" ` +
+          `fill="#fff" stroke="#000" stroke-width="0.04" paint-order="stroke">${i}</text>`,
       );
     }
   }
@@ -151,7 +156,8 @@ export function gridGroup(
   const w = g.cols * opts.cell;
   const h = g.rows * opts.cell;
   return (
-    `<g transform="translate(${opts.x ?? 0} ${opts.y ?? 0})">${title}<rect width="${w.toFixed(1)}" height="${h.toFixed(1)}" fill="#f4f4f4"/>` +
+    `<g transform="translate(${opts.x ?? 0} ${opts.y ?? 0})">${title}<rect ` +
+    `width="${w.toFixed(1)}" height="${h.toFixed(1)}" fill="#f4f4f4"/>` +
     `<g transform="scale(${opts.cell})" shape-rendering="crispEdges">${parts.join('')}</g></g>`
   );
 }
@@ -163,7 +169,8 @@ export function colourBarGroup(x: number, y: number, width: number, low: string,
   const rects = Array.from(
     { length: steps },
     (_, k) =>
-      `<rect x="${(k * w).toFixed(2)}" width="${(w + 0.3).toFixed(2)}" height="10" fill="${viridis(k / (steps - 1), 256)}"/>`,
+      `<rect x="${(k * w).toFixed(2)}" width="${(w + 0.3).toFixed(2)}" ` +
+      `height="10" fill="${viridis(k / (steps - 1), 256)}"/>`,
   ).join('');
   return (
     `<g transform="translate(${x} ${y})" font-size="11" fill="${INK}">${rects}` +
@@ -176,7 +183,9 @@ export function colourBarGroup(x: number, y: number, width: number, low: string,
 /** A whole SVG document: white background, the figure font, given size. */
 export function svgDoc(width: number, height: number, body: string, title?: string): string {
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${Math.ceil(width)}" height="${Math.ceil(height)}" viewBox="0 0 ${Math.ceil(width)} ${Math.ceil(height)}" font-family="${FONT}" font-size="12" fill="${INK}">` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${Math.ceil(width)}" height="${Math.ceil(height)}" ` +
+    (`viewBox="0 0 ${Math.ceil(width)} ${Math.ceil(height)}` +
+      `" font-family="${FONT}" font-size="12" fill="${INK}">`) +
     (title ? `<title>${esc(title)}</title>` : '') +
     `<rect width="100%" height="100%" fill="#ffffff"/>${body}</svg>`
   );
@@ -184,13 +193,20 @@ export function svgDoc(width: number, height: number, body: string, title?: stri
 
 /** Legend swatch + label (HTML). */
 export function swatch(colour: string, label: string): string {
-  return `<span style="display:inline-block;margin-right:12px"><span style="display:inline-block;width:11px;height:11px;background:${colour};margin-right:4px;vertical-align:-1px;border:1px solid #888"></span>${esc(label)}</span>`;
+  return (
+    `<span style="display:inline-block;margin-right:12px"><span ` +
+    `style="display:inline-block;width:11px;height:11px;background:${colour}` +
+    `;margin-right:4px;vertical-align:-1px;border:1px solid #888"></span>${esc(label)}</span>`
+  );
 }
 
 /** Outer box every static view shares. */
 export function frame(title: string | undefined, body: string): string {
   const head = title ? `<div style="font-weight:600;margin-bottom:4px">${esc(title)}</div>` : '';
-  return `<div class="milkit-fallback" style="font-family:sans-serif;font-size:13px;line-height:1.4">${head}${body}</div>`;
+  return (
+    `<div class="milkit-fallback" ` +
+    `style="font-family:sans-serif;font-size:13px;line-height:1.4">${head}${body}</div>`
+  );
 }
 
 /** A compact HTML table. */
@@ -201,10 +217,18 @@ export function table(head: string[], rows: string[][], opts: { boldCells?: Set<
   const body = rows
     .map(
       (r, i) =>
-        `<tr>${r.map((c, j) => `<td style="padding:2px 8px;${opts.boldCells?.has(`${i},${j}`) ? 'font-weight:700' : ''}">${esc(c)}</td>`).join('')}</tr>`,
+        `<tr>${r
+          .map((c, j) => {
+            const bold = opts.boldCells?.has(`${i},${j}`) ? 'font-weight:700' : '';
+            return `<td style="padding:2px 8px;${bold}">${esc(c)}</td>`;
+          })
+          .join('')}</tr>`,
     )
     .join('');
-  return `<table style="border-collapse:collapse;margin-top:6px"><thead><tr>${th}</tr></thead><tbody>${body}</tbody></table>`;
+  return (
+    `<table ` +
+    (`style="border-collapse:collapse;margin-top:6px"><thead><tr>` + `${th}</tr></thead><tbody>${body}</tbody></table>`)
+  );
 }
 
 export function fmt(x: number, digits = 4): string {

@@ -81,7 +81,9 @@ export function staticFigure(
   const head = title ? 24 : 0;
   let x = 0;
   const items = legend.map((e) => {
-    const item = `<g transform="translate(${x} 0)"><rect width="12" height="12" fill="${e.colour}" stroke="#888" stroke-width="0.5"/><text x="17" y="10.5" font-size="11">${esc(e.label)}</text></g>`;
+    const item =
+      `<g transform="translate(${x} 0)"><rect width="12" height="12" fill="${e.colour}" stroke="#888" ` +
+      `stroke-width="0.5"/><text x="17" y="10.5" font-size="11">${esc(e.label)}</text></g>`;
     x += 30 + textWidth(e.label, 11);
     return item;
   });
@@ -216,7 +218,8 @@ export function renderAttention(p: AttentionPayload, opts: { scale?: HeatScale }
   const title = p.title ?? `Attention: bag ${p.bagId}`;
   const fig = staticFigure(
     body,
-    `${maps.map((m) => m.name).join(' and ')} of the ${p.n} instances of bag ${p.bagId} as a heatmap${p.instanceLabels ? ', known positives outlined, with instance ROC and precision–recall curves' : ''}`,
+    `${maps.map((m) => m.name).join(' and ')} of the ${p.n} instances of bag ${p.bagId} as a heatmap` +
+      `${p.instanceLabels ? ', known positives outlined, with instance ROC and precision–recall curves' : ''}`,
     title,
     p.instanceLabels ? [{ colour: POSITIVE_OUTLINE, label: 'outlined: known positive instance' }] : [],
   );
@@ -239,10 +242,14 @@ export function renderAttention(p: AttentionPayload, opts: { scale?: HeatScale }
     ...(p.instanceLabels ? [String(p.instanceLabels[i])] : []),
   ]);
   const known = p.instanceLabels ? ` · <span style="color:${POSITIVE_OUTLINE}">□</span> known positive instance` : '';
-  const before = `<div>bag <b>${esc(p.bagId)}</b>${p.bagLabel !== undefined ? `, label ${p.bagLabel}` : ''}, ${p.n} instances${bagProbText(p)} · ${esc(layout)}${known}</div>`;
+  const before =
+    `<div>bag <b>${esc(p.bagId)}</b>${p.bagLabel !== undefined ? `, label ${p.bagLabel}` : ''}, ${p.n} ` +
+    `instances${bagProbText(p)} · ${esc(layout)}${known}</div>`;
   const text = [
-    `${title}: bag ${p.bagId}${p.bagLabel !== undefined ? ` (label ${p.bagLabel})` : ''}, ${p.n} instances${bagProbText(p)}`,
-    `top ${top.length} by ${p.attention ? 'attention' : 'probability'}: ${top.map((i) => `#${i}=${fmt(primary[i], 3)}`).join(', ')}`,
+    `${title}: bag ${p.bagId}${p.bagLabel !== undefined ? ` (label ${p.bagLabel})` : ''}, ${p.n} ` +
+      `instances${bagProbText(p)}`,
+    `top ${top.length} by ${p.attention ? 'attention' : 'probability'}` +
+      `: ${top.map((i) => `#${i}=${fmt(primary[i], 3)}`).join(', ')}`,
   ].join('\n');
   return { title, figure: fig, before, after: table(head, rows), text };
 }
@@ -323,7 +330,9 @@ export function renderMasking(p: MaskingPayload): StaticView {
     title,
     shown.map((k) => ({
       colour: k === 'kept' ? keptShade(0.5) : STATUS_COLOURS[MASK_STATUS[k]],
-      label: `${k === 'kept' ? 'kept (darker = higher score)' : MASK_STATUS_NAMES[MASK_STATUS[k]]}: ${preview.counts[k]}`,
+      label:
+        `${k === 'kept' ? 'kept (darker = higher score)' : MASK_STATUS_NAMES[MASK_STATUS[k]]}` +
+        `: ${preview.counts[k]}`,
     })),
   );
   const legend =
@@ -449,7 +458,8 @@ export function renderTraining(p: TrainingPayload): StaticView {
     .filter((s) => (s.fold ?? -1) === lastFold)
     .map(
       (s) =>
-        `${s.fold !== undefined ? `fold ${s.fold + 1} ` : ''}${s.split} ${s.metric} ${fmt(s.y[s.y.length - 1] ?? NaN, 4)}`,
+        `${s.fold !== undefined ? `fold ${s.fold + 1} ` : ''}` +
+        `${s.split} ${s.metric} ${fmt(s.y[s.y.length - 1] ?? NaN, 4)}`,
     );
   const text = [
     `${title}: ${status}${progress ? ` · ${progress}` : ''}`,

@@ -81,7 +81,10 @@ function buildCases(dir: string): Case[] {
 function problemOf(c: Case, r: Result): string | undefined {
   const v = verdict(r);
   if (v !== 'clear')
-    return `${v} (exit ${r.code}${r.signal ? `, ${r.signal}` : ''}): ${r.err.trim().slice(0, 600)}${r.out ? ` | stdout: ${r.out.trim().slice(0, 200)}` : ''}`;
+    return (
+      `${v} (exit ${r.code}${r.signal ? `, ${r.signal}` : ''}): ${r.err.trim().slice(0, 600)}` +
+      `${r.out ? ` | stdout: ${r.out.trim().slice(0, 200)}` : ''}`
+    );
   const line = r.err.split('\n').find((l) => l.startsWith('milkit ')) ?? r.err;
   const missing = c.names.filter((n) => !line.toLowerCase().includes(n.toLowerCase()));
   if (missing.length) return `the error lacks ${missing.map((m) => `"${m}"`).join(', ')}: ${line}`;
@@ -126,10 +129,13 @@ describe('data-suite: bad-input corpus through the built CLI', function () {
     if (mounted) spawnSync('umount', [full]);
     fs.rmSync(full, { recursive: true, force: true });
     process.stdout.write(
-      `      disk full: ${mounted ? 'real ENOSPC on a 64 KiB tmpfs' : 'tmpfs not mountable here (not root): EFBIG via ulimit -f only'}\n`,
+      `      disk full: ${
+        mounted ? 'real ENOSPC on a 64 KiB tmpfs' : 'tmpfs not mountable here (not root): EFBIG via ulimit -f only'
+      }\n`,
     );
     process.stdout.write(
-      `      corpus: ${cases.length} cases, ${tally.clear} clear errors, ${tally.silent} silent acceptances, ${tally.crash} crashes, ${tally.unclear} unclear\n`,
+      `      corpus: ${cases.length} cases, ${tally.clear} clear errors, ${tally.silent} ` +
+        `silent acceptances, ${tally.crash} crashes, ${tally.unclear} unclear\n`,
     );
   });
 

@@ -129,22 +129,25 @@ describe('data-suite: foreign Arrow and Parquet cohorts (pyarrow 25, pandas)', f
   });
 
   for (const name of ['float64', 'list_float32']) {
-    it(`${name}: read with a per-bag conversion and a one-line notice; convert arrow writes the canonical layout`, async () => {
-      const own = referenceRead(path.join(root, name));
-      assert.ok(
-        [spec, specNoNulls].some((s) => equal(own, s)),
-        'the fixture holds the spec values',
-      );
-      const notices: string[] = [];
-      await assertSameValues(path.join(root, name, 'cohort.arrow'), own, notices);
-      assert.equal(notices.length, 1);
-      assert.match(notices[0], /converted to float32 as it loads.*milkit convert arrow/);
-      const out = path.join(dir, `${name}.arrow`);
-      await convertTable(path.join(root, name, 'cohort.arrow'), out, 'arrow', { onNotice: () => undefined });
-      const quiet: string[] = [];
-      await assertSameValues(out, own, quiet);
-      assert.deepEqual(quiet, [], 'the converted cohort reads zero-copy, without a notice');
-    });
+    it(
+      `${name}: read with a per-bag conversion and a one-line ` + `notice; convert arrow writes the canonical layout`,
+      async () => {
+        const own = referenceRead(path.join(root, name));
+        assert.ok(
+          [spec, specNoNulls].some((s) => equal(own, s)),
+          'the fixture holds the spec values',
+        );
+        const notices: string[] = [];
+        await assertSameValues(path.join(root, name, 'cohort.arrow'), own, notices);
+        assert.equal(notices.length, 1);
+        assert.match(notices[0], /converted to float32 as it loads.*milkit convert arrow/);
+        const out = path.join(dir, `${name}.arrow`);
+        await convertTable(path.join(root, name, 'cohort.arrow'), out, 'arrow', { onNotice: () => undefined });
+        const quiet: string[] = [];
+        await assertSameValues(out, own, quiet);
+        assert.deepEqual(quiet, [], 'the converted cohort reads zero-copy, without a notice');
+      },
+    );
   }
 
   for (const name of ['zstd', 'lz4', 'zstd_instances_only']) {
@@ -176,21 +179,24 @@ describe('data-suite: foreign Arrow and Parquet cohorts (pyarrow 25, pandas)', f
     parquet_named_arrow: () => spec,
   };
   for (const [name, file, message] of refusals) {
-    it(`${name}: refused with one error naming the file and the convert command; the command reads it right`, async () => {
-      await assert.rejects(Cohort.open(path.join(root, name, file)), (e: unknown) => {
-        assert.ok(e instanceof MilkitDataError);
-        assert.match(e.message, message);
-        assert.ok(e.message.includes(path.join(root, name)), e.message);
-        assert.ok(!e.message.includes('\n'));
-        return true;
-      });
-      const kind = name.startsWith('parquet') ? 'parquet' : 'arrow';
-      const input = path.join(root, name, name === 'parquet' ? 'cohort.parquet' : file);
-      const out = path.join(dir, `${name}.arrow`);
-      const summary = await convertTable(input, out, kind, { onNotice: () => undefined });
-      assert.deepEqual([summary.bags, summary.instances, summary.dim], [20, 377, 64]);
-      await assertSameValues(out, expected[name]());
-    });
+    it(
+      `${name}: refused with one error naming the file ` + `and the convert command; the command reads it right`,
+      async () => {
+        await assert.rejects(Cohort.open(path.join(root, name, file)), (e: unknown) => {
+          assert.ok(e instanceof MilkitDataError);
+          assert.match(e.message, message);
+          assert.ok(e.message.includes(path.join(root, name)), e.message);
+          assert.ok(!e.message.includes('\n'));
+          return true;
+        });
+        const kind = name.startsWith('parquet') ? 'parquet' : 'arrow';
+        const input = path.join(root, name, name === 'parquet' ? 'cohort.parquet' : file);
+        const out = path.join(dir, `${name}.arrow`);
+        const summary = await convertTable(input, out, kind, { onNotice: () => undefined });
+        assert.deepEqual([summary.bags, summary.instances, summary.dim], [20, 377, 64]);
+        await assertSameValues(out, expected[name]());
+      },
+    );
   }
 
   it('convert arrow keeps the class names and the bag table metadata', async () => {

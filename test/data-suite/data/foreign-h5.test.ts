@@ -106,34 +106,37 @@ describe('data-suite: foreign .h5 feature files (h5py, CLAM, TRIDENT)', function
     await c.close();
   });
 
-  it('clam: h5_files/ found, [1,N,D] features, class names, case_id as the patient (no case on two sides)', async () => {
-    const notices: string[] = [];
-    const out = path.join(dir, 'clam.arrow');
-    const labels = path.join(root, 'clam', 'tumor_vs_normal_dummy_clean.csv');
-    await convertH5(path.join(root, 'clam'), out, { labels, onNotice: (n) => notices.push(n) });
-    assert.equal(notices.length, 2);
-    assert.match(notices[0], /reading the \.h5 files in .*clam\/h5_files/);
-    assert.match(notices[1], /patients from column "case_id"/);
-    const c = await assertMatchesFiles(out, (id) => path.join(root, 'clam', 'h5_files', `${id}.h5`));
-    assert.deepEqual(c.classes, ['normal_tissue', 'tumor_tissue']);
-    const rows = fs
-      .readFileSync(labels, 'utf8')
-      .trim()
-      .split(/\r?\n/)
-      .slice(1)
-      .map((l) => l.split(','));
-    assert.deepEqual(
-      c.bags.map((b) => [b.patientId, b.id, c.classes![b.label!]]),
-      rows,
-    );
-    assert.equal(new Set(c.bags.map((b) => b.patientId)).size, 15);
-    for (const fold of stratifiedKFold(c.bags, { k: 5, seed: 3 })) {
-      const side = (ids: readonly number[]) => new Set(ids.map((i) => c.bags[i].patientId));
-      const train = side(fold.train);
-      for (const p of side(fold.test)) assert.ok(!train.has(p), `case ${p} on both sides`);
-    }
-    await c.close();
-  });
+  it(
+    'clam: h5_files/ found, [1,N,D] features, class ' + 'names, case_id as the patient (no case on two sides)',
+    async () => {
+      const notices: string[] = [];
+      const out = path.join(dir, 'clam.arrow');
+      const labels = path.join(root, 'clam', 'tumor_vs_normal_dummy_clean.csv');
+      await convertH5(path.join(root, 'clam'), out, { labels, onNotice: (n) => notices.push(n) });
+      assert.equal(notices.length, 2);
+      assert.match(notices[0], /reading the \.h5 files in .*clam\/h5_files/);
+      assert.match(notices[1], /patients from column "case_id"/);
+      const c = await assertMatchesFiles(out, (id) => path.join(root, 'clam', 'h5_files', `${id}.h5`));
+      assert.deepEqual(c.classes, ['normal_tissue', 'tumor_tissue']);
+      const rows = fs
+        .readFileSync(labels, 'utf8')
+        .trim()
+        .split(/\r?\n/)
+        .slice(1)
+        .map((l) => l.split(','));
+      assert.deepEqual(
+        c.bags.map((b) => [b.patientId, b.id, c.classes![b.label!]]),
+        rows,
+      );
+      assert.equal(new Set(c.bags.map((b) => b.patientId)).size, 15);
+      for (const fold of stratifiedKFold(c.bags, { k: 5, seed: 3 })) {
+        const side = (ids: readonly number[]) => new Set(ids.map((i) => c.bags[i].patientId));
+        const train = side(fold.train);
+        for (const p of side(fold.test)) assert.ok(!train.has(p), `case ${p} on both sides`);
+      }
+      await c.close();
+    },
+  );
 
   it('clam: --patient-column overrides case_id, and a missing column is refused', async () => {
     const labels = path.join(root, 'clam', 'tumor_vs_normal_dummy_clean.csv');

@@ -102,7 +102,8 @@ describe('data-suite/experiments/ssl: SSL experiments (toy settings)', function 
     const objectives = readReproduction(path.join(results, 'ssl-objectives.json'));
     assert.equal(objectives.rows.length, 4);
     assert.match(bagsize.meta.protocol, /2 Adam steps/);
-    // The tables cover the whole protocol (both data sets, K = 64 / 128 / 256 and the K asked for), naming what is not measured.
+    // The tables cover the whole protocol (both data sets, K = 64 / 128 / 256 and the K asked for), naming what is not
+    // measured.
     assert.match(
       bagsize.caption!,
       /Not run \(budget\): mnist\/random\/K64, .*mnist\/e2e\/K256, colon\/random\/K8, .*colon\/e2e\/K256\.$/,
@@ -120,61 +121,69 @@ describe('data-suite/experiments/ssl: SSL experiments (toy settings)', function 
     await assert.rejects(reproduceSsl([...argv, '--seed', '1']), /computed with other settings/);
   });
 
-  it("--table: one extra table for another setting, with each encoder's probe AUC, leaving the standard tables alone", async () => {
-    const results = path.join(dir, 'results');
-    const before = fs.readFileSync(path.join(results, 'ssl-bagsize.json'), 'utf8');
-    const argv = [
-      '--out',
-      path.join(dir, 'extra'),
-      '--results',
-      results,
-      '--table',
-      'ssl-extra',
-      '--datasets',
-      'mnist',
-      '--methods',
-      'random,contrastive',
-      '--bag-sizes',
-      '8',
-      '--folds',
-      '2',
-      '--steps',
-      '3',
-      '--batch-size',
-      '8',
-      '--width',
-      '2',
-      '--embed-dim',
-      '8',
-      '--head-dim',
-      '8',
-      '--epochs',
-      '1',
-      '--mnist-bags',
-      '12',
-      '--mnist-pool',
-      '300',
-    ];
-    const files = await reproduceSsl(argv);
-    assert.deepEqual(
-      files.map((f) => path.basename(f)),
-      ['ssl-extra.json'],
-    );
-    const extra = readReproduction(files[0]);
-    assert.deepEqual(extra.columns, ['accuracy', 'F1', 'AUC', 'instance probe AUC']);
-    assert.deepEqual(
-      extra.rows.map((r) => r.label),
-      ['MNIST-bags, K = 8: frozen random encoder (no SSL)', 'MNIST-bags, K = 8: SSL contrastive (3 steps)'],
-    );
-    for (const row of extra.rows) {
+  it(
+    '--table: one extra table for another setting, with each ' +
+      "encoder's probe AUC, leaving the standard tables alone",
+    async () => {
+      const results = path.join(dir, 'results');
+      const before = fs.readFileSync(path.join(results, 'ssl-bagsize.json'), 'utf8');
+      const argv = [
+        '--out',
+        path.join(dir, 'extra'),
+        '--results',
+        results,
+        '--table',
+        'ssl-extra',
+        '--datasets',
+        'mnist',
+        '--methods',
+        'random,contrastive',
+        '--bag-sizes',
+        '8',
+        '--folds',
+        '2',
+        '--steps',
+        '3',
+        '--batch-size',
+        '8',
+        '--width',
+        '2',
+        '--embed-dim',
+        '8',
+        '--head-dim',
+        '8',
+        '--epochs',
+        '1',
+        '--mnist-bags',
+        '12',
+        '--mnist-pool',
+        '300',
+      ];
+      const files = await reproduceSsl(argv);
       assert.deepEqual(
-        row.cells.map((c) => (c as ArrayLike<number>).length),
-        [2, 2, 2, 2],
-        'one value per fold, one probe AUC per half',
+        files.map((f) => path.basename(f)),
+        ['ssl-extra.json'],
       );
-    }
-    assert.match(extra.title!, /12 MNIST bags, 3 SSL steps/);
-    assert.match(extra.meta.command, /--table ssl-extra .*--mnist-bags 12/);
-    assert.equal(fs.readFileSync(path.join(results, 'ssl-bagsize.json'), 'utf8'), before, 'standard tables untouched');
-  });
+      const extra = readReproduction(files[0]);
+      assert.deepEqual(extra.columns, ['accuracy', 'F1', 'AUC', 'instance probe AUC']);
+      assert.deepEqual(
+        extra.rows.map((r) => r.label),
+        ['MNIST-bags, K = 8: frozen random encoder (no SSL)', 'MNIST-bags, K = 8: SSL contrastive (3 steps)'],
+      );
+      for (const row of extra.rows) {
+        assert.deepEqual(
+          row.cells.map((c) => (c as ArrayLike<number>).length),
+          [2, 2, 2, 2],
+          'one value per fold, one probe AUC per half',
+        );
+      }
+      assert.match(extra.title!, /12 MNIST bags, 3 SSL steps/);
+      assert.match(extra.meta.command, /--table ssl-extra .*--mnist-bags 12/);
+      assert.equal(
+        fs.readFileSync(path.join(results, 'ssl-bagsize.json'), 'utf8'),
+        before,
+        'standard tables untouched',
+      );
+    },
+  );
 });

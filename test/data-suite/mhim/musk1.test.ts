@@ -43,7 +43,8 @@ describe('data-suite/mhim: MHIM-v2(AB-MIL) on MUSK1 (first 5 folds of the first 
       const run = await new Trainer({ model, config }).crossValidate(cohort, splits);
       const { accuracy, auc, f1 } = run.summary;
       console.log(
-        `      MUSK1 rep 1 folds 1-5, MHIM-v2(AB-MIL): accuracy ${accuracy.mean.toFixed(3)} ± ${accuracy.sd.toFixed(3)}, AUC ${auc.mean.toFixed(3)} ± ${auc.sd.toFixed(3)}, F1 ${f1.mean.toFixed(3)}`,
+        `      MUSK1 rep 1 folds 1-5, MHIM-v2(AB-MIL): accuracy ${accuracy.mean.toFixed(3)} ± ` +
+          `${accuracy.sd.toFixed(3)}, AUC ${auc.mean.toFixed(3)} ± ${auc.sd.toFixed(3)}, F1 ${f1.mean.toFixed(3)}`,
       );
       assert.equal(run.folds.length, 5);
       assert.ok(accuracy.mean > 0.65, `MHIM accuracy ${accuracy.mean}`);

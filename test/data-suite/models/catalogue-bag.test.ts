@@ -56,7 +56,8 @@ describe('data-suite/models: the bag-level catalogue models learn MUSK1 and MNIS
       const b = await trainAndTest(data.mnist, allSplits, model, { epochs: 10, lr: MNIST_LR[name] ?? 5e-4 });
       const secs = (t: number) => ((Date.now() - t) / 1000).toFixed(1);
       console.log(
-        `      ${name}: MUSK1 61/31 accuracy ${m.accuracy.mean.toFixed(3)}, AUC ${m.auc.mean.toFixed(3)} (${((t1 - t0) / 1000).toFixed(1)} s); MNIST-bags 100/200 AUC ${b.auc.mean.toFixed(3)} (${secs(t1)} s)`,
+        `      ${name}: MUSK1 61/31 accuracy ${m.accuracy.mean.toFixed(3)}, AUC ${m.auc.mean.toFixed(3)} ` +
+          `(${((t1 - t0) / 1000).toFixed(1)} s); MNIST-bags 100/200 AUC ${b.auc.mean.toFixed(3)} (${secs(t1)} s)`,
       );
       assert.ok(m.auc.mean > 0.75, `${name}: MUSK1 AUC ${m.auc.mean}`);
       assert.ok(b.auc.mean > 0.65, `${name}: MNIST-bags AUC ${b.auc.mean}`);

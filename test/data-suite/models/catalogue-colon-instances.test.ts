@@ -83,86 +83,95 @@ function check(name: string, score: string, auc: number, bar: Bar): void {
     );
 }
 
-describe('data-suite/models: catalogue instance scores rank cancerous nuclei on colon bags (fold 1, 4 epochs)', function () {
-  this.timeout(1_800_000); // a safety net for a loaded machine: 42 s of CPU in all (measured at load 16, one BLAS thread)
-  const dir = tempDir();
-  let cohort: Cohort;
-  let split: Split;
-  const table: string[] = [];
+describe(
+  'data-suite/models: catalogue instance scores rank ' + 'cancerous nuclei on colon bags (fold 1, 4 epochs)',
+  function () {
+    // a safety net for a loaded machine: 42 s of CPU in all (measured at load 16, one BLAS thread)
+    this.timeout(1_800_000);
+    const dir = tempDir();
+    let cohort: Cohort;
+    let split: Split;
+    const table: string[] = [];
 
-  before(async () => {
-    const built = await buildColonCohort(path.join(dir, 'colon.arrow'), {
-      dir: sharedData('colon-crchp'),
-      featurizer: colorStatsFeaturizer,
+    before(async () => {
+      const built = await buildColonCohort(path.join(dir, 'colon.arrow'), {
+        dir: sharedData('colon-crchp'),
+        featurizer: colorStatsFeaturizer,
+      });
+      cohort = await Cohort.open(built.instancePath);
+      assert.equal(cohort.size, 98);
+      split = stratifiedKFold(cohort.bags, { k: 5, seed: 1 })[0];
     });
-    cohort = await Cohort.open(built.instancePath);
-    assert.equal(cohort.size, 98);
-    split = stratifiedKFold(cohort.bags, { k: 5, seed: 1 })[0];
-  });
-  after(async () => {
-    await cohort?.close();
-    if (table.length)
-      console.log(
-        `      colon fold 1, 4 epochs (bag AUC; instance AUC of instance probabilities / attention × N):\n${table.join('\n')}`,
-      );
-  });
+    after(async () => {
+      await cohort?.close();
+      if (table.length)
+        console.log(
+          `      colon fold 1, 4 epochs (bag AUC; instance AUC of ` +
+            `instance probabilities / attention × N):\n${table.join('\n')}`,
+        );
+    });
 
-  it('gnn-mil, the one catalogue method left out, exposes no instance scores', async () => {
-    const model = createModel('gnn-mil', { ...colonConfig('gnn-mil'), inputDim: cohort.dim, numClasses: 2, seed: 0 });
-    try {
-      const r = await predictInstances(model, await cohort.bag(split.test[0]));
-      assert.equal(r.attention, undefined);
-      assert.equal(r.instanceProbs, undefined);
-    } finally {
-      model.dispose();
-    }
-  });
-
-  for (const [name, bars] of Object.entries(BARS)) {
-    it(`${name}: instance AUC ${bars.instance === undefined ? '' : 'of instance probabilities and '}of attention`, async () => {
-      const t0 = Date.now();
-      const config = colonConfig(name);
-      const out = path.join(dir, name);
-      const run = await new Trainer({
-        model: { name, config },
-        config: { epochs: 4, lr: 1e-3, standardize: true, selectOn: 'last', seed: 2021 },
-      }).fit(cohort, split, { outDir: out });
-      const { model, stats } = loadTrainedModel(path.join(out, 'rep0-fold0', 'model.ckpt'));
-      const labels: number[] = [];
-      const instance: number[] = [];
-      const attention: number[] = [];
+    it('gnn-mil, the one catalogue method left out, exposes no instance scores', async () => {
+      const model = createModel('gnn-mil', { ...colonConfig('gnn-mil'), inputDim: cohort.dim, numClasses: 2, seed: 0 });
       try {
-        for (const i of split.test) {
-          if (cohort.bags[i].label !== 1) continue;
-          const bag = await cohort.bag(i);
-          const r = await predictInstances(model, bag, stats);
-          assert.ok(r.attention, `${name} exposes no attention`);
-          assert.equal(
-            r.instanceProbs !== undefined,
-            bars.instance !== undefined,
-            `${name}: instance probabilities ${r.instanceProbs ? 'present' : 'absent'}`,
-          );
-          for (let k = 0; k < bag.numInstances; k++) {
-            labels.push(bag.instanceLabels![k]);
-            attention.push(r.attention[k] * bag.numInstances);
-            if (r.instanceProbs) instance.push(r.instanceProbs[2 * k + 1]);
-          }
-        }
+        const r = await predictInstances(model, await cohort.bag(split.test[0]));
+        assert.equal(r.attention, undefined);
+        assert.equal(r.instanceProbs, undefined);
       } finally {
         model.dispose();
       }
-      const attAuc = binaryAuc(labels, attention);
-      const instAuc = instance.length ? binaryAuc(labels, instance) : undefined;
-      const fmt = (a?: number) => (a === undefined ? '  –  ' : a.toFixed(3));
-      table.push(
-        `        ${name.padEnd(18)} bag ${run.folds[0].metrics.auc.toFixed(3)}  instance ${fmt(instAuc)}  attention ${fmt(attAuc)}  (${labels.length} patches, ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
-      );
-      assert.ok(
-        labels.some((l) => l === 1) && labels.some((l) => l === 0),
-        'the positive test bags hold both kinds of nuclei',
-      );
-      if (instAuc !== undefined) check(name, 'instance-probability', instAuc, bars.instance!);
-      check(name, 'attention', attAuc, bars.attention);
     });
-  }
-});
+
+    for (const [name, bars] of Object.entries(BARS)) {
+      it(
+        `${name}: instance ` + `AUC ${bars.instance === undefined ? '' : 'of instance probabilities and '}of attention`,
+        async () => {
+          const t0 = Date.now();
+          const config = colonConfig(name);
+          const out = path.join(dir, name);
+          const run = await new Trainer({
+            model: { name, config },
+            config: { epochs: 4, lr: 1e-3, standardize: true, selectOn: 'last', seed: 2021 },
+          }).fit(cohort, split, { outDir: out });
+          const { model, stats } = loadTrainedModel(path.join(out, 'rep0-fold0', 'model.ckpt'));
+          const labels: number[] = [];
+          const instance: number[] = [];
+          const attention: number[] = [];
+          try {
+            for (const i of split.test) {
+              if (cohort.bags[i].label !== 1) continue;
+              const bag = await cohort.bag(i);
+              const r = await predictInstances(model, bag, stats);
+              assert.ok(r.attention, `${name} exposes no attention`);
+              assert.equal(
+                r.instanceProbs !== undefined,
+                bars.instance !== undefined,
+                `${name}: instance probabilities ${r.instanceProbs ? 'present' : 'absent'}`,
+              );
+              for (let k = 0; k < bag.numInstances; k++) {
+                labels.push(bag.instanceLabels![k]);
+                attention.push(r.attention[k] * bag.numInstances);
+                if (r.instanceProbs) instance.push(r.instanceProbs[2 * k + 1]);
+              }
+            }
+          } finally {
+            model.dispose();
+          }
+          const attAuc = binaryAuc(labels, attention);
+          const instAuc = instance.length ? binaryAuc(labels, instance) : undefined;
+          const fmt = (a?: number) => (a === undefined ? '  –  ' : a.toFixed(3));
+          table.push(
+            `        ${name.padEnd(18)} bag ${run.folds[0].metrics.auc.toFixed(3)}  instance ${fmt(instAuc)} ` +
+              ` attention ${fmt(attAuc)}  (${labels.length} patches, ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+          );
+          assert.ok(
+            labels.some((l) => l === 1) && labels.some((l) => l === 0),
+            'the positive test bags hold both kinds of nuclei',
+          );
+          if (instAuc !== undefined) check(name, 'instance-probability', instAuc, bars.instance!);
+          check(name, 'attention', attAuc, bars.attention);
+        },
+      );
+    }
+  },
+);

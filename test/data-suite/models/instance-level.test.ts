@@ -51,7 +51,8 @@ describe('data-suite/models: the instance-level catalogue methods learn MUSK1 an
         { epochs: 10, lr: 1e-3 },
       );
       console.log(
-        `      ${model}: MUSK1 2 folds accuracy ${m.accuracy.mean.toFixed(3)}, AUC ${m.auc.mean.toFixed(3)}; MNIST-bags 100/200 AUC ${b.auc.mean.toFixed(3)}`,
+        `      ${model}: MUSK1 2 folds accuracy ${m.accuracy.mean.toFixed(3)}, ` +
+          `AUC ${m.auc.mean.toFixed(3)}; MNIST-bags 100/200 AUC ${b.auc.mean.toFixed(3)}`,
       );
       assert.ok(m.auc.mean > 0.75, `${model}: MUSK1 AUC ${m.auc.mean}`);
       assert.ok(b.auc.mean > 0.65, `${model}: MNIST-bags AUC ${b.auc.mean}`);

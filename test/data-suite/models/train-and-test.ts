@@ -32,7 +32,9 @@ export async function buildBenchmarks(dir: string): Promise<{ musk: Benchmark; m
 export const firstTwoFolds = (s: Split[][]): Split[][] => [s[0].slice(0, 2)];
 /** Every split of the file (MNIST-bags: its one train/test split). */
 export const allSplits = (s: Split[][]): Split[][] => s;
-/** Not the file's splits: one stratified split of the bags into 2/3 training and 1/3 test (seed 0; MUSK1: 61/31 bags). */
+/**
+ * Not the file's splits: one stratified split of the bags into 2/3 training and 1/3 test (seed 0; MUSK1: 61/31 bags).
+ */
 export const oneThirdTest = (_: Split[][], bags: readonly SplitBag[]): Split[][] => [
   [stratifiedKFold(bags, { k: 3, seed: 0 })[0]],
 ];

@@ -107,7 +107,8 @@ describe('slides: embed and heatmap on real slides (built CLI)', function () {
       'import sys, json, h5py, numpy as np\nfrom PIL import Image\n' +
         'img = np.asarray(Image.open(sys.argv[1]).convert("RGB"), dtype=np.float64) / 255\n' +
         'f = h5py.File(sys.argv[2], "r"); feats = f["features"][:]; coords = f["coords"][:]\n' +
-        'err = max(float(np.abs(img[y:y+64, x:x+64].reshape(-1, 3).mean(0) - feats[i]).max()) for i, (x, y) in enumerate(coords))\n' +
+        ('err = max(float(np.abs(img[y:y+64, x:x+64].reshape(-1, 3).mean(0) ' +
+          '- feats[i]).max()) for i, (x, y) in enumerate(coords))\n') +
         'print(json.dumps({"n": len(coords), "err": err}))',
       images[2],
       path.join(tiles, 'features_onnx-mean', `${id}.h5`),
@@ -116,72 +117,88 @@ describe('slides: embed and heatmap on real slides (built CLI)', function () {
     assert.ok(worst.err < 1e-5, `largest difference ${worst.err}`);
   });
 
-  it('train + heatmap: attention over the tissue, the image untouched outside the patches; wrong slides refused', () => {
-    const run = path.join(dir, 'run');
-    const cohort = path.join(dir, 'ssl.arrow');
-    const t = milkit([
-      'train',
-      '--model',
-      'abmil',
-      '--data',
-      cohort,
-      '--folds',
-      '2',
-      '--epochs',
-      '2',
-      '--out',
-      run,
-      '--quiet',
-    ]);
-    assert.equal(t.code, 0, t.err);
-    const bag = path.basename(images[3], '.tif');
-    const png = path.join(dir, 'heat.png');
-    const h = milkit(['heatmap', '--run', run, '--fold', 'rep0-fold0', '--bag', bag, '--out', png, '--json']);
-    assert.equal(h.code, 0, h.err);
-    const j = JSON.parse(h.out);
-    assert.equal(j.score, 'attention');
-    assert.equal(j.scale, 'percentile');
-    // Attention over a bag sums to 1: all scores within (0, 1).
-    assert.ok(j.min > 0 && j.max < 1 && j.min <= j.max);
-    const check = python(
-      'import sys, json, h5py, numpy as np\nfrom PIL import Image\n' +
-        'heat = np.asarray(Image.open(sys.argv[1]).convert("RGB")).astype(int)\n' +
-        'img = np.asarray(Image.open(sys.argv[2]).convert("RGB")).astype(int)\n' +
-        'coords = h5py.File(sys.argv[3], "r")["coords"][:]\n' +
-        'inside = np.zeros(img.shape[:2], bool)\n' +
-        'for x, y in coords: inside[y:y+64, x:x+64] = True\n' +
-        'part = heat[:img.shape[0], :img.shape[1]]\n' +
-        'print(json.dumps({"size": [heat.shape[1], heat.shape[0]], "outside": int(np.abs(part - img)[~inside].max()),' +
-        ' "inside": float(np.abs(part - img)[inside].mean())}))',
-      png,
-      images[3],
-      path.join(tiles, 'patches', `${bag}.h5`),
-    );
-    assert.equal(check.size[1], 768);
-    assert.ok(check.size[0] > 896, 'a colour bar right of the image');
-    assert.ok(check.outside <= 1, `outside the patches the slide is drawn as decoded (max diff ${check.outside})`);
-    assert.ok(check.inside > 5, `inside, the overlay changes the pixels (mean diff ${check.inside})`);
+  it(
+    'train + heatmap: attention over the tissue, the image ' + 'untouched outside the patches; wrong slides refused',
+    () => {
+      const run = path.join(dir, 'run');
+      const cohort = path.join(dir, 'ssl.arrow');
+      const t = milkit([
+        'train',
+        '--model',
+        'abmil',
+        '--data',
+        cohort,
+        '--folds',
+        '2',
+        '--epochs',
+        '2',
+        '--out',
+        run,
+        '--quiet',
+      ]);
+      assert.equal(t.code, 0, t.err);
+      const bag = path.basename(images[3], '.tif');
+      const png = path.join(dir, 'heat.png');
+      const h = milkit(['heatmap', '--run', run, '--fold', 'rep0-fold0', '--bag', bag, '--out', png, '--json']);
+      assert.equal(h.code, 0, h.err);
+      const j = JSON.parse(h.out);
+      assert.equal(j.score, 'attention');
+      assert.equal(j.scale, 'percentile');
+      // Attention over a bag sums to 1: all scores within (0, 1).
+      assert.ok(j.min > 0 && j.max < 1 && j.min <= j.max);
+      const check = python(
+        'import sys, json, h5py, numpy as np\nfrom PIL import Image\n' +
+          'heat = np.asarray(Image.open(sys.argv[1]).convert("RGB")).astype(int)\n' +
+          'img = np.asarray(Image.open(sys.argv[2]).convert("RGB")).astype(int)\n' +
+          'coords = h5py.File(sys.argv[3], "r")["coords"][:]\n' +
+          'inside = np.zeros(img.shape[:2], bool)\n' +
+          'for x, y in coords: inside[y:y+64, x:x+64] = True\n' +
+          'part = heat[:img.shape[0], :img.shape[1]]\n' +
+          ('print(json.dumps({"size": [heat.shape[1], heat.shape[0]], ' +
+            '"outside": int(np.abs(part - img)[~inside].max()),') +
+          ' "inside": float(np.abs(part - img)[inside].mean())}))',
+        png,
+        images[3],
+        path.join(tiles, 'patches', `${bag}.h5`),
+      );
+      assert.equal(check.size[1], 768);
+      assert.ok(check.size[0] > 896, 'a colour bar right of the image');
+      assert.ok(check.outside <= 1, `outside the patches the slide is drawn as decoded (max diff ${check.outside})`);
+      assert.ok(check.inside > 5, `inside, the overlay changes the pixels (mean diff ${check.inside})`);
 
-    const other = milkit([
-      'heatmap',
-      '--run',
-      run,
-      '--fold',
-      'rep0-fold0',
-      '--bag',
-      bag,
-      '--slide',
-      images[2],
-      '--out',
-      png,
-    ]);
-    assert.equal(other.code, 1);
-    assert.match(other.err, /other content: a heatmap over it would put scores on the wrong tissue/);
-    const cmu = milkit(['heatmap', '--run', run, '--fold', 'rep0-fold0', '--bag', bag, '--slide', CMU(), '--out', png]);
-    assert.equal(cmu.code, 1);
-    assert.match(cmu.err, /the slide is 2220 × 2967 px, but the bag's patches come from a 896 × 768 px slide/);
-    const folds = milkit(['heatmap', '--run', run, '--bag', bag, '--out', png]);
-    assert.equal(folds.code, 2);
-    assert.match(folds.err, /choose one with --fold \(rep0-fold0, rep0-fold1\)/);
-  });
+      const other = milkit([
+        'heatmap',
+        '--run',
+        run,
+        '--fold',
+        'rep0-fold0',
+        '--bag',
+        bag,
+        '--slide',
+        images[2],
+        '--out',
+        png,
+      ]);
+      assert.equal(other.code, 1);
+      assert.match(other.err, /other content: a heatmap over it would put scores on the wrong tissue/);
+      const cmu = milkit([
+        'heatmap',
+        '--run',
+        run,
+        '--fold',
+        'rep0-fold0',
+        '--bag',
+        bag,
+        '--slide',
+        CMU(),
+        '--out',
+        png,
+      ]);
+      assert.equal(cmu.code, 1);
+      assert.match(cmu.err, /the slide is 2220 × 2967 px, but the bag's patches come from a 896 × 768 px slide/);
+      const folds = milkit(['heatmap', '--run', run, '--bag', bag, '--out', png]);
+      assert.equal(folds.code, 2);
+      assert.match(folds.err, /choose one with --fold \(rep0-fold0, rep0-fold1\)/);
+    },
+  );
 });

@@ -144,14 +144,17 @@ describe('slides: reading real slides against PIL', function () {
         );
       });
 
-      it(`level-0 regions equal PIL's within ${TOLERANCE[backend]} (tile corner, tissue, bottom-right edge)`, async () => {
-        for (const [at, want] of Object.entries(CMU_REGIONS)) {
-          const [x, y] = at.split(',').map(Number);
-          assertClose(rgbOf(await slide.readRegion(0, x, y, 4, 4)), want, TOLERANCE[backend], `region ${at}`);
-        }
-        const big = await slide.readRegion(0, 960, 1200, 480, 480);
-        assertClose(meanRgb(big), CMU_MEAN_480, backend === 'openslide' ? 1e-3 : 0.1, 'mean of a 480² region');
-      });
+      it(
+        `level-0 regions equal PIL's within ${TOLERANCE[backend]}` + ` (tile corner, tissue, bottom-right edge)`,
+        async () => {
+          for (const [at, want] of Object.entries(CMU_REGIONS)) {
+            const [x, y] = at.split(',').map(Number);
+            assertClose(rgbOf(await slide.readRegion(0, x, y, 4, 4)), want, TOLERANCE[backend], `region ${at}`);
+          }
+          const big = await slide.readRegion(0, 960, 1200, 480, 480);
+          assertClose(meanRgb(big), CMU_MEAN_480, backend === 'openslide' ? 1e-3 : 0.1, 'mean of a 480² region');
+        },
+      );
 
       it('outside the slide is transparent; over white it reads as glass', async () => {
         const r = await slide.readRegion(0, 2218, 2965, 4, 4);

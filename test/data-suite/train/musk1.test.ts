@@ -37,7 +37,8 @@ describe('data-suite/train: AB-MIL on MUSK1 (first repetition of the standard 10
       assert.equal(run.folds.length, 10);
       const { accuracy, auc } = run.summary;
       console.log(
-        `      MUSK1 rep 1, AB-MIL: accuracy ${accuracy.mean.toFixed(3)} ± ${accuracy.sd.toFixed(3)}, AUC ${auc.mean.toFixed(3)} ± ${auc.sd.toFixed(3)} (published 5×10-fold accuracy 0.892)`,
+        `      MUSK1 rep 1, AB-MIL: accuracy ${accuracy.mean.toFixed(3)} ± ${accuracy.sd.toFixed(3)}, ` +
+          `AUC ${auc.mean.toFixed(3)} ± ${auc.sd.toFixed(3)} (published 5×10-fold accuracy 0.892)`,
       );
       assert.ok(accuracy.mean > 0.75, `accuracy ${accuracy.mean}`);
       assert.ok(auc.mean > 0.85, `AUC ${auc.mean}`);

@@ -203,51 +203,63 @@ describe('experiments/common/runner: runExperiment', function () {
   this.timeout(60_000);
   const dir = tempDir();
 
-  it('runs the unfinished jobs, resumes, keeps what --only leaves out, and --tables-only rewrites the Markdown', async () => {
-    const runs: string[] = [];
-    const exp = toyExperiment(runs);
-    const results = path.join(dir, 'results');
-    const out = path.join(dir, 'out');
-    const written = await runExperiment(exp, ['--out', out, '--results', results]);
-    assert.deepEqual(written, [path.join(results, 'toy.json')]);
-    assert.deepEqual(runs, ['a', 'b', 'c']);
-    const first = readReproduction(written[0]);
-    assert.deepEqual(
-      first.rows.map((r) => [r.label, r.cells[0]]),
-      [
-        ['x-a', [1]],
-        ['x-b', [2]],
-        ['x-c', [3]],
-      ],
-    );
-    assert.equal(first.meta.command, `npm run reproduce:toy -- --out ${out}`);
+  it(
+    'runs the unfinished jobs, resumes, keeps what --only ' + 'leaves out, and --tables-only rewrites the Markdown',
+    async () => {
+      const runs: string[] = [];
+      const exp = toyExperiment(runs);
+      const results = path.join(dir, 'results');
+      const out = path.join(dir, 'out');
+      const written = await runExperiment(exp, ['--out', out, '--results', results]);
+      assert.deepEqual(written, [path.join(results, 'toy.json')]);
+      assert.deepEqual(runs, ['a', 'b', 'c']);
+      const first = readReproduction(written[0]);
+      assert.deepEqual(
+        first.rows.map((r) => [r.label, r.cells[0]]),
+        [
+          ['x-a', [1]],
+          ['x-b', [2]],
+          ['x-c', [3]],
+        ],
+      );
+      assert.equal(first.meta.command, `npm run reproduce:toy -- --out ${out}`);
 
-    await runExperiment(exp, ['--out', out, '--results', results]);
-    assert.deepEqual(runs, ['a', 'b', 'c'], 'finished jobs are skipped');
+      await runExperiment(exp, ['--out', out, '--results', results]);
+      assert.deepEqual(runs, ['a', 'b', 'c'], 'finished jobs are skipped');
 
-    // Re-measure only c in a fresh folder: c needs a, which runs too; b is kept from the table.
-    const fresh = path.join(dir, 'fresh');
-    await runExperiment(exp, ['--out', fresh, '--results', results, '--only', 'rows/c']);
-    assert.deepEqual(runs.slice(3), ['a', 'c']);
-    const second = readReproduction(written[0]);
-    assert.deepEqual(second.rows, first.rows);
-    assert.match(second.meta.protocol, /1 row\(s\) not measured in .*fresh kept from the table of/);
+      // Re-measure only c in a fresh folder: c needs a, which runs too; b is kept from the table.
+      const fresh = path.join(dir, 'fresh');
+      await runExperiment(exp, ['--out', fresh, '--results', results, '--only', 'rows/c']);
+      assert.deepEqual(runs.slice(3), ['a', 'c']);
+      const second = readReproduction(written[0]);
+      assert.deepEqual(second.rows, first.rows);
+      assert.match(second.meta.protocol, /1 row\(s\) not measured in .*fresh kept from the table of/);
 
-    // Other settings may not keep b: refused, the table left as it was.
-    const before = fs.readFileSync(written[0], 'utf8');
-    await assert.rejects(
-      runExperiment(exp, ['--out', path.join(dir, 'other'), '--results', results, '--only', 'rows/a', '--scale', '2']),
-      /holds rows measured under other settings/,
-    );
-    assert.equal(fs.readFileSync(written[0], 'utf8'), before);
+      // Other settings may not keep b: refused, the table left as it was.
+      const before = fs.readFileSync(written[0], 'utf8');
+      await assert.rejects(
+        runExperiment(exp, [
+          '--out',
+          path.join(dir, 'other'),
+          '--results',
+          results,
+          '--only',
+          'rows/a',
+          '--scale',
+          '2',
+        ]),
+        /holds rows measured under other settings/,
+      );
+      assert.equal(fs.readFileSync(written[0], 'utf8'), before);
 
-    const md = path.join(results, 'toy.md');
-    const text = fs.readFileSync(md, 'utf8');
-    fs.writeFileSync(md, 'stale');
-    await runExperiment(exp, ['--results', results, '--tables-only', '--scale', '5']);
-    assert.equal(fs.readFileSync(md, 'utf8'), text, 'the same Markdown, from the JSON alone');
-    assert.equal(runs.length, 6, '--tables-only computes nothing');
-  });
+      const md = path.join(results, 'toy.md');
+      const text = fs.readFileSync(md, 'utf8');
+      fs.writeFileSync(md, 'stale');
+      await runExperiment(exp, ['--results', results, '--tables-only', '--scale', '5']);
+      assert.equal(fs.readFileSync(md, 'utf8'), text, 'the same Markdown, from the JSON alone');
+      assert.equal(runs.length, 6, '--tables-only computes nothing');
+    },
+  );
 
   it('--jobs 2 runs jobs in child processes, a job after the jobs it needs', function () {
     this.timeout(120_000);

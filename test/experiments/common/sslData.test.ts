@@ -23,23 +23,26 @@ describe('experiments/common/sslData: MNIST-bags with few witnesses as one digit
     assert.ok(found);
   });
 
-  it('bags of exactly K digits: positives hold 1..3 nines, negatives none, same labels and nine counts at every K', () => {
-    const count = (plan: { members: number[] }) => plan.members.filter((m) => data.instanceLabels[m] === 1).length;
-    const small = data.bags(16);
-    const large = data.bags(256);
-    assert.equal(small.length, 12);
-    for (const [b, plan] of small.entries()) {
-      assert.equal(plan.members.length, 16);
-      assert.equal(large[b].members.length, 256);
-      assert.ok(plan.members.every((m) => Number.isInteger(m) && m >= 0 && m < data.pool.n));
-      assert.equal(plan.label, b % 2);
-      assert.equal(large[b].label, plan.label);
-      assert.equal(count(large[b]), count(plan));
-      if (plan.label === 1) assert.ok(count(plan) >= 1 && count(plan) <= 3, `bag ${b}: ${count(plan)} nines`);
-      else assert.equal(count(plan), 0);
-    }
-    // Deterministic, and the nines are shuffled in (not always first).
-    assert.deepEqual(data.bags(16), small);
-    assert.ok(small.some((p) => p.label === 1 && data.instanceLabels[p.members[0]] === 0));
-  });
+  it(
+    'bags of exactly K digits: positives hold 1..3 nines, ' + 'negatives none, same labels and nine counts at every K',
+    () => {
+      const count = (plan: { members: number[] }) => plan.members.filter((m) => data.instanceLabels[m] === 1).length;
+      const small = data.bags(16);
+      const large = data.bags(256);
+      assert.equal(small.length, 12);
+      for (const [b, plan] of small.entries()) {
+        assert.equal(plan.members.length, 16);
+        assert.equal(large[b].members.length, 256);
+        assert.ok(plan.members.every((m) => Number.isInteger(m) && m >= 0 && m < data.pool.n));
+        assert.equal(plan.label, b % 2);
+        assert.equal(large[b].label, plan.label);
+        assert.equal(count(large[b]), count(plan));
+        if (plan.label === 1) assert.ok(count(plan) >= 1 && count(plan) <= 3, `bag ${b}: ${count(plan)} nines`);
+        else assert.equal(count(plan), 0);
+      }
+      // Deterministic, and the nines are shuffled in (not always first).
+      assert.deepEqual(data.bags(16), small);
+      assert.ok(small.some((p) => p.label === 1 && data.instanceLabels[p.members[0]] === 0));
+    },
+  );
 });
