@@ -28,8 +28,9 @@
  *   and, with nothing left to recycle, skips the GRN for that step (queries unchanged).
  *
  * What the wrapped model must offer is checked when MHIM is built: the GRN needs its stages
- * (`StagedMilModel`), class-aware scores its classifier (`ClassifiedMilModel`); attention scores
- * need an `attention` output (checked at the first step: only a forward shows it).
+ * (`StagedMilModel`), class-aware scores its classifier (`ClassifiedMilModel`), attention scores a
+ * model that returns attention (`returnsAttention`; a model that does not declare it is checked at
+ * the first step, when its forward shows it).
  */
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -120,13 +121,23 @@ export class MhimModel implements MilModel {
     }
   }
 
+  /** Inference is the student's, so are its outputs. */
+  get returnsAttention(): boolean | undefined {
+    return this.student.returnsAttention;
+  }
+
   /** Refuses, at construction, a wrapped model that lacks what the configured MHIM uses. */
   private checkBase(): void {
     const m = this.student;
     const fail = (what: string, fix: string) => {
       this.dispose();
-      throw new Error(`MHIM-${this.mhim.version}(${m.name}): ${what}; ${fix}`);
+      throw new Error(`MHIM-${this.mhim.version}(${m.name}): ${what}. Fix: ${fix}`);
     };
+    if (this.mhim.score === 'attention' && m.returnsAttention === false)
+      fail(
+        'MHIM masks instances by their attention scores, and this model pools without instance attention',
+        'wrap an attention model (abmil, gabmil, transmil, dsmil, clam-sb, ...)',
+      );
     if (this.mhim.grn && !isStaged(m))
       fail(
         'the Global Recycle Network needs a model with separate embedInstances / aggregate stages, which it has not',

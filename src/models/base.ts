@@ -27,6 +27,11 @@ import type {
 
 export abstract class MilBase<C extends BaseModelConfig> implements MilModel<C> {
   protected readonly params: ParamStore;
+  /**
+   * Most models weigh their instances; the few that pool without weights say false (every table
+   * model's declaration is checked against its output in test/models/models.test.ts).
+   */
+  readonly returnsAttention: boolean = true;
 
   constructor(
     readonly name: string,

@@ -72,6 +72,8 @@ class Sage {
 }
 
 export class GnnMil extends MilBase<GnnMilConfig> {
+  /** DiffPool assigns instances to clusters; it gives no per-instance weights. */
+  override readonly returnsAttention = false;
   private readonly embed: Sage;
   private readonly pool: Sage;
   private readonly cluster: Sage;

@@ -29,6 +29,10 @@ export class NamedMil<C extends BaseModelConfig> implements StagedMilModel<C> {
     return this.inner.embedDim;
   }
 
+  get returnsAttention(): boolean | undefined {
+    return this.inner.returnsAttention;
+  }
+
   forward(bag: tf.Tensor2D, opts: ForwardOptions): MilOutput {
     return this.inner.forward(bag, opts);
   }

@@ -53,6 +53,8 @@ export const MI_NET_DEFAULTS: PoolingMilConfig = {
 export const MI_NET_EMBEDDING_DEFAULTS: PoolingMilConfig = { ...MI_NET_DEFAULTS, level: 'embedding' };
 
 export class PoolingMil extends MilBase<PoolingMilConfig> {
+  /** Mean and max pooling give no instance weights (no heatmap, no MHIM attention scores). */
+  override readonly returnsAttention = false;
   private readonly net: InstanceMlp;
 
   constructor(name: string, config: PoolingMilConfig) {

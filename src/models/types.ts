@@ -112,6 +112,12 @@ export interface MilModel<C extends BaseModelConfig = BaseModelConfig> {
   variables(): tf.Variable[];
   /** Frees every variable. */
   dispose(): void;
+  /**
+   * Whether `forward` returns `attention` (normalised instance weights) when no gradient is being
+   * recorded: heatmaps and MHIM's attention scores read it, and MHIM refuses, when it is built, a
+   * base model that declares false. Absent: unknown (MHIM then finds out at its first step).
+   */
+  readonly returnsAttention?: boolean;
   /** Variables by stable name ('attention/V/kernel'): the keys `saveModel` writes. */
   namedVariables(): Map<string, tf.Variable>;
   /**

@@ -312,6 +312,24 @@ describe('mhim: other wrapped models', () => {
       () => new MhimModel(dsmil, {}),
       /MHIM-v2\(dsmil\): class-aware instance scores need the bag classifier .*set mhim.score to 'attention'/,
     );
+    // A model that pools without instance weights gives v1 nothing to mask by: refused when built,
+    // not at its first step (a sweep plan or `milkit train` builds the model before anything runs).
+    const held = tf.memory().numTensors;
+    assert.throws(
+      () =>
+        createModel('mhim', {
+          inputDim: 16,
+          numClasses: 2,
+          base: 'mean-mil',
+          baseConfig: { hidden: [8] },
+          mhim: { version: 'v1' },
+        }),
+      new RegExp(
+        'MHIM-v1\\(mean-mil\\): MHIM masks instances by their attention scores, and this model pools without ' +
+          'instance attention\\. Fix: wrap an attention model \\(abmil, gabmil, transmil',
+      ),
+    );
+    assert.equal(tf.memory().numTensors, held, 'the refused MHIM frees the models it built');
     const ds = new MhimModel(dsmil, { score: 'attention' });
     assert.ok(Number.isFinite((await trainStep(ds, bag, cls(label), opt)).loss));
     // A model that is not built in stages cannot carry the Global Recycle Network.

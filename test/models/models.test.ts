@@ -1,8 +1,8 @@
 /**
  * Every registered model: output shapes on bags of 1 and 20,000 instances, permutation invariance
- * (all but TransMIL, whose PPEG depends on order), attention normalisation, finite gradients,
- * seeded determinism and the save/load round trip. Small widths keep the suite fast; one AB-MIL
- * forward runs at the real size D = 1024, N = 20,000.
+ * (all but TransMIL, whose PPEG depends on order), attention normalisation and `returnsAttention`,
+ * finite gradients, seeded determinism and the save/load round trip. Small widths keep the suite
+ * fast; one AB-MIL forward runs at the real size D = 1024, N = 20,000.
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs';
@@ -106,6 +106,8 @@ describe('models: every registered model', () => {
             () => model.forward(tf.tensor2d(v, [n, D]), { training: false }) as unknown as tf.TensorContainer,
           ) as unknown as MilOutput,
       );
+      // What a model declares (MHIM refuses a base without attention when it is built) is what it returns.
+      assert.equal(Boolean(a.attention), model.returnsAttention, `${name}: returnsAttention`);
       if (!ORDER_DEPENDENT.has(name)) {
         assert.ok(
           maxAbsDiff(a.logits.dataSync(), b.logits.dataSync()) < 1e-4,

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import {
   SweepFolder,
+  SweepPlanError,
   SlurmUnavailableError,
   type TrainManifest,
   arrayRanges,
@@ -24,6 +25,7 @@ import {
   unitsToResubmit,
 } from '../../src/sweep';
 import { tempDir } from '../helpers/tmp';
+import { damageRunFolders } from '../helpers/sweep';
 import { writeToyCohort } from '../train/fixtures';
 
 const BIN = path.resolve(__dirname, '..', '..', 'bin', 'milkit.js');
@@ -38,13 +40,27 @@ describe('sweep executors (local pool, Slurm script, Kubernetes manifest)', func
   before(async () => {
     ({ Job } = await import('kubernetes-models/batch/v1/Job'));
     cohort = await writeToyCohort(dir, { bags: 24, dim: 6 });
-    // Two configs × 3 folds; MHIM-v1 around mean-MIL builds (its options are valid; v1 needs no
-    // stages or classifier, which v2 would refuse at once) but cannot train: mean pooling yields no
-    // instance scores to mine, which only shows in the first training step.
+    // Two configs × 3 folds. The units of c1 fail when they run, as a unit does whose folder was
+    // damaged after planning: each holds an unreadable run manifest, which the trainer refuses to
+    // resume from (it never trains over files it cannot check).
     folder = await planSweep(
-      { cohort, folds: 3, seeds: [3], epochs: 2, models: [{ model: 'mean-mil' }, { model: 'mean-mil', mhim: 'v1' }] },
+      { cohort, folds: 3, seeds: [3], epochs: 2, models: [{ model: 'mean-mil' }, { model: 'max-mil' }] },
       path.join(dir, 'local'),
     );
+    damageRunFolders(folder, 'c1');
+  });
+
+  it('a configuration that cannot run is refused when the sweep is planned: MHIM-v1 around mean-MIL', async () => {
+    const out = path.join(dir, 'refused');
+    await assert.rejects(
+      planSweep({ cohort, folds: 3, models: [{ model: 'mean-mil' }, { model: 'mean-mil', mhim: 'v1' }] }, out),
+      (e: Error) =>
+        e instanceof SweepPlanError &&
+        /models\[1\]: MHIM-v1\(mean-mil\): .*pools without instance attention\. Fix: wrap an attention model/.test(
+          e.message,
+        ),
+    );
+    assert.equal(fs.existsSync(path.join(out, 'sweep.json')), false);
   });
 
   it(
@@ -63,9 +79,9 @@ describe('sweep executors (local pool, Slurm script, Kubernetes manifest)', func
         ['c1', 'c1', 'c1'],
       );
       for (const u of failed) {
-        assert.match(u.detail!, /MHIM needs instance scores, but model "mean-mil" returns no attention/);
+        assert.match(u.detail!, /cannot read the run manifest/);
         const log = fs.readFileSync(u.logs[0], 'utf8');
-        assert.match(log, /unit c1-s3-r0-f\d failed: MHIM needs instance scores/);
+        assert.match(log, /unit c1-s3-r0-f\d failed: .*cannot read the run manifest/);
       }
       const table = collectSweep(folder);
       assert.equal(table.complete, false);
@@ -94,7 +110,7 @@ describe('sweep executors (local pool, Slurm script, Kubernetes manifest)', func
     const st = spawnSync(process.execPath, [BIN, 'sweep', 'status', folder.dir], { encoding: 'utf8' });
     assert.equal(st.status, 1, 'status exits 1 when a unit failed');
     assert.match(st.stdout, /done 3\/6, failed 3/);
-    assert.match(st.stdout, /failed {3}c1-s3-r0-f0 .*MHIM needs instance scores[\s\S]*log: .*unit\.log/);
+    assert.match(st.stdout, /failed {3}c1-s3-r0-f0 .*cannot read the run manifest[\s\S]*log: .*unit\.log/);
     const col = spawnSync(process.execPath, [BIN, 'sweep', 'collect', folder.dir, '--json'], { encoding: 'utf8' });
     assert.equal(col.status, 0, col.stderr);
     assert.equal(JSON.parse(col.stdout).rows.length, 2);
@@ -117,7 +133,7 @@ describe('sweep executors (local pool, Slurm script, Kubernetes manifest)', func
       `class="note">[${auc.lower.toFixed(3)}, ${auc.upper.toFixed(3)}]`;
     assert.ok(html.includes(cell), `AUC cell ${cell}`);
     assert.match(html, /<th>c0: mean-mil<\/th><td>3\/3<\/td>/);
-    assert.match(html, /<th>c1: mhim-v1\(mean-mil\)<\/th><td>0\/3<\/td>/);
+    assert.match(html, /<th>c1: max-mil<\/th><td>0\/3<\/td>/);
     assert.match(html, /Partial sweep<\/b>: 3 unit\(s\) without a result: c1-s3-r0-f0 \(failed\)/);
     assert.ok(html.includes('AUC per configuration'), 'the comparison chart');
     // c0 is drawn from its three units as the folds of one run (the run report's sections); c1 has none.

@@ -9,8 +9,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { musk1 } from '../../../src/data/datasets/musk1';
-import { type SweepFolder, planSweep, submitSweep, sweep, sweepStatus } from '../../../src/sweep';
+import { type SweepFolder, SweepHandle, planSweep, submitSweep, sweep, sweepStatus } from '../../../src/sweep';
 import { useSlurmCluster, waitFor } from '../../helpers/slurm';
+import { damageRunFolders } from '../../helpers/sweep';
 import { tempDir } from '../../helpers/tmp';
 import { sharedData } from '../shared-data';
 
@@ -168,22 +169,20 @@ describe('data-suite/sweep: MUSK1 sweeps on a real Slurm cluster', function () {
   );
 
   it('a unit that fails is reported failed with its log; the other units complete', async () => {
-    const s = await sweep(
-      plan({
-        name: 'musk1-fail',
-        folds: 2,
-        epochs: 1,
-        models: [{ model: 'mean-mil' }, { model: 'mean-mil', mhim: 'v1' }],
-      }),
-      { out: path.join(dir, 'fail'), executor: 'slurm' },
+    // The units of c1 fail only when they run: their folders hold a damaged run manifest.
+    const folder = await planSweep(
+      plan({ name: 'musk1-fail', folds: 2, epochs: 1, models: [{ model: 'mean-mil' }, { model: 'max-mil' }] }),
+      path.join(dir, 'fail'),
     );
+    damageRunFolders(folder, 'c1');
+    const s = new SweepHandle(folder, submitSweep(folder, { executor: 'slurm' }));
     const table = await s.wait(WAIT);
     const st = s.status();
     assert.deepEqual([st.counts.done, st.counts.failed], [2, 2]);
     for (const u of st.units.filter((x) => x.state === 'failed')) {
-      assert.match(u.detail!, /MHIM needs instance scores/);
+      assert.match(u.detail!, /cannot read the run manifest/);
       const slurmLog = u.logs.find((l) => l.includes(`${path.sep}logs${path.sep}`))!;
-      assert.match(fs.readFileSync(slurmLog, 'utf8'), /failed: MHIM needs instance scores/);
+      assert.match(fs.readFileSync(slurmLog, 'utf8'), /failed: .*cannot read the run manifest/);
     }
     assert.equal(table.complete, false);
     assert.deepEqual(
@@ -192,7 +191,7 @@ describe('data-suite/sweep: MUSK1 sweeps on a real Slurm cluster', function () {
     );
     const r = cli('status', s.dir);
     assert.equal(r.status, 1);
-    assert.match(r.stdout, /failed {3}c1-s1-r0-f0 .*MHIM needs instance scores[\s\S]*log: /);
+    assert.match(r.stdout, /failed {3}c1-s1-r0-f0 .*cannot read the run manifest[\s\S]*log: /);
     assert.match(r.stderr, /sacct has no data/);
   });
 
