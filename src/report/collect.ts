@@ -28,7 +28,9 @@ export interface ReportData {
   run: RunResult;
   /** Test predictions of every finished fold that recorded them. */
   predictions: FoldPredictions[];
-  /** Pooled test bags: bootstrap 95 % intervals of the headline metrics. */
+  /** Pooled test bags: the headline metrics on all of them (the point estimates)... */
+  pooled: Record<string, number>;
+  /** ...and their bootstrap 95 % intervals. */
   intervals: Record<string, BootstrapResult>;
   /** Confusion matrices pooled over folds: at argmax, and (binary) at each fold's Youden threshold. */
   confusion: { argmax: number[][]; youden?: number[][] };
@@ -76,9 +78,11 @@ export function summariseRun(runDir: string, run: RunResult, resamples = 1000): 
   const k = run.task.kind === 'class' ? run.task.numClasses : 2;
   const labels = predictions.flatMap((p) => p.labels);
   const probs = predictions.flatMap((p) => p.probabilities);
+  const pooled: Record<string, number> = {};
   const intervals: Record<string, BootstrapResult> = {};
   if (labels.length > 1) {
     for (const [name, metric] of Object.entries(BOOTSTRAPPED)) {
+      pooled[name] = metric(labels, probs, k);
       intervals[name] = bootstrap(
         labels.length,
         (ix) =>
@@ -106,6 +110,7 @@ export function summariseRun(runDir: string, run: RunResult, resamples = 1000): 
     runDir,
     run,
     predictions,
+    pooled,
     intervals,
     confusion,
     ...(predictions.length

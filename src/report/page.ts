@@ -23,18 +23,21 @@ function summaryTable(d: ReportData): string {
   const rows = names.map((m) => {
     const ci = d.intervals[m];
     const n = s[m].n;
+    const at = d.pooled[m];
     return (
       `<tr><th>${esc(metricLabel(m))}</th><td>${fmt(s[m].mean, 3)}${n > 1 ? ` ± ${fmt(s[m].sd, 2)}` : ''}` +
-      `</td><td>${n}</td><td>${ci ? `${ci.lower.toFixed(3)} – ${ci.upper.toFixed(3)}` : ''}</td></tr>`
+      `</td><td>${n}</td><td>${at !== undefined ? at.toFixed(3) : ''}</td>` +
+      `<td>${ci ? `${ci.lower.toFixed(3)} – ${ci.upper.toFixed(3)}` : ''}</td></tr>`
     );
   });
   const pooled = d.predictions.reduce((a, p) => a + p.labels.length, 0);
   const mean = `mean${d.run.folds.length > 1 ? ' ± sd over folds' : ''}`;
   return (
-    `<table class="summary"><thead><tr><th>metric</th><th>${mean}</th><th>folds</th><th>95 % CI</th></tr></thead>` +
-    `<tbody>${rows.join('')}</tbody></table>` +
-    (`<p class="note">95 % CI: percentile bootstrap (1000 resamples, seed 0) over the ${pooled} ` +
-      `pooled test bags${d.predictions.length ? '' : ' (not available: no test predictions recorded)'}; `) +
+    `<table class="summary"><thead><tr><th>metric</th><th>${mean}</th><th>folds</th><th>pooled test bags</th>` +
+    `<th>95 % CI</th></tr></thead><tbody>${rows.join('')}</tbody></table>` +
+    (`<p class="note">Pooled test bags: the metric on the ${pooled} test bags of all folds together; ` +
+      `95 % CI: percentile bootstrap (1000 resamples, seed 0) over those bags` +
+      `${d.predictions.length ? '' : ' (not available: no test predictions recorded)'}; `) +
     (`accuracy, balanced accuracy and F1 at argmax; "Youden" metrics at the threshold fitted ` +
       `on each fold's ${d.run.config.selectOn === 'val' ? 'validation' : 'training'} bags.</p>`)
   );
@@ -114,7 +117,14 @@ export function rocSection(d: ReportData): string {
   const scores = d.predictions.flatMap((p) => p.probabilities.map((r) => r[1]));
   const pooled = rocCurve(labels, scores);
   const pr = prCurve(labels, scores);
-  const auc = d.intervals.auc;
+  // The legend gives the point estimate on these bags with its interval (the bootstrap mean is not an
+  // estimate to report).
+  const ci = d.intervals.auc;
+  const auc = d.pooled.auc;
+  const aucText =
+    auc === undefined
+      ? ''
+      : `, AUC ${auc.toFixed(3)}${ci ? ` (95 % CI ${ci.lower.toFixed(3)}–${ci.upper.toFixed(3)})` : ''}`;
   const faint: ChartSeries[] = many
     ? rocs.map(({ p, roc }) => ({
         colour: OKABE_ITO.blue,
@@ -129,7 +139,7 @@ export function rocSection(d: ReportData): string {
     [
       ...faint,
       {
-        name: `${many ? 'pooled test bags' : 'test bags'}, AUC ${auc ? auc.mean.toFixed(3) : ''}`,
+        name: `${many ? 'pooled test bags' : 'test bags'}${aucText}`,
         colour: OKABE_ITO.blue,
         x: pooled.fpr,
         y: pooled.tpr,

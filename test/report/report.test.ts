@@ -64,6 +64,14 @@ describe('milkit report', function () {
     assert.equal(d.confusion.argmax[0][0] + d.confusion.argmax[1][1], correct);
     const ci = d.intervals.auc;
     assert.ok(ci.lower <= ci.upper && ci.lower >= 0 && ci.upper <= 1);
+    // The point estimate is the AUC of all pooled test bags, by hand: the share of (positive,
+    // negative) pairs ranked right, ties counting half.
+    const bags = r.folds.flatMap((f) => f.predictions!.labels.map((y, i) => [y, f.predictions!.probabilities[i][1]]));
+    const pos = bags.filter(([y]) => y === 1).map(([, p]) => p);
+    const neg = bags.filter(([y]) => y === 0).map(([, p]) => p);
+    let right = 0;
+    for (const a of pos) for (const b of neg) right += a > b ? 1 : a === b ? 0.5 : 0;
+    assert.ok(Math.abs(d.pooled.auc - right / (pos.length * neg.length)) < 1e-9, `pooled AUC ${d.pooled.auc}`);
     // At the Youden threshold only when every fold has one (a one-class validation set has none).
     if (r.folds.every((f) => Number.isFinite(f.threshold?.threshold ?? NaN)))
       assert.equal(
@@ -88,6 +96,12 @@ describe('milkit report', function () {
     ])
       assert.ok(html.includes(`<h2>${h}`), h);
     assert.ok(html.includes('95 % CI') && html.includes('class="summary"'));
+    // The ROC legend reports the point estimate with its interval, not the bootstrap mean.
+    const d = summariseRun(run, readRun(run));
+    const ci = d.intervals.auc;
+    const interval = `95 % CI ${ci.lower.toFixed(3)}–${ci.upper.toFixed(3)}`;
+    const legend = `pooled test bags, AUC ${d.pooled.auc.toFixed(3)} (${interval})`;
+    assert.ok(html.includes(legend), legend);
     assert.equal((html.match(/<h2>/g) ?? []).length, 5);
     assert.ok((html.match(/<svg/g) ?? []).length >= 6, 'inline SVG figures');
     assert.ok(!/(?:href|src)="(?!data:)/.test(html), 'no external resources');
