@@ -11,11 +11,10 @@
  * submissions.jsonl       one line per submission: executor, job id, unit indices, time
  * slurm/, k8s/, logs/     job scripts and manifests as submitted, scheduler logs
  * ```
- * Every file is written atomically. A folder lock (`.lock`, O_EXCL) guards planning and submitting,
- * and each unit has its own lock while it runs, so two runners never train the same unit.
+ * Every file is written atomically. A folder lock (`.lock`, persist/lock.ts) guards planning and
+ * submitting, and each unit has its own lock while it runs, so two runners never train the same unit.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../persist/atomic';
 import type { dataFingerprint } from '../persist/fingerprint';
@@ -155,78 +154,4 @@ export class SweepFolder {
   recordSubmission(s: Submission): void {
     fs.appendFileSync(path.join(this.dir, 'submissions.jsonl'), `${JSON.stringify(s)}\n`);
   }
-}
-
-/** What a lock file holds: who took it. */
-export interface LockOwner {
-  host: string;
-  pid: number;
-  /** The Slurm job (`<array job>_<task>`) that holds it, when it runs under Slurm. */
-  slurmJob?: string;
-  at: string;
-  what: string;
-}
-
-const processAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
-const readText = (file: string): string | undefined => {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-};
-
-/** The owner of a lock file, or undefined when there is none or it is stale (its process is gone). */
-export function lockOwner(file: string): LockOwner | undefined {
-  let owner: LockOwner;
-  try {
-    owner = JSON.parse(fs.readFileSync(file, 'utf8')) as LockOwner;
-  } catch {
-    return undefined; // absent, or half-written by a taker that died between open and write
-  }
-  // On this host a dead pid frees the lock; another host's lock is honoured (its process may live).
-  return owner.host === os.hostname() && !processAlive(owner.pid) ? undefined : owner;
-}
-
-/**
- * Takes an exclusive lock file (O_EXCL); a stale lock (its process dead on this host) is replaced.
- * Throws `busy(owner)` when someone alive holds it. Returns the release function.
- */
-export function takeLock(file: string, what: string, busy: (o: LockOwner) => Error): () => void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const me: LockOwner = {
-    host: os.hostname(),
-    pid: process.pid,
-    ...(process.env.SLURM_ARRAY_JOB_ID
-      ? { slurmJob: `${process.env.SLURM_ARRAY_JOB_ID}_${process.env.SLURM_ARRAY_TASK_ID}` }
-      : {}),
-    at: new Date().toISOString(),
-    what,
-  };
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = fs.openSync(file, 'wx');
-      fs.writeSync(fd, JSON.stringify(me));
-      fs.closeSync(fd);
-      return () => {
-        if (lockOwner(file)?.pid === me.pid) fs.rmSync(file, { force: true });
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const stale = readText(file);
-      const owner = lockOwner(file);
-      if (owner) throw busy(owner);
-      // Stale (its owner died without releasing it): removed only if nobody replaced it meanwhile.
-      if (readText(file) === stale) fs.rmSync(file, { force: true });
-    }
-  }
-  throw new Error(`could not take the lock ${file}`);
 }

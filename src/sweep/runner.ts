@@ -8,8 +8,10 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
+import { FolderLockedError, takeFolderLock } from '../persist/lock';
 import { runEmbedUnit } from './embedUnit';
-import { type SweepFolder, type SweepManifest, takeLock, writeJsonAtomic } from './folder';
+import { type SweepFolder, type SweepManifest, writeJsonAtomic } from './folder';
 import { runTrainUnit } from './trainUnit';
 
 /** Runs one unit of its manifest's kind: its result, or undefined when stopped (resumable). */
@@ -55,12 +57,15 @@ export async function runUnit(
   }
   let release: () => void;
   try {
-    release = takeLock(`${folder.unitDir(unit)}/.lock`, `unit ${unit.id}`, (o) =>
-      Object.assign(new Error(`held by pid ${o.pid} on ${o.host}`), { busy: true }),
-    );
+    const job = process.env.SLURM_ARRAY_JOB_ID;
+    const what = `unit ${unit.id}${job ? `, Slurm job ${job}_${process.env.SLURM_ARRAY_TASK_ID}` : ''}`;
+    release = takeFolderLock(path.join(folder.unitDir(unit), '.lock'), what);
   } catch (err) {
-    if (!(err as { busy?: boolean }).busy) throw err;
-    opts.log(`unit ${unit.id} is running elsewhere (${(err as Error).message}); leaving it alone`);
+    if (!(err instanceof FolderLockedError)) throw err;
+    const o = err.owner;
+    opts.log(
+      `unit ${unit.id} is running elsewhere (${o ? `pid ${o.pid} on ${o.host}` : 'lock being written'}); leaving it alone`,
+    );
     return 'busy';
   }
   try {

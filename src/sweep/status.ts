@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EmbedUnit } from './embedUnit';
-import { type EmbedManifest, type SweepFolder, type SweepManifest, type UnitBase, lockOwner } from './folder';
+import { folderLockOwner } from '../persist/lock';
+import type { EmbedManifest, SweepFolder, SweepManifest, UnitBase } from './folder';
 import { slurmQueue } from './slurm';
 
 export type UnitState = 'done' | 'running' | 'pending' | 'failed' | 'missing';
@@ -63,7 +64,7 @@ export function sweepStatus(folder: SweepFolder): SweepStatus {
     );
   }
   // Local: the driver holds the folder lock while its pool runs; its latest submission is queued.
-  const driver = lockOwner(path.join(folder.dir, '.lock'));
+  const driver = folderLockOwner(path.join(folder.dir, '.lock'));
   const local = submissions.filter((s) => s.executor === 'local' && s.job === String(driver?.pid)).pop();
   const labels = new Map(manifest.kind === 'train' ? manifest.plan.configs.map((c) => [c.id, c.label]) : []);
   const labelOf = (u: SweepManifest['units'][number]) =>
@@ -79,7 +80,7 @@ export function sweepStatus(folder: SweepFolder): SweepStatus {
     const existingLogs = logs.filter((l) => fs.existsSync(l));
     const base = { ...u, label: labelOf(u), logs: existingLogs };
     if (fs.existsSync(folder.resultPath(u))) return { ...base, state: 'done' };
-    const lock = lockOwner(path.join(dir, '.lock'));
+    const lock = folderLockOwner(path.join(dir, '.lock'));
     if (lock) return { ...base, state: 'running', detail: `pid ${lock.pid} on ${lock.host}` };
     for (const s of [...slurmJobs].reverse()) {
       const state = queue.get(s.job)?.get(u.index);

@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Cohort } from '../data/cohort';
 import { canonicalJson, sha256 } from '../persist/fingerprint';
+import { takeFolderLock } from '../persist/lock';
 import { listModels } from '../registry';
 import { type SweepTable, collectSweep, tableMarkdown, writeTable } from './collect';
 import {
@@ -26,13 +27,11 @@ import {
 } from './embedUnit';
 import {
   type EmbedManifest,
-  type LockOwner,
   type SweepManifest,
   type TrainManifest,
   SweepFolder,
   SWEEP_FORMAT,
   SWEEP_VERSION,
-  takeLock,
   writeJsonAtomic,
   writeTextAtomic,
 } from './folder';
@@ -61,11 +60,6 @@ export interface SweepOptions extends ExecutorOptions {
   out: string;
 }
 
-const busy = (dir: string) => (o: LockOwner) =>
-  new Error(
-    `${dir} is in use: ${o.what} (pid ${o.pid} on ${o.host} since ${o.at}); wait for it, or choose another folder`,
-  );
-
 /**
  * Checks a plan (a file, or an object whose paths are relative to the current folder) and writes the
  * sweep into `out`: manifest with fingerprint, split files, the plan. Refuses a folder that already
@@ -84,7 +78,7 @@ export async function planSweep(plan: SweepPlan | EmbedPlan | string, out: strin
   const embedded = embed ? await planEmbedUnits(resolved as ResolvedEmbedPlan, file) : undefined;
   const folder = new SweepFolder(out);
   fs.mkdirSync(folder.dir, { recursive: true });
-  const release = takeLock(path.join(folder.dir, '.lock'), 'planning a sweep', busy(folder.dir));
+  const release = takeFolderLock(path.join(folder.dir, '.lock'), 'planning a sweep');
   try {
     if (folder.exists()) {
       const old = folder.manifest();
@@ -186,7 +180,7 @@ export function submitSweep(folder: SweepFolder, opts: ExecutorOptions = {}, uni
   }
   if (executor !== 'local') throw new Error(`unknown executor "${executor as string}"; use local, slurm or k8s`);
   // The local driver holds the folder lock while its pool runs: a second driver would race it.
-  const release = takeLock(path.join(folder.dir, '.lock'), 'a local sweep driver', busy(folder.dir));
+  const release = takeFolderLock(path.join(folder.dir, '.lock'), 'a local sweep driver');
   record(String(process.pid));
   const local = runLocal(folder, todo, { workers: opts.workers, onExit: opts.onUnitExit });
   local.done.finally(release).catch(() => undefined);

@@ -7,6 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import {
@@ -19,6 +20,7 @@ import {
   collectSweep,
   k8sJob,
   planSweep,
+  runUnit,
   slurmScript,
   submitSweep,
   sweepStatus,
@@ -69,7 +71,10 @@ describe('sweep executors (local pool, Slurm script, Kubernetes manifest)', func
       const sub = submitSweep(folder, { executor: 'local', workers: 2 });
       assert.deepEqual(sub.units, [0, 1, 2, 3, 4, 5]);
       // While the pool runs, the folder is locked against a second driver.
-      assert.throws(() => submitSweep(folder, { executor: 'local' }), /is in use: a local sweep driver/);
+      assert.throws(
+        () => submitSweep(folder, { executor: 'local' }),
+        /\.lock: the folder is in use by pid \d+ on this host since \S+ \(a local sweep driver\)/,
+      );
       await sub.local!.done;
       const s = sweepStatus(folder);
       assert.deepEqual(s.counts, { done: 3, running: 0, pending: 0, failed: 3, missing: 0 });
@@ -105,6 +110,29 @@ describe('sweep executors (local pool, Slurm script, Kubernetes manifest)', func
       assert.equal(fs.statSync(folder.resultPath(folder.manifest().units[0])).mtimeMs, done);
     },
   );
+
+  it("a unit's lock (the folder lock of persist): another host's is honoured, a dead pid's taken over", async () => {
+    const locked = await planSweep(
+      { cohort, folds: 3, seeds: [1], epochs: 1, models: [{ model: 'mean-mil' }] },
+      path.join(dir, 'locks'),
+    );
+    const unit = locked.manifest().units[0];
+    const lock = path.join(locked.unitDir(unit), '.lock');
+    const holder = (host: string, pid: number) =>
+      JSON.stringify({ host, pid, at: new Date().toISOString(), what: `unit ${unit.id}` });
+    fs.mkdirSync(path.dirname(lock), { recursive: true });
+    fs.writeFileSync(lock, holder('node-17', 4242));
+    const lines: string[] = [];
+    assert.equal(await runUnit(locked, 0, { log: (l) => lines.push(l) }), 'busy');
+    assert.match(lines.join('\n'), /unit c0-s1-r0-f0 is running elsewhere \(pid 4242 on node-17\); leaving it alone/);
+    const [first] = sweepStatus(locked).units;
+    assert.deepEqual([first.state, first.detail], ['running', 'pid 4242 on node-17']);
+    // A unit killed with its lock held (kill -9, node failure on this host): the next run takes over.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    fs.writeFileSync(lock, holder(os.hostname(), dead));
+    assert.equal(await runUnit(locked, 0, { log: () => undefined }), 'done');
+    assert.ok(fs.existsSync(locked.resultPath(unit)) && !fs.existsSync(lock));
+  });
 
   it('status and collect from the CLI: failed units listed with their log; --json tables', () => {
     const st = spawnSync(process.execPath, [BIN, 'sweep', 'status', folder.dir], { encoding: 'utf8' });
