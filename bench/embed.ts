@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import {
   type SlideEncoder,
+  dataRoot,
   embedSlides,
   loadOnnxRuntime,
   onnxSlideEncoder,
@@ -23,8 +24,7 @@ import {
   useBackend,
 } from 'milkit';
 
-const ROOT = path.join(__dirname, '..');
-const DATA = path.resolve(process.env.MILKIT_DATA ?? path.join(ROOT, '..', 'shared', 'data'));
+const DATA = dataRoot();
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : fallback;

@@ -28,7 +28,6 @@ import { describeSettings, parseSettings, rewriteMarkdown, writeTable } from '..
 import { cohortThroughput, tempCohortDir, writeSyntheticCohort, type CohortThroughput } from './cohort';
 import { benchCases, runCase, type BenchResult } from './models';
 import { gemmBench, type GemmReport } from './gemm';
-import './mhim'; // registers the mhim-abmil and mhim-transmil cases
 
 const spec = {
   only: {

@@ -30,7 +30,6 @@ import {
   trainStep,
 } from 'milkit';
 import { describeSettings, parseSettings } from '../experiments/common/runner';
-import { registerBenchCase } from './models';
 
 export interface MhimBenchCase {
   /** Registered base model and its options (the MHIM-internal variants). */
@@ -44,15 +43,6 @@ export const MHIM_BENCH_CASES: Record<string, MhimBenchCase> = {
   'mhim-abmil': { base: 'abmil', baseConfig: { attention: 'relu' }, mhim: {} },
   'mhim-transmil': { base: 'transmil', baseConfig: {}, mhim: {} },
 };
-
-// The same two cases in `npm run bench` (bench/models.ts; bench/index.ts imports this file).
-for (const [name, c] of Object.entries(MHIM_BENCH_CASES)) {
-  registerBenchCase(name, {
-    description: `MHIM-v2(${c.base}): teacher on all N, masking, GRN, student step, EMA`,
-    create: (dim) =>
-      createModel('mhim', { inputDim: dim, seed: 1, base: c.base, baseConfig: c.baseConfig, mhim: { version: 'v2' } }),
-  });
-}
 
 /** Extra cases of `--compare`: the plain models and MHIM with half of each bag masked at random. */
 export const MHIM_COMPARE_CASES: Record<string, MhimBenchCase> = {

@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Adam, type MilModel, Rng, type Target, createModel, forwardBag, trainStep } from 'milkit';
+import { MHIM_BENCH_CASES } from './mhim';
 
 export interface BenchCase {
   description: string;
@@ -38,30 +39,41 @@ export interface BenchResult {
   error?: string;
 }
 
-const cases = new Map<string, BenchCase>();
-
-/** Adds a case (MHIM registers `mhim-abmil` and `mhim-transmil` here). */
-export function registerBenchCase(name: string, c: BenchCase): void {
-  if (cases.has(name)) throw new Error(`bench case "${name}" is registered twice`);
-  cases.set(name, c);
-}
+/** The cases, in report order: three plain models, then MHIM-v2 around two of them (bench/mhim.ts's cases). */
+const CASES: Record<string, BenchCase> = {
+  abmil: {
+    description: 'AB-MIL, tanh attention (published defaults)',
+    create: (dim) => createModel('abmil', { inputDim: dim, seed: 1 }),
+  },
+  transmil: {
+    description: 'TransMIL, 2 Nyström layers + PPEG',
+    create: (dim) => createModel('transmil', { inputDim: dim, seed: 1 }),
+  },
+  dsmil: {
+    description: 'DSMIL, dual stream',
+    create: (dim) => createModel('dsmil', { inputDim: dim, seed: 1 }),
+  },
+  ...Object.fromEntries(
+    Object.entries(MHIM_BENCH_CASES).map(([name, c]): [string, BenchCase] => [
+      name,
+      {
+        description: `MHIM-v2(${c.base}): teacher on all N, masking, GRN, student step, EMA`,
+        create: (dim) =>
+          createModel('mhim', {
+            inputDim: dim,
+            seed: 1,
+            base: c.base,
+            baseConfig: c.baseConfig,
+            mhim: { version: 'v2' },
+          }),
+      },
+    ]),
+  ),
+};
 
 export function benchCases(): Map<string, BenchCase> {
-  return cases;
+  return new Map(Object.entries(CASES));
 }
-
-registerBenchCase('abmil', {
-  description: 'AB-MIL, tanh attention (published defaults)',
-  create: (dim) => createModel('abmil', { inputDim: dim, seed: 1 }),
-});
-registerBenchCase('transmil', {
-  description: 'TransMIL, 2 Nyström layers + PPEG',
-  create: (dim) => createModel('transmil', { inputDim: dim, seed: 1 }),
-});
-registerBenchCase('dsmil', {
-  description: 'DSMIL, dual stream',
-  create: (dim) => createModel('dsmil', { inputDim: dim, seed: 1 }),
-});
 
 export interface RunOptions {
   instances: number;
@@ -71,8 +83,8 @@ export interface RunOptions {
 }
 
 export async function runCase(name: string, opts: RunOptions): Promise<BenchResult> {
-  const c = cases.get(name);
-  if (!c) throw new Error(`unknown bench case "${name}"; known: ${[...cases.keys()].join(', ')}`);
+  const c = CASES[name];
+  if (!c) throw new Error(`unknown bench case "${name}"; known: ${Object.keys(CASES).join(', ')}`);
   const { instances: n, dim, steps } = opts;
   const features = new Float32Array(n * dim);
   const rng = new Rng(42);

@@ -15,10 +15,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { openslideAddon } from 'milkit';
+import { dataRoot, openslideAddon } from 'milkit';
 
-const ROOT = path.join(__dirname, '..');
-const DATA = path.resolve(process.env.MILKIT_DATA ?? path.join(ROOT, '..', 'shared', 'data'));
+const DATA = dataRoot();
+/** The child runs as plain JavaScript from the source folder (this file runs compiled, from build/bench/). */
+const CHILD = path.join(__dirname, '..', '..', 'bench', 'slides-child.cjs');
 
 function arg(name: string, fallback?: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
         const runs: RunResult[] = [];
         const n = file === cmu ? repeats : syntheticRepeats;
         for (let i = 0; i < n; i++) {
-          const r = spawnSync(process.execPath, [path.join(__dirname, 'slides-child.cjs'), file, backend], {
+          const r = spawnSync(process.execPath, [CHILD, file, backend], {
             encoding: 'utf8',
           });
           if (r.status !== 0) throw new Error(`${name} / ${backend}: ${r.stderr}`);

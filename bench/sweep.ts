@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type SweepFolder, type SweepPlan, type UnitResult, musk1, sweep } from 'milkit';
+import { type SweepFolder, type SweepPlan, type UnitResult, dataRoot, musk1, sweep } from 'milkit';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -22,10 +22,10 @@ const arg = (name: string, fallback: string) => {
 };
 const seeds = Number(arg('seeds', '10'));
 const epochs = Number(arg('epochs', '3'));
-const dataRoot = path.resolve(
-  arg('data', process.env.MILKIT_DATA ?? path.join(__dirname, '..', '..', 'shared', 'data')),
-);
+const dataDir = path.resolve(arg('data', dataRoot()));
 const jsonOut = arg('json', '');
+/** This file runs compiled, from build/bench/. */
+const START_SLURM = path.join(__dirname, '..', '..', 'scripts', 'start-slurm.sh');
 const rounds = Number(arg('rounds', '1'));
 
 const median = (v: number[]) => {
@@ -82,7 +82,7 @@ async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'milkit-bench-sweep-'));
   let cluster: string | undefined;
   try {
-    const built = await musk1.build({ out: path.join(dir, 'musk1.arrow'), source: path.join(dataRoot, 'musk1') });
+    const built = await musk1.build({ out: path.join(dir, 'musk1.arrow'), source: path.join(dataDir, 'musk1') });
     const plan: SweepPlan = {
       name: 'bench-musk1',
       cohort: built.cohort.instancePath,
@@ -105,7 +105,7 @@ async function main() {
       rows.push(await measure('local --workers 1', plan, at('w1'), { executor: 'local', workers: 1 }));
       rows.push(await measure('local --workers 2', plan, at('w2'), { executor: 'local', workers: 2 }));
       if (!process.env.SLURM_CONF) {
-        const env = execFileSync('bash', [path.join(__dirname, '..', 'scripts', 'start-slurm.sh'), '--print-env'], {
+        const env = execFileSync('bash', [START_SLURM, '--print-env'], {
           encoding: 'utf8',
           timeout: 120_000,
         });
@@ -125,7 +125,7 @@ async function main() {
       fs.writeFileSync(jsonOut, JSON.stringify({ machine: { cpus: os.cpus().length, cpu }, rows, speedup }, null, 2));
   } finally {
     if (cluster)
-      execFileSync('bash', [path.join(__dirname, '..', 'scripts', 'start-slurm.sh'), '--stop', cluster], {
+      execFileSync('bash', [START_SLURM, '--stop', cluster], {
         timeout: 60_000,
       });
     fs.rmSync(dir, { recursive: true, force: true });

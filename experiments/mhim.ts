@@ -17,16 +17,11 @@ import * as path from 'node:path';
 import {
   Cohort,
   MHIM_BASE_VARIANTS,
-  type MhimModel,
   type MhimOverrides,
   type ModelChoice,
-  type ModelInit,
   type ResultsInput,
   type RunResult,
   Trainer,
-  createModel,
-  foldSeed,
-  loadTrainedModel,
   useBackend,
 } from 'milkit';
 import {
@@ -128,38 +123,19 @@ export interface ReproContext {
 }
 
 /**
- * The trainer's model for a setting; with `teacherInit`, fold (r, f) loads
- * `<out>/<ds>/baseline/rep<r>-fold<f>/model.ckpt`.
+ * The trainer's model for a setting; with `teacherInit`, MHIM's own `init.teacher`: fold (r, f)'s
+ * teacher starts from `<out>/<ds>/baseline/rep<r>-fold<f>/model.ckpt`, checked to share the fold.
  */
-export function modelFor(setting: ReproSetting, ds: ReproDataset, ctx: ReproContext, seed: number): ModelChoice {
+export function modelFor(setting: ReproSetting, ds: ReproDataset, ctx: ReproContext): ModelChoice {
   if (!setting.preset) return BASE_MODEL;
-  const mhim = {
+  return {
     name: 'mhim',
     config: {
       base: BASE_MODEL.name,
       baseConfig: BASE_MODEL.config,
       mhim: { ...setting.mhim, version: setting.preset },
+      ...(setting.teacherInit ? { init: { teacher: path.join(ctx.out, ds.name, BASELINE.key) } } : {}),
     },
-  };
-  if (!setting.teacherInit) return mhim;
-  const build = (init: ModelInit): MhimModel => createModel('mhim', { ...mhim.config, ...init });
-  const baselineDir = path.join(ctx.out, ds.name, BASELINE.key);
-  const foldOfSeed = new Map<number, string>();
-  ds.splits.forEach((rep, r) =>
-    rep.forEach((_, f) =>
-      foldOfSeed.set(foldSeed(seed, r, f), path.join(baselineDir, `rep${r}-fold${f}`, 'model.ckpt')),
-    ),
-  );
-  return (init) => {
-    const m = build(init);
-    const file = foldOfSeed.get(init.seed);
-    // Unknown seeds are the trainer's probe for the run's model description: no teacher needed.
-    if (file) {
-      const trained = loadTrainedModel(file);
-      m.initTeacherFrom(trained.model);
-      trained.model.dispose();
-    }
-    return m;
   };
 }
 
@@ -173,7 +149,7 @@ export async function runSetting(
   if (setting.teacherInit && ctx.trainBaseline !== false) await runSetting(BASELINE, ds, cohort, ctx);
   const dir = path.join(ctx.out, ds.name, setting.key);
   const train = ds.train;
-  const trainer = new Trainer({ model: modelFor(setting, ds, ctx, train.seed!), config: train });
+  const trainer = new Trainer({ model: modelFor(setting, ds, ctx), config: train });
   const t0 = Date.now();
   let fresh = false;
   trainer.events.on((e) => {

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import {
   Cohort,
+  type FoldSetup,
   type MhimModel,
   createModel,
   foldSeed,
@@ -206,29 +207,45 @@ describe('experiments/mhim: teacher initialisation from the same fold', () => {
         for (const f of [0, 1])
           assert.ok(fs.existsSync(path.join(ctx.out, 'synthetic', 'baseline', `rep0-fold${f}`, 'model.ckpt')));
 
-        const build = modelFor(setting, ds, ctx, train.seed) as (i: typeof init) => MhimModel;
+        // The setting's model is MHIM's own teacher init (no hand-made loader): a fold's teacher
+        // is set when the trainer prepares that fold.
+        const choice = modelFor(setting, ds, ctx) as { name: string; config: Record<string, unknown> };
+        assert.deepEqual(choice.config.init, { teacher: path.join(ctx.out, 'synthetic', 'baseline') });
+        const baselineFile = (f: number) => path.join(ctx.out, 'synthetic', 'baseline', `rep0-fold${f}`, 'model.ckpt');
         const values = (vs: tf.Variable[]) => vs.map((v) => Array.from(v.dataSync()));
-        const baselines = [0, 1].map(
-          (f) => loadTrainedModel(path.join(ctx.out, 'synthetic', 'baseline', `rep0-fold${f}`, 'model.ckpt')).model,
-        );
+        const baselines = [0, 1].map((f) => loadTrainedModel(baselineFile(f)));
         try {
           for (const f of [0, 1]) {
-            const m = build({ inputDim: 16, numClasses: 2, seed: foldSeed(train.seed, 0, f) });
+            const m = createModel('mhim', {
+              ...choice.config,
+              inputDim: 16,
+              numClasses: 2,
+              seed: foldSeed(train.seed, 0, f),
+            }) as MhimModel;
+            const parts = baselines[f].fingerprint!.parts as { data: unknown; split: FoldSetup['split'] };
+            m.prepareFold({
+              repeat: 0,
+              fold: f,
+              split: parts.split,
+              data: parts.data,
+              standardize: false,
+              loadTrainedModel,
+            });
             assert.deepEqual(
               values(m.teacherVariables()),
-              values(baselines[f].variables()),
+              values(baselines[f].model.variables()),
               `fold ${f}: teacher = that fold's baseline`,
             );
-            assert.notDeepEqual(values(m.teacherVariables()), values(baselines[1 - f].variables()));
+            assert.notDeepEqual(values(m.teacherVariables()), values(baselines[1 - f].model.variables()));
             assert.notDeepEqual(
               values(m.student.variables()),
-              values(baselines[f].variables()),
+              values(baselines[f].model.variables()),
               'student starts from its own random init',
             );
             m.dispose();
           }
         } finally {
-          baselines.forEach((b) => b.dispose());
+          baselines.forEach((b) => b.model.dispose());
         }
       } finally {
         await cohort.close();

@@ -1,6 +1,5 @@
 import * as path from 'node:path';
 import { useBackend } from '../../backend';
-import '../../registry'; // so saved MHIM models reload by name
 import { Cohort } from '../../data/cohort';
 import { meanSd } from '../../metrics/util';
 import { checkCohortFits, findTrainedModels, loadTrainedModel } from '../../persist/model';

@@ -5,7 +5,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { useBackend } from '../../backend';
-import '../../registry'; // so saved MHIM models reload by name
 import { Cohort } from '../../data/cohort';
 import { MilkitDataError } from '../../data/errors';
 import { writeFileAtomic } from '../../persist/atomic';

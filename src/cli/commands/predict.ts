@@ -2,7 +2,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as A from 'apache-arrow';
 import { useBackend } from '../../backend';
-import '../../registry'; // so saved MHIM models reload by name
 import { Cohort } from '../../data/cohort';
 import { riskFromHazardLogits } from '../../metrics/survival';
 import { applyThreshold } from '../../metrics/threshold';
