@@ -11,7 +11,7 @@ import { reportHtml } from './page';
 
 export { type ReportData, readRun, summariseRun } from './collect';
 export { reportHtml } from './page';
-export { type SweepReportInput, sweepReportHtml } from './sweep';
+export { type SweepReportInput, severalCohorts, sweepReportHtml, sweepRowKey } from './sweep';
 
 export interface RunReportOptions {
   /** Heatmaps of this many top bags (0: none, no model is loaded). */

@@ -15,9 +15,19 @@ import { confusionRow, curvesSection, reportPage, rocSection } from './page';
 
 export interface SweepReportInput {
   table: SweepTable;
-  /** Per configuration id: its finished units' run results (`units/<id>/train/results.json`). */
+  /** Per row (`sweepRowKey`): its finished units' run results (`units/<id>/train/results.json`). */
   runs: Record<string, RunResult[]>;
 }
+
+/** Whether a sweep table's rows span more than one cohort (then its tables show the cohort). */
+export const severalCohorts = (t: SweepTable) => new Set(t.rows.map((r) => r.cohort)).size > 1;
+
+/** A sweep table row's key: its cohort and configuration. */
+export const sweepRowKey = (r: Pick<SweepTable['rows'][number], 'cohort' | 'config'>) => `${r.cohort}/${r.config}`;
+
+/** How a row is named in the report: its configuration, and its cohort when there are several. */
+const rowName = (t: SweepTable, r: SweepTable['rows'][number]) =>
+  `${severalCohorts(t) ? `${r.cohort} · ` : ''}${r.config}: ${r.label}`;
 
 const f3 = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : '');
 /** Metrics the summary table shows (the JSON and CSV tables hold every metric). */
@@ -32,7 +42,7 @@ function summaryTable(t: SweepTable): string {
       if (!c?.n) return '<td></td>';
       return `<td>${f3(c.mean)} ± ${f3(c.sd)}<br><span class="note">[${f3(c.lower)}, ${f3(c.upper)}]</span></td>`;
     });
-    return `<tr><th>${esc(r.config)}: ${esc(r.label)}</th><td>${r.done}/${r.total}</td>${cells.join('')}</tr>`;
+    return `<tr><th>${esc(rowName(t, r))}</th><td>${r.done}/${r.total}</td>${cells.join('')}</tr>`;
   });
   const pct = Math.round(t.interval.level * 100);
   const missing = t.complete
@@ -63,7 +73,7 @@ function comparisonChart(t: SweepTable): string {
         width: 0,
         markers: true,
         tips: rows.map(
-          ({ i, cell }) => `${t.rows[i].label}: ${f3(cell!.mean)} [${f3(cell!.lower)}, ${f3(cell!.upper)}]`,
+          ({ i, cell }) => `${rowName(t, t.rows[i])}: ${f3(cell!.mean)} [${f3(cell!.lower)}, ${f3(cell!.upper)}]`,
         ),
       },
     ],
@@ -74,7 +84,7 @@ function comparisonChart(t: SweepTable): string {
       xLabel: 'configuration',
       yLabel: metricLabel(metric),
       xDomain: [-0.5, t.rows.length - 0.5],
-      xTicks: t.rows.map((r, i) => ({ value: i, label: r.config })),
+      xTicks: t.rows.map((r, i) => ({ value: i, label: severalCohorts(t) ? sweepRowKey(r) : r.config })),
     },
   );
   return (
@@ -90,7 +100,7 @@ function asOneRun(runs: RunResult[]): RunResult {
 }
 
 function configSection(t: SweepTable, row: SweepTable['rows'][number], runs: RunResult[] | undefined): string {
-  const head = `<summary><b>${esc(row.config)}: ${esc(row.label)}</b> (${row.done}/${row.total} units) <code>${esc(
+  const head = `<summary><b>${esc(rowName(t, row))}</b> (${row.done}/${row.total} units) <code>${esc(
     `${row.model.name} ${JSON.stringify(row.model.config)}`,
   )}</code></summary>`;
   if (!runs?.length) return `<details>${head}<p>No finished unit yet.</p></details>`;
@@ -128,8 +138,8 @@ export function sweepReportHtml({ table: t, runs }: SweepReportInput): string {
       ['Summary', summaryTable(t) + comparisonChart(t)],
       [
         'Per configuration',
-        `<p class="note">Open a configuration for its ` +
-          `curves.</p>${t.rows.map((r) => configSection(t, r, runs[r.config])).join('\n')}`,
+        `<p class="note">Open a configuration for its curves.</p>` +
+          t.rows.map((r) => configSection(t, r, runs[sweepRowKey(r)])).join('\n'),
       ],
     ],
   );

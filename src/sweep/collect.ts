@@ -1,17 +1,19 @@
 /**
- * One table for a sweep: per configuration, every test metric as mean ± sample sd over its
- * finished units (folds × seeds), with a percentile bootstrap interval of that mean (units
- * resampled with replacement, seeded: the same results give the same interval). Written as JSON,
- * CSV and Markdown to `SWEEP_DIR/results/`, with the sweep's HTML report (the run report's sections
- * per configuration). A partial sweep is collected too, and says what is missing.
+ * One table for a sweep: per cohort × configuration (cohorts of one name pooled: repetitions of one
+ * data set), every test metric as mean ± sample sd over its finished units (folds × seeds), with a
+ * percentile bootstrap interval of that mean (units resampled with replacement, seeded: the same
+ * results give the same interval). Written as JSON, CSV and Markdown to `SWEEP_DIR/results/`, with
+ * the sweep's HTML report (the run report's sections per configuration). A partial sweep is
+ * collected too, and says what is missing.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { bootstrap } from '../metrics/bootstrap';
 import { meanSd } from '../metrics/util';
-import { readRun, sweepReportHtml } from '../report';
+import { readRun, severalCohorts, sweepReportHtml, sweepRowKey } from '../report';
 import type { RunResult } from '../train/results';
-import { type SweepFolder, type TrainManifest, toJson, writeTextAtomic } from './folder';
+import { type SweepFolder, type TrainManifest, type Unit, toJson, writeTextAtomic } from './folder';
+import { cohortsOf } from './plan';
 import { type UnitState, sweepStatus } from './status';
 import type { UnitResult } from './trainUnit';
 
@@ -27,6 +29,8 @@ export interface MetricCell {
 
 export interface ConfigRow {
   config: string;
+  /** The cohort name (entries of the plan's `cohorts` with this name). */
+  cohort: string;
   label: string;
   model: { name: string; config: Record<string, unknown> };
   done: number;
@@ -72,27 +76,32 @@ export function collectSweep(folder: SweepFolder, opts: { level?: number; resamp
   const metrics = [...new Set(results.flatMap((r) => Object.keys(r.metrics)))].sort(
     (a, b) => rank(a) - rank(b) || a.localeCompare(b),
   );
-  const rows = manifest.plan.configs.map((c): ConfigRow => {
-    const mine = results.filter((r) => r.unit.config === c.id);
-    const cells: Record<string, MetricCell> = {};
-    for (const m of metrics) {
-      const values = mine.map((r) => r.metrics[m] ?? NaN).filter((v) => Number.isFinite(v));
-      const { mean, sd, n } = meanSd(values);
-      const ci =
-        n > 0
-          ? bootstrap(n, (ix) => ix.reduce((s, i) => s + values[i], 0) / ix.length, { resamples, level, seed: 0 })
-          : { lower: NaN, upper: NaN };
-      cells[m] = { mean, sd, n, lower: ci.lower, upper: ci.upper };
-    }
-    return {
-      config: c.id,
-      label: c.label,
-      model: c.model,
-      done: mine.length,
-      total: manifest.units.filter((u) => u.config === c.id).length,
-      metrics: cells,
-    };
-  });
+  const plan = manifest.plan;
+  const rows = plan.configs.flatMap((c) =>
+    [...new Set(cohortsOf(plan, c).map((k) => k.name))].map((name): ConfigRow => {
+      const inCohort = (u: Unit) => u.config === c.id && plan.cohorts[u.cohort].name === name;
+      const mine = results.filter((r) => inCohort(r.unit));
+      const cells: Record<string, MetricCell> = {};
+      for (const m of metrics) {
+        const values = mine.map((r) => r.metrics[m] ?? NaN).filter((v) => Number.isFinite(v));
+        const { mean, sd, n } = meanSd(values);
+        const ci =
+          n > 0
+            ? bootstrap(n, (ix) => ix.reduce((s, i) => s + values[i], 0) / ix.length, { resamples, level, seed: 0 })
+            : { lower: NaN, upper: NaN };
+        cells[m] = { mean, sd, n, lower: ci.lower, upper: ci.upper };
+      }
+      return {
+        config: c.id,
+        cohort: name,
+        label: c.label,
+        model: c.model,
+        done: mine.length,
+        total: manifest.units.filter(inCohort).length,
+        metrics: cells,
+      };
+    }),
+  );
   const missing = status.units
     .filter((u) => u.state !== 'done')
     .map((u) => ({ id: u.id, state: u.state, ...(u.detail ? { detail: u.detail } : {}) }));
@@ -113,11 +122,11 @@ const f4 = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : '');
 /** CSV: one row per configuration; mean, sd, n, lower, upper per metric. */
 export function tableCsv(t: SweepTable): string {
   const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const head = ['config', 'label', 'done', 'total'];
+  const head = ['config', 'cohort', 'label', 'done', 'total'];
   for (const m of t.metrics) head.push(`${m}_mean`, `${m}_sd`, `${m}_n`, `${m}_lower`, `${m}_upper`);
   const lines = [head.join(',')];
   for (const r of t.rows) {
-    const row = [r.config, quote(r.label), String(r.done), String(r.total)];
+    const row = [r.config, quote(r.cohort), quote(r.label), String(r.done), String(r.total)];
     for (const m of t.metrics) {
       const c = r.metrics[m];
       row.push(...[c.mean, c.sd].map((v) => (Number.isFinite(v) ? String(v) : '')), String(c.n));
@@ -135,12 +144,13 @@ const HEADLINE = ['auc', 'accuracy', 'balancedAccuracy', 'f1', 'cIndex'];
 export function tableMarkdown(t: SweepTable): string {
   const shown = t.metrics.filter((m) => HEADLINE.includes(m));
   const pct = Math.round(t.interval.level * 100);
+  const cohorts = severalCohorts(t);
   const lines = [
-    `| config | units | ${shown.join(' | ')} |`,
-    `| --- | --- | ${shown.map(() => '---').join(' | ')} |`,
+    `| ${cohorts ? 'cohort | ' : ''}config | units | ${shown.join(' | ')} |`,
+    `| ${cohorts ? '--- | ' : ''}--- | --- | ${shown.map(() => '---').join(' | ')} |`,
     ...t.rows.map(
       (r) =>
-        `| ${r.label.replace(/\|/g, '\\|')} | ${r.done}/${r.total} | ${shown
+        `| ${cohorts ? `${r.cohort} | ` : ''}${r.label.replace(/\|/g, '\\|')} | ${r.done}/${r.total} | ${shown
           .map((m) => {
             const c = r.metrics[m];
             return c.n ? `${f4(c.mean)} ± ${f4(c.sd)} [${f4(c.lower)}, ${f4(c.upper)}]` : '';
@@ -162,13 +172,14 @@ export function tableMarkdown(t: SweepTable): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Per configuration: the run results of its finished units (each unit's trainer folder). */
+/** Per row (`sweepRowKey`): the run results of its finished units (each unit's trainer folder). */
 export function unitRuns(folder: SweepFolder): Record<string, RunResult[]> {
+  const manifest = trainManifest(folder);
   const runs: Record<string, RunResult[]> = {};
-  for (const u of trainManifest(folder).units) {
+  for (const u of manifest.units) {
     const dir = path.join(folder.unitDir(u), 'train');
     if (!fs.existsSync(folder.resultPath(u)) || !fs.existsSync(path.join(dir, 'results.json'))) continue;
-    (runs[u.config] ??= []).push(readRun(dir));
+    (runs[sweepRowKey({ cohort: manifest.plan.cohorts[u.cohort].name, config: u.config })] ??= []).push(readRun(dir));
   }
   return runs;
 }

@@ -4,7 +4,8 @@
  * ```
  * sweep.json              the manifest: unit kind, resolved plan, what it runs on, unit list, fingerprint
  * plan.<ext>              the plan as the user wrote it
- * splits/seed-<s>.json    the split each seed's units train on (milkit split file, bag ids)
+ * splits/seed-<s>.json    the split each seed's units train on (milkit split file, bag ids);
+ *                         a plan of several cohorts: splits/k<i>-seed-<s>.json for cohort i
  * units/<id>/             result.json (done) | error.json (failed) | unit.log | train/ (checkpoints)
  * results/                what `milkit sweep collect` writes (train: summary tables and report.html;
  *                         embed: the per-slide summary; the cohort goes where the plan says)
@@ -22,8 +23,11 @@ import type { EmbedUnit, ResolvedEmbedPlan } from './embedUnit';
 import type { ResolvedPlan } from './plan';
 
 export const SWEEP_FORMAT = 'milkit-sweep';
-/** 2: the cohort is identified by its data fingerprint (1 had bag ids and labels only). */
-export const SWEEP_VERSION = 2;
+/**
+ * 3: a plan lists one or more cohorts, each unit names its cohort. 2: the cohort is identified by
+ * its data fingerprint (1 had bag ids and labels only).
+ */
+export const SWEEP_VERSION = 3;
 
 /** What every unit has: `index` is its Slurm array index / Kubernetes completion index. */
 export interface UnitBase {
@@ -32,19 +36,22 @@ export interface UnitBase {
   id: string;
 }
 
-/** A unit of a train sweep: one configuration × one fold × one seed. */
+/** A unit of a train sweep: one configuration × one cohort × one fold × one seed. */
 export interface Unit extends UnitBase {
   config: string;
+  /** Index of its cohort in the plan's `cohorts`. */
+  cohort: number;
   seed: number;
   repeat: number;
   fold: number;
 }
 
 /**
- * What identifies the cohort a sweep was planned on: its path and the data fingerprint runs use
- * (bag table, width, a sample of the feature bytes). A unit refuses to run on another cohort.
+ * What identifies a cohort a sweep was planned on: its name in the plan, its path and the data
+ * fingerprint runs use (bag table, width, a sample of the feature bytes). A unit refuses to run on
+ * another cohort.
  */
-export type CohortIdentity = { path: string } & ReturnType<typeof dataFingerprint>;
+export type CohortIdentity = { name: string; path: string } & ReturnType<typeof dataFingerprint>;
 
 interface ManifestCommon {
   format: typeof SWEEP_FORMAT;
@@ -58,7 +65,8 @@ interface ManifestCommon {
 export interface TrainManifest extends ManifestCommon {
   kind: 'train';
   plan: ResolvedPlan;
-  cohort: CohortIdentity;
+  /** One per `plan.cohorts` entry, in order. */
+  cohorts: CohortIdentity[];
   units: Unit[];
 }
 
@@ -117,9 +125,10 @@ export class SweepFolder {
     const m = JSON.parse(fs.readFileSync(this.manifestPath, 'utf8')) as Omit<SweepManifest, 'version'> & {
       version: number;
     };
-    if (m.format === SWEEP_FORMAT && m.version === 1)
+    if (m.format === SWEEP_FORMAT && m.version < SWEEP_VERSION)
       throw new Error(
-        `${this.manifestPath}: planned by an earlier milkit (sweep version 1); plan the sweep again into a new folder`,
+        `${this.manifestPath}: planned by an earlier milkit (sweep version ${m.version}); ` +
+          'plan the sweep again into a new folder',
       );
     if (m.format !== SWEEP_FORMAT || m.version !== SWEEP_VERSION)
       throw new Error(`${this.manifestPath}: not a milkit sweep manifest (format ${m.format}, version ${m.version})`);
@@ -137,8 +146,9 @@ export class SweepFolder {
   logPath(u: UnitBase): string {
     return path.join(this.unitDir(u), 'unit.log');
   }
-  splitsPath(seed: number): string {
-    return path.join(this.dir, 'splits', `seed-${seed}.json`);
+  /** The split of one seed; `tag` names the cohort in a plan of several (`k1-`). */
+  splitsPath(seed: number, tag = ''): string {
+    return path.join(this.dir, 'splits', `${tag}seed-${seed}.json`);
   }
 
   submissions(): Submission[] {

@@ -1,5 +1,17 @@
 /** Sweeps: models × settings × folds × seeds as units run by a local pool, Slurm job arrays or Kubernetes. */
-export { type PlanModel, type ResolvedPlan, type SweepConfig, type SweepPlan, SweepPlanError, readPlan } from './plan';
+export {
+  type PlanCohort,
+  type PlanModel,
+  type ResolvedCohort,
+  type ResolvedPlan,
+  type SweepConfig,
+  type SweepPlan,
+  SweepPlanError,
+  cohortsOf,
+  readPlan,
+  resolvePlan,
+  unitTrainConfig,
+} from './plan';
 export {
   type CohortIdentity,
   type EmbedManifest,

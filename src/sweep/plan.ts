@@ -14,6 +14,22 @@
  *     grid: { config.gated: [false, true] }
  *   - { model: abmil, mhim: v2, name: mhim-abmil }
  * ```
+ * A study over several data sets lists them under `cohorts` instead of `cohort`; each entry may set
+ * its own splits, seeds and trainer options (over the plan's, under a model entry's), and a model
+ * entry may run on some of them only:
+ *
+ * ```yaml
+ * cohorts:
+ *   - { path: musk1.arrow, splits: musk1.splits.json, standardize: true }
+ *   - { path: mnist-1.arrow, name: mnist-bags, splits: mnist-1.splits.json, seeds: [2021] }
+ *   - { path: mnist-2.arrow, name: mnist-bags, splits: mnist-2.splits.json, seeds: [2022] }
+ * models:
+ *   - { model: abmil }
+ *   - { model: image-mil, cohorts: [mnist-bags] }
+ * ```
+ * Entries with the same `name` are repetitions of one data set (fresh draws): the collected table
+ * has one row per name × configuration.
+ *
  * Every field is checked before anything runs, and every problem is reported at once, each naming
  * its field (`models[1].model: unknown model "abmill" (did you mean "abmil"?)`).
  */
@@ -35,7 +51,23 @@ export interface PlanModel {
   config?: Record<string, unknown>;
   /** Grid over trainer options (`lr`) and model options (`config.embedDim`): every combination. */
   grid?: Record<string, unknown[]>;
+  /** Names of the plan's cohorts this entry runs on (default: all). */
+  cohorts?: string[];
   /** Trainer options for this entry only. */
+  [trainOption: string]: unknown;
+}
+
+/** One entry of `cohorts`: a cohort file, or a map with its own splits, seeds and trainer options. */
+export interface PlanCohort {
+  path: string;
+  /** Its name in the table (default: the file name without `.arrow`); a shared name pools repetitions. */
+  name?: string;
+  splits?: string;
+  folds?: number;
+  repeats?: number;
+  valFraction?: number;
+  seeds?: number[];
+  /** Trainer options on this cohort (over the plan's, under a model entry's). */
   [trainOption: string]: unknown;
 }
 
@@ -44,7 +76,9 @@ export interface SweepPlan {
   /** `train` (the default); an `embed` plan is an EmbedPlan (embedUnit.ts). */
   kind?: 'train';
   name?: string;
-  cohort: string;
+  /** The cohort file; or `cohorts`, a list of them. */
+  cohort?: string;
+  cohorts?: (string | PlanCohort)[];
   /** A split file (milkit's, or MUSK-style fold masks); otherwise seeded stratified k-fold. */
   splits?: string;
   folds?: number;
@@ -65,22 +99,44 @@ export interface SweepConfig {
   label: string;
   /** A registry model choice (`mhim` wrapping the named model when asked). */
   model: { name: string; config: Record<string, unknown> };
-  /** Trainer options (the seed comes from the unit). */
+  /** Trainer options of the model entry and its grid, over the plan's and the cohort's (the unit gives the seed). */
   train: Partial<TrainConfig>;
+  /** The cohorts (names) it runs on; absent: every cohort. */
+  cohorts?: string[];
   /** Where it came from in the plan, for error messages. */
   at: string;
 }
 
-/** A plan with every path absolute, every default filled in and the grids expanded. */
-export interface ResolvedPlan {
+/** One cohort of a resolved plan: its file and how its units split and train. */
+export interface ResolvedCohort {
   name: string;
-  cohort: string;
+  path: string;
   splits?: string;
   folds: number;
   repeats?: number;
   valFraction: number;
   seeds: number[];
+  /** Trainer options set on this cohort. */
+  train: Partial<TrainConfig>;
+}
+
+/** A plan with every path absolute, every default filled in and the grids expanded. */
+export interface ResolvedPlan {
+  name: string;
+  cohorts: ResolvedCohort[];
+  /** Trainer options set at the top of the plan, for every unit. */
+  train: Partial<TrainConfig>;
   configs: SweepConfig[];
+}
+
+/** The trainer options of one unit: the plan's, then its cohort's, then its configuration's. */
+export function unitTrainConfig(plan: ResolvedPlan, config: SweepConfig, cohort: ResolvedCohort): Partial<TrainConfig> {
+  return { ...plan.train, ...cohort.train, ...config.train };
+}
+
+/** The cohorts a configuration runs on. */
+export function cohortsOf(plan: ResolvedPlan, config: SweepConfig): ResolvedCohort[] {
+  return plan.cohorts.filter((k) => !config.cohorts || config.cohorts.includes(k.name));
 }
 
 /** Every problem of a plan, one line each, naming the field. */
@@ -97,8 +153,11 @@ export class SweepPlanError extends Error {
   }
 }
 
-const PLAN_KEYS = ['kind', 'name', 'cohort', 'splits', 'folds', 'repeats', 'valFraction', 'seeds', 'grid', 'models'];
-const MODEL_KEYS = ['model', 'name', 'mhim', 'config', 'grid'];
+/** What a plan and each of its cohorts may set about splitting and seeding. */
+const SPLIT_KEYS = ['splits', 'folds', 'repeats', 'valFraction', 'seeds'];
+const PLAN_KEYS = ['kind', 'name', 'cohort', 'cohorts', ...SPLIT_KEYS, 'grid', 'models'];
+const COHORT_KEYS = ['path', 'name', ...SPLIT_KEYS];
+const MODEL_KEYS = ['model', 'name', 'mhim', 'config', 'grid', 'cohorts'];
 /** Trainer options a plan may set: every TrainConfig field except the seed (the sweep's own axis). */
 const TRAIN_KEYS = [...Object.keys(DEFAULT_TRAIN_CONFIG).filter((k) => k !== 'seed'), 'monitor', 'earlyStopping'];
 const ENUMS: Record<string, readonly string[]> = {
@@ -211,52 +270,11 @@ export function resolvePlan(raw: unknown, opts: { baseDir: string; models: strin
     if (!PLAN_KEYS.includes(key) && !TRAIN_KEYS.includes(key))
       problems.push(unknownKey(key, [...PLAN_KEYS, ...TRAIN_KEYS], ''));
 
-  const file = (key: 'cohort' | 'splits') => {
-    const v = plan[key];
-    if (v === undefined) {
-      if (key === 'cohort') problems.push('cohort: missing (the cohort file, e.g. cohort: musk1.arrow)');
-      return undefined;
-    }
-    if (typeof v !== 'string' || !v) {
-      problems.push(`${key}: must be a file path, got ${show(v)}`);
-      return undefined;
-    }
-    const abs = path.resolve(opts.baseDir, v);
-    if (!fs.existsSync(abs)) problems.push(`${key}: file not found: ${abs}`);
-    return abs;
-  };
-  const cohort = file('cohort');
-  const splits = file('splits');
-  const int = (key: 'folds' | 'repeats', min: number): number | undefined => {
-    const v = plan[key];
-    if (v === undefined) return undefined;
-    if (!Number.isInteger(v) || (v as number) < min)
-      problems.push(`${key}: must be an integer ≥ ${min}, got ${show(v)}`);
-    return v as number;
-  };
-  const folds = int('folds', 2) ?? 5;
-  const repeats = int('repeats', 1);
-  if (splits && plan.folds !== undefined) problems.push('folds: the split file fixes the folds; remove "folds"');
-  const valFraction = plan.valFraction ?? 0;
-  if (typeof valFraction !== 'number' || valFraction < 0 || valFraction >= 1)
-    problems.push(`valFraction: must be in [0, 1), got ${show(valFraction)}`);
-  const seeds = plan.seeds ?? [DEFAULT_TRAIN_CONFIG.seed];
-  if (!Array.isArray(seeds) || seeds.length === 0) problems.push(`seeds: must be a non-empty list of integers`);
-  else
-    seeds.forEach((s, i) => {
-      if (!Number.isInteger(s) || s < 0) problems.push(`seeds[${i}]: must be a non-negative integer, got ${show(s)}`);
-    });
-  if (Array.isArray(seeds) && new Set(seeds).size !== seeds.length) problems.push('seeds: a seed appears twice');
   if (plan.name !== undefined && (typeof plan.name !== 'string' || !/^[\w.-]+$/.test(plan.name)))
     problems.push(`name: letters, digits, "-", "_" and "." only, got ${show(plan.name)}`);
+  const cohorts = resolveCohorts(plan, opts.baseDir, problems);
 
-  const shared: Partial<TrainConfig> = {};
-  for (const key of TRAIN_KEYS) {
-    if (plan[key] === undefined) continue;
-    const p = trainOptionProblem(key, plan[key]);
-    if (p) problems.push(`${key}: ${p}, got ${show(plan[key])}`);
-    (shared as Record<string, unknown>)[key] = plan[key];
-  }
+  const shared = trainOptions(plan, '', problems);
   const sharedAxes = gridAxes(plan.grid, 'grid', problems);
 
   const configs: SweepConfig[] = [];
@@ -286,17 +304,12 @@ export function resolvePlan(raw: unknown, opts: { baseDir: string; models: strin
         problems.push(`${at}.config: must be a map of model options, got ${show(entry.config)}`);
       if (entry.name !== undefined && (typeof entry.name !== 'string' || !entry.name))
         problems.push(`${at}.name: must be a non-empty label`);
-      const own: Partial<TrainConfig> = {};
-      for (const key of TRAIN_KEYS) {
-        if (entry[key] === undefined) continue;
-        const p = trainOptionProblem(key, entry[key]);
-        if (p) problems.push(`${at}.${key}: ${p}, got ${show(entry[key])}`);
-        (own as Record<string, unknown>)[key] = entry[key];
-      }
+      const on = entryCohorts(entry.cohorts, cohorts, `${at}.cohorts`, problems);
+      const own = trainOptions(entry, `${at}.`, problems);
       const axes = [...sharedAxes, ...gridAxes(entry.grid, `${at}.grid`, problems)];
       for (const combo of product(axes)) {
         const config: Record<string, unknown> = { ...((entry.config as Record<string, unknown>) ?? {}) };
-        const train: Record<string, unknown> = { ...shared, ...own };
+        const train: Record<string, unknown> = { ...own };
         for (const [key, v] of combo) {
           if (key.startsWith('config.')) config[key.slice(7)] = v;
           else train[key] = v;
@@ -319,27 +332,166 @@ export function resolvePlan(raw: unknown, opts: { baseDir: string; models: strin
               }
             : { name: String(entry.model), config },
           train: train as Partial<TrainConfig>,
+          ...(on ? { cohorts: on } : {}),
           at: combo.length ? `${at} (${suffix})` : at,
         });
       }
     });
   const seen = new Map<string, string>();
   for (const c of configs) {
-    const key = JSON.stringify([c.model, c.train]);
+    const key = JSON.stringify([c.model, c.train, c.cohorts]);
     if (seen.has(key)) problems.push(`${c.at}: the same model and settings as ${seen.get(key)}`);
     else seen.set(key, c.at);
     if (configs.filter((o) => o.label === c.label).length > 1 && !problems.some((p) => p.includes(`"${c.label}"`)))
       problems.push(`${c.at}: label "${c.label}" is used twice; give the entries distinct "name"s`);
   }
   if (problems.length) throw fail();
-  return {
-    name: plan.name ?? path.basename(cohort!).replace(/(\.bags)?\.arrow$/, ''),
-    cohort: cohort!,
-    ...(splits ? { splits } : {}),
-    folds,
-    ...(repeats !== undefined ? { repeats } : {}),
-    valFraction,
-    seeds,
-    configs,
-  };
+  return { name: plan.name ?? cohorts[0].name, cohorts, train: shared, configs };
+}
+
+/** The trainer options set on `where` (the plan, a cohort or a model entry); problems are pushed. */
+function trainOptions(where: Record<string, unknown>, at: string, problems: string[]): Partial<TrainConfig> {
+  const options: Record<string, unknown> = {};
+  for (const key of TRAIN_KEYS) {
+    if (where[key] === undefined) continue;
+    const p = trainOptionProblem(key, where[key]);
+    if (p) problems.push(`${at}${key}: ${p}, got ${show(where[key])}`);
+    options[key] = where[key];
+  }
+  return options as Partial<TrainConfig>;
+}
+
+/** How a cohort is split and seeded: set on the plan (every cohort) or on one cohort. */
+interface Splitting {
+  splits?: string;
+  folds?: number;
+  repeats?: number;
+  valFraction?: number;
+  seeds?: number[];
+}
+
+/** The splitting set on `where` (the plan, or one cohort entry), checked; problems name `at` + field. */
+function splitting(where: Record<string, unknown>, at: string, baseDir: string, problems: string[]): Splitting {
+  const out: Splitting = {};
+  if (where.splits !== undefined) out.splits = existingFile(where.splits, `${at}splits`, baseDir, problems);
+  for (const [key, min] of [
+    ['folds', 2],
+    ['repeats', 1],
+  ] as const) {
+    const v = where[key];
+    if (v === undefined) continue;
+    if (!Number.isInteger(v) || (v as number) < min)
+      problems.push(`${at}${key}: must be an integer ≥ ${min}, got ${show(v)}`);
+    out[key] = v as number;
+  }
+  if (where.splits !== undefined && where.folds !== undefined)
+    problems.push(`${at}folds: the split file fixes the folds; remove "folds"`);
+  const valFraction = where.valFraction;
+  if (valFraction !== undefined) {
+    if (typeof valFraction !== 'number' || valFraction < 0 || valFraction >= 1)
+      problems.push(`${at}valFraction: must be in [0, 1), got ${show(valFraction)}`);
+    out.valFraction = valFraction as number;
+  }
+  const seeds = where.seeds;
+  if (seeds !== undefined) {
+    if (!Array.isArray(seeds) || seeds.length === 0) problems.push(`${at}seeds: must be a non-empty list of integers`);
+    else {
+      seeds.forEach((x, i) => {
+        if (!Number.isInteger(x) || x < 0)
+          problems.push(`${at}seeds[${i}]: must be a non-negative integer, got ${show(x)}`);
+      });
+      if (new Set(seeds).size !== seeds.length) problems.push(`${at}seeds: a seed appears twice`);
+    }
+    out.seeds = seeds as number[];
+  }
+  return out;
+}
+
+/** The absolute path of file `v` (relative to `baseDir`); a missing or malformed one is a problem of `field`. */
+function existingFile(v: unknown, field: string, baseDir: string, problems: string[]): string | undefined {
+  if (typeof v !== 'string' || !v) {
+    problems.push(`${field}: must be a file path, got ${show(v)}`);
+    return undefined;
+  }
+  const abs = path.resolve(baseDir, v);
+  if (!fs.existsSync(abs)) problems.push(`${field}: file not found: ${abs}`);
+  return abs;
+}
+
+/**
+ * The plan's cohorts: `cohort` (one file) or `cohorts` (a list of files or { path, ... } entries),
+ * each split and seeded as it says, else as the plan says. Problems name their field (`cohorts[1].path`).
+ */
+function resolveCohorts(plan: SweepPlan, baseDir: string, problems: string[]): ResolvedCohort[] {
+  const shared = splitting(plan, '', baseDir, problems);
+  let entries: [unknown, string][];
+  if (plan.cohort !== undefined && plan.cohorts !== undefined) {
+    problems.push('cohorts: give either cohort (one file) or cohorts (a list), not both');
+    return [];
+  } else if (plan.cohorts !== undefined) {
+    if (!Array.isArray(plan.cohorts) || plan.cohorts.length === 0) {
+      problems.push('cohorts: must be a non-empty list of cohort files or { path: ... } entries');
+      return [];
+    }
+    entries = plan.cohorts.map((c, i) => [typeof c === 'string' ? { path: c } : c, `cohorts[${i}]`]);
+  } else if (plan.cohort !== undefined) {
+    entries = [[{ path: plan.cohort }, 'cohort']];
+  } else {
+    problems.push('cohort: missing (the cohort file, e.g. cohort: musk1.arrow)');
+    return [];
+  }
+  const cohorts: ResolvedCohort[] = [];
+  for (const [entry, at] of entries) {
+    if (!isObject(entry)) {
+      problems.push(`${at}: must be a file path or a map like { path: musk1.arrow }, got ${show(entry)}`);
+      continue;
+    }
+    const listed = at !== 'cohort';
+    if (listed)
+      for (const key of Object.keys(entry))
+        if (!COHORT_KEYS.includes(key) && !TRAIN_KEYS.includes(key))
+          problems.push(unknownKey(key, [...COHORT_KEYS, ...TRAIN_KEYS], `${at}.`));
+    const file = existingFile(entry.path, listed ? `${at}.path` : at, baseDir, problems);
+    if (entry.name !== undefined && (typeof entry.name !== 'string' || !/^[\w.-]+$/.test(entry.name)))
+      problems.push(`${at}.name: letters, digits, "-", "_" and "." only, got ${show(entry.name)}`);
+    const own = listed ? splitting(entry, `${at}.`, baseDir, problems) : {};
+    const train = listed ? trainOptions(entry, `${at}.`, problems) : {};
+    if (!file) continue;
+    const twin = cohorts.find((k) => k.path === file);
+    if (twin) problems.push(`${at}.path: the same file as cohort "${twin.name}" before it; list each file once`);
+    // A cohort's own split file replaces the plan's folds, and its own folds the plan's split file.
+    const merged: Splitting = { ...shared, ...own };
+    if (own.splits !== undefined) delete merged.folds;
+    else if (own.folds !== undefined) delete merged.splits;
+    cohorts.push({
+      name: typeof entry.name === 'string' ? entry.name : path.basename(file).replace(/(\.bags)?\.arrow$/, ''),
+      path: file,
+      ...(merged.splits ? { splits: merged.splits } : {}),
+      folds: merged.folds ?? 5,
+      ...(merged.repeats !== undefined ? { repeats: merged.repeats } : {}),
+      valFraction: merged.valFraction ?? 0,
+      seeds: merged.seeds ?? [DEFAULT_TRAIN_CONFIG.seed],
+      train,
+    });
+  }
+  return cohorts;
+}
+
+/** The cohort names a model entry's `cohorts` lists (undefined: every cohort); problems are pushed. */
+function entryCohorts(v: unknown, cohorts: ResolvedCohort[], at: string, problems: string[]): string[] | undefined {
+  if (v === undefined) return undefined;
+  const names = [...new Set(cohorts.map((k) => k.name))];
+  if (!Array.isArray(v) || v.length === 0) {
+    problems.push(`${at}: must be a non-empty list of cohort names (${names.join(', ')})`);
+    return undefined;
+  }
+  v.forEach((name, i) => {
+    if (typeof name === 'string' && names.includes(name)) return;
+    const hint = typeof name === 'string' ? closest(name, names) : undefined;
+    problems.push(
+      `${at}[${i}]: unknown cohort ${show(name)}${hint ? ` (did you mean "${hint}"?)` : ''}; ` +
+        `the plan's cohorts: ${names.join(', ')}`,
+    );
+  });
+  return v as string[];
 }

@@ -64,7 +64,8 @@ export async function runUnit(
     if (!(err instanceof FolderLockedError)) throw err;
     const o = err.owner;
     opts.log(
-      `unit ${unit.id} is running elsewhere (${o ? `pid ${o.pid} on ${o.host}` : 'lock being written'}); leaving it alone`,
+      `unit ${unit.id} is running elsewhere (${o ? `pid ${o.pid} on ${o.host}` : 'lock being written'}); ` +
+        'leaving it alone',
     );
     return 'busy';
   }

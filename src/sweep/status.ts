@@ -67,10 +67,12 @@ export function sweepStatus(folder: SweepFolder): SweepStatus {
   const driver = folderLockOwner(path.join(folder.dir, '.lock'));
   const local = submissions.filter((s) => s.executor === 'local' && s.job === String(driver?.pid)).pop();
   const labels = new Map(manifest.kind === 'train' ? manifest.plan.configs.map((c) => [c.id, c.label]) : []);
+  const cohortNames = manifest.kind === 'train' ? manifest.plan.cohorts.map((k) => k.name) : [];
+  const several = cohortNames.length > 1;
   const labelOf = (u: SweepManifest['units'][number]) =>
     'slides' in u
       ? `${u.slides.length} slide(s): ${u.slides.slice(0, 3).join(', ')}${u.slides.length > 3 ? ', ...' : ''}`
-      : (labels.get(u.config) ?? u.config);
+      : `${labels.get(u.config) ?? u.config}${several ? ` on ${cohortNames[u.cohort]}` : ''}`;
 
   const units = (manifest.units as SweepManifest['units'][number][]).map((u): UnitStatus => {
     const dir = folder.unitDir(u);

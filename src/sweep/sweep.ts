@@ -110,8 +110,8 @@ export async function planSweep(plan: SweepPlan | EmbedPlan | string, out: strin
       };
     else {
       const train = resolved as ResolvedPlan;
-      const { units, cohort } = await planTrainUnits(train, folder, file);
-      manifest = { ...common, kind: 'train', fingerprint: fingerprint(train, cohort), plan: train, cohort, units };
+      const { units, cohorts } = await planTrainUnits(train, folder, file);
+      manifest = { ...common, kind: 'train', fingerprint: fingerprint(train, cohorts), plan: train, cohorts, units };
     }
     if (file)
       writeTextAtomic(path.join(folder.dir, `plan${path.extname(file) || '.yaml'}`), fs.readFileSync(file, 'utf8'));
@@ -123,8 +123,8 @@ export async function planSweep(plan: SweepPlan | EmbedPlan | string, out: strin
   }
 }
 
-function fingerprint(plan: ResolvedPlan, cohort: TrainManifest['cohort']): string {
-  return sha256(canonicalJson({ kind: 'train', plan, cohort }));
+function fingerprint(plan: ResolvedPlan, cohorts: TrainManifest['cohorts']): string {
+  return sha256(canonicalJson({ kind: 'train', plan, cohorts }));
 }
 
 function embedFingerprint(plan: ResolvedEmbedPlan, units: EmbedManifest['units']): string {
@@ -132,12 +132,16 @@ function embedFingerprint(plan: ResolvedEmbedPlan, units: EmbedManifest['units']
 }
 
 async function fingerprintOf(plan: ResolvedPlan): Promise<string> {
-  const cohort = await Cohort.open(plan.cohort, { cacheBytes: 0 });
-  try {
-    return fingerprint(plan, cohortIdentity(cohort));
-  } finally {
-    await cohort.close();
+  const identities: TrainManifest['cohorts'] = [];
+  for (const entry of plan.cohorts) {
+    const cohort = await Cohort.open(entry.path, { cacheBytes: 0 });
+    try {
+      identities.push(cohortIdentity(cohort, entry.name));
+    } finally {
+      await cohort.close();
+    }
   }
+  return fingerprint(plan, identities);
 }
 
 /** What one submission started. */

@@ -1,9 +1,10 @@
 /**
- * The "train" unit kind: one model configuration × one fold × one seed, trained by the Trainer.
+ * The "train" unit kind: one model configuration × one cohort × one fold × one seed, trained by the
+ * Trainer.
  *
- * Planning writes each seed's split (stratified k-fold seeded by the seed, or the plan's split
+ * Planning writes each cohort's split per seed (stratified k-fold seeded by the seed, or the split
  * file; validation carved as `milkit train --val-fraction` does) and builds every configuration
- * once, so a bad model option fails before anything is submitted. Running a unit is
+ * once on each cohort it runs on, so a bad model option fails before anything is submitted. Running a unit is
  * `Trainer.fit(cohort, split, { at: { repeat, fold }, resume: true })` into the unit's folder: the
  * fold gets the seed it has in `milkit train --seed S`, and a unit killed by the scheduler resumes
  * from its last checkpoint when it runs again.
@@ -21,13 +22,15 @@ import { type FoldResult, cohortFingerprint } from '../train/fold';
 import { outputsOf, taskOf } from '../train/targets';
 import { Trainer } from '../train/trainer';
 import { type CohortIdentity, type SweepFolder, type TrainManifest, type Unit, writeJsonAtomic } from './folder';
-import { type ResolvedPlan, SweepPlanError } from './plan';
+import { type ResolvedCohort, type ResolvedPlan, SweepPlanError, cohortsOf, unitTrainConfig } from './plan';
 
 /** What a finished unit writes (`units/<id>/result.json`). */
 export interface UnitResult {
   format: 'milkit-sweep-unit';
   unit: Unit;
   label: string;
+  /** The name of the unit's cohort. */
+  cohort: string;
   /** Test metrics of the kept weights. */
   metrics: Record<string, number>;
   bootstrap?: FoldResult['bootstrap'];
@@ -44,18 +47,18 @@ export interface UnitResult {
   finishedAt: string;
 }
 
-export function cohortIdentity(cohort: Cohort): CohortIdentity {
-  return { path: cohort.path, ...cohortFingerprint(cohort) };
+export function cohortIdentity(cohort: Cohort, name: string): CohortIdentity {
+  return { name, path: cohort.path, ...cohortFingerprint(cohort) };
 }
 
 /** What differs between the cohort a sweep was planned on and `now` (the path may differ). */
 function cohortChanges(then: CohortIdentity, now: CohortIdentity): string[] {
-  const data = (c: CohortIdentity) => runFingerprint({ ...c, path: undefined });
+  const data = (c: CohortIdentity) => runFingerprint({ ...c, path: undefined, name: undefined });
   return fingerprintDifferences(data(then), data(now));
 }
 
-/** The splits of one seed, as `milkit train --seed` resolves them. */
-function splitsFor(plan: ResolvedPlan, cohort: Cohort, seed: number): Split[][] {
+/** The splits of one seed on one cohort, as `milkit train --seed` resolves them. */
+function splitsFor(plan: ResolvedCohort, cohort: Cohort, seed: number): Split[][] {
   let splits: Split[][];
   if (plan.splits) {
     splits = parseSplitFile(JSON.parse(fs.readFileSync(plan.splits, 'utf8')), cohort.bags, plan.splits);
@@ -72,59 +75,77 @@ function splitsFor(plan: ResolvedPlan, cohort: Cohort, seed: number): Split[][] 
   return splits;
 }
 
+/** Where unit files of cohort `k` go: plans of one cohort keep the short names (`c0-s1-r0-f2`). */
+const cohortTag = (plan: ResolvedPlan, k: number) => (plan.cohorts.length > 1 ? `k${k}-` : '');
+
 /**
- * Expands a resolved plan into units on its cohort: checks every configuration by building its
- * model once (and every trainer option), writes each seed's split file into the folder.
+ * Expands a resolved plan into units on its cohorts: checks every configuration by building its
+ * model once on each cohort it runs on (and every trainer option), writes each cohort's split per
+ * seed into the folder.
  */
 export async function planTrainUnits(
   plan: ResolvedPlan,
   folder: SweepFolder,
   file?: string,
-): Promise<{ units: Unit[]; cohort: CohortIdentity }> {
-  const cohort = await Cohort.open(plan.cohort, { cacheBytes: 0 });
-  try {
-    const { task } = taskOf(cohort.bags, 4, cohort.classes);
-    const problems: string[] = [];
-    for (const c of plan.configs) {
-      try {
-        resolveTrainConfig({ ...c.train, seed: 0 });
-        createModel(c.model.name, {
-          ...c.model.config,
-          inputDim: cohort.dim,
-          numClasses: outputsOf(task),
-          seed: 0,
-        }).dispose();
-      } catch (err) {
-        problems.push(`${c.at}: ${(err as Error).message}`);
+): Promise<{ units: Unit[]; cohorts: CohortIdentity[] }> {
+  const identities: CohortIdentity[] = [];
+  const shapes: Map<number, Split[][]>[] = [];
+  const problems: string[] = [];
+  for (const [k, entry] of plan.cohorts.entries()) {
+    const cohort = await Cohort.open(entry.path, { cacheBytes: 0 });
+    try {
+      const { task } = taskOf(cohort.bags, 4, cohort.classes);
+      for (const c of plan.configs.filter((c) => cohortsOf(plan, c).includes(entry))) {
+        try {
+          resolveTrainConfig({ ...unitTrainConfig(plan, c, entry), seed: 0 });
+          createModel(c.model.name, {
+            ...c.model.config,
+            inputDim: cohort.dim,
+            numClasses: outputsOf(task),
+            seed: 0,
+          }).dispose();
+        } catch (err) {
+          problems.push(
+            `${c.at}${plan.cohorts.length > 1 ? ` on cohort "${entry.name}"` : ''}: ${(err as Error).message}`,
+          );
+        }
       }
+      const ids = cohort.bags.map((b) => b.id);
+      const shape = new Map<number, Split[][]>();
+      for (const seed of entry.seeds) shape.set(seed, splitsFor(entry, cohort, seed));
+      shapes.push(shape);
+      identities.push(cohortIdentity(cohort, entry.name));
+      if (problems.length === 0)
+        for (const [seed, splits] of shape)
+          writeJsonAtomic(
+            folder.splitsPath(seed, cohortTag(plan, k)),
+            toSplitFile(splits, ids, `sweep ${plan.name}, cohort ${entry.name}, seed ${seed}`),
+          );
+    } finally {
+      await cohort.close();
     }
-    if (problems.length) throw new SweepPlanError(problems, file);
-    const units: Unit[] = [];
-    const ids = cohort.bags.map((b) => b.id);
-    const shape = new Map<number, Split[][]>();
-    for (const seed of plan.seeds) {
-      const splits = splitsFor(plan, cohort, seed);
-      shape.set(seed, splits);
-      writeJsonAtomic(folder.splitsPath(seed), toSplitFile(splits, ids, `sweep ${plan.name}, seed ${seed}`));
-    }
-    for (const c of plan.configs)
-      for (const seed of plan.seeds)
-        shape.get(seed)!.forEach((rep, repeat) =>
+  }
+  if (problems.length) throw new SweepPlanError(problems, file);
+  const units: Unit[] = [];
+  for (const c of plan.configs)
+    plan.cohorts.forEach((entry, k) => {
+      if (!cohortsOf(plan, c).includes(entry)) return;
+      for (const seed of entry.seeds)
+        shapes[k].get(seed)!.forEach((rep, repeat) =>
           rep.forEach((_, fold) =>
             units.push({
               index: units.length,
-              id: `${c.id}-s${seed}-r${repeat}-f${fold}`,
+              id: `${c.id}-${cohortTag(plan, k)}s${seed}-r${repeat}-f${fold}`,
               config: c.id,
+              cohort: k,
               seed,
               repeat,
               fold,
             }),
           ),
         );
-    return { units, cohort: cohortIdentity(cohort) };
-  } finally {
-    await cohort.close();
-  }
+    });
+  return { units, cohorts: identities };
 }
 
 /**
@@ -140,21 +161,27 @@ export async function runTrainUnit(
   const config = manifest.plan.configs.find((c) => c.id === unit.config);
   if (!config)
     throw new Error(`${folder.manifestPath}: unit ${unit.id} names config ${unit.config}, which is not in the plan`);
+  const entry = manifest.plan.cohorts[unit.cohort];
+  if (!entry)
+    throw new Error(`${folder.manifestPath}: unit ${unit.id} names cohort ${unit.cohort}, which is not in the plan`);
   const started = Date.now();
-  const cohort = await Cohort.open(manifest.plan.cohort);
+  const cohort = await Cohort.open(entry.path);
   try {
-    const changes = cohortChanges(manifest.cohort, cohortIdentity(cohort));
+    const changes = cohortChanges(manifest.cohorts[unit.cohort], cohortIdentity(cohort, entry.name));
     if (changes.length)
       throw new MilkitDataError(
         `the cohort changed since the sweep was planned (${changes.join('; ')})`,
         { file: cohort.path },
         'plan a new sweep into a new folder',
       );
-    const splitsFile = folder.splitsPath(unit.seed);
+    const splitsFile = folder.splitsPath(unit.seed, cohortTag(manifest.plan, unit.cohort));
     const splits = parseSplitFile(JSON.parse(fs.readFileSync(splitsFile, 'utf8')), cohort.bags, splitsFile);
     const split = splits[unit.repeat]?.[unit.fold];
     if (!split) throw new Error(`${splitsFile} has no fold [${unit.repeat}][${unit.fold}] for unit ${unit.id}`);
-    const trainer = new Trainer({ model: config.model, config: { ...config.train, seed: unit.seed } });
+    const trainer = new Trainer({
+      model: config.model,
+      config: { ...unitTrainConfig(manifest.plan, config, entry), seed: unit.seed },
+    });
     trainer.events.on((e) => {
       if (e.type === 'fold-start' && e.resumedFromEpoch !== undefined)
         opts.log(`resuming from the checkpoint at epoch ${e.resumedFromEpoch + 1}`);
@@ -165,7 +192,8 @@ export async function runTrainUnit(
         );
     });
     opts.log(
-      `unit ${unit.id} (${unit.index}): ${config.label}, seed ${unit.seed}, repeat ${unit.repeat} fold ${unit.fold}`,
+      `unit ${unit.id} (${unit.index}): ${config.label} on ${entry.name}, seed ${unit.seed}, ` +
+        `repeat ${unit.repeat} fold ${unit.fold}`,
     );
     const run = await trainer.fit(cohort, split, {
       outDir: path.join(folder.unitDir(unit), 'train'),
@@ -179,6 +207,7 @@ export async function runTrainUnit(
       format: 'milkit-sweep-unit',
       unit,
       label: config.label,
+      cohort: entry.name,
       metrics: fold.metrics,
       ...(fold.bootstrap ? { bootstrap: fold.bootstrap } : {}),
       bestEpoch: fold.bestEpoch,

@@ -7,13 +7,24 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { listModels, readReproduction } from 'milkit';
-import { experiment as catalogue } from '../../experiments/catalogue';
+import {
+  Cohort,
+  type Split,
+  type TrainManifest,
+  type Unit,
+  listModels,
+  planSweep,
+  readReproduction,
+  stratifiedKFold,
+  toSplitFile,
+} from 'milkit';
+import { catalogueProtocol, catalogueSweepPlan, experiment as catalogue } from '../../experiments/catalogue';
 import { experiment as colon } from '../../experiments/colon';
 import { contextOf } from '../../experiments/common/runner';
 import { experiment as mnistBags } from '../../experiments/mnist-bags';
 import { experiment as musk1 } from '../../experiments/musk1';
 import { tempDir } from '../helpers/tmp';
+import { writeToyCohort } from '../train/fixtures';
 
 /** A finished fold as the trainer writes it. */
 function fold(dir: string, repeat: number, f: number, metrics: Record<string, number>): void {
@@ -122,13 +133,50 @@ describe('experiments: the tables of musk1, mnist-bags, colon and catalogue', fu
   });
 
   it('catalogue: a row per registered model, empty until measured; an image model has no MUSK1 cell', async () => {
+    // The runner's own steps on small toy cohorts: a plan (one MUSK1 repetition, two MNIST-bags
+    // draws, three models), its sweep, and unit results as `milkit sweep run` writes them.
     const out = path.join(dir, 'catalogue');
     const results = path.join(dir, 'results-catalogue');
-    const argv = ['--out', out, '--results', results, '--musk1-repeats', '1', '--mnist-reps', '2'];
-    for (let f = 0; f < 10; f++) fold(path.join(out, 'abmil', 'musk1'), 0, f, { accuracy: f < 8 ? 1 : 0 });
-    for (const model of ['abmil', 'image-mil'])
-      for (const r of [1, 2]) fold(path.join(out, model, `mnist-${r}`), 0, 0, { auc: 0.5 + r / 8 });
-    fold(path.join(out, 'gabmil', 'mnist-1'), 0, 0, { auc: 0.9 }); // unfinished: no cell yet
+    fs.mkdirSync(out, { recursive: true });
+    const cohort = async (name: string, dim: number, splits: (bags: Cohort['bags']) => Split[][]) => {
+      const file = await writeToyCohort(out, { name, dim });
+      const opened = await Cohort.open(file);
+      const bags = opened.bags;
+      await opened.close();
+      const ids = bags.map((b) => b.id);
+      fs.writeFileSync(file.replace(/\.arrow$/, '.splits.json'), JSON.stringify(toSplitFile(splits(bags), ids)));
+    };
+    await cohort('musk1', 6, (bags) => [stratifiedKFold(bags, { k: 10, seed: 1 })]);
+    for (const s of [1, 2])
+      await cohort(`mnist-bags-100-seed${s}`, 28 * 28, (bags) => [
+        [{ train: bags.map((_, i) => i).slice(0, 16), test: bags.map((_, i) => i).slice(16) }],
+      ]);
+    const planFile = path.join(dir, 'catalogue.plan.yaml');
+    fs.writeFileSync(
+      planFile,
+      [
+        'name: catalogue',
+        'epochs: 20',
+        'cohorts:',
+        '  - { path: musk1.arrow, splits: musk1.splits.json, repeats: 1, seeds: [2021], standardize: true }',
+        '  - { path: mnist-bags-100-seed1.arrow, name: mnist-bags, splits: mnist-bags-100-seed1.splits.json }',
+        '  - { path: mnist-bags-100-seed2.arrow, name: mnist-bags, splits: mnist-bags-100-seed2.splits.json }',
+        'models: [{ model: abmil }, { model: gabmil }, { model: image-mil, cohorts: [mnist-bags] }]',
+      ].join('\n'),
+    );
+    const folder = await planSweep(catalogueSweepPlan(planFile, out), path.join(out, 'sweep'));
+    const manifest = folder.manifest() as TrainManifest;
+    const finish = (config: string, cohort: number, metrics: (u: Unit) => Record<string, number>) => {
+      for (const u of manifest.units.filter((x) => x.config === config && x.cohort === cohort)) {
+        fs.mkdirSync(folder.unitDir(u), { recursive: true });
+        const name = manifest.plan.cohorts[u.cohort].name;
+        fs.writeFileSync(folder.resultPath(u), JSON.stringify({ unit: u, cohort: name, metrics: metrics(u) }));
+      }
+    };
+    finish('c0', 0, (u) => ({ accuracy: u.fold < 8 ? 1 : 0 }));
+    for (const c of ['c0', 'c2']) for (const k of [1, 2]) finish(c, k, () => ({ auc: 0.5 + k / 8 }));
+    finish('c1', 1, () => ({ auc: 0.9 })); // unfinished: no cell yet
+    const argv = ['--out', out, '--results', results, '--plan', planFile];
     const [file] = await catalogue.assemble(contextOf(catalogue, argv));
     const t = readReproduction(file);
     assert.deepEqual(
@@ -142,7 +190,18 @@ describe('experiments: the tables of musk1, mnist-bags, colon and catalogue', fu
     ]);
     assert.deepEqual(row('image-mil').cells, [null, [0.625, 0.75]]);
     assert.deepEqual(row('gabmil').cells, [null, null]);
+    assert.deepEqual(row('dsmil').cells, [null, null], 'not in this plan');
     assert.match(t.caption!, /the first repetition of the 10-fold protocol.*MUSK1 of image-mil: not applicable/);
+    assert.match(
+      t.meta.protocol,
+      /MUSK1: 1 × 10-fold standard splits \(musk1\.folds\.json\), 20 epochs.* 2 repetitions/,
+    );
     assert.equal(t.meta.published!.values.abmil['MUSK1 accuracy'], 0.892);
+  });
+
+  it('catalogue: the committed plan is the protocol of the committed table', () => {
+    const committed = readReproduction(path.join(REPO, 'results', 'catalogue.json'));
+    const protocol = catalogueProtocol(path.join(REPO, 'experiments', 'catalogue.plan.yaml'));
+    assert.ok(committed.meta.protocol.startsWith(protocol), `${committed.meta.protocol}\n  vs\n${protocol}`);
   });
 });

@@ -2,7 +2,18 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { listModels } from '../../src/registry';
-import { SweepFolder, SweepPlanError, planSweep, readPlan, runUnit } from '../../src/sweep';
+import {
+  SweepFolder,
+  SweepPlanError,
+  type TrainManifest,
+  type UnitResult,
+  collectSweep,
+  planSweep,
+  readPlan,
+  runUnit,
+  tableMarkdown,
+  unitTrainConfig,
+} from '../../src/sweep';
 import { resolvePlan } from '../../src/sweep/plan';
 import { tempDir } from '../helpers/tmp';
 import { writeToyCohort } from '../train/fixtures';
@@ -76,13 +87,16 @@ describe('sweep/plan: checked before anything runs, every problem naming its fie
       ],
     );
     assert.deepEqual(plan.configs[1].model, { name: 'abmil', config: { dropout: 0, gated: true } });
-    assert.deepEqual(plan.configs[1].train, { epochs: 2, lr: 1e-3 });
+    assert.deepEqual(plan.configs[1].train, { lr: 1e-3 });
+    assert.deepEqual(plan.train, { epochs: 2 });
     // MHIM's AB-MIL is its ReLU variant, as `milkit train --mhim` builds it.
     assert.deepEqual(plan.configs[4].model, {
       name: 'mhim',
       config: { base: 'abmil', baseConfig: { attention: 'relu' }, mhim: { version: 'v2' } },
     });
-    assert.equal(plan.cohort, path.join(dir, cohort));
+    assert.deepEqual(plan.cohorts, [
+      { name: 'toy', path: path.join(dir, cohort), folds: 3, valFraction: 0, seeds: [1, 2], train: {} },
+    ]);
   });
 
   it('a duplicate configuration is refused (it would mix two rows of the table)', () => {
@@ -131,7 +145,15 @@ describe('sweep/plan: checked before anything runs, every problem naming its fie
     );
     const m = folder.manifest();
     assert.equal(m.units.length, 2 * 2 * 3);
-    assert.deepEqual(m.units[4], { index: 4, id: 'c0-s2-r0-f1', config: 'c0', seed: 2, repeat: 0, fold: 1 });
+    assert.deepEqual(m.units[4], {
+      index: 4,
+      id: 'c0-s2-r0-f1',
+      config: 'c0',
+      cohort: 0,
+      seed: 2,
+      repeat: 0,
+      fold: 1,
+    });
     assert.match(m.fingerprint, /^[0-9a-f]{64}$/);
     assert.ok(fs.existsSync(folder.splitsPath(1)) && fs.existsSync(folder.splitsPath(2)));
     // The same plan again, or another plan: refused, and nothing in the folder changes.
@@ -167,6 +189,120 @@ describe('sweep/plan: checked before anything runs, every problem naming its fie
     const error = JSON.parse(fs.readFileSync(folder.errorPath(folder.manifest().units[0]), 'utf8')) as Error;
     assert.match(error.message, /the cohort changed since the sweep was planned \(content: saved "sha256:/);
     assert.match(error.message, /plan a new sweep into a new folder/);
+  });
+
+  it('cohorts: a list, each with its own splits, seeds and trainer options; problems name the field', () => {
+    const p = problems(
+      {
+        cohorts: [
+          'nope.arrow',
+          { path: cohort, foldz: 3, seeds: [1, 1], epochs: 0 },
+          5,
+          { path: cohort, name: 'again' },
+          { path: 'other.arrow', name: 'x' },
+        ],
+        models: [
+          { model: 'mean-mil', cohorts: ['toy', 'tooy'] },
+          { model: 'max-mil', cohorts: 'toy' },
+        ],
+      },
+      dir,
+    );
+    const nope = path.join(dir, 'nope.arrow');
+    assert.deepEqual(p.sort(), [
+      `cohorts[0].path: file not found: ${nope}`,
+      'cohorts[1].epochs: must be a positive integer, got 0',
+      'cohorts[1].foldz: unknown field (did you mean "folds"?)',
+      'cohorts[1].seeds: a seed appears twice',
+      'cohorts[2]: must be a file path or a map like { path: musk1.arrow }, got 5',
+      'cohorts[3].path: the same file as cohort "toy" before it; list each file once',
+      `cohorts[4].path: file not found: ${path.join(dir, 'other.arrow')}`,
+      'models[0].cohorts[1]: unknown cohort "tooy" (did you mean "toy"?); ' + "the plan's cohorts: nope, toy, again, x",
+      'models[1].cohorts: must be a non-empty list of cohort names (nope, toy, again, x)',
+    ]);
+    assert.deepEqual(problems({ cohort, cohorts: [cohort], models: [{ model: 'abmil' }] }, dir), [
+      'cohorts: give either cohort (one file) or cohorts (a list), not both',
+    ]);
+  });
+
+  it('a plan over several cohorts: units per cohort, each trained as its entry says; one row per name', async () => {
+    const files = await Promise.all(
+      ['k-a', 'k-b', 'k-c'].map((name, i) => writeToyCohort(dir, { name, bags: 12 + 4 * i, dim: 6 })),
+    );
+    const plan = {
+      name: 'several',
+      folds: 3,
+      seeds: [1, 2],
+      epochs: 2,
+      lr: 1e-2,
+      cohorts: [
+        files[0],
+        { path: files[1], name: 'b', folds: 2, seeds: [7], epochs: 3 },
+        { path: files[2], name: 'b', folds: 2, seeds: [8] },
+      ],
+      models: [{ model: 'mean-mil' }, { model: 'max-mil', cohorts: ['b'], epochs: 1 }],
+    };
+    const resolved = resolvePlan(plan, { baseDir: dir, models });
+    assert.deepEqual(
+      resolved.cohorts.map((k) => [k.name, k.folds, k.seeds, k.train]),
+      [
+        ['k-a', 3, [1, 2], {}],
+        ['b', 2, [7], { epochs: 3 }],
+        ['b', 2, [8], {}],
+      ],
+    );
+    // Trainer options: the plan's, then the cohort's, then the model entry's.
+    const [mean, max] = resolved.configs;
+    assert.deepEqual(unitTrainConfig(resolved, mean, resolved.cohorts[1]), { epochs: 3, lr: 1e-2 });
+    assert.deepEqual(unitTrainConfig(resolved, max, resolved.cohorts[1]), { epochs: 1, lr: 1e-2 });
+
+    const folder = await planSweep(plan, path.join(dir, 'several'));
+    const m = folder.manifest() as TrainManifest;
+    // mean-mil: 2 seeds × 3 folds on k-a, 2 folds on each b; max-mil: only the two b cohorts.
+    assert.equal(m.units.length, 6 + 2 + 2 + 2 + 2);
+    assert.deepEqual(
+      m.units.filter((u) => u.config === 'c1').map((u) => u.id),
+      ['c1-k1-s7-r0-f0', 'c1-k1-s7-r0-f1', 'c1-k2-s8-r0-f0', 'c1-k2-s8-r0-f1'],
+    );
+    assert.deepEqual(
+      m.cohorts.map((k) => [k.name, k.path]),
+      [
+        ['k-a', files[0]],
+        ['b', files[1]],
+        ['b', files[2]],
+      ],
+    );
+    for (const [seed, tag] of [
+      [1, 'k0-'],
+      [2, 'k0-'],
+      [7, 'k1-'],
+      [8, 'k2-'],
+    ] as const)
+      assert.ok(fs.existsSync(folder.splitsPath(seed, tag)), `${tag}seed-${seed}`);
+
+    for (const u of m.units) assert.equal(await runUnit(folder, u.index, { log: () => undefined }), 'done', u.id);
+    const epochs = (id: string) =>
+      (JSON.parse(fs.readFileSync(folder.resultPath({ index: 0, id }), 'utf8')) as UnitResult).epochsRun;
+    assert.deepEqual(
+      ['c0-k0-s1-r0-f0', 'c0-k1-s7-r0-f0', 'c0-k2-s8-r0-f0', 'c1-k1-s7-r0-f0'].map(epochs),
+      [2, 3, 2, 1],
+    );
+    const table = collectSweep(folder);
+    assert.deepEqual(
+      table.rows.map((r) => [r.cohort, r.label, r.done, r.total]),
+      [
+        ['k-a', 'mean-mil', 6, 6],
+        ['b', 'mean-mil', 4, 4],
+        ['b', 'max-mil', 4, 4],
+      ],
+    );
+    // The pooled row is the mean over the units of both b cohorts.
+    const results = m.units
+      .filter((u) => u.config === 'c0' && u.cohort > 0)
+      .map((u) => (JSON.parse(fs.readFileSync(folder.resultPath(u), 'utf8')) as UnitResult).metrics.accuracy);
+    const mean4 = results.reduce((a, b) => a + b, 0) / results.length;
+    assert.ok(Math.abs(table.rows[1].metrics.accuracy.mean - mean4) < 1e-12);
+    assert.match(tableMarkdown(table), /^\| cohort \| config \| units \|/);
   });
 
   it('a sweep folder of the earlier format is named as such', () => {

@@ -243,8 +243,8 @@ export const sweep: Command = {
         m.kind === 'embed'
           ? `milkit sweep: ${m.units.reduce((a, u) => a + u.slides.length, 0)} slide(s) in ` +
               `shards of ${m.plan.slidesPerUnit} → ${m.units.length} units in ${folder.dir}`
-          : `milkit sweep: ${m.plan.configs.length} config(s) × ${m.plan.seeds.length} ` +
-              `seed(s) → ${m.units.length} units in ${folder.dir}`,
+          : `milkit sweep: ${m.plan.configs.length} config(s) on ${m.plan.cohorts.length} cohort(s) ` +
+              `→ ${m.units.length} units in ${folder.dir}`,
       );
     return follow(folder, submitSweep(folder, opts), f, ctx);
   },
