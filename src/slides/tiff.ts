@@ -114,7 +114,8 @@ class Page {
       throw new MilkitDataError(`${where} is YCbCr without JPEG compression, which is not read`, { file });
     const offsets = (await d.loadValue(tiled ? 'TileOffsets' : 'StripOffsets')) as ArrayLike<number>;
     const counts = (await d.loadValue(tiled ? 'TileByteCounts' : 'StripByteCounts')) as ArrayLike<number>;
-    const description = String(d.getValue('ImageDescription') ?? '');
+    // Large tag values are deferred by geotiff (vips writes its metadata as XML here): loaded, not read.
+    const description = d.hasTag('ImageDescription') ? String((await d.loadValue('ImageDescription')) ?? '') : '';
     // Loaded now: geotiff's own file handle is closed once the slide is open.
     const jpegTables = compression === 7 && d.hasTag('JPEGTables') ? await d.loadValue('JPEGTables') : undefined;
     return new Page(

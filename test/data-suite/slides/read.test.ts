@@ -285,6 +285,63 @@ describe('slides: reading real slides against PIL', function () {
     }
   });
 
+  describe("a generic pyramidal TIFF (vips: lossless deflate, 5 levels) against vips's own decode, bit for bit", () => {
+    let file: string;
+    let reference: (page: number) => Buffer;
+    before(function () {
+      const dir = tempDir('milkit-pyramid-deflate-');
+      file = path.join(dir, 'pyramid-deflate.tif');
+      const v = path.join(dir, 'cmu.v');
+      try {
+        execFileSync('vips', ['tiffload', CMU(), v]);
+        // An odd tile size, and vips's own metadata (an XML ImageDescription large enough for
+        // geotiff to defer): nothing here may assume 256-px tiles or an Aperio description.
+        const opts = ['--tile', '--pyramid', '--compression', 'deflate', '--tile-width', '240', '--tile-height', '240'];
+        execFileSync('vips', ['tiffsave', v, file, ...opts]);
+      } catch (err) {
+        throw new Error(
+          `this test needs vips (Debian libvips-tools; scripts/install-system-deps.sh): ${(err as Error).message}`,
+        );
+      }
+      // vips decodes each page itself: its raw RGB bytes are the reference (lossless, so exact).
+      reference = (page) => {
+        const [v, raw] = [path.join(dir, `page${page}.v`), path.join(dir, `page${page}.raw`)];
+        // tiffload by name: vips would otherwise open the file through its own OpenSlide loader.
+        execFileSync('vips', ['tiffload', file, v, '--page', String(page)]);
+        execFileSync('vips', ['rawsave', v, raw]);
+        return fs.readFileSync(raw);
+      };
+    });
+
+    for (const backend of svsBackends()) {
+      it(`${backend}: levels and every level's pixels equal vips's`, async () => {
+        const s = await openSlide(file, { backend });
+        after(() => s.close());
+        assert.deepEqual(
+          s.levels.map((l) => `${l.width}x${l.height}`),
+          ['2220x2967', '1110x1483', '555x741', '277x370', '138x185'],
+        );
+        assert.ok(Math.abs(s.mpp!.x - 0.499) < 1e-3, `µm/px from the resolution vips carried over: ${s.mpp?.x}`);
+        for (let level = 0; level < s.levels.length; level++) {
+          const { width, height } = s.levels[level];
+          const want = reference(level);
+          assert.equal(want.length, width * height * 3, `vips page ${level} is ${width} × ${height} RGB`);
+          const got = rgbaToRgbOnWhite(await s.readRegion(level, 0, 0, width, height)).data;
+          let differ = 0;
+          for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) differ++;
+          assert.equal(differ, 0, `level ${level}: ${differ} of ${want.length} bytes differ from vips`);
+        }
+        // A region read across a corner of four 240-px tiles: the same bytes as vips's whole page.
+        const r = rgbaToRgbOnWhite(await s.readRegion(0, 470, 470, 20, 20)).data;
+        const page0 = reference(0);
+        for (let y = 0; y < 20; y++)
+          for (let x = 0; x < 20; x++)
+            for (let c = 0; c < 3; c++)
+              assert.equal(r[(y * 20 + x) * 3 + c], page0[((470 + y) * 2220 + 470 + x) * 3 + c], `(${x}, ${y})`);
+      });
+    }
+  });
+
   describe('damaged files: one clear error naming the file, never black pixels', () => {
     let dir: string;
     before(() => (dir = tempDir('milkit-bad-slides-')));
