@@ -8,17 +8,27 @@
  *      percentile are left transparent) only re-blit or re-fill it,
  *   3. outlines of known positive instances,
  *   4. the hovered cell.
- * Cell geometry (grid → canvas pixels) lives in one place, `cellRect`, which is what an underlay in
+ * Cell geometry (grid → canvas pixels) lives in one place, `instanceRect`, which is what an underlay in
  * slide coordinates will share; a view transform (wheel zoom, drag to pan, double-click resets)
  * applies to every layer alike.
  */
 import { viridisRgb } from 'milkit/core';
 
 export interface HeatmapGrid {
+  /** Each instance's (top-left) cell. */
   col: Int32Array;
   row: Int32Array;
   cols: number;
   rows: number;
+  /** Cells per instance side (default 1); patches tiled with overlap share cells (slideGrid.ts). */
+  span?: number;
+}
+
+/** A view transform: canvas = k · layer + (tx, ty). */
+export interface HeatmapView {
+  k: number;
+  tx: number;
+  ty: number;
 }
 
 export interface HeatmapStyle {
@@ -50,14 +60,17 @@ export class HeatmapCanvas {
   opacity = 1;
   /** Cells whose colour position (0..1) is below this are not drawn. */
   threshold = 0;
-  /** View transform: canvas = k · layer + (tx, ty). */
-  private view = { k: 1, tx: 0, ty: 0 };
+  private view: HeatmapView = { k: 1, tx: 0, ty: 0 };
+  /** Called after the user zooms or pans (side-by-side maps follow each other). */
+  onView?: (view: HeatmapView) => void;
+  private readonly span: number;
 
   constructor(
     readonly grid: HeatmapGrid,
     private readonly style: HeatmapStyle,
     maxPx = 520,
   ) {
+    this.span = grid.span ?? 1;
     this.cell = Math.max(1, Math.floor(maxPx / Math.max(grid.cols, grid.rows)));
     this.canvas.width = grid.cols * this.cell;
     this.canvas.height = grid.rows * this.cell;
@@ -67,9 +80,17 @@ export class HeatmapCanvas {
     this.canvas.dataset.empty = rgbOf(style.empty);
     this.cells.width = grid.cols;
     this.cells.height = grid.rows;
-    // Which instance sits in each grid cell (hover lookups in O(1)); -1 = none.
+    // Which instance sits in each grid cell (hover lookups in O(1)); -1 = none. Where patches
+    // overlap, a cell belongs to the patch centred on it, else to any patch covering it.
     this.at = new Int32Array(grid.cols * grid.rows).fill(-1);
-    for (let i = 0; i < grid.col.length; i++) this.at[grid.row[i] * grid.cols + grid.col[i]] = i;
+    const span = this.span;
+    if (span > 1)
+      for (let i = 0; i < grid.col.length; i++)
+        for (let r = grid.row[i]; r < grid.row[i] + span; r++)
+          for (let c = grid.col[i]; c < grid.col[i] + span; c++)
+            if (this.at[r * grid.cols + c] < 0) this.at[r * grid.cols + c] = i;
+    const mid = Math.floor(span / 2);
+    for (let i = 0; i < grid.col.length; i++) this.at[(grid.row[i] + mid) * grid.cols + grid.col[i] + mid] = i;
     this.canvas.addEventListener('wheel', (e) => {
       e.preventDefault();
       const [x, y] = this.toCanvas(e.offsetX, e.offsetY);
@@ -98,20 +119,31 @@ export class HeatmapCanvas {
     const k = Math.min(64, Math.max(1, this.view.k * factor));
     const f = k / this.view.k;
     this.view = { k, tx: x - f * (x - this.view.tx), ty: y - f * (y - this.view.ty) };
-    this.clampView();
-    this.draw();
+    this.viewChanged();
   }
 
   panBy(dx: number, dy: number): void {
     this.view.tx += dx;
     this.view.ty += dy;
-    this.clampView();
-    this.draw();
+    this.viewChanged();
   }
 
   resetView(): void {
     this.view = { k: 1, tx: 0, ty: 0 };
+    this.viewChanged();
+  }
+
+  /** Shows the same part of the grid as another canvas of the same size (no `onView` call). */
+  setView(view: HeatmapView): void {
+    this.view = { ...view };
+    this.clampView();
     this.draw();
+  }
+
+  private viewChanged(): void {
+    this.clampView();
+    this.draw();
+    this.onView?.({ ...this.view });
   }
 
   /** The zoom factor (1 = whole grid). */
@@ -126,9 +158,10 @@ export class HeatmapCanvas {
     this.view.ty = Math.min(0, Math.max(height - k * height, this.view.ty));
   }
 
-  /** Canvas rectangle of a grid cell (the one mapping from instance layout to pixels). */
-  cellRect(col: number, row: number): [number, number, number, number] {
-    return [col * this.cell, row * this.cell, this.cell, this.cell];
+  /** Canvas rectangle of an instance's cells (the one mapping from instance layout to pixels). */
+  instanceRect(i: number): [number, number, number, number] {
+    const side = this.span * this.cell;
+    return [this.grid.col[i] * this.cell, this.grid.row[i] * this.cell, side, side];
   }
 
   /** An image drawn under the cells, stretched over the whole grid (e.g. a slide thumbnail). */
@@ -176,6 +209,7 @@ export class HeatmapCanvas {
     const { cols, rows, col, row } = this.grid;
     const img = new ImageData(cols, rows);
     const px = img.data;
+    if (this.span > 1) return this.renderOverlapping(img);
     for (let i = 0; i < this.t.length; i++) {
       const v = this.t[i];
       if (v < this.threshold) continue;
@@ -185,6 +219,30 @@ export class HeatmapCanvas {
       px[o + 1] = LUT[k + 1];
       px[o + 2] = LUT[k + 2];
       px[o + 3] = 255;
+    }
+    this.cells.getContext('2d')!.putImageData(img, 0, 0);
+  }
+
+  /** Cells covered by several instances show the mean of their colour positions. */
+  private renderOverlapping(img: ImageData): void {
+    const { cols, col, row } = this.grid;
+    const span = this.span;
+    const sum = new Float32Array(img.width * img.height);
+    const count = new Uint16Array(img.width * img.height);
+    for (let i = 0; i < this.t.length; i++) {
+      const v = this.t[i];
+      if (!(v >= this.threshold)) continue;
+      for (let r = row[i]; r < row[i] + span; r++)
+        for (let c = col[i], o = r * cols + c; c < col[i] + span; c++, o++) {
+          sum[o] += v;
+          count[o]++;
+        }
+    }
+    const px = img.data;
+    for (let o = 0; o < count.length; o++) {
+      if (!count[o]) continue;
+      const k = 3 * Math.round(255 * Math.min(1, Math.max(0, sum[o] / count[o])));
+      px.set([LUT[k], LUT[k + 1], LUT[k + 2], 255], 4 * o);
     }
     this.cells.getContext('2d')!.putImageData(img, 0, 0);
   }
@@ -211,14 +269,14 @@ export class HeatmapCanvas {
       ctx.beginPath();
       for (let i = 0; i < this.positives.length; i++) {
         if (!this.positives[i]) continue;
-        const [x, y] = this.cellRect(this.grid.col[i], this.grid.row[i]);
-        if (c >= 4) ctx.rect(x + lw / 2, y + lw / 2, c - lw, c - lw);
-        else ctx.fillRect(x, y, c, c);
+        const [x, y, side] = this.instanceRect(i);
+        if (side >= 4) ctx.rect(x + lw / 2, y + lw / 2, side - lw, side - lw);
+        else ctx.fillRect(x, y, side, side);
       }
       ctx.stroke();
     }
     if (this.hovered >= 0) {
-      const [x, y, w, h] = this.cellRect(this.grid.col[this.hovered], this.grid.row[this.hovered]);
+      const [x, y, w, h] = this.instanceRect(this.hovered);
       ctx.strokeStyle = this.style.hover;
       ctx.lineWidth = Math.max(2, this.cell / 6);
       ctx.strokeRect(x - 1, y - 1, w + 2, h + 2);

@@ -9,6 +9,7 @@
  * show.results({ 'AB-MIL': { auc: [0.9, 0.92] } });
  * show.reproduction('../results/musk1.json', { command: 'npm run reproduce:musk1' }); // or "not measured yet: run …"
  * await showSlideHeatmap('slide.svs', attention, bag.coords, { patchSize: 512 }); // scores over the tissue
+ * await showSlideHeatmap('slide.svs', { 'AB-MIL': a, 'MHIM-v2': b }, bag.coords, { patchSize: 512 }); // side by side
  * ```
  * Every output is one bundle: the versioned milkit JSON (interactive with milkit-jupyterlab) plus
  * its figure as PNG, self-contained HTML and text that show in any notebook viewer, trusted or not.
@@ -34,4 +35,4 @@ export { curvePanels, renderCurves, settingOf, transposeResults, type CurvePanel
 export { staticBundle, toBundle, type MimeBundle } from './bundle';
 export { figurePng, PNG_SCALE } from './png';
 export { LiveDisplay, inKernel, publish } from './display';
-export { showSlideHeatmap, SlideShown, type SlideHeatmapOptions } from './slide';
+export { showSlideHeatmap, showSlidePatch, SlideShown, PatchShown, type SlideHeatmapOptions } from './slide';

@@ -1,14 +1,24 @@
 /**
  * Patch scores over a slide as a PNG figure (`milkit heatmap`): the slide drawn whole (a thumbnail,
  * or a chosen pyramid level), the scores blended in at the patch positions with the mapping of
- * overlay.ts (the one the notebook views share), and a colour bar labelled with score values. A
- * slide that is not the one the patches came from is refused, never drawn.
+ * overlay.ts (the one the notebook views share), and a colour bar labelled with score values.
+ * Several named maps (two models' attention) are drawn side by side, each titled, under one
+ * colour scale and bar (viz/scale.ts `scaleScoreMaps`), as in the MHIM-MIL paper's Figures 7–8.
+ * A slide that is not the one the patches came from is refused, never drawn.
  */
 import { PNG } from 'pngjs';
 import { MilkitDataError } from '../data/errors';
 import { CHAR_HEIGHT, CHAR_WIDTH, drawText } from './font';
-import { type HeatScale, extent, scaleScores } from '../viz/scale';
-import { type OverlayOptions, blendScores, colorBar, patchRects, scoreTicks } from './overlay';
+import { type HeatScale, extent, scaleScoreMaps } from '../viz/scale';
+import {
+  type OverlayOptions,
+  type ScoreMaps,
+  blendScores,
+  colorBar,
+  patchRects,
+  scoreMapList,
+  scoreTicks,
+} from './overlay';
 import { slideIdentity } from './pipeline';
 import { readThumbnail } from './slide';
 import type { RgbPixels, Slide } from './types';
@@ -30,7 +40,7 @@ export interface SlideHeatmapOptions extends OverlayOptions {
 }
 
 export interface SlideHeatmap {
-  /** The figure: the slide with the overlay, and the colour bar. */
+  /** The figure: the slide with the overlay (one panel per map), and the colour bar. */
   png: Buffer;
   /** The slide as drawn, without the overlay (what the interactive view draws over). */
   slideImage: RgbPixels;
@@ -38,8 +48,16 @@ export interface SlideHeatmap {
   height: number;
   /** The drawn slide: its size and level-0 pixels per image pixel. */
   image: { width: number; height: number; downsample: { x: number; y: number } };
-  /** The scale used, the finite scores' range, and each patch's colour position in [0, 1]. */
-  scaled: { scale: HeatScale; min: number; max: number; t: Float32Array };
+  /**
+   * The scale used, the finite scores' range over all maps, and per map its range and each patch's
+   * colour position in [0, 1].
+   */
+  scaled: {
+    scale: HeatScale;
+    min: number;
+    max: number;
+    maps: { name: string; min: number; max: number; t: Float32Array }[];
+  };
 }
 
 /**
@@ -86,15 +104,19 @@ export function checkSlideMatchesBag(
   }
 }
 
-/** Draws `scores` (one per patch at level-0 `coords`) over `slide`; see the module comment. */
+/**
+ * Draws `scores` (one per patch at level-0 `coords`), or named maps of them side by side, over
+ * `slide`; see the module comment.
+ */
 export async function slideHeatmap(
   slide: Slide,
-  scores: ArrayLike<number>,
+  scores: ArrayLike<number> | ScoreMaps,
   coords: ArrayLike<number>,
   opts: SlideHeatmapOptions,
 ): Promise<SlideHeatmap> {
-  if (scores.length * 2 !== coords.length)
-    throw new Error(`${scores.length} scores for ${coords.length / 2} patch positions`);
+  const maps = scoreMapList(scores);
+  if (maps[0].scores.length * 2 !== coords.length)
+    throw new Error(`${maps[0].scores.length} scores for ${coords.length / 2} patch positions`);
   let downsample: number;
   if (opts.level !== undefined) {
     if (!Number.isInteger(opts.level) || opts.level < 0 || opts.level >= slide.levels.length)
@@ -116,30 +138,48 @@ export async function slideHeatmap(
   const thumb = await readThumbnail(slide, downsample);
   const { width: w, height: h } = thumb;
   const scale = opts.scale ?? 'percentile';
-  const [min, max] = extent(scores);
-  if (!(min <= max)) throw new Error(`no finite score among ${scores.length} scores`);
+  const pooled = new Float64Array(maps.length * maps[0].scores.length);
+  maps.forEach((m, k) => pooled.set(m.scores, k * m.scores.length));
+  const [min, max] = extent(pooled);
+  if (!(min <= max)) throw new Error(`no finite score among ${pooled.length} scores`);
   if (scale === 'log' && !(min > 0))
     throw new Error(`the log scale needs positive scores, and the smallest is ${min}: use linear or percentile`);
-  const { t } = scaleScores(scores, scale);
-  const ticks = scoreTicks(scores, scale);
+  const { t } = scaleScoreMaps(
+    maps.map((m) => m.scores),
+    scale,
+  );
+  // Percentile ranks each map within itself: a shared bar names ranks, not one map's scores.
+  const ticks =
+    maps.length > 1 && scale === 'percentile'
+      ? [0, 25, 50, 75, 100].map((p) => ({ at: p / 100, label: `${p}%` }))
+      : scoreTicks(pooled, scale);
   const rects = patchRects(coords, opts.patchSize, slide, thumb);
-  const image = blendScores(thumb.data, w, h, rects, t, opts);
+  const images = t.map((tk) => blendScores(thumb.data, w, h, rects, tk, opts));
 
-  // The colour-bar panel right of the image: title, bar, a tick and a label per tick.
+  // Panels side by side (each titled when maps are named), then the colour bar: title, bar, ticks.
   const s = h >= 700 ? 2 : 1;
+  const named = maps.length > 1 || maps[0].name !== '';
+  const head = named ? (CHAR_HEIGHT + 8) * s : 0;
+  const gap = 12 * s;
+  const panelsW = maps.length * w + (maps.length - 1) * gap;
   const title = [opts.title ?? 'score', `${scale} scale`];
   const labelChars = Math.max(...title.map((t) => t.length), ...ticks.map((t) => t.label.length + 2));
   const [pad, barW] = [12 * s, 16 * s];
   const panelW = pad + barW + 6 * s + labelChars * CHAR_WIDTH * s + pad;
-  const W = w + panelW;
-  const top = pad + 2 * (CHAR_HEIGHT + 4) * s;
-  const H = Math.max(h, top + 80 * s + pad);
+  const W = panelsW + panelW;
+  const top = head + pad + 2 * (CHAR_HEIGHT + 4) * s;
+  const H = Math.max(head + h, top + 80 * s + pad);
   const barH = H - top - pad - CHAR_HEIGHT * s;
   const out = new Uint8Array(W * H * 3).fill(255);
-  for (let y = 0; y < h; y++) out.set(image.subarray(y * w * 3, (y + 1) * w * 3), y * W * 3);
-  title.forEach((t, i) => drawText(out, W, H, w + pad, pad + i * (CHAR_HEIGHT + 4) * s, t, [0, 0, 0], s));
+  images.forEach((image, k) => {
+    const x0 = k * (w + gap);
+    for (let y = 0; y < h; y++) out.set(image.subarray(y * w * 3, (y + 1) * w * 3), ((head + y) * W + x0) * 3);
+    const name = maps[k].name.slice(0, Math.floor(w / (CHAR_WIDTH * s)));
+    if (named) drawText(out, W, H, x0, 4 * s, name, [0, 0, 0], s);
+  });
+  title.forEach((t, i) => drawText(out, W, H, panelsW + pad, head + pad + i * (CHAR_HEIGHT + 4) * s, t, [0, 0, 0], s));
   const bar = colorBar(barW, barH);
-  const barX = w + pad;
+  const barX = panelsW + pad;
   for (let y = 0; y < barH; y++) out.set(bar.subarray(y * barW * 3, (y + 1) * barW * 3), ((top + y) * W + barX) * 3);
   for (const tick of ticks) {
     const y = top + Math.round((1 - tick.at) * (barH - 1));
@@ -155,7 +195,15 @@ export async function slideHeatmap(
     width: W,
     height: H,
     image: { width: w, height: h, downsample: thumb.downsample },
-    scaled: { scale, min, max, t },
+    scaled: {
+      scale,
+      min,
+      max,
+      maps: maps.map((m, k) => {
+        const [lo, hi] = extent(m.scores);
+        return { name: m.name, min: lo, max: hi, t: t[k] };
+      }),
+    },
   };
 }
 

@@ -8,6 +8,25 @@
 import { extent, type HeatScale } from '../viz/scale';
 import { viridisRgb } from '../viz/static/svg';
 
+/** Named score maps of the same patches, drawn side by side in key order (`{ 'AB-MIL': a, 'MHIM-v2': b }`). */
+export type ScoreMaps = Record<string, ArrayLike<number>>;
+
+/** One unnamed map or named maps as a list; every map must hold one score per patch. */
+export function scoreMapList(scores: ArrayLike<number> | ScoreMaps): { name: string; scores: ArrayLike<number> }[] {
+  const list =
+    ArrayBuffer.isView(scores) || Array.isArray(scores)
+      ? [{ name: '', scores: scores as ArrayLike<number> }]
+      : Object.entries(scores as ScoreMaps).map(([name, s]) => ({ name, scores: s }));
+  if (list.length === 0) throw new Error('no score map to draw: give scores, or named maps { name: scores }');
+  const n = list[0].scores.length;
+  for (const m of list)
+    if (m.scores.length !== n)
+      throw new Error(
+        `score maps must score the same patches: "${list[0].name}" has ${n} scores, "${m.name}" ${m.scores.length}`,
+      );
+  return list;
+}
+
 /** A short label for a score (3 significant digits; exponent form below 0.001). */
 export function formatScore(x: number): string {
   if (x === 0) return '0';

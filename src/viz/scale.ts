@@ -73,3 +73,21 @@ export function scaleScores(scores: ArrayLike<number>, scale: HeatScale): Scaled
   for (let i = 0; i < n; i++) t[i] = hi > lo ? (scores[i] - lo) / (hi - lo) : 1;
   return { t, low: label(lo), high: label(hi) };
 }
+
+/**
+ * Colour positions of several score maps of one bag drawn side by side (two models' attention over
+ * the same patches) under one scale, so the panels read alike: percentile ranks each map within
+ * itself (a rank means the same in every panel); linear and log span the maps' pooled range, so one
+ * colour is one score in every panel. The end labels belong to the shared colour bar.
+ */
+export function scaleScoreMaps(
+  maps: ArrayLike<number>[],
+  scale: HeatScale,
+): { t: Float32Array[]; low: string; high: string } {
+  if (scale === 'percentile') return { t: maps.map(percentileRanks), low: '0%', high: '100%' };
+  const pooled = new Float64Array(maps.reduce((n, m) => n + m.length, 0));
+  maps.reduce((at, m) => (pooled.set(m, at), at + m.length), 0);
+  const { t, low, high } = scaleScores(pooled, scale);
+  let at = 0;
+  return { t: maps.map((m) => t.subarray(at, (at += m.length))), low, high };
+}

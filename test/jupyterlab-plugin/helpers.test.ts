@@ -1,6 +1,7 @@
 /**
  * The JupyterLab extension's pure helpers (no DOM, no plotly): colour arithmetic and the palettes
- * chosen with it, ranking, the masking preview's cell grid, and the texts the views show.
+ * chosen with it, ranking, the masking preview's and slide view's cell grids, the code the slide
+ * view sends the kernel, and the texts the views show.
  * The renderers themselves are tested in a real browser (scripts/test-browser.sh).
  */
 import { strict as assert } from 'node:assert';
@@ -15,6 +16,8 @@ import {
 } from '../../jupyterlab-plugin/src/format.js';
 import { cellPixels, layoutCells } from '../../jupyterlab-plugin/src/grid.js';
 import { rankScores } from '../../jupyterlab-plugin/src/ranking.js';
+import { patchCode } from '../../jupyterlab-plugin/src/kernel.js';
+import { slideGrid } from '../../jupyterlab-plugin/src/slideGrid.js';
 import { MASK_COLORS } from '../../jupyterlab-plugin/src/theme.js';
 
 const close = (a: number, b: number, tol: number, what: string) =>
@@ -170,5 +173,69 @@ describe('jupyterlab-plugin texts', () => {
     );
     // The trainer's final message is "done": said once, not "done · … · done".
     assert.equal(progressLine({ ...p, message: 'done' }, true).match(/done/g)?.length, 1);
+  });
+});
+
+describe('jupyterlab-plugin slide grid', () => {
+  const slide = { width: 1000, height: 700 };
+
+  it('a tiling without overlap from (0, 0): one cell per patch, the patch side per cell', () => {
+    const g = slideGrid([0, 0, 256, 0, 512, 256], 256, slide);
+    assert.deepEqual([g.step, g.span, g.origin, g.cols, g.rows], [256, 1, [0, 0], 4, 3]);
+    assert.deepEqual(
+      [Array.from(g.col), Array.from(g.row)],
+      [
+        [0, 1, 2],
+        [0, 0, 1],
+      ],
+    );
+  });
+
+  it('patches tiled with overlap cover their own cells, never one another (step 192 of 256 px)', () => {
+    // 256-px patches every 192 px: the step is gcd(256, 192) = 64 px, each patch spans 4 cells.
+    const g = slideGrid([0, 0, 192, 0, 384, 0, 0, 192], 256, slide);
+    assert.deepEqual([g.step, g.span], [64, 4]);
+    assert.deepEqual(
+      [Array.from(g.col), Array.from(g.row)],
+      [
+        [0, 3, 6, 0],
+        [0, 0, 0, 3],
+      ],
+    );
+    // Distinct cells for distinct patches: a round(x / patch size) grid put patches 0 and 1 both in column 1 or 0.
+    assert.equal(new Set(Array.from(g.col, (c, i) => `${c},${g.row[i]}`)).size, 4);
+  });
+
+  it('a grid not anchored at (0, 0) keeps its offset, so the cells sit over their tissue', () => {
+    const g = slideGrid([100, 50, 356, 50], 256, slide);
+    assert.deepEqual([g.step, g.span, g.origin], [256, 1, [100, 50]]);
+    assert.deepEqual(Array.from(g.col), [0, 1]);
+    // Level-0 position of a patch = origin + col * step: exactly its coordinates.
+    assert.equal(g.origin[0] + g.col[1] * g.step, 356);
+  });
+
+  it('coordinates off every grid snap to 1/16 of a patch; huge slides get coarser cells', () => {
+    const g = slideGrid([0, 0, 3, 7], 256, slide);
+    assert.equal(g.step, 16);
+    const big = slideGrid([0, 0, 64, 0], 256, { width: 400_000, height: 300_000 });
+    assert.ok(big.cols * big.rows <= 2 ** 22 + big.cols + big.rows, `${big.cols} × ${big.rows} cells`);
+  });
+});
+
+describe('jupyterlab-plugin kernel request', () => {
+  it('the code is fixed: output data enters only as a JSON string literal and whole numbers', () => {
+    const code = patchCode({ source: 'a "b".svs', x: 256, y: 512, size: 256, width: 2220, height: 2967 });
+    assert.equal(
+      code,
+      '{ const milkit = await import("milkit-kernel"); ' +
+        'await milkit.showSlidePatch("a \\"b\\".svs", 256, 512, 256, { width: 2220, height: 2967 }); }',
+    );
+    const evil = '"); require("child_process").execSync("touch /tmp/x"); ("';
+    assert.ok(patchCode({ source: evil, x: 0, y: 0, size: 1, width: 1, height: 1 }).includes(JSON.stringify(evil)));
+    assert.throws(
+      () => patchCode({ source: 's', x: '0); evil(' as unknown as number, y: 0, size: 1, width: 1, height: 1 }),
+      /x must be a whole number/,
+    );
+    assert.throws(() => patchCode({ source: 's', x: 1.5, y: 0, size: 1, width: 1, height: 1 }), /whole number/);
   });
 });

@@ -35,7 +35,7 @@ def payload(data, mime):
 
 
 # Views that always draw a figure (results tables are HTML tables; a training view before its first point has none).
-FIGURE_KINDS = {"attention", "masking"}
+FIGURE_KINDS = {"attention", "masking", "slide"}
 
 
 def check_fallbacks(nb):
@@ -233,7 +233,25 @@ def check_nb03(source, nb):
     return problems
 
 
-NOTEBOOK_CHECKS = {"03-reproduce-paper.ipynb": check_nb03}
+def check_nb06(source, nb):
+    """Both models' attention over one image side by side (one slide view, two maps, one figure),
+    and the whole-slide view of CMU-1; each names its slide file so the view can fetch patches."""
+    problems = []
+    mime = "application/vnd.milkit.slide+json"
+    slides = [(i, payload(d, mime), d) for i, d in displays(nb) if mime in d]
+    names = [[m["name"] for m in p.get("maps", [])] for _, p, _ in slides]
+    if names.count(["AB-MIL", "MHIM-v2(AB-MIL)"]) != 1:
+        problems.append(f"section 4: expected one slide view of AB-MIL and MHIM-v2(AB-MIL) side by side, got {names}")
+    for i, p, _ in slides:
+        n = len(p["coords"]) // 2
+        if not p.get("source") or any(len(m["scores"]) != n or not m["patches"] for m in p["maps"]):
+            problems.append(f"cell {i}: slide view of {p['slideId']} without its source, scores or top patches per map")
+    if not any(p["slideId"] == "CMU-1-Small-Region" for _, p, _ in slides):
+        problems.append("section 6: no slide view of CMU-1-Small-Region")
+    return problems
+
+
+NOTEBOOK_CHECKS = {"03-reproduce-paper.ipynb": check_nb03, "06-slide-to-heatmap.ipynb": check_nb06}
 
 
 def check(source, nb):

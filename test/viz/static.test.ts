@@ -16,6 +16,7 @@ import {
   renderAttention,
   renderMasking,
   renderTraining,
+  scaleScoreMaps,
   scaleScores,
   staticHtml,
 } from '../../src/core';
@@ -33,6 +34,25 @@ describe('viz: heat scales', () => {
       [0, 0.5, 1, 0.5],
     );
     assert.equal(scaleScores(s, 'log').low, '0.01');
+  });
+  it('maps side by side: percentile ranks each map alone, linear and log share the pooled range (by hand)', () => {
+    const a = [0.01, 0.1, 1, 0.1];
+    const b = [0.5, 0.2, 0.05, 0.1];
+    const pct = scaleScoreMaps([a, b], 'percentile');
+    assert.deepEqual(Array.from(pct.t[1]), [1, 2 / 3, 0, 1 / 3].map(Math.fround));
+    assert.deepEqual([pct.low, pct.high], ['0%', '100%']);
+    // Pooled range 0.01..1: b's 0.5 sits where 0.5 would sit in a, not at the top of the colour bar.
+    const lin = scaleScoreMaps([a, b], 'linear');
+    assert.deepEqual(
+      lin.t.map((t) => Array.from(t, (v) => Number(v.toFixed(4)))),
+      [
+        [0, 0.0909, 1, 0.0909],
+        [0.4949, 0.1919, 0.0404, 0.0909],
+      ],
+    );
+    assert.deepEqual([lin.low, lin.high], ['0.01', '1']);
+    const log = scaleScoreMaps([a, b], 'log');
+    assert.equal(Number(log.t[1][0].toFixed(4)), Number((Math.log(50) / Math.log(100)).toFixed(4)));
   });
   it('default: linear for small bags, percentile from 65 instances', () => {
     assert.equal(defaultHeatScale(64), 'linear');
