@@ -3,7 +3,8 @@
 //  1. a notebook with stored outputs (as saved by nbconvert, untrusted): every renderer, the
 //     string form of a bundle, an unknown schema version, slider/strategy → library counts,
 //     time per slider update at 15,000 instances;
-//  2. a notebook run live on the tslab kernel.
+//  2. a notebook run live on the tslab kernel;
+//  3. the slide view of a live notebook on the real CMU-1 slide, patches fetched from the kernel.
 // Usage: node lab.test.mjs <out-dir>   (prints "<N> passed, <M> failed"; exit 1 on failure)
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +13,7 @@ import { assert, assertEqual, collectErrors, launch, runner } from './browser.mj
 import * as fx from './fixtures.mjs';
 import { startLab } from './server.mjs';
 import { runLiveNotebook } from './live.mjs';
+import { runSlideNotebook } from './slideLive.mjs';
 import { describeContrast, layoutProblems, measureContrast } from './contrast.mjs';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -324,6 +326,7 @@ try {
 
   if (process.env.MILKIT_JUPYTER_PATH) {
     await runLiveNotebook({ t, browser, lab, root, out });
+    await runSlideNotebook({ t, browser, lab, root, out });
   } else {
     console.log('  FAIL live tslab notebook: MILKIT_JUPYTER_PATH (tslab kernelspec dir) not set');
     await t.test('live tslab notebook', () => {
