@@ -22,18 +22,23 @@ stage() { # name command...
 }
 
 # The counts per stage, the failures outside tests, every skip with its reason, then the one line CI
-# reads: "N passed, N failed, N skipped".
+# reads: "N passed, N failed, N skipped". A skip without a reason is a failure: nobody could tell
+# whether it hides one.
 summary() { # stats-file
   local stats=$1
+  local unexplained='^#skip [^ ]* | .* |[[:space:]]*$'
   echo "--- per stage (passed failed skipped):"
   awk '!/^#/ {printf "%s %d %d %d\n", $1, $2, $3, $4}' "$stats"
-  if grep -q '^#fail ' "$stats"; then
+  if grep -q -e '^#fail ' -e "$unexplained" "$stats"; then
     echo "--- failures outside the tests:"
-    sed -n 's/^#fail /  /p' "$stats"
+    sed -n -e 's/^#fail /  /p' \
+      -e 's/^#skip \([^ ]*\) | \(.*\) |[[:space:]]*$/  \1: \2: skipped without a reason/p' "$stats"
   fi
   if grep -q '^#skip ' "$stats"; then
     echo "--- skipped (stage: test: reason):"
-    sed -n 's/^#skip \([^ ]*\) | \(.*\) | \(.*\)$/  \1: \2: \3/p' "$stats"
+    sed -n 's/^#skip \([^ ]*\) | \(.*\) | \(.*[^[:space:]].*\)$/  \1: \2: \3/p' "$stats"
   fi
-  awk '!/^#/ {p+=$2; f+=$3; s+=$4} END {printf "%d passed, %d failed, %d skipped\n", p, f, s}' "$stats"
+  local missing; missing=$(grep -c "$unexplained" "$stats")
+  awk -v missing="$missing" '!/^#/ {p+=$2; f+=$3; s+=$4}
+    END {printf "%d passed, %d failed, %d skipped\n", p, f + missing, s - missing}' "$stats"
 }

@@ -79,6 +79,16 @@ describe('test summary: skips, pending, .only and exit codes are counted', funct
     assert.ok(out.includes('  unit: a b: no wasm'), r.stdout);
   });
 
+  it('a skip without a reason is counted and listed as a failure, not as a skip', () => {
+    const stats = statsFile();
+    fs.writeFileSync(stats, 'kernel 2 0 2\n#skip kernel | t.a | tslab never sends it\n#skip kernel | t.b | \n');
+    const out = lib('true', stats).stdout.trim().split('\n');
+    assert.equal(out.at(-1), '2 passed, 1 failed, 1 skipped');
+    assert.ok(out.includes('  kernel: t.b: skipped without a reason'), out.join('\n'));
+    assert.ok(out.includes('  kernel: t.a: tslab never sends it'), out.join('\n'));
+    assert.ok(!out.some((l) => /t\.b: $/.test(l)), 'an empty reason is never printed as one');
+  });
+
   it('a stage that exits non-zero is a failure even when it printed only passes', () => {
     const stats = statsFile();
     const r = lib(`stage liar bash -c 'echo "liar 3 0" >> "$MILKIT_STATS"; exit 3'; echo "status=$status"`, stats);
