@@ -8,7 +8,8 @@
  * milkit details: the MC passes draw one dropout mask per pass over the last hidden layer's units,
  * SHARED by the bag's instances (each instance still sees T independent masks, the MC-dropout
  * estimate; sharing keeps the model permutation invariant and costs T·H random numbers instead of
- * T·N·H). In evaluation the masks come from a fixed seed, so predictions are deterministic.
+ * T·N·H). In evaluation the masks come from a fixed seed, so predictions are deterministic. In
+ * training the certainty is measured on the embeddings without the step's own dropout masks.
  * `attention` = the normalised certainty-weighted scores c·p / Σ c·p; `instanceLogits` = the scores.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -60,7 +61,14 @@ export class CertaintyPooling extends MilBase<CertaintyPoolingConfig> {
       const h = this.net.embed(bag, opts.training);
       const s = this.net.score(h);
       const p = classMajor(tf.sigmoid(s) as tf.Tensor2D); // [K, N]
-      const certainty = stopGradient(h, (x) => this.certainty(x as tf.Tensor2D, opts.training)); // [K, N]
+      // The certainty belongs to the instance, so it is measured without this step's dropout masks:
+      // an instance whose embedding the training dropout zeroed would predict sigmoid(b) on every MC
+      // pass, get σ = 0 and the largest certainty 1/ε, and be picked although it says nothing (the
+      // step then trains the head's bias alone).
+      const certainty =
+        opts.training && this.config.dropout > 0
+          ? stopGradient(bag, (x) => this.certainty(this.net.embed(x as tf.Tensor2D, false), true))
+          : stopGradient(h, (x) => this.certainty(x as tf.Tensor2D, opts.training)); // [K, N]
       const score = tf.mul(certainty, p);
       const n = s.shape[0];
       // The selected instance per class, by a one-hot product (no gather, no read-back).

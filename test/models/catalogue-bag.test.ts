@@ -350,7 +350,7 @@ describe('models: bag-level catalogue', () => {
           const v = m.namedVariables!().get(vname)!;
           // GNN-MIL's DiffPool regularisers exist only in training; dropout is 0, so training is deterministic.
           const f = () => totalLoss(m.loss(m.forward(bag, { training: name === 'gnn-mil', coords, target }), target));
-          expectGradMatches(f, v, someCoords(v.size, 6), 1e-2, 3e-2, 3e-3);
+          expectGradMatches(f, v, someCoords(v.size, 6), 1e-2, 3e-2, 3e-3, `${name} ${vname}`);
           m.dispose();
         }
         bag.dispose();

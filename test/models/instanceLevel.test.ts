@@ -18,7 +18,7 @@ import { stopGradient } from '../../src/models/layers/stopGradient';
 import { Rng } from '../../src/random';
 import { Adam } from '../../src/train/optimizer';
 import { randomFloats } from '../helpers/tmp';
-import { expectGradMatches, maxAbsDiff, onCpu, someCoords } from './helpers/gradcheck';
+import { expectGradMatches, expectZeroGrad, maxAbsDiff, onCpu, SHIFT_INVARIANT, someCoords } from './helpers/gradcheck';
 import { totalLoss } from '../../src/models/losses';
 import { trainStep } from '../../src/train/step';
 
@@ -44,6 +44,15 @@ const pos: Target = { kind: 'class', label: 1, numClasses: 2 };
 const neg: Target = { kind: 'class', label: 0, numClasses: 2 };
 const softmax1 = (logits: ArrayLike<number>) => 1 / (1 + Math.exp(logits[0] - logits[1]));
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+/**
+ * Measured: MIREL's attention/V/bias gets ≤ 4e-4 here, and float32 resolves its loss only to about
+ * ±2e-5 in a central difference at any step from 0.01 to 0.16 (the Dirichlet KL subtracts lgamma
+ * values near 6.6, each rounded to ~1e-6), so no step checks it.
+ */
+const BELOW_RESOLUTION =
+  "its gradient is below float32's resolution of MIREL's loss; " +
+  'the same tanh attention scorer is checked in layers.test.ts';
 
 describe('models/instance-level: the catalogue entries', () => {
   it('are registered as instance-level, with a description and a paper', () => {
@@ -252,6 +261,29 @@ describe('models/instance-level: pooling formulas against plain references', () 
     m.dispose();
   });
 
+  it('certainty pooling: training dropout cannot make an instance the most certain', () => {
+    // Measured on the dropped embeddings, an instance whose few active units the step's dropout
+    // zeroed had σ = 0 over the MC passes, the top certainty 1/ε, and was picked: the step then
+    // trained the head's bias alone. With these tiny widths (last hidden layer 8) that happened in
+    // 43 of 100 steps; with the certainty measured before dropout, 11 are left: steps where the
+    // dropout zeroed the picked instance itself, as it would under any pooling.
+    const m = make('certainty-pooling', { dropout: 0.25 });
+    const x = tf.tensor2d(randomFloats(24 * D, 3), [24, D]);
+    const kernel = m.namedVariables!().get('encoder/0/kernel')!;
+    let dead = 0;
+    for (let step = 0; step < 100; step++) {
+      const { value, grads } = tf.variableGrads(
+        () => totalLoss(m.loss(m.forward(x, { training: true, target: pos }), pos)),
+        [kernel],
+      );
+      if (grads[kernel.name].dataSync().every((g) => g === 0)) dead++;
+      tf.dispose([value, ...Object.values(grads)]);
+    }
+    assert.ok(dead <= 20, `${dead} of 100 training steps gave the encoder no gradient`);
+    x.dispose();
+    m.dispose();
+  });
+
   it('MILLET: bag logits = mean of the instance logits; Additive MIL: = their sum', () => {
     for (const [name, reduce] of [
       ['millet', 'mean'],
@@ -397,8 +429,9 @@ describe('models/instance-level: special functions and custom gradients', () => 
         const bag = bagOf(11, 5);
         for (const target of [pos, neg]) {
           const f = () => totalLoss(m.loss(m.forward(bag, { training: false, target }), target));
-          // eps 2e-3: small enough not to cross ReLU kinks of the encoder.
-          for (const v of m.trainableVariables()) expectGradMatches(f, v, someCoords(v.size, 3), 2e-3, 3e-2, 2e-3);
+          // eps 2e-3 first; where an encoder ReLU switches within it, the check walks to smaller steps.
+          for (const [vname, v] of m.namedVariables!())
+            expectGradMatches(f, v, someCoords(v.size, 3), 2e-3, 3e-2, 2e-3, `${name} ${vname}`);
         }
         bag.dispose();
         m.dispose();
@@ -413,15 +446,28 @@ describe('models/instance-level: special functions and custom gradients', () => 
       const bagOnly = make('mirel', { instanceWeight: 0 });
       for (const target of [pos, neg]) {
         const f = () => totalLoss(bagOnly.loss(bagOnly.forward(bag, { training: true, target }), target));
-        for (const [vname, v] of named(bagOnly))
-          if (!vname.startsWith('residual/')) expectGradMatches(f, v, someCoords(v.size, 3), 2e-3, 3e-2, 2e-3);
+        const scales: number[] = [];
+        for (const [vname, v] of named(bagOnly)) {
+          if (vname.startsWith('residual/') || vname === 'attention/w/bias') continue;
+          if (vname === 'attention/V/bias') {
+            console.log(`      mirel ${vname}: not checked here: ${BELOW_RESOLUTION}`);
+            continue;
+          }
+          // 1e-2 first: the Dirichlet loss (lgamma differences) rounds to ~1e-6 in float32.
+          scales.push(expectGradMatches(f, v, someCoords(v.size, 3), 1e-2, 3e-2, 2e-3, `mirel ${vname}`).scale);
+        }
+        const bias = named(bagOnly).get('attention/w/bias')!;
+        expectZeroGrad(f, bias, [0], SHIFT_INVARIANT, Math.max(...scales), 'mirel attention/w/bias');
       }
       // (2) Full loss on a negative bag (instance term = mean_i ℓ(α_i, 0), no held-constant weights):
       // the residual branch and the attention, whose paths avoid the frozen evidence.
       const full = make('mirel');
       const fNeg = () => totalLoss(full.loss(full.forward(bag, { training: true, target: neg }), neg));
-      for (const [vname, v] of named(full))
-        if (/^(residual|attention)\//.test(vname)) expectGradMatches(fNeg, v, someCoords(v.size, 3), 2e-3, 3e-2, 2e-3);
+      for (const [vname, v] of named(full)) {
+        if (!/^(residual|attention)\//.test(vname) || vname === 'attention/w/bias') continue;
+        if (vname === 'attention/V/bias') console.log(`      mirel ${vname}: not checked here: ${BELOW_RESOLUTION}`);
+        else expectGradMatches(fNeg, v, someCoords(v.size, 3), 1e-2, 3e-2, 2e-3, `mirel ${vname}`);
+      }
       // (3) The instance term reaches the bag head only through the frozen evidence, so the head's
       // gradient is the bag term's alone (same seed → same weights in both models).
       for (const target of [pos, neg]) {

@@ -11,7 +11,8 @@ import { MultiHeadCrossAttention } from '../../src/models/layers/crossAttention'
 import { gelu } from '../../src/models/layers/activations';
 import { Dense, projectBag } from '../../src/models/layers/dense';
 import { ParamStore, normalTensor } from '../../src/models/layers/params';
-import { expectGradMatches, maxAbsDiff, onCpu, someCoords } from './helpers/gradcheck';
+import { expectGradMatches, expectZeroGrad, maxAbsDiff, onCpu, SHIFT_INVARIANT, someCoords } from './helpers/gradcheck';
+import { AttentionScorer, softmaxOverInstances } from '../../src/models/layers/attention';
 
 const rng = new Rng(7);
 const rand = (shape: number[]) => normalTensor(rng, shape, 1);
@@ -119,6 +120,27 @@ describe('models/layers gradients (cpu, float32 central differences)', () => {
         }
       }),
   );
+
+  it('attention scorers (tanh, gated) pooled by a softmax over instances: gradients match finite differences', () =>
+    onCpu(() => {
+      for (const kind of ['tanh', 'gated'] as const) {
+        const store = new ParamStore(12);
+        const scorer = new AttentionScorer(store.scope('attention'), { kind, inDim: 6, hiddenDim: 5 });
+        const h = rand([9, 6]) as tf.Tensor2D;
+        const y = rand([6, 1]);
+        // An attention-weighted sum of the instances, read out: the path of every attention MIL model.
+        const f = () => tf.sum(tf.matMul(tf.matMul(softmaxOverInstances(scorer.scores(h, false)), h), y)) as tf.Scalar;
+        const scales: number[] = [];
+        for (const [name, v] of store.named()) {
+          if (name === 'attention/w/bias') continue;
+          scales.push(expectGradMatches(f, v, someCoords(v.size, 6), 1e-2, 2e-2, 2e-3, `${kind} ${name}`).scale);
+        }
+        const bias = store.named().get('attention/w/bias');
+        if (bias) expectZeroGrad(f, bias, [0], SHIFT_INVARIANT, Math.max(...scales), `${kind} attention/w/bias`);
+        tf.dispose([h, y]);
+        store.dispose();
+      }
+    }));
 
   it('GELU is the exact erf form', () => {
     const x = tf.tensor1d([-3, -1, 0, 0.5, 2]);
