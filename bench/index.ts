@@ -103,10 +103,17 @@ async function main(): Promise<void> {
     gemm = gemmBench(opts.instances, opts.dim, opts.steps);
     if (!gemm) log('\nprojection products: skipped (needs the native addon on the wasm backend)');
     else {
+      const p = (q: { best: number; median: number; medianPerCpuSecond: number }) =>
+        `best / median ${q.best.toFixed(0)} / ${q.median.toFixed(0)} GFLOP/s, median ${q.medianPerCpuSecond.toFixed(0)} per CPU-second`;
       log(
-        `\nprojection products, ${gemm.threads} threads, ${gemm.peak.steps} interleaved steps. ` +
-          `FMA peak (probe): best / median ${gemm.peak.best.toFixed(0)} / ${gemm.peak.median.toFixed(0)} ` +
-          `GFLOP/s, median ${gemm.peak.medianPerCpuSecond.toFixed(0)} per CPU-second`,
+        `\nprojection products, ${gemm.threads} threads, ${gemm.peak.steps} interleaved steps.` +
+          `\nFMA peak (probe), ${gemm.threads} threads: ${p(gemm.peak)}` +
+          `\nFMA peak (probe), 1 thread: ${p(gemm.peakOneThread)}` +
+          (gemm.peakBf16
+            ? `\nbf16 peak (${gemm.bf16Kernel} probe), ${gemm.threads} threads: ${p(gemm.peakBf16)}`
+            : '') +
+          '\n% of peak: against the probe of the same kind (bf16 rows: the bf16 probe); per CPU-second ' +
+          'divides by process CPU time, which a busy machine disturbs least',
       );
       log(`${'product'.padEnd(32)} ${'kernel'.padEnd(20)}  GFLOP/s best / median  % of peak   per CPU-s  % of peak`);
       for (const r of gemm.rows)
@@ -121,7 +128,8 @@ async function main(): Promise<void> {
   if (names.length)
     log(
       `\nseconds per bag: fastest / median of ${opts.steps} steps ` +
-        `after a warm-up; CPU s = process CPU of the fastest (all threads)`,
+        `after a warm-up; CPU s = process CPU of the fastest (all threads); bf16 infer: the opt-in ` +
+        'bf16 products (withPrecision), steps interleaved with float32 inference',
     );
 
   const results: BenchResult[] = [];
@@ -274,6 +282,7 @@ function header(): string {
     'infer s min/med'.padStart(15),
     'CPU s'.padStart(7),
     'vs torch'.padStart(8),
+    'bf16 infer s'.padStart(13),
     'GFLOP/s'.padStart(8),
     'peak RSS MB'.padStart(12),
   ].join(' ');
@@ -292,6 +301,7 @@ function row(r: BenchResult): string {
     `${fixed(r.inferSecondsPerBag, 3)}/${fixed(r.inferMedianSecondsPerBag, 3)}`.padStart(15),
     fixed(r.inferCpuSecondsPerBag, 3).padStart(7),
     ratio(r.inferSecondsPerBag, ref?.infer).padStart(8),
+    `${fixed(r.inferBf16SecondsPerBag, 3)}/${fixed(r.inferBf16MedianSecondsPerBag, 3)}`.padStart(13),
     fixed(r.gflops, 1).padStart(8),
     String(r.peakRssMB ?? '-').padStart(12),
     r.error ? ` failed: ${r.error}` : '',

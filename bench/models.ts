@@ -12,7 +12,17 @@
  * that step (user + system, all threads), which a busy machine inflates much less than wall time.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Adam, type MilModel, Rng, type Target, createModel, forwardBag, trainStep } from 'milkit';
+import {
+  Adam,
+  type MilModel,
+  Rng,
+  type Target,
+  bf16Available,
+  createModel,
+  forwardBag,
+  trainStep,
+  withPrecision,
+} from 'milkit';
 import { MHIM_BENCH_CASES } from './mhim';
 
 export interface BenchCase {
@@ -34,6 +44,10 @@ export interface BenchResult {
   /** Process CPU seconds of the fastest train / inference step (all threads). */
   trainCpuSecondsPerBag?: number | null;
   inferCpuSecondsPerBag?: number | null;
+  /** Inference with the opt-in bf16 products (AVX-512 BF16 hosts), steps interleaved with float32's. */
+  inferBf16SecondsPerBag?: number | null;
+  inferBf16MedianSecondsPerBag?: number | null;
+  inferBf16CpuSecondsPerBag?: number | null;
   gflops: number | null;
   peakRssMB: number | null;
   error?: string;
@@ -105,7 +119,10 @@ export async function runCase(name: string, opts: RunOptions): Promise<BenchResu
     logits.dispose();
   };
   const train = await timed(step, steps);
-  const infer = await timed(inferStep, steps);
+  // float32 and bf16 inference step by step, so both see the same machine.
+  const [infer, inferBf16] = bf16Available()
+    ? await timed(inferStep, steps, () => withPrecision('bf16', inferStep))
+    : [await timed(inferStep, steps)];
   const gflops = projectionGflops(features, n, dim);
   model.dispose();
   optimizer.dispose();
@@ -120,29 +137,49 @@ export async function runCase(name: string, opts: RunOptions): Promise<BenchResu
     steps,
     trainCpuSecondsPerBag: train.cpu,
     inferCpuSecondsPerBag: infer.cpu,
+    inferBf16SecondsPerBag: inferBf16?.wall ?? null,
+    inferBf16MedianSecondsPerBag: inferBf16?.median ?? null,
+    inferBf16CpuSecondsPerBag: inferBf16?.cpu ?? null,
     gflops,
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
   };
 }
 
-/** Wall seconds of the fastest and the median of `steps` calls after one warm-up call, and the fewest CPU seconds. */
+type Timing = { wall: number; median: number; cpu: number };
+
+/**
+ * Wall seconds of the fastest and the median of `steps` calls after one warm-up call, and the fewest
+ * CPU seconds; with `other`, the same for it, each of its calls right after one of `step`'s.
+ */
+export async function timed(step: () => Promise<void>, steps: number): Promise<Timing>;
 export async function timed(
   step: () => Promise<void>,
   steps: number,
-): Promise<{ wall: number; median: number; cpu: number }> {
-  await step();
-  const walls: number[] = [];
-  let cpu = Infinity;
-  for (let i = 0; i < steps; i++) {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    await step();
-    walls.push((performance.now() - t0) / 1000);
-    const c = process.cpuUsage(c0);
-    cpu = Math.min(cpu, (c.user + c.system) / 1e6);
-  }
-  walls.sort((a, b) => a - b);
-  return { wall: walls[0], median: walls[Math.floor(walls.length / 2)], cpu };
+  other: () => Promise<void>,
+): Promise<[Timing, Timing]>;
+export async function timed(
+  step: () => Promise<void>,
+  steps: number,
+  other?: () => Promise<void>,
+): Promise<Timing | [Timing, Timing]> {
+  const fns = other ? [step, other] : [step];
+  for (const f of fns) await f();
+  const walls = fns.map((): number[] => []);
+  const cpus = fns.map(() => Infinity);
+  for (let i = 0; i < steps; i++)
+    for (const [k, f] of fns.entries()) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      await f();
+      walls[k].push((performance.now() - t0) / 1000);
+      const c = process.cpuUsage(c0);
+      cpus[k] = Math.min(cpus[k], (c.user + c.system) / 1e6);
+    }
+  const out = walls.map((w, k) => {
+    w.sort((a, b) => a - b);
+    return { wall: w[0], median: w[Math.floor(w.length / 2)], cpu: cpus[k] };
+  });
+  return other ? [out[0], out[1]] : out[0];
 }
 
 /**

@@ -27,10 +27,14 @@
  * Files: blas.c (matmul, threads, argument checks, the module), gemm.c (the AVX-512 sgemm), peak.c
  * (the FMA probe), elementwise.c (activations, dropout,
  * Adam), rows.c (softmax, LayerNorm, segment means), depthwise.c, pinv.c; common.h shares helpers.
- * info() → { threads, core, config, smallProductWork, smallProducts, gemm, fmaLanes }; setThreads(n[, smallWork]).
+ * info() → { threads, core, config, smallProductWork, smallProducts, gemm, fmaLanes, bf16, bf16Kernel };
+ *   setThreads(n[, smallWork]).
  *   gemm names the kernel of the general products: milkit's own (gemm.c) on AVX-512 CPUs, else
  *   OpenBLAS; setGemm("milkit" | "openblas") chooses. selfTest() checks it against a double-precision
- *   loop; fmaPeak(threads, iters) is the FMA probe (peak.c).
+ *   loop; fmaPeak(threads, iters) is the FMA probe (peak.c), bf16Peak the same for vdpbf16ps.
+ * bf16Pack, matmulBf16, bf16SelfTest: the opt-in bfloat16 inference product (bf16.c), where
+ *   info().bf16 says the CPU has AVX-512 BF16; info().bf16Kernel names its kernel ("AMX" tiles where
+ *   the CPU and Linux allow them, else "AVX512-BF16"), setBf16Kernel("amx" | "avx512") chooses.
  *   Products of fewer than smallWork multiply-adds (m·n·k, default 2^24) run on one thread and the
  *   thread count is restored after them; smallProducts counts them.
  */
@@ -189,6 +193,74 @@ static napi_value matmul(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * bf16Pack(heap, offB, k, n, transB) → ArrayBuffer: op(B) [k × n] packed for matmulBf16 (bf16.c),
+ * once per weight. matmulBf16(heap, m, n, k, offA, packed, offC, offBias, biasLen, act, leak):
+ * C = act(A·op(B) + bias) with A [m × k] and op(B) rounded to bfloat16, float32 sums; bias as in matmul.
+ */
+static napi_value bf16_pack(napi_env env, napi_callback_info info) {
+  double a[5];
+  Heap heap;
+  if (!heap_args(env, info, "bf16Pack", 4, a, &heap)) return NULL;
+  const double k = a[1], n = a[2];
+  if (!(k >= 1 && n >= 1 && k <= INT32_MAX && n <= INT32_MAX)) return bad_shape(env, "bf16Pack");
+  const float *B = heap_floats(&heap, a[0], k * n);
+  if (!heap.ok) return NULL;
+  const size_t words = bf16_packed_words((int)k, (int)n);
+  void *data = NULL;
+  napi_value out;
+  CHECK(napi_create_arraybuffer(env, words * 4 + 64, &data, &out)); /* + 64: aligned start inside it */
+  uint32_t *packed = (uint32_t *)(((uintptr_t)data + 63) & ~(uintptr_t)63);
+  bf16_pack_b(B, (size_t)(a[3] ? k : n), a[3] != 0, (int)k, (int)n, packed);
+  return out;
+}
+
+static napi_value matmul_bf16(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *heap = NULL, *data = NULL;
+  size_t heapBytes = 0, packedBytes = 0;
+  double a[11];
+  int ok = argc == 11 && napi_get_arraybuffer_info(env, argv[0], &heap, &heapBytes) == napi_ok &&
+           napi_get_arraybuffer_info(env, argv[5], &data, &packedBytes) == napi_ok;
+  for (size_t i = 1; ok && i < 11; i++) ok = i == 5 || napi_get_value_double(env, argv[i], &a[i]) == napi_ok;
+  if (!ok) {
+    napi_throw_type_error(env, NULL, "milkit_blas.matmulBf16: expected (heap, m, n, k, offA, packed, offC, offBias, biasLen, act, leak)");
+    return NULL;
+  }
+  const double m = a[1], n = a[2], k = a[3], offA = a[4], offC = a[6], offBias = a[7], biasLen = a[8];
+  if (!(m >= 1 && n >= 1 && k >= 1 && m <= INT32_MAX && n <= INT32_MAX && k <= INT32_MAX) || offA < 0 || offC < 0 ||
+      offA + m * k * 4 > (double)heapBytes || offC + m * n * 4 > (double)heapBytes ||
+      (offBias >= 0 && (offBias + biasLen * 4 > (double)heapBytes || (biasLen != 1 && biasLen != n && biasLen != m * n))) ||
+      (double)packedBytes < (double)bf16_packed_words((int)k, (int)n) * 4 + 64) {
+    napi_throw_range_error(env, NULL, "milkit_blas.matmulBf16: shape or offset outside the heap or the packed weights");
+    return NULL;
+  }
+  char *base = heap;
+  const int M = (int)m, N = (int)n, K = (int)k;
+  float *C = (float *)(base + (size_t)offC);
+  float beta = 0.f;
+  if (offBias >= 0) {
+    const float *bias = (const float *)(base + (size_t)offBias);
+    for (int r = 0; r < M; r++)
+      for (int j = 0; j < N; j++)
+        C[(size_t)r * N + j] = bias[biasLen == 1 ? 0 : biasLen == n ? (size_t)j : (size_t)r * N + j];
+    beta = 1.f;
+  }
+  const GemmArgs g = {.M = M, .N = N, .K = K, .A = (const float *)(base + (size_t)offA), .lda = (size_t)K,
+                      .ldc = (size_t)N, .beta = beta, .C = C};
+  const int single = few_threads_begin(m * n * k / 2); /* half the work of a float32 product */
+  const int done = gemm_bf16(&g, (const uint32_t *)(((uintptr_t)data + 63) & ~(uintptr_t)63), threads_now);
+  few_threads_end(single);
+  if (!done) {
+    napi_throw_error(env, NULL, "milkit_blas.matmulBf16: this CPU has no AVX-512 BF16 (check bf16 in info())");
+    return NULL;
+  }
+  activate(C, (size_t)M * N, (int)a[9], (float)a[10]);
+  return NULL;
+}
+
 /* Reads `count` numbers from argv[from..]; returns 0 (with a JS exception pending) on failure. */
 static int numbers(napi_env env, napi_value *argv, size_t from, size_t count, double *out) {
   for (size_t i = 0; i < count; i++) {
@@ -297,6 +369,11 @@ static napi_value info(napi_env env, napi_callback_info cbinfo) {
   napi_value lanes;
   CHECK(napi_create_int32(env, peak_lanes(), &lanes));
   CHECK(napi_set_named_property(env, out, "fmaLanes", lanes));
+  napi_value bf16, bf16k;
+  CHECK(napi_get_boolean(env, bf16_supported(), &bf16));
+  CHECK(napi_set_named_property(env, out, "bf16", bf16));
+  CHECK(napi_create_string_utf8(env, bf16_kernel(), NAPI_AUTO_LENGTH, &bf16k));
+  CHECK(napi_set_named_property(env, out, "bf16Kernel", bf16k));
   return out;
 }
 
@@ -315,6 +392,21 @@ static napi_value set_threads(napi_env env, napi_callback_info cbinfo) {
   small_work = work;
   openblas_set_num_threads(n);
   return NULL;
+}
+
+/* setBf16Kernel("amx" | "avx512") → whether that kernel now runs the bf16 products (bf16.c). */
+static napi_value set_bf16_kernel(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  char name[16] = "";
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  if (argc != 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, NULL) != napi_ok ||
+      (strcmp(name, "amx") != 0 && strcmp(name, "avx512") != 0)) {
+    napi_throw_type_error(env, NULL, "milkit_blas.setBf16Kernel: expected \"amx\" or \"avx512\"");
+    return NULL;
+  }
+  CHECK(napi_get_boolean(env, bf16_choose(strcmp(name, "amx") == 0), &result));
+  return result;
 }
 
 /* setGemm("milkit" | "openblas") → whether that kernel now runs the general products. */
@@ -375,6 +467,66 @@ static napi_value self_test(napi_env env, napi_callback_info cbinfo) {
   return out;
 }
 
+/*
+ * bf16SelfTest() → largest error of the (split) bf16 product against a double-precision product,
+ * relative to max |C| (~1e-6 when correct, like float32; a single bfloat16 product would be ~1e-3),
+ * over edge tiles, odd K, more than one K block and a bias; -1 on CPUs without AVX-512 BF16.
+ */
+static napi_value bf16_self_test(napi_env env, napi_callback_info cbinfo) {
+  (void)cbinfo;
+  static const int shapes[][4] = {{37, 53, 29, 0}, {130, 70, 301, 1}, {200, 512, 1024, 0}, {9, 33, 600, 1}};
+  double worst = bf16_supported() ? 0 : -1;
+  uint32_t state = 54321;
+  for (size_t s = 0; worst >= 0 && s < sizeof shapes / sizeof shapes[0]; s++) {
+    const int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2], tb = shapes[s][3];
+    float *A = malloc((size_t)M * K * sizeof(float)), *B = malloc((size_t)K * N * sizeof(float));
+    float *C = malloc((size_t)M * N * sizeof(float)), *R = malloc((size_t)M * N * sizeof(float));
+    uint32_t *P = aligned_alloc(64, (bf16_packed_words(K, N) * 4 + 63) / 64 * 64);
+    if (!A || !B || !C || !R || !P) {
+      free(A), free(B), free(C), free(R), free(P);
+      napi_throw_error(env, NULL, "milkit_blas.bf16SelfTest: out of memory");
+      return NULL;
+    }
+    for (size_t i = 0; i < (size_t)M * K; i++) A[i] = (float)((state = state * 1664525u + 1013904223u) >> 8) / 16777216.f - .5f;
+    for (size_t i = 0; i < (size_t)K * N; i++) B[i] = (float)((state = state * 1664525u + 1013904223u) >> 8) / 16777216.f - .5f;
+    for (size_t i = 0; i < (size_t)M * N; i++) C[i] = R[i] = (float)(i % 7) - 3.f; /* beta = 1 */
+    bf16_pack_b(B, (size_t)(tb ? K : N), tb, K, N, P);
+    const GemmArgs g = {.M = M, .N = N, .K = K, .A = A, .lda = (size_t)K, .ldc = (size_t)N, .beta = 1.f, .C = C};
+    gemm_bf16(&g, P, threads_now);
+    const GemmArgs r = {.tb = tb, .M = M, .N = N, .K = K, .A = A, .B = B, .lda = (size_t)K,
+                        .ldb = (size_t)(tb ? K : N), .ldc = (size_t)N, .beta = 1.f, .C = R};
+    gemm_reference(&r);
+    double diff = 0, scale = 0;
+    for (size_t i = 0; i < (size_t)M * N; i++) {
+      const double d = fabs((double)C[i] - R[i]);
+      diff = d > diff || d != d ? d : diff;
+      scale = fabs(R[i]) > scale ? fabs(R[i]) : scale;
+    }
+    const double rel = diff / (scale > 0 ? scale : 1);
+    worst = rel > worst || rel != rel ? rel : worst;
+    free(A), free(B), free(C), free(R), free(P);
+  }
+  napi_value out;
+  CHECK(napi_create_double(env, worst, &out));
+  return out;
+}
+
+/* bf16Peak(threads, iters) → GFLOP/s of one burst of the vdpbf16ps probe (peak.c); 0 without AVX-512 BF16. */
+static napi_value bf16_peak_js(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 2;
+  napi_value argv[2], out;
+  int32_t n = 0;
+  int64_t iters = 0;
+  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
+  if (argc != 2 || napi_get_value_int32(env, argv[0], &n) != napi_ok || napi_get_value_int64(env, argv[1], &iters) != napi_ok ||
+      n < 1 || iters < 1) {
+    napi_throw_type_error(env, NULL, "milkit_blas.bf16Peak: expected (threads >= 1, iterations >= 1)");
+    return NULL;
+  }
+  CHECK(napi_create_double(env, bf16_peak(n, (long)iters), &out));
+  return out;
+}
+
 /* fmaPeak(threads, iters) → GFLOP/s of one burst of the FMA probe (peak.c). */
 static napi_value fma_peak_js(napi_env env, napi_callback_info cbinfo) {
   size_t argc = 2;
@@ -399,6 +551,11 @@ static napi_value init(napi_env env, napi_value exports) {
       {"setGemm", NULL, set_gemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"selfTest", NULL, self_test, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fmaPeak", NULL, fma_peak_js, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"bf16Pack", NULL, bf16_pack, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"matmulBf16", NULL, matmul_bf16, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"bf16SelfTest", NULL, bf16_self_test, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"bf16Peak", NULL, bf16_peak_js, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setBf16Kernel", NULL, set_bf16_kernel, NULL, NULL, NULL, napi_enumerable, NULL},
       {"activation", NULL, activation, NULL, NULL, NULL, napi_enumerable, NULL},
       {"activationGrad", NULL, activation_grad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dropout", NULL, dropout, NULL, NULL, NULL, napi_enumerable, NULL},

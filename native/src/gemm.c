@@ -178,6 +178,7 @@ typedef struct {
   const GemmArgs *g;
   size_t k0, kslab, panels, chunks;
   float *bpack; /* [kc block][panel][KC][NR] */
+  const uint32_t *bf16b; /* set: op(B) already packed for the bf16 kernel (bf16.c), no slabs */
   atomic_size_t next_panel, packed, next_chunk, done_chunks, left;
   size_t joined; /* workers that took this job (under pool_lock) */
   int first_slab;
@@ -201,6 +202,11 @@ AVX512 static void compute_chunks(Job *job, float *apack) {
   size_t ch;
   while ((ch = atomic_fetch_add(&job->next_chunk, 1)) < job->chunks) {
     const size_t i0 = ch * MC, rows = (size_t)g->M - i0 < MC ? (size_t)g->M - i0 : MC;
+    if (job->bf16b) {
+      bf16_rows(g, job->bf16b, i0, rows, apack);
+      atomic_fetch_add(&job->done_chunks, 1);
+      continue;
+    }
     for (size_t kb = 0; kb < job->kslab; kb += KC) {
       const size_t kc = job->kslab - kb < KC ? job->kslab - kb : KC;
       const int add = !(job->first_slab && kb == 0) || g->beta != 0.f;
@@ -276,6 +282,45 @@ int gemm_avx512_supported(void) {
   return known;
 }
 
+/* Runs `job` on the caller and `helpers` pool threads and returns when every chunk is done. */
+static void run_on_pool(Job *job, int helpers, float *apack) {
+  atomic_init(&job->next_panel, job->bf16b ? job->panels : 0);
+  atomic_init(&job->packed, job->bf16b ? job->panels : 0);
+  atomic_init(&job->next_chunk, 0);
+  atomic_init(&job->done_chunks, 0);
+  atomic_init(&job->left, 0);
+  if (helpers > 0) {
+    pthread_mutex_lock(&pool_lock);
+    pool_job = job;
+    pool_wanted = helpers;
+    pool_generation++;
+    pthread_cond_broadcast(&pool_wake);
+    pthread_mutex_unlock(&pool_lock);
+  }
+  run_job(job, apack);
+  /* The chunks' C rows are written by whoever claimed them: wait for all before returning.
+   * A worker that wakes late finds no job; one that took it is waited for (`job` is on the caller's stack). */
+  wait_for(&job->done_chunks, job->chunks);
+  size_t joined = 0;
+  if (helpers > 0) {
+    pthread_mutex_lock(&pool_lock);
+    pool_job = NULL;
+    joined = job->joined;
+    pthread_mutex_unlock(&pool_lock);
+  }
+  wait_for(&job->left, joined);
+}
+
+static pthread_mutex_t serial = PTHREAD_MUTEX_INITIALIZER; /* one product at a time uses the pool */
+
+/* Helper threads for a product of `chunks` row chunks (pool started on demand); call under `serial`. */
+static int helpers_for(size_t chunks, int threads) {
+  int helpers = threads - 1;
+  if ((size_t)helpers > chunks - 1) helpers = (int)chunks - 1;
+  if (helpers > 0) ensure_pool(helpers);
+  return helpers > pool_size ? pool_size : helpers;
+}
+
 int gemm_avx512(const GemmArgs *g, int threads) {
   if (!gemm_avx512_supported()) return 0;
   const size_t panels = ((size_t)g->N + NR - 1) / NR;
@@ -288,43 +333,30 @@ int gemm_avx512(const GemmArgs *g, int threads) {
     return 0;
   }
   const size_t chunks = ((size_t)g->M + MC - 1) / MC;
-  int helpers = threads - 1;
-  if ((size_t)helpers > chunks - 1) helpers = (int)chunks - 1;
-  static pthread_mutex_t serial = PTHREAD_MUTEX_INITIALIZER; /* one product at a time uses the pool */
   pthread_mutex_lock(&serial);
-  if (helpers > 0) ensure_pool(helpers);
-  if (helpers > pool_size) helpers = pool_size;
+  const int helpers = helpers_for(chunks, threads);
   for (size_t k0 = 0; k0 < (size_t)g->K; k0 += kslab) {
     Job job = {.g = g, .k0 = k0, .kslab = (size_t)g->K - k0 < kslab ? (size_t)g->K - k0 : kslab, .panels = panels,
                .chunks = chunks, .bpack = bpack, .first_slab = k0 == 0};
-    atomic_init(&job.next_panel, 0);
-    atomic_init(&job.packed, 0);
-    atomic_init(&job.next_chunk, 0);
-    atomic_init(&job.done_chunks, 0);
-    atomic_init(&job.left, 0);
-    if (helpers > 0) {
-      pthread_mutex_lock(&pool_lock);
-      pool_job = &job;
-      pool_wanted = helpers;
-      pool_generation++;
-      pthread_cond_broadcast(&pool_wake);
-      pthread_mutex_unlock(&pool_lock);
-    }
-    run_job(&job, apack);
-    /* The slab's C rows are written by whoever claimed them: wait for all before the next slab.
-     * A worker that wakes late finds no job; one that took it is waited for (`job` is on this stack). */
-    wait_for(&job.done_chunks, chunks);
-    size_t joined = 0;
-    if (helpers > 0) {
-      pthread_mutex_lock(&pool_lock);
-      pool_job = NULL;
-      joined = job.joined;
-      pthread_mutex_unlock(&pool_lock);
-    }
-    wait_for(&job.left, joined);
+    run_on_pool(&job, helpers, apack);
   }
   pthread_mutex_unlock(&serial);
   free(bpack);
+  free(apack);
+  return 1;
+}
+
+int gemm_bf16(const GemmArgs *g, const uint32_t *bpacked, int threads) {
+  if (!bf16_supported() || g->ta) return 0;
+  (void)bf16_kernel(); /* chooses AMX or vdpbf16ps here, before the pool threads run bf16_rows */
+  float *apack = aligned_alloc(64, (size_t)MC * KC * sizeof(float)); /* ≥ MC rows × KC/2 words: bf16_rows' scratch */
+  if (!apack) return 0;
+  const size_t chunks = ((size_t)g->M + MC - 1) / MC;
+  pthread_mutex_lock(&serial);
+  Job job = {.g = g, .kslab = (size_t)g->K, .panels = ((size_t)g->N + NR - 1) / NR, .chunks = chunks,
+             .bf16b = bpacked, .first_slab = 1};
+  run_on_pool(&job, helpers_for(chunks, threads), apack);
+  pthread_mutex_unlock(&serial);
   free(apack);
   return 1;
 }
@@ -332,6 +364,12 @@ int gemm_avx512(const GemmArgs *g, int threads) {
 int gemm_avx512_supported(void) { return 0; }
 int gemm_avx512(const GemmArgs *g, int threads) {
   (void)g;
+  (void)threads;
+  return 0;
+}
+int gemm_bf16(const GemmArgs *g, const uint32_t *bpacked, int threads) {
+  (void)g;
+  (void)bpacked;
   (void)threads;
   return 0;
 }

@@ -9,6 +9,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "peak.h"
+#include "gemm.h"
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
@@ -49,6 +50,24 @@ int peak_lanes(void) {
   return 4;
 }
 
+/* vdpbf16ps: 32 bfloat16 multiply-adds into 16 float32 lanes per instruction. */
+__attribute__((target("avx512f,avx512bf16"))) static float chains_bf16(long iters) {
+  __m512 acc[16];
+  const __m512bh x = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1.f), _mm512_set1_ps(1.f));
+  const __m512bh y = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-3f), _mm512_set1_ps(1e-3f));
+  for (int i = 0; i < 16; i++) acc[i] = _mm512_set1_ps((float)i);
+  for (long it = 0; it < iters; it++) {
+    _Pragma("GCC unroll 16") for (int i = 0; i < 16; i++) acc[i] = _mm512_dpbf16_ps(acc[i], x, y);
+  }
+  float sum = 0;
+  for (int i = 0; i < 16; i++) {
+    float lanes[16];
+    memcpy(lanes, &acc[i], sizeof lanes);
+    sum += lanes[0];
+  }
+  return sum;
+}
+
 static float chains(long iters) {
   switch (peak_lanes()) {
     case 16: return chains512(iters);
@@ -58,6 +77,7 @@ static float chains(long iters) {
 }
 #else
 int peak_lanes(void) { return 1; }
+static float chains_bf16(long iters) { (void)iters; return 0.f; }
 static float chains(long iters) {
   float acc[16];
   for (int i = 0; i < 16; i++) acc[i] = (float)i;
@@ -69,22 +89,42 @@ static float chains(long iters) {
 
 static volatile float sink; /* keeps the chains from being optimised away */
 
+typedef struct {
+  long iters;
+  float (*chains)(long);
+} Burst;
+
 static void *run(void *arg) {
-  sink = chains(*(const long *)arg);
+  const Burst *b = arg;
+  sink = b->chains(b->iters);
   return NULL;
 }
 
-double fma_peak(int threads, long iters) {
+/* GFLOP/s of `threads` threads each running `chains(iters)`, `flops_per_round` flops per round and thread. */
+static double burst(int threads, long iters, float (*chains_fn)(long), double flops_per_round) {
+  Burst b = {iters, chains_fn};
   if (threads < 1) threads = 1;
   if (threads > 64) threads = 64;
   pthread_t t[64];
   int started = 0;
   const double t0 = seconds();
   for (; started < threads - 1; started++)
-    if (pthread_create(&t[started], NULL, run, &iters) != 0) break;
-  run(&iters);
+    if (pthread_create(&t[started], NULL, run, &b) != 0) break;
+  run(&b);
   for (int i = 0; i < started; i++) pthread_join(t[i], NULL);
   const double elapsed = seconds() - t0;
+  return (double)(started + 1) * (double)iters * flops_per_round / elapsed / 1e9;
+}
+
+double fma_peak(int threads, long iters) {
   /* A multiply-add is 2 flops per lane; SSE's separate multiply and add count the same. */
-  return (double)(started + 1) * (double)iters * 16.0 * peak_lanes() * 2.0 / elapsed / 1e9;
+  return burst(threads, iters, chains, 16.0 * peak_lanes() * 2.0);
+}
+
+double bf16_peak(int threads, long iters) {
+  if (!bf16_supported()) return 0.0;
+  /* The kernel bf16 products run on: AMX (4 tile products of 16 × 16 × 32 a round), or vdpbf16ps
+   * (16 chains × 16 lanes × 2 products per lane); 2 flops per multiply-add. */
+  if (strcmp(bf16_kernel(), "AMX") == 0) return burst(threads, iters, bf16_amx_chains, 4.0 * 16 * 16 * 32 * 2);
+  return burst(threads, iters, chains_bf16, 16.0 * 16 * 2 * 2);
 }

@@ -5,4 +5,6 @@
 int peak_lanes(void);
 /* GFLOP/s of `threads` threads each running `iters` rounds of 16 vector multiply-adds. */
 double fma_peak(int threads, long iters);
+/* The same for the kernel of the bf16 products (AMX tile products, else vdpbf16ps); 0 on CPUs without AVX-512 BF16. */
+double bf16_peak(int threads, long iters);
 #endif

@@ -6,6 +6,6 @@
 export * from './select';
 export { matMulFast, registerFastGradients, swapLastAxes } from './fastGradients';
 export { installWasmKernels } from './wasmKernels';
-export { nativeBlas } from './blasKernels';
+export { type InferencePrecision, bf16Available, nativeBlas, withPrecision } from './blasKernels';
 export { GPU_LIBRARIES, describeGpu, gpuReport, type GpuReport } from './gpu';
 export type { BlasAddon } from './types';

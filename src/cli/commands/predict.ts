@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as A from 'apache-arrow';
-import { useBackend } from '../../backend';
+import { bf16Available, useBackend, withPrecision } from '../../backend';
 import { Cohort } from '../../data/cohort';
 import { riskFromHazardLogits } from '../../metrics/survival';
 import { applyThreshold } from '../../metrics/threshold';
@@ -21,6 +21,14 @@ const flags: FlagSpec = {
     help:
       'output prefix (writes <out>.bags.{csv,arrow}, ' +
       '<out>.instances.{csv,arrow}) or a folder (<out>/bags.csv, ...)',
+  },
+  precision: {
+    type: 'string',
+    choices: ['float32', 'bf16'],
+    default: 'float32',
+    help:
+      'bf16: products by the model weights as split bfloat16 products (AMX or AVX-512 BF16), results ' +
+      'within ~1e-5 of float32, ~2× faster projections on AMX CPUs (float32 elsewhere, with a note)',
   },
   json: { type: 'boolean', help: 'print the written files and counts as JSON' },
   quiet: { type: 'boolean', help: 'no progress output' },
@@ -118,10 +126,15 @@ export const predict: Command = {
       const col = (cols: Column[], name: string) =>
         cols.find((c) => c.name === name) ??
         (cols.push({ name, values: new Array(cols[0].values.length).fill(null) }), cols[cols.length - 1]);
+      const precision = f.precision === 'bf16' && bf16Available() ? 'bf16' : 'float32';
+      if (f.precision === 'bf16' && precision !== 'bf16')
+        ctx.warn(
+          '--precision bf16: no bf16 products here (needs the native addon and AVX-512 BF16); predicting in float32',
+        );
       const bar = ctx.progress('predict', cohort.size, !f.quiet);
       for (const [i] of cohort.bags.entries()) {
         const bag = await cohort.bag(i);
-        const r = await predictInstances(model, bag, stats);
+        const r = await withPrecision(precision, () => predictInstances(model, bag, stats));
         const row = bagCols[0].values.length;
         bagCols.forEach((c) => c.values.push(null));
         bagCols[0].values[row] = bag.id;
