@@ -2,16 +2,26 @@
  * Cohort inference throughput: bags per second for a whole cohort streamed from an Arrow file.
  *
  * Writes a synthetic cohort (bags of N ~ U[min, max] instances × D, uniform features) to a temp
- * dir, then runs the model's forward on every bag as `Cohort.iterate()` streams them (the bag
- * cache off, so every bag is read from the file): the next bag is requested before the current
- * one is computed, so its read overlaps the computation. Reports bags/s and instances/s over the
- * whole pass (after one warm-up bag), the time spent waiting for data, and the peak RSS.
+ * dir, then runs the model on every bag as `Cohort.iterate()` streams them (the bag cache off, so
+ * every bag is read from the file; with read-ahead the next bag is read while the current one
+ * computes). Reports bags/s and instances/s over the whole pass (after one warm-up bag), the time
+ * spent waiting for data, CPU seconds and the peak RSS.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { Cohort, type MilModel, Rng, writeCohort } from 'milkit';
+import {
+  Adam,
+  Cohort,
+  type MilModel,
+  Rng,
+  type StepBag,
+  type Target,
+  forwardBag,
+  trainStep,
+  writeCohort,
+} from 'milkit';
 
 export interface CohortThroughput {
   bags: number;
@@ -22,6 +32,8 @@ export interface CohortThroughput {
   instancesPerSecond: number;
   /** Seconds the loop waited for the next bag (reads not hidden behind computation). */
   waitSeconds: number;
+  /** Process CPU seconds of the pass (all threads, the reads' system time included). */
+  cpuSeconds?: number;
   peakRssMB: number;
 }
 
@@ -51,45 +63,65 @@ export async function writeSyntheticCohort(
   return file;
 }
 
-/** Streams every bag of `file` through `model.forward` (inference) and times the pass. */
-export async function cohortThroughput(model: MilModel, file: string): Promise<CohortThroughput> {
-  const cohort = await Cohort.open(file, { cacheBytes: 0 });
+export interface PassOptions {
+  /** Bags read ahead while one computes (Cohort's `readAhead`): 1 overlaps reads with compute, 0 does not. */
+  readAhead?: 0 | 1;
+  /** Train (a trainer step with Adam per bag) instead of inference. */
+  train?: boolean;
+  /** Skip the warm-up bag (the caller warmed the model up already). */
+  warm?: boolean;
+}
+
+/**
+ * Streams every bag of `file` through the model (inference: `forwardBag`; training: `trainStep`
+ * with Adam) and times the pass, the bag cache off so every bag is read from the file.
+ */
+export async function cohortThroughput(
+  model: MilModel,
+  file: string,
+  opts: PassOptions = {},
+): Promise<CohortThroughput> {
+  const cohort = await Cohort.open(file, { cacheBytes: 0, readAhead: opts.readAhead ?? 1 });
+  const optimizer = opts.train ? new Adam(model.trainableVariables(), { lr: 2e-4, weightDecay: 1e-5 }) : undefined;
+  const target: Target = { kind: 'class', label: 1, numClasses: 2 };
   try {
-    const infer = async (features: Float32Array, n: number, dim: number) => {
-      const logits = tf.tidy(() => model.forward(tf.tensor2d(features, [n, dim]), { training: false }).logits);
+    const step = async (bag: StepBag) => {
+      if (optimizer) return void (await trainStep(model, bag, target, optimizer));
+      const logits = tf.tidy(() => forwardBag(model, bag, { training: false }).logits);
       await logits.data();
       logits.dispose();
     };
-    const first = await cohort.bag(0); // warm-up: kernels, heap growth
-    await infer(first.features, first.numInstances, first.dim);
-    const it = cohort.iterate();
+    if (!opts.warm) await step(await cohort.bag(0)); // warm-up: kernels, heap growth
     let instances = 0;
     let bags = 0;
     let wait = 0;
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
-    let next = it.next();
+    const it = cohort.iterate();
     for (;;) {
       const w0 = performance.now();
-      const r = await next;
+      const r = await it.next(); // with readAhead 1 this bag was read during the previous step
       wait += performance.now() - w0;
       if (r.done) break;
-      next = it.next(); // the read of bag i+1 overlaps the forward of bag i
-      await infer(r.value.features, r.value.numInstances, r.value.dim);
+      await step(r.value);
       instances += r.value.numInstances;
       bags++;
     }
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(c0);
     return {
       bags,
       instances,
       dim: cohort.dim,
       seconds,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
       bagsPerSecond: bags / seconds,
       instancesPerSecond: instances / seconds,
       waitSeconds: wait / 1000,
       peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
     };
   } finally {
+    optimizer?.dispose();
     await cohort.close();
   }
 }

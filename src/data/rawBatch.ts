@@ -82,17 +82,14 @@ export function readBatchLength(fd: number, block: { offset: number; metaDataLen
   return Number(readBatchHeader(fd, block).length);
 }
 
+type Block = { offset: number; metaDataLength: number; bodyLength: number };
+
 /**
  * Reads the record batch stored in `block` with one synchronous positional read and decodes it
  * by `layout`; undefined when the batch uses anything the fast path does not (compression,
  * unaligned buffers), so the caller can use Arrow's reader instead.
  */
-export function readRawBatch(
-  fd: number,
-  block: { offset: number; metaDataLength: number; bodyLength: number },
-  layout: RawLayout,
-  dim: number,
-): RawBatch | undefined {
+export function readRawBatch(fd: number, block: Block, layout: RawLayout, dim: number): RawBatch | undefined {
   const size = block.metaDataLength + block.bodyLength;
   const bytes = new Uint8Array(size);
   let got = 0;
@@ -101,6 +98,31 @@ export function readRawBatch(
     if (n === 0) throw new Error(`unexpected end of file at byte ${block.offset + got}`);
     got += n;
   }
+  return decodeRawBatch(bytes, block, layout, dim);
+}
+
+/**
+ * The same read on libuv's thread pool: the bytes arrive while JavaScript and the native kernels
+ * keep computing (a cohort pass reads the next bag during this one's step, see Cohort.prefetch).
+ */
+export async function readRawBatchAsync(
+  handle: fs.promises.FileHandle,
+  block: Block,
+  layout: RawLayout,
+  dim: number,
+): Promise<RawBatch | undefined> {
+  const size = block.metaDataLength + block.bodyLength;
+  const bytes = new Uint8Array(size);
+  let got = 0;
+  while (got < size) {
+    const { bytesRead } = await handle.read(bytes, got, size - got, block.offset + got);
+    if (bytesRead === 0) throw new Error(`unexpected end of file at byte ${block.offset + got}`);
+    got += bytesRead;
+  }
+  return decodeRawBatch(bytes, block, layout, dim);
+}
+
+function decodeRawBatch(bytes: Uint8Array, block: Block, layout: RawLayout, dim: number): RawBatch | undefined {
   const header = (decodeMessage(bytes, block.offset) as A.Message<A.MessageHeader.RecordBatch>).header();
   if (header.compression) return undefined;
   const bodyStart = block.metaDataLength;

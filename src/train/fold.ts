@@ -238,6 +238,7 @@ export async function trainFold(ctx: FoldContext): Promise<FoldResult> {
       let pendingCount = 0;
       for (let k = state.stepInEpoch; k < order.length; k++) {
         const bag = await cohort.bag(order[k]);
+        if (k + 1 < order.length) cohort.prefetch(order[k + 1]); // read while this step computes
         const target = targets[order[k]];
         const features = stats ? standardize(bag.features, stats) : bag.features;
         const step = await computeStep(

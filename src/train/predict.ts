@@ -56,8 +56,9 @@ export async function predictSet(
 ): Promise<SetPredictions> {
   const rows: tf.Tensor1D[] = [];
   try {
-    for (const i of indices) {
+    for (const [k, i] of indices.entries()) {
       const bag = await cohort.bag(i);
+      if (k + 1 < indices.length) cohort.prefetch(indices[k + 1]); // read while this bag computes
       rows.push(
         tf.tidy(() => {
           const opts = { training: false, coords: bag.coords, target: targets[i] };

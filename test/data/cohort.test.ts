@@ -109,6 +109,44 @@ describe('data/cohort: the Arrow feature-bag format', () => {
     await cohort.close();
   });
 
+  it('reads the next bag ahead: the same bags, a damaged one reported when claimed, none with readAhead 0', async () => {
+    const src = bags(4, 5);
+    const file = path.join(dir, 'ahead.arrow');
+    await writeCohort(file, src, { dim: 5 });
+    for (const readAhead of [1, 0] as const) {
+      const cohort = await Cohort.open(file, { cacheBytes: 0, readAhead });
+      try {
+        const seen: string[] = [];
+        for await (const bag of cohort.iterate([3, 1, 2, 0])) {
+          assert.deepEqual(Array.from(bag.features), Array.from(src[bag.index].features));
+          assert.deepEqual(Array.from(bag.coords!), Array.from(src[bag.index].coords!));
+          seen.push(bag.id);
+          // With read-ahead the next bag is being read now (one at a time); without, nothing is.
+          const ahead = (cohort as unknown as { ahead?: { index: number } }).ahead;
+          const next = [3, 1, 2, 0][seen.length];
+          assert.equal(ahead?.index, readAhead && next !== undefined ? next : undefined);
+        }
+        assert.deepEqual(seen, ['bag-3', 'bag-1', 'bag-2', 'bag-0']);
+        cohort.prefetch(99); // out of range: ignored here, reported by bag(99)
+        await rejects(cohort.bag(99), 'out of range');
+      } finally {
+        await cohort.close();
+      }
+    }
+    // A file cut short after opening: the read ahead fails, and the claim reports it with file and bag.
+    const cut = path.join(dir, 'cut.arrow');
+    await writeCohort(cut, src, { dim: 5 });
+    const cohort = await Cohort.open(cut, { cacheBytes: 0 });
+    try {
+      fs.truncateSync(cut, 64);
+      cohort.prefetch(2);
+      const err = await rejects(cohort.bag(2), 'cannot read the record batch', 'bag-2');
+      assert.ok(err.message.includes(cut), err.message);
+    } finally {
+      await cohort.close();
+    }
+  });
+
   it("writes through temp files: a failed write leaves none, a killed writer's are removed", async () => {
     const sub = path.join(dir, 'temps');
     fs.mkdirSync(sub);

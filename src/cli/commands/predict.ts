@@ -134,6 +134,7 @@ export const predict: Command = {
       const bar = ctx.progress('predict', cohort.size, !f.quiet);
       for (const [i] of cohort.bags.entries()) {
         const bag = await cohort.bag(i);
+        if (i + 1 < cohort.size) cohort.prefetch(i + 1); // read while this bag computes
         const r = await withPrecision(precision, () => predictInstances(model, bag, stats));
         const row = bagCols[0].values.length;
         bagCols.forEach((c) => c.values.push(null));
