@@ -104,7 +104,8 @@ async function main(): Promise<void> {
     if (!gemm) log('\nprojection products: skipped (needs the native addon on the wasm backend)');
     else {
       const p = (q: { best: number; median: number; medianPerCpuSecond: number }) =>
-        `best / median ${q.best.toFixed(0)} / ${q.median.toFixed(0)} GFLOP/s, median ${q.medianPerCpuSecond.toFixed(0)} per CPU-second`;
+        `best / median ${q.best.toFixed(0)} / ${q.median.toFixed(0)} GFLOP/s, ` +
+        `median ${q.medianPerCpuSecond.toFixed(0)} per CPU-second`;
       log(
         `\nprojection products, ${gemm.threads} threads, ${gemm.peak.steps} interleaved steps.` +
           `\nFMA peak (probe), ${gemm.threads} threads: ${p(gemm.peak)}` +

@@ -57,18 +57,21 @@ async function main(): Promise<void> {
   try {
     const cpus = os.cpus();
     console.log(
-      `${new Date().toISOString().slice(0, 16)}Z, ${cpus[0]?.model}, ${cpus.length} cores, 1-minute load ${os.loadavg()[0].toFixed(1)}\nbackend ${describeBackend(backend)}`,
+      `${new Date().toISOString().slice(0, 16)}Z, ${cpus[0]?.model}, ${cpus.length} cores, ` +
+        `1-minute load ${os.loadavg()[0].toFixed(1)}\nbackend ${describeBackend(backend)}`,
     );
     const t0 = performance.now();
     const file = await writeSyntheticCohort(tmp, bags, 4000, 12000, dim);
     const bytes = fs.statSync(file).size;
     console.log(
-      `cohort: ${bags} bags of 4000-12000 × ${dim}, ${(bytes / 1e9).toFixed(2)} GB at ${file} (written in ${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+      `cohort: ${bags} bags of 4000-12000 × ${dim}, ${(bytes / 1e9).toFixed(2)} GB at ${file} ` +
+        `(written in ${((performance.now() - t0) / 1000).toFixed(0)} s)`,
     );
     const model = createModel(String(f.model), { inputDim: dim, seed: 1 });
     const rows: { mode: string; readAhead: 0 | 1; r: CohortThroughput; cached?: number; load: number }[] = [];
     console.log(
-      `\n${'mode'.padEnd(6)} ${'read-ahead'.padEnd(10)} ${'bags/s'.padStart(7)} ${'inst/s'.padStart(8)} ${'s'.padStart(6)} ${'waiting s'.padStart(9)} ${'CPU s'.padStart(6)}  cached before  load`,
+      `\n${'mode'.padEnd(6)} ${'read-ahead'.padEnd(10)} ${'bags/s'.padStart(7)} ${'inst/s'.padStart(8)} ` +
+        `${'s'.padStart(6)} ${'waiting s'.padStart(9)} ${'CPU s'.padStart(6)}  cached before  load`,
     );
     for (const mode of String(f.modes).split(',').filter(Boolean)) {
       const train = mode === 'train';
@@ -77,9 +80,13 @@ async function main(): Promise<void> {
           const cached = dropFromCache(file);
           const r = await cohortThroughput(model, file, { readAhead, train, warm: round > 0 || readAhead > 0 });
           const load = os.loadavg()[0];
+          const cachedText = cached === undefined ? '?' : `${(100 * cached).toFixed(1)} %`;
           rows.push({ mode, readAhead, r, cached, load });
           console.log(
-            `${mode.padEnd(6)} ${String(readAhead).padEnd(10)} ${r.bagsPerSecond.toFixed(2).padStart(7)} ${Math.round(r.instancesPerSecond).toString().padStart(8)} ${r.seconds.toFixed(1).padStart(6)} ${r.waitSeconds.toFixed(1).padStart(9)} ${(r.cpuSeconds ?? 0).toFixed(1).padStart(6)}  ${cached === undefined ? '?' : `${(100 * cached).toFixed(1)} %`.padStart(13)}  ${load.toFixed(1)}`,
+            `${mode.padEnd(6)} ${String(readAhead).padEnd(10)} ${r.bagsPerSecond.toFixed(2).padStart(7)} ` +
+              `${Math.round(r.instancesPerSecond).toString().padStart(8)} ${r.seconds.toFixed(1).padStart(6)} ` +
+              `${r.waitSeconds.toFixed(1).padStart(9)} ${(r.cpuSeconds ?? 0).toFixed(1).padStart(6)}  ` +
+              `${cachedText.padStart(13)}  ${load.toFixed(1)}`,
           );
         }
     }

@@ -157,13 +157,16 @@ export interface BlasAddon {
   selfTest(): number;
   /** GFLOP/s of one burst of the FMA probe: `threads` threads, `iters` rounds of 16 vector FMAs each. */
   fmaPeak(threads: number, iters: number): number;
-  /** The same probe for the bf16 kernel (AMX: 4 tile products of 16×16×32 a round; else 16 vdpbf16ps); 0 without AVX-512 BF16. */
+  /**
+   * The same probe for the bf16 kernel (AMX: 4 tile products of 16×16×32 a round; else 16
+   * vdpbf16ps); 0 without AVX-512 BF16.
+   */
   bf16Peak(threads: number, iters: number): number;
   /** Chooses the bf16 kernel: AMX tiles or vdpbf16ps; false when it cannot run here. */
   setBf16Kernel(kernel: 'amx' | 'avx512'): boolean;
   /** op(B) `[k × n]` at offB packed as bfloat16 for `matmulBf16` (native/src/bf16.c). */
   bf16Pack(heap: ArrayBuffer, offB: number, k: number, n: number, transB: number): ArrayBuffer;
-  /** C = act(A·op(B) + bias) from split bfloat16 products with float32 sums (native/src/bf16.c); bias as in `matmul`. */
+  /** C = act(A·op(B) + bias) from split bfloat16 products, float32 sums (native/src/bf16.c); bias as in `matmul`. */
   matmulBf16(
     heap: ArrayBuffer,
     m: number,
@@ -177,7 +180,7 @@ export interface BlasAddon {
     act: number,
     leak: number,
   ): void;
-  /** Largest error of the (split) bf16 product against a double-precision product, relative to max |C|; -1 without AVX-512 BF16. */
+  /** Largest error of the split bf16 product against a double product (of max |C|); -1 without AVX-512 BF16. */
   bf16SelfTest(): number;
 }
 

@@ -1,6 +1,7 @@
 /**
  * The opt-in bf16 inference products (native/src/bf16.c through `withPrecision('bf16')`): each
- * kernel against a double-precision product, and the rules of when it runs (weights only, never under a gradient tape, never a stale copy of an updated weight).
+ * kernel against a double-precision product, and the rules of when it runs (weights only, never
+ * under a gradient tape, never a stale copy of an updated weight).
  * Outputs of trained models on MUSK1 and colon: test/data-suite/train/bf16.test.ts.
  */
 import { strict as assert } from 'node:assert';
@@ -38,7 +39,7 @@ describe('bf16 inference products (AVX-512 BF16)', function () {
     if (!nativeBlas()!.info().bf16) return skipBecause(this, 'this CPU has no AVX-512 BF16');
   });
 
-  it('each kernel (AMX tiles, vdpbf16ps) equals a double-precision product within 1e-5 (edge tiles, odd K, bias)', () => {
+  it('each kernel (AMX, vdpbf16ps) equals a double product within 1e-5 (edge tiles, odd K, bias)', () => {
     assert.ok(bf16Available());
     const addon = nativeBlas()!;
     const active = addon.info().bf16Kernel;
@@ -83,7 +84,8 @@ describe('bf16 inference products (AVX-512 BF16)', function () {
     const [n, k, m] = [32, 64, 48];
     const x = tf.tensor2d(random(n * k), [n, k]);
     const y = tf.tensor2d(random(k * m), [k, m]);
-    const w = tf.variable(tf.tensor2d(random(k * m), [k, m]), true, 'bf16-test/w2'); // its own data (a clone of y would share y's)
+    // Its own data: a clone of y would share y's dataId, and y would count as a weight.
+    const w = tf.variable(tf.tensor2d(random(k * m), [k, m]), true, 'bf16-test/w2');
     try {
       const plain = tf.matMul(x, y).dataSync();
       // Not a weight: exact.

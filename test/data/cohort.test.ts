@@ -109,7 +109,7 @@ describe('data/cohort: the Arrow feature-bag format', () => {
     await cohort.close();
   });
 
-  it('reads the next bag ahead: the same bags, a damaged one reported when claimed, none with readAhead 0', async () => {
+  it('reads the next bag ahead: the same bags, a damaged one reported when claimed, none at 0', async () => {
     const src = bags(4, 5);
     const file = path.join(dir, 'ahead.arrow');
     await writeCohort(file, src, { dim: 5 });

@@ -60,7 +60,8 @@ function compare(name: string, cohort: Cohort, test: number[], p32: number[], p1
     test.map((i) => p16[i]),
   );
   console.log(
-    `      ${name}: ${cohort.size} bags, max |p_bf16 − p_float32| ${worst.toExponential(2)}, test AUC ${auc32.toFixed(3)} (float32) / ${auc16.toFixed(3)} (bf16)`,
+    `      ${name}: ${cohort.size} bags, max |p_bf16 − p_float32| ${worst.toExponential(2)}, ` +
+      `test AUC ${auc32.toFixed(3)} (float32) / ${auc16.toFixed(3)} (bf16)`,
   );
   assert.ok(worst > 0, 'bf16 outputs equal float32 bit for bit: the bf16 path did not run');
   assert.ok(worst < 5e-4, `${name}: a probability differs by ${worst}`);
