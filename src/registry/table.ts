@@ -396,7 +396,8 @@ export const MODELS = {
   'das-mil': entry<DasMilConfig>({
     description:
       'distance-aware self-attention (interpolated relative-distance ' +
-      'embeddings on keys and values, from coords) + gated attention pooling',
+      'embeddings on keys and values, from coords) + gated attention pooling ' +
+      '(its attention mixes in bag context: not an instance score)',
     paper: 'Wölflein et al., Deep Multiple Instance Learning with Distance-Aware Self-Attention, arXiv 2023',
     level: 'bag',
     defaults: DAS_MIL_DEFAULTS,
