@@ -17,7 +17,6 @@
  * and the labelled cohort is written.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { ensureBackend } from '../backend';
 import { matchLabelledFiles } from '../data/convert/h5';
@@ -32,6 +31,7 @@ import {
   toJson,
   writeJsonAtomic,
   writeTextAtomic,
+  unitRun,
 } from './folder';
 import { SweepPlanError } from './plan';
 import { type UnitState, sweepStatus } from './status';
@@ -315,13 +315,7 @@ export async function runEmbedUnit(
       format: 'milkit-sweep-embed-unit',
       unit,
       slides,
-      seconds: (Date.now() - started) / 1000,
-      processStartedAt: new Date(Date.now() - process.uptime() * 1000).toISOString(),
-      host: os.hostname(),
-      ...(process.env.SLURM_ARRAY_JOB_ID
-        ? { slurmJob: `${process.env.SLURM_ARRAY_JOB_ID}_${process.env.SLURM_ARRAY_TASK_ID}` }
-        : {}),
-      finishedAt: new Date().toISOString(),
+      ...unitRun(started),
     };
     writeJsonAtomic(folder.resultPath(unit), result);
     return result;

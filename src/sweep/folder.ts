@@ -16,6 +16,7 @@
  * submitting, and each unit has its own lock while it runs, so two runners never train the same unit.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../persist/atomic';
 import type { dataFingerprint } from '../persist/fingerprint';
@@ -104,6 +105,24 @@ export function writeJsonAtomic(file: string, value: unknown): void {
 
 export function writeTextAtomic(file: string, text: string): void {
   writeFileAtomic(file, [Buffer.from(text)]);
+}
+
+/** The Slurm array task this process runs as (`<array job>_<task>`), if any. */
+export function slurmTask(): string | undefined {
+  const job = process.env.SLURM_ARRAY_JOB_ID;
+  return job ? `${job}_${process.env.SLURM_ARRAY_TASK_ID}` : undefined;
+}
+
+/** Where and when a unit ran, for its result: its own seconds since `started`, the process, host and Slurm task. */
+export function unitRun(started: number) {
+  const slurmJob = slurmTask();
+  return {
+    seconds: (Date.now() - started) / 1000,
+    processStartedAt: new Date(Date.now() - process.uptime() * 1000).toISOString(),
+    host: os.hostname(),
+    ...(slurmJob ? { slurmJob } : {}),
+    finishedAt: new Date().toISOString(),
+  };
 }
 
 export class SweepFolder {

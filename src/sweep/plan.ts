@@ -34,11 +34,14 @@
  * its field (`models[1].model: unknown model "abmill" (did you mean "abmil"?)`).
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { closest } from '../didYouMean';
 import { MHIM_BASE_VARIANTS } from '../mhim/config';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/config';
+import type { TrainConfig } from '../train/config';
+import { type PlanCohort, type ResolvedCohort, SPLIT_KEYS, entryCohorts, resolveCohorts } from './cohorts';
+import { TRAIN_KEYS, isObject, show, trainOptionProblem, trainOptions, unknownKey } from './fields';
+
+export type { PlanCohort, ResolvedCohort } from './cohorts';
 
 /** One entry of `models`: a registered model, optionally inside MHIM, with its options and grid. */
 export interface PlanModel {
@@ -54,20 +57,6 @@ export interface PlanModel {
   /** Names of the plan's cohorts this entry runs on (default: all). */
   cohorts?: string[];
   /** Trainer options for this entry only. */
-  [trainOption: string]: unknown;
-}
-
-/** One entry of `cohorts`: a cohort file, or a map with its own splits, seeds and trainer options. */
-export interface PlanCohort {
-  path: string;
-  /** Its name in the table (default: the file name without `.arrow`); a shared name pools repetitions. */
-  name?: string;
-  splits?: string;
-  folds?: number;
-  repeats?: number;
-  valFraction?: number;
-  seeds?: number[];
-  /** Trainer options on this cohort (over the plan's, under a model entry's). */
   [trainOption: string]: unknown;
 }
 
@@ -107,19 +96,6 @@ export interface SweepConfig {
   at: string;
 }
 
-/** One cohort of a resolved plan: its file and how its units split and train. */
-export interface ResolvedCohort {
-  name: string;
-  path: string;
-  splits?: string;
-  folds: number;
-  repeats?: number;
-  valFraction: number;
-  seeds: number[];
-  /** Trainer options set on this cohort. */
-  train: Partial<TrainConfig>;
-}
-
 /** A plan with every path absolute, every default filled in and the grids expanded. */
 export interface ResolvedPlan {
   name: string;
@@ -153,18 +129,8 @@ export class SweepPlanError extends Error {
   }
 }
 
-/** What a plan and each of its cohorts may set about splitting and seeding. */
-const SPLIT_KEYS = ['splits', 'folds', 'repeats', 'valFraction', 'seeds'];
 const PLAN_KEYS = ['kind', 'name', 'cohort', 'cohorts', ...SPLIT_KEYS, 'grid', 'models'];
-const COHORT_KEYS = ['path', 'name', ...SPLIT_KEYS];
 const MODEL_KEYS = ['model', 'name', 'mhim', 'config', 'grid', 'cohorts'];
-/** Trainer options a plan may set: every TrainConfig field except the seed (the sweep's own axis). */
-const TRAIN_KEYS = [...Object.keys(DEFAULT_TRAIN_CONFIG).filter((k) => k !== 'seed'), 'monitor', 'earlyStopping'];
-const ENUMS: Record<string, readonly string[]> = {
-  schedule: ['cosine', 'constant'],
-  weightDecayMode: ['l2', 'decoupled'],
-  selectOn: ['val', 'last', 'test'],
-};
 
 /** Reads a plan file (.yaml, .yml or .json; YAML is a superset of JSON). */
 export function readPlan(file: string): SweepPlan {
@@ -176,36 +142,6 @@ export function readPlan(file: string): SweepPlan {
     throw new SweepPlanError([`not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(err as Error).message}`], file);
   }
   return value as SweepPlan;
-}
-
-/** The problem with trainer option `key` = `v`, or undefined when it is fine. */
-function trainOptionProblem(key: string, v: unknown): string | undefined {
-  if (ENUMS[key]) return ENUMS[key].includes(v as string) ? undefined : `must be one of ${ENUMS[key].join(', ')}`;
-  if (key === 'monitor') return typeof v === 'string' && v ? undefined : 'must be a metric name';
-  if (key === 'earlyStopping') {
-    const e = v as { patience?: unknown; minEpochs?: unknown };
-    const ok = e && typeof e === 'object' && Number.isInteger(e.patience) && (e.patience as number) >= 1;
-    return ok && (e.minEpochs === undefined || Number.isInteger(e.minEpochs))
-      ? undefined
-      : 'must be { patience: ≥ 1, minEpochs?: integer }';
-  }
-  const def = DEFAULT_TRAIN_CONFIG[key as keyof TrainConfig];
-  if (typeof def === 'boolean') return typeof v === 'boolean' ? undefined : 'must be true or false';
-  if (typeof v !== 'number' || !Number.isFinite(v)) return 'must be a number';
-  const ints = ['epochs', 'accumulate', 'survivalBins', 'warmupEpochs', 'bootstrap'];
-  if (ints.includes(key) && !(Number.isInteger(v) && v >= (key === 'warmupEpochs' || key === 'bootstrap' ? 0 : 1)))
-    return `must be a ${key === 'warmupEpochs' || key === 'bootstrap' ? 'non-negative' : 'positive'} integer`;
-  if (['lr', 'minLr'].includes(key) && !(v > 0)) return 'must be > 0';
-  if (key === 'weightDecay' && v < 0) return 'must be ≥ 0';
-  return undefined;
-}
-
-const show = (v: unknown) => JSON.stringify(v) ?? String(v);
-const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
-
-function unknownKey(key: string, known: string[], at: string): string {
-  const hint = closest(key, known);
-  return `${at}${key}: unknown field${hint ? ` (did you mean "${hint}"?)` : ''}`;
 }
 
 /** Checks a grid and returns its axes (key, values); problems are pushed. */
@@ -347,151 +283,4 @@ export function resolvePlan(raw: unknown, opts: { baseDir: string; models: strin
   }
   if (problems.length) throw fail();
   return { name: plan.name ?? cohorts[0].name, cohorts, train: shared, configs };
-}
-
-/** The trainer options set on `where` (the plan, a cohort or a model entry); problems are pushed. */
-function trainOptions(where: Record<string, unknown>, at: string, problems: string[]): Partial<TrainConfig> {
-  const options: Record<string, unknown> = {};
-  for (const key of TRAIN_KEYS) {
-    if (where[key] === undefined) continue;
-    const p = trainOptionProblem(key, where[key]);
-    if (p) problems.push(`${at}${key}: ${p}, got ${show(where[key])}`);
-    options[key] = where[key];
-  }
-  return options as Partial<TrainConfig>;
-}
-
-/** How a cohort is split and seeded: set on the plan (every cohort) or on one cohort. */
-interface Splitting {
-  splits?: string;
-  folds?: number;
-  repeats?: number;
-  valFraction?: number;
-  seeds?: number[];
-}
-
-/** The splitting set on `where` (the plan, or one cohort entry), checked; problems name `at` + field. */
-function splitting(where: Record<string, unknown>, at: string, baseDir: string, problems: string[]): Splitting {
-  const out: Splitting = {};
-  if (where.splits !== undefined) out.splits = existingFile(where.splits, `${at}splits`, baseDir, problems);
-  for (const [key, min] of [
-    ['folds', 2],
-    ['repeats', 1],
-  ] as const) {
-    const v = where[key];
-    if (v === undefined) continue;
-    if (!Number.isInteger(v) || (v as number) < min)
-      problems.push(`${at}${key}: must be an integer ≥ ${min}, got ${show(v)}`);
-    out[key] = v as number;
-  }
-  if (where.splits !== undefined && where.folds !== undefined)
-    problems.push(`${at}folds: the split file fixes the folds; remove "folds"`);
-  const valFraction = where.valFraction;
-  if (valFraction !== undefined) {
-    if (typeof valFraction !== 'number' || valFraction < 0 || valFraction >= 1)
-      problems.push(`${at}valFraction: must be in [0, 1), got ${show(valFraction)}`);
-    out.valFraction = valFraction as number;
-  }
-  const seeds = where.seeds;
-  if (seeds !== undefined) {
-    if (!Array.isArray(seeds) || seeds.length === 0) problems.push(`${at}seeds: must be a non-empty list of integers`);
-    else {
-      seeds.forEach((x, i) => {
-        if (!Number.isInteger(x) || x < 0)
-          problems.push(`${at}seeds[${i}]: must be a non-negative integer, got ${show(x)}`);
-      });
-      if (new Set(seeds).size !== seeds.length) problems.push(`${at}seeds: a seed appears twice`);
-    }
-    out.seeds = seeds as number[];
-  }
-  return out;
-}
-
-/** The absolute path of file `v` (relative to `baseDir`); a missing or malformed one is a problem of `field`. */
-function existingFile(v: unknown, field: string, baseDir: string, problems: string[]): string | undefined {
-  if (typeof v !== 'string' || !v) {
-    problems.push(`${field}: must be a file path, got ${show(v)}`);
-    return undefined;
-  }
-  const abs = path.resolve(baseDir, v);
-  if (!fs.existsSync(abs)) problems.push(`${field}: file not found: ${abs}`);
-  return abs;
-}
-
-/**
- * The plan's cohorts: `cohort` (one file) or `cohorts` (a list of files or { path, ... } entries),
- * each split and seeded as it says, else as the plan says. Problems name their field (`cohorts[1].path`).
- */
-function resolveCohorts(plan: SweepPlan, baseDir: string, problems: string[]): ResolvedCohort[] {
-  const shared = splitting(plan, '', baseDir, problems);
-  let entries: [unknown, string][];
-  if (plan.cohort !== undefined && plan.cohorts !== undefined) {
-    problems.push('cohorts: give either cohort (one file) or cohorts (a list), not both');
-    return [];
-  } else if (plan.cohorts !== undefined) {
-    if (!Array.isArray(plan.cohorts) || plan.cohorts.length === 0) {
-      problems.push('cohorts: must be a non-empty list of cohort files or { path: ... } entries');
-      return [];
-    }
-    entries = plan.cohorts.map((c, i) => [typeof c === 'string' ? { path: c } : c, `cohorts[${i}]`]);
-  } else if (plan.cohort !== undefined) {
-    entries = [[{ path: plan.cohort }, 'cohort']];
-  } else {
-    problems.push('cohort: missing (the cohort file, e.g. cohort: musk1.arrow)');
-    return [];
-  }
-  const cohorts: ResolvedCohort[] = [];
-  for (const [entry, at] of entries) {
-    if (!isObject(entry)) {
-      problems.push(`${at}: must be a file path or a map like { path: musk1.arrow }, got ${show(entry)}`);
-      continue;
-    }
-    const listed = at !== 'cohort';
-    if (listed)
-      for (const key of Object.keys(entry))
-        if (!COHORT_KEYS.includes(key) && !TRAIN_KEYS.includes(key))
-          problems.push(unknownKey(key, [...COHORT_KEYS, ...TRAIN_KEYS], `${at}.`));
-    const file = existingFile(entry.path, listed ? `${at}.path` : at, baseDir, problems);
-    if (entry.name !== undefined && (typeof entry.name !== 'string' || !/^[\w.-]+$/.test(entry.name)))
-      problems.push(`${at}.name: letters, digits, "-", "_" and "." only, got ${show(entry.name)}`);
-    const own = listed ? splitting(entry, `${at}.`, baseDir, problems) : {};
-    const train = listed ? trainOptions(entry, `${at}.`, problems) : {};
-    if (!file) continue;
-    const twin = cohorts.find((k) => k.path === file);
-    if (twin) problems.push(`${at}.path: the same file as cohort "${twin.name}" before it; list each file once`);
-    // A cohort's own split file replaces the plan's folds, and its own folds the plan's split file.
-    const merged: Splitting = { ...shared, ...own };
-    if (own.splits !== undefined) delete merged.folds;
-    else if (own.folds !== undefined) delete merged.splits;
-    cohorts.push({
-      name: typeof entry.name === 'string' ? entry.name : path.basename(file).replace(/(\.bags)?\.arrow$/, ''),
-      path: file,
-      ...(merged.splits ? { splits: merged.splits } : {}),
-      folds: merged.folds ?? 5,
-      ...(merged.repeats !== undefined ? { repeats: merged.repeats } : {}),
-      valFraction: merged.valFraction ?? 0,
-      seeds: merged.seeds ?? [DEFAULT_TRAIN_CONFIG.seed],
-      train,
-    });
-  }
-  return cohorts;
-}
-
-/** The cohort names a model entry's `cohorts` lists (undefined: every cohort); problems are pushed. */
-function entryCohorts(v: unknown, cohorts: ResolvedCohort[], at: string, problems: string[]): string[] | undefined {
-  if (v === undefined) return undefined;
-  const names = [...new Set(cohorts.map((k) => k.name))];
-  if (!Array.isArray(v) || v.length === 0) {
-    problems.push(`${at}: must be a non-empty list of cohort names (${names.join(', ')})`);
-    return undefined;
-  }
-  v.forEach((name, i) => {
-    if (typeof name === 'string' && names.includes(name)) return;
-    const hint = typeof name === 'string' ? closest(name, names) : undefined;
-    problems.push(
-      `${at}[${i}]: unknown cohort ${show(name)}${hint ? ` (did you mean "${hint}"?)` : ''}; ` +
-        `the plan's cohorts: ${names.join(', ')}`,
-    );
-  });
-  return v as string[];
 }

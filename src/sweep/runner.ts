@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { FolderLockedError, takeFolderLock } from '../persist/lock';
 import { runEmbedUnit } from './embedUnit';
-import { type SweepFolder, type SweepManifest, writeJsonAtomic } from './folder';
+import { type SweepFolder, type SweepManifest, slurmTask, writeJsonAtomic } from './folder';
 import { runTrainUnit } from './trainUnit';
 
 /** Runs one unit of its manifest's kind: its result, or undefined when stopped (resumable). */
@@ -57,8 +57,8 @@ export async function runUnit(
   }
   let release: () => void;
   try {
-    const job = process.env.SLURM_ARRAY_JOB_ID;
-    const what = `unit ${unit.id}${job ? `, Slurm job ${job}_${process.env.SLURM_ARRAY_TASK_ID}` : ''}`;
+    const task = slurmTask();
+    const what = `unit ${unit.id}${task ? `, Slurm job ${task}` : ''}`;
     release = takeFolderLock(path.join(folder.unitDir(unit), '.lock'), what);
   } catch (err) {
     if (!(err instanceof FolderLockedError)) throw err;
@@ -88,9 +88,7 @@ export async function runUnit(
       stack: e.stack,
       host: os.hostname(),
       at: new Date().toISOString(),
-      ...(process.env.SLURM_ARRAY_JOB_ID
-        ? { slurmJob: `${process.env.SLURM_ARRAY_JOB_ID}_${process.env.SLURM_ARRAY_TASK_ID}` }
-        : {}),
+      ...(slurmTask() ? { slurmJob: slurmTask() } : {}),
     });
     opts.log(`unit ${unit.id} failed: ${e.message}`);
     return 'failed';

@@ -10,7 +10,6 @@
  * from its last checkpoint when it runs again.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Cohort } from '../data/cohort';
 import { MilkitDataError } from '../data/errors';
@@ -21,7 +20,14 @@ import { resolveTrainConfig } from '../train/config';
 import { type FoldResult, cohortFingerprint } from '../train/fold';
 import { outputsOf, taskOf } from '../train/targets';
 import { Trainer } from '../train/trainer';
-import { type CohortIdentity, type SweepFolder, type TrainManifest, type Unit, writeJsonAtomic } from './folder';
+import {
+  type CohortIdentity,
+  type SweepFolder,
+  type TrainManifest,
+  type Unit,
+  writeJsonAtomic,
+  unitRun,
+} from './folder';
 import { type ResolvedCohort, type ResolvedPlan, SweepPlanError, cohortsOf, unitTrainConfig } from './plan';
 
 /** What a finished unit writes (`units/<id>/result.json`). */
@@ -214,13 +220,7 @@ export async function runTrainUnit(
       epochsRun: fold.epochsRun,
       selection: fold.selection,
       sizes: fold.sizes,
-      seconds: (Date.now() - started) / 1000,
-      processStartedAt: new Date(Date.now() - process.uptime() * 1000).toISOString(),
-      host: os.hostname(),
-      ...(process.env.SLURM_ARRAY_JOB_ID
-        ? { slurmJob: `${process.env.SLURM_ARRAY_JOB_ID}_${process.env.SLURM_ARRAY_TASK_ID}` }
-        : {}),
-      finishedAt: new Date().toISOString(),
+      ...unitRun(started),
     };
     writeJsonAtomic(folder.resultPath(unit), result);
     return result;
