@@ -230,7 +230,7 @@ describe('native OpenBLAS matMul kernels', function () {
     'the AVX-512 sgemm and OpenBLAS agree with a double-precision ' +
       'product (every transpose, edge tiles, K slabs, 1 and 2 threads)',
     function () {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the optional native addon, loaded by path
       const addon = require(ADDON_PATH) as BlasAddon;
       const { threads, smallProductWork, gemm } = addon.info();
       if (!addon.setGemm('milkit')) this.skip(); // no AVX-512 here: OpenBLAS runs every product

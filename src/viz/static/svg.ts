@@ -227,7 +227,7 @@ export function table(head: string[], rows: string[][], opts: { boldCells?: Set<
     .join('');
   return (
     `<table ` +
-    (`style="border-collapse:collapse;margin-top:6px"><thead><tr>` + `${th}</tr></thead><tbody>${body}</tbody></table>`)
+    `style="border-collapse:collapse;margin-top:6px"><thead><tr>${th}</tr></thead><tbody>${body}</tbody></table>`
   );
 }
 
