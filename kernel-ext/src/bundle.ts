@@ -32,7 +32,11 @@ const RENDER: { [K in VizKind]: (p: VizPayloads[K]) => StaticView } = {
   results: renderResults,
 };
 
-/** A static view as bundle entries: image/png (when it has a figure), text/html, text/plain. */
+/**
+ * A static view as bundle entries: image/png (when it has a figure), text/html, text/plain. The
+ * HTML shows that same PNG, except for tables, whose HTML is the table itself (numbers one can
+ * copy) and whose PNG is for image-only viewers.
+ */
 export function staticBundle(view: StaticView): MimeBundle {
   const data: Record<string, unknown> = {};
   const metadata: Record<string, unknown> = {};
@@ -41,9 +45,10 @@ export function staticBundle(view: StaticView): MimeBundle {
     const png = figurePng(view.figure).toString('base64');
     data['image/png'] = png;
     metadata['image/png'] = { width: view.figure.width, height: view.figure.height };
-    img =
-      `<img src="data:image/png;base64,${png}" width="${view.figure.width}" ` +
-      `height="${view.figure.height}" alt="${esc(view.figure.alt)}" style="max-width:100%;height:auto">`;
+    if (!view.htmlShowsFigure)
+      img =
+        `<img src="data:image/png;base64,${png}" width="${view.figure.width}" ` +
+        `height="${view.figure.height}" alt="${esc(view.figure.alt)}" style="max-width:100%;height:auto">`;
   }
   data['text/html'] = staticHtml(view, img);
   data['text/plain'] = view.text;

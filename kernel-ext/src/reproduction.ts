@@ -7,7 +7,16 @@
  */
 import * as fs from 'node:fs';
 import type { ReproductionFile } from 'milkit';
-import { type ResultCell, type ResultsInput, esc, frame, resultsView } from 'milkit/core';
+import {
+  type ResultCell,
+  type ResultsInput,
+  type StaticView,
+  esc,
+  resultsView,
+  staticFigure,
+  textWidth,
+  wrapText,
+} from 'milkit/core';
 
 export type LoadedReproduction =
   | { status: 'measured'; path: string; file: ReproductionFile }
@@ -91,11 +100,25 @@ export function reproductionCaption(r: ReproductionFile): string {
     .join(' · ');
 }
 
-/** A one-line notice (e.g. a results file that is missing or unreadable) with the command to run, as HTML and text. */
-export function renderNotice(title: string, message: string, command?: string): { html: string; text: string } {
+/** The notice's orange bar. */
+const NOTICE = '#f58518';
+
+/**
+ * A notice (e.g. a results file that is missing or unreadable) with the command to run: HTML, text
+ * and, for viewers that show images only, the same words drawn as a figure.
+ */
+export function renderNotice(title: string, message: string, command?: string): StaticView {
   const cmd = command ? ` <code style="background:rgba(128,128,128,0.15);padding:0 3px">${esc(command)}</code>` : '';
   const body =
-    `<div style="border-left:4px solid #f58518;padding:4px ` +
+    `<div style="border-left:4px solid ${NOTICE};padding:4px ` +
     `8px;background:rgba(245,133,24,0.08)">${esc(message)}${cmd}</div>`;
-  return { html: frame(title, body), text: `${title}: ${message}${command ? ` ${command}` : ''}` };
+  const text = `${title}: ${message}${command ? ` ${command}` : ''}`;
+  const lines = wrapText(`${message}${command ? ` ${command}` : ''}`, 560, 12);
+  const height = 8 + 17 * lines.length;
+  const svg =
+    `<rect width="4" height="${height}" fill="${NOTICE}"/>` +
+    lines.map((l, k) => `<text x="12" y="${17 + 17 * k}">${esc(l)}</text>`).join('');
+  const width = 12 + Math.max(...lines.map((l) => textWidth(l, 12)));
+  const figure = staticFigure({ svg, width, height }, text, title);
+  return { title, figure, htmlShowsFigure: true, before: body, after: '', text };
 }

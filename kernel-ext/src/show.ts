@@ -125,10 +125,6 @@ export class ReproductionShown {
   }
 }
 
-function htmlBundle(f: { html: string; text: string }): MimeBundle {
-  return { data: { 'text/html': f.html, 'text/plain': f.text }, metadata: {} };
-}
-
 export const show = {
   /**
    * Heatmap of attention / instance probability over patch coordinates (ranked cells without them), top instances
@@ -220,7 +216,7 @@ export const show = {
       loaded.status === 'missing'
         ? `not measured yet (${file} is not there): run`
         : `could not read ${file} (${loaded.error}); regenerate it with`;
-    const bundle = htmlBundle(renderNotice(title, message, opts.command));
+    const bundle = staticBundle(renderNotice(title, message, opts.command));
     publish(bundle);
     return new ReproductionShown(loaded.status, file, bundle, undefined, undefined, String(bundle.data['text/plain']));
   },

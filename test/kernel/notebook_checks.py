@@ -2,9 +2,10 @@
 
 Every notebook: each milkit output (application/vnd.milkit.*+json) carries a valid payload of its
 kind, its figure as image/png (what GitHub and untrusted notebooks show), and text/html without
-<svg> (JupyterLab's sanitiser strips it in untrusted notebooks) showing that same PNG, and
-text/plain. The committed notebook carries outputs of the same kinds as a fresh run (check_kinds),
-and an HTML export that allows only image/png shows every figure (check_png_export).
+<svg> (JupyterLab's sanitiser strips it in untrusted notebooks) showing that same PNG (results
+tables: the table itself, as text one can copy), and text/plain. The committed notebook carries
+outputs of the same kinds as a fresh run (check_kinds), and an HTML export that allows only
+image/png shows every figure (check_png_export).
 
 03-reproduce-paper: every reproduction table either shows the committed results/<name>.json (same
 rows, our means, the published column, the regenerating command) or, when the file is absent, a
@@ -34,8 +35,15 @@ def payload(data, mime):
     return json.loads(p) if isinstance(p, str) else p
 
 
-# Views that always draw a figure (results tables are HTML tables; a training view before its first point has none).
-FIGURE_KINDS = {"attention", "masking", "slide"}
+# Every view carries its figure as image/png (a training view before its first point: its status line).
+FIGURE_KINDS = {"attention", "masking", "training", "results", "slide"}
+# Views whose HTML shows the figure's content as text (a table), not the PNG.
+TEXT_KINDS = {"results"}
+
+
+def milkit_kind(data):
+    kinds = [m.group(1) for m in map(MILKIT_MIME.match, data) if m]
+    return kinds[0] if kinds else None
 
 
 def check_fallbacks(nb):
@@ -45,7 +53,10 @@ def check_fallbacks(nb):
         if "<svg" in html:
             problems.append(f"cell {i}: text/html carries <svg>, which untrusted notebooks strip (use the PNG)")
         png = data.get("image/png")
-        if png and html and f'src="data:image/png;base64,{png}' not in html.replace("\n", ""):
+        if milkit_kind(data) in TEXT_KINDS:
+            if "<table" not in html:
+                problems.append(f"cell {i}: a results table without its HTML table")
+        elif png and html and f'src="data:image/png;base64,{png}' not in html.replace("\n", ""):
             problems.append(f"cell {i}: the HTML does not show the output's image/png")
         if png and len(png) < 1000:
             problems.append(f"cell {i}: image/png of {len(png)} base64 characters: blank?")
@@ -142,7 +153,9 @@ def check_nb03(source, nb):
         if "application/vnd.milkit.results+json" in d
     ]
     notices = [
-        (i, str(d.get("text/plain", ""))) for i, d in shown if len(d) == 2 and "text/html" in d and "text/plain" in d
+        (i, str(d.get("text/plain", "")))
+        for i, d in shown
+        if milkit_kind(d) is None and "text/html" in d and "text/plain" in d
     ]
     committed = (
         sorted(f[:-5] for f in os.listdir(results_dir) if f.endswith(".json")) if os.path.isdir(results_dir) else []

@@ -106,7 +106,8 @@ class FallbackChecks(unittest.TestCase):
         cell.outputs = [display({RESULTS_MIME: {"version": 1, "kind": "results", "columns": [], "rows": []}})]
         nb.cells = [cell]
         problems = check_fallbacks(nb)
-        self.assertEqual(len(problems), 2, problems)
+        # No PNG, no HTML table, no HTML fallback, no text.
+        self.assertEqual(len(problems), 4, problems)
         wrong_kind = json.dumps({"version": 1, "kind": "attention"})
         cell.outputs = [display({RESULTS_MIME: wrong_kind, "text/html": "<table>", "text/plain": "t"})]
         self.assertIn("kind 'attention'", check_fallbacks(nb)[0])
@@ -130,6 +131,20 @@ class FallbackChecks(unittest.TestCase):
         self.assertEqual(check_png_export(nb), [])
         cell.outputs = [display({mime: p, "image/png": png, "text/html": "<img src='other'>", "text/plain": "t"})]
         self.assertIn("does not show the output's image/png", check_fallbacks(nb)[0])
+
+    def test_tables_carry_a_png_and_show_the_table_as_html(self):
+        nb = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell("")
+        nb.cells = [cell]
+        p = {"version": 1, "kind": "results", "columns": ["auc"], "rows": []}
+        png = "iVBORw0KGgo" + "A" * 2000
+        cell.outputs = [display({RESULTS_MIME: p, "image/png": png, "text/html": "<table></table>", "text/plain": "t"})]
+        self.assertEqual(check_fallbacks(nb), [])
+        cell.outputs = [display({RESULTS_MIME: p, "text/html": "<table></table>", "text/plain": "t"})]
+        self.assertIn("without its figure as image/png", check_fallbacks(nb)[0])
+        img = f'<img src="data:image/png;base64,{png}">'
+        cell.outputs = [display({RESULTS_MIME: p, "image/png": png, "text/html": img, "text/plain": "t"})]
+        self.assertIn("without its HTML table", check_fallbacks(nb)[0])
 
 
 class KindChecks(unittest.TestCase):
