@@ -6,7 +6,8 @@
 #     (e2e/slide.test.mjs, ~30 s);
 #  2. the prebuilt milkit-jupyterlab extension in a real JupyterLab 4.6.4 (npm-built host served by
 #     Debian's jupyterlab_server) with stored outputs, light and dark theme, keyboard, and a live
-#     tslab notebook that is run, saved and reopened (e2e/lab.test.mjs);
+#     tslab notebook that is run, saved and reopened, and the slide view of a live notebook on CMU-1
+#     with patches fetched from the kernel (e2e/lab.test.mjs);
 #  3. sharing: the committed notebooks opened untrusted in JupyterLab WITHOUT the extension show
 #     every figure (e2e/untrusted.test.mjs);
 #  4. `milkit report` of a small real run, with JavaScript on and off (e2e/report.test.mjs).
