@@ -4,6 +4,7 @@
  */
 import { type DatasetBuilder } from './types';
 import { mnistBags } from './mnistBags';
+import { mnistWsi } from './mnistWsi';
 import { musk1 } from './musk1';
 import { colon } from './colon';
 import { breast } from './breast';
@@ -11,6 +12,7 @@ import { breast } from './breast';
 export * from './types';
 export { musk1 } from './musk1';
 export { mnistBags, loadMnist, type MnistBagsOptions, type MnistImages } from './mnistBags';
+export { mnistWsi, hardenDigit, type MnistWsiOptions } from './mnistWsi';
 export { type Musk1Options } from './musk1';
 export * from './colon';
 export * from './breast';
@@ -19,6 +21,7 @@ export * from './breast';
 export const DATASETS: Record<string, DatasetBuilder<any>> = {
   [musk1.name]: musk1,
   [mnistBags.name]: mnistBags,
+  [mnistWsi.name]: mnistWsi,
   [colon.name]: colon,
   [breast.name]: breast,
 };
