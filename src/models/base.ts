@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ActivationName } from './layers/activations';
 import { Dense, projectBag } from './layers/dense';
 import { dropout } from './layers/dropout';
-import { ParamStore } from './layers/params';
+import { type LinearInit, ParamStore } from './layers/params';
 import { bagLoss } from './losses';
 import { uploadBag } from './upload';
 
@@ -37,7 +37,7 @@ export abstract class MilBase<C extends BaseModelConfig> implements MilModel<C> 
     readonly name: string,
     readonly config: Readonly<C>,
   ) {
-    this.params = new ParamStore(config.seed ?? 0);
+    this.params = new ParamStore(config.seed ?? 0, (config as { weightInit?: LinearInit }).weightInit);
   }
 
   abstract forward(bag: tf.Tensor2D, opts: ForwardOptions): MilOutput;
@@ -103,6 +103,8 @@ export interface ProjectionConfig {
   activation: Extract<ActivationName, 'relu' | 'gelu'>;
   /** Dropout after the projection (0.25 in the references). */
   dropout: number;
+  /** Weight init (default 'xavier'; 'torch': PyTorch's default, see `LinearInit`). */
+  weightInit?: LinearInit;
   /**
    * Widths of fully connected layers before the projection, each with the same activation and
    * dropout (default none). Ilse et al.'s MUSK network is `hidden: [256, 128]`, `embedDim: 64`:

@@ -100,7 +100,7 @@ export const MODELS = {
     description: 'attention-based MIL: projection, tanh/gated/relu attention pooling, linear classifier',
     paper: ILSE,
     defaults: ABMIL_DEFAULTS,
-    optional: ['attentionDim', 'attentionDropout', 'hidden'],
+    optional: ['attentionDim', 'attentionDropout', 'hidden', 'weightInit'],
     published: {
       musk1Accuracy: 0.892,
       musk1AccuracySd: 0.04,
@@ -115,7 +115,7 @@ export const MODELS = {
     description: 'gated attention MIL (abmil with gated: true; hidden 384, dropout 0.25 on both branches)',
     paper: ILSE,
     defaults: { ...ABMIL_DEFAULTS, gated: true },
-    optional: ['attentionDim', 'attentionDropout', 'hidden'],
+    optional: ['attentionDim', 'attentionDropout', 'hidden', 'weightInit'],
     published: {
       musk1Accuracy: 0.9,
       musk1AccuracySd: 0.05,

@@ -19,6 +19,7 @@ const CHOICES: Record<string, readonly string[]> = {
   distill: ['MaxMinS', 'MaxS', 'AFS'],
   kernel: SELF_ATTENTION_KERNELS,
   encoder: Object.keys(IMAGE_ENCODERS),
+  weightInit: ['xavier', 'torch'],
 };
 /** Options that count or size something: whole numbers ≥ 1. */
 const COUNT = new RegExp(
@@ -46,7 +47,16 @@ export function validateModelConfig(
       );
     };
     const d = defaults[key];
-    const expected = d === undefined ? (COUNT.test(key) ? 'number' : undefined) : Array.isArray(d) ? 'array' : typeof d;
+    const expected =
+      d === undefined
+        ? COUNT.test(key)
+          ? 'number'
+          : CHOICES[key]
+            ? 'string'
+            : undefined
+        : Array.isArray(d)
+          ? 'array'
+          : typeof d;
     if (expected === 'number') {
       if (typeof value !== 'number' || !Number.isFinite(value)) bad(`${key} must be a number`, `give ${key} a number`);
       const n = value as number;

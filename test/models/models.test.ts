@@ -289,6 +289,43 @@ describe('models: registry errors and model-specific behaviour', () => {
     relu.dispose();
   });
 
+  it("weightInit: 'torch' starts every layer from PyTorch's default U(±1/√fanIn), biases included", () => {
+    const cfg = { inputDim: 166, hidden: [256, 128], embedDim: 64, attentionDim: 64 };
+    const torch = createModel('abmil', { ...cfg, weightInit: 'torch' });
+    const xavier = createModel('abmil', cfg);
+    try {
+      for (const [name, v] of torch.namedVariables()) {
+        const fanIn = name.endsWith('kernel')
+          ? v.shape[0]
+          : xavier.namedVariables().get(`${name.slice(0, -4)}kernel`)!.shape[0];
+        const values = Array.from(v.dataSync());
+        const bound = 1 / Math.sqrt(fanIn);
+        assert.ok(
+          values.every((x) => Math.abs(x) <= bound),
+          `${name} within ±1/√${fanIn}`,
+        );
+        // Uniform on ±bound: the largest of many draws comes close to the bound (not a narrower law).
+        if (values.length >= 64)
+          assert.ok(Math.max(...values.map(Math.abs)) > 0.8 * bound, `${name} fills ±1/√${fanIn}`);
+      }
+      assert.ok(
+        xavier
+          .namedVariables()
+          .get('projection/bias')!
+          .dataSync()
+          .every((x) => x === 0),
+        'xavier: zero biases',
+      );
+      assert.throws(
+        () => createModel('abmil', { ...cfg, weightInit: 'kaiming' as 'torch' }),
+        /weightInit must be one of xavier, torch/,
+      );
+    } finally {
+      torch.dispose();
+      xavier.dispose();
+    }
+  });
+
   it('CLAM returns the weighted instance-clustering loss only with a class target, and loss = 0.7·CE + aux', () => {
     const m = createModel('clam-sb', smallConfig('clam-sb'));
     const bag = bagOf(40);

@@ -1,5 +1,6 @@
 /**
- * Fully connected layer `y = act(x·W + b)`, W `[in, out]` xavier-normal, b zero (the reference init).
+ * Fully connected layer `y = act(x·W + b)`, W `[in, out]` xavier-normal, b zero (the reference init),
+ * or PyTorch's default init when the model's store says so (`LinearInit`).
  *
  * Inference (no gradient tape) runs the backend's fused matMul+bias+activation kernel. While a
  * gradient is being recorded it runs plain matMul/add/activation instead: tfjs's fused op carries
@@ -10,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { activate, type ActivationName, FUSABLE } from './activations';
 import { denseNative, isNativeActivation, nativeDenseAvailable } from '../../backend/nativeOps';
-import { ParamScope, xavierNormal } from './params';
+import { ParamScope, torchDefaultUniform, xavierNormal } from './params';
 
 /** True while tfjs records a gradient tape (inside tf.grad / variableGrads / minimize). */
 export function recordingGradients(): boolean {
@@ -28,8 +29,13 @@ export class Dense {
     readonly activation: ActivationName = 'linear',
     useBias = true,
   ) {
-    this.kernel = scope.add('kernel', xavierNormal(scope.rng, inDim, outDim));
-    if (useBias) this.bias = scope.add('bias', tf.zeros([outDim]));
+    const torch = scope.store.linearInit === 'torch';
+    this.kernel = scope.add(
+      'kernel',
+      torch ? torchDefaultUniform(scope.rng, [inDim, outDim], inDim) : xavierNormal(scope.rng, inDim, outDim),
+    );
+    if (useBias)
+      this.bias = scope.add('bias', torch ? torchDefaultUniform(scope.rng, [outDim], inDim) : tf.zeros([outDim]));
   }
 
   /** x `[..., in]` → `[..., out]`. */

@@ -10,6 +10,13 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../random';
 import { installWasmKernels } from '../../backend/wasmKernels';
 
+/**
+ * How `Dense` layers start: 'xavier' (xavier-normal kernels, zero biases: the MHIM-MIL reference
+ * init, the default) or 'torch' (PyTorch's default Linear init, U(±1/√fanIn) for kernels and
+ * biases, what a PyTorch model that does not re-initialise uses, e.g. Ilse et al.'s AB-MIL).
+ */
+export type LinearInit = 'xavier' | 'torch';
+
 export class ParamStore {
   private readonly vars = new Map<string, tf.Variable>();
   /** Initialisation stream (weights). */
@@ -17,7 +24,10 @@ export class ParamStore {
   /** Separate stream for dropout masks, so training never shifts the initialisation. */
   readonly dropoutRng: Rng;
 
-  constructor(seed = 0) {
+  constructor(
+    seed = 0,
+    readonly linearInit: LinearInit = 'xavier',
+  ) {
     // Models are built after the backend is chosen: the moment to swap in the copy-free wasm kernels.
     if (tf.getBackend() === 'wasm') installWasmKernels();
     this.initRng = new Rng(seed);
