@@ -284,6 +284,7 @@ function header(): string {
     'CPU s'.padStart(7),
     'vs torch'.padStart(8),
     'bf16 infer s'.padStart(13),
+    'CPU s'.padStart(7),
     'GFLOP/s'.padStart(8),
     'peak RSS MB'.padStart(12),
   ].join(' ');
@@ -303,6 +304,7 @@ function row(r: BenchResult): string {
     fixed(r.inferCpuSecondsPerBag, 3).padStart(7),
     ratio(r.inferSecondsPerBag, ref?.infer).padStart(8),
     `${fixed(r.inferBf16SecondsPerBag, 3)}/${fixed(r.inferBf16MedianSecondsPerBag, 3)}`.padStart(13),
+    fixed(r.inferBf16CpuSecondsPerBag, 3).padStart(7),
     fixed(r.gflops, 1).padStart(8),
     String(r.peakRssMB ?? '-').padStart(12),
     r.error ? ` failed: ${r.error}` : '',
