@@ -259,8 +259,8 @@ const SHARED_PROTOCOL =
   "AB-MIL in MHIM-MIL's form (ReLU attention without biases, 128 hidden) with a 64-wide GELU projection, no dropout; " +
   'Adam lr 5e-4 with cosine decay to 1e-7, weight decay 1e-5 (L2), batch 1 bag, 20 epochs, weights ' +
   'after the last epoch (no selection on the test fold), ' +
-  'seed 2021 (every setting sees the same splits and the same fold seeds); accuracy and F1 at the ' +
-  'Youden threshold fitted on the training bags. ' +
+  'seed 2021 (every setting sees the same splits and the same fold seeds); accuracy and macro F1 at the ' +
+  "argmax (p ≥ 0.5, as MHIM-MIL's code). " +
   'MHIM-v2 preset: class-aware instance scores, HSM βh = 0.03 (r = 1), GRN K = 5 / keep 0.8 / ' +
   'query momentum 0.9999, consistency α = 0.5 at τ = 0.1, teacher momentum 0.9997, teacher dropout ' +
   'on. ' +
