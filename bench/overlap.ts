@@ -50,10 +50,15 @@ async function main(): Promise<void> {
   const bags = Math.max(2, Math.round((Number(f.gigabytes) * 1e9) / (8000 * dim * 4)));
   const tmp = fs.mkdtempSync(path.join(String(f.dir), 'milkit-overlap-'));
   const remove = () => (f.keep ? undefined : fs.rmSync(tmp, { recursive: true, force: true }));
-  process.on('SIGINT', () => {
-    remove();
-    process.exit(130);
-  });
+  // Interrupted (Ctrl-C, or a kill from a script, where SIGINT may be ignored): the 3 GB go too.
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)
+    process.on(signal, () => {
+      remove();
+      process.exit(code);
+    });
   try {
     const cpus = os.cpus();
     console.log(
