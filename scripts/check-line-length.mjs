@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const MAX = 120;
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-// native/ is C (its own style, compiled by native/build.cjs); markdown, notebooks and data are not code.
+// native/ is C, formatted by clang-format (native/.clang-format); markdown, notebooks and data are not code.
 const DIRS = [
   'src',
   'test',
@@ -17,9 +17,10 @@ const DIRS = [
   'jupyterlab-plugin/e2e',
   'experiments',
   'bench',
+  'native',
 ];
 const MORE = ['scripts', 'bin', '.ci'];
-const EXTENSIONS = /\.(ts|tsx|js|mjs|cjs|sh|py)$/;
+const EXTENSIONS = /\.(ts|tsx|js|mjs|cjs|sh|py|c|h|gyp)$/;
 const SKIP = new Set(['node_modules', 'dist', 'build', 'lib', 'labext', 'fixtures', 'templates']);
 const URL = /\bhttps?:\/\/\S+/g;
 

@@ -19,11 +19,11 @@
  * C = A·op(B) + beta·C, A [M × K] row-major (not transposed), beta 0 or 1.
  * Layout: op(B) is packed once per weight (bf16_pack_b), in KC-row blocks of NR-column panels,
  * each row pair k, k+1 of a column as one 32-bit word (bf16(B[k]) low, bf16(B[k+1]) high), which is
- * what vdpbf16ps and AMX's B tiles pair up: [block][panel][K/2 words][NR], high parts then low parts. A is converted per MC-row chunk and
- * KC block into MR-row micro-panels, each row's pairs contiguous: [micro-panel][MR][KC/2 words]
- * (a row of A converts to bf16 in place order, no transpose needed; the kernel broadcasts one word
- * per row and k pair). The micro-kernel holds a 14 × 32 float32 tile of C in 28 zmm registers, as
- * the float32 kernel (gemm.c) does, and the threads share gemm.c's pool.
+ * what vdpbf16ps and AMX's B tiles pair up: [block][panel][K/2 words][NR], high parts then low parts. A is converted
+ * per MC-row chunk and KC block into MR-row micro-panels, each row's pairs contiguous: [micro-panel][MR][KC/2 words] (a
+ * row of A converts to bf16 in place order, no transpose needed; the kernel broadcasts one word per row and k pair).
+ * The micro-kernel holds a 14 × 32 float32 tile of C in 28 zmm registers, as the float32 kernel (gemm.c) does, and the
+ * threads share gemm.c's pool.
  */
 #define _GNU_SOURCE /* syscall() for arch_prctl */
 #include "gemm.h"
@@ -70,7 +70,7 @@ void bf16_pack_b(const float *B, size_t ldb, int tb, int K, int N, uint32_t *out
       for (size_t w = 0; w < kcw; w++)
         for (size_t j = 0; j < NR; j++) {
           const size_t col = p * NR + j, k = k0 + 2 * w;
-          float even = 0.f, odd = 0.f; /* rows k and k + 1 */
+          float even = 0.f, odd = 0.f;            /* rows k and k + 1 */
           if (col < (size_t)N && k < (size_t)K) { /* words past K are padding */
             even = tb ? B[col * ldb + k] : B[k * ldb + col];
             if (k + 1 < (size_t)K) odd = tb ? B[col * ldb + k + 1] : B[(k + 1) * ldb + col];
@@ -182,15 +182,16 @@ BF16 static void avx512_rows(const GemmArgs *g, const uint32_t *bpacked, size_t 
       for (size_t q = 0; q < rows; q += MR) {
         float *c = g->C + (i0 + q) * g->ldc + j0;
         const size_t r = min_size(MR, rows - q);
-        kernel(kcw, apack + q * kcw, b, c, g->ldc, r, cols, add); /* high · high */
-        kernel(kcw, alow + q * kcw, b, c, g->ldc, r, cols, 1);    /* low · high */
+        kernel(kcw, apack + q * kcw, b, c, g->ldc, r, cols, add);      /* high · high */
+        kernel(kcw, alow + q * kcw, b, c, g->ldc, r, cols, 1);         /* low · high */
         kernel(kcw, apack + q * kcw, b + blow, c, g->ldc, r, cols, 1); /* high · low */
       }
     }
   }
 }
 
-/* ---- AMX: tiles 0-3 hold a 32 × 32 block of C, 4-5 two 16-row slices of A, 6-7 two 16-column halves of a B panel ---- */
+/* ---- AMX: tiles 0-3 hold a 32 × 32 block of C, 4-5 two 16-row slices of A, 6-7 two 16-column halves of a B panel ----
+ */
 #include <sys/syscall.h>
 #include <unistd.h>
 #define AMX __attribute__((target("avx512f,avx512bf16,amx-tile,amx-bf16")))

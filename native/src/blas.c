@@ -94,20 +94,26 @@ static int use_own_gemm(void) {
 
 /* c = a_r·b (+ c when it holds the bias): one row of an outer product. */
 VECTOR_CLONES static void outer_row(float *restrict c, float a, const float *restrict b, size_t n, int accumulate) {
-  if (accumulate) for (size_t j = 0; j < n; j++) c[j] += a * b[j];
-  else for (size_t j = 0; j < n; j++) c[j] = a * b[j];
+  if (accumulate)
+    for (size_t j = 0; j < n; j++) c[j] += a * b[j];
+  else
+    for (size_t j = 0; j < n; j++) c[j] = a * b[j];
 }
 
 /* C = act-less op(A)·op(B) (+ bias) for one batch entry. */
-static void product(const float *A, const float *B, float *C, int M, int N, int K, int ta, int tb, const float *bias, size_t biasLen) {
+static void product(const float *A, const float *B, float *C, int M, int N, int K, int ta, int tb, const float *bias,
+                    size_t biasLen) {
   float beta = 0.f;
   if (bias) {
     // Bias first, then the product accumulates onto it (beta = 1): one pass over C instead of two.
     for (int r = 0; r < M; r++) {
       float *row = C + (size_t)r * N;
-      if (biasLen == 1) for (int j = 0; j < N; j++) row[j] = bias[0];
-      else if (biasLen == (size_t)N) for (int j = 0; j < N; j++) row[j] = bias[j];
-      else for (int j = 0; j < N; j++) row[j] = bias[(size_t)r * N + j];
+      if (biasLen == 1)
+        for (int j = 0; j < N; j++) row[j] = bias[0];
+      else if (biasLen == (size_t)N)
+        for (int j = 0; j < N; j++) row[j] = bias[j];
+      else
+        for (int j = 0; j < N; j++) row[j] = bias[(size_t)r * N + j];
     }
     beta = 1.f;
   }
@@ -121,7 +127,8 @@ static void product(const float *A, const float *B, float *C, int M, int N, int 
     return;
   }
   if (M == 1 || N == 1) {
-    if (!bias) for (int j = 0; j < M * N; j++) C[j] = 0.f; /* beta = 1 below: never read garbage (NaN·0) */
+    if (!bias)
+      for (int j = 0; j < M * N; j++) C[j] = 0.f; /* beta = 1 below: never read garbage (NaN·0) */
     if (M == 1) {
       /* c[1 × N] = a · op(B): B [K × N] → Bᵀa; B [N × K] (transposed) → B·a. */
       if (tb) cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, 1.f, B, K, A, 1, 1.f, C, 1);
@@ -134,8 +141,18 @@ static void product(const float *A, const float *B, float *C, int M, int N, int 
     return;
   }
   if (use_own_gemm()) {
-    const GemmArgs g = {.ta = ta, .tb = tb, .M = M, .N = N, .K = K, .A = A, .B = B,
-                        .lda = (size_t)(ta ? M : K), .ldb = (size_t)(tb ? K : N), .ldc = (size_t)N, .beta = beta, .C = C};
+    const GemmArgs g = {.ta = ta,
+                        .tb = tb,
+                        .M = M,
+                        .N = N,
+                        .K = K,
+                        .A = A,
+                        .B = B,
+                        .lda = (size_t)(ta ? M : K),
+                        .ldb = (size_t)(tb ? K : N),
+                        .ldc = (size_t)N,
+                        .beta = beta,
+                        .C = C};
     if (gemm_avx512(&g, threads_now)) return; /* 0: out of memory for the packed panels, OpenBLAS does it */
   }
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.f, A,
@@ -157,7 +174,8 @@ static napi_value matmul(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int ok = 1;
-  const double batch = num(env, argv[1], &ok), m = num(env, argv[2], &ok), n = num(env, argv[3], &ok), k = num(env, argv[4], &ok);
+  const double batch = num(env, argv[1], &ok), m = num(env, argv[2], &ok), n = num(env, argv[3], &ok),
+               k = num(env, argv[4], &ok);
   const double transA = num(env, argv[5], &ok), transB = num(env, argv[6], &ok);
   const double offA = num(env, argv[7], &ok), strideA = num(env, argv[8], &ok);
   const double offB = num(env, argv[9], &ok), strideB = num(env, argv[10], &ok);
@@ -172,8 +190,9 @@ static napi_value matmul(napi_env env, napi_callback_info info) {
   const double lastA = offA + (batch - 1) * strideA + m * k * 4, lastB = offB + (batch - 1) * strideB + k * n * 4;
   const double lastC = offC + batch * cBytes, lastBias = offBias < 0 ? 0 : offBias + biasLen * 4;
   if (batch < 1 || m < 1 || n < 1 || k < 1 || offA < 0 || offB < 0 || offC < 0 || strideA < 0 || strideB < 0 ||
-      lastA > (double)heapBytes || lastB > (double)heapBytes || lastC > (double)heapBytes || lastBias > (double)heapBytes ||
-      m > INT32_MAX || n > INT32_MAX || k > INT32_MAX || (offBias >= 0 && biasLen != 1 && biasLen != n && biasLen != m * n)) {
+      lastA > (double)heapBytes || lastB > (double)heapBytes || lastC > (double)heapBytes ||
+      lastBias > (double)heapBytes || m > INT32_MAX || n > INT32_MAX || k > INT32_MAX ||
+      (offBias >= 0 && biasLen != 1 && biasLen != n && biasLen != m * n)) {
     napi_throw_range_error(env, NULL, "milkit_blas.matmul: shape or offset outside the heap");
     return NULL;
   }
@@ -226,13 +245,15 @@ static napi_value matmul_bf16(napi_env env, napi_callback_info info) {
            napi_get_arraybuffer_info(env, argv[5], &data, &packedBytes) == napi_ok;
   for (size_t i = 1; ok && i < 11; i++) ok = i == 5 || napi_get_value_double(env, argv[i], &a[i]) == napi_ok;
   if (!ok) {
-    napi_throw_type_error(env, NULL, "milkit_blas.matmulBf16: expected (heap, m, n, k, offA, packed, offC, offBias, biasLen, act, leak)");
+    napi_throw_type_error(
+        env, NULL, "milkit_blas.matmulBf16: expected (heap, m, n, k, offA, packed, offC, offBias, biasLen, act, leak)");
     return NULL;
   }
   const double m = a[1], n = a[2], k = a[3], offA = a[4], offC = a[6], offBias = a[7], biasLen = a[8];
   if (!(m >= 1 && n >= 1 && k >= 1 && m <= INT32_MAX && n <= INT32_MAX && k <= INT32_MAX) || offA < 0 || offC < 0 ||
       offA + m * k * 4 > (double)heapBytes || offC + m * n * 4 > (double)heapBytes ||
-      (offBias >= 0 && (offBias + biasLen * 4 > (double)heapBytes || (biasLen != 1 && biasLen != n && biasLen != m * n))) ||
+      (offBias >= 0 &&
+       (offBias + biasLen * 4 > (double)heapBytes || (biasLen != 1 && biasLen != n && biasLen != m * n))) ||
       (double)packedBytes < (double)bf16_packed_words((int)k, (int)n) * 4 + 64) {
     napi_throw_range_error(env, NULL, "milkit_blas.matmulBf16: shape or offset outside the heap or the packed weights");
     return NULL;
@@ -248,8 +269,14 @@ static napi_value matmul_bf16(napi_env env, napi_callback_info info) {
         C[(size_t)r * N + j] = bias[biasLen == 1 ? 0 : biasLen == n ? (size_t)j : (size_t)r * N + j];
     beta = 1.f;
   }
-  const GemmArgs g = {.M = M, .N = N, .K = K, .A = (const float *)(base + (size_t)offA), .lda = (size_t)K,
-                      .ldc = (size_t)N, .beta = beta, .C = C};
+  const GemmArgs g = {.M = M,
+                      .N = N,
+                      .K = K,
+                      .A = (const float *)(base + (size_t)offA),
+                      .lda = (size_t)K,
+                      .ldc = (size_t)N,
+                      .beta = beta,
+                      .C = C};
   const int single = few_threads_begin(m * n * k / 2); /* half the work of a float32 product */
   const int done = gemm_bf16(&g, (const uint32_t *)(((uintptr_t)data + 63) & ~(uintptr_t)63), threads_now);
   few_threads_end(single);
@@ -284,7 +311,8 @@ static char *heap_of(napi_env env, napi_value v, size_t *bytes) {
 /* The entry points take (heap, n numbers): checks the count, returns the heap (NULL with a JS
  * exception pending on failure) and the numbers in `a`. */
 #define MAX_ARGS 20
-static char *heap_and_numbers(napi_env env, napi_callback_info info, const char *name, size_t n, double *a, size_t *heapBytes) {
+static char *heap_and_numbers(napi_env env, napi_callback_info info, const char *name, size_t n, double *a,
+                              size_t *heapBytes) {
   size_t argc = MAX_ARGS;
   napi_value argv[MAX_ARGS];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
@@ -446,11 +474,23 @@ static napi_value self_test(napi_env env, napi_callback_info cbinfo) {
         napi_throw_error(env, NULL, "milkit_blas.selfTest: out of memory");
         return NULL;
       }
-      for (size_t i = 0; i < (size_t)M * K; i++) A[i] = (float)((state = state * 1664525u + 1013904223u) >> 8) / 16777216.f - .5f;
-      for (size_t i = 0; i < (size_t)K * N; i++) B[i] = (float)((state = state * 1664525u + 1013904223u) >> 8) / 16777216.f - .5f;
+      for (size_t i = 0; i < (size_t)M * K; i++)
+        A[i] = (float)((state = state * 1664525u + 1013904223u) >> 8) / 16777216.f - .5f;
+      for (size_t i = 0; i < (size_t)K * N; i++)
+        B[i] = (float)((state = state * 1664525u + 1013904223u) >> 8) / 16777216.f - .5f;
       product(A, B, C, M, N, K, ta, tb, NULL, 0);
-      const GemmArgs g = {.ta = ta, .tb = tb, .M = M, .N = N, .K = K, .A = A, .B = B, .lda = (size_t)(ta ? M : K),
-                          .ldb = (size_t)(tb ? K : N), .ldc = (size_t)N, .beta = 0.f, .C = R};
+      const GemmArgs g = {.ta = ta,
+                          .tb = tb,
+                          .M = M,
+                          .N = N,
+                          .K = K,
+                          .A = A,
+                          .B = B,
+                          .lda = (size_t)(ta ? M : K),
+                          .ldb = (size_t)(tb ? K : N),
+                          .ldc = (size_t)N,
+                          .beta = 0.f,
+                          .C = R};
       gemm_reference(&g);
       double diff = 0, scale = 0;
       for (size_t i = 0; i < (size_t)M * N; i++) {
@@ -487,14 +527,25 @@ static napi_value bf16_self_test(napi_env env, napi_callback_info cbinfo) {
       napi_throw_error(env, NULL, "milkit_blas.bf16SelfTest: out of memory");
       return NULL;
     }
-    for (size_t i = 0; i < (size_t)M * K; i++) A[i] = (float)((state = state * 1664525u + 1013904223u) >> 8) / 16777216.f - .5f;
-    for (size_t i = 0; i < (size_t)K * N; i++) B[i] = (float)((state = state * 1664525u + 1013904223u) >> 8) / 16777216.f - .5f;
+    for (size_t i = 0; i < (size_t)M * K; i++)
+      A[i] = (float)((state = state * 1664525u + 1013904223u) >> 8) / 16777216.f - .5f;
+    for (size_t i = 0; i < (size_t)K * N; i++)
+      B[i] = (float)((state = state * 1664525u + 1013904223u) >> 8) / 16777216.f - .5f;
     for (size_t i = 0; i < (size_t)M * N; i++) C[i] = R[i] = (float)(i % 7) - 3.f; /* beta = 1 */
     bf16_pack_b(B, (size_t)(tb ? K : N), tb, K, N, P);
     const GemmArgs g = {.M = M, .N = N, .K = K, .A = A, .lda = (size_t)K, .ldc = (size_t)N, .beta = 1.f, .C = C};
     gemm_bf16(&g, P, threads_now);
-    const GemmArgs r = {.tb = tb, .M = M, .N = N, .K = K, .A = A, .B = B, .lda = (size_t)K,
-                        .ldb = (size_t)(tb ? K : N), .ldc = (size_t)N, .beta = 1.f, .C = R};
+    const GemmArgs r = {.tb = tb,
+                        .M = M,
+                        .N = N,
+                        .K = K,
+                        .A = A,
+                        .B = B,
+                        .lda = (size_t)K,
+                        .ldb = (size_t)(tb ? K : N),
+                        .ldc = (size_t)N,
+                        .beta = 1.f,
+                        .C = R};
     gemm_reference(&r);
     double diff = 0, scale = 0;
     for (size_t i = 0; i < (size_t)M * N; i++) {
@@ -518,8 +569,8 @@ static napi_value bf16_peak_js(napi_env env, napi_callback_info cbinfo) {
   int32_t n = 0;
   int64_t iters = 0;
   CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
-  if (argc != 2 || napi_get_value_int32(env, argv[0], &n) != napi_ok || napi_get_value_int64(env, argv[1], &iters) != napi_ok ||
-      n < 1 || iters < 1) {
+  if (argc != 2 || napi_get_value_int32(env, argv[0], &n) != napi_ok ||
+      napi_get_value_int64(env, argv[1], &iters) != napi_ok || n < 1 || iters < 1) {
     napi_throw_type_error(env, NULL, "milkit_blas.bf16Peak: expected (threads >= 1, iterations >= 1)");
     return NULL;
   }
@@ -534,8 +585,8 @@ static napi_value fma_peak_js(napi_env env, napi_callback_info cbinfo) {
   int32_t n = 0;
   int64_t iters = 0;
   CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
-  if (argc != 2 || napi_get_value_int32(env, argv[0], &n) != napi_ok || napi_get_value_int64(env, argv[1], &iters) != napi_ok ||
-      n < 1 || iters < 1) {
+  if (argc != 2 || napi_get_value_int32(env, argv[0], &n) != napi_ok ||
+      napi_get_value_int64(env, argv[1], &iters) != napi_ok || n < 1 || iters < 1) {
     napi_throw_type_error(env, NULL, "milkit_blas.fmaPeak: expected (threads >= 1, iterations >= 1)");
     return NULL;
   }

@@ -16,14 +16,13 @@
 #define VECTOR_CLONES
 #endif
 
-#define CHECK(call)                                                      \
-  do {                                                                   \
-    if ((call) != napi_ok) {                                             \
-      napi_throw_error(env, NULL, "milkit_blas: N-API call failed");     \
-      return NULL;                                                       \
-    }                                                                    \
+#define CHECK(call)                                                  \
+  do {                                                               \
+    if ((call) != napi_ok) {                                         \
+      napi_throw_error(env, NULL, "milkit_blas: N-API call failed"); \
+      return NULL;                                                   \
+    }                                                                \
   } while (0)
-
 
 /*
  * Arguments of an entry point (blas.c): `heap_args` reads (heap, n numbers) into `a`; `heap_floats`
@@ -40,7 +39,8 @@ int heap_args(napi_env env, napi_callback_info info, const char *name, size_t n,
 float *heap_floats(Heap *heap, double off, double count);
 /* Throws "milkit_blas.<name>: bad shape"; returns NULL for `return bad_shape(...)`. */
 napi_value bad_shape(napi_env env, const char *name);
-/* Products of fewer than `work` multiply-adds run on one OpenBLAS thread (blas.c): begin returns whether it switched. */
+/* Products of fewer than `work` multiply-adds run on one OpenBLAS thread (blas.c): begin returns whether it switched.
+ */
 int few_threads_begin(double work);
 void few_threads_end(int switched);
 
@@ -63,7 +63,10 @@ static inline float exp_approx(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.f;
-  union { int32_t i; float f; } scale = { (n + 127) << 23 };
+  union {
+    int32_t i;
+    float f;
+  } scale = {(n + 127) << 23};
   return p * scale.f;
 }
 

@@ -12,7 +12,8 @@ VECTOR_CLONES static void fma_row(float *restrict acc, const float *restrict x, 
  * every c floats, instead of ow calls of a c-float loop (c = 8 left the vector unit idle: ~10×
  * slower). `tiled` holds each tap's weights repeated across the widest row, [kh·kw, ow·c].
  */
-static int depthwise_few_channels(const float *x, const float *wt, float *y, long h, long w, long c, long kh, long kw, long pt, long pl, long oh, long ow, int mode) {
+static int depthwise_few_channels(const float *x, const float *wt, float *y, long h, long w, long c, long kh, long kw,
+                                  long pt, long pl, long oh, long ow, int mode) {
   const size_t row = (size_t)ow * c;
   float *tiled = malloc(sizeof(float) * (size_t)kh * kw * row);
   if (!tiled) return 0;
@@ -52,14 +53,17 @@ static int depthwise_few_channels(const float *x, const float *wt, float *y, lon
       if (xi < 0 || xi >= h) continue;
       for (long b = 0; b < kw; b++) {
         const long j0 = pl - b > 0 ? pl - b : 0, j1 = w + pl - b < ow ? w + pl - b : ow;
-        if (j1 > j0) fma_row(y + (i * ow + j0) * c, x + (xi * w + j0 + b - pl) * c, tiled + (a * kw + b) * row + j0 * c, (size_t)(j1 - j0) * c);
+        if (j1 > j0)
+          fma_row(y + (i * ow + j0) * c, x + (xi * w + j0 + b - pl) * c, tiled + (a * kw + b) * row + j0 * c,
+                  (size_t)(j1 - j0) * c);
       }
     }
   free(tiled);
   return 1;
 }
 
-static void depthwise_run(const float *x, const float *wt, float *y, long h, long w, long c, long kh, long kw, long pt, long pl, long oh, long ow, int mode) {
+static void depthwise_run(const float *x, const float *wt, float *y, long h, long w, long c, long kh, long kw, long pt,
+                          long pl, long oh, long ow, int mode) {
   if (c < 32 && depthwise_few_channels(x, wt, y, h, w, c, kh, kw, pt, pl, oh, ow, mode)) return;
 
   if (mode == 2) {
@@ -104,7 +108,8 @@ napi_value depthwise(napi_env env, napi_callback_info info) {
   const long h = (long)a[3], w = (long)a[4], c = (long)a[5], kh = (long)a[6], kw = (long)a[7];
   const long pt = (long)a[8], pl = (long)a[9], oh = (long)a[10], ow = (long)a[11];
   const int mode = (int)a[12];
-  if (h < 1 || w < 1 || c < 1 || kh < 1 || kw < 1 || oh < 1 || ow < 1 || pt < 0 || pl < 0 || mode < 0 || mode > 2) return bad_shape(env, "depthwise");
+  if (h < 1 || w < 1 || c < 1 || kh < 1 || kw < 1 || oh < 1 || ow < 1 || pt < 0 || pl < 0 || mode < 0 || mode > 2)
+    return bad_shape(env, "depthwise");
   const double image = (double)h * w * c, filter = (double)kh * kw * c, out = (double)oh * ow * c;
   /* mode 2: w is dy (an output-sized image) and y the filter gradient. */
   const float *x = heap_floats(&heap, a[0], image), *wt = heap_floats(&heap, a[1], mode == 2 ? out : filter);
@@ -113,4 +118,3 @@ napi_value depthwise(napi_env env, napi_callback_info info) {
   depthwise_run(x, wt, y, h, w, c, kh, kw, pt, pl, oh, ow, mode);
   return NULL;
 }
-

@@ -12,7 +12,8 @@ static inline void normal_cdf_pdf(float z, float *cdf, float *pdf) {
   const float x = z * 0.70710678118654752f, ax = x < 0.f ? -x : x;
   const float t = 1.f / (1.f + 0.3275911f * ax);
   const float e = exp_approx(-x * x);
-  const float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+  const float poly =
+      ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
   const float erf_abs = 1.f - poly * e;
   const float erf = x < 0.f ? -erf_abs : erf_abs;
   *cdf = 0.5f * (1.f + erf);
@@ -22,7 +23,11 @@ static inline void normal_cdf_pdf(float z, float *cdf, float *pdf) {
 static inline float tanh_approx(float x) {
   const float ax = x < 0.f ? -x : x;
   const float z = x * x;
-  const float small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z + 1.33314422036e-1f) * z - 3.33332819422e-1f) * z * x + x;
+  const float small =
+      ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z + 1.33314422036e-1f) * z -
+       3.33332819422e-1f) *
+          z * x +
+      x;
   const float big_abs = 1.f - 2.f / (exp_approx(2.f * ax) + 1.f);
   const float big = x < 0.f ? -big_abs : big_abs;
   return ax < 0.625f ? small : big;
@@ -53,7 +58,8 @@ VECTOR_CLONES static void activation_forward(const float *restrict x, float *res
   }
 }
 
-VECTOR_CLONES static void activation_backward(const float *restrict dy, const float *restrict z, float *restrict g, size_t cols, int act) {
+VECTOR_CLONES static void activation_backward(const float *restrict dy, const float *restrict z, float *restrict g,
+                                              size_t cols, int act) {
   switch (act) {
     case 1:
       for (size_t j = 0; j < cols; j++) {
@@ -85,7 +91,6 @@ VECTOR_CLONES static void activation_backward(const float *restrict dy, const fl
   }
 }
 
-
 VECTOR_CLONES void add_row(float *restrict acc, const float *restrict row, size_t cols) {
   for (size_t j = 0; j < cols; j++) acc[j] += row[j];
 }
@@ -115,7 +120,8 @@ napi_value activation_grad(napi_env env, napi_callback_info info) {
   float *db = a[6] >= 0 ? heap_floats(&heap, a[6], a[4]) : NULL;
   if (!heap.ok) return NULL;
   const size_t R = (size_t)a[3], C = (size_t)a[4];
-  if (db) for (size_t j = 0; j < C; j++) db[j] = 0.f;
+  if (db)
+    for (size_t j = 0; j < C; j++) db[j] = 0.f;
   for (size_t r = 0; r < R; r++) {
     activation_backward(dy + r * C, z + r * C, g + r * C, C, (int)a[5]);
     if (db) add_row(db, g + r * C, C); /* the row is still in cache */
@@ -123,9 +129,9 @@ napi_value activation_grad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-
 /* Each draw depends only on its index (mulberry32's state is a counter), so the loop vectorises. */
-VECTOR_CLONES static void dropout_mask_mul(const float *restrict x, float *restrict y, size_t count, uint32_t state, uint64_t threshold, float scale) {
+VECTOR_CLONES static void dropout_mask_mul(const float *restrict x, float *restrict y, size_t count, uint32_t state,
+                                           uint64_t threshold, float scale) {
   if (threshold > 0xffffffffu) { /* every draw is kept */
     for (size_t i = 0; i < count; i++) y[i] = x[i] * scale;
     return;
@@ -156,16 +162,17 @@ napi_value dropout(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-
 /*
  * One Adam step for one variable, in one pass: the float32 operations of src/train/optimizer.ts in
  * the same order (no contraction: -std=c11), so the result equals the tfjs ops bit for bit.
  * Why: through tfjs ops the step is 12 kernels, each a pass over the weights ([1024 × 512] for the
  * projection) plus an allocation.
  */
-VECTOR_CLONES static void adam_update(const float *restrict th, const float *restrict m, const float *restrict v, const float *restrict g0,
-                                      float *restrict th2, float *restrict m2, float *restrict v2, size_t count, const float *k, int l2, int decoupled) {
-  const float wd = k[0], b1 = k[1], c1 = k[2], b2 = k[3], c2 = k[4], decay = k[5], root_bc2 = k[6], eps = k[7], step = k[8];
+VECTOR_CLONES static void adam_update(const float *restrict th, const float *restrict m, const float *restrict v,
+                                      const float *restrict g0, float *restrict th2, float *restrict m2,
+                                      float *restrict v2, size_t count, const float *k, int l2, int decoupled) {
+  const float wd = k[0], b1 = k[1], c1 = k[2], b2 = k[3], c2 = k[4], decay = k[5], root_bc2 = k[6], eps = k[7],
+              step = k[8];
   for (size_t i = 0; i < count; i++) {
     const float g = l2 ? g0[i] + th[i] * wd : g0[i];
     const float mi = m[i] * b1 + g * c1;

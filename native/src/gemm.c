@@ -26,10 +26,10 @@
 #include <stdatomic.h>
 #include <sched.h>
 
-#define MR 14
-#define NR 32
-#define KC 256
-#define MC 112
+#define MR    14
+#define NR    32
+#define KC    256
+#define MC    112
 #define KSLAB 2048
 
 static inline float at_a(const GemmArgs *g, size_t i, size_t k) {
@@ -177,7 +177,7 @@ AVX512 static void kernel(size_t kc, const float *restrict a, const float *restr
 typedef struct {
   const GemmArgs *g;
   size_t k0, kslab, panels, chunks;
-  float *bpack; /* [kc block][panel][KC][NR] */
+  float *bpack;          /* [kc block][panel][KC][NR] */
   const uint32_t *bf16b; /* set: op(B) already packed for the bf16 kernel (bf16.c), no slabs */
   atomic_size_t next_panel, packed, next_chunk, done_chunks, left;
   size_t joined; /* workers that took this job (under pool_lock) */
@@ -336,8 +336,13 @@ int gemm_avx512(const GemmArgs *g, int threads) {
   pthread_mutex_lock(&serial);
   const int helpers = helpers_for(chunks, threads);
   for (size_t k0 = 0; k0 < (size_t)g->K; k0 += kslab) {
-    Job job = {.g = g, .k0 = k0, .kslab = (size_t)g->K - k0 < kslab ? (size_t)g->K - k0 : kslab, .panels = panels,
-               .chunks = chunks, .bpack = bpack, .first_slab = k0 == 0};
+    Job job = {.g = g,
+               .k0 = k0,
+               .kslab = (size_t)g->K - k0 < kslab ? (size_t)g->K - k0 : kslab,
+               .panels = panels,
+               .chunks = chunks,
+               .bpack = bpack,
+               .first_slab = k0 == 0};
     run_on_pool(&job, helpers, apack);
   }
   pthread_mutex_unlock(&serial);
@@ -353,8 +358,12 @@ int gemm_bf16(const GemmArgs *g, const uint32_t *bpacked, int threads) {
   if (!apack) return 0;
   const size_t chunks = ((size_t)g->M + MC - 1) / MC;
   pthread_mutex_lock(&serial);
-  Job job = {.g = g, .kslab = (size_t)g->K, .panels = ((size_t)g->N + NR - 1) / NR, .chunks = chunks,
-             .bf16b = bpacked, .first_slab = 1};
+  Job job = {.g = g,
+             .kslab = (size_t)g->K,
+             .panels = ((size_t)g->N + NR - 1) / NR,
+             .chunks = chunks,
+             .bf16b = bpacked,
+             .first_slab = 1};
   run_on_pool(&job, helpers_for(chunks, threads), apack);
   pthread_mutex_unlock(&serial);
   free(apack);

@@ -15,7 +15,8 @@ typedef struct {
 
 /* 1 when this CPU runs the AVX-512 kernel (checked once with cpuid). */
 int gemm_avx512_supported(void);
-/* Runs the product on up to `threads` threads; returns 0 (C untouched) when the CPU lacks AVX-512 or memory is short. */
+/* Runs the product on up to `threads` threads; returns 0 (C untouched) when the CPU lacks AVX-512 or memory is short.
+ */
 int gemm_avx512(const GemmArgs *g, int threads);
 /* The plain triple loop with double accumulation, for tests. */
 void gemm_reference(const GemmArgs *g);

@@ -23,23 +23,27 @@ static double seconds(void) {
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
-#define CHAINS(type, set1, fma, reduce_width)                                      \
-  type acc[16];                                                                    \
-  const type x = set1(1.0000001f), y = set1(0.9999999f);                           \
-  for (int i = 0; i < 16; i++) acc[i] = set1((float)i);                            \
-  for (long it = 0; it < iters; it++) {                                            \
+#define CHAINS(type, set1, fma, reduce_width)                                         \
+  type acc[16];                                                                       \
+  const type x = set1(1.0000001f), y = set1(0.9999999f);                              \
+  for (int i = 0; i < 16; i++) acc[i] = set1((float)i);                               \
+  for (long it = 0; it < iters; it++) {                                               \
     _Pragma("GCC unroll 16") for (int i = 0; i < 16; i++) acc[i] = fma(acc[i], x, y); \
-  }                                                                                \
-  float sum = 0;                                                                   \
-  for (int i = 0; i < 16; i++) {                                                   \
-    float lanes[reduce_width];                                                     \
-    memcpy(lanes, &acc[i], sizeof lanes);                                          \
-    sum += lanes[0];                                                               \
-  }                                                                                \
+  }                                                                                   \
+  float sum = 0;                                                                      \
+  for (int i = 0; i < 16; i++) {                                                      \
+    float lanes[reduce_width];                                                        \
+    memcpy(lanes, &acc[i], sizeof lanes);                                             \
+    sum += lanes[0];                                                                  \
+  }                                                                                   \
   return sum;
 
-__attribute__((target("avx512f"))) static float chains512(long iters) { CHAINS(__m512, _mm512_set1_ps, _mm512_fmadd_ps, 16) }
-__attribute__((target("avx2,fma"))) static float chains256(long iters) { CHAINS(__m256, _mm256_set1_ps, _mm256_fmadd_ps, 8) }
+__attribute__((target("avx512f"))) static float chains512(long iters) {
+  CHAINS(__m512, _mm512_set1_ps, _mm512_fmadd_ps, 16)
+}
+__attribute__((target("avx2,fma"))) static float chains256(long iters) {
+  CHAINS(__m256, _mm256_set1_ps, _mm256_fmadd_ps, 8)
+}
 static inline __m128 mul_add(__m128 a, __m128 b, __m128 c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
 static float chains128(long iters) { CHAINS(__m128, _mm_set1_ps, mul_add, 4) }
 
@@ -70,14 +74,20 @@ __attribute__((target("avx512f,avx512bf16"))) static float chains_bf16(long iter
 
 static float chains(long iters) {
   switch (peak_lanes()) {
-    case 16: return chains512(iters);
-    case 8: return chains256(iters);
-    default: return chains128(iters);
+    case 16:
+      return chains512(iters);
+    case 8:
+      return chains256(iters);
+    default:
+      return chains128(iters);
   }
 }
 #else
 int peak_lanes(void) { return 1; }
-static float chains_bf16(long iters) { (void)iters; return 0.f; }
+static float chains_bf16(long iters) {
+  (void)iters;
+  return 0.f;
+}
 static float chains(long iters) {
   float acc[16];
   for (int i = 0; i < 16; i++) acc[i] = (float)i;

@@ -11,7 +11,8 @@
  * gradient twice that, ~3,000 kernel calls per TransMIL step on [256 × 256] matrices.
  */
 static void gemm(const float *A, const float *B, float *C, int m, int ta, int tb, float alpha, float beta) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, m, m, alpha, A, m, B, m, beta, C, m);
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, m, m, alpha, A, m, B, m,
+              beta, C, m);
 }
 
 /* keep: [iterations][4][m·m], each step's z, xz, p1, p2 (the backward pass reads them). */
@@ -32,7 +33,8 @@ static void pinv_forward(const float *x, const float *z0, float *z, float *keep,
 }
 
 /* dz: gradient of the last iterate (overwritten); dx accumulates (+=); dz0 receives the start's gradient. */
-static void pinv_backward(const float *x, const float *keep, float *dz, float *dx, float *dz0, int m, int iterations, float *scratch) {
+static void pinv_backward(const float *x, const float *keep, float *dz, float *dx, float *dz0, int m, int iterations,
+                          float *scratch) {
   const size_t mm = (size_t)m * m;
   float *dzin = scratch, *dp2 = scratch + mm, *dxz = scratch + 2 * mm, *dp1 = scratch + 3 * mm;
   for (int it = iterations - 1; it >= 0; it--) {
@@ -75,7 +77,8 @@ napi_value pinv(napi_env env, napi_callback_info info) {
   const float *x = heap_floats(&heap, a[0], count), *z0 = heap_floats(&heap, a[1], count);
   float *z = backward ? NULL : heap_floats(&heap, a[2], count);
   const float *dzIn = backward ? heap_floats(&heap, a[6], count) : NULL;
-  float *dx = backward ? heap_floats(&heap, a[7], count) : NULL, *dz0 = backward ? heap_floats(&heap, a[8], count) : NULL;
+  float *dx = backward ? heap_floats(&heap, a[7], count) : NULL,
+        *dz0 = backward ? heap_floats(&heap, a[8], count) : NULL;
   float *iterates = kept ? heap_floats(&heap, a[9], count * iterations * 4) : NULL;
   if (!heap.ok) return NULL;
   float *scratch = malloc(sizeof(float) * (5 * mm + (kept ? 0 : keepFloats)));
@@ -100,4 +103,3 @@ napi_value pinv(napi_env env, napi_callback_info info) {
   free(scratch);
   return NULL;
 }
-

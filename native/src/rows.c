@@ -14,7 +14,8 @@ VECTOR_CLONES static void softmax_row(const float *restrict x, float *restrict y
   for (size_t j = 0; j < n; j++) y[j] *= inv;
 }
 
-VECTOR_CLONES static void softmax_grad_row(const float *restrict y, const float *restrict dy, float *restrict dx, size_t n) {
+VECTOR_CLONES static void softmax_grad_row(const float *restrict y, const float *restrict dy, float *restrict dx,
+                                           size_t n) {
   const float dot = lanes_dot(dy, y, n);
   for (size_t j = 0; j < n; j++) dx[j] = y[j] * (dy[j] - dot);
 }
@@ -84,8 +85,9 @@ napi_value segmentMeans(napi_env env, napi_callback_info info) {
  *   g = dy·γ, dx = (g − mean(g) − x̂·mean(g·x̂))·rstd, dγ = Σ_rows dy·x̂, dβ = Σ_rows dy.
  * Why: through tfjs each is ~10 kernels over [N × 512] (TransMIL: 5 norms per step, at N = 8000).
  */
-VECTOR_CLONES static void layer_norm_row(const float *restrict x, const float *restrict gamma, const float *restrict beta, float *restrict y,
-                                         float *restrict xhat, float *rstd, size_t n, float eps) {
+VECTOR_CLONES static void layer_norm_row(const float *restrict x, const float *restrict gamma,
+                                         const float *restrict beta, float *restrict y, float *restrict xhat,
+                                         float *rstd, size_t n, float eps) {
   const float mean = lanes_dot(x, NULL, n) / (float)n;
   for (size_t j = 0; j < n; j++) xhat[j] = x[j] - mean;
   const float r = 1.f / sqrtf(lanes_dot(xhat, xhat, n) / (float)n + eps);
@@ -96,8 +98,9 @@ VECTOR_CLONES static void layer_norm_row(const float *restrict x, const float *r
   *rstd = r;
 }
 
-VECTOR_CLONES static void layer_norm_grad_row(const float *restrict dy, const float *restrict xhat, float rstd, const float *restrict gamma,
-                                              float *restrict dx, float *restrict dgamma, float *restrict dbeta, size_t n) {
+VECTOR_CLONES static void layer_norm_grad_row(const float *restrict dy, const float *restrict xhat, float rstd,
+                                              const float *restrict gamma, float *restrict dx, float *restrict dgamma,
+                                              float *restrict dbeta, size_t n) {
   for (size_t j = 0; j < n; j++) dx[j] = dy[j] * gamma[j]; /* g, in place */
   const float meanG = lanes_dot(dx, NULL, n) / (float)n, meanGx = lanes_dot(dx, xhat, n) / (float)n;
   for (size_t j = 0; j < n; j++) {
@@ -113,11 +116,14 @@ napi_value layerNorm(napi_env env, napi_callback_info info) {
   if (!heap_args(env, info, "layerNorm", 9, a, &heap)) return NULL;
   const double rows = a[6], cols = a[7];
   if (rows < 0 || cols < 1) return bad_shape(env, "layerNorm");
-  const float *x = heap_floats(&heap, a[0], rows * cols), *gamma = heap_floats(&heap, a[1], cols), *beta = heap_floats(&heap, a[2], cols);
-  float *y = heap_floats(&heap, a[3], rows * cols), *xhat = heap_floats(&heap, a[4], rows * cols), *rstd = heap_floats(&heap, a[5], rows);
+  const float *x = heap_floats(&heap, a[0], rows * cols), *gamma = heap_floats(&heap, a[1], cols),
+              *beta = heap_floats(&heap, a[2], cols);
+  float *y = heap_floats(&heap, a[3], rows * cols), *xhat = heap_floats(&heap, a[4], rows * cols),
+        *rstd = heap_floats(&heap, a[5], rows);
   if (!heap.ok) return NULL;
   const size_t n = (size_t)cols;
-  for (size_t r = 0; r < (size_t)rows; r++) layer_norm_row(x + r * n, gamma, beta, y + r * n, xhat + r * n, rstd + r, n, (float)a[8]);
+  for (size_t r = 0; r < (size_t)rows; r++)
+    layer_norm_row(x + r * n, gamma, beta, y + r * n, xhat + r * n, rstd + r, n, (float)a[8]);
   return NULL;
 }
 
@@ -127,13 +133,15 @@ napi_value layerNormGrad(napi_env env, napi_callback_info info) {
   if (!heap_args(env, info, "layerNormGrad", 9, a, &heap)) return NULL;
   const double rows = a[7], cols = a[8];
   if (rows < 0 || cols < 1) return bad_shape(env, "layerNormGrad");
-  const float *dy = heap_floats(&heap, a[0], rows * cols), *xhat = heap_floats(&heap, a[1], rows * cols), *rstd = heap_floats(&heap, a[2], rows);
+  const float *dy = heap_floats(&heap, a[0], rows * cols), *xhat = heap_floats(&heap, a[1], rows * cols),
+              *rstd = heap_floats(&heap, a[2], rows);
   const float *gamma = heap_floats(&heap, a[3], cols);
-  float *dx = heap_floats(&heap, a[4], rows * cols), *dgamma = heap_floats(&heap, a[5], cols), *dbeta = heap_floats(&heap, a[6], cols);
+  float *dx = heap_floats(&heap, a[4], rows * cols), *dgamma = heap_floats(&heap, a[5], cols),
+        *dbeta = heap_floats(&heap, a[6], cols);
   if (!heap.ok) return NULL;
   const size_t n = (size_t)cols;
   for (size_t j = 0; j < n; j++) dgamma[j] = dbeta[j] = 0.f;
-  for (size_t r = 0; r < (size_t)rows; r++) layer_norm_grad_row(dy + r * n, xhat + r * n, rstd[r], gamma, dx + r * n, dgamma, dbeta, n);
+  for (size_t r = 0; r < (size_t)rows; r++)
+    layer_norm_grad_row(dy + r * n, xhat + r * n, rstd[r], gamma, dx + r * n, dgamma, dbeta, n);
   return NULL;
 }
-
