@@ -8,7 +8,8 @@ import { rocCurve, prCurve } from '../metrics/curves';
 import { HEAT_SCALES, type HeatScale, defaultHeatScale } from '../viz/scale';
 import { type Chart, type ChartSeries, lineChart } from '../viz/static/chart';
 import { INK, MUTED, OKABE_ITO, esc, fmt, svgDoc, textWidth } from '../viz/static/svg';
-import { metricLabel, renderAttention, staticHtml, trainingPanels, SPLIT_COLOURS } from '../viz/static/views';
+import { SPLIT_COLOURS, metricLabel, trainingPanels } from '../viz/static/trainingView';
+import { renderAttention, staticHtml } from '../viz/static/views';
 import type { TrainingSeries } from '../viz/training';
 import type { ReportData } from './collect';
 

@@ -9,7 +9,7 @@ import { summarise, type RunResult } from '../train/results';
 import type { SweepTable } from '../sweep/collect';
 import { lineChart } from '../viz/static/chart';
 import { OKABE_ITO, esc, svgDoc } from '../viz/static/svg';
-import { metricLabel } from '../viz/static/views';
+import { metricLabel } from '../viz/static/trainingView';
 import { summariseRun } from './collect';
 import { confusionRow, curvesSection, reportPage, rocSection } from './page';
 

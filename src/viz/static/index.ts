@@ -2,3 +2,5 @@
 export * from './svg';
 export * from './chart';
 export * from './views';
+export * from './trainingView';
+export * from './resultsView';

@@ -1,9 +1,11 @@
 /**
- * Static renderings of every milkit view, built from the very payload the JupyterLab plugin
- * renders, so both always show the same data. Each gives one SVG figure (white background, axis
- * titles, colour-blind-safe colours), the HTML around it (info line, tables, legends) and a
- * text/plain summary. Callers decide how the figure travels: the notebook kernel rasterises it to
- * PNG (untrusted notebooks and GitHub strip SVG), `milkit report` inlines the SVG.
+ * Static renderings of milkit's views, built from the very payload the JupyterLab plugin renders,
+ * so both always show the same data: here the shared shell (figure, HTML around it) and the
+ * attention heatmap and masking preview; the training view and the results table live beside it
+ * (trainingView.ts, resultsView.ts). Each gives one SVG figure (white background, axis titles,
+ * colour-blind-safe colours), the HTML around it (info line, tables, legends) and a text/plain
+ * summary. Callers decide how the figure travels: the notebook kernel rasterises it to PNG
+ * (untrusted notebooks and GitHub strip SVG), `milkit report` inlines the SVG.
  */
 import { rocCurve, prCurve } from '../../metrics/curves';
 import type { AttentionPayload } from '../attention';
@@ -17,12 +19,9 @@ import {
   maskingSettingsLabel,
   previewMask,
 } from '../masking';
-import { type ResultsPayload, formatCell } from '../results';
 import { type HeatScale, defaultHeatScale, scaleScores } from '../scale';
-import { type TrainingPayload, type TrainingProgress, type TrainingSeries, foldMeans } from '../training';
-import { type Chart, type ChartSeries, chartRow, lineChart } from './chart';
+import { type Chart, chartRow, lineChart } from './chart';
 import {
-  INK,
   MUTED,
   OKABE_ITO,
   POSITIVE_OUTLINE,
@@ -356,226 +355,4 @@ export function renderMasking(p: MaskingPayload): StaticView {
     .join(', ');
   const text = `${title}: bag ${p.bagId}, ${p.n} instances: ${counts}`;
   return { title, figure: fig, before, after: `<div style="margin-top:4px">${legend}</div>`, text };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Training curves
-
-/** Okabe–Ito colour per split. */
-export const SPLIT_COLOURS = { train: OKABE_ITO.blue, val: OKABE_ITO.orange, test: OKABE_ITO.green } as const;
-
-/** Axis title of a metric. */
-export function metricLabel(metric: string): string {
-  const names: Record<string, string> = {
-    auc: 'AUC',
-    accuracy: 'accuracy',
-    balancedAccuracy: 'balanced accuracy',
-    f1: 'F1',
-    cIndex: 'C-index',
-    loss: 'loss',
-  };
-  return names[metric] ?? metric;
-}
-
-export function progressLine(pr: TrainingProgress, done = false): string {
-  const parts = [
-    pr.folds ? `fold ${(pr.fold ?? 0) + 1}/${pr.folds}` : '',
-    `epoch ${pr.epoch}/${pr.epochs}`,
-    pr.steps && !done ? `${pr.step ?? 0}/${pr.steps} bags` : '',
-    pr.rate ? `${fmt(pr.rate, 3)} bags/s` : '',
-    `${duration(pr.elapsedSeconds)} elapsed`,
-    pr.etaSeconds !== undefined && !done ? `ETA ${duration(pr.etaSeconds)}` : '',
-    pr.message && !(done && pr.message === 'done') ? pr.message : '',
-  ];
-  return parts.filter(Boolean).join(' · ');
-}
-
-export function duration(s: number): string {
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  return m < 60 ? `${m} min ${String(Math.round(s % 60)).padStart(2, '0')} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
-}
-
-/** One panel per metric: each split in its colour, folds as faint lines, their mean bold. */
-export function trainingPanels(series: readonly TrainingSeries[], metrics?: string[], legend = true): Chart[] {
-  const names = metrics ?? [...new Set(series.map((s) => s.metric))];
-  const folds = new Set(series.map((s) => s.fold).filter((f) => f !== undefined)).size;
-  const splits = (['train', 'val', 'test'] as const).filter((sp) => series.some((s) => s.split === sp));
-  const shared = [
-    ...splits.map((sp) => ({
-      name: `${sp}${folds > 1 ? `, mean of ${folds} folds` : ''}`,
-      colour: SPLIT_COLOURS[sp],
-      width: 2.4,
-    })),
-    ...(folds > 1 ? [{ name: 'one fold', colour: MUTED, width: 1, opacity: 0.5 }] : []),
-  ];
-  // One epoch axis for every panel (a test metric drawn once, at the last epoch, sits at its end).
-  const xs = series.flatMap((s) => s.x);
-  const xDomain: [number, number] = [Math.min(1, ...xs), Math.max(2, ...xs)];
-  return names.map((metric, k) => {
-    const own = series.filter((s) => s.metric === metric && s.x.length > 0);
-    const ys = own.flatMap((s) => s.y);
-    const [lo, hi] = [Math.min(...ys), Math.max(...ys)];
-    const pad = Math.max((hi - lo) * 0.08, 0.02);
-    // Scores bounded by [0, 1] (AUC, accuracy, F1, ...) never get an axis beyond them.
-    const bounded = !/loss/i.test(metric) && lo >= 0 && hi <= 1;
-    const yDomain: [number, number] = bounded ? [Math.max(0, lo - pad), Math.min(1, hi + pad)] : [lo - pad, hi + pad];
-    const faint: ChartSeries[] =
-      folds > 1 ? own.map((s) => ({ colour: SPLIT_COLOURS[s.split], x: s.x, y: s.y, width: 1, opacity: 0.3 })) : [];
-    const means = foldMeans(own).map((s) => ({
-      colour: SPLIT_COLOURS[s.split],
-      x: s.x,
-      y: s.y,
-      width: 2.4,
-    }));
-    const last = k === names.length - 1;
-    return lineChart([...faint, ...means], {
-      width: 230,
-      height: 150,
-      xDomain,
-      yDomain,
-      xLabel: 'epoch',
-      yLabel: metricLabel(metric),
-      legend: legend && last,
-      legendExtra: last ? shared : [],
-    });
-  });
-}
-
-export function renderTraining(p: TrainingPayload): StaticView {
-  const title = p.title ?? 'Training';
-  const progress = p.progress ? progressLine(p.progress, p.done) : '';
-  const status = p.done ? 'finished' : 'training…';
-  const summary = p.summary ? renderResults(p.summary) : undefined;
-  const panels = trainingPanels(p.series);
-  // Before the first point there are no curves yet; the figure then says where training stands,
-  // so an image-only viewer still shows the output.
-  const waiting = `${status}${progress ? ` · ${progress}` : ''} · no curve points yet`;
-  const fig = panels.length
-    ? staticFigure(
-        chartRow(panels, 4, 16),
-        `training curves of ${title}: ${[...new Set(p.series.map((s) => s.metric))].join(', ')} by epoch`,
-        title,
-      )
-    : staticFigure(
-        { svg: `<text y="14" fill="${MUTED}">${esc(waiting)}</text>`, width: textWidth(waiting, 12), height: 20 },
-        `${title}: ${waiting}`,
-        title,
-      );
-  const before = `<div>${esc(status)}${progress ? ` · ${esc(progress)}` : ''}</div>`;
-  const after = summary ? staticHtml(summary) : '';
-  // The text line reports the latest fold only (a 5 × 10-fold run would otherwise print 50 of each).
-  const lastFold = Math.max(-1, ...p.series.map((s) => s.fold ?? -1));
-  const last = p.series
-    .filter((s) => (s.fold ?? -1) === lastFold)
-    .map(
-      (s) =>
-        `${s.fold !== undefined ? `fold ${s.fold + 1} ` : ''}` +
-        `${s.split} ${s.metric} ${fmt(s.y[s.y.length - 1] ?? NaN, 4)}`,
-    );
-  const text = [
-    `${title}: ${status}${progress ? ` · ${progress}` : ''}`,
-    last.length ? `last: ${last.join(', ')}` : '',
-    summary?.text ?? '',
-  ]
-    .filter(Boolean)
-    .join('\n');
-  return { title, figure: fig, before, after, text };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Results table
-
-export function renderResults(p: ResultsPayload): StaticView {
-  const best = new Set<string>();
-  p.columns.forEach((_, j) => {
-    const higher = p.higherIsBetter?.[j] ?? true;
-    let bi = -1;
-    p.rows.forEach((r, i) => {
-      const c = r.cells[j];
-      if (
-        c &&
-        Number.isFinite(c.mean) &&
-        (bi < 0 || (higher ? c.mean > p.rows[bi].cells[j]!.mean : c.mean < p.rows[bi].cells[j]!.mean))
-      )
-        bi = i;
-    });
-    if (bi >= 0 && p.rows.length > 1) best.add(`${bi},${j + 1}`);
-  });
-  const rows = p.rows.map((r) => [r.label, ...r.cells.map((c) => formatCell(c))]);
-  const caption = p.caption ? `<div style="margin-top:4px;color:${INK};opacity:0.8">${esc(p.caption)}</div>` : '';
-  const head = ['', ...p.columns];
-  const figure = staticFigure(
-    tableChart(head, rows, best, p.caption),
-    `table${p.title ? ` ${p.title}` : ''}: ${p.rows.length} rows (${p.rows.map((r) => r.label).join(', ')}) ` +
-      `× ${p.columns.length} columns (${p.columns.join(', ')}), mean ± sd`,
-    p.title,
-  );
-  const widths = [0, ...p.columns.map((_, j) => j + 1)].map((j) =>
-    Math.max(...[j === 0 ? '' : p.columns[j - 1], ...rows.map((r) => r[j])].map((s) => s.length)),
-  );
-  const line = (cells: string[]) =>
-    cells
-      .map((c, j) => c.padEnd(widths[j]))
-      .join('  ')
-      .trimEnd();
-  const text = [p.title ?? '', line(['', ...p.columns]), ...rows.map(line), p.caption ?? ''].filter(Boolean).join('\n');
-  return {
-    title: p.title,
-    figure,
-    htmlShowsFigure: true,
-    before: '',
-    after: table(head, rows, { boldCells: best }) + caption,
-    text,
-  };
-}
-
-/** Width of table text in DejaVu Sans: digits and ± are wider than textWidth's average letter. */
-const cellWidth = (s: string, bold: boolean) => textWidth(s, 12) * (bold ? 1.16 : 1.07);
-
-/** Words of `text` in lines of at most `width` pixels at `size`. */
-export function wrapText(text: string, width: number, size = 11): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/).filter(Boolean)) {
-    const next = line ? `${line} ${word}` : word;
-    if (line && textWidth(next, size) > width) {
-      lines.push(line);
-      line = word;
-    } else line = next;
-  }
-  if (line) lines.push(line);
-  return lines;
-}
-
-/**
- * A results table drawn as a figure (the PNG of a table for viewers that show images only): a rule
- * under the header, the best value per column in bold (`best` holds "row,column" keys, columns
- * counted from the label column), the caption wrapped below.
- */
-function tableChart(head: string[], rows: string[][], best: Set<string>, caption?: string): Chart {
-  const rowH = 20;
-  const pad = 16;
-  const widths = head.map((h, j) =>
-    Math.max(cellWidth(h, true), ...rows.map((r, i) => cellWidth(r[j], best.has(`${i},${j}`)))),
-  );
-  const xs = widths.map((_, j) => widths.slice(0, j).reduce((a, w) => a + w + pad, 0));
-  const tableW = xs[xs.length - 1] + widths[widths.length - 1];
-  const cell = (s: string, j: number, y: number, bold: boolean) =>
-    s ? `<text x="${xs[j].toFixed(1)}" y="${y}"${bold ? ' font-weight="bold"' : ''}>${esc(s)}</text>` : '';
-  const parts = [
-    ...head.map((h, j) => cell(h, j, 14, true)),
-    `<line x1="0" x2="${tableW.toFixed(1)}" y1="${rowH + 0.5}" y2="${rowH + 0.5}" stroke="${MUTED}"/>`,
-    ...rows.flatMap((r, i) => r.map((c, j) => cell(c, j, rowH * (i + 2) - 4, best.has(`${i},${j}`)))),
-  ];
-  let height = rowH * (rows.length + 1) + 4;
-  let width = tableW;
-  if (caption) {
-    const lines = wrapText(caption, Math.max(tableW, 420));
-    const texts = lines.map((l, k) => `<text y="${height + 14 + 15 * k}">${esc(l)}</text>`);
-    parts.push(`<g font-size="11" fill="${MUTED}">${texts.join('')}</g>`);
-    width = Math.max(width, ...lines.map((l) => textWidth(l, 11)));
-    height += 8 + 15 * lines.length;
-  }
-  return { svg: parts.join(''), width, height };
 }
