@@ -16,6 +16,7 @@ import {
   renderAttention,
   renderMasking,
   renderTraining,
+  resultsView,
   scaleScoreMaps,
   scaleScores,
   staticHtml,
@@ -100,6 +101,34 @@ describe('viz: static figures', () => {
     const text = renderTraining(c.view()).text;
     assert.equal(text.match(/done/g)?.length ?? 0, 0, text); // "finished" states it; the message is not repeated
     assert.ok(text.includes('finished'));
+  });
+
+  it("a finished run's summary table is in the training figure, for viewers that show only the PNG", () => {
+    const c = new TrainingCurves('run');
+    c.add('auc', 'val', 1, 0.7);
+    c.add('auc', 'val', 2, 0.8);
+    const curvesOnly = renderTraining(c.view()).figure!;
+    c.finish(
+      resultsView({
+        title: 'run summary',
+        columns: ['AUC', 'accuracy'],
+        rows: [
+          {
+            label: 'run',
+            cells: [
+              { mean: 0.8123, sd: 0.01, n: 5 },
+              { mean: 0.7456, sd: 0.02, n: 5 },
+            ],
+          },
+        ],
+      }),
+    );
+    const withSummary = renderTraining(c.view()).figure!;
+    for (const cell of ['run summary', 'AUC', 'accuracy', '0.812', '0.746'])
+      assert.ok(withSummary.svg.includes(cell), `the figure shows "${cell}"`);
+    assert.ok(withSummary.height > curvesOnly.height + 40, 'the table sits below the curves');
+    assert.ok(withSummary.alt.includes('summary table'));
+    assert.ok(!curvesOnly.svg.includes('0.812'));
   });
 
   it('attention: the default scale is the same as the interactive view, known positives outlined', () => {

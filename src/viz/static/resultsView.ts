@@ -7,7 +7,8 @@ import type { Chart } from './chart';
 import { INK, MUTED, esc, table, textWidth } from './svg';
 import { type StaticView, staticFigure } from './views';
 
-export function renderResults(p: ResultsPayload): StaticView {
+/** The table's cells: header, formatted rows, and the best cell of each column ("row,column"). */
+function tableCells(p: ResultsPayload): { head: string[]; rows: string[][]; best: Set<string> } {
   const best = new Set<string>();
   p.columns.forEach((_, j) => {
     const higher = p.higherIsBetter?.[j] ?? true;
@@ -24,8 +25,26 @@ export function renderResults(p: ResultsPayload): StaticView {
     if (bi >= 0 && p.rows.length > 1) best.add(`${bi},${j + 1}`);
   });
   const rows = p.rows.map((r) => [r.label, ...r.cells.map((c) => formatCell(c))]);
+  return { head: ['', ...p.columns], rows, best };
+}
+
+/** The table drawn as a chart, titled when the payload has a title: for figures that hold a table. */
+export function resultsChart(p: ResultsPayload): Chart {
+  const { head, rows, best } = tableCells(p);
+  const chart = tableChart(head, rows, best, p.caption);
+  if (!p.title) return chart;
+  return {
+    svg:
+      `<text y="13" font-size="13" font-weight="bold">${esc(p.title)}</text>` +
+      `<g transform="translate(0 22)">${chart.svg}</g>`,
+    width: Math.max(chart.width, textWidth(p.title, 13)),
+    height: chart.height + 22,
+  };
+}
+
+export function renderResults(p: ResultsPayload): StaticView {
+  const { head, rows, best } = tableCells(p);
   const caption = p.caption ? `<div style="margin-top:4px;color:${INK};opacity:0.8">${esc(p.caption)}</div>` : '';
-  const head = ['', ...p.columns];
   const figure = staticFigure(
     tableChart(head, rows, best, p.caption),
     `table${p.title ? ` ${p.title}` : ''}: ${p.rows.length} rows (${p.rows.map((r) => r.label).join(', ')}) ` +

@@ -4,7 +4,7 @@
  */
 import { type TrainingPayload, type TrainingProgress, type TrainingSeries, foldMeans } from '../training';
 import { type Chart, type ChartSeries, chartRow, lineChart } from './chart';
-import { renderResults } from './resultsView';
+import { renderResults, resultsChart } from './resultsView';
 import { MUTED, OKABE_ITO, esc, fmt, textWidth } from './svg';
 import { type StaticView, staticFigure, staticHtml } from './views';
 
@@ -98,15 +98,23 @@ export function renderTraining(p: TrainingPayload): StaticView {
   // Before the first point there are no curves yet; the figure then says where training stands,
   // so an image-only viewer still shows the output.
   const waiting = `${status}${progress ? ` · ${progress}` : ''} · no curve points yet`;
+  // A finished run's summary table goes into the figure too: an image-only viewer (GitHub, an
+  // untrusted notebook) shows the PNG alone and would otherwise lose the run's numbers.
+  const withSummary = (body: Chart) => (p.summary ? chartRow([body, resultsChart(p.summary)], 1, 24) : body);
+  const summaryAlt = p.summary ? `, then the summary table${p.summary.title ? ` ${p.summary.title}` : ''}` : '';
   const fig = panels.length
     ? staticFigure(
-        chartRow(panels, 4, 16),
-        `training curves of ${title}: ${[...new Set(p.series.map((s) => s.metric))].join(', ')} by epoch`,
+        withSummary(chartRow(panels, 4, 16)),
+        `training curves of ${title}: ${[...new Set(p.series.map((s) => s.metric))].join(', ')} by epoch` + summaryAlt,
         title,
       )
     : staticFigure(
-        { svg: `<text y="14" fill="${MUTED}">${esc(waiting)}</text>`, width: textWidth(waiting, 12), height: 20 },
-        `${title}: ${waiting}`,
+        withSummary({
+          svg: `<text y="14" fill="${MUTED}">${esc(waiting)}</text>`,
+          width: textWidth(waiting, 12),
+          height: 20,
+        }),
+        `${title}: ${waiting}${summaryAlt}`,
         title,
       );
   const before = `<div>${esc(status)}${progress ? ` · ${esc(progress)}` : ''}</div>`;
