@@ -301,9 +301,11 @@ export function depthwisePads(
  */
 function bf16Weight(b: TensorInfo, k: number, n: number, tb: boolean, heap: ArrayBuffer, offB: number) {
   if (precision !== 'bf16' || !bf16Available()) return undefined;
-  // Recording a tape (gradientDepth) or back-propagating through one (activeTape set until it ends).
-  const state = tf.engine().state as unknown as { gradientDepth: number; activeTape?: unknown[] | null };
-  if (state.gradientDepth > 0 || state.activeTape != null) return undefined;
+  // Recording a tape (gradientDepth) or back-propagating through one (tfjs runs the backward pass in
+  // a scope named 'backward'). Not `activeTape`: tfjs leaves it set after a forward or backward pass
+  // that threw, which would turn bf16 off for the rest of the process.
+  const state = tf.engine().state as unknown as { gradientDepth: number; scopeStack: { name: string }[] };
+  if (state.gradientDepth > 0 || state.scopeStack.some((s) => s.name === 'backward')) return undefined;
   const use = `${k}x${n}${tb ? 't' : ''}`;
   const cached = packedWeights.get(b.dataId)?.get(use);
   if (cached) return cached;

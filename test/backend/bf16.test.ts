@@ -80,6 +80,26 @@ describe('bf16 inference products (AVX-512 BF16)', function () {
     }
   });
 
+  it('still runs in bf16 after a training step that threw (tfjs leaves its tape set then)', () => {
+    const [n, k, m] = [16, 40, 24];
+    const x = tf.tensor2d(random(n * k), [n, k]);
+    const w = tf.variable(tf.tensor2d(random(k * m), [k, m]), true, 'bf16-test/w3');
+    try {
+      assert.throws(() =>
+        tf.variableGrads(() => {
+          tf.matMul(x, w);
+          throw new Error('a refused bag');
+        }, [w]),
+      );
+      const plain = tf.matMul(x, w).dataSync();
+      const half = withPrecision('bf16', () => tf.matMul(x, w).dataSync());
+      assert.ok(maxAbsDiff(half, plain) > 0, 'bf16 equals float32 bit for bit after the failed step');
+      assert.ok(maxAbsDiff(half, plain) < 1e-4 * maxAbs(plain));
+    } finally {
+      tf.dispose([x, w]);
+    }
+  });
+
   it('stays float32 for products of two activations, under a gradient tape, and after a weight update', () => {
     const [n, k, m] = [32, 64, 48];
     const x = tf.tensor2d(random(n * k), [n, k]);
