@@ -15,7 +15,8 @@ import unittest
 
 import jupyter_kernel_test
 
-MILKIT_MIMES = ["application/vnd.milkit.results+json", "text/html", "text/plain"]
+# The PNG lets image-only viewers (GitHub, an untrusted notebook) show the table too.
+MILKIT_MIMES = ["application/vnd.milkit.results+json", "image/png", "text/html", "text/plain"]
 
 NOT_IN_TSLAB = {
     "test_execute_result": "tslab prints a cell's last value to stdout (console.log), never as execute_result "
@@ -88,7 +89,7 @@ class TslabKernelTests(jupyter_kernel_test.KernelTests):
         self.assertEqual(reply["status"], "ok", err)
 
     def test_milkit_bundle_has_every_mime_type(self):
-        """show.results sends ONE display_data carrying the milkit JSON plus HTML and text fallbacks."""
+        """show.results sends ONE display_data carrying the milkit JSON plus PNG, HTML and text fallbacks."""
         reply, msgs = self.execute('import { show } from "milkit-kernel";\n'
                                    'show.results({ "AB-MIL": { auc: [0.9, 0.92, 0.94] } }, { title: "t" });')
         self.assertOk(reply, msgs)
