@@ -562,34 +562,36 @@ static napi_value bf16_self_test(napi_env env, napi_callback_info cbinfo) {
   return out;
 }
 
+/* The arguments (threads >= 1, iterations >= 1) of a peak probe, or 0 after throwing a TypeError. */
+static int peak_args(napi_env env, napi_callback_info cbinfo, const char *usage, int32_t *n, int64_t *iters) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL) != napi_ok || argc != 2 ||
+      napi_get_value_int32(env, argv[0], n) != napi_ok || napi_get_value_int64(env, argv[1], iters) != napi_ok ||
+      *n < 1 || *iters < 1) {
+    napi_throw_type_error(env, NULL, usage);
+    return 0;
+  }
+  return 1;
+}
+
 /* bf16Peak(threads, iters) → GFLOP/s of one burst of the vdpbf16ps probe (peak.c); 0 without AVX-512 BF16. */
 static napi_value bf16_peak_js(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 2;
-  napi_value argv[2], out;
   int32_t n = 0;
   int64_t iters = 0;
-  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
-  if (argc != 2 || napi_get_value_int32(env, argv[0], &n) != napi_ok ||
-      napi_get_value_int64(env, argv[1], &iters) != napi_ok || n < 1 || iters < 1) {
-    napi_throw_type_error(env, NULL, "milkit_blas.bf16Peak: expected (threads >= 1, iterations >= 1)");
+  napi_value out;
+  if (!peak_args(env, cbinfo, "milkit_blas.bf16Peak: expected (threads >= 1, iterations >= 1)", &n, &iters))
     return NULL;
-  }
   CHECK(napi_create_double(env, bf16_peak(n, (long)iters), &out));
   return out;
 }
 
 /* fmaPeak(threads, iters) → GFLOP/s of one burst of the FMA probe (peak.c). */
 static napi_value fma_peak_js(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 2;
-  napi_value argv[2], out;
   int32_t n = 0;
   int64_t iters = 0;
-  CHECK(napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL));
-  if (argc != 2 || napi_get_value_int32(env, argv[0], &n) != napi_ok ||
-      napi_get_value_int64(env, argv[1], &iters) != napi_ok || n < 1 || iters < 1) {
-    napi_throw_type_error(env, NULL, "milkit_blas.fmaPeak: expected (threads >= 1, iterations >= 1)");
-    return NULL;
-  }
+  napi_value out;
+  if (!peak_args(env, cbinfo, "milkit_blas.fmaPeak: expected (threads >= 1, iterations >= 1)", &n, &iters)) return NULL;
   CHECK(napi_create_double(env, fma_peak(n, (long)iters), &out));
   return out;
 }
